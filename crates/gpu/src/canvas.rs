@@ -1,0 +1,80 @@
+//! A page canvas as a wgpu render target (browser only).
+
+use crate::{GpuContext, GpuError};
+
+/// A configured canvas surface plus the device that draws on it.
+///
+/// WebGL2 cannot give an adapter without a surface, so in the browser the
+/// canvas comes first and the device is created for it.
+pub struct CanvasTarget {
+    /// Device, queue and adapter facts.
+    pub context: GpuContext,
+    surface: wgpu::Surface<'static>,
+    config: wgpu::SurfaceConfiguration,
+}
+
+impl CanvasTarget {
+    /// Picks WebGPU when the browser has a working adapter, else the WebGL2
+    /// backend, and configures `canvas` for it.
+    pub async fn new(canvas: web_sys::HtmlCanvasElement) -> Result<Self, GpuError> {
+        let (width, height) = (canvas.width().max(1), canvas.height().max(1));
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = wgpu::Backends::BROWSER_WEBGPU | wgpu::Backends::GL;
+        let instance = wgpu::util::new_instance_with_webgpu_detection(desc).await;
+        let surface = instance
+            .create_surface(wgpu::SurfaceTarget::Canvas(canvas))
+            .map_err(|e| GpuError::Surface(e.to_string()))?;
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                compatible_surface: Some(&surface),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        let config = surface
+            .get_default_config(&adapter, width, height)
+            .ok_or_else(|| GpuError::Surface("canvas not supported by the adapter".into()))?;
+        let context = GpuContext::from_adapter(adapter).await?;
+        surface.configure(&context.device, &config);
+        Ok(Self {
+            context,
+            surface,
+            config,
+        })
+    }
+
+    /// Resizes the drawing buffer (device pixels).
+    pub fn resize(&mut self, width: u32, height: u32) {
+        self.config.width = width.max(1);
+        self.config.height = height.max(1);
+        self.surface.configure(&self.context.device, &self.config);
+    }
+
+    /// Clears the canvas to one colour: the first frame, proving the
+    /// surface presents.
+    pub fn clear(&self, color: wgpu::Color) -> Result<(), GpuError> {
+        let frame = match self.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(frame)
+            | wgpu::CurrentSurfaceTexture::Suboptimal(frame) => frame,
+            other => return Err(GpuError::Surface(format!("{other:?}"))),
+        };
+        let view = frame.texture.create_view(&Default::default());
+        let mut encoder = self.context.device.create_command_encoder(&Default::default());
+        encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+            label: Some("clear"),
+            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                view: &view,
+                depth_slice: None,
+                resolve_target: None,
+                ops: wgpu::Operations {
+                    load: wgpu::LoadOp::Clear(color),
+                    store: wgpu::StoreOp::Store,
+                },
+            })],
+            ..Default::default()
+        });
+        self.context.queue.submit([encoder.finish()]);
+        self.context.queue.present(frame);
+        Ok(())
+    }
+}

@@ -1,0 +1,152 @@
+//! Adapter and device set-up, and the capability tier the app works in.
+
+use std::fmt;
+
+/// What the GPU we got can do; decided once at start and shown to the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    /// Compute shaders available: GPU marching cubes and ray casting.
+    Compute,
+    /// Rendering only (WebGL2): meshes and slices on the GPU, marching cubes on the CPU.
+    RenderOnly,
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Tier::Compute => "compute",
+            Tier::RenderOnly => "render-only",
+        })
+    }
+}
+
+/// The facts about the adapter worth showing to a user or a log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdapterSummary {
+    /// Backend name: "vulkan", "webgpu", "gl", …
+    pub backend: String,
+    /// Adapter (device) name as the driver reports it.
+    pub name: String,
+    /// Driver name and version, when reported.
+    pub driver: String,
+    /// Integrated, discrete, software (cpu), …
+    pub device_type: String,
+    /// What we can run on it.
+    pub tier: Tier,
+}
+
+impl fmt::Display for AdapterSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} · {} ({}) · {}",
+            self.backend, self.name, self.device_type, self.tier
+        )?;
+        if !self.driver.is_empty() {
+            write!(f, " · {}", self.driver)?;
+        }
+        Ok(())
+    }
+}
+
+/// Why no usable GPU device could be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GpuError {
+    /// No adapter matched (no driver, or the browser exposes none).
+    #[error("no GPU adapter available: {0}")]
+    NoAdapter(String),
+    /// The adapter refused to create a device with the limits we asked for.
+    #[error("GPU device could not be created: {0}")]
+    Device(String),
+    /// A canvas surface could not be created or configured.
+    #[error("GPU surface unavailable: {0}")]
+    Surface(String),
+    /// Reading results back from the GPU failed.
+    #[error("GPU readback failed: {0}")]
+    Readback(String),
+    /// The operation needs compute shaders, which this tier lacks.
+    #[error("this GPU tier ({0}) has no compute shaders")]
+    NoCompute(Tier),
+}
+
+/// A device, its queue and what we learnt about the adapter.
+#[derive(Debug)]
+pub struct GpuContext {
+    /// The wgpu device, created with the adapter's real limits.
+    pub device: wgpu::Device,
+    /// Its submission queue.
+    pub queue: wgpu::Queue,
+    /// What the adapter is and which tier it gives.
+    pub summary: AdapterSummary,
+}
+
+impl GpuContext {
+    /// A device without any surface: CLI, native tests, compute-only work.
+    ///
+    /// Natively the backends come from `WGPU_BACKEND` when set, else the
+    /// primary ones (Vulkan/Metal/DX12). Fails, never falls back silently,
+    /// when no adapter exists: callers decide whether the CPU path is fine.
+    pub async fn headless() -> Result<Self, GpuError> {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = wgpu::Backends::PRIMARY;
+        let instance = wgpu::util::new_instance_with_webgpu_detection(desc.with_env()).await;
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions::default())
+            .await
+            .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        Self::from_adapter(adapter).await
+    }
+
+    /// Creates the device on `adapter` with the adapter's own limits, so large
+    /// volumes can use every byte of storage-buffer binding the hardware has.
+    pub async fn from_adapter(adapter: wgpu::Adapter) -> Result<Self, GpuError> {
+        let summary = summarize(&adapter);
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("insitu"),
+                required_limits: adapter.limits(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::Device(e.to_string()))?;
+        Ok(Self {
+            device,
+            queue,
+            summary,
+        })
+    }
+
+    /// Compute passes are possible on this device.
+    pub fn has_compute(&self) -> bool {
+        self.summary.tier == Tier::Compute
+    }
+}
+
+fn summarize(adapter: &wgpu::Adapter) -> AdapterSummary {
+    let info = adapter.get_info();
+    let compute = adapter
+        .get_downlevel_capabilities()
+        .flags
+        .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS);
+    let driver = [info.driver.as_str(), info.driver_info.as_str()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    AdapterSummary {
+        backend: info.backend.to_str().to_owned(),
+        name: if info.name.is_empty() {
+            "unnamed adapter".to_owned()
+        } else {
+            info.name
+        },
+        driver,
+        device_type: format!("{:?}", info.device_type).to_lowercase(),
+        tier: if compute {
+            Tier::Compute
+        } else {
+            Tier::RenderOnly
+        },
+    }
+}

@@ -1,0 +1,21 @@
+//! GPU work for insitu on wgpu: device set-up with capability tiers, compute
+//! passes and (later) renderers.
+//!
+//! The same code runs natively (CLI, tests on Mesa lavapipe) and in the
+//! browser (WebGPU, or the WebGL2 backend as a render-only fallback). It knows
+//! volumes and meshes, never the DOM or DICOM metadata. Each pass's WGSL lives
+//! in `shaders/`, one file per pass, compiled into the binary.
+
+mod context;
+mod count_above;
+mod readback;
+pub mod shaders;
+
+#[cfg(target_arch = "wasm32")]
+mod canvas;
+
+#[cfg(target_arch = "wasm32")]
+pub use canvas::CanvasTarget;
+pub use context::{AdapterSummary, GpuContext, GpuError, Tier};
+pub use count_above::count_at_or_above;
+pub use wgpu;

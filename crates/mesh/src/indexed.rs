@@ -1,0 +1,85 @@
+//! Indexed triangle meshes with shared vertices.
+
+use glam::Vec3;
+
+/// A triangle mesh with shared vertices, positions in millimetres (LPS).
+///
+/// Indexed rather than a triangle soup so a vertex cut by marching cubes is
+/// stored once: half the memory, and connectivity for clean-up comes free.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Mesh {
+    /// Vertex positions in mm.
+    pub positions: Vec<Vec3>,
+    /// Three vertex indices per triangle, counter-clockwise seen from outside.
+    pub triangles: Vec<[u32; 3]>,
+}
+
+impl Mesh {
+    /// Number of triangles.
+    pub fn triangle_count(&self) -> usize {
+        self.triangles.len()
+    }
+
+    /// Corner positions of triangle `t`.
+    pub fn corners(&self, t: usize) -> [Vec3; 3] {
+        self.triangles[t].map(|i| self.positions[i as usize])
+    }
+
+    /// Unit normal of triangle `t` by the right-hand rule (zero if degenerate).
+    pub fn facet_normal(&self, t: usize) -> Vec3 {
+        let [a, b, c] = self.corners(t);
+        (b - a).cross(c - a).normalize_or_zero()
+    }
+
+    /// Axis-aligned bounds, `None` for an empty mesh.
+    pub fn bounds(&self) -> Option<(Vec3, Vec3)> {
+        let first = *self.positions.first()?;
+        Some(
+            self.positions
+                .iter()
+                .fold((first, first), |(lo, hi), &p| (lo.min(p), hi.max(p))),
+        )
+    }
+
+    /// A closed, outward-oriented unit-edge cube; a known-answer test shape.
+    pub fn unit_cube() -> Self {
+        let positions = (0..8)
+            .map(|i| Vec3::new((i & 1) as f32, ((i >> 1) & 1) as f32, ((i >> 2) & 1) as f32))
+            .collect();
+        let triangles = vec![
+            [0, 2, 1],
+            [1, 2, 3],
+            [4, 5, 6],
+            [5, 7, 6],
+            [0, 1, 4],
+            [1, 5, 4],
+            [2, 6, 3],
+            [3, 6, 7],
+            [0, 4, 2],
+            [2, 4, 6],
+            [1, 3, 5],
+            [3, 7, 5],
+        ];
+        Self {
+            positions,
+            triangles,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_cube_normals_point_outward() {
+        let cube = Mesh::unit_cube();
+        let centre = Vec3::splat(0.5);
+        for t in 0..cube.triangle_count() {
+            let [a, b, c] = cube.corners(t);
+            let outward = (a + b + c) / 3.0 - centre;
+            assert!(cube.facet_normal(t).dot(outward) > 0.0, "triangle {t}");
+        }
+        assert_eq!(cube.bounds(), Some((Vec3::ZERO, Vec3::ONE)));
+    }
+}

@@ -1,0 +1,218 @@
+//! Every test layer, in order, with a count per layer at the end.
+//!
+//! Layers: native unit/integration · native GPU (wgpu on the machine's Vulkan
+//! driver, Mesa lavapipe in CI) · in-browser wasm-bindgen tests in headless
+//! Chromium · end-to-end tests (Playwright driving the system Chromium
+//! against the built `dist/`). A layer that fails does not stop the others;
+//! the run fails at the end. Under CI an ignored test is a failure: nothing
+//! may be skipped there.
+
+use std::process::Command;
+
+use crate::proc::{Result, cargo, run, run_tee, step};
+use crate::{in_ci, root, setup, web};
+
+/// Crates that compile to wasm32 (the CLI and xtask are native only).
+const WASM_CRATES: &[&str] = &[
+    "insitu-volume",
+    "insitu-mesh",
+    "insitu-gpu",
+    "insitu-store",
+    "insitu-web",
+];
+
+/// Passed / failed / ignored counts of one layer.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    passed: u32,
+    failed: u32,
+    ignored: u32,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, other: Self) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.ignored += other.ignored;
+    }
+}
+
+/// Sums libtest summaries: `test result: ok. 5 passed; 0 failed; 1 ignored; …`.
+pub fn libtest_counts(output: &str) -> Counts {
+    let mut counts = Counts::default();
+    for line in output.lines().filter(|l| l.trim_start().starts_with("test result:")) {
+        let number_before = |word: &str| {
+            line.split(';')
+                .find_map(|part| part.trim().strip_suffix(word)?.split_whitespace().last()?.parse().ok())
+                .unwrap_or(0)
+        };
+        counts += Counts {
+            passed: number_before(" passed"),
+            failed: number_before(" failed"),
+            ignored: number_before(" ignored"),
+        };
+    }
+    counts
+}
+
+/// Reads node's spec reporter totals: `ℹ pass 4`, `ℹ fail 0`, `ℹ skipped 0`.
+pub fn node_counts(output: &str) -> Counts {
+    let total = |key: &str| {
+        output
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix('ℹ')?.trim().strip_prefix(key)?.trim().parse::<u32>().ok())
+            .last()
+            .unwrap_or(0)
+    };
+    Counts {
+        passed: total("pass "),
+        failed: total("fail "),
+        ignored: total("skipped ") + total("todo "),
+    }
+}
+
+struct Layer {
+    name: &'static str,
+    counts: Counts,
+    error: Option<String>,
+}
+
+fn layer(name: &'static str, parse: fn(&str) -> Counts, outcome: Result<String>) -> Layer {
+    match outcome {
+        Ok(out) => Layer {
+            name,
+            counts: parse(&out),
+            error: None,
+        },
+        Err(e) => Layer {
+            name,
+            counts: Counts {
+                failed: 1,
+                ..Counts::default()
+            },
+            error: Some(e),
+        },
+    }
+}
+
+/// Rustfmt and clippy, native and wasm32, warnings denied.
+pub fn lint() -> Result {
+    step("cargo fmt --check");
+    run(cargo(&root()).args(["fmt", "--all", "--check"]))?;
+    step("clippy (native, all targets)");
+    run(cargo(&root()).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    step("clippy (wasm32, all targets)");
+    let mut wasm = cargo(&root());
+    wasm.args(["clippy", "--target", "wasm32-unknown-unknown", "--all-targets"]);
+    for krate in WASM_CRATES {
+        wasm.args(["-p", krate]);
+    }
+    run(wasm.args(["--", "-D", "warnings"]))
+}
+
+/// Installs what is missing, then runs every layer.
+pub fn run_all(lint_first: bool) -> Result {
+    setup::all()?;
+    if lint_first {
+        lint()?;
+    }
+    let mut layers = Vec::new();
+
+    step("layer 1: native unit and integration tests");
+    let mut native = cargo(&root());
+    native.args(["test", "--workspace", "--exclude", "insitu-gpu", "--exclude", "insitu-store", "--exclude", "insitu-web"]);
+    layers.push(layer("native unit/integration", libtest_counts, run_tee(&mut native)));
+
+    step("layer 2: native GPU tests (wgpu on this machine's adapter)");
+    let adapter = run_tee(cargo(&root()).args(["run", "--quiet", "-p", "insitu-cli", "--", "gpu"]));
+    let mut gpu = cargo(&root());
+    gpu.args(["test", "-p", "insitu-gpu"]);
+    let gpu_layer = match adapter {
+        Ok(_) => run_tee(&mut gpu),
+        Err(e) => Err(format!("no GPU adapter: {e}")),
+    };
+    layers.push(layer("native GPU", libtest_counts, gpu_layer));
+
+    step("layer 3: in-browser tests (wasm-bindgen-test in headless Chromium)");
+    let mut wasm = cargo(&root());
+    wasm.args(["test", "--target", "wasm32-unknown-unknown", "-p", "insitu-store"])
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", root().join("tests/webdriver.json"))
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "300");
+    layers.push(layer("in-browser (wasm)", libtest_counts, run_tee(&mut wasm)));
+
+    step("layer 4: end-to-end tests (Playwright + headless Chromium on dist/)");
+    let e2e = web::build(false).and_then(|()| {
+        run_tee(
+            Command::new("node")
+                .args(["--test", "--test-reporter=spec", "--test-concurrency=1"])
+                .arg("tests/e2e/")
+                .env("INSITU_DIST", root().join("dist"))
+                .current_dir(root()),
+        )
+    });
+    layers.push(layer("end-to-end (browser)", node_counts, e2e));
+
+    report(&layers)
+}
+
+fn report(layers: &[Layer]) -> Result {
+    eprintln!("\n==> summary");
+    let mut total = Counts::default();
+    for l in layers {
+        eprintln!(
+            "{:<26} {:>4} passed {:>3} failed {:>3} ignored{}",
+            l.name,
+            l.counts.passed,
+            l.counts.failed,
+            l.counts.ignored,
+            l.error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default()
+        );
+        total += l.counts;
+    }
+    let empty: Vec<&str> = layers.iter().filter(|l| l.counts.passed == 0).map(|l| l.name).collect();
+    println!("insitu: {} passed, {} failed, {} skipped", total.passed, total.failed, total.ignored);
+    if total.failed > 0 || layers.iter().any(|l| l.error.is_some()) {
+        return Err("some tests failed".into());
+    }
+    if !empty.is_empty() {
+        return Err(format!("layers that ran no test: {}", empty.join(", ")));
+    }
+    if in_ci() && total.ignored > 0 {
+        return Err(format!("{} tests were skipped; CI skips nothing", total.ignored));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_libtest_summaries() {
+        let out = "test result: ok. 5 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out\n\
+                   noise\n\
+                   test result: FAILED. 2 passed; 3 failed; 0 ignored; 0 measured; 0 filtered out\n";
+        assert_eq!(
+            libtest_counts(out),
+            Counts {
+                passed: 7,
+                failed: 3,
+                ignored: 1
+            }
+        );
+    }
+
+    #[test]
+    fn reads_node_spec_totals() {
+        let out = "✔ shell starts (1.2s)\nℹ tests 3\nℹ suites 0\nℹ pass 2\nℹ fail 1\nℹ cancelled 0\nℹ skipped 0\nℹ todo 0\n";
+        assert_eq!(
+            node_counts(out),
+            Counts {
+                passed: 2,
+                failed: 1,
+                ignored: 0
+            }
+        );
+    }
+}

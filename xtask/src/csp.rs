@@ -16,10 +16,14 @@ pub fn inline_scripts(html: &str) -> Vec<&str> {
     let mut rest = html;
     while let Some(open) = rest.find("<script") {
         let after_open = &rest[open..];
-        let Some(tag_end) = after_open.find('>') else { break };
+        let Some(tag_end) = after_open.find('>') else {
+            break;
+        };
         let tag = &after_open[..tag_end];
         let body_and_more = &after_open[tag_end + 1..];
-        let Some(close) = body_and_more.find("</script>") else { break };
+        let Some(close) = body_and_more.find("</script>") else {
+            break;
+        };
         if !tag.contains(" src=") {
             bodies.push(&body_and_more[..close]);
         }

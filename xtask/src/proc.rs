@@ -36,7 +36,10 @@ pub fn run_tee(cmd: &mut Command) -> Result<String> {
     let stderr = child.stderr.take().expect("piped");
     let err_thread = std::thread::spawn(move || {
         let mut seen = String::new();
-        for line in BufReader::new(stderr).lines().map_while(std::result::Result::ok) {
+        for line in BufReader::new(stderr)
+            .lines()
+            .map_while(std::result::Result::ok)
+        {
             eprintln!("{line}");
             seen.push_str(&line);
             seen.push('\n');

@@ -62,7 +62,8 @@ pub fn serve(dist: &Path, port: u16) -> Result {
 }
 
 fn header(name: &str, value: &str) -> tiny_http::Header {
-    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("static header is valid")
+    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes())
+        .expect("static header is valid")
 }
 
 #[cfg(test)]
@@ -76,7 +77,10 @@ mod tests {
         std::fs::write(dist.join("index.html"), "x").unwrap();
         std::fs::write(dist.join("sub/app.wasm"), "x").unwrap();
         assert_eq!(resolve(&dist, "/"), Some(dist.join("index.html")));
-        assert_eq!(resolve(&dist, "/sub/app.wasm?v=1"), Some(dist.join("sub/app.wasm")));
+        assert_eq!(
+            resolve(&dist, "/sub/app.wasm?v=1"),
+            Some(dist.join("sub/app.wasm"))
+        );
         assert_eq!(resolve(&dist, "/../etc/passwd"), None);
         assert_eq!(resolve(&dist, "/missing.js"), None);
         assert_eq!(content_type(Path::new("a/b.wasm")), "application/wasm");

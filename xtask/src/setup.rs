@@ -42,7 +42,10 @@ pub fn web_tools() -> Result {
 /// The wasm32 standard library for rustc.
 pub fn wasm_target() -> Result {
     let installed = output_of("rustup", &["target", "list", "--installed"]).unwrap_or_default();
-    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
         return Ok(());
     }
     step("installing the wasm32-unknown-unknown target (rustup)");
@@ -70,8 +73,8 @@ pub fn locked_version(lock: &str, package: &str) -> Option<String> {
 fn wasm_bindgen_cli() -> Result {
     let lock = std::fs::read_to_string(root().join("Cargo.lock"))
         .map_err(|e| format!("Cargo.lock unreadable: {e}"))?;
-    let version = locked_version(&lock, "wasm-bindgen")
-        .ok_or("Cargo.lock has no wasm-bindgen entry")?;
+    let version =
+        locked_version(&lock, "wasm-bindgen").ok_or("Cargo.lock has no wasm-bindgen entry")?;
     let trunk_toml = std::fs::read_to_string(root().join("Trunk.toml")).unwrap_or_default();
     if !trunk_toml.contains(&format!("wasm_bindgen = \"{version}\"")) {
         return Err(format!(
@@ -121,7 +124,10 @@ pub fn apt_packages() -> Result {
     if missing.is_empty() {
         return Ok(());
     }
-    step(&format!("installing Debian packages: {}", missing.join(" ")));
+    step(&format!(
+        "installing Debian packages: {}",
+        missing.join(" ")
+    ));
     let is_root = output_of("id", &["-u"]).is_some_and(|u| u == "0");
     let apt = |args: &[&str]| {
         let mut cmd = if is_root {
@@ -173,8 +179,14 @@ mod tests {
     fn reads_versions_from_a_lockfile() {
         let lock = "[[package]]\nname = \"wasm-bindgen-test\"\nversion = \"0.3.80\"\n\n\
                     [[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n";
-        assert_eq!(locked_version(lock, "wasm-bindgen").as_deref(), Some("0.2.130"));
-        assert_eq!(locked_version(lock, "wasm-bindgen-test").as_deref(), Some("0.3.80"));
+        assert_eq!(
+            locked_version(lock, "wasm-bindgen").as_deref(),
+            Some("0.2.130")
+        );
+        assert_eq!(
+            locked_version(lock, "wasm-bindgen-test").as_deref(),
+            Some("0.3.80")
+        );
         assert_eq!(locked_version(lock, "trunk"), None);
     }
 }

@@ -40,10 +40,20 @@ impl std::ops::AddAssign for Counts {
 /// Sums libtest summaries: `test result: ok. 5 passed; 0 failed; 1 ignored; …`.
 pub fn libtest_counts(output: &str) -> Counts {
     let mut counts = Counts::default();
-    for line in output.lines().filter(|l| l.trim_start().starts_with("test result:")) {
+    for line in output
+        .lines()
+        .filter(|l| l.trim_start().starts_with("test result:"))
+    {
         let number_before = |word: &str| {
             line.split(';')
-                .find_map(|part| part.trim().strip_suffix(word)?.split_whitespace().last()?.parse().ok())
+                .find_map(|part| {
+                    part.trim()
+                        .strip_suffix(word)?
+                        .split_whitespace()
+                        .last()?
+                        .parse()
+                        .ok()
+                })
                 .unwrap_or(0)
         };
         counts += Counts {
@@ -60,7 +70,15 @@ pub fn node_counts(output: &str) -> Counts {
     let total = |key: &str| {
         output
             .lines()
-            .filter_map(|l| l.trim().strip_prefix('ℹ')?.trim().strip_prefix(key)?.trim().parse::<u32>().ok())
+            .filter_map(|l| {
+                l.trim()
+                    .strip_prefix('ℹ')?
+                    .trim()
+                    .strip_prefix(key)?
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+            })
             .last()
             .unwrap_or(0)
     };
@@ -100,10 +118,22 @@ pub fn lint() -> Result {
     step("cargo fmt --check");
     run(cargo(&root()).args(["fmt", "--all", "--check"]))?;
     step("clippy (native, all targets)");
-    run(cargo(&root()).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run(cargo(&root()).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     step("clippy (wasm32, all targets)");
     let mut wasm = cargo(&root());
-    wasm.args(["clippy", "--target", "wasm32-unknown-unknown", "--all-targets"]);
+    wasm.args([
+        "clippy",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--all-targets",
+    ]);
     for krate in WASM_CRATES {
         wasm.args(["-p", krate]);
     }
@@ -120,8 +150,21 @@ pub fn run_all(lint_first: bool) -> Result {
 
     step("layer 1: native unit and integration tests");
     let mut native = cargo(&root());
-    native.args(["test", "--workspace", "--exclude", "insitu-gpu", "--exclude", "insitu-store", "--exclude", "insitu-web"]);
-    layers.push(layer("native unit/integration", libtest_counts, run_tee(&mut native)));
+    native.args([
+        "test",
+        "--workspace",
+        "--exclude",
+        "insitu-gpu",
+        "--exclude",
+        "insitu-store",
+        "--exclude",
+        "insitu-web",
+    ]);
+    layers.push(layer(
+        "native unit/integration",
+        libtest_counts,
+        run_tee(&mut native),
+    ));
 
     step("layer 2: native GPU tests (wgpu on this machine's adapter)");
     let adapter = run_tee(cargo(&root()).args(["run", "--quiet", "-p", "insitu-cli", "--", "gpu"]));
@@ -135,11 +178,24 @@ pub fn run_all(lint_first: bool) -> Result {
 
     step("layer 3: in-browser tests (wasm-bindgen-test in headless Chromium)");
     let mut wasm = cargo(&root());
-    wasm.args(["test", "--target", "wasm32-unknown-unknown", "-p", "insitu-store"])
-        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-        .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", root().join("tests/webdriver.json"))
-        .env("WASM_BINDGEN_TEST_TIMEOUT", "300");
-    layers.push(layer("in-browser (wasm)", libtest_counts, run_tee(&mut wasm)));
+    wasm.args([
+        "test",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        "insitu-store",
+    ])
+    .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+    .env(
+        "WASM_BINDGEN_TEST_WEBDRIVER_JSON",
+        root().join("tests/webdriver.json"),
+    )
+    .env("WASM_BINDGEN_TEST_TIMEOUT", "300");
+    layers.push(layer(
+        "in-browser (wasm)",
+        libtest_counts,
+        run_tee(&mut wasm),
+    ));
 
     step("layer 4: end-to-end tests (Playwright + headless Chromium on dist/)");
     let e2e = web::build(false).and_then(|()| {
@@ -166,12 +222,22 @@ fn report(layers: &[Layer]) -> Result {
             l.counts.passed,
             l.counts.failed,
             l.counts.ignored,
-            l.error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default()
+            l.error
+                .as_deref()
+                .map(|e| format!("  ({e})"))
+                .unwrap_or_default()
         );
         total += l.counts;
     }
-    let empty: Vec<&str> = layers.iter().filter(|l| l.counts.passed == 0).map(|l| l.name).collect();
-    println!("insitu: {} passed, {} failed, {} skipped", total.passed, total.failed, total.ignored);
+    let empty: Vec<&str> = layers
+        .iter()
+        .filter(|l| l.counts.passed == 0)
+        .map(|l| l.name)
+        .collect();
+    println!(
+        "insitu: {} passed, {} failed, {} skipped",
+        total.passed, total.failed, total.ignored
+    );
     if total.failed > 0 || layers.iter().any(|l| l.error.is_some()) {
         return Err("some tests failed".into());
     }
@@ -179,7 +245,10 @@ fn report(layers: &[Layer]) -> Result {
         return Err(format!("layers that ran no test: {}", empty.join(", ")));
     }
     if in_ci() && total.ignored > 0 {
-        return Err(format!("{} tests were skipped; CI skips nothing", total.ignored));
+        return Err(format!(
+            "{} tests were skipped; CI skips nothing",
+            total.ignored
+        ));
     }
     Ok(())
 }

@@ -6,7 +6,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "insitu", version, about = "Local-first DICOM to volume and surface tools")]
+#[command(
+    name = "insitu",
+    version,
+    about = "Local-first DICOM to volume and surface tools"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -59,7 +59,10 @@ impl CanvasTarget {
             other => return Err(GpuError::Surface(format!("{other:?}"))),
         };
         let view = frame.texture.create_view(&Default::default());
-        let mut encoder = self.context.device.create_command_encoder(&Default::default());
+        let mut encoder = self
+            .context
+            .device
+            .create_command_encoder(&Default::default());
         encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("clear"),
             color_attachments: &[Some(wgpu::RenderPassColorAttachment {

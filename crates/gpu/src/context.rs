@@ -37,10 +37,20 @@ pub struct AdapterSummary {
 
 impl fmt::Display for AdapterSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let backend = match self.backend.as_str() {
+            "webgpu" => "WebGPU",
+            // In the browser wgpu's GL backend is WebGL2.
+            "gl" if cfg!(target_arch = "wasm32") => "WebGL2",
+            "gl" => "OpenGL",
+            "vulkan" => "Vulkan",
+            "metal" => "Metal",
+            "dx12" => "DirectX 12",
+            other => other,
+        };
         write!(
             f,
-            "{} · {} ({}) · {}",
-            self.backend, self.name, self.device_type, self.tier
+            "{backend} · {} ({}) · {}",
+            self.name, self.device_type, self.tier
         )?;
         if !self.driver.is_empty() {
             write!(f, " · {}", self.driver)?;
@@ -136,10 +146,11 @@ fn summarize(adapter: &wgpu::Adapter) -> AdapterSummary {
         .join(" ");
     AdapterSummary {
         backend: info.backend.to_str().to_owned(),
-        name: if info.name.is_empty() {
-            "unnamed adapter".to_owned()
-        } else {
-            info.name
+        name: match (info.name.is_empty(), info.device_type) {
+            (false, _) => info.name,
+            // Browsers hide adapter names; say what we do know.
+            (true, wgpu::DeviceType::Cpu) => "software fallback adapter".to_owned(),
+            (true, _) => "adapter name withheld by the browser".to_owned(),
         },
         driver,
         device_type: format!("{:?}", info.device_type).to_lowercase(),

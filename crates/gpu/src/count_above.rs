@@ -18,7 +18,11 @@ struct Params {
 /// The i16 voxels are uploaded as they are (two per 32-bit word); a volume
 /// larger than the device's storage-binding limit is an error here (chunking
 /// arrives with marching cubes).
-pub async fn count_at_or_above(ctx: &GpuContext, voxels: &[i16], iso: i16) -> Result<u64, GpuError> {
+pub async fn count_at_or_above(
+    ctx: &GpuContext,
+    voxels: &[i16],
+    iso: i16,
+) -> Result<u64, GpuError> {
     if !ctx.has_compute() {
         return Err(GpuError::NoCompute(ctx.summary.tier));
     }

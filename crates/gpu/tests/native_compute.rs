@@ -49,7 +49,16 @@ fn count_above_matches_cpu_on_noise() {
 #[test]
 fn count_above_handles_tiny_and_empty_inputs() {
     let ctx = context();
-    assert_eq!(pollster::block_on(count_at_or_above(&ctx, &[], 0)).unwrap(), 0);
-    assert_eq!(pollster::block_on(count_at_or_above(&ctx, &[-5], -5)).unwrap(), 1);
-    assert_eq!(pollster::block_on(count_at_or_above(&ctx, &[-5, 7, 300], 8)).unwrap(), 1);
+    assert_eq!(
+        pollster::block_on(count_at_or_above(&ctx, &[], 0)).unwrap(),
+        0
+    );
+    assert_eq!(
+        pollster::block_on(count_at_or_above(&ctx, &[-5], -5)).unwrap(),
+        1
+    );
+    assert_eq!(
+        pollster::block_on(count_at_or_above(&ctx, &[-5, 7, 300], 8)).unwrap(),
+        1
+    );
 }

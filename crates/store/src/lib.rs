@@ -95,7 +95,9 @@ impl Store {
             .delete(JsValue::from_str(key))
             .await
             .map_err(StoreError::during("delete"))?;
-        tx.done().await.map_err(StoreError::during("delete commit"))?;
+        tx.done()
+            .await
+            .map_err(StoreError::during("delete commit"))?;
         Ok(())
     }
 

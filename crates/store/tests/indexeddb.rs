@@ -16,7 +16,10 @@ async fn multi_megabyte_typed_array_round_trips() {
     let name = "insitu-test-round-trip";
     let store = Store::open(name).await.expect("open");
     let bytes = pattern(24 << 20);
-    store.put_bytes("volume/chunk-0", &bytes).await.expect("put");
+    store
+        .put_bytes("volume/chunk-0", &bytes)
+        .await
+        .expect("put");
     let back = store.get_bytes("volume/chunk-0").await.expect("get");
     assert_eq!(back.as_deref().map(<[u8]>::len), Some(bytes.len()));
     assert!(back.unwrap() == bytes, "stored bytes differ");

@@ -1,0 +1,59 @@
+// Launches Debian's Chromium through playwright-core (which never downloads a
+// browser) and watches a page for everything a user would not want: console
+// errors, uncaught exceptions, and any request leaving the app's origin.
+import { chromium } from 'playwright-core';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ARTIFACTS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
+
+const BASE_FLAGS = [
+  '--no-sandbox',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--disable-dev-shm-usage',
+];
+
+/** Chromium with WebGPU (SwiftShader) enabled, or with only WebGL2. */
+export async function launch({ webgpu }) {
+  await mkdir(ARTIFACTS, { recursive: true });
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: webgpu ? [...BASE_FLAGS, '--enable-unsafe-webgpu'] : BASE_FLAGS,
+  });
+}
+
+/**
+ * Records every request of a browser context and aborts (and records) any
+ * that would leave `origin`: the test then fails on it, and nothing is sent.
+ */
+export async function guardNetwork(context, origin) {
+  const seen = [];
+  const foreign = [];
+  const failed = [];
+  context.on('request', (request) => seen.push(request.url()));
+  context.on('requestfailed', (request) =>
+    failed.push(`${request.url()}: ${request.failure()?.errorText}`));
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (new URL(url).origin === origin) return route.continue();
+    foreign.push(url);
+    return route.abort('blockedbyclient');
+  });
+  return { seen, foreign, failed };
+}
+
+/** Console errors and uncaught page errors, as readable strings. */
+export function watchConsole(page) {
+  const errors = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => errors.push(`page: ${error.message}`));
+  return errors;
+}

@@ -1,0 +1,85 @@
+// The app shell in a real headless Chromium: the wasm app starts, picks a GPU
+// tier, shows it, and never talks to anything but its own origin.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { startServer } from './lib/server.mjs';
+import { ARTIFACTS, guardNetwork, launch, watchConsole } from './lib/browser.mjs';
+
+let server;
+before(async () => {
+  server = await startServer(process.env.INSITU_DIST ?? 'dist');
+});
+after(() => server?.close());
+
+const VARIANTS = [
+  { name: 'webgpu', webgpu: true, backend: 'webgpu', tier: 'compute' },
+  { name: 'webgl2', webgpu: false, backend: 'gl', tier: 'render-only' },
+];
+
+for (const variant of VARIANTS) {
+  test(`shell starts and shows its GPU tier (${variant.name})`, async () => {
+    const browser = await launch({ webgpu: variant.webgpu });
+    try {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const network = await guardNetwork(context, server.origin);
+      const page = await context.newPage();
+      const errors = watchConsole(page);
+      const served = server.requests.length;
+
+      await page.goto(server.url);
+      await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
+
+      const info = page.getByTestId('gpu-info');
+      const text = await info.textContent();
+      console.log(`gpu-info (${variant.name}): ${text}`);
+      assert.equal(await info.getAttribute('data-state'), 'ok', text);
+      assert.equal(await info.getAttribute('data-backend'), variant.backend, text);
+      assert.equal(await info.getAttribute('data-tier'), variant.tier, text);
+
+      // The hooks later issues and tests drive the app through.
+      assert.equal(await page.getByTestId('load-status').getAttribute('data-state'), 'idle');
+      assert.equal(await page.getByTestId('open-files').getAttribute('type'), 'file');
+      assert.notEqual(await page.getByTestId('open-files').getAttribute('multiple'), null);
+      assert.notEqual(await page.getByTestId('open-folder').getAttribute('webkitdirectory'), null);
+
+      await page.screenshot({ path: path.join(ARTIFACTS, `shell-${variant.name}.png`) });
+
+      assert.deepEqual(errors, [], 'console errors');
+      assert.deepEqual(network.foreign, [], 'requests to other origins');
+      assert.deepEqual(network.failed, [], 'failed requests');
+      assert.ok(network.seen.length >= 3, `the page loaded its files: ${network.seen}`);
+      for (const url of network.seen) assert.equal(new URL(url).origin, server.origin, url);
+      // What the server saw is exactly what the browser asked for.
+      assert.equal(server.requests.length - served, network.seen.length);
+      console.log(`requests (${variant.name}): ${network.seen.length}, all to ${server.origin}`);
+    } finally {
+      await browser.close();
+    }
+  });
+}
+
+test('the Content-Security-Policy blocks connections to any other origin', async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const context = await browser.newContext();
+    const network = await guardNetwork(context, server.origin);
+    const page = await context.newPage();
+    await page.goto(server.url);
+    await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
+    const policy = await page
+      .locator('meta[http-equiv="Content-Security-Policy"]')
+      .getAttribute('content');
+    assert.match(policy, /default-src 'self'/);
+    assert.match(policy, /connect-src 'self'/);
+    assert.doesNotMatch(policy, /unsafe-inline|INSITU_INLINE/);
+    // A loopback address on another port is another origin: CSP must refuse
+    // it before any request is made (the route guard would record one).
+    const outcome = await page.evaluate(() =>
+      fetch('http://127.0.0.2:9/probe').then(() => 'sent', (e) => `blocked: ${e.name}`));
+    assert.match(outcome, /^blocked/);
+    assert.deepEqual(network.foreign, [], 'CSP let a foreign request through');
+  } finally {
+    await browser.close();
+  }
+});

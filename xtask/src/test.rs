@@ -70,7 +70,8 @@ pub fn node_counts(output: &str) -> Counts {
     let total = |key: &str| {
         output
             .lines()
-            .filter_map(|l| {
+            .rev()
+            .find_map(|l| {
                 l.trim()
                     .strip_prefix('ℹ')?
                     .trim()
@@ -79,7 +80,6 @@ pub fn node_counts(output: &str) -> Counts {
                     .parse::<u32>()
                     .ok()
             })
-            .last()
             .unwrap_or(0)
     };
     Counts {

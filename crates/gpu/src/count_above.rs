@@ -35,7 +35,7 @@ pub async fn count_at_or_above(
     // Pad to a whole word so odd voxel counts upload cleanly.
     let mut bytes: Vec<u8> = bytemuck::cast_slice(voxels).to_vec();
     bytes.resize(bytes.len().next_multiple_of(4), 0);
-    let limit = u64::from(device.limits().max_storage_buffer_binding_size);
+    let limit = device.limits().max_storage_buffer_binding_size;
     if bytes.len() as u64 > limit {
         return Err(GpuError::Device(format!(
             "{} bytes exceed the storage binding limit of {limit}",

@@ -167,9 +167,13 @@ pub fn run_all(lint_first: bool) -> Result {
     ));
 
     step("layer 2: native GPU tests (wgpu on this machine's adapter)");
-    let adapter = run_tee(cargo(&root()).args(["run", "--quiet", "-p", "insitu-cli", "--", "gpu"]));
+    let mut show_adapter = cargo(&root());
+    show_adapter.args(["run", "--quiet", "-p", "insitu-cli", "--", "gpu"]);
+    quiet_vulkan_loader(&mut show_adapter);
+    let adapter = run_tee(&mut show_adapter);
     let mut gpu = cargo(&root());
     gpu.args(["test", "-p", "insitu-gpu"]);
+    quiet_vulkan_loader(&mut gpu);
     let gpu_layer = match adapter {
         Ok(_) => run_tee(&mut gpu),
         Err(e) => Err(format!("no GPU adapter: {e}")),
@@ -210,6 +214,19 @@ pub fn run_all(lint_first: bool) -> Result {
     layers.push(layer("end-to-end (browser)", node_counts, e2e));
 
     report(&layers)
+}
+
+/// The Vulkan loader complains on every device creation when
+/// `XDG_RUNTIME_DIR` is unset (as in CI); give it a private one.
+fn quiet_vulkan_loader(cmd: &mut Command) {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        let dir = std::env::temp_dir().join("insitu-xdg-runtime");
+        if std::fs::create_dir_all(&dir).is_ok() {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+            cmd.env("XDG_RUNTIME_DIR", dir);
+        }
+    }
 }
 
 fn report(layers: &[Layer]) -> Result {

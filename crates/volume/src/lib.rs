@@ -5,9 +5,28 @@
 //! that leaves this crate carries voxels and geometry only: it has no field
 //! that could hold a patient identifier, so whatever consumes it (GPU, cache,
 //! export) cannot leak one.
+//!
+//! Loading is two passes over the files ([`scan`], then [`Scan::build`]) so
+//! that only one input file is held beside the volume at any time.
 
+mod error;
 mod geometry;
+mod header;
+mod load;
+pub mod nrrd;
+mod parse;
+mod pixels;
+mod series;
+mod source;
+pub mod transfer_syntax;
 mod volume;
 
+pub use error::{FileError, Problem};
 pub use geometry::{Geometry, GeometryError};
+pub use header::Rescale;
+pub use load::{BuildError, Loaded, Scan, scan};
+pub use series::{SeriesInfo, SeriesPlan, Warning};
+pub use source::{MemoryFile, Source};
+#[cfg(not(target_arch = "wasm32"))]
+pub use source::{DiskFile, files_under};
 pub use volume::{Volume, VolumeError, Voxels};

@@ -56,6 +56,7 @@ pub enum VolumeError {
 pub struct Volume {
     geometry: Geometry,
     voxels: Voxels,
+    slice_offsets_mm: Option<Vec<f64>>,
 }
 
 impl Volume {
@@ -68,7 +69,26 @@ impl Volume {
                 actual: voxels.len(),
             });
         }
-        Ok(Self { geometry, voxels })
+        Ok(Self {
+            geometry,
+            voxels,
+            slice_offsets_mm: None,
+        })
+    }
+
+    /// Records the true slice offsets (mm from slice 0 along the stacking
+    /// direction) of a non-uniformly spaced stack. Voxels stay as acquired;
+    /// the geometry's k step is then the mean distance.
+    pub fn with_slice_offsets(mut self, offsets: Vec<f64>) -> Self {
+        if offsets.len() == self.geometry.dims.z as usize {
+            self.slice_offsets_mm = Some(offsets);
+        }
+        self
+    }
+
+    /// True slice offsets when spacing is non-uniform, else `None`.
+    pub fn slice_offsets_mm(&self) -> Option<&[f64]> {
+        self.slice_offsets_mm.as_deref()
     }
 
     /// Where the voxels sit in patient space.

@@ -1,0 +1,258 @@
+//! The two passes of loading: scan every file's header, then build one
+//! series' volume by decoding its frames straight into the voxel buffer.
+
+use std::collections::BTreeMap;
+
+use crate::error::{FileError, Problem};
+use crate::header::ImageHeader;
+use crate::parse::{Depth, parse};
+use crate::pixels::{Conversion, Overflow, Slot, convert, frame_samples};
+use crate::series::{SeriesPlan, Warning, plan};
+use crate::source::Source;
+use crate::transfer_syntax::check_supported;
+use crate::{Volume, Voxels};
+
+/// What a folder holds: the series found and the files that were skipped.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    /// Every stack found, in display order.
+    pub series: Vec<SeriesPlan>,
+    /// Files that contribute nothing, each with its reason.
+    pub skipped: Vec<FileError>,
+    headers: Vec<(usize, ImageHeader)>,
+}
+
+/// A built volume and what the user should know about it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The voxels and their geometry.
+    pub volume: Volume,
+    /// The series' warnings plus any slice that failed while decoding.
+    pub warnings: Vec<Warning>,
+}
+
+/// The series could not be built at all.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BuildError {
+    /// No series with this index.
+    #[error("no series {0} in this scan")]
+    NoSuchSeries(usize),
+    /// Every slice failed; the first failure is reported.
+    #[error("no slice of the series could be read; first failure: {0}")]
+    NothingReadable(FileError),
+}
+
+/// Reads one file's header, classifying why it is not a usable image.
+fn read_header(source: &impl Source) -> Result<ImageHeader, FileError> {
+    let fail = |problem| FileError::new(source.name(), problem);
+    let bytes = source.bytes().map_err(|e| fail(Problem::Io(e.to_string())))?;
+    let obj = guarded(|| parse(&bytes, Depth::Headers)).map_err(fail)?;
+    let header = ImageHeader::read(&obj).map_err(fail)?;
+    check_supported(&header.transfer_syntax).map_err(fail)?;
+    Ok(header)
+}
+
+/// Runs parser/decoder code, turning a panic in a dependency into an error
+/// so one hostile file never takes down the whole load.
+fn guarded<T>(f: impl FnOnce() -> Result<T, Problem>) -> Result<T, Problem> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+            .unwrap_or_else(|_| Err(Problem::Parse("decoder crashed on this file".into())))
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        f()
+    }
+}
+
+/// First pass: every file's header, grouped into series.
+pub fn scan<S: Source + Sync>(sources: &[S]) -> Scan {
+    #[cfg(not(target_arch = "wasm32"))]
+    let results: Vec<Result<ImageHeader, FileError>> = {
+        use rayon::prelude::*;
+        sources.par_iter().map(read_header).collect()
+    };
+    #[cfg(target_arch = "wasm32")]
+    let results: Vec<Result<ImageHeader, FileError>> = sources.iter().map(read_header).collect();
+    let mut headers = Vec::new();
+    let mut skipped = Vec::new();
+    for (i, result) in results.into_iter().enumerate() {
+        match result {
+            Ok(header) => headers.push((i, header)),
+            Err(e) => skipped.push(e),
+        }
+    }
+    Scan {
+        series: plan(&headers),
+        skipped,
+        headers,
+    }
+}
+
+impl Scan {
+    /// Index of the series with the most slices (the CLI's default).
+    pub fn largest_series(&self) -> Option<usize> {
+        self.series
+            .iter()
+            .max_by_key(|s| (s.info.dims[2], std::cmp::Reverse(s.info.index)))
+            .map(|s| s.info.index)
+    }
+
+    /// Second pass: decodes series `index` into a volume.
+    pub fn build<S: Source + Sync>(&self, index: usize, sources: &[S]) -> Result<Loaded, BuildError> {
+        let plan = self.series.get(index).ok_or(BuildError::NoSuchSeries(index))?;
+        let integral = plan.slices.iter().all(|s| s.rescale.is_integral());
+        if integral {
+            match self.fill::<i16, S>(plan, sources) {
+                Ok(result) => return result,
+                Err(Overflow) => {}
+            }
+        }
+        self.fill::<f32, S>(plan, sources).unwrap_or_else(|Overflow| unreachable!("f32 never overflows"))
+    }
+
+    fn fill<T: Sample, S: Source + Sync>(
+        &self,
+        plan: &SeriesPlan,
+        sources: &[S],
+    ) -> Result<Result<Loaded, BuildError>, Overflow> {
+        let frame_len = plan.geometry.dims.x as usize * plan.geometry.dims.y as usize;
+        let mut voxels = vec![T::from_f32(plan.padding_output); frame_len * plan.slices.len()];
+        // Slices grouped by file so a multi-frame file is parsed once.
+        let mut by_file: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (k, slice) in plan.slices.iter().enumerate() {
+            by_file.entry(self.headers[slice.header].0).or_default().push(k);
+        }
+        let failures = self.decode_files(plan, sources, &by_file, &mut voxels, frame_len)?;
+        let mut warnings = plan.info.warnings.clone();
+        if failures.len() == plan.slices.len() {
+            let first = failures.into_iter().next().expect("at least one slice").1;
+            return Ok(Err(BuildError::NothingReadable(first)));
+        }
+        for (slice, error) in failures {
+            warnings.push(Warning::SliceFailed {
+                slice,
+                error: error.to_string(),
+            });
+        }
+        let mut volume = Volume::new(plan.geometry, T::wrap(voxels)).expect("buffer sized from the geometry");
+        if let Some(offsets) = &plan.slice_offsets_mm {
+            volume = volume.with_slice_offsets(offsets.clone());
+        }
+        Ok(Ok(Loaded { volume, warnings }))
+    }
+
+    /// Decodes every slice into its place; returns the slices that failed.
+    fn decode_files<T: Sample, S: Source + Sync>(
+        &self,
+        plan: &SeriesPlan,
+        sources: &[S],
+        by_file: &BTreeMap<usize, Vec<usize>>,
+        voxels: &mut [T],
+        frame_len: usize,
+    ) -> Result<Vec<(usize, FileError)>, Overflow> {
+        let one_slice_per_file = by_file.len() == plan.slices.len();
+        let decode_one = |k: usize, out: &mut [T]| -> Result<Option<(usize, FileError)>, Overflow> {
+            let file = self.headers[plan.slices[k].header].0;
+            match self.decode_file_slices(plan, &sources[file], &mut [(k, out)]) {
+                Ok(()) => Ok(None),
+                Err(FileDecodeError::Overflow) => Err(Overflow),
+                Err(FileDecodeError::Problem(e)) => Ok(Some((k, e))),
+            }
+        };
+        let mut failures = Vec::new();
+        if one_slice_per_file {
+            #[cfg(not(target_arch = "wasm32"))]
+            {
+                use rayon::prelude::*;
+                let results: Vec<_> = voxels
+                    .par_chunks_mut(frame_len)
+                    .enumerate()
+                    .map(|(k, out)| decode_one(k, out))
+                    .collect();
+                for r in results {
+                    failures.extend(r?);
+                }
+            }
+            #[cfg(target_arch = "wasm32")]
+            for (k, out) in voxels.chunks_mut(frame_len).enumerate() {
+                failures.extend(decode_one(k, out)?);
+            }
+        } else {
+            let mut slots: Vec<Option<&mut [T]>> = voxels.chunks_mut(frame_len).map(Some).collect();
+            for (&file, ks) in by_file {
+                let mut targets: Vec<(usize, &mut [T])> =
+                    ks.iter().map(|&k| (k, slots[k].take().expect("each slice once"))).collect();
+                match self.decode_file_slices(plan, &sources[file], &mut targets) {
+                    Ok(()) => {}
+                    Err(FileDecodeError::Overflow) => return Err(Overflow),
+                    Err(FileDecodeError::Problem(e)) => failures.extend(ks.iter().map(|&k| (k, e.clone()))),
+                }
+            }
+        }
+        failures.sort_by_key(|f| f.0);
+        Ok(failures)
+    }
+
+    fn decode_file_slices<T: Sample>(
+        &self,
+        plan: &SeriesPlan,
+        source: &impl Source,
+        targets: &mut [(usize, &mut [T])],
+    ) -> Result<(), FileDecodeError> {
+        let fail = |p| FileDecodeError::Problem(FileError::new(source.name(), p));
+        let bytes = source.bytes().map_err(|e| fail(Problem::Io(e.to_string())))?;
+        let obj = guarded(|| parse(&bytes, Depth::Full)).map_err(fail)?;
+        for (k, out) in targets.iter_mut() {
+            let slice = plan.slices[*k];
+            let header = &self.headers[slice.header].1;
+            let samples = guarded(|| frame_samples(&obj, header, slice.frame)).map_err(fail)?;
+            let conversion = Conversion {
+                pixel: header.pixel,
+                rescale: slice.rescale,
+                padding: header.padding,
+                padding_output: plan.padding_output,
+                invert: plan.invert,
+            };
+            T::convert(&samples, &conversion, out).map_err(|Overflow| FileDecodeError::Overflow)?;
+        }
+        Ok(())
+    }
+}
+
+enum FileDecodeError {
+    Overflow,
+    Problem(FileError),
+}
+
+/// Voxel element types the volume can be built in.
+trait Sample: Copy + Send + Sync + 'static {
+    fn from_f32(v: f32) -> Self;
+    fn wrap(v: Vec<Self>) -> Voxels;
+    fn convert(samples: &[u8], conv: &Conversion, out: &mut [Self]) -> Result<(), Overflow>;
+}
+
+impl Sample for i16 {
+    fn from_f32(v: f32) -> Self {
+        v as i16
+    }
+    fn wrap(v: Vec<Self>) -> Voxels {
+        Voxels::I16(v)
+    }
+    fn convert(samples: &[u8], conv: &Conversion, out: &mut [Self]) -> Result<(), Overflow> {
+        convert(samples, conv, Slot::I16(out))
+    }
+}
+
+impl Sample for f32 {
+    fn from_f32(v: f32) -> Self {
+        v
+    }
+    fn wrap(v: Vec<Self>) -> Voxels {
+        Voxels::F32(v)
+    }
+    fn convert(samples: &[u8], conv: &Conversion, out: &mut [Self]) -> Result<(), Overflow> {
+        convert(samples, conv, Slot::F32(out))
+    }
+}

@@ -1,0 +1,142 @@
+//! Bytes → DICOM object, whatever the file's framing: with or without the
+//! 128-byte preamble, with or without File Meta (transfer syntax inferred).
+
+use dicom_dictionary_std::{tags, uids};
+use dicom_object::{
+    DefaultDicomObject, FileMetaTableBuilder, InMemDicomObject, OpenFileOptions,
+    file::ReadPreamble,
+};
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+use dicom_transfer_syntax_registry::TransferSyntaxIndex;
+
+use crate::error::Problem;
+
+/// How much of the file to parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Depth {
+    /// Stop before Pixel Data: grouping and sorting need only headers.
+    Headers,
+    /// Everything, for decoding.
+    Full,
+}
+
+/// Value representations, to tell explicit from implicit VR encoding.
+const VRS: [&[u8; 2]; 34] = [
+    b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT", b"OB",
+    b"OD", b"OF", b"OL", b"OV", b"OW", b"PN", b"SH", b"SL", b"SQ", b"SS", b"ST", b"SV", b"TM",
+    b"UC", b"UI", b"UL", b"UN", b"UR", b"US", b"UT", b"UV",
+];
+
+/// Parses one file from memory.
+pub(crate) fn parse(bytes: &[u8], depth: Depth) -> Result<DefaultDicomObject, Problem> {
+    let body = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        Some(&bytes[128..])
+    } else if bytes.starts_with(b"DICM") {
+        Some(bytes)
+    } else {
+        None
+    };
+    match body {
+        Some(body) => {
+            let mut options = OpenFileOptions::new().read_preamble(ReadPreamble::Never);
+            if depth == Depth::Headers {
+                options = options.read_until(tags::PIXEL_DATA);
+            }
+            match options.from_reader(body) {
+                Ok(obj) => Ok(obj),
+                // A broken File Meta group (no transfer syntax, say) still
+                // leaves a readable data set behind it.
+                Err(first) => match skip_meta_group(body) {
+                    Some(rest) => without_meta(rest, depth)
+                        .map_err(|_| Problem::Parse(first.to_string())),
+                    None => Err(Problem::Parse(first.to_string())),
+                },
+            }
+        }
+        None => without_meta(bytes, depth),
+    }
+}
+
+/// The bytes after the File Meta group (always explicit VR little endian).
+fn skip_meta_group(body: &[u8]) -> Option<&[u8]> {
+    let mut at = 4; // "DICM"
+    while body.len() >= at + 8 && u16::from_le_bytes([body[at], body[at + 1]]) == 0x0002 {
+        let vr = &body[at + 4..at + 6];
+        let long = matches!(vr, b"OB" | b"OW" | b"OF" | b"SQ" | b"UT" | b"UN" | b"UC" | b"UR");
+        let (header, len) = if long {
+            let len = u32::from_le_bytes(body.get(at + 8..at + 12)?.try_into().ok()?);
+            (12, len as usize)
+        } else {
+            (8, u16::from_le_bytes([body[at + 6], body[at + 7]]) as usize)
+        };
+        at = at.checked_add(header)?.checked_add(len)?;
+    }
+    body.get(at..)
+}
+
+/// A data set with no File Meta: infer the transfer syntax from the first
+/// element's layout (as DCMTK and pydicom do).
+fn without_meta(bytes: &[u8], depth: Depth) -> Result<DefaultDicomObject, Problem> {
+    if bytes.len() < 8 {
+        return Err(Problem::NotDicom("too short".into()));
+    }
+    let group_le = u16::from_le_bytes([bytes[0], bytes[1]]);
+    let group_be = u16::from_be_bytes([bytes[0], bytes[1]]);
+    let explicit = VRS.iter().any(|vr| &bytes[4..6] == *vr);
+    let plausible = |g: u16| g % 2 == 0 && (0x0002..=0x0028).contains(&g);
+    let ts_uid = if plausible(group_le) && explicit {
+        uids::EXPLICIT_VR_LITTLE_ENDIAN
+    } else if plausible(group_le) {
+        uids::IMPLICIT_VR_LITTLE_ENDIAN
+    } else if plausible(group_be) && explicit {
+        "1.2.840.10008.1.2.2" // Explicit VR Big Endian (retired, still met)
+    } else {
+        return Err(Problem::NotDicom(
+            "no DICM marker and no recognisable data set".into(),
+        ));
+    };
+    let ts = TransferSyntaxRegistry
+        .get(ts_uid)
+        .ok_or_else(|| Problem::Parse(format!("transfer syntax {ts_uid} not registered")))?;
+    let dataset = read_dataset(bytes, ts, depth)?;
+    let text = |tag| {
+        dataset
+            .get(tag)
+            .and_then(|e| e.to_str().ok())
+            .map(|s| s.trim_end_matches(['\0', ' ']).to_owned())
+            .unwrap_or_default()
+    };
+    let meta = FileMetaTableBuilder::new()
+        .transfer_syntax(ts_uid)
+        .media_storage_sop_class_uid(text(tags::SOP_CLASS_UID))
+        .media_storage_sop_instance_uid(text(tags::SOP_INSTANCE_UID))
+        .build()
+        .map_err(|e| Problem::Parse(e.to_string()))?;
+    Ok(dataset.with_exact_meta(meta))
+}
+
+fn read_dataset(
+    bytes: &[u8],
+    ts: &dicom_encoding::TransferSyntax,
+    _depth: Depth,
+) -> Result<InMemDicomObject, Problem> {
+    // Files without File Meta are small legacy exports: parse them whole.
+    InMemDicomObject::read_dataset_with_ts(bytes, ts).map_err(|e| Problem::Parse(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_files_are_not_dicom() {
+        assert!(matches!(
+            parse(b"# README\nThis folder holds a CT study.\n", Depth::Headers),
+            Err(Problem::NotDicom(_))
+        ));
+        assert!(matches!(parse(b"", Depth::Full), Err(Problem::NotDicom(_))));
+        // .DS_Store starts with 00 00 00 01 "Bud1".
+        let ds_store = b"\0\0\0\x01Bud1\0\0\x10\0\0\0\x08\0\0\0\x10\0";
+        assert!(matches!(parse(ds_store, Depth::Headers), Err(Problem::NotDicom(_))));
+    }
+}

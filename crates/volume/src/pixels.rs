@@ -1,0 +1,204 @@
+//! Stored samples → output values (HU for CT), one frame at a time, written
+//! straight into the volume buffer.
+
+use std::borrow::Cow;
+
+use dicom_core::value::{PrimitiveValue, Value};
+use dicom_dictionary_std::tags;
+use dicom_object::DefaultDicomObject;
+use dicom_pixeldata::PixelDecoder;
+
+use crate::error::Problem;
+use crate::header::{ImageHeader, PixelFormat, Rescale};
+
+/// A slice-sized piece of the output buffer.
+pub(crate) enum Slot<'a> {
+    /// Exact integer output.
+    I16(&'a mut [i16]),
+    /// Floating-point output.
+    F32(&'a mut [f32]),
+}
+
+/// An integer result does not fit i16: the caller rebuilds as f32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Overflow;
+
+/// How one frame's stored samples become output values.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Conversion {
+    pub pixel: PixelFormat,
+    pub rescale: Rescale,
+    /// Stored value marking "no data" (PixelPaddingValue).
+    pub padding: Option<i32>,
+    /// Output value for padded samples (air for CT).
+    pub padding_output: f32,
+    /// Invert MONOCHROME1 data that has no physical unit.
+    pub invert: bool,
+}
+
+/// The raw little-endian samples of `frame` (decoded when encapsulated).
+pub(crate) fn frame_samples<'a>(
+    obj: &'a DefaultDicomObject,
+    header: &ImageHeader,
+    frame: u32,
+) -> Result<Cow<'a, [u8]>, Problem> {
+    let element = obj
+        .get(tags::PIXEL_DATA)
+        .ok_or(Problem::MissingTag("PixelData"))?;
+    let size = header.frame_bytes();
+    let start = size * frame as usize;
+    let native: Option<&[u8]> = match element.value() {
+        Value::Primitive(PrimitiveValue::U8(bytes)) => Some(bytes.as_slice()),
+        Value::Primitive(PrimitiveValue::U16(words)) => Some(bytemuck::cast_slice(words.as_slice())),
+        Value::Primitive(PrimitiveValue::I16(words)) => Some(bytemuck::cast_slice(words.as_slice())),
+        Value::Primitive(PrimitiveValue::Empty) => Some(&[]),
+        Value::PixelSequence(_) => None,
+        _ => return Err(Problem::UnsupportedPixels("PixelData has an unexpected value type".into())),
+    };
+    match native {
+        Some(all) => all.get(start..start + size).map(Cow::Borrowed).ok_or(Problem::Truncated {
+            got: all.len(),
+            expected: size * header.frames.len(),
+        }),
+        None => {
+            let decoded = obj
+                .decode_pixel_data_frame(frame)
+                .map_err(|e| Problem::Decode(e.to_string()))?;
+            let data = decoded.into_data();
+            if data.len() < size {
+                return Err(Problem::Decode(format!(
+                    "frame {frame} decoded to {} bytes, {size} expected",
+                    data.len()
+                )));
+            }
+            Ok(Cow::Owned(data))
+        }
+    }
+}
+
+/// Converts `samples` (little-endian) into `slot`.
+pub(crate) fn convert(samples: &[u8], conv: &Conversion, slot: Slot<'_>) -> Result<(), Overflow> {
+    let p = conv.pixel;
+    let shift = u32::from(p.high_bit + 1 - p.bits_stored);
+    let bits = u32::from(p.bits_stored);
+    let mask: u32 = if bits >= 32 { u32::MAX } else { (1u32 << bits) - 1 };
+    let (lo, hi) = if p.signed {
+        (-(1i32 << (bits - 1)), (1i32 << (bits - 1)) - 1)
+    } else {
+        (0, mask as i32)
+    };
+    let stored = |raw: u32| -> i32 {
+        let v = (raw >> shift) & mask;
+        if p.signed && bits < 32 && v & (1 << (bits - 1)) != 0 {
+            v as i32 - (1i32 << bits)
+        } else {
+            v as i32
+        }
+    };
+    let raw_at = |i: usize| -> u32 {
+        if p.bits_allocated == 16 {
+            u32::from(u16::from_le_bytes([samples[2 * i], samples[2 * i + 1]]))
+        } else {
+            u32::from(samples[i])
+        }
+    };
+    match slot {
+        Slot::I16(out) => {
+            let slope = conv.rescale.slope as i64;
+            let intercept = conv.rescale.intercept as i64;
+            let pad = conv.padding_output as i16;
+            for (i, o) in out.iter_mut().enumerate() {
+                let mut v = stored(raw_at(i));
+                if conv.padding == Some(v) {
+                    *o = pad;
+                    continue;
+                }
+                if conv.invert {
+                    v = lo + hi - v;
+                }
+                *o = i16::try_from(i64::from(v) * slope + intercept).map_err(|_| Overflow)?;
+            }
+        }
+        Slot::F32(out) => {
+            for (i, o) in out.iter_mut().enumerate() {
+                let mut v = stored(raw_at(i));
+                if conv.padding == Some(v) {
+                    *o = conv.padding_output;
+                    continue;
+                }
+                if conv.invert {
+                    v = lo + hi - v;
+                }
+                *o = (f64::from(v) * conv.rescale.slope + conv.rescale.intercept) as f32;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conversion(bits_stored: u16, signed: bool, rescale: Rescale) -> Conversion {
+        Conversion {
+            pixel: PixelFormat {
+                bits_allocated: 16,
+                bits_stored,
+                high_bit: bits_stored - 1,
+                signed,
+                monochrome1: false,
+            },
+            rescale,
+            padding: None,
+            padding_output: -1024.0,
+            invert: false,
+        }
+    }
+
+    fn le(values: &[u16]) -> Vec<u8> {
+        values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn twelve_bit_unsigned_ct_to_hu() {
+        let conv = conversion(12, false, Rescale { slope: 1.0, intercept: -1024.0 });
+        let mut out = [0i16; 3];
+        // Garbage above bit 11 (overlay bits) must be masked away.
+        convert(&le(&[0, 1024, 0xF000 | 4095]), &conv, Slot::I16(&mut out)).unwrap();
+        assert_eq!(out, [-1024, 0, 3071]);
+    }
+
+    #[test]
+    fn signed_samples_are_sign_extended_from_bits_stored() {
+        let conv = conversion(12, true, Rescale::IDENTITY);
+        let mut out = [0i16; 2];
+        convert(&le(&[0x0FFF, 0x0800]), &conv, Slot::I16(&mut out)).unwrap();
+        assert_eq!(out, [-1, -2048]);
+    }
+
+    #[test]
+    fn padding_becomes_air_and_overflow_is_reported() {
+        let mut conv = conversion(16, true, Rescale { slope: 1.0, intercept: -1024.0 });
+        conv.padding = Some(-2000);
+        let mut out = [0i16; 2];
+        convert(&le(&[(-2000i16) as u16, 1000]), &conv, Slot::I16(&mut out)).unwrap();
+        assert_eq!(out, [-1024, -24]);
+        let wide = conversion(16, false, Rescale { slope: 1.0, intercept: -1024.0 });
+        assert_eq!(convert(&le(&[65535]), &wide, Slot::I16(&mut [0])), Err(Overflow));
+        let mut f = [0f32; 1];
+        convert(&le(&[65535]), &wide, Slot::F32(&mut f)).unwrap();
+        assert_eq!(f, [64511.0]);
+    }
+
+    #[test]
+    fn fractional_rescale_and_monochrome1_inversion() {
+        let mut conv = conversion(8, false, Rescale { slope: 0.5, intercept: 0.25 });
+        conv.pixel.bits_allocated = 8;
+        conv.pixel.high_bit = 7;
+        conv.invert = true;
+        let mut out = [0f32; 2];
+        convert(&[0, 255], &conv, Slot::F32(&mut out)).unwrap();
+        assert_eq!(out, [127.75, 0.25]);
+    }
+}

@@ -20,17 +20,28 @@ pub fn info(dir: &Path, json: bool) -> Result<(), String> {
     let (files, scan) = open(dir)?;
     if json {
         for series in &scan.series {
-            println!("{}", serde_json::to_string(&series.info).map_err(|e| e.to_string())?);
+            println!(
+                "{}",
+                serde_json::to_string(&series.info).map_err(|e| e.to_string())?
+            );
         }
         let skipped: Vec<_> = scan
             .skipped
             .iter()
             .map(|e| serde_json::json!({"file": e.file, "reason": e.problem.to_string()}))
             .collect();
-        println!("{}", serde_json::json!({ "files": files.len(), "skipped": skipped }));
+        println!(
+            "{}",
+            serde_json::json!({ "files": files.len(), "skipped": skipped })
+        );
         return Ok(());
     }
-    println!("{} files, {} series, {} skipped", files.len(), scan.series.len(), scan.skipped.len());
+    println!(
+        "{} files, {} series, {} skipped",
+        files.len(),
+        scan.series.len(),
+        scan.skipped.len()
+    );
     for s in &scan.series {
         let i = &s.info;
         println!(
@@ -63,12 +74,17 @@ pub fn info(dir: &Path, json: bool) -> Result<(), String> {
 pub fn convert(dir: &Path, series: Option<usize>, output: &Path) -> Result<(), String> {
     let start = Instant::now();
     let (files, scan) = open(dir)?;
-    let index = series
-        .or_else(|| scan.largest_series())
-        .ok_or_else(|| format!("{}: no image series found ({} files skipped)", dir.display(), scan.skipped.len()))?;
+    let index = series.or_else(|| scan.largest_series()).ok_or_else(|| {
+        format!(
+            "{}: no image series found ({} files skipped)",
+            dir.display(),
+            scan.skipped.len()
+        )
+    })?;
     let loaded = scan.build(index, &files).map_err(|e| e.to_string())?;
     let out = std::fs::File::create(output).map_err(|e| format!("{}: {e}", output.display()))?;
-    nrrd::write(&loaded.volume, BufWriter::new(out)).map_err(|e| format!("{}: {e}", output.display()))?;
+    nrrd::write(&loaded.volume, BufWriter::new(out))
+        .map_err(|e| format!("{}: {e}", output.display()))?;
     let g = loaded.volume.geometry();
     eprintln!(
         "series {index}: {}x{}x{} written to {} in {:.2} s",

@@ -9,7 +9,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "insitu", version, about = "Local-first DICOM to volume and surface tools")]
+#[command(
+    name = "insitu",
+    version,
+    about = "Local-first DICOM to volume and surface tools"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -43,7 +47,11 @@ enum Command {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Info { dir, json } => info::info(&dir, json),
-        Command::Convert { dir, series, output } => info::convert(&dir, series, &output),
+        Command::Convert {
+            dir,
+            series,
+            output,
+        } => info::convert(&dir, series, &output),
         Command::Gpu => pollster::block_on(insitu_gpu::GpuContext::headless())
             .map(|ctx| println!("{}", ctx.summary))
             .map_err(|e| e.to_string()),

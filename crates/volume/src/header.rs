@@ -95,7 +95,11 @@ fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
     (!s.is_empty()).then(|| s.to_owned())
 }
 
-fn numbers(obj: &InMemDicomObject, tag: Tag, keyword: &'static str) -> Result<Option<Vec<f64>>, Problem> {
+fn numbers(
+    obj: &InMemDicomObject,
+    tag: Tag,
+    keyword: &'static str,
+) -> Result<Option<Vec<f64>>, Problem> {
     match obj.get(tag) {
         None => Ok(None),
         Some(e) if e.is_empty() => Ok(None),
@@ -109,14 +113,21 @@ fn numbers(obj: &InMemDicomObject, tag: Tag, keyword: &'static str) -> Result<Op
     }
 }
 
-fn integer(obj: &InMemDicomObject, tag: Tag, keyword: &'static str) -> Result<Option<i64>, Problem> {
+fn integer(
+    obj: &InMemDicomObject,
+    tag: Tag,
+    keyword: &'static str,
+) -> Result<Option<i64>, Problem> {
     match obj.get(tag) {
         None => Ok(None),
         Some(e) if e.is_empty() => Ok(None),
-        Some(e) => e.to_int::<i64>().map(Some).map_err(|err| Problem::BadValue {
-            tag: keyword,
-            why: err.to_string(),
-        }),
+        Some(e) => e
+            .to_int::<i64>()
+            .map(Some)
+            .map_err(|err| Problem::BadValue {
+                tag: keyword,
+                why: err.to_string(),
+            }),
     }
 }
 
@@ -144,11 +155,18 @@ fn position(obj: &InMemDicomObject) -> Result<Option<DVec3>, Problem> {
 }
 
 fn orientation(obj: &InMemDicomObject) -> Result<Option<[DVec3; 2]>, Problem> {
-    match numbers(obj, tags::IMAGE_ORIENTATION_PATIENT, "ImageOrientationPatient")? {
+    match numbers(
+        obj,
+        tags::IMAGE_ORIENTATION_PATIENT,
+        "ImageOrientationPatient",
+    )? {
         None => Ok(None),
         Some(v) if v.len() == 6 && v.iter().all(|x| x.is_finite()) => {
             let (row, col) = (vec3(&v[..3]), vec3(&v[3..]));
-            if row.length() < 0.5 || col.length() < 0.5 || row.normalize().cross(col.normalize()).length() < 0.5 {
+            if row.length() < 0.5
+                || col.length() < 0.5
+                || row.normalize().cross(col.normalize()).length() < 0.5
+            {
                 return Err(Problem::BadValue {
                     tag: "ImageOrientationPatient",
                     why: "row and column directions are degenerate".into(),
@@ -166,7 +184,9 @@ fn orientation(obj: &InMemDicomObject) -> Result<Option<[DVec3; 2]>, Problem> {
 fn pixel_spacing(obj: &InMemDicomObject) -> Result<Option<[f64; 2]>, Problem> {
     match numbers(obj, tags::PIXEL_SPACING, "PixelSpacing")? {
         None => Ok(None),
-        Some(v) if v.len() == 2 && v.iter().all(|x| x.is_finite() && *x > 0.0) => Ok(Some([v[0], v[1]])),
+        Some(v) if v.len() == 2 && v.iter().all(|x| x.is_finite() && *x > 0.0) => {
+            Ok(Some([v[0], v[1]]))
+        }
         Some(v) => Err(Problem::BadValue {
             tag: "PixelSpacing",
             why: format!("{v:?} is not two positive numbers"),
@@ -217,7 +237,11 @@ fn apply_groups(groups: &InMemDicomObject, frame: &mut FrameHeader) -> Result<()
 impl ImageHeader {
     /// Reads the header of an image; `Err` says why the file is not a usable image.
     pub(crate) fn read(obj: &DefaultDicomObject) -> Result<Self, Problem> {
-        let sop_class = obj.meta().media_storage_sop_class_uid().trim_end_matches('\0').to_owned();
+        let sop_class = obj
+            .meta()
+            .media_storage_sop_class_uid()
+            .trim_end_matches('\0')
+            .to_owned();
         if sop_class == uids::MEDIA_STORAGE_DIRECTORY_STORAGE {
             return Err(Problem::DicomDir);
         }
@@ -234,7 +258,8 @@ impl ImageHeader {
             });
         }
         let samples = integer(obj, tags::SAMPLES_PER_PIXEL, "SamplesPerPixel")?.unwrap_or(1);
-        let photometric = text(obj, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_else(|| "MONOCHROME2".into());
+        let photometric =
+            text(obj, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_else(|| "MONOCHROME2".into());
         if samples != 1 || !photometric.starts_with("MONOCHROME") {
             return Err(Problem::UnsupportedPixels(format!(
                 "{photometric} with {samples} samples per pixel (only greyscale images form volumes)"
@@ -247,7 +272,12 @@ impl ImageHeader {
         let high_bit = integer(obj, tags::HIGH_BIT, "HighBit")?
             .map(|b| b as u16)
             .unwrap_or(bits_stored.saturating_sub(1));
-        if !matches!(bits_allocated, 8 | 16) || bits_stored == 0 || bits_stored > bits_allocated || high_bit >= bits_allocated || high_bit + 1 < bits_stored {
+        if !matches!(bits_allocated, 8 | 16)
+            || bits_stored == 0
+            || bits_stored > bits_allocated
+            || high_bit >= bits_allocated
+            || high_bit + 1 < bits_stored
+        {
             return Err(Problem::UnsupportedPixels(format!(
                 "BitsAllocated {bits_allocated}, BitsStored {bits_stored}, HighBit {high_bit}"
             )));
@@ -256,13 +286,18 @@ impl ImageHeader {
             bits_allocated,
             bits_stored,
             high_bit,
-            signed: integer(obj, tags::PIXEL_REPRESENTATION, "PixelRepresentation")?.unwrap_or(0) == 1,
+            signed: integer(obj, tags::PIXEL_REPRESENTATION, "PixelRepresentation")?.unwrap_or(0)
+                == 1,
             monochrome1: photometric == "MONOCHROME1",
         };
         let padding = integer(obj, tags::PIXEL_PADDING_VALUE, "PixelPaddingValue")?.map(|v| {
             // US/SS ambiguity: a signed image's padding may arrive as its unsigned bit pattern.
             let v = v as i32;
-            if pixel.signed && bits_allocated == 16 && v > i32::from(i16::MAX) { v - 65536 } else { v }
+            if pixel.signed && bits_allocated == 16 && v > i32::from(i16::MAX) {
+                v - 65536
+            } else {
+                v
+            }
         });
         let number_of_frames = integer(obj, tags::NUMBER_OF_FRAMES, "NumberOfFrames")?.unwrap_or(1);
         if !(1..=1_000_000).contains(&number_of_frames) {
@@ -292,7 +327,9 @@ impl ImageHeader {
                 if let Some(item) = items.get(k) {
                     apply_groups(item, &mut frame)?;
                 }
-            } else if let (Some(offsets), Some(p), Some([r, c])) = (&offsets, base.position, base.orientation) {
+            } else if let (Some(offsets), Some(p), Some([r, c])) =
+                (&offsets, base.position, base.orientation)
+            {
                 // RT dose and NM style: one position, offsets along the normal.
                 if let Some(d) = offsets.get(k) {
                     frame.position = Some(p + r.cross(c) * *d);
@@ -305,10 +342,16 @@ impl ImageHeader {
         }
         Ok(Self {
             series_uid: text(obj, tags::SERIES_INSTANCE_UID).unwrap_or_default(),
-            series_number: integer(obj, tags::SERIES_NUMBER, "SeriesNumber").ok().flatten().map(|v| v as i32),
+            series_number: integer(obj, tags::SERIES_NUMBER, "SeriesNumber")
+                .ok()
+                .flatten()
+                .map(|v| v as i32),
             modality: text(obj, tags::MODALITY).unwrap_or_else(|| "OT".into()),
             description: text(obj, tags::SERIES_DESCRIPTION).unwrap_or_default(),
-            instance_number: integer(obj, tags::INSTANCE_NUMBER, "InstanceNumber").ok().flatten().map(|v| v as i32),
+            instance_number: integer(obj, tags::INSTANCE_NUMBER, "InstanceNumber")
+                .ok()
+                .flatten()
+                .map(|v| v as i32),
             rows,
             cols,
             slice_thickness: numbers(obj, tags::SLICE_THICKNESS, "SliceThickness")
@@ -316,14 +359,22 @@ impl ImageHeader {
                 .flatten()
                 .and_then(|v| v.first().copied())
                 .filter(|v| v.is_finite() && *v > 0.0),
-            spacing_between_slices: numbers(obj, tags::SPACING_BETWEEN_SLICES, "SpacingBetweenSlices")
-                .ok()
-                .flatten()
-                .and_then(|v| v.first().copied())
-                .filter(|v| v.is_finite() && *v > 0.0),
+            spacing_between_slices: numbers(
+                obj,
+                tags::SPACING_BETWEEN_SLICES,
+                "SpacingBetweenSlices",
+            )
+            .ok()
+            .flatten()
+            .and_then(|v| v.first().copied())
+            .filter(|v| v.is_finite() && *v > 0.0),
             pixel,
             padding,
-            transfer_syntax: obj.meta().transfer_syntax().trim_end_matches('\0').to_owned(),
+            transfer_syntax: obj
+                .meta()
+                .transfer_syntax()
+                .trim_end_matches('\0')
+                .to_owned(),
             frames,
         })
     }

@@ -26,7 +26,7 @@ pub use geometry::{Geometry, GeometryError};
 pub use header::Rescale;
 pub use load::{BuildError, Loaded, Scan, scan};
 pub use series::{SeriesInfo, SeriesPlan, Warning};
-pub use source::{MemoryFile, Source};
 #[cfg(not(target_arch = "wasm32"))]
 pub use source::{DiskFile, files_under};
+pub use source::{MemoryFile, Source};
 pub use volume::{Volume, VolumeError, Voxels};

@@ -45,7 +45,9 @@ pub enum BuildError {
 /// Reads one file's header, classifying why it is not a usable image.
 fn read_header(source: &impl Source) -> Result<ImageHeader, FileError> {
     let fail = |problem| FileError::new(source.name(), problem);
-    let bytes = source.bytes().map_err(|e| fail(Problem::Io(e.to_string())))?;
+    let bytes = source
+        .bytes()
+        .map_err(|e| fail(Problem::Io(e.to_string())))?;
     let obj = guarded(|| parse(&bytes, Depth::Headers)).map_err(fail)?;
     let header = ImageHeader::read(&obj).map_err(fail)?;
     check_supported(&header.transfer_syntax).map_err(fail)?;
@@ -100,8 +102,15 @@ impl Scan {
     }
 
     /// Second pass: decodes series `index` into a volume.
-    pub fn build<S: Source + Sync>(&self, index: usize, sources: &[S]) -> Result<Loaded, BuildError> {
-        let plan = self.series.get(index).ok_or(BuildError::NoSuchSeries(index))?;
+    pub fn build<S: Source + Sync>(
+        &self,
+        index: usize,
+        sources: &[S],
+    ) -> Result<Loaded, BuildError> {
+        let plan = self
+            .series
+            .get(index)
+            .ok_or(BuildError::NoSuchSeries(index))?;
         let integral = plan.slices.iter().all(|s| s.rescale.is_integral());
         if integral {
             match self.fill::<i16, S>(plan, sources) {
@@ -109,7 +118,8 @@ impl Scan {
                 Err(Overflow) => {}
             }
         }
-        self.fill::<f32, S>(plan, sources).unwrap_or_else(|Overflow| unreachable!("f32 never overflows"))
+        self.fill::<f32, S>(plan, sources)
+            .unwrap_or_else(|Overflow| unreachable!("f32 never overflows"))
     }
 
     fn fill<T: Sample, S: Source + Sync>(
@@ -122,7 +132,10 @@ impl Scan {
         // Slices grouped by file so a multi-frame file is parsed once.
         let mut by_file: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for (k, slice) in plan.slices.iter().enumerate() {
-            by_file.entry(self.headers[slice.header].0).or_default().push(k);
+            by_file
+                .entry(self.headers[slice.header].0)
+                .or_default()
+                .push(k);
         }
         let failures = self.decode_files(plan, sources, &by_file, &mut voxels, frame_len)?;
         let mut warnings = plan.info.warnings.clone();
@@ -136,7 +149,8 @@ impl Scan {
                 error: error.to_string(),
             });
         }
-        let mut volume = Volume::new(plan.geometry, T::wrap(voxels)).expect("buffer sized from the geometry");
+        let mut volume =
+            Volume::new(plan.geometry, T::wrap(voxels)).expect("buffer sized from the geometry");
         if let Some(offsets) = &plan.slice_offsets_mm {
             volume = volume.with_slice_offsets(offsets.clone());
         }
@@ -153,14 +167,15 @@ impl Scan {
         frame_len: usize,
     ) -> Result<Vec<(usize, FileError)>, Overflow> {
         let one_slice_per_file = by_file.len() == plan.slices.len();
-        let decode_one = |k: usize, out: &mut [T]| -> Result<Option<(usize, FileError)>, Overflow> {
-            let file = self.headers[plan.slices[k].header].0;
-            match self.decode_file_slices(plan, &sources[file], &mut [(k, out)]) {
-                Ok(()) => Ok(None),
-                Err(FileDecodeError::Overflow) => Err(Overflow),
-                Err(FileDecodeError::Problem(e)) => Ok(Some((k, e))),
-            }
-        };
+        let decode_one =
+            |k: usize, out: &mut [T]| -> Result<Option<(usize, FileError)>, Overflow> {
+                let file = self.headers[plan.slices[k].header].0;
+                match self.decode_file_slices(plan, &sources[file], &mut [(k, out)]) {
+                    Ok(()) => Ok(None),
+                    Err(FileDecodeError::Overflow) => Err(Overflow),
+                    Err(FileDecodeError::Problem(e)) => Ok(Some((k, e))),
+                }
+            };
         let mut failures = Vec::new();
         if one_slice_per_file {
             #[cfg(not(target_arch = "wasm32"))]
@@ -182,12 +197,16 @@ impl Scan {
         } else {
             let mut slots: Vec<Option<&mut [T]>> = voxels.chunks_mut(frame_len).map(Some).collect();
             for (&file, ks) in by_file {
-                let mut targets: Vec<(usize, &mut [T])> =
-                    ks.iter().map(|&k| (k, slots[k].take().expect("each slice once"))).collect();
+                let mut targets: Vec<(usize, &mut [T])> = ks
+                    .iter()
+                    .map(|&k| (k, slots[k].take().expect("each slice once")))
+                    .collect();
                 match self.decode_file_slices(plan, &sources[file], &mut targets) {
                     Ok(()) => {}
                     Err(FileDecodeError::Overflow) => return Err(Overflow),
-                    Err(FileDecodeError::Problem(e)) => failures.extend(ks.iter().map(|&k| (k, e.clone()))),
+                    Err(FileDecodeError::Problem(e)) => {
+                        failures.extend(ks.iter().map(|&k| (k, e.clone())))
+                    }
                 }
             }
         }
@@ -202,7 +221,9 @@ impl Scan {
         targets: &mut [(usize, &mut [T])],
     ) -> Result<(), FileDecodeError> {
         let fail = |p| FileDecodeError::Problem(FileError::new(source.name(), p));
-        let bytes = source.bytes().map_err(|e| fail(Problem::Io(e.to_string())))?;
+        let bytes = source
+            .bytes()
+            .map_err(|e| fail(Problem::Io(e.to_string())))?;
         let obj = guarded(|| parse(&bytes, Depth::Full)).map_err(fail)?;
         for (k, out) in targets.iter_mut() {
             let slice = plan.slices[*k];

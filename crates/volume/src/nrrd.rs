@@ -70,7 +70,12 @@ mod tests {
 
     #[test]
     fn header_then_raw_little_endian_data() {
-        let g = Geometry::axis_aligned(UVec3::new(2, 1, 1), DVec3::new(0.5, 0.5, 2.0), DVec3::new(1.0, 2.0, 3.0)).unwrap();
+        let g = Geometry::axis_aligned(
+            UVec3::new(2, 1, 1),
+            DVec3::new(0.5, 0.5, 2.0),
+            DVec3::new(1.0, 2.0, 3.0),
+        )
+        .unwrap();
         let v = Volume::new(g, Voxels::I16(vec![-1024, 300])).unwrap();
         let mut bytes = Vec::new();
         write(&v, &mut bytes).unwrap();

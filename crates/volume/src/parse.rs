@@ -3,11 +3,10 @@
 
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::{
-    DefaultDicomObject, FileMetaTableBuilder, InMemDicomObject, OpenFileOptions,
-    file::ReadPreamble,
+    DefaultDicomObject, FileMetaTableBuilder, InMemDicomObject, OpenFileOptions, file::ReadPreamble,
 };
-use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use dicom_transfer_syntax_registry::TransferSyntaxIndex;
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use crate::error::Problem;
 
@@ -47,8 +46,9 @@ pub(crate) fn parse(bytes: &[u8], depth: Depth) -> Result<DefaultDicomObject, Pr
                 // A broken File Meta group (no transfer syntax, say) still
                 // leaves a readable data set behind it.
                 Err(first) => match skip_meta_group(body) {
-                    Some(rest) => without_meta(rest, depth)
-                        .map_err(|_| Problem::Parse(first.to_string())),
+                    Some(rest) => {
+                        without_meta(rest, depth).map_err(|_| Problem::Parse(first.to_string()))
+                    }
                     None => Err(Problem::Parse(first.to_string())),
                 },
             }
@@ -62,7 +62,10 @@ fn skip_meta_group(body: &[u8]) -> Option<&[u8]> {
     let mut at = 4; // "DICM"
     while body.len() >= at + 8 && u16::from_le_bytes([body[at], body[at + 1]]) == 0x0002 {
         let vr = &body[at + 4..at + 6];
-        let long = matches!(vr, b"OB" | b"OW" | b"OF" | b"SQ" | b"UT" | b"UN" | b"UC" | b"UR");
+        let long = matches!(
+            vr,
+            b"OB" | b"OW" | b"OF" | b"SQ" | b"UT" | b"UN" | b"UC" | b"UR"
+        );
         let (header, len) = if long {
             let len = u32::from_le_bytes(body.get(at + 8..at + 12)?.try_into().ok()?);
             (12, len as usize)
@@ -137,6 +140,9 @@ mod tests {
         assert!(matches!(parse(b"", Depth::Full), Err(Problem::NotDicom(_))));
         // .DS_Store starts with 00 00 00 01 "Bud1".
         let ds_store = b"\0\0\0\x01Bud1\0\0\x10\0\0\0\x08\0\0\0\x10\0";
-        assert!(matches!(parse(ds_store, Depth::Headers), Err(Problem::NotDicom(_))));
+        assert!(matches!(
+            parse(ds_store, Depth::Headers),
+            Err(Problem::NotDicom(_))
+        ));
     }
 }

@@ -49,21 +49,32 @@ pub(crate) fn frame_samples<'a>(
     let start = size * frame as usize;
     let native: Option<&[u8]> = match element.value() {
         Value::Primitive(PrimitiveValue::U8(bytes)) => Some(bytes.as_slice()),
-        Value::Primitive(PrimitiveValue::U16(words)) => Some(bytemuck::cast_slice(words.as_slice())),
-        Value::Primitive(PrimitiveValue::I16(words)) => Some(bytemuck::cast_slice(words.as_slice())),
+        Value::Primitive(PrimitiveValue::U16(words)) => {
+            Some(bytemuck::cast_slice(words.as_slice()))
+        }
+        Value::Primitive(PrimitiveValue::I16(words)) => {
+            Some(bytemuck::cast_slice(words.as_slice()))
+        }
         Value::Primitive(PrimitiveValue::Empty) => Some(&[]),
         Value::PixelSequence(_) => None,
-        _ => return Err(Problem::UnsupportedPixels("PixelData has an unexpected value type".into())),
+        _ => {
+            return Err(Problem::UnsupportedPixels(
+                "PixelData has an unexpected value type".into(),
+            ));
+        }
     };
     match native {
-        Some(all) => all.get(start..start + size).map(Cow::Borrowed).ok_or(Problem::Truncated {
-            got: all.len(),
-            expected: size * header.frames.len(),
-        }),
+        Some(all) => all
+            .get(start..start + size)
+            .map(Cow::Borrowed)
+            .ok_or(Problem::Truncated {
+                got: all.len(),
+                expected: size * header.frames.len(),
+            }),
         None => {
             let decoded = obj
                 .decode_pixel_data_frame(frame)
-                .map_err(|e| Problem::Decode(e.to_string()))?;
+                .map_err(|e| Problem::Decode(error_chain(&e)))?;
             let data = decoded.into_data();
             if data.len() < size {
                 return Err(Problem::Decode(format!(
@@ -76,12 +87,28 @@ pub(crate) fn frame_samples<'a>(
     }
 }
 
+/// An error with its causes: codec errors hide the useful part in `source()`.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
 /// Converts `samples` (little-endian) into `slot`.
 pub(crate) fn convert(samples: &[u8], conv: &Conversion, slot: Slot<'_>) -> Result<(), Overflow> {
     let p = conv.pixel;
     let shift = u32::from(p.high_bit + 1 - p.bits_stored);
     let bits = u32::from(p.bits_stored);
-    let mask: u32 = if bits >= 32 { u32::MAX } else { (1u32 << bits) - 1 };
+    let mask: u32 = if bits >= 32 {
+        u32::MAX
+    } else {
+        (1u32 << bits) - 1
+    };
     let (lo, hi) = if p.signed {
         (-(1i32 << (bits - 1)), (1i32 << (bits - 1)) - 1)
     } else {
@@ -162,7 +189,14 @@ mod tests {
 
     #[test]
     fn twelve_bit_unsigned_ct_to_hu() {
-        let conv = conversion(12, false, Rescale { slope: 1.0, intercept: -1024.0 });
+        let conv = conversion(
+            12,
+            false,
+            Rescale {
+                slope: 1.0,
+                intercept: -1024.0,
+            },
+        );
         let mut out = [0i16; 3];
         // Garbage above bit 11 (overlay bits) must be masked away.
         convert(&le(&[0, 1024, 0xF000 | 4095]), &conv, Slot::I16(&mut out)).unwrap();
@@ -179,13 +213,30 @@ mod tests {
 
     #[test]
     fn padding_becomes_air_and_overflow_is_reported() {
-        let mut conv = conversion(16, true, Rescale { slope: 1.0, intercept: -1024.0 });
+        let mut conv = conversion(
+            16,
+            true,
+            Rescale {
+                slope: 1.0,
+                intercept: -1024.0,
+            },
+        );
         conv.padding = Some(-2000);
         let mut out = [0i16; 2];
         convert(&le(&[(-2000i16) as u16, 1000]), &conv, Slot::I16(&mut out)).unwrap();
         assert_eq!(out, [-1024, -24]);
-        let wide = conversion(16, false, Rescale { slope: 1.0, intercept: -1024.0 });
-        assert_eq!(convert(&le(&[65535]), &wide, Slot::I16(&mut [0])), Err(Overflow));
+        let wide = conversion(
+            16,
+            false,
+            Rescale {
+                slope: 1.0,
+                intercept: -1024.0,
+            },
+        );
+        assert_eq!(
+            convert(&le(&[65535]), &wide, Slot::I16(&mut [0])),
+            Err(Overflow)
+        );
         let mut f = [0f32; 1];
         convert(&le(&[65535]), &wide, Slot::F32(&mut f)).unwrap();
         assert_eq!(f, [64511.0]);
@@ -193,7 +244,14 @@ mod tests {
 
     #[test]
     fn fractional_rescale_and_monochrome1_inversion() {
-        let mut conv = conversion(8, false, Rescale { slope: 0.5, intercept: 0.25 });
+        let mut conv = conversion(
+            8,
+            false,
+            Rescale {
+                slope: 0.5,
+                intercept: 0.25,
+            },
+        );
         conv.pixel.bits_allocated = 8;
         conv.pixel.high_bit = 7;
         conv.invert = true;

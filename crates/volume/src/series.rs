@@ -71,24 +71,48 @@ pub enum Warning {
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Warning::GantryTilt { degrees } => write!(f, "gantry tilt {degrees:.1}° (volume kept as acquired, sheared)"),
+            Warning::GantryTilt { degrees } => write!(
+                f,
+                "gantry tilt {degrees:.1}° (volume kept as acquired, sheared)"
+            ),
             Warning::NonUniformSpacing { min_mm, max_mm } => {
-                write!(f, "non-uniform slice spacing {min_mm:.2}–{max_mm:.2} mm (true slice positions kept)")
+                write!(
+                    f,
+                    "non-uniform slice spacing {min_mm:.2}–{max_mm:.2} mm (true slice positions kept)"
+                )
             }
-            Warning::MissingSlices { after_slice, missing } => {
-                write!(f, "about {missing} slice(s) missing after slice {after_slice}")
+            Warning::MissingSlices {
+                after_slice,
+                missing,
+            } => {
+                write!(
+                    f,
+                    "about {missing} slice(s) missing after slice {after_slice}"
+                )
             }
-            Warning::DuplicatePositions { dropped } => write!(f, "{dropped} image(s) at duplicate positions dropped"),
-            Warning::MixedRescale { distinct } => write!(f, "{distinct} different rescale slope/intercept pairs"),
+            Warning::DuplicatePositions { dropped } => {
+                write!(f, "{dropped} image(s) at duplicate positions dropped")
+            }
+            Warning::MixedRescale { distinct } => {
+                write!(f, "{distinct} different rescale slope/intercept pairs")
+            }
             Warning::SplitSeries { stacks } => {
-                write!(f, "series split into {stacks} stacks by image size/orientation")
+                write!(
+                    f,
+                    "series split into {stacks} stacks by image size/orientation"
+                )
             }
             Warning::NoGeometry { assumed_mm } => {
-                write!(f, "no slice positions: stacked by instance number, {assumed_mm} mm apart")
+                write!(
+                    f,
+                    "no slice positions: stacked by instance number, {assumed_mm} mm apart"
+                )
             }
             Warning::NoPixelSpacing => write!(f, "no pixel spacing: 1 mm assumed"),
             Warning::Monochrome1Inverted => write!(f, "MONOCHROME1 values inverted"),
-            Warning::SliceFailed { slice, error } => write!(f, "slice {slice} unreadable, left blank: {error}"),
+            Warning::SliceFailed { slice, error } => {
+                write!(f, "slice {slice} unreadable, left blank: {error}")
+            }
         }
     }
 }
@@ -160,7 +184,12 @@ pub(crate) fn plan(headers: &[(usize, ImageHeader)]) -> Vec<SeriesPlan> {
     let mut first_seen: Vec<Key> = Vec::new();
     for (h, (_, header)) in headers.iter().enumerate() {
         for (f, frame) in header.frames.iter().enumerate() {
-            let key = (header.series_uid.clone(), header.rows, header.cols, orientation_key(frame));
+            let key = (
+                header.series_uid.clone(),
+                header.rows,
+                header.cols,
+                orientation_key(frame),
+            );
             let entry = groups.entry(key.clone()).or_default();
             if entry.is_empty() {
                 first_seen.push(key);
@@ -186,7 +215,11 @@ pub(crate) fn plan(headers: &[(usize, ImageHeader)]) -> Vec<SeriesPlan> {
     plans
 }
 
-fn plan_stack(headers: &[(usize, ImageHeader)], members: &[(usize, u32)], stacks: usize) -> SeriesPlan {
+fn plan_stack(
+    headers: &[(usize, ImageHeader)],
+    members: &[(usize, u32)],
+    stacks: usize,
+) -> SeriesPlan {
     let first = &headers[members[0].0].1;
     let frame_of = |&(h, f): &(usize, u32)| headers[h].1.frames[f as usize];
     let mut warnings = Vec::new();
@@ -205,16 +238,24 @@ fn plan_stack(headers: &[(usize, ImageHeader)], members: &[(usize, u32)], stacks
         ordered.sort_by(|a, b| {
             let pa = frame_of(a).position.unwrap().dot(normal);
             let pb = frame_of(b).position.unwrap().dot(normal);
-            pa.total_cmp(&pb).then(instance(a).cmp(&instance(b))).then(a.cmp(b))
+            pa.total_cmp(&pb)
+                .then(instance(a).cmp(&instance(b)))
+                .then(a.cmp(b))
         });
         let before = ordered.len();
         ordered.dedup_by(|later, earlier| {
-            (frame_of(later).position.unwrap() - frame_of(earlier).position.unwrap()).length() < 1e-3
+            (frame_of(later).position.unwrap() - frame_of(earlier).position.unwrap()).length()
+                < 1e-3
         });
         if ordered.len() < before {
-            warnings.push(Warning::DuplicatePositions { dropped: before - ordered.len() });
+            warnings.push(Warning::DuplicatePositions {
+                dropped: before - ordered.len(),
+            });
         }
-        projections = ordered.iter().map(|m| frame_of(m).position.unwrap().dot(normal)).collect();
+        projections = ordered
+            .iter()
+            .map(|m| frame_of(m).position.unwrap().dot(normal))
+            .collect();
     } else {
         ordered.sort_by(|a, b| instance(a).cmp(&instance(b)).then(a.cmp(b)));
     }
@@ -225,7 +266,10 @@ fn plan_stack(headers: &[(usize, ImageHeader)], members: &[(usize, u32)], stacks
         warnings.push(Warning::NoPixelSpacing);
     }
     let [row_spacing, col_spacing] = pixel_spacing.unwrap_or([1.0, 1.0]);
-    let fallback_spacing = first.spacing_between_slices.or(first.slice_thickness).unwrap_or(1.0);
+    let fallback_spacing = first
+        .spacing_between_slices
+        .or(first.slice_thickness)
+        .unwrap_or(1.0);
 
     let mut slice_offsets = None;
     let mut tilt = 0.0;
@@ -234,7 +278,12 @@ fn plan_stack(headers: &[(usize, ImageHeader)], members: &[(usize, u32)], stacks
         if n > 1 {
             let p_last = frame_of(&ordered[n - 1]).position.unwrap();
             let stack = p_last - p0;
-            tilt = stack.normalize().dot(normal).clamp(-1.0, 1.0).acos().to_degrees();
+            tilt = stack
+                .normalize()
+                .dot(normal)
+                .clamp(-1.0, 1.0)
+                .acos()
+                .to_degrees();
             if tilt > 0.05 {
                 warnings.push(Warning::GantryTilt { degrees: tilt });
             } else {
@@ -247,7 +296,10 @@ fn plan_stack(headers: &[(usize, ImageHeader)], members: &[(usize, u32)], stacks
             sorted.sort_by(f64::total_cmp);
             let median = sorted[sorted.len() / 2];
             if max - min > (0.01 * median).max(0.01) {
-                warnings.push(Warning::NonUniformSpacing { min_mm: min, max_mm: max });
+                warnings.push(Warning::NonUniformSpacing {
+                    min_mm: min,
+                    max_mm: max,
+                });
                 let direction = stack.normalize();
                 slice_offsets = Some(
                     ordered
@@ -282,7 +334,9 @@ fn plan_stack(headers: &[(usize, ImageHeader)], members: &[(usize, u32)], stacks
         }
     } else {
         if n > 1 {
-            warnings.push(Warning::NoGeometry { assumed_mm: fallback_spacing });
+            warnings.push(Warning::NoGeometry {
+                assumed_mm: fallback_spacing,
+            });
         }
         let p0 = frame_of(&ordered[0]).position.unwrap_or(DVec3::ZERO);
         (p0, normal * fallback_spacing)
@@ -291,9 +345,15 @@ fn plan_stack(headers: &[(usize, ImageHeader)], members: &[(usize, u32)], stacks
     let dims = UVec3::new(first.cols, first.rows, n as u32);
     let steps = [row_dir * col_spacing, col_dir * row_spacing, k_step];
     let geometry = Geometry::new(dims, steps, origin).unwrap_or_else(|_| {
-        warnings.push(Warning::NoGeometry { assumed_mm: fallback_spacing });
-        Geometry::axis_aligned(dims, glam::DVec3::new(col_spacing, row_spacing, fallback_spacing), DVec3::ZERO)
-            .expect("positive spacing and non-empty dims")
+        warnings.push(Warning::NoGeometry {
+            assumed_mm: fallback_spacing,
+        });
+        Geometry::axis_aligned(
+            dims,
+            glam::DVec3::new(col_spacing, row_spacing, fallback_spacing),
+            DVec3::ZERO,
+        )
+        .expect("positive spacing and non-empty dims")
     });
 
     let slices: Vec<SliceRef> = ordered
@@ -311,7 +371,9 @@ fn plan_stack(headers: &[(usize, ImageHeader)], members: &[(usize, u32)], stacks
     rescales.sort_unstable();
     rescales.dedup();
     if rescales.len() > 1 {
-        warnings.push(Warning::MixedRescale { distinct: rescales.len() });
+        warnings.push(Warning::MixedRescale {
+            distinct: rescales.len(),
+        });
     }
     let is_ct = first.modality == "CT";
     let invert = first.pixel.monochrome1 && !is_ct;
@@ -343,7 +405,11 @@ fn plan_stack(headers: &[(usize, ImageHeader)], members: &[(usize, u32)], stacks
         },
         geometry,
         slice_offsets_mm: slice_offsets,
-        padding_output: if is_ct { -1024.0 } else { slices[0].rescale.intercept as f32 },
+        padding_output: if is_ct {
+            -1024.0
+        } else {
+            slices[0].rescale.intercept as f32
+        },
         invert,
         slices,
     }

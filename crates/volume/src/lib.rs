@@ -20,6 +20,8 @@ mod series;
 mod source;
 pub mod transfer_syntax;
 mod volume;
+#[cfg(target_arch = "wasm32")]
+mod wasm_libc;
 
 pub use error::{FileError, Problem};
 pub use geometry::{Geometry, GeometryError};

@@ -1,4 +1,5 @@
 //! Every lossless encoding decodes to the same pixels; lossy stays close.
+#![cfg(not(target_arch = "wasm32"))]
 mod common;
 
 use common::{fixtures, load_file, values};

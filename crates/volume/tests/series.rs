@@ -1,4 +1,5 @@
 //! Real series: ordering along the normal, tilt, spacing, HU values.
+#![cfg(not(target_arch = "wasm32"))]
 mod common;
 
 use common::{scan_path, values};

@@ -6,8 +6,10 @@
 //! - `serve`      build-web, then serve `dist/` on http://127.0.0.1:8080
 //! - `test`       setup, then every test layer; prints counts per layer
 //! - `lint`       rustfmt check and clippy (native and wasm32), warnings denied
+//! - `phantoms`   generate the phantom DICOM series the tests compare against
 
 mod csp;
+mod phantoms;
 mod proc;
 mod serve;
 mod setup;
@@ -55,6 +57,11 @@ fn main() -> ExitCode {
                 .and_then(|()| serve::serve(&root().join("dist"), port))
         }
         Some("test") => test::run_all(!flag("--no-lint")),
+        Some("phantoms") => setup::apt_packages()
+            .and_then(|()| phantoms::test_series())
+            .map(|dir| {
+                println!("{}", dir.display());
+            }),
         Some("lint") => setup::wasm_target().and_then(|()| test::lint()),
         _ => return usage(),
     };

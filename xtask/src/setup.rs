@@ -20,6 +20,9 @@ const APT_PACKAGES: &[&str] = &[
     "mesa-vulkan-drivers",
     "libvulkan1",
     "fonts-dejavu-core",
+    // The phantom generator: dcmtk transcodes, a venv holds pydicom.
+    "dcmtk",
+    "python3-venv",
 ];
 
 /// Everything: web build tools, browsers, Vulkan driver, e2e packages.

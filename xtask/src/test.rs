@@ -149,7 +149,9 @@ pub fn run_all(lint_first: bool) -> Result {
     let mut layers = Vec::new();
 
     step("layer 1: native unit and integration tests");
+    let phantoms = crate::phantoms::test_series()?;
     let mut native = cargo(&root());
+    native.env("INSITU_PHANTOMS", &phantoms);
     native.args([
         "test",
         "--workspace",
@@ -188,6 +190,8 @@ pub fn run_all(lint_first: bool) -> Result {
         "wasm32-unknown-unknown",
         "-p",
         "insitu-store",
+        "-p",
+        "insitu-volume",
     ])
     .env("CHROMEDRIVER", "/usr/bin/chromedriver")
     .env(

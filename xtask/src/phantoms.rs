@@ -1,0 +1,130 @@
+//! Phantom DICOM series from `../shared/tools/make_series.py`, generated
+//! once into the cache: the ground truth (manifest + HU array) that the
+//! volume tests compare against.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::proc::{Result, output_of, run, step};
+use crate::root;
+
+/// Small phantoms for the tests: one per transfer syntax, the awkward
+/// geometry variant and an Enhanced CT multi-frame file.
+const TEST_SERIES: &[(&str, &[&str])] = &[
+    ("ele", &["--ts", "ele"]),
+    ("ile", &["--ts", "ile"]),
+    ("ebe", &["--ts", "ebe"]),
+    ("deflate", &["--ts", "deflate"]),
+    ("rle", &["--ts", "rle"]),
+    ("j2k-lossless", &["--ts", "j2k-lossless"]),
+    ("jpeg-ls-lossless", &["--ts", "jpeg-ls-lossless"]),
+    ("jpeg-lossless-sv1", &["--ts", "jpeg-lossless-sv1"]),
+    (
+        "awkward",
+        &[
+            "--signed",
+            "--fov-padding",
+            "--oblique",
+            "15",
+            "--descending",
+            "--reverse-instance",
+            "--drop",
+            "3",
+        ],
+    ),
+    ("enhanced", &["--enhanced"]),
+];
+
+/// `$XDG_CACHE_HOME/insitu` or `~/.cache/insitu`: outside any clone.
+pub fn cache_root() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("insitu")
+}
+
+fn make_series() -> Result<PathBuf> {
+    let script = root().join("../shared/tools/make_series.py");
+    if script.is_file() {
+        Ok(script)
+    } else {
+        Err(format!(
+            "{} not found: the shared/ folder must sit beside the checkout",
+            script.display()
+        ))
+    }
+}
+
+/// A Python venv with pydicom, numpy and the J2K encoder the generator needs.
+pub fn python() -> Result<PathBuf> {
+    let venv = cache_root().join("pyenv");
+    let python = venv.join("bin/python");
+    let ready = venv.join(".insitu-ready");
+    if ready.is_file() {
+        return Ok(python);
+    }
+    step(&format!(
+        "creating a Python environment for the phantom generator in {}",
+        venv.display()
+    ));
+    run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    run(Command::new(&python).args([
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "pydicom>=3",
+        "numpy",
+        "scipy",
+        "pylibjpeg",
+        "pylibjpeg-openjpeg",
+    ]))?;
+    std::fs::write(&ready, "").map_err(|e| e.to_string())?;
+    Ok(python)
+}
+
+fn generate(python: &Path, out: &Path, size: &str, slices: &str, args: &[&str]) -> Result {
+    if out.join("manifest.json").is_file() {
+        return Ok(());
+    }
+    if output_of("dcmconv", &["--version"]).is_none() {
+        return Err("dcmtk (dcmconv) is missing: apt-get install dcmtk".into());
+    }
+    let _ = std::fs::remove_dir_all(out);
+    let mut cmd = Command::new(python);
+    cmd.arg(make_series()?)
+        .args([
+            "--phantom",
+            "spine",
+            "--size",
+            size,
+            "--slices",
+            slices,
+            "--save-npy",
+            "--out",
+        ])
+        .arg(out)
+        .args(args);
+    run(&mut cmd)
+}
+
+/// The test phantoms, generated when missing; returns their folder.
+pub fn test_series() -> Result<PathBuf> {
+    let python = python()?;
+    let dir = cache_root().join("phantoms/test");
+    step("phantom series for the volume tests (cached)");
+    for (name, args) in TEST_SERIES {
+        generate(&python, &dir.join(name), "128", "40", args)?;
+    }
+    Ok(dir)
+}
+
+/// The 512×512×300 Explicit VR LE phantom of the benchmark.
+pub fn bench_series() -> Result<PathBuf> {
+    let python = python()?;
+    let dir = cache_root().join("phantoms/bench-512x512x300-ele");
+    step("512x512x300 phantom series for the benchmark (cached)");
+    generate(&python, &dir, "512", "300", &["--ts", "ele"])?;
+    Ok(dir)
+}

@@ -152,6 +152,7 @@ pub fn run_all(lint_first: bool) -> Result {
     let phantoms = crate::phantoms::test_series()?;
     let mut native = cargo(&root());
     native.env("INSITU_PHANTOMS", &phantoms);
+    native.env("INSITU_PYTHON", crate::phantoms::python()?);
     native.args([
         "test",
         "--workspace",

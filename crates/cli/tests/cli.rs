@@ -1,0 +1,99 @@
+//! The `insitu` binary on real data, checked by an independent reader.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn fixtures() -> PathBuf {
+    std::env::var_os("INSITU_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
+        })
+}
+
+fn insitu(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_insitu"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn info_json_reports_tilt_spacing_and_skipped_files() {
+    let dir = fixtures().join("ct-ge-head-tilt");
+    let (ok, stdout, stderr) = insitu(&["info", dir.to_str().unwrap(), "--json"]);
+    assert!(ok, "{stderr}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "one series, one summary: {stdout}");
+    let series = &lines[0];
+    assert_eq!(series["dims"], serde_json::json!([512, 512, 28]));
+    assert!((series["tilt_degrees"].as_f64().unwrap() - 18.5).abs() < 0.1);
+    let kinds: Vec<&str> = series["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"gantry_tilt") && kinds.contains(&"non_uniform_spacing"),
+        "{kinds:?}"
+    );
+    let skipped = lines[1]["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0]["file"], "LICENSE");
+}
+
+#[test]
+fn convert_matches_a_pydicom_reference_voxel_for_voxel() {
+    let python = std::env::var("INSITU_PYTHON").expect(
+        "INSITU_PYTHON unset: run through `cargo xtask test`, which makes a venv with pydicom",
+    );
+    let dir = fixtures().join("ct-ge-head-tilt");
+    let out = std::env::temp_dir().join(format!("insitu-tilt-{}.nrrd", std::process::id()));
+    let (ok, _, stderr) = insitu(&[
+        "convert",
+        dir.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("gantry tilt 18.5"), "{stderr}");
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/reference/nrrd_vs_pydicom.py");
+    let check = Command::new(python)
+        .arg(script)
+        .arg(&dir)
+        .arg(&out)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&check.stdout);
+    eprintln!("{report}{}", String::from_utf8_lossy(&check.stderr));
+    std::fs::remove_file(&out).ok();
+    assert!(
+        check.status.success(),
+        "NRRD differs from the pydicom reference"
+    );
+    assert!(report.contains("max |insitu - pydicom| = 0.0"), "{report}");
+}
+
+#[test]
+fn convert_without_images_says_why() {
+    let dir = fixtures().join("pydicom/dicomdirtests/DICOMDIR");
+    let out = std::env::temp_dir().join("insitu-never.nrrd");
+    let (ok, _, stderr) = insitu(&[
+        "convert",
+        dir.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("no image series found"), "{stderr}");
+}

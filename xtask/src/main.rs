@@ -6,6 +6,7 @@
 //! - `serve`      build-web, then serve `dist/` on http://127.0.0.1:8080
 //! - `test`       setup, then every test layer; prints counts per layer
 //! - `lint`       rustfmt check and clippy (native and wasm32), warnings denied
+//! - `bench`      benchmarks printing ratios against same-run baselines
 //! - `phantoms`   generate the phantom DICOM series the tests compare against
 
 mod csp;
@@ -34,9 +35,20 @@ fn in_ci() -> bool {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask <setup|build-web [--release]|serve [--port N] [--release]|test [--no-lint]|lint>"
+        "usage: cargo xtask <setup|build-web [--release]|serve [--port N] [--release]|test [--no-lint]|lint|bench|phantoms>"
     );
     ExitCode::from(2)
+}
+
+/// Every benchmark, each printing ratios against a baseline of the same run.
+fn bench() -> proc::Result {
+    let series = phantoms::bench_series()?;
+    proc::step("benchmark: DICOM series -> HU volume (release build)");
+    proc::run(
+        proc::cargo(&root())
+            .args(["bench", "-p", "insitu-volume", "--bench", "load"])
+            .env("INSITU_BENCH_SERIES", series),
+    )
 }
 
 fn main() -> ExitCode {
@@ -57,6 +69,7 @@ fn main() -> ExitCode {
                 .and_then(|()| serve::serve(&root().join("dist"), port))
         }
         Some("test") => test::run_all(!flag("--no-lint")),
+        Some("bench") => setup::apt_packages().and_then(|()| bench()),
         Some("phantoms") => setup::apt_packages()
             .and_then(|()| phantoms::test_series())
             .map(|dir| {

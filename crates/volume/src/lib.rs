@@ -13,6 +13,7 @@ mod error;
 mod geometry;
 mod header;
 mod load;
+mod meta;
 pub mod nrrd;
 mod parse;
 mod pixels;
@@ -27,6 +28,7 @@ pub use error::{FileError, Problem};
 pub use geometry::{Geometry, GeometryError};
 pub use header::Rescale;
 pub use load::{BuildError, Loaded, Scan, scan};
+pub use meta::{DicomMeta, TagEntry, read_meta};
 pub use series::{SeriesInfo, SeriesPlan, Warning};
 #[cfg(not(target_arch = "wasm32"))]
 pub use source::{DiskFile, files_under};

@@ -183,3 +183,17 @@ fn a_folder_mixing_good_and_bad_files_loads_the_good_series() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn tag_browser_lists_identifiers_that_the_volume_never_holds() {
+    let bytes = std::fs::read(fixtures().join("pydicom/CT_small.dcm")).unwrap();
+    let meta = insitu_volume::read_meta(&bytes).unwrap();
+    let name = meta.value_of("PatientName").expect("PatientName listed");
+    assert!(!name.is_empty());
+    assert!(meta.entries.iter().all(|e| e.keyword != "PixelData"));
+    assert!(
+        meta.entries
+            .iter()
+            .any(|e| e.tag == "(0028,0010)" && e.value == "128")
+    );
+}

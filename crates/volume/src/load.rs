@@ -113,9 +113,9 @@ impl Scan {
             .ok_or(BuildError::NoSuchSeries(index))?;
         let integral = plan.slices.iter().all(|s| s.rescale.is_integral());
         if integral {
-            match self.fill::<i16, S>(plan, sources) {
-                Ok(result) => return result,
-                Err(Overflow) => {}
+            // Overflow (values beyond i16) falls through to an f32 build.
+            if let Ok(result) = self.fill::<i16, S>(plan, sources) {
+                return result;
             }
         }
         self.fill::<f32, S>(plan, sources)

@@ -86,7 +86,7 @@ fn without_meta(bytes: &[u8], depth: Depth) -> Result<DefaultDicomObject, Proble
     let group_le = u16::from_le_bytes([bytes[0], bytes[1]]);
     let group_be = u16::from_be_bytes([bytes[0], bytes[1]]);
     let explicit = VRS.iter().any(|vr| &bytes[4..6] == *vr);
-    let plausible = |g: u16| g % 2 == 0 && (0x0002..=0x0028).contains(&g);
+    let plausible = |g: u16| g.is_multiple_of(2) && (0x0002..=0x0028).contains(&g);
     let ts_uid = if plausible(group_le) && explicit {
         uids::EXPLICIT_VR_LITTLE_ENDIAN
     } else if plausible(group_le) {

@@ -60,29 +60,26 @@ fn wg04_lossless_syntaxes_equal_the_reference_bit_for_bit() {
 #[test]
 fn wg04_lossy_syntaxes_stay_close_to_the_reference() {
     // Documented tolerance, outside the padded border (whose marker value a
-    // lossy codec perturbs): near-lossless JPEG-LS within its NEAR bound of a
-    // few HU; WG04's irreversible J2K is a high-ratio sample whose mean error
+    // lossy codec perturbs). WG04's irreversible J2K is a high-ratio sample whose mean error
     // is 28.2 HU (CT1) and 17.6 HU (CT2) — exactly what OpenJPEG (pydicom)
     // decodes too — so it must stay under 35 HU mean error.
     for (ct, intercept, padding) in [("CT1", -1024.0, Some(-2000)), ("CT2", 0.0, None)] {
         let expected = expected_hu(&reference_tiff(&format!("{ct}_UNC")), intercept, padding);
         let stored = reference_tiff(&format!("{ct}_UNC"));
-        for (syntax, mean_limit, max_limit) in [("J2KI", 35.0, f64::INFINITY)] {
-            let name = format!("wg04/{syntax}/{ct}_{syntax}");
-            let got = values(&load_file(&name).unwrap_or_else(|e| panic!("{e}")));
-            let diffs: Vec<f64> = got
-                .iter()
-                .zip(&expected)
-                .zip(&stored)
-                .filter(|(_, s)| Some(**s) != padding)
-                .map(|((a, b), _)| (a - b).abs())
-                .collect();
-            let mean = diffs.iter().sum::<f64>() / diffs.len() as f64;
-            let max = diffs.iter().copied().fold(0.0, f64::max);
-            eprintln!("{name}: mean |error| {mean:.2} HU, max {max}");
-            assert!(mean < mean_limit, "{name}: mean |error| {mean:.3} HU");
-            assert!(max <= max_limit, "{name}: max |error| {max} HU");
-        }
+        let (syntax, mean_limit) = ("J2KI", 35.0);
+        let name = format!("wg04/{syntax}/{ct}_{syntax}");
+        let got = values(&load_file(&name).unwrap_or_else(|e| panic!("{e}")));
+        let diffs: Vec<f64> = got
+            .iter()
+            .zip(&expected)
+            .zip(&stored)
+            .filter(|(_, s)| Some(**s) != padding)
+            .map(|((a, b), _)| (a - b).abs())
+            .collect();
+        let mean = diffs.iter().sum::<f64>() / diffs.len() as f64;
+        let max = diffs.iter().copied().fold(0.0, f64::max);
+        eprintln!("{name}: mean |error| {mean:.2} HU, max {max}");
+        assert!(mean < mean_limit, "{name}: mean |error| {mean:.3} HU");
     }
 }
 

@@ -51,7 +51,39 @@ fn read_header(source: &impl Source) -> Result<ImageHeader, FileError> {
     let obj = guarded(|| parse(&bytes, Depth::Headers)).map_err(fail)?;
     let header = ImageHeader::read(&obj).map_err(fail)?;
     check_supported(&header.transfer_syntax).map_err(fail)?;
+    check_plausible_size(&header, bytes.len()).map_err(fail)?;
     Ok(header)
+}
+
+/// Refuses headers that promise more pixels than the file can hold, before
+/// anything is allocated: a corrupt Rows/Columns/NumberOfFrames must give an
+/// error, not a multi-gigabyte allocation.
+fn check_plausible_size(header: &ImageHeader, file_len: usize) -> Result<(), Problem> {
+    let expected = header.frame_bytes() as u64 * header.frames.len() as u64;
+    let uncompressed = matches!(
+        header.transfer_syntax.as_str(),
+        "1.2.840.10008.1.2" | "1.2.840.10008.1.2.1" | "1.2.840.10008.1.2.2"
+    );
+    if uncompressed && expected > file_len as u64 {
+        return Err(Problem::Truncated {
+            got: file_len,
+            expected: expected as usize,
+        });
+    }
+    // Compressed (or deflated) data: allow generous ratios, not absurd ones.
+    let limit = (file_len as u64).saturating_mul(2000).max(64 << 20);
+    if expected > limit {
+        return Err(Problem::BadValue {
+            tag: "Rows",
+            why: format!(
+                "{}x{}x{} frames would need {expected} bytes from a {file_len}-byte file",
+                header.cols,
+                header.rows,
+                header.frames.len()
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Runs parser/decoder code, turning a panic in a dependency into an error

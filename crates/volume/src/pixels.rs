@@ -71,6 +71,9 @@ pub(crate) fn frame_samples<'a>(
                 got: all.len(),
                 expected: size * header.frames.len(),
             }),
+        None if header.transfer_syntax == RLE_LOSSLESS => {
+            rle_frame(element.value(), header, frame).map(Cow::Owned)
+        }
         None => {
             let decoded = obj
                 .decode_pixel_data_frame(frame)
@@ -85,6 +88,108 @@ pub(crate) fn frame_samples<'a>(
             Ok(Cow::Owned(data))
         }
     }
+}
+
+const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+
+/// The compressed bytes of `frame` in an encapsulated pixel sequence.
+fn frame_fragments(
+    value: &Value<dicom_object::InMemDicomObject, dicom_core::value::InMemFragment>,
+    header: &ImageHeader,
+    frame: u32,
+) -> Result<Vec<u8>, Problem> {
+    let Value::PixelSequence(sequence) = value else {
+        return Err(Problem::Decode("pixel data is not encapsulated".into()));
+    };
+    let fragments = sequence.fragments();
+    if header.frames.len() == 1 {
+        return Ok(fragments.iter().flat_map(|f| f.iter().copied()).collect());
+    }
+    fragments
+        .get(frame as usize)
+        .filter(|_| fragments.len() == header.frames.len())
+        .map(|f| f.to_vec())
+        .ok_or_else(|| Problem::Decode(format!("no fragment for frame {frame}")))
+}
+
+/// DICOM RLE Lossless (PS3.5 Annex G), decoded here rather than by
+/// dicom-pixeldata, whose decoder panics on corrupt segment tables (found by
+/// fuzzing). Output: little-endian samples.
+fn rle_frame(
+    value: &Value<dicom_object::InMemDicomObject, dicom_core::value::InMemFragment>,
+    header: &ImageHeader,
+    frame: u32,
+) -> Result<Vec<u8>, Problem> {
+    let data = frame_fragments(value, header, frame)?;
+    let bad = |why: String| Problem::Decode(format!("RLE: {why}"));
+    if data.len() < 64 {
+        return Err(bad(format!(
+            "{} bytes, shorter than the 64-byte header",
+            data.len()
+        )));
+    }
+    let word = |i: usize| {
+        u32::from_le_bytes([
+            data[4 * i],
+            data[4 * i + 1],
+            data[4 * i + 2],
+            data[4 * i + 3],
+        ]) as usize
+    };
+    let bytes_per_sample = usize::from(header.pixel.bits_allocated / 8);
+    let segments = word(0);
+    if segments != bytes_per_sample {
+        return Err(bad(format!(
+            "{segments} segments, {bytes_per_sample} expected"
+        )));
+    }
+    let pixels = header.rows as usize * header.cols as usize;
+    let mut out = vec![0u8; pixels * bytes_per_sample];
+    for s in 0..segments {
+        let start = word(1 + s);
+        let end = if s + 1 < segments {
+            word(2 + s)
+        } else {
+            data.len()
+        };
+        if start < 64 || start > end || end > data.len() {
+            return Err(bad(format!(
+                "segment {s} spans {start}..{end} of {} bytes",
+                data.len()
+            )));
+        }
+        // Segment 0 holds the most significant bytes.
+        let byte_index = bytes_per_sample - 1 - s;
+        let mut input = data[start..end].iter();
+        let mut written = 0;
+        while written < pixels {
+            let Some(&n) = input.next() else { break };
+            let n = n as i8;
+            if n >= 0 {
+                for _ in 0..=n as usize {
+                    let Some(&b) = input.next() else { break };
+                    if written < pixels {
+                        out[written * bytes_per_sample + byte_index] = b;
+                        written += 1;
+                    }
+                }
+            } else if n != -128 {
+                let Some(&b) = input.next() else { break };
+                for _ in 0..(1 - i32::from(n)) {
+                    if written < pixels {
+                        out[written * bytes_per_sample + byte_index] = b;
+                        written += 1;
+                    }
+                }
+            }
+        }
+        if written < pixels {
+            return Err(bad(format!(
+                "segment {s} decodes to {written} of {pixels} samples"
+            )));
+        }
+    }
+    Ok(out)
 }
 
 /// An error with its causes: codec errors hide the useful part in `source()`.

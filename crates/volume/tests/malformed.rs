@@ -197,3 +197,29 @@ fn tag_browser_lists_identifiers_that_the_volume_never_holds() {
             .any(|e| e.tag == "(0028,0010)" && e.value == "128")
     );
 }
+
+/// Regression inputs found by `cargo fuzz run parse_decode`: each must load
+/// or fail with an error, never panic (in wasm a panic kills the worker).
+#[test]
+fn fuzz_regressions_fail_cleanly() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let files = [MemoryFile {
+            name: path.file_name().unwrap().to_string_lossy().into(),
+            bytes: std::fs::read(&path).unwrap(),
+        }];
+        let scan = std::panic::catch_unwind(|| scan(&files)).expect("scan must not panic");
+        for s in &scan.series {
+            // Decoding runs outside catch_unwind's reach in the browser: call
+            // the decoder path directly and require an Err, not a panic.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                scan.build(s.info.index, &files)
+            }));
+            let outcome = outcome.expect("build must not panic");
+            if let Err(e) = outcome {
+                assert!(e.to_string().contains(&files[0].name), "{e}");
+            }
+        }
+    }
+}

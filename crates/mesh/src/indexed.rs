@@ -10,6 +10,8 @@ use glam::Vec3;
 pub struct Mesh {
     /// Vertex positions in mm.
     pub positions: Vec<Vec3>,
+    /// Unit vertex normals (outward), one per position; may be empty.
+    pub normals: Vec<Vec3>,
     /// Three vertex indices per triangle, counter-clockwise seen from outside.
     pub triangles: Vec<[u32; 3]>,
 }
@@ -29,6 +31,26 @@ impl Mesh {
     pub fn facet_normal(&self, t: usize) -> Vec3 {
         let [a, b, c] = self.corners(t);
         (b - a).cross(c - a).normalize_or_zero()
+    }
+
+    /// Surface area (mm²).
+    pub fn area(&self) -> f64 {
+        (0..self.triangle_count())
+            .map(|t| {
+                let [a, b, c] = self.corners(t).map(|p| p.as_dvec3());
+                (b - a).cross(c - a).length() / 2.0
+            })
+            .sum()
+    }
+
+    /// Signed enclosed volume (mm³): positive for a closed, outward-oriented mesh.
+    pub fn enclosed_volume(&self) -> f64 {
+        (0..self.triangle_count())
+            .map(|t| {
+                let [a, b, c] = self.corners(t).map(|p| p.as_dvec3());
+                a.dot(b.cross(c)) / 6.0
+            })
+            .sum()
     }
 
     /// Axis-aligned bounds, `None` for an empty mesh.
@@ -62,6 +84,7 @@ impl Mesh {
         ];
         Self {
             positions,
+            normals: Vec::new(),
             triangles,
         }
     }

@@ -33,6 +33,23 @@ pub fn write_binary<W: Write>(mesh: &Mesh, mut out: W) -> io::Result<()> {
     out.flush()
 }
 
+/// Writes `mesh` as ASCII STL (for tools that only read text), facet by facet.
+pub fn write_ascii<W: Write>(mesh: &Mesh, mut out: W) -> io::Result<()> {
+    writeln!(out, "solid insitu")?;
+    for t in 0..mesh.triangle_count() {
+        let n = mesh.facet_normal(t);
+        writeln!(out, "  facet normal {:e} {:e} {:e}", n.x, n.y, n.z)?;
+        writeln!(out, "    outer loop")?;
+        for p in mesh.corners(t) {
+            writeln!(out, "      vertex {:e} {:e} {:e}", p.x, p.y, p.z)?;
+        }
+        writeln!(out, "    endloop")?;
+        writeln!(out, "  endfacet")?;
+    }
+    writeln!(out, "endsolid insitu")?;
+    out.flush()
+}
+
 /// Triangle count stored in a binary STL, checked against the file length.
 pub fn binary_triangle_count(bytes: &[u8]) -> Option<u32> {
     let count = u32::from_le_bytes(bytes.get(80..84)?.try_into().ok()?);

@@ -74,7 +74,8 @@ pub fn triangulate(case: u8) -> Vec<[u8; 3]> {
             // A corner whose two face edges are both cut is cut off alone
             // when it is inside, or when it is the lone outside corner.
             let lone = cut_before && cut_after;
-            let isolate = lone && (inside(this) || face.iter().filter(|&&c| !inside(c)).count() == 1);
+            let isolate =
+                lone && (inside(this) || face.iter().filter(|&&c| !inside(c)).count() == 1);
             if isolate {
                 pairs.push((edge_between(prev, this), edge_between(this, next)));
             }
@@ -149,7 +150,11 @@ pub fn case_table() -> &'static CaseTable {
         let mut table = [[255u8; MAX_TRIANGLES * 3 + 1]; 256];
         for case in 0..=255u8 {
             let triangles = triangulate(case);
-            assert!(triangles.len() <= MAX_TRIANGLES, "case {case}: {} triangles", triangles.len());
+            assert!(
+                triangles.len() <= MAX_TRIANGLES,
+                "case {case}: {} triangles",
+                triangles.len()
+            );
             for (t, tri) in triangles.iter().enumerate() {
                 table[case as usize][t * 3..t * 3 + 3].copy_from_slice(tri);
             }
@@ -160,7 +165,11 @@ pub fn case_table() -> &'static CaseTable {
 
 /// Triangles of a case in the table.
 pub fn triangle_count(table: &CaseTable, case: u8) -> usize {
-    table[case as usize].iter().position(|&e| e == 255).unwrap_or(MAX_TRIANGLES * 3) / 3
+    table[case as usize]
+        .iter()
+        .position(|&e| e == 255)
+        .unwrap_or(MAX_TRIANGLES * 3)
+        / 3
 }
 
 #[cfg(test)]
@@ -184,8 +193,14 @@ mod tests {
     fn every_case_uses_exactly_its_cut_edges_twice_per_face_pairing() {
         for case in 0..=255u8 {
             let inside = |c: usize| case >> c & 1 == 1;
-            let cut: Vec<usize> = (0..12).filter(|&e| inside(EDGES[e][0]) != inside(EDGES[e][1])).collect();
-            let mut used: Vec<usize> = triangulate(case).iter().flatten().map(|&e| e as usize).collect();
+            let cut: Vec<usize> = (0..12)
+                .filter(|&e| inside(EDGES[e][0]) != inside(EDGES[e][1]))
+                .collect();
+            let mut used: Vec<usize> = triangulate(case)
+                .iter()
+                .flatten()
+                .map(|&e| e as usize)
+                .collect();
             used.sort_unstable();
             used.dedup();
             assert_eq!(used, cut, "case {case:08b}");
@@ -198,10 +213,20 @@ mod tests {
         // segments on that face must coincide: check via the per-face rule by
         // comparing each case with its mirror across x.
         let mirror = |case: u8| -> u8 {
-            (0..8).fold(0u8, |m, c| if case >> c & 1 == 1 { m | 1 << (c ^ 1) } else { m })
+            (0..8).fold(0u8, |m, c| {
+                if case >> c & 1 == 1 {
+                    m | 1 << (c ^ 1)
+                } else {
+                    m
+                }
+            })
         };
         for case in 0..=255u8 {
-            assert_eq!(triangulate(case).len(), triangulate(mirror(case)).len(), "case {case:08b}");
+            assert_eq!(
+                triangulate(case).len(),
+                triangulate(mirror(case)).len(),
+                "case {case:08b}"
+            );
         }
     }
 }

@@ -50,7 +50,11 @@ impl WorldTransform {
                 let below = (k.floor().max(0.0) as usize).min(last.saturating_sub(1));
                 let above = (below + 1).min(last);
                 let span = offsets[above] - offsets[below];
-                let step = if above > below { span } else { self.steps[2].length() };
+                let step = if above > below {
+                    span
+                } else {
+                    self.steps[2].length()
+                };
                 let t = offsets[below] + (k - below as f64) * step;
                 planar + self.stack_direction * t
             }
@@ -91,7 +95,13 @@ impl<T: Copy + Into<f32>> Field<'_, T> {
 
     fn value(&self, x: usize, y: usize, z: usize) -> f32 {
         let p = self.pad;
-        if x < p || y < p || z < p || x >= self.dims[0] + p || y >= self.dims[1] + p || z >= self.dims[2] + p {
+        if x < p
+            || y < p
+            || z < p
+            || x >= self.dims[0] + p
+            || y >= self.dims[1] + p
+            || z >= self.dims[2] + p
+        {
             return BACKGROUND;
         }
         let (x, y, z) = (x - p, y - p, z - p);
@@ -111,7 +121,11 @@ impl<T: Copy + Into<f32>> Field<'_, T> {
                 (false, true) => (lo, clamp(here)),
                 (true, true) => return 0.0,
             };
-            if lo.is_nan() || hi.is_nan() { 0.0 } else { f64::from(hi - lo) / span }
+            if lo.is_nan() || hi.is_nan() {
+                0.0
+            } else {
+                f64::from(hi - lo) / span
+            }
         };
         let d = |c: usize, n: usize| -> (usize, usize, f64) {
             let lo = c.saturating_sub(1);
@@ -132,7 +146,13 @@ impl<T: Copy + Into<f32>> Field<'_, T> {
 const STEP: [[usize; 3]; 3] = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
 
 /// Per-layer vertex ids: `ids[(x + gx*y)*3 + axis]`, `u32::MAX` when uncut.
-fn layer_ids<T: Copy + Into<f32>>(field: &Field<'_, T>, z: usize, iso: f32, base: u32, ids: &mut [u32]) -> u32 {
+fn layer_ids<T: Copy + Into<f32>>(
+    field: &Field<'_, T>,
+    z: usize,
+    iso: f32,
+    base: u32,
+    ids: &mut [u32],
+) -> u32 {
     let [gx, gy, gz] = field.grid();
     let mut next = base;
     for y in 0..gy {
@@ -183,12 +203,14 @@ fn extract_layer<T: Copy + Into<f32>>(
                 let (nx, ny, nz) = (x + step[0], y + step[1], z + step[2]);
                 let (v0, v1) = (field.value(x, y, z), field.value(nx, ny, nz));
                 let t = f64::from((iso - v0) / (v1 - v0)).clamp(0.0, 1.0);
-                let ijk = DVec3::new(x as f64, y as f64, z as f64) + DVec3::from_array(step.map(|s| s as f64)) * t
+                let ijk = DVec3::new(x as f64, y as f64, z as f64)
+                    + DVec3::from_array(step.map(|s| s as f64)) * t
                     - DVec3::splat(pad);
                 out.positions.push(world.position(ijk).as_vec3());
                 let g = field.gradient(x, y, z) * (1.0 - t) + field.gradient(nx, ny, nz) * t;
                 // Inside is high: the outward normal points down the gradient.
-                out.normals.push((-world.normal(g)).normalize_or_zero().as_vec3());
+                out.normals
+                    .push((-world.normal(g)).normalize_or_zero().as_vec3());
             }
         }
     }
@@ -217,14 +239,19 @@ fn extract_layer<T: Copy + Into<f32>>(
                 layer[((x + dx) + gx * (y + dy)) * 3 + e / 4]
             };
             for tri in table[case as usize].chunks(3).take_while(|t| t[0] != 255) {
-                out.triangles.push([edge_id(tri[0]), edge_id(tri[1]), edge_id(tri[2])]);
+                out.triangles
+                    .push([edge_id(tri[0]), edge_id(tri[1]), edge_id(tri[2])]);
             }
         }
     }
     out
 }
 
-fn extract_field<T: Copy + Into<f32> + Sync>(field: &Field<'_, T>, world: &WorldTransform, iso: f32) -> Mesh {
+fn extract_field<T: Copy + Into<f32> + Sync>(
+    field: &Field<'_, T>,
+    world: &WorldTransform,
+    iso: f32,
+) -> Mesh {
     let [gx, gy, gz] = field.grid();
     let count_layer = |z: usize| {
         let mut ids = vec![0u32; gx * gy * 3];

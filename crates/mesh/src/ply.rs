@@ -1,0 +1,46 @@
+//! Binary little-endian PLY with normals, millimetres.
+
+use std::io::{self, Write};
+
+use crate::Mesh;
+
+/// Writes `mesh` as binary PLY, streamed.
+pub fn write<W: Write>(mesh: &Mesh, mut out: W) -> io::Result<()> {
+    let with_normals = mesh.normals.len() == mesh.positions.len();
+    writeln!(out, "ply")?;
+    writeln!(out, "format binary_little_endian 1.0")?;
+    writeln!(out, "comment insitu surface, millimetres (DICOM LPS)")?;
+    writeln!(out, "element vertex {}", mesh.positions.len())?;
+    for axis in ["x", "y", "z"] {
+        writeln!(out, "property float {axis}")?;
+    }
+    if with_normals {
+        for axis in ["nx", "ny", "nz"] {
+            writeln!(out, "property float {axis}")?;
+        }
+    }
+    writeln!(out, "element face {}", mesh.triangles.len())?;
+    writeln!(out, "property list uchar int vertex_indices")?;
+    writeln!(out, "end_header")?;
+    let mut record = Vec::with_capacity(24);
+    for (i, p) in mesh.positions.iter().enumerate() {
+        record.clear();
+        record.extend(p.to_array().iter().flat_map(|v| v.to_le_bytes()));
+        if with_normals {
+            record.extend(
+                mesh.normals[i]
+                    .to_array()
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes()),
+            );
+        }
+        out.write_all(&record)?;
+    }
+    for tri in &mesh.triangles {
+        record.clear();
+        record.push(3);
+        record.extend(tri.iter().flat_map(|&v| (v as i32).to_le_bytes()));
+        out.write_all(&record)?;
+    }
+    out.flush()
+}

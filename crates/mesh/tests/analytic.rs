@@ -1,0 +1,195 @@
+//! Marching cubes against shapes with known area and volume, and the
+//! topological promises: closed, manifold, outward, deterministic.
+#![cfg(not(target_arch = "wasm32"))]
+
+use glam::{DVec3, UVec3};
+use insitu_mesh::{SurfaceOptions, extract_surface, topology};
+use insitu_volume::{Geometry, Volume, Voxels};
+
+fn field(geometry: Geometry, f: impl Fn(DVec3) -> f64) -> Volume {
+    let d = geometry.dims;
+    let mut v = Vec::with_capacity(geometry.voxel_count());
+    for k in 0..d.z {
+        for j in 0..d.y {
+            for i in 0..d.x {
+                v.push(f(geometry.world_of(DVec3::new(i.into(), j.into(), k.into()))) as f32);
+            }
+        }
+    }
+    Volume::new(geometry, Voxels::F32(v)).unwrap()
+}
+
+fn within(got: f64, want: f64, tolerance: f64, what: &str) {
+    let error = (got - want).abs() / want;
+    eprintln!("{what}: {got:.1} vs {want:.1} ({:.3}%)", error * 100.0);
+    assert!(error < tolerance, "{what}: {got} vs analytic {want}");
+}
+
+#[test]
+fn sphere_of_radius_40_voxels_has_the_analytic_area_and_volume() {
+    let g = Geometry::axis_aligned(UVec3::splat(96), DVec3::ONE, DVec3::ZERO).unwrap();
+    let centre = DVec3::splat(47.3);
+    let volume = field(g, |p| 40.0 - (p - centre).length());
+    let mesh = extract_surface(
+        &volume,
+        SurfaceOptions {
+            iso: 0.0,
+            close_borders: true,
+        },
+    );
+    let t = topology(&mesh);
+    assert!(t.is_watertight(), "{t:?}");
+    within(
+        mesh.area(),
+        4.0 * std::f64::consts::PI * 1600.0,
+        0.01,
+        "sphere area",
+    );
+    within(
+        mesh.enclosed_volume(),
+        4.0 / 3.0 * std::f64::consts::PI * 64000.0,
+        0.01,
+        "sphere volume",
+    );
+    // One vertex per cut edge: no duplicated positions.
+    let mut keys: Vec<[u32; 3]> = mesh
+        .positions
+        .iter()
+        .map(|p| p.to_array().map(f32::to_bits))
+        .collect();
+    keys.sort_unstable();
+    let before = keys.len();
+    keys.dedup();
+    assert_eq!(keys.len(), before, "shared vertices");
+    // Vertex normals point outward.
+    let outward = mesh
+        .positions
+        .iter()
+        .zip(&mesh.normals)
+        .filter(|(p, n)| (p.as_dvec3() - centre).dot(n.as_dvec3()) > 0.0)
+        .count();
+    assert_eq!(outward, mesh.positions.len());
+}
+
+/// Ellipsoid surface area by fine numerical integration.
+fn ellipsoid_area(a: f64, b: f64, c: f64) -> f64 {
+    let (nu, nv) = (2000, 1000);
+    let mut area = 0.0;
+    for i in 0..nu {
+        for j in 0..nv {
+            let u = (i as f64 + 0.5) / nu as f64 * std::f64::consts::TAU;
+            let v = (j as f64 + 0.5) / nv as f64 * std::f64::consts::PI;
+            let du = DVec3::new(-a * v.sin() * u.sin(), b * v.sin() * u.cos(), 0.0);
+            let dv = DVec3::new(a * v.cos() * u.cos(), b * v.cos() * u.sin(), -c * v.sin());
+            area += du.cross(dv).length();
+        }
+    }
+    area * (std::f64::consts::TAU / nu as f64) * (std::f64::consts::PI / nv as f64)
+}
+
+#[test]
+fn ellipsoid_in_an_anisotropic_tilted_grid_comes_out_in_patient_space() {
+    let tilt = 20f64.to_radians();
+    let steps = [
+        DVec3::X * 0.5,
+        DVec3::Y * 0.7,
+        DVec3::new(0.0, tilt.sin(), tilt.cos()) * 1.3,
+    ];
+    let g = Geometry::new(
+        UVec3::new(150, 150, 70),
+        steps,
+        DVec3::new(-37.0, -80.0, -45.0),
+    )
+    .unwrap();
+    let (centre, axes) = (DVec3::new(0.0, -10.0, 0.0), DVec3::new(30.0, 20.0, 25.0));
+    let volume = field(g, |p| (1.0 - ((p - centre) / axes).length()) * 20.0);
+    let mesh = extract_surface(
+        &volume,
+        SurfaceOptions {
+            iso: 0.0,
+            close_borders: true,
+        },
+    );
+    let t = topology(&mesh);
+    assert!(t.is_watertight(), "{t:?}");
+    within(
+        mesh.enclosed_volume(),
+        4.0 / 3.0 * std::f64::consts::PI * 30.0 * 20.0 * 25.0,
+        0.01,
+        "ellipsoid volume",
+    );
+    within(
+        mesh.area(),
+        ellipsoid_area(30.0, 20.0, 25.0),
+        0.01,
+        "ellipsoid area",
+    );
+    let (lo, hi) = mesh.bounds().unwrap();
+    assert!(
+        (lo.as_dvec3() - (centre - axes)).abs().max_element() < 1.0,
+        "{lo}"
+    );
+    assert!(
+        (hi.as_dvec3() - (centre + axes)).abs().max_element() < 1.0,
+        "{hi}"
+    );
+}
+
+fn noise(dims: UVec3, seed: u64) -> Volume {
+    let mut state = seed;
+    let g = Geometry::axis_aligned(dims, DVec3::new(0.8, 0.8, 1.5), DVec3::ZERO).unwrap();
+    let v = (0..g.voxel_count())
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) % 2000) as i16 - 1000
+        })
+        .collect();
+    Volume::new(g, Voxels::I16(v)).unwrap()
+}
+
+#[test]
+fn noise_gives_a_closed_consistently_oriented_surface_when_borders_close() {
+    let volume = noise(UVec3::new(40, 33, 27), 7);
+    let mesh = extract_surface(
+        &volume,
+        SurfaceOptions {
+            iso: 0.0,
+            close_borders: true,
+        },
+    );
+    assert!(mesh.triangle_count() > 10_000);
+    let t = topology(&mesh);
+    assert!(t.is_watertight(), "{t:?}");
+    assert!(mesh.enclosed_volume() > 0.0);
+    // Without closing, the surface is open at the border but still manifold.
+    let open = extract_surface(
+        &volume,
+        SurfaceOptions {
+            iso: 0.0,
+            close_borders: false,
+        },
+    );
+    let t = topology(&open);
+    assert!(
+        t.boundary_edges > 0 && t.non_manifold_edges == 0 && t.inconsistent_edges == 0,
+        "{t:?}"
+    );
+}
+
+#[test]
+fn output_is_identical_single_and_multi_threaded() {
+    let volume = noise(UVec3::new(31, 29, 23), 3);
+    let options = SurfaceOptions {
+        iso: 100.0,
+        close_borders: true,
+    };
+    let parallel = extract_surface(&volume, options);
+    let single = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(|| extract_surface(&volume, options));
+    assert_eq!(parallel, single);
+}

@@ -5,6 +5,7 @@
 //! crate's readback all produce and consume this one [`Mesh`] type.
 
 mod analysis;
+pub mod cleanup;
 mod indexed;
 pub mod marching;
 pub mod obj;

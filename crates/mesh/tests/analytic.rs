@@ -3,7 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use glam::{DVec3, UVec3};
-use insitu_mesh::{SurfaceOptions, extract_surface, topology};
+use insitu_mesh::{SurfaceOptions, cleanup, extract_surface, topology};
 use insitu_volume::{Geometry, Volume, Voxels};
 
 fn field(geometry: Geometry, f: impl Fn(DVec3) -> f64) -> Volume {
@@ -192,4 +192,30 @@ fn output_is_identical_single_and_multi_threaded() {
         .unwrap()
         .install(|| extract_surface(&volume, options));
     assert_eq!(parallel, single);
+}
+
+#[test]
+fn taubin_smoothing_keeps_the_sphere_size_and_closes_nothing() {
+    let g = Geometry::axis_aligned(UVec3::splat(60), DVec3::ONE, DVec3::ZERO).unwrap();
+    let centre = DVec3::splat(29.5);
+    // A noisy sphere: smoothing should calm it without shrinking it.
+    let volume = field(g, |p| {
+        22.0 - (p - centre).length() + 0.4 * (p.x * 1.7).sin() * (p.y * 2.3).cos()
+    });
+    let mut mesh = extract_surface(
+        &volume,
+        SurfaceOptions {
+            iso: 0.0,
+            close_borders: true,
+        },
+    );
+    let before = mesh.enclosed_volume();
+    cleanup::taubin_smooth(&mut mesh, 10);
+    let after = mesh.enclosed_volume();
+    assert!(
+        (after - before).abs() / before < 0.02,
+        "{before} -> {after}"
+    );
+    assert!(topology(&mesh).is_watertight());
+    assert_eq!(mesh.normals.len(), mesh.positions.len());
 }

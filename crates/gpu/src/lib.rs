@@ -8,6 +8,7 @@
 
 mod context;
 mod count_above;
+mod marching;
 mod readback;
 pub mod shaders;
 
@@ -18,4 +19,5 @@ mod canvas;
 pub use canvas::CanvasTarget;
 pub use context::{AdapterSummary, GpuContext, GpuError, Tier};
 pub use count_above::count_at_or_above;
+pub use marching::{GpuMarchingCubes, GpuSurfaceStats};
 pub use wgpu;

@@ -3,3 +3,26 @@
 
 /// Counts voxels at or above an iso level (packed i16 input).
 pub const COUNT_ABOVE: &str = include_str!("../../../shaders/count_above.wgsl");
+
+/// Shared marching-cubes definitions, prepended to the two MC passes
+/// (WGSL has no includes).
+const MC_COMMON: &str = include_str!("../../../shaders/mc_common.wgsl");
+
+/// Marching cubes pass 1: vertices and triangles per voxel.
+pub fn mc_count() -> String {
+    format!(
+        "{MC_COMMON}\n{}",
+        include_str!("../../../shaders/mc_count.wgsl")
+    )
+}
+
+/// Marching cubes pass 3: vertices and triangles at their scanned slots.
+pub fn mc_generate() -> String {
+    format!(
+        "{MC_COMMON}\n{}",
+        include_str!("../../../shaders/mc_generate.wgsl")
+    )
+}
+
+/// Work-efficient exclusive prefix sum (block scan + offsets).
+pub const SCAN: &str = include_str!("../../../shaders/scan.wgsl");

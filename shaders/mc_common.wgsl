@@ -1,0 +1,91 @@
+// Shared by the marching-cubes passes (prepended to mc_count.wgsl and
+// mc_generate.wgsl): the scalar grid, its padding, the cut-edge rule and the
+// case table. Every rule here mirrors insitu-mesh's CPU extractor exactly,
+// which is what makes GPU and CPU output identical.
+
+struct McParams {
+    // Virtual grid (real dims + 2 * pad on each axis).
+    grid_x: u32,
+    grid_y: u32,
+    grid_z: u32,
+    pad: u32,
+    // Real volume dims.
+    dim_x: u32,
+    dim_y: u32,
+    dim_z: u32,
+    // 0: packed i16 pairs, 1: f32 bits.
+    format: u32,
+    // Slab: owned virtual layers [z0, z1); arrays cover [z0, z0 + layers).
+    z0: u32,
+    z1: u32,
+    layers: u32,
+    // First real layer uploaded, and the element offset into the first word.
+    real_z_start: u32,
+    elem_offset: u32,
+    vertex_base: u32,
+    groups_x: u32,
+    iso: f32,
+}
+
+const BACKGROUND: f32 = -1.0e9;
+
+@group(0) @binding(0) var<uniform> params: McParams;
+@group(0) @binding(1) var<storage, read> voxels: array<u32>;
+@group(0) @binding(2) var<storage, read> cases: array<u32>;
+
+// Value at virtual grid position (x, y, z); background outside the volume.
+fn sample(x: u32, y: u32, z: u32) -> f32 {
+    let p = params.pad;
+    if (x < p || y < p || z < p || x >= params.dim_x + p || y >= params.dim_y + p || z >= params.dim_z + p) {
+        return BACKGROUND;
+    }
+    let rz = z - p - params.real_z_start;
+    let index = (x - p) + params.dim_x * ((y - p) + params.dim_y * rz) + params.elem_offset;
+    if (params.format == 0u) {
+        let word = voxels[index >> 1u];
+        let half = (word >> ((index & 1u) * 16u)) & 0xffffu;
+        return f32(bitcast<i32>(half << 16u) >> 16u);
+    }
+    return bitcast<f32>(voxels[index]);
+}
+
+fn inside(x: u32, y: u32, z: u32) -> bool {
+    return sample(x, y, z) >= params.iso;
+}
+
+// Bit a set: the edge from (x, y, z) along axis a is cut.
+fn cut_mask(x: u32, y: u32, z: u32) -> u32 {
+    let here = inside(x, y, z);
+    var mask = 0u;
+    if (x + 1u < params.grid_x && inside(x + 1u, y, z) != here) { mask |= 1u; }
+    if (y + 1u < params.grid_y && inside(x, y + 1u, z) != here) { mask |= 2u; }
+    if (z + 1u < params.grid_z && inside(x, y, z + 1u) != here) { mask |= 4u; }
+    return mask;
+}
+
+fn corner_offset(c: u32) -> vec3<u32> {
+    return vec3<u32>(c & 1u, (c >> 1u) & 1u, (c >> 2u) & 1u);
+}
+
+fn cube_case(x: u32, y: u32, z: u32) -> u32 {
+    var case_index = 0u;
+    for (var c = 0u; c < 8u; c++) {
+        let o = corner_offset(c);
+        if (inside(x + o.x, y + o.y, z + o.z)) { case_index |= 1u << c; }
+    }
+    return case_index;
+}
+
+fn case_triangles(case_index: u32) -> u32 {
+    var n = 0u;
+    for (var i = 0u; i < 16u; i += 3u) {
+        if (cases[case_index * 16u + i] == 255u) { break; }
+        n += 1u;
+    }
+    return n;
+}
+
+// Slab-local linear index of the invocation, folded over y for wide dispatches.
+fn invocation_index(gid: vec3<u32>) -> u32 {
+    return gid.x + gid.y * params.groups_x * 64u;
+}

@@ -60,7 +60,7 @@ fn make_series() -> Result<PathBuf> {
 pub fn python() -> Result<PathBuf> {
     let venv = cache_root().join("pyenv");
     let python = venv.join("bin/python");
-    let ready = venv.join(".insitu-ready");
+    let ready = venv.join(".insitu-ready-2");
     if ready.is_file() {
         return Ok(python);
     }

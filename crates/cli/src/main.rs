@@ -2,6 +2,7 @@
 //! air-gapped machines.
 
 mod info;
+mod mesh;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +41,38 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Extract an iso-surface and write it as STL (binary), OBJ or PLY, in mm.
+    Mesh {
+        /// Folder (searched recursively) or single file.
+        dir: PathBuf,
+        /// Iso level in HU (bone: about 300).
+        #[arg(long)]
+        iso: f32,
+        /// Series index from `insitu info` (default: the one with most slices).
+        #[arg(long)]
+        series: Option<usize>,
+        /// Keep only the largest connected piece.
+        #[arg(long)]
+        largest: bool,
+        /// Drop pieces with fewer triangles than this.
+        #[arg(long)]
+        min_island: Option<usize>,
+        /// Taubin smoothing iterations.
+        #[arg(long, default_value_t = 0)]
+        smooth: usize,
+        /// Run marching cubes on the CPU.
+        #[arg(long, conflicts_with = "gpu")]
+        cpu: bool,
+        /// Run marching cubes on the GPU (fail when there is none).
+        #[arg(long)]
+        gpu: bool,
+        /// Write ASCII instead of binary STL.
+        #[arg(long)]
+        ascii: bool,
+        /// Output file: .stl, .obj or .ply.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Show the GPU adapter insitu would use and its capability tier.
     Gpu,
 }
@@ -52,6 +85,34 @@ fn main() -> ExitCode {
             series,
             output,
         } => info::convert(&dir, series, &output),
+        Command::Mesh {
+            dir,
+            iso,
+            series,
+            largest,
+            min_island,
+            smooth,
+            cpu,
+            gpu,
+            ascii,
+            output,
+        } => mesh::mesh(&mesh::MeshArgs {
+            dir: &dir,
+            iso,
+            series,
+            largest,
+            min_island,
+            smooth,
+            engine: if cpu {
+                mesh::Engine::Cpu
+            } else if gpu {
+                mesh::Engine::Gpu
+            } else {
+                mesh::Engine::Auto
+            },
+            output: &output,
+            ascii,
+        }),
         Command::Gpu => pollster::block_on(insitu_gpu::GpuContext::headless())
             .map(|ctx| println!("{}", ctx.summary))
             .map_err(|e| e.to_string()),

@@ -97,3 +97,62 @@ fn convert_without_images_says_why() {
     assert!(!ok);
     assert!(stderr.contains("no image series found"), "{stderr}");
 }
+
+fn numbers_after(text: &str, prefix: &str) -> Vec<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no line starting {prefix:?} in {text}"))
+        .split_whitespace()
+        .filter_map(|w| w.trim_end_matches(',').parse().ok())
+        .collect()
+}
+
+#[test]
+fn mesh_writes_an_stl_that_an_independent_reader_agrees_with() {
+    let python = std::env::var("INSITU_PYTHON")
+        .expect("INSITU_PYTHON unset: run through `cargo xtask test`");
+    let dir = fixtures().join("ct-ge-head-tilt");
+    let out = std::env::temp_dir().join(format!("insitu-head-{}.stl", std::process::id()));
+    let (ok, stdout, stderr) = insitu(&[
+        "mesh",
+        dir.to_str().unwrap(),
+        "--iso",
+        "300",
+        "--cpu",
+        "--largest",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("watertight"), "{stdout}");
+    let triangles: f64 = stdout
+        .lines()
+        .find(|l| l.contains(" triangles, "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|w| w.parse().ok())
+        .expect("triangle count printed");
+    let ours_bounds = numbers_after(&stdout, "bounds (mm):");
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/reference/stl_check.py");
+    let check = Command::new(python).arg(script).arg(&out).output().unwrap();
+    let report = String::from_utf8_lossy(&check.stdout).into_owned();
+    std::fs::remove_file(&out).ok();
+    assert!(
+        check.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert_eq!(
+        numbers_after(&report, "triangles")[0],
+        triangles,
+        "{report}"
+    );
+    let theirs = numbers_after(&report, "bounds");
+    assert_eq!(theirs.len(), 6);
+    for (a, b) in ours_bounds.iter().zip(&theirs) {
+        assert!(
+            (a - b).abs() < 1e-3,
+            "bounds {ours_bounds:?} vs numpy-stl {theirs:?}"
+        );
+    }
+}

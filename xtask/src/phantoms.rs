@@ -117,6 +117,14 @@ pub fn test_series() -> Result<PathBuf> {
     for (name, args) in TEST_SERIES {
         generate(&python, &dir.join(name), "128", "40", args)?;
     }
+    // Full size, for GPU = CPU marching cubes on a realistic volume.
+    generate(
+        &python,
+        &dir.join("spine-512"),
+        "512",
+        "300",
+        &["--ts", "ele"],
+    )?;
     Ok(dir)
 }
 

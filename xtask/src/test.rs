@@ -175,7 +175,8 @@ pub fn run_all(lint_first: bool) -> Result {
     quiet_vulkan_loader(&mut show_adapter);
     let adapter = run_tee(&mut show_adapter);
     let mut gpu = cargo(&root());
-    gpu.args(["test", "-p", "insitu-gpu"]);
+    gpu.args(["test", "-p", "insitu-gpu"])
+        .env("INSITU_PHANTOMS", &phantoms);
     quiet_vulkan_loader(&mut gpu);
     let gpu_layer = match adapter {
         Ok(_) => run_tee(&mut gpu),

@@ -151,3 +151,56 @@ fn chunked_gpu_path_equals_the_unchunked_one() {
         assert_eq!(chunked, whole, "slab of {slab} layers");
     }
 }
+
+fn load_largest(dir: &std::path::Path) -> Volume {
+    let files: Vec<_> = insitu_volume::files_under(dir)
+        .unwrap()
+        .into_iter()
+        .filter(|f| !f.name.ends_with(".npy") && !f.name.ends_with(".json"))
+        .collect();
+    let scan = insitu_volume::scan(&files);
+    scan.build(scan.largest_series().expect("a series"), &files)
+        .unwrap()
+        .volume
+}
+
+#[test]
+fn gpu_equals_cpu_on_the_tilted_real_head_ct_at_300_hu() {
+    let ctx = context();
+    let fixtures = std::env::var_os("INSITU_FIXTURES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
+        });
+    let volume = load_largest(&fixtures.join("ct-ge-head-tilt"));
+    assert!(volume.slice_offsets_mm().is_some(), "non-uniform stack");
+    let options = SurfaceOptions {
+        iso: 300.0,
+        close_borders: true,
+    };
+    let cpu = extract_surface(&volume, options);
+    let (gpu, _) = gpu_extract(&ctx, &volume, options, None);
+    assert_same(&gpu, &cpu, &volume, "ct-ge-head-tilt @ 300 HU");
+    assert!(topology(&gpu).is_watertight());
+}
+
+#[test]
+fn gpu_equals_cpu_on_the_512x512x300_spine_phantom() {
+    let ctx = context();
+    let dir = std::path::PathBuf::from(
+        std::env::var_os("INSITU_PHANTOMS")
+            .expect("INSITU_PHANTOMS unset: run `cargo xtask phantoms`"),
+    )
+    .join("spine-512");
+    let volume = load_largest(&dir);
+    assert_eq!(volume.geometry().dims.to_array(), [512, 512, 300]);
+    let options = SurfaceOptions {
+        iso: 300.0,
+        close_borders: true,
+    };
+    let cpu = extract_surface(&volume, options);
+    let (gpu, slabs) = gpu_extract(&ctx, &volume, options, None);
+    eprintln!("phantom: {slabs} slab(s) on this adapter");
+    assert_same(&gpu, &cpu, &volume, "spine phantom 512x512x300 @ 300 HU");
+    assert!(cpu.triangle_count() > 100_000);
+}

@@ -47,7 +47,13 @@ fn bench() -> proc::Result {
     proc::run(
         proc::cargo(&root())
             .args(["bench", "-p", "insitu-volume", "--bench", "load"])
-            .env("INSITU_BENCH_SERIES", series),
+            .env("INSITU_BENCH_SERIES", &series),
+    )?;
+    proc::step("benchmark: marching cubes at 300 HU, CPU and GPU (release build)");
+    proc::run(
+        proc::cargo(&root())
+            .args(["bench", "-p", "insitu-gpu", "--bench", "marching"])
+            .env("INSITU_BENCH_SERIES", &series),
     )
 }
 

@@ -92,159 +92,294 @@ impl<T: Copy + Into<f32>> Field<'_, T> {
     fn grid(&self) -> [usize; 3] {
         self.dims.map(|d| d + 2 * self.pad)
     }
+}
 
-    fn value(&self, x: usize, y: usize, z: usize) -> f32 {
-        let p = self.pad;
-        if x < p
-            || y < p
-            || z < p
-            || x >= self.dims[0] + p
-            || y >= self.dims[1] + p
-            || z >= self.dims[2] + p
-        {
-            return BACKGROUND;
-        }
-        let (x, y, z) = (x - p, y - p, z - p);
-        self.data[x + self.dims[0] * (y + self.dims[1] * z)].into()
+const STEP: [[usize; 3]; 3] = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
+
+/// Layers processed by one task: enough to amortise the rolling planes.
+const LAYERS_PER_TASK: usize = 8;
+
+/// One virtual z layer materialised as f32 (background in the padding), so
+/// the inner loops index without bounds logic.
+fn fill_plane<T: Copy + Into<f32>>(field: &Field<'_, T>, z: usize, out: &mut [f32]) {
+    let [gx, gy, _] = field.grid();
+    let p = field.pad;
+    let [nx, ny, nz] = field.dims;
+    if z < p || z >= nz + p {
+        out.fill(BACKGROUND);
+        return;
     }
+    let real = &field.data[(z - p) * nx * ny..(z - p + 1) * nx * ny];
+    if p == 0 {
+        for (o, v) in out.iter_mut().zip(real) {
+            *o = (*v).into();
+        }
+        return;
+    }
+    out[..gx].fill(BACKGROUND);
+    out[(gy - 1) * gx..].fill(BACKGROUND);
+    for y in 0..ny {
+        let row = &mut out[(y + 1) * gx..(y + 2) * gx];
+        row[0] = BACKGROUND;
+        row[gx - 1] = BACKGROUND;
+        for (o, v) in row[1..=nx].iter_mut().zip(&real[y * nx..(y + 1) * nx]) {
+            *o = (*v).into();
+        }
+    }
+}
 
-    /// Central-difference gradient in index space (one-sided at the border).
-    fn gradient(&self, x: usize, y: usize, z: usize) -> DVec3 {
-        let g = self.grid();
-        let clamp = |v: f32| if v == BACKGROUND { f32::NAN } else { v };
-        let here = self.value(x, y, z);
+/// Cut-edge masks of layer z (bit a: edge along axis a is cut), from the
+/// planes of z and z + 1 (`above` is `None` on the last layer). Returns the
+/// number of cut edges.
+fn cut_masks(
+    here: &[f32],
+    above: Option<&[f32]>,
+    gx: usize,
+    gy: usize,
+    iso: f32,
+    masks: &mut [u8],
+) -> u32 {
+    let mut count = 0;
+    for y in 0..gy {
+        for x in 0..gx {
+            let i = x + gx * y;
+            let inside = here[i] >= iso;
+            let mut m = 0u8;
+            if x + 1 < gx && (here[i + 1] >= iso) != inside {
+                m |= 1;
+            }
+            if y + 1 < gy && (here[i + gx] >= iso) != inside {
+                m |= 2;
+            }
+            if let Some(above) = above {
+                if (above[i] >= iso) != inside {
+                    m |= 4;
+                }
+            }
+            masks[i] = m;
+            count += m.count_ones();
+        }
+    }
+    count
+}
+
+/// First vertex id of every voxel of a layer (exclusive prefix of its cuts).
+fn first_ids(masks: &[u8], base: u32, first: &mut [u32]) {
+    let mut next = base;
+    for (f, m) in first.iter_mut().zip(masks) {
+        *f = next;
+        next += m.count_ones();
+    }
+}
+
+/// Gradient in index space from up to four consecutive planes.
+struct Neighbourhood<'a> {
+    below: Option<&'a [f32]>,
+    here: &'a [f32],
+    above: Option<&'a [f32]>,
+    gx: usize,
+    gy: usize,
+}
+
+impl Neighbourhood<'_> {
+    fn gradient(&self, x: usize, y: usize) -> DVec3 {
+        let (gx, gy) = (self.gx, self.gy);
+        let i = x + gx * y;
+        let here = self.here[i];
         let axis = |lo: f32, hi: f32, span: f64| -> f64 {
-            let (lo, hi) = (clamp(lo), clamp(hi));
-            let (lo, hi) = match (lo.is_nan(), hi.is_nan()) {
-                (false, false) => (lo, hi),
-                (true, false) => (clamp(here), hi),
-                (false, true) => (lo, clamp(here)),
-                (true, true) => return 0.0,
-            };
-            if lo.is_nan() || hi.is_nan() {
+            let (mut lo, mut hi) = (lo, hi);
+            if lo == BACKGROUND && hi == BACKGROUND {
+                return 0.0;
+            }
+            if lo == BACKGROUND {
+                lo = here;
+            }
+            if hi == BACKGROUND {
+                hi = here;
+            }
+            if lo == BACKGROUND || hi == BACKGROUND {
                 0.0
             } else {
                 f64::from(hi - lo) / span
             }
         };
-        let d = |c: usize, n: usize| -> (usize, usize, f64) {
-            let lo = c.saturating_sub(1);
-            let hi = (c + 1).min(n - 1);
-            (lo, hi, (hi - lo).max(1) as f64)
-        };
-        let (x0, x1, sx) = d(x, g[0]);
-        let (y0, y1, sy) = d(y, g[1]);
-        let (z0, z1, sz) = d(z, g[2]);
+        let (x0, x1) = (x.saturating_sub(1), (x + 1).min(gx - 1));
+        let (y0, y1) = (y.saturating_sub(1), (y + 1).min(gy - 1));
+        let below = self.below.map_or(here, |p| p[i]);
+        let above = self.above.map_or(here, |p| p[i]);
+        let zspan =
+            (usize::from(self.below.is_some()) + usize::from(self.above.is_some())).max(1) as f64;
         DVec3::new(
-            axis(self.value(x0, y, z), self.value(x1, y, z), sx),
-            axis(self.value(x, y0, z), self.value(x, y1, z), sy),
-            axis(self.value(x, y, z0), self.value(x, y, z1), sz),
+            axis(
+                self.here[x0 + gx * y],
+                self.here[x1 + gx * y],
+                (x1 - x0).max(1) as f64,
+            ),
+            axis(
+                self.here[x + gx * y0],
+                self.here[x + gx * y1],
+                (y1 - y0).max(1) as f64,
+            ),
+            axis(below, above, zspan),
         )
     }
 }
 
-const STEP: [[usize; 3]; 3] = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
-
-/// Per-layer vertex ids: `ids[(x + gx*y)*3 + axis]`, `u32::MAX` when uncut.
-fn layer_ids<T: Copy + Into<f32>>(
+/// Extracts layers [za, zb) with rolling planes; vertex ids start at
+/// `bases[z]` for layer z.
+fn extract_layers<T: Copy + Into<f32>>(
     field: &Field<'_, T>,
-    z: usize,
+    world: &WorldTransform,
     iso: f32,
-    base: u32,
-    ids: &mut [u32],
-) -> u32 {
+    bases: &[u32],
+    za: usize,
+    zb: usize,
+) -> LayerMesh {
     let [gx, gy, gz] = field.grid();
-    let mut next = base;
-    for y in 0..gy {
-        for x in 0..gx {
-            let inside = field.value(x, y, z) >= iso;
-            for (axis, step) in STEP.iter().enumerate() {
-                let (nx, ny, nz) = (x + step[0], y + step[1], z + step[2]);
-                let slot = (x + gx * y) * 3 + axis;
-                if nx < gx && ny < gy && nz < gz && (field.value(nx, ny, nz) >= iso) != inside {
-                    ids[slot] = next;
-                    next += 1;
-                } else {
-                    ids[slot] = u32::MAX;
+    let plane = gx * gy;
+    let pad = field.pad as f64;
+    let table = case_table();
+    let load = |z: usize| {
+        let mut p = vec![0f32; plane];
+        fill_plane(field, z, &mut p);
+        p
+    };
+    // Planes z-1, z, z+1, z+2 (None outside the grid).
+    let mut below = (za > 0).then(|| load(za - 1));
+    let mut here = load(za);
+    let mut above = (za + 1 < gz).then(|| load(za + 1));
+    let mut above2 = (za + 2 < gz).then(|| load(za + 2));
+    let mut masks_here = vec![0u8; plane];
+    let mut masks_above = vec![0u8; plane];
+    let mut first_here = vec![0u32; plane];
+    let mut first_above = vec![0u32; plane];
+    cut_masks(&here, above.as_deref(), gx, gy, iso, &mut masks_here);
+    first_ids(&masks_here, bases[za], &mut first_here);
+    let mut out = LayerMesh::default();
+    for z in za..zb {
+        // Vertices owned by layer z.
+        let hood_here = Neighbourhood {
+            below: below.as_deref(),
+            here: &here,
+            above: above.as_deref(),
+            gx,
+            gy,
+        };
+        for y in 0..gy {
+            for x in 0..gx {
+                let m = masks_here[x + gx * y];
+                if m == 0 {
+                    continue;
+                }
+                for (axis, step) in STEP.iter().enumerate() {
+                    if m & (1 << axis) == 0 {
+                        continue;
+                    }
+                    let (nx, ny) = (x + step[0], y + step[1]);
+                    let v0 = here[x + gx * y];
+                    let v1 = if axis == 2 {
+                        above.as_ref().expect("z edge has a plane above")[x + gx * y]
+                    } else {
+                        here[nx + gx * ny]
+                    };
+                    let t = f64::from((iso - v0) / (v1 - v0)).clamp(0.0, 1.0);
+                    let ijk = DVec3::new(x as f64, y as f64, z as f64)
+                        + DVec3::from_array(step.map(|s| s as f64)) * t
+                        - DVec3::splat(pad);
+                    out.positions.push(world.position(ijk).as_vec3());
+                    let g0 = hood_here.gradient(x, y);
+                    let g1 = if axis == 2 {
+                        Neighbourhood {
+                            below: Some(&here),
+                            here: above.as_deref().expect("plane above"),
+                            above: above2.as_deref(),
+                            gx,
+                            gy,
+                        }
+                        .gradient(x, y)
+                    } else {
+                        hood_here.gradient(nx, ny)
+                    };
+                    let g = g0 * (1.0 - t) + g1 * t;
+                    // Inside is high: the outward normal points down the gradient.
+                    out.normals
+                        .push((-world.normal(g)).normalize_or_zero().as_vec3());
                 }
             }
         }
+        let Some(above_plane) = above.as_deref() else {
+            break;
+        };
+        cut_masks(
+            above_plane,
+            above2.as_deref(),
+            gx,
+            gy,
+            iso,
+            &mut masks_above,
+        );
+        first_ids(&masks_above, bases[z + 1], &mut first_above);
+        // Triangles of the cubes between z and z + 1.
+        for y in 0..gy - 1 {
+            let rows = [y * gx, (y + 1) * gx];
+            let quiet = |m: &[u8], keep: u8| {
+                rows.iter()
+                    .all(|&r| m[r..r + gx].iter().all(|&b| b & keep == 0))
+            };
+            if quiet(&masks_here, 7) && quiet(&masks_above, 3) {
+                continue;
+            }
+            for x in 0..gx - 1 {
+                let i = x + gx * y;
+                let corners = [i, i + 1, i + gx, i + gx + 1];
+                let mut case = 0u8;
+                for (c, &at) in corners.iter().enumerate() {
+                    if here[at] >= iso {
+                        case |= 1 << c;
+                    }
+                    if above_plane[at] >= iso {
+                        case |= 1 << (c + 4);
+                    }
+                }
+                if case == 0 || case == 255 {
+                    continue;
+                }
+                let edge_id = |e: u8| -> u32 {
+                    let e = e as usize;
+                    let [dx, dy, dz] = corner(EDGES[e][0]);
+                    let at = (x + dx) + gx * (y + dy);
+                    let (masks, first) = if dz == 0 {
+                        (&masks_here, &first_here)
+                    } else {
+                        (&masks_above, &first_above)
+                    };
+                    first[at] + (masks[at] & ((1u8 << (e / 4)) - 1)).count_ones()
+                };
+                for tri in table[case as usize].chunks(3).take_while(|t| t[0] != 255) {
+                    out.triangles
+                        .push([edge_id(tri[0]), edge_id(tri[1]), edge_id(tri[2])]);
+                }
+            }
+        }
+        // Roll the planes up one layer.
+        std::mem::swap(&mut masks_here, &mut masks_above);
+        std::mem::swap(&mut first_here, &mut first_above);
+        below = Some(std::mem::replace(
+            &mut here,
+            above.take().expect("checked above"),
+        ));
+        above = above2.take();
+        above2 = (z + 3 < gz).then(|| load(z + 3));
     }
-    next - base
+    out
 }
 
-/// Output of one z layer.
+/// Output of a run of z layers.
 #[derive(Default)]
 struct LayerMesh {
     positions: Vec<Vec3>,
     normals: Vec<Vec3>,
     triangles: Vec<[u32; 3]>,
-}
-
-fn extract_layer<T: Copy + Into<f32>>(
-    field: &Field<'_, T>,
-    world: &WorldTransform,
-    z: usize,
-    iso: f32,
-    bases: &[u32],
-) -> LayerMesh {
-    let [gx, gy, gz] = field.grid();
-    let pad = field.pad as f64;
-    let mut here = vec![u32::MAX; gx * gy * 3];
-    layer_ids(field, z, iso, bases[z], &mut here);
-    let mut out = LayerMesh::default();
-    // Vertices owned by this layer, in canonical order.
-    for y in 0..gy {
-        for x in 0..gx {
-            for (axis, step) in STEP.iter().enumerate() {
-                if here[(x + gx * y) * 3 + axis] == u32::MAX {
-                    continue;
-                }
-                let (nx, ny, nz) = (x + step[0], y + step[1], z + step[2]);
-                let (v0, v1) = (field.value(x, y, z), field.value(nx, ny, nz));
-                let t = f64::from((iso - v0) / (v1 - v0)).clamp(0.0, 1.0);
-                let ijk = DVec3::new(x as f64, y as f64, z as f64)
-                    + DVec3::from_array(step.map(|s| s as f64)) * t
-                    - DVec3::splat(pad);
-                out.positions.push(world.position(ijk).as_vec3());
-                let g = field.gradient(x, y, z) * (1.0 - t) + field.gradient(nx, ny, nz) * t;
-                // Inside is high: the outward normal points down the gradient.
-                out.normals
-                    .push((-world.normal(g)).normalize_or_zero().as_vec3());
-            }
-        }
-    }
-    if z + 1 >= gz {
-        return out;
-    }
-    let mut above = vec![u32::MAX; gx * gy * 3];
-    layer_ids(field, z + 1, iso, bases[z + 1], &mut above);
-    let table = case_table();
-    for y in 0..gy - 1 {
-        for x in 0..gx - 1 {
-            let mut case = 0u8;
-            for c in 0..8 {
-                let [dx, dy, dz] = corner(c);
-                if field.value(x + dx, y + dy, z + dz) >= iso {
-                    case |= 1 << c;
-                }
-            }
-            if case == 0 || case == 255 {
-                continue;
-            }
-            let edge_id = |e: u8| -> u32 {
-                let e = e as usize;
-                let [dx, dy, dz] = corner(EDGES[e][0]);
-                let layer = if dz == 0 { &here } else { &above };
-                layer[((x + dx) + gx * (y + dy)) * 3 + e / 4]
-            };
-            for tri in table[case as usize].chunks(3).take_while(|t| t[0] != 255) {
-                out.triangles
-                    .push([edge_id(tri[0]), edge_id(tri[1]), edge_id(tri[2])]);
-            }
-        }
-    }
-    out
 }
 
 fn extract_field<T: Copy + Into<f32> + Sync>(
@@ -253,17 +388,43 @@ fn extract_field<T: Copy + Into<f32> + Sync>(
     iso: f32,
 ) -> Mesh {
     let [gx, gy, gz] = field.grid();
-    let count_layer = |z: usize| {
-        let mut ids = vec![0u32; gx * gy * 3];
-        layer_ids(field, z, iso, 0, &mut ids)
+    let plane = gx * gy;
+    let tasks: Vec<(usize, usize)> = (0..gz)
+        .step_by(LAYERS_PER_TASK)
+        .map(|za| (za, (za + LAYERS_PER_TASK).min(gz)))
+        .collect();
+    // Pass 1: cut edges per layer, for every layer's first vertex id.
+    let count = |&(za, zb): &(usize, usize)| -> Vec<u32> {
+        let mut masks = vec![0u8; plane];
+        let mut here = vec![0f32; plane];
+        let mut above = vec![0f32; plane];
+        fill_plane(field, za, &mut here);
+        (za..zb)
+            .map(|z| {
+                let has_above = z + 1 < gz;
+                if has_above {
+                    fill_plane(field, z + 1, &mut above);
+                }
+                let n = cut_masks(
+                    &here,
+                    has_above.then_some(&above[..]),
+                    gx,
+                    gy,
+                    iso,
+                    &mut masks,
+                );
+                std::mem::swap(&mut here, &mut above);
+                n
+            })
+            .collect()
     };
     #[cfg(not(target_arch = "wasm32"))]
     let counts: Vec<u32> = {
         use rayon::prelude::*;
-        (0..gz).into_par_iter().map(count_layer).collect()
+        tasks.par_iter().flat_map_iter(count).collect()
     };
     #[cfg(target_arch = "wasm32")]
-    let counts: Vec<u32> = (0..gz).map(count_layer).collect();
+    let counts: Vec<u32> = tasks.iter().flat_map(count).collect();
     let mut bases = Vec::with_capacity(gz + 1);
     let mut total = 0u32;
     for c in &counts {
@@ -271,14 +432,15 @@ fn extract_field<T: Copy + Into<f32> + Sync>(
         total += c;
     }
     bases.push(total);
-    let layer = |z: usize| extract_layer(field, world, z, iso, &bases);
+    // Pass 2: vertices and triangles, task by task in z order.
+    let run = |&(za, zb): &(usize, usize)| extract_layers(field, world, iso, &bases, za, zb);
     #[cfg(not(target_arch = "wasm32"))]
     let layers: Vec<LayerMesh> = {
         use rayon::prelude::*;
-        (0..gz).into_par_iter().map(layer).collect()
+        tasks.par_iter().map(run).collect()
     };
     #[cfg(target_arch = "wasm32")]
-    let layers: Vec<LayerMesh> = (0..gz).map(layer).collect();
+    let layers: Vec<LayerMesh> = tasks.iter().map(run).collect();
     let mut mesh = Mesh {
         positions: Vec::with_capacity(total as usize),
         normals: Vec::with_capacity(total as usize),

@@ -37,6 +37,7 @@ pub(crate) fn parse(bytes: &[u8], depth: Depth) -> Result<DefaultDicomObject, Pr
     };
     match body {
         Some(body) => {
+            check_declared_lengths(body)?;
             let mut options = OpenFileOptions::new().read_preamble(ReadPreamble::Never);
             if depth == Depth::Headers {
                 options = options.read_until(tags::PIXEL_DATA);
@@ -55,6 +56,150 @@ pub(crate) fn parse(bytes: &[u8], depth: Depth) -> Result<DefaultDicomObject, Pr
         }
         None => without_meta(bytes, depth),
     }
+}
+
+/// Element value lengths longer than the bytes that follow make the parser
+/// reserve memory for them up front: a 2.5 kB file could claim 4 GB (found
+/// by fuzzing). Every declared length is checked against the file first.
+fn check_declared_lengths(body: &[u8]) -> Result<(), Problem> {
+    let Some(rest) = skip_meta_group(body) else {
+        return Err(Problem::Parse(
+            "File Meta group runs past the end of the file".into(),
+        ));
+    };
+    let meta = &body[4..body.len() - rest.len()];
+    walk_lengths(meta, 0, true, false)?;
+    let ts = meta_transfer_syntax(meta).unwrap_or_default();
+    if ts == "1.2.840.10008.1.2.1.99" {
+        return Ok(()); // deflated: lengths refer to the inflated stream
+    }
+    walk_lengths(
+        rest,
+        0,
+        ts != uids::IMPLICIT_VR_LITTLE_ENDIAN,
+        ts == "1.2.840.10008.1.2.2",
+    )
+}
+
+/// TransferSyntaxUID (0002,0010) from raw File Meta bytes, if present.
+fn meta_transfer_syntax(meta: &[u8]) -> Option<String> {
+    let mut at = 0;
+    while meta.len() >= at + 8 {
+        let (group, element) = (
+            u16::from_le_bytes([meta[at], meta[at + 1]]),
+            u16::from_le_bytes([meta[at + 2], meta[at + 3]]),
+        );
+        let long = matches!(
+            &meta[at + 4..at + 6],
+            b"OB" | b"OW" | b"OF" | b"SQ" | b"UT" | b"UN" | b"UC" | b"UR"
+        );
+        let (header, len) = if long {
+            (
+                12,
+                u32::from_le_bytes(meta.get(at + 8..at + 12)?.try_into().ok()?) as usize,
+            )
+        } else {
+            (8, u16::from_le_bytes([meta[at + 6], meta[at + 7]]) as usize)
+        };
+        if (group, element) == (0x0002, 0x0010) {
+            let value = meta.get(at + header..at + header + len)?;
+            return Some(
+                String::from_utf8_lossy(value)
+                    .trim_end_matches(['\0', ' '])
+                    .to_owned(),
+            );
+        }
+        at += header + len;
+    }
+    None
+}
+
+/// Walks element headers (descending into sequences and items) and fails on
+/// the first defined length that exceeds the remaining bytes.
+fn walk_lengths(
+    data: &[u8],
+    start: usize,
+    explicit: bool,
+    big_endian: bool,
+) -> Result<(), Problem> {
+    let u16_at = |i: usize| {
+        let b = [data[i], data[i + 1]];
+        if big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        }
+    };
+    let u32_at = |i: usize| {
+        let b = [data[i], data[i + 1], data[i + 2], data[i + 3]];
+        if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    };
+    let mut at = start;
+    // Inside encapsulated pixel data, items are raw fragments, not data sets.
+    let mut fragments = false;
+    while data.len() >= at + 8 {
+        let (group, element) = (u16_at(at), u16_at(at + 2));
+        // Items and delimiters always have a 4-byte length, no VR.
+        let (header, len, descend) = if group == 0xFFFE {
+            if element == 0xE0DD {
+                fragments = false;
+            }
+            (8, u32_at(at + 4), element == 0xE000 && !fragments)
+        } else if explicit {
+            let vr = &data[at + 4..at + 6];
+            let long = matches!(
+                vr,
+                b"OB"
+                    | b"OW"
+                    | b"OF"
+                    | b"OD"
+                    | b"OL"
+                    | b"OV"
+                    | b"SQ"
+                    | b"UC"
+                    | b"UR"
+                    | b"UT"
+                    | b"UN"
+                    | b"SV"
+                    | b"UV"
+            );
+            if long {
+                if data.len() < at + 12 {
+                    break;
+                }
+                (12, u32_at(at + 8), vr == b"SQ")
+            } else {
+                (8, u32::from(u16_at(at + 6)), false)
+            }
+        } else {
+            (8, u32_at(at + 4), false)
+        };
+        if len == u32::MAX || descend {
+            if len == u32::MAX && group != 0xFFFE {
+                let is_sequence = if explicit {
+                    &data[at + 4..at + 6] == b"SQ"
+                } else {
+                    (group, element) != (0x7FE0, 0x0010)
+                };
+                fragments = !is_sequence;
+            }
+            at += header; // undefined length, or an item: walk its contents
+            continue;
+        }
+        let end = at + header + len as usize;
+        if end > data.len() {
+            return Err(Problem::Parse(format!(
+                "truncated or corrupt: element ({group:04X},{element:04X}) claims {len} bytes but only {} remain",
+                data.len() - at - header
+            )));
+        }
+        at = end;
+    }
+    Ok(())
 }
 
 /// The bytes after the File Meta group (always explicit VR little endian).
@@ -101,6 +246,12 @@ fn without_meta(bytes: &[u8], depth: Depth) -> Result<DefaultDicomObject, Proble
     let ts = TransferSyntaxRegistry
         .get(ts_uid)
         .ok_or_else(|| Problem::Parse(format!("transfer syntax {ts_uid} not registered")))?;
+    walk_lengths(
+        bytes,
+        0,
+        ts_uid != uids::IMPLICIT_VR_LITTLE_ENDIAN,
+        ts_uid == "1.2.840.10008.1.2.2",
+    )?;
     let dataset = read_dataset(bytes, ts, depth)?;
     let text = |tag| {
         dataset

@@ -65,10 +65,10 @@ fn each_malformed_file_is_reported_by_name_or_decodes() {
 fn truncated_pixel_data_is_named_and_explained() {
     let (sources, scan) = scan_path("pydicom/MR_truncated.dcm");
     let outcome = scan.build(0, &sources);
-    let text = match (&outcome, scan.skipped.first()) {
-        (Err(e), _) => e.to_string(),
-        (_, Some(e)) => e.to_string(),
-        (Ok(_), None) => panic!("a truncated file loaded as if valid"),
+    let text = match (scan.skipped.first(), &outcome) {
+        (Some(e), _) => e.to_string(),
+        (None, Err(e)) => e.to_string(),
+        (None, Ok(_)) => panic!("a truncated file loaded as if valid"),
     };
     assert!(text.contains("MR_truncated.dcm"), "{text}");
     assert!(

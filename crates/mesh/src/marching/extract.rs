@@ -151,10 +151,8 @@ fn cut_masks(
             if y + 1 < gy && (here[i + gx] >= iso) != inside {
                 m |= 2;
             }
-            if let Some(above) = above {
-                if (above[i] >= iso) != inside {
-                    m |= 4;
-                }
+            if above.is_some_and(|above| (above[i] >= iso) != inside) {
+                m |= 4;
             }
             masks[i] = m;
             count += m.count_ones();

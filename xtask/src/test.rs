@@ -194,6 +194,8 @@ pub fn run_all(lint_first: bool) -> Result {
         "insitu-store",
         "-p",
         "insitu-volume",
+        "-p",
+        "insitu-gpu",
     ])
     .env("CHROMEDRIVER", "/usr/bin/chromedriver")
     .env(

@@ -9,6 +9,7 @@
 //! Loading is two passes over the files ([`scan`], then [`Scan::build`]) so
 //! that only one input file is held beside the volume at any time.
 
+mod codec;
 mod error;
 mod geometry;
 mod header;

@@ -71,6 +71,9 @@ pub(crate) fn frame_samples<'a>(
                 got: all.len(),
                 expected: size * header.frames.len(),
             }),
+        None if crate::transfer_syntax::is_jpeg_ls(&header.transfer_syntax) => {
+            jpeg_ls_frame(element.value(), header, frame).map(Cow::Owned)
+        }
         None if header.transfer_syntax == RLE_LOSSLESS => {
             rle_frame(element.value(), header, frame).map(Cow::Owned)
         }
@@ -190,6 +193,26 @@ fn rle_frame(
         }
     }
     Ok(out)
+}
+
+/// One JPEG-LS frame as little-endian samples of BitsAllocated width.
+fn jpeg_ls_frame(
+    value: &Value<dicom_object::InMemDicomObject, dicom_core::value::InMemFragment>,
+    header: &ImageHeader,
+    frame: u32,
+) -> Result<Vec<u8>, Problem> {
+    let stream = frame_fragments(value, header, frame)?;
+    let image = crate::codec::jpeg_ls::decode(&stream).map_err(Problem::Decode)?;
+    if image.width != header.cols as usize || image.height != header.rows as usize {
+        return Err(Problem::Decode(format!(
+            "JPEG-LS image is {}x{}, header says {}x{}",
+            image.width, image.height, header.cols, header.rows
+        )));
+    }
+    Ok(match header.pixel.bits_allocated {
+        8 => image.samples.iter().map(|&v| v as u8).collect(),
+        _ => image.samples.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    })
 }
 
 /// An error with its causes: codec errors hide the useful part in `source()`.

@@ -19,6 +19,8 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("1.2.840.10008.1.2.4.51", "JPEG Extended (12-bit)"),
     ("1.2.840.10008.1.2.4.57", "JPEG Lossless (any predictor)"),
     ("1.2.840.10008.1.2.4.70", "JPEG Lossless SV1"),
+    ("1.2.840.10008.1.2.4.80", "JPEG-LS Lossless"),
+    ("1.2.840.10008.1.2.4.81", "JPEG-LS Near-Lossless"),
     ("1.2.840.10008.1.2.4.90", "JPEG 2000 Lossless"),
     ("1.2.840.10008.1.2.4.91", "JPEG 2000"),
 ];
@@ -37,12 +39,18 @@ pub fn name_of(uid: &str) -> String {
         .unwrap_or_else(|| "unknown transfer syntax".to_owned())
 }
 
+/// JPEG-LS is decoded by our own decoder (`codec::jpeg_ls`).
+pub(crate) fn is_jpeg_ls(uid: &str) -> bool {
+    matches!(uid, "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81")
+}
+
 /// `Ok` when pixel data in `uid` can be decoded here.
 pub fn check_supported(uid: &str) -> Result<(), Problem> {
     let ours = SUPPORTED.iter().any(|(u, _)| *u == uid);
-    let registry = TransferSyntaxRegistry
-        .get(uid)
-        .is_some_and(|ts| ts.can_decode_all());
+    let registry = is_jpeg_ls(uid)
+        || TransferSyntaxRegistry
+            .get(uid)
+            .is_some_and(|ts| ts.can_decode_all());
     if ours && registry {
         return Ok(());
     }
@@ -69,18 +77,15 @@ mod tests {
     }
 
     #[test]
-    fn jpeg_ls_and_htj2k_are_refused_by_name() {
-        // No pure-Rust JPEG-LS decoder that decodes real files exists yet
-        // (CharLS is C++ and cannot target wasm32), so both are refused.
-        let err = check_supported("1.2.840.10008.1.2.4.80")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("JPEG-LS"), "{err}");
-        assert!(err.contains("JPEG 2000 Lossless"), "{err}");
+    fn htj2k_is_refused_by_name() {
         let err = check_supported("1.2.840.10008.1.2.4.201")
             .unwrap_err()
             .to_string();
         assert!(err.contains("1.2.840.10008.1.2.4.201"), "{err}");
+        assert!(
+            err.contains("JPEG-LS Lossless, JPEG-LS Near-Lossless"),
+            "{err}"
+        );
         assert!(err.contains("JPEG 2000 Lossless"), "{err}");
     }
 }

@@ -202,7 +202,8 @@ fn jpeg_ls_frame(
     frame: u32,
 ) -> Result<Vec<u8>, Problem> {
     let stream = frame_fragments(value, header, frame)?;
-    let image = crate::codec::jpeg_ls::decode(&stream).map_err(Problem::Decode)?;
+    let image = crate::codec::jpeg_ls::decode(&stream, header.cols as usize, header.rows as usize)
+        .map_err(Problem::Decode)?;
     if image.width != header.cols as usize || image.height != header.rows as usize {
         return Err(Problem::Decode(format!(
             "JPEG-LS image is {}x{}, header says {}x{}",

@@ -178,35 +178,41 @@ impl Params {
     }
 }
 
+// 64-bit counters: corrupt streams with a large RESET must not overflow.
 #[derive(Clone, Copy)]
 struct Context {
-    a: i32,
-    b: i32,
-    c: i32,
-    n: i32,
+    a: i64,
+    b: i64,
+    c: i64,
+    n: i64,
 }
 
 #[derive(Clone, Copy)]
 struct RunContext {
-    a: i32,
-    n: i32,
-    nn: i32,
+    a: i64,
+    n: i64,
+    nn: i64,
 }
 
 /// Limited-length Golomb code.
 fn golomb(bits: &mut Bits<'_>, k: u32, limit: u32, qbpp: u32) -> Result<i32, String> {
-    let mut q = 0;
+    let mut q: u32 = 0;
     while bits.bit()? == 0 {
         q += 1;
         if q > limit {
             return Err(err("Golomb code too long"));
         }
     }
-    if q < limit - qbpp - 1 {
-        Ok(((q << k) | bits.bits(k)?) as i32)
+    let value = if q < limit.saturating_sub(qbpp + 1) {
+        (u64::from(q) << k) | u64::from(bits.bits(k)?)
     } else {
-        Ok(bits.bits(qbpp)? as i32 + 1)
+        u64::from(bits.bits(qbpp)?) + 1
+    };
+    // Mapped errors never exceed twice the 16-bit range; more is corruption.
+    if value > 1 << 18 {
+        return Err(err("error value out of range"));
     }
+    Ok(value as i32)
 }
 
 struct Decoder<'a> {
@@ -246,11 +252,11 @@ impl Decoder<'_> {
         } else {
             a + b - c
         };
-        predicted = (predicted + sign * ctx.c).clamp(0, self.p.maxval);
+        predicted = (predicted + sign * ctx.c as i32).clamp(0, self.p.maxval);
         let mut k = 0;
         while (ctx.n << k) < ctx.a {
             k += 1;
-            if k > 31 {
+            if k > 24 {
                 return Err(err("corrupt context"));
             }
         }
@@ -262,9 +268,9 @@ impl Decoder<'_> {
         let x = self.reconstruct(predicted, sign * error);
         // Context update with the quantised error.
         let ctx = &mut self.contexts[index];
-        ctx.b += error * (2 * self.p.near + 1);
-        ctx.a += error.abs();
-        if ctx.n == self.p.reset {
+        ctx.b += i64::from(error) * i64::from(2 * self.p.near + 1);
+        ctx.a += i64::from(error.abs());
+        if ctx.n == i64::from(self.p.reset) {
             ctx.a >>= 1;
             ctx.b >>= 1;
             ctx.n >>= 1;
@@ -301,7 +307,7 @@ impl Decoder<'_> {
         let mut k = 0;
         while (ctx.n << k) < temp {
             k += 1;
-            if k > 31 {
+            if k > 24 {
                 return Err(err("corrupt run context"));
             }
         }
@@ -324,8 +330,8 @@ impl Decoder<'_> {
         if error < 0 {
             ctx.nn += 1;
         }
-        ctx.a += (emapped + 1 - ri_type as i32) >> 1;
-        if ctx.n == self.p.reset {
+        ctx.a += i64::from((emapped + 1 - ri_type as i32) >> 1);
+        if ctx.n == i64::from(self.p.reset) {
             ctx.a >>= 1;
             ctx.n >>= 1;
             ctx.nn >>= 1;
@@ -401,8 +407,9 @@ impl Decoder<'_> {
     }
 }
 
-/// Decodes a JPEG-LS stream (SOI … EOI) holding one greyscale image.
-pub fn decode(data: &[u8]) -> Result<Image, String> {
+/// Decodes a JPEG-LS stream (SOI … EOI) holding one greyscale image of the
+/// expected size (checked before anything is allocated).
+pub fn decode(data: &[u8], expected_width: usize, expected_height: usize) -> Result<Image, String> {
     let be16 = |i: usize| -> Result<usize, String> {
         data.get(i..i + 2)
             .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
@@ -453,11 +460,17 @@ pub fn decode(data: &[u8]) -> Result<Image, String> {
                 // SOS: Ns, (Ci, Tmi)*, NEAR, ILV, Al/Ah.
                 let ns = usize::from(*body.first().ok_or_else(|| err("short SOS"))?);
                 let near = i32::from(*body.get(1 + 2 * ns).ok_or_else(|| err("short SOS"))?);
+                if near > 255 / 2 {
+                    return Err(err(&format!("NEAR {near} out of range")));
+                }
                 if ns != 1 {
                     return Err(err("interleaved scans are not supported"));
                 }
-                if !(2..=16).contains(&bits) || width == 0 || height == 0 {
-                    return Err(err(&format!("invalid frame {width}x{height}, {bits} bits")));
+                if !(2..=16).contains(&bits) || width != expected_width || height != expected_height
+                {
+                    return Err(err(&format!(
+                        "frame is {width}x{height} with {bits} bits, header says {expected_width}x{expected_height}"
+                    )));
                 }
                 let mut decoder = Decoder {
                     p: Params::new(bits, near, lse),
@@ -474,7 +487,7 @@ pub fn decode(data: &[u8]) -> Result<Image, String> {
                     run: [RunContext { a: 0, n: 1, nn: 0 }; 2],
                     run_index: 0,
                 };
-                let initial_a = ((decoder.p.range + 32) / 64).max(2);
+                let initial_a = i64::from(((decoder.p.range + 32) / 64).max(2));
                 for c in &mut decoder.contexts {
                     c.a = initial_a;
                 }

@@ -139,26 +139,30 @@ fn cut_masks(
     iso: f32,
     masks: &mut [u8],
 ) -> u32 {
-    let mut count = 0;
-    for y in 0..gy {
-        for x in 0..gx {
-            let i = x + gx * y;
-            let inside = here[i] >= iso;
-            let mut m = 0u8;
-            if x + 1 < gx && (here[i + 1] >= iso) != inside {
-                m |= 1;
+    // Branch-free row loops over zipped slices, so the compiler vectorises them.
+    for (y, row) in masks.chunks_exact_mut(gx).enumerate() {
+        let h = &here[y * gx..(y + 1) * gx];
+        for ((m, a), b) in row.iter_mut().zip(h).zip(&h[1..]) {
+            *m = u8::from((*a >= iso) != (*b >= iso));
+        }
+        row[gx - 1] = 0;
+        if y + 1 < gy {
+            let next = &here[(y + 1) * gx..(y + 2) * gx];
+            for ((m, a), b) in row.iter_mut().zip(h).zip(next) {
+                *m |= u8::from((*a >= iso) != (*b >= iso)) << 1;
             }
-            if y + 1 < gy && (here[i + gx] >= iso) != inside {
-                m |= 2;
+        }
+        if let Some(above) = above {
+            let up = &above[y * gx..(y + 1) * gx];
+            for ((m, a), b) in row.iter_mut().zip(h).zip(up) {
+                *m |= u8::from((*a >= iso) != (*b >= iso)) << 2;
             }
-            if above.is_some_and(|above| (above[i] >= iso) != inside) {
-                m |= 4;
-            }
-            masks[i] = m;
-            count += m.count_ones();
         }
     }
-    count
+    masks
+        .iter()
+        .map(|&m| u32::from((m & 1) + ((m >> 1) & 1) + (m >> 2)))
+        .sum()
 }
 
 /// First vertex id of every voxel of a layer (exclusive prefix of its cuts).

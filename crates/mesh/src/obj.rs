@@ -26,3 +26,24 @@ pub fn write<W: Write>(mesh: &Mesh, mut out: W) -> io::Result<()> {
     }
     out.flush()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cube_as_obj_has_one_line_per_vertex_and_face() {
+        let mut cube = Mesh::unit_cube();
+        crate::cleanup::recompute_normals(&mut cube);
+        let mut out = Vec::new();
+        write(&cube, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().filter(|l| l.starts_with("v ")).count(), 8);
+        assert_eq!(text.lines().filter(|l| l.starts_with("vn ")).count(), 8);
+        assert_eq!(text.lines().filter(|l| l.starts_with("f ")).count(), 12);
+        assert!(
+            text.contains("\nf 1//1 3//3 2//2\n"),
+            "1-based indices with normals"
+        );
+    }
+}

@@ -44,3 +44,20 @@ pub fn write<W: Write>(mesh: &Mesh, mut out: W) -> io::Result<()> {
     }
     out.flush()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cube_as_binary_ply_has_the_declared_size() {
+        let mesh = Mesh::unit_cube();
+        let mut out = Vec::new();
+        write(&mesh, &mut out).unwrap();
+        let header_end = out.windows(11).position(|w| w == b"end_header\n").unwrap() + 11;
+        let header = String::from_utf8_lossy(&out[..header_end]);
+        assert!(header.contains("element vertex 8\n") && header.contains("element face 12\n"));
+        // No normals on this mesh: 12 bytes per vertex, 13 per face.
+        assert_eq!(out.len() - header_end, 8 * 12 + 12 * 13);
+    }
+}

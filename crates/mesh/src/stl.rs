@@ -77,6 +77,16 @@ mod tests {
     }
 
     #[test]
+    fn ascii_stl_lists_every_facet() {
+        let mut out = Vec::new();
+        write_ascii(&Mesh::unit_cube(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("solid insitu\n") && text.ends_with("endsolid insitu\n"));
+        assert_eq!(text.matches("facet normal").count(), 12);
+        assert_eq!(text.matches("vertex").count(), 36);
+    }
+
+    #[test]
     fn truncated_stl_is_not_counted() {
         let mut bytes = Vec::new();
         write_binary(&Mesh::unit_cube(), &mut bytes).unwrap();

@@ -63,6 +63,11 @@ fn cut_mask(x: u32, y: u32, z: u32) -> u32 {
     return mask;
 }
 
+// Bits set among the three axis bits (portable popcount of a cut mask).
+fn cut_count(mask: u32) -> u32 {
+    return (mask & 1u) + ((mask >> 1u) & 1u) + ((mask >> 2u) & 1u);
+}
+
 fn corner_offset(c: u32) -> vec3<u32> {
     return vec3<u32>(c & 1u, (c >> 1u) & 1u, (c >> 2u) & 1u);
 }

@@ -13,7 +13,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let x = i % params.grid_x;
     let y = (i / params.grid_x) % params.grid_y;
     let z = params.z0 + i / plane;
-    vertex_counts[i] = countOneBits(cut_mask(x, y, z));
+    vertex_counts[i] = cut_count(cut_mask(x, y, z));
     var triangles = 0u;
     if (z < params.z1 && x + 1u < params.grid_x && y + 1u < params.grid_y && z + 1u < params.grid_z) {
         triangles = case_triangles(cube_case(x, y, z));

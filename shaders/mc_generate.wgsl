@@ -7,8 +7,13 @@
 @group(0) @binding(5) var<storage, read_write> vertices: array<f32>;
 @group(0) @binding(6) var<storage, read_write> triangles: array<u32>;
 
-// Cube edge e: start corner and axis (insitu-mesh's EDGES table).
-const EDGE_START = array<u32, 12>(0u, 2u, 4u, 6u, 0u, 1u, 4u, 5u, 0u, 1u, 2u, 3u);
+// Start corner of cube edge e (insitu-mesh's EDGES table): x edges start at
+// corners 0, 2, 4, 6; y edges at 0, 1, 4, 5; z edges at 0, 1, 2, 3.
+fn edge_start(e: u32) -> u32 {
+    if (e < 4u) { return 2u * e; }
+    if (e < 8u) { return ((e - 4u) & 1u) | (((e - 4u) >> 1u) << 2u); }
+    return e - 8u;
+}
 
 // One-sided differences next to the background padding. No NaN tricks:
 // GPU compilers may assume NaN never occurs.
@@ -44,7 +49,7 @@ fn local_index(x: u32, y: u32, z: u32) -> u32 {
 // Global id of the vertex on the edge leaving (x, y, z) along `axis`.
 fn vertex_id(x: u32, y: u32, z: u32, axis: u32) -> u32 {
     let mask = cut_mask(x, y, z);
-    let rank = countOneBits(mask & ((1u << axis) - 1u));
+    let rank = cut_count(mask & ((1u << axis) - 1u));
     return params.vertex_base + vertex_offsets[local_index(x, y, z)] + rank;
 }
 
@@ -62,8 +67,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     var slot = vertex_offsets[i];
     for (var axis = 0u; axis < 3u; axis++) {
         if ((mask & (1u << axis)) == 0u) { continue; }
-        var step = vec3<u32>(0u, 0u, 0u);
-        step[axis] = 1u;
+        let step = vec3<u32>(select(0u, 1u, axis == 0u), select(0u, 1u, axis == 1u), select(0u, 1u, axis == 2u));
         let n = vec3<u32>(x, y, z) + step;
         let v0 = sample(x, y, z);
         let v1 = sample(n.x, n.y, n.z);
@@ -86,7 +90,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var t = 0u; t < count; t++) {
         for (var k = 0u; k < 3u; k++) {
             let e = cases[case_index * 16u + t * 3u + k];
-            let o = corner_offset(EDGE_START[e]);
+            let o = corner_offset(edge_start(e));
             triangles[(base + t) * 3u + k] = vertex_id(x + o.x, y + o.y, z + o.z, e / 4u);
         }
     }

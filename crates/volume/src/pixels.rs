@@ -258,34 +258,37 @@ pub(crate) fn convert(samples: &[u8], conv: &Conversion, slot: Slot<'_>) -> Resu
             u32::from(samples[i])
         }
     };
+    // The value to rescale at sample i, or None for padding.
+    let value = |i: usize| -> Option<i32> {
+        let v = stored(raw_at(i));
+        if conv.padding == Some(v) {
+            None
+        } else if conv.invert {
+            Some(lo + hi - v)
+        } else {
+            Some(v)
+        }
+    };
     match slot {
         Slot::I16(out) => {
             let slope = conv.rescale.slope as i64;
             let intercept = conv.rescale.intercept as i64;
             let pad = conv.padding_output as i16;
             for (i, o) in out.iter_mut().enumerate() {
-                let mut v = stored(raw_at(i));
-                if conv.padding == Some(v) {
-                    *o = pad;
-                    continue;
-                }
-                if conv.invert {
-                    v = lo + hi - v;
-                }
-                *o = i16::try_from(i64::from(v) * slope + intercept).map_err(|_| Overflow)?;
+                *o = match value(i) {
+                    None => pad,
+                    Some(v) => {
+                        i16::try_from(i64::from(v) * slope + intercept).map_err(|_| Overflow)?
+                    }
+                };
             }
         }
         Slot::F32(out) => {
             for (i, o) in out.iter_mut().enumerate() {
-                let mut v = stored(raw_at(i));
-                if conv.padding == Some(v) {
-                    *o = conv.padding_output;
-                    continue;
-                }
-                if conv.invert {
-                    v = lo + hi - v;
-                }
-                *o = (f64::from(v) * conv.rescale.slope + conv.rescale.intercept) as f32;
+                *o = match value(i) {
+                    None => conv.padding_output,
+                    Some(v) => (f64::from(v) * conv.rescale.slope + conv.rescale.intercept) as f32,
+                };
             }
         }
     }

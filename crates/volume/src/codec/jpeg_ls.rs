@@ -107,34 +107,34 @@ impl Params {
             maxval = (1 << bits) - 1;
         }
         let clamp = |v: i32, lo: i32, hi: i32| if v > hi || v < lo { lo } else { v };
-        if maxval >= 128 {
+        // Default thresholds (T.87 C.2.4.1.1); LSE values of 0 mean "default".
+        let (d1, d2, d3) = if maxval >= 128 {
             let factor = (maxval.min(4095) + 128) / 256;
             let d1 = clamp(factor * (BASIC_T1 - 2) + 2 + 3 * near, near + 1, maxval);
             let d2 = clamp(factor * (BASIC_T2 - 3) + 3 + 5 * near, d1, maxval);
-            let d3 = clamp(factor * (BASIC_T3 - 4) + 4 + 7 * near, d2, maxval);
-            if t1 == 0 {
-                t1 = d1;
-            }
-            if t2 == 0 {
-                t2 = d2;
-            }
-            if t3 == 0 {
-                t3 = d3;
-            }
+            (
+                d1,
+                d2,
+                clamp(factor * (BASIC_T3 - 4) + 4 + 7 * near, d2, maxval),
+            )
         } else {
             let factor = 256 / (maxval + 1);
             let d1 = clamp((BASIC_T1 / factor + 3 * near).max(2), near + 1, maxval);
             let d2 = clamp((BASIC_T2 / factor + 5 * near).max(3), d1, maxval);
-            let d3 = clamp((BASIC_T3 / factor + 7 * near).max(4), d2, maxval);
-            if t1 == 0 {
-                t1 = d1;
-            }
-            if t2 == 0 {
-                t2 = d2;
-            }
-            if t3 == 0 {
-                t3 = d3;
-            }
+            (
+                d1,
+                d2,
+                clamp((BASIC_T3 / factor + 7 * near).max(4), d2, maxval),
+            )
+        };
+        if t1 == 0 {
+            t1 = d1;
+        }
+        if t2 == 0 {
+            t2 = d2;
+        }
+        if t3 == 0 {
+            t3 = d3;
         }
         if reset == 0 {
             reset = 64;

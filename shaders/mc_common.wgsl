@@ -94,3 +94,9 @@ fn case_triangles(case_index: u32) -> u32 {
 fn invocation_index(gid: vec3<u32>) -> u32 {
     return gid.x + gid.y * params.groups_x * 64u;
 }
+
+// Virtual grid position of slab-local voxel i.
+fn slab_voxel(i: u32) -> vec3<u32> {
+    let plane = params.grid_x * params.grid_y;
+    return vec3<u32>(i % params.grid_x, (i / params.grid_x) % params.grid_y, params.z0 + i / plane);
+}

@@ -8,11 +8,11 @@
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = invocation_index(gid);
-    let plane = params.grid_x * params.grid_y;
-    if (i >= plane * params.layers) { return; }
-    let x = i % params.grid_x;
-    let y = (i / params.grid_x) % params.grid_y;
-    let z = params.z0 + i / plane;
+    if (i >= params.grid_x * params.grid_y * params.layers) { return; }
+    let v = slab_voxel(i);
+    let x = v.x;
+    let y = v.y;
+    let z = v.z;
     vertex_counts[i] = cut_count(cut_mask(x, y, z));
     var triangles = 0u;
     if (z < params.z1 && x + 1u < params.grid_x && y + 1u < params.grid_y && z + 1u < params.grid_z) {

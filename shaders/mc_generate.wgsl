@@ -56,11 +56,11 @@ fn vertex_id(x: u32, y: u32, z: u32, axis: u32) -> u32 {
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = invocation_index(gid);
-    let plane = params.grid_x * params.grid_y;
-    if (i >= plane * params.layers) { return; }
-    let x = i % params.grid_x;
-    let y = (i / params.grid_x) % params.grid_y;
-    let z = params.z0 + i / plane;
+    if (i >= params.grid_x * params.grid_y * params.layers) { return; }
+    let v = slab_voxel(i);
+    let x = v.x;
+    let y = v.y;
+    let z = v.z;
     if (z >= params.z1) { return; }
     let pad = f32(params.pad);
     let mask = cut_mask(x, y, z);

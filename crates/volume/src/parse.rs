@@ -69,13 +69,34 @@ fn check_declared_lengths(body: &[u8]) -> Result<(), Problem> {
     walk_lengths(meta, true, false)?;
     let ts = meta_transfer_syntax(meta).unwrap_or_default();
     if ts == "1.2.840.10008.1.2.1.99" {
-        return Ok(()); // deflated: lengths refer to the inflated stream
+        // Lengths refer to the inflated stream (a fuzzed deflated file made
+        // the parser reserve 3 GB): inflate once here to check them.
+        return walk_lengths(&inflate_data_set(rest)?, true, false);
     }
     walk_lengths(
         rest,
         ts != uids::IMPLICIT_VR_LITTLE_ENDIAN,
         ts == "1.2.840.10008.1.2.2",
     )
+}
+
+/// Largest inflated data set we accept: far beyond any real deflated image.
+const MAX_INFLATED_BYTES: u64 = 1 << 30;
+
+/// The raw-deflate data set of Deflated Explicit VR Little Endian (PS3.5 A.5).
+fn inflate_data_set(deflated: &[u8]) -> Result<Vec<u8>, Problem> {
+    use std::io::Read;
+    let mut inflated = Vec::new();
+    flate2::read::DeflateDecoder::new(deflated)
+        .take(MAX_INFLATED_BYTES + 1)
+        .read_to_end(&mut inflated)
+        .map_err(|e| Problem::Parse(format!("deflated data set: {e}")))?;
+    if inflated.len() as u64 > MAX_INFLATED_BYTES {
+        return Err(Problem::Parse(
+            "deflated data set inflates beyond 1 GiB".into(),
+        ));
+    }
+    Ok(inflated)
 }
 
 /// TransferSyntaxUID (0002,0010) from raw File Meta bytes, if present.

@@ -74,26 +74,56 @@ pub(crate) fn frame_samples<'a>(
         None if crate::transfer_syntax::is_jpeg_ls(&header.transfer_syntax) => {
             jpeg_ls_frame(element.value(), header, frame).map(Cow::Owned)
         }
+        None if header.transfer_syntax == JPEG_EXTENDED => {
+            jpeg_extended_frame(obj, element.value(), header, frame)
+        }
         None if header.transfer_syntax == RLE_LOSSLESS => {
             rle_frame(element.value(), header, frame).map(Cow::Owned)
         }
-        None => {
-            let decoded = obj
-                .decode_pixel_data_frame(frame)
-                .map_err(|e| Problem::Decode(error_chain(&e)))?;
-            let data = decoded.into_data();
-            if data.len() < size {
-                return Err(Problem::Decode(format!(
-                    "frame {frame} decoded to {} bytes, {size} expected",
-                    data.len()
-                )));
-            }
-            Ok(Cow::Owned(data))
-        }
+        None => decode_with_pixeldata(obj, frame, size),
     }
 }
 
+/// Frames jpeg-decoder handles (and every other encapsulated syntax).
+fn decode_with_pixeldata<'a>(
+    obj: &DefaultDicomObject,
+    frame: u32,
+    size: usize,
+) -> Result<Cow<'a, [u8]>, Problem> {
+    let decoded = obj
+        .decode_pixel_data_frame(frame)
+        .map_err(|e| Problem::Decode(error_chain(&e)))?;
+    let data = decoded.into_data();
+    if data.len() < size {
+        return Err(Problem::Decode(format!(
+            "frame {frame} decoded to {} bytes, {size} expected",
+            data.len()
+        )));
+    }
+    Ok(Cow::Owned(data))
+}
+
 const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
+
+/// JPEG Extended: 12-bit greyscale goes to our DCT decoder (jpeg-decoder has
+/// no 12-bit path); 8-bit streams stay with dicom-pixeldata.
+fn jpeg_extended_frame<'a>(
+    obj: &DefaultDicomObject,
+    value: &Value<dicom_object::InMemDicomObject, dicom_core::value::InMemFragment>,
+    header: &ImageHeader,
+    frame: u32,
+) -> Result<Cow<'a, [u8]>, Problem> {
+    let stream = frame_fragments(value, header, frame)?;
+    if crate::codec::jpeg_dct::precision(&stream) != Some(12) {
+        return decode_with_pixeldata(obj, frame, header.frame_bytes());
+    }
+    let image = crate::codec::jpeg_dct::decode(&stream, header.cols as usize, header.rows as usize)
+        .map_err(Problem::Decode)?;
+    Ok(Cow::Owned(
+        image.samples.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    ))
+}
 
 /// The compressed bytes of `frame` in an encapsulated pixel sequence.
 fn frame_fragments(

@@ -223,3 +223,22 @@ fn fuzz_regressions_fail_cleanly() {
         }
     }
 }
+
+/// A fuzzed deflated file whose inflated data set declares lengths far past
+/// its end: refused by the length walk, before the parser reserves gigabytes.
+#[test]
+fn deflated_data_set_with_lying_lengths_is_refused_before_parsing() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/regressions/meta-length-oom.dcm");
+    let files = [MemoryFile {
+        name: "meta-length-oom.dcm".into(),
+        bytes: std::fs::read(path).unwrap(),
+    }];
+    let scan = scan(&files);
+    assert!(scan.series.is_empty());
+    let reason = scan.skipped[0].to_string();
+    assert!(
+        reason.contains("claims") && reason.contains("remain"),
+        "{reason}"
+    );
+}

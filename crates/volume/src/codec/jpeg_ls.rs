@@ -2,18 +2,7 @@
 //! one component, 2–16 bits. Written here because no pure-Rust decoder on
 //! crates.io decodes real files and CharLS (C++) cannot target wasm32.
 
-/// A decoded greyscale image.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Image {
-    /// Columns.
-    pub width: usize,
-    /// Rows.
-    pub height: usize,
-    /// Bits per sample.
-    pub bits: u32,
-    /// Samples, row by row.
-    pub samples: Vec<u16>,
-}
+use super::Image;
 
 /// Default threshold bases and reset (T.87 C.2.4.1.1).
 const BASIC_T1: i32 = 3;

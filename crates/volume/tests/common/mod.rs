@@ -26,9 +26,15 @@ pub fn scan_path(relative: &str) -> (Vec<DiskFile>, Scan) {
     (files, scan)
 }
 
-/// Loads the one image in a single file, or the reason it was skipped.
+/// Loads the one image in a single fixture file, or the reason it was skipped.
 pub fn load_file(relative: &str) -> Result<Loaded, String> {
-    let (files, scan) = scan_path(relative);
+    load_path(&fixtures().join(relative))
+}
+
+/// Loads the one image in a single file anywhere on disk.
+pub fn load_path(path: &Path) -> Result<Loaded, String> {
+    let files = files_under(path).expect("readable path");
+    let scan = scan(&files);
     if let Some(e) = scan.skipped.first() {
         return Err(e.to_string());
     }

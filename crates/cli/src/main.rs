@@ -60,6 +60,9 @@ enum Command {
         /// Taubin smoothing iterations.
         #[arg(long, default_value_t = 0)]
         smooth: usize,
+        /// Decimate to at most this many triangles (quadric edge collapse).
+        #[arg(long)]
+        decimate: Option<usize>,
         /// Run marching cubes on the CPU.
         #[arg(long, conflicts_with = "gpu")]
         cpu: bool,
@@ -92,6 +95,7 @@ fn main() -> ExitCode {
             largest,
             min_island,
             smooth,
+            decimate,
             cpu,
             gpu,
             ascii,
@@ -103,6 +107,7 @@ fn main() -> ExitCode {
             largest,
             min_island,
             smooth,
+            decimate,
             engine: if cpu {
                 mesh::Engine::Cpu
             } else if gpu {

@@ -15,6 +15,7 @@ pub struct MeshArgs<'a> {
     pub largest: bool,
     pub min_island: Option<usize>,
     pub smooth: usize,
+    pub decimate: Option<usize>,
     pub engine: Engine,
     pub output: &'a Path,
     pub ascii: bool,
@@ -82,6 +83,16 @@ pub fn mesh(args: &MeshArgs<'_>) -> Result<(), String> {
         mesh = cleanup::remove_islands(&mesh, min);
     }
     cleanup::taubin_smooth(&mut mesh, args.smooth);
+    let decimate_start = Instant::now();
+    if let Some(target) = args.decimate {
+        let before = mesh.triangle_count();
+        mesh = insitu_mesh::decimate::decimate(&mesh, target);
+        println!(
+            "decimated {before} -> {} triangles in {:.3} s",
+            mesh.triangle_count(),
+            decimate_start.elapsed().as_secs_f64()
+        );
+    }
     let write_start = Instant::now();
     let file = std::fs::File::create(args.output)
         .map_err(|e| format!("{}: {e}", args.output.display()))?;

@@ -124,7 +124,10 @@ fn mesh_writes_an_stl_that_an_independent_reader_agrees_with() {
         out.to_str().unwrap(),
     ]);
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("watertight"), "{stdout}");
+    assert!(
+        stdout.contains(" watertight") && !stdout.contains("not watertight"),
+        "{stdout}"
+    );
     let triangles: f64 = stdout
         .lines()
         .find(|l| l.contains(" triangles, "))
@@ -155,4 +158,36 @@ fn mesh_writes_an_stl_that_an_independent_reader_agrees_with() {
             "bounds {ours_bounds:?} vs numpy-stl {theirs:?}"
         );
     }
+}
+
+#[test]
+fn mesh_decimates_the_head_to_the_target_and_stays_watertight() {
+    let dir = fixtures().join("ct-ge-head-tilt");
+    let out = std::env::temp_dir().join(format!("insitu-head-dec-{}.ply", std::process::id()));
+    let (ok, stdout, stderr) = insitu(&[
+        "mesh",
+        dir.to_str().unwrap(),
+        "--iso",
+        "300",
+        "--cpu",
+        "--largest",
+        "--decimate",
+        "50000",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    std::fs::remove_file(&out).ok();
+    assert!(ok, "{stderr}");
+    let triangles: usize = stdout
+        .lines()
+        .find(|l| l.contains(" triangles, "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|w| w.parse().ok())
+        .expect("triangle count printed");
+    assert!(stdout.contains("decimated "), "{stdout}");
+    assert!(triangles <= 50_000 && triangles > 45_000, "{stdout}");
+    assert!(
+        stdout.contains(" watertight") && !stdout.contains("not watertight"),
+        "{stdout}"
+    );
 }

@@ -49,7 +49,7 @@ fn retain_components(mesh: &Mesh, keep: impl Fn(u32, usize) -> bool) -> Mesh {
 }
 
 /// Rebuilds a mesh from a subset of triangles, renumbering vertices in order.
-fn compact(mesh: &Mesh, triangles: Vec<[u32; 3]>) -> Mesh {
+pub(crate) fn compact(mesh: &Mesh, triangles: Vec<[u32; 3]>) -> Mesh {
     let mut remap = vec![u32::MAX; mesh.positions.len()];
     let mut used: Vec<u32> = triangles.iter().flatten().copied().collect();
     used.sort_unstable();

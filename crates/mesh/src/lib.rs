@@ -6,6 +6,7 @@
 
 mod analysis;
 pub mod cleanup;
+pub mod decimate;
 mod indexed;
 pub mod marching;
 pub mod obj;

@@ -219,3 +219,55 @@ fn taubin_smoothing_keeps_the_sphere_size_and_closes_nothing() {
     assert!(topology(&mesh).is_watertight());
     assert_eq!(mesh.normals.len(), mesh.positions.len());
 }
+
+#[test]
+fn decimating_a_sphere_to_a_tenth_keeps_its_shape_closed_and_outward() {
+    let g = Geometry::axis_aligned(UVec3::splat(96), DVec3::ONE, DVec3::ZERO).unwrap();
+    let centre = DVec3::splat(47.3);
+    let volume = field(g, |p| 40.0 - (p - centre).length());
+    let options = SurfaceOptions {
+        iso: 0.0,
+        close_borders: true,
+    };
+    let full = extract_surface(&volume, options);
+    let target = full.triangle_count() / 10;
+    let mesh = insitu_mesh::decimate::decimate(&full, target);
+    eprintln!(
+        "{} -> {} triangles",
+        full.triangle_count(),
+        mesh.triangle_count()
+    );
+    assert!(mesh.triangle_count() <= target && mesh.triangle_count() > target * 9 / 10);
+    let t = topology(&mesh);
+    assert!(t.is_watertight(), "{t:?}");
+    within(
+        mesh.area(),
+        4.0 * std::f64::consts::PI * 1600.0,
+        0.01,
+        "decimated area",
+    );
+    within(
+        mesh.enclosed_volume(),
+        4.0 / 3.0 * std::f64::consts::PI * 64000.0,
+        0.01,
+        "decimated volume",
+    );
+    // Every vertex still lies on the sphere, and every normal points out.
+    let worst = mesh
+        .positions
+        .iter()
+        .map(|p| ((p.as_dvec3() - centre).length() - 40.0).abs())
+        .fold(0.0, f64::max);
+    assert!(worst < 0.25, "a vertex is {worst} mm off the sphere");
+    assert!(
+        mesh.positions
+            .iter()
+            .zip(&mesh.normals)
+            .all(|(p, n)| (p.as_dvec3() - centre).dot(n.as_dvec3()) > 0.0)
+    );
+    // Deterministic.
+    assert_eq!(
+        insitu_mesh::decimate::decimate(&full, target).triangles,
+        mesh.triangles
+    );
+}

@@ -53,13 +53,23 @@ fn inside(x: u32, y: u32, z: u32) -> bool {
     return sample(x, y, z) >= params.iso;
 }
 
-// Bit a set: the edge from (x, y, z) along axis a is cut.
+// Unit step along axis 0 (x), 1 (y) or 2 (z).
+fn axis_step(axis: u32) -> vec3<u32> {
+    return vec3<u32>(select(0u, 1u, axis == 0u), select(0u, 1u, axis == 1u), select(0u, 1u, axis == 2u));
+}
+
+// Bit a set: the edge from (x, y, z) along axis a is cut. Loops rather than
+// unrolled calls: SwiftShader (Chromium's software WebGPU) inlines every call
+// site, and the unrolled shader lost its device at compile time.
 fn cut_mask(x: u32, y: u32, z: u32) -> u32 {
+    let p = vec3<u32>(x, y, z);
     let here = inside(x, y, z);
+    let limit = vec3<u32>(params.grid_x, params.grid_y, params.grid_z);
     var mask = 0u;
-    if (x + 1u < params.grid_x && inside(x + 1u, y, z) != here) { mask |= 1u; }
-    if (y + 1u < params.grid_y && inside(x, y + 1u, z) != here) { mask |= 2u; }
-    if (z + 1u < params.grid_z && inside(x, y, z + 1u) != here) { mask |= 4u; }
+    for (var axis = 0u; axis < 3u; axis++) {
+        let n = p + axis_step(axis);
+        if (all(n < limit) && inside(n.x, n.y, n.z) != here) { mask |= 1u << axis; }
+    }
     return mask;
 }
 

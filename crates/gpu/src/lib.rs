@@ -11,6 +11,7 @@ mod count_above;
 mod marching;
 mod readback;
 pub mod shaders;
+mod surface_view;
 
 #[cfg(target_arch = "wasm32")]
 mod canvas;
@@ -20,4 +21,5 @@ pub use canvas::CanvasTarget;
 pub use context::{AdapterSummary, GpuContext, GpuError, Tier};
 pub use count_above::count_at_or_above;
 pub use marching::{GpuMarchingCubes, GpuSurfaceStats};
+pub use surface_view::{BONE, Orbit, SurfaceRenderer};
 pub use wgpu;

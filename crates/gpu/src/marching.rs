@@ -53,7 +53,8 @@ pub struct GpuSurfaceStats {
 /// Compiled marching-cubes pipelines for one device.
 pub struct GpuMarchingCubes {
     count: wgpu::ComputePipeline,
-    generate: wgpu::ComputePipeline,
+    vertices: wgpu::ComputePipeline,
+    triangles: wgpu::ComputePipeline,
     scan_blocks: wgpu::ComputePipeline,
     add_offsets: wgpu::ComputePipeline,
     cases: wgpu::Buffer,
@@ -138,7 +139,13 @@ impl GpuMarchingCubes {
             .collect();
         Ok(Self {
             count: pipeline(device, "mc_count.wgsl", &shaders::mc_count(), "main"),
-            generate: pipeline(device, "mc_generate.wgsl", &shaders::mc_generate(), "main"),
+            vertices: pipeline(device, "mc_vertices.wgsl", &shaders::mc_vertices(), "main"),
+            triangles: pipeline(
+                device,
+                "mc_triangles.wgsl",
+                &shaders::mc_triangles(),
+                "main",
+            ),
             scan_blocks: pipeline(device, "scan.wgsl", shaders::SCAN, "scan_blocks"),
             add_offsets: pipeline(device, "scan.wgsl", shaders::SCAN, "add_block_offsets"),
             cases: device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -381,22 +388,31 @@ impl GpuMarchingCubes {
         let vertices = storage(device, "mc vertices", vertex_bytes);
         let triangles = storage(device, "mc triangles", triangle_bytes);
         let mut encoder = device.create_command_encoder(&Default::default());
-        {
-            let group = bind(
-                device,
-                &self.generate,
-                &[
+        for (pipeline, buffers) in [
+            (
+                &self.vertices,
+                vec![
+                    (0, &params_buffer),
+                    (1, &voxels),
+                    (3, &vertex_counts),
+                    (5, &vertices),
+                ],
+            ),
+            (
+                &self.triangles,
+                vec![
                     (0, &params_buffer),
                     (1, &voxels),
                     (2, &self.cases),
                     (3, &vertex_counts),
                     (4, &triangle_counts),
-                    (5, &vertices),
                     (6, &triangles),
                 ],
-            );
+            ),
+        ] {
+            let group = bind(device, pipeline, &buffers);
             let mut pass = encoder.begin_compute_pass(&Default::default());
-            pass.set_pipeline(&self.generate);
+            pass.set_pipeline(pipeline);
             pass.set_bind_group(0, &group, &[]);
             pass.dispatch_workgroups(gx, gy, 1);
         }

@@ -16,13 +16,24 @@ pub fn mc_count() -> String {
     )
 }
 
-/// Marching cubes pass 3: vertices and triangles at their scanned slots.
-pub fn mc_generate() -> String {
+/// Marching cubes pass 3a: vertices at their scanned slots.
+pub fn mc_vertices() -> String {
     format!(
         "{MC_COMMON}\n{}",
-        include_str!("../../../shaders/mc_generate.wgsl")
+        include_str!("../../../shaders/mc_vertices.wgsl")
+    )
+}
+
+/// Marching cubes pass 3b: triangles at their scanned slots.
+pub fn mc_triangles() -> String {
+    format!(
+        "{MC_COMMON}\n{}",
+        include_str!("../../../shaders/mc_triangles.wgsl")
     )
 }
 
 /// Work-efficient exclusive prefix sum (block scan + offsets).
 pub const SCAN: &str = include_str!("../../../shaders/scan.wgsl");
+
+/// The 3D view's lit surface (vertex + fragment).
+pub const SURFACE: &str = include_str!("../../../shaders/surface.wgsl");

@@ -23,3 +23,55 @@ async fn webgpu_count_pass_reads_back() {
         expected
     );
 }
+
+/// The whole marching-cubes pipeline on WebGPU (SwiftShader in CI) equals
+/// the CPU extractor, in one slab and in forced small slabs.
+#[wasm_bindgen_test]
+async fn webgpu_marching_cubes_equals_the_cpu() {
+    use glam::{DVec3, UVec3};
+    use insitu_mesh::{SurfaceOptions, extract_surface};
+    use insitu_volume::{Geometry, Volume, Voxels};
+
+    let ctx = GpuContext::headless().await.expect("WebGPU adapter");
+    let dims = UVec3::new(20, 18, 14);
+    let g = Geometry::axis_aligned(dims, DVec3::new(0.8, 0.8, 1.5), DVec3::new(-5.0, 3.0, 40.0))
+        .unwrap();
+    // A lumpy blob: a sphere plus ripples, as i16 HU.
+    let centre = DVec3::new(9.5, 8.5, 6.5);
+    let mut voxels = Vec::new();
+    for k in 0..dims.z {
+        for j in 0..dims.y {
+            for i in 0..dims.x {
+                let p = DVec3::new(i.into(), j.into(), k.into());
+                let r = (p - centre).length();
+                let hu = 600.0 - 90.0 * r + 60.0 * (p.x * 0.9).sin() * (p.y * 0.7).cos();
+                voxels.push(hu as i16);
+            }
+        }
+    }
+    let volume = Volume::new(g, Voxels::I16(voxels)).unwrap();
+    let options = SurfaceOptions {
+        iso: 100.0,
+        close_borders: true,
+    };
+    let cpu = extract_surface(&volume, options);
+    assert!(cpu.triangle_count() > 100);
+    let mc = insitu_gpu::GpuMarchingCubes::new(&ctx).unwrap();
+    for slab in [None, Some(3)] {
+        let (gpu, _) = mc.extract(&ctx, &volume, options, slab).await.unwrap();
+        assert!(
+            gpu.triangles == cpu.triangles,
+            "triangles differ ({slab:?})"
+        );
+        let worst = gpu
+            .positions
+            .iter()
+            .zip(&cpu.positions)
+            .map(|(a, b)| (*a - *b).abs().max_element())
+            .fold(0.0f32, f32::max);
+        assert!(
+            worst <= 1e-4 * 1.5,
+            "vertices differ by {worst} mm ({slab:?})"
+        );
+    }
+}

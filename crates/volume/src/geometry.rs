@@ -89,6 +89,12 @@ impl Geometry {
         self.voxel_to_world().transform_point3(ijk)
     }
 
+    /// Fractional voxel index of a world (LPS mm) position: the inverse of
+    /// [`Geometry::world_of`], so views can sample any patient-space plane.
+    pub fn index_of(&self, world: DVec3) -> DVec3 {
+        self.voxel_to_world().inverse().transform_point3(world)
+    }
+
     /// Number of voxels in the grid.
     pub fn voxel_count(&self) -> usize {
         self.dims.x as usize * self.dims.y as usize * self.dims.z as usize

@@ -1,0 +1,305 @@
+//! Draws a triangle mesh, lit, from an orbiting camera: the 3D view. It only
+//! needs a device and a colour target, so it draws into a page canvas in the
+//! browser (WebGPU or WebGL2) and into an offscreen texture in native tests.
+
+use glam::{Mat4, Vec3};
+use wgpu::util::DeviceExt;
+
+use crate::shaders;
+
+/// Where the camera is: orbiting `target` at `distance`, angles in radians.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Orbit {
+    /// Point looked at (patient mm).
+    pub target: Vec3,
+    /// Distance from the target (mm).
+    pub distance: f32,
+    /// Rotation about the patient's superior axis; 0 looks from anterior.
+    pub yaw: f32,
+    /// Elevation above the axial plane.
+    pub pitch: f32,
+}
+
+impl Orbit {
+    /// A front (anterior) view that frames a box of the given bounds.
+    pub fn framing(low: Vec3, high: Vec3) -> Self {
+        let radius = ((high - low).length() / 2.0).max(1.0);
+        Self {
+            target: (low + high) / 2.0,
+            distance: radius * 2.6,
+            yaw: 0.0,
+            pitch: 0.15,
+        }
+    }
+
+    /// Eye position in patient mm. LPS: anterior is −y, superior is +z.
+    pub fn eye(&self) -> Vec3 {
+        let (sy, cy) = self.yaw.sin_cos();
+        let (sp, cp) = self.pitch.sin_cos();
+        self.target + Vec3::new(sy * cp, -cy * cp, sp) * self.distance
+    }
+
+    /// View-projection matrix for an image of `aspect` = width / height.
+    pub fn view_proj(&self, aspect: f32) -> Mat4 {
+        let view = look_at(self.eye(), self.target, Vec3::Z);
+        let near = (self.distance * 0.01).max(0.1);
+        let proj = perspective(35f32.to_radians(), aspect.max(1e-3), near, self.distance * 4.0);
+        proj * view
+    }
+}
+
+/// Right-handed view matrix looking from `eye` at `target`.
+fn look_at(eye: Vec3, target: Vec3, up: Vec3) -> Mat4 {
+    let f = (target - eye).normalize();
+    let s = f.cross(up).normalize();
+    let u = s.cross(f);
+    Mat4::from_cols(
+        glam::Vec4::new(s.x, u.x, -f.x, 0.0),
+        glam::Vec4::new(s.y, u.y, -f.y, 0.0),
+        glam::Vec4::new(s.z, u.z, -f.z, 0.0),
+        glam::Vec4::new(-s.dot(eye), -u.dot(eye), f.dot(eye), 1.0),
+    )
+}
+
+/// Right-handed perspective projection to wgpu clip space (depth 0..1).
+fn perspective(fov_y: f32, aspect: f32, near: f32, far: f32) -> Mat4 {
+    let f = 1.0 / (fov_y / 2.0).tan();
+    Mat4::from_cols(
+        glam::Vec4::new(f / aspect, 0.0, 0.0, 0.0),
+        glam::Vec4::new(0.0, f, 0.0, 0.0),
+        glam::Vec4::new(0.0, 0.0, far / (near - far), -1.0),
+        glam::Vec4::new(0.0, 0.0, near * far / (near - far), 0.0),
+    )
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct CameraUniform {
+    view_proj: [[f32; 4]; 4],
+    eye: [f32; 4],
+    color: [f32; 4],
+}
+
+/// The GPU copy of one mesh.
+struct MeshBuffers {
+    positions: wgpu::Buffer,
+    normals: wgpu::Buffer,
+    indices: wgpu::Buffer,
+    index_count: u32,
+}
+
+/// Pipeline, camera uniform, depth buffer and the current mesh.
+pub struct SurfaceRenderer {
+    pipeline: wgpu::RenderPipeline,
+    camera: wgpu::Buffer,
+    bind_group: wgpu::BindGroup,
+    depth: Option<(wgpu::TextureView, u32, u32)>,
+    mesh: Option<MeshBuffers>,
+}
+
+const POSITION: [wgpu::VertexAttribute; 1] = wgpu::vertex_attr_array![0 => Float32x3];
+const NORMAL: [wgpu::VertexAttribute; 1] = wgpu::vertex_attr_array![1 => Float32x3];
+
+const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
+
+/// Bone white.
+pub const BONE: [f32; 4] = [0.93, 0.89, 0.80, 1.0];
+
+impl SurfaceRenderer {
+    /// Builds the pipeline for colour targets of `format`.
+    pub fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("surface.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(shaders::SURFACE.into()),
+        });
+        let camera = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("camera"),
+            size: std::mem::size_of::<CameraUniform>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("camera"),
+            entries: &[wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            }],
+        });
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("camera"),
+            layout: &layout,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: camera.as_entire_binding(),
+            }],
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("surface"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let vec3_buffer = |attributes| wgpu::VertexBufferLayout {
+            array_stride: 12,
+            step_mode: wgpu::VertexStepMode::Vertex,
+            attributes,
+        };
+        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some("surface"),
+            layout: Some(&pipeline_layout),
+            vertex: wgpu::VertexState {
+                module: &module,
+                entry_point: Some("vs_main"),
+                compilation_options: Default::default(),
+                buffers: &[Some(vec3_buffer(&POSITION)), Some(vec3_buffer(&NORMAL))],
+            },
+            fragment: Some(wgpu::FragmentState {
+                module: &module,
+                entry_point: Some("fs_main"),
+                compilation_options: Default::default(),
+                targets: &[Some(format.into())],
+            }),
+            primitive: wgpu::PrimitiveState::default(),
+            depth_stencil: Some(wgpu::DepthStencilState {
+                format: DEPTH_FORMAT,
+                depth_write_enabled: Some(true),
+                depth_compare: Some(wgpu::CompareFunction::Less),
+                stencil: Default::default(),
+                bias: Default::default(),
+            }),
+            multisample: Default::default(),
+            multiview_mask: None,
+            cache: None,
+        });
+        Self {
+            pipeline,
+            camera,
+            bind_group,
+            depth: None,
+            mesh: None,
+        }
+    }
+
+    /// Replaces the mesh: flat xyz positions and normals, three indices per
+    /// triangle. An empty mesh clears the view.
+    pub fn set_mesh(
+        &mut self,
+        device: &wgpu::Device,
+        positions: &[f32],
+        normals: &[f32],
+        indices: &[u32],
+    ) {
+        if indices.is_empty() || positions.is_empty() {
+            self.mesh = None;
+            return;
+        }
+        let buffer = |label, contents: &[u8], usage| {
+            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents,
+                usage,
+            })
+        };
+        self.mesh = Some(MeshBuffers {
+            positions: buffer(
+                "positions",
+                bytemuck::cast_slice(positions),
+                wgpu::BufferUsages::VERTEX,
+            ),
+            normals: buffer(
+                "normals",
+                bytemuck::cast_slice(normals),
+                wgpu::BufferUsages::VERTEX,
+            ),
+            indices: buffer(
+                "indices",
+                bytemuck::cast_slice(indices),
+                wgpu::BufferUsages::INDEX,
+            ),
+            index_count: indices.len() as u32,
+        });
+    }
+
+    /// Whether a mesh is loaded.
+    pub fn has_mesh(&self) -> bool {
+        self.mesh.is_some()
+    }
+
+    /// Draws into `target` (`width`×`height`), clearing it to `background`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn draw(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &wgpu::TextureView,
+        (width, height): (u32, u32),
+        orbit: &Orbit,
+        background: wgpu::Color,
+    ) {
+        let stale = self
+            .depth
+            .as_ref()
+            .is_none_or(|(_, w, h)| (*w, *h) != (width, height));
+        if stale {
+            let texture = device.create_texture(&wgpu::TextureDescriptor {
+                label: Some("depth"),
+                size: wgpu::Extent3d {
+                    width: width.max(1),
+                    height: height.max(1),
+                    depth_or_array_layers: 1,
+                },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: DEPTH_FORMAT,
+                usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+                view_formats: &[],
+            });
+            self.depth = Some((texture.create_view(&Default::default()), width, height));
+        }
+        let uniform = CameraUniform {
+            view_proj: orbit
+                .view_proj(width as f32 / height.max(1) as f32)
+                .to_cols_array_2d(),
+            eye: orbit.eye().extend(1.0).to_array(),
+            color: BONE,
+        };
+        queue.write_buffer(&self.camera, 0, bytemuck::bytes_of(&uniform));
+        let depth = &self.depth.as_ref().expect("created above").0;
+        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+            label: Some("surface"),
+            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                view: target,
+                depth_slice: None,
+                resolve_target: None,
+                ops: wgpu::Operations {
+                    load: wgpu::LoadOp::Clear(background),
+                    store: wgpu::StoreOp::Store,
+                },
+            })],
+            depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
+                view: depth,
+                depth_ops: Some(wgpu::Operations {
+                    load: wgpu::LoadOp::Clear(1.0),
+                    store: wgpu::StoreOp::Discard,
+                }),
+                stencil_ops: None,
+            }),
+            ..Default::default()
+        });
+        if let Some(mesh) = &self.mesh {
+            pass.set_pipeline(&self.pipeline);
+            pass.set_bind_group(0, &self.bind_group, &[]);
+            pass.set_vertex_buffer(0, mesh.positions.slice(..));
+            pass.set_vertex_buffer(1, mesh.normals.slice(..));
+            pass.set_index_buffer(mesh.indices.slice(..), wgpu::IndexFormat::Uint32);
+            pass.draw_indexed(0..mesh.index_count, 0, 0..1);
+        }
+    }
+}

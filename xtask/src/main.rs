@@ -22,7 +22,11 @@ use std::process::ExitCode;
 
 /// The workspace root (xtask lives one level below it).
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // `cargo run` sets CARGO_MANIFEST_DIR at run time too; prefer it: a build
+    // cache shared between checkouts may hold a binary compiled elsewhere.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
         .parent()
         .expect("xtask sits inside the workspace")
         .to_path_buf()

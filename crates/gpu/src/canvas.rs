@@ -14,12 +14,15 @@ pub struct CanvasTarget {
 }
 
 impl CanvasTarget {
-    /// Picks WebGPU when the browser has a working adapter, else the WebGL2
-    /// backend, and configures `canvas` for it.
-    pub async fn new(canvas: web_sys::HtmlCanvasElement) -> Result<Self, GpuError> {
+    /// Configures `canvas` on the first of `backends` that gives an adapter
+    /// (`BROWSER_WEBGPU | GL`: WebGPU when the browser has it, else WebGL2).
+    pub async fn new(
+        canvas: web_sys::HtmlCanvasElement,
+        backends: wgpu::Backends,
+    ) -> Result<Self, GpuError> {
         let (width, height) = (canvas.width().max(1), canvas.height().max(1));
         let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-        desc.backends = wgpu::Backends::BROWSER_WEBGPU | wgpu::Backends::GL;
+        desc.backends = backends;
         let instance = wgpu::util::new_instance_with_webgpu_detection(desc).await;
         let surface = instance
             .create_surface(wgpu::SurfaceTarget::Canvas(canvas))
@@ -31,9 +34,19 @@ impl CanvasTarget {
             })
             .await
             .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
-        let config = surface
+        let mut config = surface
             .get_default_config(&adapter, width, height)
             .ok_or_else(|| GpuError::Surface("canvas not supported by the adapter".into()))?;
+        // Colours are chosen as display values (as in CSS): prefer a
+        // non-sRGB canvas format so they are not gamma-encoded a second time.
+        if let Some(plain) = surface
+            .get_capabilities(&adapter)
+            .formats
+            .into_iter()
+            .find(|f| !f.is_srgb())
+        {
+            config.format = plain;
+        }
         let context = GpuContext::from_adapter(adapter).await?;
         surface.configure(&context.device, &config);
         Ok(Self {
@@ -48,6 +61,36 @@ impl CanvasTarget {
         self.config.width = width.max(1);
         self.config.height = height.max(1);
         self.surface.configure(&self.context.device, &self.config);
+    }
+
+    /// Colour format of the canvas texture (for building render pipelines).
+    pub fn format(&self) -> wgpu::TextureFormat {
+        self.config.format
+    }
+
+    /// Drawing-buffer size in device pixels.
+    pub fn size(&self) -> (u32, u32) {
+        (self.config.width, self.config.height)
+    }
+
+    /// Acquires the next canvas texture, lets `draw` encode into it, then
+    /// submits and presents.
+    pub fn render(
+        &self,
+        draw: impl FnOnce(&wgpu::Device, &wgpu::Queue, &mut wgpu::CommandEncoder, &wgpu::TextureView),
+    ) -> Result<(), GpuError> {
+        let frame = match self.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(frame)
+            | wgpu::CurrentSurfaceTexture::Suboptimal(frame) => frame,
+            other => return Err(GpuError::Surface(format!("{other:?}"))),
+        };
+        let view = frame.texture.create_view(&Default::default());
+        let device = &self.context.device;
+        let mut encoder = device.create_command_encoder(&Default::default());
+        draw(device, &self.context.queue, &mut encoder, &view);
+        self.context.queue.submit([encoder.finish()]);
+        self.context.queue.present(frame);
+        Ok(())
     }
 
     /// Clears the canvas to one colour: the first frame, proving the

@@ -35,6 +35,14 @@ pub struct AdapterSummary {
     pub tier: Tier,
 }
 
+impl AdapterSummary {
+    /// A software rasterizer (SwiftShader, lavapipe, WARP): our multi-threaded
+    /// CPU code beats it, so callers prefer the CPU path there.
+    pub fn is_software(&self) -> bool {
+        self.device_type == "cpu"
+    }
+}
+
 impl fmt::Display for AdapterSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let backend = match self.backend.as_str() {

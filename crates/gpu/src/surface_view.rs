@@ -3,7 +3,6 @@
 //! browser (WebGPU or WebGL2) and into an offscreen texture in native tests.
 
 use glam::{Mat4, Vec3};
-use wgpu::util::DeviceExt;
 
 use crate::shaders;
 
@@ -26,7 +25,7 @@ impl Orbit {
         let radius = ((high - low).length() / 2.0).max(1.0);
         Self {
             target: (low + high) / 2.0,
-            distance: radius * 2.6,
+            distance: radius * 3.4,
             yaw: 0.0,
             pitch: 0.15,
         }
@@ -43,7 +42,12 @@ impl Orbit {
     pub fn view_proj(&self, aspect: f32) -> Mat4 {
         let view = look_at(self.eye(), self.target, Vec3::Z);
         let near = (self.distance * 0.01).max(0.1);
-        let proj = perspective(35f32.to_radians(), aspect.max(1e-3), near, self.distance * 4.0);
+        let proj = perspective(
+            35f32.to_radians(),
+            aspect.max(1e-3),
+            near,
+            self.distance * 4.0,
+        );
         proj * view
     }
 }
@@ -190,6 +194,7 @@ impl SurfaceRenderer {
     pub fn set_mesh(
         &mut self,
         device: &wgpu::Device,
+        queue: &wgpu::Queue,
         positions: &[f32],
         normals: &[f32],
         indices: &[u32],
@@ -198,12 +203,18 @@ impl SurfaceRenderer {
             self.mesh = None;
             return;
         }
-        let buffer = |label, contents: &[u8], usage| {
-            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        // Plain buffers filled through the queue, not mapped at creation:
+        // Chromium's SwiftShader WebGPU refuses mapped creation of a few
+        // hundred kB once it is busy.
+        let buffer = |label, contents: &[u8], usage: wgpu::BufferUsages| {
+            let buffer = device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
-                contents,
-                usage,
-            })
+                size: (contents.len() as u64).next_multiple_of(4),
+                usage: usage | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            queue.write_buffer(&buffer, 0, contents);
+            buffer
         };
         self.mesh = Some(MeshBuffers {
             positions: buffer(

@@ -125,7 +125,15 @@ pub fn scan<S: Source + Sync>(sources: &[S]) -> Scan {
 }
 
 impl Scan {
-    /// Index of the series with the most slices (the CLI's default).
+    /// Index (into the scanned sources) of the file holding a series' first
+    /// slice: the one the tag browser shows.
+    pub fn first_file_of(&self, series: usize) -> Option<usize> {
+        let plan = self.series.get(series)?;
+        let slice = plan.slices.first()?;
+        self.headers.get(slice.header).map(|(file, _)| *file)
+    }
+
+    /// The series with the most slices: what opens by default.
     pub fn largest_series(&self) -> Option<usize> {
         self.series
             .iter()

@@ -75,12 +75,25 @@ impl Plane {
         volume: &Volume,
         axis: ViewAxis,
         through: DVec3,
+        size: (u32, u32),
+        zoom: f64,
+        pan_mm: (f64, f64),
+    ) -> Self {
+        let bounds = world_bounds(volume);
+        Self::fit_bounds(bounds, axis, through, size, zoom, pan_mm)
+    }
+
+    /// [`Plane::fit`] from the volume's world bounds alone, for a UI thread
+    /// that holds the geometry but not the voxels.
+    pub fn fit_bounds(
+        (low, high): (DVec3, DVec3),
+        axis: ViewAxis,
+        through: DVec3,
         (width, height): (u32, u32),
         zoom: f64,
         pan_mm: (f64, f64),
     ) -> Self {
         let (right, down, normal) = axis.basis();
-        let (low, high) = world_bounds(volume);
         let centre = (low + high) / 2.0;
         let extent = high - low;
         let across = extent.dot(right.abs());

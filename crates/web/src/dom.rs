@@ -1,7 +1,8 @@
-//! Small typed helpers over the page's `data-testid` hooks.
+//! Small typed helpers over the page's `data-testid` hooks and events.
 
 use wasm_bindgen::JsCast;
-use web_sys::{Document, HtmlElement};
+use wasm_bindgen::prelude::*;
+use web_sys::{Document, Element, EventTarget, HtmlElement};
 
 /// The page document; the app cannot run without one.
 pub fn document() -> Document {
@@ -12,16 +13,82 @@ pub fn document() -> Document {
 
 /// The element carrying `data-testid="{id}"`, which index.html guarantees.
 pub fn by_test_id(id: &str) -> HtmlElement {
+    typed(id)
+}
+
+/// The `data-testid` element as a specific element type.
+pub fn typed<T: JsCast>(id: &str) -> T {
     document()
         .query_selector(&format!("[data-testid=\"{id}\"]"))
         .ok()
         .flatten()
-        .and_then(|e| e.dyn_into::<HtmlElement>().ok())
-        .unwrap_or_else(|| panic!("index.html lacks data-testid={id}"))
+        .and_then(|e| e.dyn_into::<T>().ok())
+        .unwrap_or_else(|| panic!("index.html lacks data-testid={id} of the expected type"))
 }
 
 /// Sets a `data-*` attribute (`name` without the `data-` prefix).
-pub fn set_data(element: &HtmlElement, name: &str, value: &str) {
+pub fn set_data(element: &Element, name: &str, value: &str) {
     // Setting an attribute on a live element cannot fail for valid names.
     let _ = element.set_attribute(&format!("data-{name}"), value);
+}
+
+/// Creates an element with text.
+pub fn element(tag: &str, text: &str) -> Element {
+    let e = document()
+        .create_element(tag)
+        .expect("valid tag names only");
+    e.set_text_content(Some(text));
+    e
+}
+
+/// Enables or disables a button-like element.
+pub fn set_enabled(id: &str, enabled: bool) {
+    let e = by_test_id(id);
+    if enabled {
+        let _ = e.remove_attribute("disabled");
+    } else {
+        let _ = e.set_attribute("disabled", "");
+    }
+}
+
+/// Shows or hides an element.
+pub fn set_visible(id: &str, visible: bool) {
+    by_test_id(id).set_hidden(!visible);
+}
+
+/// Adds a listener that lives as long as the page.
+pub fn on<E: wasm_bindgen::convert::FromWasmAbi + 'static>(
+    target: &EventTarget,
+    event: &str,
+    handler: impl FnMut(E) + 'static,
+) {
+    let closure = Closure::<dyn FnMut(E)>::new(handler);
+    let _ = target.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+    closure.forget();
+}
+
+/// Like [`on`], but may call `preventDefault` (wheel, touch).
+pub fn on_active<E: wasm_bindgen::convert::FromWasmAbi + 'static>(
+    target: &EventTarget,
+    event: &str,
+    handler: impl FnMut(E) + 'static,
+) {
+    let closure = Closure::<dyn FnMut(E)>::new(handler);
+    let options = web_sys::AddEventListenerOptions::new();
+    options.set_passive(false);
+    let _ = target.add_event_listener_with_callback_and_add_event_listener_options(
+        event,
+        closure.as_ref().unchecked_ref(),
+        &options,
+    );
+    closure.forget();
+}
+
+/// Value of a number input, if it parses.
+pub fn number(id: &str) -> Option<f64> {
+    typed::<web_sys::HtmlInputElement>(id)
+        .value()
+        .trim()
+        .parse()
+        .ok()
 }

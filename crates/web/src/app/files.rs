@@ -1,0 +1,118 @@
+//! Getting files from the user: the two inputs, and drag-and-drop of files
+//! and whole folders (recursively, through `webkitGetAsEntry`).
+
+use js_sys::{Array, Promise};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    DragEvent, FileSystemDirectoryEntry, FileSystemEntry, FileSystemFileEntry, HtmlInputElement,
+};
+
+use crate::dom::{document, on, typed};
+use crate::protocol::Request;
+
+/// Hooks up the inputs and the drop target.
+pub fn wire() {
+    for id in ["open-files", "open-folder"] {
+        let input: HtmlInputElement = typed(id);
+        on(&input.clone(), "change", move |_: web_sys::Event| {
+            let Some(list) = input.files() else { return };
+            let files = Array::new();
+            for i in 0..list.length() {
+                if let Some(f) = list.get(i) {
+                    files.push(&f);
+                }
+            }
+            // Let the same folder be chosen again later.
+            input.set_value("");
+            open(files, None);
+        });
+    }
+    let Some(workspace) = document().query_selector(".workspace").ok().flatten() else {
+        return;
+    };
+    let w = workspace.clone();
+    on(&workspace, "dragover", move |e: DragEvent| {
+        e.prevent_default();
+        let _ = w.class_list().add_1("drop-target");
+    });
+    let w = workspace.clone();
+    on(&workspace, "dragleave", move |_: DragEvent| {
+        let _ = w.class_list().remove_1("drop-target");
+    });
+    let w = workspace.clone();
+    on(&workspace, "drop", move |e: DragEvent| {
+        e.prevent_default();
+        let _ = w.class_list().remove_1("drop-target");
+        let Some(transfer) = e.data_transfer() else {
+            return;
+        };
+        // Entries must be taken synchronously, inside the event.
+        let items = transfer.items();
+        let entries: Vec<FileSystemEntry> = (0..items.length())
+            .filter_map(|i| items.get(i))
+            .filter_map(|item| item.webkit_get_as_entry().ok().flatten())
+            .collect();
+        wasm_bindgen_futures::spawn_local(async move {
+            let files = Array::new();
+            let names = Array::new();
+            for entry in entries {
+                collect(entry, &files, &names).await;
+            }
+            open(files, Some(names));
+        });
+    });
+}
+
+/// Sends files (and their folder paths, for dropped folders) to the worker.
+fn open(files: Array, names: Option<Array>) {
+    if files.length() == 0 {
+        return;
+    }
+    super::begin_loading(&format!("Reading {} files…", files.length()));
+    let mut extra = vec![("files", JsValue::from(files))];
+    if let Some(names) = names {
+        extra.push(("names", names.into()));
+    }
+    super::send(&Request::Open, &extra);
+}
+
+/// Every file under `entry`, depth first.
+async fn collect(entry: FileSystemEntry, files: &Array, names: &Array) {
+    let mut stack = vec![entry];
+    while let Some(entry) = stack.pop() {
+        if entry.is_file() {
+            let file_entry: FileSystemFileEntry = entry.unchecked_into();
+            let promise = Promise::new(&mut |resolve, reject| {
+                file_entry.file_with_callback_and_callback(&resolve, &reject);
+            });
+            if let Ok(file) = JsFuture::from(promise).await {
+                files.push(&file);
+                names.push(&JsValue::from(
+                    file_entry.full_path().trim_start_matches('/'),
+                ));
+            }
+        } else if entry.is_directory() {
+            let reader = entry
+                .unchecked_into::<FileSystemDirectoryEntry>()
+                .create_reader();
+            // readEntries returns batches until an empty one.
+            loop {
+                let promise = Promise::new(&mut |resolve, reject| {
+                    let _ = reader.read_entries_with_callback_and_callback(&resolve, &reject);
+                });
+                let Ok(batch) = JsFuture::from(promise).await else {
+                    break;
+                };
+                let batch: Array = batch.unchecked_into();
+                if batch.length() == 0 {
+                    break;
+                }
+                for e in batch.iter() {
+                    stack.push(e.unchecked_into());
+                }
+            }
+        }
+    }
+}

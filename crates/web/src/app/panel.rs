@@ -1,0 +1,193 @@
+//! The side panel: series list, skipped files, volume facts, warnings,
+//! surface facts and the tag browser.
+
+use wasm_bindgen::JsCast;
+
+use crate::dom::{by_test_id, element, on, set_data, set_enabled, set_visible};
+use crate::protocol::{SeriesSummary, SkippedFile, SurfaceSummary, VolumeSummary};
+
+fn clear_children(id: &str) {
+    by_test_id(id).set_inner_html("");
+}
+
+/// The series found and the files skipped.
+pub fn show_scan(series: &[SeriesSummary], skipped: &[SkippedFile], files: usize) {
+    clear_children("series-list");
+    let list = by_test_id("series-list");
+    for s in series {
+        let item = element("li", "");
+        set_data(&item, "index", &s.index.to_string());
+        let _ = item.set_attribute("role", "option");
+        let title = if s.description.is_empty() {
+            format!("{} series {}", s.modality, s.index + 1)
+        } else {
+            format!("{} · {}", s.modality, s.description)
+        };
+        let _ = item.append_child(&element("div", &title));
+        let _ = item.append_child(&element(
+            "div",
+            &format!(
+                "{} × {} × {} · {:.2} × {:.2} × {:.2} mm{}",
+                s.dims[0],
+                s.dims[1],
+                s.dims[2],
+                s.spacing_mm[0],
+                s.spacing_mm[1],
+                s.spacing_mm[2],
+                if s.tilt_degrees > 0.05 {
+                    format!(" · tilt {:.1}°", s.tilt_degrees)
+                } else {
+                    String::new()
+                }
+            ),
+        ));
+        for w in &s.warnings {
+            let warn = element("div", &format!("⚠ {w}"));
+            let _ = warn.set_attribute("class", "warn");
+            let _ = item.append_child(&warn);
+        }
+        let index = s.index;
+        on(&item, "click", move |_: web_sys::Event| {
+            super::load_series(index)
+        });
+        let _ = list.append_child(&item);
+    }
+    set_visible("series-empty", series.is_empty());
+    by_test_id("skipped-count").set_text_content(Some(&skipped.len().to_string()));
+    clear_children("skipped-list");
+    let skipped_list = by_test_id("skipped-list");
+    for s in skipped {
+        let _ = skipped_list.append_child(&element("li", &format!("{}: {}", s.file, s.reason)));
+    }
+    set_visible("skipped-files", !skipped.is_empty());
+    super::status(
+        "loading",
+        &format!(
+            "{files} files: {} series, {} skipped. Decoding…",
+            series.len(),
+            skipped.len()
+        ),
+    );
+}
+
+/// Marks the loaded series in the list.
+pub fn select_series(index: usize) {
+    let items = by_test_id("series-list").children();
+    for i in 0..items.length() {
+        if let Some(item) = items.item(i) {
+            let selected = item.get_attribute("data-index") == Some(index.to_string());
+            let _ = item.set_attribute("aria-selected", if selected { "true" } else { "false" });
+        }
+    }
+}
+
+/// Dims, spacing and warnings of the loaded volume.
+pub fn show_volume(v: &VolumeSummary) {
+    by_test_id("volume-info").set_text_content(Some(&format!(
+        "{}: {} × {} × {} voxels, {:.2} × {:.2} × {:.2} mm, {} ({:.0} to {:.0})",
+        v.title,
+        v.dims[0],
+        v.dims[1],
+        v.dims[2],
+        v.spacing_mm[0],
+        v.spacing_mm[1],
+        v.spacing_mm[2],
+        v.modality,
+        v.value_range.0,
+        v.value_range.1
+    )));
+    clear_children("warnings");
+    let list = by_test_id("warnings");
+    for w in &v.warnings {
+        let _ = list.append_child(&element("li", w));
+    }
+}
+
+/// The surface's facts, and the exports it enables.
+pub fn show_surface(s: &SurfaceSummary) {
+    let info = by_test_id("mesh-info");
+    info.set_text_content(Some(&format!(
+        "{} triangles, {} vertices, {} · {} HU on {} in {:.0} ms (+{:.0} ms clean-up)",
+        s.triangles,
+        s.vertices,
+        if s.watertight { "watertight" } else { "open" },
+        s.request.iso,
+        s.engine,
+        s.extract_ms,
+        s.cleanup_ms
+    )));
+    set_data(&info, "triangles", &s.triangles.to_string());
+    set_data(
+        &info,
+        "engine",
+        if s.engine.starts_with("GPU") {
+            "gpu"
+        } else {
+            "cpu"
+        },
+    );
+    set_data(&info, "state", "ready");
+    set_enabled("make-surface", true);
+    for f in ["stl", "obj", "ply"] {
+        set_enabled(&format!("export-{f}"), s.triangles > 0);
+    }
+}
+
+/// The tag browser's rows (memory only; never persisted).
+pub fn show_tags(_series: usize, entries: &[(String, String, String, String, usize)]) {
+    clear_children("tag-rows");
+    let body = by_test_id("tag-rows");
+    for (tag, keyword, vr, value, depth) in entries {
+        let row = element("tr", "");
+        let indent = "› ".repeat(*depth);
+        for text in [
+            format!("{indent}{tag}"),
+            keyword.clone(),
+            vr.clone(),
+            value.clone(),
+        ] {
+            let _ = row.append_child(&element("td", &text));
+        }
+        let _ = body.append_child(&row);
+    }
+    let filter: web_sys::HtmlInputElement = crate::dom::typed("tag-filter");
+    filter.set_value("");
+    on(&filter.clone(), "input", move |_: web_sys::Event| {
+        let needle = filter.value().to_lowercase();
+        let rows = by_test_id("tag-rows").children();
+        for i in 0..rows.length() {
+            if let Some(row) = rows
+                .item(i)
+                .and_then(|r| r.dyn_into::<web_sys::HtmlElement>().ok())
+            {
+                let text = row.text_content().unwrap_or_default().to_lowercase();
+                row.set_hidden(!needle.is_empty() && !text.contains(&needle));
+            }
+        }
+    });
+}
+
+/// Empties everything the study filled in.
+pub fn clear() {
+    for id in ["series-list", "skipped-list", "warnings", "tag-rows"] {
+        clear_children(id);
+    }
+    set_visible("series-empty", true);
+    set_visible("skipped-files", false);
+    by_test_id("volume-info").set_text_content(Some("—"));
+    let info = by_test_id("mesh-info");
+    info.set_text_content(Some("No surface yet."));
+    let _ = info.remove_attribute("data-triangles");
+    for id in [
+        "make-surface",
+        "export-stl",
+        "export-obj",
+        "export-ply",
+        "close-study",
+    ] {
+        set_enabled(id, false);
+    }
+    for view in ["axial", "coronal", "sagittal", "3d"] {
+        by_test_id(&format!("readout-{view}")).set_text_content(Some(""));
+    }
+}

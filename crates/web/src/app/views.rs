@@ -1,0 +1,240 @@
+//! The three 2D views: their planes, window/level, crosshair, zoom and pan,
+//! and drawing the worker's pixels with orientation letters, crosshair and
+//! a scale bar.
+
+use glam::DVec3;
+use insitu_volume::reslice::{Plane, ViewAxis};
+use wasm_bindgen::{Clamped, JsCast};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
+
+use crate::dom::typed;
+use crate::protocol::{PlaneMsg, ViewRequest, VolumeSummary};
+
+/// Interaction state shared by the three views.
+pub struct Views {
+    /// Linked cursor: every view's plane passes through it (LPS mm).
+    pub crosshair: DVec3,
+    /// Window width, HU.
+    pub window: f64,
+    /// Window centre, HU.
+    pub level: f64,
+    zoom: [f64; 3],
+    pan_mm: [(f64, f64); 3],
+    bounds: (DVec3, DVec3),
+    spacing: DVec3,
+    /// Planes of the last draw, to map the mouse to patient space.
+    planes: [Option<Plane>; 3],
+}
+
+/// Index of a view in per-view arrays.
+pub fn slot(axis: ViewAxis) -> usize {
+    match axis {
+        ViewAxis::Axial => 0,
+        ViewAxis::Coronal => 1,
+        ViewAxis::Sagittal => 2,
+    }
+}
+
+/// The canvas of a view.
+pub fn canvas(axis: ViewAxis) -> HtmlCanvasElement {
+    typed(&format!("view-{}", axis.name()))
+}
+
+/// Sizes a canvas's drawing buffer to its CSS box (device pixels, capped so
+/// a redraw of three views stays fast); returns the size.
+pub fn fit_canvas(canvas: &HtmlCanvasElement) -> (u32, u32) {
+    let ratio = web_sys::window()
+        .map_or(1.0, |w| w.device_pixel_ratio())
+        .min(2.0);
+    let scale = |css: i32| ((f64::from(css) * ratio).round() as u32).clamp(16, 1024);
+    let (w, h) = (scale(canvas.client_width()), scale(canvas.client_height()));
+    if canvas.width() != w || canvas.height() != h {
+        canvas.set_width(w);
+        canvas.set_height(h);
+    }
+    (w, h)
+}
+
+impl Views {
+    /// Views centred on a newly loaded volume.
+    pub fn new(volume: &VolumeSummary, window: f64, level: f64) -> Self {
+        let bounds = (DVec3::from(volume.bounds.0), DVec3::from(volume.bounds.1));
+        Self {
+            crosshair: (bounds.0 + bounds.1) / 2.0,
+            window,
+            level,
+            zoom: [1.0; 3],
+            pan_mm: [(0.0, 0.0); 3],
+            bounds,
+            spacing: DVec3::from(volume.spacing_mm),
+            planes: [None; 3],
+        }
+    }
+
+    /// Requests for all three views at their canvases' current sizes.
+    pub fn requests(&mut self) -> Vec<ViewRequest> {
+        ViewAxis::ALL
+            .iter()
+            .map(|&axis| {
+                let size = fit_canvas(&canvas(axis));
+                let i = slot(axis);
+                let plane = Plane::fit_bounds(
+                    self.bounds,
+                    axis,
+                    self.crosshair,
+                    size,
+                    self.zoom[i],
+                    self.pan_mm[i],
+                );
+                self.planes[i] = Some(plane);
+                ViewRequest {
+                    axis,
+                    plane: PlaneMsg::from(plane),
+                    window: self.window,
+                    level: self.level,
+                }
+            })
+            .collect()
+    }
+
+    /// World point under canvas pixel (x, y) of a view, once it was drawn.
+    pub fn world_at(&self, axis: ViewAxis, x: f64, y: f64) -> Option<DVec3> {
+        self.planes[slot(axis)].map(|p| p.world_of_pixel(x, y))
+    }
+
+    /// One wheel notch: the slice moves by a voxel along the view normal.
+    pub fn scroll(&mut self, axis: ViewAxis, notches: f64) {
+        let (_, _, normal) = axis.basis();
+        let step = self.spacing.dot(normal.abs()).max(0.1);
+        let moved = self.crosshair + normal * (notches * step);
+        let along = moved.dot(normal);
+        let (lo, hi) = (self.bounds.0.dot(normal), self.bounds.1.dot(normal));
+        self.crosshair = moved + normal * (along.clamp(lo, hi) - along);
+    }
+
+    /// Zooms a view by `factor` (>1 magnifies).
+    pub fn zoom(&mut self, axis: ViewAxis, factor: f64) {
+        let z = &mut self.zoom[slot(axis)];
+        *z = (*z * factor).clamp(0.25, 20.0);
+    }
+
+    /// Pans a view by a drag of (dx, dy) canvas pixels.
+    pub fn pan(&mut self, axis: ViewAxis, dx: f64, dy: f64) {
+        let i = slot(axis);
+        if let Some(plane) = self.planes[i] {
+            self.pan_mm[i].0 += dx * plane.mm_per_pixel;
+            self.pan_mm[i].1 += dy * plane.mm_per_pixel;
+        }
+    }
+
+    /// Back to the fitted view.
+    pub fn reset(&mut self, axis: ViewAxis) {
+        self.zoom[slot(axis)] = 1.0;
+        self.pan_mm[slot(axis)] = (0.0, 0.0);
+    }
+
+    /// Draws a view's pixels and overlays.
+    pub fn draw(&self, request: &ViewRequest, rgba: &[u8]) {
+        let canvas = canvas(request.axis);
+        let plane: Plane = request.plane.into();
+        if canvas.width() != plane.width || canvas.height() != plane.height {
+            canvas.set_width(plane.width);
+            canvas.set_height(plane.height);
+        }
+        let Some(ctx) = canvas
+            .get_context("2d")
+            .ok()
+            .flatten()
+            .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
+        else {
+            return;
+        };
+        if let Ok(image) =
+            ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), plane.width, plane.height)
+        {
+            let _ = ctx.put_image_data(&image, 0.0, 0.0);
+        }
+        self.overlay(&ctx, request.axis, &plane);
+    }
+
+    fn overlay(&self, ctx: &CanvasRenderingContext2d, axis: ViewAxis, plane: &Plane) {
+        let (w, h) = (f64::from(plane.width), f64::from(plane.height));
+        let scale = (w.min(h) / 400.0).clamp(0.75, 2.5);
+        // Crosshair: the other two views' planes.
+        let (cx, cy) = plane.pixel_of_world(self.crosshair);
+        ctx.set_stroke_style_str("rgba(74, 163, 255, 0.75)");
+        ctx.set_line_width(1.0 * scale);
+        let gap = 10.0 * scale;
+        for (x0, y0, x1, y1) in [
+            (0.0, cy, cx - gap, cy),
+            (cx + gap, cy, w, cy),
+            (cx, 0.0, cx, cy - gap),
+            (cx, cy + gap, cx, h),
+        ] {
+            ctx.begin_path();
+            ctx.move_to(x0 + 0.5, y0 + 0.5);
+            ctx.line_to(x1 + 0.5, y1 + 0.5);
+            ctx.stroke();
+        }
+        // Orientation letters.
+        ctx.set_fill_style_str("#ffd166");
+        ctx.set_font(&format!(
+            "bold {}px system-ui, sans-serif",
+            (14.0 * scale).round()
+        ));
+        ctx.set_text_baseline("middle");
+        let [left, right, top, bottom] = axis.edge_letters();
+        let pad = 8.0 * scale;
+        ctx.set_text_align("left");
+        let _ = ctx.fill_text(left, pad, h / 2.0);
+        ctx.set_text_align("right");
+        let _ = ctx.fill_text(right, w - pad, h / 2.0);
+        ctx.set_text_align("center");
+        let _ = ctx.fill_text(top, w / 2.0, pad + 14.0 * scale);
+        let _ = ctx.fill_text(bottom, w / 2.0, h - pad);
+        // Scale bar: a round length of about a fifth of the width.
+        let target_mm = w * plane.mm_per_pixel / 5.0;
+        let nice = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0]
+            .into_iter()
+            .rev()
+            .find(|&l| l <= target_mm)
+            .unwrap_or(1.0);
+        let bar = nice / plane.mm_per_pixel;
+        let (x0, y0) = (pad, h - pad - 4.0 * scale);
+        ctx.set_stroke_style_str("#e6e6e6");
+        ctx.set_line_width(2.0 * scale);
+        ctx.begin_path();
+        ctx.move_to(x0, y0);
+        ctx.line_to(x0 + bar, y0);
+        ctx.move_to(x0, y0 - 4.0 * scale);
+        ctx.line_to(x0, y0);
+        ctx.move_to(x0 + bar, y0 - 4.0 * scale);
+        ctx.line_to(x0 + bar, y0);
+        ctx.stroke();
+        ctx.set_fill_style_str("#e6e6e6");
+        ctx.set_font(&format!(
+            "{}px system-ui, sans-serif",
+            (11.0 * scale).round()
+        ));
+        ctx.set_text_align("left");
+        let label = if nice >= 10.0 {
+            format!("{} cm", nice / 10.0)
+        } else {
+            format!("{nice} mm")
+        };
+        let _ = ctx.fill_text(&label, x0, y0 - 10.0 * scale);
+        // Slice position along the view normal.
+        let (_, _, normal) = axis.basis();
+        let axis_name = match axis {
+            ViewAxis::Axial => "z",
+            ViewAxis::Coronal => "y",
+            ViewAxis::Sagittal => "x",
+        };
+        ctx.set_text_align("right");
+        let _ = ctx.fill_text(
+            &format!("{axis_name} {:.1} mm", self.crosshair.dot(normal)),
+            w - pad,
+            h - pad - 4.0 * scale,
+        );
+    }
+}

@@ -1,0 +1,256 @@
+//! Messages between the UI thread and the study worker. Serialised with
+//! serde-wasm-bindgen; large payloads (pixels, meshes, files) travel beside
+//! them as transferred `ArrayBuffer`s, never copied.
+
+use serde::{Deserialize, Serialize};
+
+use insitu_volume::reslice::{Plane, ViewAxis};
+
+/// UI thread → worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Request {
+    /// Read and scan the `File`s sent beside the message, then load the
+    /// largest series.
+    Open,
+    /// Build the synthetic demo spine and load it.
+    Demo,
+    /// Build series `index` of the last scan.
+    LoadSeries {
+        /// Index in the scan's series list.
+        index: usize,
+    },
+    /// Sample and window the given views.
+    Render {
+        /// One entry per view to draw.
+        views: Vec<ViewRequest>,
+    },
+    /// HU at a world point (cursor readout).
+    Probe {
+        /// View the cursor is over (echoed back).
+        axis: ViewAxis,
+        /// LPS mm.
+        world: [f64; 3],
+    },
+    /// Extract the iso-surface with clean-up.
+    Surface(SurfaceRequest),
+    /// Serialise the current surface.
+    Export {
+        /// "stl", "obj" or "ply".
+        format: String,
+    },
+    /// Header elements of a series' first file for the tag browser.
+    Tags {
+        /// Series index.
+        series: usize,
+    },
+    /// Drop the study: files, volume and mesh.
+    Close,
+}
+
+/// Surface options chosen in the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SurfaceRequest {
+    /// Iso level in HU.
+    pub iso: f32,
+    /// Keep only the largest piece.
+    pub largest: bool,
+    /// Taubin iterations (0: none).
+    pub smooth: usize,
+    /// Triangle budget (None: keep all).
+    pub decimate: Option<usize>,
+    /// Run on the CPU even when a GPU is there.
+    pub force_cpu: bool,
+}
+
+/// A plane to draw and its window.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ViewRequest {
+    /// Which view.
+    pub axis: ViewAxis,
+    /// The plane, as plain arrays.
+    pub plane: PlaneMsg,
+    /// Window width (HU).
+    pub window: f64,
+    /// Window centre (HU).
+    pub level: f64,
+}
+
+/// [`Plane`] without glam types on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PlaneMsg {
+    /// Image centre, LPS mm.
+    pub centre: [f64; 3],
+    /// Screen right, unit LPS vector.
+    pub right: [f64; 3],
+    /// Screen down, unit LPS vector.
+    pub down: [f64; 3],
+    /// Pixels across.
+    pub width: u32,
+    /// Pixels down.
+    pub height: u32,
+    /// Pixel size, mm.
+    pub mm_per_pixel: f64,
+}
+
+impl From<Plane> for PlaneMsg {
+    fn from(p: Plane) -> Self {
+        Self {
+            centre: p.centre.to_array(),
+            right: p.right.to_array(),
+            down: p.down.to_array(),
+            width: p.width,
+            height: p.height,
+            mm_per_pixel: p.mm_per_pixel,
+        }
+    }
+}
+
+impl From<PlaneMsg> for Plane {
+    fn from(p: PlaneMsg) -> Self {
+        Self {
+            centre: p.centre.into(),
+            right: p.right.into(),
+            down: p.down.into(),
+            width: p.width,
+            height: p.height,
+            mm_per_pixel: p.mm_per_pixel,
+        }
+    }
+}
+
+/// Worker → UI thread.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reply {
+    /// Work under way.
+    Progress {
+        /// "reading", "scanning", "decoding", "meshing"…
+        phase: String,
+        /// Units done.
+        done: usize,
+        /// Units in all (0: unknown).
+        total: usize,
+    },
+    /// What the files hold.
+    Scanned {
+        /// Every series found.
+        series: Vec<SeriesSummary>,
+        /// Files skipped, with reasons.
+        skipped: Vec<SkippedFile>,
+        /// Files read.
+        files: usize,
+    },
+    /// A volume is ready.
+    Loaded(VolumeSummary),
+    /// Windowed RGBA pixels, one transferred buffer per view, in order.
+    Rendered {
+        /// The views drawn, matching the buffers.
+        views: Vec<ViewRequest>,
+    },
+    /// HU under the cursor.
+    Probed {
+        /// View asked about.
+        axis: ViewAxis,
+        /// LPS mm.
+        world: [f64; 3],
+        /// None outside the volume.
+        value: Option<f32>,
+    },
+    /// A surface, with positions, normals (f32 xyz) and indices (u32)
+    /// transferred beside it.
+    Surface(SurfaceSummary),
+    /// File bytes transferred beside it.
+    Exported {
+        /// Suggested download name.
+        file_name: String,
+        /// MIME type.
+        mime: String,
+    },
+    /// Tag browser rows.
+    Tags {
+        /// Series index.
+        series: usize,
+        /// (tag, keyword, VR, value, depth).
+        entries: Vec<(String, String, String, String, usize)>,
+    },
+    /// Something failed; the study (if any) is unchanged.
+    Failed {
+        /// What was being done.
+        during: String,
+        /// Why, naming the file where there is one.
+        message: String,
+    },
+}
+
+/// A series in the list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesSummary {
+    /// Index to load it by.
+    pub index: usize,
+    /// Modality.
+    pub modality: String,
+    /// SeriesDescription (memory only).
+    pub description: String,
+    /// Columns, rows, slices.
+    pub dims: [u32; 3],
+    /// mm.
+    pub spacing_mm: [f64; 3],
+    /// Gantry tilt in degrees.
+    pub tilt_degrees: f64,
+    /// Warnings as sentences.
+    pub warnings: Vec<String>,
+}
+
+/// A file that contributed nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkippedFile {
+    /// File name.
+    pub file: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The loaded volume, as the UI needs it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeSummary {
+    /// Series index (None for the demo).
+    pub series: Option<usize>,
+    /// Display title.
+    pub title: String,
+    /// Modality.
+    pub modality: String,
+    /// Columns, rows, slices.
+    pub dims: [u32; 3],
+    /// mm.
+    pub spacing_mm: [f64; 3],
+    /// World bounds of the voxel centres (low, high), LPS mm.
+    pub bounds: ([f64; 3], [f64; 3]),
+    /// Warnings as sentences.
+    pub warnings: Vec<String>,
+    /// Smallest and largest value.
+    pub value_range: (f32, f32),
+    /// Milliseconds from request to ready.
+    pub load_ms: f64,
+}
+
+/// A surface's facts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SurfaceSummary {
+    /// Triangles.
+    pub triangles: usize,
+    /// Vertices.
+    pub vertices: usize,
+    /// Closed 2-manifold.
+    pub watertight: bool,
+    /// Where marching cubes ran, and why there.
+    pub engine: String,
+    /// Extraction time, ms.
+    pub extract_ms: f64,
+    /// Clean-up time, ms.
+    pub cleanup_ms: f64,
+    /// Options used.
+    pub request: SurfaceRequest,
+    /// World bounds (low, high) of the surface.
+    pub bounds: ([f32; 3], [f32; 3]),
+}

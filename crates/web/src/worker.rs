@@ -1,0 +1,346 @@
+//! The study worker: receives [`Request`]s, runs them on the [`Study`] one at
+//! a time, and posts [`Reply`]s with their buffers transferred. Reading,
+//! decoding, reslicing and meshing all happen here, off the UI thread.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use insitu_gpu::{GpuContext, GpuMarchingCubes};
+use insitu_mesh::{SurfaceOptions, extract_surface};
+use insitu_volume::{MemoryFile, phantom::PhantomSize};
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent};
+
+use crate::protocol::{Reply, Request, SurfaceRequest};
+use crate::study::Study;
+
+/// GPU marching cubes, set up on first use; the error says why not.
+type Gpu = Result<(GpuContext, GpuMarchingCubes), String>;
+
+/// Separate cells: the message handler touches only the queue, so a
+/// request may hold the study across an `await` (GPU readback).
+#[derive(Default)]
+struct Worker {
+    study: RefCell<Study>,
+    queue: RefCell<VecDeque<JsValue>>,
+    busy: Cell<bool>,
+    gpu: RefCell<Option<Rc<Gpu>>>,
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// Posts `reply` with `buffers` transferred (not copied) to the UI thread.
+fn post(reply: &Reply, buffers: Vec<JsValue>) {
+    let message = Object::new();
+    let msg = serde_wasm_bindgen::to_value(reply).expect("replies serialise");
+    let transfer = Array::new();
+    let list = Array::new();
+    for b in buffers {
+        let buffer = b
+            .dyn_ref::<js_sys::ArrayBuffer>()
+            .cloned()
+            .unwrap_or_else(|| b.unchecked_ref::<js_sys::Uint8Array>().buffer());
+        transfer.push(&buffer);
+        list.push(&b);
+    }
+    let _ = Reflect::set(&message, &"msg".into(), &msg);
+    let _ = Reflect::set(&message, &"buffers".into(), &list);
+    if let Err(e) = scope().post_message_with_transfer(&message, &transfer) {
+        web_sys::console::error_2(&"insitu worker: post failed".into(), &e);
+    }
+}
+
+fn bytes(data: &[u8]) -> JsValue {
+    Uint8Array::from(data).into()
+}
+
+fn floats(data: &[f32]) -> JsValue {
+    js_sys::Float32Array::from(data).into()
+}
+
+fn words(data: &[u32]) -> JsValue {
+    js_sys::Uint32Array::from(data).into()
+}
+
+/// Entry point of the worker binary.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    let worker = Rc::new(Worker::default());
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        worker.queue.borrow_mut().push_back(event.data());
+        if !worker.busy.replace(true) {
+            wasm_bindgen_futures::spawn_local(drain(worker.clone()));
+        }
+    });
+    scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+}
+
+/// Whether a queued message is a request of this kind (for coalescing).
+fn kind_of(message: &JsValue) -> Option<String> {
+    Reflect::get(message, &"msg".into())
+        .ok()
+        .and_then(|m| Reflect::get(&m, &"kind".into()).ok())
+        .and_then(|k| k.as_string())
+}
+
+/// Runs queued requests in order. Only the newest of consecutive redraw or
+/// cursor requests runs: the UI asks faster than a large volume redraws.
+async fn drain(worker: Rc<Worker>) {
+    loop {
+        let message = {
+            let mut queue = worker.queue.borrow_mut();
+            let Some(mut message) = queue.pop_front() else {
+                worker.busy.set(false);
+                return;
+            };
+            let kind = kind_of(&message);
+            while matches!(kind.as_deref(), Some("render" | "probe"))
+                && queue.front().map(kind_of) == Some(kind.clone())
+            {
+                message = queue.pop_front().expect("checked");
+            }
+            message
+        };
+        handle(&worker, message).await;
+    }
+}
+
+async fn handle(worker: &Worker, message: JsValue) {
+    let request: Request = match Reflect::get(&message, &"msg".into())
+        .map_err(|_| "no msg".to_owned())
+        .and_then(|m| serde_wasm_bindgen::from_value(m).map_err(|e| e.to_string()))
+    {
+        Ok(r) => r,
+        Err(e) => {
+            post(
+                &Reply::Failed {
+                    during: "reading a request".into(),
+                    message: e,
+                },
+                vec![],
+            );
+            return;
+        }
+    };
+    match request {
+        Request::Open => {
+            let files: Array = Reflect::get(&message, &"files".into())
+                .map(JsCast::unchecked_into)
+                .unwrap_or_default();
+            let names: Option<Array> = Reflect::get(&message, &"names".into())
+                .ok()
+                .filter(|n| n.is_object())
+                .map(JsCast::unchecked_into);
+            let started = now_ms();
+            let read = read_files(&files, names.as_ref()).await;
+            post(
+                &Reply::Progress {
+                    phase: "scanning".into(),
+                    done: read.len(),
+                    total: read.len(),
+                },
+                vec![],
+            );
+            let (scanned, first) = worker.study.borrow_mut().open(read);
+            post(&scanned, vec![]);
+            match first {
+                Some(index) => load(worker, index, started),
+                None => post(
+                    &Reply::Failed {
+                        during: "opening".into(),
+                        message: "no image series found in these files".into(),
+                    },
+                    vec![],
+                ),
+            }
+        }
+        Request::LoadSeries { index } => load(worker, index, now_ms()),
+        Request::Demo => {
+            let started = now_ms();
+            post(
+                &Reply::Progress {
+                    phase: "building the demo spine".into(),
+                    done: 0,
+                    total: 0,
+                },
+                vec![],
+            );
+            let mut reply = worker.study.borrow_mut().demo(PhantomSize::DEMO);
+            if let Reply::Loaded(summary) = &mut reply {
+                summary.load_ms = now_ms() - started;
+            }
+            post(&reply, vec![]);
+        }
+        Request::Render { views } => match worker.study.borrow().render(&views) {
+            Ok(images) => post(
+                &Reply::Rendered { views },
+                images.iter().map(|i| bytes(i)).collect(),
+            ),
+            Err(reply) => post(&reply, vec![]),
+        },
+        Request::Probe { axis, world } => post(&worker.study.borrow().probe(axis, world), vec![]),
+        Request::Surface(request) => surface(worker, request).await,
+        Request::Export { format } => match worker.study.borrow().export(&format) {
+            Ok((file_name, mime, data)) => {
+                post(&Reply::Exported { file_name, mime }, vec![bytes(&data)])
+            }
+            Err(reply) => post(&reply, vec![]),
+        },
+        Request::Tags { series } => post(&worker.study.borrow().tags(series), vec![]),
+        Request::Close => *worker.study.borrow_mut() = Study::default(),
+    }
+}
+
+fn load(worker: &Worker, index: usize, started: f64) {
+    post(
+        &Reply::Progress {
+            phase: "decoding".into(),
+            done: 0,
+            total: 0,
+        },
+        vec![],
+    );
+    let mut reply = worker.study.borrow_mut().load_series(index);
+    if let Reply::Loaded(summary) = &mut reply {
+        summary.load_ms = now_ms() - started;
+    }
+    post(&reply, vec![]);
+}
+
+/// Reads every `File` into memory, reporting progress. A file that cannot be
+/// read becomes an empty buffer, which the scan then lists as skipped.
+async fn read_files(files: &Array, names: Option<&Array>) -> Vec<MemoryFile> {
+    let total = files.length() as usize;
+    let mut out = Vec::with_capacity(total);
+    for (n, file) in files.iter().enumerate() {
+        let file: File = file.unchecked_into();
+        let relative = Reflect::get(&file, &"webkitRelativePath".into())
+            .ok()
+            .and_then(|p| p.as_string())
+            .filter(|p| !p.is_empty());
+        let dropped_path = names.and_then(|list| list.get(n as u32).as_string());
+        let name = relative.or(dropped_path).unwrap_or_else(|| file.name());
+        let data = match JsFuture::from(file.array_buffer()).await {
+            Ok(buffer) => Uint8Array::new(&buffer).to_vec(),
+            Err(_) => Vec::new(),
+        };
+        out.push(MemoryFile { name, bytes: data });
+        if n % 8 == 7 || n + 1 == total {
+            post(
+                &Reply::Progress {
+                    phase: "reading".into(),
+                    done: n + 1,
+                    total,
+                },
+                vec![],
+            );
+        }
+    }
+    out
+}
+
+async fn gpu(worker: &Worker) -> Rc<Gpu> {
+    if let Some(gpu) = worker.gpu.borrow().clone() {
+        return gpu;
+    }
+    let made = match GpuContext::headless().await {
+        Ok(ctx) if ctx.has_compute() => match GpuMarchingCubes::new(&ctx) {
+            Ok(mc) => Ok((ctx, mc)),
+            Err(e) => Err(e.to_string()),
+        },
+        Ok(ctx) => Err(format!("{} has no compute shaders", ctx.summary)),
+        Err(e) => Err(e.to_string()),
+    };
+    let made = Rc::new(made);
+    *worker.gpu.borrow_mut() = Some(made.clone());
+    made
+}
+
+// The study stays borrowed across the GPU readback: requests run strictly one
+// at a time (`drain`), and the message handler only touches the queue.
+#[allow(clippy::await_holding_refcell_ref)]
+async fn surface(worker: &Worker, request: SurfaceRequest) {
+    if worker.study.borrow().volume().is_none() {
+        post(
+            &Reply::Failed {
+                during: "making a surface".into(),
+                message: "open a study first".into(),
+            },
+            vec![],
+        );
+        return;
+    }
+    post(
+        &Reply::Progress {
+            phase: "meshing".into(),
+            done: 0,
+            total: 0,
+        },
+        vec![],
+    );
+    let options = SurfaceOptions {
+        iso: request.iso,
+        close_borders: true,
+    };
+    let gpu = if request.force_cpu {
+        None
+    } else {
+        Some(gpu(worker).await)
+    };
+    let started = now_ms();
+    let (mesh, engine) = {
+        // Requests run one at a time, so holding the study across the GPU
+        // readback is safe; the volume is never copied.
+        let study = worker.study.borrow();
+        let volume = study.volume().expect("checked above");
+        let mut why_cpu = "CPU (chosen)".to_owned();
+        let mut outcome = None;
+        match gpu.as_deref() {
+            Some(Ok((ctx, _))) if ctx.summary.is_software() => {
+                why_cpu = format!(
+                    "CPU (the GPU, {}, is a software rasterizer: slower than the CPU path)",
+                    ctx.summary.name
+                );
+            }
+            Some(Ok((ctx, mc))) => match mc.extract(ctx, volume, options, None).await {
+                Ok((mesh, _)) => outcome = Some((mesh, format!("GPU ({})", ctx.summary))),
+                Err(e) => why_cpu = format!("CPU fallback (GPU failed: {e})"),
+            },
+            Some(Err(e)) => {
+                web_sys::console::info_1(
+                    &format!("insitu: no GPU compute in the worker: {e}").into(),
+                );
+                why_cpu = "CPU fallback (no WebGPU compute in this browser)".into();
+            }
+            None => {}
+        }
+        outcome.unwrap_or_else(|| (extract_surface(volume, options), why_cpu))
+    };
+    let extract_ms = now_ms() - started;
+    let cleanup_started = now_ms();
+    let mut summary = worker
+        .study
+        .borrow_mut()
+        .finish_surface(mesh, request, engine, extract_ms);
+    summary.cleanup_ms = now_ms() - cleanup_started;
+    let study = worker.study.borrow();
+    let mesh = study.mesh().expect("just stored");
+    let positions: Vec<f32> = mesh.positions.iter().flat_map(|p| p.to_array()).collect();
+    let normals: Vec<f32> = mesh.normals.iter().flat_map(|n| n.to_array()).collect();
+    let indices: Vec<u32> = mesh.triangles.iter().flatten().copied().collect();
+    post(
+        &Reply::Surface(summary),
+        vec![floats(&positions), floats(&normals), words(&indices)],
+    );
+}

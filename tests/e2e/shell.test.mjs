@@ -25,6 +25,7 @@ for (const variant of VARIANTS) {
       const network = await guardNetwork(context, server.origin);
       const page = await context.newPage();
       const errors = watchConsole(page);
+      await network.ready();
       const served = server.requests.length;
 
       await page.goto(server.url);
@@ -65,6 +66,7 @@ test('the Content-Security-Policy blocks connections to any other origin', async
     const context = await browser.newContext();
     const network = await guardNetwork(context, server.origin);
     const page = await context.newPage();
+    await network.ready();
     await page.goto(server.url);
     await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
     const policy = await page

@@ -21,5 +21,5 @@ pub use canvas::CanvasTarget;
 pub use context::{AdapterSummary, GpuContext, GpuError, Tier};
 pub use count_above::count_at_or_above;
 pub use marching::{GpuMarchingCubes, GpuSurfaceStats};
-pub use surface_view::{BONE, Orbit, SurfaceRenderer};
+pub use surface_view::{BONE, MeshPart, Orbit, SurfaceRenderer};
 pub use wgpu;

@@ -85,11 +85,22 @@ struct CameraUniform {
 }
 
 /// The GPU copy of one mesh.
+#[derive(Default)]
 struct MeshBuffers {
-    positions: wgpu::Buffer,
-    normals: wgpu::Buffer,
-    indices: wgpu::Buffer,
-    index_count: u32,
+    positions: Option<wgpu::Buffer>,
+    normals: Option<wgpu::Buffer>,
+    indices: Option<(wgpu::Buffer, u32)>,
+}
+
+/// One array of a mesh, for uploading a large mesh in steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeshPart {
+    /// xyz f32 per vertex (mm).
+    Positions,
+    /// xyz f32 unit normal per vertex.
+    Normals,
+    /// Three u32 per triangle.
+    Indices,
 }
 
 /// Pipeline, camera uniform, depth buffer and the current mesh.
@@ -199,46 +210,72 @@ impl SurfaceRenderer {
         normals: &[f32],
         indices: &[u32],
     ) {
+        self.clear_mesh();
         if indices.is_empty() || positions.is_empty() {
-            self.mesh = None;
             return;
         }
+        self.upload(
+            device,
+            queue,
+            MeshPart::Positions,
+            bytemuck::cast_slice(positions),
+        );
+        self.upload(
+            device,
+            queue,
+            MeshPart::Normals,
+            bytemuck::cast_slice(normals),
+        );
+        self.upload(
+            device,
+            queue,
+            MeshPart::Indices,
+            bytemuck::cast_slice(indices),
+        );
+    }
+
+    /// Drops the mesh.
+    pub fn clear_mesh(&mut self) {
+        self.mesh = None;
+    }
+
+    /// Uploads one array of the next mesh (replacing that array). The mesh
+    /// draws once all three are there: a browser can spread a large upload
+    /// over several tasks instead of blocking its UI thread.
+    pub fn upload(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        part: MeshPart,
+        bytes: &[u8],
+    ) {
         // Plain buffers filled through the queue, not mapped at creation:
         // Chromium's SwiftShader WebGPU refuses mapped creation of a few
         // hundred kB once it is busy.
-        let buffer = |label, contents: &[u8], usage: wgpu::BufferUsages| {
-            let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size: (contents.len() as u64).next_multiple_of(4),
-                usage: usage | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
-            queue.write_buffer(&buffer, 0, contents);
-            buffer
+        let usage = match part {
+            MeshPart::Indices => wgpu::BufferUsages::INDEX,
+            _ => wgpu::BufferUsages::VERTEX,
         };
-        self.mesh = Some(MeshBuffers {
-            positions: buffer(
-                "positions",
-                bytemuck::cast_slice(positions),
-                wgpu::BufferUsages::VERTEX,
-            ),
-            normals: buffer(
-                "normals",
-                bytemuck::cast_slice(normals),
-                wgpu::BufferUsages::VERTEX,
-            ),
-            indices: buffer(
-                "indices",
-                bytemuck::cast_slice(indices),
-                wgpu::BufferUsages::INDEX,
-            ),
-            index_count: indices.len() as u32,
+        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("mesh"),
+            size: (bytes.len() as u64).next_multiple_of(4).max(4),
+            usage: usage | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
         });
+        queue.write_buffer(&buffer, 0, bytes);
+        let mesh = self.mesh.get_or_insert_with(MeshBuffers::default);
+        match part {
+            MeshPart::Positions => mesh.positions = Some(buffer),
+            MeshPart::Normals => mesh.normals = Some(buffer),
+            MeshPart::Indices => mesh.indices = Some((buffer, (bytes.len() / 4) as u32)),
+        }
     }
 
     /// Whether a mesh is loaded.
     pub fn has_mesh(&self) -> bool {
-        self.mesh.is_some()
+        self.mesh
+            .as_ref()
+            .is_some_and(|m| m.positions.is_some() && m.normals.is_some() && m.indices.is_some())
     }
 
     /// Draws into `target` (`width`×`height`), clearing it to `background`.
@@ -304,13 +341,18 @@ impl SurfaceRenderer {
             }),
             ..Default::default()
         });
-        if let Some(mesh) = &self.mesh {
+        if let Some(MeshBuffers {
+            positions: Some(positions),
+            normals: Some(normals),
+            indices: Some((indices, count)),
+        }) = &self.mesh
+        {
             pass.set_pipeline(&self.pipeline);
             pass.set_bind_group(0, &self.bind_group, &[]);
-            pass.set_vertex_buffer(0, mesh.positions.slice(..));
-            pass.set_vertex_buffer(1, mesh.normals.slice(..));
-            pass.set_index_buffer(mesh.indices.slice(..), wgpu::IndexFormat::Uint32);
-            pass.draw_indexed(0..mesh.index_count, 0, 0..1);
+            pass.set_vertex_buffer(0, positions.slice(..));
+            pass.set_vertex_buffer(1, normals.slice(..));
+            pass.set_index_buffer(indices.slice(..), wgpu::IndexFormat::Uint32);
+            pass.draw_indexed(0..*count, 0, 0..1);
         }
     }
 }

@@ -36,16 +36,25 @@ export async function guardNetwork(context, origin) {
   const seen = [];
   const foreign = [];
   const failed = [];
-  context.on('request', (request) => seen.push(request.url()));
+  const record = (request) => {
+    seen.push(request.url());
+    if (new URL(request.url()).origin !== origin) foreign.push(request.url());
+  };
+  context.on('request', record);
   context.on('requestfailed', (request) =>
     failed.push(`${request.url()}: ${request.failure()?.errorText}`));
-  await context.route('**/*', (route) => {
+  // Pages are routed (foreign requests aborted before they leave); workers
+  // are watched through the context's request events: routing a worker's
+  // requests stalls its wasm fetch in Chromium with WebGPU enabled.
+  const routing = [];
+  context.on('page', (page) => routing.push(page.route('**/*', (route) => {
     const url = route.request().url();
     if (new URL(url).origin === origin) return route.continue();
-    foreign.push(url);
     return route.abort('blockedbyclient');
-  });
-  return { seen, foreign, failed };
+  })));
+  // Await before the first navigation: routes are installed asynchronously.
+  const ready = () => Promise.all(routing);
+  return { seen, foreign, failed, ready };
 }
 
 /** Console errors and uncaught page errors, as readable strings. */

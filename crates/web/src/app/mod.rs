@@ -557,8 +557,29 @@ fn wire_3d() {
     });
 }
 
-/// A message from the worker.
+fn performance_now() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+/// A message from the worker. Slow handling is logged: the UI thread must
+/// never block for 100 ms.
 fn on_reply(data: JsValue) {
+    let started = performance_now();
+    let kind = Reflect::get(&data, &"msg".into())
+        .ok()
+        .and_then(|m| Reflect::get(&m, &"kind".into()).ok())
+        .and_then(|k| k.as_string())
+        .unwrap_or_default();
+    handle_reply(data);
+    let took = performance_now() - started;
+    if took > 40.0 {
+        web_sys::console::info_1(&format!("insitu: handling '{kind}' took {took:.0} ms").into());
+    }
+}
+
+fn handle_reply(data: JsValue) {
     let reply: Reply = match Reflect::get(&data, &"msg".into())
         .ok()
         .and_then(|m| serde_wasm_bindgen::from_value(m).ok())
@@ -624,27 +645,10 @@ fn on_reply(data: JsValue) {
             by_test_id(&format!("readout-{}", axis.name())).set_text_content(Some(&text));
         }
         Reply::Surface(summary) => {
-            let floats = |i: u32| -> Vec<f32> {
-                buffers
-                    .get(i)
-                    .unchecked_into::<js_sys::Float32Array>()
-                    .to_vec()
-            };
-            let indices = buffers
-                .get(2)
-                .unchecked_into::<js_sys::Uint32Array>()
-                .to_vec();
-            if let Some(scene) = app.scene.borrow_mut().as_mut() {
-                scene.set_mesh(
-                    &floats(0),
-                    &floats(1),
-                    &indices,
-                    summary.bounds,
-                    app.reframe.replace(false),
-                );
-            }
             panel::show_surface(&summary);
-            *app.surface.borrow_mut() = Some(summary);
+            let reframe = app.reframe.replace(false);
+            *app.surface.borrow_mut() = Some(summary.clone());
+            wasm_bindgen_futures::spawn_local(show_surface(buffers, summary, reframe));
         }
         Reply::Exported { file_name, mime } => download(&buffers.get(0), &file_name, &mime),
         Reply::Tags { series, entries } => panel::show_tags(series, &entries),
@@ -660,6 +664,46 @@ fn on_reply(data: JsValue) {
                 status("error", &text);
             }
         }
+    }
+}
+
+/// Resolves on a later task, letting the browser paint and handle input.
+async fn next_task() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback(&resolve);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Uploads a surface one array per task: a million-triangle mesh is 25 MB,
+/// too much to copy and upload in one go without blocking the UI thread.
+async fn show_surface(buffers: Array, summary: SurfaceSummary, reframe: bool) {
+    use insitu_gpu::MeshPart;
+    if let Some(scene) = app().scene.borrow_mut().as_mut() {
+        scene.begin_mesh();
+    }
+    for (i, part) in [MeshPart::Positions, MeshPart::Normals, MeshPart::Indices]
+        .into_iter()
+        .enumerate()
+    {
+        next_task().await;
+        // The bytes of the typed array (f32 or u32) the worker transferred.
+        let array: js_sys::Float32Array = buffers.get(i as u32).unchecked_into();
+        let bytes = js_sys::Uint8Array::new_with_byte_offset_and_length(
+            &array.buffer(),
+            array.byte_offset(),
+            array.byte_length(),
+        )
+        .to_vec();
+        if let Some(scene) = app().scene.borrow_mut().as_mut() {
+            scene.upload(part, &bytes);
+        }
+    }
+    next_task().await;
+    if let Some(scene) = app().scene.borrow_mut().as_mut() {
+        scene.show(summary.bounds, reframe);
     }
 }
 

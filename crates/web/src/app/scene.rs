@@ -2,7 +2,7 @@
 //! or WebGL2), orbit with the mouse, zoom with the wheel, pan with shift.
 
 use glam::Vec3;
-use insitu_gpu::{CanvasTarget, Orbit, SurfaceRenderer, wgpu};
+use insitu_gpu::{CanvasTarget, MeshPart, Orbit, SurfaceRenderer, wgpu};
 
 use super::views::fit_canvas;
 
@@ -33,22 +33,21 @@ impl Scene {
         }
     }
 
-    /// Replaces the surface; frames it when it is the first of this volume.
-    pub fn set_mesh(
-        &mut self,
-        positions: &[f32],
-        normals: &[f32],
-        indices: &[u32],
-        bounds: ([f32; 3], [f32; 3]),
-        reframe: bool,
-    ) {
-        self.renderer.set_mesh(
-            &self.target.context.device,
-            &self.target.context.queue,
-            positions,
-            normals,
-            indices,
-        );
+    /// Starts replacing the surface: the old one disappears; the new one is
+    /// uploaded with [`Scene::upload`], part by part, then [`Scene::show`]n.
+    pub fn begin_mesh(&mut self) {
+        self.renderer.clear_mesh();
+    }
+
+    /// Uploads one array of the new surface and flushes it to the GPU.
+    pub fn upload(&mut self, part: MeshPart, bytes: &[u8]) {
+        let ctx = &self.target.context;
+        self.renderer.upload(&ctx.device, &ctx.queue, part, bytes);
+        ctx.queue.submit([]);
+    }
+
+    /// Draws the uploaded surface, framing it when asked (a new volume).
+    pub fn show(&mut self, bounds: ([f32; 3], [f32; 3]), reframe: bool) {
         if reframe || self.orbit.is_none() {
             self.orbit = Some(Orbit::framing(Vec3::from(bounds.0), Vec3::from(bounds.1)));
         }

@@ -1,0 +1,175 @@
+// The viewer in a real headless Chromium: open a real CT folder, the demo
+// spine, a folder of good and malformed files; views checked from real
+// screenshots, the STL checked byte by byte, long tasks measured, and no
+// request leaving the app's origin.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { startServer } from './lib/server.mjs';
+import { ARTIFACTS, guardNetwork, launch, watchConsole } from './lib/browser.mjs';
+import { screenshotStats } from './lib/pixels.mjs';
+
+const FIXTURES = process.env.INSITU_FIXTURES
+  ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
+
+let server;
+before(async () => {
+  server = await startServer(process.env.INSITU_DIST ?? 'dist');
+});
+after(() => server?.close());
+
+/** A page with network guard, console watch and a long-task recorder. */
+async function openApp({ webgpu = true } = {}) {
+  const browser = await launch({ webgpu });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+  const network = await guardNetwork(context, server.origin);
+  const page = await context.newPage();
+  const errors = watchConsole(page);
+  await page.addInitScript(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) window.__longTasks.push(entry.duration);
+    }).observe({ type: 'longtask', buffered: true });
+  });
+  await network.ready();
+  await page.goto(server.url);
+  await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
+  // Page start-up (wasm compile, GPU set-up) is not part of what is measured.
+  await page.evaluate(() => { window.__longTasks = []; });
+  return { browser, page, errors, network };
+}
+
+async function waitReady(page, timeout = 180_000) {
+  await page.waitForSelector(
+    '[data-testid="load-status"][data-state="ready"], [data-testid="load-status"][data-state="error"]',
+    { timeout },
+  );
+  const status = page.getByTestId('load-status');
+  assert.equal(await status.getAttribute('data-state'), 'ready', await status.textContent());
+}
+
+async function waitSurface(page, timeout = 240_000) {
+  await page.waitForSelector('[data-testid="mesh-info"][data-state="ready"]', { timeout });
+  return Number(await page.getByTestId('mesh-info').getAttribute('data-triangles'));
+}
+
+async function assertViewsDrawn(page, label) {
+  for (const view of ['axial', 'coronal', 'sagittal', '3d']) {
+    const stats = await screenshotStats(page, page.getByTestId(`view-${view}`));
+    console.log(`${label} ${view}: ${(stats.foregroundFraction * 100).toFixed(1)}% foreground, ${stats.levels} levels`);
+    assert.ok(stats.foregroundFraction > 0.02, `${label}: ${view} view is blank`);
+    assert.ok(stats.levels > 3, `${label}: ${view} view has no detail`);
+  }
+}
+
+async function assertQuiet({ page, errors, network }, label) {
+  const longTasks = await page.evaluate(() => window.__longTasks);
+  const longest = Math.max(0, ...longTasks);
+  console.log(`${label}: ${longTasks.length} long tasks on the UI thread, longest ${longest.toFixed(0)} ms`);
+  assert.ok(longest < 100, `${label}: the UI thread blocked for ${longest} ms`);
+  assert.deepEqual(errors, [], `${label}: console errors`);
+  assert.deepEqual(network.foreign, [], `${label}: requests to other origins`);
+  for (const url of network.seen) assert.equal(new URL(url).origin, server.origin, url);
+}
+
+test('a real tilted head CT opens from a folder with its tilt shown and every view drawn', async () => {
+  const app = await openApp();
+  const { browser, page } = app;
+  try {
+    await page.getByTestId('open-folder').setInputFiles(path.join(FIXTURES, 'ct-ge-head-tilt'));
+    await waitReady(page);
+    const info = await page.getByTestId('volume-info').textContent();
+    assert.match(info, /512 × 512 × 28 voxels/, info);
+    assert.match(info, /0\.49 × 0\.49 × 5\.63 mm/, info);
+    const warnings = await page.getByTestId('warnings').textContent();
+    assert.match(warnings, /gantry tilt 18\.5°/, warnings);
+    assert.match(warnings, /non-uniform slice spacing/, warnings);
+    assert.equal(await page.getByTestId('series-list').locator('li').count(), 1);
+    // The LICENSE file in the folder is listed as skipped, with its reason.
+    assert.match(await page.getByTestId('skipped-list').textContent(), /LICENSE: not a DICOM file/);
+    const triangles = await waitSurface(page);
+    assert.ok(triangles > 100_000, `head surface has ${triangles} triangles`);
+    await page.waitForTimeout(300);
+    await assertViewsDrawn(page, 'head CT');
+    // Tag browser: the header of the loaded series, in memory.
+    assert.ok(await page.getByTestId('tag-rows').locator('tr').count() > 50);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-head-ct.png') });
+    await assertQuiet(app, 'head CT');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('demo spine: 300 HU surface, then a binary STL whose triangle count equals mesh-info', async () => {
+  const app = await openApp();
+  const { browser, page } = app;
+  try {
+    await page.getByTestId('open-demo').click();
+    await waitReady(page);
+    assert.match(await page.getByTestId('volume-info').textContent(), /320 × 320 × 200 voxels/);
+    await waitSurface(page); // the automatic surface of a CT
+    await page.getByTestId('iso-input').fill('300');
+    await page.getByTestId('make-surface').click();
+    await page.waitForSelector('[data-testid="mesh-info"][data-state="working"]', { state: 'detached' }).catch(() => {});
+    const triangles = await waitSurface(page);
+    const meshInfo = await page.getByTestId('mesh-info').textContent();
+    console.log(`demo mesh-info: ${meshInfo}`);
+    assert.ok(triangles > 0);
+    assert.match(meshInfo, /watertight/);
+    assert.match(meshInfo, /300 HU on (GPU|CPU)/);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByTestId('export-stl').click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'insitu-surface.stl');
+    const stl = await readFile(await download.path());
+    const count = stl.readUInt32LE(80);
+    assert.equal(stl.length, 84 + 50 * count, 'binary STL size');
+    assert.equal(count, triangles, 'STL triangles = mesh-info');
+    // The header carries no patient data: it is insitu's fixed text.
+    assert.match(stl.subarray(0, 80).toString('latin1'), /^insitu/);
+    await page.waitForTimeout(300);
+    await assertViewsDrawn(page, 'demo');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-demo.png') });
+    // A PNG of the 3D view is a real image of the surface.
+    const [png] = await Promise.all([page.waitForEvent('download'), page.getByTestId('png-3d').click()]);
+    const pngBytes = await readFile(await png.path());
+    assert.equal(pngBytes.subarray(1, 4).toString(), 'PNG');
+    await assertQuiet(app, 'demo');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('good files beside malformed ones: the good series loads, every bad file is listed', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'insitu-mixed-'));
+  const bad = ['MR_truncated.dcm', 'rtplan_truncated.dcm', 'badVR.dcm', 'no_meta.dcm', 'JPEG2000-embedded-sequence-delimiter.dcm'];
+  const app = await openApp({ webgpu: false });
+  const { browser, page } = app;
+  try {
+    await cp(path.join(FIXTURES, 'ct-ge-head-tilt'), path.join(dir, 'head'), { recursive: true });
+    for (const name of bad) await cp(path.join(FIXTURES, 'pydicom', name), path.join(dir, 'bad', name));
+    await page.getByTestId('open-folder').setInputFiles(dir);
+    await waitReady(page);
+    assert.match(await page.getByTestId('volume-info').textContent(), /512 × 512 × 28 voxels/);
+    const skipped = await page.getByTestId('skipped-list').textContent();
+    console.log(`skipped: ${await page.getByTestId('skipped-count').textContent()} files`);
+    for (const name of ['MR_truncated.dcm', 'rtplan_truncated.dcm']) {
+      assert.ok(skipped.includes(name), `${name} not listed: ${skipped}`);
+    }
+    // Every file went somewhere: a series or the skipped list.
+    const series = await page.getByTestId('series-list').locator('li').count();
+    assert.ok(series >= 1);
+    await waitSurface(page);
+    const meshInfo = await page.getByTestId('mesh-info').textContent();
+    assert.match(meshInfo, /CPU fallback \(no WebGPU compute/, meshInfo);
+    await assertViewsDrawn(page, 'mixed (WebGL2)');
+    await assertQuiet(app, 'mixed');
+  } finally {
+    await browser.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -54,6 +54,7 @@ fn a_sphere_renders_lit_in_the_middle_and_background_at_the_corners() {
     let mut renderer = SurfaceRenderer::new(&ctx.device, format);
     renderer.set_mesh(
         &ctx.device,
+        &ctx.queue,
         &flat(&mesh.positions),
         &flat(&mesh.normals),
         &indices,

@@ -20,9 +20,26 @@ pub struct Study {
     mesh: Option<Mesh>,
 }
 
-/// A reply failing with `during` and `message`.
-fn failed(during: &str, message: impl Into<String>) -> Reply {
-    Reply::Failed {
+/// Why a request could not be done; becomes [`Reply::Failed`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// What was being done.
+    pub during: String,
+    /// Why.
+    pub message: String,
+}
+
+impl From<Failure> for Reply {
+    fn from(f: Failure) -> Self {
+        Reply::Failed {
+            during: f.during,
+            message: f.message,
+        }
+    }
+}
+
+fn failed(during: &str, message: impl Into<String>) -> Failure {
+    Failure {
         during: during.into(),
         message: message.into(),
     }
@@ -67,7 +84,7 @@ impl Study {
     /// Builds series `index` of the last scan.
     pub fn load_series(&mut self, index: usize) -> Reply {
         let Some(scan) = &self.scan else {
-            return failed("loading", "no folder has been opened");
+            return failed("loading", "no folder has been opened").into();
         };
         match scan.build(index, &self.files) {
             Ok(loaded) => {
@@ -86,7 +103,7 @@ impl Study {
                     warnings,
                 )
             }
-            Err(e) => failed("loading", e.to_string()),
+            Err(e) => failed("loading", e.to_string()).into(),
         }
     }
 
@@ -144,7 +161,7 @@ impl Study {
     }
 
     /// RGBA pixels for each requested view.
-    pub fn render(&self, views: &[ViewRequest]) -> Result<Vec<Vec<u8>>, Reply> {
+    pub fn render(&self, views: &[ViewRequest]) -> Result<Vec<Vec<u8>>, Failure> {
         let volume = self
             .volume()
             .ok_or_else(|| failed("drawing", "no volume is loaded"))?;
@@ -211,7 +228,7 @@ impl Study {
     }
 
     /// The surface as file bytes: (name, MIME type, bytes).
-    pub fn export(&self, format: &str) -> Result<(String, String, Vec<u8>), Reply> {
+    pub fn export(&self, format: &str) -> Result<(String, String, Vec<u8>), Failure> {
         let mesh = self
             .mesh
             .as_ref()
@@ -235,7 +252,7 @@ impl Study {
     /// Header elements of the first file of `series` (memory only).
     pub fn tags(&self, series: usize) -> Reply {
         let Some(file) = self.scan.as_ref().and_then(|s| s.first_file_of(series)) else {
-            return failed("reading tags", "no such series");
+            return failed("reading tags", "no such series").into();
         };
         match read_meta(&self.files[file].bytes) {
             Ok(meta) => Reply::Tags {
@@ -246,7 +263,7 @@ impl Study {
                     .map(|e| (e.tag, e.keyword, e.vr, e.value, e.depth))
                     .collect(),
             },
-            Err(e) => failed("reading tags", format!("{}: {e}", self.files[file].name)),
+            Err(e) => failed("reading tags", format!("{}: {e}", self.files[file].name)).into(),
         }
     }
 }
@@ -320,8 +337,8 @@ mod tests {
     #[test]
     fn requests_without_a_study_fail_with_a_reason() {
         let study = Study::default();
-        assert!(matches!(study.export("stl"), Err(Reply::Failed { .. })));
-        assert!(matches!(study.render(&[]), Err(Reply::Failed { .. })));
+        assert_eq!(study.export("stl").unwrap_err().during, "exporting");
+        assert_eq!(study.render(&[]).unwrap_err().during, "drawing");
         assert!(matches!(study.tags(0), Reply::Failed { .. }));
     }
 }

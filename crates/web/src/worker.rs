@@ -187,7 +187,7 @@ async fn handle(worker: &Worker, message: JsValue) {
                 &Reply::Rendered { views },
                 images.iter().map(|i| bytes(i)).collect(),
             ),
-            Err(reply) => post(&reply, vec![]),
+            Err(failure) => post(&failure.into(), vec![]),
         },
         Request::Probe { axis, world } => post(&worker.study.borrow().probe(axis, world), vec![]),
         Request::Surface(request) => surface(worker, request).await,
@@ -195,7 +195,7 @@ async fn handle(worker: &Worker, message: JsValue) {
             Ok((file_name, mime, data)) => {
                 post(&Reply::Exported { file_name, mime }, vec![bytes(&data)])
             }
-            Err(reply) => post(&reply, vec![]),
+            Err(failure) => post(&failure.into(), vec![]),
         },
         Request::Tags { series } => post(&worker.study.borrow().tags(series), vec![]),
         Request::Close => *worker.study.borrow_mut() = Study::default(),

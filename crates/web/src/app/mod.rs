@@ -134,10 +134,8 @@ async fn init_gpu() {
     match (&drawing, tier_source) {
         (_, Some(summary)) => {
             let mut text = summary.to_string();
-            if let Ok(target) = &drawing {
-                if compute.is_some() {
-                    text.push_str(&format!(" · 3D view: {}", target.context.summary.name));
-                }
+            if let (Ok(target), Some(_)) = (&drawing, &compute) {
+                text.push_str(&format!(" · 3D view: {}", target.context.summary.name));
             }
             info.set_text_content(Some(&text));
             set_data(&info, "backend", &summary.backend);

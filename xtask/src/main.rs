@@ -58,6 +58,21 @@ fn bench() -> proc::Result {
         proc::cargo(&root())
             .args(["bench", "-p", "insitu-gpu", "--bench", "marching"])
             .env("INSITU_BENCH_SERIES", &series),
+    )?;
+    proc::step("benchmark: the same series in the browser (release wasm), beside the native CLI");
+    setup::web_tools()?;
+    proc::run(proc::cargo(&root()).args(["build", "--release", "-p", "insitu-cli"]))?;
+    web::build(true)?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    proc::run(
+        std::process::Command::new("node")
+            .arg("tests/e2e/bench/browser.mjs")
+            .current_dir(root())
+            .env("INSITU_BENCH_SERIES", &series)
+            .env("INSITU_CLI", target.join("release/insitu"))
+            .env("INSITU_DIST", root().join("dist")),
     )
 }
 

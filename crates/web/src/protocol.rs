@@ -59,8 +59,20 @@ pub struct SurfaceRequest {
     pub smooth: usize,
     /// Triangle budget (None: keep all).
     pub decimate: Option<usize>,
-    /// Run on the CPU even when a GPU is there.
-    pub force_cpu: bool,
+    /// Where marching cubes runs.
+    pub engine: Engine,
+}
+
+/// Where marching cubes runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// WebGPU on a hardware adapter, else the CPU (a software GPU is slower).
+    Auto,
+    /// WebGPU whatever the adapter (CPU only when there is none).
+    Gpu,
+    /// The CPU.
+    Cpu,
 }
 
 /// A plane to draw and its window.

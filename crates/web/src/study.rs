@@ -316,7 +316,7 @@ mod tests {
             largest: true,
             smooth: 0,
             decimate: None,
-            force_cpu: true,
+            engine: crate::protocol::Engine::Cpu,
         };
         let mesh = extract_surface(
             volume,

@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent};
 
-use crate::protocol::{Reply, Request, SurfaceRequest};
+use crate::protocol::{Engine, Reply, Request, SurfaceRequest};
 use crate::study::Study;
 
 /// GPU marching cubes, set up on first use; the error says why not.
@@ -293,7 +293,7 @@ async fn surface(worker: &Worker, request: SurfaceRequest) {
         iso: request.iso,
         close_borders: true,
     };
-    let gpu = if request.force_cpu {
+    let gpu = if request.engine == Engine::Cpu {
         None
     } else {
         Some(gpu(worker).await)
@@ -307,7 +307,7 @@ async fn surface(worker: &Worker, request: SurfaceRequest) {
         let mut why_cpu = "CPU (chosen)".to_owned();
         let mut outcome = None;
         match gpu.as_deref() {
-            Some(Ok((ctx, _))) if ctx.summary.is_software() => {
+            Some(Ok((ctx, _))) if ctx.summary.is_software() && request.engine == Engine::Auto => {
                 why_cpu = format!(
                     "CPU (the GPU, {}, is a software rasterizer: slower than the CPU path)",
                     ctx.summary.name

@@ -293,7 +293,14 @@ fn surface_request() -> SurfaceRequest {
         decimate: crate::dom::number("opt-decimate")
             .filter(|&n| n >= 100.0)
             .map(|n| n as usize),
-        force_cpu: checked("opt-cpu"),
+        engine: match typed::<web_sys::HtmlSelectElement>("opt-engine")
+            .value()
+            .as_str()
+        {
+            "gpu" => crate::protocol::Engine::Gpu,
+            "cpu" => crate::protocol::Engine::Cpu,
+            _ => crate::protocol::Engine::Auto,
+        },
     }
 }
 

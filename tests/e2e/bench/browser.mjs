@@ -1,0 +1,90 @@
+// Browser benchmark (run by `cargo xtask bench`, not a test): time from
+// files chosen to `ready` for the 512²×300 phantom series, and a 300 HU
+// surface on the CPU and on the GPU (WebGPU), printed beside the native CLI's
+// numbers measured in the same run. Wall times are printed, never asserted.
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer } from '../lib/server.mjs';
+import { launch } from '../lib/browser.mjs';
+
+const series = process.env.INSITU_BENCH_SERIES;
+const cli = process.env.INSITU_CLI;
+if (!series || !cli) throw new Error('run through `cargo xtask bench` (INSITU_BENCH_SERIES, INSITU_CLI)');
+const GPU_LIMIT_MS = Number(process.env.INSITU_BENCH_GPU_LIMIT_MS ?? 300_000);
+
+// Native, same run: the CLI loads the series and meshes it on the CPU.
+const tmp = await mkdtemp(path.join(os.tmpdir(), 'insitu-bench-'));
+const native = execFileSync(cli, ['mesh', series, '--iso', '300', '--cpu', '-o', path.join(tmp, 'n.stl')], { encoding: 'utf8' });
+const nativeLoad = Number(/load ([\d.]+) s/.exec(native)[1]) * 1000;
+const nativeExtract = Number(/extract ([\d.]+) s/.exec(native)[1]) * 1000;
+const nativeTriangles = Number(/(\d+) triangles/.exec(native)[1]);
+await rm(tmp, { recursive: true, force: true });
+
+const server = await startServer(process.env.INSITU_DIST ?? 'dist');
+const browser = await launch({ webgpu: true });
+try {
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  await page.goto(server.url);
+  await page.waitForSelector('html[data-app="running"]', { timeout: 120_000 });
+  const gpuInfo = await page.getByTestId('gpu-info').textContent();
+  // No automatic surface: time the load alone, then each engine.
+  await page.getByTestId('opt-engine').selectOption('cpu');
+  await page.evaluate(() => {
+    window.__bench = {};
+    const input = document.querySelector('[data-testid="open-folder"]');
+    input.addEventListener('change', () => { window.__bench.chosen = performance.now(); }, { capture: true });
+    new MutationObserver(() => {
+      const s = document.querySelector('[data-testid="load-status"]');
+      if (s.dataset.state === 'ready' && !window.__bench.ready) window.__bench.ready = performance.now();
+    }).observe(document.querySelector('[data-testid="load-status"]'), { attributes: true });
+  });
+  await page.getByTestId('open-folder').setInputFiles(series);
+  await page.waitForSelector('[data-testid="load-status"][data-state="ready"]', { timeout: 600_000 });
+  const { chosen, ready } = await page.evaluate(() => window.__bench);
+  const loadMs = ready - chosen;
+
+  async function surface(engine, timeout) {
+    // Wait for any surface in flight (the automatic one of a CT), then time ours.
+    await page.waitForSelector('[data-testid="mesh-info"][data-state="ready"]', { timeout: 600_000 });
+    await page.getByTestId('opt-engine').selectOption(engine);
+    await page.getByTestId('iso-input').fill('300');
+    const started = Date.now();
+    await page.getByTestId('make-surface').click();
+    try {
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="mesh-info"]').dataset.state === 'ready',
+        null,
+        { timeout, polling: 100 },
+      );
+    } catch {
+      return { engine, finished: false, wallMs: Date.now() - started };
+    }
+    const text = await page.getByTestId('mesh-info').textContent();
+    return {
+      engine,
+      finished: true,
+      wallMs: Date.now() - started,
+      extractMs: Number(/in (\d+) ms/.exec(text)[1]),
+      triangles: Number(/^(\d+) triangles/.exec(text)[1]),
+      label: /on (.*) in \d+ ms/.exec(text)[1],
+    };
+  }
+  const cpu = await surface('cpu', 600_000);
+  const gpu = await surface('gpu', GPU_LIMIT_MS);
+
+  const ratio = (a, b) => (a / b).toFixed(2);
+  console.log(`browser: ${gpuInfo}`);
+  console.log(`series: ${series}`);
+  console.log(`load, files chosen -> ready: browser ${loadMs.toFixed(0)} ms, native ${nativeLoad.toFixed(0)} ms (browser/native ${ratio(loadMs, nativeLoad)}x)`);
+  console.log(`surface 300 HU, CPU: browser ${cpu.extractMs} ms extract (${cpu.wallMs} ms click -> shown), native CPU (all cores) ${nativeExtract.toFixed(0)} ms (browser/native ${ratio(cpu.extractMs, nativeExtract)}x), ${cpu.triangles} triangles (native ${nativeTriangles})`);
+  if (gpu.finished) {
+    console.log(`surface 300 HU, GPU: browser ${gpu.extractMs} ms extract on ${gpu.label} (${gpu.wallMs} ms click -> shown), GPU/CPU ${ratio(gpu.extractMs, cpu.extractMs)}x, ${gpu.triangles} triangles`);
+  } else {
+    console.log(`surface 300 HU, GPU: not finished within ${GPU_LIMIT_MS} ms on this adapter (${gpuInfo})`);
+  }
+} finally {
+  await browser.close();
+  await server.close();
+}

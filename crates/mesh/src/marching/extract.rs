@@ -128,9 +128,20 @@ fn fill_plane<T: Copy + Into<f32>>(field: &Field<'_, T>, z: usize, out: &mut [f3
     }
 }
 
+/// Which cut axes occur in one row, and the x range holding them: whole
+/// rows, and the ends of rows, are skipped (as flying edges trims rows).
+#[derive(Clone, Copy, Default)]
+struct RowSpan {
+    /// OR of the row's masks (0: no cut edge in the row).
+    axes: u8,
+    /// First and last x with a cut edge (meaningful when `axes != 0`).
+    lo: usize,
+    hi: usize,
+}
+
 /// Cut-edge masks of layer z (bit a: edge along axis a is cut), from the
-/// planes of z and z + 1 (`above` is `None` on the last layer). Returns the
-/// number of cut edges.
+/// planes of z and z + 1 (`above` is `None` on the last layer), with each
+/// row's span.
 fn cut_masks(
     here: &[f32],
     above: Option<&[f32]>,
@@ -138,8 +149,8 @@ fn cut_masks(
     gy: usize,
     iso: f32,
     masks: &mut [u8],
-    rows: &mut [u8],
-) -> u32 {
+    rows: &mut [RowSpan],
+) {
     // Branch-free row loops over zipped slices, so the compiler vectorises them.
     for (y, row) in masks.chunks_exact_mut(gx).enumerate() {
         let h = &here[y * gx..(y + 1) * gx];
@@ -159,22 +170,34 @@ fn cut_masks(
                 *m |= u8::from((*a >= iso) != (*b >= iso)) << 2;
             }
         }
-        // Which cut axes occur anywhere in the row: lets whole rows be skipped.
-        rows[y] = row.iter().fold(0, |acc, &m| acc | m);
+        let axes = row.iter().fold(0, |acc, &m| acc | m);
+        rows[y] = if axes == 0 {
+            RowSpan::default()
+        } else {
+            RowSpan {
+                axes,
+                lo: row.iter().position(|&m| m != 0).unwrap_or(0),
+                hi: row.iter().rposition(|&m| m != 0).unwrap_or(0),
+            }
+        };
     }
-    masks
-        .iter()
-        .map(|&m| u32::from((m & 1) + ((m >> 1) & 1) + (m >> 2)))
-        .sum()
 }
 
-/// First vertex id of every voxel of a layer (exclusive prefix of its cuts).
-fn first_ids(masks: &[u8], base: u32, first: &mut [u32]) {
+/// First vertex id of every voxel with cut edges (exclusive prefix of the
+/// cuts, rows without cuts skipped); returns the id after the layer's last.
+fn first_ids(masks: &[u8], rows: &[RowSpan], gx: usize, base: u32, first: &mut [u32]) -> u32 {
     let mut next = base;
-    for (f, m) in first.iter_mut().zip(masks) {
-        *f = next;
-        next += m.count_ones();
+    for (y, span) in rows.iter().enumerate() {
+        if span.axes == 0 {
+            continue;
+        }
+        let range = y * gx + span.lo..=y * gx + span.hi;
+        for (f, m) in first[range.clone()].iter_mut().zip(&masks[range]) {
+            *f = next;
+            next += m.count_ones();
+        }
     }
+    next
 }
 
 /// Gradient in index space from up to four consecutive planes.
@@ -230,13 +253,13 @@ impl Neighbourhood<'_> {
     }
 }
 
-/// Extracts layers [za, zb) with rolling planes; vertex ids start at
-/// `bases[z]` for layer z.
+/// Extracts layers [za, zb) with rolling planes. Vertex ids are local to
+/// the run, from 0, continuing into layer zb (the next run's first): adding
+/// the run's first global id to every index makes them global.
 fn extract_layers<T: Copy + Into<f32>>(
     field: &Field<'_, T>,
     world: &WorldTransform,
     iso: f32,
-    bases: &[u32],
     za: usize,
     zb: usize,
 ) -> LayerMesh {
@@ -258,8 +281,8 @@ fn extract_layers<T: Copy + Into<f32>>(
     let mut masks_above = vec![0u8; plane];
     let mut first_here = vec![0u32; plane];
     let mut first_above = vec![0u32; plane];
-    let mut rows_here = vec![0u8; gy];
-    let mut rows_above = vec![0u8; gy];
+    let mut rows_here = vec![RowSpan::default(); gy];
+    let mut rows_above = vec![RowSpan::default(); gy];
     cut_masks(
         &here,
         above.as_deref(),
@@ -269,7 +292,7 @@ fn extract_layers<T: Copy + Into<f32>>(
         &mut masks_here,
         &mut rows_here,
     );
-    first_ids(&masks_here, bases[za], &mut first_here);
+    let mut next_id = first_ids(&masks_here, &rows_here, gx, 0, &mut first_here);
     let mut out = LayerMesh::default();
     for z in za..zb {
         // Vertices owned by layer z.
@@ -280,8 +303,8 @@ fn extract_layers<T: Copy + Into<f32>>(
             gx,
             gy,
         };
-        for y in (0..gy).filter(|&y| rows_here[y] != 0) {
-            for x in 0..gx {
+        for (y, span) in rows_here.iter().enumerate().filter(|(_, s)| s.axes != 0) {
+            for x in span.lo..=span.hi {
                 let m = masks_here[x + gx * y];
                 if m == 0 {
                     continue;
@@ -334,16 +357,29 @@ fn extract_layers<T: Copy + Into<f32>>(
             &mut masks_above,
             &mut rows_above,
         );
-        first_ids(&masks_above, bases[z + 1], &mut first_above);
+        next_id = first_ids(&masks_above, &rows_above, gx, next_id, &mut first_above);
         // Triangles of the cubes between z and z + 1.
         for y in 0..gy - 1 {
-            // No cut edge on any of the row's cubes: nothing to emit.
-            if (rows_here[y] | rows_here[y + 1]) & 7 == 0
-                && (rows_above[y] | rows_above[y + 1]) & 3 == 0
-            {
+            // A cube's edges are owned by its corners in rows y, y + 1 of
+            // both layers (z edges only below): its x range is theirs.
+            let spans = [
+                (rows_here[y], 7),
+                (rows_here[y + 1], 7),
+                (rows_above[y], 3),
+                (rows_above[y + 1], 3),
+            ];
+            let (mut lo, mut hi, mut any) = (usize::MAX, 0, false);
+            for (span, axes) in spans {
+                if span.axes & axes != 0 {
+                    any = true;
+                    lo = lo.min(span.lo);
+                    hi = hi.max(span.hi);
+                }
+            }
+            if !any {
                 continue;
             }
-            for x in 0..gx - 1 {
+            for x in lo.saturating_sub(1)..=hi.min(gx - 2) {
                 let i = x + gx * y;
                 let corners = [i, i + 1, i + gx, i + gx + 1];
                 let mut case = 0u8;
@@ -402,55 +438,15 @@ fn extract_field<T: Copy + Into<f32> + Sync>(
     world: &WorldTransform,
     iso: f32,
 ) -> Mesh {
-    let [gx, gy, gz] = field.grid();
-    let plane = gx * gy;
+    let [_, _, gz] = field.grid();
     let tasks: Vec<(usize, usize)> = (0..gz)
         .step_by(LAYERS_PER_TASK)
         .map(|za| (za, (za + LAYERS_PER_TASK).min(gz)))
         .collect();
-    // Pass 1: cut edges per layer, for every layer's first vertex id.
-    let count = |&(za, zb): &(usize, usize)| -> Vec<u32> {
-        let mut masks = vec![0u8; plane];
-        let mut rows = vec![0u8; gy];
-        let mut here = vec![0f32; plane];
-        let mut above = vec![0f32; plane];
-        fill_plane(field, za, &mut here);
-        (za..zb)
-            .map(|z| {
-                let has_above = z + 1 < gz;
-                if has_above {
-                    fill_plane(field, z + 1, &mut above);
-                }
-                let n = cut_masks(
-                    &here,
-                    has_above.then_some(&above[..]),
-                    gx,
-                    gy,
-                    iso,
-                    &mut masks,
-                    &mut rows,
-                );
-                std::mem::swap(&mut here, &mut above);
-                n
-            })
-            .collect()
-    };
-    #[cfg(not(target_arch = "wasm32"))]
-    let counts: Vec<u32> = {
-        use rayon::prelude::*;
-        tasks.par_iter().flat_map_iter(count).collect()
-    };
-    #[cfg(target_arch = "wasm32")]
-    let counts: Vec<u32> = tasks.iter().flat_map(count).collect();
-    let mut bases = Vec::with_capacity(gz + 1);
-    let mut total = 0u32;
-    for c in &counts {
-        bases.push(total);
-        total += c;
-    }
-    bases.push(total);
-    // Pass 2: vertices and triangles, task by task in z order.
-    let run = |&(za, zb): &(usize, usize)| extract_layers(field, world, iso, &bases, za, zb);
+    // One pass: each run numbers its vertices from 0; a run's triangles
+    // reach into the next run's first layer with ids that continue its own,
+    // so offsetting by the run's first global id fixes both.
+    let run = |&(za, zb): &(usize, usize)| extract_layers(field, world, iso, za, zb);
     #[cfg(not(target_arch = "wasm32"))]
     let layers: Vec<LayerMesh> = {
         use rayon::prelude::*;
@@ -458,15 +454,18 @@ fn extract_field<T: Copy + Into<f32> + Sync>(
     };
     #[cfg(target_arch = "wasm32")]
     let layers: Vec<LayerMesh> = tasks.iter().map(run).collect();
+    let total: usize = layers.iter().map(|l| l.positions.len()).sum();
     let mut mesh = Mesh {
-        positions: Vec::with_capacity(total as usize),
-        normals: Vec::with_capacity(total as usize),
+        positions: Vec::with_capacity(total),
+        normals: Vec::with_capacity(total),
         triangles: Vec::with_capacity(layers.iter().map(|l| l.triangles.len()).sum()),
     };
     for l in layers {
+        let base = mesh.positions.len() as u32;
         mesh.positions.extend(l.positions);
         mesh.normals.extend(l.normals);
-        mesh.triangles.extend(l.triangles);
+        mesh.triangles
+            .extend(l.triangles.into_iter().map(|t| t.map(|v| v + base)));
     }
     mesh
 }

@@ -138,6 +138,15 @@ test('demo spine: 300 HU surface, then a binary STL whose triangle count equals 
     const [png] = await Promise.all([page.waitForEvent('download'), page.getByTestId('png-3d').click()]);
     const pngBytes = await readFile(await png.path());
     assert.equal(pngBytes.subarray(1, 4).toString(), 'PNG');
+    // Volume rendering (ray casting) in the 3D view: bone and MIP.
+    for (const mode of ['bone', 'mip']) {
+      await page.getByTestId('render-mode').selectOption(mode);
+      await page.waitForTimeout(500);
+      const stats = await screenshotStats(page, page.getByTestId('view-3d'));
+      console.log(`demo 3d ${mode}: ${(stats.foregroundFraction * 100).toFixed(1)}% foreground, ${stats.levels} levels`);
+      assert.ok(stats.foregroundFraction > 0.02 && stats.levels > 3, `volume rendering (${mode}) is blank`);
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-demo-volume.png') });
     await assertQuiet(app, 'demo');
   } finally {
     await browser.close();

@@ -12,6 +12,7 @@ mod marching;
 mod readback;
 pub mod shaders;
 mod surface_view;
+mod volume_view;
 
 #[cfg(target_arch = "wasm32")]
 mod canvas;
@@ -22,4 +23,5 @@ pub use context::{AdapterSummary, GpuContext, GpuError, Tier};
 pub use count_above::count_at_or_above;
 pub use marching::{GpuMarchingCubes, GpuSurfaceStats};
 pub use surface_view::{BONE, MeshPart, Orbit, SurfaceRenderer};
+pub use volume_view::{VolumeRenderer, VolumeStyle, hu_to_byte};
 pub use wgpu;

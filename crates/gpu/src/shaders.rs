@@ -37,3 +37,6 @@ pub const SCAN: &str = include_str!("../../../shaders/scan.wgsl");
 
 /// The 3D view's lit surface (vertex + fragment).
 pub const SURFACE: &str = include_str!("../../../shaders/surface.wgsl");
+
+/// The 3D view's volume rendering (ray casting in a fragment shader).
+pub const VOLUME_RENDER: &str = include_str!("../../../shaders/volume_render.wgsl");

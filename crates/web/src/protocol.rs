@@ -179,6 +179,14 @@ pub enum Reply {
         /// MIME type.
         mime: String,
     },
+    /// An 8-bit copy of the volume for volume rendering (`insitu_gpu::hu_to_byte`
+    /// per voxel, transferred beside it), at most 256 voxels per axis.
+    VolumeTexture {
+        /// Voxels per axis.
+        dims: [u32; 3],
+        /// Voxel centre → patient mm, column-major.
+        voxel_to_world: [f64; 16],
+    },
     /// Tag browser rows.
     Tags {
         /// Series index.

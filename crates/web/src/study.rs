@@ -160,6 +160,53 @@ impl Study {
         self.volume.as_ref().map(|(v, _)| v)
     }
 
+    /// The volume reduced to at most `max_dim` voxels per axis (block
+    /// maxima, so thin bone survives) as bytes for a 3D texture, with its
+    /// grid: (dims, voxel→world column-major, bytes).
+    pub fn volume_texture(&self, max_dim: u32) -> Option<([u32; 3], [f64; 16], Vec<u8>)> {
+        let volume = self.volume()?;
+        let g = volume.geometry();
+        let d = g.dims;
+        let stride = glam::UVec3::new(
+            d.x.div_ceil(max_dim),
+            d.y.div_ceil(max_dim),
+            d.z.div_ceil(max_dim),
+        );
+        let out = glam::UVec3::new(
+            d.x.div_ceil(stride.x),
+            d.y.div_ceil(stride.y),
+            d.z.div_ceil(stride.z),
+        );
+        let mut bytes = vec![0u8; (out.x * out.y * out.z) as usize];
+        let (nx, ny) = (d.x as usize, d.y as usize);
+        let value = |i: usize| match volume.voxels() {
+            Voxels::I16(v) => f32::from(v[i]),
+            Voxels::F32(v) => v[i],
+        };
+        for k in 0..out.z {
+            for j in 0..out.y {
+                for i in 0..out.x {
+                    let mut max = f32::MIN;
+                    for kk in k * stride.z..((k + 1) * stride.z).min(d.z) {
+                        for jj in j * stride.y..((j + 1) * stride.y).min(d.y) {
+                            let row = (kk as usize * ny + jj as usize) * nx;
+                            for ii in i * stride.x..((i + 1) * stride.x).min(d.x) {
+                                max = max.max(value(row + ii as usize));
+                            }
+                        }
+                    }
+                    bytes[((k * out.y + j) * out.x + i) as usize] = insitu_gpu::hu_to_byte(max);
+                }
+            }
+        }
+        // Reduced voxel i' covers original voxels s·i' .. s·i' + s − 1.
+        let s = stride.as_dvec3();
+        let to_original =
+            glam::DMat4::from_translation((s - 1.0) / 2.0) * glam::DMat4::from_scale(s);
+        let matrix = g.voxel_to_world() * to_original;
+        Some((out.to_array(), matrix.to_cols_array(), bytes))
+    }
+
     /// RGBA pixels for each requested view.
     pub fn render(&self, views: &[ViewRequest]) -> Result<Vec<Vec<u8>>, Failure> {
         let volume = self
@@ -327,6 +374,13 @@ mod tests {
         );
         let summary = study.finish_surface(mesh, request, "CPU".into(), 1.0);
         assert!(summary.triangles > 0 && summary.watertight);
+        let (dims, _, texture) = study.volume_texture(32).unwrap();
+        assert_eq!(dims, [32, 32, 30]);
+        assert_eq!(texture.len(), 32 * 32 * 30);
+        assert!(
+            texture.iter().any(|&b| b >= insitu_gpu::hu_to_byte(900.0)),
+            "bone kept by block maxima"
+        );
         let (name, _, bytes) = study.export("stl").unwrap();
         assert_eq!(name, "insitu-surface.stl");
         let count = u32::from_le_bytes(bytes[80..84].try_into().unwrap()) as usize;

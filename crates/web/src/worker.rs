@@ -181,6 +181,7 @@ async fn handle(worker: &Worker, message: JsValue) {
                 summary.load_ms = now_ms() - started;
             }
             post(&reply, vec![]);
+            post_volume_texture(worker);
         }
         Request::Render { views } => match worker.study.borrow().render(&views) {
             Ok(images) => post(
@@ -216,6 +217,20 @@ fn load(worker: &Worker, index: usize, started: f64) {
         summary.load_ms = now_ms() - started;
     }
     post(&reply, vec![]);
+    post_volume_texture(worker);
+}
+
+/// The reduced 8-bit volume for volume rendering, after every load.
+fn post_volume_texture(worker: &Worker) {
+    if let Some((dims, voxel_to_world, bytes_)) = worker.study.borrow().volume_texture(256) {
+        post(
+            &Reply::VolumeTexture {
+                dims,
+                voxel_to_world,
+            },
+            vec![bytes(&bytes_)],
+        );
+    }
 }
 
 /// Reads every `File` into memory, reporting progress. A file that cannot be

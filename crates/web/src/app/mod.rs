@@ -273,6 +273,12 @@ fn wire_surface_controls() {
             },
         );
     }
+    let mode: web_sys::HtmlSelectElement = typed("render-mode");
+    on(&mode.clone(), "change", move |_: web_sys::Event| {
+        if let Some(scene) = app().scene.borrow_mut().as_mut() {
+            scene.set_mode(scene::Mode::from_name(&mode.value()));
+        }
+    });
     for view in ["axial", "coronal", "sagittal", "3d"] {
         on(
             &by_test_id(&format!("png-{view}")),
@@ -657,6 +663,24 @@ fn handle_reply(data: JsValue) {
         }
         Reply::Exported { file_name, mime } => download(&buffers.get(0), &file_name, &mime),
         Reply::Tags { series, entries } => panel::show_tags(series, &entries),
+        Reply::VolumeTexture {
+            dims,
+            voxel_to_world,
+        } => {
+            let bounds = app
+                .volume
+                .borrow()
+                .as_ref()
+                .map(|v| (v.bounds.0.map(|x| x as f32), v.bounds.1.map(|x| x as f32)));
+            if let (Some(scene), Some(bounds)) = (app.scene.borrow_mut().as_mut(), bounds) {
+                scene.set_volume(
+                    dims,
+                    voxel_to_world,
+                    buffers.get(0).unchecked_into(),
+                    bounds,
+                );
+            }
+        }
         Reply::Failed { during, message } => {
             let text = format!("Failed while {during}: {message}");
             web_sys::console::warn_1(&text.clone().into());

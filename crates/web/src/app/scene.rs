@@ -1,8 +1,11 @@
-//! The 3D view: the surface drawn with wgpu on the `view-3d` canvas (WebGPU,
-//! or WebGL2), orbit with the mouse, zoom with the wheel, pan with shift.
+//! The 3D view: the surface, or volume rendering (MIP, bone, soft tissue),
+//! drawn with wgpu on the `view-3d` canvas; orbit with the mouse, zoom with
+//! the wheel, pan with shift.
 
 use glam::Vec3;
-use insitu_gpu::{CanvasTarget, MeshPart, Orbit, SurfaceRenderer, wgpu};
+use insitu_gpu::{
+    BONE, CanvasTarget, MeshPart, Orbit, SurfaceRenderer, VolumeRenderer, VolumeStyle, wgpu,
+};
 
 use super::views::fit_canvas;
 
@@ -14,21 +17,71 @@ const BACKGROUND: wgpu::Color = wgpu::Color {
     a: 1.0,
 };
 
-/// Canvas, renderer and camera.
+/// What the 3D view shows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mode {
+    /// The marching-cubes surface.
+    Surface,
+    /// Volume rendering in this style.
+    Volume(VolumeStyle),
+}
+
+impl Mode {
+    /// From the `render-mode` menu's value.
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "mip" => Mode::Volume(VolumeStyle::Mip {
+                low: -200.0,
+                high: 1500.0,
+            }),
+            "bone" => Mode::Volume(VolumeStyle::Composite {
+                low: 200.0,
+                high: 700.0,
+                color: [BONE[0], BONE[1], BONE[2]],
+            }),
+            "soft" => Mode::Volume(VolumeStyle::Composite {
+                low: -300.0,
+                high: 100.0,
+                color: [0.85, 0.55, 0.45],
+            }),
+            _ => Mode::Surface,
+        }
+    }
+}
+
+/// A volume texture kept in JS memory until volume rendering is first shown.
+struct PendingVolume {
+    dims: [u32; 3],
+    voxel_to_world: glam::DMat4,
+    bytes: js_sys::Uint8Array,
+}
+
+/// Canvas, renderers and camera.
 pub struct Scene {
     target: CanvasTarget,
-    renderer: SurfaceRenderer,
-    /// Camera; `None` until a surface frames it.
+    surface: SurfaceRenderer,
+    volume: VolumeRenderer,
+    pending: Option<PendingVolume>,
+    volume_bounds: Option<([f32; 3], [f32; 3])>,
+    /// What is shown.
+    pub mode: Mode,
+    /// Camera; `None` until a surface or volume frames it.
     pub orbit: Option<Orbit>,
 }
 
 impl Scene {
     /// Wraps the GPU target created at start-up.
     pub fn new(target: CanvasTarget) -> Self {
-        let renderer = SurfaceRenderer::new(&target.context.device, target.format());
+        let device = &target.context.device;
+        let surface = SurfaceRenderer::new(device, target.format());
+        let volume = VolumeRenderer::new(device, target.format());
         Self {
             target,
-            renderer,
+            surface,
+            volume,
+            pending: None,
+            volume_bounds: None,
+            mode: Mode::Surface,
             orbit: None,
         }
     }
@@ -36,57 +89,95 @@ impl Scene {
     /// Starts replacing the surface: the old one disappears; the new one is
     /// uploaded with [`Scene::upload`], part by part, then [`Scene::show`]n.
     pub fn begin_mesh(&mut self) {
-        self.renderer.clear_mesh();
+        self.surface.clear_mesh();
     }
 
     /// Uploads one array of the new surface and flushes it to the GPU.
     pub fn upload(&mut self, part: MeshPart, bytes: &[u8]) {
         let ctx = &self.target.context;
-        self.renderer.upload(&ctx.device, &ctx.queue, part, bytes);
+        self.surface.upload(&ctx.device, &ctx.queue, part, bytes);
         ctx.queue.submit([]);
     }
 
     /// Draws the uploaded surface, framing it when asked (a new volume).
     pub fn show(&mut self, bounds: ([f32; 3], [f32; 3]), reframe: bool) {
         if reframe || self.orbit.is_none() {
-            self.orbit = Some(Orbit::framing(Vec3::from(bounds.0), Vec3::from(bounds.1)));
+            self.orbit = Some(framing(bounds));
         }
         self.draw();
     }
 
-    /// Drops the surface.
+    /// Keeps a new volume's 8-bit copy until volume rendering is asked for.
+    pub fn set_volume(
+        &mut self,
+        dims: [u32; 3],
+        voxel_to_world: [f64; 16],
+        bytes: js_sys::Uint8Array,
+        bounds: ([f32; 3], [f32; 3]),
+    ) {
+        self.volume.clear();
+        self.pending = Some(PendingVolume {
+            dims,
+            voxel_to_world: glam::DMat4::from_cols_array(&voxel_to_world),
+            bytes,
+        });
+        self.volume_bounds = Some(bounds);
+        if matches!(self.mode, Mode::Volume(_)) {
+            self.draw();
+        }
+    }
+
+    /// Switches between surface and volume rendering.
+    pub fn set_mode(&mut self, mode: Mode) {
+        self.mode = mode;
+        self.draw();
+    }
+
+    /// Drops the surface and the volume.
     pub fn clear(&mut self) {
-        let ctx = &self.target.context;
-        self.renderer
-            .set_mesh(&ctx.device, &ctx.queue, &[], &[], &[]);
+        self.surface.clear_mesh();
+        self.volume.clear();
+        self.pending = None;
+        self.volume_bounds = None;
         self.orbit = None;
         self.draw();
     }
 
-    /// Draws the current surface at the canvas's current size.
+    /// Draws the current mode at the canvas's current size.
     pub fn draw(&mut self) {
-        let canvas = match self.target_canvas() {
-            Some(c) => c,
-            None => return,
-        };
+        let canvas = crate::dom::typed("view-3d");
         let size = fit_canvas(&canvas);
         if size != self.target.size() {
             self.target.resize(size.0, size.1);
         }
+        if let Mode::Volume(_) = self.mode {
+            if let Some(p) = self.pending.take() {
+                let ctx = &self.target.context;
+                let bytes = p.bytes.to_vec();
+                self.volume
+                    .set_volume(&ctx.device, &ctx.queue, p.dims, p.voxel_to_world, &bytes);
+            }
+            if self.orbit.is_none() {
+                self.orbit = self.volume_bounds.map(framing);
+            }
+        }
         let orbit = self
             .orbit
             .unwrap_or(Orbit::framing(Vec3::splat(-100.0), Vec3::splat(100.0)));
-        let renderer = &mut self.renderer;
-        let drawn = self.target.render(|device, queue, encoder, view| {
-            renderer.draw(device, queue, encoder, view, size, &orbit, BACKGROUND);
-        });
+        let (surface, volume, mode) = (&mut self.surface, &self.volume, self.mode);
+        let drawn = self
+            .target
+            .render(|device, queue, encoder, view| match mode {
+                Mode::Surface => {
+                    surface.draw(device, queue, encoder, view, size, &orbit, BACKGROUND)
+                }
+                Mode::Volume(style) => {
+                    volume.draw(queue, encoder, view, size, &orbit, style, BACKGROUND)
+                }
+            });
         if let Err(e) = drawn {
             web_sys::console::warn_1(&format!("3D view: {e}").into());
         }
-    }
-
-    fn target_canvas(&self) -> Option<web_sys::HtmlCanvasElement> {
-        Some(crate::dom::typed("view-3d"))
     }
 
     /// Orbit by a mouse drag of (dx, dy) CSS pixels.
@@ -117,4 +208,8 @@ impl Scene {
             self.draw();
         }
     }
+}
+
+fn framing(bounds: ([f32; 3], [f32; 3])) -> Orbit {
+    Orbit::framing(Vec3::from(bounds.0), Vec3::from(bounds.1))
 }

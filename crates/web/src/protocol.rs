@@ -55,6 +55,8 @@ pub struct SurfaceRequest {
     pub iso: f32,
     /// Keep only the largest piece.
     pub largest: bool,
+    /// Drop pieces with fewer triangles than this (None: keep all).
+    pub min_island: Option<usize>,
     /// Taubin iterations (0: none).
     pub smooth: usize,
     /// Triangle budget (None: keep all).

@@ -244,6 +244,9 @@ impl Study {
         if request.largest {
             mesh = cleanup::keep_largest_component(&mesh);
         }
+        if let Some(min) = request.min_island {
+            mesh = cleanup::remove_islands(&mesh, min);
+        }
         cleanup::taubin_smooth(&mut mesh, request.smooth);
         if let Some(target) = request.decimate {
             mesh = decimate(&mesh, target);
@@ -361,6 +364,7 @@ mod tests {
         let request = SurfaceRequest {
             iso: 300.0,
             largest: true,
+            min_island: Some(100),
             smooth: 0,
             decimate: None,
             engine: crate::protocol::Engine::Cpu,

@@ -293,6 +293,9 @@ fn surface_request() -> SurfaceRequest {
     SurfaceRequest {
         iso: crate::dom::number("iso-input").unwrap_or(300.0) as f32,
         largest: checked("opt-largest"),
+        min_island: crate::dom::number("opt-islands")
+            .filter(|&n| n >= 1.0)
+            .map(|n| n as usize),
         smooth: crate::dom::number("opt-smooth")
             .unwrap_or(0.0)
             .clamp(0.0, 100.0) as usize,

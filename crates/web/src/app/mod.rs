@@ -275,9 +275,18 @@ fn wire_surface_controls() {
     }
     let mode: web_sys::HtmlSelectElement = typed("render-mode");
     on(&mode.clone(), "change", move |_: web_sys::Event| {
-        if let Some(scene) = app().scene.borrow_mut().as_mut() {
-            scene.set_mode(scene::Mode::from_name(&mode.value()));
-        }
+        let chosen = scene::Mode::from_name(&mode.value());
+        wasm_bindgen_futures::spawn_local(async move {
+            // Upload (if needed) and first draw in separate tasks.
+            if let Some(scene) = app().scene.borrow_mut().as_mut() {
+                scene.set_mode(chosen);
+                scene.upload_volume();
+            }
+            next_task().await;
+            if let Some(scene) = app().scene.borrow_mut().as_mut() {
+                scene.draw();
+            }
+        });
     });
     for view in ["axial", "coronal", "sagittal", "3d"] {
         on(
@@ -355,15 +364,23 @@ fn click_download(url: &str, name: &str) {
 
 fn save_png(view: &str) {
     if view == "3d" {
-        // Redraw first: a WebGPU canvas is readable in the task that drew it.
+        // Redraw first: a GPU canvas is readable in the task that drew it.
         if let Some(scene) = app().scene.borrow_mut().as_mut() {
             scene.draw();
         }
     }
     let canvas: HtmlCanvasElement = typed(&format!("view-{view}"));
-    if let Ok(url) = canvas.to_data_url() {
-        click_download(&url, &format!("insitu-{view}.png"));
-    }
+    // toBlob encodes off the UI thread (toDataURL would block it).
+    let name = format!("insitu-{view}.png");
+    let done = Closure::once_into_js(move |blob: JsValue| {
+        if let Some(blob) = blob.dyn_ref::<web_sys::Blob>() {
+            if let Ok(url) = web_sys::Url::create_object_url_with_blob(blob) {
+                click_download(&url, &name);
+                let _ = web_sys::Url::revoke_object_url(&url);
+            }
+        }
+    });
+    let _ = canvas.to_blob(done.unchecked_ref());
 }
 
 /// Asks the worker for the three views, coalescing while one is drawing.

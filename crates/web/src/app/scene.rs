@@ -127,10 +127,21 @@ impl Scene {
         }
     }
 
-    /// Switches between surface and volume rendering.
+    /// Switches between surface and volume rendering (draw afterwards).
     pub fn set_mode(&mut self, mode: Mode) {
         self.mode = mode;
-        self.draw();
+    }
+
+    /// Uploads the waiting volume texture, if any: call in a task of its
+    /// own before the first volume draw, to keep UI tasks short.
+    pub fn upload_volume(&mut self) {
+        if let Some(p) = self.pending.take() {
+            let ctx = &self.target.context;
+            let bytes = p.bytes.to_vec();
+            self.volume
+                .set_volume(&ctx.device, &ctx.queue, p.dims, p.voxel_to_world, &bytes);
+            ctx.queue.submit([]);
+        }
     }
 
     /// Drops the surface and the volume.
@@ -151,12 +162,7 @@ impl Scene {
             self.target.resize(size.0, size.1);
         }
         if let Mode::Volume(_) = self.mode {
-            if let Some(p) = self.pending.take() {
-                let ctx = &self.target.context;
-                let bytes = p.bytes.to_vec();
-                self.volume
-                    .set_volume(&ctx.device, &ctx.queue, p.dims, p.voxel_to_world, &bytes);
-            }
+            self.upload_volume();
             if self.orbit.is_none() {
                 self.orbit = self.volume_bounds.map(framing);
             }

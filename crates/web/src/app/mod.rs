@@ -373,11 +373,12 @@ fn save_png(view: &str) {
     // toBlob encodes off the UI thread (toDataURL would block it).
     let name = format!("insitu-{view}.png");
     let done = Closure::once_into_js(move |blob: JsValue| {
-        if let Some(blob) = blob.dyn_ref::<web_sys::Blob>() {
-            if let Ok(url) = web_sys::Url::create_object_url_with_blob(blob) {
-                click_download(&url, &name);
-                let _ = web_sys::Url::revoke_object_url(&url);
-            }
+        let url = blob
+            .dyn_ref::<web_sys::Blob>()
+            .and_then(|b| web_sys::Url::create_object_url_with_blob(b).ok());
+        if let Some(url) = url {
+            click_download(&url, &name);
+            let _ = web_sys::Url::revoke_object_url(&url);
         }
     });
     let _ = canvas.to_blob(done.unchecked_ref());

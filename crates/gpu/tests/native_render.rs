@@ -70,35 +70,7 @@ fn a_sphere_renders_lit_in_the_middle_and_background_at_the_corners() {
         &orbit,
         wgpu::Color::BLACK,
     );
-    let readback = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-        label: None,
-        size: u64::from(w * h * 4),
-        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
-        mapped_at_creation: false,
-    });
-    encoder.copy_texture_to_buffer(
-        target.as_image_copy(),
-        wgpu::TexelCopyBufferInfo {
-            buffer: &readback,
-            layout: wgpu::TexelCopyBufferLayout {
-                offset: 0,
-                bytes_per_row: Some(w * 4),
-                rows_per_image: None,
-            },
-        },
-        wgpu::Extent3d {
-            width: w,
-            height: h,
-            depth_or_array_layers: 1,
-        },
-    );
-    ctx.queue.submit([encoder.finish()]);
-    let slice = readback.slice(..);
-    slice.map_async(wgpu::MapMode::Read, |r| r.expect("map"));
-    ctx.device
-        .poll(wgpu::PollType::wait_indefinitely())
-        .unwrap();
-    let pixels = slice.get_mapped_range().expect("mapped").to_vec();
+    let pixels = read_texture(&ctx, &target, w, h, encoder);
     let at = |x: u32, y: u32| &pixels[((y * w + x) * 4) as usize..((y * w + x) * 4 + 3) as usize];
     // Facing the camera at the centre: bright bone colour, red above blue.
     let centre_px = at(w / 2, h / 2);

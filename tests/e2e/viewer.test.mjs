@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './lib/server.mjs';
@@ -202,5 +202,31 @@ test('good files beside malformed ones: the good series loads, every bad file is
   } finally {
     await browser.close();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('files dropped on the page open like chosen ones', async () => {
+  const app = await openApp({ webgpu: false });
+  const { browser, page } = app;
+  try {
+    const dir = path.join(FIXTURES, 'ct-ge-head-tilt');
+    const names = (await readdir(dir)).filter((n) => n.endsWith('.dcm'));
+    const files = await Promise.all(
+      names.map(async (name) => ({ name, b64: (await readFile(path.join(dir, name))).toString('base64') })),
+    );
+    // A real DataTransfer holding real File objects, dropped on the workspace.
+    const transfer = await page.evaluateHandle((files) => {
+      const dt = new DataTransfer();
+      for (const f of files) {
+        dt.items.add(new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name));
+      }
+      return dt;
+    }, files);
+    await page.dispatchEvent('.workspace', 'drop', { dataTransfer: transfer });
+    await waitReady(page);
+    assert.match(await page.getByTestId('volume-info').textContent(), /512 × 512 × 28 voxels/);
+    await assertQuiet(app, 'drop', { longTasks: false });
+  } finally {
+    await browser.close();
   }
 });

@@ -48,15 +48,24 @@ pub fn wire() {
         let Some(transfer) = e.data_transfer() else {
             return;
         };
-        // Entries must be taken synchronously, inside the event.
+        // Entries must be taken synchronously, inside the event. Items
+        // without one (no file-system entry) still give their File.
         let items = transfer.items();
-        let entries: Vec<FileSystemEntry> = (0..items.length())
-            .filter_map(|i| items.get(i))
-            .filter_map(|item| item.webkit_get_as_entry().ok().flatten())
-            .collect();
+        let files = Array::new();
+        let names = Array::new();
+        let mut entries: Vec<FileSystemEntry> = Vec::new();
+        for item in (0..items.length()).filter_map(|i| items.get(i)) {
+            match item.webkit_get_as_entry().ok().flatten() {
+                Some(entry) => entries.push(entry),
+                None => {
+                    if let Some(file) = item.get_as_file().ok().flatten() {
+                        names.push(&JsValue::from(file.name()));
+                        files.push(&file);
+                    }
+                }
+            }
+        }
         wasm_bindgen_futures::spawn_local(async move {
-            let files = Array::new();
-            let names = Array::new();
             for entry in entries {
                 collect(entry, &files, &names).await;
             }

@@ -147,6 +147,17 @@ impl Scan {
         index: usize,
         sources: &[S],
     ) -> Result<Loaded, BuildError> {
+        self.build_with_progress(index, sources, &|_, _| {})
+    }
+
+    /// [`Scan::build`], calling `progress(slices decoded, slices)` as slices
+    /// are done (from any thread): a progress bar for long loads.
+    pub fn build_with_progress<S: Source + Sync>(
+        &self,
+        index: usize,
+        sources: &[S],
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Loaded, BuildError> {
         let plan = self
             .series
             .get(index)
@@ -154,11 +165,11 @@ impl Scan {
         let integral = plan.slices.iter().all(|s| s.rescale.is_integral());
         if integral {
             // Overflow (values beyond i16) falls through to an f32 build.
-            if let Ok(result) = self.fill::<i16, S>(plan, sources) {
+            if let Ok(result) = self.fill::<i16, S>(plan, sources, progress) {
                 return result;
             }
         }
-        self.fill::<f32, S>(plan, sources)
+        self.fill::<f32, S>(plan, sources, progress)
             .unwrap_or_else(|Overflow| unreachable!("f32 never overflows"))
     }
 
@@ -166,6 +177,7 @@ impl Scan {
         &self,
         plan: &SeriesPlan,
         sources: &[S],
+        progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Result<Loaded, BuildError>, Overflow> {
         let frame_len = plan.geometry.dims.x as usize * plan.geometry.dims.y as usize;
         let mut voxels = vec![T::from_f32(plan.padding_output); frame_len * plan.slices.len()];
@@ -177,7 +189,8 @@ impl Scan {
                 .or_default()
                 .push(k);
         }
-        let failures = self.decode_files(plan, sources, &by_file, &mut voxels, frame_len)?;
+        let failures =
+            self.decode_files(plan, sources, &by_file, &mut voxels, frame_len, progress)?;
         let mut warnings = plan.info.warnings.clone();
         if failures.len() == plan.slices.len() {
             let first = failures.into_iter().next().expect("at least one slice").1;
@@ -205,16 +218,25 @@ impl Scan {
         by_file: &BTreeMap<usize, Vec<usize>>,
         voxels: &mut [T],
         frame_len: usize,
+        progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Vec<(usize, FileError)>, Overflow> {
         let one_slice_per_file = by_file.len() == plan.slices.len();
+        let total = plan.slices.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let advance = |n: usize| {
+            let now = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+            progress(now, total);
+        };
         let decode_one =
             |k: usize, out: &mut [T]| -> Result<Option<(usize, FileError)>, Overflow> {
                 let file = self.headers[plan.slices[k].header].0;
-                match self.decode_file_slices(plan, &sources[file], &mut [(k, out)]) {
+                let result = match self.decode_file_slices(plan, &sources[file], &mut [(k, out)]) {
                     Ok(()) => Ok(None),
                     Err(FileDecodeError::Overflow) => Err(Overflow),
                     Err(FileDecodeError::Problem(e)) => Ok(Some((k, e))),
-                }
+                };
+                advance(1);
+                result
             };
         let mut failures = Vec::new();
         if one_slice_per_file {
@@ -248,6 +270,7 @@ impl Scan {
                         failures.extend(ks.iter().map(|&k| (k, e.clone())))
                     }
                 }
+                advance(ks.len());
             }
         }
         failures.sort_by_key(|f| f.0);

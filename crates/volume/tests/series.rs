@@ -176,3 +176,20 @@ fn enhanced_ct_and_mr_use_per_frame_geometry() {
         }
     }
 }
+
+/// A long load reports every slice decoded, so the viewer can show a bar.
+#[test]
+fn build_reports_progress_for_every_slice() {
+    let (files, scan) = scan_path("ct-ge-head-tilt");
+    let calls = std::sync::Mutex::new(Vec::new());
+    let loaded = scan
+        .build_with_progress(0, &files, &|done, total| {
+            calls.lock().unwrap().push((done, total))
+        })
+        .unwrap();
+    let calls = calls.into_inner().unwrap();
+    let slices = loaded.volume.geometry().dims.z as usize;
+    assert_eq!(calls.len(), slices);
+    assert!(calls.iter().all(|&(_, total)| total == slices));
+    assert_eq!(calls.iter().map(|c| c.0).max(), Some(slices));
+}

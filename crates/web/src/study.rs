@@ -81,12 +81,12 @@ impl Study {
         (reply, first)
     }
 
-    /// Builds series `index` of the last scan.
-    pub fn load_series(&mut self, index: usize) -> Reply {
+    /// Builds series `index` of the last scan, reporting slices decoded.
+    pub fn load_series(&mut self, index: usize, progress: &(dyn Fn(usize, usize) + Sync)) -> Reply {
         let Some(scan) = &self.scan else {
             return failed("loading", "no folder has been opened").into();
         };
-        match scan.build(index, &self.files) {
+        match scan.build_with_progress(index, &self.files, progress) {
             Ok(loaded) => {
                 let info = &scan.series[index].info;
                 let title = if info.description.is_empty() {

@@ -212,7 +212,20 @@ fn load(worker: &Worker, index: usize, started: f64) {
         },
         vec![],
     );
-    let mut reply = worker.study.borrow_mut().load_series(index);
+    // Posting is synchronous: the UI sees progress while decoding runs.
+    let report = |done: usize, total: usize| {
+        if done == total || done.is_multiple_of((total / 50).max(1)) {
+            post(
+                &Reply::Progress {
+                    phase: "decoding".into(),
+                    done,
+                    total,
+                },
+                vec![],
+            );
+        }
+    };
+    let mut reply = worker.study.borrow_mut().load_series(index, &report);
     if let Reply::Loaded(summary) = &mut reply {
         summary.load_ms = now_ms() - started;
     }

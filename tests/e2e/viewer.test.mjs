@@ -199,6 +199,14 @@ test('good files beside malformed ones: the good series loads, every bad file is
     assert.match(meshInfo, /CPU fallback \(no WebGPU compute/, meshInfo);
     await assertViewsDrawn(page, 'mixed (WebGL2)');
     await assertQuiet(app, 'mixed');
+    // Closing forgets the study (a fresh worker: its memory is given back),
+    // and the app still works afterwards.
+    await page.getByTestId('close-study').click();
+    assert.equal(await page.getByTestId('load-status').getAttribute('data-state'), 'idle');
+    assert.equal(await page.getByTestId('series-list').locator('li').count(), 0);
+    assert.equal(await page.getByTestId('volume-info').textContent(), '—');
+    await page.getByTestId('open-demo').click();
+    await waitReady(page);
   } finally {
     await browser.close();
     await rm(dir, { recursive: true, force: true });

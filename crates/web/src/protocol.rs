@@ -44,8 +44,6 @@ pub enum Request {
         /// Series index.
         series: usize,
     },
-    /// Drop the study: files, volume and mesh.
-    Close,
 }
 
 /// Surface options chosen in the UI.

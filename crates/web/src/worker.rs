@@ -199,7 +199,6 @@ async fn handle(worker: &Worker, message: JsValue) {
             Err(failure) => post(&failure.into(), vec![]),
         },
         Request::Tags { series } => post(&worker.study.borrow().tags(series), vec![]),
-        Request::Close => *worker.study.borrow_mut() = Study::default(),
     }
 }
 

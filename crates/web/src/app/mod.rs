@@ -169,17 +169,23 @@ fn wire_toolbar() {
     on(&by_test_id("load-cancel"), "click", |_: web_sys::Event| {
         // Decoding is synchronous inside the worker: stopping it is the only
         // true cancel, and it frees everything the worker held.
-        let app = app();
-        app.worker.borrow().terminate();
-        *app.worker.borrow_mut() = spawn_worker();
+        restart_worker();
         reset_study();
         status("idle", "Cancelled");
     });
 }
 
-/// Forgets the study on both threads.
+/// Replaces the study worker with a fresh one. A wasm heap never shrinks,
+/// so ending the worker is what gives a closed study's memory back.
+fn restart_worker() {
+    let app = app();
+    app.worker.borrow().terminate();
+    *app.worker.borrow_mut() = spawn_worker();
+}
+
+/// Forgets the study on both threads and frees the worker's memory.
 fn close_study() {
-    send(&Request::Close, &[]);
+    restart_worker();
     reset_study();
     status("idle", "Idle");
 }

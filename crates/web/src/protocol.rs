@@ -135,6 +135,9 @@ impl From<PlaneMsg> for Plane {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reply {
+    /// The worker listens: messages posted before this could be lost (its
+    /// handler is installed only once the wasm module has started).
+    Ready,
     /// Work under way.
     Progress {
         /// "reading", "scanning", "decoding", "meshing"…

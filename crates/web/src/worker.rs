@@ -84,6 +84,7 @@ pub fn start() {
     });
     scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
+    post(&Reply::Ready, vec![]);
 }
 
 /// Whether a queued message is a request of this kind (for coalescing).

@@ -25,6 +25,9 @@ use views::Views;
 /// Everything the UI thread holds.
 pub struct App {
     worker: RefCell<Worker>,
+    /// The worker said `Ready`; until then requests wait in `outbox`.
+    worker_ready: Cell<bool>,
+    outbox: RefCell<Vec<Object>>,
     volume: RefCell<Option<VolumeSummary>>,
     views: RefCell<Option<Views>>,
     scene: RefCell<Option<Scene>>,
@@ -52,6 +55,8 @@ pub fn start() {
     console_error_panic_hook::set_once();
     let app = Rc::new(App {
         worker: RefCell::new(spawn_worker()),
+        worker_ready: Cell::new(false),
+        outbox: RefCell::new(Vec::new()),
         volume: RefCell::new(None),
         views: RefCell::new(None),
         scene: RefCell::new(None),
@@ -96,7 +101,16 @@ pub fn send(request: &Request, extra: &[(&str, JsValue)]) {
     for (key, value) in extra {
         let _ = Reflect::set(&message, &(*key).into(), value);
     }
-    if let Err(e) = app().worker.borrow().post_message(&message) {
+    let app = app();
+    if app.worker_ready.get() {
+        post_to_worker(&app, &message);
+    } else {
+        app.outbox.borrow_mut().push(message);
+    }
+}
+
+fn post_to_worker(app: &App, message: &Object) {
+    if let Err(e) = app.worker.borrow().post_message(message) {
         web_sys::console::error_2(&"insitu: cannot reach the worker".into(), &e);
     }
 }
@@ -180,6 +194,8 @@ fn wire_toolbar() {
 fn restart_worker() {
     let app = app();
     app.worker.borrow().terminate();
+    app.worker_ready.set(false);
+    app.outbox.borrow_mut().clear();
     *app.worker.borrow_mut() = spawn_worker();
 }
 
@@ -630,6 +646,12 @@ fn handle_reply(data: JsValue) {
         .unwrap_or_default();
     let app = app();
     match reply {
+        Reply::Ready => {
+            app.worker_ready.set(true);
+            for message in app.outbox.take() {
+                post_to_worker(&app, &message);
+            }
+        }
         Reply::Progress { phase, done, total } => {
             let p: web_sys::HtmlProgressElement = typed("load-progress");
             if total > 0 {

@@ -804,6 +804,9 @@ fn loaded(summary: VolumeSummary) {
         app.selected.set(Some(index));
         panel::select_series(index);
         send(&Request::Tags { series: index }, &[]);
+    } else {
+        app.selected.set(None);
+        panel::show_demo(&summary);
     }
     app.reframe.set(true);
     *app.surface.borrow_mut() = None;

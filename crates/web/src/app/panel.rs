@@ -70,6 +70,26 @@ pub fn show_scan(series: &[SeriesSummary], skipped: &[SkippedFile], files: usize
     );
 }
 
+/// The demo has no files: its one "series" is itself.
+pub fn show_demo(v: &VolumeSummary) {
+    clear_children("series-list");
+    let item = element("li", "");
+    let _ = item.set_attribute("role", "option");
+    let _ = item.set_attribute("aria-selected", "true");
+    let _ = item.append_child(&element("div", &format!("{} · {}", v.modality, v.title)));
+    let _ = item.append_child(&element(
+        "div",
+        &format!(
+            "{} × {} × {} · {:.2} × {:.2} × {:.2} mm",
+            v.dims[0], v.dims[1], v.dims[2], v.spacing_mm[0], v.spacing_mm[1], v.spacing_mm[2]
+        ),
+    ));
+    let _ = by_test_id("series-list").append_child(&item);
+    set_visible("series-empty", false);
+    set_visible("skipped-files", false);
+    clear_children("tag-rows");
+}
+
 /// Marks the loaded series in the list.
 pub fn select_series(index: usize) {
     let items = by_test_id("series-list").children();

@@ -3,10 +3,12 @@
 //! 12-bit lossy CT and NM images, which jpeg-decoder cannot decode (it has
 //! no 12-bit DCT path). 8-bit and colour JPEG stay with jpeg-decoder.
 
-use super::Image;
+use super::{Image, Segments};
+
+const CODEC: &str = "JPEG";
 
 fn err(what: impl std::fmt::Display) -> String {
-    format!("JPEG: {what}")
+    format!("{CODEC}: {what}")
 }
 
 /// Natural (row-major) index of each zig-zag position.
@@ -19,7 +21,7 @@ const ZIGZAG: [usize; 64] = [
 /// The sample precision declared by the first SOFn marker, if any: lets the
 /// caller pick this decoder only for what jpeg-decoder cannot do.
 pub fn precision(data: &[u8]) -> Option<u8> {
-    let mut segments = Segments::new(data).ok()?;
+    let mut segments = Segments::new(data, CODEC).ok()?;
     while let Ok(Some((marker, body))) = segments.next_segment() {
         if (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
             return body.first().copied();
@@ -29,51 +31,6 @@ pub fn precision(data: &[u8]) -> Option<u8> {
         }
     }
     None
-}
-
-/// Walks marker segments: (marker, body without the length field).
-struct Segments<'a> {
-    data: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Segments<'a> {
-    fn new(data: &'a [u8]) -> Result<Self, String> {
-        if data.get(..2) != Some(&[0xFF, 0xD8]) {
-            return Err(err("no SOI marker"));
-        }
-        Ok(Self { data, at: 2 })
-    }
-
-    /// The next segment; EOI gives `None`.
-    fn next_segment(&mut self) -> Result<Option<(u8, &'a [u8])>, String> {
-        let data = self.data;
-        // Fill bytes (0xFF) may precede a marker.
-        while data.get(self.at) == Some(&0xFF) && data.get(self.at + 1) == Some(&0xFF) {
-            self.at += 1;
-        }
-        match (data.get(self.at), data.get(self.at + 1)) {
-            (Some(0xFF), Some(&marker)) => {
-                if marker == 0xD9 {
-                    return Ok(None);
-                }
-                let len = data
-                    .get(self.at + 2..self.at + 4)
-                    .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
-                    .ok_or_else(|| err("truncated marker segment"))?;
-                let body = data
-                    .get(self.at + 4..self.at + 2 + len.max(2))
-                    .ok_or_else(|| err(format_args!("segment 0xFF{marker:02X} is truncated")))?;
-                self.at += 2 + len.max(2);
-                Ok(Some((marker, body)))
-            }
-            (None, _) | (Some(_), None) => Err(err("data ends before EOI")),
-            (Some(b), _) => Err(err(format_args!(
-                "expected a marker at byte {}, found 0x{b:02X}",
-                self.at
-            ))),
-        }
-    }
 }
 
 /// A canonical Huffman table (T.81 F.2.2.3 decoding procedure).
@@ -269,7 +226,7 @@ impl Idct {
 /// Decode one greyscale sequential-DCT JPEG whose size must be
 /// `expected_width`×`expected_height` (checked before allocating).
 pub fn decode(data: &[u8], expected_width: usize, expected_height: usize) -> Result<Image, String> {
-    let mut segments = Segments::new(data)?;
+    let mut segments = Segments::new(data, CODEC)?;
     let mut quant: [Option<[i32; 64]>; 4] = [None; 4];
     let mut dc_tables: [Option<Huffman>; 4] = Default::default();
     let mut ac_tables: [Option<Huffman>; 4] = Default::default();

@@ -2,7 +2,7 @@
 //! one component, 2–16 bits. Written here because no pure-Rust decoder on
 //! crates.io decodes real files and CharLS (C++) cannot target wasm32.
 
-use super::Image;
+use super::{Image, Segments};
 
 /// Default threshold bases and reset (T.87 C.2.4.1.1).
 const BASIC_T1: i32 = 3;
@@ -14,8 +14,10 @@ const J: [u32; 32] = [
     14, 15,
 ];
 
+const CODEC: &str = "JPEG-LS";
+
 fn err(what: &str) -> String {
-    format!("JPEG-LS: {what}")
+    format!("{CODEC}: {what}")
 }
 
 /// Bits of the entropy-coded segment, with the marker bit-stuffing rule
@@ -399,28 +401,12 @@ impl Decoder<'_> {
 /// Decodes a JPEG-LS stream (SOI … EOI) holding one greyscale image of the
 /// expected size (checked before anything is allocated).
 pub fn decode(data: &[u8], expected_width: usize, expected_height: usize) -> Result<Image, String> {
-    let be16 = |i: usize| -> Result<usize, String> {
-        data.get(i..i + 2)
-            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
-            .ok_or_else(|| err("truncated header"))
-    };
-    if data.get(..2) != Some(&[0xFF, 0xD8]) {
-        return Err(err("no SOI marker"));
-    }
-    let mut at = 2;
+    let mut segments = Segments::new(data, CODEC)?;
     let (mut width, mut height, mut bits, mut lse) = (0, 0, 0, None);
     loop {
-        while data.get(at) == Some(&0xFF) && data.get(at + 1) == Some(&0xFF) {
-            at += 1;
-        }
-        let marker = *data.get(at + 1).ok_or_else(|| err("no SOS marker"))?;
-        if data[at] != 0xFF {
-            return Err(err("expected a marker"));
-        }
-        let len = be16(at + 2)?;
-        let body = data
-            .get(at + 4..at + 2 + len)
-            .ok_or_else(|| err("truncated segment"))?;
+        let (marker, body) = segments
+            .next_segment()?
+            .ok_or_else(|| err("no SOS marker"))?;
         match marker {
             0xF7 => {
                 // SOF55: P, Y, X, Nf, components.
@@ -463,7 +449,7 @@ pub fn decode(data: &[u8], expected_width: usize, expected_height: usize) -> Res
                 }
                 let mut decoder = Decoder {
                     p: Params::new(bits, near, lse),
-                    bits: Bits::new(&data[at + 2 + len..]),
+                    bits: Bits::new(&data[segments.at..]),
                     contexts: vec![
                         Context {
                             a: 0,
@@ -493,6 +479,5 @@ pub fn decode(data: &[u8], expected_width: usize, expected_height: usize) -> Res
             }
             _ => {}
         }
-        at += 2 + len;
     }
 }

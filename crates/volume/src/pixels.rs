@@ -120,9 +120,7 @@ fn jpeg_extended_frame<'a>(
     }
     let image = crate::codec::jpeg_dct::decode(&stream, header.cols as usize, header.rows as usize)
         .map_err(Problem::Decode)?;
-    Ok(Cow::Owned(
-        image.samples.iter().flat_map(|v| v.to_le_bytes()).collect(),
-    ))
+    Ok(Cow::Owned(image.to_le_bytes(header.pixel.bits_allocated)))
 }
 
 /// The compressed bytes of `frame` in an encapsulated pixel sequence.
@@ -240,10 +238,7 @@ fn jpeg_ls_frame(
             image.width, image.height, header.cols, header.rows
         )));
     }
-    Ok(match header.pixel.bits_allocated {
-        8 => image.samples.iter().map(|&v| v as u8).collect(),
-        _ => image.samples.iter().flat_map(|v| v.to_le_bytes()).collect(),
-    })
+    Ok(image.to_le_bytes(header.pixel.bits_allocated))
 }
 
 /// An error with its causes: codec errors hide the useful part in `source()`.

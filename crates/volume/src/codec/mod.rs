@@ -16,6 +16,17 @@ pub struct Image {
     pub samples: Vec<u16>,
 }
 
+impl Image {
+    /// Samples as little-endian bytes of `bits_allocated` width (8 or 16),
+    /// the layout of native DICOM pixel data.
+    pub fn to_le_bytes(&self, bits_allocated: u16) -> Vec<u8> {
+        match bits_allocated {
+            8 => self.samples.iter().map(|&v| v as u8).collect(),
+            _ => self.samples.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        }
+    }
+}
+
 /// Walks the marker segments of a JPEG-family stream (T.81 B.1.1.2, shared by
 /// JPEG-LS, T.87 C.1): SOI first, then (marker, body without the length
 /// field) until EOI. Errors are prefixed with the codec's name.

@@ -92,35 +92,4 @@ impl CanvasTarget {
         self.context.queue.present(frame);
         Ok(())
     }
-
-    /// Clears the canvas to one colour: the first frame, proving the
-    /// surface presents.
-    pub fn clear(&self, color: wgpu::Color) -> Result<(), GpuError> {
-        let frame = match self.surface.get_current_texture() {
-            wgpu::CurrentSurfaceTexture::Success(frame)
-            | wgpu::CurrentSurfaceTexture::Suboptimal(frame) => frame,
-            other => return Err(GpuError::Surface(format!("{other:?}"))),
-        };
-        let view = frame.texture.create_view(&Default::default());
-        let mut encoder = self
-            .context
-            .device
-            .create_command_encoder(&Default::default());
-        encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-            label: Some("clear"),
-            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                view: &view,
-                depth_slice: None,
-                resolve_target: None,
-                ops: wgpu::Operations {
-                    load: wgpu::LoadOp::Clear(color),
-                    store: wgpu::StoreOp::Store,
-                },
-            })],
-            ..Default::default()
-        });
-        self.context.queue.submit([encoder.finish()]);
-        self.context.queue.present(frame);
-        Ok(())
-    }
 }

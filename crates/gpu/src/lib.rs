@@ -25,3 +25,20 @@ pub use marching::{GpuMarchingCubes, GpuSurfaceStats};
 pub use surface_view::{BONE, MeshPart, Orbit, SurfaceRenderer};
 pub use volume_view::{VolumeRenderer, VolumeStyle, hu_to_byte};
 pub use wgpu;
+
+/// A colour attachment cleared to `background` and stored: how every pass
+/// that draws a whole view starts.
+pub(crate) fn cleared_attachment(
+    target: &wgpu::TextureView,
+    background: wgpu::Color,
+) -> wgpu::RenderPassColorAttachment<'_> {
+    wgpu::RenderPassColorAttachment {
+        view: target,
+        depth_slice: None,
+        resolve_target: None,
+        ops: wgpu::Operations {
+            load: wgpu::LoadOp::Clear(background),
+            store: wgpu::StoreOp::Store,
+        },
+    }
+}

@@ -271,13 +271,6 @@ impl SurfaceRenderer {
         }
     }
 
-    /// Whether a mesh is loaded.
-    pub fn has_mesh(&self) -> bool {
-        self.mesh
-            .as_ref()
-            .is_some_and(|m| m.positions.is_some() && m.normals.is_some() && m.indices.is_some())
-    }
-
     /// Draws into `target` (`width`×`height`), clearing it to `background`.
     #[allow(clippy::too_many_arguments)]
     pub fn draw(
@@ -322,15 +315,7 @@ impl SurfaceRenderer {
         let depth = &self.depth.as_ref().expect("created above").0;
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("surface"),
-            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                view: target,
-                depth_slice: None,
-                resolve_target: None,
-                ops: wgpu::Operations {
-                    load: wgpu::LoadOp::Clear(background),
-                    store: wgpu::StoreOp::Store,
-                },
-            })],
+            color_attachments: &[Some(crate::cleared_attachment(target, background))],
             depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
                 view: depth,
                 depth_ops: Some(wgpu::Operations {

@@ -212,11 +212,6 @@ impl VolumeRenderer {
         self.volume = None;
     }
 
-    /// Whether a volume is loaded.
-    pub fn has_volume(&self) -> bool {
-        self.volume.is_some()
-    }
-
     /// Casts rays for every pixel of `target` (`width`×`height`).
     #[allow(clippy::too_many_arguments)]
     pub fn draw(
@@ -231,15 +226,7 @@ impl VolumeRenderer {
     ) {
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("volume"),
-            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                view: target,
-                depth_slice: None,
-                resolve_target: None,
-                ops: wgpu::Operations {
-                    load: wgpu::LoadOp::Clear(background),
-                    store: wgpu::StoreOp::Store,
-                },
-            })],
+            color_attachments: &[Some(crate::cleared_attachment(target, background))],
             ..Default::default()
         });
         let Some((bind_group, world_to_texture)) = &self.volume else {

@@ -37,20 +37,7 @@ fn a_sphere_renders_lit_in_the_middle_and_background_at_the_corners() {
 
     let (w, h) = (64u32, 64u32);
     let format = wgpu::TextureFormat::Rgba8Unorm;
-    let target = ctx.device.create_texture(&wgpu::TextureDescriptor {
-        label: None,
-        size: wgpu::Extent3d {
-            width: w,
-            height: h,
-            depth_or_array_layers: 1,
-        },
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
-        format,
-        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-        view_formats: &[],
-    });
+    let target = offscreen_target(&ctx, w, h, format);
     let mut renderer = SurfaceRenderer::new(&ctx.device, format);
     renderer.set_mesh(
         &ctx.device,
@@ -118,20 +105,7 @@ fn a_ball_volume_renders_in_mip_and_composite() {
             color: [0.93, 0.89, 0.8],
         },
     ] {
-        let target = ctx.device.create_texture(&wgpu::TextureDescriptor {
-            label: None,
-            size: wgpu::Extent3d {
-                width: w,
-                height: h,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-            view_formats: &[],
-        });
+        let target = offscreen_target(&ctx, w, h, format);
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         renderer.draw(
             &ctx.queue,
@@ -151,6 +125,29 @@ fn a_ball_volume_renders_in_mip_and_composite() {
         );
         assert!(at(1, 1) < 30, "{style:?}: corner {}", at(1, 1));
     }
+}
+
+/// A texture to draw into and read back, as a canvas would be.
+fn offscreen_target(
+    ctx: &GpuContext,
+    w: u32,
+    h: u32,
+    format: wgpu::TextureFormat,
+) -> wgpu::Texture {
+    ctx.device.create_texture(&wgpu::TextureDescriptor {
+        label: None,
+        size: wgpu::Extent3d {
+            width: w,
+            height: h,
+            depth_or_array_layers: 1,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+        view_formats: &[],
+    })
 }
 
 fn read_texture(

@@ -107,6 +107,16 @@ fn numbers_after(text: &str, prefix: &str) -> Vec<f64> {
         .collect()
 }
 
+/// The triangle count `insitu mesh` prints ("N triangles, M vertices, …").
+fn printed_triangles(stdout: &str) -> usize {
+    stdout
+        .lines()
+        .find(|l| l.contains(" triangles, "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no triangle count in {stdout}"))
+}
+
 #[test]
 fn mesh_writes_an_stl_that_an_independent_reader_agrees_with() {
     let python = std::env::var("INSITU_PYTHON")
@@ -128,12 +138,7 @@ fn mesh_writes_an_stl_that_an_independent_reader_agrees_with() {
         stdout.contains(" watertight") && !stdout.contains("not watertight"),
         "{stdout}"
     );
-    let triangles: f64 = stdout
-        .lines()
-        .find(|l| l.contains(" triangles, "))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|w| w.parse().ok())
-        .expect("triangle count printed");
+    let triangles = printed_triangles(&stdout) as f64;
     let ours_bounds = numbers_after(&stdout, "bounds (mm):");
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/reference/stl_check.py");
@@ -178,12 +183,7 @@ fn mesh_decimates_the_head_to_the_target_and_stays_watertight() {
     ]);
     std::fs::remove_file(&out).ok();
     assert!(ok, "{stderr}");
-    let triangles: usize = stdout
-        .lines()
-        .find(|l| l.contains(" triangles, "))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|w| w.parse().ok())
-        .expect("triangle count printed");
+    let triangles = printed_triangles(&stdout);
     assert!(stdout.contains("decimated "), "{stdout}");
     assert!(triangles <= 50_000 && triangles > 45_000, "{stdout}");
     assert!(

@@ -25,18 +25,22 @@ fn within(got: f64, want: f64, tolerance: f64, what: &str) {
     assert!(error < tolerance, "{what}: {got} vs analytic {want}");
 }
 
-#[test]
-fn sphere_of_radius_40_voxels_has_the_analytic_area_and_volume() {
+/// Surface of a sphere of radius 40 voxels (1 mm) off the grid centre, and
+/// the centre.
+fn sphere_of_radius_40() -> (insitu_mesh::Mesh, DVec3) {
     let g = Geometry::axis_aligned(UVec3::splat(96), DVec3::ONE, DVec3::ZERO).unwrap();
     let centre = DVec3::splat(47.3);
     let volume = field(g, |p| 40.0 - (p - centre).length());
-    let mesh = extract_surface(
-        &volume,
-        SurfaceOptions {
-            iso: 0.0,
-            close_borders: true,
-        },
-    );
+    let options = SurfaceOptions {
+        iso: 0.0,
+        close_borders: true,
+    };
+    (extract_surface(&volume, options), centre)
+}
+
+#[test]
+fn sphere_of_radius_40_voxels_has_the_analytic_area_and_volume() {
+    let (mesh, centre) = sphere_of_radius_40();
     let t = topology(&mesh);
     assert!(t.is_watertight(), "{t:?}");
     within(
@@ -222,14 +226,7 @@ fn taubin_smoothing_keeps_the_sphere_size_and_closes_nothing() {
 
 #[test]
 fn decimating_a_sphere_to_a_tenth_keeps_its_shape_closed_and_outward() {
-    let g = Geometry::axis_aligned(UVec3::splat(96), DVec3::ONE, DVec3::ZERO).unwrap();
-    let centre = DVec3::splat(47.3);
-    let volume = field(g, |p| 40.0 - (p - centre).length());
-    let options = SurfaceOptions {
-        iso: 0.0,
-        close_borders: true,
-    };
-    let full = extract_surface(&volume, options);
+    let (full, centre) = sphere_of_radius_40();
     let target = full.triangle_count() / 10;
     let mesh = insitu_mesh::decimate::decimate(&full, target);
     eprintln!(

@@ -1,7 +1,9 @@
 //! Compute and readback on WebGPU in headless Chromium (SwiftShader): the
 //! browser tier of the same `insitu-gpu` code the native tests run.
 #![cfg(target_arch = "wasm32")]
+mod common;
 
+use common::assert_same;
 use insitu_gpu::{GpuContext, Tier};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -59,19 +61,6 @@ async fn webgpu_marching_cubes_equals_the_cpu() {
     let mc = insitu_gpu::GpuMarchingCubes::new(&ctx).unwrap();
     for slab in [None, Some(3)] {
         let (gpu, _) = mc.extract(&ctx, &volume, options, slab).await.unwrap();
-        assert!(
-            gpu.triangles == cpu.triangles,
-            "triangles differ ({slab:?})"
-        );
-        let worst = gpu
-            .positions
-            .iter()
-            .zip(&cpu.positions)
-            .map(|(a, b)| (*a - *b).abs().max_element())
-            .fold(0.0f32, f32::max);
-        assert!(
-            worst <= 1e-4 * 1.5,
-            "vertices differ by {worst} mm ({slab:?})"
-        );
+        assert_same(&gpu, &cpu, &volume, &format!("lumpy blob, slab {slab:?}"));
     }
 }

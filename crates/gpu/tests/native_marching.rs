@@ -2,7 +2,9 @@
 //! ids, same order) and the same vertices within 1e-4 voxel, on synthetic
 //! and real volumes, chunked or not. Runs on Mesa lavapipe in CI.
 #![cfg(not(target_arch = "wasm32"))]
+mod common;
 
+use common::assert_same;
 use glam::{DVec3, UVec3};
 use insitu_gpu::{GpuContext, GpuMarchingCubes};
 use insitu_mesh::{Mesh, SurfaceOptions, extract_surface, topology};
@@ -11,53 +13,6 @@ use insitu_volume::{Geometry, Volume, Voxels};
 fn context() -> GpuContext {
     pollster::block_on(GpuContext::headless())
         .unwrap_or_else(|e| panic!("{e}: install mesa-vulkan-drivers"))
-}
-
-fn assert_same(gpu: &Mesh, cpu: &Mesh, volume: &Volume, what: &str) {
-    assert_eq!(
-        gpu.triangles.len(),
-        cpu.triangles.len(),
-        "{what}: triangle count"
-    );
-    assert_eq!(
-        gpu.positions.len(),
-        cpu.positions.len(),
-        "{what}: vertex count"
-    );
-    assert!(
-        gpu.triangles == cpu.triangles,
-        "{what}: triangle indices differ"
-    );
-    let voxel = volume.geometry().spacing().max_element() as f32;
-    let worst = gpu
-        .positions
-        .iter()
-        .zip(&cpu.positions)
-        .map(|(a, b)| (*a - *b).abs().max_element())
-        .fold(0.0f32, f32::max);
-    assert!(
-        worst <= 1e-4 * voxel,
-        "{what}: vertices differ by {worst} mm"
-    );
-    let normals_agree = gpu
-        .normals
-        .iter()
-        .zip(&cpu.normals)
-        .filter(|(a, b)| a.dot(**b) > 0.99)
-        .count();
-    eprintln!(
-        "{what}: normals agreeing within 8°: {normals_agree} of {}",
-        gpu.normals.len()
-    );
-    assert!(
-        normals_agree * 1000 >= gpu.normals.len() * 999,
-        "{what}: normals differ"
-    );
-    eprintln!(
-        "{what}: {} triangles, {} vertices, max |Δ| {worst:e} mm",
-        gpu.triangles.len(),
-        gpu.positions.len()
-    );
 }
 
 fn gpu_extract(

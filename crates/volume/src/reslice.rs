@@ -238,15 +238,23 @@ fn inverse_interpolate(values: &[f64], t: f64) -> f64 {
 /// (`width`×`height`, row by row); NaN where the plane leaves the volume.
 pub fn sample(volume: &Volume, plane: &Plane, out: &mut [f32]) {
     let map = IndexMap::new(volume);
+    // The voxel type is decided once, not in the per-sample loop.
+    match volume.voxels() {
+        Voxels::I16(v) => sample_voxels(v, volume, &map, plane, out),
+        Voxels::F32(v) => sample_voxels(v, volume, &map, plane, out),
+    }
+}
+
+fn sample_voxels<T: Copy + Into<f32>>(
+    data: &[T],
+    volume: &Volume,
+    map: &IndexMap<'_>,
+    plane: &Plane,
+    out: &mut [f32],
+) {
     let dims = volume.geometry().dims;
     let (nx, ny, nz) = (dims.x as usize, dims.y as usize, dims.z as usize);
-    let read = |i: usize, j: usize, k: usize| -> f32 {
-        let n = i + nx * (j + ny * k);
-        match volume.voxels() {
-            Voxels::I16(v) => f32::from(v[n]),
-            Voxels::F32(v) => v[n],
-        }
-    };
+    let read = |i: usize, j: usize, k: usize| -> f32 { data[i + nx * (j + ny * k)].into() };
     // (i, j, t) is affine in the pixel position: step it instead of
     // transforming every pixel.
     let start = map.ijt(plane.world_of_pixel(0.0, 0.0));

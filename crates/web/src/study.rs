@@ -177,28 +177,10 @@ impl Study {
             d.y.div_ceil(stride.y),
             d.z.div_ceil(stride.z),
         );
-        let mut bytes = vec![0u8; (out.x * out.y * out.z) as usize];
-        let (nx, ny) = (d.x as usize, d.y as usize);
-        let value = |i: usize| match volume.voxels() {
-            Voxels::I16(v) => f32::from(v[i]),
-            Voxels::F32(v) => v[i],
+        let bytes = match volume.voxels() {
+            Voxels::I16(v) => block_maxima(v, d, stride, out),
+            Voxels::F32(v) => block_maxima(v, d, stride, out),
         };
-        for k in 0..out.z {
-            for j in 0..out.y {
-                for i in 0..out.x {
-                    let mut max = f32::MIN;
-                    for kk in k * stride.z..((k + 1) * stride.z).min(d.z) {
-                        for jj in j * stride.y..((j + 1) * stride.y).min(d.y) {
-                            let row = (kk as usize * ny + jj as usize) * nx;
-                            for ii in i * stride.x..((i + 1) * stride.x).min(d.x) {
-                                max = max.max(value(row + ii as usize));
-                            }
-                        }
-                    }
-                    bytes[((k * out.y + j) * out.x + i) as usize] = insitu_gpu::hu_to_byte(max);
-                }
-            }
-        }
         // Reduced voxel i' covers original voxels s·i' .. s·i' + s − 1.
         let s = stride.as_dvec3();
         let to_original =
@@ -316,6 +298,34 @@ impl Study {
             Err(e) => failed("reading tags", format!("{}: {e}", self.files[file].name)).into(),
         }
     }
+}
+
+/// Maximum of each `stride` block of a `dims` grid, as texture bytes.
+fn block_maxima<T: Copy + Into<f32>>(
+    data: &[T],
+    dims: glam::UVec3,
+    stride: glam::UVec3,
+    out: glam::UVec3,
+) -> Vec<u8> {
+    let mut bytes = vec![0u8; (out.x * out.y * out.z) as usize];
+    let (nx, ny) = (dims.x as usize, dims.y as usize);
+    for k in 0..out.z {
+        for j in 0..out.y {
+            for i in 0..out.x {
+                let mut max = f32::MIN;
+                for kk in k * stride.z..((k + 1) * stride.z).min(dims.z) {
+                    for jj in j * stride.y..((j + 1) * stride.y).min(dims.y) {
+                        let row = (kk as usize * ny + jj as usize) * nx;
+                        for ii in i * stride.x..((i + 1) * stride.x).min(dims.x) {
+                            max = max.max(data[row + ii as usize].into());
+                        }
+                    }
+                }
+                bytes[((k * out.y + j) * out.x + i) as usize] = insitu_gpu::hu_to_byte(max);
+            }
+        }
+    }
+    bytes
 }
 
 #[cfg(test)]

@@ -361,15 +361,17 @@ pub fn download(bytes: &JsValue, name: &str, mime: &str) {
     let parts = Array::of1(bytes);
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
-    let Ok(blob) = web_sys::Blob::new_with_buffer_source_sequence_and_options(&parts, &options)
-    else {
-        return;
-    };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
-        return;
-    };
-    click_download(&url, name);
-    let _ = web_sys::Url::revoke_object_url(&url);
+    if let Ok(blob) = web_sys::Blob::new_with_buffer_source_sequence_and_options(&parts, &options) {
+        download_blob(&blob, name);
+    }
+}
+
+/// Saves a blob under `name` through a temporary blob URL.
+fn download_blob(blob: &web_sys::Blob, name: &str) {
+    if let Ok(url) = web_sys::Url::create_object_url_with_blob(blob) {
+        click_download(&url, name);
+        let _ = web_sys::Url::revoke_object_url(&url);
+    }
 }
 
 fn click_download(url: &str, name: &str) {
@@ -395,12 +397,8 @@ fn save_png(view: &str) {
     // toBlob encodes off the UI thread (toDataURL would block it).
     let name = format!("insitu-{view}.png");
     let done = Closure::once_into_js(move |blob: JsValue| {
-        let url = blob
-            .dyn_ref::<web_sys::Blob>()
-            .and_then(|b| web_sys::Url::create_object_url_with_blob(b).ok());
-        if let Some(url) = url {
-            click_download(&url, &name);
-            let _ = web_sys::Url::revoke_object_url(&url);
+        if let Some(blob) = blob.dyn_ref::<web_sys::Blob>() {
+            download_blob(blob, &name);
         }
     });
     let _ = canvas.to_blob(done.unchecked_ref());

@@ -10,6 +10,14 @@ fn clear_children(id: &str) {
     by_test_id(id).set_inner_html("");
 }
 
+/// "512 × 512 × 28 · 0.49 × 0.49 × 5.63 mm": a series entry's grid.
+fn grid_text(dims: [u32; 3], spacing: [f64; 3]) -> String {
+    format!(
+        "{} × {} × {} · {:.2} × {:.2} × {:.2} mm",
+        dims[0], dims[1], dims[2], spacing[0], spacing[1], spacing[2]
+    )
+}
+
 /// The series found and the files skipped.
 pub fn show_scan(series: &[SeriesSummary], skipped: &[SkippedFile], files: usize) {
     clear_children("series-list");
@@ -24,22 +32,14 @@ pub fn show_scan(series: &[SeriesSummary], skipped: &[SkippedFile], files: usize
             format!("{} · {}", s.modality, s.description)
         };
         let _ = item.append_child(&element("div", &title));
+        let tilt = if s.tilt_degrees > 0.05 {
+            format!(" · tilt {:.1}°", s.tilt_degrees)
+        } else {
+            String::new()
+        };
         let _ = item.append_child(&element(
             "div",
-            &format!(
-                "{} × {} × {} · {:.2} × {:.2} × {:.2} mm{}",
-                s.dims[0],
-                s.dims[1],
-                s.dims[2],
-                s.spacing_mm[0],
-                s.spacing_mm[1],
-                s.spacing_mm[2],
-                if s.tilt_degrees > 0.05 {
-                    format!(" · tilt {:.1}°", s.tilt_degrees)
-                } else {
-                    String::new()
-                }
-            ),
+            &format!("{}{tilt}", grid_text(s.dims, s.spacing_mm)),
         ));
         for w in &s.warnings {
             let warn = element("div", &format!("⚠ {w}"));
@@ -77,13 +77,7 @@ pub fn show_demo(v: &VolumeSummary) {
     let _ = item.set_attribute("role", "option");
     let _ = item.set_attribute("aria-selected", "true");
     let _ = item.append_child(&element("div", &format!("{} · {}", v.modality, v.title)));
-    let _ = item.append_child(&element(
-        "div",
-        &format!(
-            "{} × {} × {} · {:.2} × {:.2} × {:.2} mm",
-            v.dims[0], v.dims[1], v.dims[2], v.spacing_mm[0], v.spacing_mm[1], v.spacing_mm[2]
-        ),
-    ));
+    let _ = item.append_child(&element("div", &grid_text(v.dims, v.spacing_mm)));
     let _ = by_test_id("series-list").append_child(&item);
     set_visible("series-empty", false);
     set_visible("skipped-files", false);

@@ -163,7 +163,7 @@ test('demo spine: 300 HU surface, then a binary STL whose triangle count equals 
     // Volume rendering (ray casting) in the 3D view: bone and MIP.
     for (const mode of ['bone', 'mip']) {
       await page.getByTestId('render-mode').selectOption(mode);
-      await page.waitForTimeout(500);
+      await page.waitForSelector(`[data-testid="view-3d"][data-rendered="${mode}"]`, { timeout: 60_000 });
       const stats = await screenshotStats(page, page.getByTestId('view-3d'));
       console.log(`demo 3d ${mode}: ${(stats.foregroundFraction * 100).toFixed(1)}% foreground, ${stats.levels} levels`);
       assert.ok(stats.foregroundFraction > 0.02 && stats.levels > 3, `volume rendering (${mode}) is blank`);

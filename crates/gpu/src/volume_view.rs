@@ -212,6 +212,11 @@ impl VolumeRenderer {
         self.volume = None;
     }
 
+    /// Whether a volume is loaded.
+    pub fn has_volume(&self) -> bool {
+        self.volume.is_some()
+    }
+
     /// Casts rays for every pixel of `target` (`width`×`height`).
     #[allow(clippy::too_many_arguments)]
     pub fn draw(

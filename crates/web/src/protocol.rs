@@ -39,6 +39,9 @@ pub enum Request {
         /// "stl", "obj" or "ply".
         format: String,
     },
+    /// The 8-bit copy of the volume for volume rendering, asked for the
+    /// first time a volume mode is shown (most loads never need it).
+    VolumeTexture,
     /// Header elements of a series' first file for the tag browser.
     Tags {
         /// Series index.
@@ -182,7 +185,7 @@ pub enum Reply {
         /// MIME type.
         mime: String,
     },
-    /// An 8-bit copy of the volume for volume rendering (`insitu_gpu::hu_to_byte`
+    /// The 8-bit copy of the volume for volume rendering (`insitu_gpu::hu_to_byte`
     /// per voxel, transferred beside it), at most 256 voxels per axis.
     VolumeTexture {
         /// Voxels per axis.

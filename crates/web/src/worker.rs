@@ -182,7 +182,6 @@ async fn handle(worker: &Worker, message: JsValue) {
                 summary.load_ms = now_ms() - started;
             }
             post(&reply, vec![]);
-            post_volume_texture(worker);
         }
         Request::Render { views } => match worker.study.borrow().render(&views) {
             Ok(images) => post(
@@ -199,6 +198,7 @@ async fn handle(worker: &Worker, message: JsValue) {
             }
             Err(failure) => post(&failure.into(), vec![]),
         },
+        Request::VolumeTexture => post_volume_texture(worker),
         Request::Tags { series } => post(&worker.study.borrow().tags(series), vec![]),
     }
 }
@@ -230,10 +230,9 @@ fn load(worker: &Worker, index: usize, started: f64) {
         summary.load_ms = now_ms() - started;
     }
     post(&reply, vec![]);
-    post_volume_texture(worker);
 }
 
-/// The reduced 8-bit volume for volume rendering, after every load.
+/// The reduced 8-bit volume for volume rendering (nothing without a volume).
 fn post_volume_texture(worker: &Worker) {
     if let Some((dims, voxel_to_world, bytes_)) = worker.study.borrow().volume_texture(256) {
         post(

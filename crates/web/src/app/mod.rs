@@ -37,6 +37,8 @@ pub struct App {
     redraw_again: Cell<bool>,
     /// Set when a new volume arrives, so its first surface is framed.
     reframe: Cell<bool>,
+    /// The volume-rendering copy of this volume was asked of the worker.
+    texture_requested: Cell<bool>,
     /// Series list index → currently selected.
     selected: Cell<Option<usize>>,
 }
@@ -64,6 +66,7 @@ pub fn start() {
         redraw_in_flight: Cell::new(false),
         redraw_again: Cell::new(false),
         reframe: Cell::new(false),
+        texture_requested: Cell::new(false),
         selected: Cell::new(None),
     });
     APP.with(|a| *a.borrow_mut() = Some(app));
@@ -212,6 +215,7 @@ fn reset_study() {
     *app.views.borrow_mut() = None;
     *app.surface.borrow_mut() = None;
     app.redraw_in_flight.set(false);
+    app.texture_requested.set(false);
     app.selected.set(None);
     if let Some(scene) = app.scene.borrow_mut().as_mut() {
         scene.clear();
@@ -298,17 +302,16 @@ fn wire_surface_controls() {
     let mode: web_sys::HtmlSelectElement = typed("render-mode");
     on(&mode.clone(), "change", move |_: web_sys::Event| {
         let chosen = scene::Mode::from_name(&mode.value());
-        wasm_bindgen_futures::spawn_local(async move {
-            // Upload (if needed) and first draw in separate tasks.
-            if let Some(scene) = app().scene.borrow_mut().as_mut() {
-                scene.set_mode(chosen);
-                scene.upload_volume();
-            }
-            next_task().await;
-            if let Some(scene) = app().scene.borrow_mut().as_mut() {
-                scene.draw();
-            }
-        });
+        let app = app();
+        if let Some(scene) = app.scene.borrow_mut().as_mut() {
+            scene.set_mode(chosen, &mode.value());
+        }
+        let wants_texture =
+            matches!(chosen, scene::Mode::Volume(_)) && app.volume.borrow().is_some();
+        if wants_texture && !app.texture_requested.replace(true) {
+            send(&Request::VolumeTexture, &[]);
+        }
+        wasm_bindgen_futures::spawn_local(show_3d());
     });
     for view in ["axial", "coronal", "sagittal", "3d"] {
         on(
@@ -727,6 +730,7 @@ fn handle_reply(data: JsValue) {
                     bounds,
                 );
             }
+            wasm_bindgen_futures::spawn_local(show_3d());
         }
         Reply::Failed { during, message } => {
             let text = format!("Failed while {during}: {message}");
@@ -740,6 +744,19 @@ fn handle_reply(data: JsValue) {
                 status("error", &text);
             }
         }
+    }
+}
+
+/// Shows the 3D view's mode: a waiting volume texture is uploaded in one
+/// task, the first draw happens in the next (each can be slow on a
+/// software GPU).
+async fn show_3d() {
+    if let Some(scene) = app().scene.borrow_mut().as_mut() {
+        scene.upload_volume();
+    }
+    next_task().await;
+    if let Some(scene) = app().scene.borrow_mut().as_mut() {
+        scene.draw();
     }
 }
 
@@ -808,8 +825,14 @@ fn loaded(summary: VolumeSummary) {
     }
     app.reframe.set(true);
     *app.surface.borrow_mut() = None;
-    if let Some(scene) = app.scene.borrow_mut().as_mut() {
+    let volume_mode = app.scene.borrow_mut().as_mut().is_some_and(|scene| {
         scene.clear();
+        matches!(scene.mode, scene::Mode::Volume(_))
+    });
+    // Already showing volume rendering: the new volume's copy is needed now.
+    app.texture_requested.set(volume_mode);
+    if volume_mode {
+        send(&Request::VolumeTexture, &[]);
     }
     let is_ct = summary.modality == "CT";
     *app.volume.borrow_mut() = Some(summary.clone());

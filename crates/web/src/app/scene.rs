@@ -65,6 +65,7 @@ pub struct Scene {
     volume_bounds: Option<([f32; 3], [f32; 3])>,
     /// What is shown.
     pub mode: Mode,
+    mode_name: String,
     /// Camera; `None` until a surface or volume frames it.
     pub orbit: Option<Orbit>,
 }
@@ -82,6 +83,7 @@ impl Scene {
             pending: None,
             volume_bounds: None,
             mode: Mode::Surface,
+            mode_name: "surface".into(),
             orbit: None,
         }
     }
@@ -107,7 +109,7 @@ impl Scene {
         self.draw();
     }
 
-    /// Keeps a new volume's 8-bit copy until volume rendering is asked for.
+    /// Keeps the volume's 8-bit copy until it is uploaded (draw afterwards).
     pub fn set_volume(
         &mut self,
         dims: [u32; 3],
@@ -122,14 +124,13 @@ impl Scene {
             bytes,
         });
         self.volume_bounds = Some(bounds);
-        if matches!(self.mode, Mode::Volume(_)) {
-            self.draw();
-        }
     }
 
-    /// Switches between surface and volume rendering (draw afterwards).
-    pub fn set_mode(&mut self, mode: Mode) {
+    /// Switches between surface and volume rendering (draw afterwards);
+    /// `name` is the menu value, reported on the canvas once drawn.
+    pub fn set_mode(&mut self, mode: Mode, name: &str) {
         self.mode = mode;
+        self.mode_name = name.to_owned();
     }
 
     /// Uploads the waiting volume texture, if any: call in a task of its
@@ -184,6 +185,12 @@ impl Scene {
         if let Err(e) = drawn {
             web_sys::console::warn_1(&format!("3D view: {e}").into());
         }
+        // What the canvas now shows (tests wait for it rather than sleep).
+        let shown = match mode {
+            Mode::Volume(_) if !self.volume.has_volume() => "none",
+            _ => self.mode_name.as_str(),
+        };
+        crate::dom::set_data(&canvas, "rendered", shown);
     }
 
     /// Orbit by a mouse drag of (dx, dy) CSS pixels.

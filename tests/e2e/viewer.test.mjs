@@ -65,6 +65,15 @@ async function assertViewsDrawn(page, label) {
   }
 }
 
+/** The 2D views were resliced by wgpu on `backend`, not by the CPU fallback. */
+async function assertSlicesOnGpu(page, backend) {
+  const label = page.getByTestId('slice-engine');
+  const text = await label.textContent();
+  console.log(`slice engine: ${text}`);
+  assert.equal(await label.getAttribute('data-engine'), 'gpu', text);
+  assert.ok(text.includes(backend), text);
+}
+
 /** The issue's budget: the UI thread never blocks 100 ms during load or meshing. */
 async function assertNoLongTasks(page, label) {
   const longTasks = await page.evaluate(() => window.__longTasks);
@@ -99,6 +108,7 @@ test('a real tilted head CT opens from a folder with its tilt shown and every vi
     assert.ok(triangles > 100_000, `head surface has ${triangles} triangles`);
     await page.waitForTimeout(300);
     await assertViewsDrawn(page, 'head CT');
+    await assertSlicesOnGpu(page, 'WebGPU');
     // Tag browser: the header of the loaded series, in memory.
     assert.ok(await page.getByTestId('tag-rows').locator('tr').count() > 50);
     await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-head-ct.png') });
@@ -198,6 +208,7 @@ test('good files beside malformed ones: the good series loads, every bad file is
     const meshInfo = await page.getByTestId('mesh-info').textContent();
     assert.match(meshInfo, /CPU fallback \(no WebGPU compute/, meshInfo);
     await assertViewsDrawn(page, 'mixed (WebGL2)');
+    await assertSlicesOnGpu(page, 'WebGL2');
     await assertQuiet(app, 'mixed');
     // Closing forgets the study (a fresh worker: its memory is given back),
     // and the app still works afterwards.

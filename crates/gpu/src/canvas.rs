@@ -93,3 +93,29 @@ impl CanvasTarget {
         Ok(())
     }
 }
+
+impl GpuContext {
+    /// WebGL2 on an offscreen canvas: the render-only tier for a Web Worker
+    /// (which has no page canvas) in browsers without WebGPU. Draws into
+    /// textures; the canvas only carries the GL context.
+    pub async fn offscreen_webgl() -> Result<Self, GpuError> {
+        let canvas = web_sys::OffscreenCanvas::new(1, 1)
+            .map_err(|e| GpuError::Surface(format!("no OffscreenCanvas: {e:?}")))?;
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = wgpu::Backends::GL;
+        let instance = wgpu::Instance::new(desc);
+        let surface = instance
+            .create_surface(wgpu::SurfaceTarget::OffscreenCanvas(canvas))
+            .map_err(|e| GpuError::Surface(e.to_string()))?;
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                compatible_surface: Some(&surface),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        let mut context = Self::from_adapter(adapter).await?;
+        context._surface = Some(surface);
+        Ok(context)
+    }
+}

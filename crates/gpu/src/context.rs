@@ -82,6 +82,9 @@ pub enum GpuError {
     /// Reading results back from the GPU failed.
     #[error("GPU readback failed: {0}")]
     Readback(String),
+    /// The data is larger than a limit of this device (named in the text).
+    #[error("beyond this GPU's limits: {0}")]
+    Limit(String),
     /// The operation needs compute shaders, which this tier lacks.
     #[error("this GPU tier ({0}) has no compute shaders")]
     NoCompute(Tier),
@@ -96,6 +99,8 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     /// What the adapter is and which tier it gives.
     pub summary: AdapterSummary,
+    /// On WebGL2 the device lives in a canvas's context: kept with it.
+    pub(crate) _surface: Option<wgpu::Surface<'static>>,
 }
 
 impl GpuContext {
@@ -131,6 +136,7 @@ impl GpuContext {
             device,
             queue,
             summary,
+            _surface: None,
         })
     }
 

@@ -11,6 +11,7 @@ mod count_above;
 mod marching;
 mod readback;
 pub mod shaders;
+mod slice_view;
 mod surface_view;
 mod volume_view;
 
@@ -22,6 +23,7 @@ pub use canvas::CanvasTarget;
 pub use context::{AdapterSummary, GpuContext, GpuError, Tier};
 pub use count_above::count_at_or_above;
 pub use marching::{GpuMarchingCubes, GpuSurfaceStats};
+pub use slice_view::{SliceRenderer, SliceView};
 pub use surface_view::{BONE, MeshPart, Orbit, SurfaceRenderer};
 pub use volume_view::{VolumeRenderer, VolumeStyle, hu_to_byte};
 pub use wgpu;

@@ -40,3 +40,9 @@ pub const SURFACE: &str = include_str!("../../../shaders/surface.wgsl");
 
 /// The 3D view's volume rendering (ray casting in a fragment shader).
 pub const VOLUME_RENDER: &str = include_str!("../../../shaders/volume_render.wgsl");
+
+/// The 2D views' reslicing (fragment shader), for voxels read as `texel`
+/// (`texture_3d<i32>` for i16 volumes, `texture_3d<f32>` for f32 ones).
+pub fn slice_render(texel: &str) -> String {
+    include_str!("../../../shaders/slice_render.wgsl").replace("texture_3d<i32>", texel)
+}

@@ -165,8 +165,9 @@ pub fn world_of_index(volume: &Volume, ijk: DVec3) -> DVec3 {
 
 /// Maps world positions to fractional voxel indices. Affine in (i, j, t):
 /// t is mm along the stacking direction, turned into k through the true
-/// slice offsets when spacing is not uniform.
-struct IndexMap<'a> {
+/// slice offsets when spacing is not uniform. Public so the GPU reslicer
+/// uses the very same mapping as [`sample`].
+pub struct IndexMap<'a> {
     inverse: DMat3,
     origin: DVec3,
     k_step_mm: f64,
@@ -174,7 +175,8 @@ struct IndexMap<'a> {
 }
 
 impl<'a> IndexMap<'a> {
-    fn new(volume: &'a Volume) -> Self {
+    /// The mapping of `volume`'s grid.
+    pub fn new(volume: &'a Volume) -> Self {
         let g = volume.geometry();
         let k_dir = g.steps[2].normalize();
         Self {
@@ -186,8 +188,23 @@ impl<'a> IndexMap<'a> {
     }
 
     /// (i, j, t) of a world position.
-    fn ijt(&self, world: DVec3) -> DVec3 {
+    pub fn ijt(&self, world: DVec3) -> DVec3 {
         self.inverse * (world - self.origin)
+    }
+
+    /// Change of (i, j, t) along a world displacement (mm).
+    pub fn ijt_along(&self, displacement: DVec3) -> DVec3 {
+        self.inverse * displacement
+    }
+
+    /// Distance between slices (mm) of a uniformly spaced stack.
+    pub fn k_step_mm(&self) -> f64 {
+        self.k_step_mm
+    }
+
+    /// True slice offsets (mm) when spacing is not uniform.
+    pub fn slice_offsets_mm(&self) -> Option<&'a [f64]> {
+        self.offsets
     }
 
     fn k_of(&self, t: f64) -> f64 {
@@ -258,8 +275,8 @@ fn sample_voxels<T: Copy + Into<f32>>(
     // (i, j, t) is affine in the pixel position: step it instead of
     // transforming every pixel.
     let start = map.ijt(plane.world_of_pixel(0.0, 0.0));
-    let dx = map.inverse * (plane.right * plane.mm_per_pixel);
-    let dy = map.inverse * (plane.down * plane.mm_per_pixel);
+    let dx = map.ijt_along(plane.right * plane.mm_per_pixel);
+    let dy = map.ijt_along(plane.down * plane.mm_per_pixel);
     let top = DVec3::new((nx - 1) as f64, (ny - 1) as f64, (nz - 1) as f64);
     for y in 0..plane.height as usize {
         let row = start + dy * y as f64;

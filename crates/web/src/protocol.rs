@@ -165,6 +165,8 @@ pub enum Reply {
     Rendered {
         /// The views drawn, matching the buffers.
         views: Vec<ViewRequest>,
+        /// Who resliced them: "GPU (adapter)" or "CPU (why not the GPU)".
+        engine: String,
     },
     /// HU under the cursor.
     Probed {

@@ -18,6 +18,8 @@ pub struct Study {
     scan: Option<Scan>,
     volume: Option<(Volume, VolumeSummary)>,
     mesh: Option<Mesh>,
+    /// Counts volume changes, so GPU copies of an older volume are noticed.
+    generation: u64,
 }
 
 /// Why a request could not be done; becomes [`Reply::Failed`].
@@ -77,6 +79,7 @@ impl Study {
         self.files = files;
         self.scan = Some(scanned);
         self.volume = None;
+        self.generation += 1;
         self.mesh = None;
         (reply, first)
     }
@@ -151,8 +154,14 @@ impl Study {
             load_ms: 0.0,
         };
         self.volume = Some((volume, summary.clone()));
+        self.generation += 1;
         self.mesh = None;
         Reply::Loaded(summary)
+    }
+
+    /// Changes whenever the loaded volume does (load, demo, close).
+    pub fn volume_generation(&self) -> u64 {
+        self.generation
     }
 
     /// The loaded volume, if any.

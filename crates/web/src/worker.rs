@@ -6,7 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use insitu_gpu::{GpuContext, GpuMarchingCubes};
+use insitu_gpu::{GpuContext, GpuMarchingCubes, SliceRenderer, SliceView};
 use insitu_mesh::{SurfaceOptions, extract_surface};
 use insitu_volume::{MemoryFile, phantom::PhantomSize};
 use js_sys::{Array, Object, Reflect, Uint8Array};
@@ -15,11 +15,16 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent};
 
-use crate::protocol::{Engine, Reply, Request, SurfaceRequest};
+use crate::protocol::{Engine, Reply, Request, SurfaceRequest, ViewRequest};
 use crate::study::Study;
 
-/// GPU marching cubes, set up on first use; the error says why not.
-type Gpu = Result<(GpuContext, GpuMarchingCubes), String>;
+/// The worker's GPU device, set up on first use: WebGPU when the browser has
+/// it, else WebGL2 on an offscreen canvas (render-only). The error says why
+/// neither.
+type Device = Result<Rc<GpuContext>, String>;
+
+/// A GPU resource built on first use; the error says why it could not be.
+type Built<T> = Rc<Result<T, String>>;
 
 /// Separate cells: the message handler touches only the queue, so a
 /// request may hold the study across an `await` (GPU readback).
@@ -28,7 +33,12 @@ struct Worker {
     study: RefCell<Study>,
     queue: RefCell<VecDeque<JsValue>>,
     busy: Cell<bool>,
-    gpu: RefCell<Option<Rc<Gpu>>>,
+    device: RefCell<Option<Device>>,
+    /// GPU marching cubes on `device`, built on first use.
+    marching: RefCell<Option<Built<GpuMarchingCubes>>>,
+    /// The loaded volume on `device` for the 2D views, tagged with the
+    /// study's volume generation it was uploaded from.
+    slices: RefCell<Option<(u64, Built<SliceRenderer>)>>,
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -183,13 +193,7 @@ async fn handle(worker: &Worker, message: JsValue) {
             }
             post(&reply, vec![]);
         }
-        Request::Render { views } => match worker.study.borrow().render(&views) {
-            Ok(images) => post(
-                &Reply::Rendered { views },
-                images.iter().map(|i| bytes(i)).collect(),
-            ),
-            Err(failure) => post(&failure.into(), vec![]),
-        },
+        Request::Render { views } => render(worker, views).await,
         Request::Probe { axis, world } => post(&worker.study.borrow().probe(axis, world), vec![]),
         Request::Surface(request) => surface(worker, request).await,
         Request::Export { format } => match worker.study.borrow().export(&format) {
@@ -277,21 +281,97 @@ async fn read_files(files: &Array, names: Option<&Array>) -> Vec<MemoryFile> {
     out
 }
 
-async fn gpu(worker: &Worker) -> Rc<Gpu> {
-    if let Some(gpu) = worker.gpu.borrow().clone() {
-        return gpu;
+async fn device(worker: &Worker) -> Device {
+    if let Some(device) = worker.device.borrow().clone() {
+        return device;
     }
     let made = match GpuContext::headless().await {
-        Ok(ctx) if ctx.has_compute() => match GpuMarchingCubes::new(&ctx) {
-            Ok(mc) => Ok((ctx, mc)),
-            Err(e) => Err(e.to_string()),
-        },
-        Ok(ctx) => Err(format!("{} has no compute shaders", ctx.summary)),
-        Err(e) => Err(e.to_string()),
+        Ok(ctx) => Ok(Rc::new(ctx)),
+        Err(webgpu) => GpuContext::offscreen_webgl()
+            .await
+            .map(Rc::new)
+            .map_err(|webgl| format!("no WebGPU ({webgpu}) and no WebGL2 ({webgl})")),
     };
-    let made = Rc::new(made);
-    *worker.gpu.borrow_mut() = Some(made.clone());
+    *worker.device.borrow_mut() = Some(made.clone());
     made
+}
+
+fn marching(worker: &Worker, ctx: &GpuContext) -> Built<GpuMarchingCubes> {
+    if let Some(mc) = worker.marching.borrow().clone() {
+        return mc;
+    }
+    let made = Rc::new(if ctx.has_compute() {
+        GpuMarchingCubes::new(ctx).map_err(|e| e.to_string())
+    } else {
+        Err(format!("{} has no compute shaders", ctx.summary))
+    });
+    *worker.marching.borrow_mut() = Some(made.clone());
+    made
+}
+
+/// The loaded volume on the GPU, uploaded once per volume (the previous
+/// one's texture is freed first).
+fn slice_renderer(worker: &Worker, ctx: &GpuContext) -> Built<SliceRenderer> {
+    let generation = worker.study.borrow().volume_generation();
+    if let Some((uploaded, renderer)) = worker.slices.borrow().as_ref()
+        && *uploaded == generation
+    {
+        return renderer.clone();
+    }
+    *worker.slices.borrow_mut() = None;
+    let made = Rc::new(match worker.study.borrow().volume() {
+        Some(volume) => SliceRenderer::new(ctx, volume).map_err(|e| e.to_string()),
+        None => Err("no volume is loaded".into()),
+    });
+    *worker.slices.borrow_mut() = Some((generation, made.clone()));
+    made
+}
+
+/// Draws the 2D views: resliced on the GPU from the volume texture, or on
+/// the CPU when there is no GPU or the volume does not fit it (the reply
+/// says which, and why).
+async fn render(worker: &Worker, views: Vec<ViewRequest>) {
+    if worker.study.borrow().volume().is_none() {
+        post(
+            &Reply::Failed {
+                during: "drawing".into(),
+                message: "no volume is loaded".into(),
+            },
+            vec![],
+        );
+        return;
+    }
+    let (gpu_images, engine) = match device(worker).await {
+        Ok(ctx) => match slice_renderer(worker, &ctx).as_ref() {
+            Ok(renderer) => {
+                let slices: Vec<SliceView> = views
+                    .iter()
+                    .map(|v| SliceView {
+                        plane: v.plane.into(),
+                        window: v.window,
+                        level: v.level,
+                    })
+                    .collect();
+                match renderer.render(&ctx, &slices).await {
+                    Ok(images) => (Some(images), format!("GPU ({})", ctx.summary)),
+                    Err(e) => (None, format!("CPU (GPU drawing failed: {e})")),
+                }
+            }
+            Err(e) => (None, format!("CPU ({e})")),
+        },
+        Err(e) => (None, format!("CPU ({e})")),
+    };
+    let images = match gpu_images {
+        Some(images) => Ok(images),
+        None => worker.study.borrow().render(&views),
+    };
+    match images {
+        Ok(images) => post(
+            &Reply::Rendered { views, engine },
+            images.iter().map(|i| bytes(i)).collect(),
+        ),
+        Err(failure) => post(&failure.into(), vec![]),
+    }
 }
 
 // The study stays borrowed across the GPU readback: requests run strictly one
@@ -323,7 +403,14 @@ async fn surface(worker: &Worker, request: SurfaceRequest) {
     let gpu = if request.engine == Engine::Cpu {
         None
     } else {
-        Some(gpu(worker).await)
+        Some(
+            device(worker)
+                .await
+                .and_then(|ctx| match marching(worker, &ctx).as_ref() {
+                    Ok(_) => Ok(ctx),
+                    Err(e) => Err(e.clone()),
+                }),
+        )
     };
     let started = now_ms();
     let (mesh, engine) = {
@@ -333,14 +420,20 @@ async fn surface(worker: &Worker, request: SurfaceRequest) {
         let volume = study.volume().expect("checked above");
         let mut why_cpu = "CPU (chosen)".to_owned();
         let mut outcome = None;
-        match gpu.as_deref() {
-            Some(Ok((ctx, _))) if ctx.summary.is_software() && request.engine == Engine::Auto => {
+        match &gpu {
+            Some(Ok(ctx)) if ctx.summary.is_software() && request.engine == Engine::Auto => {
                 why_cpu = format!(
                     "CPU (the GPU, {}, is a software rasterizer: slower than the CPU path)",
                     ctx.summary.name
                 );
             }
-            Some(Ok((ctx, mc))) => match mc.extract(ctx, volume, options, None).await {
+            Some(Ok(ctx)) => match marching(worker, ctx)
+                .as_ref()
+                .as_ref()
+                .expect("checked when the device was chosen")
+                .extract(ctx, volume, options, None)
+                .await
+            {
                 Ok((mesh, _)) => outcome = Some((mesh, format!("GPU ({})", ctx.summary))),
                 Err(e) => why_cpu = format!("CPU fallback (GPU failed: {e})"),
             },

@@ -676,7 +676,17 @@ fn handle_reply(data: JsValue) {
             files,
         } => panel::show_scan(&series, &skipped, files),
         Reply::Loaded(summary) => loaded(summary),
-        Reply::Rendered { views } => {
+        Reply::Rendered { views, engine } => {
+            let label = by_test_id("slice-engine");
+            if label.text_content().as_deref() != Some(&format!("2D: {engine}")) {
+                label.set_text_content(Some(&format!("2D: {engine}")));
+                let kind = if engine.starts_with("GPU") {
+                    "gpu"
+                } else {
+                    "cpu"
+                };
+                set_data(&label, "engine", kind);
+            }
             if let Some(v) = app.views.borrow().as_ref() {
                 for (i, request) in views.iter().enumerate() {
                     let pixels: js_sys::Uint8Array = buffers.get(i as u32).unchecked_into();

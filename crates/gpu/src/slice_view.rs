@@ -1,0 +1,392 @@
+//! The 2D views on the GPU: the volume's HU values in a 3D texture, resliced
+//! along any plane in patient space by a fragment shader and read back as
+//! windowed grey RGBA, the same pixels [`insitu_volume::reslice::sample`]
+//! gives on the CPU. A render pass only, so WebGL2 can run it as well as
+//! WebGPU; a volume larger than the device's 3D texture limit is refused
+//! with the limit named, and the caller reslices on the CPU instead.
+
+use insitu_volume::reslice::{IndexMap, Plane};
+use insitu_volume::{Volume, Voxels};
+use wgpu::util::DeviceExt;
+
+use crate::readback::read_buffer;
+use crate::{GpuContext, GpuError, shaders};
+
+/// Output pixels: 8-bit RGBA, rows top to bottom.
+const FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
+
+/// Upload at most this many bytes per texture write, so no volume-sized
+/// staging copy is ever made.
+const UPLOAD_SLAB_BYTES: usize = 16 << 20;
+
+/// One view to draw: where, and with which window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SliceView {
+    /// The plane in patient space, and its size in pixels.
+    pub plane: Plane,
+    /// Window width, HU.
+    pub window: f64,
+    /// Window centre, HU.
+    pub level: f64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    start: [f32; 4],
+    step_x: [f32; 4],
+    step_y: [f32; 4],
+    dims: [f32; 4],
+    window: [f32; 4],
+}
+
+/// A volume resident on the GPU, ready to be resliced along any plane.
+pub struct SliceRenderer {
+    pipeline: wgpu::RenderPipeline,
+    layout: wgpu::BindGroupLayout,
+    volume: wgpu::TextureView,
+    offsets: wgpu::TextureView,
+    /// (i, j, t) of world, from [`IndexMap`].
+    inverse: glam::DMat3,
+    origin: glam::DVec3,
+    dims: [f32; 4],
+    offset_count: u32,
+}
+
+impl SliceRenderer {
+    /// Uploads `volume` (in slabs) and builds the reslicing pipeline for its
+    /// voxel type. Fails when the grid exceeds the device's texture limits.
+    pub fn new(ctx: &GpuContext, volume: &Volume) -> Result<Self, GpuError> {
+        let device = &ctx.device;
+        let limits = device.limits();
+        let g = volume.geometry();
+        let d = g.dims;
+        let largest = d.x.max(d.y).max(d.z);
+        if largest > limits.max_texture_dimension_3d {
+            return Err(GpuError::Limit(format!(
+                "the volume has {largest} voxels along an axis; this GPU's 3D textures hold {}",
+                limits.max_texture_dimension_3d
+            )));
+        }
+        let map = IndexMap::new(volume);
+        let offsets_mm = map.slice_offsets_mm();
+        let offset_count = offsets_mm.map_or(0, <[f64]>::len) as u32;
+        if offset_count > limits.max_texture_dimension_2d {
+            return Err(GpuError::Limit(format!(
+                "{offset_count} slice positions exceed this GPU's 2D texture width {}",
+                limits.max_texture_dimension_2d
+            )));
+        }
+        let (format, sample_type, texel) = match volume.voxels() {
+            Voxels::I16(_) => (
+                wgpu::TextureFormat::R16Sint,
+                wgpu::TextureSampleType::Sint,
+                "texture_3d<i32>",
+            ),
+            Voxels::F32(_) => (
+                wgpu::TextureFormat::R32Float,
+                wgpu::TextureSampleType::Float { filterable: false },
+                "texture_3d<f32>",
+            ),
+        };
+        let size = wgpu::Extent3d {
+            width: d.x,
+            height: d.y,
+            depth_or_array_layers: d.z,
+        };
+        let texture = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("slice volume"),
+            size,
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D3,
+            format,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        });
+        match volume.voxels() {
+            Voxels::I16(v) => upload_slabs(ctx, &texture, size, bytemuck::cast_slice(v), 2),
+            Voxels::F32(v) => upload_slabs(ctx, &texture, size, bytemuck::cast_slice(v), 4),
+        }
+        let offsets = offsets_texture(ctx, offsets_mm);
+        let layout = bind_group_layout(device, sample_type);
+        let pipeline = pipeline(device, &layout, texel);
+        let k_step = map.k_step_mm();
+        Ok(Self {
+            pipeline,
+            layout,
+            volume: texture.create_view(&Default::default()),
+            offsets,
+            inverse: glam::DMat3::from_cols(
+                map.ijt_along(glam::DVec3::X),
+                map.ijt_along(glam::DVec3::Y),
+                map.ijt_along(glam::DVec3::Z),
+            ),
+            origin: g.origin,
+            dims: [d.x as f32, d.y as f32, d.z as f32, k_step as f32],
+            offset_count,
+        })
+    }
+
+    /// Draws every view in one submission and returns their RGBA pixels
+    /// (`width`×`height`×4 each, rows top to bottom), in order.
+    pub async fn render(
+        &self,
+        ctx: &GpuContext,
+        views: &[SliceView],
+    ) -> Result<Vec<Vec<u8>>, GpuError> {
+        let device = &ctx.device;
+        let mut encoder = device.create_command_encoder(&Default::default());
+        let mut readbacks = Vec::with_capacity(views.len());
+        for view in views {
+            let (width, height) = (view.plane.width.max(1), view.plane.height.max(1));
+            let params = self.params(view);
+            let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("slice params"),
+                contents: bytemuck::bytes_of(&params),
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("slice"),
+                layout: &self.layout,
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: uniform.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: wgpu::BindingResource::TextureView(&self.volume),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: wgpu::BindingResource::TextureView(&self.offsets),
+                    },
+                ],
+            });
+            let target = device.create_texture(&wgpu::TextureDescriptor {
+                label: Some("slice target"),
+                size: wgpu::Extent3d {
+                    width,
+                    height,
+                    depth_or_array_layers: 1,
+                },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: FORMAT,
+                usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+                view_formats: &[],
+            });
+            {
+                let target_view = target.create_view(&Default::default());
+                let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                    label: Some("slice"),
+                    color_attachments: &[Some(crate::cleared_attachment(
+                        &target_view,
+                        wgpu::Color::BLACK,
+                    ))],
+                    ..Default::default()
+                });
+                pass.set_pipeline(&self.pipeline);
+                pass.set_bind_group(0, &bind_group, &[]);
+                pass.draw(0..3, 0..1);
+            }
+            let padded_row = (width * 4).next_multiple_of(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT);
+            let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("slice readback"),
+                size: u64::from(padded_row) * u64::from(height),
+                usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+                mapped_at_creation: false,
+            });
+            encoder.copy_texture_to_buffer(
+                target.as_image_copy(),
+                wgpu::TexelCopyBufferInfo {
+                    buffer: &buffer,
+                    layout: wgpu::TexelCopyBufferLayout {
+                        offset: 0,
+                        bytes_per_row: Some(padded_row),
+                        rows_per_image: Some(height),
+                    },
+                },
+                wgpu::Extent3d {
+                    width,
+                    height,
+                    depth_or_array_layers: 1,
+                },
+            );
+            readbacks.push((buffer, width, padded_row));
+        }
+        ctx.queue.submit([encoder.finish()]);
+        let mut images = Vec::with_capacity(readbacks.len());
+        for (buffer, width, padded_row) in readbacks {
+            let padded = read_buffer(device, &buffer).await?;
+            let row = (width * 4) as usize;
+            images.push(
+                padded
+                    .chunks_exact(padded_row as usize)
+                    .flat_map(|r| &r[..row])
+                    .copied()
+                    .collect(),
+            );
+        }
+        Ok(images)
+    }
+
+    /// The shader's inputs for a view: the CPU path's (i, j, t) stepping,
+    /// in f32.
+    fn params(&self, view: &SliceView) -> Params {
+        let plane = &view.plane;
+        let start = self.inverse * (plane.world_of_pixel(0.0, 0.0) - self.origin);
+        let step_x = self.inverse * (plane.right * plane.mm_per_pixel);
+        let step_y = self.inverse * (plane.down * plane.mm_per_pixel);
+        let v4 = |v: glam::DVec3| [v.x as f32, v.y as f32, v.z as f32, 0.0];
+        let low = view.level - view.window / 2.0;
+        let scale = 255.0 / view.window.max(1e-6);
+        Params {
+            start: v4(start),
+            step_x: v4(step_x),
+            step_y: v4(step_y),
+            dims: self.dims,
+            window: [low as f32, scale as f32, self.offset_count as f32, 0.0],
+        }
+    }
+}
+
+/// Writes `bytes` (x fastest, `texel` bytes each) into `texture` a slab of
+/// slices at a time.
+fn upload_slabs(
+    ctx: &GpuContext,
+    texture: &wgpu::Texture,
+    size: wgpu::Extent3d,
+    bytes: &[u8],
+    texel: u32,
+) {
+    let slice_bytes = (size.width * size.height * texel) as usize;
+    let per_slab = (UPLOAD_SLAB_BYTES / slice_bytes.max(1)).max(1) as u32;
+    let mut k = 0;
+    while k < size.depth_or_array_layers {
+        let depth = per_slab.min(size.depth_or_array_layers - k);
+        let from = k as usize * slice_bytes;
+        ctx.queue.write_texture(
+            wgpu::TexelCopyTextureInfo {
+                texture,
+                mip_level: 0,
+                origin: wgpu::Origin3d { x: 0, y: 0, z: k },
+                aspect: wgpu::TextureAspect::All,
+            },
+            &bytes[from..from + depth as usize * slice_bytes],
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(size.width * texel),
+                rows_per_image: Some(size.height),
+            },
+            wgpu::Extent3d {
+                depth_or_array_layers: depth,
+                ..size
+            },
+        );
+        k += depth;
+    }
+}
+
+/// The true slice offsets as a one-row R32Float texture (a single zero
+/// when the stack is uniform: the shader then never reads it).
+fn offsets_texture(ctx: &GpuContext, offsets_mm: Option<&[f64]>) -> wgpu::TextureView {
+    let values: Vec<f32> =
+        offsets_mm.map_or_else(|| vec![0.0], |o| o.iter().map(|&v| v as f32).collect());
+    let texture = ctx.device.create_texture_with_data(
+        &ctx.queue,
+        &wgpu::TextureDescriptor {
+            label: Some("slice offsets"),
+            size: wgpu::Extent3d {
+                width: values.len() as u32,
+                height: 1,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::R32Float,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        },
+        wgpu::util::TextureDataOrder::LayerMajor,
+        bytemuck::cast_slice(&values),
+    );
+    texture.create_view(&Default::default())
+}
+
+fn bind_group_layout(
+    device: &wgpu::Device,
+    volume_sample_type: wgpu::TextureSampleType,
+) -> wgpu::BindGroupLayout {
+    let texture = |binding, sample_type, view_dimension| wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::FRAGMENT,
+        ty: wgpu::BindingType::Texture {
+            sample_type,
+            view_dimension,
+            multisampled: false,
+        },
+        count: None,
+    };
+    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some("slice"),
+        entries: &[
+            wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::FRAGMENT,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            },
+            texture(1, volume_sample_type, wgpu::TextureViewDimension::D3),
+            texture(
+                2,
+                wgpu::TextureSampleType::Float { filterable: false },
+                wgpu::TextureViewDimension::D2,
+            ),
+        ],
+    })
+}
+
+fn pipeline(
+    device: &wgpu::Device,
+    layout: &wgpu::BindGroupLayout,
+    texel: &str,
+) -> wgpu::RenderPipeline {
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("slice_render.wgsl"),
+        source: wgpu::ShaderSource::Wgsl(shaders::slice_render(texel).into()),
+    });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some("slice"),
+        bind_group_layouts: &[Some(layout)],
+        immediate_size: 0,
+    });
+    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+        label: Some("slice"),
+        layout: Some(&pipeline_layout),
+        vertex: wgpu::VertexState {
+            module: &module,
+            entry_point: Some("vs_main"),
+            compilation_options: Default::default(),
+            buffers: &[],
+        },
+        fragment: Some(wgpu::FragmentState {
+            module: &module,
+            entry_point: Some("fs_main"),
+            compilation_options: Default::default(),
+            targets: &[Some(FORMAT.into())],
+        }),
+        primitive: wgpu::PrimitiveState::default(),
+        depth_stencil: None,
+        multisample: Default::default(),
+        multiview_mask: None,
+        cache: None,
+    })
+}

@@ -249,3 +249,37 @@ test('files dropped on the page open like chosen ones', async () => {
     await browser.close();
   }
 });
+
+test('a whole folder dropped on the page is read recursively', async () => {
+  // A study folder as a user has it: slices split over nested folders,
+  // plus a file that is not DICOM. Dropped the way a file manager does it:
+  // Chromium's own drag-and-drop of a real directory (DevTools protocol),
+  // so the page walks it through webkitGetAsEntry.
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'insitu-drop-'));
+  const app = await openApp({ webgpu: false });
+  const { browser, page } = app;
+  try {
+    const source = path.join(FIXTURES, 'ct-ge-head-tilt');
+    const names = (await readdir(source)).filter((n) => n.endsWith('.dcm')).sort();
+    for (const [i, name] of names.entries()) {
+      const sub = path.join(dir, 'study', i % 2 ? 'odd' : 'even', i % 3 ? '' : 'deeper');
+      await cp(path.join(source, name), path.join(sub, name));
+    }
+    await cp(path.join(source, 'LICENSE'), path.join(dir, 'study', 'LICENSE'));
+    const cdp = await page.context().newCDPSession(page);
+    const box = await page.locator('.workspace').boundingBox();
+    const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+    const data = { items: [], files: [path.join(dir, 'study')], dragOperationsMask: 1 };
+    for (const type of ['dragEnter', 'dragOver', 'drop']) {
+      await cdp.send('Input.dispatchDragEvent', { type, ...at, data });
+    }
+    await waitReady(page);
+    assert.match(await page.getByTestId('volume-info').textContent(), /512 × 512 × 28 voxels/);
+    // The folder path travels with each file: the skipped file is named by it.
+    assert.match(await page.getByTestId('skipped-list').textContent(), /study\/LICENSE: not a DICOM file/);
+    await assertQuiet(app, 'folder drop', { longTasks: false });
+  } finally {
+    await browser.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -210,9 +210,30 @@ test('good files beside malformed ones: the good series loads, every bad file is
     await assertViewsDrawn(page, 'mixed (WebGL2)');
     await assertSlicesOnGpu(page, 'WebGL2');
     await assertQuiet(app, 'mixed');
-    // Closing forgets the study (a fresh worker: its memory is given back),
-    // and the app still works afterwards.
+    // Closing forgets the study and gives its memory back: the worker that
+    // held it ends, and the fresh one's heap is a fraction of the old one.
+    // The app still works afterwards.
+    const before = page.workers().find((w) => w.url().includes('insitu-worker'));
+    const heapBefore = await before.evaluate(() => wasm_bindgen.heapBytes());
+    const ended = new Promise((resolve) => before.once('close', resolve));
+    const fresh = page.waitForEvent('worker');
     await page.getByTestId('close-study').click();
+    await ended;
+    const after = await fresh;
+    assert.ok(after !== before && after.url().includes('insitu-worker'), 'a fresh study worker');
+    // Its wasm starts asynchronously: ask until it answers.
+    const heapAfter = await after.evaluate(async () => {
+      for (;;) {
+        try {
+          return wasm_bindgen.heapBytes();
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+    });
+    console.log(`study worker heap: ${(heapBefore / 2 ** 20).toFixed(0)} MB with the head CT, ${(heapAfter / 2 ** 20).toFixed(0)} MB after closing`);
+    assert.ok(heapBefore > 30 * 2 ** 20, `the study used ${heapBefore} bytes`);
+    assert.ok(heapAfter < heapBefore / 4, `after closing: ${heapAfter} of ${heapBefore} bytes`);
     assert.equal(await page.getByTestId('load-status').getAttribute('data-state'), 'idle');
     assert.equal(await page.getByTestId('series-list').locator('li').count(), 0);
     assert.equal(await page.getByTestId('volume-info').textContent(), '—');

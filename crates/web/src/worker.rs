@@ -82,6 +82,18 @@ fn words(data: &[u32]) -> JsValue {
     js_sys::Uint32Array::from(data).into()
 }
 
+/// Bytes of this worker's wasm heap: what the open study costs in memory.
+/// A wasm heap never shrinks, so closing a study ends the worker; the
+/// end-to-end test reads this to check that the memory really comes back.
+#[wasm_bindgen(js_name = heapBytes)]
+pub fn heap_bytes() -> f64 {
+    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+    memory
+        .buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length() as f64
+}
+
 /// Entry point of the worker binary.
 pub fn start() {
     console_error_panic_hook::set_once();

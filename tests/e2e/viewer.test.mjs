@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { cp, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './lib/server.mjs';
@@ -22,7 +22,7 @@ before(async () => {
 after(() => server?.close());
 
 /** A page with network guard, console watch and a long-task recorder. */
-async function openApp({ webgpu = true } = {}) {
+async function openApp({ webgpu = true, query = '' } = {}) {
   const browser = await launch({ webgpu });
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   const network = await guardNetwork(context, server.origin);
@@ -35,7 +35,7 @@ async function openApp({ webgpu = true } = {}) {
     }).observe({ type: 'longtask', buffered: true });
   });
   await network.ready();
-  await page.goto(server.url);
+  await page.goto(server.url + query);
   await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
   // Page start-up (wasm compile, GPU set-up) is not part of what is measured.
   await page.evaluate(() => { window.__longTasks = []; });
@@ -98,6 +98,13 @@ test('a real tilted head CT opens from a folder with its tilt shown and every vi
     const info = await page.getByTestId('volume-info').textContent();
     assert.match(info, /512 × 512 × 28 voxels/, info);
     assert.match(info, /0\.49 × 0\.49 × 5\.63 mm/, info);
+    // Decoded in parallel: one decoder worker per core (at most four, at
+    // least eight slices each), when there are two cores or more.
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    const decoders = Number(await page.getByTestId('load-status').getAttribute('data-decoders'));
+    console.log(`head CT: ${await page.getByTestId('load-status').textContent()} (${cores} cores)`);
+    const expected = Math.min(cores, 4, Math.floor(28 / 8));
+    assert.equal(decoders, expected >= 2 ? expected : 0);
     const warnings = await page.getByTestId('warnings').textContent();
     assert.match(warnings, /gantry tilt 18\.5°/, warnings);
     assert.match(warnings, /non-uniform slice spacing/, warnings);
@@ -302,5 +309,36 @@ test('a whole folder dropped on the page is read recursively', async () => {
   } finally {
     await browser.close();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('decoder workers give the same voxels as decoding in the study worker', async () => {
+  // The same folder decoded both ways; the three 2D views, drawn from each
+  // volume at the same place and window, must be identical pixel for pixel.
+  const shots = {};
+  for (const query of ['?decoders=0', '']) {
+    const app = await openApp({ webgpu: false, query });
+    const { browser, page } = app;
+    try {
+      await page.getByTestId('open-folder').setInputFiles(path.join(FIXTURES, 'ct-ge-head-tilt'));
+      await waitReady(page);
+      const decoders = Number(await page.getByTestId('load-status').getAttribute('data-decoders'));
+      if (query) assert.equal(decoders, 0, 'decoded in the study worker');
+      console.log(`${query || 'default'}: ${await page.getByTestId('load-status').textContent()}`);
+      await waitSurface(page);
+      await page.waitForTimeout(300);
+      shots[query] = [];
+      for (const view of ['axial', 'coronal', 'sagittal']) {
+        shots[query].push(await page.getByTestId(`view-${view}`).screenshot());
+      }
+      await assertQuiet(app, `decode ${query || 'default'}`, { longTasks: false });
+    } finally {
+      await browser.close();
+    }
+  }
+  for (const [i, view] of ['axial', 'coronal', 'sagittal'].entries()) {
+    await writeFile(path.join(ARTIFACTS, `decode-parallel-${view}.png`), shots[''][i]);
+    await writeFile(path.join(ARTIFACTS, `decode-single-${view}.png`), shots['?decoders=0'][i]);
+    assert.ok(shots[''][i].equals(shots['?decoders=0'][i]), `${view} view differs`);
   }
 });

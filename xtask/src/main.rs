@@ -59,6 +59,7 @@ fn bench() -> proc::Result {
             .args(["bench", "-p", "insitu-gpu", "--bench", "marching"])
             .env("INSITU_BENCH_SERIES", &series),
     )?;
+    let j2k = phantoms::bench_series_j2k()?;
     proc::step("benchmark: the same series in the browser (release wasm), beside the native CLI");
     setup::web_tools()?;
     proc::run(proc::cargo(&root()).args(["build", "--release", "-p", "insitu-cli"]))?;
@@ -71,6 +72,7 @@ fn bench() -> proc::Result {
             .arg("tests/e2e/bench/browser.mjs")
             .current_dir(root())
             .env("INSITU_BENCH_SERIES", &series)
+            .env("INSITU_BENCH_SERIES_J2K", &j2k)
             .env("INSITU_CLI", target.join("release/insitu"))
             .env("INSITU_DIST", root().join("dist")),
     )

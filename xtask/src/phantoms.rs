@@ -136,3 +136,13 @@ pub fn bench_series() -> Result<PathBuf> {
     generate(&python, &dir, "512", "300", &["--ts", "ele"])?;
     Ok(dir)
 }
+
+/// A 512×512×100 JPEG 2000 (lossless) phantom: a decode-bound load, for
+/// decoder workers against one.
+pub fn bench_series_j2k() -> Result<PathBuf> {
+    let python = python()?;
+    let dir = cache_root().join("phantoms/bench-512x512x100-j2k");
+    step("512x512x100 JPEG 2000 phantom series for the benchmark (cached)");
+    generate(&python, &dir, "512", "100", &["--ts", "j2k-lossless"])?;
+    Ok(dir)
+}

@@ -55,6 +55,9 @@ pub enum Problem {
     /// Reading the file failed.
     #[error("read failed: {0}")]
     Io(String),
+    /// A problem found in another worker, as it was worded there.
+    #[error("{0}")]
+    Relayed(String),
 }
 
 /// A [`Problem`] with the file it belongs to.

@@ -8,7 +8,7 @@ use crate::error::Problem;
 use dicom_core::{Tag, header::HasLength};
 
 /// Rescale from stored values to output units (HU for CT).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rescale {
     /// RescaleSlope.
     pub slope: f64,

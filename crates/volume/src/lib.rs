@@ -22,6 +22,7 @@ mod pixels;
 pub mod reslice;
 mod series;
 mod source;
+mod split;
 pub mod transfer_syntax;
 mod volume;
 #[cfg(target_arch = "wasm32")]
@@ -30,10 +31,11 @@ mod wasm_libc;
 pub use error::{FileError, Problem};
 pub use geometry::{Geometry, GeometryError};
 pub use header::Rescale;
-pub use load::{BuildError, Loaded, Scan, scan};
+pub use load::{BuildError, Loaded, Scan, SliceFailure, scan};
 pub use meta::{DicomMeta, TagEntry, read_meta};
 pub use series::{SeriesInfo, SeriesPlan, Warning};
 #[cfg(not(target_arch = "wasm32"))]
 pub use source::{DiskFile, files_under};
 pub use source::{MemoryFile, Source};
+pub use split::{Assembly, DecodeJob, JobOutcome, JobSlice, run_job};
 pub use volume::{Volume, VolumeError, Voxels};

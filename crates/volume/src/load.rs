@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{FileError, Problem};
-use crate::header::ImageHeader;
+use crate::header::{ImageHeader, Rescale};
 use crate::parse::{Depth, parse};
 use crate::pixels::{Conversion, Overflow, Slot, convert, frame_samples};
 use crate::series::{SeriesPlan, Warning, plan};
@@ -141,6 +141,11 @@ impl Scan {
             .map(|s| s.info.index)
     }
 
+    /// Index (into the scanned sources) of the file behind header `header`.
+    pub(crate) fn file_of_header(&self, header: usize) -> usize {
+        self.headers[header].0
+    }
+
     /// Second pass: decodes series `index` into a volume.
     pub fn build<S: Source + Sync>(
         &self,
@@ -191,23 +196,11 @@ impl Scan {
         }
         let failures =
             self.decode_files(plan, sources, &by_file, &mut voxels, frame_len, progress)?;
-        let mut warnings = plan.info.warnings.clone();
-        if failures.len() == plan.slices.len() {
-            let first = failures.into_iter().next().expect("at least one slice").1;
-            return Ok(Err(BuildError::NothingReadable(first)));
-        }
-        for (slice, error) in failures {
-            warnings.push(Warning::SliceFailed {
-                slice,
-                error: error.to_string(),
-            });
-        }
-        let mut volume =
-            Volume::new(plan.geometry, T::wrap(voxels)).expect("buffer sized from the geometry");
-        if let Some(offsets) = &plan.slice_offsets_mm {
-            volume = volume.with_slice_offsets(offsets.clone());
-        }
-        Ok(Ok(Loaded { volume, warnings }))
+        let failures = failures
+            .into_iter()
+            .map(|(k, e)| (k, SliceFailure::from(e)))
+            .collect();
+        Ok(finish_volume(plan, T::wrap(voxels), failures))
     }
 
     /// Decodes every slice into its place; returns the slices that failed.
@@ -283,35 +276,65 @@ impl Scan {
         source: &impl Source,
         targets: &mut [(usize, &mut [T])],
     ) -> Result<(), FileDecodeError> {
-        let fail = |p| FileDecodeError::Problem(FileError::new(source.name(), p));
-        let bytes = source
-            .bytes()
-            .map_err(|e| fail(Problem::Io(e.to_string())))?;
-        let obj = guarded(|| parse(&bytes, Depth::Full)).map_err(fail)?;
-        for (k, out) in targets.iter_mut() {
-            let slice = plan.slices[*k];
-            let header = &self.headers[slice.header].1;
-            let samples = guarded(|| frame_samples(&obj, header, slice.frame)).map_err(fail)?;
-            let conversion = Conversion {
-                pixel: header.pixel,
-                rescale: slice.rescale,
-                padding: header.padding,
-                padding_output: plan.padding_output,
-                invert: plan.invert,
-            };
-            T::convert(&samples, &conversion, out).map_err(|Overflow| FileDecodeError::Overflow)?;
-        }
-        Ok(())
+        let header = &self.headers[plan.slices[targets[0].0].header].1;
+        let mut frames: Vec<(u32, Rescale, &mut [T])> = targets
+            .iter_mut()
+            .map(|(k, out)| (plan.slices[*k].frame, plan.slices[*k].rescale, &mut **out))
+            .collect();
+        decode_frames(
+            source,
+            Some(header),
+            plan.padding_output,
+            plan.invert,
+            &mut frames,
+        )
     }
 }
 
-enum FileDecodeError {
+/// Decodes frames of one file, each with its rescale, into its output.
+/// `header` is the scan's; without it (a job run elsewhere) it is read
+/// again from the same bytes, which gives the same header.
+pub(crate) fn decode_frames<T: Sample>(
+    source: &impl Source,
+    header: Option<&ImageHeader>,
+    padding_output: f32,
+    invert: bool,
+    frames: &mut [(u32, Rescale, &mut [T])],
+) -> Result<(), FileDecodeError> {
+    let fail = |p| FileDecodeError::Problem(FileError::new(source.name(), p));
+    let bytes = source
+        .bytes()
+        .map_err(|e| fail(Problem::Io(e.to_string())))?;
+    let obj = guarded(|| parse(&bytes, Depth::Full)).map_err(fail)?;
+    let read;
+    let header = match header {
+        Some(h) => h,
+        None => {
+            read = ImageHeader::read(&obj).map_err(fail)?;
+            &read
+        }
+    };
+    for (frame, rescale, out) in frames.iter_mut() {
+        let samples = guarded(|| frame_samples(&obj, header, *frame)).map_err(fail)?;
+        let conversion = Conversion {
+            pixel: header.pixel,
+            rescale: *rescale,
+            padding: header.padding,
+            padding_output,
+            invert,
+        };
+        T::convert(&samples, &conversion, out).map_err(|Overflow| FileDecodeError::Overflow)?;
+    }
+    Ok(())
+}
+
+pub(crate) enum FileDecodeError {
     Overflow,
     Problem(FileError),
 }
 
 /// Voxel element types the volume can be built in.
-trait Sample: Copy + Send + Sync + 'static {
+pub(crate) trait Sample: Copy + Send + Sync + 'static {
     fn from_f32(v: f32) -> Self;
     fn wrap(v: Vec<Self>) -> Voxels;
     fn convert(samples: &[u8], conv: &Conversion, out: &mut [Self]) -> Result<(), Overflow>;
@@ -339,4 +362,52 @@ impl Sample for f32 {
     fn convert(samples: &[u8], conv: &Conversion, out: &mut [Self]) -> Result<(), Overflow> {
         convert(samples, conv, Slot::F32(out))
     }
+}
+
+/// Why one slice could not be decoded, as worded where it happened (it may
+/// come back from another worker as text).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SliceFailure {
+    /// The file's display name.
+    pub file: String,
+    /// What went wrong.
+    pub reason: String,
+}
+
+impl From<FileError> for SliceFailure {
+    fn from(e: FileError) -> Self {
+        Self {
+            file: e.file,
+            reason: e.problem.to_string(),
+        }
+    }
+}
+
+/// The volume from decoded voxels, with a warning per failed slice; an
+/// error when no slice could be read.
+pub(crate) fn finish_volume(
+    plan: &SeriesPlan,
+    voxels: Voxels,
+    mut failures: Vec<(usize, SliceFailure)>,
+) -> Result<Loaded, BuildError> {
+    failures.sort_by_key(|f| f.0);
+    if failures.len() == plan.slices.len() {
+        let first = failures.into_iter().next().expect("at least one slice").1;
+        return Err(BuildError::NothingReadable(FileError::new(
+            first.file,
+            Problem::Relayed(first.reason),
+        )));
+    }
+    let mut warnings = plan.info.warnings.clone();
+    for (slice, failure) in failures {
+        warnings.push(Warning::SliceFailed {
+            slice,
+            error: format!("{}: {}", failure.file, failure.reason),
+        });
+    }
+    let mut volume = Volume::new(plan.geometry, voxels).expect("buffer sized from the geometry");
+    if let Some(offsets) = &plan.slice_offsets_mm {
+        volume = volume.with_slice_offsets(offsets.clone());
+    }
+    Ok(Loaded { volume, warnings })
 }

@@ -16,6 +16,16 @@ pub trait Source {
     fn bytes(&self) -> io::Result<Cow<'_, [u8]>>;
 }
 
+/// A borrowed source reads as the source itself (jobs pick some of a list).
+impl<S: Source + ?Sized> Source for &S {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn bytes(&self) -> io::Result<Cow<'_, [u8]>> {
+        (**self).bytes()
+    }
+}
+
 /// A named byte buffer already in memory.
 #[derive(Debug, Clone)]
 pub struct MemoryFile {

@@ -165,8 +165,10 @@ pub enum Reply {
     Rendered {
         /// The views drawn, matching the buffers.
         views: Vec<ViewRequest>,
-        /// Who resliced them: "GPU (adapter)" or "CPU (why not the GPU)".
+        /// Who resliced them, short: "GPU · WebGPU", "GPU · WebGL2", "CPU".
         engine: String,
+        /// The adapter in full, or why not the GPU.
+        engine_detail: String,
     },
     /// HU under the cursor.
     Probed {
@@ -260,6 +262,9 @@ pub struct VolumeSummary {
     pub value_range: (f32, f32),
     /// Milliseconds from request to ready.
     pub load_ms: f64,
+    /// Decoder workers that decoded it in parallel (0: decoded in the
+    /// study worker itself, or not decoded at all, as the demo).
+    pub decoders: usize,
 }
 
 /// A surface's facts.
@@ -281,4 +286,16 @@ pub struct SurfaceSummary {
     pub request: SurfaceRequest,
     /// World bounds (low, high) of the surface.
     pub bounds: ([f32; 3], [f32; 3]),
+}
+
+/// Decoder worker → study worker. The job itself goes the other way as a
+/// serialised [`insitu_volume::DecodeJob`], its files' bytes transferred
+/// beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DecoderReply {
+    /// Started; jobs may be sent.
+    Ready,
+    /// The job's samples (transferred beside it, in job order) and what failed.
+    Decoded(insitu_volume::JobOutcome),
 }

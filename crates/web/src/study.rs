@@ -89,7 +89,31 @@ impl Study {
         let Some(scan) = &self.scan else {
             return failed("loading", "no folder has been opened").into();
         };
-        match scan.build_with_progress(index, &self.files, progress) {
+        let built = scan.build_with_progress(index, &self.files, progress);
+        self.take_loaded(index, built)
+    }
+
+    /// The scan of the open folder, if any.
+    pub fn scan(&self) -> Option<&Scan> {
+        self.scan.as_ref()
+    }
+
+    /// The open folder's files (memory only).
+    pub fn files(&self) -> &[MemoryFile] {
+        &self.files
+    }
+
+    /// Makes series `index`, built here or by decoder workers, the loaded
+    /// volume (or reports why it could not be built).
+    pub fn take_loaded(
+        &mut self,
+        index: usize,
+        built: Result<insitu_volume::Loaded, insitu_volume::BuildError>,
+    ) -> Reply {
+        let Some(scan) = &self.scan else {
+            return failed("loading", "no folder has been opened").into();
+        };
+        match built {
             Ok(loaded) => {
                 let info = &scan.series[index].info;
                 let title = if info.description.is_empty() {
@@ -152,6 +176,7 @@ impl Study {
             warnings,
             value_range,
             load_ms: 0.0,
+            decoders: 0,
         };
         self.volume = Some((volume, summary.clone()));
         self.generation += 1;

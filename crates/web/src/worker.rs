@@ -15,6 +15,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent};
 
+use crate::decoders;
 use crate::protocol::{Engine, Reply, Request, SurfaceRequest, ViewRequest};
 use crate::study::Study;
 
@@ -97,6 +98,10 @@ pub fn heap_bytes() -> f64 {
 /// Entry point of the worker binary.
 pub fn start() {
     console_error_panic_hook::set_once();
+    if crate::decoders::is_decoder() {
+        crate::decoders::start_decoder();
+        return;
+    }
     let worker = Rc::new(Worker::default());
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         worker.queue.borrow_mut().push_back(event.data());
@@ -178,7 +183,7 @@ async fn handle(worker: &Worker, message: JsValue) {
             let (scanned, first) = worker.study.borrow_mut().open(read);
             post(&scanned, vec![]);
             match first {
-                Some(index) => load(worker, index, started),
+                Some(index) => load(worker, index, started).await,
                 None => post(
                     &Reply::Failed {
                         during: "opening".into(),
@@ -188,7 +193,7 @@ async fn handle(worker: &Worker, message: JsValue) {
                 ),
             }
         }
-        Request::LoadSeries { index } => load(worker, index, now_ms()),
+        Request::LoadSeries { index } => load(worker, index, now_ms()).await,
         Request::Demo => {
             let started = now_ms();
             post(
@@ -219,7 +224,10 @@ async fn handle(worker: &Worker, message: JsValue) {
     }
 }
 
-fn load(worker: &Worker, index: usize, started: f64) {
+// The study stays borrowed while decoder workers run: requests run one at a
+// time (`drain`), and the message handler only touches the queue.
+#[allow(clippy::await_holding_refcell_ref)]
+async fn load(worker: &Worker, index: usize, started: f64) {
     post(
         &Reply::Progress {
             phase: "decoding".into(),
@@ -241,9 +249,32 @@ fn load(worker: &Worker, index: usize, started: f64) {
             );
         }
     };
-    let mut reply = worker.study.borrow_mut().load_series(index, &report);
+    let slices = worker
+        .study
+        .borrow()
+        .scan()
+        .and_then(|scan| scan.series.get(index))
+        .map_or(0, |plan| plan.info.dims[2] as usize);
+    let count = decoders::decoders_for(slices);
+    let parallel = if count >= 2 {
+        let study = worker.study.borrow();
+        match study.scan() {
+            Some(scan) => {
+                decoders::decode_in_parallel(scan, study.files(), index, count, &report).await
+            }
+            None => None,
+        }
+    } else {
+        None
+    };
+    let decoded_by = if parallel.is_some() { count } else { 0 };
+    let mut reply = match parallel {
+        Some(built) => worker.study.borrow_mut().take_loaded(index, built),
+        None => worker.study.borrow_mut().load_series(index, &report),
+    };
     if let Reply::Loaded(summary) = &mut reply {
         summary.load_ms = now_ms() - started;
+        summary.decoders = decoded_by;
     }
     post(&reply, vec![]);
 }
@@ -353,7 +384,7 @@ async fn render(worker: &Worker, views: Vec<ViewRequest>) {
         );
         return;
     }
-    let (gpu_images, engine) = match device(worker).await {
+    let (gpu_images, engine_detail) = match device(worker).await {
         Ok(ctx) => match slice_renderer(worker, &ctx).as_ref() {
             Ok(renderer) => {
                 let slices: Vec<SliceView> = views
@@ -365,13 +396,20 @@ async fn render(worker: &Worker, views: Vec<ViewRequest>) {
                     })
                     .collect();
                 match renderer.render(&ctx, &slices).await {
-                    Ok(images) => (Some(images), format!("GPU ({})", ctx.summary)),
-                    Err(e) => (None, format!("CPU (GPU drawing failed: {e})")),
+                    Ok(images) => (Some(images), ctx.summary.to_string()),
+                    Err(e) => (None, format!("GPU drawing failed: {e}")),
                 }
             }
-            Err(e) => (None, format!("CPU ({e})")),
+            Err(e) => (None, e.clone()),
         },
-        Err(e) => (None, format!("CPU ({e})")),
+        Err(e) => (None, e),
+    };
+    let engine = match (&gpu_images, device(worker).await) {
+        (Some(_), Ok(ctx)) => format!(
+            "GPU · {}",
+            ctx.summary.to_string().split(" · ").next().unwrap_or("")
+        ),
+        _ => "CPU".to_owned(),
     };
     let images = match gpu_images {
         Some(images) => Ok(images),
@@ -379,7 +417,11 @@ async fn render(worker: &Worker, views: Vec<ViewRequest>) {
     };
     match images {
         Ok(images) => post(
-            &Reply::Rendered { views, engine },
+            &Reply::Rendered {
+                views,
+                engine,
+                engine_detail,
+            },
             images.iter().map(|i| bytes(i)).collect(),
         ),
         Err(failure) => post(&failure.into(), vec![]),

@@ -10,6 +10,7 @@ import { startServer } from '../lib/server.mjs';
 import { launch } from '../lib/browser.mjs';
 
 const series = process.env.INSITU_BENCH_SERIES;
+const j2kSeries = process.env.INSITU_BENCH_SERIES_J2K;
 const cli = process.env.INSITU_CLI;
 if (!series || !cli) throw new Error('run through `cargo xtask bench` (INSITU_BENCH_SERIES, INSITU_CLI)');
 const GPU_LIMIT_MS = Number(process.env.INSITU_BENCH_GPU_LIMIT_MS ?? 300_000);
@@ -74,11 +75,49 @@ try {
   const cpu = await surface('cpu', 600_000);
   const gpu = await surface('gpu', GPU_LIMIT_MS);
 
+  // Decoder workers against decoding in the study worker alone, each on a
+  // fresh page: the uncompressed series (read-bound) and a JPEG 2000 one
+  // (decode-bound).
+  async function loadOnce(dir, query) {
+    const fresh = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    try {
+      await fresh.goto(server.url + query);
+      await fresh.waitForSelector('html[data-app="running"]', { timeout: 120_000 });
+      await fresh.getByTestId('opt-engine').selectOption('cpu');
+      await fresh.evaluate(() => {
+        window.__bench = {};
+        document.querySelector('[data-testid="open-folder"]')
+          .addEventListener('change', () => { window.__bench.chosen = performance.now(); }, { capture: true });
+        new MutationObserver(() => {
+          const s = document.querySelector('[data-testid="load-status"]');
+          if (s.dataset.state === 'ready' && !window.__bench.ready) window.__bench.ready = performance.now();
+        }).observe(document.querySelector('[data-testid="load-status"]'), { attributes: true });
+      });
+      await fresh.getByTestId('open-folder').setInputFiles(dir);
+      await fresh.waitForSelector('[data-testid="load-status"][data-state="ready"]', { timeout: 600_000 });
+      const { chosen, ready } = await fresh.evaluate(() => window.__bench);
+      const decoders = await fresh.getByTestId('load-status').getAttribute('data-decoders');
+      return { ms: ready - chosen, decoders };
+    } finally {
+      await fresh.context().close();
+    }
+  }
+  const decoding = [];
+  for (const [name, dir] of [['512x512x300 uncompressed', series], ['512x512x100 JPEG 2000', j2kSeries]]) {
+    if (!dir) continue;
+    const single = await loadOnce(dir, '?decoders=0');
+    const parallel = await loadOnce(dir, '');
+    decoding.push({ name, single, parallel });
+  }
+
   const ratio = (a, b) => (a / b).toFixed(2);
   console.log(`browser: ${gpuInfo}`);
   console.log(`series: ${series}`);
   console.log(`load, files chosen -> ready: browser ${loadMs.toFixed(0)} ms, native ${nativeLoad.toFixed(0)} ms (browser/native ${ratio(loadMs, nativeLoad)}x)`);
   console.log(`surface 300 HU, CPU: browser ${cpu.extractMs} ms extract (${cpu.wallMs} ms click -> shown), native CPU (all cores) ${nativeExtract.toFixed(0)} ms (browser/native ${ratio(cpu.extractMs, nativeExtract)}x), ${cpu.triangles} triangles (native ${nativeTriangles})`);
+  for (const { name, single, parallel } of decoding) {
+    console.log(`load ${name}, files chosen -> ready: ${parallel.decoders} decoder workers ${parallel.ms.toFixed(0)} ms, study worker alone ${single.ms.toFixed(0)} ms (parallel/alone ${ratio(parallel.ms, single.ms)}x)`);
+  }
   if (gpu.finished) {
     console.log(`surface 300 HU, GPU: browser ${gpu.extractMs} ms extract on ${gpu.label} (${gpu.wallMs} ms click -> shown), GPU/CPU ${ratio(gpu.extractMs, cpu.extractMs)}x, ${gpu.triangles} triangles`);
   } else {

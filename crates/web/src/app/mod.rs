@@ -84,9 +84,25 @@ pub fn start() {
     });
 }
 
-/// Starts the study worker (built by Trunk from `insitu-worker`).
+/// Starts the study worker (built by Trunk from `insitu-worker`). A
+/// `?decoders=N` in the page address caps its decoder workers (0: decode in
+/// the study worker): the benchmark compares both in one run.
 fn spawn_worker() -> Worker {
-    let worker = Worker::new("./insitu-worker_loader.js")
+    let cap = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|query| {
+            query
+                .trim_start_matches('?')
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("decoders=").map(str::to_owned))
+        })
+        .and_then(|n| n.parse::<usize>().ok());
+    let options = web_sys::WorkerOptions::new();
+    options.set_name(&match cap {
+        Some(n) => format!("insitu-study decoders={n}"),
+        None => "insitu-study".to_owned(),
+    });
+    let worker = Worker::new_with_options("./insitu-worker_loader.js", &options)
         .expect("the worker script is served beside the page");
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
         on_reply(event.data());
@@ -676,10 +692,16 @@ fn handle_reply(data: JsValue) {
             files,
         } => panel::show_scan(&series, &skipped, files),
         Reply::Loaded(summary) => loaded(summary),
-        Reply::Rendered { views, engine } => {
+        Reply::Rendered {
+            views,
+            engine,
+            engine_detail,
+        } => {
             let label = by_test_id("slice-engine");
-            if label.text_content().as_deref() != Some(&format!("2D: {engine}")) {
-                label.set_text_content(Some(&format!("2D: {engine}")));
+            let text = format!("2D: {engine}");
+            if label.text_content().as_deref() != Some(&text) {
+                label.set_text_content(Some(&text));
+                let _ = label.set_attribute("title", &format!("2D views: {engine_detail}"));
                 let kind = if engine.starts_with("GPU") {
                     "gpu"
                 } else {
@@ -848,9 +870,21 @@ fn loaded(summary: VolumeSummary) {
     *app.volume.borrow_mut() = Some(summary.clone());
     set_enabled("make-surface", true);
     set_enabled("close-study", true);
+    let decoded_by = match summary.decoders {
+        0 => String::new(),
+        n => format!(" ({n} decoder workers)"),
+    };
     status(
         "ready",
-        &format!("Ready: {} in {:.0} ms", summary.title, summary.load_ms),
+        &format!(
+            "Ready: {} in {:.0} ms{decoded_by}",
+            summary.title, summary.load_ms
+        ),
+    );
+    set_data(
+        &by_test_id("load-status"),
+        "decoders",
+        &summary.decoders.to_string(),
     );
     app.redraw_in_flight.set(false);
     redraw();

@@ -1,0 +1,252 @@
+//! A series' decoding split into jobs that run elsewhere (browser workers,
+//! which share no memory) and put back together. A job is plain data: whole
+//! files, the slices each gives and how to convert them. Its samples come
+//! back and are copied slice by slice into one volume buffer, so the
+//! decoded volume is never held twice.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Voxels;
+use crate::header::Rescale;
+use crate::load::{
+    BuildError, FileDecodeError, Loaded, Scan, SliceFailure, decode_frames, finish_volume,
+};
+use crate::source::Source;
+
+/// Some files of a series, to decode in one place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecodeJob {
+    /// The job's files, as indices into the sources the scan was given.
+    pub files: Vec<usize>,
+    /// For each file, the slices it gives, in the order their samples
+    /// come back.
+    pub slices: Vec<Vec<JobSlice>>,
+    /// Samples per slice.
+    pub frame_len: usize,
+    /// Output value of padded samples (air for CT).
+    pub padding_output: f32,
+    /// Invert MONOCHROME1 data without physical units.
+    pub invert: bool,
+    /// Decode to f32 (a fractional rescale, or i16 overflowed).
+    pub float: bool,
+}
+
+/// One slice of a job: where it goes and how it is converted.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct JobSlice {
+    /// Its index in the stack.
+    pub k: usize,
+    /// Frame within its file.
+    pub frame: u32,
+    /// Stored value → output units.
+    pub rescale: Rescale,
+}
+
+/// What a job reports besides its samples.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobOutcome {
+    /// Slices that could not be decoded (their samples stay background).
+    pub failures: Vec<(usize, SliceFailure)>,
+    /// A value did not fit i16: the series must be decoded as f32.
+    pub overflow: bool,
+}
+
+impl DecodeJob {
+    /// Slices in this job.
+    pub fn slice_count(&self) -> usize {
+        self.slices.iter().map(Vec::len).sum()
+    }
+
+    /// Stack indices of the job's slices, in the order of its samples.
+    pub fn order(&self) -> impl Iterator<Item = usize> + '_ {
+        self.slices.iter().flatten().map(|s| s.k)
+    }
+}
+
+/// Runs `job` on its files (`sources[i]` is file `job.files[i]`): every
+/// slice's samples, in job order, plus what failed.
+pub fn run_job<S: Source>(job: &DecodeJob, sources: &[S]) -> (Voxels, JobOutcome) {
+    if job.float {
+        run_typed::<f32, S>(job, sources)
+    } else {
+        run_typed::<i16, S>(job, sources)
+    }
+}
+
+fn run_typed<T: crate::load::Sample, S: Source>(
+    job: &DecodeJob,
+    sources: &[S],
+) -> (Voxels, JobOutcome) {
+    let mut voxels = vec![T::from_f32(job.padding_output); job.slice_count() * job.frame_len];
+    let mut outcome = JobOutcome::default();
+    let mut rest = voxels.as_mut_slice();
+    for (source, slices) in sources.iter().zip(&job.slices) {
+        let (mine, after) = rest.split_at_mut(slices.len() * job.frame_len);
+        rest = after;
+        let mut frames: Vec<(u32, Rescale, &mut [T])> = slices
+            .iter()
+            .zip(mine.chunks_mut(job.frame_len))
+            .map(|(s, out)| (s.frame, s.rescale, out))
+            .collect();
+        match decode_frames(source, None, job.padding_output, job.invert, &mut frames) {
+            Ok(()) => {}
+            Err(FileDecodeError::Overflow) => {
+                outcome.overflow = true;
+                break;
+            }
+            Err(FileDecodeError::Problem(e)) => {
+                let failure = SliceFailure::from(e);
+                outcome
+                    .failures
+                    .extend(slices.iter().map(|s| (s.k, failure.clone())));
+            }
+        }
+    }
+    (T::wrap(voxels), outcome)
+}
+
+impl Scan {
+    /// Splits series `index` into at most `parts` jobs of whole files, in
+    /// stacking order and balanced by slice count.
+    pub fn decode_jobs(
+        &self,
+        index: usize,
+        parts: usize,
+        float: bool,
+    ) -> Result<Vec<DecodeJob>, BuildError> {
+        let plan = self
+            .series
+            .get(index)
+            .ok_or(BuildError::NoSuchSeries(index))?;
+        let mut by_file: BTreeMap<usize, Vec<JobSlice>> = BTreeMap::new();
+        let mut first_k: BTreeMap<usize, usize> = BTreeMap::new();
+        for (k, slice) in plan.slices.iter().enumerate() {
+            let file = self.file_of_header(slice.header);
+            first_k.entry(file).or_insert(k);
+            by_file.entry(file).or_default().push(JobSlice {
+                k,
+                frame: slice.frame,
+                rescale: slice.rescale,
+            });
+        }
+        let mut files: Vec<(usize, Vec<JobSlice>)> = by_file.into_iter().collect();
+        files.sort_by_key(|(file, _)| first_k[file]);
+        let parts = parts.clamp(1, files.len().max(1));
+        let per_part = plan.slices.len().div_ceil(parts);
+        let frame_len = plan.geometry.dims.x as usize * plan.geometry.dims.y as usize;
+        let empty = || DecodeJob {
+            files: Vec::new(),
+            slices: Vec::new(),
+            frame_len,
+            padding_output: plan.padding_output,
+            invert: plan.invert,
+            float,
+        };
+        let mut jobs = vec![empty()];
+        for (file, slices) in files {
+            let current = jobs.last_mut().expect("one job at least");
+            if current.slice_count() >= per_part && jobs.len() < parts {
+                jobs.push(empty());
+            }
+            let current = jobs.last_mut().expect("one job at least");
+            current.files.push(file);
+            current.slices.push(slices);
+        }
+        Ok(jobs)
+    }
+
+    /// Whether series `index` has a fractional rescale, so decodes to f32
+    /// from the start.
+    pub fn needs_float(&self, index: usize) -> Result<bool, BuildError> {
+        let plan = self
+            .series
+            .get(index)
+            .ok_or(BuildError::NoSuchSeries(index))?;
+        Ok(!plan.slices.iter().all(|s| s.rescale.is_integral()))
+    }
+
+    /// An empty volume for series `index` that the jobs' samples are copied
+    /// into.
+    pub fn start_assembly(&self, index: usize, float: bool) -> Result<Assembly, BuildError> {
+        let plan = self
+            .series
+            .get(index)
+            .ok_or(BuildError::NoSuchSeries(index))?;
+        let len = plan.geometry.voxel_count();
+        Ok(Assembly {
+            index,
+            frame_len: plan.geometry.dims.x as usize * plan.geometry.dims.y as usize,
+            voxels: if float {
+                Voxels::F32(vec![plan.padding_output; len])
+            } else {
+                Voxels::I16(vec![plan.padding_output as i16; len])
+            },
+            failures: Vec::new(),
+        })
+    }
+}
+
+/// A volume being put together from jobs' samples.
+#[derive(Debug)]
+pub struct Assembly {
+    index: usize,
+    frame_len: usize,
+    voxels: Voxels,
+    failures: Vec<(usize, SliceFailure)>,
+}
+
+impl Assembly {
+    /// The voxels of slice `k`, to copy its samples into: i16 when the
+    /// assembly is i16 (else `None`).
+    pub fn slice_i16(&mut self, k: usize) -> Option<&mut [i16]> {
+        let range = k * self.frame_len..(k + 1) * self.frame_len;
+        match &mut self.voxels {
+            Voxels::I16(v) => v.get_mut(range),
+            Voxels::F32(_) => None,
+        }
+    }
+
+    /// The voxels of slice `k` of an f32 assembly (else `None`).
+    pub fn slice_f32(&mut self, k: usize) -> Option<&mut [f32]> {
+        let range = k * self.frame_len..(k + 1) * self.frame_len;
+        match &mut self.voxels {
+            Voxels::F32(v) => v.get_mut(range),
+            Voxels::I16(_) => None,
+        }
+    }
+
+    /// Copies a job's samples (in job order) into place.
+    pub fn put(&mut self, job: &DecodeJob, samples: &Voxels) {
+        let n = self.frame_len;
+        for (i, k) in job.order().enumerate() {
+            match samples {
+                Voxels::I16(s) => {
+                    if let (Some(out), Some(src)) = (self.slice_i16(k), s.get(i * n..(i + 1) * n)) {
+                        out.copy_from_slice(src);
+                    }
+                }
+                Voxels::F32(s) => {
+                    if let (Some(out), Some(src)) = (self.slice_f32(k), s.get(i * n..(i + 1) * n)) {
+                        out.copy_from_slice(src);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records a job's failed slices.
+    pub fn record(&mut self, outcome: &JobOutcome) {
+        self.failures.extend(outcome.failures.iter().cloned());
+    }
+
+    /// The finished volume (same result as [`Scan::build`]).
+    pub fn finish(self, scan: &Scan) -> Result<Loaded, BuildError> {
+        let plan = scan
+            .series
+            .get(self.index)
+            .ok_or(BuildError::NoSuchSeries(self.index))?;
+        finish_volume(plan, self.voxels, self.failures)
+    }
+}

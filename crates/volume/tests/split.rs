@@ -1,0 +1,103 @@
+//! A series decoded as separate jobs (what browser workers each run) and
+//! reassembled equals the one-piece build: single-frame and multi-frame
+//! series, i16 and f32, every way of splitting, and failed slices reported
+//! the same way.
+#![cfg(not(target_arch = "wasm32"))]
+mod common;
+
+use common::{fixtures, scan_path};
+use insitu_volume::{MemoryFile, Scan, Source, run_job, scan};
+
+/// Builds series `index` from `parts` jobs, as the browser does.
+fn build_in_parts<S: Source>(
+    scan: &Scan,
+    index: usize,
+    sources: &[S],
+    parts: usize,
+) -> insitu_volume::Loaded {
+    let float = scan.needs_float(index).unwrap();
+    let jobs = scan.decode_jobs(index, parts, float).unwrap();
+    assert!(jobs.len() <= parts, "{} jobs for {parts} parts", jobs.len());
+    let mut assembly = scan.start_assembly(index, float).unwrap();
+    for job in &jobs {
+        let mine: Vec<&S> = job.files.iter().map(|&f| &sources[f]).collect();
+        let (samples, outcome) = run_job(job, &mine);
+        assert!(!outcome.overflow);
+        assembly.put(job, &samples);
+        assembly.record(&outcome);
+    }
+    assembly.finish(scan).unwrap()
+}
+
+#[test]
+fn the_head_ct_in_parts_equals_the_whole_build() {
+    let (files, scan) = scan_path("ct-ge-head-tilt");
+    let index = scan.largest_series().unwrap();
+    let whole = scan.build(index, &files).unwrap();
+    for parts in [1, 2, 3, 4, 7, 100] {
+        let jobs = scan.decode_jobs(index, parts, false).unwrap();
+        let slices: usize = jobs.iter().map(|j| j.slice_count()).sum();
+        assert_eq!(slices, 28, "every slice in exactly one job");
+        let built = build_in_parts(&scan, index, &files, parts);
+        assert_eq!(built.volume, whole.volume, "{parts} parts");
+        assert_eq!(built.warnings, whole.warnings, "{parts} parts");
+    }
+}
+
+#[test]
+fn a_multi_frame_series_in_parts_equals_the_whole_build() {
+    let (files, scan) = scan_path("pydicom-data/emri_small.dcm");
+    assert_eq!(scan.series[0].info.dims[2], 10, "ten frames in one file");
+    let whole = scan.build(0, &files).unwrap();
+    let built = build_in_parts(&scan, 0, &files, 3);
+    assert_eq!(built.volume, whole.volume);
+    assert_eq!(built.warnings, whole.warnings);
+}
+
+/// The f32 path (taken for fractional rescales, or when i16 overflows)
+/// gives the same values as the i16 one.
+#[test]
+fn float_jobs_give_the_same_values() {
+    let (files, scan) = scan_path("ct-ge-head-tilt");
+    let index = scan.largest_series().unwrap();
+    let whole = scan.build(index, &files).unwrap();
+    let mut assembly = scan.start_assembly(index, true).unwrap();
+    for job in scan.decode_jobs(index, 3, true).unwrap() {
+        let mine: Vec<_> = job.files.iter().map(|&f| &files[f]).collect();
+        let (samples, outcome) = run_job(&job, &mine);
+        assert!(matches!(samples, insitu_volume::Voxels::F32(_)));
+        assembly.put(&job, &samples);
+        assembly.record(&outcome);
+    }
+    let built = assembly.finish(&scan).unwrap();
+    assert_eq!(common::values(&built), common::values(&whole));
+}
+
+#[test]
+fn a_slice_that_fails_in_a_job_is_reported_as_the_whole_build_reports_it() {
+    let dir = fixtures().join("ct-ge-head-tilt");
+    let mut files: Vec<MemoryFile> = insitu_volume::files_under(&dir)
+        .unwrap()
+        .iter()
+        .map(|f| MemoryFile {
+            name: f.name().to_owned(),
+            bytes: f.bytes().unwrap().into_owned(),
+        })
+        .collect();
+    let scan = scan(&files);
+    let index = scan.largest_series().unwrap();
+    // Damaged after the scan: the file's pixel data is cut short.
+    let victim = scan.decode_jobs(index, 1, false).unwrap()[0].files[5];
+    let len = files[victim].bytes.len();
+    files[victim].bytes.truncate(len - 1000);
+    let whole = scan.build(index, &files).unwrap();
+    let built = build_in_parts(&scan, index, &files, 4);
+    assert_eq!(built.volume, whole.volume);
+    assert_eq!(built.warnings, whole.warnings);
+    let failed = whole
+        .warnings
+        .iter()
+        .filter(|w| w.to_string().contains(&files[victim].name))
+        .count();
+    assert_eq!(failed, 1, "{:?}", whole.warnings);
+}

@@ -1,0 +1,239 @@
+//! Decoding one series on several workers at once. The study worker splits
+//! the series into jobs of whole files ([`Scan::decode_jobs`]), starts one
+//! decoder worker per job (the same wasm binary, told apart by its worker
+//! name), transfers each its files' bytes, and copies the samples that come
+//! back straight into the volume buffer. The decoders end with the load, so
+//! their wasm heaps are given back at once.
+
+use insitu_volume::{BuildError, DecodeJob, Loaded, MemoryFile, Scan, Voxels, run_job};
+use js_sys::{Array, Float32Array, Int16Array, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Worker, WorkerOptions};
+
+use crate::protocol::DecoderReply;
+
+/// Name prefix that makes the worker binary run as a decoder.
+pub const DECODER_NAME: &str = "insitu-decoder";
+
+/// Whether this worker was started as a decoder.
+pub fn is_decoder() -> bool {
+    js_sys::global()
+        .dyn_into::<DedicatedWorkerGlobalScope>()
+        .is_ok_and(|scope| scope.name().starts_with(DECODER_NAME))
+}
+
+/// How many decoders a series of `slices` slices is worth: one per core,
+/// at most four, at least eight slices each; fewer than two means decoding
+/// right here.
+/// The page may cap the count (`decoders=N` in the study worker's name).
+pub fn decoders_for(slices: usize) -> usize {
+    let Ok(scope) = js_sys::global().dyn_into::<DedicatedWorkerGlobalScope>() else {
+        return 0;
+    };
+    let cap = scope
+        .name()
+        .split_once("decoders=")
+        .and_then(|(_, n)| n.parse::<usize>().ok())
+        .unwrap_or(4);
+    let cores = scope.navigator().hardware_concurrency() as usize;
+    cores.clamp(1, 4).min(cap).min(slices / 8)
+}
+
+/// Entry point of a decoder: answers each job with its samples.
+pub fn start_decoder() {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
+        let (outcome, samples) = decode(&event.data());
+        let samples: JsValue = match samples {
+            Voxels::I16(v) => Int16Array::from(v.as_slice()).into(),
+            Voxels::F32(v) => Float32Array::from(v.as_slice()).into(),
+        };
+        let buffer = Reflect::get(&samples, &"buffer".into()).unwrap_or(JsValue::NULL);
+        post(&outcome, &samples, &buffer);
+    });
+    scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    post(&DecoderReply::Ready, &JsValue::NULL, &JsValue::NULL);
+}
+
+fn post(reply: &DecoderReply, samples: &JsValue, buffer: &JsValue) {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let message = Object::new();
+    let msg = serde_wasm_bindgen::to_value(reply).expect("replies serialise");
+    let _ = Reflect::set(&message, &"msg".into(), &msg);
+    let _ = Reflect::set(&message, &"samples".into(), samples);
+    let transfer = Array::new();
+    if buffer.is_object() {
+        transfer.push(buffer);
+    }
+    let _ = scope.post_message_with_transfer(&message, &transfer);
+}
+
+/// Runs one job message: {job, names, files (ArrayBuffers)}.
+fn decode(message: &JsValue) -> (DecoderReply, Voxels) {
+    let field = |name: &str| Reflect::get(message, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    let job: DecodeJob = match serde_wasm_bindgen::from_value(field("job")) {
+        Ok(job) => job,
+        Err(e) => {
+            // The study worker sent it: a bug, reported as every slice failing.
+            web_sys::console::error_1(&format!("insitu decoder: bad job: {e}").into());
+            return (
+                DecoderReply::Decoded(Default::default()),
+                Voxels::I16(Vec::new()),
+            );
+        }
+    };
+    let names: Array = field("names").unchecked_into();
+    let buffers: Array = field("files").unchecked_into();
+    let files: Vec<MemoryFile> = buffers
+        .iter()
+        .zip(names.iter())
+        .map(|(bytes, name)| MemoryFile {
+            name: name.as_string().unwrap_or_default(),
+            bytes: Uint8Array::new(&bytes).to_vec(),
+        })
+        .collect();
+    let (samples, outcome) = run_job(&job, &files);
+    (DecoderReply::Decoded(outcome), samples)
+}
+
+/// A started decoder and the reply it is expected to send next.
+struct Decoder {
+    worker: Worker,
+    next: Promise,
+    resolve: std::rc::Rc<std::cell::RefCell<Option<js_sys::Function>>>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+}
+
+impl Decoder {
+    fn start(n: usize) -> Result<Self, JsValue> {
+        let options = WorkerOptions::new();
+        options.set_name(&format!("{DECODER_NAME}-{n}"));
+        let worker = Worker::new_with_options("./insitu-worker_loader.js", &options)?;
+        let resolve = std::rc::Rc::new(std::cell::RefCell::new(None::<js_sys::Function>));
+        let slot = resolve.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            if let Some(resolve) = slot.borrow_mut().take() {
+                let _ = resolve.call1(&JsValue::NULL, &event.data());
+            }
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        let mut decoder = Self {
+            worker,
+            next: Promise::resolve(&JsValue::NULL),
+            resolve,
+            _on_message: on_message,
+        };
+        decoder.expect_reply();
+        Ok(decoder)
+    }
+
+    /// Arms the promise for the next message.
+    fn expect_reply(&mut self) {
+        let slot = self.resolve.clone();
+        self.next = Promise::new(&mut |resolve, _| {
+            *slot.borrow_mut() = Some(resolve);
+        });
+    }
+
+    async fn reply(&mut self) -> Option<(DecoderReply, JsValue)> {
+        let message = JsFuture::from(self.next.clone()).await.ok()?;
+        self.expect_reply();
+        let msg = Reflect::get(&message, &"msg".into()).ok()?;
+        let reply = serde_wasm_bindgen::from_value(msg).ok()?;
+        let samples = Reflect::get(&message, &"samples".into()).ok()?;
+        Some((reply, samples))
+    }
+}
+
+impl Drop for Decoder {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}
+
+/// Decodes series `index` on `count` decoders, reporting slices done.
+/// `None` when the parallel path cannot finish (no workers, a value beyond
+/// i16): the caller then decodes in place, which handles both.
+pub async fn decode_in_parallel(
+    scan: &Scan,
+    files: &[MemoryFile],
+    index: usize,
+    count: usize,
+    progress: &dyn Fn(usize, usize),
+) -> Option<Result<Loaded, BuildError>> {
+    let float = match scan.needs_float(index) {
+        Ok(float) => float,
+        Err(e) => return Some(Err(e)),
+    };
+    let jobs = match scan.decode_jobs(index, count, float) {
+        Ok(jobs) => jobs,
+        Err(e) => return Some(Err(e)),
+    };
+    let mut decoders = Vec::with_capacity(jobs.len());
+    for n in 0..jobs.len() {
+        decoders.push(Decoder::start(n).ok()?);
+    }
+    for decoder in &mut decoders {
+        if !matches!(decoder.reply().await, Some((DecoderReply::Ready, _))) {
+            return None;
+        }
+    }
+    for (job, decoder) in jobs.iter().zip(&decoders) {
+        let message = Object::new();
+        let names = Array::new();
+        let buffers = Array::new();
+        for &f in &job.files {
+            names.push(&JsValue::from(files[f].name.as_str()));
+            buffers.push(&Uint8Array::from(files[f].bytes.as_slice()).buffer());
+        }
+        let _ = Reflect::set(
+            &message,
+            &"job".into(),
+            &serde_wasm_bindgen::to_value(job).ok()?,
+        );
+        let _ = Reflect::set(&message, &"names".into(), &names);
+        let _ = Reflect::set(&message, &"files".into(), &buffers);
+        decoder
+            .worker
+            .post_message_with_transfer(&message, &buffers)
+            .ok()?;
+    }
+    let total: usize = jobs.iter().map(DecodeJob::slice_count).sum();
+    let mut done = 0;
+    let mut assembly = scan.start_assembly(index, float).ok()?;
+    for (job, decoder) in jobs.iter().zip(&mut decoders) {
+        let Some((DecoderReply::Decoded(outcome), samples)) = decoder.reply().await else {
+            return None;
+        };
+        let expected = job.slice_count() * job.frame_len;
+        let length = Reflect::get(&samples, &"length".into())
+            .ok()
+            .and_then(|l| l.as_f64());
+        if outcome.overflow || length != Some(expected as f64) {
+            return None;
+        }
+        // Straight from the transferred buffer into each slice's place.
+        let n = job.frame_len as u32;
+        for (i, k) in job.order().enumerate() {
+            let (from, to) = (i as u32 * n, (i as u32 + 1) * n);
+            if float {
+                let part: Float32Array = samples.clone().unchecked_into();
+                if let Some(out) = assembly.slice_f32(k) {
+                    part.subarray(from, to).copy_to(out);
+                }
+            } else {
+                let part: Int16Array = samples.clone().unchecked_into();
+                if let Some(out) = assembly.slice_i16(k) {
+                    part.subarray(from, to).copy_to(out);
+                }
+            }
+        }
+        assembly.record(&outcome);
+        done += job.slice_count();
+        progress(done, total);
+    }
+    Some(assembly.finish(scan))
+}

@@ -216,6 +216,7 @@ pub fn run_all(lint_first: bool) -> Result {
                 .args(["--test", "--test-reporter=spec", "--test-concurrency=1"])
                 .arg("tests/e2e/")
                 .env("INSITU_DIST", root().join("dist"))
+                .env("INSITU_PHANTOMS", &phantoms)
                 .current_dir(root()),
         )
     });

@@ -141,6 +141,11 @@ impl Scan {
             .map(|s| s.info.index)
     }
 
+    /// Header number `header` of the scan.
+    pub(crate) fn header_of(&self, header: usize) -> &ImageHeader {
+        &self.headers[header].1
+    }
+
     /// Index (into the scanned sources) of the file behind header `header`.
     pub(crate) fn file_of_header(&self, header: usize) -> usize {
         self.headers[header].0

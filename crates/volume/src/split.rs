@@ -157,6 +157,18 @@ impl Scan {
         Ok(jobs)
     }
 
+    /// Whether series `index` holds compressed pixel data, whose decoding
+    /// (not the reading of its files) dominates a load: worth spreading
+    /// over workers. Uncompressed slices are only copied and rescaled,
+    /// faster in place than shipped to another worker and back.
+    pub fn is_decode_bound(&self, index: usize) -> bool {
+        self.series.get(index).is_some_and(|plan| {
+            plan.slices.iter().any(|s| {
+                crate::transfer_syntax::is_encapsulated(&self.header_of(s.header).transfer_syntax)
+            })
+        })
+    }
+
     /// Whether series `index` has a fractional rescale, so decodes to f32
     /// from the start.
     pub fn needs_float(&self, index: usize) -> Result<bool, BuildError> {

@@ -39,6 +39,18 @@ pub fn name_of(uid: &str) -> String {
         .unwrap_or_else(|| "unknown transfer syntax".to_owned())
 }
 
+/// Compressed pixel data in fragments (JPEG, JPEG-LS, JPEG 2000, RLE):
+/// decoding, not reading, is then what a load waits for.
+pub fn is_encapsulated(uid: &str) -> bool {
+    !matches!(
+        uid,
+        "1.2.840.10008.1.2"
+            | "1.2.840.10008.1.2.1"
+            | "1.2.840.10008.1.2.1.99"
+            | "1.2.840.10008.1.2.2"
+    )
+}
+
 /// JPEG-LS is decoded by our own decoder (`codec::jpeg_ls`).
 pub(crate) fn is_jpeg_ls(uid: &str) -> bool {
     matches!(uid, "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81")

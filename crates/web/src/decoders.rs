@@ -24,21 +24,31 @@ pub fn is_decoder() -> bool {
         .is_ok_and(|scope| scope.name().starts_with(DECODER_NAME))
 }
 
-/// How many decoders a series of `slices` slices is worth: one per core,
-/// at most four, at least eight slices each; fewer than two means decoding
-/// right here.
-/// The page may cap the count (`decoders=N` in the study worker's name).
-pub fn decoders_for(slices: usize) -> usize {
+/// How many decoders a series is worth: none when it is not decode-bound
+/// (uncompressed) or small (under 8 M voxels, where starting workers costs
+/// more than it saves), else one per core, at most four, at least eight
+/// slices each; fewer than two means decoding right here. `decoders=N` in
+/// the study worker's name (from the page address) sets the number for a
+/// decode-bound series instead: tests and the benchmark compare both ways.
+pub fn decoders_for(slices: usize, voxels: usize, decode_bound: bool) -> usize {
     let Ok(scope) = js_sys::global().dyn_into::<DedicatedWorkerGlobalScope>() else {
         return 0;
     };
-    let cap = scope
+    if !decode_bound {
+        return 0;
+    }
+    if let Some(n) = scope
         .name()
         .split_once("decoders=")
         .and_then(|(_, n)| n.parse::<usize>().ok())
-        .unwrap_or(4);
+    {
+        return n.min(slices);
+    }
+    if voxels < 8 << 20 {
+        return 0;
+    }
     let cores = scope.navigator().hardware_concurrency() as usize;
-    cores.clamp(1, 4).min(cap).min(slices / 8)
+    cores.clamp(1, 4).min(slices / 8)
 }
 
 /// Entry point of a decoder: answers each job with its samples.
@@ -154,15 +164,41 @@ impl Drop for Decoder {
     }
 }
 
-/// Decodes series `index` on `count` decoders, reporting slices done.
-/// `None` when the parallel path cannot finish (no workers, a value beyond
-/// i16): the caller then decodes in place, which handles both.
+/// How a parallel decode ended.
+pub enum Parallel {
+    /// Built (or every slice failed).
+    Done(Result<Loaded, BuildError>),
+    /// `cancel` was set; the decoders are stopped.
+    Cancelled,
+    /// It cannot finish here (no workers, a value beyond i16): the caller
+    /// decodes in place, which handles both.
+    Unavailable,
+}
+
+/// Decodes series `index` on `count` decoders, reporting slices done, and
+/// stops as soon as `cancel` is set.
 pub async fn decode_in_parallel(
     scan: &Scan,
     files: &[MemoryFile],
     index: usize,
     count: usize,
     progress: &dyn Fn(usize, usize),
+    cancel: &std::cell::Cell<bool>,
+) -> Parallel {
+    match decode_jobs(scan, files, index, count, progress, cancel).await {
+        _ if cancel.get() => Parallel::Cancelled,
+        Some(result) => Parallel::Done(result),
+        None => Parallel::Unavailable,
+    }
+}
+
+async fn decode_jobs(
+    scan: &Scan,
+    files: &[MemoryFile],
+    index: usize,
+    count: usize,
+    progress: &dyn Fn(usize, usize),
+    cancel: &std::cell::Cell<bool>,
 ) -> Option<Result<Loaded, BuildError>> {
     let float = match scan.needs_float(index) {
         Ok(float) => float,
@@ -177,7 +213,7 @@ pub async fn decode_in_parallel(
         decoders.push(Decoder::start(n).ok()?);
     }
     for decoder in &mut decoders {
-        if !matches!(decoder.reply().await, Some((DecoderReply::Ready, _))) {
+        if !matches!(decoder.reply().await, Some((DecoderReply::Ready, _))) || cancel.get() {
             return None;
         }
     }
@@ -208,6 +244,10 @@ pub async fn decode_in_parallel(
         let Some((DecoderReply::Decoded(outcome), samples)) = decoder.reply().await else {
             return None;
         };
+        if cancel.get() {
+            // Dropping the decoders ends them.
+            return None;
+        }
         let expected = job.slice_count() * job.frame_len;
         let length = Reflect::get(&samples, &"length".into())
             .ok()

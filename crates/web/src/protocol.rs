@@ -47,6 +47,9 @@ pub enum Request {
         /// Series index.
         series: usize,
     },
+    /// Stop the load in progress, keeping the study that was open. Jumps
+    /// the queue (the worker looks at it as it arrives).
+    Cancel,
 }
 
 /// Surface options chosen in the UI.
@@ -161,6 +164,11 @@ pub enum Reply {
     },
     /// A volume is ready.
     Loaded(VolumeSummary),
+    /// A load was cancelled; the study open before it (if any) is kept.
+    Cancelled {
+        /// A volume is still loaded.
+        still_open: bool,
+    },
     /// Windowed RGBA pixels, one transferred buffer per view, in order.
     Rendered {
         /// The views drawn, matching the buffers.

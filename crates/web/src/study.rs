@@ -51,7 +51,20 @@ impl Study {
     /// Scans `files`; returns the scan reply and the series to open first.
     pub fn open(&mut self, files: Vec<MemoryFile>) -> (Reply, Option<usize>) {
         let scanned = scan(&files);
-        let reply = Reply::Scanned {
+        let first = scanned.largest_series();
+        self.files = files;
+        self.scan = Some(scanned);
+        self.volume = None;
+        self.generation += 1;
+        self.mesh = None;
+        let reply = self.scanned().expect("just scanned");
+        (reply, first)
+    }
+
+    /// What the open folder holds, as first reported.
+    pub fn scanned(&self) -> Option<Reply> {
+        let scanned = self.scan.as_ref()?;
+        Some(Reply::Scanned {
             series: scanned
                 .series
                 .iter()
@@ -73,15 +86,8 @@ impl Study {
                     reason: e.problem.to_string(),
                 })
                 .collect(),
-            files: files.len(),
-        };
-        let first = scanned.largest_series();
-        self.files = files;
-        self.scan = Some(scanned);
-        self.volume = None;
-        self.generation += 1;
-        self.mesh = None;
-        (reply, first)
+            files: self.files.len(),
+        })
     }
 
     /// Builds series `index` of the last scan, reporting slices decoded.

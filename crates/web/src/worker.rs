@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent};
 
-use crate::decoders;
+use crate::decoders::{self, Parallel};
 use crate::protocol::{Engine, Reply, Request, SurfaceRequest, ViewRequest};
 use crate::study::Study;
 
@@ -34,6 +34,10 @@ struct Worker {
     study: RefCell<Study>,
     queue: RefCell<VecDeque<JsValue>>,
     busy: Cell<bool>,
+    /// Set by a `cancel` message, which jumps the queue: the load in
+    /// progress checks it whenever it yields (between files read, between
+    /// decoder replies) and drops what it had begun.
+    cancel: Cell<bool>,
     device: RefCell<Option<Device>>,
     /// GPU marching cubes on `device`, built on first use.
     marching: RefCell<Option<Built<GpuMarchingCubes>>>,
@@ -104,6 +108,10 @@ pub fn start() {
     }
     let worker = Rc::new(Worker::default());
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        if kind_of(&event.data()).as_deref() == Some("cancel") {
+            worker.cancel.set(true);
+            return;
+        }
         worker.queue.borrow_mut().push_back(event.data());
         if !worker.busy.replace(true) {
             wasm_bindgen_futures::spawn_local(drain(worker.clone()));
@@ -171,7 +179,11 @@ async fn handle(worker: &Worker, message: JsValue) {
                 .filter(|n| n.is_object())
                 .map(JsCast::unchecked_into);
             let started = now_ms();
-            let read = read_files(&files, names.as_ref()).await;
+            worker.cancel.set(false);
+            let Some(read) = read_files(&files, names.as_ref(), &worker.cancel).await else {
+                cancelled(worker);
+                return;
+            };
             post(
                 &Reply::Progress {
                     phase: "scanning".into(),
@@ -180,20 +192,38 @@ async fn handle(worker: &Worker, message: JsValue) {
                 },
                 vec![],
             );
-            let (scanned, first) = worker.study.borrow_mut().open(read);
+            // The new folder is loaded beside the open study, which stays
+            // until the new one is ready: a cancel or a failure keeps it.
+            let mut incoming = Study::default();
+            let (scanned, first) = incoming.open(read);
             post(&scanned, vec![]);
-            match first {
-                Some(index) => load(worker, index, started).await,
-                None => post(
+            let Some(index) = first else {
+                post(
                     &Reply::Failed {
                         during: "opening".into(),
                         message: "no image series found in these files".into(),
                     },
                     vec![],
-                ),
+                );
+                // Its skipped list says why; the open study stays loaded.
+                return;
+            };
+            let previous = worker.study.replace(incoming);
+            if load(worker, index, started).await != Loading::Loaded {
+                worker.study.replace(previous);
+                repost_scan(worker);
+                if worker.cancel.get() {
+                    cancelled(worker);
+                }
             }
         }
-        Request::LoadSeries { index } => load(worker, index, now_ms()).await,
+        Request::LoadSeries { index } => {
+            worker.cancel.set(false);
+            if load(worker, index, now_ms()).await == Loading::Cancelled {
+                cancelled(worker);
+            }
+        }
+        Request::Cancel => {}
         Request::Demo => {
             let started = now_ms();
             post(
@@ -224,10 +254,22 @@ async fn handle(worker: &Worker, message: JsValue) {
     }
 }
 
+/// How a load ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Loading {
+    /// The volume is the study's; `Loaded` was posted.
+    Loaded,
+    /// It could not be built; `Failed` was posted.
+    Failed,
+    /// The user cancelled; the study's volume is unchanged.
+    Cancelled,
+}
+
 // The study stays borrowed while decoder workers run: requests run one at a
-// time (`drain`), and the message handler only touches the queue.
+// time (`drain`), and the message handler only touches the queue and the
+// cancel flag.
 #[allow(clippy::await_holding_refcell_ref)]
-async fn load(worker: &Worker, index: usize, started: f64) {
+async fn load(worker: &Worker, index: usize, started: f64) -> Loading {
     post(
         &Reply::Progress {
             phase: "decoding".into(),
@@ -249,34 +291,78 @@ async fn load(worker: &Worker, index: usize, started: f64) {
             );
         }
     };
-    let slices = worker
+    let (slices, voxels, decode_bound) = worker
         .study
         .borrow()
         .scan()
-        .and_then(|scan| scan.series.get(index))
-        .map_or(0, |plan| plan.info.dims[2] as usize);
-    let count = decoders::decoders_for(slices);
-    let parallel = if count >= 2 {
+        .and_then(|scan| Some((scan.series.get(index)?, scan.is_decode_bound(index))))
+        .map_or((0, 0, false), |(plan, bound)| {
+            let voxels = plan.geometry.voxel_count();
+            (plan.info.dims[2] as usize, voxels, bound)
+        });
+    let count = decoders::decoders_for(slices, voxels, decode_bound);
+    let mut decoded_by = 0;
+    let mut built = None;
+    if count >= 2 {
         let study = worker.study.borrow();
-        match study.scan() {
-            Some(scan) => {
-                decoders::decode_in_parallel(scan, study.files(), index, count, &report).await
+        if let Some(scan) = study.scan() {
+            match decoders::decode_in_parallel(
+                scan,
+                study.files(),
+                index,
+                count,
+                &report,
+                &worker.cancel,
+            )
+            .await
+            {
+                Parallel::Done(result) => {
+                    built = Some(result);
+                    decoded_by = count;
+                }
+                Parallel::Cancelled => return Loading::Cancelled,
+                Parallel::Unavailable => {}
             }
-            None => None,
         }
-    } else {
-        None
-    };
-    let decoded_by = if parallel.is_some() { count } else { 0 };
-    let mut reply = match parallel {
-        Some(built) => worker.study.borrow_mut().take_loaded(index, built),
-        None => worker.study.borrow_mut().load_series(index, &report),
-    };
-    if let Reply::Loaded(summary) = &mut reply {
-        summary.load_ms = now_ms() - started;
-        summary.decoders = decoded_by;
     }
+    let built = match built {
+        Some(built) => built,
+        None => {
+            let study = worker.study.borrow();
+            let Some(scan) = study.scan() else {
+                return Loading::Failed;
+            };
+            // Synchronous: a cancel sent meanwhile is seen when it is done.
+            scan.build_with_progress(index, study.files(), &report)
+        }
+    };
+    if worker.cancel.get() {
+        return Loading::Cancelled;
+    }
+    let mut reply = worker.study.borrow_mut().take_loaded(index, built);
+    let outcome = match &mut reply {
+        Reply::Loaded(summary) => {
+            summary.load_ms = now_ms() - started;
+            summary.decoders = decoded_by;
+            Loading::Loaded
+        }
+        _ => Loading::Failed,
+    };
     post(&reply, vec![]);
+    outcome
+}
+
+/// Tells the UI the load stopped and what is still open.
+fn cancelled(worker: &Worker) {
+    let still_open = worker.study.borrow().volume().is_some();
+    post(&Reply::Cancelled { still_open }, vec![]);
+}
+
+/// Shows the open study's series again (after a new folder did not load).
+fn repost_scan(worker: &Worker) {
+    if let Some(scanned) = worker.study.borrow().scanned() {
+        post(&scanned, vec![]);
+    }
 }
 
 /// The reduced 8-bit volume for volume rendering (nothing without a volume).
@@ -294,7 +380,11 @@ fn post_volume_texture(worker: &Worker) {
 
 /// Reads every `File` into memory, reporting progress. A file that cannot be
 /// read becomes an empty buffer, which the scan then lists as skipped.
-async fn read_files(files: &Array, names: Option<&Array>) -> Vec<MemoryFile> {
+async fn read_files(
+    files: &Array,
+    names: Option<&Array>,
+    cancel: &Cell<bool>,
+) -> Option<Vec<MemoryFile>> {
     let total = files.length() as usize;
     let mut out = Vec::with_capacity(total);
     for (n, file) in files.iter().enumerate() {
@@ -310,6 +400,9 @@ async fn read_files(files: &Array, names: Option<&Array>) -> Vec<MemoryFile> {
             Err(_) => Vec::new(),
         };
         out.push(MemoryFile { name, bytes: data });
+        if cancel.get() {
+            return None;
+        }
         if n % 8 == 7 || n + 1 == total {
             post(
                 &Reply::Progress {
@@ -321,7 +414,7 @@ async fn read_files(files: &Array, names: Option<&Array>) -> Vec<MemoryFile> {
             );
         }
     }
-    out
+    Some(out)
 }
 
 async fn device(worker: &Worker) -> Device {

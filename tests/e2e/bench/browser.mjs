@@ -26,6 +26,41 @@ await rm(tmp, { recursive: true, force: true });
 const server = await startServer(process.env.INSITU_DIST ?? 'dist');
 const browser = await launch({ webgpu: true });
 try {
+  // Decoder workers against decoding in the study worker alone, each on a
+  // fresh page, on a JPEG 2000 series (decode-bound; uncompressed series
+  // are always decoded in place).
+  async function loadOnce(dir, query) {
+    const fresh = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    try {
+      await fresh.goto(server.url + query);
+      await fresh.waitForSelector('html[data-app="running"]', { timeout: 120_000 });
+      await fresh.getByTestId('opt-engine').selectOption('cpu');
+      await fresh.evaluate(() => {
+        window.__bench = {};
+        document.querySelector('[data-testid="open-folder"]')
+          .addEventListener('change', () => { window.__bench.chosen = performance.now(); }, { capture: true });
+        new MutationObserver(() => {
+          const s = document.querySelector('[data-testid="load-status"]');
+          if (s.dataset.state === 'ready' && !window.__bench.ready) window.__bench.ready = performance.now();
+        }).observe(document.querySelector('[data-testid="load-status"]'), { attributes: true });
+      });
+      await fresh.getByTestId('open-folder').setInputFiles(dir);
+      await fresh.waitForSelector('[data-testid="load-status"][data-state="ready"]', { timeout: 600_000 });
+      const { chosen, ready } = await fresh.evaluate(() => window.__bench);
+      const decoders = await fresh.getByTestId('load-status').getAttribute('data-decoders');
+      return { ms: ready - chosen, decoders };
+    } finally {
+      await fresh.context().close();
+    }
+  }
+  const decoding = [];
+  for (const [name, dir] of [['512x512x100 JPEG 2000', j2kSeries]]) {
+    if (!dir) continue;
+    const single = await loadOnce(dir, '?decoders=0');
+    const parallel = await loadOnce(dir, '');
+    decoding.push({ name, single, parallel });
+  }
+
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
   await page.goto(server.url);
   await page.waitForSelector('html[data-app="running"]', { timeout: 120_000 });
@@ -74,41 +109,6 @@ try {
   }
   const cpu = await surface('cpu', 600_000);
   const gpu = await surface('gpu', GPU_LIMIT_MS);
-
-  // Decoder workers against decoding in the study worker alone, each on a
-  // fresh page: the uncompressed series (read-bound) and a JPEG 2000 one
-  // (decode-bound).
-  async function loadOnce(dir, query) {
-    const fresh = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    try {
-      await fresh.goto(server.url + query);
-      await fresh.waitForSelector('html[data-app="running"]', { timeout: 120_000 });
-      await fresh.getByTestId('opt-engine').selectOption('cpu');
-      await fresh.evaluate(() => {
-        window.__bench = {};
-        document.querySelector('[data-testid="open-folder"]')
-          .addEventListener('change', () => { window.__bench.chosen = performance.now(); }, { capture: true });
-        new MutationObserver(() => {
-          const s = document.querySelector('[data-testid="load-status"]');
-          if (s.dataset.state === 'ready' && !window.__bench.ready) window.__bench.ready = performance.now();
-        }).observe(document.querySelector('[data-testid="load-status"]'), { attributes: true });
-      });
-      await fresh.getByTestId('open-folder').setInputFiles(dir);
-      await fresh.waitForSelector('[data-testid="load-status"][data-state="ready"]', { timeout: 600_000 });
-      const { chosen, ready } = await fresh.evaluate(() => window.__bench);
-      const decoders = await fresh.getByTestId('load-status').getAttribute('data-decoders');
-      return { ms: ready - chosen, decoders };
-    } finally {
-      await fresh.context().close();
-    }
-  }
-  const decoding = [];
-  for (const [name, dir] of [['512x512x300 uncompressed', series], ['512x512x100 JPEG 2000', j2kSeries]]) {
-    if (!dir) continue;
-    const single = await loadOnce(dir, '?decoders=0');
-    const parallel = await loadOnce(dir, '');
-    decoding.push({ name, single, parallel });
-  }
 
   const ratio = (a, b) => (a / b).toFixed(2);
   console.log(`browser: ${gpuInfo}`);

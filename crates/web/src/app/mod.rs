@@ -41,6 +41,9 @@ pub struct App {
     texture_requested: Cell<bool>,
     /// Series list index → currently selected.
     selected: Cell<Option<usize>>,
+    /// Changes with every load begun or cancel asked, so a late fallback
+    /// never stops a newer load.
+    load_ticket: Cell<u64>,
 }
 
 thread_local! {
@@ -68,6 +71,7 @@ pub fn start() {
         reframe: Cell::new(false),
         texture_requested: Cell::new(false),
         selected: Cell::new(None),
+        load_ticket: Cell::new(0),
     });
     APP.with(|a| *a.borrow_mut() = Some(app));
     wire_toolbar();
@@ -85,8 +89,9 @@ pub fn start() {
 }
 
 /// Starts the study worker (built by Trunk from `insitu-worker`). A
-/// `?decoders=N` in the page address caps its decoder workers (0: decode in
-/// the study worker): the benchmark compares both in one run.
+/// `?decoders=N` in the page address sets how many decoder workers a
+/// compressed series gets (0: decode in the study worker): tests and the
+/// benchmark compare both in one run.
 fn spawn_worker() -> Worker {
     let cap = web_sys::window()
         .and_then(|w| w.location().search().ok())
@@ -200,11 +205,36 @@ fn wire_toolbar() {
         close_study()
     });
     on(&by_test_id("load-cancel"), "click", |_: web_sys::Event| {
-        // Decoding is synchronous inside the worker: stopping it is the only
-        // true cancel, and it frees everything the worker held.
-        restart_worker();
-        reset_study();
-        status("idle", "Cancelled");
+        cancel_load()
+    });
+}
+
+/// Asks the worker to stop the load and keep the study that was open. A
+/// load that cannot stop within a few seconds (one synchronous decode) is
+/// ended with its worker instead, which loses the open study too.
+fn cancel_load() {
+    let app = app();
+    let ticket = app.load_ticket.get() + 1;
+    app.load_ticket.set(ticket);
+    send(&Request::Cancel, &[]);
+    status("loading", "Cancelling…");
+    wasm_bindgen_futures::spawn_local(async move {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            if let Some(w) = web_sys::window() {
+                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 3000);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+        let app = crate::app::app();
+        let still_loading = by_test_id("load-status")
+            .get_attribute("data-state")
+            .as_deref()
+            == Some("loading");
+        if app.load_ticket.get() == ticket && still_loading {
+            restart_worker();
+            reset_study();
+            status("idle", "Cancelled (the load was stopped with its worker)");
+        }
     });
 }
 
@@ -245,6 +275,8 @@ fn reset_study() {
 
 /// Shows the loading state before a request that loads a volume.
 pub fn begin_loading(text: &str) {
+    let app = app();
+    app.load_ticket.set(app.load_ticket.get() + 1);
     status("loading", text);
     let p: web_sys::HtmlProgressElement = typed("load-progress");
     let _ = p.remove_attribute("value"); // indeterminate until counts arrive
@@ -763,6 +795,16 @@ fn handle_reply(data: JsValue) {
                 );
             }
             wasm_bindgen_futures::spawn_local(show_3d());
+        }
+        Reply::Cancelled { still_open } => {
+            app.load_ticket.set(app.load_ticket.get() + 1);
+            match (still_open, app.volume.borrow().as_ref()) {
+                (true, Some(volume)) => status(
+                    "ready",
+                    &format!("Cancelled; still showing {}", volume.title),
+                ),
+                _ => status("idle", "Cancelled"),
+            }
         }
         Reply::Failed { during, message } => {
             let text = format!("Failed while {during}: {message}");

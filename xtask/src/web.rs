@@ -25,6 +25,37 @@ pub fn build(release: bool) -> Result {
     let html = std::fs::read_to_string(&index).map_err(|e| format!("{}: {e}", index.display()))?;
     let stamped = csp::stamp(&html)?;
     std::fs::write(&index, stamped).map_err(|e| format!("{}: {e}", index.display()))?;
-    eprintln!("dist/ ready; CSP stamped with the loader's hash");
+    let build_id = stamp_service_worker()?;
+    eprintln!("dist/ ready; CSP stamped with the loader's hash; service worker cache {build_id}");
     Ok(())
+}
+
+/// Names the service worker's cache after the build's contents, so a new
+/// build replaces the cached app shell and an unchanged one keeps it.
+fn stamp_service_worker() -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let dist = root().join("dist");
+    let mut names: Vec<_> = std::fs::read_dir(&dist)
+        .map_err(|e| format!("{}: {e}", dist.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.is_file() && !path.ends_with("sw.js"))
+        .collect();
+    names.sort();
+    let mut hasher = Sha256::new();
+    for path in &names {
+        hasher.update(path.file_name().unwrap_or_default().as_encoded_bytes());
+        hasher.update(std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?);
+    }
+    let id: String = hasher.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let sw = dist.join("sw.js");
+    let script = std::fs::read_to_string(&sw).map_err(|e| format!("{}: {e}", sw.display()))?;
+    if !script.contains("INSITU_BUILD_ID") {
+        return Err("dist/sw.js has no INSITU_BUILD_ID placeholder".into());
+    }
+    std::fs::write(&sw, script.replace("INSITU_BUILD_ID", &id))
+        .map_err(|e| format!("{}: {e}", sw.display()))?;
+    Ok(id)
 }

@@ -2,6 +2,7 @@
 //! Nothing here decodes or meshes; it only draws and asks the worker.
 
 mod files;
+mod offline;
 mod panel;
 mod scene;
 mod views;
@@ -79,6 +80,7 @@ pub fn start() {
     wire_surface_controls();
     wire_views();
     files::wire();
+    offline::register();
     wasm_bindgen_futures::spawn_local(async {
         init_gpu().await;
         // End-to-end tests wait for this before driving the page.

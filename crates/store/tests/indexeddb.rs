@@ -1,7 +1,12 @@
-//! IndexedDB round trips in a real headless Chromium (wasm-bindgen-test).
+//! The cache in a real headless Chromium (wasm-bindgen-test): a large
+//! volume round trip in chunks, damage of every kind caught on read, an
+//! old-schema database dropped on upgrade, meshes found by their options.
 #![cfg(target_arch = "wasm32")]
 
-use insitu_store::Store;
+use insitu_store::{
+    CHUNK_BYTES, MeshOptions, MeshRecord, Modality, SCHEMA_VERSION, Store, StoreError, Thumbnail,
+    VolumeRecord, VoxelKind,
+};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -11,35 +16,169 @@ fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 + i / 251) as u8).collect()
 }
 
+fn record(dims: [u32; 3]) -> VolumeRecord {
+    VolumeRecord {
+        schema: SCHEMA_VERSION,
+        dims,
+        steps_mm: [[0.5, 0.0, 0.0], [0.0, 0.5, 0.0], [0.0, 0.0, 1.25]],
+        origin_mm: [-120.0, -80.0, 33.0],
+        slice_offsets_mm: None,
+        voxel: VoxelKind::I16,
+        value_range: (-1024.0, 2000.0),
+        modality: Modality::Ct,
+        chunk_hashes: Vec::new(),
+        cached_at_ms: 1.0,
+        thumbnail: Thumbnail {
+            width: 2,
+            height: 1,
+            grey: vec![0, 255],
+        },
+    }
+}
+
 #[wasm_bindgen_test]
-async fn multi_megabyte_typed_array_round_trips() {
-    let name = "insitu-test-round-trip";
+async fn a_large_volume_round_trips_in_checked_chunks() {
+    let name = "insitu-test-volume";
     let store = Store::open(name).await.expect("open");
-    let bytes = pattern(24 << 20);
+    // 512 x 512 x 80 i16: 40 MB, three chunks (the last one partial).
+    let rec = record([512, 512, 80]);
+    let voxels = pattern(rec.voxel_bytes());
+    assert_eq!(rec.chunk_count(), 3);
     store
-        .put_bytes("volume/chunk-0", &bytes)
+        .put_volume("k1", rec.clone(), &voxels)
         .await
         .expect("put");
-    let back = store.get_bytes("volume/chunk-0").await.expect("get");
-    assert_eq!(back.as_deref().map(<[u8]>::len), Some(bytes.len()));
-    assert!(back.unwrap() == bytes, "stored bytes differ");
+    let back = store
+        .volume_record("k1")
+        .await
+        .expect("record")
+        .expect("present");
+    assert_eq!(back.dims, rec.dims);
+    assert_eq!(back.chunk_hashes.len(), 3);
+    let mut out = vec![0u8; back.voxel_bytes()];
+    store
+        .read_voxels("k1", &back, &mut out)
+        .await
+        .expect("read");
+    assert!(out == voxels, "voxels differ after the round trip");
+    assert_eq!(store.volumes().await.unwrap().len(), 1);
+    store.delete_volume("k1").await.unwrap();
+    assert!(store.volume_record("k1").await.unwrap().is_none());
     store.close();
     Store::delete_database(name).await.expect("delete database");
 }
 
 #[wasm_bindgen_test]
-async fn reopened_database_keeps_values_and_forgets_deleted_ones() {
-    let name = "insitu-test-reopen";
+async fn damaged_chunks_and_records_are_caught() {
+    let name = "insitu-test-damage";
     let store = Store::open(name).await.expect("open");
-    store.put_bytes("a", &pattern(1000)).await.expect("put a");
-    store.put_bytes("b", &[7; 3]).await.expect("put b");
-    store.close();
+    let rec = record([256, 256, 200]);
+    let voxels = pattern(rec.voxel_bytes());
+    store.put_volume("k", rec, &voxels).await.expect("put");
+    let back = store.volume_record("k").await.unwrap().unwrap();
+    let mut out = vec![0u8; back.voxel_bytes()];
 
-    let store = Store::open(name).await.expect("reopen");
-    assert_eq!(store.get_bytes("a").await.unwrap(), Some(pattern(1000)));
-    store.delete("b").await.expect("delete");
-    assert_eq!(store.get_bytes("b").await.unwrap(), None);
-    assert_eq!(store.get_bytes("never-written").await.unwrap(), None);
+    // One flipped byte in chunk 1.
+    let mut flipped = voxels[CHUNK_BYTES..].to_vec();
+    flipped[12345] ^= 0x40;
+    store.overwrite_chunk("k", 1, &flipped).await.unwrap();
+    let err = store.read_voxels("k", &back, &mut out).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Corrupt(ref m) if m.contains("chunk 1 checksum")),
+        "{err}"
+    );
+
+    // A truncated chunk.
+    store
+        .overwrite_chunk("k", 1, &voxels[CHUNK_BYTES..CHUNK_BYTES + 100])
+        .await
+        .unwrap();
+    let err = store.read_voxels("k", &back, &mut out).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Corrupt(ref m) if m.contains("holds 100 bytes")),
+        "{err}"
+    );
+    store.close();
+    Store::delete_database(name).await.expect("delete database");
+}
+
+#[wasm_bindgen_test]
+async fn an_old_schema_database_is_dropped_on_upgrade() {
+    let name = "insitu-test-upgrade";
+    // Schema 1: one object store of raw byte chunks.
+    let v1 = rexie::Rexie::builder(name)
+        .version(1)
+        .add_object_store(rexie::ObjectStore::new("chunks"))
+        .build()
+        .await
+        .expect("open v1");
+    let tx = v1
+        .transaction(&["chunks"], rexie::TransactionMode::ReadWrite)
+        .unwrap();
+    tx.store("chunks")
+        .unwrap()
+        .put(
+            &js_sys::Uint8Array::from(&[1u8, 2, 3][..]).into(),
+            Some(&"old".into()),
+        )
+        .await
+        .unwrap();
+    tx.done().await.unwrap();
+    v1.close();
+
+    let store = Store::open(name).await.expect("open v2");
+    assert!(store.volumes().await.unwrap().is_empty());
+    store.close();
+    let reopened = rexie::Rexie::builder(name).build().await.unwrap();
+    let mut stores = reopened.store_names();
+    stores.sort();
+    assert_eq!(
+        stores,
+        ["meshes", "volumes", "voxel_chunks"],
+        "the v1 store is gone"
+    );
+    assert_eq!(reopened.version().unwrap(), SCHEMA_VERSION);
+    reopened.close();
+    Store::delete_database(name).await.expect("delete database");
+}
+
+#[wasm_bindgen_test]
+async fn meshes_round_trip_by_their_options() {
+    let name = "insitu-test-mesh";
+    let store = Store::open(name).await.expect("open");
+    let options = MeshOptions {
+        iso: 300.0,
+        largest: true,
+        min_island: None,
+        smooth: 2,
+        decimate: Some(100_000),
+    };
+    let positions: Vec<f32> = (0..3000).map(|i| i as f32 * 0.25).collect();
+    let normals: Vec<f32> = (0..3000).map(|i| (i % 3) as f32).collect();
+    let indices: Vec<u32> = (0..3000).rev().collect();
+    let rec = MeshRecord {
+        schema: SCHEMA_VERSION,
+        options: options.clone(),
+        triangles: 1000,
+        vertices: 1000,
+        watertight: false,
+        hash: String::new(),
+        cached_at_ms: 2.0,
+    };
+    store
+        .put_mesh("vol", rec, &positions, &normals, &indices)
+        .await
+        .unwrap();
+    let (back, p, n, i) = store.mesh("vol", &options).await.unwrap().expect("cached");
+    assert_eq!(
+        (back.triangles, p, n, i),
+        (1000, positions, normals, indices)
+    );
+    let other = MeshOptions {
+        iso: 400.0,
+        ..options
+    };
+    assert!(store.mesh("vol", &other).await.unwrap().is_none());
     store.close();
     Store::delete_database(name).await.expect("delete database");
 }

@@ -10,6 +10,7 @@
 //! that only one input file is held beside the volume at any time.
 
 mod codec;
+mod content_key;
 mod error;
 mod geometry;
 mod header;

@@ -235,6 +235,161 @@ fn skip_meta_group(body: &[u8]) -> Option<&[u8]> {
     body.get(at..)
 }
 
+/// The bytes of the top-level Pixel Data element (header and value, to the
+/// end of the file for an undefined length), found by walking element
+/// headers without parsing values. `None` for deflated data sets and files
+/// whose framing is not understood.
+pub(crate) fn pixel_data_element(bytes: &[u8]) -> Option<&[u8]> {
+    let body = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        &bytes[128..]
+    } else if bytes.starts_with(b"DICM") {
+        bytes
+    } else {
+        return None;
+    };
+    let data = skip_meta_group(body)?;
+    let meta = &body[4..body.len() - data.len()];
+    let ts = meta_transfer_syntax(meta)?;
+    if ts == "1.2.840.10008.1.2.1.99" {
+        return None;
+    }
+    let explicit = ts != uids::IMPLICIT_VR_LITTLE_ENDIAN;
+    let big_endian = ts == "1.2.840.10008.1.2.2";
+    let start = top_level_offset(data, (0x7FE0, 0x0010), explicit, big_endian)?;
+    let end = element_end(data, start, explicit, big_endian).unwrap_or(data.len());
+    data.get(start..end)
+}
+
+fn read_u16(data: &[u8], at: usize, big_endian: bool) -> Option<u16> {
+    let b: [u8; 2] = data.get(at..at + 2)?.try_into().ok()?;
+    Some(if big_endian {
+        u16::from_be_bytes(b)
+    } else {
+        u16::from_le_bytes(b)
+    })
+}
+
+fn read_u32(data: &[u8], at: usize, big_endian: bool) -> Option<u32> {
+    let b: [u8; 4] = data.get(at..at + 4)?.try_into().ok()?;
+    Some(if big_endian {
+        u32::from_be_bytes(b)
+    } else {
+        u32::from_le_bytes(b)
+    })
+}
+
+/// (tag, header length, value length) of the element at `at`.
+fn element_header(
+    data: &[u8],
+    at: usize,
+    explicit: bool,
+    big_endian: bool,
+) -> Option<((u16, u16), usize, u32, bool)> {
+    let tag = (
+        read_u16(data, at, big_endian)?,
+        read_u16(data, at + 2, big_endian)?,
+    );
+    if tag.0 == 0xFFFE {
+        return Some((tag, 8, read_u32(data, at + 4, big_endian)?, false));
+    }
+    if explicit {
+        let vr = data.get(at + 4..at + 6)?;
+        let long = matches!(
+            vr,
+            b"OB"
+                | b"OW"
+                | b"OF"
+                | b"OD"
+                | b"OL"
+                | b"OV"
+                | b"SQ"
+                | b"UC"
+                | b"UR"
+                | b"UT"
+                | b"UN"
+                | b"SV"
+                | b"UV"
+        );
+        if long {
+            Some((tag, 12, read_u32(data, at + 8, big_endian)?, vr == b"SQ"))
+        } else {
+            Some((
+                tag,
+                8,
+                u32::from(read_u16(data, at + 6, big_endian)?),
+                false,
+            ))
+        }
+    } else {
+        // Implicit VR: an undefined length outside Pixel Data is a sequence.
+        let len = read_u32(data, at + 4, big_endian)?;
+        Some((tag, 8, len, len == u32::MAX && tag != (0x7FE0, 0x0010)))
+    }
+}
+
+/// Offset of the first element `wanted` at the top level of `data`
+/// (sequences skipped, nested ones of undefined length by depth).
+fn top_level_offset(
+    data: &[u8],
+    wanted: (u16, u16),
+    explicit: bool,
+    big_endian: bool,
+) -> Option<usize> {
+    let mut at = 0;
+    let mut depth = 0usize;
+    while at + 8 <= data.len() {
+        let (tag, header, len, sequence) = element_header(data, at, explicit, big_endian)?;
+        if depth == 0 && tag == wanted {
+            return Some(at);
+        }
+        match tag {
+            (0xFFFE, 0xE0DD) | (0xFFFE, 0xE00D) => {
+                depth = depth.checked_sub(1)?;
+                at += 8;
+            }
+            (0xFFFE, 0xE000) if len == u32::MAX => {
+                depth += 1;
+                at += 8;
+            }
+            _ if len == u32::MAX && sequence => {
+                depth += 1;
+                at += header;
+            }
+            // An undefined length that is not a sequence: encapsulated
+            // pixel data nested in a sequence (an icon); skip its fragments.
+            _ if len == u32::MAX => {
+                at = element_end(data, at, explicit, big_endian)?;
+            }
+            _ => at = at.checked_add(header)?.checked_add(len as usize)?,
+        }
+    }
+    None
+}
+
+/// End of the element at `at`: after its value, or after the sequence
+/// delimiter of encapsulated pixel data.
+fn element_end(data: &[u8], at: usize, explicit: bool, big_endian: bool) -> Option<usize> {
+    let (_, header, len, _) = element_header(data, at, explicit, big_endian)?;
+    if len != u32::MAX {
+        return at.checked_add(header)?.checked_add(len as usize);
+    }
+    // Fragments: items of defined length up to the sequence delimiter.
+    let mut at = at + header;
+    while at + 8 <= data.len() {
+        let tag = (
+            read_u16(data, at, big_endian)?,
+            read_u16(data, at + 2, big_endian)?,
+        );
+        let len = read_u32(data, at + 4, big_endian)?;
+        at += 8;
+        if tag == (0xFFFE, 0xE0DD) {
+            return Some(at);
+        }
+        at = at.checked_add(len as usize)?;
+    }
+    Some(data.len())
+}
+
 /// A data set with no File Meta: infer the transfer syntax from the first
 /// element's layout (as DCMTK and pydicom do).
 fn without_meta(bytes: &[u8]) -> Result<DefaultDicomObject, Problem> {

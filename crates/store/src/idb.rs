@@ -1,0 +1,363 @@
+//! The IndexedDB store (rexie): `volumes` (a record per content key, as
+//! JSON), `voxel_chunks` (typed-array chunks, `key#n`) and `meshes` (a
+//! record plus its arrays, `volume key|options`). Opening a database of an
+//! older schema drops its stores: old entries are never read.
+
+use js_sys::{Float32Array, Object, Reflect, Uint8Array, Uint32Array};
+use rexie::{ObjectStore, Rexie, TransactionMode};
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::record::{CHUNK_BYTES, MeshRecord, SCHEMA_VERSION, VolumeRecord, checksum};
+
+const VOLUMES: &str = "volumes";
+const CHUNKS: &str = "voxel_chunks";
+const MESHES: &str = "meshes";
+
+/// Why the cache could not do something.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// IndexedDB refused (quota, blocked, unavailable).
+    #[error("IndexedDB {operation} failed: {message}")]
+    Idb {
+        /// What was being done.
+        operation: &'static str,
+        /// The browser's words.
+        message: String,
+    },
+    /// A stored entry is not what was written (checksum, size, schema).
+    #[error("cached entry damaged: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    fn during(operation: &'static str) -> impl FnOnce(rexie::Error) -> Self {
+        move |e| Self::Idb {
+            operation,
+            message: e.to_string(),
+        }
+    }
+
+    /// Whether the browser said the storage quota is used up.
+    pub fn is_quota(&self) -> bool {
+        matches!(self, Self::Idb { message, .. } if message.contains("Quota"))
+    }
+}
+
+/// An open cache database.
+pub struct Store {
+    db: Rexie,
+}
+
+fn chunk_key(key: &str, n: usize) -> JsValue {
+    JsValue::from_str(&format!("{key}#{n}"))
+}
+
+impl Store {
+    /// Opens (creating or upgrading) the database called `name`.
+    pub async fn open(name: &str) -> Result<Self, StoreError> {
+        let db = Rexie::builder(name)
+            .version(SCHEMA_VERSION)
+            .add_object_store(ObjectStore::new(VOLUMES))
+            .add_object_store(ObjectStore::new(CHUNKS))
+            .add_object_store(ObjectStore::new(MESHES))
+            .build()
+            .await
+            .map_err(StoreError::during("open"))?;
+        Ok(Self { db })
+    }
+
+    /// Stores a volume: its voxel bytes in chunks, then its record (with
+    /// the chunks' checksums), so a record is only ever there with all of
+    /// its chunks.
+    pub async fn put_volume(
+        &self,
+        key: &str,
+        mut record: VolumeRecord,
+        voxels: &[u8],
+    ) -> Result<(), StoreError> {
+        if voxels.len() != record.voxel_bytes() {
+            return Err(StoreError::Corrupt(format!(
+                "{} voxel bytes for a record of {}",
+                voxels.len(),
+                record.voxel_bytes()
+            )));
+        }
+        record.schema = SCHEMA_VERSION;
+        record.chunk_hashes = voxels.chunks(CHUNK_BYTES).map(|c| checksum(&[c])).collect();
+        for (n, chunk) in voxels.chunks(CHUNK_BYTES).enumerate() {
+            // One transaction per chunk: a few tens of MB each.
+            let tx = self
+                .db
+                .transaction(&[CHUNKS], TransactionMode::ReadWrite)
+                .map_err(StoreError::during("write"))?;
+            let store = tx.store(CHUNKS).map_err(StoreError::during("write"))?;
+            store
+                .put(&Uint8Array::from(chunk).into(), Some(&chunk_key(key, n)))
+                .await
+                .map_err(StoreError::during("write"))?;
+            tx.done().await.map_err(StoreError::during("write"))?;
+        }
+        let json = serde_json::to_string(&record).expect("records serialise");
+        self.put_value(VOLUMES, key, &JsValue::from_str(&json))
+            .await
+    }
+
+    /// The record of a cached volume; `Corrupt` when it is unreadable or of
+    /// another schema.
+    pub async fn volume_record(&self, key: &str) -> Result<Option<VolumeRecord>, StoreError> {
+        let Some(value) = self.get_value(VOLUMES, key).await? else {
+            return Ok(None);
+        };
+        let json = value
+            .as_string()
+            .ok_or_else(|| StoreError::Corrupt("volume record is not text".into()))?;
+        let record: VolumeRecord = serde_json::from_str(&json)
+            .map_err(|e| StoreError::Corrupt(format!("volume record: {e}")))?;
+        if record.schema != SCHEMA_VERSION {
+            return Err(StoreError::Corrupt(format!(
+                "schema {} (this app reads {SCHEMA_VERSION})",
+                record.schema
+            )));
+        }
+        if record.chunk_hashes.len() != record.chunk_count() {
+            return Err(StoreError::Corrupt(
+                "chunk list does not match the size".into(),
+            ));
+        }
+        Ok(Some(record))
+    }
+
+    /// Reads a volume's voxel bytes straight into `out` (the voxel buffer,
+    /// `record.voxel_bytes()` long), checking every chunk's checksum.
+    pub async fn read_voxels(
+        &self,
+        key: &str,
+        record: &VolumeRecord,
+        out: &mut [u8],
+    ) -> Result<(), StoreError> {
+        if out.len() != record.voxel_bytes() {
+            return Err(StoreError::Corrupt("voxel buffer of the wrong size".into()));
+        }
+        for (n, (slot, hash)) in out
+            .chunks_mut(CHUNK_BYTES)
+            .zip(&record.chunk_hashes)
+            .enumerate()
+        {
+            let value = self
+                .get_value(CHUNKS, &format!("{key}#{n}"))
+                .await?
+                .ok_or_else(|| StoreError::Corrupt(format!("chunk {n} missing")))?;
+            let array = value
+                .dyn_into::<Uint8Array>()
+                .map_err(|_| StoreError::Corrupt(format!("chunk {n} is not bytes")))?;
+            if array.length() as usize != slot.len() {
+                return Err(StoreError::Corrupt(format!(
+                    "chunk {n} holds {} bytes, {} expected",
+                    array.length(),
+                    slot.len()
+                )));
+            }
+            array.copy_to(slot);
+            if checksum(&[slot]) != *hash {
+                return Err(StoreError::Corrupt(format!("chunk {n} checksum mismatch")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every cached volume with its record (damaged ones left out).
+    pub async fn volumes(&self) -> Result<Vec<(String, VolumeRecord)>, StoreError> {
+        let keys = self.keys(VOLUMES).await?;
+        let mut out = Vec::new();
+        for key in keys {
+            if let Ok(Some(record)) = self.volume_record(&key).await {
+                out.push((key, record));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes a volume, its chunks and its meshes.
+    pub async fn delete_volume(&self, key: &str) -> Result<(), StoreError> {
+        self.delete_value(VOLUMES, key).await?;
+        for chunk in self.keys(CHUNKS).await? {
+            if chunk.starts_with(&format!("{key}#")) {
+                self.delete_value(CHUNKS, &chunk).await?;
+            }
+        }
+        for mesh in self.keys(MESHES).await? {
+            if mesh.starts_with(&format!("{key}|")) {
+                self.delete_value(MESHES, &mesh).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores a surface of volume `volume_key`.
+    pub async fn put_mesh(
+        &self,
+        volume_key: &str,
+        mut record: MeshRecord,
+        positions: &[f32],
+        normals: &[f32],
+        indices: &[u32],
+    ) -> Result<(), StoreError> {
+        record.schema = SCHEMA_VERSION;
+        record.hash = mesh_hash(positions, normals, indices);
+        let value = Object::new();
+        let json = serde_json::to_string(&record).expect("records serialise");
+        let set = |k: &str, v: &JsValue| Reflect::set(&value, &k.into(), v).map(|_| ());
+        let stored = set("record", &JsValue::from_str(&json))
+            .and_then(|()| set("positions", &Float32Array::from(positions).into()))
+            .and_then(|()| set("normals", &Float32Array::from(normals).into()))
+            .and_then(|()| set("indices", &Uint32Array::from(indices).into()));
+        if stored.is_err() {
+            return Err(StoreError::Corrupt("mesh value could not be built".into()));
+        }
+        let key = format!("{volume_key}|{}", record.options.key_part());
+        self.put_value(MESHES, &key, &value.into()).await
+    }
+
+    /// A cached surface of volume `volume_key` made with `options`:
+    /// (record, positions, normals, indices), checksum verified.
+    #[allow(clippy::type_complexity)]
+    pub async fn mesh(
+        &self,
+        volume_key: &str,
+        options: &crate::MeshOptions,
+    ) -> Result<Option<(MeshRecord, Vec<f32>, Vec<f32>, Vec<u32>)>, StoreError> {
+        let key = format!("{volume_key}|{}", options.key_part());
+        let Some(value) = self.get_value(MESHES, &key).await? else {
+            return Ok(None);
+        };
+        let field = |name: &str| Reflect::get(&value, &name.into()).unwrap_or(JsValue::UNDEFINED);
+        let record: MeshRecord = field("record")
+            .as_string()
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .ok_or_else(|| StoreError::Corrupt("mesh record unreadable".into()))?;
+        if record.schema != SCHEMA_VERSION {
+            return Err(StoreError::Corrupt(format!(
+                "mesh schema {}",
+                record.schema
+            )));
+        }
+        let floats = |name: &str| {
+            field(name)
+                .dyn_into::<Float32Array>()
+                .map(|a| a.to_vec())
+                .map_err(|_| StoreError::Corrupt(format!("mesh {name} missing")))
+        };
+        let positions = floats("positions")?;
+        let normals = floats("normals")?;
+        let indices = field("indices")
+            .dyn_into::<Uint32Array>()
+            .map(|a| a.to_vec())
+            .map_err(|_| StoreError::Corrupt("mesh indices missing".into()))?;
+        if mesh_hash(&positions, &normals, &indices) != record.hash {
+            return Err(StoreError::Corrupt("mesh checksum mismatch".into()));
+        }
+        Ok(Some((record, positions, normals, indices)))
+    }
+
+    /// Empties every store.
+    pub async fn clear(&self) -> Result<(), StoreError> {
+        for name in [VOLUMES, CHUNKS, MESHES] {
+            let tx = self
+                .db
+                .transaction(&[name], TransactionMode::ReadWrite)
+                .map_err(StoreError::during("clear"))?;
+            let store = tx.store(name).map_err(StoreError::during("clear"))?;
+            store.clear().await.map_err(StoreError::during("clear"))?;
+            tx.done().await.map_err(StoreError::during("clear"))?;
+        }
+        Ok(())
+    }
+
+    /// Overwrites chunk `n` of `key` with `bytes`: tests damage entries
+    /// with it to check that damage is caught.
+    pub async fn overwrite_chunk(
+        &self,
+        key: &str,
+        n: usize,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        self.put_value(
+            CHUNKS,
+            &format!("{key}#{n}"),
+            &Uint8Array::from(bytes).into(),
+        )
+        .await
+    }
+
+    /// Closes the connection so the database can be deleted or upgraded.
+    pub fn close(self) {
+        self.db.close();
+    }
+
+    /// Deletes the whole database called `name`.
+    pub async fn delete_database(name: &str) -> Result<(), StoreError> {
+        Rexie::delete(name)
+            .await
+            .map_err(StoreError::during("delete database"))
+    }
+
+    async fn put_value(&self, store: &str, key: &str, value: &JsValue) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction(&[store], TransactionMode::ReadWrite)
+            .map_err(StoreError::during("write"))?;
+        let s = tx.store(store).map_err(StoreError::during("write"))?;
+        s.put(value, Some(&JsValue::from_str(key)))
+            .await
+            .map_err(StoreError::during("write"))?;
+        tx.done().await.map_err(StoreError::during("write"))?;
+        Ok(())
+    }
+
+    async fn get_value(&self, store: &str, key: &str) -> Result<Option<JsValue>, StoreError> {
+        let tx = self
+            .db
+            .transaction(&[store], TransactionMode::ReadOnly)
+            .map_err(StoreError::during("read"))?;
+        let s = tx.store(store).map_err(StoreError::during("read"))?;
+        let value = s
+            .get(JsValue::from_str(key))
+            .await
+            .map_err(StoreError::during("read"))?;
+        tx.done().await.map_err(StoreError::during("read"))?;
+        Ok(value)
+    }
+
+    async fn delete_value(&self, store: &str, key: &str) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction(&[store], TransactionMode::ReadWrite)
+            .map_err(StoreError::during("delete"))?;
+        let s = tx.store(store).map_err(StoreError::during("delete"))?;
+        s.delete(JsValue::from_str(key))
+            .await
+            .map_err(StoreError::during("delete"))?;
+        tx.done().await.map_err(StoreError::during("delete"))?;
+        Ok(())
+    }
+
+    async fn keys(&self, store: &str) -> Result<Vec<String>, StoreError> {
+        let tx = self
+            .db
+            .transaction(&[store], TransactionMode::ReadOnly)
+            .map_err(StoreError::during("list"))?;
+        let s = tx.store(store).map_err(StoreError::during("list"))?;
+        let keys = s
+            .get_all_keys(None, None)
+            .await
+            .map_err(StoreError::during("list"))?;
+        tx.done().await.map_err(StoreError::during("list"))?;
+        Ok(keys.into_iter().filter_map(|k| k.as_string()).collect())
+    }
+}
+
+fn mesh_hash(positions: &[f32], normals: &[f32], indices: &[u32]) -> String {
+    let bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let index_bytes: Vec<u8> = indices.iter().flat_map(|x| x.to_le_bytes()).collect();
+    checksum(&[&bytes(positions), &bytes(normals), &index_bytes])
+}

@@ -1,0 +1,116 @@
+//! The content key of a series: a BLAKE3 hash of what determines its voxels
+//! (each file's encoded Pixel Data element, the conversion of every slice,
+//! the geometry) and of nothing else. Computed from the scan and the raw
+//! bytes, without decoding, so a second drop of the same study finds its
+//! cached volume before any decode. No UID, name, date or file name goes
+//! into it: an anonymised copy of a study has the same key.
+
+use crate::load::{BuildError, Scan};
+use crate::source::Source;
+
+/// Bumped whenever what a key covers, or how voxels are made from it,
+/// changes: old cache entries then simply stop matching.
+const KEY_VERSION: &[u8] = b"insitu content key v1";
+
+impl Scan {
+    /// The content key of series `index` (hex), reading its files again.
+    pub fn content_key<S: Source>(
+        &self,
+        index: usize,
+        sources: &[S],
+    ) -> Result<String, BuildError> {
+        let plan = self
+            .series
+            .get(index)
+            .ok_or(BuildError::NoSuchSeries(index))?;
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(KEY_VERSION);
+        let g = &plan.geometry;
+        for v in [g.dims.x, g.dims.y, g.dims.z] {
+            hasher.update(&v.to_le_bytes());
+        }
+        for v in g.steps.iter().chain([&g.origin]).flat_map(|v| v.to_array()) {
+            hasher.update(&v.to_le_bytes());
+        }
+        for &t in plan.slice_offsets_mm.iter().flatten() {
+            hasher.update(&t.to_le_bytes());
+        }
+        hasher.update(&plan.padding_output.to_le_bytes());
+        hasher.update(&[u8::from(plan.invert)]);
+        let mut hashed_files = Vec::new();
+        for slice in &plan.slices {
+            let header = self.header_of(slice.header);
+            hasher.update(&slice.frame.to_le_bytes());
+            hasher.update(&slice.rescale.slope.to_le_bytes());
+            hasher.update(&slice.rescale.intercept.to_le_bytes());
+            let file = self.file_of_header(slice.header);
+            if hashed_files.last() == Some(&file) || hashed_files.contains(&file) {
+                continue;
+            }
+            hashed_files.push(file);
+            hasher.update(header.transfer_syntax.as_bytes());
+            hasher.update(format!("{:?}|{:?}", header.pixel, header.padding).as_bytes());
+            let bytes = sources[file].bytes().map_err(|e| {
+                BuildError::NothingReadable(crate::FileError::new(
+                    sources[file].name(),
+                    crate::Problem::Io(e.to_string()),
+                ))
+            })?;
+            // Only the Pixel Data element; the whole file when it cannot be
+            // found (a deflated data set), which still keys the pixels, only
+            // less widely (its header is hashed too, never stored).
+            let pixels = crate::parse::pixel_data_element(&bytes).unwrap_or(&bytes);
+            hasher.update(&(pixels.len() as u64).to_le_bytes());
+            hasher.update(pixels);
+        }
+        Ok(hasher.finalize().to_hex().to_string())
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use crate::parse::{Depth, parse, pixel_data_element};
+    use crate::source::Source;
+
+    /// In every fixture with a DICM header that parses, the Pixel Data
+    /// element is found and starts with its tag.
+    #[test]
+    fn pixel_data_is_located_in_real_files() {
+        let root = std::env::var_os("INSITU_FIXTURES")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
+            });
+        let (mut found, mut images) = (0, 0);
+        for dir in [
+            "pydicom",
+            "pydicom-data",
+            "dcm_qa_ts",
+            "wg04",
+            "ct-ge-head-tilt",
+        ] {
+            for file in crate::files_under(&root.join(dir)).unwrap() {
+                let bytes = file.bytes().unwrap();
+                let Ok(obj) = parse(&bytes, Depth::Full) else {
+                    continue;
+                };
+                let deflated = obj.meta().transfer_syntax() == "1.2.840.10008.1.2.1.99";
+                if obj.element(dicom_dictionary_std::tags::PIXEL_DATA).is_err() || deflated {
+                    continue;
+                }
+                images += 1;
+                if let Some(element) = pixel_data_element(&bytes) {
+                    let tag = &element[..4];
+                    assert!(
+                        tag == [0xE0, 0x7F, 0x10, 0x00] || tag == [0x7F, 0xE0, 0x00, 0x10],
+                        "{}: {tag:?}",
+                        file.name()
+                    );
+                    found += 1;
+                }
+            }
+        }
+        eprintln!("pixel data located in {found} of {images} image files");
+        assert!(found * 100 >= images * 95, "{found} of {images}");
+    }
+}

@@ -217,6 +217,7 @@ pub fn run_all(lint_first: bool) -> Result {
                 .arg("tests/e2e/")
                 .env("INSITU_DIST", root().join("dist"))
                 .env("INSITU_PHANTOMS", &phantoms)
+                .env("INSITU_PYTHON", crate::phantoms::python()?)
                 .current_dir(root()),
         )
     });

@@ -37,11 +37,7 @@ pub fn decoders_for(slices: usize, voxels: usize, decode_bound: bool) -> usize {
     if !decode_bound {
         return 0;
     }
-    if let Some(n) = scope
-        .name()
-        .split_once("decoders=")
-        .and_then(|(_, n)| n.parse::<usize>().ok())
-    {
+    if let Some(n) = setting("decoders").and_then(|n| n.parse::<usize>().ok()) {
         return n.min(slices);
     }
     if voxels < 8 << 20 {
@@ -49,6 +45,19 @@ pub fn decoders_for(slices: usize, voxels: usize, decode_bound: bool) -> usize {
     }
     let cores = scope.navigator().hardware_concurrency() as usize;
     cores.clamp(1, 4).min(slices / 8)
+}
+
+/// A setting the page gave the study worker in its name
+/// (`insitu-study;decoders=2;cache=off`).
+pub fn setting(key: &str) -> Option<String> {
+    let scope = js_sys::global()
+        .dyn_into::<DedicatedWorkerGlobalScope>()
+        .ok()?;
+    scope.name().split(';').find_map(|pair| {
+        pair.split_once('=')
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v.to_owned())
+    })
 }
 
 /// Entry point of a decoder: answers each job with its samples.

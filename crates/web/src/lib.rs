@@ -5,6 +5,7 @@
 //! the pure `study`) reads files, decodes, reslices and meshes, so the page
 //! never freezes.
 
+pub mod cache;
 pub mod protocol;
 pub mod study;
 pub mod windowing;

@@ -50,6 +50,12 @@ pub enum Request {
     /// Stop the load in progress, keeping the study that was open. Jumps
     /// the queue (the worker looks at it as it arrives).
     Cancel,
+    /// Whether derived data may be kept on this computer (the user's
+    /// "keep nothing" setting, also given in the worker's name at start).
+    SetCache {
+        /// Cache volumes and meshes in IndexedDB.
+        keep: bool,
+    },
 }
 
 /// Surface options chosen in the UI.
@@ -164,6 +170,14 @@ pub enum Reply {
     },
     /// A volume is ready.
     Loaded(VolumeSummary),
+    /// The loaded volume was written to the cache ("stored"), or could not
+    /// be ("failed", with why: quota, say); the app works on without it.
+    CacheUpdate {
+        /// "stored" or "failed".
+        state: String,
+        /// Why it failed, for the user.
+        note: String,
+    },
     /// A load was cancelled; the study open before it (if any) is kept.
     Cancelled {
         /// A volume is still loaded.
@@ -273,6 +287,10 @@ pub struct VolumeSummary {
     /// Decoder workers that decoded it in parallel (0: decoded in the
     /// study worker itself, or not decoded at all, as the demo).
     pub decoders: usize,
+    /// The cache: "hit" (read from it, not decoded), "miss" (decoded; being
+    /// stored), "off" (keep nothing), "none" (the demo), or "rebuilt: why"
+    /// (a damaged entry was dropped and decoded again).
+    pub cache: String,
 }
 
 /// A surface's facts.

@@ -183,6 +183,7 @@ impl Study {
             value_range,
             load_ms: 0.0,
             decoders: 0,
+            cache: "none".into(),
         };
         self.volume = Some((volume, summary.clone()));
         self.generation += 1;
@@ -273,6 +274,18 @@ impl Study {
         if let Some(target) = request.decimate {
             mesh = decimate(&mesh, target);
         }
+        self.keep_surface(mesh, request, engine, extract_ms)
+    }
+
+    /// Keeps a finished surface (cleaned up as `request` asked, or read
+    /// back from the cache) and describes it.
+    pub fn keep_surface(
+        &mut self,
+        mesh: Mesh,
+        request: SurfaceRequest,
+        engine: String,
+        extract_ms: f64,
+    ) -> SurfaceSummary {
         let (mut low, mut high) = ([f32::MAX; 3], [f32::MIN; 3]);
         for p in &mesh.positions {
             for a in 0..3 {

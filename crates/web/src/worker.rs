@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use insitu_gpu::{GpuContext, GpuMarchingCubes, SliceRenderer, SliceView};
 use insitu_mesh::{SurfaceOptions, extract_surface};
+use insitu_store::Store;
 use insitu_volume::{MemoryFile, phantom::PhantomSize};
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
@@ -41,9 +42,15 @@ struct Worker {
     device: RefCell<Option<Device>>,
     /// GPU marching cubes on `device`, built on first use.
     marching: RefCell<Option<Built<GpuMarchingCubes>>>,
+    /// The cache database, opened on first use.
+    store: RefCell<Option<Result<Rc<Store>, String>>>,
+    /// The user's "keep nothing on this computer" setting.
+    keep_nothing: Cell<bool>,
     /// The loaded volume on `device` for the 2D views, tagged with the
     /// study's volume generation it was uploaded from.
     slices: RefCell<Option<(u64, Built<SliceRenderer>)>>,
+    /// Content key of the loaded volume once it is in the cache.
+    volume_key: RefCell<Option<String>>,
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -107,6 +114,9 @@ pub fn start() {
         return;
     }
     let worker = Rc::new(Worker::default());
+    worker
+        .keep_nothing
+        .set(decoders::setting("cache").as_deref() == Some("off"));
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         if kind_of(&event.data()).as_deref() == Some("cancel") {
             worker.cancel.set(true);
@@ -224,6 +234,7 @@ async fn handle(worker: &Worker, message: JsValue) {
             }
         }
         Request::Cancel => {}
+        Request::SetCache { keep } => worker.keep_nothing.set(!keep),
         Request::Demo => {
             let started = now_ms();
             post(
@@ -291,6 +302,55 @@ async fn load(worker: &Worker, index: usize, started: f64) -> Loading {
             );
         }
     };
+    let mut cache = if worker.keep_nothing.get() {
+        "off".to_owned()
+    } else {
+        "miss".to_owned()
+    };
+    let key = if worker.keep_nothing.get() {
+        None
+    } else {
+        let study = worker.study.borrow();
+        study
+            .scan()
+            .and_then(|scan| scan.content_key(index, study.files()).ok())
+    };
+    let store = match key {
+        Some(_) => open_store(worker).await,
+        None => None,
+    };
+    if let (Some(key), Some(store)) = (&key, &store) {
+        match cached_volume(store, key).await {
+            Ok(Some(volume)) => {
+                if worker.cancel.get() {
+                    return Loading::Cancelled;
+                }
+                let warnings = worker
+                    .study
+                    .borrow()
+                    .scan()
+                    .and_then(|scan| scan.series.get(index))
+                    .map(|plan| plan.info.warnings.clone())
+                    .unwrap_or_default();
+                let built = Ok(insitu_volume::Loaded { volume, warnings });
+                let mut reply = worker.study.borrow_mut().take_loaded(index, built);
+                if let Reply::Loaded(summary) = &mut reply {
+                    summary.load_ms = now_ms() - started;
+                    summary.cache = "hit".into();
+                    *worker.volume_key.borrow_mut() = Some(key.clone());
+                }
+                post(&reply, vec![]);
+                return Loading::Loaded;
+            }
+            Ok(None) => {}
+            Err(why) => {
+                // Never shown as if valid: dropped, decoded again, and said.
+                web_sys::console::warn_1(&format!("insitu: cache entry dropped: {why}").into());
+                let _ = store.delete_volume(key).await;
+                cache = format!("rebuilt: {why}");
+            }
+        }
+    }
     let (slices, voxels, decode_bound) = worker
         .study
         .borrow()
@@ -344,12 +404,99 @@ async fn load(worker: &Worker, index: usize, started: f64) -> Loading {
         Reply::Loaded(summary) => {
             summary.load_ms = now_ms() - started;
             summary.decoders = decoded_by;
+            summary.cache = cache;
             Loading::Loaded
         }
         _ => Loading::Failed,
     };
     post(&reply, vec![]);
+    *worker.volume_key.borrow_mut() = None;
+    if let (Loading::Loaded, Some(key), Some(store)) = (outcome, key, store) {
+        // After `Loaded`: the user sees the study while it is written.
+        store_volume(worker, &store, &key, &reply).await;
+    }
     outcome
+}
+
+/// The cache database, unless the user keeps nothing or IndexedDB refuses
+/// (then the app works on without it, and says why once in the console).
+async fn open_store(worker: &Worker) -> Option<Rc<Store>> {
+    if worker.keep_nothing.get() {
+        return None;
+    }
+    if worker.store.borrow().is_none() {
+        let opened = Store::open(crate::cache::DATABASE)
+            .await
+            .map_err(|e| e.to_string());
+        if let Err(e) = &opened {
+            web_sys::console::warn_1(&format!("insitu: no cache: {e}").into());
+        }
+        *worker.store.borrow_mut() = Some(opened.map(Rc::new));
+    }
+    worker
+        .store
+        .borrow()
+        .as_ref()
+        .and_then(|s| s.as_ref().ok().cloned())
+}
+
+/// The cached volume of `key`, read straight into a new voxel buffer with
+/// every chunk's checksum checked; `Err` says what is damaged.
+async fn cached_volume(store: &Store, key: &str) -> Result<Option<insitu_volume::Volume>, String> {
+    let Some(record) = store.volume_record(key).await.map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    let mut voxels = crate::cache::empty_voxels(&record);
+    store
+        .read_voxels(key, &record, crate::cache::voxel_bytes_mut(&mut voxels))
+        .await
+        .map_err(|e| e.to_string())?;
+    crate::cache::volume_of(&record, voxels).map(Some)
+}
+
+/// Writes the loaded volume under `key` and tells the UI how it went.
+// The study is read while the chunks are written: requests run one at a
+// time (`drain`).
+#[allow(clippy::await_holding_refcell_ref)]
+async fn store_volume(worker: &Worker, store: &Store, key: &str, loaded: &Reply) {
+    let Reply::Loaded(summary) = loaded else {
+        return;
+    };
+    let result = {
+        let study = worker.study.borrow();
+        let Some(volume) = study.volume() else {
+            return;
+        };
+        let record =
+            crate::cache::record_of(volume, &summary.modality, summary.value_range, now_ms());
+        store
+            .put_volume(key, record, crate::cache::voxel_bytes(volume.voxels()))
+            .await
+    };
+    let (state, note) = match result {
+        Ok(()) => {
+            *worker.volume_key.borrow_mut() = Some(key.to_owned());
+            ("stored", String::new())
+        }
+        Err(e) if e.is_quota() => {
+            let _ = store.delete_volume(key).await;
+            (
+                "failed",
+                "the browser's storage for this app is full; working without the cache".to_owned(),
+            )
+        }
+        Err(e) => {
+            let _ = store.delete_volume(key).await;
+            ("failed", e.to_string())
+        }
+    };
+    post(
+        &Reply::CacheUpdate {
+            state: state.into(),
+            note,
+        },
+        vec![],
+    );
 }
 
 /// Tells the UI the load stopped and what is still open.
@@ -543,6 +690,40 @@ async fn surface(worker: &Worker, request: SurfaceRequest) {
         },
         vec![],
     );
+    // The same surface of the same volume was made before: no marching cubes.
+    let volume_key = worker.volume_key.borrow().clone();
+    let cached = match (volume_key, open_store(worker).await) {
+        (Some(key), Some(store)) => {
+            let options = crate::cache::mesh_options(&request);
+            match store.mesh(&key, &options).await {
+                Ok(found) => found,
+                Err(e) => {
+                    web_sys::console::warn_1(
+                        &format!("insitu: cached surface dropped: {e}").into(),
+                    );
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    if let Some((record, positions, normals, indices)) = cached {
+        let mesh = crate::cache::mesh_of(&positions, &normals, &indices);
+        let when = js_sys::Date::new(&record.cached_at_ms.into());
+        let engine = format!(
+            "the cache on this computer (made {})",
+            String::from(when.to_locale_date_string("en-GB", &JsValue::UNDEFINED))
+        );
+        let summary = worker
+            .study
+            .borrow_mut()
+            .keep_surface(mesh, request, engine, 0.0);
+        post(
+            &Reply::Surface(summary),
+            vec![floats(&positions), floats(&normals), words(&indices)],
+        );
+        return;
+    }
     let options = SurfaceOptions {
         iso: request.iso,
         close_borders: true,
@@ -606,8 +787,26 @@ async fn surface(worker: &Worker, request: SurfaceRequest) {
     let positions: Vec<f32> = mesh.positions.iter().flat_map(|p| p.to_array()).collect();
     let normals: Vec<f32> = mesh.normals.iter().flat_map(|n| n.to_array()).collect();
     let indices: Vec<u32> = mesh.triangles.iter().flatten().copied().collect();
+    let record = insitu_store::MeshRecord {
+        schema: insitu_store::SCHEMA_VERSION,
+        options: crate::cache::mesh_options(&summary.request),
+        triangles: summary.triangles,
+        vertices: summary.vertices,
+        watertight: summary.watertight,
+        hash: String::new(),
+        cached_at_ms: now_ms(),
+    };
+    drop(study);
     post(
         &Reply::Surface(summary),
         vec![floats(&positions), floats(&normals), words(&indices)],
     );
+    let volume_key = worker.volume_key.borrow().clone();
+    if let (Some(key), Some(store)) = (volume_key, open_store(worker).await)
+        && let Err(e) = store
+            .put_mesh(&key, record, &positions, &normals, &indices)
+            .await
+    {
+        web_sys::console::warn_1(&format!("insitu: surface not cached: {e}").into());
+    }
 }

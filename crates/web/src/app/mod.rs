@@ -5,6 +5,7 @@ mod files;
 mod offline;
 mod panel;
 mod scene;
+mod storage;
 mod views;
 
 use std::cell::{Cell, RefCell};
@@ -81,6 +82,7 @@ pub fn start() {
     wire_views();
     files::wire();
     offline::register();
+    storage::wire();
     wasm_bindgen_futures::spawn_local(async {
         init_gpu().await;
         // End-to-end tests wait for this before driving the page.
@@ -104,11 +106,15 @@ fn spawn_worker() -> Worker {
                 .find_map(|pair| pair.strip_prefix("decoders=").map(str::to_owned))
         })
         .and_then(|n| n.parse::<usize>().ok());
+    let mut name = "insitu-study".to_owned();
+    if let Some(n) = cap {
+        name.push_str(&format!(";decoders={n}"));
+    }
+    if storage::keep_nothing() {
+        name.push_str(";cache=off");
+    }
     let options = web_sys::WorkerOptions::new();
-    options.set_name(&match cap {
-        Some(n) => format!("insitu-study decoders={n}"),
-        None => "insitu-study".to_owned(),
-    });
+    options.set_name(&name);
     let worker = Worker::new_with_options("./insitu-worker_loader.js", &options)
         .expect("the worker script is served beside the page");
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
@@ -798,6 +804,16 @@ fn handle_reply(data: JsValue) {
             }
             wasm_bindgen_futures::spawn_local(show_3d());
         }
+        Reply::CacheUpdate { state, note } => {
+            let status_element = by_test_id("load-status");
+            set_data(&status_element, "cache", &state);
+            if state == "failed" {
+                web_sys::console::warn_1(&format!("insitu: not cached: {note}").into());
+                by_test_id("cache-usage").set_text_content(Some(&format!("Not cached: {note}")));
+            } else {
+                wasm_bindgen_futures::spawn_local(storage::refresh());
+            }
+        }
         Reply::Cancelled { still_open } => {
             app.load_ticket.set(app.load_ticket.get() + 1);
             match (still_open, app.volume.borrow().as_ref()) {
@@ -914,10 +930,19 @@ fn loaded(summary: VolumeSummary) {
     *app.volume.borrow_mut() = Some(summary.clone());
     set_enabled("make-surface", true);
     set_enabled("close-study", true);
-    let decoded_by = match summary.decoders {
+    let mut decoded_by = match summary.decoders {
         0 => String::new(),
         n => format!(" ({n} decoder workers)"),
     };
+    match summary.cache.as_str() {
+        "hit" => decoded_by.push_str(" (from the cache on this computer)"),
+        why if why.starts_with("rebuilt") => {
+            decoded_by.push_str(" (the cached copy was damaged, so it was decoded again)")
+        }
+        _ => {}
+    }
+    let cache_state = summary.cache.split(':').next().unwrap_or("");
+    set_data(&by_test_id("load-status"), "cache", cache_state);
     status(
         "ready",
         &format!(

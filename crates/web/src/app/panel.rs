@@ -120,26 +120,30 @@ pub fn show_volume(v: &VolumeSummary) {
 /// The surface's facts, and the exports it enables.
 pub fn show_surface(s: &SurfaceSummary) {
     let info = by_test_id("mesh-info");
+    let made = if s.engine.starts_with("the cache") {
+        format!("from {}", s.engine)
+    } else {
+        format!(
+            "on {} in {:.0} ms (+{:.0} ms clean-up)",
+            s.engine, s.extract_ms, s.cleanup_ms
+        )
+    };
     info.set_text_content(Some(&format!(
-        "{} triangles, {} vertices, {} · {} HU on {} in {:.0} ms (+{:.0} ms clean-up)",
+        "{} triangles, {} vertices, {} · {} HU {made}",
         s.triangles,
         s.vertices,
         if s.watertight { "watertight" } else { "open" },
         s.request.iso,
-        s.engine,
-        s.extract_ms,
-        s.cleanup_ms
     )));
     set_data(&info, "triangles", &s.triangles.to_string());
-    set_data(
-        &info,
-        "engine",
-        if s.engine.starts_with("GPU") {
-            "gpu"
-        } else {
-            "cpu"
-        },
-    );
+    let engine = if s.engine.starts_with("GPU") {
+        "gpu"
+    } else if s.engine.starts_with("the cache") {
+        "cache"
+    } else {
+        "cpu"
+    };
+    set_data(&info, "engine", engine);
     set_data(&info, "state", "ready");
     set_enabled("make-surface", true);
     for f in ["stl", "obj", "ply"] {

@@ -1,0 +1,160 @@
+//! What this computer keeps, shown and controlled by the user: the cache
+//! manager (every cached volume with its size, total usage, delete one,
+//! clear all), the "keep nothing on this computer" setting (localStorage;
+//! the study worker then writes nothing), and the privacy panel, written
+//! from the store's own description of its schema.
+
+use insitu_store::{Store, VolumeRecord, storage_description};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::HtmlInputElement;
+
+use crate::dom::{by_test_id, element, on, set_data, typed};
+
+use crate::cache::DATABASE;
+const KEEP_NOTHING: &str = "insitu.keep-nothing";
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// The user asked that nothing be kept on this computer.
+pub fn keep_nothing() -> bool {
+    local_storage()
+        .and_then(|s| s.get_item(KEEP_NOTHING).ok().flatten())
+        .as_deref()
+        == Some("1")
+}
+
+/// Wires the panel and fills it.
+pub fn wire() {
+    let toggle: HtmlInputElement = typed("keep-nothing");
+    toggle.set_checked(keep_nothing());
+    on(&toggle.clone(), "change", move |_: web_sys::Event| {
+        let on = toggle.checked();
+        if let Some(s) = local_storage() {
+            let _ = if on {
+                s.set_item(KEEP_NOTHING, "1")
+            } else {
+                s.remove_item(KEEP_NOTHING)
+            };
+        }
+        super::send(&crate::protocol::Request::SetCache { keep: !on }, &[]);
+        wasm_bindgen_futures::spawn_local(async move {
+            if on {
+                clear_all().await;
+            }
+            refresh().await;
+        });
+    });
+    on(&by_test_id("cache-clear"), "click", |_: web_sys::Event| {
+        wasm_bindgen_futures::spawn_local(async {
+            clear_all().await;
+            refresh().await;
+        });
+    });
+    let rows = by_test_id("privacy-rows");
+    for (what, where_, holds) in storage_description() {
+        let tr = element("tr", "");
+        for text in [what, where_, holds] {
+            let _ = tr.append_child(&element("td", text));
+        }
+        let _ = rows.append_child(&tr);
+    }
+    if !keep_nothing()
+        && let Some(storage) = web_sys::window().map(|w| w.navigator().storage())
+        && let Ok(asked) = storage.persist()
+    {
+        // Ask the browser not to evict the cache under storage pressure.
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = JsFuture::from(asked).await;
+        });
+    }
+    wasm_bindgen_futures::spawn_local(refresh());
+}
+
+async fn clear_all() {
+    if let Ok(store) = Store::open(DATABASE).await {
+        if let Err(e) = store.clear().await {
+            web_sys::console::warn_1(&format!("insitu: clearing the cache: {e}").into());
+        }
+        store.close();
+    }
+}
+
+fn megabytes(bytes: f64) -> String {
+    format!("{:.1} MB", bytes / 1e6)
+}
+
+/// Lists the cached volumes and the origin's usage.
+pub async fn refresh() {
+    let list = by_test_id("cache-entries");
+    list.set_inner_html("");
+    let entries = match Store::open(DATABASE).await {
+        Ok(store) => {
+            let entries = store.volumes().await.unwrap_or_default();
+            store.close();
+            entries
+        }
+        Err(e) => {
+            list.set_text_content(Some(&format!("Cache unavailable: {e}")));
+            Vec::new()
+        }
+    };
+    set_data(&list, "count", &entries.len().to_string());
+    for (key, record) in entries {
+        let li = element("li", &describe(&record));
+        let delete = element("button", "Delete");
+        let _ = delete.set_attribute("type", "button");
+        let _ = delete.set_attribute("class", "mini");
+        let _ = delete.set_attribute("data-testid", "cache-delete");
+        on(&delete, "click", move |_: web_sys::Event| {
+            let key = key.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(store) = Store::open(DATABASE).await {
+                    let _ = store.delete_volume(&key).await;
+                    store.close();
+                }
+                refresh().await;
+            });
+        });
+        let _ = li.append_child(&delete);
+        let _ = list.append_child(&li);
+    }
+    let usage = by_test_id("cache-usage");
+    let text = match web_sys::window().map(|w| w.navigator().storage().estimate()) {
+        Some(Ok(promise)) => match JsFuture::from(promise).await {
+            Ok(estimate) => {
+                let estimate: web_sys::StorageEstimate = estimate.unchecked_into();
+                format!(
+                    "{} used of {} available to this app",
+                    megabytes(estimate.get_usage().unwrap_or(0.0)),
+                    megabytes(estimate.get_quota().unwrap_or(0.0))
+                )
+            }
+            Err(_) => "usage unknown".into(),
+        },
+        _ => "usage unknown".into(),
+    };
+    usage.set_text_content(Some(&text));
+}
+
+/// One line per cached volume: modality, dims, spacing, size, date cached.
+fn describe(record: &VolumeRecord) -> String {
+    let spacing: Vec<String> = record
+        .steps_mm
+        .iter()
+        .map(|s| format!("{:.2}", (s[0] * s[0] + s[1] * s[1] + s[2] * s[2]).sqrt()))
+        .collect();
+    let date = js_sys::Date::new(&record.cached_at_ms.into());
+    format!(
+        "{} · {} × {} × {} · {} mm · {} · cached {} ",
+        record.modality.code(),
+        record.dims[0],
+        record.dims[1],
+        record.dims[2],
+        spacing.join(" × "),
+        megabytes(record.voxel_bytes() as f64),
+        String::from(date.to_locale_date_string("en-GB", &wasm_bindgen::JsValue::UNDEFINED))
+    )
+}

@@ -1,0 +1,147 @@
+// The cache of derived data in a real headless Chromium: a series whose
+// headers carry distinctive identifiers is loaded and meshed, then every
+// byte the origin persisted is searched for them (zero hits); the same
+// folder reopens from the cache; a damaged entry is caught and rebuilt;
+// with "keep nothing on this computer" IndexedDB holds nothing of the study.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from './lib/server.mjs';
+import { guardNetwork, launch, watchConsole } from './lib/browser.mjs';
+import { searchStorage } from './lib/storage_dump.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const FIXTURES = process.env.INSITU_FIXTURES ?? path.resolve(HERE, '../../../shared/fixtures');
+const PYTHON = process.env.INSITU_PYTHON ?? 'python3';
+
+let server;
+let probeDir;
+let probes;
+before(async () => {
+  server = await startServer(process.env.INSITU_DIST ?? 'dist');
+  probeDir = await mkdtemp(path.join(os.tmpdir(), 'insitu-probe-'));
+  probes = execFileSync(PYTHON, [path.join(HERE, 'lib/privacy_probe.py'), path.join(FIXTURES, 'ct-ge-head-tilt'), probeDir], { encoding: 'utf8' })
+    .trim()
+    .split('\n');
+});
+after(async () => {
+  server?.close();
+  if (probeDir) await rm(probeDir, { recursive: true, force: true });
+});
+
+async function openApp() {
+  const browser = await launch({ webgpu: false });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const network = await guardNetwork(context, server.origin);
+  const page = await context.newPage();
+  const errors = watchConsole(page);
+  await network.ready();
+  await page.goto(server.url);
+  await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
+  return { browser, page, errors, network };
+}
+
+async function openFolder(page, dir) {
+  await page.getByTestId('open-folder').setInputFiles(dir);
+  await page.waitForSelector('[data-testid="load-status"][data-state="ready"], [data-testid="load-status"][data-state="error"]', { timeout: 120_000 });
+  const status = page.getByTestId('load-status');
+  assert.equal(await status.getAttribute('data-state'), 'ready', await status.textContent());
+  return status;
+}
+
+async function waitCached(page) {
+  await page.waitForSelector('[data-testid="load-status"][data-cache="stored"]', { timeout: 60_000 });
+}
+
+test('nothing that identifies the patient is persisted; the study reopens from the cache', async () => {
+  const { browser, page, errors, network } = await openApp();
+  try {
+    const status = await openFolder(page, probeDir);
+    // Decoded (a miss), then written (stored) while the user looks at it.
+    assert.match(await status.getAttribute('data-cache'), /^(miss|stored)$/);
+    assert.doesNotMatch(await status.textContent(), /from the cache/);
+    await waitCached(page);
+    await page.waitForSelector('[data-testid="mesh-info"][data-state="ready"]', { timeout: 120_000 });
+    // The identifiers really were read (into memory, for the tag browser).
+    await page.getByTestId('tag-browser').locator('summary').click();
+    assert.match(await page.getByTestId('tag-rows').textContent(), /ZZPRIVACY\^PROBE/);
+
+    const dump = await searchStorage(page, probes);
+    console.log(`persisted: ${(dump.bytes / 1e6).toFixed(1)} MB searched; ${JSON.stringify(dump.inventory)}`);
+    assert.ok(dump.bytes > 10e6, 'the volume is in the dump');
+    assert.ok(dump.inventory['indexeddb:insitu-cache/volumes'] >= 1);
+    assert.ok(dump.inventory['indexeddb:insitu-cache/meshes'] >= 1, 'the surface is cached');
+    assert.deepEqual(dump.hits, [], 'identifiers found in storage');
+
+    // The same folder again: from the cache, not decoded.
+    const again = await openFolder(page, probeDir);
+    console.log(`reopened: ${await again.textContent()}`);
+    assert.equal(await again.getAttribute('data-cache'), 'hit');
+    assert.match(await again.textContent(), /from the cache/);
+    assert.match(await page.getByTestId('volume-info').textContent(), /512 × 512 × 28 voxels/);
+    assert.equal(await page.getByTestId('cache-entries').locator('li').count(), 1);
+    // Its bone surface comes back too, without marching cubes.
+    await page.waitForSelector('[data-testid="mesh-info"][data-state="ready"][data-engine="cache"]', { timeout: 60_000 });
+    console.log(`surface: ${await page.getByTestId('mesh-info').textContent()}`);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(network.foreign, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a damaged cache entry is caught, dropped and rebuilt', async () => {
+  const { browser, page } = await openApp();
+  try {
+    await openFolder(page, path.join(FIXTURES, 'ct-ge-head-tilt'));
+    await waitCached(page);
+    // Flip bytes in the first stored chunk of voxels.
+    const damaged = await page.evaluate(async () => {
+      const request = (r) => new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+      const db = await request(indexedDB.open('insitu-cache'));
+      const store = db.transaction('voxel_chunks', 'readwrite').objectStore('voxel_chunks');
+      const key = (await request(store.getAllKeys())).find((k) => k.endsWith('#0'));
+      const chunk = await request(store.get(key));
+      chunk[1000] ^= 0xff;
+      await request(store.put(chunk, key));
+      db.close();
+      return key;
+    });
+    console.log(`damaged ${damaged}`);
+    const status = await openFolder(page, path.join(FIXTURES, 'ct-ge-head-tilt'));
+    const text = await status.textContent();
+    console.log(`after damage: ${text}`);
+    assert.match(text, /damaged, so it was decoded again/);
+    await waitCached(page);
+    const again = await openFolder(page, path.join(FIXTURES, 'ct-ge-head-tilt'));
+    assert.equal(await again.getAttribute('data-cache'), 'hit', 'rebuilt entry is used');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('keep nothing on this computer: IndexedDB holds nothing of the study', async () => {
+  const { browser, page } = await openApp();
+  try {
+    await page.getByTestId('keep-nothing').check();
+    const status = await openFolder(page, probeDir);
+    assert.equal(await status.getAttribute('data-cache'), 'off');
+    await page.waitForSelector('[data-testid="mesh-info"][data-state="ready"]', { timeout: 120_000 });
+    const dump = await searchStorage(page, probes);
+    console.log(`keep nothing: ${JSON.stringify(dump.inventory)}`);
+    for (const [where, count] of Object.entries(dump.inventory)) {
+      if (where.startsWith('indexeddb:')) assert.equal(count, 0, where);
+    }
+    assert.deepEqual(dump.hits, []);
+    // The setting itself lives in localStorage, and survives a reload.
+    await page.reload();
+    await page.waitForSelector('html[data-app="running"]');
+    assert.equal(await page.getByTestId('keep-nothing').isChecked(), true);
+  } finally {
+    await browser.close();
+  }
+});

@@ -87,6 +87,16 @@ test('nothing that identifies the patient is persisted; the study reopens from t
     // Its bone surface comes back too, without marching cubes.
     await page.waitForSelector('[data-testid="mesh-info"][data-state="ready"][data-engine="cache"]', { timeout: 60_000 });
     console.log(`surface: ${await page.getByTestId('mesh-info').textContent()}`);
+
+    // The Recent list opens it with no files at all, surface included.
+    await page.reload();
+    await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
+    await page.getByTestId('cache-entries').locator('[data-testid="cache-open"]').first().waitFor();
+    await page.getByTestId('cache-entries').locator('[data-testid="cache-open"]').first().click();
+    await page.waitForSelector('[data-testid="load-status"][data-state="ready"]', { timeout: 60_000 });
+    console.log(`from the Recent list: ${await page.getByTestId('load-status').textContent()}`);
+    assert.match(await page.getByTestId('volume-info').textContent(), /512 × 512 × 28 voxels/);
+    await page.waitForSelector('[data-testid="mesh-info"][data-state="ready"][data-engine="cache"]', { timeout: 60_000 });
     assert.deepEqual(errors, []);
     assert.deepEqual(network.foreign, []);
   } finally {

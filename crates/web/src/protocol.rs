@@ -50,6 +50,11 @@ pub enum Request {
     /// Stop the load in progress, keeping the study that was open. Jumps
     /// the queue (the worker looks at it as it arrives).
     Cancel,
+    /// Open a cached volume (the Recent list), with no files.
+    OpenCached {
+        /// Its content key.
+        key: String,
+    },
     /// Whether derived data may be kept on this computer (the user's
     /// "keep nothing" setting, also given in the worker's name at start).
     SetCache {

@@ -140,6 +140,15 @@ impl Study {
         }
     }
 
+    /// Replaces the study with a volume from the cache (no files, no scan).
+    pub fn from_cache(&mut self, volume: Volume, modality: &str) -> Reply {
+        self.files.clear();
+        self.scan = None;
+        let d = volume.geometry().dims;
+        let title = format!("Cached {modality} {} × {} × {}", d.x, d.y, d.z);
+        self.set_volume(volume, None, title, modality.into(), Vec::new())
+    }
+
     /// Replaces the study with the synthetic demo spine.
     pub fn demo(&mut self, size: phantom::PhantomSize) -> Reply {
         self.files.clear();

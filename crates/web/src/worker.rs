@@ -235,6 +235,7 @@ async fn handle(worker: &Worker, message: JsValue) {
         }
         Request::Cancel => {}
         Request::SetCache { keep } => worker.keep_nothing.set(!keep),
+        Request::OpenCached { key } => open_cached(worker, key).await,
         Request::Demo => {
             let started = now_ms();
             post(
@@ -416,6 +417,47 @@ async fn load(worker: &Worker, index: usize, started: f64) -> Loading {
         store_volume(worker, &store, &key, &reply).await;
     }
     outcome
+}
+
+/// Opens a cached volume with no files (the Recent list): it replaces the
+/// open study only once it has been read and verified.
+async fn open_cached(worker: &Worker, key: String) {
+    let started = now_ms();
+    let fail = |message: String| {
+        post(
+            &Reply::Failed {
+                during: "opening from the cache".into(),
+                message,
+            },
+            vec![],
+        )
+    };
+    let Some(store) = open_store(worker).await else {
+        return fail("the cache is off or unavailable".into());
+    };
+    let modality = match store.volume_record(&key).await {
+        Ok(Some(record)) => record.modality.code(),
+        Ok(None) => return fail("it is no longer in the cache".into()),
+        Err(e) => return fail(e.to_string()),
+    };
+    match cached_volume(&store, &key).await {
+        Ok(Some(volume)) => {
+            let mut reply = worker.study.borrow_mut().from_cache(volume, modality);
+            if let Reply::Loaded(summary) = &mut reply {
+                summary.load_ms = now_ms() - started;
+                summary.cache = "hit".into();
+            }
+            *worker.volume_key.borrow_mut() = Some(key);
+            post(&reply, vec![]);
+        }
+        Ok(None) => fail("it is no longer in the cache".into()),
+        Err(why) => {
+            let _ = store.delete_volume(&key).await;
+            fail(format!(
+                "the cached copy was damaged and has been removed ({why})"
+            ));
+        }
+    }
 }
 
 /// The cache database, unless the user keeps nothing or IndexedDB refuses
@@ -690,8 +732,13 @@ async fn surface(worker: &Worker, request: SurfaceRequest) {
         },
         vec![],
     );
-    // The same surface of the same volume was made before: no marching cubes.
-    let volume_key = worker.volume_key.borrow().clone();
+    // The same surface of the same volume was made before: no marching cubes
+    // (unless the user chose where it must run).
+    let volume_key = worker
+        .volume_key
+        .borrow()
+        .clone()
+        .filter(|_| request.engine == Engine::Auto);
     let cached = match (volume_key, open_store(worker).await) {
         (Some(key), Some(store)) => {
             let options = crate::cache::mesh_options(&request);

@@ -53,6 +53,57 @@ try {
       await fresh.context().close();
     }
   }
+  // The cache: each series cold (fresh page, empty IndexedDB), then
+  // dropped again on the same page once it is stored.
+  async function coldThenCached(dir) {
+    const fresh = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    try {
+      await fresh.goto(server.url);
+      await fresh.waitForSelector('html[data-app="running"]', { timeout: 120_000 });
+      await fresh.getByTestId('opt-engine').selectOption('cpu');
+      const once = async () => {
+        await fresh.evaluate(() => {
+          window.__bench = {};
+          document.querySelector('[data-testid="open-folder"]')
+            .addEventListener('change', () => { window.__bench.chosen = performance.now(); }, { capture: true, once: true });
+          const s = document.querySelector('[data-testid="load-status"]');
+          const observer = new MutationObserver(() => {
+            if (s.dataset.state === 'ready' && !window.__bench.ready) window.__bench.ready = performance.now();
+          });
+          observer.observe(s, { attributes: true });
+          s.dataset.state = 'idle';
+        });
+        await fresh.getByTestId('open-folder').setInputFiles(dir);
+        await fresh.waitForFunction(() => window.__bench.ready, null, { timeout: 600_000, polling: 50 });
+        const { chosen, ready } = await fresh.evaluate(() => window.__bench);
+        return { ms: ready - chosen, cache: await fresh.getByTestId('load-status').getAttribute('data-cache') };
+      };
+      const cold = await once();
+      await fresh.waitForSelector('[data-testid="load-status"][data-cache="stored"]', { timeout: 600_000 });
+      await fresh.waitForSelector('[data-testid="mesh-info"][data-state="ready"]', { timeout: 600_000 });
+      await fresh.waitForTimeout(1000); // the surface is written to the cache after it is shown
+      const cached = await once();
+      // The Recent list, no files: click -> volume ready, and -> surface shown.
+      await fresh.reload();
+      await fresh.waitForSelector('html[data-app="running"]', { timeout: 120_000 });
+      const open = fresh.getByTestId('cache-entries').locator('[data-testid="cache-open"]').first();
+      await open.waitFor();
+      const clicked = Date.now();
+      await open.click();
+      await fresh.waitForSelector('[data-testid="load-status"][data-state="ready"]', { timeout: 600_000 });
+      const volumeMs = Date.now() - clicked;
+      await fresh.waitForSelector('[data-testid="mesh-info"][data-state="ready"][data-engine="cache"]', { timeout: 600_000 });
+      const surfaceMs = Date.now() - clicked;
+      return { cold, cached, recent: { volumeMs, surfaceMs } };
+    } finally {
+      await fresh.context().close();
+    }
+  }
+  const caching = [];
+  for (const [name, dir] of [['512x512x300 uncompressed', series], ['512x512x100 JPEG 2000', j2kSeries]]) {
+    if (dir) caching.push({ name, ...(await coldThenCached(dir)) });
+  }
+
   const decoding = [];
   for (const [name, dir] of [['512x512x100 JPEG 2000', j2kSeries]]) {
     if (!dir) continue;
@@ -115,6 +166,10 @@ try {
   console.log(`series: ${series}`);
   console.log(`load, files chosen -> ready: browser ${loadMs.toFixed(0)} ms, native ${nativeLoad.toFixed(0)} ms (browser/native ${ratio(loadMs, nativeLoad)}x)`);
   console.log(`surface 300 HU, CPU: browser ${cpu.extractMs} ms extract (${cpu.wallMs} ms click -> shown), native CPU (all cores) ${nativeExtract.toFixed(0)} ms (browser/native ${ratio(cpu.extractMs, nativeExtract)}x), ${cpu.triangles} triangles (native ${nativeTriangles})`);
+  for (const { name, cold, cached, recent } of caching) {
+    console.log(`cache, ${name}, files chosen -> ready: cold ${cold.ms.toFixed(0)} ms (${cold.cache}), dropped again ${cached.ms.toFixed(0)} ms (${cached.cache}); cold/cached ${ratio(cold.ms, cached.ms)}x`);
+    console.log(`cache, ${name}, Recent list (no files), click -> volume ready ${recent.volumeMs} ms, -> last surface shown ${recent.surfaceMs} ms`);
+  }
   for (const { name, single, parallel } of decoding) {
     console.log(`load ${name}, files chosen -> ready: ${parallel.decoders} decoder workers ${parallel.ms.toFixed(0)} ms, study worker alone ${single.ms.toFixed(0)} ms (parallel/alone ${ratio(parallel.ms, single.ms)}x)`);
   }

@@ -103,7 +103,24 @@ pub async fn refresh() {
     };
     set_data(&list, "count", &entries.len().to_string());
     for (key, record) in entries {
-        let li = element("li", &describe(&record));
+        let li = element("li", "");
+        let _ = li.append_child(&thumbnail(&record));
+        let _ = li.append_child(&element("span", &describe(&record)));
+        let open = element("button", "Open");
+        let _ = open.set_attribute("type", "button");
+        let _ = open.set_attribute("class", "mini");
+        let _ = open.set_attribute("data-testid", "cache-open");
+        let open_key = key.clone();
+        on(&open, "click", move |_: web_sys::Event| {
+            super::begin_loading("Opening from the cache…");
+            super::send(
+                &crate::protocol::Request::OpenCached {
+                    key: open_key.clone(),
+                },
+                &[],
+            );
+        });
+        let _ = li.append_child(&open);
         let delete = element("button", "Delete");
         let _ = delete.set_attribute("type", "button");
         let _ = delete.set_attribute("class", "mini");
@@ -137,6 +154,35 @@ pub async fn refresh() {
         _ => "usage unknown".into(),
     };
     usage.set_text_content(Some(&text));
+}
+
+/// The record's grey preview on a small canvas.
+fn thumbnail(record: &VolumeRecord) -> web_sys::Element {
+    let canvas = crate::dom::document()
+        .create_element("canvas")
+        .expect("a canvas element");
+    let t = &record.thumbnail;
+    if let Ok(canvas) = canvas.clone().dyn_into::<web_sys::HtmlCanvasElement>() {
+        canvas.set_width(t.width.max(1));
+        canvas.set_height(t.height.max(1));
+        let rgba: Vec<u8> = t.grey.iter().flat_map(|&g| [g, g, g, 255]).collect();
+        if let (Some(ctx), Ok(image)) = (
+            canvas
+                .get_context("2d")
+                .ok()
+                .flatten()
+                .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok()),
+            web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+                wasm_bindgen::Clamped(&rgba),
+                t.width.max(1),
+                t.height.max(1),
+            ),
+        ) {
+            let _ = ctx.put_image_data(&image, 0.0, 0.0);
+        }
+    }
+    let _ = canvas.set_attribute("class", "thumbnail");
+    canvas
 }
 
 /// One line per cached volume: modality, dims, spacing, size, date cached.

@@ -155,3 +155,20 @@ test('keep nothing on this computer: IndexedDB holds nothing of the study', asyn
     await browser.close();
   }
 });
+
+test('the privacy panel says what is stored where, from the real schema', async () => {
+  const { browser, page, errors } = await openApp();
+  try {
+    await page.getByTestId('privacy-panel').locator('summary').click();
+    const rows = page.getByTestId('privacy-rows').locator('tr');
+    assert.ok(await rows.count() >= 5);
+    const privacy = await page.getByTestId('privacy-rows').textContent();
+    for (const word of ['DICOM files', 'memory only', 'IndexedDB', 'localStorage', 'nowhere']) {
+      assert.ok(privacy.includes(word), privacy);
+    }
+    assert.match(await page.getByTestId('cache-usage').textContent(), /MB used of/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});

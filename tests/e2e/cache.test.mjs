@@ -97,6 +97,13 @@ test('nothing that identifies the patient is persisted; the study reopens from t
     console.log(`from the Recent list: ${await page.getByTestId('load-status').textContent()}`);
     assert.match(await page.getByTestId('volume-info').textContent(), /512 × 512 × 28 voxels/);
     await page.waitForSelector('[data-testid="mesh-info"][data-state="ready"][data-engine="cache"]', { timeout: 60_000 });
+    // Deleting the entry removes the volume, its chunks and its surfaces.
+    await page.getByTestId('cache-entries').locator('[data-testid="cache-delete"]').first().click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="cache-entries"]').dataset.count === '0');
+    const emptied = await searchStorage(page, []);
+    for (const store of ['volumes', 'voxel_chunks', 'meshes']) {
+      assert.equal(emptied.inventory[`indexeddb:insitu-cache/${store}`], 0, store);
+    }
     assert.deepEqual(errors, []);
     assert.deepEqual(network.foreign, []);
   } finally {
@@ -114,7 +121,7 @@ test('a damaged cache entry is caught, dropped and rebuilt', async () => {
       const request = (r) => new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
       const db = await request(indexedDB.open('insitu-cache'));
       const store = db.transaction('voxel_chunks', 'readwrite').objectStore('voxel_chunks');
-      const key = (await request(store.getAllKeys())).find((k) => k.endsWith('#0'));
+      const key = (await request(store.getAllKeys())).find((k) => k.endsWith('#00000'));
       const chunk = await request(store.get(key));
       chunk[1000] ^= 0xff;
       await request(store.put(chunk, key));

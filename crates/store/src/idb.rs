@@ -48,8 +48,10 @@ pub struct Store {
     db: Rexie,
 }
 
+/// Chunk `n` of volume `key`: zero-padded, so a key range returns the
+/// chunks in order.
 fn chunk_key(key: &str, n: usize) -> JsValue {
-    JsValue::from_str(&format!("{key}#{n}"))
+    JsValue::from_str(&format!("{key}#{n:05}"))
 }
 
 impl Store {
@@ -138,15 +140,40 @@ impl Store {
         if out.len() != record.voxel_bytes() {
             return Err(StoreError::Corrupt("voxel buffer of the wrong size".into()));
         }
-        for (n, (slot, hash)) in out
+        // All chunks in one request (a key range), not one transaction each.
+        let range = rexie::KeyRange::bound(
+            &chunk_key(key, 0),
+            &chunk_key(key, record.chunk_count()),
+            Some(false),
+            Some(true),
+        )
+        .map_err(|e| StoreError::Idb {
+            operation: "read",
+            message: e.to_string(),
+        })?;
+        let tx = self
+            .db
+            .transaction(&[CHUNKS], TransactionMode::ReadOnly)
+            .map_err(StoreError::during("read"))?;
+        let store = tx.store(CHUNKS).map_err(StoreError::during("read"))?;
+        let chunks = store
+            .get_all(Some(range), None)
+            .await
+            .map_err(StoreError::during("read"))?;
+        tx.done().await.map_err(StoreError::during("read"))?;
+        if chunks.len() != record.chunk_count() {
+            return Err(StoreError::Corrupt(format!(
+                "{} of {} chunks present",
+                chunks.len(),
+                record.chunk_count()
+            )));
+        }
+        for (n, ((slot, hash), value)) in out
             .chunks_mut(CHUNK_BYTES)
             .zip(&record.chunk_hashes)
+            .zip(chunks)
             .enumerate()
         {
-            let value = self
-                .get_value(CHUNKS, &format!("{key}#{n}"))
-                .await?
-                .ok_or_else(|| StoreError::Corrupt(format!("chunk {n} missing")))?;
             let array = value
                 .dyn_into::<Uint8Array>()
                 .map_err(|_| StoreError::Corrupt(format!("chunk {n} is not bytes")))?;
@@ -281,12 +308,9 @@ impl Store {
         n: usize,
         bytes: &[u8],
     ) -> Result<(), StoreError> {
-        self.put_value(
-            CHUNKS,
-            &format!("{key}#{n}"),
-            &Uint8Array::from(bytes).into(),
-        )
-        .await
+        let chunk = chunk_key(key, n).as_string().unwrap_or_default();
+        self.put_value(CHUNKS, &chunk, &Uint8Array::from(bytes).into())
+            .await
     }
 
     /// Closes the connection so the database can be deleted or upgraded.

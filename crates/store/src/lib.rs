@@ -2,7 +2,7 @@
 //! hold a patient identifier (`record`, pure Rust, tested natively) and their
 //! IndexedDB store (`idb`, browser only, on rexie).
 //!
-//! Volumes are written in chunks with a BLAKE3 checksum each, verified on
+//! Volumes are written in chunks with an XXH3-128 checksum each, verified on
 //! every read: a corrupted, truncated or old-schema entry is reported as
 //! such, never returned as if valid.
 

@@ -1,4 +1,4 @@
-//! The content key of a series: a BLAKE3 hash of what determines its voxels
+//! The content key of a series: an XXH3-128 hash of what determines its voxels
 //! (each file's encoded Pixel Data element, the conversion of every slice,
 //! the geometry) and of nothing else. Computed from the scan and the raw
 //! bytes, without decoding, so a second drop of the same study finds its
@@ -23,7 +23,7 @@ impl Scan {
             .series
             .get(index)
             .ok_or(BuildError::NoSuchSeries(index))?;
-        let mut hasher = blake3::Hasher::new();
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
         hasher.update(KEY_VERSION);
         let g = &plan.geometry;
         for v in [g.dims.x, g.dims.y, g.dims.z] {
@@ -63,7 +63,7 @@ impl Scan {
             hasher.update(&(pixels.len() as u64).to_le_bytes());
             hasher.update(pixels);
         }
-        Ok(hasher.finalize().to_hex().to_string())
+        Ok(format!("{:032x}", hasher.digest128()))
     }
 }
 

@@ -41,7 +41,7 @@ fn overwrite(file: &mut MemoryFile, tag: [u8; 4], with: u8) -> bool {
 fn the_key_ignores_file_names_and_identifying_headers() {
     let files = head_ct();
     let key = key_of(&files);
-    assert_eq!(key.len(), 64, "BLAKE3 hex");
+    assert_eq!(key.len(), 32, "XXH3-128 hex");
     let mut renamed = files.clone();
     for (n, f) in renamed.iter_mut().enumerate().rev() {
         f.name = format!("anon/{n:04}.dcm");

@@ -574,34 +574,52 @@ async fn read_files(
     names: Option<&Array>,
     cancel: &Cell<bool>,
 ) -> Option<Vec<MemoryFile>> {
+    // Files are read a batch at a time, all of a batch at once: the
+    // browser reads them in parallel, and about twice as fast as one by one.
+    const BATCH: u32 = 16;
     let total = files.length() as usize;
     let mut out = Vec::with_capacity(total);
-    for (n, file) in files.iter().enumerate() {
-        let file: File = file.unchecked_into();
-        let relative = Reflect::get(&file, &"webkitRelativePath".into())
-            .ok()
-            .and_then(|p| p.as_string())
-            .filter(|p| !p.is_empty());
-        let dropped_path = names.and_then(|list| list.get(n as u32).as_string());
-        let name = relative.or(dropped_path).unwrap_or_else(|| file.name());
-        let data = match JsFuture::from(file.array_buffer()).await {
-            Ok(buffer) => Uint8Array::new(&buffer).to_vec(),
-            Err(_) => Vec::new(),
-        };
-        out.push(MemoryFile { name, bytes: data });
+    let mut start = 0;
+    while start < files.length() {
+        let end = (start + BATCH).min(files.length());
+        let reads = Array::new();
+        for n in start..end {
+            let file: File = files.get(n).unchecked_into();
+            reads.push(&file.array_buffer());
+        }
+        let buffers: Array = JsFuture::from(js_sys::Promise::all_settled(&reads))
+            .await
+            .map(JsCast::unchecked_into)
+            .unwrap_or_default();
+        for n in start..end {
+            let file: File = files.get(n).unchecked_into();
+            let relative = Reflect::get(&file, &"webkitRelativePath".into())
+                .ok()
+                .and_then(|p| p.as_string())
+                .filter(|p| !p.is_empty());
+            let dropped_path = names.and_then(|list| list.get(n).as_string());
+            let name = relative.or(dropped_path).unwrap_or_else(|| file.name());
+            // A file that could not be read becomes empty: the scan lists it.
+            let settled = buffers.get(n - start);
+            let data = Reflect::get(&settled, &"value".into())
+                .ok()
+                .filter(|v| v.is_instance_of::<js_sys::ArrayBuffer>())
+                .map(|buffer| Uint8Array::new(&buffer).to_vec())
+                .unwrap_or_default();
+            out.push(MemoryFile { name, bytes: data });
+        }
         if cancel.get() {
             return None;
         }
-        if n % 8 == 7 || n + 1 == total {
-            post(
-                &Reply::Progress {
-                    phase: "reading".into(),
-                    done: n + 1,
-                    total,
-                },
-                vec![],
-            );
-        }
+        post(
+            &Reply::Progress {
+                phase: "reading".into(),
+                done: end as usize,
+                total,
+            },
+            vec![],
+        );
+        start = end;
     }
     Some(out)
 }

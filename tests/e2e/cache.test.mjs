@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './lib/server.mjs';
-import { guardNetwork, launch, watchConsole } from './lib/browser.mjs';
+import { openApp as openAppOn } from './lib/browser.mjs';
 import { searchStorage } from './lib/storage_dump.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -33,17 +33,7 @@ after(async () => {
   if (probeDir) await rm(probeDir, { recursive: true, force: true });
 });
 
-async function openApp() {
-  const browser = await launch({ webgpu: false });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const network = await guardNetwork(context, server.origin);
-  const page = await context.newPage();
-  const errors = watchConsole(page);
-  await network.ready();
-  await page.goto(server.url);
-  await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
-  return { browser, page, errors, network };
-}
+const openApp = () => openAppOn(server, { webgpu: false });
 
 async function openFolder(page, dir) {
   await page.getByTestId('open-folder').setInputFiles(dir);

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
-import { guardNetwork, launch, watchConsole } from './lib/browser.mjs';
+import { openApp } from './lib/browser.mjs';
 
 let server;
 before(async () => {
@@ -14,15 +14,8 @@ before(async () => {
 after(() => server?.close());
 
 test('after one visit the app starts and opens the demo with the network cut', async () => {
-  const browser = await launch({ webgpu: false });
+  const { browser, context, page, errors, network } = await openApp(server, { webgpu: false });
   try {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const network = await guardNetwork(context, server.origin);
-    const page = await context.newPage();
-    const errors = watchConsole(page);
-    await network.ready();
-    await page.goto(server.url);
-    await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
     await page.waitForSelector('html[data-offline="ready"]', { timeout: 30_000 });
     // The shell is cached under this build's name.
     const caches = await page.evaluate(async () => {

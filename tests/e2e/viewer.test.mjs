@@ -9,7 +9,7 @@ import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './lib/server.mjs';
-import { ARTIFACTS, guardNetwork, launch, watchConsole } from './lib/browser.mjs';
+import { ARTIFACTS, openApp as openAppOn } from './lib/browser.mjs';
 import { screenshotStats } from './lib/pixels.mjs';
 
 const FIXTURES = process.env.INSITU_FIXTURES
@@ -21,26 +21,8 @@ before(async () => {
 });
 after(() => server?.close());
 
-/** A page with network guard, console watch and a long-task recorder. */
-async function openApp({ webgpu = true, query = '' } = {}) {
-  const browser = await launch({ webgpu });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
-  const network = await guardNetwork(context, server.origin);
-  const page = await context.newPage();
-  const errors = watchConsole(page);
-  await page.addInitScript(() => {
-    window.__longTasks = [];
-    new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) window.__longTasks.push(entry.duration);
-    }).observe({ type: 'longtask', buffered: true });
-  });
-  await network.ready();
-  await page.goto(server.url + query);
-  await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
-  // Page start-up (wasm compile, GPU set-up) is not part of what is measured.
-  await page.evaluate(() => { window.__longTasks = []; });
-  return { browser, page, errors, network };
-}
+/** The app on a fresh page (see `lib/browser.mjs`). */
+const openApp = (options) => openAppOn(server, options);
 
 async function waitReady(page, timeout = 180_000) {
   await page.waitForSelector(

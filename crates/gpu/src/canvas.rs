@@ -24,16 +24,8 @@ impl CanvasTarget {
         let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
         desc.backends = backends;
         let instance = wgpu::util::new_instance_with_webgpu_detection(desc).await;
-        let surface = instance
-            .create_surface(wgpu::SurfaceTarget::Canvas(canvas))
-            .map_err(|e| GpuError::Surface(e.to_string()))?;
-        let adapter = instance
-            .request_adapter(&wgpu::RequestAdapterOptions {
-                compatible_surface: Some(&surface),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        let (surface, adapter) =
+            surface_and_adapter(&instance, wgpu::SurfaceTarget::Canvas(canvas)).await?;
         let mut config = surface
             .get_default_config(&adapter, width, height)
             .ok_or_else(|| GpuError::Surface("canvas not supported by the adapter".into()))?;
@@ -104,18 +96,29 @@ impl GpuContext {
         let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
         desc.backends = wgpu::Backends::GL;
         let instance = wgpu::Instance::new(desc);
-        let surface = instance
-            .create_surface(wgpu::SurfaceTarget::OffscreenCanvas(canvas))
-            .map_err(|e| GpuError::Surface(e.to_string()))?;
-        let adapter = instance
-            .request_adapter(&wgpu::RequestAdapterOptions {
-                compatible_surface: Some(&surface),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        let (surface, adapter) =
+            surface_and_adapter(&instance, wgpu::SurfaceTarget::OffscreenCanvas(canvas)).await?;
         let mut context = Self::from_adapter(adapter).await?;
         context._surface = Some(surface);
         Ok(context)
     }
+}
+
+/// A surface on `target` and an adapter that can present to it: on WebGL2
+/// the surface must come first, since the GL context lives in the canvas.
+async fn surface_and_adapter(
+    instance: &wgpu::Instance,
+    target: wgpu::SurfaceTarget<'static>,
+) -> Result<(wgpu::Surface<'static>, wgpu::Adapter), GpuError> {
+    let surface = instance
+        .create_surface(target)
+        .map_err(|e| GpuError::Surface(e.to_string()))?;
+    let adapter = instance
+        .request_adapter(&wgpu::RequestAdapterOptions {
+            compatible_surface: Some(&surface),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+    Ok((surface, adapter))
 }

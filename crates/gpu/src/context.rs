@@ -41,11 +41,10 @@ impl AdapterSummary {
     pub fn is_software(&self) -> bool {
         self.device_type == "cpu"
     }
-}
 
-impl fmt::Display for AdapterSummary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let backend = match self.backend.as_str() {
+    /// The backend as users know it: "WebGPU", "WebGL2", "Vulkan", …
+    pub fn backend_name(&self) -> &str {
+        match self.backend.as_str() {
             "webgpu" => "WebGPU",
             // In the browser wgpu's GL backend is WebGL2.
             "gl" if cfg!(target_arch = "wasm32") => "WebGL2",
@@ -54,7 +53,13 @@ impl fmt::Display for AdapterSummary {
             "metal" => "Metal",
             "dx12" => "DirectX 12",
             other => other,
-        };
+        }
+    }
+}
+
+impl fmt::Display for AdapterSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let backend = self.backend_name();
         write!(
             f,
             "{backend} · {} ({}) · {}",

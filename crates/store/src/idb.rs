@@ -50,8 +50,8 @@ pub struct Store {
 
 /// Chunk `n` of volume `key`: zero-padded, so a key range returns the
 /// chunks in order.
-fn chunk_key(key: &str, n: usize) -> JsValue {
-    JsValue::from_str(&format!("{key}#{n:05}"))
+fn chunk_key(key: &str, n: usize) -> String {
+    format!("{key}#{n:05}")
 }
 
 impl Store {
@@ -86,18 +86,10 @@ impl Store {
         }
         record.schema = SCHEMA_VERSION;
         record.chunk_hashes = voxels.chunks(CHUNK_BYTES).map(|c| checksum(&[c])).collect();
+        // One transaction per chunk: a few tens of MB each.
         for (n, chunk) in voxels.chunks(CHUNK_BYTES).enumerate() {
-            // One transaction per chunk: a few tens of MB each.
-            let tx = self
-                .db
-                .transaction(&[CHUNKS], TransactionMode::ReadWrite)
-                .map_err(StoreError::during("write"))?;
-            let store = tx.store(CHUNKS).map_err(StoreError::during("write"))?;
-            store
-                .put(&Uint8Array::from(chunk).into(), Some(&chunk_key(key, n)))
-                .await
-                .map_err(StoreError::during("write"))?;
-            tx.done().await.map_err(StoreError::during("write"))?;
+            self.put_value(CHUNKS, &chunk_key(key, n), &Uint8Array::from(chunk).into())
+                .await?;
         }
         let json = serde_json::to_string(&record).expect("records serialise");
         self.put_value(VOLUMES, key, &JsValue::from_str(&json))
@@ -142,8 +134,8 @@ impl Store {
         }
         // All chunks in one request (a key range), not one transaction each.
         let range = rexie::KeyRange::bound(
-            &chunk_key(key, 0),
-            &chunk_key(key, record.chunk_count()),
+            &JsValue::from_str(&chunk_key(key, 0)),
+            &JsValue::from_str(&chunk_key(key, record.chunk_count())),
             Some(false),
             Some(true),
         )
@@ -308,8 +300,7 @@ impl Store {
         n: usize,
         bytes: &[u8],
     ) -> Result<(), StoreError> {
-        let chunk = chunk_key(key, n).as_string().unwrap_or_default();
-        self.put_value(CHUNKS, &chunk, &Uint8Array::from(bytes).into())
+        self.put_value(CHUNKS, &chunk_key(key, n), &Uint8Array::from(bytes).into())
             .await
     }
 

@@ -37,17 +37,17 @@ impl Scan {
         }
         hasher.update(&plan.padding_output.to_le_bytes());
         hasher.update(&[u8::from(plan.invert)]);
-        let mut hashed_files = Vec::new();
+        let mut hashed_files = std::collections::BTreeSet::new();
         for slice in &plan.slices {
             let header = self.header_of(slice.header);
             hasher.update(&slice.frame.to_le_bytes());
             hasher.update(&slice.rescale.slope.to_le_bytes());
             hasher.update(&slice.rescale.intercept.to_le_bytes());
             let file = self.file_of_header(slice.header);
-            if hashed_files.last() == Some(&file) || hashed_files.contains(&file) {
+            // A multi-frame file's pixels are hashed once, at its first slice.
+            if !hashed_files.insert(file) {
                 continue;
             }
-            hashed_files.push(file);
             hasher.update(header.transfer_syntax.as_bytes());
             hasher.update(format!("{:?}|{:?}", header.pixel, header.padding).as_bytes());
             let bytes = sources[file].bytes().map_err(|e| {

@@ -132,6 +132,27 @@ fn meta_transfer_syntax(meta: &[u8]) -> Option<String> {
     None
 }
 
+/// Explicit-VR elements whose length is 4 bytes after 2 reserved ones
+/// (PS3.5 7.1.2); every other VR has a 2-byte length.
+fn has_long_length(vr: &[u8]) -> bool {
+    matches!(
+        vr,
+        b"OB"
+            | b"OW"
+            | b"OF"
+            | b"OD"
+            | b"OL"
+            | b"OV"
+            | b"SQ"
+            | b"UC"
+            | b"UR"
+            | b"UT"
+            | b"UN"
+            | b"SV"
+            | b"UV"
+    )
+}
+
 /// Walks element headers (descending into sequences and items) and fails on
 /// the first defined length that exceeds the remaining bytes.
 fn walk_lengths(data: &[u8], explicit: bool, big_endian: bool) -> Result<(), Problem> {
@@ -164,22 +185,7 @@ fn walk_lengths(data: &[u8], explicit: bool, big_endian: bool) -> Result<(), Pro
             (8, u32_at(at + 4), element == 0xE000 && !fragments)
         } else if explicit {
             let vr = &data[at + 4..at + 6];
-            let long = matches!(
-                vr,
-                b"OB"
-                    | b"OW"
-                    | b"OF"
-                    | b"OD"
-                    | b"OL"
-                    | b"OV"
-                    | b"SQ"
-                    | b"UC"
-                    | b"UR"
-                    | b"UT"
-                    | b"UN"
-                    | b"SV"
-                    | b"UV"
-            );
+            let long = has_long_length(vr);
             if long {
                 if data.len() < at + 12 {
                     break;
@@ -294,22 +300,7 @@ fn element_header(
     }
     if explicit {
         let vr = data.get(at + 4..at + 6)?;
-        let long = matches!(
-            vr,
-            b"OB"
-                | b"OW"
-                | b"OF"
-                | b"OD"
-                | b"OL"
-                | b"OV"
-                | b"SQ"
-                | b"UC"
-                | b"UR"
-                | b"UT"
-                | b"UN"
-                | b"SV"
-                | b"UV"
-        );
+        let long = has_long_length(vr);
         if long {
             Some((tag, 12, read_u32(data, at + 8, big_endian)?, vr == b"SQ"))
         } else {

@@ -4,18 +4,11 @@
 #![cfg(not(target_arch = "wasm32"))]
 mod common;
 
-use common::fixtures;
-use insitu_volume::{MemoryFile, Source, scan};
+use common::memory_files;
+use insitu_volume::{MemoryFile, scan};
 
 fn head_ct() -> Vec<MemoryFile> {
-    insitu_volume::files_under(&fixtures().join("ct-ge-head-tilt"))
-        .unwrap()
-        .iter()
-        .map(|f| MemoryFile {
-            name: f.name().to_owned(),
-            bytes: f.bytes().unwrap().into_owned(),
-        })
-        .collect()
+    memory_files("ct-ge-head-tilt")
 }
 
 fn key_of(files: &[MemoryFile]) -> String {
@@ -74,14 +67,7 @@ fn the_pixel_data_element_is_found_in_every_kind_of_file() {
     // edit before Pixel Data leaves it unchanged.
     let mut checked = 0;
     for dir in ["pydicom", "pydicom-data", "dcm_qa_ts", "wg04"] {
-        let files: Vec<MemoryFile> = insitu_volume::files_under(&fixtures().join(dir))
-            .unwrap()
-            .iter()
-            .map(|f| MemoryFile {
-                name: f.name().to_owned(),
-                bytes: f.bytes().unwrap().into_owned(),
-            })
-            .collect();
+        let files = memory_files(dir);
         let scan = scan(&files);
         for (index, _) in scan.series.iter().enumerate() {
             assert!(scan.content_key(index, &files).is_ok());

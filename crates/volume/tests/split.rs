@@ -5,8 +5,8 @@
 #![cfg(not(target_arch = "wasm32"))]
 mod common;
 
-use common::{fixtures, scan_path};
-use insitu_volume::{MemoryFile, Scan, Source, run_job, scan};
+use common::{memory_files, scan_path};
+use insitu_volume::{Scan, Source, run_job, scan};
 
 /// Builds series `index` from `parts` jobs, as the browser does.
 fn build_in_parts<S: Source>(
@@ -75,15 +75,7 @@ fn float_jobs_give_the_same_values() {
 
 #[test]
 fn a_slice_that_fails_in_a_job_is_reported_as_the_whole_build_reports_it() {
-    let dir = fixtures().join("ct-ge-head-tilt");
-    let mut files: Vec<MemoryFile> = insitu_volume::files_under(&dir)
-        .unwrap()
-        .iter()
-        .map(|f| MemoryFile {
-            name: f.name().to_owned(),
-            bytes: f.bytes().unwrap().into_owned(),
-        })
-        .collect();
+    let mut files = memory_files("ct-ge-head-tilt");
     let scan = scan(&files);
     let index = scan.largest_series().unwrap();
     // Damaged after the scan: the file's pixel data is cut short.

@@ -266,18 +266,14 @@ async fn decode_jobs(
         }
         // Straight from the transferred buffer into each slice's place.
         let n = job.frame_len as u32;
+        let (floats, ints): (Float32Array, Int16Array) =
+            (samples.clone().unchecked_into(), samples.unchecked_into());
         for (i, k) in job.order().enumerate() {
             let (from, to) = (i as u32 * n, (i as u32 + 1) * n);
-            if float {
-                let part: Float32Array = samples.clone().unchecked_into();
-                if let Some(out) = assembly.slice_f32(k) {
-                    part.subarray(from, to).copy_to(out);
-                }
-            } else {
-                let part: Int16Array = samples.clone().unchecked_into();
-                if let Some(out) = assembly.slice_i16(k) {
-                    part.subarray(from, to).copy_to(out);
-                }
+            if let Some(out) = assembly.slice_f32(k) {
+                floats.subarray(from, to).copy_to(out);
+            } else if let Some(out) = assembly.slice_i16(k) {
+                ints.subarray(from, to).copy_to(out);
             }
         }
         assembly.record(&outcome);

@@ -684,7 +684,7 @@ async fn render(worker: &Worker, views: Vec<ViewRequest>) {
         );
         return;
     }
-    let (gpu_images, engine_detail) = match device(worker).await {
+    let (gpu_images, engine, engine_detail) = match device(worker).await {
         Ok(ctx) => match slice_renderer(worker, &ctx).as_ref() {
             Ok(renderer) => {
                 let slices: Vec<SliceView> = views
@@ -696,20 +696,17 @@ async fn render(worker: &Worker, views: Vec<ViewRequest>) {
                     })
                     .collect();
                 match renderer.render(&ctx, &slices).await {
-                    Ok(images) => (Some(images), ctx.summary.to_string()),
-                    Err(e) => (None, format!("GPU drawing failed: {e}")),
+                    Ok(images) => (
+                        Some(images),
+                        format!("GPU · {}", ctx.summary.backend_name()),
+                        ctx.summary.to_string(),
+                    ),
+                    Err(e) => (None, "CPU".into(), format!("GPU drawing failed: {e}")),
                 }
             }
-            Err(e) => (None, e.clone()),
+            Err(e) => (None, "CPU".into(), e.clone()),
         },
-        Err(e) => (None, e),
-    };
-    let engine = match (&gpu_images, device(worker).await) {
-        (Some(_), Ok(ctx)) => format!(
-            "GPU · {}",
-            ctx.summary.to_string().split(" · ").next().unwrap_or("")
-        ),
-        _ => "CPU".to_owned(),
+        Err(e) => (None, "CPU".into(), e),
     };
     let images = match gpu_images {
         Some(images) => Ok(images),

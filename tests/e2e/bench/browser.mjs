@@ -26,29 +26,45 @@ await rm(tmp, { recursive: true, force: true });
 const server = await startServer(process.env.INSITU_DIST ?? 'dist');
 const browser = await launch({ webgpu: true });
 try {
+  /** A fresh page (empty IndexedDB) with the app started, CPU meshing. */
+  async function freshPage(query = '') {
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await page.goto(server.url + query);
+    await page.waitForSelector('html[data-app="running"]', { timeout: 120_000 });
+    await page.getByTestId('opt-engine').selectOption('cpu');
+    return page;
+  }
+
+  /** Milliseconds from the folder chosen (its change event) to `ready`. */
+  async function timeOpenFolder(page, dir) {
+    await page.evaluate(() => {
+      const bench = (window.__bench = {});
+      document.querySelector('[data-testid="open-folder"]')
+        .addEventListener('change', () => { bench.chosen = performance.now(); }, { capture: true, once: true });
+      const s = document.querySelector('[data-testid="load-status"]');
+      // The app marks `loading` in the same task as the change: a `ready`
+      // seen after `chosen` is this load's.
+      new MutationObserver((_, observer) => {
+        if (bench.chosen && s.dataset.state === 'ready') {
+          bench.ready = performance.now();
+          observer.disconnect();
+        }
+      }).observe(s, { attributes: true });
+    });
+    await page.getByTestId('open-folder').setInputFiles(dir);
+    await page.waitForFunction(() => window.__bench.ready, null, { timeout: 600_000, polling: 50 });
+    const { chosen, ready } = await page.evaluate(() => window.__bench);
+    return ready - chosen;
+  }
+
   // Decoder workers against decoding in the study worker alone, each on a
   // fresh page, on a JPEG 2000 series (decode-bound; uncompressed series
   // are always decoded in place).
   async function loadOnce(dir, query) {
-    const fresh = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    const fresh = await freshPage(query);
     try {
-      await fresh.goto(server.url + query);
-      await fresh.waitForSelector('html[data-app="running"]', { timeout: 120_000 });
-      await fresh.getByTestId('opt-engine').selectOption('cpu');
-      await fresh.evaluate(() => {
-        window.__bench = {};
-        document.querySelector('[data-testid="open-folder"]')
-          .addEventListener('change', () => { window.__bench.chosen = performance.now(); }, { capture: true });
-        new MutationObserver(() => {
-          const s = document.querySelector('[data-testid="load-status"]');
-          if (s.dataset.state === 'ready' && !window.__bench.ready) window.__bench.ready = performance.now();
-        }).observe(document.querySelector('[data-testid="load-status"]'), { attributes: true });
-      });
-      await fresh.getByTestId('open-folder').setInputFiles(dir);
-      await fresh.waitForSelector('[data-testid="load-status"][data-state="ready"]', { timeout: 600_000 });
-      const { chosen, ready } = await fresh.evaluate(() => window.__bench);
-      const decoders = await fresh.getByTestId('load-status').getAttribute('data-decoders');
-      return { ms: ready - chosen, decoders };
+      const ms = await timeOpenFolder(fresh, dir);
+      return { ms, decoders: await fresh.getByTestId('load-status').getAttribute('data-decoders') };
     } finally {
       await fresh.context().close();
     }
@@ -56,28 +72,12 @@ try {
   // The cache: each series cold (fresh page, empty IndexedDB), then
   // dropped again on the same page once it is stored.
   async function coldThenCached(dir) {
-    const fresh = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    const fresh = await freshPage();
     try {
-      await fresh.goto(server.url);
-      await fresh.waitForSelector('html[data-app="running"]', { timeout: 120_000 });
-      await fresh.getByTestId('opt-engine').selectOption('cpu');
-      const once = async () => {
-        await fresh.evaluate(() => {
-          window.__bench = {};
-          document.querySelector('[data-testid="open-folder"]')
-            .addEventListener('change', () => { window.__bench.chosen = performance.now(); }, { capture: true, once: true });
-          const s = document.querySelector('[data-testid="load-status"]');
-          const observer = new MutationObserver(() => {
-            if (s.dataset.state === 'ready' && !window.__bench.ready) window.__bench.ready = performance.now();
-          });
-          observer.observe(s, { attributes: true });
-          s.dataset.state = 'idle';
-        });
-        await fresh.getByTestId('open-folder').setInputFiles(dir);
-        await fresh.waitForFunction(() => window.__bench.ready, null, { timeout: 600_000, polling: 50 });
-        const { chosen, ready } = await fresh.evaluate(() => window.__bench);
-        return { ms: ready - chosen, cache: await fresh.getByTestId('load-status').getAttribute('data-cache') };
-      };
+      const once = async () => ({
+        ms: await timeOpenFolder(fresh, dir),
+        cache: await fresh.getByTestId('load-status').getAttribute('data-cache'),
+      });
       const cold = await once();
       await fresh.waitForSelector('[data-testid="load-status"][data-cache="stored"]', { timeout: 600_000 });
       await fresh.waitForSelector('[data-testid="mesh-info"][data-state="ready"]', { timeout: 600_000 });
@@ -112,25 +112,10 @@ try {
     decoding.push({ name, single, parallel });
   }
 
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-  await page.goto(server.url);
-  await page.waitForSelector('html[data-app="running"]', { timeout: 120_000 });
-  const gpuInfo = await page.getByTestId('gpu-info').textContent();
   // No automatic surface: time the load alone, then each engine.
-  await page.getByTestId('opt-engine').selectOption('cpu');
-  await page.evaluate(() => {
-    window.__bench = {};
-    const input = document.querySelector('[data-testid="open-folder"]');
-    input.addEventListener('change', () => { window.__bench.chosen = performance.now(); }, { capture: true });
-    new MutationObserver(() => {
-      const s = document.querySelector('[data-testid="load-status"]');
-      if (s.dataset.state === 'ready' && !window.__bench.ready) window.__bench.ready = performance.now();
-    }).observe(document.querySelector('[data-testid="load-status"]'), { attributes: true });
-  });
-  await page.getByTestId('open-folder').setInputFiles(series);
-  await page.waitForSelector('[data-testid="load-status"][data-state="ready"]', { timeout: 600_000 });
-  const { chosen, ready } = await page.evaluate(() => window.__bench);
-  const loadMs = ready - chosen;
+  const page = await freshPage();
+  const gpuInfo = await page.getByTestId('gpu-info').textContent();
+  const loadMs = await timeOpenFolder(page, series);
 
   async function surface(engine, timeout) {
     // Wait for any surface in flight (the automatic one of a CT), then time ours.

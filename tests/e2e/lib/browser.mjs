@@ -66,3 +66,28 @@ export function watchConsole(page) {
   page.on('pageerror', (error) => errors.push(`page: ${error.message}`));
   return errors;
 }
+
+/**
+ * The app in a fresh browser context, started and ready to drive: network
+ * guarded, console watched, UI-thread long tasks recorded from after
+ * start-up (wasm compile and GPU set-up are not what the tests measure).
+ * `query` is appended to the app's address (e.g. `?decoders=0`).
+ */
+export async function openApp(server, { webgpu = true, query = '' } = {}) {
+  const browser = await launch({ webgpu });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+  const network = await guardNetwork(context, server.origin);
+  const page = await context.newPage();
+  const errors = watchConsole(page);
+  await page.addInitScript(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) window.__longTasks.push(entry.duration);
+    }).observe({ type: 'longtask', buffered: true });
+  });
+  await network.ready();
+  await page.goto(server.url + query);
+  await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
+  await page.evaluate(() => { window.__longTasks = []; });
+  return { browser, context, page, errors, network };
+}

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use insitu_volume::{DiskFile, Loaded, Problem, Scan, Voxels, files_under, scan};
+use insitu_volume::{
+    DiskFile, Loaded, MemoryFile, Problem, Scan, Source, Voxels, files_under, scan,
+};
 
 /// The fixtures folder: `$INSITU_FIXTURES`, else `shared/fixtures` beside the
 /// checkout. Missing fixtures fail the test: they are the test.
@@ -53,4 +55,16 @@ pub fn values(loaded: &Loaded) -> Vec<f64> {
 pub fn skip_reason(relative: &str) -> Option<Problem> {
     let (_, scan) = scan_path(relative);
     scan.skipped.first().map(|e| e.problem.clone())
+}
+
+/// The files under `relative`, read into memory (so tests can change them).
+pub fn memory_files(relative: &str) -> Vec<MemoryFile> {
+    files_under(&fixtures().join(relative))
+        .expect("readable fixture path")
+        .iter()
+        .map(|f| MemoryFile {
+            name: f.name().to_owned(),
+            bytes: f.bytes().expect("readable fixture").into_owned(),
+        })
+        .collect()
 }

@@ -112,9 +112,10 @@ test('a damaged cache entry is caught, dropped and rebuilt', async () => {
       const db = await request(indexedDB.open('insitu-cache'));
       const store = db.transaction('voxel_chunks', 'readwrite').objectStore('voxel_chunks');
       const key = (await request(store.getAllKeys())).find((k) => k.endsWith('#00000'));
-      const chunk = await request(store.get(key));
+      const chunk = new Uint8Array(await (await request(store.get(key))).arrayBuffer());
       chunk[1000] ^= 0xff;
-      await request(store.put(chunk, key));
+      const write = db.transaction('voxel_chunks', 'readwrite').objectStore('voxel_chunks');
+      await request(write.put(new Blob([chunk]), key));
       db.close();
       return key;
     });

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './lib/server.mjs';
@@ -72,7 +72,9 @@ async function assertQuiet({ page, errors, network }, label, { longTasks = true 
 }
 
 test('a real tilted head CT opens from a folder with its tilt shown and every view drawn', async () => {
-  const app = await openApp();
+  // The GPU reslicing path, even on SwiftShader (which the app would
+  // otherwise leave to the CPU).
+  const app = await openApp({ query: '?slices=gpu' });
   const { browser, page } = app;
   try {
     await page.getByTestId('open-folder').setInputFiles(path.join(FIXTURES, 'ct-ge-head-tilt'));
@@ -148,6 +150,12 @@ test('demo spine: 300 HU surface, then a binary STL whose triangle count equals 
     assert.match(stl.subarray(0, 80).toString('latin1'), /^insitu/);
     await page.waitForTimeout(300);
     await assertViewsDrawn(page, 'demo');
+    // On a software rasterizer the CPU reslices (faster), and says why.
+    const engine = page.getByTestId('slice-engine');
+    if (/SwiftShader|llvmpipe/i.test(await page.getByTestId('gpu-info').textContent())) {
+      assert.equal(await engine.getAttribute('data-engine'), 'cpu');
+      assert.match(await engine.getAttribute('title'), /software rasterizer: the CPU reslices faster/);
+    }
     await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-demo.png') });
     // Load and meshing are over: what follows (PNG export, volume rendering)
     // reads the GPU back synchronously, which a software GPU makes slow.
@@ -174,17 +182,23 @@ test('demo spine: 300 HU surface, then a binary STL whose triangle count equals 
 test('good files beside malformed ones: the good series loads, every bad file is listed', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'insitu-mixed-'));
   const bad = ['MR_truncated.dcm', 'rtplan_truncated.dcm', 'badVR.dcm', 'no_meta.dcm', 'JPEG2000-embedded-sequence-delimiter.dcm'];
-  const app = await openApp({ webgpu: false });
+  const app = await openApp({ webgpu: false, query: '?slices=gpu' });
   const { browser, page } = app;
   try {
     await cp(path.join(FIXTURES, 'ct-ge-head-tilt'), path.join(dir, 'head'), { recursive: true });
     for (const name of bad) await cp(path.join(FIXTURES, 'pydicom', name), path.join(dir, 'bad', name));
+    // A CD's bundled viewer program (sparse, 400 MB): known from its first
+    // bytes, it must not be read into memory (checked with the heap below).
+    const program = path.join(dir, 'viewer', 'setup.exe');
+    await mkdir(path.dirname(program));
+    await writeFile(program, 'MZ\x90\0\x03\0\0\0');
+    await truncate(program, 400 * 2 ** 20);
     await page.getByTestId('open-folder').setInputFiles(dir);
     await waitReady(page);
     assert.match(await page.getByTestId('volume-info').textContent(), /512 × 512 × 28 voxels/);
     const skipped = await page.getByTestId('skipped-list').textContent();
     console.log(`skipped: ${await page.getByTestId('skipped-count').textContent()} files`);
-    for (const name of ['MR_truncated.dcm', 'rtplan_truncated.dcm']) {
+    for (const name of ['MR_truncated.dcm', 'rtplan_truncated.dcm', 'setup.exe']) {
       assert.ok(skipped.includes(name), `${name} not listed: ${skipped}`);
     }
     // Every file went somewhere: a series or the skipped list.
@@ -219,6 +233,7 @@ test('good files beside malformed ones: the good series loads, every bad file is
     });
     console.log(`study worker heap: ${(heapBefore / 2 ** 20).toFixed(0)} MB with the head CT, ${(heapAfter / 2 ** 20).toFixed(0)} MB after closing`);
     assert.ok(heapBefore > 30 * 2 ** 20, `the study used ${heapBefore} bytes`);
+    assert.ok(heapBefore < 400 * 2 ** 20, `the 400 MB program was read into memory: ${heapBefore} bytes`);
     assert.ok(heapAfter < heapBefore / 4, `after closing: ${heapAfter} of ${heapBefore} bytes`);
     assert.equal(await page.getByTestId('load-status').getAttribute('data-state'), 'idle');
     assert.equal(await page.getByTestId('series-list').locator('li').count(), 0);

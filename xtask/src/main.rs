@@ -71,8 +71,9 @@ fn bench() -> proc::Result {
         std::process::Command::new("node")
             .arg("tests/e2e/bench/browser.mjs")
             .current_dir(root())
-            .env("INSITU_BENCH_SERIES", &series)
-            .env("INSITU_BENCH_SERIES_J2K", &j2k)
+            // Folders of the series' DICOM files alone, as a user drops them.
+            .env("INSITU_BENCH_SERIES", phantoms::dicom_only(&series)?)
+            .env("INSITU_BENCH_SERIES_J2K", phantoms::dicom_only(&j2k)?)
             .env("INSITU_CLI", target.join("release/insitu"))
             .env("INSITU_DIST", root().join("dist")),
     )

@@ -146,3 +146,24 @@ pub fn bench_series_j2k() -> Result<PathBuf> {
     generate(&python, &dir, "512", "100", &["--ts", "j2k-lossless"])?;
     Ok(dir)
 }
+
+/// The DICOM files of a generated series alone (hard links, or copies where
+/// linking fails) in `<dir>-dicom`: the generator's `truth_hu.npy` would
+/// otherwise be part of the folder a benchmark drops.
+pub fn dicom_only(dir: &Path) -> Result<PathBuf> {
+    let mut name = dir.file_name().unwrap_or_default().to_owned();
+    name.push("-dicom");
+    let out = dir.with_file_name(name);
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for entry in entries.filter_map(|e| e.ok()) {
+        let from = entry.path();
+        let to = out.join(entry.file_name());
+        if from.extension().is_some_and(|x| x == "dcm") && !to.exists() {
+            std::fs::hard_link(&from, &to)
+                .or_else(|_| std::fs::copy(&from, &to).map(drop))
+                .map_err(|e| format!("{}: {e}", to.display()))?;
+        }
+    }
+    Ok(out)
+}

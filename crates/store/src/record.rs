@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Version of the database layout; an entry of another version is dropped
 /// and rebuilt, never read.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Bytes per stored chunk of voxels: one 158 MB value never finished in
 /// Chromium, 4–64 MB chunks write and read at hundreds of MB/s.

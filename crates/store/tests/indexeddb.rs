@@ -7,6 +7,7 @@ use insitu_store::{
     CHUNK_BYTES, MeshOptions, MeshRecord, Modality, SCHEMA_VERSION, Store, StoreError, Thumbnail,
     VolumeRecord, VoxelKind,
 };
+use wasm_bindgen::JsValue;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -40,10 +41,11 @@ fn record(dims: [u32; 3]) -> VolumeRecord {
 async fn a_large_volume_round_trips_in_checked_chunks() {
     let name = "insitu-test-volume";
     let store = Store::open(name).await.expect("open");
-    // 512 x 512 x 80 i16: 40 MB, three chunks (the last one partial).
-    let rec = record([512, 512, 80]);
+    // 512 x 512 x 170 i16: 85 MB, six chunks (the last one partial), read
+    // in two Blob reads.
+    let rec = record([512, 512, 170]);
     let voxels = pattern(rec.voxel_bytes());
-    assert_eq!(rec.chunk_count(), 3);
+    assert_eq!(rec.chunk_count(), 6);
     store
         .put_volume("k1", rec.clone(), &voxels)
         .await
@@ -54,13 +56,26 @@ async fn a_large_volume_round_trips_in_checked_chunks() {
         .expect("record")
         .expect("present");
     assert_eq!(back.dims, rec.dims);
-    assert_eq!(back.chunk_hashes.len(), 3);
+    assert_eq!(back.chunk_hashes.len(), 6);
     let mut out = vec![0u8; back.voxel_bytes()];
     store
         .read_voxels("k1", &back, &mut out)
         .await
         .expect("read");
     assert!(out == voxels, "voxels differ after the round trip");
+    // Landed in a new (never zero-filled) buffer of i16, as the app reads it.
+    let fresh: Vec<i16> = store
+        .start_reading_voxels("k1", &back)
+        .await
+        .expect("start")
+        .finish_new(&back)
+        .await
+        .expect("read into a new buffer");
+    assert_eq!(fresh.len(), 512 * 512 * 170);
+    assert!(
+        bytemuck::cast_slice::<i16, u8>(&fresh) == voxels,
+        "a new buffer differs"
+    );
     assert_eq!(store.volumes().await.unwrap().len(), 1);
     store.delete_volume("k1").await.unwrap();
     assert!(store.volume_record("k1").await.unwrap().is_none());
@@ -83,6 +98,12 @@ async fn damaged_chunks_and_records_are_caught() {
     flipped[12345] ^= 0x40;
     store.overwrite_chunk("k", 1, &flipped).await.unwrap();
     let err = store.read_voxels("k", &back, &mut out).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Corrupt(ref m) if m.contains("chunk 1 checksum")),
+        "{err}"
+    );
+    let reads = store.start_reading_voxels("k", &back).await.unwrap();
+    let err = reads.finish_new::<i16>(&back).await.unwrap_err();
     assert!(
         matches!(err, StoreError::Corrupt(ref m) if m.contains("chunk 1 checksum")),
         "{err}"
@@ -126,7 +147,7 @@ async fn an_old_schema_database_is_dropped_on_upgrade() {
     tx.done().await.unwrap();
     v1.close();
 
-    let store = Store::open(name).await.expect("open v2");
+    let store = Store::open(name).await.expect("open");
     assert!(store.volumes().await.unwrap().is_empty());
     store.close();
     let reopened = rexie::Rexie::builder(name).build().await.unwrap();
@@ -138,6 +159,74 @@ async fn an_old_schema_database_is_dropped_on_upgrade() {
         "the v1 store is gone"
     );
     assert_eq!(reopened.version().unwrap(), SCHEMA_VERSION);
+    reopened.close();
+    Store::delete_database(name).await.expect("delete database");
+}
+
+/// Schema 2 kept voxel chunks as typed arrays; its entries are never read
+/// by this schema, and listing the volumes removes them with their chunks.
+#[wasm_bindgen_test]
+async fn entries_of_the_previous_schema_are_removed() {
+    let name = "insitu-test-schema-2";
+    let v2 = rexie::Rexie::builder(name)
+        .version(2)
+        .add_object_store(rexie::ObjectStore::new("volumes"))
+        .add_object_store(rexie::ObjectStore::new("voxel_chunks"))
+        .add_object_store(rexie::ObjectStore::new("meshes"))
+        .build()
+        .await
+        .expect("open v2");
+    let mut old = record([4, 4, 2]);
+    old.schema = 2;
+    old.chunk_hashes = vec![insitu_store::checksum(&[&[0u8; 64][..]])];
+    let put = |store: &'static str, key: &'static str, value: JsValue| {
+        let tx = v2
+            .transaction(&[store], rexie::TransactionMode::ReadWrite)
+            .unwrap();
+        async move {
+            tx.store(store)
+                .unwrap()
+                .put(&value, Some(&key.into()))
+                .await
+                .unwrap();
+            tx.done().await.unwrap();
+        }
+    };
+    put(
+        "volumes",
+        "old",
+        serde_json::to_string(&old).unwrap().as_str().into(),
+    )
+    .await;
+    put(
+        "voxel_chunks",
+        "old#00000",
+        js_sys::Uint8Array::from(&[0u8; 64][..]).into(),
+    )
+    .await;
+    v2.close();
+
+    let store = Store::open(name).await.expect("open");
+    let err = store.volume_record("old").await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Corrupt(ref m) if m.contains("schema 2")),
+        "{err}"
+    );
+    assert!(store.volumes().await.unwrap().is_empty());
+    store.close();
+    let reopened = rexie::Rexie::builder(name).build().await.unwrap();
+    for store_name in ["volumes", "voxel_chunks"] {
+        let tx = reopened
+            .transaction(&[store_name], rexie::TransactionMode::ReadOnly)
+            .unwrap();
+        let keys = tx
+            .store(store_name)
+            .unwrap()
+            .get_all_keys(None, None)
+            .await
+            .unwrap();
+        assert!(keys.is_empty(), "{store_name} still holds {keys:?}");
+    }
     reopened.close();
     Store::delete_database(name).await.expect("delete database");
 }

@@ -34,6 +34,7 @@ pub use geometry::{Geometry, GeometryError};
 pub use header::Rescale;
 pub use load::{BuildError, Loaded, Scan, SliceFailure, scan};
 pub use meta::{DicomMeta, TagEntry, read_meta};
+pub use parse::{DICOM_HEAD_BYTES, could_be_dicom};
 pub use series::{SeriesInfo, SeriesPlan, Warning};
 #[cfg(not(target_arch = "wasm32"))]
 pub use source::{DiskFile, files_under};

@@ -381,27 +381,51 @@ fn element_end(data: &[u8], at: usize, explicit: bool, big_endian: bool) -> Opti
     Some(data.len())
 }
 
-/// A data set with no File Meta: infer the transfer syntax from the first
-/// element's layout (as DCMTK and pydicom do).
-fn without_meta(bytes: &[u8]) -> Result<DefaultDicomObject, Problem> {
+/// Bytes of a file's start that [`could_be_dicom`] needs.
+pub const DICOM_HEAD_BYTES: usize = 132;
+
+/// Whether a file starting with `head` (its first [`DICOM_HEAD_BYTES`], or
+/// all of it if shorter) may be DICOM: a DICM marker, or a first element laid
+/// out as in a data set without File Meta. Files that fail this are skipped
+/// by [`parse`] anyway; knowing it from the head lets the web app skip
+/// reading the rest of a large non-DICOM file (a CD's viewer program, a
+/// video) into memory.
+pub fn could_be_dicom(head: &[u8]) -> bool {
+    (head.len() >= 132 && &head[128..132] == b"DICM")
+        || head.starts_with(b"DICM")
+        || meta_free_syntax(head).is_some()
+}
+
+/// The transfer syntax of a data set without File Meta, inferred from the
+/// first element's layout (as DCMTK and pydicom do); `None` when it does
+/// not look like a data set.
+fn meta_free_syntax(bytes: &[u8]) -> Option<&'static str> {
     if bytes.len() < 8 {
-        return Err(Problem::NotDicom("too short".into()));
+        return None;
     }
     let group_le = u16::from_le_bytes([bytes[0], bytes[1]]);
     let group_be = u16::from_be_bytes([bytes[0], bytes[1]]);
     let explicit = VRS.iter().any(|vr| &bytes[4..6] == *vr);
     let plausible = |g: u16| g.is_multiple_of(2) && (0x0002..=0x0028).contains(&g);
-    let ts_uid = if plausible(group_le) && explicit {
-        uids::EXPLICIT_VR_LITTLE_ENDIAN
+    if plausible(group_le) && explicit {
+        Some(uids::EXPLICIT_VR_LITTLE_ENDIAN)
     } else if plausible(group_le) {
-        uids::IMPLICIT_VR_LITTLE_ENDIAN
+        Some(uids::IMPLICIT_VR_LITTLE_ENDIAN)
     } else if plausible(group_be) && explicit {
-        "1.2.840.10008.1.2.2" // Explicit VR Big Endian (retired, still met)
+        Some("1.2.840.10008.1.2.2") // Explicit VR Big Endian (retired, still met)
     } else {
-        return Err(Problem::NotDicom(
-            "no DICM marker and no recognisable data set".into(),
-        ));
-    };
+        None
+    }
+}
+
+/// A data set with no File Meta, read in the transfer syntax its layout
+/// shows.
+fn without_meta(bytes: &[u8]) -> Result<DefaultDicomObject, Problem> {
+    if bytes.len() < 8 {
+        return Err(Problem::NotDicom("too short".into()));
+    }
+    let ts_uid = meta_free_syntax(bytes)
+        .ok_or_else(|| Problem::NotDicom("no DICM marker and no recognisable data set".into()))?;
     let ts = TransferSyntaxRegistry
         .get(ts_uid)
         .ok_or_else(|| Problem::Parse(format!("transfer syntax {ts_uid} not registered")))?;
@@ -446,5 +470,54 @@ mod tests {
             parse(ds_store, Depth::Headers),
             Err(Problem::NotDicom(_))
         ));
+        assert!(!could_be_dicom(ds_store));
+    }
+
+    #[test]
+    fn large_non_dicom_files_are_known_from_their_head() {
+        let npy = b"\x93NUMPY\x01\0v\0{'descr': '<i2', 'fortran_order': False, 'shape': (300, 512, 512), }";
+        let zip = b"PK\x03\x04\x14\0\0\0\x08\0";
+        let exe = b"MZ\x90\0\x03\0\0\0\x04\0\0\0";
+        for head in [&npy[..], zip, exe, b"%PDF-1.7\n%", b""] {
+            assert!(!could_be_dicom(head), "{head:?}");
+        }
+        let mut part10 = vec![0u8; 128];
+        part10.extend_from_slice(b"DICM\x02\0\x01\0OB");
+        assert!(could_be_dicom(&part10));
+        // Implicit VR data set with no File Meta: (0008,0005) first.
+        assert!(could_be_dicom(b"\x08\0\x05\0\x0a\0\0\0ISO_IR 100"));
+    }
+
+    /// The head check never turns away a file the parser reads: every real
+    /// fixture that parses also passes it on its first bytes alone.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn every_parsable_fixture_passes_the_head_check() {
+        use crate::source::Source;
+        let root = std::env::var_os("INSITU_FIXTURES")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
+            });
+        let (mut parsed, mut refused) = (0, 0);
+        for file in crate::files_under(&root).unwrap() {
+            let bytes = file.bytes().unwrap();
+            let head = &bytes[..bytes.len().min(DICOM_HEAD_BYTES)];
+            if parse(&bytes, Depth::Headers).is_ok() {
+                parsed += 1;
+                assert!(
+                    could_be_dicom(head),
+                    "{} parses but fails the head check",
+                    file.name()
+                );
+            } else if !could_be_dicom(head) {
+                refused += 1;
+            }
+        }
+        eprintln!("{parsed} fixtures parse and pass; {refused} others refused by their head");
+        assert!(
+            parsed > 100 && refused > 0,
+            "{parsed} parsed, {refused} refused"
+        );
     }
 }

@@ -17,4 +17,6 @@ mod decoders;
 #[cfg(target_arch = "wasm32")]
 mod dom;
 #[cfg(target_arch = "wasm32")]
+mod laps;
+#[cfg(target_arch = "wasm32")]
 pub mod worker;

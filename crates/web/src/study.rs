@@ -96,7 +96,7 @@ impl Study {
             return failed("loading", "no folder has been opened").into();
         };
         let built = scan.build_with_progress(index, &self.files, progress);
-        self.take_loaded(index, built)
+        self.take_loaded(index, built, None)
     }
 
     /// The scan of the open folder, if any.
@@ -109,12 +109,14 @@ impl Study {
         &self.files
     }
 
-    /// Makes series `index`, built here or by decoder workers, the loaded
-    /// volume (or reports why it could not be built).
+    /// Makes series `index`, built here, by decoder workers or read from
+    /// the cache (which knows its value range), the loaded volume (or
+    /// reports why it could not be built).
     pub fn take_loaded(
         &mut self,
         index: usize,
         built: Result<insitu_volume::Loaded, insitu_volume::BuildError>,
+        known_range: Option<(f32, f32)>,
     ) -> Reply {
         let Some(scan) = &self.scan else {
             return failed("loading", "no folder has been opened").into();
@@ -134,19 +136,28 @@ impl Study {
                     title,
                     info.modality.clone(),
                     warnings,
+                    known_range,
                 )
             }
             Err(e) => failed("loading", e.to_string()).into(),
         }
     }
 
-    /// Replaces the study with a volume from the cache (no files, no scan).
-    pub fn from_cache(&mut self, volume: Volume, modality: &str) -> Reply {
+    /// Replaces the study with a volume from the cache (no files, no scan),
+    /// whose value range the cache kept.
+    pub fn from_cache(&mut self, volume: Volume, modality: &str, value_range: (f32, f32)) -> Reply {
         self.files.clear();
         self.scan = None;
         let d = volume.geometry().dims;
         let title = format!("Cached {modality} {} × {} × {}", d.x, d.y, d.z);
-        self.set_volume(volume, None, title, modality.into(), Vec::new())
+        self.set_volume(
+            volume,
+            None,
+            title,
+            modality.into(),
+            Vec::new(),
+            Some(value_range),
+        )
     }
 
     /// Replaces the study with the synthetic demo spine.
@@ -160,6 +171,7 @@ impl Study {
             "Demo spine (synthetic, no patient data)".into(),
             "CT".into(),
             Vec::new(),
+            None,
         )
     }
 
@@ -170,17 +182,11 @@ impl Study {
         title: String,
         modality: String,
         warnings: Vec<String>,
+        known_range: Option<(f32, f32)>,
     ) -> Reply {
         let g = volume.geometry();
         let (low, high) = reslice::world_bounds(&volume);
-        let value_range = match volume.voxels() {
-            Voxels::I16(v) => v.iter().fold((f32::MAX, f32::MIN), |(a, b), &x| {
-                (a.min(x.into()), b.max(x.into()))
-            }),
-            Voxels::F32(v) => v
-                .iter()
-                .fold((f32::MAX, f32::MIN), |(a, b), &x| (a.min(x), b.max(x))),
-        };
+        let value_range = known_range.unwrap_or_else(|| value_range(volume.voxels()));
         let summary = VolumeSummary {
             series,
             title,
@@ -283,17 +289,20 @@ impl Study {
         if let Some(target) = request.decimate {
             mesh = decimate(&mesh, target);
         }
-        self.keep_surface(mesh, request, engine, extract_ms)
+        let watertight = topology(&mesh).is_watertight();
+        self.keep_surface(mesh, request, engine, extract_ms, watertight)
     }
 
     /// Keeps a finished surface (cleaned up as `request` asked, or read
-    /// back from the cache) and describes it.
+    /// back from the cache, which knows whether it is watertight) and
+    /// describes it.
     pub fn keep_surface(
         &mut self,
         mesh: Mesh,
         request: SurfaceRequest,
         engine: String,
         extract_ms: f64,
+        watertight: bool,
     ) -> SurfaceSummary {
         let (mut low, mut high) = ([f32::MAX; 3], [f32::MIN; 3]);
         for p in &mesh.positions {
@@ -305,7 +314,7 @@ impl Study {
         let summary = SurfaceSummary {
             triangles: mesh.triangle_count(),
             vertices: mesh.positions.len(),
-            watertight: topology(&mesh).is_watertight(),
+            watertight,
             engine,
             extract_ms,
             cleanup_ms: 0.0,
@@ -359,6 +368,22 @@ impl Study {
             },
             Err(e) => failed("reading tags", format!("{}: {e}", self.files[file].name)).into(),
         }
+    }
+}
+
+/// Lowest and highest voxel value (i16 compared as integers: a cheaper
+/// pass than through f32).
+fn value_range(voxels: &Voxels) -> (f32, f32) {
+    match voxels {
+        Voxels::I16(v) => {
+            let (low, high) = v
+                .iter()
+                .fold((i16::MAX, i16::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+            (low.into(), high.into())
+        }
+        Voxels::F32(v) => v
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(a, b), &x| (a.min(x), b.max(x))),
     }
 }
 

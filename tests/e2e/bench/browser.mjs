@@ -14,6 +14,8 @@ const j2kSeries = process.env.INSITU_BENCH_SERIES_J2K;
 const cli = process.env.INSITU_CLI;
 if (!series || !cli) throw new Error('run through `cargo xtask bench` (INSITU_BENCH_SERIES, INSITU_CLI)');
 const GPU_LIMIT_MS = Number(process.env.INSITU_BENCH_GPU_LIMIT_MS ?? 300_000);
+// `cache` runs the cache rows alone (while working on them).
+const ONLY = process.env.INSITU_BENCH_ONLY ?? '';
 
 // Native, same run: the CLI loads the series and meshes it on the CPU.
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'insitu-bench-'));
@@ -26,9 +28,13 @@ await rm(tmp, { recursive: true, force: true });
 const server = await startServer(process.env.INSITU_DIST ?? 'dist');
 const browser = await launch({ webgpu: true });
 try {
+rows: {
   /** A fresh page (empty IndexedDB) with the app started, CPU meshing. */
   async function freshPage(query = '') {
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    // The worker's phase timings ("insitu timings: …"), printed with the rows.
+    page.timings = [];
+    page.on('console', (m) => { if (m.text().startsWith('insitu timings:')) page.timings.push(m.text().slice(15)); });
     await page.goto(server.url + query);
     await page.waitForSelector('html[data-app="running"]', { timeout: 120_000 });
     await page.getByTestId('opt-engine').selectOption('cpu');
@@ -78,23 +84,52 @@ try {
         ms: await timeOpenFolder(fresh, dir),
         cache: await fresh.getByTestId('load-status').getAttribute('data-cache'),
       });
+      fresh.timings.length = 0;
       const cold = await once();
+      cold.timings = [...fresh.timings];
       await fresh.waitForSelector('[data-testid="load-status"][data-cache="stored"]', { timeout: 600_000 });
       await fresh.waitForSelector('[data-testid="mesh-info"][data-state="ready"]', { timeout: 600_000 });
       await fresh.waitForTimeout(1000); // the surface is written to the cache after it is shown
+      fresh.timings.length = 0;
       const cached = await once();
+      await fresh.waitForTimeout(500);
+      cached.timings = [...fresh.timings];
       // The Recent list, no files: click -> volume ready, and -> surface shown.
       await fresh.reload();
       await fresh.waitForSelector('html[data-app="running"]', { timeout: 120_000 });
       const open = fresh.getByTestId('cache-entries').locator('[data-testid="cache-open"]').first();
       await open.waitFor();
-      const clicked = Date.now();
+      // Times on the page's clock: ready, the first 2D views drawn after it,
+      // and the 3D view drawn after the cached surface arrived.
+      await fresh.evaluate(() => {
+        const t = (window.__recent = {});
+        const status = document.querySelector('[data-testid="load-status"]');
+        const info = document.querySelector('[data-testid="mesh-info"]');
+        new MutationObserver((records) => {
+          const now = performance.now();
+          for (const r of records) {
+            const el = r.target;
+            if (el === status && status.dataset.state === 'ready') t.ready ??= now;
+            if (el.dataset.testid === 'slice-engine' && t.ready) t.drawn ??= now;
+            if (el === info && info.dataset.state === 'ready' && info.dataset.engine === 'cache') t.surface ??= now;
+            if (el.dataset.testid === 'view-3d' && t.surface && el.dataset.rendered === 'surface') t.shown ??= now;
+          }
+        }).observe(document.body, { attributes: true, subtree: true });
+        document.querySelector('[data-testid="cache-entries"] [data-testid="cache-open"]')
+          .addEventListener('click', () => { t.clicked = performance.now(); }, { capture: true, once: true });
+      });
+      fresh.timings.length = 0;
       await open.click();
-      await fresh.waitForSelector('[data-testid="load-status"][data-state="ready"]', { timeout: 600_000 });
-      const volumeMs = Date.now() - clicked;
-      await fresh.waitForSelector('[data-testid="mesh-info"][data-state="ready"][data-engine="cache"]', { timeout: 600_000 });
-      const surfaceMs = Date.now() - clicked;
-      return { cold, cached, recent: { volumeMs, surfaceMs } };
+      await fresh.waitForFunction(() => window.__recent.shown && window.__recent.drawn, null, { timeout: 120_000, polling: 50 });
+      const t = await fresh.evaluate(() => window.__recent);
+      await fresh.waitForTimeout(300);
+      const recent = {
+        volumeMs: t.ready - t.clicked,
+        drawnMs: t.drawn - t.clicked,
+        surfaceMs: t.shown - t.clicked,
+        timings: [...fresh.timings],
+      };
+      return { cold, cached, recent };
     } finally {
       await fresh.context().close();
     }
@@ -103,6 +138,16 @@ try {
   for (const [name, dir] of [['512x512x300 uncompressed', series], ['512x512x100 JPEG 2000', j2kSeries]]) {
     if (dir) caching.push({ name, ...(await coldThenCached(dir)) });
   }
+
+  const ms = (x) => x.toFixed(0);
+  for (const { name, cold, cached, recent } of caching) {
+    console.log(`cache, ${name}, files chosen -> ready: cold ${ms(cold.ms)} ms (${cold.cache}), dropped again ${ms(cached.ms)} ms (${cached.cache}); cold/cached ${(cold.ms / cached.ms).toFixed(2)}x`);
+    console.log(`cache, ${name}, Recent list (no files), click -> volume ready ${ms(recent.volumeMs)} ms, -> 2D views drawn ${ms(recent.drawnMs)} ms, -> last surface drawn ${ms(recent.surfaceMs)} ms`);
+    for (const [what, timings] of [['cold', cold.timings], ['dropped again', cached.timings], ['Recent list', recent.timings]]) {
+      for (const line of timings) console.log(`  ${name}, ${what}: ${line}`);
+    }
+  }
+  if (ONLY === 'cache') break rows;
 
   const decoding = [];
   for (const [name, dir] of [['512x512x100 JPEG 2000', j2kSeries]]) {
@@ -151,10 +196,6 @@ try {
   console.log(`series: ${series}`);
   console.log(`load, files chosen -> ready: browser ${loadMs.toFixed(0)} ms, native ${nativeLoad.toFixed(0)} ms (browser/native ${ratio(loadMs, nativeLoad)}x)`);
   console.log(`surface 300 HU, CPU: browser ${cpu.extractMs} ms extract (${cpu.wallMs} ms click -> shown), native CPU (all cores) ${nativeExtract.toFixed(0)} ms (browser/native ${ratio(cpu.extractMs, nativeExtract)}x), ${cpu.triangles} triangles (native ${nativeTriangles})`);
-  for (const { name, cold, cached, recent } of caching) {
-    console.log(`cache, ${name}, files chosen -> ready: cold ${cold.ms.toFixed(0)} ms (${cold.cache}), dropped again ${cached.ms.toFixed(0)} ms (${cached.cache}); cold/cached ${ratio(cold.ms, cached.ms)}x`);
-    console.log(`cache, ${name}, Recent list (no files), click -> volume ready ${recent.volumeMs} ms, -> last surface shown ${recent.surfaceMs} ms`);
-  }
   for (const { name, single, parallel } of decoding) {
     console.log(`load ${name}, files chosen -> ready: ${parallel.decoders} decoder workers ${parallel.ms.toFixed(0)} ms, study worker alone ${single.ms.toFixed(0)} ms (parallel/alone ${ratio(parallel.ms, single.ms)}x)`);
   }
@@ -163,6 +204,7 @@ try {
   } else {
     console.log(`surface 300 HU, GPU: not finished within ${GPU_LIMIT_MS} ms on this adapter (${gpuInfo})`);
   }
+}
 } finally {
   await browser.close();
   await server.close();

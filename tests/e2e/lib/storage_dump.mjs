@@ -1,6 +1,6 @@
 // Everything an origin persisted, searched in the page for given strings as
-// UTF-8 and as UTF-16LE bytes: every IndexedDB database (keys and values,
-// strings and typed arrays alike), localStorage, sessionStorage and Cache
+// UTF-8 and as UTF-16LE bytes: every IndexedDB database (keys and values:
+// strings, typed arrays and Blobs alike), localStorage, sessionStorage and Cache
 // Storage (request URLs and response bodies).
 
 /** Returns { bytes, hits: [{ probe, encoding, where }], inventory }. */
@@ -43,16 +43,16 @@ export async function searchStorage(page, probes) {
       }
       search(utf16, where);
     };
-    const walk = (value, where) => {
+    const walk = async (value, where) => {
       if (value == null) return;
       if (typeof value === 'string') return text(value, where);
       if (typeof value === 'number' || typeof value === 'boolean') return text(String(value), where);
       if (value instanceof ArrayBuffer) return search(new Uint8Array(value), where);
       if (ArrayBuffer.isView(value)) return search(new Uint8Array(value.buffer, value.byteOffset, value.byteLength), where);
-      if (value instanceof Blob) return; // none expected; counted below
+      if (value instanceof Blob) return search(new Uint8Array(await value.arrayBuffer()), where);
       for (const [k, v] of Object.entries(value)) {
         text(k, where);
-        walk(v, `${where}.${k}`);
+        await walk(v, `${where}.${k}`);
       }
     };
     const request = (r) => new Promise((resolve, reject) => {
@@ -67,10 +67,10 @@ export async function searchStorage(page, probes) {
         const keys = await request(store.getAllKeys());
         const values = await request(store.getAll());
         inventory[`indexeddb:${name}/${storeName}`] = keys.length;
-        keys.forEach((k, i) => {
-          walk(k, `indexeddb:${name}/${storeName} key`);
-          walk(values[i], `indexeddb:${name}/${storeName}[${k}]`);
-        });
+        for (const [i, k] of keys.entries()) {
+          await walk(k, `indexeddb:${name}/${storeName} key`);
+          await walk(values[i], `indexeddb:${name}/${storeName}[${k}]`);
+        }
       }
       db.close();
     }

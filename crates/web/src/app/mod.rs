@@ -92,23 +92,29 @@ pub fn start() {
     });
 }
 
-/// Starts the study worker (built by Trunk from `insitu-worker`). A
-/// `?decoders=N` in the page address sets how many decoder workers a
-/// compressed series gets (0: decode in the study worker): tests and the
-/// benchmark compare both in one run.
+/// Starts the study worker (built by Trunk from `insitu-worker`). Two
+/// settings in the page address reach it, so tests and the benchmark can
+/// compare both ways in one run: `?decoders=N` (how many decoder workers a
+/// compressed series gets; 0: decode in the study worker) and
+/// `?slices=gpu` (reslice the 2D views on the GPU even when it is a
+/// software rasterizer).
 fn spawn_worker() -> Worker {
-    let cap = web_sys::window()
+    let query = web_sys::window()
         .and_then(|w| w.location().search().ok())
-        .and_then(|query| {
-            query
-                .trim_start_matches('?')
-                .split('&')
-                .find_map(|pair| pair.strip_prefix("decoders=").map(str::to_owned))
-        })
-        .and_then(|n| n.parse::<usize>().ok());
+        .unwrap_or_default();
+    let setting = |key: &str| {
+        query
+            .trim_start_matches('?')
+            .split('&')
+            .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+            .map(str::to_owned)
+    };
     let mut name = "insitu-study".to_owned();
-    if let Some(n) = cap {
+    if let Some(n) = setting("decoders").and_then(|n| n.parse::<usize>().ok()) {
         name.push_str(&format!(";decoders={n}"));
+    }
+    if setting("slices").as_deref() == Some("gpu") {
+        name.push_str(";slices=gpu");
     }
     if storage::keep_nothing() {
         name.push_str(";cache=off");
@@ -755,6 +761,8 @@ fn handle_reply(data: JsValue) {
                     v.draw(request, &pixels.to_vec());
                 }
             }
+            // Tests and the benchmark see each drawing (an attribute write).
+            set_data(&label, "drawn", &views.len().to_string());
             app.redraw_in_flight.set(false);
             if app.redraw_again.get() {
                 redraw();

@@ -1,8 +1,9 @@
 // The cache of derived data in a real headless Chromium: a series whose
 // headers carry distinctive identifiers is loaded and meshed, then every
 // byte the origin persisted is searched for them (zero hits); the same
-// folder reopens from the cache; a damaged entry is caught and rebuilt;
-// with "keep nothing on this computer" IndexedDB holds nothing of the study.
+// folder reopens from the cache; a damaged entry is caught and rebuilt; a
+// full quota is said and leaves nothing half-written; with "keep nothing on
+// this computer" IndexedDB holds nothing of the study.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -33,7 +34,7 @@ after(async () => {
   if (probeDir) await rm(probeDir, { recursive: true, force: true });
 });
 
-const openApp = () => openAppOn(server, { webgpu: false });
+const openApp = (options = {}) => openAppOn(server, { webgpu: false, ...options });
 
 async function openFolder(page, dir) {
   await page.getByTestId('open-folder').setInputFiles(dir);
@@ -127,6 +128,39 @@ test('a damaged cache entry is caught, dropped and rebuilt', async () => {
     await waitCached(page);
     const again = await openFolder(page, path.join(FIXTURES, 'ct-ge-head-tilt'));
     assert.equal(await again.getAttribute('data-cache'), 'hit', 'rebuilt entry is used');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a full storage quota: a clear message, nothing half-written, the app works on', async () => {
+  // The origin's quota cut to 4 MB before the app opens its database
+  // (DevTools; writes then fail with QuotaExceededError, although
+  // estimate() keeps its usual figure).
+  const beforeLoad = async (page) => {
+    // On the app's origin first: an override sent from about:blank is lost.
+    await page.goto(`${server.url}manifest.webmanifest`);
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.origin, quotaSize: 4 * 2 ** 20 });
+  };
+  const { browser, page, errors } = await openApp({ beforeLoad });
+  try {
+    const status = await openFolder(page, path.join(FIXTURES, 'ct-ge-head-tilt'));
+    await page.waitForSelector('[data-testid="load-status"][data-cache="failed"]', { timeout: 60_000 });
+    const usage = await page.getByTestId('cache-usage').textContent();
+    console.log(`quota full: ${usage}`);
+    assert.match(usage, /storage for this app is full; working without the cache/);
+    // The half-written entry was removed: no record, no chunk.
+    const dump = await searchStorage(page, []);
+    for (const store of ['volumes', 'voxel_chunks']) {
+      assert.equal(dump.inventory[`indexeddb:insitu-cache/${store}`], 0, store);
+    }
+    // The study is still open and works: its views, and a surface.
+    assert.equal(await status.getAttribute('data-state'), 'ready');
+    assert.match(await page.getByTestId('volume-info').textContent(), /512 × 512 × 28 voxels/);
+    await page.waitForSelector('[data-testid="mesh-info"][data-state="ready"]', { timeout: 120_000 });
+    assert.match(await page.getByTestId('mesh-info').textContent(), /^\d+ triangles/);
+    assert.deepEqual(errors, []);
   } finally {
     await browser.close();
   }

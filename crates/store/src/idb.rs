@@ -6,6 +6,7 @@
 
 use js_sys::{Float32Array, Object, Promise, Reflect, Uint8Array, Uint32Array};
 use rexie::{ObjectStore, Rexie, TransactionMode};
+use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
@@ -49,6 +50,9 @@ impl StoreError {
 /// An open cache database.
 pub struct Store {
     db: Rexie,
+    /// A second connection for writes: rexie reports an aborted write
+    /// (storage full) as done, without the browser's reason.
+    writer: web_sys::IdbDatabase,
 }
 
 /// Chunks read as one Blob: one read of several chunks is faster than one
@@ -91,7 +95,8 @@ impl Store {
             .build()
             .await
             .map_err(StoreError::during("open"))?;
-        Ok(Self { db })
+        let writer = open_writer(name).await?;
+        Ok(Self { db, writer })
     }
 
     /// Stores a volume: its voxel bytes in chunks, then its record (with
@@ -350,8 +355,9 @@ impl Store {
             .await
     }
 
-    /// Closes the connection so the database can be deleted or upgraded.
+    /// Closes the connections so the database can be deleted or upgraded.
     pub fn close(self) {
+        self.writer.close();
         self.db.close();
     }
 
@@ -362,17 +368,34 @@ impl Store {
             .map_err(StoreError::during("delete database"))
     }
 
+    /// Writes one value in its own transaction, and says why the browser
+    /// refused it (`QuotaExceededError` when the storage is full).
     async fn put_value(&self, store: &str, key: &str, value: &JsValue) -> Result<(), StoreError> {
+        let refused = |e: JsValue| StoreError::Idb {
+            operation: "write",
+            message: dom_error(&e),
+        };
         let tx = self
-            .db
-            .transaction(&[store], TransactionMode::ReadWrite)
-            .map_err(StoreError::during("write"))?;
-        let s = tx.store(store).map_err(StoreError::during("write"))?;
-        s.put(value, Some(&JsValue::from_str(key)))
-            .await
-            .map_err(StoreError::during("write"))?;
-        tx.done().await.map_err(StoreError::during("write"))?;
-        Ok(())
+            .writer
+            .transaction_with_str_and_mode(store, web_sys::IdbTransactionMode::Readwrite)
+            .map_err(refused)?;
+        tx.object_store(store)
+            .and_then(|s| s.put_with_key(value, &JsValue::from_str(key)))
+            .map_err(refused)?;
+        let settled = Promise::new(&mut |resolve, reject| {
+            let aborted = tx.clone();
+            tx.set_oncomplete(Some(
+                Closure::once_into_js(move || resolve.call0(&JsValue::NULL)).unchecked_ref(),
+            ));
+            tx.set_onabort(Some(
+                Closure::once_into_js(move || {
+                    let why = aborted.error().map_or(JsValue::NULL, JsValue::from);
+                    reject.call1(&JsValue::NULL, &why)
+                })
+                .unchecked_ref(),
+            ));
+        });
+        JsFuture::from(settled).await.map(drop).map_err(refused)
     }
 
     async fn get_value(&self, store: &str, key: &str) -> Result<Option<JsValue>, StoreError> {
@@ -504,4 +527,56 @@ impl VoxelReads {
         }
         Ok(())
     }
+}
+
+/// "QuotaExceededError: …" from a DOMException (or whatever was thrown).
+fn dom_error(e: &JsValue) -> String {
+    match e.dyn_ref::<web_sys::DomException>() {
+        Some(d) => format!("{}: {}", d.name(), d.message()),
+        None if e.is_null() => "the browser aborted it without a reason".into(),
+        None => format!("{e:?}"),
+    }
+}
+
+/// A plain connection to database `name` (already created and upgraded
+/// by rexie), for [`Store::put_value`].
+async fn open_writer(name: &str) -> Result<web_sys::IdbDatabase, StoreError> {
+    let failed = |e: JsValue| StoreError::Idb {
+        operation: "open",
+        message: dom_error(&e),
+    };
+    let factory: web_sys::IdbFactory = Reflect::get(&js_sys::global(), &"indexedDB".into())
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or_else(|| StoreError::Idb {
+            operation: "open",
+            message: "this browser has no IndexedDB".into(),
+        })?;
+    let request = factory.open(name).map_err(failed)?;
+    let opened = Promise::new(&mut |resolve, reject| {
+        let done = request.clone();
+        request.set_onsuccess(Some(
+            Closure::once_into_js(move || {
+                resolve.call1(&JsValue::NULL, &done.result().unwrap_or_default())
+            })
+            .unchecked_ref(),
+        ));
+        let failed = request.clone();
+        request.set_onerror(Some(
+            Closure::once_into_js(move || {
+                let why = failed
+                    .error()
+                    .ok()
+                    .flatten()
+                    .map_or(JsValue::NULL, JsValue::from);
+                reject.call1(&JsValue::NULL, &why)
+            })
+            .unchecked_ref(),
+        ));
+    });
+    JsFuture::from(opened)
+        .await
+        .map_err(failed)?
+        .dyn_into()
+        .map_err(failed)
 }

@@ -73,7 +73,7 @@ export function watchConsole(page) {
  * start-up (wasm compile and GPU set-up are not what the tests measure).
  * `query` is appended to the app's address (e.g. `?decoders=0`).
  */
-export async function openApp(server, { webgpu = true, query = '' } = {}) {
+export async function openApp(server, { webgpu = true, query = '', beforeLoad } = {}) {
   const browser = await launch({ webgpu });
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   const network = await guardNetwork(context, server.origin);
@@ -86,6 +86,8 @@ export async function openApp(server, { webgpu = true, query = '' } = {}) {
     }).observe({ type: 'longtask', buffered: true });
   });
   await network.ready();
+  // Set-up that must precede the app's first use of the page (storage quota).
+  if (beforeLoad) await beforeLoad(page);
   await page.goto(server.url + query);
   await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
   await page.evaluate(() => { window.__longTasks = []; });

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './lib/server.mjs';
-import { openApp as openAppOn } from './lib/browser.mjs';
+import { ARTIFACTS, openApp as openAppOn } from './lib/browser.mjs';
 import { searchStorage } from './lib/storage_dump.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -88,6 +88,8 @@ test('nothing that identifies the patient is persisted; the study reopens from t
     console.log(`from the Recent list: ${await page.getByTestId('load-status').textContent()}`);
     assert.match(await page.getByTestId('volume-info').textContent(), /512 × 512 × 28 voxels/);
     await page.waitForSelector('[data-testid="mesh-info"][data-state="ready"][data-engine="cache"]', { timeout: 60_000 });
+    await page.waitForSelector('[data-testid="view-3d"][data-rendered="surface"]');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'cache-reopened.png') });
     // Deleting the entry removes the volume, its chunks and its surfaces.
     await page.getByTestId('cache-entries').locator('[data-testid="cache-delete"]').first().click();
     await page.waitForFunction(() => document.querySelector('[data-testid="cache-entries"]').dataset.count === '0');

@@ -76,11 +76,7 @@ mod tests {
     /// element is found and starts with its tag.
     #[test]
     fn pixel_data_is_located_in_real_files() {
-        let root = std::env::var_os("INSITU_FIXTURES")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| {
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
-            });
+        let root = crate::fixtures_root();
         let (mut found, mut images) = (0, 0);
         for dir in [
             "pydicom",

@@ -41,3 +41,14 @@ pub use source::{DiskFile, files_under};
 pub use source::{MemoryFile, Source};
 pub use split::{Assembly, DecodeJob, JobOutcome, JobSlice, run_job};
 pub use volume::{Volume, VolumeError, Voxels};
+
+/// The shared real-DICOM fixtures (`INSITU_FIXTURES`, else `../shared`
+/// beside the repository), for the unit tests that read them.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+pub(crate) fn fixtures_root() -> std::path::PathBuf {
+    std::env::var_os("INSITU_FIXTURES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
+        })
+}

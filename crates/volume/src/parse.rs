@@ -494,11 +494,7 @@ mod tests {
     #[test]
     fn every_parsable_fixture_passes_the_head_check() {
         use crate::source::Source;
-        let root = std::env::var_os("INSITU_FIXTURES")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| {
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
-            });
+        let root = crate::fixtures_root();
         let (mut parsed, mut refused) = (0, 0);
         for file in crate::files_under(&root).unwrap() {
             let bytes = file.bytes().unwrap();

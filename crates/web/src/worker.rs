@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use insitu_gpu::{GpuContext, GpuMarchingCubes, SliceRenderer, SliceView};
 use insitu_mesh::{SurfaceOptions, extract_surface};
-use insitu_store::Store;
+use insitu_store::{Store, StoreError};
 use insitu_volume::{MemoryFile, Voxels, phantom::PhantomSize};
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
@@ -366,11 +366,16 @@ async fn load(worker: &Worker, index: usize, started: f64) -> Loading {
                 return Loading::Loaded;
             }
             Ok(None) => worker.laps.borrow_mut().lap("cache lookup"),
-            Err(why) => {
+            Err(StoreError::Corrupt(why)) => {
                 // Never shown as if valid: dropped, decoded again, and said.
                 web_sys::console::warn_1(&format!("insitu: cache entry dropped: {why}").into());
                 let _ = store.delete_volume(key).await;
                 cache = format!("rebuilt: {why}");
+            }
+            Err(e) => {
+                // Not damage (the browser refused the read): decoded, and
+                // the entry is left as it is.
+                web_sys::console::warn_1(&format!("insitu: cache not read: {e}").into());
             }
         }
     }
@@ -479,12 +484,13 @@ async fn open_cached(worker: &Worker, key: String) {
             post(&reply, vec![]);
         }
         Ok(None) => fail("it is no longer in the cache".into()),
-        Err(why) => {
+        Err(StoreError::Corrupt(why)) => {
             let _ = store.delete_volume(&key).await;
             fail(format!(
                 "the cached copy was damaged and has been removed ({why})"
             ));
         }
+        Err(e) => fail(format!("the browser could not read it ({e})")),
     }
 }
 
@@ -512,28 +518,25 @@ async fn open_store(worker: &Worker) -> Option<Rc<Store>> {
 
 /// The cached volume of `key` (with its value range and modality code),
 /// read straight into a new voxel buffer with every chunk's checksum
-/// checked; `Err` says what is damaged.
+/// checked; `Corrupt` says what is damaged, `Idb` that it could not be read
+/// (then it is left alone).
 async fn cached_volume(
     store: &Store,
     key: &str,
     laps: &RefCell<Laps>,
-) -> Result<Option<(insitu_volume::Volume, (f32, f32), &'static str)>, String> {
-    let Some(record) = store.volume_record(key).await.map_err(|e| e.to_string())? else {
+) -> Result<Option<(insitu_volume::Volume, (f32, f32), &'static str)>, StoreError> {
+    let Some(record) = store.volume_record(key).await? else {
         return Ok(None);
     };
     laps.borrow_mut().lap("cache record");
     // The browser reads the chunks while the buffer is allocated.
-    let reads = store
-        .start_reading_voxels(key, &record)
-        .await
-        .map_err(|e| e.to_string())?;
+    let reads = store.start_reading_voxels(key, &record).await?;
     let voxels = match record.voxel {
         insitu_store::VoxelKind::I16 => reads.finish_new(&record).await.map(Voxels::I16),
         insitu_store::VoxelKind::F32 => reads.finish_new(&record).await.map(Voxels::F32),
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     laps.borrow_mut().lap("cache voxels");
-    let volume = crate::cache::volume_of(&record, voxels)?;
+    let volume = crate::cache::volume_of(&record, voxels).map_err(StoreError::Corrupt)?;
     Ok(Some((volume, record.value_range, record.modality.code())))
 }
 
@@ -617,59 +620,41 @@ async fn read_files(
     names: Option<&Array>,
     cancel: &Cell<bool>,
 ) -> Option<Vec<MemoryFile>> {
-    // Files are read a batch at a time, all of a batch at once: the
-    // browser reads them in parallel, and about twice as fast as one by one.
-    const BATCH: u32 = 64;
+    // Files are read a batch at a time, each batch as one Blob.
+    const BATCH: usize = 64;
     // Files above this size are looked at before they are read.
     const SNIFF_ABOVE: f64 = 1024.0 * 1024.0;
-    let total = files.length() as usize;
-    let mut out = Vec::with_capacity(total);
-    let mut start = 0;
-    while start < files.length() {
-        let end = (start + BATCH).min(files.length());
-        let batch: Vec<File> = (start..end)
-            .map(|n| files.get(n).unchecked_into())
-            .collect();
-        let large: Vec<bool> = batch.iter().map(|f| f.size() > SNIFF_ABOVE).collect();
-        let heads = settled(batch.iter().zip(&large).map(|(file, &large)| {
-            large
-                .then(|| file.slice_with_f64_and_f64(0.0, insitu_volume::DICOM_HEAD_BYTES as f64))
-                .and_then(Result::ok)
-                .map(|head| head.array_buffer())
-        }))
-        .await;
-        let not_dicom: Vec<bool> = heads
-            .iter()
-            .map(|head| {
-                head.as_deref()
-                    .is_some_and(|h| !insitu_volume::could_be_dicom(h))
-            })
-            .collect();
-        let wanted: Vec<&File> = batch
-            .iter()
-            .zip(&not_dicom)
-            .filter_map(|(file, &skip)| (!skip).then_some(file))
-            .collect();
-        let mut read = read_together(&wanted).await.into_iter();
-        let whole: Vec<Option<Vec<u8>>> = not_dicom
-            .iter()
-            .map(|&skip| if skip { None } else { read.next().flatten() })
-            .collect();
-        for ((((n, file), head), data), skip) in (start..end)
-            .zip(&batch)
-            .zip(heads)
-            .zip(whole)
-            .zip(not_dicom)
-        {
-            let relative = Reflect::get(file, &"webkitRelativePath".into())
-                .ok()
-                .and_then(|p| p.as_string())
-                .filter(|p| !p.is_empty());
-            let dropped_path = names.and_then(|list| list.get(n).as_string());
-            let name = relative.or(dropped_path).unwrap_or_else(|| file.name());
-            // Not DICOM: its head is enough for the scan to say so.
-            let bytes = if skip { head } else { data }.unwrap_or_default();
-            out.push(MemoryFile { name, bytes });
+    let list: Vec<File> = (0..files.length())
+        .map(|n| files.get(n).unchecked_into())
+        .collect();
+    let total = list.len();
+    let heads = settled(list.iter().map(|file| {
+        (file.size() > SNIFF_ABOVE)
+            .then(|| file.slice_with_f64_and_f64(0.0, insitu_volume::DICOM_HEAD_BYTES as f64))
+            .and_then(Result::ok)
+            .map(|head| head.array_buffer())
+    }))
+    .await;
+    let not_dicom: Vec<bool> = heads
+        .iter()
+        .map(|head| {
+            head.as_deref()
+                .is_some_and(|h| !insitu_volume::could_be_dicom(h))
+        })
+        .collect();
+    let wanted: Vec<usize> = (0..total).filter(|&n| !not_dicom[n]).collect();
+    let batches: Vec<&[usize]> = wanted.chunks(BATCH).collect();
+    let start =
+        |batch: &[usize]| BatchRead::start(batch.iter().map(|&n| list[n].clone()).collect());
+    let mut data: Vec<Option<Vec<u8>>> = vec![None; total];
+    // Two batches in flight: the browser reads the next one while this one
+    // is copied into memory.
+    let mut next = batches.first().map(|b| start(b));
+    for (k, batch) in batches.iter().enumerate() {
+        let current = next.take().expect("started before its turn");
+        next = batches.get(k + 1).map(|b| start(b));
+        for (&n, bytes) in batch.iter().zip(current.finish().await) {
+            data[n] = bytes;
         }
         if cancel.get() {
             return None;
@@ -677,52 +662,85 @@ async fn read_files(
         post(
             &Reply::Progress {
                 phase: "reading".into(),
-                done: end as usize,
+                done: total - wanted.len() + (k * BATCH + batch.len()),
                 total,
             },
             vec![],
         );
-        start = end;
     }
+    let out = list
+        .iter()
+        .zip(heads)
+        .zip(data)
+        .enumerate()
+        .map(|(n, ((file, head), data))| {
+            let relative = Reflect::get(file, &"webkitRelativePath".into())
+                .ok()
+                .and_then(|p| p.as_string())
+                .filter(|p| !p.is_empty());
+            let dropped_path = names.and_then(|list| list.get(n as u32).as_string());
+            let name = relative.or(dropped_path).unwrap_or_else(|| file.name());
+            // Not DICOM: its head is enough for the scan to say so.
+            let bytes = if not_dicom[n] { head } else { data };
+            MemoryFile {
+                name,
+                bytes: bytes.unwrap_or_default(),
+            }
+        })
+        .collect();
     Some(out)
 }
 
-/// The bytes of `files`, read as one Blob (one read of many files is
-/// faster than many reads); if that fails, each on its own, so that only
-/// the unreadable ones come back `None`.
-async fn read_together(files: &[&File]) -> Vec<Option<Vec<u8>>> {
-    // Larger batches (big multi-frame files) are read file by file.
-    const MOST_AT_ONCE: f64 = 256.0 * 1024.0 * 1024.0;
-    let total: f64 = files.iter().map(|f| f.size()).sum();
-    let parts = Array::new();
-    for file in files {
-        parts.push(file);
+/// A batch of files being read as one Blob (one read of many files is
+/// faster than one read each).
+struct BatchRead {
+    files: Vec<File>,
+    /// Under way from [`BatchRead::start`]; `None` when the batch is too
+    /// large for one buffer.
+    together: Option<JsFuture>,
+}
+
+impl BatchRead {
+    /// Starts reading `files`.
+    fn start(files: Vec<File>) -> Self {
+        // Larger batches (big multi-frame files) are read file by file.
+        const MOST_AT_ONCE: f64 = 256.0 * 1024.0 * 1024.0;
+        let total: f64 = files.iter().map(|f| f.size()).sum();
+        let parts: Array = files.iter().collect();
+        let together = web_sys::Blob::new_with_blob_sequence(&parts)
+            .ok()
+            .filter(|_| total <= MOST_AT_ONCE)
+            .map(|blob| JsFuture::from(blob.array_buffer()));
+        Self { files, together }
     }
-    let together = web_sys::Blob::new_with_blob_sequence(&parts)
-        .ok()
-        .filter(|_| total <= MOST_AT_ONCE)
-        .map(|blob| JsFuture::from(blob.array_buffer()));
-    if let Some(read) = together
-        && let Ok(buffer) = read.await
-        && let Ok(buffer) = buffer.dyn_into::<js_sys::ArrayBuffer>()
-        // A file changed on disk since it was listed: read each again.
-        && f64::from(buffer.byte_length()) == total
-    {
-        let mut at = 0.0;
-        return files
-            .iter()
-            .map(|file| {
-                let part = Uint8Array::new_with_byte_offset_and_length(
-                    &buffer,
-                    at as u32,
-                    file.size() as u32,
-                );
-                at += file.size();
-                Some(part.to_vec())
-            })
-            .collect();
+
+    /// Each file's bytes; if the read together failed, each file is read on
+    /// its own, so that only the unreadable ones come back `None`.
+    async fn finish(self) -> Vec<Option<Vec<u8>>> {
+        let total: f64 = self.files.iter().map(|f| f.size()).sum();
+        if let Some(read) = self.together
+            && let Ok(buffer) = read.await
+            && let Ok(buffer) = buffer.dyn_into::<js_sys::ArrayBuffer>()
+            // A file changed on disk since it was listed: read each again.
+            && f64::from(buffer.byte_length()) == total
+        {
+            let mut at = 0.0;
+            return self
+                .files
+                .iter()
+                .map(|file| {
+                    let part = Uint8Array::new_with_byte_offset_and_length(
+                        &buffer,
+                        at as u32,
+                        file.size() as u32,
+                    );
+                    at += file.size();
+                    Some(part.to_vec())
+                })
+                .collect();
+        }
+        settled(self.files.iter().map(|file| Some(file.array_buffer()))).await
     }
-    settled(files.iter().map(|file| Some(file.array_buffer()))).await
 }
 
 /// Awaits every read at once; each gives its bytes, or `None` when it was

@@ -2,8 +2,9 @@
 // headers carry distinctive identifiers is loaded and meshed, then every
 // byte the origin persisted is searched for them (zero hits); the same
 // folder reopens from the cache; a damaged entry is caught and rebuilt; a
-// full quota is said and leaves nothing half-written; with "keep nothing on
-// this computer" IndexedDB holds nothing of the study.
+// full quota is said and leaves nothing half-written; an older tab holding
+// the database open does not stop a load; with "keep nothing on this
+// computer" IndexedDB holds nothing of the study.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -162,6 +163,40 @@ test('a full storage quota: a clear message, nothing half-written, the app works
     assert.match(await page.getByTestId('volume-info').textContent(), /512 × 512 × 28 voxels/);
     await page.waitForSelector('[data-testid="mesh-info"][data-state="ready"]', { timeout: 120_000 });
     assert.match(await page.getByTestId('mesh-info').textContent(), /^\d+ triangles/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('an older tab holding the cache open: the study loads without it and says why; closing that tab brings the cache back', async () => {
+  let older;
+  // Another tab of an older insitu (schema 2) with the database open, as
+  // after an update: this version's upgrade waits for it.
+  const beforeLoad = async (page) => {
+    older = await page.context().newPage();
+    await older.goto(`${server.url}manifest.webmanifest`);
+    await older.evaluate(() => new Promise((resolve, reject) => {
+      const r = indexedDB.open('insitu-cache', 2);
+      r.onupgradeneeded = () => { for (const s of ['volumes', 'voxel_chunks', 'meshes']) r.result.createObjectStore(s); };
+      r.onsuccess = () => { window.__held = r.result; resolve(); };
+      r.onerror = () => reject(r.error);
+    }));
+  };
+  const { browser, page, errors } = await openApp({ beforeLoad });
+  try {
+    await page.bringToFront();
+    const status = await openFolder(page, path.join(FIXTURES, 'ct-ge-head-tilt'));
+    const text = await status.textContent();
+    console.log(`older tab open: ${text}`);
+    assert.equal(await status.getAttribute('data-cache'), 'unavailable');
+    assert.match(text, /no cache: .*another insitu tab holds an older version of the cache open/);
+    assert.match(await page.getByTestId('cache-entries').textContent(), /Cache unavailable: .*another insitu tab/);
+    await page.waitForSelector('[data-testid="mesh-info"][data-state="ready"]', { timeout: 120_000 });
+    // The older tab is closed: the next drop upgrades the database and caches.
+    await older.close();
+    await openFolder(page, path.join(FIXTURES, 'ct-ge-head-tilt'));
+    await waitCached(page);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -4,6 +4,9 @@
 //! version drops the stores it no longer has; an entry of an older schema is
 //! never read, and listing the volumes removes it.
 
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
 use js_sys::{Float32Array, Object, Promise, Reflect, Uint8Array, Uint32Array};
 use rexie::{ObjectStore, Rexie, TransactionMode};
 use wasm_bindgen::prelude::Closure;
@@ -47,6 +50,21 @@ impl StoreError {
     }
 }
 
+/// How long [`Store::open`] waits for an upgrade another tab blocks.
+pub const OPEN_WAIT_MS: u32 = 3000;
+
+/// Resolves after `ms` milliseconds (in a window or a worker).
+fn after_ms(ms: u32) -> Promise {
+    Promise::new(&mut |resolve, _| {
+        let global = js_sys::global();
+        if let Ok(set_timeout) = Reflect::get(&global, &"setTimeout".into())
+            .and_then(|f| f.dyn_into::<js_sys::Function>())
+        {
+            let _ = set_timeout.call2(&global, &resolve, &ms.into());
+        }
+    })
+}
+
 /// An open cache database.
 pub struct Store {
     db: Rexie,
@@ -86,15 +104,52 @@ fn chunk_key(key: &str, n: usize) -> String {
 
 impl Store {
     /// Opens (creating or upgrading) the database called `name`.
+    ///
+    /// An upgrade waits while another tab holds the database open at an
+    /// older version (an insitu tab from before an update); after
+    /// [`OPEN_WAIT_MS`] this gives up and says so, rather than keep the
+    /// caller (a load) waiting. The open goes on in the background and is
+    /// closed when it completes.
     pub async fn open(name: &str) -> Result<Self, StoreError> {
-        let db = Rexie::builder(name)
+        let build = Rexie::builder(name)
             .version(SCHEMA_VERSION)
             .add_object_store(ObjectStore::new(VOLUMES))
             .add_object_store(ObjectStore::new(CHUNKS))
             .add_object_store(ObjectStore::new(MESHES))
-            .build()
-            .await
-            .map_err(StoreError::during("open"))?;
+            .build();
+        let mut build = Some(build);
+        let outcome: Rc<RefCell<Option<rexie::Result<Rexie>>>> = Rc::default();
+        let gave_up = Rc::new(Cell::new(false));
+        let finished = Promise::new(&mut |resolve, _| {
+            let (outcome, gave_up) = (outcome.clone(), gave_up.clone());
+            let build = build.take().expect("the executor runs once");
+            wasm_bindgen_futures::spawn_local(async move {
+                let opened = build.await;
+                if gave_up.get() {
+                    if let Ok(db) = opened {
+                        db.close();
+                    }
+                    return;
+                }
+                *outcome.borrow_mut() = Some(opened);
+                let _ = resolve.call0(&JsValue::NULL);
+            });
+        });
+        let _ = JsFuture::from(Promise::race(&js_sys::Array::of2(
+            &finished,
+            &after_ms(OPEN_WAIT_MS),
+        )))
+        .await;
+        let Some(opened) = outcome.borrow_mut().take() else {
+            gave_up.set(true);
+            return Err(StoreError::Idb {
+                operation: "open",
+                message: "another insitu tab holds an older version of the cache open; \
+                          close it to use the cache"
+                    .into(),
+            });
+        };
+        let db = opened.map_err(StoreError::during("open"))?;
         let writer = open_writer(name).await?;
         Ok(Self { db, writer })
     }

@@ -335,6 +335,12 @@ async fn load(worker: &Worker, index: usize, started: f64) -> Loading {
         Some(_) => open_store(worker).await,
         None => None,
     };
+    if key.is_some()
+        && store.is_none()
+        && let Some(Err(why)) = worker.store.borrow().as_ref()
+    {
+        cache = format!("unavailable: {why}");
+    }
     if let (Some(key), Some(store)) = (&key, &store) {
         match cached_volume(store, key, &worker.laps).await {
             Ok(Some((volume, value_range, _))) => {
@@ -495,12 +501,15 @@ async fn open_cached(worker: &Worker, key: String) {
 }
 
 /// The cache database, unless the user keeps nothing or IndexedDB refuses
-/// (then the app works on without it, and says why once in the console).
+/// (then the app works on without it, says why in the console, and keeps
+/// the reason in `worker.store` for the load's status).
 async fn open_store(worker: &Worker) -> Option<Rc<Store>> {
     if worker.keep_nothing.get() {
         return None;
     }
-    if worker.store.borrow().is_none() {
+    // A failure is tried again next time: an older tab that blocked the
+    // upgrade may have been closed since.
+    if !matches!(worker.store.borrow().as_ref(), Some(Ok(_))) {
         let opened = Store::open(crate::cache::DATABASE)
             .await
             .map_err(|e| e.to_string());

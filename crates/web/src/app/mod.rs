@@ -947,6 +947,9 @@ fn loaded(summary: VolumeSummary) {
         why if why.starts_with("rebuilt") => {
             decoded_by.push_str(" (the cached copy was damaged, so it was decoded again)")
         }
+        why if why.starts_with("unavailable: ") => {
+            decoded_by.push_str(&format!(" (no cache: {})", &why["unavailable: ".len()..]))
+        }
         _ => {}
     }
     let cache_state = summary.cache.split(':').next().unwrap_or("");

@@ -354,7 +354,6 @@ async fn load(worker: &Worker, index: usize, started: f64) -> Loading {
                     .and_then(|scan| scan.series.get(index))
                     .map(|plan| plan.info.warnings.clone())
                     .unwrap_or_default();
-                worker.laps.borrow_mut().lap("cache read");
                 let built = Ok(insitu_volume::Loaded { volume, warnings });
                 let mut reply =
                     worker
@@ -475,7 +474,6 @@ async fn open_cached(worker: &Worker, key: String) {
     };
     match cached_volume(&store, &key, &worker.laps).await {
         Ok(Some((volume, value_range, modality))) => {
-            worker.laps.borrow_mut().lap("cache read");
             let mut reply = worker
                 .study
                 .borrow_mut()

@@ -77,13 +77,6 @@ pub struct Store {
 /// read each (measured in Chromium), and this many keeps a read to 64 MB.
 const CHUNKS_PER_READ: usize = 4;
 
-/// A volume's chunks being read: the browser reads while the caller
-/// allocates the buffer they land in.
-pub struct VoxelReads {
-    /// One read per [`CHUNKS_PER_READ`] chunks, in order.
-    reads: Vec<Promise>,
-}
-
 /// A Blob holding a copy of `bytes`.
 fn blob_of(bytes: &[u8]) -> Result<Blob, StoreError> {
     let parts = js_sys::Array::new();
@@ -207,27 +200,43 @@ impl Store {
         Ok(Some(record))
     }
 
-    /// Reads a volume's voxel bytes straight into `out` (the voxel buffer,
-    /// `record.voxel_bytes()` long), checking every chunk's checksum.
-    pub async fn read_voxels(
+    /// A volume's voxels as a new vector of `T`, every chunk's size and
+    /// checksum checked. The chunks are read while the vector is allocated,
+    /// and each byte is written once, by its chunk: a volume-sized buffer
+    /// is never zero-filled first (that costs as much as reading it back
+    /// from IndexedDB).
+    pub async fn read_voxels<T: bytemuck::Pod>(
         &self,
         key: &str,
         record: &VolumeRecord,
-        out: &mut [u8],
-    ) -> Result<(), StoreError> {
-        self.start_reading_voxels(key, record)
-            .await?
-            .finish(record, out)
-            .await
+    ) -> Result<Vec<T>, StoreError> {
+        let bytes = record.voxel_bytes();
+        if !bytes.is_multiple_of(size_of::<T>()) {
+            return Err(StoreError::Corrupt(format!(
+                "{bytes} voxel bytes is no whole number of {}-byte values",
+                size_of::<T>()
+            )));
+        }
+        let reads = self.start_reading_voxels(key, record).await?;
+        let mut out = Vec::<T>::with_capacity(bytes / size_of::<T>());
+        // SAFETY: the capacity holds `bytes` bytes; the length is set only
+        // once every chunk has been written (an error drops the vector with
+        // length 0, never reading what was not written).
+        unsafe {
+            land(reads, record, out.as_mut_ptr().cast::<u8>()).await?;
+            out.set_len(bytes / size_of::<T>());
+        }
+        Ok(out)
     }
 
-    /// Starts reading a volume's chunks; [`VoxelReads::finish`] lands them.
-    /// Sizes are checked here, checksums as they arrive.
-    pub async fn start_reading_voxels(
+    /// Starts reading a volume's chunks, one read per [`CHUNKS_PER_READ`],
+    /// in order; [`land`] copies them. Sizes are checked here, checksums as
+    /// they land.
+    async fn start_reading_voxels(
         &self,
         key: &str,
         record: &VolumeRecord,
-    ) -> Result<VoxelReads, StoreError> {
+    ) -> Result<Vec<Promise>, StoreError> {
         // All chunks in one request (a key range), not one transaction each.
         let range = rexie::KeyRange::bound(
             &JsValue::from_str(&chunk_key(key, 0)),
@@ -271,7 +280,7 @@ impl Store {
             }
             blobs.push(blob);
         }
-        let reads = blobs
+        blobs
             .chunks(CHUNKS_PER_READ)
             .map(|group| {
                 let parts: js_sys::Array = group.iter().collect();
@@ -282,8 +291,7 @@ impl Store {
                         message: format!("{e:?}"),
                     })
             })
-            .collect::<Result<_, _>>()?;
-        Ok(VoxelReads { reads })
+            .collect()
     }
 
     /// Every cached volume with its record. Entries that can never be read
@@ -505,83 +513,50 @@ fn mesh_hash(positions: &[f32], normals: &[f32], indices: &[u32]) -> String {
     ])
 }
 
-impl VoxelReads {
-    /// Copies each chunk into its place in `out` as it arrives and checks
-    /// its checksum.
-    pub async fn finish(self, record: &VolumeRecord, out: &mut [u8]) -> Result<(), StoreError> {
-        if out.len() != record.voxel_bytes() {
-            return Err(StoreError::Corrupt("voxel buffer of the wrong size".into()));
+/// Writes each chunk of `reads` to its place from `out` as it arrives and
+/// checks its checksum.
+///
+/// # Safety
+/// `out` must be valid for writes of `record.voxel_bytes()` bytes.
+async unsafe fn land(
+    reads: Vec<Promise>,
+    record: &VolumeRecord,
+    out: *mut u8,
+) -> Result<(), StoreError> {
+    let total = record.voxel_bytes();
+    let mut group = Uint8Array::new_with_length(0);
+    let mut reads = reads.into_iter();
+    for (n, hash) in record.chunk_hashes.iter().enumerate() {
+        let start = n * CHUNK_BYTES;
+        let len = CHUNK_BYTES.min(total - start);
+        if n % CHUNKS_PER_READ == 0 {
+            let read = reads
+                .next()
+                .ok_or_else(|| StoreError::Corrupt("fewer reads than chunks".into()))?;
+            let buffer = JsFuture::from(read).await.map_err(|e| StoreError::Idb {
+                operation: "read",
+                message: format!("chunks from {n}: {e:?}"),
+            })?;
+            group = Uint8Array::new(&buffer);
         }
-        // SAFETY: `out` is initialised and `record.voxel_bytes()` long.
-        unsafe { self.land(record, out.as_mut_ptr()) }.await
+        // Each chunk's size was checked before the read.
+        let at = ((n % CHUNKS_PER_READ) * CHUNK_BYTES) as u32;
+        if at as usize + len > group.length() as usize {
+            return Err(StoreError::Corrupt(format!("chunk {n} was not read whole")));
+        }
+        let array = group.subarray(at, at + len as u32);
+        // SAFETY: `start + len <= total` bytes of `out` are writable, and
+        // after the copy these `len` bytes are initialised.
+        let slot = unsafe {
+            let at = out.add(start);
+            array.raw_copy_to_ptr(at);
+            std::slice::from_raw_parts(at, len)
+        };
+        if checksum(&[slot]) != *hash {
+            return Err(StoreError::Corrupt(format!("chunk {n} checksum mismatch")));
+        }
     }
-
-    /// The voxels as a new vector of `T`, each byte written once, by its
-    /// chunk: a volume-sized buffer is never zero-filled first (that costs
-    /// as much as reading it back from IndexedDB).
-    pub async fn finish_new<T: bytemuck::Pod>(
-        self,
-        record: &VolumeRecord,
-    ) -> Result<Vec<T>, StoreError> {
-        let bytes = record.voxel_bytes();
-        if !bytes.is_multiple_of(size_of::<T>()) {
-            return Err(StoreError::Corrupt(format!(
-                "{bytes} voxel bytes is no whole number of {}-byte values",
-                size_of::<T>()
-            )));
-        }
-        let mut out = Vec::<T>::with_capacity(bytes / size_of::<T>());
-        // SAFETY: the capacity holds `bytes` bytes; the length is set only
-        // once every chunk has been written (an error drops the vector with
-        // length 0, never reading what was not written).
-        unsafe {
-            self.land(record, out.as_mut_ptr().cast::<u8>()).await?;
-            out.set_len(bytes / size_of::<T>());
-        }
-        Ok(out)
-    }
-
-    /// Writes each chunk to its place from `out` as it arrives and checks
-    /// its checksum.
-    ///
-    /// # Safety
-    /// `out` must be valid for writes of `record.voxel_bytes()` bytes.
-    async unsafe fn land(self, record: &VolumeRecord, out: *mut u8) -> Result<(), StoreError> {
-        let total = record.voxel_bytes();
-        let mut group = Uint8Array::new_with_length(0);
-        let mut reads = self.reads.into_iter();
-        for (n, hash) in record.chunk_hashes.iter().enumerate() {
-            let start = n * CHUNK_BYTES;
-            let len = CHUNK_BYTES.min(total - start);
-            if n % CHUNKS_PER_READ == 0 {
-                let read = reads
-                    .next()
-                    .ok_or_else(|| StoreError::Corrupt("fewer reads than chunks".into()))?;
-                let buffer = JsFuture::from(read).await.map_err(|e| StoreError::Idb {
-                    operation: "read",
-                    message: format!("chunks from {n}: {e:?}"),
-                })?;
-                group = Uint8Array::new(&buffer);
-            }
-            // Each chunk's size was checked before the read.
-            let at = ((n % CHUNKS_PER_READ) * CHUNK_BYTES) as u32;
-            if at as usize + len > group.length() as usize {
-                return Err(StoreError::Corrupt(format!("chunk {n} was not read whole")));
-            }
-            let array = group.subarray(at, at + len as u32);
-            // SAFETY: `start + len <= total` bytes of `out` are writable, and
-            // after the copy these `len` bytes are initialised.
-            let slot = unsafe {
-                let at = out.add(start);
-                array.raw_copy_to_ptr(at);
-                std::slice::from_raw_parts(at, len)
-            };
-            if checksum(&[slot]) != *hash {
-                return Err(StoreError::Corrupt(format!("chunk {n} checksum mismatch")));
-            }
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 /// "QuotaExceededError: …" from a DOMException (or whatever was thrown).

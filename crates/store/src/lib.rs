@@ -12,7 +12,7 @@ pub mod record;
 mod idb;
 
 #[cfg(target_arch = "wasm32")]
-pub use idb::{Store, StoreError, VoxelReads};
+pub use idb::{Store, StoreError};
 pub use record::{
     CHUNK_BYTES, MeshOptions, MeshRecord, Modality, SCHEMA_VERSION, Thumbnail, VolumeRecord,
     VoxelKind, checksum, storage_description,

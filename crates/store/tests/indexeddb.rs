@@ -57,20 +57,10 @@ async fn a_large_volume_round_trips_in_checked_chunks() {
         .expect("present");
     assert_eq!(back.dims, rec.dims);
     assert_eq!(back.chunk_hashes.len(), 6);
-    let mut out = vec![0u8; back.voxel_bytes()];
-    store
-        .read_voxels("k1", &back, &mut out)
-        .await
-        .expect("read");
+    let out: Vec<u8> = store.read_voxels("k1", &back).await.expect("read");
     assert!(out == voxels, "voxels differ after the round trip");
-    // Landed in a new (never zero-filled) buffer of i16, as the app reads it.
-    let fresh: Vec<i16> = store
-        .start_reading_voxels("k1", &back)
-        .await
-        .expect("start")
-        .finish_new(&back)
-        .await
-        .expect("read into a new buffer");
+    // As i16, as the app reads a CT.
+    let fresh: Vec<i16> = store.read_voxels("k1", &back).await.expect("read as i16");
     assert_eq!(fresh.len(), 512 * 512 * 170);
     assert!(
         bytemuck::cast_slice::<i16, u8>(&fresh) == voxels,
@@ -91,19 +81,17 @@ async fn damaged_chunks_and_records_are_caught() {
     let voxels = pattern(rec.voxel_bytes());
     store.put_volume("k", rec, &voxels).await.expect("put");
     let back = store.volume_record("k").await.unwrap().unwrap();
-    let mut out = vec![0u8; back.voxel_bytes()];
 
     // One flipped byte in chunk 1.
     let mut flipped = voxels[CHUNK_BYTES..].to_vec();
     flipped[12345] ^= 0x40;
     store.overwrite_chunk("k", 1, &flipped).await.unwrap();
-    let err = store.read_voxels("k", &back, &mut out).await.unwrap_err();
+    let err = store.read_voxels::<u8>("k", &back).await.unwrap_err();
     assert!(
         matches!(err, StoreError::Corrupt(ref m) if m.contains("chunk 1 checksum")),
         "{err}"
     );
-    let reads = store.start_reading_voxels("k", &back).await.unwrap();
-    let err = reads.finish_new::<i16>(&back).await.unwrap_err();
+    let err = store.read_voxels::<i16>("k", &back).await.unwrap_err();
     assert!(
         matches!(err, StoreError::Corrupt(ref m) if m.contains("chunk 1 checksum")),
         "{err}"
@@ -114,7 +102,7 @@ async fn damaged_chunks_and_records_are_caught() {
         .overwrite_chunk("k", 1, &voxels[CHUNK_BYTES..CHUNK_BYTES + 100])
         .await
         .unwrap();
-    let err = store.read_voxels("k", &back, &mut out).await.unwrap_err();
+    let err = store.read_voxels::<u8>("k", &back).await.unwrap_err();
     assert!(
         matches!(err, StoreError::Corrupt(ref m) if m.contains("holds 100 bytes")),
         "{err}"

@@ -61,28 +61,11 @@ fn thumbnail(volume: &Volume, ct: bool, (low, high): (f32, f32)) -> Thumbnail {
     }
 }
 
-/// An empty volume of the record's size and type, to read voxels into.
-pub fn empty_voxels(record: &VolumeRecord) -> Voxels {
-    let n = record.dims.iter().map(|&d| d as usize).product();
-    match record.voxel {
-        VoxelKind::I16 => Voxels::I16(vec![0; n]),
-        VoxelKind::F32 => Voxels::F32(vec![0.0; n]),
-    }
-}
-
 /// The voxels as little-endian bytes (wasm32 and x86 are little-endian).
 pub fn voxel_bytes(voxels: &Voxels) -> &[u8] {
     match voxels {
         Voxels::I16(v) => bytemuck::cast_slice(v),
         Voxels::F32(v) => bytemuck::cast_slice(v),
-    }
-}
-
-/// The voxels as bytes to fill.
-pub fn voxel_bytes_mut(voxels: &mut Voxels) -> &mut [u8] {
-    match voxels {
-        Voxels::I16(v) => bytemuck::cast_slice_mut(v),
-        Voxels::F32(v) => bytemuck::cast_slice_mut(v),
     }
 }
 
@@ -134,6 +117,23 @@ pub fn volume_of(record: &VolumeRecord, voxels: Voxels) -> Result<Volume, String
 mod tests {
     use super::*;
     use insitu_volume::phantom::{PhantomSize, demo_spine};
+
+    /// An empty volume of the record's size and type, to read voxels into.
+    fn empty_voxels(record: &VolumeRecord) -> Voxels {
+        let n = record.dims.iter().map(|&d| d as usize).product();
+        match record.voxel {
+            VoxelKind::I16 => Voxels::I16(vec![0; n]),
+            VoxelKind::F32 => Voxels::F32(vec![0.0; n]),
+        }
+    }
+
+    /// The voxels as bytes to fill.
+    fn voxel_bytes_mut(voxels: &mut Voxels) -> &mut [u8] {
+        match voxels {
+            Voxels::I16(v) => bytemuck::cast_slice_mut(v),
+            Voxels::F32(v) => bytemuck::cast_slice_mut(v),
+        }
+    }
 
     #[test]
     fn a_volume_survives_its_record_and_bytes() {

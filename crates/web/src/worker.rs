@@ -536,11 +536,9 @@ async fn cached_volume(
         return Ok(None);
     };
     laps.borrow_mut().lap("cache record");
-    // The browser reads the chunks while the buffer is allocated.
-    let reads = store.start_reading_voxels(key, &record).await?;
     let voxels = match record.voxel {
-        insitu_store::VoxelKind::I16 => reads.finish_new(&record).await.map(Voxels::I16),
-        insitu_store::VoxelKind::F32 => reads.finish_new(&record).await.map(Voxels::F32),
+        insitu_store::VoxelKind::I16 => store.read_voxels(key, &record).await.map(Voxels::I16),
+        insitu_store::VoxelKind::F32 => store.read_voxels(key, &record).await.map(Voxels::F32),
     }?;
     laps.borrow_mut().lap("cache voxels");
     let volume = crate::cache::volume_of(&record, voxels).map_err(StoreError::Corrupt)?;

@@ -1,6 +1,7 @@
-// Shared by the marching-cubes passes (prepended to mc_count.wgsl and
-// mc_generate.wgsl): the scalar grid, its padding, the cut-edge rule and the
-// case table. Every rule here mirrors insitu-mesh's CPU extractor exactly,
+// Shared by the marching-cubes passes (prepended to mc_count.wgsl,
+// mc_vertices.wgsl and mc_triangles.wgsl, after a prelude of constants from
+// the Rust case table): the scalar grid, its padding, the cut-edge rule and
+// the case table (`cases`: 256 ambiguous-face masks, then the rows). Every rule here mirrors insitu-mesh's CPU extractor exactly,
 // which is what makes GPU and CPU output identical.
 
 struct McParams {
@@ -82,19 +83,45 @@ fn corner_offset(c: u32) -> vec3<u32> {
     return vec3<u32>(c & 1u, (c >> 1u) & 1u, (c >> 2u) & 1u);
 }
 
-fn cube_case(x: u32, y: u32, z: u32) -> u32 {
+// The cube's table row: its corner pattern and which of its ambiguous
+// faces join their inside corners (the asymptotic decider, exactly as
+// insitu-mesh's `joined_faces`: two rounded products compared). The
+// prelude (FACE_CORNERS, CASE_STRIDE, FACE_MASKS, CONFIGS_AT) comes from
+// the Rust case table.
+fn cube_config(x: u32, y: u32, z: u32) -> u32 {
+    var values: array<f32, 8>;
     var case_index = 0u;
     for (var c = 0u; c < 8u; c++) {
         let o = corner_offset(c);
-        if (inside(x + o.x, y + o.y, z + o.z)) { case_index |= 1u << c; }
+        let v = sample(x + o.x, y + o.y, z + o.z);
+        values[c] = v;
+        if (v >= params.iso) { case_index |= 1u << c; }
     }
-    return case_index;
+    let ambiguous = cases[case_index];
+    var joined = 0u;
+    var faces = FACE_CORNERS;
+    for (var f = 0u; f < 6u; f++) {
+        if (((ambiguous >> f) & 1u) == 0u) { continue; }
+        let face = faces[f];
+        let diagonal = (values[face.x] - params.iso) * (values[face.z] - params.iso);
+        let other = (values[face.y] - params.iso) * (values[face.w] - params.iso);
+        let inside_first = ((case_index >> face.x) & 1u) == 1u;
+        let inside = select(other, diagonal, inside_first);
+        let outside = select(diagonal, other, inside_first);
+        if (inside >= outside) { joined |= 1u << f; }
+    }
+    return case_index * FACE_MASKS + joined;
 }
 
-fn case_triangles(case_index: u32) -> u32 {
+// Edge index `j` of a table row (255 ends the row).
+fn config_edge(config: u32, j: u32) -> u32 {
+    return cases[CONFIGS_AT + config * CASE_STRIDE + j];
+}
+
+fn case_triangles(config: u32) -> u32 {
     var n = 0u;
-    for (var i = 0u; i < 16u; i += 3u) {
-        if (cases[case_index * 16u + i] == 255u) { break; }
+    for (var i = 0u; i < CASE_STRIDE; i += 3u) {
+        if (config_edge(config, i) == 255u) { break; }
         n += 1u;
     }
     return n;

@@ -16,7 +16,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     vertex_counts[i] = cut_count(cut_mask(x, y, z));
     var triangles = 0u;
     if (z < params.z1 && x + 1u < params.grid_x && y + 1u < params.grid_y && z + 1u < params.grid_z) {
-        triangles = case_triangles(cube_case(x, y, z));
+        triangles = case_triangles(cube_config(x, y, z));
     }
     triangle_counts[i] = triangles;
 }

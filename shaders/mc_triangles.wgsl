@@ -31,11 +31,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let v = slab_voxel(i);
     if (v.z >= params.z1) { return; }
     if (v.x + 1u >= params.grid_x || v.y + 1u >= params.grid_y || v.z + 1u >= params.grid_z) { return; }
-    let case_index = cube_case(v.x, v.y, v.z);
-    let corners = case_triangles(case_index) * 3u;
+    let config = cube_config(v.x, v.y, v.z);
+    let corners = case_triangles(config) * 3u;
     let base = triangle_offsets[i] * 3u;
     for (var j = 0u; j < corners; j++) {
-        let e = cases[case_index * 16u + j];
+        let e = config_edge(config, j);
         let o = corner_offset(edge_start(e));
         triangles[base + j] = vertex_id(v.x + o.x, v.y + o.y, v.z + o.z, e / 4u);
     }

@@ -50,7 +50,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let s = axis_step(axis);
         let n = v + s;
         let v1 = sample(n.x, n.y, n.z);
-        let t = clamp((params.iso - v0) / (v1 - v0), 0.0, 1.0);
+        // Strictly inside the edge, as insitu-mesh's `edge_fraction`.
+        let t = clamp((params.iso - v0) / (v1 - v0), EDGE_MARGIN, 1.0 - EDGE_MARGIN);
         let p = vec3<f32>(v) + vec3<f32>(s) * t - vec3<f32>(pad);
         var g = vec3<f32>(0.0);
         for (var end = 0u; end < 2u; end++) {

@@ -1,50 +1,56 @@
 //! `insitu info` and `insitu convert`.
 
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::Instant;
 
 use insitu_volume::{DiskFile, Scan, files_under, nrrd, scan};
 
-fn open(dir: &Path) -> Result<(Vec<DiskFile>, Scan), String> {
-    let files = files_under(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+use crate::CliError;
+
+fn open(dir: &Path) -> Result<(Vec<DiskFile>, Scan), CliError> {
+    let files =
+        files_under(dir).map_err(|e| CliError::Failed(format!("{}: {e}", dir.display())))?;
     if files.is_empty() {
-        return Err(format!("{}: no files", dir.display()));
+        return Err(CliError::Failed(format!("{}: no files", dir.display())));
     }
     let scan = scan(&files);
     Ok((files, scan))
 }
 
 /// Prints one line (or JSON object) per series, then the skipped files.
-pub fn info(dir: &Path, json: bool) -> Result<(), String> {
+pub fn info(dir: &Path, json: bool) -> Result<(), CliError> {
     let (files, scan) = open(dir)?;
+    let mut out = std::io::stdout().lock();
     if json {
         for series in &scan.series {
-            println!(
-                "{}",
-                serde_json::to_string(&series.info).map_err(|e| e.to_string())?
-            );
+            let line =
+                serde_json::to_string(&series.info).map_err(|e| CliError::Failed(e.to_string()))?;
+            writeln!(out, "{line}")?;
         }
         let skipped: Vec<_> = scan
             .skipped
             .iter()
             .map(|e| serde_json::json!({"file": e.file, "reason": e.problem.to_string()}))
             .collect();
-        println!(
+        writeln!(
+            out,
             "{}",
             serde_json::json!({ "files": files.len(), "skipped": skipped })
-        );
+        )?;
         return Ok(());
     }
-    println!(
+    writeln!(
+        out,
         "{} files, {} series, {} skipped",
         files.len(),
         scan.series.len(),
         scan.skipped.len()
-    );
+    )?;
     for s in &scan.series {
         let i = &s.info;
-        println!(
+        writeln!(
+            out,
             "[{}] {} #{} \"{}\": {}x{}x{} voxels, spacing {:.3}x{:.3}x{:.3} mm, tilt {:.1}°, {} files, {}",
             i.index,
             i.modality,
@@ -59,32 +65,34 @@ pub fn info(dir: &Path, json: bool) -> Result<(), String> {
             i.tilt_degrees,
             i.files,
             i.transfer_syntaxes.join(", ")
-        );
+        )?;
         for w in &i.warnings {
-            println!("    warning: {w}");
+            writeln!(out, "    warning: {w}")?;
         }
     }
     for e in &scan.skipped {
-        println!("skipped {e}");
+        writeln!(out, "skipped {e}")?;
     }
     Ok(())
 }
 
 /// Builds one series and writes it as NRRD.
-pub fn convert(dir: &Path, series: Option<usize>, output: &Path) -> Result<(), String> {
+pub fn convert(dir: &Path, series: Option<usize>, output: &Path) -> Result<(), CliError> {
     let start = Instant::now();
     let (files, scan) = open(dir)?;
     let index = series.or_else(|| scan.largest_series()).ok_or_else(|| {
-        format!(
+        CliError::Failed(format!(
             "{}: no image series found ({} files skipped)",
             dir.display(),
             scan.skipped.len()
-        )
+        ))
     })?;
-    let loaded = scan.build(index, &files).map_err(|e| e.to_string())?;
-    let out = std::fs::File::create(output).map_err(|e| format!("{}: {e}", output.display()))?;
-    nrrd::write(&loaded.volume, BufWriter::new(out))
-        .map_err(|e| format!("{}: {e}", output.display()))?;
+    let loaded = scan
+        .build(index, &files)
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    let written = |e: std::io::Error| CliError::Failed(format!("{}: {e}", output.display()));
+    let out = std::fs::File::create(output).map_err(written)?;
+    nrrd::write(&loaded.volume, BufWriter::new(out)).map_err(written)?;
     let g = loaded.volume.geometry();
     eprintln!(
         "series {index}: {}x{}x{} written to {} in {:.2} s",

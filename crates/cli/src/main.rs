@@ -8,6 +8,27 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use insitu_mesh::{Engine, SurfaceOptions};
+
+/// Why a command stopped.
+#[derive(Debug)]
+pub enum CliError {
+    /// The reader of our output went away (`insitu info | head`): a
+    /// normal end for a command-line tool, not an error to report.
+    ClosedPipe,
+    /// What failed, for the user.
+    Failed(String),
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Self::ClosedPipe
+        } else {
+            Self::Failed(e.to_string())
+        }
+    }
+}
 
 #[derive(Parser)]
 #[command(
@@ -59,7 +80,7 @@ enum Command {
         min_island: Option<usize>,
         /// Taubin smoothing iterations.
         #[arg(long, default_value_t = 0)]
-        smooth: usize,
+        smooth: u32,
         /// Decimate to at most this many triangles (quadric edge collapse).
         #[arg(long)]
         decimate: Option<usize>,
@@ -102,29 +123,35 @@ fn main() -> ExitCode {
             output,
         } => mesh::mesh(&mesh::MeshArgs {
             dir: &dir,
-            iso,
             series,
-            largest,
-            min_island,
-            smooth,
-            decimate,
-            engine: if cpu {
-                mesh::Engine::Cpu
-            } else if gpu {
-                mesh::Engine::Gpu
-            } else {
-                mesh::Engine::Auto
+            surface: SurfaceOptions {
+                iso,
+                largest,
+                min_island,
+                smooth,
+                decimate,
+                engine: if cpu {
+                    Engine::Cpu
+                } else if gpu {
+                    Engine::Gpu
+                } else {
+                    Engine::Auto
+                },
             },
             output: &output,
             ascii,
         }),
-        Command::Gpu => pollster::block_on(insitu_gpu::GpuContext::headless())
-            .map(|ctx| println!("{}", ctx.summary))
-            .map_err(|e| e.to_string()),
+        Command::Gpu => match pollster::block_on(insitu_gpu::GpuContext::headless()) {
+            Ok(ctx) => {
+                use std::io::Write;
+                writeln!(std::io::stdout().lock(), "{}", ctx.summary).map_err(CliError::from)
+            }
+            Err(e) => Err(CliError::Failed(e.to_string())),
+        },
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+        Ok(()) | Err(CliError::ClosedPipe) => ExitCode::SUCCESS,
+        Err(CliError::Failed(e)) => {
             eprintln!("insitu: {e}");
             ExitCode::FAILURE
         }

@@ -184,7 +184,7 @@ fn mesh_decimates_the_head_to_the_target_and_stays_watertight() {
     std::fs::remove_file(&out).ok();
     assert!(ok, "{stderr}");
     let triangles = printed_triangles(&stdout);
-    assert!(stdout.contains("decimated "), "{stdout}");
+    assert!(stdout.contains("clean-up: "), "{stdout}");
     assert!(triangles <= 50_000 && triangles > 45_000, "{stdout}");
     assert!(
         stdout.contains(" watertight") && !stdout.contains("not watertight"),

@@ -13,7 +13,7 @@ mod native {
     use std::time::{Duration, Instant};
 
     use insitu_gpu::{GpuContext, GpuMarchingCubes};
-    use insitu_mesh::{SurfaceOptions, extract_surface};
+    use insitu_mesh::{MarchingOptions, extract_surface};
     use insitu_volume::{Voxels, files_under, scan};
 
     fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
@@ -44,7 +44,7 @@ mod native {
             .unwrap()
             .volume;
         let d = volume.geometry().dims;
-        let options = SurfaceOptions {
+        let options = MarchingOptions {
             iso: 300.0,
             close_borders: true,
         };

@@ -2,8 +2,10 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// What the GPU we got can do; decided once at start and shown to the user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Tier {
     /// Compute shaders available: GPU marching cubes and ray casting.
     Compute,
@@ -20,8 +22,48 @@ impl fmt::Display for Tier {
     }
 }
 
+/// What kind of device an adapter is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeviceKind {
+    /// A GPU sharing the CPU's package and memory.
+    Integrated,
+    /// A GPU of its own.
+    Discrete,
+    /// A GPU seen through a virtual machine.
+    Virtual,
+    /// A software rasterizer on the CPU (SwiftShader, lavapipe, WARP).
+    Software,
+    /// Not reported.
+    Unknown,
+}
+
+impl DeviceKind {
+    fn of(device_type: wgpu::DeviceType) -> Self {
+        match device_type {
+            wgpu::DeviceType::IntegratedGpu => Self::Integrated,
+            wgpu::DeviceType::DiscreteGpu => Self::Discrete,
+            wgpu::DeviceType::VirtualGpu => Self::Virtual,
+            wgpu::DeviceType::Cpu => Self::Software,
+            wgpu::DeviceType::Other => Self::Unknown,
+        }
+    }
+}
+
+impl fmt::Display for DeviceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // wgpu's words, as users and bug reports know them.
+        f.write_str(match self {
+            Self::Integrated => "integratedgpu",
+            Self::Discrete => "discretegpu",
+            Self::Virtual => "virtualgpu",
+            Self::Software => "cpu",
+            Self::Unknown => "other",
+        })
+    }
+}
+
 /// The facts about the adapter worth showing to a user or a log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdapterSummary {
     /// Backend name: "vulkan", "webgpu", "gl", …
     pub backend: String,
@@ -29,8 +71,8 @@ pub struct AdapterSummary {
     pub name: String,
     /// Driver name and version, when reported.
     pub driver: String,
-    /// Integrated, discrete, software (cpu), …
-    pub device_type: String,
+    /// Integrated, discrete, software, …
+    pub device: DeviceKind,
     /// What we can run on it.
     pub tier: Tier,
 }
@@ -39,7 +81,7 @@ impl AdapterSummary {
     /// A software rasterizer (SwiftShader, lavapipe, WARP): our multi-threaded
     /// CPU code beats it, so callers prefer the CPU path there.
     pub fn is_software(&self) -> bool {
-        self.device_type == "cpu"
+        self.device == DeviceKind::Software
     }
 
     /// The backend as users know it: "WebGPU", "WebGL2", "Vulkan", …
@@ -63,7 +105,7 @@ impl fmt::Display for AdapterSummary {
         write!(
             f,
             "{backend} · {} ({}) · {}",
-            self.name, self.device_type, self.tier
+            self.name, self.device, self.tier
         )?;
         if !self.driver.is_empty() {
             write!(f, " · {}", self.driver)?;
@@ -73,7 +115,7 @@ impl fmt::Display for AdapterSummary {
 }
 
 /// Why no usable GPU device could be had.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum GpuError {
     /// No adapter matched (no driver, or the browser exposes none).
     #[error("no GPU adapter available: {0}")]
@@ -115,14 +157,7 @@ impl GpuContext {
     /// primary ones (Vulkan/Metal/DX12). Fails, never falls back silently,
     /// when no adapter exists: callers decide whether the CPU path is fine.
     pub async fn headless() -> Result<Self, GpuError> {
-        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-        desc.backends = wgpu::Backends::PRIMARY;
-        let instance = wgpu::util::new_instance_with_webgpu_detection(desc.with_env()).await;
-        let adapter = instance
-            .request_adapter(&wgpu::RequestAdapterOptions::default())
-            .await
-            .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
-        Self::from_adapter(adapter).await
+        GpuAdapter::headless().await?.open().await
     }
 
     /// Creates the device on `adapter` with the adapter's own limits, so large
@@ -151,6 +186,36 @@ impl GpuContext {
     }
 }
 
+/// An adapter found but not opened: enough to decide whether it is worth a
+/// device (creating one costs about a second on a software rasterizer).
+pub struct GpuAdapter {
+    adapter: wgpu::Adapter,
+    /// What the adapter is and which tier it gives.
+    pub summary: AdapterSummary,
+}
+
+impl GpuAdapter {
+    /// The adapter [`GpuContext::headless`] would open.
+    pub async fn headless() -> Result<Self, GpuError> {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = wgpu::Backends::PRIMARY;
+        let instance = wgpu::util::new_instance_with_webgpu_detection(desc.with_env()).await;
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions::default())
+            .await
+            .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        Ok(Self {
+            summary: summarize(&adapter),
+            adapter,
+        })
+    }
+
+    /// Creates the device.
+    pub async fn open(self) -> Result<GpuContext, GpuError> {
+        GpuContext::from_adapter(self.adapter).await
+    }
+}
+
 fn summarize(adapter: &wgpu::Adapter) -> AdapterSummary {
     let info = adapter.get_info();
     let compute = adapter
@@ -172,7 +237,7 @@ fn summarize(adapter: &wgpu::Adapter) -> AdapterSummary {
             (true, _) => "adapter name withheld by the browser".to_owned(),
         },
         driver,
-        device_type: format!("{:?}", info.device_type).to_lowercase(),
+        device: DeviceKind::of(info.device_type),
         tier: if compute {
             Tier::Compute
         } else {

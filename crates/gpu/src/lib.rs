@@ -8,6 +8,7 @@
 
 mod context;
 mod count_above;
+pub mod engine;
 mod marching;
 mod readback;
 pub mod shaders;
@@ -20,12 +21,13 @@ mod canvas;
 
 #[cfg(target_arch = "wasm32")]
 pub use canvas::CanvasTarget;
-pub use context::{AdapterSummary, GpuContext, GpuError, Tier};
+pub use context::{AdapterSummary, DeviceKind, GpuAdapter, GpuContext, GpuError, Tier};
 pub use count_above::count_at_or_above;
+pub use engine::{CpuReason, EngineChoice};
 pub use marching::{GpuMarchingCubes, GpuSurfaceStats};
-pub use slice_view::{SliceRenderer, SliceView};
+pub use slice_view::{SliceRenderer, SliceView, SliceVolume};
 pub use surface_view::{BONE, MeshPart, Orbit, SurfaceRenderer};
-pub use volume_view::{VolumeRenderer, VolumeStyle, hu_to_byte};
+pub use volume_view::{VolumeRenderer, VolumeStyle};
 pub use wgpu;
 
 /// A colour attachment cleared to `background` and stored: how every pass

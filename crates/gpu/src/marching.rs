@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use insitu_mesh::marching::cases::case_table;
 use insitu_mesh::marching::world_transform;
-use insitu_mesh::{Mesh, SurfaceOptions};
+use insitu_mesh::{MarchingOptions, Mesh};
 use insitu_volume::{Volume, Voxels};
 use wgpu::util::DeviceExt;
 
@@ -132,11 +132,9 @@ impl GpuMarchingCubes {
             return Err(GpuError::NoCompute(ctx.summary.tier));
         }
         let device = &ctx.device;
-        let table: Vec<u32> = case_table()
-            .iter()
-            .flatten()
-            .map(|&e| u32::from(e))
-            .collect();
+        // The ambiguous-face masks, then the rows (`mc_common.wgsl`).
+        let mut table = case_table().ambiguous_words();
+        table.extend(case_table().words());
         Ok(Self {
             count: pipeline(device, "mc_count.wgsl", &shaders::mc_count(), "main"),
             vertices: pipeline(device, "mc_vertices.wgsl", &shaders::mc_vertices(), "main"),
@@ -213,7 +211,7 @@ impl GpuMarchingCubes {
         &self,
         ctx: &GpuContext,
         volume: &Volume,
-        options: SurfaceOptions,
+        options: MarchingOptions,
         max_slab_layers: Option<u32>,
     ) -> Result<(Mesh, GpuSurfaceStats), GpuError> {
         let device = &ctx.device;
@@ -280,7 +278,7 @@ impl GpuMarchingCubes {
         &self,
         ctx: &GpuContext,
         volume: &Volume,
-        options: SurfaceOptions,
+        options: MarchingOptions,
         g: [u32; 3],
         pad: u32,
         z0: u32,

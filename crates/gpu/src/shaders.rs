@@ -8,28 +8,44 @@ pub const COUNT_ABOVE: &str = include_str!("../../../shaders/count_above.wgsl");
 /// (WGSL has no includes).
 const MC_COMMON: &str = include_str!("../../../shaders/mc_common.wgsl");
 
+/// Constants the marching-cubes shaders share with `insitu-mesh`, written
+/// from the Rust values so the two can never drift apart.
+fn mc_prelude() -> String {
+    use insitu_mesh::marching::{EDGE_MARGIN, cases};
+    let faces: Vec<String> = cases::FACES
+        .iter()
+        .map(|[a, b, c, d]| format!("vec4<u32>({a}u, {b}u, {c}u, {d}u)"))
+        .collect();
+    format!(
+        "const FACE_CORNERS = array<vec4<u32>, 6>({});\n\
+         const CASE_STRIDE: u32 = {}u;\n\
+         const FACE_MASKS: u32 = {}u;\n\
+         const CONFIGS_AT: u32 = 256u;\n\
+         const EDGE_MARGIN: f32 = {:?};\n",
+        faces.join(", "),
+        cases::STRIDE,
+        cases::FACE_MASKS,
+        EDGE_MARGIN,
+    )
+}
+
+fn marching_pass(pass: &str) -> String {
+    format!("{}{MC_COMMON}\n{pass}", mc_prelude())
+}
+
 /// Marching cubes pass 1: vertices and triangles per voxel.
 pub fn mc_count() -> String {
-    format!(
-        "{MC_COMMON}\n{}",
-        include_str!("../../../shaders/mc_count.wgsl")
-    )
+    marching_pass(include_str!("../../../shaders/mc_count.wgsl"))
 }
 
 /// Marching cubes pass 3a: vertices at their scanned slots.
 pub fn mc_vertices() -> String {
-    format!(
-        "{MC_COMMON}\n{}",
-        include_str!("../../../shaders/mc_vertices.wgsl")
-    )
+    marching_pass(include_str!("../../../shaders/mc_vertices.wgsl"))
 }
 
 /// Marching cubes pass 3b: triangles at their scanned slots.
 pub fn mc_triangles() -> String {
-    format!(
-        "{MC_COMMON}\n{}",
-        include_str!("../../../shaders/mc_triangles.wgsl")
-    )
+    marching_pass(include_str!("../../../shaders/mc_triangles.wgsl"))
 }
 
 /// Work-efficient exclusive prefix sum (block scan + offsets).

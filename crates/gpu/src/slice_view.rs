@@ -5,6 +5,8 @@
 //! WebGPU; a volume larger than the device's 3D texture limit is refused
 //! with the limit named, and the caller reslices on the CPU instead.
 
+use std::cell::OnceCell;
+
 use insitu_volume::reslice::{IndexMap, Plane};
 use insitu_volume::{Volume, Voxels};
 use wgpu::util::DeviceExt;
@@ -40,10 +42,18 @@ struct Params {
     window: [f32; 4],
 }
 
-/// A volume resident on the GPU, ready to be resliced along any plane.
+/// The reslicing pipelines of one device, built once and kept across
+/// volumes (one per voxel type, compiled the first time a volume of that
+/// type is uploaded); only the volume's texture changes with each study.
 pub struct SliceRenderer {
-    pipeline: wgpu::RenderPipeline,
-    layout: wgpu::BindGroupLayout,
+    i16_pipeline: OnceCell<(wgpu::BindGroupLayout, wgpu::RenderPipeline)>,
+    f32_pipeline: OnceCell<(wgpu::BindGroupLayout, wgpu::RenderPipeline)>,
+}
+
+/// A volume resident on the GPU, ready to be resliced along any plane by
+/// the [`SliceRenderer`] that uploaded it.
+pub struct SliceVolume {
+    float: bool,
     volume: wgpu::TextureView,
     offsets: wgpu::TextureView,
     /// (i, j, t) of world, from [`IndexMap`].
@@ -53,10 +63,51 @@ pub struct SliceRenderer {
     offset_count: u32,
 }
 
+impl Default for SliceRenderer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl SliceRenderer {
-    /// Uploads `volume` (in slabs) and builds the reslicing pipeline for its
-    /// voxel type. Fails when the grid exceeds the device's texture limits.
-    pub fn new(ctx: &GpuContext, volume: &Volume) -> Result<Self, GpuError> {
+    /// A renderer with no pipeline compiled yet.
+    pub fn new() -> Self {
+        Self {
+            i16_pipeline: OnceCell::new(),
+            f32_pipeline: OnceCell::new(),
+        }
+    }
+
+    /// The pipeline (and its bind group layout) for a voxel type.
+    fn pipeline(
+        &self,
+        ctx: &GpuContext,
+        float: bool,
+    ) -> &(wgpu::BindGroupLayout, wgpu::RenderPipeline) {
+        let (cell, sample_type, texel) = if float {
+            (
+                &self.f32_pipeline,
+                wgpu::TextureSampleType::Float { filterable: false },
+                "texture_3d<f32>",
+            )
+        } else {
+            (
+                &self.i16_pipeline,
+                wgpu::TextureSampleType::Sint,
+                "texture_3d<i32>",
+            )
+        };
+        cell.get_or_init(|| {
+            let layout = bind_group_layout(&ctx.device, sample_type);
+            let pipeline = pipeline(&ctx.device, &layout, texel);
+            (layout, pipeline)
+        })
+    }
+
+    /// Uploads `volume` (in slabs) as a 3D texture, compiling its voxel
+    /// type's pipeline the first time. Fails when the grid exceeds the
+    /// device's texture limits.
+    pub fn upload(&self, ctx: &GpuContext, volume: &Volume) -> Result<SliceVolume, GpuError> {
         let device = &ctx.device;
         let limits = device.limits();
         let g = volume.geometry();
@@ -77,18 +128,8 @@ impl SliceRenderer {
                 limits.max_texture_dimension_2d
             )));
         }
-        let (format, sample_type, texel) = match volume.voxels() {
-            Voxels::I16(_) => (
-                wgpu::TextureFormat::R16Sint,
-                wgpu::TextureSampleType::Sint,
-                "texture_3d<i32>",
-            ),
-            Voxels::F32(_) => (
-                wgpu::TextureFormat::R32Float,
-                wgpu::TextureSampleType::Float { filterable: false },
-                "texture_3d<f32>",
-            ),
-        };
+        let float = matches!(volume.voxels(), Voxels::F32(_));
+        self.pipeline(ctx, float);
         let size = wgpu::Extent3d {
             width: d.x,
             height: d.y,
@@ -100,7 +141,11 @@ impl SliceRenderer {
             mip_level_count: 1,
             sample_count: 1,
             dimension: wgpu::TextureDimension::D3,
-            format,
+            format: if float {
+                wgpu::TextureFormat::R32Float
+            } else {
+                wgpu::TextureFormat::R16Sint
+            },
             usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
             view_formats: &[],
         });
@@ -108,15 +153,11 @@ impl SliceRenderer {
             Voxels::I16(v) => upload_slabs(ctx, &texture, size, bytemuck::cast_slice(v), 2),
             Voxels::F32(v) => upload_slabs(ctx, &texture, size, bytemuck::cast_slice(v), 4),
         }
-        let offsets = offsets_texture(ctx, offsets_mm);
-        let layout = bind_group_layout(device, sample_type);
-        let pipeline = pipeline(device, &layout, texel);
         let k_step = map.k_step_mm();
-        Ok(Self {
-            pipeline,
-            layout,
+        Ok(SliceVolume {
+            float,
             volume: texture.create_view(&Default::default()),
-            offsets,
+            offsets: offsets_texture(ctx, offsets_mm),
             inverse: glam::DMat3::from_cols(
                 map.ijt_along(glam::DVec3::X),
                 map.ijt_along(glam::DVec3::Y),
@@ -133,14 +174,16 @@ impl SliceRenderer {
     pub async fn render(
         &self,
         ctx: &GpuContext,
+        volume: &SliceVolume,
         views: &[SliceView],
     ) -> Result<Vec<Vec<u8>>, GpuError> {
         let device = &ctx.device;
+        let (layout, pipeline) = self.pipeline(ctx, volume.float);
         let mut encoder = device.create_command_encoder(&Default::default());
         let mut readbacks = Vec::with_capacity(views.len());
         for view in views {
             let (width, height) = (view.plane.width.max(1), view.plane.height.max(1));
-            let params = self.params(view);
+            let params = volume.params(view);
             let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some("slice params"),
                 contents: bytemuck::bytes_of(&params),
@@ -148,7 +191,7 @@ impl SliceRenderer {
             });
             let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("slice"),
-                layout: &self.layout,
+                layout,
                 entries: &[
                     wgpu::BindGroupEntry {
                         binding: 0,
@@ -156,11 +199,11 @@ impl SliceRenderer {
                     },
                     wgpu::BindGroupEntry {
                         binding: 1,
-                        resource: wgpu::BindingResource::TextureView(&self.volume),
+                        resource: wgpu::BindingResource::TextureView(&volume.volume),
                     },
                     wgpu::BindGroupEntry {
                         binding: 2,
-                        resource: wgpu::BindingResource::TextureView(&self.offsets),
+                        resource: wgpu::BindingResource::TextureView(&volume.offsets),
                     },
                 ],
             });
@@ -188,7 +231,7 @@ impl SliceRenderer {
                     ))],
                     ..Default::default()
                 });
-                pass.set_pipeline(&self.pipeline);
+                pass.set_pipeline(pipeline);
                 pass.set_bind_group(0, &bind_group, &[]);
                 pass.draw(0..3, 0..1);
             }
@@ -232,7 +275,9 @@ impl SliceRenderer {
         }
         Ok(images)
     }
+}
 
+impl SliceVolume {
     /// The shader's inputs for a view: the CPU path's (i, j, t) stepping,
     /// in f32.
     fn params(&self, view: &SliceView) -> Params {

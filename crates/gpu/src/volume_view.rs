@@ -29,11 +29,8 @@ pub enum VolumeStyle {
     },
 }
 
-/// HU stored as 0..255: (HU + 1024) / 16, so −1024..3056 HU.
-pub fn hu_to_byte(hu: f32) -> u8 {
-    ((hu + 1024.0) / 16.0).round().clamp(0.0, 255.0) as u8
-}
-
+/// A HU value on the 0..1 scale of the texture's bytes
+/// ([`insitu_volume::display::hu_to_byte`], divided by 255).
 fn hu_to_unit(hu: f32) -> f32 {
     (hu + 1024.0) / 16.0 / 255.0
 }
@@ -119,7 +116,7 @@ impl VolumeRenderer {
         }
     }
 
-    /// Uploads `bytes` (one [`hu_to_byte`] per voxel, x fastest) of a grid
+    /// Uploads `bytes` (one [`insitu_volume::display::hu_to_byte`] per voxel, x fastest) of a grid
     /// of `dims` whose voxel centres map to patient mm by `voxel_to_world`.
     pub fn set_volume(
         &mut self,

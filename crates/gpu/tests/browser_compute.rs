@@ -31,7 +31,7 @@ async fn webgpu_count_pass_reads_back() {
 #[wasm_bindgen_test]
 async fn webgpu_marching_cubes_equals_the_cpu() {
     use glam::{DVec3, UVec3};
-    use insitu_mesh::{SurfaceOptions, extract_surface};
+    use insitu_mesh::{MarchingOptions, extract_surface};
     use insitu_volume::{Geometry, Volume, Voxels};
 
     let ctx = GpuContext::headless().await.expect("WebGPU adapter");
@@ -52,7 +52,7 @@ async fn webgpu_marching_cubes_equals_the_cpu() {
         }
     }
     let volume = Volume::new(g, Voxels::I16(voxels)).unwrap();
-    let options = SurfaceOptions {
+    let options = MarchingOptions {
         iso: 100.0,
         close_borders: true,
     };

@@ -7,7 +7,7 @@ mod common;
 
 use common::{check_slices, patterned_volume};
 use glam::{DVec3, UVec3};
-use insitu_gpu::GpuContext;
+use insitu_gpu::{GpuContext, SliceRenderer};
 use insitu_volume::Geometry;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -31,8 +31,21 @@ fn tilted_stack() -> Geometry {
 async fn webgpu_reslices_like_the_cpu() {
     let ctx = GpuContext::headless().await.expect("WebGPU adapter");
     assert_eq!(ctx.summary.backend, "webgpu", "{}", ctx.summary);
-    check_slices(&ctx, &patterned_volume(tilted_stack(), false), "WebGPU i16").await;
-    check_slices(&ctx, &patterned_volume(tilted_stack(), true), "WebGPU f32").await;
+    let renderer = SliceRenderer::new();
+    check_slices(
+        &ctx,
+        &renderer,
+        &patterned_volume(tilted_stack(), false),
+        "WebGPU i16",
+    )
+    .await;
+    check_slices(
+        &ctx,
+        &renderer,
+        &patterned_volume(tilted_stack(), true),
+        "WebGPU f32",
+    )
+    .await;
 }
 
 #[wasm_bindgen_test]
@@ -45,6 +58,13 @@ async fn offscreen_webgl2_reslices_like_the_cpu() {
         .map(|k| f64::from(k) * 2.5 + if k > 4 { 1.0 } else { 0.0 })
         .collect();
     let volume = patterned_volume(tilted_stack(), false).with_slice_offsets(offsets);
-    check_slices(&ctx, &volume, "WebGL2 i16, non-uniform").await;
-    check_slices(&ctx, &patterned_volume(tilted_stack(), true), "WebGL2 f32").await;
+    let renderer = SliceRenderer::new();
+    check_slices(&ctx, &renderer, &volume, "WebGL2 i16, non-uniform").await;
+    check_slices(
+        &ctx,
+        &renderer,
+        &patterned_volume(tilted_stack(), true),
+        "WebGL2 f32",
+    )
+    .await;
 }

@@ -7,7 +7,7 @@ mod common;
 use common::assert_same;
 use glam::{DVec3, UVec3};
 use insitu_gpu::{GpuContext, GpuMarchingCubes};
-use insitu_mesh::{Mesh, SurfaceOptions, extract_surface, topology};
+use insitu_mesh::{MarchingOptions, Mesh, extract_surface, topology};
 use insitu_volume::{Geometry, Volume, Voxels};
 
 fn context() -> GpuContext {
@@ -18,7 +18,7 @@ fn context() -> GpuContext {
 fn gpu_extract(
     ctx: &GpuContext,
     volume: &Volume,
-    options: SurfaceOptions,
+    options: MarchingOptions,
     slab: Option<u32>,
 ) -> (Mesh, u32) {
     let mc = GpuMarchingCubes::new(ctx).unwrap();
@@ -51,7 +51,7 @@ fn gpu_equals_cpu_on_random_noise() {
     // Odd plane size exercises the packed-i16 word offset of later slabs.
     let volume = noise(UVec3::new(37, 29, 21), 11);
     for close_borders in [true, false] {
-        let options = SurfaceOptions {
+        let options = MarchingOptions {
             iso: 0.0,
             close_borders,
         };
@@ -80,7 +80,7 @@ fn gpu_equals_cpu_on_a_sphere_in_float_voxels() {
         }
     }
     let volume = Volume::new(g, Voxels::F32(v)).unwrap();
-    let options = SurfaceOptions {
+    let options = MarchingOptions {
         iso: 0.0,
         close_borders: true,
     };
@@ -94,7 +94,7 @@ fn gpu_equals_cpu_on_a_sphere_in_float_voxels() {
 fn chunked_gpu_path_equals_the_unchunked_one() {
     let ctx = context();
     let volume = noise(UVec3::new(33, 30, 26), 5);
-    let options = SurfaceOptions {
+    let options = MarchingOptions {
         iso: 200.0,
         close_borders: true,
     };
@@ -129,7 +129,7 @@ fn gpu_equals_cpu_on_the_tilted_real_head_ct_at_300_hu() {
         });
     let volume = load_largest(&fixtures.join("ct-ge-head-tilt"));
     assert!(volume.slice_offsets_mm().is_some(), "non-uniform stack");
-    let options = SurfaceOptions {
+    let options = MarchingOptions {
         iso: 300.0,
         close_borders: true,
     };
@@ -149,7 +149,7 @@ fn gpu_equals_cpu_on_the_512x512x300_spine_phantom() {
     .join("spine-512");
     let volume = load_largest(&dir);
     assert_eq!(volume.geometry().dims.to_array(), [512, 512, 300]);
-    let options = SurfaceOptions {
+    let options = MarchingOptions {
         iso: 300.0,
         close_borders: true,
     };

@@ -5,7 +5,7 @@
 
 use glam::{DVec3, UVec3, Vec3};
 use insitu_gpu::{GpuContext, Orbit, SurfaceRenderer, wgpu};
-use insitu_mesh::{SurfaceOptions, extract_surface};
+use insitu_mesh::{MarchingOptions, extract_surface};
 use insitu_volume::{Geometry, Volume, Voxels};
 
 #[test]
@@ -27,7 +27,7 @@ fn a_sphere_renders_lit_in_the_middle_and_background_at_the_corners() {
     let volume = Volume::new(g, Voxels::F32(values)).unwrap();
     let mesh = extract_surface(
         &volume,
-        SurfaceOptions {
+        MarchingOptions {
             iso: 0.0,
             close_borders: true,
         },
@@ -76,7 +76,8 @@ fn a_sphere_renders_lit_in_the_middle_and_background_at_the_corners() {
 /// middle of a MIP and of a composited view, and the corners stay background.
 #[test]
 fn a_ball_volume_renders_in_mip_and_composite() {
-    use insitu_gpu::{VolumeRenderer, VolumeStyle, hu_to_byte};
+    use insitu_gpu::{VolumeRenderer, VolumeStyle};
+    use insitu_volume::display::hu_to_byte;
     let ctx = pollster::block_on(GpuContext::headless()).expect("Vulkan adapter (lavapipe)");
     let n = 32u32;
     let mut bytes = Vec::new();

@@ -16,7 +16,7 @@ fn context() -> GpuContext {
 }
 
 fn check_views(ctx: &GpuContext, volume: &Volume, what: &str) {
-    pollster::block_on(check_slices(ctx, volume, what));
+    pollster::block_on(check_slices(ctx, &SliceRenderer::new(), volume, what));
 }
 
 #[test]
@@ -28,8 +28,21 @@ fn axis_aligned_i16_and_f32_volumes_reslice_as_on_the_cpu() {
         DVec3::new(-10.0, 4.0, 50.0),
     )
     .unwrap();
-    check_views(&ctx, &patterned_volume(g, false), "axis-aligned i16");
-    check_views(&ctx, &patterned_volume(g, true), "axis-aligned f32");
+    // One renderer for every volume, as the viewer keeps it across studies:
+    // i16, then f32, then i16 again through the kept pipelines.
+    let renderer = SliceRenderer::new();
+    for (float, what) in [
+        (false, "axis-aligned i16"),
+        (true, "axis-aligned f32"),
+        (false, "axis-aligned i16 again"),
+    ] {
+        pollster::block_on(check_slices(
+            &ctx,
+            &renderer,
+            &patterned_volume(g, float),
+            what,
+        ));
+    }
 }
 
 #[test]
@@ -82,6 +95,9 @@ fn a_volume_beyond_the_3d_texture_limit_is_refused_with_the_limit_named() {
     let limit = ctx.device.limits().max_texture_dimension_3d;
     let g = Geometry::axis_aligned(UVec3::new(limit + 1, 1, 1), DVec3::ONE, DVec3::ZERO).unwrap();
     let v = Volume::new(g, Voxels::I16(vec![0; limit as usize + 1])).unwrap();
-    let err = SliceRenderer::new(&ctx, &v).err().expect("refused");
+    let err = SliceRenderer::new()
+        .upload(&ctx, &v)
+        .err()
+        .expect("refused");
     assert!(err.to_string().contains(&limit.to_string()), "{err}");
 }

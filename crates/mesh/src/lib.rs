@@ -7,12 +7,17 @@
 mod analysis;
 pub mod cleanup;
 pub mod decimate;
+pub mod export;
 mod indexed;
 pub mod marching;
 pub mod obj;
 pub mod ply;
 pub mod stl;
+pub mod surface;
+mod writer;
 
 pub use analysis::{Topology, topology};
+pub use export::{MeshFormat, UnknownFormat};
 pub use indexed::Mesh;
-pub use marching::{SurfaceOptions, extract_surface};
+pub use marching::{MarchingOptions, extract_surface};
+pub use surface::{Engine, SurfaceFacts, SurfaceOptions, clean_up};

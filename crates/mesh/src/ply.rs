@@ -3,8 +3,9 @@
 use std::io::{self, Write};
 
 use crate::Mesh;
+use crate::writer::{put_f32s, write_records};
 
-/// Writes `mesh` as binary PLY, streamed.
+/// Writes `mesh` as binary PLY, formatted in chunks.
 pub fn write<W: Write>(mesh: &Mesh, mut out: W) -> io::Result<()> {
     let with_normals = mesh.normals.len() == mesh.positions.len();
     writeln!(out, "ply")?;
@@ -22,26 +23,22 @@ pub fn write<W: Write>(mesh: &Mesh, mut out: W) -> io::Result<()> {
     writeln!(out, "element face {}", mesh.triangles.len())?;
     writeln!(out, "property list uchar int vertex_indices")?;
     writeln!(out, "end_header")?;
-    let mut record = Vec::with_capacity(24);
-    for (i, p) in mesh.positions.iter().enumerate() {
-        record.clear();
-        record.extend(p.to_array().iter().flat_map(|v| v.to_le_bytes()));
-        if with_normals {
-            record.extend(
-                mesh.normals[i]
-                    .to_array()
-                    .iter()
-                    .flat_map(|v| v.to_le_bytes()),
-            );
+    write_records(&mut out, mesh.positions.len(), |range, buffer| {
+        for i in range {
+            put_f32s(buffer, &mesh.positions[i].to_array());
+            if with_normals {
+                put_f32s(buffer, &mesh.normals[i].to_array());
+            }
         }
-        out.write_all(&record)?;
-    }
-    for tri in &mesh.triangles {
-        record.clear();
-        record.push(3);
-        record.extend(tri.iter().flat_map(|&v| (v as i32).to_le_bytes()));
-        out.write_all(&record)?;
-    }
+    })?;
+    write_records(&mut out, mesh.triangles.len(), |range, buffer| {
+        for tri in &mesh.triangles[range] {
+            buffer.push(3);
+            for &v in tri {
+                buffer.extend_from_slice(&(v as i32).to_le_bytes());
+            }
+        }
+    })?;
     out.flush()
 }
 
@@ -59,5 +56,10 @@ mod tests {
         assert!(header.contains("element vertex 8\n") && header.contains("element face 12\n"));
         // No normals on this mesh: 12 bytes per vertex, 13 per face.
         assert_eq!(out.len() - header_end, 8 * 12 + 12 * 13);
+        // The last face reads back.
+        let last = &out[out.len() - 13..];
+        assert_eq!(last[0], 3);
+        let index = |k: usize| i32::from_le_bytes(last[1 + 4 * k..5 + 4 * k].try_into().unwrap());
+        assert_eq!([index(0), index(1), index(2)], [3, 7, 5]);
     }
 }

@@ -3,7 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use glam::{DVec3, UVec3};
-use insitu_mesh::{SurfaceOptions, cleanup, extract_surface, topology};
+use insitu_mesh::{MarchingOptions, cleanup, extract_surface, topology};
 use insitu_volume::{Geometry, Volume, Voxels};
 
 fn field(geometry: Geometry, f: impl Fn(DVec3) -> f64) -> Volume {
@@ -31,7 +31,7 @@ fn sphere_of_radius_40() -> (insitu_mesh::Mesh, DVec3) {
     let g = Geometry::axis_aligned(UVec3::splat(96), DVec3::ONE, DVec3::ZERO).unwrap();
     let centre = DVec3::splat(47.3);
     let volume = field(g, |p| 40.0 - (p - centre).length());
-    let options = SurfaceOptions {
+    let options = MarchingOptions {
         iso: 0.0,
         close_borders: true,
     };
@@ -109,7 +109,7 @@ fn ellipsoid_in_an_anisotropic_tilted_grid_comes_out_in_patient_space() {
     let volume = field(g, |p| (1.0 - ((p - centre) / axes).length()) * 20.0);
     let mesh = extract_surface(
         &volume,
-        SurfaceOptions {
+        MarchingOptions {
             iso: 0.0,
             close_borders: true,
         },
@@ -158,7 +158,7 @@ fn noise_gives_a_closed_consistently_oriented_surface_when_borders_close() {
     let volume = noise(UVec3::new(40, 33, 27), 7);
     let mesh = extract_surface(
         &volume,
-        SurfaceOptions {
+        MarchingOptions {
             iso: 0.0,
             close_borders: true,
         },
@@ -170,7 +170,7 @@ fn noise_gives_a_closed_consistently_oriented_surface_when_borders_close() {
     // Without closing, the surface is open at the border but still manifold.
     let open = extract_surface(
         &volume,
-        SurfaceOptions {
+        MarchingOptions {
             iso: 0.0,
             close_borders: false,
         },
@@ -185,7 +185,7 @@ fn noise_gives_a_closed_consistently_oriented_surface_when_borders_close() {
 #[test]
 fn output_is_identical_single_and_multi_threaded() {
     let volume = noise(UVec3::new(31, 29, 23), 3);
-    let options = SurfaceOptions {
+    let options = MarchingOptions {
         iso: 100.0,
         close_borders: true,
     };
@@ -208,7 +208,7 @@ fn taubin_smoothing_keeps_the_sphere_size_and_closes_nothing() {
     });
     let mut mesh = extract_surface(
         &volume,
-        SurfaceOptions {
+        MarchingOptions {
             iso: 0.0,
             close_borders: true,
         },
@@ -267,4 +267,61 @@ fn decimating_a_sphere_to_a_tenth_keeps_its_shape_closed_and_outward() {
         insitu_mesh::decimate::decimate(&full, target).triangles,
         mesh.triangles
     );
+}
+
+/// Noise of a few levels only, so many voxels sit exactly at the iso.
+fn coarse_noise(dims: UVec3, seed: u64, levels: u64) -> Volume {
+    let mut state = seed;
+    let g = Geometry::axis_aligned(dims, DVec3::new(0.7, 0.7, 1.25), DVec3::splat(-150.0)).unwrap();
+    let v = (0..g.voxel_count())
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) % levels) as i16 * 100 + 100
+        })
+        .collect();
+    Volume::new(g, Voxels::I16(v)).unwrap()
+}
+
+#[test]
+fn voxels_exactly_at_the_iso_give_no_zero_area_triangle() {
+    // Levels 100..500 with the iso at 300: a fifth of the voxels hit it.
+    let volume = coarse_noise(UVec3::new(30, 26, 20), 11, 5);
+    let mesh = extract_surface(
+        &volume,
+        MarchingOptions {
+            iso: 300.0,
+            close_borders: true,
+        },
+    );
+    assert!(mesh.triangle_count() > 10_000);
+    for t in 0..mesh.triangle_count() {
+        let [a, b, c] = mesh.corners(t).map(|p| p.as_dvec3());
+        let area = (b - a).cross(c - a).length() / 2.0;
+        assert!(area > 0.0, "triangle {t} has no area: {a} {b} {c}");
+        assert!(a != b && b != c && a != c, "triangle {t} repeats a corner");
+    }
+    assert!(topology(&mesh).is_watertight());
+}
+
+#[test]
+fn every_decider_outcome_stays_closed_and_oriented() {
+    // Many seeds and iso levels: ambiguous faces joined and apart in every
+    // combination the noise throws up.
+    for seed in 0..12 {
+        let volume = noise(UVec3::new(18, 17, 15), 100 + seed);
+        for iso in [-400.0, -37.5, 0.0, 250.0, 600.0] {
+            let mesh = extract_surface(
+                &volume,
+                MarchingOptions {
+                    iso,
+                    close_borders: true,
+                },
+            );
+            let t = topology(&mesh);
+            assert!(t.is_watertight(), "seed {seed} iso {iso}: {t:?}");
+            assert!(mesh.enclosed_volume() > 0.0, "seed {seed} iso {iso}");
+        }
+    }
 }

@@ -14,39 +14,31 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
+use crate::StoreError;
 use crate::record::{CHUNK_BYTES, MeshRecord, SCHEMA_VERSION, VolumeRecord, checksum};
 
 const VOLUMES: &str = "volumes";
 const CHUNKS: &str = "voxel_chunks";
 const MESHES: &str = "meshes";
 
-/// Why the cache could not do something.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// IndexedDB refused (quota, blocked, unavailable).
-    #[error("IndexedDB {operation} failed: {message}")]
-    Idb {
-        /// What was being done.
-        operation: &'static str,
-        /// The browser's words.
-        message: String,
-    },
-    /// A stored entry is not what was written (checksum, size, schema).
-    #[error("cached entry damaged: {0}")]
-    Corrupt(String),
-}
-
 impl StoreError {
     fn during(operation: &'static str) -> impl FnOnce(rexie::Error) -> Self {
         move |e| Self::Idb {
-            operation,
+            operation: operation.into(),
             message: e.to_string(),
         }
     }
 
-    /// Whether the browser said the storage quota is used up.
-    pub fn is_quota(&self) -> bool {
-        matches!(self, Self::Idb { message, .. } if message.contains("Quota"))
+    /// The browser refused `operation`: its DOMException, classified by
+    /// name (a full storage is `QuotaFull`, which the app says plainly).
+    fn refused(operation: &'static str, e: &JsValue) -> Self {
+        match e.dyn_ref::<web_sys::DomException>() {
+            Some(d) if d.name() == "QuotaExceededError" => Self::QuotaFull,
+            _ => Self::Idb {
+                operation: operation.into(),
+                message: dom_error(e),
+            },
+        }
     }
 }
 
@@ -84,7 +76,7 @@ fn blob_of(bytes: &[u8]) -> Result<Blob, StoreError> {
     // thread, so wasm memory cannot grow (and move) under the view.
     parts.push(&unsafe { Uint8Array::view(bytes) }.into());
     Blob::new_with_u8_array_sequence(&parts).map_err(|e| StoreError::Idb {
-        operation: "write",
+        operation: "write".into(),
         message: format!("{e:?}"),
     })
 }
@@ -135,12 +127,7 @@ impl Store {
         .await;
         let Some(opened) = outcome.borrow_mut().take() else {
             gave_up.set(true);
-            return Err(StoreError::Idb {
-                operation: "open",
-                message: "another insitu tab holds an older version of the cache open; \
-                          close it to use the cache"
-                    .into(),
-            });
+            return Err(StoreError::BlockedByOlderTab);
         };
         let db = opened.map_err(StoreError::during("open"))?;
         let writer = open_writer(name).await?;
@@ -245,7 +232,7 @@ impl Store {
             Some(true),
         )
         .map_err(|e| StoreError::Idb {
-            operation: "read",
+            operation: "read".into(),
             message: e.to_string(),
         })?;
         let tx = self
@@ -287,7 +274,7 @@ impl Store {
                 Blob::new_with_blob_sequence(&parts)
                     .map(|together| together.array_buffer())
                     .map_err(|e| StoreError::Idb {
-                        operation: "read",
+                        operation: "read".into(),
                         message: format!("{e:?}"),
                     })
             })
@@ -347,7 +334,7 @@ impl Store {
         if stored.is_err() {
             return Err(StoreError::Corrupt("mesh value could not be built".into()));
         }
-        let key = format!("{volume_key}|{}", record.options.key_part());
+        let key = format!("{volume_key}|{}", record.options.identity());
         self.put_value(MESHES, &key, &value.into()).await
     }
 
@@ -357,9 +344,9 @@ impl Store {
     pub async fn mesh(
         &self,
         volume_key: &str,
-        options: &crate::MeshOptions,
+        options: &insitu_mesh::SurfaceOptions,
     ) -> Result<Option<(MeshRecord, Vec<f32>, Vec<f32>, Vec<u32>)>, StoreError> {
-        let key = format!("{volume_key}|{}", options.key_part());
+        let key = format!("{volume_key}|{}", options.identity());
         let Some(value) = self.get_value(MESHES, &key).await? else {
             return Ok(None);
         };
@@ -434,10 +421,7 @@ impl Store {
     /// Writes one value in its own transaction, and says why the browser
     /// refused it (`QuotaExceededError` when the storage is full).
     async fn put_value(&self, store: &str, key: &str, value: &JsValue) -> Result<(), StoreError> {
-        let refused = |e: JsValue| StoreError::Idb {
-            operation: "write",
-            message: dom_error(&e),
-        };
+        let refused = |e: JsValue| StoreError::refused("write", &e);
         let tx = self
             .writer
             .transaction_with_str_and_mode(store, web_sys::IdbTransactionMode::Readwrite)
@@ -534,7 +518,7 @@ async unsafe fn land(
                 .next()
                 .ok_or_else(|| StoreError::Corrupt("fewer reads than chunks".into()))?;
             let buffer = JsFuture::from(read).await.map_err(|e| StoreError::Idb {
-                operation: "read",
+                operation: "read".into(),
                 message: format!("chunks from {n}: {e:?}"),
             })?;
             group = Uint8Array::new(&buffer);
@@ -571,15 +555,12 @@ fn dom_error(e: &JsValue) -> String {
 /// A plain connection to database `name` (already created and upgraded
 /// by rexie), for [`Store::put_value`].
 async fn open_writer(name: &str) -> Result<web_sys::IdbDatabase, StoreError> {
-    let failed = |e: JsValue| StoreError::Idb {
-        operation: "open",
-        message: dom_error(&e),
-    };
+    let failed = |e: JsValue| StoreError::refused("open", &e);
     let factory: web_sys::IdbFactory = Reflect::get(&js_sys::global(), &"indexedDB".into())
         .ok()
         .and_then(|f| f.dyn_into().ok())
         .ok_or_else(|| StoreError::Idb {
-            operation: "open",
+            operation: "open".into(),
             message: "this browser has no IndexedDB".into(),
         })?;
     let request = factory.open(name).map_err(failed)?;

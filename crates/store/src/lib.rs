@@ -6,14 +6,16 @@
 //! every read: a corrupted, truncated or old-schema entry is reported as
 //! such, never returned as if valid.
 
+mod error;
 pub mod record;
 
 #[cfg(target_arch = "wasm32")]
 mod idb;
 
+pub use error::StoreError;
 #[cfg(target_arch = "wasm32")]
-pub use idb::{Store, StoreError};
+pub use idb::{OPEN_WAIT_MS, Store};
 pub use record::{
-    CHUNK_BYTES, MeshOptions, MeshRecord, Modality, SCHEMA_VERSION, Thumbnail, VolumeRecord,
-    VoxelKind, checksum, storage_description,
+    CHUNK_BYTES, MeshRecord, Modality, SCHEMA_VERSION, SurfaceOptions, Thumbnail, VolumeRecord,
+    VoxelKind, checksum, storage_description, voxel_bytes,
 };

@@ -5,53 +5,19 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use insitu_mesh::SurfaceOptions;
+pub use insitu_volume::Modality;
+use insitu_volume::{Geometry, Volume, Voxels};
+
+use crate::StoreError;
+
 /// Version of the database layout; an entry of another version is dropped
 /// and rebuilt, never read.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Bytes per stored chunk of voxels: one 158 MB value never finished in
 /// Chromium, 4–64 MB chunks write and read at hundreds of MB/s.
 pub const CHUNK_BYTES: usize = 16 << 20;
-
-/// Imaging modality, as a closed set: DICOM's Modality is a code, but kept
-/// as an enum no free text can slip through it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Modality {
-    /// Computed tomography (also CBCT).
-    Ct,
-    /// Magnetic resonance.
-    Mr,
-    /// Positron emission tomography.
-    Pt,
-    /// Nuclear medicine.
-    Nm,
-    /// Anything else.
-    Other,
-}
-
-impl Modality {
-    /// From DICOM's Modality code.
-    pub fn from_code(code: &str) -> Self {
-        match code.trim() {
-            "CT" => Self::Ct,
-            "MR" => Self::Mr,
-            "PT" => Self::Pt,
-            "NM" => Self::Nm,
-            _ => Self::Other,
-        }
-    }
-
-    /// The DICOM code shown to the user.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Ct => "CT",
-            Self::Mr => "MR",
-            Self::Pt => "PT",
-            Self::Nm => "NM",
-            Self::Other => "OT",
-        }
-    }
-}
 
 /// How voxels are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,28 +88,84 @@ impl VolumeRecord {
     }
 }
 
-/// The surface options a cached mesh was made with.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MeshOptions {
-    /// Iso level (HU).
-    pub iso: f32,
-    /// Largest piece only.
-    pub largest: bool,
-    /// Pieces under this many triangles dropped.
-    pub min_island: Option<usize>,
-    /// Taubin smoothing iterations.
-    pub smooth: u32,
-    /// Triangle budget (decimation).
-    pub decimate: Option<usize>,
+impl VolumeRecord {
+    /// The record of `volume` (chunk hashes are filled in by the store):
+    /// numbers, the modality code and a grey preview, nothing else.
+    pub fn of(volume: &Volume, modality: Modality, value_range: (f32, f32), now_ms: f64) -> Self {
+        let g = volume.geometry();
+        Self {
+            schema: SCHEMA_VERSION,
+            dims: g.dims.to_array(),
+            steps_mm: g.steps.map(|s| s.to_array()),
+            origin_mm: g.origin.to_array(),
+            slice_offsets_mm: volume.slice_offsets_mm().map(<[f64]>::to_vec),
+            voxel: match volume.voxels() {
+                Voxels::I16(_) => VoxelKind::I16,
+                Voxels::F32(_) => VoxelKind::F32,
+            },
+            value_range,
+            modality,
+            chunk_hashes: Vec::new(),
+            cached_at_ms: now_ms,
+            thumbnail: Thumbnail::of(volume, modality, value_range),
+        }
+    }
+
+    /// The volume this record and its voxels describe.
+    pub fn volume(&self, voxels: Voxels) -> Result<Volume, StoreError> {
+        let damaged = |e: String| StoreError::Corrupt(format!("volume record: {e}"));
+        let geometry = Geometry::new(
+            glam::UVec3::from(self.dims),
+            self.steps_mm.map(glam::DVec3::from),
+            glam::DVec3::from(self.origin_mm),
+        )
+        .map_err(|e| damaged(e.to_string()))?;
+        let volume = Volume::new(geometry, voxels).map_err(|e| damaged(e.to_string()))?;
+        Ok(match &self.slice_offsets_mm {
+            Some(offsets) => volume.with_slice_offsets(offsets.clone()),
+            None => volume,
+        })
+    }
 }
 
-impl MeshOptions {
-    /// Part of the mesh's key: the options, canonically.
-    pub fn key_part(&self) -> String {
-        format!(
-            "iso={}|largest={}|islands={:?}|smooth={}|decimate={:?}",
-            self.iso, self.largest, self.min_island, self.smooth, self.decimate
-        )
+impl Thumbnail {
+    /// Preview size (pixels on the longer side).
+    const SIZE: u32 = 64;
+
+    /// The middle axial slice, nearest-neighbour, windowed for soft tissue
+    /// (CT) or to the value range.
+    fn of(volume: &Volume, modality: Modality, (low, high): (f32, f32)) -> Self {
+        let d = volume.geometry().dims;
+        let scale = (d.x.max(d.y) as f32 / Self::SIZE as f32).max(1.0);
+        let (w, h) = ((d.x as f32 / scale) as u32, (d.y as f32 / scale) as u32);
+        let (lo, hi) = if modality == Modality::Ct {
+            (-160.0, 240.0)
+        } else {
+            (low, high)
+        };
+        let k = d.z / 2;
+        let mut grey = Vec::with_capacity((w * h) as usize);
+        for y in 0..h {
+            for x in 0..w {
+                let (i, j) = ((x as f32 * scale) as u32, (y as f32 * scale) as u32);
+                let v = volume.value(i, j, k).unwrap_or(lo);
+                grey.push((((v - lo) / (hi - lo).max(1e-6)).clamp(0.0, 1.0) * 255.0) as u8);
+            }
+        }
+        Self {
+            width: w,
+            height: h,
+            grey,
+        }
+    }
+}
+
+/// The voxels as little-endian bytes (wasm32 and x86 are little-endian),
+/// as they are stored.
+pub fn voxel_bytes(voxels: &Voxels) -> &[u8] {
+    match voxels {
+        Voxels::I16(v) => bytemuck::cast_slice(v),
+        Voxels::F32(v) => bytemuck::cast_slice(v),
     }
 }
 
@@ -152,8 +174,8 @@ impl MeshOptions {
 pub struct MeshRecord {
     /// [`SCHEMA_VERSION`] when written.
     pub schema: u32,
-    /// How it was made.
-    pub options: MeshOptions,
+    /// How it was made (its identity, [`SurfaceOptions::identity`], keys it).
+    pub options: SurfaceOptions,
     /// Triangles.
     pub triangles: usize,
     /// Vertices.
@@ -232,6 +254,53 @@ mod tests {
         }
     }
 
+    /// The record's voxels, as the store reads them back.
+    fn read_back(volume: &Volume) -> Voxels {
+        match volume.voxels() {
+            Voxels::I16(v) => Voxels::I16(v.clone()),
+            Voxels::F32(v) => Voxels::F32(v.clone()),
+        }
+    }
+
+    #[test]
+    fn a_volume_survives_its_record_and_bytes() {
+        let volume = insitu_volume::phantom::demo_spine(insitu_volume::phantom::PhantomSize {
+            matrix: 48,
+            slices: 20,
+            ..insitu_volume::phantom::PhantomSize::DEMO
+        });
+        let record = VolumeRecord::of(&volume, Modality::Ct, (-1000.0, 1500.0), 5.0);
+        assert_eq!(record.modality, Modality::Ct);
+        assert_eq!(record.thumbnail.grey.len(), 48 * 48);
+        assert!(record.thumbnail.grey.iter().any(|&g| g > 100));
+        assert_eq!(voxel_bytes(volume.voxels()).len(), record.voxel_bytes());
+        assert_eq!(record.volume(read_back(&volume)).unwrap(), volume);
+        // A buffer of the wrong size is damage, not a panic.
+        assert!(matches!(
+            record.volume(Voxels::I16(vec![0; 7])),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn slice_offsets_and_shear_come_back() {
+        let g = Geometry::new(
+            glam::UVec3::new(3, 2, 3),
+            [
+                glam::DVec3::X,
+                glam::DVec3::Y,
+                glam::DVec3::new(0.0, 0.3, 1.0),
+            ],
+            glam::DVec3::new(1.0, 2.0, 3.0),
+        )
+        .unwrap();
+        let volume = Volume::new(g, Voxels::F32((0..18).map(|v| v as f32 * 0.5).collect()))
+            .unwrap()
+            .with_slice_offsets(vec![0.0, 1.0, 3.5]);
+        let record = VolumeRecord::of(&volume, Modality::Mr, (0.0, 8.5), 0.0);
+        assert_eq!(record.volume(read_back(&volume)).unwrap(), volume);
+    }
+
     #[test]
     fn a_512_volume_takes_ten_chunks() {
         let r = record();
@@ -254,12 +323,5 @@ mod tests {
             assert!(fixed, "free text in a record: {s}");
         }
         assert_eq!(serde_json::from_str::<VolumeRecord>(&json).unwrap(), r);
-    }
-
-    #[test]
-    fn modality_is_a_closed_set() {
-        assert_eq!(Modality::from_code("CT"), Modality::Ct);
-        assert_eq!(Modality::from_code("ZZPRIVACY"), Modality::Other);
-        assert_eq!(Modality::Other.code(), "OT");
     }
 }

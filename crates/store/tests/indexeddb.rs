@@ -4,8 +4,8 @@
 #![cfg(target_arch = "wasm32")]
 
 use insitu_store::{
-    CHUNK_BYTES, MeshOptions, MeshRecord, Modality, SCHEMA_VERSION, Store, StoreError, Thumbnail,
-    VolumeRecord, VoxelKind,
+    CHUNK_BYTES, MeshRecord, Modality, SCHEMA_VERSION, Store, StoreError, SurfaceOptions,
+    Thumbnail, VolumeRecord, VoxelKind,
 };
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -223,12 +223,13 @@ async fn entries_of_the_previous_schema_are_removed() {
 async fn meshes_round_trip_by_their_options() {
     let name = "insitu-test-mesh";
     let store = Store::open(name).await.expect("open");
-    let options = MeshOptions {
+    let options = SurfaceOptions {
         iso: 300.0,
         largest: true,
         min_island: None,
         smooth: 2,
         decimate: Some(100_000),
+        engine: insitu_mesh::Engine::Auto,
     };
     let positions: Vec<f32> = (0..3000).map(|i| i as f32 * 0.25).collect();
     let normals: Vec<f32> = (0..3000).map(|i| (i % 3) as f32).collect();
@@ -251,11 +252,17 @@ async fn meshes_round_trip_by_their_options() {
         (back.triangles, p, n, i),
         (1000, positions, normals, indices)
     );
-    let other = MeshOptions {
+    let other = SurfaceOptions {
         iso: 400.0,
         ..options
     };
     assert!(store.mesh("vol", &other).await.unwrap().is_none());
+    // The engine is not part of a surface's identity: GPU and CPU agree.
+    let on_the_gpu = SurfaceOptions {
+        engine: insitu_mesh::Engine::Gpu,
+        ..options
+    };
+    assert!(store.mesh("vol", &on_the_gpu).await.unwrap().is_some());
     store.close();
     Store::delete_database(name).await.expect("delete database");
 }

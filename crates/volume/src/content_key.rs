@@ -1,23 +1,72 @@
 //! The content key of a series: an XXH3-128 hash of what determines its voxels
-//! (each file's encoded Pixel Data element, the conversion of every slice,
-//! the geometry) and of nothing else. Computed from the scan and the raw
-//! bytes, without decoding, so a second drop of the same study finds its
-//! cached volume before any decode. No UID, name, date or file name goes
-//! into it: an anonymised copy of a study has the same key.
+//! (a digest of each file's encoded Pixel Data element, the conversion of
+//! every slice, the geometry) and of nothing else. Computed from the scan
+//! without decoding, so a second drop of the same study finds its cached
+//! volume before any decode; the browser takes each file's digest while it
+//! holds the file's bytes for the scan, so a key never reads a file again.
+//! No UID, name, date or file name goes into it: an anonymised copy of a
+//! study has the same key.
 
 use crate::load::{BuildError, Scan};
 use crate::source::Source;
 
 /// Bumped whenever what a key covers, or how voxels are made from it,
 /// changes: old cache entries then simply stop matching.
-const KEY_VERSION: &[u8] = b"insitu content key v1";
+const KEY_VERSION: &[u8] = b"insitu content key v2";
+
+/// XXH3-128 of a file's encoded Pixel Data element; of the whole file when
+/// it cannot be found (a deflated data set), which still keys the pixels,
+/// only less widely (its header is hashed too, never stored).
+pub(crate) fn pixel_digest(bytes: &[u8]) -> u128 {
+    let pixels = crate::parse::pixel_data_element(bytes).unwrap_or(bytes);
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(&(pixels.len() as u64).to_le_bytes());
+    hasher.update(pixels);
+    hasher.digest128()
+}
 
 impl Scan {
-    /// The content key of series `index` (hex), reading its files again.
+    /// The content key of series `index` (hex), reading again the files
+    /// whose digest the scan did not take.
     pub fn content_key<S: Source>(
         &self,
         index: usize,
         sources: &[S],
+    ) -> Result<String, BuildError> {
+        self.key_with(index, |file| {
+            match self.digests.get(file).copied().flatten() {
+                Some(digest) => Ok(digest),
+                None => sources[file]
+                    .bytes()
+                    .map(|bytes| pixel_digest(&bytes))
+                    .map_err(|e| {
+                        BuildError::NothingReadable(crate::FileError::new(
+                            sources[file].name(),
+                            crate::Problem::Io(e.to_string()),
+                        ))
+                    }),
+            }
+        })
+    }
+
+    /// The content key of series `index` from the digests taken during the
+    /// scan ([`crate::ScannedFile::read`] with digests); `None` when one is
+    /// missing.
+    pub fn content_key_from_scan(&self, index: usize) -> Option<String> {
+        self.key_with(index, |file| {
+            self.digests
+                .get(file)
+                .copied()
+                .flatten()
+                .ok_or(BuildError::NoSuchSeries(index))
+        })
+        .ok()
+    }
+
+    fn key_with(
+        &self,
+        index: usize,
+        mut digest_of: impl FnMut(usize) -> Result<u128, BuildError>,
     ) -> Result<String, BuildError> {
         let plan = self
             .series
@@ -50,18 +99,7 @@ impl Scan {
             }
             hasher.update(header.transfer_syntax.as_bytes());
             hasher.update(format!("{:?}|{:?}", header.pixel, header.padding).as_bytes());
-            let bytes = sources[file].bytes().map_err(|e| {
-                BuildError::NothingReadable(crate::FileError::new(
-                    sources[file].name(),
-                    crate::Problem::Io(e.to_string()),
-                ))
-            })?;
-            // Only the Pixel Data element; the whole file when it cannot be
-            // found (a deflated data set), which still keys the pixels, only
-            // less widely (its header is hashed too, never stored).
-            let pixels = crate::parse::pixel_data_element(&bytes).unwrap_or(&bytes);
-            hasher.update(&(pixels.len() as u64).to_le_bytes());
-            hasher.update(pixels);
+            hasher.update(&digest_of(file)?.to_le_bytes());
         }
         Ok(format!("{:032x}", hasher.digest128()))
     }

@@ -1,9 +1,13 @@
 //! Errors that name the file and say what is wrong with it.
 
+use std::borrow::Cow;
 use std::fmt;
 
-/// Why one input file did not (fully) contribute to a volume.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+use serde::{Deserialize, Serialize};
+
+/// Why one input file did not (fully) contribute to a volume. Plain data:
+/// it crosses workers and the UI boundary as it is.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
 pub enum Problem {
     /// Not DICOM at all: a README, a `.DS_Store`, a PDF report.
     #[error("not a DICOM file ({0})")]
@@ -19,12 +23,12 @@ pub enum Problem {
     Parse(String),
     /// A tag the volume needs is absent.
     #[error("missing {0}")]
-    MissingTag(&'static str),
+    MissingTag(Cow<'static, str>),
     /// A tag has a value we cannot use.
     #[error("invalid {tag}: {why}")]
     BadValue {
         /// Keyword of the tag.
-        tag: &'static str,
+        tag: Cow<'static, str>,
         /// What is wrong with its value.
         why: String,
     },
@@ -55,13 +59,10 @@ pub enum Problem {
     /// Reading the file failed.
     #[error("read failed: {0}")]
     Io(String),
-    /// A problem found in another worker, as it was worded there.
-    #[error("{0}")]
-    Relayed(String),
 }
 
 /// A [`Problem`] with the file it belongs to.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileError {
     /// The file's display name.
     pub file: String,

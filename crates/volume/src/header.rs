@@ -107,7 +107,7 @@ fn numbers(
             .to_multi_float64()
             .map(Some)
             .map_err(|err| Problem::BadValue {
-                tag: keyword,
+                tag: keyword.into(),
                 why: err.to_string(),
             }),
     }
@@ -125,16 +125,16 @@ fn integer(
             .to_int::<i64>()
             .map(Some)
             .map_err(|err| Problem::BadValue {
-                tag: keyword,
+                tag: keyword.into(),
                 why: err.to_string(),
             }),
     }
 }
 
 fn required_u16(obj: &InMemDicomObject, tag: Tag, keyword: &'static str) -> Result<u16, Problem> {
-    let v = integer(obj, tag, keyword)?.ok_or(Problem::MissingTag(keyword))?;
+    let v = integer(obj, tag, keyword)?.ok_or(Problem::MissingTag(keyword.into()))?;
     u16::try_from(v).map_err(|_| Problem::BadValue {
-        tag: keyword,
+        tag: keyword.into(),
         why: format!("{v} out of range"),
     })
 }
@@ -148,7 +148,7 @@ fn position(obj: &InMemDicomObject) -> Result<Option<DVec3>, Problem> {
         None => Ok(None),
         Some(v) if v.len() == 3 && v.iter().all(|x| x.is_finite()) => Ok(Some(vec3(&v))),
         Some(v) => Err(Problem::BadValue {
-            tag: "ImagePositionPatient",
+            tag: "ImagePositionPatient".into(),
             why: format!("{} values, 3 finite expected", v.len()),
         }),
     }
@@ -168,14 +168,14 @@ fn orientation(obj: &InMemDicomObject) -> Result<Option<[DVec3; 2]>, Problem> {
                 || row.normalize().cross(col.normalize()).length() < 0.5
             {
                 return Err(Problem::BadValue {
-                    tag: "ImageOrientationPatient",
+                    tag: "ImageOrientationPatient".into(),
                     why: "row and column directions are degenerate".into(),
                 });
             }
             Ok(Some([row.normalize(), col.normalize()]))
         }
         Some(v) => Err(Problem::BadValue {
-            tag: "ImageOrientationPatient",
+            tag: "ImageOrientationPatient".into(),
             why: format!("{} values, 6 expected", v.len()),
         }),
     }
@@ -188,7 +188,7 @@ fn pixel_spacing(obj: &InMemDicomObject) -> Result<Option<[f64; 2]>, Problem> {
             Ok(Some([v[0], v[1]]))
         }
         Some(v) => Err(Problem::BadValue {
-            tag: "PixelSpacing",
+            tag: "PixelSpacing".into(),
             why: format!("{v:?} is not two positive numbers"),
         }),
     }
@@ -205,7 +205,7 @@ fn rescale(obj: &InMemDicomObject) -> Result<Option<Rescale>, Problem> {
     let intercept = intercept.unwrap_or(0.0);
     if !slope.is_finite() || slope == 0.0 || !intercept.is_finite() {
         return Err(Problem::BadValue {
-            tag: "RescaleSlope",
+            tag: "RescaleSlope".into(),
             why: format!("slope {slope}, intercept {intercept}"),
         });
     }
@@ -253,7 +253,7 @@ impl ImageHeader {
         let cols = u32::from(required_u16(obj, tags::COLUMNS, "Columns")?);
         if rows == 0 || cols == 0 {
             return Err(Problem::BadValue {
-                tag: "Rows",
+                tag: "Rows".into(),
                 why: format!("{rows} x {cols} image"),
             });
         }
@@ -302,7 +302,7 @@ impl ImageHeader {
         let number_of_frames = integer(obj, tags::NUMBER_OF_FRAMES, "NumberOfFrames")?.unwrap_or(1);
         if !(1..=1_000_000).contains(&number_of_frames) {
             return Err(Problem::BadValue {
-                tag: "NumberOfFrames",
+                tag: "NumberOfFrames".into(),
                 why: format!("{number_of_frames}"),
             });
         }

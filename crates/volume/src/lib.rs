@@ -11,11 +11,13 @@
 
 mod codec;
 mod content_key;
+pub mod display;
 mod error;
 mod geometry;
 mod header;
 mod load;
 mod meta;
+mod modality;
 pub mod nrrd;
 mod parse;
 pub mod phantom;
@@ -32,14 +34,15 @@ mod wasm_libc;
 pub use error::{FileError, Problem};
 pub use geometry::{Geometry, GeometryError};
 pub use header::Rescale;
-pub use load::{BuildError, Loaded, Scan, SliceFailure, scan};
+pub use load::{BuildError, Loaded, Scan, ScannedFile, scan};
 pub use meta::{DicomMeta, TagEntry, read_meta};
+pub use modality::Modality;
 pub use parse::{DICOM_HEAD_BYTES, could_be_dicom};
 pub use series::{SeriesInfo, SeriesPlan, Warning};
 #[cfg(not(target_arch = "wasm32"))]
 pub use source::{DiskFile, files_under};
 pub use source::{MemoryFile, Source};
-pub use split::{Assembly, DecodeJob, JobOutcome, JobSlice, run_job};
+pub use split::{Assembly, DecodeJob, JobOutcome, JobSlice, NeedsFloat, run_job};
 pub use volume::{Volume, VolumeError, Voxels};
 
 /// The shared real-DICOM fixtures (`INSITU_FIXTURES`, else `../shared`

@@ -20,6 +20,37 @@ pub struct Scan {
     /// Files that contribute nothing, each with its reason.
     pub skipped: Vec<FileError>,
     headers: Vec<(usize, ImageHeader)>,
+    /// Per file: the digest of its encoded pixels, when taken at the scan
+    /// (the browser hashes each file while it has its bytes).
+    pub(crate) digests: Vec<Option<u128>>,
+}
+
+/// One file as the scan saw it: its header, or why it has none, and, when
+/// asked for, the digest of its encoded pixels (for the content key).
+#[derive(Debug, Clone)]
+pub struct ScannedFile {
+    header: Result<ImageHeader, FileError>,
+    digest: Option<u128>,
+}
+
+impl ScannedFile {
+    /// Reads `source`'s header and, if `with_digest`, hashes its encoded
+    /// pixels: one read of its bytes for both.
+    pub fn read(source: &impl Source, with_digest: bool) -> Self {
+        let bytes = match source.bytes() {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                return Self {
+                    header: Err(FileError::new(source.name(), Problem::Io(e.to_string()))),
+                    digest: None,
+                };
+            }
+        };
+        let header = read_header(source.name(), &bytes);
+        let digest =
+            (with_digest && header.is_ok()).then(|| crate::content_key::pixel_digest(&bytes));
+        Self { header, digest }
+    }
 }
 
 /// A built volume and what the user should know about it.
@@ -32,7 +63,7 @@ pub struct Loaded {
 }
 
 /// The series could not be built at all.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum BuildError {
     /// No series with this index.
     #[error("no series {0} in this scan")]
@@ -43,12 +74,9 @@ pub enum BuildError {
 }
 
 /// Reads one file's header, classifying why it is not a usable image.
-fn read_header(source: &impl Source) -> Result<ImageHeader, FileError> {
-    let fail = |problem| FileError::new(source.name(), problem);
-    let bytes = source
-        .bytes()
-        .map_err(|e| fail(Problem::Io(e.to_string())))?;
-    let obj = guarded(|| parse(&bytes, Depth::Headers)).map_err(fail)?;
+fn read_header(name: &str, bytes: &[u8]) -> Result<ImageHeader, FileError> {
+    let fail = |problem| FileError::new(name, problem);
+    let obj = guarded(|| parse(bytes, Depth::Headers)).map_err(fail)?;
     let header = ImageHeader::read(&obj).map_err(fail)?;
     check_supported(&header.transfer_syntax).map_err(fail)?;
     check_plausible_size(&header, bytes.len()).map_err(fail)?;
@@ -74,7 +102,7 @@ fn check_plausible_size(header: &ImageHeader, file_len: usize) -> Result<(), Pro
     let limit = (file_len as u64).saturating_mul(2000).max(64 << 20);
     if expected > limit {
         return Err(Problem::BadValue {
-            tag: "Rows",
+            tag: "Rows".into(),
             why: format!(
                 "{}x{}x{} frames would need {expected} bytes from a {file_len}-byte file",
                 header.cols,
@@ -102,29 +130,40 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, Problem>) -> Result<T, Problem> {
 
 /// First pass: every file's header, grouped into series.
 pub fn scan<S: Source + Sync>(sources: &[S]) -> Scan {
+    let read = |source: &S| ScannedFile::read(source, false);
     #[cfg(not(target_arch = "wasm32"))]
-    let results: Vec<Result<ImageHeader, FileError>> = {
+    let files: Vec<ScannedFile> = {
         use rayon::prelude::*;
-        sources.par_iter().map(read_header).collect()
+        sources.par_iter().map(read).collect()
     };
     #[cfg(target_arch = "wasm32")]
-    let results: Vec<Result<ImageHeader, FileError>> = sources.iter().map(read_header).collect();
-    let mut headers = Vec::new();
-    let mut skipped = Vec::new();
-    for (i, result) in results.into_iter().enumerate() {
-        match result {
-            Ok(header) => headers.push((i, header)),
-            Err(e) => skipped.push(e),
-        }
-    }
-    Scan {
-        series: plan(&headers),
-        skipped,
-        headers,
-    }
+    let files: Vec<ScannedFile> = sources.iter().map(read).collect();
+    Scan::from_files(files)
 }
 
 impl Scan {
+    /// The scan of files read one by one elsewhere (file `i` is
+    /// `files[i]`): the browser reads a batch of files at a time and lets
+    /// each go once it is scanned.
+    pub fn from_files(files: Vec<ScannedFile>) -> Scan {
+        let mut headers = Vec::new();
+        let mut skipped = Vec::new();
+        let mut digests = Vec::with_capacity(files.len());
+        for (i, file) in files.into_iter().enumerate() {
+            digests.push(file.digest);
+            match file.header {
+                Ok(header) => headers.push((i, header)),
+                Err(e) => skipped.push(e),
+            }
+        }
+        Scan {
+            series: plan(&headers),
+            skipped,
+            headers,
+            digests,
+        }
+    }
+
     /// Index (into the scanned sources) of the file holding a series' first
     /// slice: the one the tag browser shows.
     pub fn first_file_of(&self, series: usize) -> Option<usize> {
@@ -201,10 +240,6 @@ impl Scan {
         }
         let failures =
             self.decode_files(plan, sources, &by_file, &mut voxels, frame_len, progress)?;
-        let failures = failures
-            .into_iter()
-            .map(|(k, e)| (k, SliceFailure::from(e)))
-            .collect();
         Ok(finish_volume(plan, T::wrap(voxels), failures))
     }
 
@@ -369,46 +404,21 @@ impl Sample for f32 {
     }
 }
 
-/// Why one slice could not be decoded, as worded where it happened (it may
-/// come back from another worker as text).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SliceFailure {
-    /// The file's display name.
-    pub file: String,
-    /// What went wrong.
-    pub reason: String,
-}
-
-impl From<FileError> for SliceFailure {
-    fn from(e: FileError) -> Self {
-        Self {
-            file: e.file,
-            reason: e.problem.to_string(),
-        }
-    }
-}
-
 /// The volume from decoded voxels, with a warning per failed slice; an
 /// error when no slice could be read.
 pub(crate) fn finish_volume(
     plan: &SeriesPlan,
     voxels: Voxels,
-    mut failures: Vec<(usize, SliceFailure)>,
+    mut failures: Vec<(usize, FileError)>,
 ) -> Result<Loaded, BuildError> {
     failures.sort_by_key(|f| f.0);
     if failures.len() == plan.slices.len() {
         let first = failures.into_iter().next().expect("at least one slice").1;
-        return Err(BuildError::NothingReadable(FileError::new(
-            first.file,
-            Problem::Relayed(first.reason),
-        )));
+        return Err(BuildError::NothingReadable(first));
     }
     let mut warnings = plan.info.warnings.clone();
-    for (slice, failure) in failures {
-        warnings.push(Warning::SliceFailed {
-            slice,
-            error: format!("{}: {}", failure.file, failure.reason),
-        });
+    for (slice, error) in failures {
+        warnings.push(Warning::SliceFailed { slice, error });
     }
     let mut volume = Volume::new(plan.geometry, voxels).expect("buffer sized from the geometry");
     if let Some(offsets) = &plan.slice_offsets_mm {

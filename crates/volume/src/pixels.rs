@@ -44,7 +44,7 @@ pub(crate) fn frame_samples<'a>(
 ) -> Result<Cow<'a, [u8]>, Problem> {
     let element = obj
         .get(tags::PIXEL_DATA)
-        .ok_or(Problem::MissingTag("PixelData"))?;
+        .ok_or(Problem::MissingTag("PixelData".into()))?;
     let size = header.frame_bytes();
     let start = size * frame as usize;
     let native: Option<&[u8]> = match element.value() {

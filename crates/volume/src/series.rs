@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use glam::{DVec3, UVec3};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::Geometry;
 use crate::header::{FrameHeader, ImageHeader, Rescale};
+use crate::{FileError, Geometry};
 
 /// Something about a series the user must know; the volume is still built.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Warning {
     /// Slices are sheared: the stack direction is not the slice normal.
@@ -64,7 +64,7 @@ pub enum Warning {
         /// Index of the slice in stacking order.
         slice: usize,
         /// The file and the problem.
-        error: String,
+        error: FileError,
     },
 }
 

@@ -8,12 +8,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Voxels;
 use crate::header::Rescale;
 use crate::load::{
-    BuildError, FileDecodeError, Loaded, Scan, SliceFailure, decode_frames, finish_volume,
+    BuildError, FileDecodeError, Loaded, Sample, Scan, decode_frames, finish_volume,
 };
+use crate::pixels::Overflow;
 use crate::source::Source;
+use crate::{FileError, Voxels};
 
 /// Some files of a series, to decode in one place.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,7 +49,7 @@ pub struct JobSlice {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct JobOutcome {
     /// Slices that could not be decoded (their samples stay background).
-    pub failures: Vec<(usize, SliceFailure)>,
+    pub failures: Vec<(usize, FileError)>,
     /// A value did not fit i16: the series must be decoded as f32.
     pub overflow: bool,
 }
@@ -75,36 +76,43 @@ pub fn run_job<S: Source>(job: &DecodeJob, sources: &[S]) -> (Voxels, JobOutcome
     }
 }
 
-fn run_typed<T: crate::load::Sample, S: Source>(
-    job: &DecodeJob,
-    sources: &[S],
-) -> (Voxels, JobOutcome) {
+fn run_typed<T: Sample, S: Source>(job: &DecodeJob, sources: &[S]) -> (Voxels, JobOutcome) {
     let mut voxels = vec![T::from_f32(job.padding_output); job.slice_count() * job.frame_len];
     let mut outcome = JobOutcome::default();
     let mut rest = voxels.as_mut_slice();
     for (source, slices) in sources.iter().zip(&job.slices) {
         let (mine, after) = rest.split_at_mut(slices.len() * job.frame_len);
         rest = after;
-        let mut frames: Vec<(u32, Rescale, &mut [T])> = slices
-            .iter()
-            .zip(mine.chunks_mut(job.frame_len))
-            .map(|(s, out)| (s.frame, s.rescale, out))
-            .collect();
-        match decode_frames(source, None, job.padding_output, job.invert, &mut frames) {
-            Ok(()) => {}
-            Err(FileDecodeError::Overflow) => {
-                outcome.overflow = true;
-                break;
-            }
-            Err(FileDecodeError::Problem(e)) => {
-                let failure = SliceFailure::from(e);
-                outcome
-                    .failures
-                    .extend(slices.iter().map(|s| (s.k, failure.clone())));
-            }
+        let targets = slices.iter().zip(mine.chunks_mut(job.frame_len));
+        if decode_into(job, source, slices, targets, &mut outcome).is_err() {
+            outcome.overflow = true;
+            break;
         }
     }
     (T::wrap(voxels), outcome)
+}
+
+/// Decodes one file's slices into their targets, recording a failure in
+/// `outcome`; `Err` when a value does not fit i16.
+fn decode_into<'a, T: Sample, S: Source>(
+    job: &DecodeJob,
+    source: &S,
+    slices: &[JobSlice],
+    targets: impl Iterator<Item = (&'a JobSlice, &'a mut [T])>,
+    outcome: &mut JobOutcome,
+) -> Result<(), Overflow> {
+    let mut frames: Vec<(u32, Rescale, &mut [T])> =
+        targets.map(|(s, out)| (s.frame, s.rescale, out)).collect();
+    match decode_frames(source, None, job.padding_output, job.invert, &mut frames) {
+        Ok(()) => Ok(()),
+        Err(FileDecodeError::Overflow) => Err(Overflow),
+        Err(FileDecodeError::Problem(e)) => {
+            outcome
+                .failures
+                .extend(slices.iter().map(|s| (s.k, e.clone())));
+            Ok(())
+        }
+    }
 }
 
 impl Scan {
@@ -116,6 +124,38 @@ impl Scan {
         parts: usize,
         float: bool,
     ) -> Result<Vec<DecodeJob>, BuildError> {
+        let plan = self
+            .series
+            .get(index)
+            .ok_or(BuildError::NoSuchSeries(index))?;
+        let files = self.files_in_stack_order(index)?;
+        let parts = parts.clamp(1, files.len().max(1));
+        let per_part = plan.slices.len().div_ceil(parts);
+        Ok(self.group_jobs(index, files, float, |job, jobs| {
+            job.slice_count() >= per_part && jobs < parts
+        }))
+    }
+
+    /// Splits series `index` into jobs of at most `files_per_job` whole
+    /// files, in stacking order: batches for a decode that holds only one
+    /// batch of files at a time.
+    pub fn decode_batches(
+        &self,
+        index: usize,
+        files_per_job: usize,
+        float: bool,
+    ) -> Result<Vec<DecodeJob>, BuildError> {
+        let files = self.files_in_stack_order(index)?;
+        let most = files_per_job.max(1);
+        Ok(self.group_jobs(index, files, float, |job, _| job.files.len() >= most))
+    }
+
+    /// The files of series `index` with the slices each gives, ordered by
+    /// their first slice.
+    fn files_in_stack_order(
+        &self,
+        index: usize,
+    ) -> Result<Vec<(usize, Vec<JobSlice>)>, BuildError> {
         let plan = self
             .series
             .get(index)
@@ -133,8 +173,18 @@ impl Scan {
         }
         let mut files: Vec<(usize, Vec<JobSlice>)> = by_file.into_iter().collect();
         files.sort_by_key(|(file, _)| first_k[file]);
-        let parts = parts.clamp(1, files.len().max(1));
-        let per_part = plan.slices.len().div_ceil(parts);
+        Ok(files)
+    }
+
+    /// Files into jobs, a new job starting when `full(current, jobs so far)`.
+    fn group_jobs(
+        &self,
+        index: usize,
+        files: Vec<(usize, Vec<JobSlice>)>,
+        float: bool,
+        full: impl Fn(&DecodeJob, usize) -> bool,
+    ) -> Vec<DecodeJob> {
+        let plan = &self.series[index];
         let frame_len = plan.geometry.dims.x as usize * plan.geometry.dims.y as usize;
         let empty = || DecodeJob {
             files: Vec::new(),
@@ -146,15 +196,15 @@ impl Scan {
         };
         let mut jobs = vec![empty()];
         for (file, slices) in files {
-            let current = jobs.last_mut().expect("one job at least");
-            if current.slice_count() >= per_part && jobs.len() < parts {
+            let current = jobs.last().expect("one job at least");
+            if !current.files.is_empty() && full(current, jobs.len()) {
                 jobs.push(empty());
             }
             let current = jobs.last_mut().expect("one job at least");
             current.files.push(file);
             current.slices.push(slices);
         }
-        Ok(jobs)
+        jobs
     }
 
     /// Whether series `index` holds compressed pixel data, whose decoding
@@ -206,7 +256,25 @@ pub struct Assembly {
     index: usize,
     frame_len: usize,
     voxels: Voxels,
-    failures: Vec<(usize, SliceFailure)>,
+    failures: Vec<(usize, FileError)>,
+}
+
+/// A value did not fit i16: the series must be assembled as f32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NeedsFloat;
+
+/// The voxels of each of `slices` (distinct stack indices) in `voxels`.
+fn slots<'a, T>(
+    voxels: &'a mut [T],
+    frame_len: usize,
+    slices: &'a [JobSlice],
+) -> impl Iterator<Item = (&'a JobSlice, &'a mut [T])> {
+    let mut frames: Vec<Option<&'a mut [T]>> = voxels.chunks_mut(frame_len).map(Some).collect();
+    slices
+        .iter()
+        .filter_map(move |s| Some((s, frames.get_mut(s.k)?.take()?)))
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 impl Assembly {
@@ -246,6 +314,26 @@ impl Assembly {
                 }
             }
         }
+    }
+
+    /// Decodes a job's files (`sources[i]` is file `job.files[i]`) straight
+    /// into their slices: a decode that holds only this job's files.
+    pub fn decode<S: Source>(&mut self, job: &DecodeJob, sources: &[S]) -> Result<(), NeedsFloat> {
+        let mut outcome = JobOutcome::default();
+        let n = self.frame_len;
+        for (source, slices) in sources.iter().zip(&job.slices) {
+            let decoded = match &mut self.voxels {
+                Voxels::I16(v) => {
+                    decode_into(job, source, slices, slots(v, n, slices), &mut outcome)
+                }
+                Voxels::F32(v) => {
+                    decode_into(job, source, slices, slots(v, n, slices), &mut outcome)
+                }
+            };
+            decoded.map_err(|Overflow| NeedsFloat)?;
+        }
+        self.record(&outcome);
+        Ok(())
     }
 
     /// Records a job's failed slices.

@@ -112,6 +112,25 @@ impl Volume {
     pub fn value(&self, i: u32, j: u32, k: u32) -> Option<f32> {
         self.index(i, j, k).and_then(|n| self.voxels.get_f32(n))
     }
+
+    /// Lowest and highest value (i16 compared as integers: a cheaper pass
+    /// than through f32); (0, 0) for an empty volume.
+    pub fn value_range(&self) -> (f32, f32) {
+        if self.voxels.is_empty() {
+            return (0.0, 0.0);
+        }
+        match &self.voxels {
+            Voxels::I16(v) => {
+                let (low, high) = v
+                    .iter()
+                    .fold((i16::MAX, i16::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+                (low.into(), high.into())
+            }
+            Voxels::F32(v) => v
+                .iter()
+                .fold((f32::MAX, f32::MIN), |(a, b), &x| (a.min(x), b.max(x))),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -134,6 +153,14 @@ mod tests {
         assert_eq!(v.value(0, 0, 1), Some(6.0));
         assert_eq!(v.value(2, 1, 1), Some(11.0));
         assert_eq!(v.value(3, 0, 0), None);
+    }
+
+    #[test]
+    fn the_value_range_spans_every_voxel() {
+        let v = Volume::new(grid(UVec3::new(3, 2, 2)), Voxels::I16((-5..7).collect())).unwrap();
+        assert_eq!(v.value_range(), (-5.0, 6.0));
+        let f = Volume::new(grid(UVec3::new(2, 1, 1)), Voxels::F32(vec![0.25, -1.5])).unwrap();
+        assert_eq!(f.value_range(), (-1.5, 0.25));
     }
 
     #[test]

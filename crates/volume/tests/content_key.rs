@@ -76,3 +76,21 @@ fn the_pixel_data_element_is_found_in_every_kind_of_file() {
     }
     assert!(checked > 20, "{checked} series");
 }
+
+#[test]
+fn digests_taken_while_scanning_give_the_same_key() {
+    // The browser scans a batch of files at a time and lets them go: the
+    // key must then come from the scan alone, equal to the one that reads
+    // the files again.
+    let files = head_ct();
+    let scanned: Vec<_> = files
+        .iter()
+        .map(|f| insitu_volume::ScannedFile::read(f, true))
+        .collect();
+    let streamed = insitu_volume::Scan::from_files(scanned);
+    let index = streamed.largest_series().unwrap();
+    assert_eq!(streamed.content_key_from_scan(index), Some(key_of(&files)));
+    // Without digests, the scan alone cannot key the series.
+    let plain = scan(&files);
+    assert_eq!(plain.content_key_from_scan(index), None);
+}

@@ -93,3 +93,50 @@ fn a_slice_that_fails_in_a_job_is_reported_as_the_whole_build_reports_it() {
         .count();
     assert_eq!(failed, 1, "{:?}", whole.warnings);
 }
+
+/// Builds series `index` a batch of files at a time straight into the
+/// assembly, as the study worker decodes in place.
+fn build_in_batches<S: Source>(
+    scan: &Scan,
+    index: usize,
+    sources: &[S],
+    files_per_batch: usize,
+    float: bool,
+) -> Result<insitu_volume::Loaded, insitu_volume::NeedsFloat> {
+    let jobs = scan.decode_batches(index, files_per_batch, float).unwrap();
+    let mut assembly = scan.start_assembly(index, float).unwrap();
+    for job in &jobs {
+        assert!(job.files.len() <= files_per_batch);
+        let mine: Vec<&S> = job.files.iter().map(|&f| &sources[f]).collect();
+        assembly.decode(job, &mine)?;
+    }
+    Ok(assembly.finish(scan).unwrap())
+}
+
+#[test]
+fn batches_decoded_in_place_equal_the_whole_build() {
+    let mut files = memory_files("ct-ge-head-tilt");
+    let scan = scan(&files);
+    let index = scan.largest_series().unwrap();
+    let victim = scan.decode_batches(index, 4, false).unwrap()[1].files[2];
+    let len = files[victim].bytes.len();
+    files[victim].bytes.truncate(len - 1000);
+    let whole = scan.build(index, &files).unwrap();
+    for per_batch in [1, 4, 5, 28] {
+        let built = build_in_batches(&scan, index, &files, per_batch, false).unwrap();
+        assert_eq!(built.volume, whole.volume, "{per_batch} files per batch");
+        assert_eq!(
+            built.warnings, whole.warnings,
+            "{per_batch} files per batch"
+        );
+    }
+    let float = build_in_batches(&scan, index, &files, 6, true).unwrap();
+    assert_eq!(common::values(&float), common::values(&whole));
+    // The multi-frame Enhanced MR: one file, ten slices, one batch.
+    let (files, scan) = scan_path("pydicom-data/emri_small.dcm");
+    let whole = scan.build(0, &files).unwrap();
+    assert_eq!(
+        build_in_batches(&scan, 0, &files, 3, false).unwrap().volume,
+        whole.volume
+    );
+}

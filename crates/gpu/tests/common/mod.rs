@@ -132,8 +132,9 @@ pub fn patterned_volume(geometry: Geometry, float: bool) -> Volume {
 /// on the GPU in one submission: each equals the CPU reslicer and shows
 /// part of the volume, and those through the middle more than a few grey
 /// levels.
-pub async fn check_slices(ctx: &GpuContext, volume: &Volume, what: &str) {
-    let renderer = SliceRenderer::new(ctx, volume).expect("volume fits the GPU");
+/// `renderer` may have drawn other volumes before: its pipelines are kept.
+pub async fn check_slices(ctx: &GpuContext, renderer: &SliceRenderer, volume: &Volume, what: &str) {
+    let uploaded = renderer.upload(ctx, volume).expect("volume fits the GPU");
     let bounds = world_bounds(volume);
     let mut views = Vec::new();
     for axis in ViewAxis::ALL {
@@ -151,7 +152,7 @@ pub async fn check_slices(ctx: &GpuContext, volume: &Volume, what: &str) {
             });
         }
     }
-    let images = renderer.render(ctx, &views).await.unwrap();
+    let images = renderer.render(ctx, &uploaded, &views).await.unwrap();
     for (n, (view, rgba)) in views.iter().zip(&images).enumerate() {
         let mut values = vec![0.0; (view.plane.width * view.plane.height) as usize];
         sample(volume, &view.plane, &mut values);

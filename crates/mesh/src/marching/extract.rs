@@ -4,22 +4,36 @@
 use glam::{DMat3, DVec3, Vec3};
 use insitu_volume::{Volume, Voxels};
 
-use super::cases::{EDGES, case_table, corner};
+use super::cases::{EDGES, case_table, corner, joined_faces};
 use crate::Mesh;
 
 /// Value of the padding layer added by `close_borders`: far below any iso.
 pub const BACKGROUND: f32 = -1.0e9;
 
+/// How close to a grid point a vertex may come, as a fraction of its edge.
+/// A voxel exactly at the iso would otherwise put the vertex of every cut
+/// edge it touches on that one point, and the triangles between them would
+/// have no area: degenerate facets that slicers must repair. 1/256 of a
+/// voxel is far below any print or display resolution.
+pub const EDGE_MARGIN: f32 = 1.0 / 256.0;
+
+/// Where along a cut edge (from the value `v0` to `v1`) the iso is crossed,
+/// kept strictly inside the edge ([`EDGE_MARGIN`]). The GPU computes the
+/// same f32 expression.
+pub fn edge_fraction(iso: f32, v0: f32, v1: f32) -> f32 {
+    ((iso - v0) / (v1 - v0)).clamp(EDGE_MARGIN, 1.0 - EDGE_MARGIN)
+}
+
 /// What to extract.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SurfaceOptions {
+pub struct MarchingOptions {
     /// Iso level (HU); voxels at or above it are inside.
     pub iso: f32,
     /// Pad the grid with background so the surface is closed at the border.
     pub close_borders: bool,
 }
 
-impl Default for SurfaceOptions {
+impl Default for MarchingOptions {
     fn default() -> Self {
         Self {
             iso: 300.0,
@@ -320,7 +334,7 @@ fn extract_layers<T: Copy + Into<f32>>(
                     } else {
                         here[nx + gx * ny]
                     };
-                    let t = f64::from((iso - v0) / (v1 - v0)).clamp(0.0, 1.0);
+                    let t = f64::from(edge_fraction(iso, v0, v1));
                     let ijk = DVec3::new(x as f64, y as f64, z as f64)
                         + DVec3::from_array(step.map(|s| s as f64)) * t
                         - DVec3::splat(pad);
@@ -394,6 +408,17 @@ fn extract_layers<T: Copy + Into<f32>>(
                 if case == 0 || case == 255 {
                     continue;
                 }
+                let ambiguous = table.ambiguous_faces(case);
+                let joined = if ambiguous == 0 {
+                    0
+                } else {
+                    let mut values = [0f32; 8];
+                    for (c, &at) in corners.iter().enumerate() {
+                        values[c] = here[at];
+                        values[c + 4] = above_plane[at];
+                    }
+                    joined_faces(ambiguous, case, &values, iso)
+                };
                 let edge_id = |e: u8| -> u32 {
                     let e = e as usize;
                     let [dx, dy, dz] = corner(EDGES[e][0]);
@@ -405,7 +430,7 @@ fn extract_layers<T: Copy + Into<f32>>(
                     };
                     first[at] + (masks[at] & ((1u8 << (e / 4)) - 1)).count_ones()
                 };
-                for tri in table[case as usize].chunks(3).take_while(|t| t[0] != 255) {
+                for tri in table.triangles(case, joined) {
                     out.triangles
                         .push([edge_id(tri[0]), edge_id(tri[1]), edge_id(tri[2])]);
                 }
@@ -471,7 +496,7 @@ fn extract_field<T: Copy + Into<f32> + Sync>(
 }
 
 /// Extracts the iso-surface of `volume` as an indexed mesh in patient mm.
-pub fn extract_surface(volume: &Volume, options: SurfaceOptions) -> Mesh {
+pub fn extract_surface(volume: &Volume, options: MarchingOptions) -> Mesh {
     let d = volume.geometry().dims;
     let dims = [d.x as usize, d.y as usize, d.z as usize];
     let pad = usize::from(options.close_borders);

@@ -13,4 +13,4 @@
 pub mod cases;
 mod extract;
 
-pub use extract::{SurfaceOptions, extract_surface, world_transform};
+pub use extract::{EDGE_MARGIN, MarchingOptions, edge_fraction, extract_surface, world_transform};

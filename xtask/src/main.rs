@@ -9,6 +9,7 @@
 //! - `bench`      benchmarks printing ratios against same-run baselines
 //! - `phantoms`   generate the phantom DICOM series the tests compare against
 
+mod bench;
 mod csp;
 mod phantoms;
 mod proc;
@@ -44,41 +45,6 @@ fn usage() -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Every benchmark, each printing ratios against a baseline of the same run.
-fn bench() -> proc::Result {
-    let series = phantoms::bench_series()?;
-    proc::step("benchmark: DICOM series -> HU volume (release build)");
-    proc::run(
-        proc::cargo(&root())
-            .args(["bench", "-p", "insitu-volume", "--bench", "load"])
-            .env("INSITU_BENCH_SERIES", &series),
-    )?;
-    proc::step("benchmark: marching cubes at 300 HU, CPU and GPU (release build)");
-    proc::run(
-        proc::cargo(&root())
-            .args(["bench", "-p", "insitu-gpu", "--bench", "marching"])
-            .env("INSITU_BENCH_SERIES", &series),
-    )?;
-    let j2k = phantoms::bench_series_j2k()?;
-    proc::step("benchmark: the same series in the browser (release wasm), beside the native CLI");
-    setup::web_tools()?;
-    proc::run(proc::cargo(&root()).args(["build", "--release", "-p", "insitu-cli"]))?;
-    web::build(true)?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
-    proc::run(
-        std::process::Command::new("node")
-            .arg("tests/e2e/bench/browser.mjs")
-            .current_dir(root())
-            // Folders of the series' DICOM files alone, as a user drops them.
-            .env("INSITU_BENCH_SERIES", phantoms::dicom_only(&series)?)
-            .env("INSITU_BENCH_SERIES_J2K", phantoms::dicom_only(&j2k)?)
-            .env("INSITU_CLI", target.join("release/insitu"))
-            .env("INSITU_DIST", root().join("dist")),
-    )
-}
-
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |name: &str| args.iter().any(|a| a == name);
@@ -97,7 +63,7 @@ fn main() -> ExitCode {
                 .and_then(|()| serve::serve(&root().join("dist"), port))
         }
         Some("test") => test::run_all(!flag("--no-lint")),
-        Some("bench") => setup::apt_packages().and_then(|()| bench()),
+        Some("bench") => setup::apt_packages().and_then(|()| bench::all()),
         Some("phantoms") => setup::apt_packages()
             .and_then(|()| phantoms::test_series())
             .map(|dir| {

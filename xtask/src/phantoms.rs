@@ -56,31 +56,52 @@ fn make_series() -> Result<PathBuf> {
     }
 }
 
-/// A Python venv with pydicom, numpy and the J2K encoder the generator needs.
+/// The Python packages every test and the phantom generator use, in one
+/// list.
+const REQUIREMENTS: &str = "tests/requirements.txt";
+
+/// What the benchmark adds: the peers it measures insitu against.
+const BENCH_REQUIREMENTS: &str = "tests/bench-requirements.txt";
+
+/// A Python venv holding every package in [`REQUIREMENTS`]. `pip install
+/// -r` runs on every call: it is idempotent, quick when all is present,
+/// and a package added to the list reaches every machine on its next run
+/// (a stamp file once hid a missing package on a fresh machine).
 pub fn python() -> Result<PathBuf> {
+    static READY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    if let Some(python) = READY.get() {
+        return Ok(python.clone());
+    }
+    let python = python_with(REQUIREMENTS)?;
+    Ok(READY.get_or_init(|| python).clone())
+}
+
+/// The same venv with the benchmark's peers too ([`BENCH_REQUIREMENTS`]).
+pub fn bench_python() -> Result<PathBuf> {
+    python_with(BENCH_REQUIREMENTS)
+}
+
+fn python_with(requirements: &str) -> Result<PathBuf> {
     let venv = cache_root().join("pyenv");
     let python = venv.join("bin/python");
-    let ready = venv.join(".insitu-ready-2");
-    if ready.is_file() {
-        return Ok(python);
+    if !python.is_file() {
+        step(&format!(
+            "creating a Python environment for the tests in {}",
+            venv.display()
+        ));
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
     }
-    step(&format!(
-        "creating a Python environment for the phantom generator in {}",
-        venv.display()
-    ));
-    run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
-    run(Command::new(&python).args([
-        "-m",
-        "pip",
-        "install",
-        "-q",
-        "pydicom>=3",
-        "numpy",
-        "scipy",
-        "pylibjpeg",
-        "pylibjpeg-openjpeg",
-    ]))?;
-    std::fs::write(&ready, "").map_err(|e| e.to_string())?;
+    step(&format!("Python packages from {requirements}"));
+    run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(root().join(requirements)))?;
     Ok(python)
 }
 
@@ -145,6 +166,31 @@ pub fn bench_series_j2k() -> Result<PathBuf> {
     step("512x512x100 JPEG 2000 phantom series for the benchmark (cached)");
     generate(&python, &dir, "512", "100", &["--ts", "j2k-lossless"])?;
     Ok(dir)
+}
+
+/// The real LIDC chest CT (512×512×275, RLE in `../shared/fixtures`) as
+/// uncompressed Explicit VR LE (dcmtk's `dcmdrle`), so pydicom reads it at
+/// its best in the benchmark; made once into the cache.
+pub fn real_ct_uncompressed() -> Result<PathBuf> {
+    let source = root().join("../shared/fixtures/lidc-chest-ct");
+    let out = cache_root().join("real/lidc-chest-ct-ele");
+    let done = out.join(".complete");
+    if done.is_file() {
+        return Ok(out);
+    }
+    step("the LIDC chest CT decompressed for the benchmark (cached)");
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let entries = std::fs::read_dir(&source).map_err(|e| format!("{}: {e}", source.display()))?;
+    for entry in entries.filter_map(|e| e.ok()) {
+        let from = entry.path();
+        if from.extension().is_some_and(|x| x == "dcm") {
+            run(Command::new("dcmdrle")
+                .arg(&from)
+                .arg(out.join(entry.file_name())))?;
+        }
+    }
+    std::fs::write(&done, "").map_err(|e| e.to_string())?;
+    Ok(out)
 }
 
 /// The DICOM files of a generated series alone (hard links, or copies where

@@ -26,6 +26,25 @@ pub fn run(cmd: &mut Command) -> Result {
 
 /// Runs `cmd`, echoing its output live and returning it for parsing.
 pub fn run_tee(cmd: &mut Command) -> Result<String> {
+    let (out, failure) = run_tee_all(cmd);
+    match failure {
+        None => Ok(out),
+        Some(e) => Err(e),
+    }
+}
+
+/// Runs `cmd` like [`run_tee`], returning its output whether or not it
+/// succeeded (a test run that fails still says how many passed), and why
+/// it failed.
+pub fn run_tee_all(cmd: &mut Command) -> (String, Option<String>) {
+    match tee(cmd) {
+        Ok((out, None)) => (out, None),
+        Ok((out, Some(e))) => (out, Some(e)),
+        Err(e) => (String::new(), Some(e)),
+    }
+}
+
+fn tee(cmd: &mut Command) -> Result<(String, Option<String>)> {
     use std::io::{BufRead, BufReader, Write};
     let shown = format!("{cmd:?}");
     let mut child = cmd
@@ -58,11 +77,8 @@ pub fn run_tee(cmd: &mut Command) -> Result<String> {
     }
     out.push_str(&err_thread.join().unwrap_or_default());
     let status = child.wait().map_err(|e| e.to_string())?;
-    if status.success() {
-        Ok(out)
-    } else {
-        Err(format!("{shown} failed ({status})"))
-    }
+    let failure = (!status.success()).then(|| format!("{shown} failed ({status})"));
+    Ok((out, failure))
 }
 
 /// The trimmed stdout of `program args…`, or `None` when it cannot run.

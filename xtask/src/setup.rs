@@ -23,6 +23,8 @@ const APT_PACKAGES: &[&str] = &[
     // The phantom generator: dcmtk transcodes, a venv holds pydicom.
     "dcmtk",
     "python3-venv",
+    // STL checked as a slicer checks it (no degenerate facet, nothing to fix).
+    "admesh",
 ];
 
 /// Everything: web build tools, browsers, Vulkan driver, e2e packages.

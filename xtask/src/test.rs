@@ -9,7 +9,7 @@
 
 use std::process::Command;
 
-use crate::proc::{Result, cargo, run, run_tee, step};
+use crate::proc::{Result, cargo, run, run_tee, run_tee_all, step};
 use crate::{in_ci, root, setup, web};
 
 /// Crates that compile to wasm32 (the CLI and xtask are native only).
@@ -97,19 +97,28 @@ struct Layer {
 
 fn layer(name: &'static str, parse: fn(&str) -> Counts, outcome: Result<String>) -> Layer {
     match outcome {
-        Ok(out) => Layer {
-            name,
-            counts: parse(&out),
-            error: None,
-        },
-        Err(e) => Layer {
-            name,
-            counts: Counts {
-                failed: 1,
-                ..Counts::default()
-            },
-            error: Some(e),
-        },
+        Ok(out) => layer_of(name, parse, &out, None),
+        Err(e) => layer_of(name, parse, "", Some(e)),
+    }
+}
+
+/// A layer from its output and, if it failed, why: the counts are read
+/// either way, so one failing test never hides how many others passed. A
+/// failure with no failed test counted (a build error) counts as one.
+fn layer_of(
+    name: &'static str,
+    parse: fn(&str) -> Counts,
+    out: &str,
+    error: Option<String>,
+) -> Layer {
+    let mut counts = parse(out);
+    if error.is_some() && counts.failed == 0 {
+        counts.failed = 1;
+    }
+    Layer {
+        name,
+        counts,
+        error,
     }
 }
 
@@ -153,20 +162,22 @@ pub fn run_all(lint_first: bool) -> Result {
     let mut native = cargo(&root());
     native.env("INSITU_PHANTOMS", &phantoms);
     native.env("INSITU_PYTHON", crate::phantoms::python()?);
+    // --no-fail-fast: one failing test binary must not hide the others.
     native.args([
         "test",
+        "--no-fail-fast",
         "--workspace",
         "--exclude",
         "insitu-gpu",
         "--exclude",
-        "insitu-store",
-        "--exclude",
         "insitu-web",
     ]);
-    layers.push(layer(
+    let (out, error) = run_tee_all(&mut native);
+    layers.push(layer_of(
         "native unit/integration",
         libtest_counts,
-        run_tee(&mut native),
+        &out,
+        error,
     ));
 
     step("layer 2: native GPU tests (wgpu on this machine's adapter)");
@@ -175,19 +186,26 @@ pub fn run_all(lint_first: bool) -> Result {
     quiet_vulkan_loader(&mut show_adapter);
     let adapter = run_tee(&mut show_adapter);
     let mut gpu = cargo(&root());
-    gpu.args(["test", "-p", "insitu-gpu"])
+    gpu.args(["test", "--no-fail-fast", "-p", "insitu-gpu"])
         .env("INSITU_PHANTOMS", &phantoms);
     quiet_vulkan_loader(&mut gpu);
-    let gpu_layer = match adapter {
-        Ok(_) => run_tee(&mut gpu),
-        Err(e) => Err(format!("no GPU adapter: {e}")),
-    };
-    layers.push(layer("native GPU", libtest_counts, gpu_layer));
+    layers.push(match adapter {
+        Ok(_) => {
+            let (out, error) = run_tee_all(&mut gpu);
+            layer_of("native GPU", libtest_counts, &out, error)
+        }
+        Err(e) => layer(
+            "native GPU",
+            libtest_counts,
+            Err(format!("no GPU adapter: {e}")),
+        ),
+    });
 
     step("layer 3: in-browser tests (wasm-bindgen-test in headless Chromium)");
     let mut wasm = cargo(&root());
     wasm.args([
         "test",
+        "--no-fail-fast",
         "--target",
         "wasm32-unknown-unknown",
         "-p",
@@ -203,15 +221,12 @@ pub fn run_all(lint_first: bool) -> Result {
         root().join("tests/webdriver.json"),
     )
     .env("WASM_BINDGEN_TEST_TIMEOUT", "300");
-    layers.push(layer(
-        "in-browser (wasm)",
-        libtest_counts,
-        run_tee(&mut wasm),
-    ));
+    let (out, error) = run_tee_all(&mut wasm);
+    layers.push(layer_of("in-browser (wasm)", libtest_counts, &out, error));
 
     step("layer 4: end-to-end tests (Playwright + headless Chromium on dist/)");
     let e2e = web::build(false).and_then(|()| {
-        run_tee(
+        Ok(run_tee_all(
             Command::new("node")
                 .args(["--test", "--test-reporter=spec", "--test-concurrency=1"])
                 .arg("tests/e2e/")
@@ -219,9 +234,12 @@ pub fn run_all(lint_first: bool) -> Result {
                 .env("INSITU_PHANTOMS", &phantoms)
                 .env("INSITU_PYTHON", crate::phantoms::python()?)
                 .current_dir(root()),
-        )
+        ))
     });
-    layers.push(layer("end-to-end (browser)", node_counts, e2e));
+    layers.push(match e2e {
+        Ok((out, error)) => layer_of("end-to-end (browser)", node_counts, &out, error),
+        Err(e) => layer("end-to-end (browser)", node_counts, Err(e)),
+    });
 
     report(&layers)
 }

@@ -63,6 +63,34 @@ impl Mesh {
         )
     }
 
+    /// The mesh as flat arrays (xyz per vertex, xyz per normal, three
+    /// indices per triangle), without a copy: what a GPU buffer, the cache
+    /// and a transfer to another thread take.
+    pub fn flat(&self) -> (&[f32], &[f32], &[u32]) {
+        (
+            bytemuck::cast_slice(&self.positions),
+            bytemuck::cast_slice(&self.normals),
+            bytemuck::cast_slice(&self.triangles),
+        )
+    }
+
+    /// A mesh from flat arrays ([`Mesh::flat`]'s layout).
+    pub fn from_flat(positions: &[f32], normals: &[f32], indices: &[u32]) -> Self {
+        let vec3 = |v: &[f32]| {
+            v.chunks_exact(3)
+                .map(|c| Vec3::new(c[0], c[1], c[2]))
+                .collect()
+        };
+        Self {
+            positions: vec3(positions),
+            normals: vec3(normals),
+            triangles: indices
+                .chunks_exact(3)
+                .map(|t| [t[0], t[1], t[2]])
+                .collect(),
+        }
+    }
+
     /// A closed, outward-oriented unit-edge cube; a known-answer test shape.
     pub fn unit_cube() -> Self {
         let positions = (0..8)
@@ -104,5 +132,18 @@ mod tests {
             assert!(cube.facet_normal(t).dot(outward) > 0.0, "triangle {t}");
         }
         assert_eq!(cube.bounds(), Some((Vec3::ZERO, Vec3::ONE)));
+    }
+
+    #[test]
+    fn flat_arrays_round_trip() {
+        let mut cube = Mesh::unit_cube();
+        crate::cleanup::recompute_normals(&mut cube);
+        let (positions, normals, indices) = cube.flat();
+        assert_eq!(
+            (positions.len(), normals.len(), indices.len()),
+            (24, 24, 36)
+        );
+        assert_eq!(&positions[3..6], &[1.0, 0.0, 0.0]);
+        assert_eq!(Mesh::from_flat(positions, normals, indices), cube);
     }
 }

@@ -139,18 +139,27 @@ fn ellipsoid_in_an_anisotropic_tilted_grid_comes_out_in_patient_space() {
     );
 }
 
-fn noise(dims: UVec3, seed: u64) -> Volume {
+/// Uniform noise in -1000..1000, or (`levels`) in a few steps 100 apart
+/// from 100, so that many voxels sit exactly at an iso of those steps.
+fn noise_of(dims: UVec3, seed: u64, levels: Option<u64>) -> Volume {
     let mut state = seed;
-    let g = Geometry::axis_aligned(dims, DVec3::new(0.8, 0.8, 1.5), DVec3::ZERO).unwrap();
+    let g = Geometry::axis_aligned(dims, DVec3::new(0.8, 0.8, 1.5), DVec3::splat(-150.0)).unwrap();
     let v = (0..g.voxel_count())
         .map(|_| {
             state = state
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            ((state >> 33) % 2000) as i16 - 1000
+            match levels {
+                None => ((state >> 33) % 2000) as i16 - 1000,
+                Some(levels) => ((state >> 33) % levels) as i16 * 100 + 100,
+            }
         })
         .collect();
     Volume::new(g, Voxels::I16(v)).unwrap()
+}
+
+fn noise(dims: UVec3, seed: u64) -> Volume {
+    noise_of(dims, seed, None)
 }
 
 #[test]
@@ -269,25 +278,10 @@ fn decimating_a_sphere_to_a_tenth_keeps_its_shape_closed_and_outward() {
     );
 }
 
-/// Noise of a few levels only, so many voxels sit exactly at the iso.
-fn coarse_noise(dims: UVec3, seed: u64, levels: u64) -> Volume {
-    let mut state = seed;
-    let g = Geometry::axis_aligned(dims, DVec3::new(0.7, 0.7, 1.25), DVec3::splat(-150.0)).unwrap();
-    let v = (0..g.voxel_count())
-        .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((state >> 33) % levels) as i16 * 100 + 100
-        })
-        .collect();
-    Volume::new(g, Voxels::I16(v)).unwrap()
-}
-
 #[test]
 fn voxels_exactly_at_the_iso_give_no_zero_area_triangle() {
     // Levels 100..500 with the iso at 300: a fifth of the voxels hit it.
-    let volume = coarse_noise(UVec3::new(30, 26, 20), 11, 5);
+    let volume = noise_of(UVec3::new(30, 26, 20), 11, Some(5));
     let mesh = extract_surface(
         &volume,
         MarchingOptions {

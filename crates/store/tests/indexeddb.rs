@@ -236,7 +236,7 @@ async fn meshes_round_trip_by_their_options() {
     let indices: Vec<u32> = (0..3000).rev().collect();
     let rec = MeshRecord {
         schema: SCHEMA_VERSION,
-        options: options.clone(),
+        options,
         triangles: 1000,
         vertices: 1000,
         watertight: false,

@@ -316,12 +316,18 @@ impl Assembly {
         }
     }
 
-    /// Decodes a job's files (`sources[i]` is file `job.files[i]`) straight
-    /// into their slices: a decode that holds only this job's files.
-    pub fn decode<S: Source>(&mut self, job: &DecodeJob, sources: &[S]) -> Result<(), NeedsFloat> {
+    /// Decodes a job's files (the `i`th source is file `job.files[i]`)
+    /// straight into their slices. Sources are taken one at a time, so a
+    /// caller that makes each on demand holds one file's bytes at a time.
+    pub fn decode<S: Source>(
+        &mut self,
+        job: &DecodeJob,
+        sources: impl IntoIterator<Item = S>,
+    ) -> Result<(), NeedsFloat> {
         let mut outcome = JobOutcome::default();
         let n = self.frame_len;
-        for (source, slices) in sources.iter().zip(&job.slices) {
+        for (source, slices) in sources.into_iter().zip(&job.slices) {
+            let source = &source;
             let decoded = match &mut self.voxels {
                 Voxels::I16(v) => {
                     decode_into(job, source, slices, slots(v, n, slices), &mut outcome)

@@ -73,15 +73,25 @@ fn float_jobs_give_the_same_values() {
     assert_eq!(common::values(&built), common::values(&whole));
 }
 
-#[test]
-fn a_slice_that_fails_in_a_job_is_reported_as_the_whole_build_reports_it() {
+/// The head CT with one file damaged after the scan (its pixel data cut
+/// short): the files, the scan, the series and the damaged file's index.
+fn head_ct_damaged_after_the_scan(
+    pick: impl Fn(&Scan, usize) -> usize,
+) -> (Vec<insitu_volume::MemoryFile>, Scan, usize, usize) {
     let mut files = memory_files("ct-ge-head-tilt");
     let scan = scan(&files);
     let index = scan.largest_series().unwrap();
-    // Damaged after the scan: the file's pixel data is cut short.
-    let victim = scan.decode_jobs(index, 1, false).unwrap()[0].files[5];
+    let victim = pick(&scan, index);
     let len = files[victim].bytes.len();
     files[victim].bytes.truncate(len - 1000);
+    (files, scan, index, victim)
+}
+
+#[test]
+fn a_slice_that_fails_in_a_job_is_reported_as_the_whole_build_reports_it() {
+    let (files, scan, index, victim) = head_ct_damaged_after_the_scan(|scan, index| {
+        scan.decode_jobs(index, 1, false).unwrap()[0].files[5]
+    });
     let whole = scan.build(index, &files).unwrap();
     let built = build_in_parts(&scan, index, &files, 4);
     assert_eq!(built.volume, whole.volume);
@@ -107,20 +117,16 @@ fn build_in_batches<S: Source>(
     let mut assembly = scan.start_assembly(index, float).unwrap();
     for job in &jobs {
         assert!(job.files.len() <= files_per_batch);
-        let mine: Vec<&S> = job.files.iter().map(|&f| &sources[f]).collect();
-        assembly.decode(job, &mine)?;
+        assembly.decode(job, job.files.iter().map(|&f| &sources[f]))?;
     }
     Ok(assembly.finish(scan).unwrap())
 }
 
 #[test]
 fn batches_decoded_in_place_equal_the_whole_build() {
-    let mut files = memory_files("ct-ge-head-tilt");
-    let scan = scan(&files);
-    let index = scan.largest_series().unwrap();
-    let victim = scan.decode_batches(index, 4, false).unwrap()[1].files[2];
-    let len = files[victim].bytes.len();
-    files[victim].bytes.truncate(len - 1000);
+    let (files, scan, index, _) = head_ct_damaged_after_the_scan(|scan, index| {
+        scan.decode_batches(index, 4, false).unwrap()[1].files[2]
+    });
     let whole = scan.build(index, &files).unwrap();
     for per_batch in [1, 4, 5, 28] {
         let built = build_in_batches(&scan, index, &files, per_batch, false).unwrap();

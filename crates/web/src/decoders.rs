@@ -1,18 +1,21 @@
 //! Decoding one series on several workers at once. The study worker splits
 //! the series into jobs of whole files ([`Scan::decode_jobs`]), starts one
 //! decoder worker per job (the same wasm binary, told apart by its worker
-//! name), transfers each its files' bytes, and copies the samples that come
-//! back straight into the volume buffer. The decoders end with the load, so
-//! their wasm heaps are given back at once.
+//! name) and hands each its files' `File` handles: each decoder reads its
+//! own files, so their bytes never pass through the study worker. The
+//! samples that come back are copied straight into the volume buffer. The
+//! decoders end with the load, so their wasm heaps are given back at once.
 
 use insitu_volume::{BuildError, DecodeJob, Loaded, MemoryFile, Scan, Voxels, run_job};
-use js_sys::{Array, Float32Array, Int16Array, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Float32Array, Int16Array, Promise, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Worker, WorkerOptions};
+use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent, Worker, WorkerOptions};
 
+use crate::envelope::{self, Attachments, Target};
 use crate::protocol::DecoderReply;
+use crate::worker::files::DroppedFiles;
 
 /// Name prefix that makes the worker binary run as a decoder.
 pub const DECODER_NAME: &str = "insitu-decoder";
@@ -64,37 +67,29 @@ pub fn setting(key: &str) -> Option<String> {
 pub fn start_decoder() {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
-        let (outcome, samples) = decode(&event.data());
-        let samples: JsValue = match samples {
-            Voxels::I16(v) => Int16Array::from(v.as_slice()).into(),
-            Voxels::F32(v) => Float32Array::from(v.as_slice()).into(),
-        };
-        let buffer = Reflect::get(&samples, &"buffer".into()).unwrap_or(JsValue::NULL);
-        post(&outcome, &samples, &buffer);
+        wasm_bindgen_futures::spawn_local(async move {
+            let (outcome, samples) = decode(&event.data()).await;
+            let samples: JsValue = match samples {
+                Voxels::I16(v) => Int16Array::from(v.as_slice()).into(),
+                Voxels::F32(v) => Float32Array::from(v.as_slice()).into(),
+            };
+            post(&outcome, Attachments::buffers([samples]));
+        });
     });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
-    post(&DecoderReply::Ready, &JsValue::NULL, &JsValue::NULL);
+    post(&DecoderReply::Ready, Attachments::default());
 }
 
-fn post(reply: &DecoderReply, samples: &JsValue, buffer: &JsValue) {
+fn post(reply: &DecoderReply, attachments: Attachments) {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let message = Object::new();
-    let msg = serde_wasm_bindgen::to_value(reply).expect("replies serialise");
-    let _ = Reflect::set(&message, &"msg".into(), &msg);
-    let _ = Reflect::set(&message, &"samples".into(), samples);
-    let transfer = Array::new();
-    if buffer.is_object() {
-        transfer.push(buffer);
-    }
-    let _ = scope.post_message_with_transfer(&message, &transfer);
+    envelope::post(Target::Parent(&scope), reply, attachments);
 }
 
-/// Runs one job message: {job, names, files (ArrayBuffers)}.
-fn decode(message: &JsValue) -> (DecoderReply, Voxels) {
-    let field = |name: &str| Reflect::get(message, &name.into()).unwrap_or(JsValue::UNDEFINED);
-    let job: DecodeJob = match serde_wasm_bindgen::from_value(field("job")) {
-        Ok(job) => job,
+/// Runs one job: reads its files (handles attached, in job order), decodes.
+async fn decode(message: &JsValue) -> (DecoderReply, Voxels) {
+    let (job, attachments): (DecodeJob, Attachments) = match envelope::open(message) {
+        Ok(opened) => opened,
         Err(e) => {
             // The study worker sent it: a bug, reported as every slice failing.
             web_sys::console::error_1(&format!("insitu decoder: bad job: {e}").into());
@@ -104,16 +99,20 @@ fn decode(message: &JsValue) -> (DecoderReply, Voxels) {
             );
         }
     };
-    let names: Array = field("names").unchecked_into();
-    let buffers: Array = field("files").unchecked_into();
-    let files: Vec<MemoryFile> = buffers
-        .iter()
-        .zip(names.iter())
-        .map(|(bytes, name)| MemoryFile {
-            name: name.as_string().unwrap_or_default(),
-            bytes: Uint8Array::new(&bytes).to_vec(),
-        })
-        .collect();
+    let names = attachments.names.unwrap_or_default();
+    let mut files = Vec::with_capacity(job.files.len());
+    for (n, file) in attachments.files.iter().enumerate() {
+        let file: File = file.unchecked_into();
+        let bytes = JsFuture::from(file.array_buffer())
+            .await
+            .map(|buffer| js_sys::Uint8Array::new(&buffer).to_vec())
+            // Unreadable now: decoded as empty, so its slices are reported.
+            .unwrap_or_default();
+        files.push(MemoryFile {
+            name: names.get(n as u32).as_string().unwrap_or_default(),
+            bytes,
+        });
+    }
     let (samples, outcome) = run_job(&job, &files);
     (DecoderReply::Decoded(outcome), samples)
 }
@@ -160,10 +159,8 @@ impl Decoder {
     async fn reply(&mut self) -> Option<(DecoderReply, JsValue)> {
         let message = JsFuture::from(self.next.clone()).await.ok()?;
         self.expect_reply();
-        let msg = Reflect::get(&message, &"msg".into()).ok()?;
-        let reply = serde_wasm_bindgen::from_value(msg).ok()?;
-        let samples = Reflect::get(&message, &"samples".into()).ok()?;
-        Some((reply, samples))
+        let (reply, attachments) = envelope::open(&message).ok()?;
+        Some((reply, attachments.buffers.get(0)))
     }
 }
 
@@ -188,7 +185,7 @@ pub enum Parallel {
 /// stops as soon as `cancel` is set.
 pub async fn decode_in_parallel(
     scan: &Scan,
-    files: &[MemoryFile],
+    files: &DroppedFiles,
     index: usize,
     count: usize,
     progress: &dyn Fn(usize, usize),
@@ -203,7 +200,7 @@ pub async fn decode_in_parallel(
 
 async fn decode_jobs(
     scan: &Scan,
-    files: &[MemoryFile],
+    files: &DroppedFiles,
     index: usize,
     count: usize,
     progress: &dyn Fn(usize, usize),
@@ -227,24 +224,12 @@ async fn decode_jobs(
         }
     }
     for (job, decoder) in jobs.iter().zip(&decoders) {
-        let message = Object::new();
-        let names = Array::new();
-        let buffers = Array::new();
-        for &f in &job.files {
-            names.push(&JsValue::from(files[f].name.as_str()));
-            buffers.push(&Uint8Array::from(files[f].bytes.as_slice()).buffer());
-        }
-        let _ = Reflect::set(
-            &message,
-            &"job".into(),
-            &serde_wasm_bindgen::to_value(job).ok()?,
+        let (handles, names) = files.handles(&job.files);
+        envelope::post(
+            Target::Worker(&decoder.worker),
+            job,
+            Attachments::files(handles, Some(names)),
         );
-        let _ = Reflect::set(&message, &"names".into(), &names);
-        let _ = Reflect::set(&message, &"files".into(), &buffers);
-        decoder
-            .worker
-            .post_message_with_transfer(&message, &buffers)
-            .ok()?;
     }
     let total: usize = jobs.iter().map(DecodeJob::slice_count).sum();
     let mut done = 0;

@@ -1,14 +1,19 @@
-//! The insitu web app: a thin shell that wires the page to the cores.
+//! The insitu web app: a thin shell that moves messages and draws.
 //!
-//! Everything heavy lives in the pure crates (`volume`, `mesh`) and in `gpu`.
-//! The UI thread (`app`) draws and handles input; a worker (`worker`, over
-//! the pure `study`) reads files, decodes, reslices and meshes, so the page
-//! never freezes.
+//! Every decision lives in the pure crates (`volume`, `mesh`, `gpu`'s engine
+//! policy, `store`'s records) or in this crate's pure modules, tested
+//! natively: the messages ([`protocol`]), the study a worker holds
+//! ([`study`]), the worker's queue ([`queue`]) and its use of the cache
+//! ([`cache`]). The browser glue is wasm only: the UI thread ([`app`]) draws
+//! and handles input; the study worker ([`worker`]) reads files, decodes,
+//! reslices and meshes, with decoder workers ([`decoders`]) for large
+//! compressed series; every message between them goes through
+//! [`envelope`].
 
 pub mod cache;
 pub mod protocol;
+pub mod queue;
 pub mod study;
-pub mod windowing;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;
@@ -16,6 +21,8 @@ pub mod app;
 mod decoders;
 #[cfg(target_arch = "wasm32")]
 mod dom;
+#[cfg(target_arch = "wasm32")]
+mod envelope;
 #[cfg(target_arch = "wasm32")]
 mod laps;
 #[cfg(target_arch = "wasm32")]

@@ -1,17 +1,25 @@
-//! Messages between the UI thread and the study worker. Serialised with
-//! serde-wasm-bindgen; large payloads (pixels, meshes, files) travel beside
-//! them as transferred `ArrayBuffer`s, never copied.
+//! Messages between the UI thread and the study worker, typed end to end:
+//! errors, the cache's outcome, the modality, the export format and where
+//! work ran are enums with their data, so the UI matches on variants and
+//! never parses a sentence. Serialised with serde-wasm-bindgen; large
+//! payloads (pixels, meshes, files) travel beside them as transferred
+//! buffers or `File` handles ([`crate::envelope`]).
+
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use insitu_gpu::{AdapterSummary, CpuReason};
+use insitu_mesh::{MeshFormat, SurfaceFacts, SurfaceOptions};
+use insitu_store::StoreError;
 use insitu_volume::reslice::{Plane, ViewAxis};
+use insitu_volume::{BuildError, FileError, Modality, Warning};
 
 /// UI thread → worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Request {
-    /// Read and scan the `File`s sent beside the message, then load the
-    /// largest series.
+    /// Read and scan the `File`s attached, then load the largest series.
     Open,
     /// Build the synthetic demo spine and load it.
     Demo,
@@ -32,12 +40,12 @@ pub enum Request {
         /// LPS mm.
         world: [f64; 3],
     },
-    /// Extract the iso-surface with clean-up.
-    Surface(SurfaceRequest),
+    /// Extract the iso-surface and clean it up.
+    Surface(SurfaceOptions),
     /// Serialise the current surface.
     Export {
-        /// "stl", "obj" or "ply".
-        format: String,
+        /// Which file.
+        format: MeshFormat,
     },
     /// The 8-bit copy of the volume for volume rendering, asked for the
     /// first time a volume mode is shown (most loads never need it).
@@ -63,33 +71,12 @@ pub enum Request {
     },
 }
 
-/// Surface options chosen in the UI.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct SurfaceRequest {
-    /// Iso level in HU.
-    pub iso: f32,
-    /// Keep only the largest piece.
-    pub largest: bool,
-    /// Drop pieces with fewer triangles than this (None: keep all).
-    pub min_island: Option<usize>,
-    /// Taubin iterations (0: none).
-    pub smooth: usize,
-    /// Triangle budget (None: keep all).
-    pub decimate: Option<usize>,
-    /// Where marching cubes runs.
-    pub engine: Engine,
-}
-
-/// Where marching cubes runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Engine {
-    /// WebGPU on a hardware adapter, else the CPU (a software GPU is slower).
-    Auto,
-    /// WebGPU whatever the adapter (CPU only when there is none).
-    Gpu,
-    /// The CPU.
-    Cpu,
+impl Request {
+    /// Redraws and cursor readouts: only the newest of a run of them is
+    /// worth doing (the UI asks faster than a large volume redraws).
+    pub fn supersedes_its_kind(&self) -> bool {
+        matches!(self, Request::Render { .. } | Request::Probe { .. })
+    }
 }
 
 /// A plane to draw and its window.
@@ -157,8 +144,8 @@ pub enum Reply {
     Ready,
     /// Work under way.
     Progress {
-        /// "reading", "scanning", "decoding", "meshing"…
-        phase: String,
+        /// What is being done.
+        phase: Phase,
         /// Units done.
         done: usize,
         /// Units in all (0: unknown).
@@ -169,20 +156,15 @@ pub enum Reply {
         /// Every series found.
         series: Vec<SeriesSummary>,
         /// Files skipped, with reasons.
-        skipped: Vec<SkippedFile>,
+        skipped: Vec<FileError>,
         /// Files read.
         files: usize,
     },
     /// A volume is ready.
     Loaded(VolumeSummary),
-    /// The loaded volume was written to the cache ("stored"), or could not
-    /// be ("failed", with why: quota, say); the app works on without it.
-    CacheUpdate {
-        /// "stored" or "failed".
-        state: String,
-        /// Why it failed, for the user.
-        note: String,
-    },
+    /// How writing the loaded volume to the cache went; the app works on
+    /// without it when it failed.
+    CacheUpdate(CacheWrite),
     /// A load was cancelled; the study open before it (if any) is kept.
     Cancelled {
         /// A volume is still loaded.
@@ -192,10 +174,8 @@ pub enum Reply {
     Rendered {
         /// The views drawn, matching the buffers.
         views: Vec<ViewRequest>,
-        /// Who resliced them, short: "GPU · WebGPU", "GPU · WebGL2", "CPU".
-        engine: String,
-        /// The adapter in full, or why not the GPU.
-        engine_detail: String,
+        /// Who resliced them.
+        drawn_on: DrawnOn,
     },
     /// HU under the cursor.
     Probed {
@@ -211,13 +191,11 @@ pub enum Reply {
     Surface(SurfaceSummary),
     /// File bytes transferred beside it.
     Exported {
-        /// Suggested download name.
-        file_name: String,
-        /// MIME type.
-        mime: String,
+        /// The format written.
+        format: MeshFormat,
     },
-    /// The 8-bit copy of the volume for volume rendering (`insitu_gpu::hu_to_byte`
-    /// per voxel, transferred beside it), at most 256 voxels per axis.
+    /// The 8-bit copy of the volume for volume rendering (transferred
+    /// beside it), at most 256 voxels per axis.
     VolumeTexture {
         /// Voxels per axis.
         dims: [u32; 3],
@@ -234,10 +212,140 @@ pub enum Reply {
     /// Something failed; the study (if any) is unchanged.
     Failed {
         /// What was being done.
-        during: String,
-        /// Why, naming the file where there is one.
-        message: String,
+        during: Task,
+        /// Why.
+        error: Failure,
     },
+}
+
+impl Reply {
+    /// The reply's kind, for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Ready => "ready",
+            Self::Progress { .. } => "progress",
+            Self::Scanned { .. } => "scanned",
+            Self::Loaded(_) => "loaded",
+            Self::CacheUpdate(_) => "cache update",
+            Self::Cancelled { .. } => "cancelled",
+            Self::Rendered { .. } => "rendered",
+            Self::Probed { .. } => "probed",
+            Self::Surface(_) => "surface",
+            Self::Exported { .. } => "exported",
+            Self::VolumeTexture { .. } => "volume texture",
+            Self::Tags { .. } => "tags",
+            Self::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// What a long request is doing (progress).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Reading the dropped files.
+    Reading,
+    /// Reading every header.
+    Scanning,
+    /// Decoding slices.
+    Decoding,
+    /// Making the synthetic demo spine.
+    BuildingTheDemo,
+    /// Marching cubes and clean-up.
+    Meshing,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Reading => "Reading",
+            Self::Scanning => "Scanning",
+            Self::Decoding => "Decoding",
+            Self::BuildingTheDemo => "Building the demo spine",
+            Self::Meshing => "Meshing",
+        })
+    }
+}
+
+/// What was being done when something failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    /// Reading a message (a bug between the two threads).
+    ReadingARequest,
+    /// Opening dropped files.
+    Opening,
+    /// Building a series.
+    Loading,
+    /// Drawing the 2D views.
+    Drawing,
+    /// Making a surface.
+    MakingASurface,
+    /// Writing a mesh file.
+    Exporting,
+    /// Reading a series' header for the tag browser.
+    ReadingTags,
+    /// Opening a volume from the Recent list.
+    OpeningFromTheCache,
+}
+
+impl fmt::Display for Task {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::ReadingARequest => "reading a request",
+            Self::Opening => "opening",
+            Self::Loading => "loading",
+            Self::Drawing => "drawing",
+            Self::MakingASurface => "making a surface",
+            Self::Exporting => "exporting",
+            Self::ReadingTags => "reading tags",
+            Self::OpeningFromTheCache => "opening from the cache",
+        })
+    }
+}
+
+/// Why a request could not be done, with what the user needs to know.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
+pub enum Failure {
+    /// The message could not be read.
+    #[error("unreadable request: {0}")]
+    BadRequest(String),
+    /// The files hold no image series (the skipped list says why).
+    #[error("no image series found in these files")]
+    NoImageSeries,
+    /// A series was asked for with no folder open.
+    #[error("no folder has been opened")]
+    NoFolder,
+    /// The request needs a loaded volume.
+    #[error("open a study first")]
+    NoVolume,
+    /// The request needs a surface.
+    #[error("make a surface first")]
+    NoSurface,
+    /// No series with this index.
+    #[error("no series {0}")]
+    NoSuchSeries(usize),
+    /// The series could not be built.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// A file could not be read or parsed.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// Writing the file failed.
+    #[error("could not write it: {0}")]
+    Write(String),
+    /// The cache is off or could not be opened.
+    #[error("the cache is off or unavailable")]
+    CacheOff,
+    /// The entry is gone from the cache.
+    #[error("it is no longer in the cache")]
+    NotCached,
+    /// The entry was damaged; it has been removed.
+    #[error("the cached copy was damaged and has been removed ({0})")]
+    CacheDamaged(String),
+    /// The browser would not read the cache.
+    #[error("the browser could not read it ({0})")]
+    CacheRefused(StoreError),
 }
 
 /// A series in the list.
@@ -246,7 +354,7 @@ pub struct SeriesSummary {
     /// Index to load it by.
     pub index: usize,
     /// Modality.
-    pub modality: String,
+    pub modality: Modality,
     /// SeriesDescription (memory only).
     pub description: String,
     /// Columns, rows, slices.
@@ -255,73 +363,126 @@ pub struct SeriesSummary {
     pub spacing_mm: [f64; 3],
     /// Gantry tilt in degrees.
     pub tilt_degrees: f64,
-    /// Warnings as sentences.
-    pub warnings: Vec<String>,
+    /// Everything odd about it.
+    pub warnings: Vec<Warning>,
 }
 
-/// A file that contributed nothing.
+/// What the cache did for a load.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SkippedFile {
-    /// File name.
-    pub file: String,
-    /// Why.
-    pub reason: String,
+#[serde(rename_all = "snake_case")]
+pub enum CacheOutcome {
+    /// Read from the cache, not decoded.
+    Hit,
+    /// Decoded; being written to the cache.
+    Miss,
+    /// The user keeps nothing on this computer.
+    Off,
+    /// Nothing to cache (the demo).
+    NotApplicable,
+    /// A damaged entry was dropped and the series decoded again.
+    Rebuilt {
+        /// What was damaged.
+        damage: String,
+    },
+    /// The cache could not be opened; decoded without it.
+    Unavailable(StoreError),
+}
+
+impl CacheOutcome {
+    /// A word for tests and styles (`data-cache`).
+    pub fn word(&self) -> &'static str {
+        match self {
+            Self::Hit => "hit",
+            Self::Miss => "miss",
+            Self::Off => "off",
+            Self::NotApplicable => "none",
+            Self::Rebuilt { .. } => "rebuilt",
+            Self::Unavailable(_) => "unavailable",
+        }
+    }
+}
+
+/// How writing a volume to the cache went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheWrite {
+    /// It is in the cache.
+    Stored,
+    /// It could not be written (and what was begun was removed).
+    Failed(StoreError),
 }
 
 /// The loaded volume, as the UI needs it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VolumeSummary {
-    /// Series index (None for the demo).
+    /// Series index (None for the demo or a volume from the cache).
     pub series: Option<usize>,
     /// Display title.
     pub title: String,
     /// Modality.
-    pub modality: String,
+    pub modality: Modality,
     /// Columns, rows, slices.
     pub dims: [u32; 3],
     /// mm.
     pub spacing_mm: [f64; 3],
     /// World bounds of the voxel centres (low, high), LPS mm.
     pub bounds: ([f64; 3], [f64; 3]),
-    /// Warnings as sentences.
-    pub warnings: Vec<String>,
+    /// Everything odd about it.
+    pub warnings: Vec<Warning>,
     /// Smallest and largest value.
     pub value_range: (f32, f32),
     /// Milliseconds from request to ready.
     pub load_ms: f64,
     /// Decoder workers that decoded it in parallel (0: decoded in the
-    /// study worker itself, or not decoded at all, as the demo).
+    /// study worker itself, or not decoded at all).
     pub decoders: usize,
-    /// The cache: "hit" (read from it, not decoded), "miss" (decoded; being
-    /// stored), "off" (keep nothing), "none" (the demo), or "rebuilt: why"
-    /// (a damaged entry was dropped and decoded again).
-    pub cache: String,
+    /// What the cache did.
+    pub cache: CacheOutcome,
+}
+
+/// Who resliced the 2D views.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DrawnOn {
+    /// The worker's GPU.
+    Gpu(AdapterSummary),
+    /// The CPU, and why.
+    Cpu(CpuReason),
+}
+
+/// Where a surface came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MadeOn {
+    /// Marching cubes on the worker's GPU.
+    Gpu(AdapterSummary),
+    /// Marching cubes on the CPU, and why there.
+    Cpu(CpuReason),
+    /// Read back from the cache on this computer.
+    Cache {
+        /// When it was first made and cached (ms since 1970).
+        cached_at_ms: f64,
+    },
 }
 
 /// A surface's facts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SurfaceSummary {
-    /// Triangles.
-    pub triangles: usize,
-    /// Vertices.
-    pub vertices: usize,
-    /// Closed 2-manifold.
-    pub watertight: bool,
-    /// Where marching cubes ran, and why there.
-    pub engine: String,
+    /// Triangles, vertices, watertightness, bounds.
+    pub facts: SurfaceFacts,
+    /// Where it was made.
+    pub made_on: MadeOn,
     /// Extraction time, ms.
     pub extract_ms: f64,
     /// Clean-up time, ms.
     pub cleanup_ms: f64,
     /// Options used.
-    pub request: SurfaceRequest,
-    /// World bounds (low, high) of the surface.
-    pub bounds: ([f32; 3], [f32; 3]),
+    pub options: SurfaceOptions,
 }
 
 /// Decoder worker → study worker. The job itself goes the other way as a
-/// serialised [`insitu_volume::DecodeJob`], its files' bytes transferred
-/// beside it.
+/// serialised [`insitu_volume::DecodeJob`], its files' `File` handles beside
+/// it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DecoderReply {
@@ -329,4 +490,57 @@ pub enum DecoderReply {
     Ready,
     /// The job's samples (transferred beside it, in job order) and what failed.
     Decoded(insitu_volume::JobOutcome),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_read_as_the_user_reads_them() {
+        let during = Task::MakingASurface;
+        assert_eq!(
+            format!("Failed while {during}: {}", Failure::NoVolume),
+            "Failed while making a surface: open a study first"
+        );
+        let store = StoreError::BlockedByOlderTab;
+        assert!(
+            Failure::CacheRefused(store)
+                .to_string()
+                .contains("another insitu tab holds an older version")
+        );
+    }
+
+    #[test]
+    fn only_redraws_and_readouts_supersede_each_other() {
+        assert!(Request::Render { views: vec![] }.supersedes_its_kind());
+        assert!(
+            Request::Probe {
+                axis: ViewAxis::Axial,
+                world: [0.0; 3]
+            }
+            .supersedes_its_kind()
+        );
+        assert!(!Request::Demo.supersedes_its_kind());
+        assert!(!Request::Surface(SurfaceOptions::at_iso(300.0)).supersedes_its_kind());
+    }
+
+    #[test]
+    fn cache_outcomes_have_one_word_each() {
+        let words: Vec<&str> = [
+            CacheOutcome::Hit,
+            CacheOutcome::Miss,
+            CacheOutcome::Off,
+            CacheOutcome::NotApplicable,
+            CacheOutcome::Rebuilt { damage: "x".into() },
+            CacheOutcome::Unavailable(StoreError::QuotaFull),
+        ]
+        .iter()
+        .map(CacheOutcome::word)
+        .collect();
+        assert_eq!(
+            words,
+            ["hit", "miss", "off", "none", "rebuilt", "unavailable"]
+        );
+    }
 }

@@ -1,209 +1,196 @@
-//! The study the worker holds: files (memory only), the scan, the loaded
-//! volume and the current surface. Pure Rust, so every request is tested
-//! natively; `worker` only moves messages and buffers.
+//! The study the worker holds: the scan of the open folder, the loaded
+//! volume and the current surface, and the replies that describe them.
+//! Pure Rust, so every request is tested natively; the worker only moves
+//! messages and buffers. The dropped files themselves are not here: they
+//! stay in the browser as `File` handles (`worker::files`).
+//!
+//! The volume and scan are reference-counted so that an asynchronous step
+//! (a GPU readback, a cache write, decoder workers) holds its own handle
+//! rather than a borrow of the study across an `await`.
 
-use insitu_mesh::{Mesh, cleanup, decimate::decimate, topology};
+use std::rc::Rc;
+
+use insitu_mesh::{Mesh, MeshFormat, SurfaceFacts, SurfaceOptions, clean_up};
+use insitu_volume::display::{ReducedVolume, reduced_for_rendering, to_rgba};
 use insitu_volume::reslice::{self, Plane, ViewAxis};
-use insitu_volume::{MemoryFile, Scan, Volume, Voxels, phantom, read_meta, scan};
+use insitu_volume::{Loaded, Modality, Scan, Volume, Warning, phantom, read_meta};
 
 use crate::protocol::{
-    Reply, SeriesSummary, SkippedFile, SurfaceRequest, SurfaceSummary, ViewRequest, VolumeSummary,
+    CacheOutcome, Failure, MadeOn, Reply, SeriesSummary, SurfaceSummary, ViewRequest, VolumeSummary,
 };
-use crate::windowing::to_rgba;
 
 /// Everything one open study holds. Dropping it frees it all.
 #[derive(Default)]
 pub struct Study {
-    files: Vec<MemoryFile>,
-    scan: Option<Scan>,
-    volume: Option<(Volume, VolumeSummary)>,
-    mesh: Option<Mesh>,
+    scan: Option<Rc<Scan>>,
+    files: usize,
+    volume: Option<(Rc<Volume>, VolumeSummary)>,
+    mesh: Option<Rc<Mesh>>,
     /// Counts volume changes, so GPU copies of an older volume are noticed.
     generation: u64,
 }
 
-/// Why a request could not be done; becomes [`Reply::Failed`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
-    /// What was being done.
-    pub during: String,
-    /// Why.
-    pub message: String,
+/// Where a new volume comes from, for its title and summary.
+pub enum Origin {
+    /// Series `index` of the study's scan.
+    Series(usize),
+    /// The cache, with no files.
+    Cache,
+    /// The synthetic demo.
+    Demo,
 }
 
-impl From<Failure> for Reply {
-    fn from(f: Failure) -> Self {
-        Reply::Failed {
-            during: f.during,
-            message: f.message,
-        }
+/// The scan reply for a folder: its series and skipped files.
+pub fn scanned(scan: &Scan, files: usize) -> Reply {
+    Reply::Scanned {
+        series: scan
+            .series
+            .iter()
+            .map(|s| SeriesSummary {
+                index: s.info.index,
+                modality: Modality::from_code(&s.info.modality),
+                description: s.info.description.clone(),
+                dims: s.info.dims,
+                spacing_mm: s.info.spacing_mm,
+                tilt_degrees: s.info.tilt_degrees,
+                warnings: s.info.warnings.clone(),
+            })
+            .collect(),
+        skipped: scan.skipped.clone(),
+        files,
     }
 }
 
-fn failed(during: &str, message: impl Into<String>) -> Failure {
-    Failure {
-        during: during.into(),
-        message: message.into(),
-    }
+/// RGBA pixels of each view, resliced on the CPU.
+pub fn render_on_cpu(volume: &Volume, views: &[ViewRequest]) -> Vec<Vec<u8>> {
+    views
+        .iter()
+        .map(|view| {
+            let plane: Plane = view.plane.into();
+            let mut values = vec![0.0f32; plane.width as usize * plane.height as usize];
+            reslice::sample(volume, &plane, &mut values);
+            let mut rgba = vec![0u8; values.len() * 4];
+            to_rgba(&values, view.window, view.level, &mut rgba);
+            rgba
+        })
+        .collect()
 }
 
 impl Study {
-    /// Scans `files`; returns the scan reply and the series to open first.
-    pub fn open(&mut self, files: Vec<MemoryFile>) -> (Reply, Option<usize>) {
-        let scanned = scan(&files);
-        let first = scanned.largest_series();
-        self.files = files;
-        self.scan = Some(scanned);
-        self.volume = None;
-        self.generation += 1;
-        self.mesh = None;
-        let reply = self.scanned().expect("just scanned");
-        (reply, first)
+    /// The open folder's scan, if any (a handle: loads run beside it).
+    pub fn scan(&self) -> Option<Rc<Scan>> {
+        self.scan.clone()
     }
 
     /// What the open folder holds, as first reported.
     pub fn scanned(&self) -> Option<Reply> {
-        let scanned = self.scan.as_ref()?;
-        Some(Reply::Scanned {
-            series: scanned
-                .series
-                .iter()
-                .map(|s| SeriesSummary {
-                    index: s.info.index,
-                    modality: s.info.modality.clone(),
-                    description: s.info.description.clone(),
-                    dims: s.info.dims,
-                    spacing_mm: s.info.spacing_mm,
-                    tilt_degrees: s.info.tilt_degrees,
-                    warnings: s.info.warnings.iter().map(ToString::to_string).collect(),
-                })
-                .collect(),
-            skipped: scanned
-                .skipped
-                .iter()
-                .map(|e| SkippedFile {
-                    file: e.file.clone(),
-                    reason: e.problem.to_string(),
-                })
-                .collect(),
-            files: self.files.len(),
-        })
+        Some(scanned(self.scan.as_ref()?, self.files))
     }
 
-    /// Builds series `index` of the last scan, reporting slices decoded.
-    pub fn load_series(&mut self, index: usize, progress: &(dyn Fn(usize, usize) + Sync)) -> Reply {
-        let Some(scan) = &self.scan else {
-            return failed("loading", "no folder has been opened").into();
-        };
-        let built = scan.build_with_progress(index, &self.files, progress);
-        self.take_loaded(index, built, None)
-    }
-
-    /// The scan of the open folder, if any.
-    pub fn scan(&self) -> Option<&Scan> {
-        self.scan.as_ref()
-    }
-
-    /// The open folder's files (memory only).
-    pub fn files(&self) -> &[MemoryFile] {
-        &self.files
-    }
-
-    /// Makes series `index`, built here, by decoder workers or read from
-    /// the cache (which knows its value range), the loaded volume (or
-    /// reports why it could not be built).
-    pub fn take_loaded(
+    /// Makes `loaded` the study's volume: series `index` of `scan` (a new
+    /// folder's, or the open one's), built here, by decoder workers or read
+    /// from the cache (which knows its value range).
+    pub fn take_series(
         &mut self,
+        scan: Rc<Scan>,
+        files: usize,
         index: usize,
-        built: Result<insitu_volume::Loaded, insitu_volume::BuildError>,
+        loaded: Loaded,
         known_range: Option<(f32, f32)>,
-    ) -> Reply {
-        let Some(scan) = &self.scan else {
-            return failed("loading", "no folder has been opened").into();
+        cache: CacheOutcome,
+    ) -> VolumeSummary {
+        let info = &scan.series[index].info;
+        let title = if info.description.is_empty() {
+            format!("{} series {}", info.modality, index + 1)
+        } else {
+            info.description.clone()
         };
-        match built {
-            Ok(loaded) => {
-                let info = &scan.series[index].info;
-                let title = if info.description.is_empty() {
-                    format!("{} series {}", info.modality, index + 1)
-                } else {
-                    info.description.clone()
-                };
-                let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
-                self.set_volume(
-                    loaded.volume,
-                    Some(index),
-                    title,
-                    info.modality.clone(),
-                    warnings,
-                    known_range,
-                )
-            }
-            Err(e) => failed("loading", e.to_string()).into(),
-        }
+        let modality = Modality::from_code(&info.modality);
+        self.scan = Some(scan);
+        self.files = files;
+        self.set_volume(
+            loaded.volume,
+            Origin::Series(index),
+            title,
+            modality,
+            loaded.warnings,
+            known_range,
+            cache,
+        )
     }
 
     /// Replaces the study with a volume from the cache (no files, no scan),
     /// whose value range the cache kept.
-    pub fn from_cache(&mut self, volume: Volume, modality: &str, value_range: (f32, f32)) -> Reply {
-        self.files.clear();
+    pub fn from_cache(
+        &mut self,
+        volume: Volume,
+        modality: Modality,
+        value_range: (f32, f32),
+    ) -> VolumeSummary {
         self.scan = None;
+        self.files = 0;
         let d = volume.geometry().dims;
-        let title = format!("Cached {modality} {} × {} × {}", d.x, d.y, d.z);
+        let title = format!("Cached {} {} × {} × {}", modality.code(), d.x, d.y, d.z);
         self.set_volume(
             volume,
-            None,
+            Origin::Cache,
             title,
-            modality.into(),
+            modality,
             Vec::new(),
             Some(value_range),
+            CacheOutcome::Hit,
         )
     }
 
     /// Replaces the study with the synthetic demo spine.
-    pub fn demo(&mut self, size: phantom::PhantomSize) -> Reply {
-        self.files.clear();
+    pub fn demo(&mut self, size: phantom::PhantomSize) -> VolumeSummary {
         self.scan = None;
+        self.files = 0;
         let volume = phantom::demo_spine(size);
         self.set_volume(
             volume,
-            None,
+            Origin::Demo,
             "Demo spine (synthetic, no patient data)".into(),
-            "CT".into(),
+            Modality::Ct,
             Vec::new(),
             None,
+            CacheOutcome::NotApplicable,
         )
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn set_volume(
         &mut self,
         volume: Volume,
-        series: Option<usize>,
+        origin: Origin,
         title: String,
-        modality: String,
-        warnings: Vec<String>,
+        modality: Modality,
+        warnings: Vec<Warning>,
         known_range: Option<(f32, f32)>,
-    ) -> Reply {
+        cache: CacheOutcome,
+    ) -> VolumeSummary {
         let g = volume.geometry();
         let (low, high) = reslice::world_bounds(&volume);
-        let value_range = known_range.unwrap_or_else(|| value_range(volume.voxels()));
         let summary = VolumeSummary {
-            series,
+            series: match origin {
+                Origin::Series(index) => Some(index),
+                Origin::Cache | Origin::Demo => None,
+            },
             title,
             modality,
             dims: g.dims.to_array(),
             spacing_mm: g.spacing().to_array(),
             bounds: (low.to_array(), high.to_array()),
             warnings,
-            value_range,
+            value_range: known_range.unwrap_or_else(|| volume.value_range()),
             load_ms: 0.0,
             decoders: 0,
-            cache: "none".into(),
+            cache,
         };
-        self.volume = Some((volume, summary.clone()));
+        self.volume = Some((Rc::new(volume), summary.clone()));
         self.generation += 1;
         self.mesh = None;
-        Reply::Loaded(summary)
+        summary
     }
 
     /// Changes whenever the loaded volume does (load, demo, close).
@@ -211,215 +198,114 @@ impl Study {
         self.generation
     }
 
-    /// The loaded volume, if any.
-    pub fn volume(&self) -> Option<&Volume> {
-        self.volume.as_ref().map(|(v, _)| v)
+    /// The loaded volume, if any (a handle: it outlives an `await`).
+    pub fn volume(&self) -> Option<Rc<Volume>> {
+        self.volume.as_ref().map(|(v, _)| v.clone())
     }
 
-    /// The volume reduced to at most `max_dim` voxels per axis (block
-    /// maxima, so thin bone survives) as bytes for a 3D texture, with its
-    /// grid: (dims, voxel→world column-major, bytes).
-    pub fn volume_texture(&self, max_dim: u32) -> Option<([u32; 3], [f64; 16], Vec<u8>)> {
-        let volume = self.volume()?;
-        let g = volume.geometry();
-        let d = g.dims;
-        let stride = glam::UVec3::new(
-            d.x.div_ceil(max_dim),
-            d.y.div_ceil(max_dim),
-            d.z.div_ceil(max_dim),
-        );
-        let out = glam::UVec3::new(
-            d.x.div_ceil(stride.x),
-            d.y.div_ceil(stride.y),
-            d.z.div_ceil(stride.z),
-        );
-        let bytes = match volume.voxels() {
-            Voxels::I16(v) => block_maxima(v, d, stride, out),
-            Voxels::F32(v) => block_maxima(v, d, stride, out),
-        };
-        // Reduced voxel i' covers original voxels s·i' .. s·i' + s − 1.
-        let s = stride.as_dvec3();
-        let to_original =
-            glam::DMat4::from_translation((s - 1.0) / 2.0) * glam::DMat4::from_scale(s);
-        let matrix = g.voxel_to_world() * to_original;
-        Some((out.to_array(), matrix.to_cols_array(), bytes))
+    /// The loaded volume's summary.
+    pub fn summary(&self) -> Option<&VolumeSummary> {
+        self.volume.as_ref().map(|(_, s)| s)
     }
 
-    /// RGBA pixels for each requested view.
-    pub fn render(&self, views: &[ViewRequest]) -> Result<Vec<Vec<u8>>, Failure> {
-        let volume = self
-            .volume()
-            .ok_or_else(|| failed("drawing", "no volume is loaded"))?;
-        Ok(views
-            .iter()
-            .map(|view| {
-                let plane: Plane = view.plane.into();
-                let mut values = vec![0.0f32; plane.width as usize * plane.height as usize];
-                reslice::sample(volume, &plane, &mut values);
-                let mut rgba = vec![0u8; values.len() * 4];
-                to_rgba(&values, view.window, view.level, &mut rgba);
-                rgba
-            })
-            .collect())
+    /// The volume reduced for volume rendering (at most 256 per axis).
+    pub fn reduced(&self) -> Option<ReducedVolume> {
+        Some(reduced_for_rendering(self.volume.as_ref()?.0.as_ref(), 256))
     }
 
     /// HU under the cursor.
     pub fn probe(&self, axis: ViewAxis, world: [f64; 3]) -> Reply {
         let value = self
-            .volume()
-            .and_then(|v| reslice::value_at_world(v, world.into()));
+            .volume
+            .as_ref()
+            .and_then(|(v, _)| reslice::value_at_world(v, world.into()));
         Reply::Probed { axis, world, value }
     }
 
-    /// Cleans up a freshly extracted mesh as asked, keeps it, and describes it.
+    /// Cleans up a freshly extracted mesh with the one clean-up chain,
+    /// keeps it, and describes it.
     pub fn finish_surface(
         &mut self,
-        mut mesh: Mesh,
-        request: SurfaceRequest,
-        engine: String,
+        mesh: Mesh,
+        options: SurfaceOptions,
+        made_on: MadeOn,
         extract_ms: f64,
+        now_ms: impl Fn() -> f64,
     ) -> SurfaceSummary {
-        if request.largest {
-            mesh = cleanup::keep_largest_component(&mesh);
-        }
-        if let Some(min) = request.min_island {
-            mesh = cleanup::remove_islands(&mesh, min);
-        }
-        cleanup::taubin_smooth(&mut mesh, request.smooth);
-        if let Some(target) = request.decimate {
-            mesh = decimate(&mesh, target);
-        }
-        let watertight = topology(&mesh).is_watertight();
-        self.keep_surface(mesh, request, engine, extract_ms, watertight)
+        let started = now_ms();
+        let mesh = clean_up(mesh, &options);
+        let facts = SurfaceFacts::of(&mesh, None);
+        let cleanup_ms = now_ms() - started;
+        self.keep_surface(mesh, facts, options, made_on, extract_ms, cleanup_ms)
     }
 
-    /// Keeps a finished surface (cleaned up as `request` asked, or read
-    /// back from the cache, which knows whether it is watertight) and
-    /// describes it.
+    /// Keeps a finished surface (cleaned up, or read back from the cache,
+    /// whose record knows its facts) and describes it.
     pub fn keep_surface(
         &mut self,
         mesh: Mesh,
-        request: SurfaceRequest,
-        engine: String,
+        facts: SurfaceFacts,
+        options: SurfaceOptions,
+        made_on: MadeOn,
         extract_ms: f64,
-        watertight: bool,
+        cleanup_ms: f64,
     ) -> SurfaceSummary {
-        let (mut low, mut high) = ([f32::MAX; 3], [f32::MIN; 3]);
-        for p in &mesh.positions {
-            for a in 0..3 {
-                low[a] = low[a].min(p[a]);
-                high[a] = high[a].max(p[a]);
-            }
-        }
-        let summary = SurfaceSummary {
-            triangles: mesh.triangle_count(),
-            vertices: mesh.positions.len(),
-            watertight,
-            engine,
+        self.mesh = Some(Rc::new(mesh));
+        SurfaceSummary {
+            facts,
+            made_on,
             extract_ms,
-            cleanup_ms: 0.0,
-            request,
-            bounds: (low, high),
-        };
-        self.mesh = Some(mesh);
-        summary
+            cleanup_ms,
+            options,
+        }
     }
 
-    /// The current surface, if any.
-    pub fn mesh(&self) -> Option<&Mesh> {
-        self.mesh.as_ref()
+    /// The current surface, if any (a handle, like the volume).
+    pub fn mesh(&self) -> Option<Rc<Mesh>> {
+        self.mesh.clone()
     }
 
-    /// The surface as file bytes: (name, MIME type, bytes).
-    pub fn export(&self, format: &str) -> Result<(String, String, Vec<u8>), Failure> {
-        let mesh = self
-            .mesh
+    /// The surface as a file.
+    pub fn export(&self, format: MeshFormat) -> Result<Vec<u8>, Failure> {
+        let mesh = self.mesh.as_ref().ok_or(Failure::NoSurface)?;
+        format
+            .to_bytes(mesh.as_ref())
+            .map_err(|e| Failure::Write(e.to_string()))
+    }
+
+    /// Index of the file holding the first slice of `series`.
+    pub fn first_file_of(&self, series: usize) -> Result<usize, Failure> {
+        self.scan
             .as_ref()
-            .ok_or_else(|| failed("exporting", "make a surface first"))?;
-        let mut bytes = Vec::new();
-        let written = match format {
-            "stl" => insitu_mesh::stl::write_binary(mesh, &mut bytes),
-            "obj" => insitu_mesh::obj::write(mesh, &mut bytes),
-            "ply" => insitu_mesh::ply::write(mesh, &mut bytes),
-            other => return Err(failed("exporting", format!("unknown format {other}"))),
-        };
-        written.map_err(|e| failed("exporting", e.to_string()))?;
-        let mime = match format {
-            "stl" => "model/stl",
-            "obj" => "model/obj",
-            _ => "application/octet-stream",
-        };
-        Ok((format!("insitu-surface.{format}"), mime.into(), bytes))
-    }
-
-    /// Header elements of the first file of `series` (memory only).
-    pub fn tags(&self, series: usize) -> Reply {
-        let Some(file) = self.scan.as_ref().and_then(|s| s.first_file_of(series)) else {
-            return failed("reading tags", "no such series").into();
-        };
-        match read_meta(&self.files[file].bytes) {
-            Ok(meta) => Reply::Tags {
-                series,
-                entries: meta
-                    .entries
-                    .into_iter()
-                    .map(|e| (e.tag, e.keyword, e.vr, e.value, e.depth))
-                    .collect(),
-            },
-            Err(e) => failed("reading tags", format!("{}: {e}", self.files[file].name)).into(),
-        }
+            .and_then(|s| s.first_file_of(series))
+            .ok_or(Failure::NoSuchSeries(series))
     }
 }
 
-/// Lowest and highest voxel value (i16 compared as integers: a cheaper
-/// pass than through f32).
-fn value_range(voxels: &Voxels) -> (f32, f32) {
-    match voxels {
-        Voxels::I16(v) => {
-            let (low, high) = v
-                .iter()
-                .fold((i16::MAX, i16::MIN), |(a, b), &x| (a.min(x), b.max(x)));
-            (low.into(), high.into())
-        }
-        Voxels::F32(v) => v
-            .iter()
-            .fold((f32::MAX, f32::MIN), |(a, b), &x| (a.min(x), b.max(x))),
+/// Tag browser rows of a file's header (memory only).
+pub fn tags(series: usize, name: &str, bytes: &[u8]) -> Reply {
+    match read_meta(bytes) {
+        Ok(meta) => Reply::Tags {
+            series,
+            entries: meta
+                .entries
+                .into_iter()
+                .map(|e| (e.tag, e.keyword, e.vr, e.value, e.depth))
+                .collect(),
+        },
+        Err(problem) => Reply::Failed {
+            during: crate::protocol::Task::ReadingTags,
+            error: Failure::File(insitu_volume::FileError::new(name, problem)),
+        },
     }
-}
-
-/// Maximum of each `stride` block of a `dims` grid, as texture bytes.
-fn block_maxima<T: Copy + Into<f32>>(
-    data: &[T],
-    dims: glam::UVec3,
-    stride: glam::UVec3,
-    out: glam::UVec3,
-) -> Vec<u8> {
-    let mut bytes = vec![0u8; (out.x * out.y * out.z) as usize];
-    let (nx, ny) = (dims.x as usize, dims.y as usize);
-    for k in 0..out.z {
-        for j in 0..out.y {
-            for i in 0..out.x {
-                let mut max = f32::MIN;
-                for kk in k * stride.z..((k + 1) * stride.z).min(dims.z) {
-                    for jj in j * stride.y..((j + 1) * stride.y).min(dims.y) {
-                        let row = (kk as usize * ny + jj as usize) * nx;
-                        for ii in i * stride.x..((i + 1) * stride.x).min(dims.x) {
-                            max = max.max(data[row + ii as usize].into());
-                        }
-                    }
-                }
-                bytes[((k * out.y + j) * out.x + i) as usize] = insitu_gpu::hu_to_byte(max);
-            }
-        }
-    }
-    bytes
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocol::PlaneMsg;
-    use insitu_mesh::{SurfaceOptions, extract_surface};
+    use insitu_gpu::CpuReason;
+    use insitu_mesh::extract_surface;
 
     const SMALL: phantom::PhantomSize = phantom::PhantomSize {
         matrix: 96,
@@ -431,13 +317,13 @@ mod tests {
     #[test]
     fn demo_renders_surfaces_and_exports_a_matching_stl() {
         let mut study = Study::default();
-        let Reply::Loaded(summary) = study.demo(SMALL) else {
-            panic!("demo did not load")
-        };
+        let summary = study.demo(SMALL);
         assert_eq!(summary.dims, [96, 96, 60]);
+        assert_eq!(summary.modality, Modality::Ct);
+        assert_eq!(summary.cache, CacheOutcome::NotApplicable);
         let volume = study.volume().unwrap();
         let plane = Plane::fit(
-            volume,
+            &volume,
             ViewAxis::Axial,
             volume
                 .geometry()
@@ -452,48 +338,73 @@ mod tests {
             window: 400.0,
             level: 40.0,
         }];
-        let rgba = study.render(&views).unwrap();
+        let rgba = render_on_cpu(&volume, &views);
         assert_eq!(rgba[0].len(), 64 * 64 * 4);
         assert!(
             rgba[0].chunks(4).any(|p| p[0] > 200),
             "bone or tissue is visible"
         );
-        let request = SurfaceRequest {
-            iso: 300.0,
+        let options = SurfaceOptions {
             largest: true,
             min_island: Some(100),
-            smooth: 0,
-            decimate: None,
-            engine: crate::protocol::Engine::Cpu,
+            engine: insitu_mesh::Engine::Cpu,
+            ..SurfaceOptions::at_iso(300.0)
         };
-        let mesh = extract_surface(
-            volume,
-            SurfaceOptions {
-                iso: 300.0,
-                close_borders: true,
-            },
-        );
-        let summary = study.finish_surface(mesh, request, "CPU".into(), 1.0);
-        assert!(summary.triangles > 0 && summary.watertight);
-        let (dims, _, texture) = study.volume_texture(32).unwrap();
-        assert_eq!(dims, [32, 32, 30]);
-        assert_eq!(texture.len(), 32 * 32 * 30);
-        assert!(
-            texture.iter().any(|&b| b >= insitu_gpu::hu_to_byte(900.0)),
-            "bone kept by block maxima"
-        );
-        let (name, _, bytes) = study.export("stl").unwrap();
-        assert_eq!(name, "insitu-surface.stl");
+        let mesh = extract_surface(&volume, options.marching());
+        let summary =
+            study.finish_surface(mesh, options, MadeOn::Cpu(CpuReason::Chosen), 1.0, || 0.0);
+        assert!(summary.facts.triangles > 0 && summary.facts.watertight);
+        let reduced = study.reduced().unwrap();
+        assert_eq!(reduced.dims, [96, 96, 60]);
+        let bytes = study.export(MeshFormat::Stl).unwrap();
         let count = u32::from_le_bytes(bytes[80..84].try_into().unwrap()) as usize;
-        assert_eq!(count, summary.triangles);
+        assert_eq!(count, summary.facts.triangles);
         assert_eq!(bytes.len(), 84 + 50 * count);
     }
 
     #[test]
     fn requests_without_a_study_fail_with_a_reason() {
         let study = Study::default();
-        assert_eq!(study.export("stl").unwrap_err().during, "exporting");
-        assert_eq!(study.render(&[]).unwrap_err().during, "drawing");
-        assert!(matches!(study.tags(0), Reply::Failed { .. }));
+        assert_eq!(study.export(MeshFormat::Stl), Err(Failure::NoSurface));
+        assert_eq!(study.first_file_of(0), Err(Failure::NoSuchSeries(0)));
+        assert!(study.volume().is_none() && study.scanned().is_none());
+        assert!(matches!(
+            tags(0, "x.dcm", b"not dicom"),
+            Reply::Failed {
+                error: Failure::File(_),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    #[cfg(not(target_arch = "wasm32"))]
+    fn a_series_from_a_scan_is_titled_and_typed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/ct-ge-head-tilt");
+        let files = insitu_volume::files_under(&dir).unwrap();
+        let scan = Rc::new(insitu_volume::scan(&files));
+        let index = scan.largest_series().unwrap();
+        let loaded = scan.build(index, &files).unwrap();
+        let Reply::Scanned {
+            series, skipped, ..
+        } = scanned(&scan, files.len())
+        else {
+            panic!("a scan reply")
+        };
+        assert_eq!(series[index].modality, Modality::Ct);
+        assert!(skipped.iter().any(|e| e.file == "LICENSE"));
+        let mut study = Study::default();
+        let summary = study.take_series(scan, files.len(), index, loaded, None, CacheOutcome::Miss);
+        assert_eq!(summary.series, Some(index));
+        assert_eq!(summary.dims, [512, 512, 28]);
+        assert!(
+            summary
+                .warnings
+                .iter()
+                .any(|w| matches!(w, Warning::GantryTilt { .. }))
+        );
+        assert!(study.scanned().is_some());
+        assert!(study.first_file_of(index).is_ok());
     }
 }

@@ -89,6 +89,12 @@ rows: {
       cold.timings = [...fresh.timings];
       await fresh.waitForSelector('[data-testid="load-status"][data-cache="stored"]', { timeout: 600_000 });
       await fresh.waitForSelector('[data-testid="mesh-info"][data-state="ready"]', { timeout: 600_000 });
+      // The study worker's wasm heap with the study open (volume, its
+      // surface, the views drawn), against the volume's own bytes.
+      const worker = fresh.workers().find((w) => w.url().includes('insitu-worker'));
+      cold.heapBytes = await worker.evaluate(() => wasm_bindgen.heapBytes());
+      const dims = /(\d+) × (\d+) × (\d+) voxels/.exec(await fresh.getByTestId('volume-info').textContent());
+      cold.volumeBytes = Number(dims[1]) * Number(dims[2]) * Number(dims[3]) * 2;
       await fresh.waitForTimeout(1000); // the surface is written to the cache after it is shown
       fresh.timings.length = 0;
       const cached = await once();
@@ -140,6 +146,10 @@ rows: {
   }
 
   const ms = (x) => x.toFixed(0);
+  for (const { name, cold } of caching) {
+    const mb = (b) => (b / 1e6).toFixed(1);
+    console.log(`heap, ${name} open with its surface: study worker wasm heap ${mb(cold.heapBytes)} MB, volume (i16) ${mb(cold.volumeBytes)} MB; heap/volume ${(cold.heapBytes / cold.volumeBytes).toFixed(2)}x (aim <= 1.15x)`);
+  }
   for (const { name, cold, cached, recent } of caching) {
     console.log(`cache, ${name}, files chosen -> ready: cold ${ms(cold.ms)} ms (${cold.cache}), dropped again ${ms(cached.ms)} ms (${cached.cache}); cold/cached ${(cold.ms / cached.ms).toFixed(2)}x`);
     console.log(`cache, ${name}, Recent list (no files), click -> volume ready ${ms(recent.volumeMs)} ms, -> 2D views drawn ${ms(recent.drawnMs)} ms, -> last surface drawn ${ms(recent.surfaceMs)} ms`);

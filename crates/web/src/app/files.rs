@@ -10,6 +10,7 @@ use web_sys::{
 };
 
 use crate::dom::{document, on, typed};
+use crate::envelope::Attachments;
 use crate::protocol::Request;
 
 /// Hooks up the inputs and the drop target.
@@ -80,11 +81,7 @@ fn open(files: Array, names: Option<Array>) {
         return;
     }
     super::begin_loading(&format!("Reading {} files…", files.length()));
-    let mut extra = vec![("files", JsValue::from(files))];
-    if let Some(names) = names {
-        extra.push(("names", names.into()));
-    }
-    super::send(&Request::Open, &extra);
+    super::link::send_with(Request::Open, Attachments::files(files, names));
 }
 
 /// Every file under `entry`, depth first.

@@ -4,7 +4,9 @@
 use wasm_bindgen::JsCast;
 
 use crate::dom::{by_test_id, element, on, set_data, set_enabled, set_visible};
-use crate::protocol::{SeriesSummary, SkippedFile, SurfaceSummary, VolumeSummary};
+use insitu_volume::FileError;
+
+use crate::protocol::{MadeOn, SeriesSummary, SurfaceSummary, VolumeSummary};
 
 fn clear_children(id: &str) {
     by_test_id(id).set_inner_html("");
@@ -19,17 +21,18 @@ fn grid_text(dims: [u32; 3], spacing: [f64; 3]) -> String {
 }
 
 /// The series found and the files skipped.
-pub fn show_scan(series: &[SeriesSummary], skipped: &[SkippedFile], files: usize) {
+pub fn show_scan(series: &[SeriesSummary], skipped: &[FileError], files: usize) {
     clear_children("series-list");
     let list = by_test_id("series-list");
     for s in series {
         let item = element("li", "");
         set_data(&item, "index", &s.index.to_string());
         let _ = item.set_attribute("role", "option");
+        let modality = s.modality.code();
         let title = if s.description.is_empty() {
-            format!("{} series {}", s.modality, s.index + 1)
+            format!("{modality} series {}", s.index + 1)
         } else {
-            format!("{} · {}", s.modality, s.description)
+            format!("{modality} · {}", s.description)
         };
         let _ = item.append_child(&element("div", &title));
         let tilt = if s.tilt_degrees > 0.05 {
@@ -57,7 +60,7 @@ pub fn show_scan(series: &[SeriesSummary], skipped: &[SkippedFile], files: usize
     clear_children("skipped-list");
     let skipped_list = by_test_id("skipped-list");
     for s in skipped {
-        let _ = skipped_list.append_child(&element("li", &format!("{}: {}", s.file, s.reason)));
+        let _ = skipped_list.append_child(&element("li", &s.to_string()));
     }
     set_visible("skipped-files", !skipped.is_empty());
     super::status(
@@ -76,7 +79,10 @@ pub fn show_demo(v: &VolumeSummary) {
     let item = element("li", "");
     let _ = item.set_attribute("role", "option");
     let _ = item.set_attribute("aria-selected", "true");
-    let _ = item.append_child(&element("div", &format!("{} · {}", v.modality, v.title)));
+    let _ = item.append_child(&element(
+        "div",
+        &format!("{} · {}", v.modality.code(), v.title),
+    ));
     let _ = item.append_child(&element("div", &grid_text(v.dims, v.spacing_mm)));
     let _ = by_test_id("series-list").append_child(&item);
     set_visible("series-empty", false);
@@ -106,49 +112,64 @@ pub fn show_volume(v: &VolumeSummary) {
         v.spacing_mm[0],
         v.spacing_mm[1],
         v.spacing_mm[2],
-        v.modality,
+        v.modality.code(),
         v.value_range.0,
         v.value_range.1
     )));
     clear_children("warnings");
     let list = by_test_id("warnings");
     for w in &v.warnings {
-        let _ = list.append_child(&element("li", w));
+        let _ = list.append_child(&element("li", &w.to_string()));
     }
 }
 
-/// The surface's facts, and the exports it enables.
+/// The surface's facts: how many triangles, closed or not, where it was
+/// made and how long it took.
 pub fn show_surface(s: &SurfaceSummary) {
     let info = by_test_id("mesh-info");
-    let made = if s.engine.starts_with("the cache") {
-        format!("from {}", s.engine)
-    } else {
-        format!(
-            "on {} in {:.0} ms (+{:.0} ms clean-up)",
-            s.engine, s.extract_ms, s.cleanup_ms
-        )
+    let (made, engine) = match &s.made_on {
+        MadeOn::Cache { cached_at_ms } => {
+            let when = js_sys::Date::new(&(*cached_at_ms).into());
+            let date = String::from(
+                when.to_locale_date_string("en-GB", &wasm_bindgen::JsValue::UNDEFINED),
+            );
+            (
+                format!("from the cache on this computer (made {date})"),
+                "cache",
+            )
+        }
+        MadeOn::Gpu(adapter) => (
+            format!(
+                "on GPU ({adapter}) in {:.0} ms (+{:.0} ms clean-up)",
+                s.extract_ms, s.cleanup_ms
+            ),
+            "gpu",
+        ),
+        MadeOn::Cpu(reason) => (
+            format!(
+                "on {} in {:.0} ms (+{:.0} ms clean-up)",
+                reason.label(),
+                s.extract_ms,
+                s.cleanup_ms
+            ),
+            "cpu",
+        ),
     };
     info.set_text_content(Some(&format!(
         "{} triangles, {} vertices, {} · {} HU {made}",
-        s.triangles,
-        s.vertices,
-        if s.watertight { "watertight" } else { "open" },
-        s.request.iso,
+        s.facts.triangles,
+        s.facts.vertices,
+        if s.facts.watertight {
+            "watertight"
+        } else {
+            "open"
+        },
+        s.options.iso,
     )));
-    set_data(&info, "triangles", &s.triangles.to_string());
-    let engine = if s.engine.starts_with("GPU") {
-        "gpu"
-    } else if s.engine.starts_with("the cache") {
-        "cache"
-    } else {
-        "cpu"
-    };
+    set_data(&info, "triangles", &s.facts.triangles.to_string());
     set_data(&info, "engine", engine);
     set_data(&info, "state", "ready");
     set_enabled("make-surface", true);
-    for f in ["stl", "obj", "ply"] {
-        set_enabled(&format!("export-{f}"), s.triangles > 0);
-    }
 }
 
 /// The tag browser's rows (memory only; never persisted).
@@ -196,15 +217,10 @@ pub fn clear() {
     let info = by_test_id("mesh-info");
     info.set_text_content(Some("No surface yet."));
     let _ = info.remove_attribute("data-triangles");
-    for id in [
-        "make-surface",
-        "export-stl",
-        "export-obj",
-        "export-ply",
-        "close-study",
-    ] {
+    for id in ["make-surface", "close-study"] {
         set_enabled(id, false);
     }
+    super::controls::enable_exports(false);
     for view in ["axial", "coronal", "sagittal", "3d"] {
         by_test_id(&format!("readout-{view}")).set_text_content(Some(""));
     }

@@ -39,7 +39,7 @@ pub fn wire() {
                 s.remove_item(KEEP_NOTHING)
             };
         }
-        super::send(&crate::protocol::Request::SetCache { keep: !on }, &[]);
+        super::link::send(crate::protocol::Request::SetCache { keep: !on });
         wasm_bindgen_futures::spawn_local(async move {
             if on {
                 clear_all().await;
@@ -113,12 +113,9 @@ pub async fn refresh() {
         let open_key = key.clone();
         on(&open, "click", move |_: web_sys::Event| {
             super::begin_loading("Opening from the cache…");
-            super::send(
-                &crate::protocol::Request::OpenCached {
-                    key: open_key.clone(),
-                },
-                &[],
-            );
+            super::link::send(crate::protocol::Request::OpenCached {
+                key: open_key.clone(),
+            });
         });
         let _ = li.append_child(&open);
         let delete = element("button", "Delete");

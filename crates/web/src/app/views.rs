@@ -4,7 +4,7 @@
 
 use glam::DVec3;
 use insitu_volume::reslice::{Plane, ViewAxis};
-use wasm_bindgen::{Clamped, JsCast};
+use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
 use crate::dom::typed;
@@ -133,8 +133,9 @@ impl Views {
         self.pan_mm[slot(axis)] = (0.0, 0.0);
     }
 
-    /// Draws a view's pixels and overlays.
-    pub fn draw(&self, request: &ViewRequest, rgba: &[u8]) {
+    /// Draws a view's pixels (RGBA in the browser's memory, as the worker
+    /// transferred them) and overlays.
+    pub fn draw(&self, request: &ViewRequest, rgba: &js_sys::Uint8ClampedArray) {
         let canvas = canvas(request.axis);
         let plane: Plane = request.plane.into();
         if canvas.width() != plane.width || canvas.height() != plane.height {
@@ -150,7 +151,7 @@ impl Views {
             return;
         };
         if let Ok(image) =
-            ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), plane.width, plane.height)
+            ImageData::new_with_js_u8_clamped_array_and_sh(rgba, plane.width, plane.height)
         {
             let _ = ctx.put_image_data(&image, 0.0, 0.0);
         }

@@ -1,0 +1,109 @@
+//! The UI thread's link to the study worker: starting it (with the page's
+//! settings in its name), sending requests (held until it says `Ready`),
+//! receiving replies, and replacing it (a wasm heap never shrinks, so
+//! ending the worker is what gives a closed study's memory back).
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{MessageEvent, Worker};
+
+use super::{app, replies, storage};
+use crate::envelope::{self, Attachments, Target};
+use crate::protocol::{Reply, Request};
+
+/// Starts the study worker (built by Trunk from `insitu-worker`). Two
+/// settings in the page address reach it, so tests and the benchmark can
+/// compare both ways in one run: `?decoders=N` (how many decoder workers a
+/// compressed series gets; 0: decode in the study worker) and
+/// `?slices=gpu` (reslice the 2D views on the GPU even when it is a
+/// software rasterizer).
+pub fn spawn_worker() -> Worker {
+    let query = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    let setting = |key: &str| {
+        query
+            .trim_start_matches('?')
+            .split('&')
+            .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+            .map(str::to_owned)
+    };
+    let mut name = "insitu-study".to_owned();
+    if let Some(n) = setting("decoders").and_then(|n| n.parse::<usize>().ok()) {
+        name.push_str(&format!(";decoders={n}"));
+    }
+    if setting("slices").as_deref() == Some("gpu") {
+        name.push_str(";slices=gpu");
+    }
+    if storage::keep_nothing() {
+        name.push_str(";cache=off");
+    }
+    let options = web_sys::WorkerOptions::new();
+    options.set_name(&name);
+    let worker = Worker::new_with_options("./insitu-worker_loader.js", &options)
+        .expect("the worker script is served beside the page");
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
+        on_reply(&event.data());
+    });
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    worker
+}
+
+/// Sends a request with what goes beside it (files).
+pub fn send_with(request: Request, attachments: Attachments) {
+    let app = app();
+    if app.worker_ready.get() {
+        envelope::post(Target::Worker(&app.worker.borrow()), &request, attachments);
+    } else {
+        app.outbox.borrow_mut().push((request, attachments));
+    }
+}
+
+/// Sends a request.
+pub fn send(request: Request) {
+    send_with(request, Attachments::default());
+}
+
+/// Replaces the study worker with a fresh one.
+pub fn restart_worker() {
+    let app = app();
+    app.worker.borrow().terminate();
+    app.worker_ready.set(false);
+    app.outbox.borrow_mut().clear();
+    *app.worker.borrow_mut() = spawn_worker();
+}
+
+/// The worker is listening: what waited is sent.
+pub fn worker_ready() {
+    let app = app();
+    app.worker_ready.set(true);
+    for (request, attachments) in app.outbox.take() {
+        envelope::post(Target::Worker(&app.worker.borrow()), &request, attachments);
+    }
+}
+
+fn performance_now() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+/// A message from the worker. Slow handling is logged: the UI thread must
+/// never block for 100 ms.
+fn on_reply(data: &JsValue) {
+    let started = performance_now();
+    let (reply, attachments): (Reply, Attachments) = match envelope::open(data) {
+        Ok(opened) => opened,
+        Err(e) => {
+            web_sys::console::error_1(&format!("insitu: unreadable reply: {e}").into());
+            return;
+        }
+    };
+    let kind = reply.name();
+    replies::handle(reply, attachments);
+    let took = performance_now() - started;
+    if took > 40.0 {
+        web_sys::console::info_1(&format!("insitu: handling '{kind}' took {took:.0} ms").into());
+    }
+}

@@ -1,0 +1,316 @@
+//! What the UI does with each reply of the worker: one function per reply,
+//! each matching on typed values (never on text).
+
+use insitu_mesh::MeshFormat;
+use insitu_volume::display::initial_window;
+use insitu_volume::reslice::ViewAxis;
+use insitu_volume::{FileError, Modality};
+use js_sys::{Array, Uint8ClampedArray};
+use wasm_bindgen::JsCast;
+
+use super::controls::{download, enable_exports, make_surface, show_window};
+use super::link::{send, worker_ready};
+use super::{app, panel, redraw, scene, status, storage, views::Views};
+use crate::dom::{by_test_id, set_data, set_enabled, typed};
+use crate::envelope::Attachments;
+use crate::protocol::{
+    CacheOutcome, CacheWrite, DrawnOn, Failure, Phase, Reply, Request, SeriesSummary,
+    SurfaceSummary, Task, ViewRequest, VolumeSummary,
+};
+use insitu_store::StoreError;
+
+/// Handles one reply.
+pub fn handle(reply: Reply, attachments: Attachments) {
+    match reply {
+        Reply::Ready => worker_ready(),
+        Reply::Progress { phase, done, total } => progress(phase, done, total),
+        Reply::Scanned {
+            series,
+            skipped,
+            files,
+        } => scanned(&series, &skipped, files),
+        Reply::Loaded(summary) => loaded(summary),
+        Reply::CacheUpdate(write) => cache_update(write),
+        Reply::Cancelled { still_open } => cancelled(still_open),
+        Reply::Rendered { views, drawn_on } => rendered(&views, &drawn_on, &attachments),
+        Reply::Probed { axis, world, value } => probed(axis, world, value),
+        Reply::Surface(summary) => surface(summary, attachments.buffers),
+        Reply::Exported { format } => exported(format, &attachments),
+        Reply::VolumeTexture {
+            dims,
+            voxel_to_world,
+        } => volume_texture(dims, voxel_to_world, &attachments),
+        Reply::Tags { series, entries } => panel::show_tags(series, &entries),
+        Reply::Failed { during, error } => failed(during, &error),
+    }
+}
+
+fn progress(phase: Phase, done: usize, total: usize) {
+    let p: web_sys::HtmlProgressElement = typed("load-progress");
+    if total > 0 {
+        p.set_max(total as f64);
+        p.set_value(done as f64);
+    }
+    let text = if total > 0 {
+        format!("{phase} {done} / {total}…")
+    } else {
+        format!("{phase}…")
+    };
+    if phase == Phase::Meshing {
+        by_test_id("mesh-info").set_text_content(Some(&text));
+    } else {
+        status("loading", &text);
+    }
+}
+
+fn scanned(series: &[SeriesSummary], skipped: &[FileError], files: usize) {
+    panel::show_scan(series, skipped, files);
+}
+
+/// What the status says about the cache after a load.
+fn cache_note(outcome: &CacheOutcome) -> String {
+    match outcome {
+        CacheOutcome::Hit => " (from the cache on this computer)".into(),
+        CacheOutcome::Rebuilt { .. } => {
+            " (the cached copy was damaged, so it was decoded again)".into()
+        }
+        CacheOutcome::Unavailable(why) => format!(" (no cache: {why})"),
+        CacheOutcome::Miss | CacheOutcome::Off | CacheOutcome::NotApplicable => String::new(),
+    }
+}
+
+/// A volume is ready: show it, draw it, and (CT) make the bone surface.
+fn loaded(summary: VolumeSummary) {
+    let app = app();
+    let (window, level) = initial_window(summary.modality, summary.value_range);
+    *app.views.borrow_mut() = Some(Views::new(&summary, window, level));
+    show_window(window, level);
+    panel::show_volume(&summary);
+    if let Some(index) = summary.series {
+        app.selected.set(Some(index));
+        panel::select_series(index);
+        send(Request::Tags { series: index });
+    } else {
+        app.selected.set(None);
+        panel::show_demo(&summary);
+    }
+    app.reframe.set(true);
+    *app.surface.borrow_mut() = None;
+    let volume_mode = app.scene.borrow_mut().as_mut().is_some_and(|scene| {
+        scene.clear();
+        matches!(scene.mode, scene::Mode::Volume(_))
+    });
+    // Already showing volume rendering: the new volume's copy is needed now.
+    app.texture_requested.set(volume_mode);
+    if volume_mode {
+        send(Request::VolumeTexture);
+    }
+    let is_ct = summary.modality == Modality::Ct;
+    *app.volume.borrow_mut() = Some(summary.clone());
+    set_enabled("make-surface", true);
+    set_enabled("close-study", true);
+    let mut decoded_by = match summary.decoders {
+        0 => String::new(),
+        n => format!(" ({n} decoder workers)"),
+    };
+    decoded_by.push_str(&cache_note(&summary.cache));
+    let load_status = by_test_id("load-status");
+    set_data(&load_status, "cache", summary.cache.word());
+    status(
+        "ready",
+        &format!(
+            "Ready: {} in {:.0} ms{decoded_by}",
+            summary.title, summary.load_ms
+        ),
+    );
+    set_data(&load_status, "decoders", &summary.decoders.to_string());
+    app.redraw_in_flight.set(false);
+    redraw();
+    if is_ct {
+        // Bone at the default iso level, so the 3D view starts useful.
+        make_surface();
+    }
+}
+
+fn cache_update(write: CacheWrite) {
+    let load_status = by_test_id("load-status");
+    match write {
+        CacheWrite::Stored => {
+            set_data(&load_status, "cache", "stored");
+            wasm_bindgen_futures::spawn_local(storage::refresh());
+        }
+        CacheWrite::Failed(why) => {
+            set_data(&load_status, "cache", "failed");
+            let note = match why {
+                StoreError::QuotaFull => {
+                    "the browser's storage for this app is full; working without the cache"
+                        .to_owned()
+                }
+                other => other.to_string(),
+            };
+            web_sys::console::warn_1(&format!("insitu: not cached: {note}").into());
+            by_test_id("cache-usage").set_text_content(Some(&format!("Not cached: {note}")));
+        }
+    }
+}
+
+fn cancelled(still_open: bool) {
+    let app = app();
+    app.load_ticket.set(app.load_ticket.get() + 1);
+    match (still_open, app.volume.borrow().as_ref()) {
+        (true, Some(volume)) => status(
+            "ready",
+            &format!("Cancelled; still showing {}", volume.title),
+        ),
+        _ => status("idle", "Cancelled"),
+    }
+}
+
+/// Draws the views straight from the transferred pixels: they never pass
+/// through this thread's wasm memory.
+fn rendered(views: &[ViewRequest], drawn_on: &DrawnOn, attachments: &Attachments) {
+    let app = app();
+    let label = by_test_id("slice-engine");
+    let (text, detail, kind) = match drawn_on {
+        DrawnOn::Gpu(adapter) => (
+            format!("2D: GPU · {}", adapter.backend_name()),
+            adapter.to_string(),
+            "gpu",
+        ),
+        DrawnOn::Cpu(reason) => ("2D: CPU".to_owned(), reason.to_string(), "cpu"),
+    };
+    if label.text_content().as_deref() != Some(&text) {
+        label.set_text_content(Some(&text));
+        let _ = label.set_attribute("title", &format!("2D views: {detail}"));
+        set_data(&label, "engine", kind);
+    }
+    if let Some(v) = app.views.borrow().as_ref() {
+        for (i, request) in views.iter().enumerate() {
+            let bytes: js_sys::Uint8Array = attachments.buffer(i as u32);
+            let pixels = Uint8ClampedArray::new(&bytes.buffer());
+            v.draw(request, &pixels);
+        }
+    }
+    // Tests and the benchmark see each drawing (an attribute write).
+    set_data(&label, "drawn", &views.len().to_string());
+    app.redraw_in_flight.set(false);
+    if app.redraw_again.get() {
+        redraw();
+    }
+}
+
+fn probed(axis: ViewAxis, world: [f64; 3], value: Option<f32>) {
+    let text = match value {
+        Some(v) => format!(
+            "{} · ({:.1}, {:.1}, {:.1}) mm",
+            if v.fract() == 0.0 {
+                format!("{v} HU")
+            } else {
+                format!("{v:.2}")
+            },
+            world[0],
+            world[1],
+            world[2]
+        ),
+        None => String::new(),
+    };
+    by_test_id(&format!("readout-{}", axis.name())).set_text_content(Some(&text));
+}
+
+fn surface(summary: SurfaceSummary, buffers: Array) {
+    let app = app();
+    panel::show_surface(&summary);
+    enable_exports(summary.facts.triangles > 0);
+    let reframe = app.reframe.replace(false);
+    *app.surface.borrow_mut() = Some(summary.clone());
+    wasm_bindgen_futures::spawn_local(show_surface(buffers, summary, reframe));
+}
+
+fn exported(format: MeshFormat, attachments: &Attachments) {
+    download(
+        &attachments.buffers.get(0),
+        &format!("insitu-surface.{}", format.extension()),
+        format.mime(),
+    );
+}
+
+fn volume_texture(dims: [u32; 3], voxel_to_world: [f64; 16], attachments: &Attachments) {
+    let app = app();
+    let bounds = app
+        .volume
+        .borrow()
+        .as_ref()
+        .map(|v| (v.bounds.0.map(|x| x as f32), v.bounds.1.map(|x| x as f32)));
+    if let (Some(scene), Some(bounds)) = (app.scene.borrow_mut().as_mut(), bounds) {
+        scene.set_volume(dims, voxel_to_world, attachments.buffer(0), bounds);
+    }
+    wasm_bindgen_futures::spawn_local(show_3d());
+}
+
+fn failed(during: Task, error: &Failure) {
+    let app = app();
+    let text = format!("Failed while {during}: {error}");
+    web_sys::console::warn_1(&text.clone().into());
+    match during {
+        Task::MakingASurface | Task::Exporting => {
+            by_test_id("mesh-info").set_text_content(Some(&text));
+            set_enabled("make-surface", app.volume.borrow().is_some());
+        }
+        // The tag browser is optional; the study stays.
+        Task::ReadingTags if app.volume.borrow().is_some() => {}
+        _ => status("error", &text),
+    }
+}
+
+/// Shows the 3D view's mode: a waiting volume texture is uploaded in one
+/// task, the first draw happens in the next (each can be slow on a
+/// software GPU).
+pub async fn show_3d() {
+    if let Some(scene) = app().scene.borrow_mut().as_mut() {
+        scene.upload_volume();
+    }
+    next_task().await;
+    if let Some(scene) = app().scene.borrow_mut().as_mut() {
+        scene.draw();
+    }
+}
+
+/// Resolves on a later task, letting the browser paint and handle input.
+async fn next_task() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback(&resolve);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Uploads a surface one array per task: a million-triangle mesh is 25 MB,
+/// too much to copy and upload in one go without blocking the UI thread.
+async fn show_surface(buffers: Array, summary: SurfaceSummary, reframe: bool) {
+    use insitu_gpu::MeshPart;
+    if let Some(scene) = app().scene.borrow_mut().as_mut() {
+        scene.begin_mesh();
+    }
+    for (i, part) in [MeshPart::Positions, MeshPart::Normals, MeshPart::Indices]
+        .into_iter()
+        .enumerate()
+    {
+        next_task().await;
+        // The bytes of the typed array (f32 or u32) the worker transferred.
+        let array: js_sys::Float32Array = buffers.get(i as u32).unchecked_into();
+        let bytes = js_sys::Uint8Array::new_with_byte_offset_and_length(
+            &array.buffer(),
+            array.byte_offset(),
+            array.byte_length(),
+        )
+        .to_vec();
+        if let Some(scene) = app().scene.borrow_mut().as_mut() {
+            scene.upload(part, &bytes);
+        }
+    }
+    next_task().await;
+    if let Some(scene) = app().scene.borrow_mut().as_mut() {
+        scene.show(summary.facts.bounds, reframe);
+    }
+}

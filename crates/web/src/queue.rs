@@ -1,0 +1,83 @@
+//! The worker's queue: requests run one at a time, in order, except that a
+//! run of redraws (or of cursor readouts) collapses to its newest, since
+//! the UI asks faster than a large volume redraws. Pure, so the policy is
+//! tested natively.
+
+use std::collections::VecDeque;
+use std::mem::discriminant;
+
+use crate::protocol::Request;
+
+/// Requests waiting their turn, each with what came beside it.
+#[derive(Debug)]
+pub struct Queue<T> {
+    waiting: VecDeque<(Request, T)>,
+}
+
+impl<T> Default for Queue<T> {
+    fn default() -> Self {
+        Self {
+            waiting: VecDeque::new(),
+        }
+    }
+}
+
+impl<T> Queue<T> {
+    /// Adds a request at the back.
+    pub fn push(&mut self, request: Request, extra: T) {
+        self.waiting.push_back((request, extra));
+    }
+
+    /// The next request to run: the front one, or the newest of a run of
+    /// superseding requests of its kind at the front (the others dropped).
+    pub fn take_next(&mut self) -> Option<(Request, T)> {
+        let mut next = self.waiting.pop_front()?;
+        while next.0.supersedes_its_kind()
+            && self
+                .waiting
+                .front()
+                .is_some_and(|(r, _)| discriminant(r) == discriminant(&next.0))
+        {
+            next = self.waiting.pop_front().expect("checked");
+        }
+        Some(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use insitu_volume::reslice::ViewAxis;
+
+    fn probe(x: f64) -> Request {
+        Request::Probe {
+            axis: ViewAxis::Axial,
+            world: [x, 0.0, 0.0],
+        }
+    }
+
+    #[test]
+    fn runs_of_redraws_and_readouts_collapse_to_the_newest() {
+        let mut queue = Queue::default();
+        queue.push(Request::Render { views: vec![] }, 1);
+        queue.push(Request::Render { views: vec![] }, 2);
+        queue.push(probe(1.0), 3);
+        queue.push(probe(2.0), 4);
+        queue.push(Request::Render { views: vec![] }, 5);
+        queue.push(Request::Demo, 6);
+        queue.push(Request::Demo, 7);
+        let order: Vec<i32> = std::iter::from_fn(|| queue.take_next().map(|(_, n)| n)).collect();
+        // Two redraws → the second; two probes → the second; a lone redraw;
+        // loads never collapse.
+        assert_eq!(order, [2, 4, 5, 6, 7]);
+    }
+
+    #[test]
+    fn the_newest_readout_is_the_one_kept() {
+        let mut queue = Queue::default();
+        queue.push(probe(1.0), ());
+        queue.push(probe(2.0), ());
+        assert_eq!(queue.take_next().map(|(r, _)| r), Some(probe(2.0)));
+        assert!(queue.take_next().is_none());
+    }
+}

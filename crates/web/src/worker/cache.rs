@@ -1,0 +1,188 @@
+//! The worker's side of the cache: the IndexedDB store (opened on first
+//! use), the user's "keep nothing" setting, the key of the loaded volume,
+//! and reading and writing volumes and surfaces. What to do with each
+//! answer is decided in [`crate::cache`].
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use insitu_mesh::{Mesh, SurfaceFacts, SurfaceOptions};
+use insitu_store::{MeshRecord, Store, StoreError, VolumeRecord, VoxelKind, voxel_bytes};
+use insitu_volume::{Modality, Volume, Voxels};
+
+use crate::cache::{DATABASE, after_write};
+use crate::laps::Laps;
+use crate::protocol::{CacheOutcome, CacheWrite};
+
+/// A volume read back from the cache, with what its record knew.
+pub struct CachedVolume {
+    /// The voxels and geometry.
+    pub volume: Volume,
+    /// Smallest and largest value.
+    pub value_range: (f32, f32),
+    /// Modality.
+    pub modality: Modality,
+}
+
+/// A surface read back from the cache.
+pub struct CachedSurface {
+    /// The mesh.
+    pub mesh: Mesh,
+    /// Its facts (from the record: not measured again).
+    pub facts: SurfaceFacts,
+    /// When it was first cached.
+    pub cached_at_ms: f64,
+}
+
+/// Cache state of the study worker.
+#[derive(Default)]
+pub struct Cache {
+    /// The database, once opened (or why it could not be).
+    store: RefCell<Option<Result<Rc<Store>, StoreError>>>,
+    /// The user's "keep nothing on this computer" setting.
+    keep_nothing: Cell<bool>,
+    /// Content key of the loaded volume once it is in the cache.
+    volume_key: RefCell<Option<String>>,
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+impl Cache {
+    /// A cache that keeps nothing when `keep_nothing`.
+    pub fn new(keep_nothing: bool) -> Self {
+        let cache = Self::default();
+        cache.keep_nothing.set(keep_nothing);
+        cache
+    }
+
+    /// Follows the user's setting from now on.
+    pub fn set_keep(&self, keep: bool) {
+        self.keep_nothing.set(!keep);
+    }
+
+    /// Whether the user keeps nothing on this computer.
+    pub fn keeps_nothing(&self) -> bool {
+        self.keep_nothing.get()
+    }
+
+    /// The key of the loaded volume, when it is in the cache.
+    pub fn volume_key(&self) -> Option<String> {
+        self.volume_key.borrow().clone()
+    }
+
+    /// Records which cached volume is loaded (`None`: not cached).
+    pub fn set_volume_key(&self, key: Option<String>) {
+        *self.volume_key.borrow_mut() = key;
+    }
+
+    /// The database, unless the user keeps nothing (`Off`) or IndexedDB
+    /// refuses (`Unavailable`, with why; tried again next time: an older
+    /// tab that blocked the upgrade may have been closed since).
+    pub async fn store(&self) -> Result<Rc<Store>, CacheOutcome> {
+        if self.keep_nothing.get() {
+            return Err(CacheOutcome::Off);
+        }
+        let known = self.store.borrow().clone();
+        let opened = match known {
+            Some(Ok(store)) => return Ok(store),
+            _ => Store::open(DATABASE).await.map(Rc::new),
+        };
+        if let Err(e) = &opened {
+            web_sys::console::warn_1(&format!("insitu: no cache: {e}").into());
+        }
+        *self.store.borrow_mut() = Some(opened.clone());
+        opened.map_err(CacheOutcome::Unavailable)
+    }
+
+    /// The cached volume of `key`, read straight into a new voxel buffer
+    /// with every chunk's checksum checked.
+    pub async fn volume(
+        store: &Store,
+        key: &str,
+        laps: &RefCell<Laps>,
+    ) -> Result<Option<CachedVolume>, StoreError> {
+        let Some(record) = store.volume_record(key).await? else {
+            return Ok(None);
+        };
+        laps.borrow_mut().lap("cache record");
+        let voxels = match record.voxel {
+            VoxelKind::I16 => store.read_voxels(key, &record).await.map(Voxels::I16),
+            VoxelKind::F32 => store.read_voxels(key, &record).await.map(Voxels::F32),
+        }?;
+        laps.borrow_mut().lap("cache voxels");
+        Ok(Some(CachedVolume {
+            volume: record.volume(voxels)?,
+            value_range: record.value_range,
+            modality: record.modality,
+        }))
+    }
+
+    /// Writes `volume` under `key`; what was begun is removed when the
+    /// browser refuses. Remembers the key when it is stored.
+    pub async fn write_volume(
+        &self,
+        store: &Store,
+        key: &str,
+        volume: &Volume,
+        modality: Modality,
+        value_range: (f32, f32),
+    ) -> CacheWrite {
+        let record = VolumeRecord::of(volume, modality, value_range, now_ms());
+        let written = store
+            .put_volume(key, record, voxel_bytes(volume.voxels()))
+            .await;
+        let (outcome, remove) = after_write(written);
+        if remove {
+            let _ = store.delete_volume(key).await;
+        } else {
+            self.set_volume_key(Some(key.to_owned()));
+        }
+        outcome
+    }
+
+    /// The surface `options` make of the loaded volume, if it was cached.
+    pub async fn surface(&self, options: &SurfaceOptions) -> Option<CachedSurface> {
+        let key = self.volume_key()?;
+        let store = self.store().await.ok()?;
+        let found = store.mesh(&key, options).await.unwrap_or_else(|e| {
+            web_sys::console::warn_1(&format!("insitu: cached surface dropped: {e}").into());
+            None
+        });
+        let (record, positions, normals, indices) = found?;
+        let mesh = Mesh::from_flat(&positions, &normals, &indices);
+        let facts = SurfaceFacts::of(&mesh, Some(record.watertight));
+        Some(CachedSurface {
+            mesh,
+            facts,
+            cached_at_ms: record.cached_at_ms,
+        })
+    }
+
+    /// Caches a surface of the loaded volume (when the volume is cached).
+    pub async fn write_surface(&self, mesh: &Mesh, facts: &SurfaceFacts, options: SurfaceOptions) {
+        let Some(key) = self.volume_key() else {
+            return;
+        };
+        let Ok(store) = self.store().await else {
+            return;
+        };
+        let record = MeshRecord {
+            schema: insitu_store::SCHEMA_VERSION,
+            options,
+            triangles: facts.triangles,
+            vertices: facts.vertices,
+            watertight: facts.watertight,
+            hash: String::new(),
+            cached_at_ms: now_ms(),
+        };
+        let (positions, normals, indices) = mesh.flat();
+        if let Err(e) = store
+            .put_mesh(&key, record, positions, normals, indices)
+            .await
+        {
+            web_sys::console::warn_1(&format!("insitu: surface not cached: {e}").into());
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! The dropped files, kept as the browser's `File` handles for the life of
+//! the study: their bytes stay with the browser (on disk or in its own
+//! memory), and are copied into the wasm heap one file at a time, to be
+//! scanned and hashed, decoded, or shown in the tag browser, then let go.
+//! So the heap holds the volume and one file, not the folder.
+
+use std::cell::Cell;
+
+use insitu_volume::{DICOM_HEAD_BYTES, MemoryFile, Scan, ScannedFile, could_be_dicom};
+use js_sys::{Array, Promise, Reflect, Uint8Array};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::File;
+
+use crate::envelope::Attachments;
+
+/// Files read together as one Blob (one read of many files is faster than
+/// one read each).
+pub const FILES_PER_BATCH: usize = 64;
+
+/// Files above this size are looked at before they are read.
+const SNIFF_ABOVE: f64 = 1024.0 * 1024.0;
+
+/// The files of the open (or opening) folder.
+pub struct DroppedFiles {
+    files: Vec<File>,
+    names: Vec<String>,
+}
+
+impl DroppedFiles {
+    /// The files sent with an `Open` request, named by their path in the
+    /// chosen folder, else their path in a dropped folder, else their name.
+    pub fn new(attachments: &Attachments) -> Self {
+        let files: Vec<File> = attachments
+            .files
+            .iter()
+            .map(JsCast::unchecked_into)
+            .collect();
+        let names = files
+            .iter()
+            .enumerate()
+            .map(|(n, file)| {
+                let relative = Reflect::get(file, &"webkitRelativePath".into())
+                    .ok()
+                    .and_then(|p| p.as_string())
+                    .filter(|p| !p.is_empty());
+                let dropped = attachments
+                    .names
+                    .as_ref()
+                    .and_then(|list| list.get(n as u32).as_string());
+                relative.or(dropped).unwrap_or_else(|| file.name())
+            })
+            .collect();
+        Self { files, names }
+    }
+
+    /// How many files.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// File `i`'s display name.
+    pub fn name(&self, i: usize) -> &str {
+        &self.names[i]
+    }
+
+    /// Starts reading files `indices` (in that order).
+    pub fn start_reading(&self, indices: &[usize]) -> BatchRead {
+        BatchRead::start(indices.iter().map(|&i| self.files[i].clone()).collect())
+    }
+
+    /// The handles and names of files `indices`, to pass to another worker.
+    pub fn handles(&self, indices: &[usize]) -> (Array, Array) {
+        let files = indices.iter().map(|&i| self.files[i].clone()).collect();
+        let names = indices
+            .iter()
+            .map(|&i| JsValue::from(self.names[i].as_str()))
+            .collect();
+        (files, names)
+    }
+
+    /// File `i`'s bytes, copied into wasm memory.
+    pub async fn read(&self, i: usize) -> Option<MemoryFile> {
+        let read = self.start_reading(&[i]).finish().await;
+        Some(MemoryFile {
+            name: self.names[i].clone(),
+            bytes: read.bytes(0)?,
+        })
+    }
+
+    /// Reads every header, a batch of files at a time (the next batch read
+    /// while this one is scanned), hashing each file's pixels for the cache
+    /// key while its bytes are here. A large file whose first bytes show it
+    /// is not DICOM (a CD's viewer program, a video, a NumPy array) is not
+    /// read past them; a file that cannot be read is scanned as empty, and
+    /// the scan says why. `None` when cancelled.
+    pub async fn scan(&self, cancel: &Cell<bool>, progress: impl Fn(usize, usize)) -> Option<Scan> {
+        let total = self.files.len();
+        let heads = settled(self.files.iter().map(|file| {
+            (file.size() > SNIFF_ABOVE)
+                .then(|| file.slice_with_f64_and_f64(0.0, DICOM_HEAD_BYTES as f64))
+                .and_then(Result::ok)
+                .map(|head| head.array_buffer())
+        }))
+        .await;
+        let mut scanned: Vec<Option<ScannedFile>> = vec![None; total];
+        for (n, head) in heads.iter().enumerate() {
+            if let Some(head) = head
+                && !could_be_dicom(&head.to_vec())
+            {
+                // Not DICOM: its head is enough for the scan to say so.
+                let file = MemoryFile {
+                    name: self.names[n].clone(),
+                    bytes: head.to_vec(),
+                };
+                scanned[n] = Some(ScannedFile::read(&file, false));
+            }
+        }
+        let wanted: Vec<usize> = (0..total).filter(|&n| scanned[n].is_none()).collect();
+        let batches: Vec<&[usize]> = wanted.chunks(FILES_PER_BATCH).collect();
+        let mut next = batches.first().map(|b| self.start_reading(b));
+        for (k, batch) in batches.iter().enumerate() {
+            let current = next.take().expect("started before its turn");
+            next = batches.get(k + 1).map(|b| self.start_reading(b));
+            let read = current.finish().await;
+            if cancel.get() {
+                return None;
+            }
+            for (i, &n) in batch.iter().enumerate() {
+                // One file in wasm memory at a time, dropped once scanned.
+                let file = MemoryFile {
+                    name: self.names[n].clone(),
+                    bytes: read.bytes(i).unwrap_or_default(),
+                };
+                scanned[n] = Some(ScannedFile::read(&file, true));
+            }
+            progress(
+                total - wanted.len() + k * FILES_PER_BATCH + batch.len(),
+                total,
+            );
+        }
+        Some(Scan::from_files(
+            scanned
+                .into_iter()
+                .map(|s| s.expect("every file scanned"))
+                .collect(),
+        ))
+    }
+}
+
+/// A batch of files being read as one Blob.
+pub struct BatchRead {
+    files: Vec<File>,
+    /// Under way from [`BatchRead::start`]; `None` when the batch is too
+    /// large for one buffer.
+    together: Option<JsFuture>,
+}
+
+/// A batch read: each file's bytes in the browser's memory, copied into
+/// wasm memory one file at a time on request.
+pub struct ReadBatch {
+    parts: Vec<Option<Uint8Array>>,
+}
+
+impl ReadBatch {
+    /// File `i` of the batch, copied into wasm memory; `None` when it could
+    /// not be read.
+    pub fn bytes(&self, i: usize) -> Option<Vec<u8>> {
+        self.parts.get(i)?.as_ref().map(Uint8Array::to_vec)
+    }
+}
+
+impl BatchRead {
+    /// Starts reading `files`.
+    fn start(files: Vec<File>) -> Self {
+        // Larger batches (big multi-frame files) are read file by file.
+        const MOST_AT_ONCE: f64 = 256.0 * 1024.0 * 1024.0;
+        let total: f64 = files.iter().map(|f| f.size()).sum();
+        let parts: Array = files.iter().collect();
+        let together = web_sys::Blob::new_with_blob_sequence(&parts)
+            .ok()
+            .filter(|_| total <= MOST_AT_ONCE)
+            .map(|blob| JsFuture::from(blob.array_buffer()));
+        Self { files, together }
+    }
+
+    /// Each file's bytes; if the read together failed, each file is read on
+    /// its own, so that only the unreadable ones come back `None`.
+    pub async fn finish(self) -> ReadBatch {
+        let total: f64 = self.files.iter().map(|f| f.size()).sum();
+        if let Some(read) = self.together
+            && let Ok(buffer) = read.await
+            && let Ok(buffer) = buffer.dyn_into::<js_sys::ArrayBuffer>()
+            // A file changed on disk since it was listed: read each again.
+            && f64::from(buffer.byte_length()) == total
+        {
+            let mut at = 0.0;
+            let parts = self
+                .files
+                .iter()
+                .map(|file| {
+                    let part = Uint8Array::new_with_byte_offset_and_length(
+                        &buffer,
+                        at as u32,
+                        file.size() as u32,
+                    );
+                    at += file.size();
+                    Some(part)
+                })
+                .collect();
+            return ReadBatch { parts };
+        }
+        ReadBatch {
+            parts: settled(self.files.iter().map(|file| Some(file.array_buffer()))).await,
+        }
+    }
+}
+
+/// Awaits every read at once; each gives its bytes (in the browser's
+/// memory), or `None` when it was not asked for or failed.
+async fn settled(reads: impl Iterator<Item = Option<Promise>>) -> Vec<Option<Uint8Array>> {
+    let asked = Array::new();
+    let wanted: Vec<bool> = reads
+        .map(|read| {
+            let wanted = read.is_some();
+            asked.push(&read.map_or(JsValue::UNDEFINED, JsValue::from));
+            wanted
+        })
+        .collect();
+    let results: Array = JsFuture::from(Promise::all_settled(&asked))
+        .await
+        .map(JsCast::unchecked_into)
+        .unwrap_or_default();
+    wanted
+        .iter()
+        .enumerate()
+        .map(|(i, &wanted)| {
+            let value = Reflect::get(&results.get(i as u32), &"value".into()).ok()?;
+            (wanted && value.is_instance_of::<js_sys::ArrayBuffer>())
+                .then(|| Uint8Array::new(&value))
+        })
+        .collect()
+}

@@ -1,0 +1,78 @@
+//! The worker's GPU: the device (WebGPU, else WebGL2 on an offscreen
+//! canvas), the marching-cubes pipelines and the slice renderer, each made
+//! once on first use and kept for the worker's life; the volume's texture
+//! is uploaded once per volume. Failures are kept too, as values, so the
+//! reason is shown rather than retried on every redraw.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use insitu_gpu::{GpuContext, GpuError, GpuMarchingCubes, SliceRenderer, SliceVolume};
+use insitu_volume::Volume;
+
+/// A GPU resource made on first use; the error says why it could not be.
+pub type Built<T> = Rc<Result<T, GpuError>>;
+
+/// GPU state of the study worker.
+#[derive(Default)]
+pub struct Gpu {
+    device: RefCell<Option<Result<Rc<GpuContext>, GpuError>>>,
+    marching: RefCell<Option<Built<GpuMarchingCubes>>>,
+    slices: SliceRenderer,
+    /// The loaded volume's texture, tagged with the study's volume
+    /// generation it was uploaded from.
+    uploaded: RefCell<Option<(u64, Built<SliceVolume>)>>,
+}
+
+impl Gpu {
+    /// The device: WebGPU when the browser has it, else WebGL2 on an
+    /// offscreen canvas (render-only).
+    pub async fn device(&self) -> Result<Rc<GpuContext>, GpuError> {
+        if let Some(device) = self.device.borrow().clone() {
+            return device;
+        }
+        let made = match GpuContext::headless().await {
+            Ok(ctx) => Ok(Rc::new(ctx)),
+            Err(webgpu) => GpuContext::offscreen_webgl()
+                .await
+                .map(Rc::new)
+                .map_err(|webgl| {
+                    GpuError::NoAdapter(format!("no WebGPU ({webgpu}) and no WebGL2 ({webgl})"))
+                }),
+        };
+        *self.device.borrow_mut() = Some(made.clone());
+        made
+    }
+
+    /// Marching cubes on `ctx`, compiled on first use.
+    pub fn marching(&self, ctx: &GpuContext) -> Built<GpuMarchingCubes> {
+        self.marching
+            .borrow_mut()
+            .get_or_insert_with(|| Rc::new(GpuMarchingCubes::new(ctx)))
+            .clone()
+    }
+
+    /// `volume` (of study generation `generation`) as a texture for the 2D
+    /// views: uploaded once per volume, the previous one freed first.
+    pub fn slice_volume(
+        &self,
+        ctx: &GpuContext,
+        generation: u64,
+        volume: &Volume,
+    ) -> Built<SliceVolume> {
+        if let Some((uploaded, texture)) = self.uploaded.borrow().as_ref()
+            && *uploaded == generation
+        {
+            return texture.clone();
+        }
+        *self.uploaded.borrow_mut() = None;
+        let made = Rc::new(self.slices.upload(ctx, volume));
+        *self.uploaded.borrow_mut() = Some((generation, made.clone()));
+        made
+    }
+
+    /// The reslicing pipelines, kept across volumes.
+    pub fn slices(&self) -> &SliceRenderer {
+        &self.slices
+    }
+}

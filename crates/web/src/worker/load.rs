@@ -1,0 +1,320 @@
+//! Loading a series: the cache first (a hit reads the volume back without
+//! decoding), else decoding, by decoder workers for a large compressed
+//! series or here a batch of files at a time; then the volume becomes the
+//! study's and is written to the cache after the UI has it. A new folder
+//! is loaded beside the open study, which is kept on cancel or failure.
+
+use std::rc::Rc;
+
+use insitu_volume::phantom::PhantomSize;
+use insitu_volume::{BuildError, Loaded, MemoryFile, Scan};
+
+use super::cache::Cache;
+use super::files::{DroppedFiles, FILES_PER_BATCH};
+use super::{Worker, now_ms, post};
+use crate::cache::{AfterLookup, after_lookup, recent_failure};
+use crate::decoders::{self, Parallel};
+use crate::envelope::Attachments;
+use crate::protocol::{CacheOutcome, Failure, Phase, Reply, Task};
+use crate::study;
+
+/// How a load ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loading {
+    /// The volume is the study's; `Loaded` was posted.
+    Loaded,
+    /// It could not be built; `Failed` was posted.
+    Failed,
+    /// The user cancelled; the study is unchanged.
+    Cancelled,
+}
+
+fn progress(phase: Phase, done: usize, total: usize) {
+    post(
+        &Reply::Progress { phase, done, total },
+        Attachments::default(),
+    );
+}
+
+fn failed(during: Task, error: Failure) {
+    post(&Reply::Failed { during, error }, Attachments::default());
+}
+
+/// Opens dropped files: scan (hashing each file for the cache key as it
+/// goes), then load the largest series beside the open study.
+pub async fn open(worker: &Worker, files: DroppedFiles) {
+    let started = now_ms();
+    worker.laps.borrow_mut().restart();
+    worker.cancel.set(false);
+    let files = Rc::new(files);
+    let Some(scan) = files
+        .scan(&worker.cancel, |done, total| {
+            progress(Phase::Reading, done, total)
+        })
+        .await
+    else {
+        worker.cancelled();
+        return;
+    };
+    progress(Phase::Scanning, files.len(), files.len());
+    worker.laps.borrow_mut().lap("read and scan");
+    post(&study::scanned(&scan, files.len()), Attachments::default());
+    let Some(index) = scan.largest_series() else {
+        // Its skipped list says why; the open study stays loaded.
+        failed(Task::Opening, Failure::NoImageSeries);
+        return;
+    };
+    if load(worker, Rc::new(scan), files, index, started).await != Loading::Loaded {
+        // Show the open study's folder again.
+        if let Some(scanned) = worker.study.borrow().scanned() {
+            post(&scanned, Attachments::default());
+        }
+        if worker.cancel.get() {
+            worker.cancelled();
+        }
+    }
+}
+
+/// Loads another series of the open folder.
+pub async fn load_series(worker: &Worker, index: usize) {
+    worker.laps.borrow_mut().restart();
+    worker.cancel.set(false);
+    let scan = worker.study.borrow().scan();
+    let files = worker.files.borrow().clone();
+    let (Some(scan), Some(files)) = (scan, files) else {
+        return failed(Task::Loading, Failure::NoFolder);
+    };
+    if index >= scan.series.len() {
+        return failed(Task::Loading, Failure::NoSuchSeries(index));
+    }
+    if load(worker, scan, files, index, now_ms()).await == Loading::Cancelled {
+        worker.cancelled();
+    }
+}
+
+/// Loads series `index` of `scan` (whose files are `files`) and makes it
+/// the study's volume.
+async fn load(
+    worker: &Worker,
+    scan: Rc<Scan>,
+    files: Rc<DroppedFiles>,
+    index: usize,
+    started: f64,
+) -> Loading {
+    progress(Phase::Decoding, 0, 0);
+    let key = (!worker.cache.keeps_nothing())
+        .then(|| scan.content_key_from_scan(index))
+        .flatten();
+    worker.laps.borrow_mut().lap("content key");
+    let store = match &key {
+        Some(_) => worker.cache.store().await,
+        None => Err(CacheOutcome::Off),
+    };
+    let mut outcome = match &store {
+        Ok(_) => CacheOutcome::Miss,
+        Err(why) => why.clone(),
+    };
+    if let (Some(key), Ok(store)) = (&key, &store) {
+        let found = Cache::volume(store, key, &worker.laps).await;
+        match after_lookup(&found) {
+            AfterLookup::Use => {
+                let cached = found.ok().flatten().expect("a hit");
+                if worker.cancel.get() {
+                    return Loading::Cancelled;
+                }
+                let loaded = Loaded {
+                    volume: cached.volume,
+                    warnings: scan.series[index].info.warnings.clone(),
+                };
+                let mut summary = worker.study.borrow_mut().take_series(
+                    scan,
+                    files.len(),
+                    index,
+                    loaded,
+                    Some(cached.value_range),
+                    CacheOutcome::Hit,
+                );
+                *worker.files.borrow_mut() = Some(files);
+                worker.cache.set_volume_key(Some(key.clone()));
+                summary.load_ms = now_ms() - started;
+                worker.laps.borrow_mut().lap("summary");
+                worker.laps.borrow().log("cache hit");
+                post(&Reply::Loaded(summary), Attachments::default());
+                return Loading::Loaded;
+            }
+            AfterLookup::Decode(why) => {
+                if let Err(e) = &found {
+                    // Not damage: the browser refused the read; left alone.
+                    web_sys::console::warn_1(&format!("insitu: cache not read: {e}").into());
+                }
+                worker.laps.borrow_mut().lap("cache lookup");
+                outcome = why;
+            }
+            AfterLookup::DropAndDecode(why) => {
+                // Never shown as if valid: dropped, decoded again, and said.
+                web_sys::console::warn_1(&format!("insitu: cache entry dropped: {why:?}").into());
+                let _ = store.delete_volume(key).await;
+                outcome = why;
+            }
+        }
+    }
+    let (built, decoded_by) = match decode(worker, &scan, &files, index).await {
+        Some(decoded) => decoded,
+        None => return Loading::Cancelled,
+    };
+    worker.laps.borrow_mut().lap("decode");
+    let loaded = match built {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            failed(Task::Loading, Failure::Build(e));
+            return Loading::Failed;
+        }
+    };
+    let mut summary =
+        worker
+            .study
+            .borrow_mut()
+            .take_series(scan, files.len(), index, loaded, None, outcome);
+    *worker.files.borrow_mut() = Some(files);
+    worker.cache.set_volume_key(None);
+    summary.load_ms = now_ms() - started;
+    summary.decoders = decoded_by;
+    worker.laps.borrow_mut().lap("summary");
+    post(&Reply::Loaded(summary.clone()), Attachments::default());
+    let volume = worker.study.borrow().volume();
+    if let (Some(key), Ok(store), Some(volume)) = (key, store, volume) {
+        // After `Loaded`: the user sees the study while it is written.
+        let write = worker
+            .cache
+            .write_volume(&store, &key, &volume, summary.modality, summary.value_range)
+            .await;
+        post(&Reply::CacheUpdate(write), Attachments::default());
+        worker.laps.borrow_mut().lap("cache write");
+    }
+    worker.laps.borrow().log("load");
+    Loading::Loaded
+}
+
+/// Decodes series `index`: on decoder workers when it is large and
+/// compressed, else here a batch of files at a time. `None` when cancelled.
+async fn decode(
+    worker: &Worker,
+    scan: &Scan,
+    files: &DroppedFiles,
+    index: usize,
+) -> Option<(Result<Loaded, BuildError>, usize)> {
+    let plan = &scan.series[index];
+    let count = decoders::decoders_for(
+        plan.info.dims[2] as usize,
+        plan.geometry.voxel_count(),
+        scan.is_decode_bound(index),
+    );
+    let report = |done: usize, total: usize| {
+        if done == total || done.is_multiple_of((total / 50).max(1)) {
+            progress(Phase::Decoding, done, total);
+        }
+    };
+    if count >= 2 {
+        match decoders::decode_in_parallel(scan, files, index, count, &report, &worker.cancel).await
+        {
+            Parallel::Done(result) => return Some((result, count)),
+            Parallel::Cancelled => return None,
+            Parallel::Unavailable => {}
+        }
+    }
+    decode_in_place(worker, scan, files, index, &report)
+        .await
+        .map(|built| (built, 0))
+}
+
+/// Decodes series `index` here, a batch of files at a time: the next
+/// batch is read while this one decodes, and each file is copied into wasm
+/// memory only while it is decoded. A cancel is seen between batches.
+async fn decode_in_place(
+    worker: &Worker,
+    scan: &Scan,
+    files: &DroppedFiles,
+    index: usize,
+    report: &dyn Fn(usize, usize),
+) -> Option<Result<Loaded, BuildError>> {
+    let total = scan.series[index].info.dims[2] as usize;
+    let mut float = match scan.needs_float(index) {
+        Ok(float) => float,
+        Err(e) => return Some(Err(e)),
+    };
+    'attempt: loop {
+        let (jobs, mut assembly) = match scan
+            .decode_batches(index, FILES_PER_BATCH, float)
+            .and_then(|jobs| Ok((jobs, scan.start_assembly(index, float)?)))
+        {
+            Ok(ready) => ready,
+            Err(e) => return Some(Err(e)),
+        };
+        let mut done = 0;
+        let mut next = jobs.first().map(|job| files.start_reading(&job.files));
+        for (k, job) in jobs.iter().enumerate() {
+            let current = next.take().expect("started before its turn");
+            next = jobs.get(k + 1).map(|job| files.start_reading(&job.files));
+            let read = current.finish().await;
+            if worker.cancel.get() {
+                return None;
+            }
+            let sources = job.files.iter().enumerate().map(|(i, &file)| MemoryFile {
+                name: files.name(file).to_owned(),
+                bytes: read.bytes(i).unwrap_or_default(),
+            });
+            if assembly.decode(job, sources).is_err() {
+                // A value beyond i16: start again in f32.
+                float = true;
+                continue 'attempt;
+            }
+            done += job.slice_count();
+            report(done, total);
+        }
+        return Some(assembly.finish(scan));
+    }
+}
+
+/// Opens a cached volume with no files (the Recent list): it replaces the
+/// open study only once it has been read and verified.
+pub async fn open_cached(worker: &Worker, key: String) {
+    let started = now_ms();
+    worker.laps.borrow_mut().restart();
+    let Ok(store) = worker.cache.store().await else {
+        return failed(Task::OpeningFromTheCache, Failure::CacheOff);
+    };
+    let found = Cache::volume(&store, &key, &worker.laps).await;
+    let shape = match &found {
+        Ok(found) => Ok(found.as_ref().map(drop)),
+        Err(e) => Err(e.clone()),
+    };
+    if let Some((failure, remove)) = recent_failure(&shape) {
+        if remove {
+            let _ = store.delete_volume(&key).await;
+        }
+        return failed(Task::OpeningFromTheCache, failure);
+    }
+    let cached = found.ok().flatten().expect("checked above");
+    let mut summary =
+        worker
+            .study
+            .borrow_mut()
+            .from_cache(cached.volume, cached.modality, cached.value_range);
+    *worker.files.borrow_mut() = None;
+    worker.cache.set_volume_key(Some(key));
+    summary.load_ms = now_ms() - started;
+    worker.laps.borrow_mut().lap("summary");
+    worker.laps.borrow().log("open from the cache");
+    post(&Reply::Loaded(summary), Attachments::default());
+}
+
+/// Builds the synthetic demo spine and makes it the study.
+pub fn demo(worker: &Worker) {
+    let started = now_ms();
+    progress(Phase::BuildingTheDemo, 0, 0);
+    let mut summary = worker.study.borrow_mut().demo(PhantomSize::DEMO);
+    *worker.files.borrow_mut() = None;
+    worker.cache.set_volume_key(None);
+    summary.load_ms = now_ms() - started;
+    post(&Reply::Loaded(summary), Attachments::default());
+}

@@ -1,0 +1,204 @@
+//! The study worker: receives [`Request`]s, runs them on the study one at a
+//! time ([`crate::queue`]), and posts [`Reply`]s with their buffers transferred.
+//! Reading, decoding, reslicing and meshing all happen here, off the UI
+//! thread. Each job has its module: [`files`] (the dropped files), [`load`],
+//! [`cache`], [`gpu`], [`views`] (2D), [`surface`]. No `RefCell` borrow is
+//! held across an `await`: asynchronous steps hold `Rc` handles instead.
+
+mod cache;
+pub mod files;
+mod gpu;
+mod load;
+mod surface;
+mod views;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+use crate::decoders;
+use crate::envelope::{self, Attachments, Target};
+use crate::laps::Laps;
+use crate::protocol::{Failure, Reply, Request, Task};
+use crate::queue::Queue;
+use crate::study::{self, Study};
+use files::DroppedFiles;
+
+/// Everything the worker holds. Separate cells: the message handler
+/// touches only the queue and the cancel flag.
+struct Worker {
+    study: RefCell<Study>,
+    /// The open folder's files (`File` handles, never their bytes).
+    files: RefCell<Option<Rc<DroppedFiles>>>,
+    queue: RefCell<Queue<Attachments>>,
+    busy: Cell<bool>,
+    /// Set by a `Cancel`, which jumps the queue: a load checks it whenever
+    /// it yields (between batches of files, between decoder replies) and
+    /// drops what it had begun.
+    cancel: Cell<bool>,
+    gpu: gpu::Gpu,
+    cache: cache::Cache,
+    /// Where the request in progress spends its time.
+    laps: RefCell<Laps>,
+    /// Reslice on the GPU even when it is a software rasterizer (tests).
+    slices_on_gpu: bool,
+    /// The volume generation the 2D views were last drawn from.
+    drawn_generation: Cell<u64>,
+}
+
+impl Worker {
+    /// Tells the UI the load stopped and what is still open.
+    fn cancelled(&self) {
+        let still_open = self.study.borrow().volume().is_some();
+        post(&Reply::Cancelled { still_open }, Attachments::default());
+    }
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// Posts `reply` to the UI thread, its buffers transferred.
+fn post(reply: &Reply, attachments: Attachments) {
+    envelope::post(Target::Parent(&scope()), reply, attachments);
+}
+
+fn fail(during: Task, error: Failure) {
+    post(&Reply::Failed { during, error }, Attachments::default());
+}
+
+/// Bytes of this worker's wasm heap: what the open study costs in memory.
+/// A wasm heap never shrinks, so closing a study ends the worker; the
+/// end-to-end tests and the benchmark read this.
+#[wasm_bindgen(js_name = heapBytes)]
+pub fn heap_bytes() -> f64 {
+    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+    memory
+        .buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length() as f64
+}
+
+/// Entry point of the worker binary.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    if decoders::is_decoder() {
+        decoders::start_decoder();
+        return;
+    }
+    let worker = Rc::new(Worker {
+        study: RefCell::default(),
+        files: RefCell::default(),
+        queue: RefCell::default(),
+        busy: Cell::new(false),
+        cancel: Cell::new(false),
+        gpu: gpu::Gpu::default(),
+        cache: cache::Cache::new(decoders::setting("cache").as_deref() == Some("off")),
+        laps: RefCell::default(),
+        slices_on_gpu: decoders::setting("slices").as_deref() == Some("gpu"),
+        drawn_generation: Cell::new(0),
+    });
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let (request, attachments) = match envelope::open::<Request>(&event.data()) {
+            Ok(opened) => opened,
+            Err(e) => return fail(Task::ReadingARequest, Failure::BadRequest(e)),
+        };
+        if request == Request::Cancel {
+            worker.cancel.set(true);
+            return;
+        }
+        worker.queue.borrow_mut().push(request, attachments);
+        if !worker.busy.replace(true) {
+            wasm_bindgen_futures::spawn_local(drain(worker.clone()));
+        }
+    });
+    scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    post(&Reply::Ready, Attachments::default());
+}
+
+/// Runs queued requests in order, one at a time.
+async fn drain(worker: Rc<Worker>) {
+    loop {
+        let next = worker.queue.borrow_mut().take_next();
+        let Some((request, attachments)) = next else {
+            worker.busy.set(false);
+            return;
+        };
+        handle(&worker, request, attachments).await;
+    }
+}
+
+async fn handle(worker: &Worker, request: Request, attachments: Attachments) {
+    match request {
+        Request::Open => load::open(worker, DroppedFiles::new(&attachments)).await,
+        Request::LoadSeries { index } => load::load_series(worker, index).await,
+        Request::OpenCached { key } => load::open_cached(worker, key).await,
+        Request::Demo => load::demo(worker),
+        Request::Cancel => {}
+        Request::SetCache { keep } => worker.cache.set_keep(keep),
+        Request::Render { views } => views::render(worker, views).await,
+        Request::Probe { axis, world } => {
+            let reply = worker.study.borrow().probe(axis, world);
+            post(&reply, Attachments::default());
+        }
+        Request::Surface(options) => surface::surface(worker, options).await,
+        Request::Export { format } => {
+            let exported = worker.study.borrow().export(format);
+            match exported {
+                Ok(bytes) => post(
+                    &Reply::Exported { format },
+                    Attachments::buffers([js_sys::Uint8Array::from(bytes.as_slice()).into()]),
+                ),
+                Err(e) => fail(Task::Exporting, e),
+            }
+        }
+        Request::VolumeTexture => {
+            let reduced = worker.study.borrow().reduced();
+            if let Some(reduced) = reduced {
+                post(
+                    &Reply::VolumeTexture {
+                        dims: reduced.dims,
+                        voxel_to_world: reduced.voxel_to_world,
+                    },
+                    Attachments::buffers([
+                        js_sys::Uint8Array::from(reduced.bytes.as_slice()).into()
+                    ]),
+                );
+            }
+        }
+        Request::Tags { series } => tags(worker, series).await,
+    }
+}
+
+/// The tag browser's rows for a series: its first file is read again from
+/// its `File` handle (memory only, never persisted).
+async fn tags(worker: &Worker, series: usize) {
+    let file = worker.study.borrow().first_file_of(series);
+    let files = worker.files.borrow().clone();
+    let (file, files) = match (file, files) {
+        (Ok(file), Some(files)) => (file, files),
+        (Err(e), _) => return fail(Task::ReadingTags, e),
+        (Ok(_), None) => return fail(Task::ReadingTags, Failure::NoFolder),
+    };
+    match files.read(file).await {
+        Some(read) => post(
+            &study::tags(series, &read.name, &read.bytes),
+            Attachments::default(),
+        ),
+        None => fail(
+            Task::ReadingTags,
+            Failure::File(insitu_volume::FileError::new(
+                files.name(file),
+                insitu_volume::Problem::Io("the browser could not read it again".into()),
+            )),
+        ),
+    }
+}

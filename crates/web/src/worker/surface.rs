@@ -1,0 +1,110 @@
+//! A surface request: from the cache when the same surface of the same
+//! volume was made before (and the user left the engine to "Auto"), else
+//! marching cubes where `insitu_gpu::engine::marching_engine` says, then
+//! the one clean-up chain; the mesh goes to the UI as transferred arrays
+//! and into the cache.
+
+use insitu_gpu::engine::marching_engine;
+use insitu_gpu::{CpuReason, EngineChoice, GpuError};
+use insitu_mesh::{Engine, SurfaceOptions, extract_surface};
+use js_sys::{Float32Array, Uint32Array};
+
+use super::{Worker, now_ms, post};
+use crate::envelope::Attachments;
+use crate::protocol::{Failure, MadeOn, Phase, Reply, Task};
+
+/// The study's mesh as arrays for the UI (copied once, out of wasm memory).
+fn mesh_buffers(worker: &Worker) -> Attachments {
+    let Some(mesh) = worker.study.borrow().mesh() else {
+        return Attachments::default();
+    };
+    let (positions, normals, indices) = mesh.flat();
+    Attachments::buffers([
+        Float32Array::from(positions).into(),
+        Float32Array::from(normals).into(),
+        Uint32Array::from(indices).into(),
+    ])
+}
+
+/// Makes (or finds) the surface `options` ask for and posts it.
+pub async fn surface(worker: &Worker, options: SurfaceOptions) {
+    let Some(volume) = worker.study.borrow().volume() else {
+        return post(
+            &Reply::Failed {
+                during: Task::MakingASurface,
+                error: Failure::NoVolume,
+            },
+            Attachments::default(),
+        );
+    };
+    post(
+        &Reply::Progress {
+            phase: Phase::Meshing,
+            done: 0,
+            total: 0,
+        },
+        Attachments::default(),
+    );
+    worker.laps.borrow_mut().restart();
+    // The same surface of the same volume was made before: no marching
+    // cubes (unless the user chose where it must run).
+    if options.engine == Engine::Auto
+        && let Some(cached) = worker.cache.surface(&options).await
+    {
+        worker.laps.borrow_mut().lap("cache read");
+        let summary = worker.study.borrow_mut().keep_surface(
+            cached.mesh,
+            cached.facts,
+            options,
+            MadeOn::Cache {
+                cached_at_ms: cached.cached_at_ms,
+            },
+            0.0,
+            0.0,
+        );
+        post(&Reply::Surface(summary), mesh_buffers(worker));
+        worker.laps.borrow_mut().lap("post");
+        worker.laps.borrow().log("surface from the cache");
+        return;
+    }
+    let device = match options.engine {
+        Engine::Cpu => Err(GpuError::NoAdapter("not asked for".into())),
+        Engine::Auto | Engine::Gpu => worker.gpu.device().await,
+    };
+    let started = now_ms();
+    let on_gpu = match (
+        marching_engine(options.engine, device.as_ref().map(|ctx| &ctx.summary)),
+        device,
+    ) {
+        (EngineChoice::Gpu, Ok(ctx)) => match worker.gpu.marching(&ctx).as_ref() {
+            Ok(mc) => mc
+                .extract(&ctx, &volume, options.marching(), None)
+                .await
+                .map(|(mesh, _)| (mesh, MadeOn::Gpu(ctx.summary.clone())))
+                .map_err(CpuReason::GpuFailed),
+            Err(e) => Err(CpuReason::GpuFailed(e.clone())),
+        },
+        (EngineChoice::Cpu(reason), _) => Err(reason),
+        (EngineChoice::Gpu, Err(e)) => Err(CpuReason::NoAdapter(e)),
+    };
+    let (mesh, made_on) = on_gpu.unwrap_or_else(|reason| {
+        (
+            extract_surface(&volume, options.marching()),
+            MadeOn::Cpu(reason),
+        )
+    });
+    let extract_ms = now_ms() - started;
+    let summary = worker
+        .study
+        .borrow_mut()
+        .finish_surface(mesh, options, made_on, extract_ms, now_ms);
+    post(&Reply::Surface(summary.clone()), mesh_buffers(worker));
+    // Requests run one at a time: the volume is still the one meshed.
+    let mesh = worker.study.borrow().mesh();
+    if let Some(mesh) = mesh {
+        worker
+            .cache
+            .write_surface(&mesh, &summary.facts, options)
+            .await;
+    }
+}

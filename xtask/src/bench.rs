@@ -1,0 +1,202 @@
+//! `cargo xtask bench`: every benchmark, each printing ratios against a
+//! baseline or a peer measured in the same run. `INSITU_BENCH_ONLY=real-ct`
+//! (or `browser`) runs one part while working on it.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use crate::proc::{Result, cargo, output_of, run, step};
+use crate::{phantoms, root, setup, web};
+
+/// Every benchmark.
+pub fn all() -> Result {
+    let only = std::env::var("INSITU_BENCH_ONLY").unwrap_or_default();
+    if only.is_empty() || only == "real-ct" {
+        real_ct()?;
+    }
+    if only == "real-ct" {
+        return Ok(());
+    }
+    let series = phantoms::bench_series()?;
+    if only.is_empty() {
+        step("benchmark: DICOM series -> HU volume (release build)");
+        run(cargo(&root())
+            .args(["bench", "-p", "insitu-volume", "--bench", "load"])
+            .env("INSITU_BENCH_SERIES", &series))?;
+        step("benchmark: marching cubes at 300 HU, CPU and GPU (release build)");
+        run(cargo(&root())
+            .args(["bench", "-p", "insitu-gpu", "--bench", "marching"])
+            .env("INSITU_BENCH_SERIES", &series))?;
+    }
+    browser(&series)
+}
+
+/// The browser benchmark (release wasm, headless Chromium) beside the CLI.
+fn browser(series: &Path) -> Result {
+    let j2k = phantoms::bench_series_j2k()?;
+    step("benchmark: the same series in the browser (release wasm), beside the native CLI");
+    setup::web_tools()?;
+    run(cargo(&root()).args(["build", "--release", "-p", "insitu-cli"]))?;
+    web::build(true)?;
+    run(Command::new("node")
+        .arg("tests/e2e/bench/browser.mjs")
+        .current_dir(root())
+        // Folders of the series' DICOM files alone, as a user drops them.
+        .env("INSITU_BENCH_SERIES", phantoms::dicom_only(series)?)
+        .env("INSITU_BENCH_SERIES_J2K", phantoms::dicom_only(&j2k)?)
+        .env("INSITU_CLI", target_dir().join("release/insitu"))
+        .env("INSITU_DIST", root().join("dist")))
+}
+
+fn target_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// Runs `cmd`, returning its stdout and the wall time of the whole command.
+fn timed(cmd: &mut Command) -> Result<(String, f64)> {
+    let shown = format!("{cmd:?}");
+    let started = Instant::now();
+    let out = cmd
+        .output()
+        .map_err(|e| format!("could not start {shown}: {e}"))?;
+    let seconds = started.elapsed().as_secs_f64();
+    if !out.status.success() {
+        return Err(format!(
+            "{shown} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok((String::from_utf8_lossy(&out.stdout).into_owned(), seconds))
+}
+
+/// The number after `key` in a JSON object printed on one line.
+fn json_number(json: &str, key: &str) -> Result<f64> {
+    let value: serde_json::Value =
+        serde_json::from_str(json.trim()).map_err(|e| format!("{e}: {json}"))?;
+    value[key]
+        .as_f64()
+        .ok_or_else(|| format!("no {key} in {json}"))
+}
+
+/// `insitu mesh` on a real CT (the LIDC chest CT, 512×512×275, at 300 HU),
+/// whole command, against loading it with pydicom and running VTK's flying
+/// edges and its STL writer, alternating three times in one run; then the
+/// triangle counts of our marching cubes (open borders, as theirs) against
+/// flying edges and scikit-image's Lewiner, and admesh on our STL.
+fn real_ct() -> Result {
+    let ct = phantoms::real_ct_uncompressed()?;
+    let python = phantoms::bench_python()?;
+    step("benchmark: insitu mesh on a real CT against pydicom + VTK flying edges (release build)");
+    run(cargo(&root()).args(["build", "--release", "-p", "insitu-cli"]))?;
+    let insitu = target_dir().join("release/insitu");
+    let tmp = std::env::temp_dir().join(format!("insitu-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
+    let ours_stl = tmp.join("insitu.stl");
+    let theirs_stl = tmp.join("vtk.stl");
+    let script = root().join("tests/reference/mesh_peers.py");
+    // Ours: the whole command, process start to exit. Theirs: the script's
+    // own clock around load + flying edges + STL, so neither Python's start
+    // nor the Lewiner count afterwards is charged to the peer.
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let mut last = (String::new(), String::new());
+    for _ in 0..3 {
+        let (out, seconds) = timed(
+            Command::new(&insitu)
+                .arg("mesh")
+                .arg(&ct)
+                .args(["--iso", "300", "-o"])
+                .arg(&ours_stl),
+        )?;
+        ours.push(seconds);
+        let (json, _) = timed(
+            Command::new(&python)
+                .arg(&script)
+                .arg(&ct)
+                .arg("300")
+                .arg(&theirs_stl),
+        )?;
+        theirs.push(json_number(&json, "total_s")?);
+        last = (out, json);
+    }
+    let (out, json) = last;
+    let range = |v: &[f64]| {
+        let lo = v.iter().copied().fold(f64::MAX, f64::min);
+        let hi = v.iter().copied().fold(f64::MIN, f64::max);
+        (lo, hi)
+    };
+    let (ours_lo, ours_hi) = range(&ours);
+    let (theirs_lo, theirs_hi) = range(&theirs);
+    println!(
+        "real CT: {} (LIDC chest CT, 512x512x275, uncompressed)",
+        ct.display()
+    );
+    for line in out.lines() {
+        println!("  insitu mesh: {line}");
+    }
+    println!(
+        "  pydicom + VTK, last run: load {:.3} s, flying edges {:.3} s, STL {:.3} s",
+        json_number(&json, "load_s")?,
+        json_number(&json, "flying_edges_s")?,
+        json_number(&json, "write_s")?,
+    );
+    println!(
+        "insitu mesh --iso 300, whole command: {ours_lo:.2}-{ours_hi:.2} s; pydicom load + VTK flying edges + STL: {theirs_lo:.2}-{theirs_hi:.2} s; insitu/peer {:.2}x (best of 3 each)",
+        ours_lo / theirs_lo,
+    );
+    step("marching cubes triangle counts on the same CT (open borders, 300 HU)");
+    let counted = Command::new(cargo_path())
+        .current_dir(root())
+        .args(["bench", "-q", "-p", "insitu-mesh", "--bench", "real_ct"])
+        .env("INSITU_BENCH_REAL_CT", &ct)
+        .env("INSITU_BENCH_ISO", "300")
+        .output()
+        .map_err(|e| e.to_string())?;
+    let counted = String::from_utf8_lossy(&counted.stdout);
+    let ours_count: f64 = counted
+        .lines()
+        .find_map(|l| {
+            l.split(" triangles")
+                .next()?
+                .rsplit(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .ok_or_else(|| format!("no count in {counted}"))?;
+    for (peer, key) in [
+        ("VTK flying edges", "flying_edges_triangles"),
+        ("scikit-image Lewiner", "lewiner_triangles"),
+    ] {
+        let theirs = json_number(&json, key)?;
+        println!(
+            "triangles: insitu {ours_count} vs {peer} {theirs} ({:+.2}%)",
+            (ours_count - theirs) / theirs * 100.0
+        );
+    }
+    if let Some(report) = output_of("admesh", &[ours_stl.to_str().unwrap_or_default()]) {
+        for line in report.lines().filter(|l| {
+            [
+                "Degenerate facets",
+                "Edges fixed",
+                "Facets removed",
+                "Facets added",
+                "Facets reversed",
+            ]
+            .iter()
+            .any(|label| l.trim_start().starts_with(label))
+        }) {
+            println!("admesh on insitu's STL: {}", line.trim());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok(())
+}
+
+fn cargo_path() -> std::path::PathBuf {
+    std::env::var_os("CARGO")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "cargo".into())
+}

@@ -376,3 +376,28 @@ test('cancelling a load keeps the study that was open, in the same worker', asyn
     await browser.close();
   }
 });
+
+test('a 512x512x300 series open costs the study worker little more than its volume', async () => {
+  // The dropped files stay with the browser (File handles) and are copied
+  // into the worker's wasm heap one at a time, and marching cubes allocates
+  // its mesh once: the heap (which never shrinks) holds the volume, its
+  // surface and little else.
+  const phantoms = process.env.INSITU_PHANTOMS;
+  assert.ok(phantoms, 'INSITU_PHANTOMS unset: run through `cargo xtask test`');
+  const app = await openApp({ webgpu: false });
+  const { browser, page } = app;
+  try {
+    await page.getByTestId('open-folder').setInputFiles(path.join(phantoms, 'spine-512'));
+    await waitReady(page);
+    assert.match(await page.getByTestId('volume-info').textContent(), /512 × 512 × 300 voxels/);
+    const triangles = await waitSurface(page);
+    const worker = page.workers().find((w) => w.url().includes('insitu-worker'));
+    const heap = await worker.evaluate(() => wasm_bindgen.heapBytes());
+    const volume = 512 * 512 * 300 * 2;
+    console.log(`512x512x300 open with a ${triangles}-triangle surface: heap ${(heap / 1e6).toFixed(1)} MB, volume ${(volume / 1e6).toFixed(1)} MB (${(heap / volume).toFixed(2)}x)`);
+    assert.ok(heap <= 1.15 * volume, `heap ${heap} bytes for a ${volume}-byte volume`);
+    await assertQuiet(app, 'large series', { longTasks: false });
+  } finally {
+    await browser.close();
+  }
+});

@@ -40,7 +40,7 @@ fn in_ci() -> bool {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask <setup|build-web [--release]|serve [--port N] [--release]|test [--no-lint]|lint|bench|phantoms>"
+        "usage: cargo xtask <setup|build-web [--release]|serve [--port N] [--dev]|test [--no-lint]|lint|bench|phantoms>"
     );
     ExitCode::from(2)
 }
@@ -51,6 +51,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup::all(),
         Some("build-web") => setup::web_tools().and_then(|()| web::build(flag("--release"))),
+        // What users run: the optimised build, unless `--dev`.
         Some("serve") => {
             let port = args
                 .iter()
@@ -59,7 +60,7 @@ fn main() -> ExitCode {
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(8080);
             setup::web_tools()
-                .and_then(|()| web::build(flag("--release")))
+                .and_then(|()| web::build(!flag("--dev")))
                 .and_then(|()| serve::serve(&root().join("dist"), port))
         }
         Some("test") => test::run_all(!flag("--no-lint")),

@@ -95,44 +95,72 @@ pub fn remove_islands(mesh: &Mesh, min_triangles: usize) -> Mesh {
 }
 
 /// Taubin λ|μ smoothing: a shrinking Laplacian step followed by an
-/// inflating one, `iterations` times, so the part keeps its size.
+/// inflating one, `iterations` times, so the part keeps its size. Nothing
+/// is built when no iteration is asked for; the neighbour lists are one
+/// flat array (a vertex's list is a slice of it), not a `Vec` per vertex.
 pub fn taubin_smooth(mesh: &mut Mesh, iterations: usize) {
     const LAMBDA: f32 = 0.5;
     const MU: f32 = -0.53;
+    if iterations == 0 {
+        return;
+    }
     let n = mesh.positions.len();
-    let mut neighbours: Vec<Vec<u32>> = vec![Vec::new(); n];
-    for [a, b, c] in &mesh.triangles {
-        for (x, y) in [(*a, *b), (*b, *c), (*c, *a)] {
-            neighbours[x as usize].push(y);
-            neighbours[y as usize].push(x);
+    // Each triangle edge makes its two ends neighbours: count, place, then
+    // sort and deduplicate each vertex's slice in place.
+    let mut start = vec![0u32; n + 1];
+    for tri in &mesh.triangles {
+        for v in tri {
+            start[*v as usize + 1] += 2;
         }
     }
-    for list in &mut neighbours {
-        list.sort_unstable();
-        list.dedup();
+    for v in 0..n {
+        start[v + 1] += start[v];
+    }
+    let mut list = vec![0u32; start[n] as usize];
+    let mut fill: Vec<u32> = start[..n].to_vec();
+    for [a, b, c] in &mesh.triangles {
+        for (x, y) in [(*a, *b), (*b, *c), (*c, *a)] {
+            for (from, to) in [(x, y), (y, x)] {
+                list[fill[from as usize] as usize] = to;
+                fill[from as usize] += 1;
+            }
+        }
+    }
+    // After deduplication vertex v's neighbours are list[start[v]..end[v]].
+    let mut end = fill;
+    for v in 0..n {
+        let slot = &mut list[start[v] as usize..end[v] as usize];
+        slot.sort_unstable();
+        let mut kept = 0;
+        for i in 0..slot.len() {
+            if i == 0 || slot[i] != slot[kept - 1] {
+                slot[kept] = slot[i];
+                kept += 1;
+            }
+        }
+        end[v] = start[v] + kept as u32;
     }
     let mut next = vec![Vec3::ZERO; n];
     for _ in 0..iterations {
         for factor in [LAMBDA, MU] {
-            for (v, list) in neighbours.iter().enumerate() {
+            for (v, moved) in next.iter_mut().enumerate() {
                 let p = mesh.positions[v];
-                next[v] = if list.is_empty() {
+                let around = &list[start[v] as usize..end[v] as usize];
+                *moved = if around.is_empty() {
                     p
                 } else {
-                    let mean = list
+                    let mean = around
                         .iter()
                         .map(|&u| mesh.positions[u as usize])
                         .sum::<Vec3>()
-                        / list.len() as f32;
+                        / around.len() as f32;
                     p + (mean - p) * factor
                 };
             }
             std::mem::swap(&mut mesh.positions, &mut next);
         }
     }
-    if iterations > 0 {
-        recompute_normals(mesh);
-    }
+    recompute_normals(mesh);
 }
 
 /// Area-weighted vertex normals from the triangles.

@@ -74,20 +74,23 @@ impl Mesh {
         )
     }
 
-    /// A mesh from flat arrays ([`Mesh::flat`]'s layout).
-    pub fn from_flat(positions: &[f32], normals: &[f32], indices: &[u32]) -> Self {
-        let vec3 = |v: &[f32]| {
-            v.chunks_exact(3)
-                .map(|c| Vec3::new(c[0], c[1], c[2]))
-                .collect()
+    /// A mesh taking over flat arrays ([`Mesh::flat`]'s layout) without a
+    /// copy where their allocations fit (a surface read back from the
+    /// cache); else copied.
+    pub fn from_flat_vecs(positions: Vec<f32>, normals: Vec<f32>, indices: Vec<u32>) -> Self {
+        use bytemuck::allocation::try_cast_vec;
+        let vec3 = |v: Vec<f32>| {
+            try_cast_vec::<f32, Vec3>(v).unwrap_or_else(|(_, v)| {
+                v.chunks_exact(3)
+                    .map(|c| Vec3::new(c[0], c[1], c[2]))
+                    .collect()
+            })
         };
         Self {
             positions: vec3(positions),
             normals: vec3(normals),
-            triangles: indices
-                .chunks_exact(3)
-                .map(|t| [t[0], t[1], t[2]])
-                .collect(),
+            triangles: try_cast_vec::<u32, [u32; 3]>(indices)
+                .unwrap_or_else(|(_, v)| v.chunks_exact(3).map(|t| [t[0], t[1], t[2]]).collect()),
         }
     }
 
@@ -144,6 +147,16 @@ mod tests {
             (24, 24, 36)
         );
         assert_eq!(&positions[3..6], &[1.0, 0.0, 0.0]);
-        assert_eq!(Mesh::from_flat(positions, normals, indices), cube);
+        let owned = Mesh::from_flat_vecs(positions.to_vec(), normals.to_vec(), indices.to_vec());
+        assert_eq!(owned, cube);
+        // An allocation that does not fit three floats a vertex is copied.
+        let mut odd = positions.to_vec();
+        odd.reserve_exact(1);
+        odd.push(9.0);
+        odd.pop();
+        assert_eq!(
+            Mesh::from_flat_vecs(odd, normals.to_vec(), indices.to_vec()).positions,
+            cube.positions
+        );
     }
 }

@@ -192,6 +192,37 @@ fn noise_gives_a_closed_consistently_oriented_surface_when_borders_close() {
 }
 
 #[test]
+fn the_lean_two_pass_extraction_gives_the_same_mesh() {
+    let volume = noise(UVec3::new(29, 31, 40), 5);
+    for close_borders in [true, false] {
+        let options = MarchingOptions {
+            iso: 120.0,
+            close_borders,
+        };
+        let lean = insitu_mesh::marching::extract_surface_lean(&volume, options);
+        assert_eq!(lean, extract_surface(&volume, options));
+        assert_eq!(
+            lean.positions.capacity(),
+            lean.positions.len(),
+            "counted exactly"
+        );
+    }
+    // Bone (few tunnels, unlike noise): the triangles' reserve is enough.
+    let spine = insitu_volume::phantom::demo_spine(insitu_volume::phantom::PhantomSize {
+        matrix: 96,
+        slices: 60,
+        pixel_mm: 3.6,
+        slice_mm: 3.3,
+    });
+    let lean = insitu_mesh::marching::extract_surface_lean(&spine, MarchingOptions::default());
+    let vertices = lean.positions.len();
+    assert!(
+        lean.triangles.capacity() <= 2 * vertices + vertices / 16 + 64,
+        "reserved once, never grown"
+    );
+}
+
+#[test]
 fn output_is_identical_single_and_multi_threaded() {
     let volume = noise(UVec3::new(31, 29, 23), 3);
     let options = MarchingOptions {
@@ -318,4 +349,30 @@ fn every_decider_outcome_stays_closed_and_oriented() {
             assert!(mesh.enclosed_volume() > 0.0, "seed {seed} iso {iso}");
         }
     }
+}
+
+#[test]
+fn rows_wider_than_one_id_base_stay_closed() {
+    // Vertex ids are a base per 16,384 voxels of a row plus a 16-bit
+    // offset: a row longer than that must still number them right.
+    let volume = noise(UVec3::new(16_500, 3, 3), 9);
+    let mesh = extract_surface(
+        &volume,
+        MarchingOptions {
+            iso: 0.0,
+            close_borders: true,
+        },
+    );
+    let t = topology(&mesh);
+    assert!(t.is_watertight(), "{t:?}");
+    assert_eq!(
+        mesh,
+        insitu_mesh::marching::extract_surface_lean(
+            &volume,
+            MarchingOptions {
+                iso: 0.0,
+                close_borders: true,
+            },
+        )
+    );
 }

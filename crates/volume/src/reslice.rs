@@ -254,11 +254,18 @@ fn inverse_interpolate(values: &[f64], t: f64) -> f64 {
 /// Samples `volume` on `plane` with trilinear interpolation into `out`
 /// (`width`×`height`, row by row); NaN where the plane leaves the volume.
 pub fn sample(volume: &Volume, plane: &Plane, out: &mut [f32]) {
+    sample_rows(volume, plane, 0..plane.height as usize, out);
+}
+
+/// [`sample`] for rows `rows` of the plane only (`out` holds those rows):
+/// the same values, a block of rows at a time, so a caller need not hold a
+/// whole view.
+pub fn sample_rows(volume: &Volume, plane: &Plane, rows: std::ops::Range<usize>, out: &mut [f32]) {
     let map = IndexMap::new(volume);
     // The voxel type is decided once, not in the per-sample loop.
     match volume.voxels() {
-        Voxels::I16(v) => sample_voxels(v, volume, &map, plane, out),
-        Voxels::F32(v) => sample_voxels(v, volume, &map, plane, out),
+        Voxels::I16(v) => sample_voxels(v, volume, &map, plane, rows, out),
+        Voxels::F32(v) => sample_voxels(v, volume, &map, plane, rows, out),
     }
 }
 
@@ -267,6 +274,7 @@ fn sample_voxels<T: Copy + Into<f32>>(
     volume: &Volume,
     map: &IndexMap<'_>,
     plane: &Plane,
+    rows: std::ops::Range<usize>,
     out: &mut [f32],
 ) {
     let dims = volume.geometry().dims;
@@ -278,12 +286,13 @@ fn sample_voxels<T: Copy + Into<f32>>(
     let dx = map.ijt_along(plane.right * plane.mm_per_pixel);
     let dy = map.ijt_along(plane.down * plane.mm_per_pixel);
     let top = DVec3::new((nx - 1) as f64, (ny - 1) as f64, (nz - 1) as f64);
-    for y in 0..plane.height as usize {
+    let first = rows.start;
+    for y in rows {
         let row = start + dy * y as f64;
         for x in 0..plane.width as usize {
             let ijt = row + dx * x as f64;
             let p = DVec3::new(ijt.x, ijt.y, map.k_of(ijt.z));
-            let slot = &mut out[y * plane.width as usize + x];
+            let slot = &mut out[(y - first) * plane.width as usize + x];
             // Half a voxel of grace at the faces: the border voxels are whole.
             if p.cmplt(DVec3::splat(-0.5)).any() || p.cmpgt(top + 0.5).any() {
                 *slot = f32::NAN;

@@ -375,7 +375,7 @@ fn plan_stack(
             distinct: rescales.len(),
         });
     }
-    let is_ct = first.modality == "CT";
+    let is_ct = crate::Modality::from_code(&first.modality) == crate::Modality::Ct;
     let invert = first.pixel.monochrome1 && !is_ct;
     if invert {
         warnings.push(Warning::Monochrome1Inverted);

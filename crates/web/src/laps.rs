@@ -40,8 +40,16 @@ impl Laps {
             .join(" · ")
     }
 
-    /// Logs the phases of `what` to the console.
+    /// Logs the phases of `what` to the console, with the wasm heap's
+    /// size after them (it never shrinks: the high-water mark so far).
     pub fn log(&self, what: &str) {
-        web_sys::console::info_1(&format!("insitu timings: {what}: {}", self.summary()).into());
+        let heap_mb = crate::worker::heap_bytes() / 1e6;
+        web_sys::console::info_1(
+            &format!(
+                "insitu timings: {what}: {} · heap {heap_mb:.1} MB",
+                self.summary()
+            )
+            .into(),
+        );
     }
 }

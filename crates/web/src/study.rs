@@ -61,17 +61,41 @@ pub fn scanned(scan: &Scan, files: usize) -> Reply {
     }
 }
 
-/// RGBA pixels of each view, resliced on the CPU.
+/// Rows of a view resliced on the CPU in one block: enough to keep the
+/// loop fast, few enough that a view is never held whole in wasm memory.
+pub const ROWS_PER_BLOCK: usize = 32;
+
+/// Rows `rows` of a view resliced on the CPU and windowed to RGBA in
+/// `rgba` (`values` is scratch); both are reused from block to block.
+pub fn render_rows_on_cpu(
+    volume: &Volume,
+    view: &ViewRequest,
+    rows: std::ops::Range<usize>,
+    values: &mut Vec<f32>,
+    rgba: &mut Vec<u8>,
+) {
+    let plane: Plane = view.plane.into();
+    let pixels = rows.len() * plane.width as usize;
+    values.resize(pixels, 0.0);
+    rgba.resize(pixels * 4, 0);
+    reslice::sample_rows(volume, &plane, rows, values);
+    to_rgba(values, view.window, view.level, rgba);
+}
+
+/// RGBA pixels of each view, resliced on the CPU, block by block.
 pub fn render_on_cpu(volume: &Volume, views: &[ViewRequest]) -> Vec<Vec<u8>> {
+    let (mut values, mut rgba) = (Vec::new(), Vec::new());
     views
         .iter()
         .map(|view| {
-            let plane: Plane = view.plane.into();
-            let mut values = vec![0.0f32; plane.width as usize * plane.height as usize];
-            reslice::sample(volume, &plane, &mut values);
-            let mut rgba = vec![0u8; values.len() * 4];
-            to_rgba(&values, view.window, view.level, &mut rgba);
-            rgba
+            let height = view.plane.height as usize;
+            let mut image = Vec::with_capacity(height * view.plane.width as usize * 4);
+            for first in (0..height).step_by(ROWS_PER_BLOCK) {
+                let rows = first..(first + ROWS_PER_BLOCK).min(height);
+                render_rows_on_cpu(volume, view, rows, &mut values, &mut rgba);
+                image.extend_from_slice(&rgba);
+            }
+            image
         })
         .collect()
 }
@@ -340,6 +364,12 @@ mod tests {
         }];
         let rgba = render_on_cpu(&volume, &views);
         assert_eq!(rgba[0].len(), 64 * 64 * 4);
+        // Block by block, the same pixels as the whole plane at once.
+        let mut whole = vec![0.0f32; 64 * 64];
+        reslice::sample(&volume, &plane, &mut whole);
+        let mut expected = vec![0u8; 64 * 64 * 4];
+        to_rgba(&whole, 400.0, 40.0, &mut expected);
+        assert_eq!(rgba[0], expected);
         assert!(
             rgba[0].chunks(4).any(|p| p[0] > 200),
             "bone or tissue is visible"

@@ -1,5 +1,6 @@
-//! The CPU extractor, parallel over z layers natively, identical output
-//! single-threaded.
+//! The CPU extractor: parallel over runs of z layers natively; in the
+//! browser counted first and written once at its exact size. The output is
+//! the same either way.
 
 use glam::{DMat3, DVec3, Vec3};
 use insitu_volume::{Volume, Voxels};
@@ -106,6 +107,17 @@ impl<T: Copy + Into<f32>> Field<'_, T> {
     fn grid(&self) -> [usize; 3] {
         self.dims.map(|d| d + 2 * self.pad)
     }
+
+    /// Value at virtual grid position (x, y, z), background in the
+    /// padding: what [`fill_plane`] puts there.
+    fn value(&self, x: usize, y: usize, z: usize) -> f32 {
+        let p = self.pad;
+        let [nx, ny, nz] = self.dims;
+        if x < p || y < p || z < p || x >= nx + p || y >= ny + p || z >= nz + p {
+            return BACKGROUND;
+        }
+        self.data[((z - p) * ny + (y - p)) * nx + (x - p)].into()
+    }
 }
 
 const STEP: [[usize; 3]; 3] = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
@@ -116,29 +128,26 @@ const LAYERS_PER_TASK: usize = 8;
 /// One virtual z layer materialised as f32 (background in the padding), so
 /// the inner loops index without bounds logic.
 fn fill_plane<T: Copy + Into<f32>>(field: &Field<'_, T>, z: usize, out: &mut [f32]) {
-    let [gx, gy, _] = field.grid();
+    let [gx, _, _] = field.grid();
+    for (y, row) in out.chunks_exact_mut(gx).enumerate() {
+        fill_row(field, z, y, row);
+    }
+}
+
+/// Row `y` of virtual layer `z` as f32 (background in the padding).
+fn fill_row<T: Copy + Into<f32>>(field: &Field<'_, T>, z: usize, y: usize, out: &mut [f32]) {
     let p = field.pad;
     let [nx, ny, nz] = field.dims;
-    if z < p || z >= nz + p {
+    if z < p || z >= nz + p || y < p || y >= ny + p {
         out.fill(BACKGROUND);
         return;
     }
-    let real = &field.data[(z - p) * nx * ny..(z - p + 1) * nx * ny];
-    if p == 0 {
-        for (o, v) in out.iter_mut().zip(real) {
-            *o = (*v).into();
-        }
-        return;
-    }
-    out[..gx].fill(BACKGROUND);
-    out[(gy - 1) * gx..].fill(BACKGROUND);
-    for y in 0..ny {
-        let row = &mut out[(y + 1) * gx..(y + 2) * gx];
-        row[0] = BACKGROUND;
-        row[gx - 1] = BACKGROUND;
-        for (o, v) in row[1..=nx].iter_mut().zip(&real[y * nx..(y + 1) * nx]) {
-            *o = (*v).into();
-        }
+    let start = ((z - p) * ny + (y - p)) * nx;
+    let real = &field.data[start..start + nx];
+    out[..p].fill(BACKGROUND);
+    out[p + nx..].fill(BACKGROUND);
+    for (o, v) in out[p..p + nx].iter_mut().zip(real) {
+        *o = (*v).into();
     }
 }
 
@@ -153,18 +162,18 @@ struct RowSpan {
     hi: usize,
 }
 
-/// Cut-edge masks of layer z (bit a: edge along axis a is cut), from the
-/// planes of z and z + 1 (`above` is `None` on the last layer), with each
-/// row's span.
-fn cut_masks(
+/// Cut-edge masks of layer z (bit a: edge along axis a is cut), from its
+/// plane and layer z + 1 of the field (`above` is `None` on the last
+/// layer), with each row's span.
+fn cut_masks<T: Copy + Into<f32>>(
     here: &[f32],
-    above: Option<&[f32]>,
-    gx: usize,
-    gy: usize,
+    above: Option<(&Field<'_, T>, usize)>,
+    scratch_row: &mut [f32],
     iso: f32,
     masks: &mut [u8],
     rows: &mut [RowSpan],
 ) {
+    let (gx, gy) = (scratch_row.len(), rows.len());
     // Branch-free row loops over zipped slices, so the compiler vectorises them.
     for (y, row) in masks.chunks_exact_mut(gx).enumerate() {
         let h = &here[y * gx..(y + 1) * gx];
@@ -178,9 +187,11 @@ fn cut_masks(
                 *m |= u8::from((*a >= iso) != (*b >= iso)) << 1;
             }
         }
-        if let Some(above) = above {
-            let up = &above[y * gx..(y + 1) * gx];
-            for ((m, a), b) in row.iter_mut().zip(h).zip(up) {
+        // The layer above is read from the volume a row at a time: it is
+        // not kept as a plane.
+        if let Some((field, z)) = above {
+            fill_row(field, z, y, scratch_row);
+            for ((m, a), b) in row.iter_mut().zip(h).zip(scratch_row.iter()) {
                 *m |= u8::from((*a >= iso) != (*b >= iso)) << 2;
             }
         }
@@ -197,28 +208,64 @@ fn cut_masks(
     }
 }
 
-/// First vertex id of every voxel with cut edges (exclusive prefix of the
-/// cuts, rows without cuts skipped); returns the id after the layer's last.
-fn first_ids(masks: &[u8], rows: &[RowSpan], gx: usize, base: u32, first: &mut [u32]) -> u32 {
-    let mut next = base;
-    for (y, span) in rows.iter().enumerate() {
-        if span.axes == 0 {
-            continue;
-        }
-        let range = y * gx + span.lo..=y * gx + span.hi;
-        for (f, m) in first[range.clone()].iter_mut().zip(&masks[range]) {
-            *f = next;
-            next += m.count_ones();
-        }
-    }
-    next
+/// Voxels of a row sharing one base id: three cut edges each at most, so
+/// every voxel's id fits a `u16` offset from its chunk's base.
+const IDS_PER_BASE: usize = 1 << 14;
+
+/// The first vertex id of every voxel with cut edges of one layer, as a
+/// base per chunk of [`IDS_PER_BASE`] voxels of a row and a `u16` offset
+/// per voxel: half the memory of a `u32` per voxel.
+struct FirstIds {
+    bases: Vec<u32>,
+    offsets: Vec<u16>,
+    chunks_per_row: usize,
 }
 
-/// Gradient in index space from up to four consecutive planes.
+impl FirstIds {
+    fn new(gx: usize, gy: usize) -> Self {
+        let chunks_per_row = gx.div_ceil(IDS_PER_BASE);
+        Self {
+            bases: vec![0; gy * chunks_per_row],
+            offsets: vec![0; gx * gy],
+            chunks_per_row,
+        }
+    }
+
+    /// Numbers the layer's vertices from `base` (exclusive prefix of the
+    /// cuts, rows without cuts skipped); returns the id after its last.
+    fn fill(&mut self, masks: &[u8], rows: &[RowSpan], gx: usize, base: u32) -> u32 {
+        let mut next = base;
+        for (y, span) in rows.iter().enumerate() {
+            if span.axes == 0 {
+                continue;
+            }
+            for x in span.lo..=span.hi {
+                let chunk = y * self.chunks_per_row + x / IDS_PER_BASE;
+                if x == span.lo || x % IDS_PER_BASE == 0 {
+                    self.bases[chunk] = next;
+                }
+                let i = x + gx * y;
+                self.offsets[i] = (next - self.bases[chunk]) as u16;
+                next += masks[i].count_ones();
+            }
+        }
+        next
+    }
+
+    /// The first id of voxel (x, y).
+    fn get(&self, x: usize, y: usize, gx: usize) -> u32 {
+        self.bases[y * self.chunks_per_row + x / IDS_PER_BASE] + u32::from(self.offsets[x + gx * y])
+    }
+}
+
+/// Gradient in index space from three consecutive layers: the ones below
+/// and above are values looked up on demand (the plane above, or the
+/// volume itself), since they are needed only at cut edges: only two
+/// planes are kept (the browser's heap never shrinks).
 struct Neighbourhood<'a> {
-    below: Option<&'a [f32]>,
+    below: Option<&'a dyn Fn(usize, usize) -> f32>,
     here: &'a [f32],
-    above: Option<&'a [f32]>,
+    above: Option<&'a dyn Fn(usize, usize) -> f32>,
     gx: usize,
     gy: usize,
 }
@@ -247,8 +294,8 @@ impl Neighbourhood<'_> {
         };
         let (x0, x1) = (x.saturating_sub(1), (x + 1).min(gx - 1));
         let (y0, y1) = (y.saturating_sub(1), (y + 1).min(gy - 1));
-        let below = self.below.map_or(here, |p| p[i]);
-        let above = self.above.map_or(here, |p| p[i]);
+        let below = self.below.map_or(here, |value| value(x, y));
+        let above = self.above.map_or(here, |value| value(x, y));
         let zspan =
             (usize::from(self.below.is_some()) + usize::from(self.above.is_some())).max(1) as f64;
         DVec3::new(
@@ -270,50 +317,52 @@ impl Neighbourhood<'_> {
 /// Extracts layers [za, zb) with rolling planes. Vertex ids are local to
 /// the run, from 0, continuing into layer zb (the next run's first): adding
 /// the run's first global id to every index makes them global.
-fn extract_layers<T: Copy + Into<f32>>(
+fn extract_layers<T: Copy + Into<f32>, S: Sink>(
     field: &Field<'_, T>,
     world: &WorldTransform,
     iso: f32,
-    za: usize,
-    zb: usize,
-) -> LayerMesh {
+    (za, zb): (usize, usize),
+    work: &mut Workspace,
+    out: &mut S,
+) {
     let [gx, gy, gz] = field.grid();
     let plane = gx * gy;
     let pad = field.pad as f64;
     let table = case_table();
-    let load = |z: usize| {
-        let mut p = vec![0f32; plane];
+    let load = |z: usize, spare: &mut Vec<Vec<f32>>| {
+        let mut p = spare.pop().unwrap_or_else(|| vec![0f32; plane]);
         fill_plane(field, z, &mut p);
         p
     };
-    // Planes z-1, z, z+1, z+2 (None outside the grid).
-    let mut below = (za > 0).then(|| load(za - 1));
-    let mut here = load(za);
-    let mut above = (za + 1 < gz).then(|| load(za + 1));
-    let mut above2 = (za + 2 < gz).then(|| load(za + 2));
-    let mut masks_here = vec![0u8; plane];
-    let mut masks_above = vec![0u8; plane];
-    let mut first_here = vec![0u32; plane];
-    let mut first_above = vec![0u32; plane];
-    let mut rows_here = vec![RowSpan::default(); gy];
-    let mut rows_above = vec![RowSpan::default(); gy];
-    cut_masks(
-        &here,
-        above.as_deref(),
-        gx,
-        gy,
-        iso,
-        &mut masks_here,
-        &mut rows_here,
-    );
-    let mut next_id = first_ids(&masks_here, &rows_here, gx, 0, &mut first_here);
-    let mut out = LayerMesh::default();
+    // Planes z and z+1 (None outside the grid); other layers are read
+    // from the field where needed.
+    let mut here = load(za, &mut work.spare);
+    let mut above = (za + 1 < gz).then(|| load(za + 1, &mut work.spare));
+    let Workspace {
+        masks: [masks_here, masks_above],
+        first: [first_here, first_above],
+        rows: [rows_here, rows_above],
+        spare,
+        row,
+    } = work;
+    let layer = |z: usize| (z < gz).then_some((field, z));
+    cut_masks(&here, layer(za + 1), row, iso, masks_here, rows_here);
+    let mut next_id = if S::VERTICES {
+        first_here.fill(masks_here, rows_here, gx, 0)
+    } else {
+        0
+    };
     for z in za..zb {
         // Vertices owned by layer z.
+        let below_value = |x: usize, y: usize| field.value(x, y, z - 1);
+        let above_value = |x: usize, y: usize| above.as_ref().map_or(0.0, |p| p[x + gx * y]);
+        let above2_value = |x: usize, y: usize| field.value(x, y, z + 2);
         let hood_here = Neighbourhood {
-            below: below.as_deref(),
+            below: (z > 0).then_some(&below_value as &dyn Fn(usize, usize) -> f32),
             here: &here,
-            above: above.as_deref(),
+            above: above
+                .is_some()
+                .then_some(&above_value as &dyn Fn(usize, usize) -> f32),
             gx,
             gy,
         };
@@ -321,6 +370,10 @@ fn extract_layers<T: Copy + Into<f32>>(
             for x in span.lo..=span.hi {
                 let m = masks_here[x + gx * y];
                 if m == 0 {
+                    continue;
+                }
+                if !S::VERTICES {
+                    out.count_vertices(m.count_ones());
                     continue;
                 }
                 for (axis, step) in STEP.iter().enumerate() {
@@ -338,13 +391,15 @@ fn extract_layers<T: Copy + Into<f32>>(
                     let ijk = DVec3::new(x as f64, y as f64, z as f64)
                         + DVec3::from_array(step.map(|s| s as f64)) * t
                         - DVec3::splat(pad);
-                    out.positions.push(world.position(ijk).as_vec3());
+                    let position = world.position(ijk).as_vec3();
                     let g0 = hood_here.gradient(x, y);
                     let g1 = if axis == 2 {
+                        let here_value = |x: usize, y: usize| here[x + gx * y];
                         Neighbourhood {
-                            below: Some(&here),
+                            below: Some(&here_value),
                             here: above.as_deref().expect("plane above"),
-                            above: above2.as_deref(),
+                            above: (z + 2 < gz)
+                                .then_some(&above2_value as &dyn Fn(usize, usize) -> f32),
                             gx,
                             gy,
                         }
@@ -354,26 +409,20 @@ fn extract_layers<T: Copy + Into<f32>>(
                     };
                     let g = g0 * (1.0 - t) + g1 * t;
                     // Inside is high: the outward normal points down the gradient.
-                    out.normals
-                        .push((-world.normal(g)).normalize_or_zero().as_vec3());
+                    out.vertex(position, (-world.normal(g)).normalize_or_zero().as_vec3());
                 }
             }
         }
         let Some(above_plane) = above.as_deref() else {
             break;
         };
-        cut_masks(
-            above_plane,
-            above2.as_deref(),
-            gx,
-            gy,
-            iso,
-            &mut masks_above,
-            &mut rows_above,
-        );
-        next_id = first_ids(&masks_above, &rows_above, gx, next_id, &mut first_above);
-        // Triangles of the cubes between z and z + 1.
-        for y in 0..gy - 1 {
+        cut_masks(above_plane, layer(z + 2), row, iso, masks_above, rows_above);
+        if S::VERTICES {
+            next_id = first_above.fill(masks_above, rows_above, gx, next_id);
+        }
+        // Triangles of the cubes between z and z + 1 (not when counting:
+        // the count is of vertices only).
+        for y in (0..gy - 1).filter(|_| S::VERTICES) {
             // A cube's edges are owned by its corners in rows y, y + 1 of
             // both layers (z edges only below): its x range is theirs.
             let spans = [
@@ -422,35 +471,75 @@ fn extract_layers<T: Copy + Into<f32>>(
                 let edge_id = |e: u8| -> u32 {
                     let e = e as usize;
                     let [dx, dy, dz] = corner(EDGES[e][0]);
-                    let at = (x + dx) + gx * (y + dy);
+                    let (cx, cy) = (x + dx, y + dy);
                     let (masks, first) = if dz == 0 {
-                        (&masks_here, &first_here)
+                        (&*masks_here, &*first_here)
                     } else {
-                        (&masks_above, &first_above)
+                        (&*masks_above, &*first_above)
                     };
-                    first[at] + (masks[at] & ((1u8 << (e / 4)) - 1)).count_ones()
+                    first.get(cx, cy, gx)
+                        + (masks[cx + gx * cy] & ((1u8 << (e / 4)) - 1)).count_ones()
                 };
                 for tri in table.triangles(case, joined) {
-                    out.triangles
-                        .push([edge_id(tri[0]), edge_id(tri[1]), edge_id(tri[2])]);
+                    out.triangle([edge_id(tri[0]), edge_id(tri[1]), edge_id(tri[2])]);
                 }
             }
         }
-        // Roll the planes up one layer.
-        std::mem::swap(&mut masks_here, &mut masks_above);
-        std::mem::swap(&mut first_here, &mut first_above);
-        std::mem::swap(&mut rows_here, &mut rows_above);
-        below = Some(std::mem::replace(
+        // Roll the planes up one layer; the one let go is filled next.
+        std::mem::swap(masks_here, masks_above);
+        std::mem::swap(first_here, first_above);
+        std::mem::swap(rows_here, rows_above);
+        spare.push(std::mem::replace(
             &mut here,
             above.take().expect("checked above"),
         ));
-        above = above2.take();
-        above2 = (z + 3 < gz).then(|| load(z + 3));
+        above = (z + 2 < gz).then(|| load(z + 2, spare));
     }
-    out
+    spare.extend([Some(here), above].into_iter().flatten());
 }
 
-/// Output of a run of z layers.
+/// The buffers a run of layers works in, made once per extraction (per
+/// task natively) and handed from run to run: an extraction allocates
+/// its working memory once, whatever the number of layers.
+struct Workspace {
+    masks: [Vec<u8>; 2],
+    first: [FirstIds; 2],
+    rows: [Vec<RowSpan>; 2],
+    /// Planes not in use, reused for the next ones loaded.
+    spare: Vec<Vec<f32>>,
+    /// One row of the layer above the planes.
+    row: Vec<f32>,
+}
+
+impl Workspace {
+    fn new(grid: [usize; 3]) -> Self {
+        let [gx, gy, _] = grid;
+        let masks = || vec![0u8; gx * gy];
+        let rows = || vec![RowSpan::default(); gy];
+        Self {
+            masks: [masks(), masks()],
+            first: [FirstIds::new(gx, gy), FirstIds::new(gx, gy)],
+            rows: [rows(), rows()],
+            spare: (0..2).map(|_| vec![0f32; gx * gy]).collect(),
+            row: vec![0f32; gx],
+        }
+    }
+}
+
+/// Where a run of layers puts what it finds.
+trait Sink {
+    /// Whether vertices are computed (else only counted).
+    const VERTICES: bool;
+    /// `n` vertices owned by one voxel, when they are only counted.
+    fn count_vertices(&mut self, n: u32);
+    /// A vertex: position and outward normal (mm, LPS).
+    fn vertex(&mut self, position: Vec3, normal: Vec3);
+    /// A triangle of run-local vertex ids.
+    fn triangle(&mut self, ids: [u32; 3]);
+}
+
+/// Output of a run of z layers, its vertex ids local to the run.
+#[cfg(not(target_arch = "wasm32"))]
 #[derive(Default)]
 struct LayerMesh {
     positions: Vec<Vec3>,
@@ -458,27 +547,84 @@ struct LayerMesh {
     triangles: Vec<[u32; 3]>,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
+impl Sink for LayerMesh {
+    const VERTICES: bool = true;
+    fn count_vertices(&mut self, _: u32) {}
+    fn vertex(&mut self, position: Vec3, normal: Vec3) {
+        self.positions.push(position);
+        self.normals.push(normal);
+    }
+    fn triangle(&mut self, ids: [u32; 3]) {
+        self.triangles.push(ids);
+    }
+}
+
+/// How many vertices runs would give, without making them (or their
+/// triangles).
+#[derive(Default)]
+struct Counts {
+    vertices: usize,
+}
+
+impl Sink for Counts {
+    const VERTICES: bool = false;
+    fn count_vertices(&mut self, n: u32) {
+        self.vertices += n as usize;
+    }
+    fn vertex(&mut self, _: Vec3, _: Vec3) {}
+    fn triangle(&mut self, _: [u32; 3]) {}
+}
+
+/// Runs appended straight into one mesh, their ids offset to global ones.
+struct Appended<'a> {
+    mesh: &'a mut Mesh,
+    base: u32,
+}
+
+impl Sink for Appended<'_> {
+    const VERTICES: bool = true;
+    fn count_vertices(&mut self, _: u32) {}
+    fn vertex(&mut self, position: Vec3, normal: Vec3) {
+        self.mesh.positions.push(position);
+        self.mesh.normals.push(normal);
+    }
+    fn triangle(&mut self, ids: [u32; 3]) {
+        self.mesh.triangles.push(ids.map(|v| v + self.base));
+    }
+}
+
+/// Runs of [`LAYERS_PER_TASK`] layers covering the grid.
+fn runs(gz: usize) -> Vec<(usize, usize)> {
+    (0..gz)
+        .step_by(LAYERS_PER_TASK)
+        .map(|za| (za, (za + LAYERS_PER_TASK).min(gz)))
+        .collect()
+}
+
+/// One pass, runs in parallel: each run numbers its vertices from 0; a
+/// run's triangles reach into the next run's first layer with ids that
+/// continue its own, so offsetting by the run's first global id fixes
+/// both. The runs' meshes and the whole one are briefly held together.
+#[cfg(not(target_arch = "wasm32"))]
 fn extract_field<T: Copy + Into<f32> + Sync>(
     field: &Field<'_, T>,
     world: &WorldTransform,
     iso: f32,
 ) -> Mesh {
+    use rayon::prelude::*;
     let [_, _, gz] = field.grid();
-    let tasks: Vec<(usize, usize)> = (0..gz)
-        .step_by(LAYERS_PER_TASK)
-        .map(|za| (za, (za + LAYERS_PER_TASK).min(gz)))
+    let layers: Vec<LayerMesh> = runs(gz)
+        .par_iter()
+        .map_init(
+            || Workspace::new(field.grid()),
+            |work, &run| {
+                let mut out = LayerMesh::default();
+                extract_layers(field, world, iso, run, work, &mut out);
+                out
+            },
+        )
         .collect();
-    // One pass: each run numbers its vertices from 0; a run's triangles
-    // reach into the next run's first layer with ids that continue its own,
-    // so offsetting by the run's first global id fixes both.
-    let run = |&(za, zb): &(usize, usize)| extract_layers(field, world, iso, za, zb);
-    #[cfg(not(target_arch = "wasm32"))]
-    let layers: Vec<LayerMesh> = {
-        use rayon::prelude::*;
-        tasks.par_iter().map(run).collect()
-    };
-    #[cfg(target_arch = "wasm32")]
-    let layers: Vec<LayerMesh> = tasks.iter().map(run).collect();
     let total: usize = layers.iter().map(|l| l.positions.len()).sum();
     let mut mesh = Mesh {
         positions: Vec::with_capacity(total),
@@ -495,6 +641,56 @@ fn extract_field<T: Copy + Into<f32> + Sync>(
     mesh
 }
 
+/// Two passes, one thread, for a memory that never shrinks (the browser's
+/// wasm heap): the cut edges (the vertices) are counted first, a cheap pass
+/// of comparisons, then the runs are written straight into a mesh
+/// allocated once, so extraction holds little more than the mesh itself.
+/// Triangles are reserved at two per vertex and a sixteenth more: a closed
+/// surface has `2V − 4` per piece plus 4 per handle, so only a surface of
+/// very many tunnels grows them. The same mesh as [`extract_field`].
+fn extract_field_lean<T: Copy + Into<f32>>(
+    field: &Field<'_, T>,
+    world: &WorldTransform,
+    iso: f32,
+) -> Mesh {
+    let [_, _, gz] = field.grid();
+    // Working memory first, the mesh after it: neither moves again.
+    let mut work = Workspace::new(field.grid());
+    let mut counts = Counts::default();
+    for &run in &runs(gz) {
+        extract_layers(field, world, iso, run, &mut work, &mut counts);
+    }
+    let mut mesh = Mesh {
+        positions: Vec::with_capacity(counts.vertices),
+        normals: Vec::with_capacity(counts.vertices),
+        triangles: Vec::with_capacity(2 * counts.vertices + counts.vertices / 16 + 64),
+    };
+    for &run in &runs(gz) {
+        let base = mesh.positions.len() as u32;
+        extract_layers(
+            field,
+            world,
+            iso,
+            run,
+            &mut work,
+            &mut Appended {
+                mesh: &mut mesh,
+                base,
+            },
+        );
+    }
+    mesh
+}
+
+#[cfg(target_arch = "wasm32")]
+fn extract_field<T: Copy + Into<f32>>(
+    field: &Field<'_, T>,
+    world: &WorldTransform,
+    iso: f32,
+) -> Mesh {
+    extract_field_lean(field, world, iso)
+}
+
 /// Extracts the iso-surface of `volume` as an indexed mesh in patient mm.
 pub fn extract_surface(volume: &Volume, options: MarchingOptions) -> Mesh {
     let d = volume.geometry().dims;
@@ -504,5 +700,19 @@ pub fn extract_surface(volume: &Volume, options: MarchingOptions) -> Mesh {
     match volume.voxels() {
         Voxels::I16(data) => extract_field(&Field { data, dims, pad }, &world, options.iso),
         Voxels::F32(data) => extract_field(&Field { data, dims, pad }, &world, options.iso),
+    }
+}
+
+/// [`extract_surface`] in two passes on one thread, never holding more
+/// than the finished mesh: what the browser runs (its wasm heap never
+/// shrinks). The same mesh.
+pub fn extract_surface_lean(volume: &Volume, options: MarchingOptions) -> Mesh {
+    let d = volume.geometry().dims;
+    let dims = [d.x as usize, d.y as usize, d.z as usize];
+    let pad = usize::from(options.close_borders);
+    let world = world_transform(volume);
+    match volume.voxels() {
+        Voxels::I16(data) => extract_field_lean(&Field { data, dims, pad }, &world, options.iso),
+        Voxels::F32(data) => extract_field_lean(&Field { data, dims, pad }, &world, options.iso),
     }
 }

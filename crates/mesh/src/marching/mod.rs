@@ -13,4 +13,7 @@
 pub mod cases;
 mod extract;
 
-pub use extract::{EDGE_MARGIN, MarchingOptions, edge_fraction, extract_surface, world_transform};
+pub use extract::{
+    EDGE_MARGIN, MarchingOptions, edge_fraction, extract_surface, extract_surface_lean,
+    world_transform,
+};

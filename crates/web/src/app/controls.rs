@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::HtmlCanvasElement;
 
 use super::link::{self, send};
-use super::{app, begin_loading, redraw, reset_study, scene, status};
+use super::{LoadState, app, begin_loading, redraw, reset_study, scene, status};
 use crate::dom::{by_test_id, document, on, set_data, set_enabled, typed};
 use crate::protocol::Request;
 
@@ -41,7 +41,7 @@ fn cancel_load() {
     let ticket = app.load_ticket.get() + 1;
     app.load_ticket.set(ticket);
     send(Request::Cancel);
-    status("loading", "Cancelling…");
+    status(LoadState::Loading, "Cancelling…");
     wasm_bindgen_futures::spawn_local(async move {
         let promise = js_sys::Promise::new(&mut |resolve, _| {
             if let Some(w) = web_sys::window() {
@@ -49,14 +49,14 @@ fn cancel_load() {
             }
         });
         let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-        let still_loading = by_test_id("load-status")
-            .get_attribute("data-state")
-            .as_deref()
-            == Some("loading");
-        if super::app().load_ticket.get() == ticket && still_loading {
+        let app = super::app();
+        if app.load_ticket.get() == ticket && app.load_state.get() == LoadState::Loading {
             link::restart_worker();
             reset_study();
-            status("idle", "Cancelled (the load was stopped with its worker)");
+            status(
+                LoadState::Idle,
+                "Cancelled (the load was stopped with its worker)",
+            );
         }
     });
 }
@@ -65,7 +65,7 @@ fn cancel_load() {
 fn close_study() {
     link::restart_worker();
     reset_study();
-    status("idle", "Idle");
+    status(LoadState::Idle, "Idle");
 }
 
 fn wire_window_controls() {

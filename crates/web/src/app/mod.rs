@@ -52,6 +52,8 @@ pub struct App {
     /// Changes with every load begun or cancel asked, so a late fallback
     /// never stops a newer load.
     load_ticket: Cell<u64>,
+    /// What the status bar says of loading.
+    load_state: Cell<LoadState>,
 }
 
 thread_local! {
@@ -80,6 +82,7 @@ pub fn start() {
         texture_requested: Cell::new(false),
         selected: Cell::new(None),
         load_ticket: Cell::new(0),
+        load_state: Cell::new(LoadState::Idle),
     });
     APP.with(|a| *a.borrow_mut() = Some(app));
     controls::wire();
@@ -96,12 +99,37 @@ pub fn start() {
     });
 }
 
+/// Where the study's loading stands (shown as `load-status[data-state]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadState {
+    /// Nothing open, nothing under way.
+    Idle,
+    /// A load (or a cancel) is under way.
+    Loading,
+    /// A study is open.
+    Ready,
+    /// The last request failed.
+    Error,
+}
+
+impl LoadState {
+    fn word(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Loading => "loading",
+            Self::Ready => "ready",
+            Self::Error => "error",
+        }
+    }
+}
+
 /// Sets `load-status` text and state.
-pub fn status(state: &str, text: &str) {
+pub fn status(state: LoadState, text: &str) {
+    app().load_state.set(state);
     let s = by_test_id("load-status");
     s.set_text_content(Some(text));
-    set_data(&s, "state", state);
-    let busy = state == "loading";
+    set_data(&s, "state", state.word());
+    let busy = state == LoadState::Loading;
     crate::dom::set_visible("load-progress", busy);
     crate::dom::set_visible("load-cancel", busy);
 }
@@ -157,7 +185,7 @@ async fn init_gpu() {
 pub fn begin_loading(text: &str) {
     let app = app();
     app.load_ticket.set(app.load_ticket.get() + 1);
-    status("loading", text);
+    status(LoadState::Loading, text);
     let p: web_sys::HtmlProgressElement = typed("load-progress");
     let _ = p.remove_attribute("value"); // indeterminate until counts arrive
 }

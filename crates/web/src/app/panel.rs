@@ -64,7 +64,7 @@ pub fn show_scan(series: &[SeriesSummary], skipped: &[FileError], files: usize) 
     }
     set_visible("skipped-files", !skipped.is_empty());
     super::status(
-        "loading",
+        super::LoadState::Loading,
         &format!(
             "{files} files: {} series, {} skipped. Decoding…",
             series.len(),

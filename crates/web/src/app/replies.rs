@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 
 use super::controls::{download, enable_exports, make_surface, show_window};
 use super::link::{send, worker_ready};
-use super::{app, panel, redraw, scene, status, storage, views::Views};
+use super::{LoadState, app, panel, redraw, scene, status, storage, views::Views};
 use crate::dom::{by_test_id, set_data, set_enabled, typed};
 use crate::envelope::Attachments;
 use crate::protocol::{
@@ -59,7 +59,7 @@ fn progress(phase: Phase, done: usize, total: usize) {
     if phase == Phase::Meshing {
         by_test_id("mesh-info").set_text_content(Some(&text));
     } else {
-        status("loading", &text);
+        status(LoadState::Loading, &text);
     }
 }
 
@@ -117,7 +117,7 @@ fn loaded(summary: VolumeSummary) {
     let load_status = by_test_id("load-status");
     set_data(&load_status, "cache", summary.cache.word());
     status(
-        "ready",
+        LoadState::Ready,
         &format!(
             "Ready: {} in {:.0} ms{decoded_by}",
             summary.title, summary.load_ms
@@ -159,10 +159,10 @@ fn cancelled(still_open: bool) {
     app.load_ticket.set(app.load_ticket.get() + 1);
     match (still_open, app.volume.borrow().as_ref()) {
         (true, Some(volume)) => status(
-            "ready",
+            LoadState::Ready,
             &format!("Cancelled; still showing {}", volume.title),
         ),
-        _ => status("idle", "Cancelled"),
+        _ => status(LoadState::Idle, "Cancelled"),
     }
 }
 
@@ -258,7 +258,7 @@ fn failed(during: Task, error: &Failure) {
         }
         // The tag browser is optional; the study stays.
         Task::ReadingTags if app.volume.borrow().is_some() => {}
-        _ => status("error", &text),
+        _ => status(LoadState::Error, &text),
     }
 }
 

@@ -151,7 +151,7 @@ impl Cache {
             None
         });
         let (record, positions, normals, indices) = found?;
-        let mesh = Mesh::from_flat(&positions, &normals, &indices);
+        let mesh = Mesh::from_flat_vecs(positions, normals, indices);
         let facts = SurfaceFacts::of(&mesh, Some(record.watertight));
         Some(CachedSurface {
             mesh,

@@ -94,11 +94,14 @@ pub async fn surface(worker: &Worker, options: SurfaceOptions) {
         )
     });
     let extract_ms = now_ms() - started;
+    worker.laps.borrow_mut().lap("extract");
     let summary = worker
         .study
         .borrow_mut()
         .finish_surface(mesh, options, made_on, extract_ms, now_ms);
+    worker.laps.borrow_mut().lap("clean-up");
     post(&Reply::Surface(summary.clone()), mesh_buffers(worker));
+    worker.laps.borrow_mut().lap("post");
     // Requests run one at a time: the volume is still the one meshed.
     let mesh = worker.study.borrow().mesh();
     if let Some(mesh) = mesh {
@@ -106,5 +109,7 @@ pub async fn surface(worker: &Worker, options: SurfaceOptions) {
             .cache
             .write_surface(&mesh, &summary.facts, options)
             .await;
+        worker.laps.borrow_mut().lap("cache write");
     }
+    worker.laps.borrow().log("surface");
 }

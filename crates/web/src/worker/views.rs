@@ -10,7 +10,9 @@ use super::{Worker, post};
 use crate::envelope::Attachments;
 use crate::laps::Laps;
 use crate::protocol::{DrawnOn, Failure, Reply, Task, ViewRequest};
-use crate::study::render_on_cpu;
+use crate::study::{ROWS_PER_BLOCK, render_rows_on_cpu};
+use insitu_volume::Volume;
+use wasm_bindgen::JsValue;
 
 /// Draws `views` of the loaded volume and posts their pixels.
 pub async fn render(worker: &Worker, views: Vec<ViewRequest>) {
@@ -64,18 +66,45 @@ pub async fn render(worker: &Worker, views: Vec<ViewRequest>) {
         (EngineChoice::Cpu(reason), _) => Err(reason),
         (EngineChoice::Gpu, Err(e)) => Err(CpuReason::NoAdapter(e)),
     };
-    let (images, drawn_on) =
-        on_gpu.unwrap_or_else(|reason| (render_on_cpu(&volume, &views), DrawnOn::Cpu(reason)));
+    // Each view's pixels go out of wasm memory once, into a JS array the UI
+    // draws from directly.
+    let (buffers, drawn_on): (Vec<JsValue>, DrawnOn) = match on_gpu {
+        Ok((images, drawn_on)) => (
+            images
+                .iter()
+                .map(|image| Uint8Array::from(image.as_slice()).into())
+                .collect(),
+            drawn_on,
+        ),
+        Err(reason) => (
+            views
+                .iter()
+                .map(|view| render_on_cpu_into_js(&volume, view).into())
+                .collect(),
+            DrawnOn::Cpu(reason),
+        ),
+    };
     laps.lap("draw");
     if first {
         laps.log("first 2D views");
     }
-    // One copy out of wasm memory per view; the UI draws from it directly.
-    let buffers = images
-        .iter()
-        .map(|image| Uint8Array::from(image.as_slice()).into());
     post(
         &Reply::Rendered { views, drawn_on },
         Attachments::buffers(buffers),
     );
+}
+
+/// A view resliced on the CPU a block of rows at a time, each block copied
+/// into the JS array at once: wasm memory holds one block, not the view.
+fn render_on_cpu_into_js(volume: &Volume, view: &ViewRequest) -> Uint8Array {
+    let (width, height) = (view.plane.width as usize, view.plane.height as usize);
+    let out = Uint8Array::new_with_length((width * height * 4) as u32);
+    let (mut values, mut rgba) = (Vec::new(), Vec::new());
+    for first in (0..height).step_by(ROWS_PER_BLOCK) {
+        let rows = first..(first + ROWS_PER_BLOCK).min(height);
+        let at = (first * width * 4) as u32;
+        render_rows_on_cpu(volume, view, rows, &mut values, &mut rgba);
+        out.subarray(at, at + rgba.len() as u32).copy_from(&rgba);
+    }
+    out
 }

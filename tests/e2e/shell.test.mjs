@@ -17,6 +17,11 @@ const VARIANTS = [
   { name: 'webgl2', webgpu: false, backend: 'gl', tier: 'render-only' },
 ];
 
+/** Waits (up to 5 s) for `condition` to hold: background fetches settle. */
+async function expectEventually(condition) {
+  for (let i = 0; i < 50 && !condition(); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
 for (const variant of VARIANTS) {
   test(`shell starts and shows its GPU tier (${variant.name})`, async () => {
     const browser = await launch({ webgpu: variant.webgpu });
@@ -51,7 +56,11 @@ for (const variant of VARIANTS) {
       assert.deepEqual(network.failed, [], 'failed requests');
       assert.ok(network.seen.length >= 3, `the page loaded its files: ${network.seen}`);
       for (const url of network.seen) assert.equal(new URL(url).origin, server.origin, url);
-      // What the server saw is exactly what the browser asked for.
+      // What the server saw is exactly what the browser asked for, once the
+      // service worker has fetched the app shell in the background (the app
+      // can be running before it has).
+      await page.waitForSelector('html[data-offline="ready"]', { timeout: 30_000 });
+      await expectEventually(() => server.requests.length - served === network.seen.length);
       assert.equal(server.requests.length - served, network.seen.length);
       console.log(`requests (${variant.name}): ${network.seen.length}, all to ${server.origin}`);
     } finally {

@@ -193,19 +193,28 @@ fn noise_gives_a_closed_consistently_oriented_surface_when_borders_close() {
 
 #[test]
 fn the_lean_two_pass_extraction_gives_the_same_mesh() {
-    let volume = noise(UVec3::new(29, 31, 40), 5);
-    for close_borders in [true, false] {
-        let options = MarchingOptions {
-            iso: 120.0,
-            close_borders,
-        };
-        let lean = insitu_mesh::marching::extract_surface_lean(&volume, options);
-        assert_eq!(lean, extract_surface(&volume, options));
-        assert_eq!(
-            lean.positions.capacity(),
-            lean.positions.len(),
-            "counted exactly"
-        );
+    // Thin volumes too: a voxel can meet the padding on both sides.
+    for dims in [
+        UVec3::new(29, 31, 40),
+        UVec3::new(1, 3, 2),
+        UVec3::new(4, 1, 1),
+        UVec3::new(1, 1, 1),
+    ] {
+        let volume = noise(dims, 5);
+        for close_borders in [true, false] {
+            let options = MarchingOptions {
+                iso: 120.0,
+                close_borders,
+            };
+            let lean = insitu_mesh::marching::extract_surface_lean(&volume, options);
+            assert_eq!(lean, extract_surface(&volume, options), "{dims}");
+            let vertices = lean.positions.len();
+            assert_eq!(
+                lean.positions.capacity(),
+                vertices,
+                "{dims}: counted exactly"
+            );
+        }
     }
     // Bone (few tunnels, unlike noise): the triangles' reserve is enough.
     let spine = insitu_volume::phantom::demo_spine(insitu_volume::phantom::PhantomSize {

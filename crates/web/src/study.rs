@@ -246,6 +246,12 @@ impl Study {
         Reply::Probed { axis, world, value }
     }
 
+    /// Lets the current surface go before a new one is made, so the two are
+    /// never held together (the browser's heap never shrinks).
+    pub fn drop_surface(&mut self) {
+        self.mesh = None;
+    }
+
     /// Cleans up a freshly extracted mesh with the one clean-up chain,
     /// keeps it, and describes it.
     pub fn finish_surface(
@@ -384,6 +390,16 @@ mod tests {
         let summary =
             study.finish_surface(mesh, options, MadeOn::Cpu(CpuReason::Chosen), 1.0, || 0.0);
         assert!(summary.facts.triangles > 0 && summary.facts.watertight);
+        assert!(study.mesh().is_some());
+        study.drop_surface();
+        assert_eq!(study.export(MeshFormat::Stl), Err(Failure::NoSurface));
+        let summary = study.finish_surface(
+            extract_surface(&volume, options.marching()),
+            options,
+            MadeOn::Cpu(CpuReason::Chosen),
+            1.0,
+            || 0.0,
+        );
         let reduced = study.reduced().unwrap();
         assert_eq!(reduced.dims, [96, 96, 60]);
         let bytes = study.export(MeshFormat::Stl).unwrap();

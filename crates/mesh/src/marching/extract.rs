@@ -95,6 +95,44 @@ pub fn world_transform(volume: &Volume) -> WorldTransform {
     }
 }
 
+/// A voxel type the extractor reads, compared with the iso as stored:
+/// the same answer as `f32::from(v) >= iso`, without converting each
+/// voxel where the type allows (an integer is at or above the iso exactly
+/// when it is at or above the iso rounded up).
+pub(crate) trait Voxel: Copy + Into<f32> {
+    /// What a voxel is compared with.
+    type Threshold: Copy;
+    /// The iso as this type compares it.
+    fn threshold(iso: f32) -> Self::Threshold;
+    /// `f32::from(self) >= iso`.
+    fn reaches(self, threshold: Self::Threshold) -> bool;
+}
+
+impl Voxel for f32 {
+    type Threshold = f32;
+    fn threshold(iso: f32) -> f32 {
+        iso
+    }
+    fn reaches(self, iso: f32) -> bool {
+        self >= iso
+    }
+}
+
+impl Voxel for i16 {
+    type Threshold = i32;
+    fn threshold(iso: f32) -> i32 {
+        // NaN compares false with everything: nothing is inside.
+        if iso.is_nan() {
+            i32::MAX
+        } else {
+            iso.ceil().clamp(-1.0e9, 1.0e9) as i32
+        }
+    }
+    fn reaches(self, threshold: i32) -> bool {
+        i32::from(self) >= threshold
+    }
+}
+
 /// A scalar grid, optionally padded by one background voxel per side.
 struct Field<'a, T> {
     data: &'a [T],
@@ -102,10 +140,69 @@ struct Field<'a, T> {
     pad: usize,
 }
 
-impl<T: Copy + Into<f32>> Field<'_, T> {
+impl<T: Voxel> Field<'_, T> {
     /// Dimensions of the (virtual) grid.
     fn grid(&self) -> [usize; 3] {
         self.dims.map(|d| d + 2 * self.pad)
+    }
+
+    /// How many grid edges the iso cuts (the mesh's vertex count): one
+    /// pass over the voxels as they are stored, each compared with the iso
+    /// once (into a layer of inside flags, kept for the next layer's z
+    /// edges), with the padding's background (never inside) counted where
+    /// the volume's faces meet it.
+    fn cut_edges(&self, iso: f32) -> usize {
+        let [nx, ny, nz] = self.dims;
+        let layer = nx * ny;
+        let differ = |a: &[u8], b: &[u8]| -> usize {
+            a.iter().zip(b).map(|(a, b)| usize::from(a ^ b)).sum()
+        };
+        let inside_count = |a: &[u8]| -> usize { a.iter().map(|&v| usize::from(v)).sum() };
+        let threshold = T::threshold(iso);
+        let (mut below, mut here) = (vec![0u8; layer], vec![0u8; layer]);
+        let mut count = 0;
+        for z in 0..nz {
+            for (flag, v) in here.iter_mut().zip(&self.data[z * layer..(z + 1) * layer]) {
+                *flag = u8::from(v.reaches(threshold));
+            }
+            for y in 0..ny {
+                let row = &here[y * nx..(y + 1) * nx];
+                count += differ(row, &row[1..]);
+                if y + 1 < ny {
+                    count += differ(row, &here[(y + 1) * nx..(y + 2) * nx]);
+                }
+                if self.pad > 0 {
+                    // The row's two ends meet the padding.
+                    count += usize::from(row[0]) + usize::from(row[nx - 1]);
+                }
+            }
+            if z > 0 {
+                count += differ(&below, &here);
+            }
+            if self.pad > 0 {
+                // The first and last rows of every layer, and the first and
+                // last layers, meet the padding (twice when there is one).
+                count += inside_count(&here[..nx]) + inside_count(&here[layer - nx..]);
+                let faces = usize::from(z == 0) + usize::from(z + 1 == nz);
+                if faces > 0 {
+                    count += inside_count(&here) * faces;
+                }
+            }
+            std::mem::swap(&mut below, &mut here);
+        }
+        count
+    }
+
+    /// Row `y` of virtual layer `z` as stored (its real voxels), or `None`
+    /// for a row of the padding.
+    fn real_row(&self, z: usize, y: usize) -> Option<&[T]> {
+        let p = self.pad;
+        let [nx, ny, nz] = self.dims;
+        if z < p || z >= nz + p || y < p || y >= ny + p {
+            return None;
+        }
+        let start = ((z - p) * ny + (y - p)) * nx;
+        Some(&self.data[start..start + nx])
     }
 
     /// Value at virtual grid position (x, y, z), background in the
@@ -127,7 +224,7 @@ const LAYERS_PER_TASK: usize = 8;
 
 /// One virtual z layer materialised as f32 (background in the padding), so
 /// the inner loops index without bounds logic.
-fn fill_plane<T: Copy + Into<f32>>(field: &Field<'_, T>, z: usize, out: &mut [f32]) {
+fn fill_plane<T: Voxel>(field: &Field<'_, T>, z: usize, out: &mut [f32]) {
     let [gx, _, _] = field.grid();
     for (y, row) in out.chunks_exact_mut(gx).enumerate() {
         fill_row(field, z, y, row);
@@ -135,7 +232,7 @@ fn fill_plane<T: Copy + Into<f32>>(field: &Field<'_, T>, z: usize, out: &mut [f3
 }
 
 /// Row `y` of virtual layer `z` as f32 (background in the padding).
-fn fill_row<T: Copy + Into<f32>>(field: &Field<'_, T>, z: usize, y: usize, out: &mut [f32]) {
+fn fill_row<T: Voxel>(field: &Field<'_, T>, z: usize, y: usize, out: &mut [f32]) {
     let p = field.pad;
     let [nx, ny, nz] = field.dims;
     if z < p || z >= nz + p || y < p || y >= ny + p {
@@ -164,16 +261,17 @@ struct RowSpan {
 
 /// Cut-edge masks of layer z (bit a: edge along axis a is cut), from its
 /// plane and layer z + 1 of the field (`above` is `None` on the last
-/// layer), with each row's span.
-fn cut_masks<T: Copy + Into<f32>>(
+/// layer), with each row's span. The plane's padding is background.
+fn cut_masks<T: Voxel>(
     here: &[f32],
     above: Option<(&Field<'_, T>, usize)>,
-    scratch_row: &mut [f32],
+    gx: usize,
     iso: f32,
     masks: &mut [u8],
     rows: &mut [RowSpan],
 ) {
-    let (gx, gy) = (scratch_row.len(), rows.len());
+    let gy = rows.len();
+    let threshold = T::threshold(iso);
     // Branch-free row loops over zipped slices, so the compiler vectorises them.
     for (y, row) in masks.chunks_exact_mut(gx).enumerate() {
         let h = &here[y * gx..(y + 1) * gx];
@@ -187,12 +285,29 @@ fn cut_masks<T: Copy + Into<f32>>(
                 *m |= u8::from((*a >= iso) != (*b >= iso)) << 1;
             }
         }
-        // The layer above is read from the volume a row at a time: it is
-        // not kept as a plane.
+        // The layer above is read from the volume as stored, a row at a
+        // time: it is not kept as a plane. Its padding is never inside.
         if let Some((field, z)) = above {
-            fill_row(field, z, y, scratch_row);
-            for ((m, a), b) in row.iter_mut().zip(h).zip(scratch_row.iter()) {
-                *m |= u8::from((*a >= iso) != (*b >= iso)) << 2;
+            let p = field.pad;
+            match field.real_row(z, y) {
+                Some(up) => {
+                    let (left, rest) = row.split_at_mut(p);
+                    let (middle, right) = rest.split_at_mut(up.len());
+                    for (m, a) in left.iter_mut().zip(h) {
+                        *m |= u8::from(*a >= iso) << 2;
+                    }
+                    for (m, a) in right.iter_mut().zip(&h[p + up.len()..]) {
+                        *m |= u8::from(*a >= iso) << 2;
+                    }
+                    for ((m, a), b) in middle.iter_mut().zip(&h[p..]).zip(up) {
+                        *m |= u8::from((*a >= iso) != b.reaches(threshold)) << 2;
+                    }
+                }
+                None => {
+                    for (m, a) in row.iter_mut().zip(h) {
+                        *m |= u8::from(*a >= iso) << 2;
+                    }
+                }
             }
         }
         let axes = row.iter().fold(0, |acc, &m| acc | m);
@@ -317,7 +432,7 @@ impl Neighbourhood<'_> {
 /// Extracts layers [za, zb) with rolling planes. Vertex ids are local to
 /// the run, from 0, continuing into layer zb (the next run's first): adding
 /// the run's first global id to every index makes them global.
-fn extract_layers<T: Copy + Into<f32>, S: Sink>(
+fn extract_layers<T: Voxel, S: Sink>(
     field: &Field<'_, T>,
     world: &WorldTransform,
     iso: f32,
@@ -343,15 +458,10 @@ fn extract_layers<T: Copy + Into<f32>, S: Sink>(
         first: [first_here, first_above],
         rows: [rows_here, rows_above],
         spare,
-        row,
     } = work;
     let layer = |z: usize| (z < gz).then_some((field, z));
-    cut_masks(&here, layer(za + 1), row, iso, masks_here, rows_here);
-    let mut next_id = if S::VERTICES {
-        first_here.fill(masks_here, rows_here, gx, 0)
-    } else {
-        0
-    };
+    cut_masks(&here, layer(za + 1), gx, iso, masks_here, rows_here);
+    let mut next_id = first_here.fill(masks_here, rows_here, gx, 0);
     for z in za..zb {
         // Vertices owned by layer z.
         let below_value = |x: usize, y: usize| field.value(x, y, z - 1);
@@ -370,10 +480,6 @@ fn extract_layers<T: Copy + Into<f32>, S: Sink>(
             for x in span.lo..=span.hi {
                 let m = masks_here[x + gx * y];
                 if m == 0 {
-                    continue;
-                }
-                if !S::VERTICES {
-                    out.count_vertices(m.count_ones());
                     continue;
                 }
                 for (axis, step) in STEP.iter().enumerate() {
@@ -416,13 +522,10 @@ fn extract_layers<T: Copy + Into<f32>, S: Sink>(
         let Some(above_plane) = above.as_deref() else {
             break;
         };
-        cut_masks(above_plane, layer(z + 2), row, iso, masks_above, rows_above);
-        if S::VERTICES {
-            next_id = first_above.fill(masks_above, rows_above, gx, next_id);
-        }
-        // Triangles of the cubes between z and z + 1 (not when counting:
-        // the count is of vertices only).
-        for y in (0..gy - 1).filter(|_| S::VERTICES) {
+        cut_masks(above_plane, layer(z + 2), gx, iso, masks_above, rows_above);
+        next_id = first_above.fill(masks_above, rows_above, gx, next_id);
+        // Triangles of the cubes between z and z + 1.
+        for y in 0..gy - 1 {
             // A cube's edges are owned by its corners in rows y, y + 1 of
             // both layers (z edges only below): its x range is theirs.
             let spans = [
@@ -439,7 +542,8 @@ fn extract_layers<T: Copy + Into<f32>, S: Sink>(
                     hi = hi.max(span.hi);
                 }
             }
-            if !any {
+            // A grid one voxel wide has no cubes.
+            if !any || gx < 2 {
                 continue;
             }
             for x in lo.saturating_sub(1)..=hi.min(gx - 2) {
@@ -507,8 +611,6 @@ struct Workspace {
     rows: [Vec<RowSpan>; 2],
     /// Planes not in use, reused for the next ones loaded.
     spare: Vec<Vec<f32>>,
-    /// One row of the layer above the planes.
-    row: Vec<f32>,
 }
 
 impl Workspace {
@@ -521,17 +623,12 @@ impl Workspace {
             first: [FirstIds::new(gx, gy), FirstIds::new(gx, gy)],
             rows: [rows(), rows()],
             spare: (0..2).map(|_| vec![0f32; gx * gy]).collect(),
-            row: vec![0f32; gx],
         }
     }
 }
 
 /// Where a run of layers puts what it finds.
 trait Sink {
-    /// Whether vertices are computed (else only counted).
-    const VERTICES: bool;
-    /// `n` vertices owned by one voxel, when they are only counted.
-    fn count_vertices(&mut self, n: u32);
     /// A vertex: position and outward normal (mm, LPS).
     fn vertex(&mut self, position: Vec3, normal: Vec3);
     /// A triangle of run-local vertex ids.
@@ -549,8 +646,6 @@ struct LayerMesh {
 
 #[cfg(not(target_arch = "wasm32"))]
 impl Sink for LayerMesh {
-    const VERTICES: bool = true;
-    fn count_vertices(&mut self, _: u32) {}
     fn vertex(&mut self, position: Vec3, normal: Vec3) {
         self.positions.push(position);
         self.normals.push(normal);
@@ -560,22 +655,6 @@ impl Sink for LayerMesh {
     }
 }
 
-/// How many vertices runs would give, without making them (or their
-/// triangles).
-#[derive(Default)]
-struct Counts {
-    vertices: usize,
-}
-
-impl Sink for Counts {
-    const VERTICES: bool = false;
-    fn count_vertices(&mut self, n: u32) {
-        self.vertices += n as usize;
-    }
-    fn vertex(&mut self, _: Vec3, _: Vec3) {}
-    fn triangle(&mut self, _: [u32; 3]) {}
-}
-
 /// Runs appended straight into one mesh, their ids offset to global ones.
 struct Appended<'a> {
     mesh: &'a mut Mesh,
@@ -583,8 +662,6 @@ struct Appended<'a> {
 }
 
 impl Sink for Appended<'_> {
-    const VERTICES: bool = true;
-    fn count_vertices(&mut self, _: u32) {}
     fn vertex(&mut self, position: Vec3, normal: Vec3) {
         self.mesh.positions.push(position);
         self.mesh.normals.push(normal);
@@ -607,11 +684,7 @@ fn runs(gz: usize) -> Vec<(usize, usize)> {
 /// continue its own, so offsetting by the run's first global id fixes
 /// both. The runs' meshes and the whole one are briefly held together.
 #[cfg(not(target_arch = "wasm32"))]
-fn extract_field<T: Copy + Into<f32> + Sync>(
-    field: &Field<'_, T>,
-    world: &WorldTransform,
-    iso: f32,
-) -> Mesh {
+fn extract_field<T: Voxel + Sync>(field: &Field<'_, T>, world: &WorldTransform, iso: f32) -> Mesh {
     use rayon::prelude::*;
     let [_, _, gz] = field.grid();
     let layers: Vec<LayerMesh> = runs(gz)
@@ -642,28 +715,22 @@ fn extract_field<T: Copy + Into<f32> + Sync>(
 }
 
 /// Two passes, one thread, for a memory that never shrinks (the browser's
-/// wasm heap): the cut edges (the vertices) are counted first, a cheap pass
-/// of comparisons, then the runs are written straight into a mesh
-/// allocated once, so extraction holds little more than the mesh itself.
+/// wasm heap): the cut edges (the vertices) are counted first, one pass of
+/// comparisons over the voxels as stored, then the runs are written
+/// straight into a mesh allocated once, so extraction holds little more
+/// than the mesh itself.
 /// Triangles are reserved at two per vertex and a sixteenth more: a closed
 /// surface has `2V − 4` per piece plus 4 per handle, so only a surface of
 /// very many tunnels grows them. The same mesh as [`extract_field`].
-fn extract_field_lean<T: Copy + Into<f32>>(
-    field: &Field<'_, T>,
-    world: &WorldTransform,
-    iso: f32,
-) -> Mesh {
+fn extract_field_lean<T: Voxel>(field: &Field<'_, T>, world: &WorldTransform, iso: f32) -> Mesh {
     let [_, _, gz] = field.grid();
     // Working memory first, the mesh after it: neither moves again.
     let mut work = Workspace::new(field.grid());
-    let mut counts = Counts::default();
-    for &run in &runs(gz) {
-        extract_layers(field, world, iso, run, &mut work, &mut counts);
-    }
+    let vertices = field.cut_edges(iso);
     let mut mesh = Mesh {
-        positions: Vec::with_capacity(counts.vertices),
-        normals: Vec::with_capacity(counts.vertices),
-        triangles: Vec::with_capacity(2 * counts.vertices + counts.vertices / 16 + 64),
+        positions: Vec::with_capacity(vertices),
+        normals: Vec::with_capacity(vertices),
+        triangles: Vec::with_capacity(2 * vertices + vertices / 16 + 64),
     };
     for &run in &runs(gz) {
         let base = mesh.positions.len() as u32;
@@ -683,11 +750,7 @@ fn extract_field_lean<T: Copy + Into<f32>>(
 }
 
 #[cfg(target_arch = "wasm32")]
-fn extract_field<T: Copy + Into<f32>>(
-    field: &Field<'_, T>,
-    world: &WorldTransform,
-    iso: f32,
-) -> Mesh {
+fn extract_field<T: Voxel>(field: &Field<'_, T>, world: &WorldTransform, iso: f32) -> Mesh {
     extract_field_lean(field, world, iso)
 }
 

@@ -46,6 +46,8 @@ pub async fn surface(worker: &Worker, options: SurfaceOptions) {
         Attachments::default(),
     );
     worker.laps.borrow_mut().restart();
+    // The old surface goes before the new one is made: never two at once.
+    worker.study.borrow_mut().drop_surface();
     // The same surface of the same volume was made before: no marching
     // cubes (unless the user chose where it must run).
     if options.engine == Engine::Auto

@@ -16,6 +16,7 @@ use crate::{in_ci, root, setup, web};
 const WASM_CRATES: &[&str] = &[
     "insitu-volume",
     "insitu-mesh",
+    "insitu-segment",
     "insitu-gpu",
     "insitu-store",
     "insitu-web",

@@ -1,0 +1,141 @@
+//! One label per voxel on the volume's grid: 0 is no segment, 1–255 are
+//! segments (the table says which is which).
+
+use crate::CropBox;
+
+/// Labels on a grid, x fastest, then y, then z (as the volume's voxels).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Labelmap {
+    dims: [u32; 3],
+    labels: Vec<u8>,
+}
+
+impl Labelmap {
+    /// An empty labelmap (every voxel 0) on a grid of `dims`.
+    pub fn new(dims: [u32; 3]) -> Self {
+        let n = dims.iter().map(|&d| d as usize).product();
+        Self {
+            dims,
+            labels: vec![0; n],
+        }
+    }
+
+    /// A labelmap of given labels; `None` when their number does not fit
+    /// `dims`.
+    pub fn from_labels(dims: [u32; 3], labels: Vec<u8>) -> Option<Self> {
+        let n: usize = dims.iter().map(|&d| d as usize).product();
+        (labels.len() == n).then_some(Self { dims, labels })
+    }
+
+    /// The grid.
+    pub fn dims(&self) -> [u32; 3] {
+        self.dims
+    }
+
+    /// Every label, in voxel order.
+    pub fn labels(&self) -> &[u8] {
+        &self.labels
+    }
+
+    /// Linear index of voxel (i, j, k) (inside the grid).
+    pub fn index(&self, [i, j, k]: [u32; 3]) -> usize {
+        let [nx, ny, _] = self.dims.map(|d| d as usize);
+        i as usize + nx * (j as usize + ny * k as usize)
+    }
+
+    /// Voxel (i, j, k) of a linear index.
+    pub fn voxel(&self, index: usize) -> [u32; 3] {
+        let [nx, ny, _] = self.dims.map(|d| d as usize);
+        [
+            (index % nx) as u32,
+            ((index / nx) % ny) as u32,
+            (index / (nx * ny)) as u32,
+        ]
+    }
+
+    /// The label of voxel (i, j, k), or `None` outside the grid.
+    pub fn get(&self, ijk: [u32; 3]) -> Option<u8> {
+        (ijk.iter().zip(&self.dims).all(|(v, d)| v < d)).then(|| self.labels[self.index(ijk)])
+    }
+
+    /// Voxels carrying `label`.
+    pub fn count(&self, label: u8) -> usize {
+        self.labels.iter().filter(|&&l| l == label).count()
+    }
+
+    /// Voxels carrying `label` inside `crop`.
+    pub fn count_in(&self, label: u8, crop: &CropBox) -> usize {
+        let mut n = 0;
+        self.for_each_in(crop, |_, l| n += usize::from(l == label));
+        n
+    }
+
+    /// Calls `f(index, label)` for every voxel inside `crop`, in voxel order.
+    pub fn for_each_in(&self, crop: &CropBox, mut f: impl FnMut(usize, u8)) {
+        for k in crop.min[2]..crop.max[2] {
+            for j in crop.min[1]..crop.max[1] {
+                let row = self.index([crop.min[0], j, k]);
+                for (n, &l) in self.labels[row..row + (crop.max[0] - crop.min[0]) as usize]
+                    .iter()
+                    .enumerate()
+                {
+                    f(row + n, l);
+                }
+            }
+        }
+    }
+
+    /// The labels, to change in place (the tools record what they change).
+    pub(crate) fn labels_mut(&mut self) -> &mut [u8] {
+        &mut self.labels
+    }
+
+    /// The voxel bounds (min, max exclusive) of `label`, `None` when absent.
+    pub fn bounds(&self, label: u8) -> Option<CropBox> {
+        let mut min = [u32::MAX; 3];
+        let mut max = [0u32; 3];
+        for (n, &l) in self.labels.iter().enumerate() {
+            if l == label {
+                let v = self.voxel(n);
+                for a in 0..3 {
+                    min[a] = min[a].min(v[a]);
+                    max[a] = max[a].max(v[a] + 1);
+                }
+            }
+        }
+        (min[0] != u32::MAX).then_some(CropBox { min, max })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn voxels_and_indices_agree_x_fastest() {
+        let map = Labelmap::new([4, 3, 2]);
+        assert_eq!(map.index([1, 2, 1]), 1 + 4 * (2 + 3));
+        for n in 0..24 {
+            assert_eq!(map.index(map.voxel(n)), n);
+        }
+        assert_eq!(map.get([4, 0, 0]), None);
+        assert!(Labelmap::from_labels([2, 2, 2], vec![0; 7]).is_none());
+    }
+
+    #[test]
+    fn bounds_and_counts_of_a_label() {
+        let mut map = Labelmap::new([5, 5, 5]);
+        for ijk in [[1, 2, 3], [3, 1, 2]] {
+            let n = map.index(ijk);
+            map.labels_mut()[n] = 7;
+        }
+        assert_eq!(map.count(7), 2);
+        let b = map.bounds(7).unwrap();
+        assert_eq!((b.min, b.max), ([1, 1, 2], [4, 3, 4]));
+        assert_eq!(
+            map.count_in(7, &CropBox::from_corners([0, 0, 0], [2, 4, 4], [5; 3])),
+            1
+        );
+        assert_eq!(map.bounds(9), None);
+    }
+}

@@ -1,0 +1,24 @@
+//! Segments: what a user isolates in a volume to print or to teach — one
+//! vertebra, the mandible, the spine in one colour and the pelvis in
+//! another.
+//!
+//! A [`Labelmap`] holds one label per voxel on the volume's grid (0: no
+//! segment); a [`SegmentTable`] names and colours each label. The tools
+//! ([`tools`]) — threshold, grow from a seed, paint and erase, islands,
+//! fill holes, margin, logical operations — work inside a [`CropBox`] and
+//! return the [`Change`] they made, so [`History`] can undo and redo them
+//! while storing changes, never copies of the labelmap.
+//!
+//! Pure Rust with no web or GPU dependencies: the web app, the CLI and the
+//! tests share every tool.
+
+mod crop;
+mod history;
+mod labelmap;
+mod table;
+pub mod tools;
+
+pub use crop::CropBox;
+pub use history::{Change, History};
+pub use labelmap::Labelmap;
+pub use table::{Anatomy, Segment, SegmentName, SegmentTable};

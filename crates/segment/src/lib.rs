@@ -15,10 +15,12 @@
 mod crop;
 mod history;
 mod labelmap;
+mod surface;
 mod table;
 pub mod tools;
 
 pub use crop::CropBox;
 pub use history::{Change, History};
 pub use labelmap::Labelmap;
+pub use surface::segment_surface;
 pub use table::{Anatomy, Segment, SegmentName, SegmentTable};

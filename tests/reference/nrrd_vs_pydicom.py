@@ -29,8 +29,9 @@ def read_nrrd(path):
     return vol, dirs, origin
 
 
-def main():
-    folder, nrrd = sys.argv[1], sys.argv[2]
+def load_series(folder):
+    """The series in `folder` as pydicom reads it: (HU array [k, j, i],
+    sorted slices, IOP), slices sorted along the normal."""
     slices = []
     for name in sorted(os.listdir(folder)):
         try:
@@ -49,7 +50,12 @@ def main():
         if "PixelPaddingValue" in ds:
             values[stored == ds.PixelPaddingValue] = -1024
         hu.append(values)
-    ref = np.stack(hu)
+    return np.stack(hu), slices, iop
+
+
+def main():
+    folder, nrrd = sys.argv[1], sys.argv[2]
+    ref, slices, iop = load_series(folder)
     vol, dirs, origin = read_nrrd(nrrd)
     failures = 0
     if vol.shape != ref.shape:

@@ -43,6 +43,7 @@ if path.endswith(".3mf"):
             "color": color,
             "triangles": obj.GetTriangleCount(),
             "watertight": bool(mesh is not None and mesh.is_watertight),
+            "bounds": None if mesh is None else np.asarray(mesh.bounds).tolist(),
         })
     print(json.dumps({"unit": str(unit), "parts": parts}))
 elif path.endswith(".glb"):

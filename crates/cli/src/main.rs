@@ -62,13 +62,21 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
-    /// Extract an iso-surface and write it as STL (binary), OBJ or PLY, in mm.
+    /// Extract an iso-surface (or a labelmap's segments) and write it as STL, OBJ, PLY, 3MF or GLB, in mm.
     Mesh {
         /// Folder (searched recursively) or single file.
         dir: PathBuf,
         /// Iso level in HU (bone: about 300).
-        #[arg(long)]
-        iso: f32,
+        #[arg(long, required_unless_present = "labels")]
+        iso: Option<f32>,
+        /// Only voxels inside this box of the grid: inclusive corners
+        /// i0,j0,k0,i1,j1,k1 (the surface is closed where the box cuts).
+        #[arg(long, value_parser = mesh::parse_crop)]
+        crop: Option<[u32; 6]>,
+        /// A labelmap on the series' grid (.seg.nrrd, .nrrd, .nii, .nii.gz):
+        /// one smooth, coloured part per label (write .3mf, .glb or .ply).
+        #[arg(long, conflicts_with = "iso")]
+        labels: Option<PathBuf>,
         /// Series index from `insitu info` (default: the one with most slices).
         #[arg(long)]
         series: Option<usize>,
@@ -93,7 +101,7 @@ enum Command {
         /// Write ASCII instead of binary STL.
         #[arg(long)]
         ascii: bool,
-        /// Output file: .stl, .obj or .ply.
+        /// Output file: .stl, .obj, .ply, .3mf or .glb.
         #[arg(short, long)]
         output: PathBuf,
     },
@@ -112,6 +120,8 @@ fn main() -> ExitCode {
         Command::Mesh {
             dir,
             iso,
+            crop,
+            labels,
             series,
             largest,
             min_island,
@@ -125,7 +135,7 @@ fn main() -> ExitCode {
             dir: &dir,
             series,
             surface: SurfaceOptions {
-                iso,
+                iso: iso.unwrap_or_default(),
                 largest,
                 min_island,
                 smooth,
@@ -140,6 +150,8 @@ fn main() -> ExitCode {
             },
             output: &output,
             ascii,
+            crop,
+            labels: labels.as_deref(),
         }),
         Command::Gpu => match pollster::block_on(insitu_gpu::GpuContext::headless()) {
             Ok(ctx) => {

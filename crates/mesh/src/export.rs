@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Mesh, obj, ply, stl};
+use crate::{Mesh, PartsFormat, obj, ply, stl};
 
 /// A mesh file format we write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,7 +23,7 @@ pub enum MeshFormat {
 
 /// A file name whose extension is not a mesh format we write.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown mesh format \".{0}\": use .stl, .obj or .ply")]
+#[error("unknown mesh format \".{0}\": use .stl, .obj, .ply, .3mf or .glb")]
 pub struct UnknownFormat(pub String);
 
 impl MeshFormat {
@@ -78,6 +78,33 @@ impl MeshFormat {
     }
 }
 
+/// What a model file holds: one surface, or several coloured parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelFormat {
+    /// One surface, no colour: STL, OBJ, PLY.
+    Single(MeshFormat),
+    /// Named, coloured parts: 3MF, GLB, PLY with vertex colours.
+    Parts(PartsFormat),
+}
+
+impl ModelFormat {
+    /// The format of a file name's extension for a model of one surface
+    /// (`parts == false`: `.ply` is plain) or of coloured parts (`.ply`
+    /// has vertex colours; `.stl`/`.obj` hold no colour and stay single).
+    pub fn from_extension(
+        extension: &str,
+        ascii: bool,
+        parts: bool,
+    ) -> Result<Self, UnknownFormat> {
+        match extension.to_ascii_lowercase().as_str() {
+            "3mf" => Ok(Self::Parts(PartsFormat::ThreeMf)),
+            "glb" => Ok(Self::Parts(PartsFormat::Glb)),
+            "ply" if parts => Ok(Self::Parts(PartsFormat::ColoredPly)),
+            _ => MeshFormat::from_extension(extension, ascii).map(Self::Single),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +147,26 @@ mod tests {
                 Ok(format)
             );
         }
+    }
+
+    #[test]
+    fn extensions_pick_single_or_coloured_formats() {
+        assert_eq!(
+            ModelFormat::from_extension("3MF", false, false),
+            Ok(ModelFormat::Parts(PartsFormat::ThreeMf))
+        );
+        assert_eq!(
+            ModelFormat::from_extension("ply", false, true),
+            Ok(ModelFormat::Parts(PartsFormat::ColoredPly))
+        );
+        assert_eq!(
+            ModelFormat::from_extension("ply", false, false),
+            Ok(ModelFormat::Single(MeshFormat::Ply))
+        );
+        assert_eq!(
+            ModelFormat::from_extension("stl", true, true),
+            Ok(ModelFormat::Single(MeshFormat::StlAscii))
+        );
+        assert!(ModelFormat::from_extension("vtk", false, false).is_err());
     }
 }

@@ -18,7 +18,7 @@ pub mod surface;
 mod writer;
 
 pub use analysis::{Topology, topology};
-pub use export::{MeshFormat, UnknownFormat};
+pub use export::{MeshFormat, ModelFormat, UnknownFormat};
 pub use indexed::Mesh;
 pub use marching::{MarchingOptions, extract_surface};
 pub use parts::{Part, PartsFormat};

@@ -159,8 +159,11 @@ fn three_mf(parts: &[Part<'_>]) -> io::Result<Vec<u8>> {
     }
     model.extend_from_slice(b"</build>\n</model>\n");
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    // Level 1: a model of a million triangles is tens of MB of XML, and
+    // the user waits for it; higher levels save little on numbers.
     let deflated = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(1));
     for (name, bytes) in [
         ("[Content_Types].xml", CONTENT_TYPES.as_bytes()),
         ("_rels/.rels", RELATIONSHIPS.as_bytes()),

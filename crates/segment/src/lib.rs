@@ -13,6 +13,7 @@
 //! tests share every tool.
 
 mod crop;
+pub mod files;
 mod history;
 mod labelmap;
 mod surface;
@@ -20,6 +21,7 @@ mod table;
 pub mod tools;
 
 pub use crop::CropBox;
+pub use files::{LabelFile, LabelFileError, LabelmapFormat};
 pub use history::{Change, History};
 pub use labelmap::Labelmap;
 pub use surface::segment_surface;

@@ -3,9 +3,8 @@
 //! and shows as a smooth part, not a pile of voxel stairs; the same
 //! extractor, clean-up and writers as an iso-surface.
 
-use glam::{DVec3, UVec3};
 use insitu_mesh::{MarchingOptions, Mesh, extract_surface};
-use insitu_volume::{Geometry, Volume, Voxels};
+use insitu_volume::{Volume, Voxels};
 
 use crate::{CropBox, Labelmap};
 
@@ -44,7 +43,7 @@ pub fn segment_surface(volume: &Volume, map: &Labelmap, label: u8, crop: &CropBo
         }
     }
     blur(&mut field, size);
-    let Some(sub) = sub_volume(volume, &region, field) else {
+    let Ok(sub) = volume.sub_grid(region.min, region.max, Voxels::F32(field)) else {
         return Mesh::default();
     };
     extract_surface(
@@ -92,40 +91,12 @@ fn blur(field: &mut [f32], size: [usize; 3]) {
     }
 }
 
-/// The part `region` of `volume`'s grid holding `values`, placed where it
-/// lies in patient space (true slice positions kept).
-fn sub_volume(volume: &Volume, region: &CropBox, values: Vec<f32>) -> Option<Volume> {
-    let g = volume.geometry();
-    let min = DVec3::new(
-        region.min[0].into(),
-        region.min[1].into(),
-        region.min[2].into(),
-    );
-    let dims = UVec3::from(region.max) - UVec3::from(region.min);
-    let offsets = volume.slice_offsets_mm();
-    // With true slice positions, the sub-grid starts at its first slice's.
-    let origin = match offsets {
-        Some(o) => {
-            let k0 = region.min[2] as usize;
-            g.origin + g.steps[0] * min.x + g.steps[1] * min.y + g.steps[2].normalize() * o[k0]
-        }
-        None => g.world_of(min),
-    };
-    let geometry = Geometry::new(dims, g.steps, origin).ok()?;
-    let sub = Volume::new(geometry, Voxels::F32(values)).ok()?;
-    Some(match offsets {
-        Some(o) => {
-            let (k0, k1) = (region.min[2] as usize, region.max[2] as usize);
-            sub.with_slice_offsets(o[k0..k1].iter().map(|t| t - o[k0]).collect())
-        }
-        None => sub,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use glam::{DVec3, UVec3};
     use insitu_mesh::topology;
+    use insitu_volume::Geometry;
 
     #[test]
     fn a_sphere_mask_gives_a_smooth_sphere() {

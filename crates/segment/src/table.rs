@@ -28,6 +28,12 @@ macro_rules! vocabulary {
                     $(Anatomy::$variant => $name,)*
                 }
             }
+
+            /// The structure a name read from a file stands for (any case).
+            pub fn from_name(name: &str) -> Option<Anatomy> {
+                let name = name.trim();
+                Anatomy::ALL.iter().copied().find(|a| a.name().eq_ignore_ascii_case(name))
+            }
         }
     };
 }
@@ -199,7 +205,7 @@ impl SegmentTable {
             Some(a) => (SegmentName::Anatomy(a), a.color()),
             None => (
                 SegmentName::Numbered(u32::from(label)),
-                PALETTE[(label as usize - 1) % PALETTE.len()],
+                Self::palette_color(label),
             ),
         };
         self.segments.push(Segment {
@@ -210,6 +216,22 @@ impl SegmentTable {
         });
         self.segments.sort_by_key(|s| s.label);
         Ok(label)
+    }
+
+    /// Adds `segment` under its own label (a labelmap read from a file
+    /// keeps its values); `false` when the label is 0 or taken.
+    pub fn insert(&mut self, segment: Segment) -> bool {
+        if segment.label == 0 || self.get(segment.label).is_some() {
+            return false;
+        }
+        self.segments.push(segment);
+        self.segments.sort_by_key(|s| s.label);
+        true
+    }
+
+    /// The colour a new numbered segment of `label` gets.
+    pub fn palette_color(label: u8) -> [u8; 3] {
+        PALETTE[(label.max(1) as usize - 1) % PALETTE.len()]
     }
 
     /// Removes a segment (its voxels are the caller's to clear).

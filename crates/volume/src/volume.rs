@@ -47,6 +47,9 @@ pub enum VolumeError {
         /// What the buffer holds.
         actual: usize,
     },
+    /// A part of the grid that holds no voxel (an empty crop box).
+    #[error("the part of the grid is empty: {0}")]
+    EmptyPart(#[from] crate::GeometryError),
 }
 
 /// A scalar volume in patient space. Deliberately holds no DICOM metadata:
@@ -113,6 +116,65 @@ impl Volume {
         self.index(i, j, k).and_then(|n| self.voxels.get_f32(n))
     }
 
+    /// The part `min..max` (voxels, half-open, inside the grid) of this
+    /// volume's grid holding `voxels` (the caller's values there), placed
+    /// where that part lies in patient space, true slice positions kept.
+    pub fn sub_grid(
+        &self,
+        min: [u32; 3],
+        max: [u32; 3],
+        voxels: Voxels,
+    ) -> Result<Volume, VolumeError> {
+        let g = &self.geometry;
+        let dims = glam::UVec3::from(max).saturating_sub(glam::UVec3::from(min));
+        let at = glam::DVec3::new(min[0].into(), min[1].into(), min[2].into());
+        let k0 = min[2] as usize;
+        let offsets = self
+            .slice_offsets_mm
+            .as_ref()
+            .filter(|o| (max[2] as usize) <= o.len() && k0 < max[2] as usize);
+        // With true slice positions, the part starts at its first slice's.
+        let origin = match offsets {
+            Some(o) => {
+                g.origin + g.steps[0] * at.x + g.steps[1] * at.y + g.steps[2].normalize() * o[k0]
+            }
+            None => g.world_of(at),
+        };
+        let geometry = Geometry::new(dims, g.steps, origin)?;
+        let part = Volume::new(geometry, voxels)?;
+        Ok(match offsets {
+            Some(o) => {
+                part.with_slice_offsets(o[k0..max[2] as usize].iter().map(|t| t - o[k0]).collect())
+            }
+            None => part,
+        })
+    }
+
+    /// The part `min..max` of this volume (a crop box): its voxels copied,
+    /// its place in patient space kept, so a surface of it lies exactly
+    /// where the same part of the whole volume's surface does.
+    pub fn cropped(&self, min: [u32; 3], max: [u32; 3]) -> Result<Volume, VolumeError> {
+        let d = self.geometry.dims;
+        let max = [max[0].min(d.x), max[1].min(d.y), max[2].min(d.z)];
+        let min = [0, 1, 2].map(|a| min[a].min(max[a]));
+        let rows = (min[2]..max[2]).flat_map(|k| (min[1]..max[1]).map(move |j| (j, k)));
+        let row = |j: u32, k: u32| {
+            let start = self.index(min[0], j, k).unwrap_or(0);
+            start..start + (max[0] - min[0]) as usize
+        };
+        let voxels = match &self.voxels {
+            Voxels::I16(v) => Voxels::I16(
+                rows.flat_map(|(j, k)| v[row(j, k)].iter().copied())
+                    .collect(),
+            ),
+            Voxels::F32(v) => Voxels::F32(
+                rows.flat_map(|(j, k)| v[row(j, k)].iter().copied())
+                    .collect(),
+            ),
+        };
+        self.sub_grid(min, max, voxels)
+    }
+
     /// Lowest and highest value (i16 compared as integers: a cheaper pass
     /// than through f32); (0, 0) for an empty volume.
     pub fn value_range(&self) -> (f32, f32) {
@@ -161,6 +223,26 @@ mod tests {
         assert_eq!(v.value_range(), (-5.0, 6.0));
         let f = Volume::new(grid(UVec3::new(2, 1, 1)), Voxels::F32(vec![0.25, -1.5])).unwrap();
         assert_eq!(f.value_range(), (-1.5, 0.25));
+    }
+
+    #[test]
+    fn a_cropped_part_keeps_its_voxels_and_its_place() {
+        let g = Geometry::axis_aligned(
+            UVec3::new(4, 3, 3),
+            DVec3::new(0.5, 0.5, 2.0),
+            DVec3::new(10.0, 0.0, 0.0),
+        )
+        .unwrap();
+        let v = Volume::new(g, Voxels::I16((0..36).collect()))
+            .unwrap()
+            .with_slice_offsets(vec![0.0, 2.0, 5.0]);
+        let part = v.cropped([1, 1, 1], [3, 3, 9]).unwrap();
+        assert_eq!(part.geometry().dims, UVec3::new(2, 2, 2));
+        assert_eq!(part.value(0, 0, 0), v.value(1, 1, 1));
+        assert_eq!(part.value(1, 1, 1), v.value(2, 2, 2));
+        assert_eq!(part.geometry().origin, DVec3::new(10.5, 0.5, 2.0));
+        assert_eq!(part.slice_offsets_mm(), Some(&[0.0, 3.0][..]));
+        assert!(v.cropped([2, 0, 0], [2, 3, 3]).is_err());
     }
 
     #[test]

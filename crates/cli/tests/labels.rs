@@ -1,0 +1,243 @@
+//! `insitu mesh --labels` on labelmaps other tools wrote (nibabel,
+//! pynrrd) on a real chest CT, and `--crop`; the models read back by
+//! lib3mf and trimesh.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fixtures() -> PathBuf {
+    std::env::var_os("INSITU_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
+        })
+}
+
+fn python() -> String {
+    std::env::var("INSITU_PYTHON").expect("INSITU_PYTHON unset: run through `cargo xtask test`")
+}
+
+fn reference(script: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/reference")
+        .join(script)
+}
+
+/// Runs a reference script; its stdout as JSON.
+fn run_json(script: &str, args: &[&Path]) -> serde_json::Value {
+    let out = Command::new(python())
+        .arg(reference(script))
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{script}: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{script}: {e}: {stdout}"))
+}
+
+fn insitu(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_insitu"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A fresh folder under the temporary directory.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("insitu-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn close(a: f64, b: f64, tolerance: f64) -> bool {
+    (a - b).abs() <= tolerance
+}
+
+/// Labelmaps from nibabel (reoriented as dcm2niix does) and pynrrd (RAS,
+/// Slicer's segment fields) on the chest CT's grid: every labelled voxel
+/// lands where it was (the counts insitu prints equal pydicom's), each
+/// label becomes one watertight part with its name and colour, and each
+/// part lies where its voxels are.
+#[test]
+fn labelmaps_from_other_tools_become_coloured_parts_in_place() {
+    let series = fixtures().join("lidc-chest-ct");
+    let dir = scratch("labels");
+    let truth = run_json("make_labelmaps.py", &[&series, &dir]);
+    let model = dir.join("from-nifti.3mf");
+    let (ok, stdout, stderr) = insitu(&[
+        "mesh",
+        series.to_str().unwrap(),
+        "--labels",
+        dir.join("labels.nii.gz").to_str().unwrap(),
+        "-o",
+        model.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    for label in ["1", "2"] {
+        let voxels = truth[label]["voxels"].as_u64().unwrap();
+        assert!(
+            stdout.contains(&format!("label {label} (Segment {label}): {voxels} voxels")),
+            "pydicom counts {voxels} voxels of label {label}: {stdout}"
+        );
+    }
+    let parts = run_json("parts_check.py", &[&model])["parts"].clone();
+    assert_eq!(parts.as_array().unwrap().len(), 2, "{parts}");
+    for (part, label) in parts.as_array().unwrap().iter().zip(["1", "2"]) {
+        assert_eq!(part["watertight"], true, "{part}");
+        // The smooth surface passes half a voxel outside the outermost
+        // voxel centres (0.78 × 0.78 × 1 mm voxels).
+        for a in 0..3 {
+            let (lo, hi) = (
+                part["bounds"][0][a].as_f64().unwrap(),
+                part["bounds"][1][a].as_f64().unwrap(),
+            );
+            let (want_lo, want_hi) = (
+                truth[label]["min"][a].as_f64().unwrap(),
+                truth[label]["max"][a].as_f64().unwrap(),
+            );
+            assert!(
+                close(lo, want_lo, 1.0) && close(hi, want_hi, 1.0),
+                "label {label} axis {a}: part {lo}..{hi}, voxels {want_lo}..{want_hi}"
+            );
+        }
+    }
+
+    let glb = dir.join("from-nrrd.glb");
+    let (ok, stdout, stderr) = insitu(&[
+        "mesh",
+        series.to_str().unwrap(),
+        "--labels",
+        dir.join("labels.nrrd").to_str().unwrap(),
+        "-o",
+        glb.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("label 1 (T5): "), "{stdout}");
+    let parts = run_json("parts_check.py", &[&glb])["parts"].clone();
+    let found: Vec<(String, Vec<i64>)> = parts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            assert_eq!(p["watertight"], true, "{p}");
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                serde_json::from_value(p["color"].clone()).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(found.len(), 2, "{parts}");
+    // Pure red and blue, as the file's Segment*_Color say (within the
+    // GLB's linear-colour rounding).
+    for (name, want) in [("T5", [255, 0, 0]), ("Segment 2", [0, 0, 255])] {
+        let (_, got) = found
+            .iter()
+            .find(|f| f.0 == name)
+            .unwrap_or_else(|| panic!("no part {name}: {parts}"));
+        assert!(
+            got.iter().zip(want).all(|(g, w)| (g - w).abs() <= 4),
+            "{name}: {got:?} vs {want:?}"
+        );
+    }
+
+    let (ok, _, stderr) = insitu(&[
+        "mesh",
+        series.to_str().unwrap(),
+        "--labels",
+        dir.join("shifted.nii.gz").to_str().unwrap(),
+        "-o",
+        dir.join("never.3mf").to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("is not on the series' grid (its voxel centres fall between")
+            && stderr.contains("labelmap: 512×512×275 voxels")
+            && stderr.contains("series:   512×512×275 voxels"),
+        "{stderr}"
+    );
+    assert!(!dir.join("never.3mf").exists());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `--crop`: the surface of bone inside a box of the grid only, closed
+/// where the box cuts, and nowhere outside the box.
+#[test]
+fn a_crop_box_keeps_the_surface_inside_it_and_closed() {
+    let series = fixtures().join("lidc-chest-ct");
+    let dir = scratch("crop");
+    let model = dir.join("cropped.3mf");
+    let (ok, stdout, stderr) = insitu(&[
+        "mesh",
+        series.to_str().unwrap(),
+        "--iso",
+        "300",
+        "--cpu",
+        "--crop",
+        "200,300,100,320,420,160",
+        "-o",
+        model.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("crop box: voxels [200, 300, 100] to [320, 420, 160]"),
+        "{stdout}"
+    );
+    let parts = run_json("parts_check.py", &[&model])["parts"].clone();
+    let part = &parts[0];
+    assert_eq!(part["watertight"], true, "{part}");
+    assert_eq!(part["name"], "iso 300 HU");
+    // The chest CT: origin (-201, -59, -679.8) mm, 0.78125 × 0.78125 × 1 mm;
+    // the box holds its voxels whole, half a voxel beyond their centres.
+    let lo = [
+        -201.0 + 200.0 * 0.78125,
+        -59.0 + 300.0 * 0.78125,
+        -679.8 + 100.0,
+    ];
+    let hi = [
+        -201.0 + 320.0 * 0.78125,
+        -59.0 + 420.0 * 0.78125,
+        -679.8 + 160.0,
+    ];
+    for a in 0..3 {
+        let (got_lo, got_hi) = (
+            part["bounds"][0][a].as_f64().unwrap(),
+            part["bounds"][1][a].as_f64().unwrap(),
+        );
+        let half = if a == 2 { 0.5 } else { 0.390625 };
+        assert!(
+            got_lo >= lo[a] - half && got_hi <= hi[a] + half,
+            "axis {a}: {got_lo}..{got_hi} outside {}..{}",
+            lo[a],
+            hi[a]
+        );
+        assert!(
+            got_hi - got_lo > 10.0,
+            "axis {a}: bone in the box spans {got_lo}..{got_hi}"
+        );
+    }
+    let (ok, _, stderr) = insitu(&[
+        "mesh",
+        series.to_str().unwrap(),
+        "--iso",
+        "300",
+        "--crop",
+        "0,0,0,10,10,275",
+        "-o",
+        model.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("--crop: k = 275 is outside the series (512×512×275 voxels"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -50,6 +50,16 @@ impl Orbit {
         );
         proj * view
     }
+
+    /// The ray (origin, unit direction) in patient mm through a point of
+    /// an image of `aspect`, given in normalised device coordinates (x
+    /// right, y up, both −1..1): what a click in the 3D view points at.
+    pub fn ray(&self, aspect: f32, ndc: (f32, f32)) -> (Vec3, Vec3) {
+        let inverse = self.view_proj(aspect).inverse();
+        let near = inverse.project_point3(Vec3::new(ndc.0, ndc.1, 0.0));
+        let far = inverse.project_point3(Vec3::new(ndc.0, ndc.1, 1.0));
+        (near, (far - near).normalize_or(Vec3::Z))
+    }
 }
 
 /// Right-handed view matrix looking from `eye` at `target`.
@@ -92,6 +102,52 @@ struct MeshBuffers {
     indices: Option<(wgpu::Buffer, u32)>,
 }
 
+impl MeshBuffers {
+    /// Replaces one array with `bytes` (a plain buffer filled through the
+    /// queue: Chromium's SwiftShader WebGPU refuses mapped creation of a
+    /// few hundred kB once it is busy).
+    fn upload(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, part: MeshPart, bytes: &[u8]) {
+        let usage = match part {
+            MeshPart::Indices => wgpu::BufferUsages::INDEX,
+            _ => wgpu::BufferUsages::VERTEX,
+        };
+        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("mesh"),
+            size: (bytes.len() as u64).next_multiple_of(4).max(4),
+            usage: usage | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        queue.write_buffer(&buffer, 0, bytes);
+        match part {
+            MeshPart::Positions => self.positions = Some(buffer),
+            MeshPart::Normals => self.normals = Some(buffer),
+            MeshPart::Indices => self.indices = Some((buffer, (bytes.len() / 4) as u32)),
+        }
+    }
+
+    /// Draws the mesh once all three arrays are there.
+    fn draw(&self, pass: &mut wgpu::RenderPass<'_>) {
+        if let (Some(positions), Some(normals), Some((indices, count))) =
+            (&self.positions, &self.normals, &self.indices)
+        {
+            pass.set_vertex_buffer(0, positions.slice(..));
+            pass.set_vertex_buffer(1, normals.slice(..));
+            pass.set_index_buffer(indices.slice(..), wgpu::IndexFormat::Uint32);
+            pass.draw_indexed(0..*count, 0, 0..1);
+        }
+    }
+}
+
+/// A coloured mesh of its own (a segment, the crop box's frame), with a
+/// uniform of its own so each draws in its colour.
+struct ColoredMesh {
+    key: u32,
+    color: [f32; 4],
+    buffers: MeshBuffers,
+    uniform: wgpu::Buffer,
+    bind_group: wgpu::BindGroup,
+}
+
 /// One array of a mesh, for uploading a large mesh in steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MeshPart {
@@ -103,13 +159,18 @@ pub enum MeshPart {
     Indices,
 }
 
-/// Pipeline, camera uniform, depth buffer and the current mesh.
+/// Pipeline, camera uniform, depth buffer, the current (bone) mesh and
+/// any coloured parts.
 pub struct SurfaceRenderer {
     pipeline: wgpu::RenderPipeline,
+    layout: wgpu::BindGroupLayout,
     camera: wgpu::Buffer,
     bind_group: wgpu::BindGroup,
     depth: Option<(wgpu::TextureView, u32, u32)>,
     mesh: Option<MeshBuffers>,
+    /// Draw the bone mesh (the app hides it while segments are shown).
+    mesh_visible: bool,
+    parts: Vec<ColoredMesh>,
 }
 
 const POSITION: [wgpu::VertexAttribute; 1] = wgpu::vertex_attr_array![0 => Float32x3];
@@ -193,11 +254,77 @@ impl SurfaceRenderer {
         });
         Self {
             pipeline,
+            layout,
             camera,
             bind_group,
             depth: None,
             mesh: None,
+            mesh_visible: true,
+            parts: Vec::new(),
         }
+    }
+
+    /// Shows or hides the bone mesh (parts are always drawn).
+    pub fn set_mesh_visible(&mut self, visible: bool) {
+        self.mesh_visible = visible;
+    }
+
+    /// Uploads one array of coloured part `key` (made on first use), in
+    /// `color` (linear 0–1; sRGB bytes / 255 on an sRGB-less canvas).
+    pub fn upload_part(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        key: u32,
+        color: [f32; 4],
+        part: MeshPart,
+        bytes: &[u8],
+    ) {
+        let at = match self.parts.iter().position(|p| p.key == key) {
+            Some(at) => at,
+            None => {
+                let uniform = device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("part camera"),
+                    size: std::mem::size_of::<CameraUniform>() as u64,
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("part camera"),
+                    layout: &self.layout,
+                    entries: &[wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: uniform.as_entire_binding(),
+                    }],
+                });
+                self.parts.push(ColoredMesh {
+                    key,
+                    color,
+                    buffers: MeshBuffers::default(),
+                    uniform,
+                    bind_group,
+                });
+                self.parts.len() - 1
+            }
+        };
+        let p = &mut self.parts[at];
+        p.color = color;
+        p.buffers.upload(device, queue, part, bytes);
+    }
+
+    /// Removes coloured part `key`.
+    pub fn remove_part(&mut self, key: u32) {
+        self.parts.retain(|p| p.key != key);
+    }
+
+    /// Removes every coloured part.
+    pub fn clear_parts(&mut self) {
+        self.parts.clear();
+    }
+
+    /// Keys of the coloured parts drawn.
+    pub fn part_keys(&self) -> Vec<u32> {
+        self.parts.iter().map(|p| p.key).collect()
     }
 
     /// Replaces the mesh: flat xyz positions and normals, three indices per
@@ -249,26 +376,9 @@ impl SurfaceRenderer {
         part: MeshPart,
         bytes: &[u8],
     ) {
-        // Plain buffers filled through the queue, not mapped at creation:
-        // Chromium's SwiftShader WebGPU refuses mapped creation of a few
-        // hundred kB once it is busy.
-        let usage = match part {
-            MeshPart::Indices => wgpu::BufferUsages::INDEX,
-            _ => wgpu::BufferUsages::VERTEX,
-        };
-        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("mesh"),
-            size: (bytes.len() as u64).next_multiple_of(4).max(4),
-            usage: usage | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        queue.write_buffer(&buffer, 0, bytes);
-        let mesh = self.mesh.get_or_insert_with(MeshBuffers::default);
-        match part {
-            MeshPart::Positions => mesh.positions = Some(buffer),
-            MeshPart::Normals => mesh.normals = Some(buffer),
-            MeshPart::Indices => mesh.indices = Some((buffer, (bytes.len() / 4) as u32)),
-        }
+        self.mesh
+            .get_or_insert_with(MeshBuffers::default)
+            .upload(device, queue, part, bytes);
     }
 
     /// Draws into `target` (`width`×`height`), clearing it to `background`.
@@ -304,14 +414,19 @@ impl SurfaceRenderer {
             });
             self.depth = Some((texture.create_view(&Default::default()), width, height));
         }
-        let uniform = CameraUniform {
-            view_proj: orbit
-                .view_proj(width as f32 / height.max(1) as f32)
-                .to_cols_array_2d(),
-            eye: orbit.eye().extend(1.0).to_array(),
-            color: BONE,
+        let view_proj = orbit
+            .view_proj(width as f32 / height.max(1) as f32)
+            .to_cols_array_2d();
+        let eye = orbit.eye().extend(1.0).to_array();
+        let uniform = |color| CameraUniform {
+            view_proj,
+            eye,
+            color,
         };
-        queue.write_buffer(&self.camera, 0, bytemuck::bytes_of(&uniform));
+        queue.write_buffer(&self.camera, 0, bytemuck::bytes_of(&uniform(BONE)));
+        for p in &self.parts {
+            queue.write_buffer(&p.uniform, 0, bytemuck::bytes_of(&uniform(p.color)));
+        }
         let depth = &self.depth.as_ref().expect("created above").0;
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("surface"),
@@ -326,18 +441,14 @@ impl SurfaceRenderer {
             }),
             ..Default::default()
         });
-        if let Some(MeshBuffers {
-            positions: Some(positions),
-            normals: Some(normals),
-            indices: Some((indices, count)),
-        }) = &self.mesh
-        {
-            pass.set_pipeline(&self.pipeline);
+        pass.set_pipeline(&self.pipeline);
+        if let (Some(mesh), true) = (&self.mesh, self.mesh_visible) {
             pass.set_bind_group(0, &self.bind_group, &[]);
-            pass.set_vertex_buffer(0, positions.slice(..));
-            pass.set_vertex_buffer(1, normals.slice(..));
-            pass.set_index_buffer(indices.slice(..), wgpu::IndexFormat::Uint32);
-            pass.draw_indexed(0..*count, 0, 0..1);
+            mesh.draw(&mut pass);
+        }
+        for p in &self.parts {
+            pass.set_bind_group(0, &p.bind_group, &[]);
+            p.buffers.draw(&mut pass);
         }
     }
 }

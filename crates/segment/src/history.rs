@@ -1,9 +1,11 @@
 //! Undo and redo by changes, not copies: each tool records the voxels it
 //! changed as runs of consecutive voxels (start, length, old label, new
 //! label), a few megabytes for a threshold of a whole spine where a copy
-//! of the labelmap would be the volume's size again.
+//! of the labelmap would be the volume's size again. A step that also
+//! changed the segment table (a segment added, split off or removed) keeps
+//! the table before and after: a few hundred bytes.
 
-use crate::Labelmap;
+use crate::{Labelmap, SegmentTable};
 
 /// Consecutive voxels that went from one label to another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,10 +16,12 @@ struct Run {
     new: u8,
 }
 
-/// What one tool did to a labelmap.
+/// What one tool did to a labelmap (and to the segment table).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Change {
     runs: Vec<Run>,
+    /// The table before and after, when the step changed it.
+    tables: Option<Box<[SegmentTable; 2]>>,
 }
 
 impl Change {
@@ -46,9 +50,40 @@ impl Change {
         });
     }
 
+    /// The same change, which also took the table from `before` to
+    /// `after` (undo puts `before` back).
+    pub fn with_tables(mut self, before: SegmentTable, after: SegmentTable) -> Self {
+        if before != after {
+            self.tables = Some(Box::new([before, after]));
+        }
+        self
+    }
+
     /// Whether nothing changed.
     pub fn is_empty(&self) -> bool {
-        self.runs.is_empty()
+        self.runs.is_empty() && self.tables.is_none()
+    }
+
+    /// Every label whose voxels this change touched (as it was or became).
+    pub fn labels(&self) -> Vec<u8> {
+        let mut seen = [false; 256];
+        for run in &self.runs {
+            seen[run.old as usize] = true;
+            seen[run.new as usize] = true;
+        }
+        (1..=255u8).filter(|&l| seen[l as usize]).collect()
+    }
+
+    /// Appends `later` (a further dab of the same brush stroke), so the
+    /// stroke undoes as one step.
+    pub fn extend(&mut self, later: Change) {
+        self.runs.extend(later.runs);
+        if let Some(tables) = later.tables {
+            match &mut self.tables {
+                Some(mine) => mine[1] = tables[1].clone(),
+                None => self.tables = Some(tables),
+            }
+        }
     }
 
     /// Voxels changed.
@@ -59,13 +94,27 @@ impl Change {
     /// Bytes this record takes.
     pub fn bytes(&self) -> usize {
         self.runs.len() * std::mem::size_of::<Run>()
+            + self.tables.as_ref().map_or(0, |t| {
+                (t[0].segments().len() + t[1].segments().len())
+                    * std::mem::size_of::<crate::Segment>()
+            })
     }
 
-    fn write(&self, map: &mut Labelmap, forward: bool) {
+    /// Replays the change forwards, or backwards (last run first, so a
+    /// voxel changed twice in one stroke ends as it began).
+    fn write(&self, map: &mut Labelmap, table: Option<&mut SegmentTable>, forward: bool) {
         let labels = map.labels_mut();
-        for run in &self.runs {
+        let mut put = |run: &Run| {
             let value = if forward { run.new } else { run.old };
             labels[run.start as usize..(run.start + run.len) as usize].fill(value);
+        };
+        if forward {
+            self.runs.iter().for_each(&mut put);
+        } else {
+            self.runs.iter().rev().for_each(&mut put);
+        }
+        if let (Some(table), Some(tables)) = (table, &self.tables) {
+            *table = tables[usize::from(forward)].clone();
         }
     }
 }
@@ -102,24 +151,56 @@ impl History {
         }
     }
 
-    /// Undoes the last step; false when there is none.
-    pub fn undo(&mut self, map: &mut Labelmap) -> bool {
-        let Some(change) = self.undo.pop() else {
-            return false;
-        };
-        change.write(map, false);
-        self.redo.push(change);
-        true
+    /// Adds `change` to the last step (a brush stroke continuing), or
+    /// records it as a new one when there is none.
+    pub fn extend_last(&mut self, change: Change) {
+        if change.is_empty() {
+            return;
+        }
+        match self.undo.last_mut() {
+            Some(last) => {
+                self.redo.clear();
+                last.extend(change);
+            }
+            None => self.record(change),
+        }
     }
 
-    /// Redoes the last undone step; false when there is none.
+    /// Undoes the last step on the labelmap alone; false when there is none.
+    pub fn undo(&mut self, map: &mut Labelmap) -> bool {
+        self.undo_in(map, None).is_some()
+    }
+
+    /// Redoes the last undone step on the labelmap alone.
     pub fn redo(&mut self, map: &mut Labelmap) -> bool {
-        let Some(change) = self.redo.pop() else {
-            return false;
-        };
-        change.write(map, true);
+        self.redo_in(map, None).is_some()
+    }
+
+    /// Undoes the last step on the labelmap and the table; the labels it
+    /// touched, or `None` when there is nothing to undo.
+    pub fn undo_in(
+        &mut self,
+        map: &mut Labelmap,
+        table: Option<&mut SegmentTable>,
+    ) -> Option<Vec<u8>> {
+        let change = self.undo.pop()?;
+        change.write(map, table, false);
+        let touched = change.labels();
+        self.redo.push(change);
+        Some(touched)
+    }
+
+    /// Redoes the last undone step on the labelmap and the table.
+    pub fn redo_in(
+        &mut self,
+        map: &mut Labelmap,
+        table: Option<&mut SegmentTable>,
+    ) -> Option<Vec<u8>> {
+        let change = self.redo.pop()?;
+        change.write(map, table, true);
+        let touched = change.labels();
         self.undo.push(change);
-        true
+        Some(touched)
     }
 
     /// Steps that can be undone.

@@ -169,7 +169,7 @@ pub struct Segment {
 }
 
 /// The table is full: 255 segments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[error("every label value (1–255) is taken: remove a segment first")]
 pub struct TableFull;
 

@@ -12,10 +12,12 @@ use std::collections::VecDeque;
 use glam::DVec3;
 use insitu_volume::{Geometry, Volume, Voxels};
 
+use serde::{Deserialize, Serialize};
+
 use crate::{Change, CropBox, Labelmap, SegmentTable};
 
 /// An inclusive range of values (HU for CT).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ValueRange {
     /// Lowest value inside.
     pub low: f32,
@@ -70,6 +72,9 @@ pub struct Target {
     /// Take voxels of other segments too (else only empty voxels and the
     /// label's own).
     pub overwrite: bool,
+    /// Write only voxels that hold this label now (an eraser of one
+    /// segment).
+    pub only: Option<u8>,
 }
 
 impl Target {
@@ -78,11 +83,24 @@ impl Target {
         Self {
             label,
             overwrite: false,
+            only: None,
+        }
+    }
+
+    /// Clears the voxels of `label`, leaving every other segment's.
+    pub fn erase(label: u8) -> Self {
+        Self {
+            label: 0,
+            overwrite: true,
+            only: Some(label),
         }
     }
 
     fn may_write(&self, current: u8) -> bool {
-        self.overwrite || current == 0 || current == self.label
+        match self.only {
+            Some(only) => current == only,
+            None => self.overwrite || current == 0 || current == self.label,
+        }
     }
 }
 
@@ -135,7 +153,7 @@ fn pick_rows<T: Copy + Into<f32>>(
 }
 
 /// Why a grow did not happen.
-#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error, Serialize, Deserialize)]
 pub enum GrowError {
     /// The seed is outside the crop box (or the volume).
     #[error("the seed is outside the crop box")]
@@ -298,7 +316,7 @@ pub enum Brush {
     },
 }
 
-/// Paints (or, with label 0, erases) the voxels inside `crop` within
+/// Paints (or, with [`Target::erase`], erases) the voxels inside `crop` within
 /// `radius_mm` of `centre` (patient mm), of the brush's shape, optionally
 /// only those whose values are in `range`.
 #[allow(clippy::too_many_arguments)]
@@ -340,9 +358,9 @@ pub fn paint(
                     continue;
                 }
                 let n = map.index([i, j, k]);
-                // Erasing clears whatever is there.
-                let writable = target.label == 0 || target.may_write(map.labels()[n]);
-                if writable && range.is_none_or(|r| r.contains(value(volume, n))) {
+                if target.may_write(map.labels()[n])
+                    && range.is_none_or(|r| r.contains(value(volume, n)))
+                {
                     change.set(map, n, target.label);
                 }
             }

@@ -1,6 +1,7 @@
 //! The IndexedDB store (rexie): `volumes` (a record per content key, as
 //! JSON), `voxel_chunks` (Blob chunks, `key#n`) and `meshes` (a record plus
-//! its arrays, `volume key|options`). Opening a database of an older
+//! its arrays, `volume key|options`) and `segments` (a record plus the
+//! run-length coded labels, keyed by the volume's key). Opening a database of an older
 //! version drops the stores it no longer has; an entry of an older schema is
 //! never read, and listing the volumes removes it.
 
@@ -14,12 +15,13 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
-use crate::StoreError;
 use crate::record::{CHUNK_BYTES, MeshRecord, SCHEMA_VERSION, VolumeRecord, checksum};
+use crate::{SegmentsRecord, StoreError};
 
 const VOLUMES: &str = "volumes";
 const CHUNKS: &str = "voxel_chunks";
 const MESHES: &str = "meshes";
+const SEGMENTS: &str = "segments";
 
 impl StoreError {
     fn during(operation: &'static str) -> impl FnOnce(rexie::Error) -> Self {
@@ -101,6 +103,7 @@ impl Store {
             .add_object_store(ObjectStore::new(VOLUMES))
             .add_object_store(ObjectStore::new(CHUNKS))
             .add_object_store(ObjectStore::new(MESHES))
+            .add_object_store(ObjectStore::new(SEGMENTS))
             .build();
         let mut build = Some(build);
         let outcome: Rc<RefCell<Option<rexie::Result<Rexie>>>> = Rc::default();
@@ -297,9 +300,10 @@ impl Store {
         Ok(out)
     }
 
-    /// Removes a volume, its chunks and its meshes.
+    /// Removes a volume, its chunks, its meshes and its segments.
     pub async fn delete_volume(&self, key: &str) -> Result<(), StoreError> {
         self.delete_value(VOLUMES, key).await?;
+        self.delete_value(SEGMENTS, key).await?;
         for chunk in self.keys(CHUNKS).await? {
             if chunk.starts_with(&format!("{key}#")) {
                 self.delete_value(CHUNKS, &chunk).await?;
@@ -379,9 +383,54 @@ impl Store {
         Ok(Some((record, positions, normals, indices)))
     }
 
+    /// Stores the segments of volume `volume_key` (replacing any).
+    pub async fn put_segments(
+        &self,
+        volume_key: &str,
+        record: &SegmentsRecord,
+        coded: &[u8],
+    ) -> Result<(), StoreError> {
+        let value = Object::new();
+        let json = serde_json::to_string(record).expect("records serialise");
+        let stored = Reflect::set(&value, &"record".into(), &JsValue::from_str(&json))
+            .and_then(|_| Reflect::set(&value, &"labels".into(), &Uint8Array::from(coded).into()));
+        if stored.is_err() {
+            return Err(StoreError::Corrupt(
+                "segments value could not be built".into(),
+            ));
+        }
+        self.put_value(SEGMENTS, volume_key, &value.into()).await
+    }
+
+    /// The segments of volume `volume_key`, if kept: the record and the
+    /// coded labels (checked by [`SegmentsRecord::restore`]).
+    pub async fn segments(
+        &self,
+        volume_key: &str,
+    ) -> Result<Option<(SegmentsRecord, Vec<u8>)>, StoreError> {
+        let Some(value) = self.get_value(SEGMENTS, volume_key).await? else {
+            return Ok(None);
+        };
+        let field = |name: &str| Reflect::get(&value, &name.into()).unwrap_or(JsValue::UNDEFINED);
+        let record: SegmentsRecord = field("record")
+            .as_string()
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .ok_or_else(|| StoreError::Corrupt("segments record unreadable".into()))?;
+        let coded = field("labels")
+            .dyn_into::<Uint8Array>()
+            .map(|a| a.to_vec())
+            .map_err(|_| StoreError::Corrupt("segment labels missing".into()))?;
+        Ok(Some((record, coded)))
+    }
+
+    /// Removes the segments of volume `volume_key`.
+    pub async fn delete_segments(&self, volume_key: &str) -> Result<(), StoreError> {
+        self.delete_value(SEGMENTS, volume_key).await
+    }
+
     /// Empties every store.
     pub async fn clear(&self) -> Result<(), StoreError> {
-        for name in [VOLUMES, CHUNKS, MESHES] {
+        for name in [VOLUMES, CHUNKS, MESHES, SEGMENTS] {
             let tx = self
                 .db
                 .transaction(&[name], TransactionMode::ReadWrite)

@@ -8,6 +8,7 @@
 
 mod error;
 pub mod record;
+mod segments;
 
 #[cfg(target_arch = "wasm32")]
 mod idb;
@@ -19,3 +20,4 @@ pub use record::{
     CHUNK_BYTES, MeshRecord, Modality, SCHEMA_VERSION, SurfaceOptions, Thumbnail, VolumeRecord,
     VoxelKind, checksum, storage_description, voxel_bytes,
 };
+pub use segments::{SegmentsRecord, StoredName, StoredSegment, decode_runs, encode_runs};

@@ -13,7 +13,7 @@ use crate::StoreError;
 
 /// Version of the database layout; an entry of another version is dropped
 /// and rebuilt, never read.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Bytes per stored chunk of voxels: one 158 MB value never finished in
 /// Chromium, 4–64 MB chunks write and read at hundreds of MB/s.
@@ -216,6 +216,11 @@ pub fn storage_description() -> Vec<(&'static str, &'static str, &'static str)> 
             "Surfaces",
             "IndexedDB (this browser, this computer)",
             "triangle geometry, iso level and clean-up options",
+        ),
+        (
+            "Segments",
+            "IndexedDB (this browser, this computer)",
+            "one label number per voxel, each segment's name from the anatomical vocabulary (or its number), colour and visibility; a name you type is kept in memory and your exports only",
         ),
         (
             "Settings",

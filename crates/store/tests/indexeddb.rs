@@ -266,3 +266,43 @@ async fn meshes_round_trip_by_their_options() {
     store.close();
     Store::delete_database(name).await.expect("delete database");
 }
+
+#[wasm_bindgen_test]
+async fn segments_round_trip_checked_and_go_with_their_volume() {
+    use insitu_segment::{Anatomy, Labelmap, SegmentName, SegmentTable};
+    use insitu_store::SegmentsRecord;
+    let name = "insitu-test-segments";
+    let store = Store::open(name).await.expect("open");
+    let dims = [128, 128, 64];
+    let mut labels = vec![0u8; 128 * 128 * 64];
+    labels[5000..300_000].fill(1);
+    labels[400_000..400_010].fill(2);
+    let map = Labelmap::from_labels(dims, labels).unwrap();
+    let mut table = SegmentTable::default();
+    table.add(Some(Anatomy::T12)).unwrap();
+    table.add(None).unwrap();
+    table.get_mut(2).unwrap().name = SegmentName::Typed("typed by the user".into());
+    let (rec, coded) = SegmentsRecord::of(&map, &table, 3.0);
+    store
+        .put_volume("vol", record(dims), &pattern(record(dims).voxel_bytes()))
+        .await
+        .unwrap();
+    store.put_segments("vol", &rec, &coded).await.unwrap();
+    let (back, back_coded) = store.segments("vol").await.unwrap().expect("kept");
+    let (back_map, back_table) = back.restore(&back_coded).unwrap();
+    assert_eq!(back_map, map);
+    assert_eq!(
+        back_table.get(1).unwrap().name,
+        SegmentName::Anatomy(Anatomy::T12)
+    );
+    assert_eq!(back_table.get(2).unwrap().name, SegmentName::Numbered(2));
+    // Damage is caught on restore.
+    let mut damaged = back_coded.clone();
+    damaged[0] ^= 1;
+    assert!(back.restore(&damaged).unwrap_err().is_damage());
+    // Deleting the volume deletes its segments.
+    store.delete_volume("vol").await.unwrap();
+    assert!(store.segments("vol").await.unwrap().is_none());
+    store.close();
+    Store::delete_database(name).await.expect("delete database");
+}

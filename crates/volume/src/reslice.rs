@@ -214,7 +214,8 @@ impl<'a> IndexMap<'a> {
         }
     }
 
-    fn index_of(&self, world: DVec3) -> DVec3 {
+    /// Fractional voxel index of a world position.
+    pub fn index_of(&self, world: DVec3) -> DVec3 {
         let v = self.ijt(world);
         DVec3::new(v.x, v.y, self.k_of(v.z))
     }

@@ -1,0 +1,594 @@
+//! The segment workbench of one open volume: the labelmap, the table, the
+//! crop box, the segment being edited and the undo history, changed only by
+//! typed [`Edit`]s. The web app's worker holds one and applies what the UI
+//! asks; tests drive it the same way. Tool policy (which voxels a tool
+//! takes, the grow limit, brush strokes as one undo step) lives here.
+
+use glam::DVec3;
+use insitu_volume::Volume;
+use serde::{Deserialize, Serialize};
+
+use crate::tools::{self, Brush, GrowError, Target, ValueRange};
+use crate::{Anatomy, Change, CropBox, History, Labelmap, SegmentName, SegmentTable, TableFull};
+
+/// A grow stops (changing nothing) past this share of the crop box or
+/// this many voxels, whichever is smaller: a region that large has leaked.
+pub const GROW_LIMIT_VOXELS: usize = 40 << 20;
+
+/// A brush's shape on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BrushShape {
+    /// A ball.
+    Sphere,
+    /// A disc in the plane of the view painted in (unit normal, LPS).
+    Disc {
+        /// The view's normal.
+        normal: [f64; 3],
+    },
+}
+
+/// What to do with the pieces (6-connected) of the active segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Islands {
+    /// Keep the largest piece.
+    KeepLargest,
+    /// Keep the piece that holds this voxel.
+    KeepAt {
+        /// A voxel of the piece (clicked in 2D or picked in 3D).
+        voxel: [u32; 3],
+    },
+    /// Remove pieces smaller than this many voxels.
+    RemoveSmallerThan {
+        /// Voxels.
+        voxels: usize,
+    },
+    /// Make each piece but the largest a new segment.
+    Split,
+}
+
+/// One change a user asks for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Edit {
+    /// A new segment (a vocabulary name, or numbered), made active.
+    Add {
+        /// Its name from the vocabulary, or `None` for "Segment N".
+        anatomy: Option<Anatomy>,
+    },
+    /// Removes a segment and clears its voxels.
+    Remove {
+        /// Its label.
+        label: u8,
+    },
+    /// Makes a segment the one the tools edit.
+    Select {
+        /// Its label.
+        label: u8,
+    },
+    /// Renames a segment (typed names stay in memory).
+    Rename {
+        /// Its label.
+        label: u8,
+        /// The new name.
+        name: SegmentName,
+    },
+    /// Shows or hides a segment in 2D, 3D and exports.
+    Show {
+        /// Its label.
+        label: u8,
+        /// Shown.
+        visible: bool,
+    },
+    /// Sets the crop box.
+    Crop {
+        /// The box (clamped to the grid).
+        crop: CropBox,
+    },
+    /// Voxels in `range` inside the crop box join the active segment.
+    Threshold {
+        /// The values taken.
+        range: ValueRange,
+    },
+    /// The connected region in `range` holding `seed` joins the active
+    /// segment.
+    Grow {
+        /// The clicked voxel.
+        seed: [u32; 3],
+        /// The values taken.
+        range: ValueRange,
+    },
+    /// A dab of the brush (`erase`: back to no segment).
+    Paint {
+        /// Brush centre, patient mm.
+        centre: [f64; 3],
+        /// Radius, mm.
+        radius_mm: f64,
+        /// Ball or disc.
+        shape: BrushShape,
+        /// Only voxels in this range.
+        range: Option<ValueRange>,
+        /// Erase rather than paint.
+        erase: bool,
+        /// Continues the stroke before it (one undo step per stroke).
+        continues: bool,
+    },
+    /// Pieces of the active segment.
+    Islands(Islands),
+    /// Closed cavities of the active segment become inside.
+    FillHoles,
+    /// Grows (positive) or shrinks the active segment, in mm.
+    Margin {
+        /// Millimetres.
+        mm: f64,
+    },
+    /// Another segment's voxels join the active one (logical add); the
+    /// other segment is removed.
+    Merge {
+        /// The segment merged in.
+        from: u8,
+    },
+    /// Undoes the last step.
+    Undo,
+    /// Redoes the last undone step.
+    Redo,
+}
+
+/// Why an edit changed nothing.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
+pub enum EditError {
+    /// A tool needs an active segment: add one first.
+    #[error("add or select a segment first")]
+    NoActiveSegment,
+    /// No segment has this label.
+    #[error("there is no segment {0}")]
+    NoSuchSegment(u8),
+    /// 255 segments exist.
+    #[error(transparent)]
+    TableFull(#[from] TableFull),
+    /// The grow did not happen.
+    #[error(transparent)]
+    Grow(#[from] GrowError),
+    /// Nothing to undo or redo.
+    #[error("nothing to {0}")]
+    NoStep(&'static str),
+}
+
+/// What an edit did, for redrawing what it touched.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Labels whose voxels changed (their surfaces are stale).
+    pub labels: Vec<u8>,
+    /// Voxels changed.
+    pub voxels: usize,
+}
+
+/// The workbench of one volume.
+#[derive(Debug, Clone)]
+pub struct Workbench {
+    map: Labelmap,
+    table: SegmentTable,
+    history: History,
+    crop: CropBox,
+    active: Option<u8>,
+    spacing: [f64; 3],
+}
+
+impl Workbench {
+    /// An empty workbench on `volume`'s grid, the crop box the whole grid.
+    pub fn new(volume: &Volume) -> Self {
+        let g = volume.geometry();
+        let dims = [g.dims.x, g.dims.y, g.dims.z];
+        Self::restore(volume, Labelmap::new(dims), SegmentTable::default())
+    }
+
+    /// A workbench holding a labelmap and table read back (from the cache
+    /// or a file); the history starts empty.
+    pub fn restore(volume: &Volume, map: Labelmap, table: SegmentTable) -> Self {
+        let g = volume.geometry();
+        let s = g.spacing();
+        Self {
+            crop: CropBox::whole(map.dims()),
+            active: table.segments().first().map(|s| s.label),
+            map,
+            table,
+            history: History::default(),
+            spacing: [s.x, s.y, s.z],
+        }
+    }
+
+    /// The labelmap.
+    pub fn labelmap(&self) -> &Labelmap {
+        &self.map
+    }
+
+    /// The segment table.
+    pub fn table(&self) -> &SegmentTable {
+        &self.table
+    }
+
+    /// The crop box.
+    pub fn crop(&self) -> &CropBox {
+        &self.crop
+    }
+
+    /// The segment the tools edit.
+    pub fn active(&self) -> Option<u8> {
+        self.active
+    }
+
+    /// Steps that can be undone and redone.
+    pub fn steps(&self) -> (usize, usize) {
+        (self.history.undo_steps(), self.history.redo_steps())
+    }
+
+    /// Whether any voxel is labelled (worth keeping).
+    pub fn is_empty(&self) -> bool {
+        self.table.segments().is_empty()
+    }
+
+    fn active_label(&self) -> Result<u8, EditError> {
+        self.active
+            .filter(|l| self.table.get(*l).is_some())
+            .ok_or(EditError::NoActiveSegment)
+    }
+
+    fn existing(&self, label: u8) -> Result<u8, EditError> {
+        self.table
+            .get(label)
+            .map(|s| s.label)
+            .ok_or(EditError::NoSuchSegment(label))
+    }
+
+    /// Applies `edit` to the labelmap of `volume` (the volume the
+    /// workbench was made on).
+    pub fn apply(&mut self, volume: &Volume, edit: Edit) -> Result<Applied, EditError> {
+        let crop = self.crop;
+        let whole = CropBox::whole(self.map.dims());
+        let before = self.table.clone();
+        let change = match edit {
+            Edit::Add { anatomy } => {
+                let label = self.table.add(anatomy)?;
+                self.active = Some(label);
+                Change::default()
+            }
+            Edit::Remove { label } => {
+                let label = self.existing(label)?;
+                let change = tools::merge(&mut self.map, 0, label, &whole);
+                self.table.remove(label);
+                if self.active == Some(label) {
+                    self.active = self.table.segments().first().map(|s| s.label);
+                }
+                change
+            }
+            Edit::Select { label } => {
+                self.active = Some(self.existing(label)?);
+                return Ok(Applied::default());
+            }
+            Edit::Rename { label, name } => {
+                self.table
+                    .get_mut(self.existing(label)?)
+                    .expect("checked above")
+                    .name = name;
+                return Ok(Applied::default());
+            }
+            Edit::Show { label, visible } => {
+                self.table
+                    .get_mut(self.existing(label)?)
+                    .expect("checked above")
+                    .visible = visible;
+                return Ok(Applied {
+                    labels: vec![label],
+                    voxels: 0,
+                });
+            }
+            Edit::Crop { crop } => {
+                let dims = self.map.dims();
+                self.crop = CropBox {
+                    min: [0, 1, 2].map(|a| crop.min[a].min(dims[a])),
+                    max: [0, 1, 2].map(|a| crop.max[a].min(dims[a]).max(crop.min[a].min(dims[a]))),
+                };
+                return Ok(Applied::default());
+            }
+            Edit::Threshold { range } => {
+                let label = self.active_label()?;
+                tools::threshold(volume, &mut self.map, &crop, range, Target::label(label))
+            }
+            Edit::Grow { seed, range } => {
+                let label = self.active_label()?;
+                let limit = GROW_LIMIT_VOXELS.min(crop.voxel_count() * 9 / 10).max(1);
+                tools::grow(
+                    volume,
+                    &mut self.map,
+                    &crop,
+                    seed,
+                    range,
+                    Target::label(label),
+                    limit,
+                )?
+            }
+            Edit::Paint {
+                centre,
+                radius_mm,
+                shape,
+                range,
+                erase,
+                continues,
+            } => {
+                let label = self.active_label()?;
+                let brush = match shape {
+                    BrushShape::Sphere => Brush::Sphere,
+                    BrushShape::Disc { normal } => Brush::Disc {
+                        normal: DVec3::from(normal).normalize_or(DVec3::Z),
+                    },
+                };
+                // The eraser clears the active segment only.
+                let target = if erase {
+                    Target::erase(label)
+                } else {
+                    Target::label(label)
+                };
+                let change = tools::paint(
+                    volume,
+                    &mut self.map,
+                    &crop,
+                    DVec3::from(centre),
+                    radius_mm,
+                    brush,
+                    range,
+                    target,
+                );
+                let applied = Applied {
+                    labels: change.labels(),
+                    voxels: change.voxels(),
+                };
+                if continues {
+                    self.history.extend_last(change);
+                } else {
+                    self.history.record(change);
+                }
+                return Ok(applied);
+            }
+            Edit::Islands(what) => {
+                let label = self.active_label()?;
+                match what {
+                    Islands::KeepLargest => tools::keep_largest(&mut self.map, label, &crop),
+                    Islands::KeepAt { voxel } => {
+                        tools::keep_piece_at(&mut self.map, label, &crop, voxel)
+                    }
+                    Islands::RemoveSmallerThan { voxels } => {
+                        tools::remove_small(&mut self.map, label, &crop, voxels)
+                    }
+                    Islands::Split => tools::split(&mut self.map, &mut self.table, label, &crop).0,
+                }
+            }
+            Edit::FillHoles => {
+                let label = self.active_label()?;
+                tools::fill_holes(&mut self.map, label, &crop)
+            }
+            Edit::Margin { mm } => {
+                let label = self.active_label()?;
+                tools::margin(&mut self.map, label, &crop, mm, self.spacing)
+            }
+            Edit::Merge { from } => {
+                let label = self.active_label()?;
+                let from = self.existing(from)?;
+                if from == label {
+                    return Ok(Applied::default());
+                }
+                let change = tools::merge(&mut self.map, label, from, &whole);
+                self.table.remove(from);
+                change
+            }
+            Edit::Undo => {
+                let labels = self
+                    .history
+                    .undo_in(&mut self.map, Some(&mut self.table))
+                    .ok_or(EditError::NoStep("undo"))?;
+                self.keep_active_valid();
+                return Ok(Applied { labels, voxels: 0 });
+            }
+            Edit::Redo => {
+                let labels = self
+                    .history
+                    .redo_in(&mut self.map, Some(&mut self.table))
+                    .ok_or(EditError::NoStep("redo"))?;
+                self.keep_active_valid();
+                return Ok(Applied { labels, voxels: 0 });
+            }
+        };
+        let applied = Applied {
+            labels: change.labels(),
+            voxels: change.voxels(),
+        };
+        let after = self.table.clone();
+        self.history.record(change.with_tables(before, after));
+        Ok(applied)
+    }
+
+    /// After an undo or redo the active segment may be gone (or back).
+    fn keep_active_valid(&mut self) {
+        if self.active.is_none_or(|l| self.table.get(l).is_none()) {
+            self.active = self.table.segments().last().map(|s| s.label);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use glam::UVec3;
+    use insitu_volume::{Geometry, Voxels};
+
+    /// 20³ voxels of 1 mm: two bright 6³ cubes in air.
+    fn two_cubes() -> Volume {
+        let g = Geometry::axis_aligned(UVec3::splat(20), DVec3::ONE, DVec3::ZERO).unwrap();
+        let mut v = vec![-1000i16; 8000];
+        for k in 2..8 {
+            for j in 2..8 {
+                for i in 2..8 {
+                    v[i + 20 * (j + 20 * k)] = 700;
+                    v[(i + 10) + 20 * ((j + 10) + 20 * (k + 10))] = 700;
+                }
+            }
+        }
+        Volume::new(g, Voxels::I16(v)).unwrap()
+    }
+
+    const BONE: ValueRange = ValueRange {
+        low: 300.0,
+        high: 3000.0,
+    };
+
+    #[test]
+    fn undo_three_times_returns_the_exact_labelmap_and_table() {
+        let volume = two_cubes();
+        let mut bench = Workbench::new(&volume);
+        assert_eq!(
+            bench.apply(&volume, Edit::Threshold { range: BONE }),
+            Err(EditError::NoActiveSegment)
+        );
+        bench
+            .apply(
+                &volume,
+                Edit::Add {
+                    anatomy: Some(Anatomy::L1),
+                },
+            )
+            .unwrap();
+        bench
+            .apply(
+                &volume,
+                Edit::Crop {
+                    crop: CropBox::from_corners([0; 3], [9; 3], [20; 3]),
+                },
+            )
+            .unwrap();
+        let grown = bench
+            .apply(
+                &volume,
+                Edit::Grow {
+                    seed: [4, 4, 4],
+                    range: BONE,
+                },
+            )
+            .unwrap();
+        assert_eq!(grown.voxels, 216);
+        let after_grow = bench.labelmap().clone();
+        bench.apply(&volume, Edit::Add { anatomy: None }).unwrap();
+        bench
+            .apply(
+                &volume,
+                Edit::Crop {
+                    crop: CropBox::whole([20; 3]),
+                },
+            )
+            .unwrap();
+        let second = bench
+            .apply(&volume, Edit::Threshold { range: BONE })
+            .unwrap();
+        assert_eq!(second.voxels, 216, "the first cube is L1's already");
+        assert_eq!(second.labels, vec![2]);
+        bench.apply(&volume, Edit::Margin { mm: 1.0 }).unwrap();
+        assert!(bench.labelmap().count(2) > 216);
+        let steps = bench.steps().0;
+        for _ in 0..3 {
+            bench.apply(&volume, Edit::Undo).unwrap();
+        }
+        assert_eq!(bench.steps(), (steps - 3, 3));
+        assert_eq!(bench.labelmap(), &after_grow);
+        assert_eq!(
+            bench.table().segments().len(),
+            1,
+            "the added segment is undone too"
+        );
+        assert_eq!(bench.active(), Some(1));
+        bench.apply(&volume, Edit::Redo).unwrap();
+        assert_eq!(bench.table().segments().len(), 2);
+    }
+
+    #[test]
+    fn a_stroke_is_one_step_and_the_eraser_spares_other_segments() {
+        let volume = two_cubes();
+        let mut bench = Workbench::new(&volume);
+        bench.apply(&volume, Edit::Add { anatomy: None }).unwrap();
+        bench
+            .apply(&volume, Edit::Threshold { range: BONE })
+            .unwrap();
+        bench.apply(&volume, Edit::Add { anatomy: None }).unwrap();
+        for (n, x) in [4.0, 5.0, 6.0].into_iter().enumerate() {
+            bench
+                .apply(
+                    &volume,
+                    Edit::Paint {
+                        centre: [x, 15.0, 4.0],
+                        radius_mm: 1.5,
+                        shape: BrushShape::Sphere,
+                        range: None,
+                        erase: false,
+                        continues: n > 0,
+                    },
+                )
+                .unwrap();
+        }
+        let painted = bench.labelmap().count(2);
+        assert!(painted > 20);
+        let steps = bench.steps().0;
+        bench.apply(&volume, Edit::Undo).unwrap();
+        assert_eq!(bench.labelmap().count(2), 0, "the whole stroke undone");
+        assert_eq!(bench.steps().0, steps - 1);
+        bench.apply(&volume, Edit::Redo).unwrap();
+        // Erasing segment 2 across the first cube leaves segment 1 alone.
+        let erased = bench
+            .apply(
+                &volume,
+                Edit::Paint {
+                    centre: [4.0, 10.0, 4.0],
+                    radius_mm: 8.0,
+                    shape: BrushShape::Sphere,
+                    range: None,
+                    erase: true,
+                    continues: false,
+                },
+            )
+            .unwrap();
+        assert!(erased.voxels > 0);
+        assert_eq!(bench.labelmap().count(1), 432);
+        assert!(bench.labelmap().count(2) < painted);
+    }
+
+    #[test]
+    fn a_leaking_grow_is_refused_and_a_removed_segment_comes_back_on_undo() {
+        let volume = two_cubes();
+        let mut bench = Workbench::new(&volume);
+        bench.apply(&volume, Edit::Add { anatomy: None }).unwrap();
+        // Air everywhere: the region would be most of the box.
+        let air = ValueRange {
+            low: -1100.0,
+            high: -900.0,
+        };
+        let refused = bench.apply(
+            &volume,
+            Edit::Grow {
+                seed: [0, 0, 0],
+                range: air,
+            },
+        );
+        assert!(
+            matches!(refused, Err(EditError::Grow(GrowError::TooLarge { .. }))),
+            "{refused:?}"
+        );
+        assert_eq!(bench.labelmap().count(1), 0);
+        bench
+            .apply(&volume, Edit::Threshold { range: BONE })
+            .unwrap();
+        bench.apply(&volume, Edit::Remove { label: 1 }).unwrap();
+        assert_eq!(bench.labelmap().count(1), 0);
+        assert!(bench.table().get(1).is_none());
+        bench.apply(&volume, Edit::Undo).unwrap();
+        assert_eq!(bench.labelmap().count(1), 432);
+        assert!(bench.table().get(1).is_some());
+        assert_eq!(bench.active(), Some(1));
+    }
+}

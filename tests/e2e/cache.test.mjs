@@ -62,11 +62,27 @@ test('nothing that identifies the patient is persisted; the study reopens from t
     await page.getByTestId('tag-browser').locator('summary').click();
     assert.match(await page.getByTestId('tag-rows').textContent(), /ZZPRIVACY\^PROBE/);
 
+    // A segment the user names after the patient: the name lives in memory
+    // (and the user's own exports); the cache keeps the segment's number.
+    await page.getByTestId('segment-add').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="segment-list"] li').length === 1);
+    await page.getByTestId('tool-threshold').click();
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="segment-list"] li').dataset.voxels) > 0);
+    const row = page.getByTestId('segment-list').locator('li').first();
+    await row.locator('input[type=text]').fill(probes.find((p) => p.includes('^')) ?? probes[0]);
+    await row.locator('input[type=text]').press('Enter');
+    // Hidden and shown again: two more writes of the segments, after the rename.
+    const kept = Number((await page.getByTestId('segment-list').getAttribute('data-kept')) ?? 0);
+    await page.getByTestId('segment-list').locator('li').first().locator('input[type=checkbox]').uncheck();
+    await page.getByTestId('segment-list').locator('li').first().locator('input[type=checkbox]').check();
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="segment-list"]').dataset.kept ?? 0) >= n + 2, kept, { timeout: 120_000 });
+
     const dump = await searchStorage(page, probes);
     console.log(`persisted: ${(dump.bytes / 1e6).toFixed(1)} MB searched; ${JSON.stringify(dump.inventory)}`);
     assert.ok(dump.bytes > 10e6, 'the volume is in the dump');
     assert.ok(dump.inventory['indexeddb:insitu-cache/volumes'] >= 1);
     assert.ok(dump.inventory['indexeddb:insitu-cache/meshes'] >= 1, 'the surface is cached');
+    assert.ok(dump.inventory['indexeddb:insitu-cache/segments'] >= 1, 'the segments are cached');
     assert.deepEqual(dump.hits, [], 'identifiers found in storage');
 
     // The same folder again: from the cache, not decoded.
@@ -95,7 +111,7 @@ test('nothing that identifies the patient is persisted; the study reopens from t
     await page.getByTestId('cache-entries').locator('[data-testid="cache-delete"]').first().click();
     await page.waitForFunction(() => document.querySelector('[data-testid="cache-entries"]').dataset.count === '0');
     const emptied = await searchStorage(page, []);
-    for (const store of ['volumes', 'voxel_chunks', 'meshes']) {
+    for (const store of ['volumes', 'voxel_chunks', 'meshes', 'segments']) {
       assert.equal(emptied.inventory[`indexeddb:insitu-cache/${store}`], 0, store);
     }
     assert.deepEqual(errors, []);

@@ -136,7 +136,8 @@ test('demo spine: 300 HU surface, then a binary STL whose triangle count equals 
     console.log(`demo mesh-info: ${meshInfo}`);
     assert.ok(triangles > 0);
     assert.match(meshInfo, /watertight/);
-    assert.match(meshInfo, /300 HU on (GPU|CPU)/);
+    // The demo is kept like a study: the same surface again may come from the cache.
+    assert.match(meshInfo, /300 HU (on (GPU|CPU)|from the cache)/);
     const [download] = await Promise.all([
       page.waitForEvent('download'),
       page.getByTestId('export-stl').click(),

@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: every benchmark, each printing ratios against a
 //! baseline or a peer measured in the same run. `INSITU_BENCH_ONLY=real-ct`
-//! (or `browser`) runs one part while working on it.
+//! (or `browser`, `cache`, `segments`) runs one part while working on it.
 
 use std::path::Path;
 use std::process::Command;
@@ -29,11 +29,32 @@ pub fn all() -> Result {
             .args(["bench", "-p", "insitu-gpu", "--bench", "marching"])
             .env("INSITU_BENCH_SERIES", &series))?;
     }
-    browser(&series)
+    let segments_native = if only.is_empty() || only == "segments" {
+        Some(segments_native(&series)?)
+    } else {
+        None
+    };
+    browser(&series, segments_native.as_deref())
+}
+
+/// The segment tools natively; returns the JSON line the browser
+/// benchmark divides its wasm times by.
+fn segments_native(series: &Path) -> Result<String> {
+    step("benchmark: segment tools (grow, threshold, segment surface), native (release build)");
+    let (out, _) = timed(
+        cargo(&root())
+            .args(["bench", "-p", "insitu-segment", "--bench", "tools"])
+            .env("INSITU_BENCH_SERIES", series),
+    )?;
+    print!("{out}");
+    out.lines()
+        .find_map(|l| l.strip_prefix("segments-native: "))
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no segments-native line in:\n{out}"))
 }
 
 /// The browser benchmark (release wasm, headless Chromium) beside the CLI.
-fn browser(series: &Path) -> Result {
+fn browser(series: &Path, segments_native: Option<&str>) -> Result {
     let j2k = phantoms::bench_series_j2k()?;
     step("benchmark: the same series in the browser (release wasm), beside the native CLI");
     setup::web_tools()?;
@@ -46,6 +67,10 @@ fn browser(series: &Path) -> Result {
         .env("INSITU_BENCH_SERIES", phantoms::dicom_only(series)?)
         .env("INSITU_BENCH_SERIES_J2K", phantoms::dicom_only(&j2k)?)
         .env("INSITU_CLI", target_dir().join("release/insitu"))
+        .env(
+            "INSITU_BENCH_SEGMENTS_NATIVE",
+            segments_native.unwrap_or(""),
+        )
         .env("INSITU_DIST", root().join("dist")))
 }
 

@@ -74,6 +74,20 @@ impl Change {
         (1..=255u8).filter(|&l| seen[l as usize]).collect()
     }
 
+    /// Adds (forward) or takes back (undone) this change's voxels from
+    /// per-label counts.
+    pub(crate) fn tally(&self, counts: &mut [usize; 256], forward: bool) {
+        for run in &self.runs {
+            let (from, to) = if forward {
+                (run.old, run.new)
+            } else {
+                (run.new, run.old)
+            };
+            counts[from as usize] -= run.len as usize;
+            counts[to as usize] += run.len as usize;
+        }
+    }
+
     /// Appends `later` (a further dab of the same brush stroke), so the
     /// stroke undoes as one step.
     pub fn extend(&mut self, later: Change) {
@@ -176,31 +190,30 @@ impl History {
         self.redo_in(map, None).is_some()
     }
 
-    /// Undoes the last step on the labelmap and the table; the labels it
-    /// touched, or `None` when there is nothing to undo.
+    /// Undoes the last step on the labelmap and the table; the step
+    /// undone, or `None` when there is nothing to undo.
     pub fn undo_in(
         &mut self,
         map: &mut Labelmap,
         table: Option<&mut SegmentTable>,
-    ) -> Option<Vec<u8>> {
+    ) -> Option<&Change> {
         let change = self.undo.pop()?;
         change.write(map, table, false);
-        let touched = change.labels();
         self.redo.push(change);
-        Some(touched)
+        self.redo.last()
     }
 
-    /// Redoes the last undone step on the labelmap and the table.
+    /// Redoes the last undone step on the labelmap and the table; the step
+    /// redone.
     pub fn redo_in(
         &mut self,
         map: &mut Labelmap,
         table: Option<&mut SegmentTable>,
-    ) -> Option<Vec<u8>> {
+    ) -> Option<&Change> {
         let change = self.redo.pop()?;
         change.write(map, table, true);
-        let touched = change.labels();
         self.undo.push(change);
-        Some(touched)
+        self.undo.last()
     }
 
     /// Steps that can be undone.

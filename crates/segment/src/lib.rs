@@ -28,7 +28,7 @@ pub use files::{LabelFile, LabelFileError, LabelmapFormat};
 pub use history::{Change, History};
 pub use labelmap::Labelmap;
 pub use overlay::{OverlayStyle, overlay_rows};
-pub use pick::pick;
+pub use pick::{crop_frame, pick, voxel_at};
 pub use surface::segment_surface;
 pub use table::{Anatomy, Segment, SegmentName, SegmentTable, TableFull};
 pub use tools::ValueRange;

@@ -6,7 +6,100 @@ use glam::DVec3;
 use insitu_volume::Volume;
 use insitu_volume::reslice::{IndexMap, world_bounds};
 
-use crate::Workbench;
+use crate::{CropBox, Workbench};
+
+/// The voxel nearest a patient-space point (true slice positions
+/// honoured, as the 2D views are drawn), or `None` outside the grid.
+pub fn voxel_at(volume: &Volume, world: DVec3) -> Option<[u32; 3]> {
+    let ijk = IndexMap::new(volume).index_of(world).round();
+    let d = volume.geometry().dims;
+    (ijk.min_element() >= 0.0
+        && ijk.x < f64::from(d.x)
+        && ijk.y < f64::from(d.y)
+        && ijk.z < f64::from(d.z))
+    .then_some([ijk.x as u32, ijk.y as u32, ijk.z as u32])
+}
+
+/// The crop box drawn in 3D: its twelve edges as thin square bars (closed,
+/// lit like any surface) around the voxels it holds, in patient mm.
+pub fn crop_frame(volume: &Volume, crop: &CropBox) -> insitu_mesh::Mesh {
+    let g = volume.geometry();
+    // The box's outer faces lie half a voxel beyond its first and last
+    // voxel centres.
+    let corner = |c: [bool; 3]| {
+        let at = DVec3::new(
+            if c[0] {
+                f64::from(crop.max[0])
+            } else {
+                f64::from(crop.min[0])
+            } - 0.5,
+            if c[1] {
+                f64::from(crop.max[1])
+            } else {
+                f64::from(crop.min[1])
+            } - 0.5,
+            if c[2] {
+                f64::from(crop.max[2])
+            } else {
+                f64::from(crop.min[2])
+            } - 0.5,
+        );
+        insitu_volume::reslice::world_of_index(volume, at)
+    };
+    let half = (g.spacing().min_element() * 0.6).max(0.4) as f32;
+    let mut mesh = insitu_mesh::Mesh::default();
+    for axis in 0..3 {
+        for (u, v) in [(false, false), (true, false), (false, true), (true, true)] {
+            let mut a = [false; 3];
+            let mut b = [true; 3];
+            let others: Vec<usize> = (0..3).filter(|&x| x != axis).collect();
+            a[others[0]] = u;
+            a[others[1]] = v;
+            b[others[0]] = u;
+            b[others[1]] = v;
+            b[axis] = true;
+            a[axis] = false;
+            add_bar(&mut mesh, corner(a).as_vec3(), corner(b).as_vec3(), half);
+        }
+    }
+    mesh
+}
+
+/// A closed square bar from `a` to `b`, `half` mm from its axis to each
+/// side, extended by `half` at both ends so the corners close.
+fn add_bar(mesh: &mut insitu_mesh::Mesh, a: glam::Vec3, b: glam::Vec3, half: f32) {
+    use glam::Vec3;
+    let along = (b - a).normalize_or(Vec3::Z);
+    let side = along.any_orthonormal_vector();
+    let up = along.cross(side);
+    let (a, b) = (a - along * half, b + along * half);
+    // Six faces, four vertices each (flat normals), two triangles each.
+    let faces = [
+        (side, up, along),
+        (-side, -up, along),
+        (up, -side, along),
+        (-up, side, along),
+    ];
+    for (normal, across, _) in faces {
+        let base = mesh.positions.len() as u32;
+        let centre_offset = normal * half;
+        for (end, s) in [(a, -1.0), (b, -1.0), (b, 1.0), (a, 1.0)] {
+            mesh.positions.push(end + centre_offset + across * half * s);
+            mesh.normals.push(normal);
+        }
+        mesh.triangles.push([base, base + 1, base + 2]);
+        mesh.triangles.push([base, base + 2, base + 3]);
+    }
+    for (end, normal) in [(a, -along), (b, along)] {
+        let base = mesh.positions.len() as u32;
+        for (s, t) in [(-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0)] {
+            mesh.positions.push(end + side * half * s + up * half * t);
+            mesh.normals.push(normal);
+        }
+        mesh.triangles.push([base, base + 1, base + 2]);
+        mesh.triangles.push([base, base + 2, base + 3]);
+    }
+}
 
 /// The label and voxel of the first shown segment the ray meets inside the
 /// crop box, marching a quarter of the smallest voxel side at a time.
@@ -113,5 +206,25 @@ mod tests {
             pick(&volume, &bench, DVec3::new(80.0, 15.0, 15.0), DVec3::Y),
             None
         );
+        assert_eq!(
+            voxel_at(&volume, DVec3::new(7.2, 15.4, 14.6)),
+            Some([7, 15, 15])
+        );
+        assert_eq!(voxel_at(&volume, DVec3::new(-3.0, 15.0, 15.0)), None);
+    }
+
+    #[test]
+    fn the_crop_frame_surrounds_the_box() {
+        let g = Geometry::axis_aligned(UVec3::splat(30), DVec3::splat(2.0), DVec3::ZERO).unwrap();
+        let volume = Volume::new(g, Voxels::I16(vec![0; 27000])).unwrap();
+        let crop = CropBox::from_corners([5, 6, 7], [9, 19, 29], [30; 3]);
+        let frame = crop_frame(&volume, &crop);
+        assert_eq!(frame.triangle_count(), 12 * 12);
+        let (lo, hi) = frame.bounds().unwrap();
+        // Faces of the box at 9..19, 11..39, 13..59 mm, bars 1.2 mm thick.
+        let want_lo = glam::Vec3::new(9.0, 11.0, 13.0) - 1.2;
+        let want_hi = glam::Vec3::new(19.0, 39.0, 59.0) + 1.2;
+        assert!((lo - want_lo).abs().max_element() < 1e-4, "{lo}");
+        assert!((hi - want_hi).abs().max_element() < 1e-4, "{hi}");
     }
 }

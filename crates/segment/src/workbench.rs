@@ -48,9 +48,10 @@ pub enum Islands {
     Split,
 }
 
-/// One change a user asks for.
+/// One change a user asks for. Adjacently tagged, so it can ride inside
+/// another tagged message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "edit", content = "with", rename_all = "snake_case")]
 pub enum Edit {
     /// A new segment (a vocabulary name, or numbered), made active.
     Add {
@@ -150,9 +151,12 @@ pub enum EditError {
     /// The grow did not happen.
     #[error(transparent)]
     Grow(#[from] GrowError),
-    /// Nothing to undo or redo.
-    #[error("nothing to {0}")]
-    NoStep(&'static str),
+    /// Nothing to undo.
+    #[error("nothing to undo")]
+    NothingToUndo,
+    /// Nothing to redo.
+    #[error("nothing to redo")]
+    NothingToRedo,
 }
 
 /// What an edit did, for redrawing what it touched.
@@ -173,6 +177,9 @@ pub struct Workbench {
     crop: CropBox,
     active: Option<u8>,
     spacing: [f64; 3],
+    /// Voxels per label, kept up to date from each change's runs (a count
+    /// of a 78 M-voxel labelmap per brush dab would be too slow).
+    counts: Box<[usize; 256]>,
 }
 
 impl Workbench {
@@ -188,7 +195,12 @@ impl Workbench {
     pub fn restore(volume: &Volume, map: Labelmap, table: SegmentTable) -> Self {
         let g = volume.geometry();
         let s = g.spacing();
+        let mut counts = Box::new([0usize; 256]);
+        for &l in map.labels() {
+            counts[l as usize] += 1;
+        }
         Self {
+            counts,
             crop: CropBox::whole(map.dims()),
             active: table.segments().first().map(|s| s.label),
             map,
@@ -216,6 +228,11 @@ impl Workbench {
     /// The segment the tools edit.
     pub fn active(&self) -> Option<u8> {
         self.active
+    }
+
+    /// Voxels of `label`.
+    pub fn count(&self, label: u8) -> usize {
+        self.counts[label as usize]
     }
 
     /// Steps that can be undone and redone.
@@ -343,6 +360,7 @@ impl Workbench {
                     labels: change.labels(),
                     voxels: change.voxels(),
                 };
+                change.tally(&mut self.counts, true);
                 if continues {
                     self.history.extend_last(change);
                 } else {
@@ -381,27 +399,32 @@ impl Workbench {
                 self.table.remove(from);
                 change
             }
-            Edit::Undo => {
-                let labels = self
-                    .history
-                    .undo_in(&mut self.map, Some(&mut self.table))
-                    .ok_or(EditError::NoStep("undo"))?;
+            Edit::Undo | Edit::Redo => {
+                let forward = edit == Edit::Redo;
+                let step = if forward {
+                    self.history.redo_in(&mut self.map, Some(&mut self.table))
+                } else {
+                    self.history.undo_in(&mut self.map, Some(&mut self.table))
+                };
+                let step = step.ok_or(if forward {
+                    EditError::NothingToRedo
+                } else {
+                    EditError::NothingToUndo
+                })?;
+                step.tally(&mut self.counts, forward);
+                let applied = Applied {
+                    labels: step.labels(),
+                    voxels: step.voxels(),
+                };
                 self.keep_active_valid();
-                return Ok(Applied { labels, voxels: 0 });
-            }
-            Edit::Redo => {
-                let labels = self
-                    .history
-                    .redo_in(&mut self.map, Some(&mut self.table))
-                    .ok_or(EditError::NoStep("redo"))?;
-                self.keep_active_valid();
-                return Ok(Applied { labels, voxels: 0 });
+                return Ok(applied);
             }
         };
         let applied = Applied {
             labels: change.labels(),
             voxels: change.voxels(),
         };
+        change.tally(&mut self.counts, true);
         let after = self.table.clone();
         self.history.record(change.with_tables(before, after));
         Ok(applied)
@@ -498,6 +521,9 @@ mod tests {
         }
         assert_eq!(bench.steps(), (steps - 3, 3));
         assert_eq!(bench.labelmap(), &after_grow);
+        for label in 0..=2 {
+            assert_eq!(bench.count(label), bench.labelmap().count(label), "{label}");
+        }
         assert_eq!(
             bench.table().segments().len(),
             1,

@@ -40,19 +40,10 @@ fn brush(
     radius: f64,
     shape: Brush,
     range: Option<ValueRange>,
-    label: u8,
+    target: Target,
 ) -> insitu_segment::Change {
     let all = CropBox::whole(map.dims());
-    tools::paint(
-        v,
-        map,
-        &all,
-        DVec3::from(at),
-        radius,
-        shape,
-        range,
-        Target::label(label),
-    )
+    tools::paint(v, map, &all, DVec3::from(at), radius, shape, range, target)
 }
 
 const BONE: ValueRange = ValueRange {
@@ -141,7 +132,15 @@ fn islands_are_counted_kept_removed_and_split() {
         let mut map = Labelmap::new([24, 12, 12]);
         tools::threshold(&v, &mut map, &all, BONE, Target::label(1));
         // A lone voxel: a third, tiny piece.
-        brush(&v, &mut map, [12.0, 0.0, 0.0], 0.4, Brush::Sphere, None, 1);
+        brush(
+            &v,
+            &mut map,
+            [12.0, 0.0, 0.0],
+            0.4,
+            Brush::Sphere,
+            None,
+            Target::label(1),
+        );
         map
     };
     let map = fresh();
@@ -260,7 +259,15 @@ fn a_margin_of_two_millimetres_on_a_cube() {
 fn a_painted_sphere_has_the_ball_s_volume_and_a_range_limits_it() {
     let v = two_cubes();
     let mut map = Labelmap::new([24, 12, 12]);
-    brush(&v, &mut map, [12.0, 6.0, 6.0], 4.0, Brush::Sphere, None, 1);
+    brush(
+        &v,
+        &mut map,
+        [12.0, 6.0, 6.0],
+        4.0,
+        Brush::Sphere,
+        None,
+        Target::label(1),
+    );
     let ball = 4.0 / 3.0 * std::f64::consts::PI * 64.0;
     let got = map.count(1) as f64;
     assert!(
@@ -276,7 +283,7 @@ fn a_painted_sphere_has_the_ball_s_volume_and_a_range_limits_it() {
         4.0,
         Brush::Disc { normal: DVec3::Z },
         None,
-        1,
+        Target::label(1),
     );
     let b = map.bounds(1).unwrap();
     assert_eq!((b.min[2], b.max[2]), (6, 7));
@@ -289,12 +296,20 @@ fn a_painted_sphere_has_the_ball_s_volume_and_a_range_limits_it() {
         3.0,
         Brush::Sphere,
         Some(BONE),
-        1,
+        Target::label(1),
     );
     assert!(map.count(1) > 0);
     assert!(map.bounds(1).unwrap().max[0] <= 8);
     // Erasing (label 0) clears it again.
-    brush(&v, &mut map, [7.0, 6.0, 6.0], 3.5, Brush::Sphere, None, 0);
+    brush(
+        &v,
+        &mut map,
+        [7.0, 6.0, 6.0],
+        3.5,
+        Brush::Sphere,
+        None,
+        Target::erase(1),
+    );
     assert_eq!(map.count(1), 0);
 }
 
@@ -323,7 +338,7 @@ fn undo_restores_the_exact_labelmap_after_every_tool() {
         2.0,
         Brush::Sphere,
         None,
-        0,
+        Target::erase(1),
     ));
     states.push(map.clone());
     // Undo step by step: each state comes back exactly.

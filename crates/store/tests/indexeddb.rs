@@ -143,7 +143,7 @@ async fn an_old_schema_database_is_dropped_on_upgrade() {
     stores.sort();
     assert_eq!(
         stores,
-        ["meshes", "volumes", "voxel_chunks"],
+        ["meshes", "segments", "volumes", "voxel_chunks"],
         "the v1 store is gone"
     );
     assert_eq!(reopened.version().unwrap(), SCHEMA_VERSION);

@@ -3,8 +3,8 @@
 //! Every decision lives in the pure crates (`volume`, `mesh`, `gpu`'s engine
 //! policy, `store`'s records) or in this crate's pure modules, tested
 //! natively: the messages ([`protocol`]), the study a worker holds
-//! ([`study`]), the worker's queue ([`queue`]) and its use of the cache
-//! ([`cache`]). The browser glue is wasm only: the UI thread ([`app`]) draws
+//! ([`study`]) and its segments ([`segments`]), the worker's queue
+//! ([`queue`]) and its use of the cache ([`cache`]). The browser glue is wasm only: the UI thread ([`app`]) draws
 //! and handles input; the study worker ([`worker`]) reads files, decodes,
 //! reslices and meshes, with decoder workers ([`decoders`]) for large
 //! compressed series; every message between them goes through
@@ -13,6 +13,7 @@
 pub mod cache;
 pub mod protocol;
 pub mod queue;
+pub mod segments;
 pub mod study;
 
 #[cfg(target_arch = "wasm32")]

@@ -10,7 +10,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use insitu_gpu::{AdapterSummary, CpuReason};
-use insitu_mesh::{MeshFormat, SurfaceFacts, SurfaceOptions};
+use insitu_mesh::{MeshFormat, PartsFormat, SurfaceFacts, SurfaceOptions};
+use insitu_segment::files::LabelmapFormat;
+use insitu_segment::{CropBox, Edit, EditError, ValueRange};
 use insitu_store::StoreError;
 use insitu_volume::reslice::{Plane, ViewAxis};
 use insitu_volume::{BuildError, FileError, Modality, Warning};
@@ -47,6 +49,31 @@ pub enum Request {
         /// Which file.
         format: MeshFormat,
     },
+    /// Change the segments (creates the workbench on first use).
+    Edit(Edit),
+    /// A tool applied where the user clicked in a 2D view (patient mm):
+    /// the worker finds the voxel, as the reslicer maps it.
+    ToolAt {
+        /// The clicked point, LPS mm.
+        world: [f64; 3],
+        /// What to do there.
+        tool: ClickTool,
+    },
+    /// A tool applied where a click in the 3D view points: the first shown
+    /// segment along the ray.
+    Pick {
+        /// Ray origin, LPS mm.
+        origin: [f64; 3],
+        /// Ray direction.
+        direction: [f64; 3],
+        /// What to do with the segment hit.
+        tool: ClickTool,
+    },
+    /// Surfaces of the segments changed since they were last sent (asked
+    /// once edits settle: not for every dab of a brush).
+    SegmentSurfaces,
+    /// Write the segments as a file.
+    ExportSegments(SegmentExport),
     /// The 8-bit copy of the volume for volume rendering, asked for the
     /// first time a volume mode is shown (most loads never need it).
     VolumeTexture,
@@ -191,8 +218,20 @@ pub enum Reply {
     Surface(SurfaceSummary),
     /// File bytes transferred beside it.
     Exported {
-        /// The format written.
-        format: MeshFormat,
+        /// What was written.
+        file: ExportFile,
+    },
+    /// The segments after an edit (or restored with a volume).
+    Segments(SegmentsSummary),
+    /// One segment's surface (label 0: the crop box's frame), with
+    /// positions, normals and indices transferred beside it; no triangles
+    /// when it is gone or hidden.
+    SegmentSurface(SegmentSurfaceSummary),
+    /// The segments were written to the cache with their volume (`false`:
+    /// not kept: no cached volume, or the browser refused).
+    SegmentsKept {
+        /// Written.
+        kept: bool,
     },
     /// The 8-bit copy of the volume for volume rendering (transferred
     /// beside it), at most 256 voxels per axis.
@@ -232,6 +271,9 @@ impl Reply {
             Self::Probed { .. } => "probed",
             Self::Surface(_) => "surface",
             Self::Exported { .. } => "exported",
+            Self::Segments(_) => "segments",
+            Self::SegmentSurface(_) => "segment surface",
+            Self::SegmentsKept { .. } => "segments kept",
             Self::VolumeTexture { .. } => "volume texture",
             Self::Tags { .. } => "tags",
             Self::Failed { .. } => "failed",
@@ -287,6 +329,8 @@ pub enum Task {
     ReadingTags,
     /// Opening a volume from the Recent list.
     OpeningFromTheCache,
+    /// Editing segments.
+    Segmenting,
 }
 
 impl fmt::Display for Task {
@@ -300,6 +344,7 @@ impl fmt::Display for Task {
             Self::Exporting => "exporting",
             Self::ReadingTags => "reading tags",
             Self::OpeningFromTheCache => "opening from the cache",
+            Self::Segmenting => "segmenting",
         })
     }
 }
@@ -346,6 +391,121 @@ pub enum Failure {
     /// The browser would not read the cache.
     #[error("the browser could not read it ({0})")]
     CacheRefused(StoreError),
+    /// A segment edit changed nothing, and why.
+    #[error(transparent)]
+    Edit(#[from] EditError),
+    /// The click was outside the volume (or hit no shown segment).
+    #[error("nothing there: click inside the volume, on a shown segment")]
+    NothingThere,
+}
+
+/// What a click does (in 2D at a point, in 3D along a ray).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClickTool {
+    /// Grow the active segment from the clicked voxel over this range.
+    Grow(ValueRange),
+    /// Keep only the piece of the active segment clicked.
+    KeepPiece,
+    /// Make the clicked segment the active one.
+    Select,
+}
+
+/// A file of the segments (adjacently tagged: it rides inside a request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "export", content = "as", rename_all = "snake_case")]
+pub enum SegmentExport {
+    /// Every shown segment as a coloured part (3MF, GLB, coloured PLY).
+    Model(PartsFormat),
+    /// The active segment's surface alone, as binary STL.
+    ActiveStl,
+    /// The labelmap with names and colours (`.seg.nrrd`) or NIfTI.
+    Labelmap(LabelmapFormat),
+}
+
+/// What an `Exported` reply holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFile {
+    /// The iso-surface.
+    Surface(MeshFormat),
+    /// The segments.
+    Segments(SegmentExport),
+}
+
+impl ExportFile {
+    /// The file name offered for download.
+    pub fn file_name(self) -> String {
+        match self {
+            Self::Surface(f) => format!("insitu-surface.{}", f.extension()),
+            Self::Segments(SegmentExport::Model(f)) => format!("insitu-segments.{}", f.extension()),
+            Self::Segments(SegmentExport::ActiveStl) => "insitu-segment.stl".into(),
+            Self::Segments(SegmentExport::Labelmap(f)) => {
+                format!("insitu-segments.{}", f.extension())
+            }
+        }
+    }
+
+    /// Its MIME type.
+    pub fn mime(self) -> &'static str {
+        match self {
+            Self::Surface(f) => f.mime(),
+            Self::Segments(SegmentExport::Model(f)) => f.mime(),
+            Self::Segments(SegmentExport::ActiveStl) => MeshFormat::Stl.mime(),
+            Self::Segments(SegmentExport::Labelmap(f)) => f.mime(),
+        }
+    }
+}
+
+/// One segment in the list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentRow {
+    /// Its label value.
+    pub label: u8,
+    /// Its name as shown (typed text included: memory only).
+    pub name: String,
+    /// Whether the name is typed text (kept in memory only).
+    pub typed: bool,
+    /// Its colour (sRGB).
+    pub color: [u8; 3],
+    /// Shown.
+    pub visible: bool,
+    /// Voxels it holds.
+    pub voxels: usize,
+    /// Its volume, mm³.
+    pub volume_mm3: f64,
+}
+
+/// The segments as the panel shows them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentsSummary {
+    /// Every segment, by label.
+    pub segments: Vec<SegmentRow>,
+    /// The segment the tools edit.
+    pub active: Option<u8>,
+    /// The crop box.
+    pub crop: CropBox,
+    /// Steps that can be undone.
+    pub undo: usize,
+    /// Steps that can be redone.
+    pub redo: usize,
+    /// Voxels the last edit changed.
+    pub changed: usize,
+    /// Milliseconds the last edit took in the worker.
+    pub edit_ms: f64,
+}
+
+/// A segment's surface as the 3D view needs it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentSurfaceSummary {
+    /// Its label (0: the crop box's frame).
+    pub label: u8,
+    /// Its colour (sRGB).
+    pub color: [u8; 3],
+    /// Triangles, vertices, watertightness, bounds.
+    pub facts: SurfaceFacts,
+    /// Milliseconds to make it.
+    pub made_ms: f64,
 }
 
 /// A series in the list.
@@ -438,6 +598,9 @@ pub struct VolumeSummary {
     pub decoders: usize,
     /// What the cache did.
     pub cache: CacheOutcome,
+    /// Voxel index → patient mm (column-major), for tools that map the
+    /// mouse to voxels (the crop box's edges).
+    pub voxel_to_world: [f64; 16],
 }
 
 /// Who resliced the 2D views.
@@ -523,6 +686,29 @@ mod tests {
         );
         assert!(!Request::Demo.supersedes_its_kind());
         assert!(!Request::Surface(SurfaceOptions::at_iso(300.0)).supersedes_its_kind());
+    }
+
+    #[test]
+    fn segment_requests_survive_the_wire() {
+        use insitu_segment::Islands;
+        for request in [
+            Request::Edit(Edit::Islands(Islands::Split)),
+            Request::Edit(Edit::Add { anatomy: None }),
+            Request::Edit(Edit::Undo),
+            Request::ExportSegments(SegmentExport::ActiveStl),
+            Request::ExportSegments(SegmentExport::Model(PartsFormat::Glb)),
+            Request::ToolAt {
+                world: [1.0, 2.0, 3.0],
+                tool: ClickTool::KeepPiece,
+            },
+        ] {
+            let json = serde_json::to_string(&request).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Request>(&json).unwrap(),
+                request,
+                "{json}"
+            );
+        }
     }
 
     #[test]

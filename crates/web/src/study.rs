@@ -18,6 +18,7 @@ use insitu_volume::{Loaded, Modality, Scan, Volume, Warning, phantom, read_meta}
 use crate::protocol::{
     CacheOutcome, Failure, MadeOn, Reply, SeriesSummary, SurfaceSummary, ViewRequest, VolumeSummary,
 };
+use crate::segments::Segments;
 
 /// Everything one open study holds. Dropping it frees it all.
 #[derive(Default)]
@@ -26,6 +27,9 @@ pub struct Study {
     files: usize,
     volume: Option<(Rc<Volume>, VolumeSummary)>,
     mesh: Option<Rc<Mesh>>,
+    /// The volume's segments, once the user makes one (or the cache had
+    /// them).
+    segments: Option<Segments>,
     /// Counts volume changes, so GPU copies of an older volume are noticed.
     generation: u64,
 }
@@ -210,11 +214,39 @@ impl Study {
             load_ms: 0.0,
             decoders: 0,
             cache,
+            voxel_to_world: g.voxel_to_world().to_cols_array(),
         };
         self.volume = Some((Rc::new(volume), summary.clone()));
         self.generation += 1;
         self.mesh = None;
+        self.segments = None;
         summary
+    }
+
+    /// The segments, made empty on first use; `NoVolume` without a volume.
+    pub fn segments_mut(&mut self) -> Result<(Rc<Volume>, &mut Segments), Failure> {
+        let volume = self.volume().ok_or(Failure::NoVolume)?;
+        let segments = self.segments.get_or_insert_with(|| Segments::new(&volume));
+        Ok((volume, segments))
+    }
+
+    /// The segments, if any were made.
+    pub fn segments(&self) -> Option<&Segments> {
+        self.segments.as_ref()
+    }
+
+    /// Puts back segments read from the cache for the loaded volume.
+    pub fn restore_segments(
+        &mut self,
+        map: insitu_segment::Labelmap,
+        table: insitu_segment::SegmentTable,
+    ) -> Option<&Segments> {
+        let volume = self.volume()?;
+        if map.dims() != volume.geometry().dims.to_array() {
+            return None;
+        }
+        self.segments = Some(Segments::restored(&volume, map, table));
+        self.segments.as_ref()
     }
 
     /// Changes whenever the loaded volume does (load, demo, close).
@@ -232,9 +264,25 @@ impl Study {
         self.volume.as_ref().map(|(_, s)| s)
     }
 
-    /// The volume reduced for volume rendering (at most 256 per axis).
+    /// The volume reduced for volume rendering (at most 256 per axis),
+    /// only what is inside the crop box when there is one.
     pub fn reduced(&self) -> Option<ReducedVolume> {
-        Some(reduced_for_rendering(self.volume.as_ref()?.0.as_ref(), 256))
+        let volume = self.volume.as_ref()?.0.as_ref();
+        let crop = self.crop_box();
+        match crop {
+            Some(crop) => volume
+                .cropped(crop.min, crop.max)
+                .ok()
+                .map(|part| reduced_for_rendering(&part, 256)),
+            None => Some(reduced_for_rendering(volume, 256)),
+        }
+    }
+
+    /// The crop box, when it is not the whole volume.
+    pub fn crop_box(&self) -> Option<insitu_segment::CropBox> {
+        let bench = self.segments.as_ref()?.workbench();
+        let crop = *bench.crop();
+        (crop != insitu_segment::CropBox::whole(bench.labelmap().dims())).then_some(crop)
     }
 
     /// HU under the cursor.

@@ -142,7 +142,7 @@ rows: {
   }
   const caching = [];
   for (const [name, dir] of [['512x512x300 uncompressed', series], ['512x512x100 JPEG 2000', j2kSeries]]) {
-    if (dir) caching.push({ name, ...(await coldThenCached(dir)) });
+    if (dir && ONLY !== 'segments') caching.push({ name, ...(await coldThenCached(dir)) });
   }
 
   const ms = (x) => x.toFixed(0);
@@ -161,7 +161,7 @@ rows: {
 
   const decoding = [];
   for (const [name, dir] of [['512x512x100 JPEG 2000', j2kSeries]]) {
-    if (!dir) continue;
+    if (!dir || ONLY === 'segments') continue;
     const single = await loadOnce(dir, '?decoders=0');
     const parallel = await loadOnce(dir, '');
     decoding.push({ name, single, parallel });
@@ -198,8 +198,71 @@ rows: {
       label: /on (.*) in \d+ ms/.exec(text)[1],
     };
   }
+  /**
+   * The segment tools in wasm on the loaded phantom: a first segment grown
+   * from a click on the vertebral body at the middle slice (the seed the
+   * native benchmark takes), its smooth surface, then a second segment by
+   * threshold of the whole volume. Worker times from `segment-info`, wall
+   * times from the click to the list's update.
+   */
+  async function segmentRows(page) {
+    const rows = () => page.getByTestId('segment-list').locator('li').evaluateAll((items) => items.map((li) => Number(li.dataset.voxels)));
+    async function timedEdit(click, ok) {
+      await page.evaluate(() => { window.__edit = performance.now(); });
+      await click();
+      const started = await page.evaluate(() => window.__edit);
+      for (;;) {
+        const now = await rows();
+        if (ok(now)) break;
+        await page.waitForTimeout(10);
+      }
+      const wall = (await page.evaluate(() => performance.now())) - started;
+      return { wall, voxels: await rows(), ms: Number(await page.getByTestId('segment-info').getAttribute('data-edit-ms')) };
+    }
+    await page.getByTestId('segment-add').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="segment-list"] li').length === 1);
+    await page.getByTestId('range-low').fill('200');
+    await page.getByTestId('range-high').fill('3071');
+    await page.getByTestId('tool-grow').click();
+    // make_series.py's phantom: the body centre on the lordotic curve
+    // (its z is the patient z; the series is 300 slices of 1 mm).
+    const canvas = page.getByTestId('view-axial');
+    const plane = JSON.parse(await canvas.getAttribute('data-plane'));
+    const z = plane.centre[2];
+    const point = [3 * Math.sin((2 * Math.PI * z) / 300), 35 - 14 * Math.sin((Math.PI * z) / 300), z];
+    const d = point.map((v, a) => v - plane.centre[a]);
+    const dot = (u, v) => u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
+    const box = await canvas.boundingBox();
+    const position = {
+      x: ((dot(d, plane.right) / plane.mm_per_pixel + plane.width / 2) * box.width) / plane.width,
+      y: ((dot(d, plane.down) / plane.mm_per_pixel + plane.height / 2) * box.height) / plane.height,
+    };
+    const grow = await timedEdit(() => canvas.click({ position }), (r) => r[0] > 0);
+    await page.getByTestId('tool-grow').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="view-3d"]').dataset.partLabel === '1', null, { timeout: 600_000 });
+    const view = page.getByTestId('view-3d');
+    const surfaceMs = Number(await view.getAttribute('data-part-ms'));
+    const surfaceTriangles = Number(await view.getAttribute('data-part-triangles'));
+    await page.getByTestId('segment-add').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="segment-list"] li').length === 2);
+    await page.getByTestId('range-low').fill('300');
+    const threshold = await timedEdit(() => page.getByTestId('tool-threshold').click(), (r) => r[1] > 0);
+    return {
+      growMs: grow.ms,
+      growWallMs: grow.wall,
+      grownVoxels: grow.voxels[0],
+      thresholdMs: threshold.ms,
+      thresholdWallMs: threshold.wall,
+      thresholdVoxels: threshold.voxels[1],
+      surfaceMs,
+      surfaceTriangles,
+    };
+  }
+
   const cpu = await surface('cpu', 600_000);
-  const gpu = await surface('gpu', GPU_LIMIT_MS);
+  const gpu = ONLY === 'segments' ? { finished: false } : await surface('gpu', GPU_LIMIT_MS);
+  await page.getByTestId('opt-engine').selectOption('cpu');
+  const seg = await segmentRows(page);
 
   const ratio = (a, b) => (a / b).toFixed(2);
   console.log(`browser: ${gpuInfo}`);
@@ -209,6 +272,12 @@ rows: {
   for (const { name, single, parallel } of decoding) {
     console.log(`load ${name}, files chosen -> ready: ${parallel.decoders} decoder workers ${parallel.ms.toFixed(0)} ms, study worker alone ${single.ms.toFixed(0)} ms (parallel/alone ${ratio(parallel.ms, single.ms)}x)`);
   }
+  const native = process.env.INSITU_BENCH_SEGMENTS_NATIVE ? JSON.parse(process.env.INSITU_BENCH_SEGMENTS_NATIVE) : null;
+  const vsNative = (wasm, key) => (native ? `, native ${native[key].toFixed(0)} ms (wasm/native ${ratio(wasm, native[key])}x)` : '');
+  console.log(`segments, grow from a click on a vertebral body (200..3071 HU): wasm ${seg.growMs} ms in the worker, ${seg.growWallMs.toFixed(0)} ms click -> list updated, ${seg.grownVoxels} voxels${vsNative(seg.growMs, 'grow_ms')}`);
+  console.log(`segments, threshold 300..3071 HU of the whole volume: wasm ${seg.thresholdMs} ms in the worker, ${seg.thresholdWallMs.toFixed(0)} ms click -> list updated, ${seg.thresholdVoxels} voxels${vsNative(seg.thresholdMs, 'threshold_ms')}`);
+  const perTriangle = (msValue, n) => (msValue * 1e6) / n;
+  console.log(`segments, surface of the grown vertebra: wasm ${seg.surfaceMs} ms, ${seg.surfaceTriangles} triangles, ${perTriangle(seg.surfaceMs, seg.surfaceTriangles).toFixed(0)} ns/triangle against the 300 HU surface's ${perTriangle(cpu.extractMs, cpu.triangles).toFixed(0)} ns/triangle (segment/iso ${ratio(perTriangle(seg.surfaceMs, seg.surfaceTriangles), perTriangle(cpu.extractMs, cpu.triangles))}x)${vsNative(seg.surfaceMs, 'surface_ms')}`);
   if (gpu.finished) {
     console.log(`surface 300 HU, GPU: browser ${gpu.extractMs} ms extract on ${gpu.label} (${gpu.wallMs} ms click -> shown), GPU/CPU ${ratio(gpu.extractMs, cpu.extractMs)}x, ${gpu.triangles} triangles`);
   } else {

@@ -15,7 +15,8 @@ use crate::{Labelmap, SegmentTable};
 pub use grid::{GridMismatch, MismatchReason};
 
 /// A labelmap file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LabelmapFormat {
     /// 3D Slicer's `.seg.nrrd`: one label per voxel, gzip, LPS, with each
     /// segment's name, colour and label value in the header.

@@ -1,7 +1,10 @@
 //! Mouse and wheel on the views: in 2D, wheel scrolls, ctrl-wheel zooms,
 //! click moves the crosshair, drag sets window/level, right- or
 //! shift-drag pans, double-click resets, and the cursor's HU is read out;
-//! in 3D, drag orbits, shift-drag pans, wheel zooms.
+//! with a segment tool, a click grows or keeps a piece, a drag paints or
+//! erases, or moves the crop box's nearest edge. In 3D, drag orbits,
+//! shift-drag pans, wheel zooms, and a click selects the segment under it
+//! (or keeps the piece clicked).
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -9,11 +12,15 @@ use std::rc::Rc;
 use insitu_volume::reslice::ViewAxis;
 use web_sys::{HtmlCanvasElement, MouseEvent, WheelEvent};
 
+use glam::{DMat4, DVec3};
+use insitu_segment::{BrushShape, CropBox, Edit};
+
 use super::controls::set_window;
 use super::link::send;
+use super::segments::{self, Tool};
 use super::{app, redraw, views};
 use crate::dom::{on, on_active, typed};
-use crate::protocol::Request;
+use crate::protocol::{ClickTool, Request};
 
 fn axis_of(name: &str) -> ViewAxis {
     match name {
@@ -34,7 +41,8 @@ fn canvas_position(canvas: &HtmlCanvasElement, e: &MouseEvent) -> (f64, f64) {
     )
 }
 
-/// Drag state: button, start position, window at start, moved yet.
+/// Drag state: button, start position, window at start, moved yet, and
+/// what a segment tool is doing with it.
 #[derive(Clone, Copy)]
 struct Drag {
     button: i16,
@@ -44,6 +52,92 @@ struct Drag {
     window: f64,
     level: f64,
     moved: bool,
+    action: Action,
+}
+
+/// What a left-button drag in a 2D view does.
+#[derive(Clone, Copy, PartialEq)]
+enum Action {
+    /// Window and level (or pan, with shift or another button).
+    Window,
+    /// A brush stroke (erasing when `erase`).
+    Stroke { erase: bool },
+    /// Moving one face of the crop box: voxel axis, and whether it is the
+    /// box's high end.
+    CropFace { axis: usize, high: bool },
+}
+
+/// A dab of the brush at `world` in the view of `axis`.
+fn dab(axis: ViewAxis, world: DVec3, erase: bool, continues: bool) {
+    let (radius_mm, ball, range) = segments::brush();
+    let (_, _, normal) = axis.basis();
+    send(Request::Edit(Edit::Paint {
+        centre: world.to_array(),
+        radius_mm,
+        shape: if ball {
+            BrushShape::Sphere
+        } else {
+            BrushShape::Disc {
+                normal: normal.to_array(),
+            }
+        },
+        range,
+        erase,
+        continues,
+    }));
+}
+
+/// The volume's voxel → world matrix, grid size and crop box.
+fn grid() -> Option<(DMat4, [u32; 3], CropBox)> {
+    let app = app();
+    let volume = app.volume.borrow();
+    let volume = volume.as_ref()?;
+    let crop = app
+        .segments
+        .borrow()
+        .as_ref()
+        .map_or(CropBox::whole(volume.dims), |s| s.crop);
+    Some((
+        DMat4::from_cols_array(&volume.voxel_to_world),
+        volume.dims,
+        crop,
+    ))
+}
+
+/// The crop box face nearest a point of the view of `axis` (within ten
+/// pixels), among the faces that cross the view.
+fn nearest_face(axis: ViewAxis, world: DVec3, mm_per_pixel: f64) -> Option<Action> {
+    let (matrix, _, crop) = grid()?;
+    let ijk = matrix.inverse().transform_point3(world);
+    let (_, _, normal) = axis.basis();
+    let mut best: Option<(f64, Action)> = None;
+    for a in 0..3 {
+        let step = matrix.col(a).truncate();
+        if step.normalize().dot(normal).abs() > 0.5 {
+            continue; // this axis runs across the view, not in it
+        }
+        for (high, face) in [(false, crop.min[a]), (true, crop.max[a])] {
+            let pixels = (ijk[a] - (f64::from(face) - 0.5)).abs() * step.length() / mm_per_pixel;
+            if pixels <= 10.0 && best.is_none_or(|(d, _)| pixels < d) {
+                best = Some((pixels, Action::CropFace { axis: a, high }));
+            }
+        }
+    }
+    best.map(|(_, action)| action)
+}
+
+/// The crop box with one face moved to the voxel boundary nearest `world`.
+fn moved_face(world: DVec3, axis: usize, high: bool) -> Option<CropBox> {
+    let (matrix, dims, mut crop) = grid()?;
+    let boundary = (matrix.inverse().transform_point3(world)[axis] + 0.5)
+        .round()
+        .clamp(0.0, f64::from(dims[axis])) as u32;
+    if high {
+        crop.max[axis] = boundary.max(crop.min[axis] + 1).min(dims[axis]);
+    } else {
+        crop.min[axis] = boundary.min(crop.max[axis].saturating_sub(1));
+    }
+    Some(crop)
 }
 
 /// Hooks up mouse and wheel on the 2D views and the 3D view.
@@ -66,19 +160,37 @@ pub fn wire() {
             redraw();
             let _ = &c;
         });
-        let d = drag.clone();
+        let (d, c) = (drag.clone(), canvas.clone());
         on(&canvas, "mousedown", move |e: MouseEvent| {
-            let Some(v) = app().views.borrow().as_ref().map(|v| (v.window, v.level)) else {
+            let app = app();
+            let views = app.views.borrow();
+            let Some(v) = views.as_ref() else {
                 return;
+            };
+            let (px, py) = canvas_position(&c, &e);
+            let world = v.world_at(axis, px, py);
+            let plain = e.button() == 0 && !e.shift_key();
+            let action = match (segments::tool(), world) {
+                (Tool::Paint | Tool::Erase, Some(world)) if plain => {
+                    let erase = segments::tool() == Tool::Erase;
+                    dab(axis, world, erase, false);
+                    Action::Stroke { erase }
+                }
+                (Tool::Crop, Some(world)) if plain => v
+                    .plane(axis)
+                    .and_then(|p| nearest_face(axis, world, p.mm_per_pixel))
+                    .unwrap_or(Action::Window),
+                _ => Action::Window,
             };
             d.set(Some(Drag {
                 button: e.button(),
                 shift: e.shift_key(),
                 x: f64::from(e.client_x()),
                 y: f64::from(e.client_y()),
-                window: v.0,
-                level: v.1,
+                window: v.window,
+                level: v.level,
                 moved: false,
+                action,
             }));
         });
         let (d, c) = (drag.clone(), canvas.clone());
@@ -97,6 +209,27 @@ pub fn wire() {
                 });
             }
             let Some(mut drag) = d.get() else { return };
+            let world = app
+                .views
+                .borrow()
+                .as_ref()
+                .and_then(|v| v.world_at(axis, px, py));
+            match (drag.action, world) {
+                (Action::Stroke { erase }, Some(world)) => {
+                    drag.moved = true;
+                    d.set(Some(drag));
+                    return dab(axis, world, erase, true);
+                }
+                (Action::CropFace { axis: a, high }, Some(world)) => {
+                    drag.moved = true;
+                    d.set(Some(drag));
+                    if let Some(crop) = moved_face(world, a, high) {
+                        send(Request::Edit(Edit::Crop { crop }));
+                    }
+                    return;
+                }
+                _ => {}
+            }
             let (dx, dy) = (
                 f64::from(e.client_x()) - drag.x,
                 f64::from(e.client_y()) - drag.y,
@@ -129,11 +262,26 @@ pub fn wire() {
         let (d, c) = (drag.clone(), canvas.clone());
         on(&canvas, "mouseup", move |e: MouseEvent| {
             let Some(drag) = d.take() else { return };
+            if matches!(drag.action, Action::Stroke { .. } | Action::CropFace { .. }) {
+                // The stroke or the box is done: now its surfaces.
+                return send(Request::SegmentSurfaces);
+            }
             if drag.moved || drag.button != 0 {
                 return;
             }
             let (px, py) = canvas_position(&c, &e);
             let app = app();
+            if matches!(segments::tool(), Tool::Grow | Tool::KeepPiece) {
+                let world = app
+                    .views
+                    .borrow()
+                    .as_ref()
+                    .and_then(|v| v.world_at(axis, px, py));
+                if let Some(world) = world {
+                    segments::click_at(world);
+                }
+                return;
+            }
             let moved = app
                 .views
                 .borrow_mut()
@@ -145,7 +293,13 @@ pub fn wire() {
             }
         });
         let d = drag.clone();
-        on(&canvas, "mouseleave", move |_: MouseEvent| d.set(None));
+        on(&canvas, "mouseleave", move |_: MouseEvent| {
+            if d.take().is_some_and(|drag| {
+                matches!(drag.action, Action::Stroke { .. } | Action::CropFace { .. })
+            }) {
+                send(Request::SegmentSurfaces);
+            }
+        });
         on(&canvas, "contextmenu", |e: MouseEvent| e.prevent_default());
         on(&canvas, "dblclick", move |_: MouseEvent| {
             if let Some(v) = app().views.borrow_mut().as_mut() {
@@ -166,22 +320,60 @@ pub fn wire() {
     }
 }
 
+/// A click on the 3D view: the segment under it is selected (or, with the
+/// islands tool, its piece kept).
+fn pick_3d(canvas: &HtmlCanvasElement, e: &MouseEvent) {
+    let app = app();
+    let has_segments = app
+        .segments
+        .borrow()
+        .as_ref()
+        .is_some_and(|s| !s.segments.is_empty());
+    if !has_segments {
+        return;
+    }
+    let (px, py) = canvas_position(canvas, e);
+    let Some((origin, direction)) = app.scene.borrow().as_ref().and_then(|s| s.ray(px, py)) else {
+        return;
+    };
+    let keep = segments::tool() == Tool::KeepPiece;
+    send(Request::Pick {
+        origin: origin.as_dvec3().to_array(),
+        direction: direction.as_dvec3().to_array(),
+        tool: if keep {
+            ClickTool::KeepPiece
+        } else {
+            ClickTool::Select
+        },
+    });
+    if keep {
+        send(Request::SegmentSurfaces);
+    }
+}
+
+/// A drag in the 3D view: last position, pan (not orbit), moved since
+/// the button went down.
+type Orbiting = (f64, f64, bool, bool);
+
 fn wire_3d() {
     let canvas: HtmlCanvasElement = typed("view-3d");
-    let last: Rc<Cell<Option<(f64, f64, bool)>>> = Rc::new(Cell::new(None));
+    let last: Rc<Cell<Option<Orbiting>>> = Rc::new(Cell::new(None));
     let l = last.clone();
     on(&canvas, "mousedown", move |e: MouseEvent| {
         l.set(Some((
             f64::from(e.client_x()),
             f64::from(e.client_y()),
             e.shift_key() || e.button() != 0,
+            false,
         )));
     });
     let l = last.clone();
     on(&canvas, "mousemove", move |e: MouseEvent| {
-        let Some((x, y, pan)) = l.get() else { return };
+        let Some((x, y, pan, _)) = l.get() else {
+            return;
+        };
         let (nx, ny) = (f64::from(e.client_x()), f64::from(e.client_y()));
-        l.set(Some((nx, ny, pan)));
+        l.set(Some((nx, ny, pan, true)));
         if let Some(scene) = app().scene.borrow_mut().as_mut() {
             if pan {
                 scene.pan(nx - x, ny - y);
@@ -190,10 +382,14 @@ fn wire_3d() {
             }
         }
     });
-    for event in ["mouseup", "mouseleave"] {
-        let l = last.clone();
-        on(&canvas, event, move |_: MouseEvent| l.set(None));
-    }
+    let (l, c) = (last.clone(), canvas.clone());
+    on(&canvas, "mouseup", move |e: MouseEvent| {
+        if let Some((_, _, false, false)) = l.take() {
+            pick_3d(&c, &e);
+        }
+    });
+    let l = last.clone();
+    on(&canvas, "mouseleave", move |_: MouseEvent| l.set(None));
     on(&canvas, "contextmenu", |e: MouseEvent| e.prevent_default());
     on_active(&canvas, "wheel", |e: WheelEvent| {
         e.prevent_default();

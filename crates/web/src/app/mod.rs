@@ -14,6 +14,7 @@ mod offline;
 mod panel;
 mod replies;
 mod scene;
+mod segments;
 mod storage;
 mod views;
 
@@ -54,6 +55,10 @@ pub struct App {
     load_ticket: Cell<u64>,
     /// What the status bar says of loading.
     load_state: Cell<LoadState>,
+    /// The segments as the worker last described them.
+    segments: RefCell<Option<crate::protocol::SegmentsSummary>>,
+    /// The crop box changed; the 3D view follows once edits settle.
+    crop_pending: Cell<bool>,
 }
 
 thread_local! {
@@ -83,9 +88,12 @@ pub fn start() {
         selected: Cell::new(None),
         load_ticket: Cell::new(0),
         load_state: Cell::new(LoadState::Idle),
+        segments: RefCell::new(None),
+        crop_pending: Cell::new(false),
     });
     APP.with(|a| *a.borrow_mut() = Some(app));
     controls::wire();
+    segments::wire();
     input::wire();
     files::wire();
     offline::register();
@@ -203,6 +211,7 @@ fn reset_study() {
         scene.clear();
     }
     panel::clear();
+    segments::reset(None);
     for axis in ViewAxis::ALL {
         let c = views::canvas(axis);
         c.set_width(c.width()); // clears a 2D canvas

@@ -1,7 +1,6 @@
 //! What the UI does with each reply of the worker: one function per reply,
 //! each matching on typed values (never on text).
 
-use insitu_mesh::MeshFormat;
 use insitu_volume::display::initial_window;
 use insitu_volume::reslice::ViewAxis;
 use insitu_volume::{FileError, Modality};
@@ -10,12 +9,12 @@ use wasm_bindgen::JsCast;
 
 use super::controls::{download, enable_exports, make_surface, show_window};
 use super::link::{send, worker_ready};
-use super::{LoadState, app, panel, redraw, scene, status, storage, views::Views};
+use super::{LoadState, app, panel, redraw, scene, segments, status, storage, views::Views};
 use crate::dom::{by_test_id, set_data, set_enabled, typed};
 use crate::envelope::Attachments;
 use crate::protocol::{
-    CacheOutcome, CacheWrite, DrawnOn, Failure, Phase, Reply, Request, SeriesSummary,
-    SurfaceSummary, Task, ViewRequest, VolumeSummary,
+    CacheOutcome, CacheWrite, DrawnOn, ExportFile, Failure, Phase, Reply, Request,
+    SegmentSurfaceSummary, SeriesSummary, SurfaceSummary, Task, ViewRequest, VolumeSummary,
 };
 use insitu_store::StoreError;
 
@@ -35,7 +34,10 @@ pub fn handle(reply: Reply, attachments: Attachments) {
         Reply::Rendered { views, drawn_on } => rendered(&views, &drawn_on, &attachments),
         Reply::Probed { axis, world, value } => probed(axis, world, value),
         Reply::Surface(summary) => surface(summary, attachments.buffers),
-        Reply::Exported { format } => exported(format, &attachments),
+        Reply::Exported { file } => exported(file, &attachments),
+        Reply::Segments(summary) => segments::show(summary),
+        Reply::SegmentSurface(summary) => segments::show_surface(summary, attachments.buffers),
+        Reply::SegmentsKept { kept } => segments::kept(kept),
         Reply::VolumeTexture {
             dims,
             voxel_to_world,
@@ -86,6 +88,7 @@ fn loaded(summary: VolumeSummary) {
     *app.views.borrow_mut() = Some(Views::new(&summary, window, level));
     show_window(window, level);
     panel::show_volume(&summary);
+    segments::reset(Some(&summary));
     if let Some(index) = summary.series {
         app.selected.set(Some(index));
         panel::select_series(index);
@@ -226,12 +229,8 @@ fn surface(summary: SurfaceSummary, buffers: Array) {
     wasm_bindgen_futures::spawn_local(show_surface(buffers, summary, reframe));
 }
 
-fn exported(format: MeshFormat, attachments: &Attachments) {
-    download(
-        &attachments.buffers.get(0),
-        &format!("insitu-surface.{}", format.extension()),
-        format.mime(),
-    );
+fn exported(file: ExportFile, attachments: &Attachments) {
+    download(&attachments.buffers.get(0), &file.file_name(), file.mime());
 }
 
 fn volume_texture(dims: [u32; 3], voxel_to_world: [f64; 16], attachments: &Attachments) {
@@ -252,7 +251,9 @@ fn failed(during: Task, error: &Failure) {
     let text = format!("Failed while {during}: {error}");
     web_sys::console::warn_1(&text.clone().into());
     match during {
+        Task::Segmenting => segments::failed(error),
         Task::MakingASurface | Task::Exporting => {
+            segments::failed(error);
             by_test_id("mesh-info").set_text_content(Some(&text));
             set_enabled("make-surface", app.volume.borrow().is_some());
         }
@@ -283,6 +284,76 @@ async fn next_task() {
         }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// The crop box changed: what is drawn in 3D follows it once the edits
+/// settle (the frame's surface arrives): the bone surface is made again
+/// inside the box, and a shown volume rendering gets the box's voxels.
+pub fn crop_changed() {
+    app().crop_pending.set(true);
+}
+
+/// Uploads one segment's surface (or the crop box's frame, label 0) one
+/// array per task, or removes it when it has no triangles.
+pub async fn show_part(summary: SegmentSurfaceSummary, buffers: Array) {
+    use insitu_gpu::MeshPart;
+    let key = u32::from(summary.label);
+    let color = summary.color.map(|c| f32::from(c) / 255.0);
+    let color = [color[0], color[1], color[2], 1.0];
+    if summary.facts.triangles == 0 {
+        if let Some(scene) = app().scene.borrow_mut().as_mut() {
+            scene.remove_part(key);
+        }
+    } else {
+        for (i, part) in [MeshPart::Positions, MeshPart::Normals, MeshPart::Indices]
+            .into_iter()
+            .enumerate()
+        {
+            next_task().await;
+            let array: js_sys::Float32Array = buffers.get(i as u32).unchecked_into();
+            let bytes = js_sys::Uint8Array::new_with_byte_offset_and_length(
+                &array.buffer(),
+                array.byte_offset(),
+                array.byte_length(),
+            )
+            .to_vec();
+            if let Some(scene) = app().scene.borrow_mut().as_mut() {
+                scene.upload_part(key, color, part, &bytes);
+            }
+        }
+    }
+    next_task().await;
+    let app = app();
+    if let Some(scene) = app.scene.borrow_mut().as_mut() {
+        scene.show_parts(summary.facts.bounds);
+    }
+    if summary.label != crate::segments::FRAME {
+        // The last segment surface shown, for the benchmark and tests.
+        let view = by_test_id("view-3d");
+        set_data(&view, "part-label", &summary.label.to_string());
+        set_data(
+            &view,
+            "part-triangles",
+            &summary.facts.triangles.to_string(),
+        );
+        set_data(&view, "part-ms", &format!("{:.0}", summary.made_ms));
+    }
+    if summary.label == crate::segments::FRAME && app.crop_pending.replace(false) {
+        // Meshing a whole volume again for a crop is the user's call when
+        // no surface was asked for yet.
+        if app.surface.borrow().is_some() {
+            super::controls::make_surface();
+        }
+        let volume_mode = app
+            .scene
+            .borrow()
+            .as_ref()
+            .is_some_and(|s| matches!(s.mode, scene::Mode::Volume(_)));
+        app.texture_requested.set(volume_mode);
+        if volume_mode {
+            send(Request::VolumeTexture);
+        }
+    }
 }
 
 /// Uploads a surface one array per task: a million-triangle mesh is 25 MB,

@@ -109,6 +109,46 @@ impl Scene {
         self.draw();
     }
 
+    /// Uploads one array of a segment's surface (key: its label; 0: the
+    /// crop box's frame).
+    pub fn upload_part(&mut self, key: u32, color: [f32; 4], part: MeshPart, bytes: &[u8]) {
+        let ctx = &self.target.context;
+        self.surface
+            .upload_part(&ctx.device, &ctx.queue, key, color, part, bytes);
+        ctx.queue.submit([]);
+    }
+
+    /// Removes a segment's surface.
+    pub fn remove_part(&mut self, key: u32) {
+        self.surface.remove_part(key);
+    }
+
+    /// Draws the parts: while any segment is shown the bone surface is
+    /// hidden (segments lie inside it); frames the view on the first part
+    /// when nothing framed it yet.
+    pub fn show_parts(&mut self, bounds: ([f32; 3], [f32; 3])) {
+        let keys = self.surface.part_keys();
+        let segments = keys.iter().filter(|&&k| k != 0).count();
+        self.surface.set_mesh_visible(segments == 0);
+        if self.orbit.is_none() && !keys.is_empty() {
+            self.orbit = Some(framing(bounds));
+        }
+        let canvas: web_sys::HtmlCanvasElement = crate::dom::typed("view-3d");
+        crate::dom::set_data(&canvas, "parts", &segments.to_string());
+        self.draw();
+    }
+
+    /// The ray (LPS mm) through canvas pixel (x, y), for picking.
+    pub fn ray(&self, x: f64, y: f64) -> Option<(glam::Vec3, glam::Vec3)> {
+        let (w, h) = self.target.size();
+        let orbit = self.orbit?;
+        let ndc = (
+            ((x + 0.5) / f64::from(w) * 2.0 - 1.0) as f32,
+            (1.0 - (y + 0.5) / f64::from(h) * 2.0) as f32,
+        );
+        Some(orbit.ray(w as f32 / h.max(1) as f32, ndc))
+    }
+
     /// Keeps the volume's 8-bit copy until it is uploaded (draw afterwards).
     pub fn set_volume(
         &mut self,
@@ -145,9 +185,13 @@ impl Scene {
         }
     }
 
-    /// Drops the surface and the volume.
+    /// Drops the surface, the segments' surfaces and the volume.
     pub fn clear(&mut self) {
         self.surface.clear_mesh();
+        self.surface.clear_parts();
+        self.surface.set_mesh_visible(true);
+        let canvas: web_sys::HtmlCanvasElement = crate::dom::typed("view-3d");
+        crate::dom::set_data(&canvas, "parts", "0");
         self.volume.clear();
         self.pending = None;
         self.volume_bounds = None;

@@ -102,6 +102,11 @@ impl Views {
         self.planes[slot(axis)].map(|p| p.world_of_pixel(x, y))
     }
 
+    /// The plane a view was last drawn on.
+    pub fn plane(&self, axis: ViewAxis) -> Option<Plane> {
+        self.planes[slot(axis)]
+    }
+
     /// One wheel notch: the slice moves by a voxel along the view normal.
     pub fn scroll(&mut self, axis: ViewAxis, notches: f64) {
         let (_, _, normal) = axis.basis();
@@ -155,6 +160,22 @@ impl Views {
         {
             let _ = ctx.put_image_data(&image, 0.0, 0.0);
         }
+        // Where the pixels lie in patient space, for tests that click a
+        // known anatomical point.
+        let v = |d: DVec3| format!("[{},{},{}]", d.x, d.y, d.z);
+        crate::dom::set_data(
+            &canvas,
+            "plane",
+            &format!(
+                "{{\"centre\":{},\"right\":{},\"down\":{},\"mm_per_pixel\":{},\"width\":{},\"height\":{}}}",
+                v(plane.centre),
+                v(plane.right),
+                v(plane.down),
+                plane.mm_per_pixel,
+                plane.width,
+                plane.height
+            ),
+        );
         self.overlay(&ctx, request.axis, &plane);
     }
 

@@ -7,7 +7,10 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use insitu_mesh::{Mesh, SurfaceFacts, SurfaceOptions};
-use insitu_store::{MeshRecord, Store, StoreError, VolumeRecord, VoxelKind, voxel_bytes};
+use insitu_segment::{Labelmap, SegmentTable};
+use insitu_store::{
+    MeshRecord, SegmentsRecord, Store, StoreError, VolumeRecord, VoxelKind, voxel_bytes,
+};
 use insitu_volume::{Modality, Volume, Voxels};
 
 use crate::cache::{DATABASE, after_write};
@@ -183,6 +186,48 @@ impl Cache {
             .await
         {
             web_sys::console::warn_1(&format!("insitu: surface not cached: {e}").into());
+        }
+    }
+
+    /// Keeps the loaded volume's segments (when the volume is cached); no
+    /// segment left: nothing is kept. Whether they were written.
+    pub async fn write_segments(&self, record: &SegmentsRecord, coded: &[u8]) -> bool {
+        let Some(key) = self.volume_key() else {
+            return false;
+        };
+        let Ok(store) = self.store().await else {
+            return false;
+        };
+        let written = if record.segments.is_empty() {
+            store.delete_segments(&key).await
+        } else {
+            store.put_segments(&key, record, coded).await
+        };
+        if let Err(e) = &written {
+            web_sys::console::warn_1(&format!("insitu: segments not kept: {e}").into());
+        }
+        written.is_ok()
+    }
+
+    /// The segments kept for the loaded volume, checked; a damaged entry
+    /// is dropped (and said in the console), never used.
+    pub async fn segments(&self) -> Option<(Labelmap, SegmentTable)> {
+        let key = self.volume_key()?;
+        let store = self.store().await.ok()?;
+        let (record, coded) = match store.segments(&key).await {
+            Ok(found) => found?,
+            Err(e) => {
+                web_sys::console::warn_1(&format!("insitu: segments not read: {e}").into());
+                return None;
+            }
+        };
+        match record.restore(&coded) {
+            Ok(restored) => Some(restored),
+            Err(e) => {
+                web_sys::console::warn_1(&format!("insitu: segments dropped: {e}").into());
+                let _ = store.delete_segments(&key).await;
+                None
+            }
         }
     }
 }

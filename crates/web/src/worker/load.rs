@@ -140,6 +140,7 @@ async fn load(
                 worker.laps.borrow_mut().lap("summary");
                 worker.laps.borrow().log("cache hit");
                 post(&Reply::Loaded(summary), Attachments::default());
+                super::segments::restore(worker).await;
                 return Loading::Loaded;
             }
             AfterLookup::Decode(why) => {
@@ -306,15 +307,46 @@ pub async fn open_cached(worker: &Worker, key: String) {
     worker.laps.borrow_mut().lap("summary");
     worker.laps.borrow().log("open from the cache");
     post(&Reply::Loaded(summary), Attachments::default());
+    super::segments::restore(worker).await;
 }
 
-/// Builds the synthetic demo spine and makes it the study.
-pub fn demo(worker: &Worker) {
+/// The demo's key in the cache: the demo is always the same volume, so a
+/// teacher's segments of it come back like those of any study.
+const DEMO_KEY: &str = "demo-spine-320x320x200-v1";
+
+/// Builds the synthetic demo spine and makes it the study; it is cached
+/// like a study (once), and segments kept for it come back.
+pub async fn demo(worker: &Worker) {
     let started = now_ms();
     progress(Phase::BuildingTheDemo, 0, 0);
     let mut summary = worker.study.borrow_mut().demo(PhantomSize::DEMO);
     *worker.files.borrow_mut() = None;
     worker.cache.set_volume_key(None);
     summary.load_ms = now_ms() - started;
-    post(&Reply::Loaded(summary), Attachments::default());
+    post(&Reply::Loaded(summary.clone()), Attachments::default());
+    let Ok(store) = worker.cache.store().await else {
+        return;
+    };
+    match store.volume_record(DEMO_KEY).await {
+        Ok(Some(_)) => {
+            worker.cache.set_volume_key(Some(DEMO_KEY.to_owned()));
+            super::segments::restore(worker).await;
+        }
+        _ => {
+            let volume = worker.study.borrow().volume();
+            if let Some(volume) = volume {
+                let write = worker
+                    .cache
+                    .write_volume(
+                        &store,
+                        DEMO_KEY,
+                        &volume,
+                        summary.modality,
+                        summary.value_range,
+                    )
+                    .await;
+                post(&Reply::CacheUpdate(write), Attachments::default());
+            }
+        }
+    }
 }

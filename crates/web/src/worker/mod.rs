@@ -9,6 +9,7 @@ mod cache;
 pub mod files;
 mod gpu;
 mod load;
+mod segments;
 mod surface;
 mod views;
 
@@ -72,6 +73,17 @@ fn post(reply: &Reply, attachments: Attachments) {
 
 fn fail(during: Task, error: Failure) {
     post(&Reply::Failed { during, error }, Attachments::default());
+}
+
+/// A mesh's arrays for the UI (copied once, out of wasm memory):
+/// positions and normals (f32 xyz), indices (u32).
+fn mesh_attachments(mesh: &insitu_mesh::Mesh) -> Attachments {
+    let (positions, normals, indices) = mesh.flat();
+    Attachments::buffers([
+        js_sys::Float32Array::from(positions).into(),
+        js_sys::Float32Array::from(normals).into(),
+        js_sys::Uint32Array::from(indices).into(),
+    ])
 }
 
 /// Bytes of this worker's wasm heap: what the open study costs in memory.
@@ -141,7 +153,7 @@ async fn handle(worker: &Worker, request: Request, attachments: Attachments) {
         Request::Open => load::open(worker, DroppedFiles::new(&attachments)).await,
         Request::LoadSeries { index } => load::load_series(worker, index).await,
         Request::OpenCached { key } => load::open_cached(worker, key).await,
-        Request::Demo => load::demo(worker),
+        Request::Demo => load::demo(worker).await,
         Request::Cancel => {}
         Request::SetCache { keep } => worker.cache.set_keep(keep),
         Request::Render { views } => views::render(worker, views).await,
@@ -150,11 +162,22 @@ async fn handle(worker: &Worker, request: Request, attachments: Attachments) {
             post(&reply, Attachments::default());
         }
         Request::Surface(options) => surface::surface(worker, options).await,
+        Request::Edit(edit) => segments::edit(worker, edit),
+        Request::ToolAt { world, tool } => segments::tool_at(worker, world, tool),
+        Request::Pick {
+            origin,
+            direction,
+            tool,
+        } => segments::pick_at(worker, origin, direction, tool),
+        Request::SegmentSurfaces => segments::surfaces(worker).await,
+        Request::ExportSegments(what) => segments::export(worker, what),
         Request::Export { format } => {
             let exported = worker.study.borrow().export(format);
             match exported {
                 Ok(bytes) => post(
-                    &Reply::Exported { format },
+                    &Reply::Exported {
+                        file: crate::protocol::ExportFile::Surface(format),
+                    },
                     Attachments::buffers([js_sys::Uint8Array::from(bytes.as_slice()).into()]),
                 ),
                 Err(e) => fail(Task::Exporting, e),

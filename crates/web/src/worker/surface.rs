@@ -7,28 +7,26 @@
 use insitu_gpu::engine::marching_engine;
 use insitu_gpu::{CpuReason, EngineChoice, GpuError};
 use insitu_mesh::{Engine, SurfaceOptions, extract_surface};
-use js_sys::{Float32Array, Uint32Array};
 
-use super::{Worker, now_ms, post};
+use super::{Worker, mesh_attachments, now_ms, post};
 use crate::envelope::Attachments;
 use crate::protocol::{Failure, MadeOn, Phase, Reply, Task};
 
 /// The study's mesh as arrays for the UI (copied once, out of wasm memory).
 fn mesh_buffers(worker: &Worker) -> Attachments {
-    let Some(mesh) = worker.study.borrow().mesh() else {
-        return Attachments::default();
-    };
-    let (positions, normals, indices) = mesh.flat();
-    Attachments::buffers([
-        Float32Array::from(positions).into(),
-        Float32Array::from(normals).into(),
-        Uint32Array::from(indices).into(),
-    ])
+    match worker.study.borrow().mesh() {
+        Some(mesh) => mesh_attachments(&mesh),
+        None => Attachments::default(),
+    }
 }
 
 /// Makes (or finds) the surface `options` ask for and posts it.
 pub async fn surface(worker: &Worker, options: SurfaceOptions) {
-    let Some(volume) = worker.study.borrow().volume() else {
+    let (volume, crop) = {
+        let study = worker.study.borrow();
+        (study.volume(), study.crop_box())
+    };
+    let Some(volume) = volume else {
         return post(
             &Reply::Failed {
                 during: Task::MakingASurface,
@@ -36,6 +34,14 @@ pub async fn surface(worker: &Worker, options: SurfaceOptions) {
             },
             Attachments::default(),
         );
+    };
+    // Inside a crop box, the surface is of that part only (closed where
+    // the box cuts), and is neither read from nor written to the cache,
+    // whose surfaces are of whole volumes.
+    let cropped = crop.is_some();
+    let volume = match crop.and_then(|c| volume.cropped(c.min, c.max).ok()) {
+        Some(part) => std::rc::Rc::new(part),
+        None => volume,
     };
     post(
         &Reply::Progress {
@@ -51,6 +57,7 @@ pub async fn surface(worker: &Worker, options: SurfaceOptions) {
     // The same surface of the same volume was made before: no marching
     // cubes (unless the user chose where it must run).
     if options.engine == Engine::Auto
+        && !cropped
         && let Some(cached) = worker.cache.surface(&options).await
     {
         worker.laps.borrow_mut().lap("cache read");
@@ -105,7 +112,7 @@ pub async fn surface(worker: &Worker, options: SurfaceOptions) {
     post(&Reply::Surface(summary.clone()), mesh_buffers(worker));
     worker.laps.borrow_mut().lap("post");
     // Requests run one at a time: the volume is still the one meshed.
-    let mesh = worker.study.borrow().mesh();
+    let mesh = worker.study.borrow().mesh().filter(|_| !cropped);
     if let Some(mesh) = mesh {
         worker
             .cache

@@ -11,6 +11,7 @@ use crate::envelope::Attachments;
 use crate::laps::Laps;
 use crate::protocol::{DrawnOn, Failure, Reply, Task, ViewRequest};
 use crate::study::{ROWS_PER_BLOCK, render_rows_on_cpu};
+use insitu_segment::{OverlayStyle, Workbench, overlay_rows};
 use insitu_volume::Volume;
 use wasm_bindgen::JsValue;
 
@@ -68,22 +69,35 @@ pub async fn render(worker: &Worker, views: Vec<ViewRequest>) {
     };
     // Each view's pixels go out of wasm memory once, into a JS array the UI
     // draws from directly.
+    // Segments and the crop box are drawn over the pixels here, whoever
+    // resliced them (the study is not borrowed across an await).
+    let study = worker.study.borrow();
+    let bench = study.segments().map(|s| s.workbench());
     let (buffers, drawn_on): (Vec<JsValue>, DrawnOn) = match on_gpu {
-        Ok((images, drawn_on)) => (
+        Ok((mut images, drawn_on)) => (
             images
-                .iter()
-                .map(|image| Uint8Array::from(image.as_slice()).into())
+                .iter_mut()
+                .zip(&views)
+                .map(|(image, view)| {
+                    if let Some(bench) = bench {
+                        let rows = 0..view.plane.height as usize;
+                        let plane = view.plane.into();
+                        overlay_rows(image, &plane, rows, &volume, bench, OverlayStyle::default());
+                    }
+                    Uint8Array::from(image.as_slice()).into()
+                })
                 .collect(),
             drawn_on,
         ),
         Err(reason) => (
             views
                 .iter()
-                .map(|view| render_on_cpu_into_js(&volume, view).into())
+                .map(|view| render_on_cpu_into_js(&volume, view, bench).into())
                 .collect(),
             DrawnOn::Cpu(reason),
         ),
     };
+    drop(study);
     laps.lap("draw");
     if first {
         laps.log("first 2D views");
@@ -96,14 +110,29 @@ pub async fn render(worker: &Worker, views: Vec<ViewRequest>) {
 
 /// A view resliced on the CPU a block of rows at a time, each block copied
 /// into the JS array at once: wasm memory holds one block, not the view.
-fn render_on_cpu_into_js(volume: &Volume, view: &ViewRequest) -> Uint8Array {
+fn render_on_cpu_into_js(
+    volume: &Volume,
+    view: &ViewRequest,
+    bench: Option<&Workbench>,
+) -> Uint8Array {
     let (width, height) = (view.plane.width as usize, view.plane.height as usize);
     let out = Uint8Array::new_with_length((width * height * 4) as u32);
     let (mut values, mut rgba) = (Vec::new(), Vec::new());
     for first in (0..height).step_by(ROWS_PER_BLOCK) {
         let rows = first..(first + ROWS_PER_BLOCK).min(height);
         let at = (first * width * 4) as u32;
-        render_rows_on_cpu(volume, view, rows, &mut values, &mut rgba);
+        render_rows_on_cpu(volume, view, rows.clone(), &mut values, &mut rgba);
+        if let Some(bench) = bench {
+            let plane = view.plane.into();
+            overlay_rows(
+                &mut rgba,
+                &plane,
+                rows,
+                volume,
+                bench,
+                OverlayStyle::default(),
+            );
+        }
         out.subarray(at, at + rgba.len() as u32).copy_from(&rgba);
     }
     out

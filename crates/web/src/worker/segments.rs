@@ -1,0 +1,133 @@
+//! Segment requests: edits, clicks in 2D (at a point) and in 3D (along a
+//! ray), the surfaces of what changed (after which the segments are kept
+//! in the cache), exports, and segments restored with a cached volume.
+//! What each does is decided in [`crate::segments`] and the segment crate.
+
+use glam::DVec3;
+use insitu_segment::{Edit, pick, voxel_at};
+use insitu_store::SegmentsRecord;
+
+use super::{Worker, fail, mesh_attachments, now_ms, post};
+use crate::envelope::Attachments;
+use crate::protocol::{
+    ClickTool, ExportFile, Failure, Reply, SegmentExport, SegmentsSummary, Task,
+};
+
+fn answer(result: Result<SegmentsSummary, Failure>) {
+    match result {
+        Ok(summary) => post(&Reply::Segments(summary), Attachments::default()),
+        Err(e) => fail(Task::Segmenting, e),
+    }
+}
+
+/// Applies an edit.
+pub fn edit(worker: &Worker, edit: Edit) {
+    let result = worker
+        .study
+        .borrow_mut()
+        .segments_mut()
+        .and_then(|(volume, segments)| segments.edit(&volume, edit, now_ms));
+    answer(result);
+}
+
+/// A tool at a point clicked in a 2D view.
+pub fn tool_at(worker: &Worker, world: [f64; 3], tool: ClickTool) {
+    let result = worker
+        .study
+        .borrow_mut()
+        .segments_mut()
+        .and_then(|(volume, segments)| {
+            let voxel = voxel_at(&volume, DVec3::from(world)).ok_or(Failure::NothingThere)?;
+            segments.click(&volume, voxel, tool, now_ms)
+        });
+    answer(result);
+}
+
+/// A tool at the first shown segment along a ray from the 3D view.
+pub fn pick_at(worker: &Worker, origin: [f64; 3], direction: [f64; 3], tool: ClickTool) {
+    let result = worker
+        .study
+        .borrow_mut()
+        .segments_mut()
+        .and_then(|(volume, segments)| {
+            let (_, voxel) = pick(
+                &volume,
+                segments.workbench(),
+                DVec3::from(origin),
+                DVec3::from(direction),
+            )
+            .ok_or(Failure::NothingThere)?;
+            segments.click(&volume, voxel, tool, now_ms)
+        });
+    answer(result);
+}
+
+/// Posts the surfaces of what changed, then keeps the segments in the
+/// cache (with the volume, when it is cached).
+pub async fn surfaces(worker: &Worker) {
+    let made = {
+        let mut study = worker.study.borrow_mut();
+        match study.segments_mut() {
+            Ok((volume, segments)) => segments.stale_surfaces(&volume, now_ms),
+            Err(_) => return,
+        }
+    };
+    if made.is_empty() {
+        return;
+    }
+    for surface in made {
+        let attachments = surface
+            .mesh
+            .as_deref()
+            .map_or_else(Attachments::default, mesh_attachments);
+        post(&Reply::SegmentSurface(surface.summary), attachments);
+    }
+    keep(worker).await;
+}
+
+/// Writes the segments to the cache, under the loaded volume's key.
+async fn keep(worker: &Worker) {
+    let record = worker.study.borrow().segments().map(|s| {
+        let bench = s.workbench();
+        SegmentsRecord::of(bench.labelmap(), bench.table(), now_ms())
+    });
+    if let Some((record, coded)) = record {
+        let kept = worker.cache.write_segments(&record, &coded).await;
+        post(&Reply::SegmentsKept { kept }, Attachments::default());
+    }
+}
+
+/// The segments as a file.
+pub fn export(worker: &Worker, what: SegmentExport) {
+    let result = worker
+        .study
+        .borrow_mut()
+        .segments_mut()
+        .and_then(|(volume, segments)| segments.export(&volume, what));
+    match result {
+        Ok(bytes) => post(
+            &Reply::Exported {
+                file: ExportFile::Segments(what),
+            },
+            Attachments::buffers([js_sys::Uint8Array::from(bytes.as_slice()).into()]),
+        ),
+        Err(e) => fail(Task::Exporting, e),
+    }
+}
+
+/// Puts back the segments the cache kept for the loaded volume, if any,
+/// and sends them with their surfaces.
+pub async fn restore(worker: &Worker) {
+    let Some((map, table)) = worker.cache.segments().await else {
+        return;
+    };
+    let summary = worker
+        .study
+        .borrow_mut()
+        .restore_segments(map, table)
+        .map(|s| s.summary());
+    if let Some(summary) = summary {
+        post(&Reply::Segments(summary), Attachments::default());
+        surfaces(worker).await;
+    }
+}

@@ -1,0 +1,246 @@
+// The segment workbench in a real headless Chromium, on the demo spine:
+// a crop box around one vertebra, its cortical bone grown from a click on
+// a pedicle (a hollow shell), the cancellous core filled as a hole; a
+// second vertebra by threshold in another box; two colours in the 3D view (from screenshot pixels); 3MF and GLB read back by lib3mf and
+// trimesh; undo three times; reload and reopen from "On this computer"
+// with both segments back; a name the user typed never reaches storage;
+// no request leaves the origin.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from './lib/server.mjs';
+import { ARTIFACTS, openApp as openAppOn } from './lib/browser.mjs';
+import { searchStorage } from './lib/storage_dump.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const PYTHON = process.env.INSITU_PYTHON ?? 'python3';
+const PARTS_CHECK = path.join(HERE, '../reference/parts_check.py');
+
+let server;
+before(async () => {
+  server = await startServer(process.env.INSITU_DIST ?? 'dist');
+});
+after(() => server?.close());
+
+// The demo spine (crates/volume/src/phantom.rs): 320 × 320 × 200 voxels of
+// 1.1 × 1.1 × 1 mm, voxel (0, 0, 0) at (-175.45, -175.45, 0) mm. Vertebral
+// bodies span z = 33n - 5 .. 33n + 20 mm; each vertebra (body, pedicles,
+// laminae, processes) is one piece of bone, apart from its neighbours.
+const ORIGIN = -175.45;
+const SPACING = [1.1, 1.1, 1.0];
+const world = (ijk) => ijk.map((v, a) => (a < 2 ? ORIGIN : 0) + v * SPACING[a]);
+/** Body centre of the spine's lordotic curve at height z (mm). */
+const bodyCentre = (z) => [3 * Math.sin((2 * Math.PI * z) / 200), 35 - 14 * Math.sin((Math.PI * z) / 200), z];
+// Vertebra n = 2 (body z 61..86, arch to z 92) and n = 3 (from z 94).
+const FIRST_BOX = { i: [100, 220], j: [150, 275], k: [58, 93] };
+const SECOND_BOX = { i: [100, 220], j: [140, 275], k: [95, 126] };
+const TYPED = 'ZZTYPED^NAME 1961';
+
+async function waitReady(page) {
+  await page.waitForSelector('[data-testid="load-status"][data-state="ready"], [data-testid="load-status"][data-state="error"]', { timeout: 180_000 });
+  assert.equal(await page.getByTestId('load-status').getAttribute('data-state'), 'ready');
+}
+
+/** Segment rows as the list shows them. */
+async function rows(page) {
+  return page.getByTestId('segment-list').locator('li').evaluateAll((items) => items.map((li) => ({
+    label: Number(li.dataset.label),
+    voxels: Number(li.dataset.voxels),
+    name: li.querySelector('input[type=text]').value,
+  })));
+}
+
+/** Waits until the list's rows satisfy `ok` (each edit answers with a new list). */
+async function waitRows(page, ok, what) {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const now = await rows(page);
+    if (ok(now)) return now;
+    if (Date.now() > deadline) assert.fail(`${what}: ${JSON.stringify(now)} (${await page.getByTestId('segment-info').textContent()})`);
+    await page.waitForTimeout(100);
+  }
+}
+
+async function setCrop(page, box) {
+  const details = page.getByTestId('crop-box');
+  if (!(await details.evaluate((d) => d.open))) await details.locator('summary').click();
+  for (const axis of ['i', 'j', 'k']) {
+    await page.getByTestId(`crop-${axis}0`).fill(String(box[axis][0]));
+    await page.getByTestId(`crop-${axis}1`).fill(String(box[axis][1]));
+  }
+  await page.getByTestId('crop-apply').click();
+  const size = `${box.i[1] - box.i[0] + 1} × ${box.j[1] - box.j[0] + 1} × ${box.k[1] - box.k[0] + 1} voxels`;
+  await page.waitForFunction((size) => document.querySelector('[data-testid="crop-info"]').textContent === size, size);
+}
+
+/** Clicks the axial view at a patient-space point on its current slice. */
+async function clickAxialAt(page, point) {
+  const canvas = page.getByTestId('view-axial');
+  const plane = JSON.parse(await canvas.getAttribute('data-plane'));
+  const d = point.map((v, a) => v - plane.centre[a]);
+  const dot = (u, v) => u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
+  const px = dot(d, plane.right) / plane.mm_per_pixel + plane.width / 2;
+  const py = dot(d, plane.down) / plane.mm_per_pixel + plane.height / 2;
+  const box = await canvas.boundingBox();
+  await canvas.click({ position: { x: (px * box.width) / plane.width, y: (py * box.height) / plane.height } });
+}
+
+/** Counts of 3D-view pixels whose hue is orange (segment 1) and blue (segment 2). */
+async function colourCounts(page) {
+  const png = await page.getByTestId('view-3d').screenshot({ path: path.join(ARTIFACTS, 'segments-3d.png') });
+  return page.evaluate(async (b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(bitmap, 0, 0);
+    const { data } = ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+    let orange = 0;
+    let blue = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+      // L3's orange (g/r 0.6, lit), not the crop frame's yellow (0.82).
+      if (r > 80 && r > b + 60 && g < 0.72 * r) orange += 1;
+      if (b > 80 && b > r + 60) blue += 1;
+    }
+    return { orange, blue };
+  }, png.toString('base64'));
+}
+
+async function download(page, testId, dir) {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()]);
+  const where = path.join(dir, file.suggestedFilename());
+  await file.saveAs(where);
+  return where;
+}
+
+test('segment workbench: crop, grow, fill, threshold, two colours, 3MF/GLB, undo, reopen, nothing typed at rest', async () => {
+  const { browser, page, errors, network } = await openAppOn(server, { webgpu: false });
+  const dir = path.join(ARTIFACTS, 'segments');
+  execFileSync('mkdir', ['-p', dir]);
+  try {
+    await page.getByTestId('open-demo').click();
+    await waitReady(page);
+    // The demo is kept like a study, so its segments can be.
+    await page.waitForSelector('[data-testid="load-status"][data-cache="stored"]', { timeout: 60_000 });
+    await page.waitForSelector('[data-testid="mesh-info"][data-state="ready"]', { timeout: 240_000 });
+
+    // First segment: L3, its cortical bone (300 HU and up: the cancellous
+    // core is 250) grown from a click on the left pedicle, inside a box
+    // around the vertebra.
+    await page.getByTestId('segment-name').selectOption('L3');
+    await page.getByTestId('segment-add').click();
+    await waitRows(page, (r) => r.length === 1 && r[0].name === 'L3', 'L3 added');
+    await setCrop(page, FIRST_BOX);
+    await page.getByTestId('range-low').fill('300');
+    await page.getByTestId('range-high').fill('3071');
+    await page.getByTestId('tool-grow').click();
+    // The views moved to the box's centre slice: click the pedicle there.
+    await page.waitForFunction(() => {
+      const p = document.querySelector('[data-testid="view-axial"]').dataset.plane;
+      return p && Math.abs(JSON.parse(p).centre[2] - 75.5) < 0.01;
+    });
+    const [cx, cy] = bodyCentre(75.5);
+    await clickAxialAt(page, [cx + 13, cy + 21, 75.5]);
+    const grown = await waitRows(page, (r) => r[0]?.voxels > 0, 'grown');
+    const growMs = Number(await page.getByTestId('segment-info').getAttribute('data-edit-ms'));
+    console.log(`grown: ${grown[0].voxels} voxels in ${growMs} ms; ${await page.getByTestId('segment-info').textContent()}`);
+    // A whole vertebra's cortical bone: the body's shell and the arch.
+    assert.ok(grown[0].voxels > 10_000 && grown[0].voxels < 150_000, String(grown[0].voxels));
+    await page.getByTestId('tool-grow').click(); // back to navigating
+    // The shell encloses the cancellous core: filled, a solid to print.
+    await page.getByTestId('tool-fill-holes').click();
+    const filled = await waitRows(page, (r) => r[0].voxels > grown[0].voxels + 10_000, 'filled');
+    console.log(`filled: ${filled[0].voxels} voxels`);
+
+    // Second segment: the next vertebra by threshold in its own box.
+    await page.getByTestId('segment-name').selectOption('');
+    await page.getByTestId('segment-add').click();
+    await waitRows(page, (r) => r.length === 2, 'second added');
+    await setCrop(page, SECOND_BOX);
+    await page.getByTestId('tool-threshold').click();
+    const both = await waitRows(page, (r) => r.length === 2 && r[1].voxels > 0, 'thresholded');
+    const thresholdMs = Number(await page.getByTestId('segment-info').getAttribute('data-edit-ms'));
+    console.log(`segments: ${JSON.stringify(both)}; threshold ${thresholdMs} ms`);
+    assert.ok(both[1].voxels > 20_000, 'the second vertebra');
+    assert.equal(both[0].voxels, filled[0].voxels, 'the first is untouched');
+
+    // The box limits surfaces too: back to the whole volume, both show.
+    await page.getByTestId('crop-reset').click();
+    await page.waitForSelector('[data-testid="crop-info"][data-whole="true"]');
+    // Two colours in 3D: orange L3, blue Segment 2 (bone surface hidden).
+    await page.waitForFunction(() => document.querySelector('[data-testid="view-3d"]').dataset.parts === '2', null, { timeout: 120_000 });
+    await page.waitForTimeout(300);
+    const colours = await colourCounts(page);
+    console.log(`3D pixels: ${JSON.stringify(colours)}`);
+    assert.ok(colours.orange > 300 && colours.blue > 300, JSON.stringify(colours));
+    await page.screenshot({ path: path.join(ARTIFACTS, 'segments-workbench.png') });
+
+    // Undo three times (threshold, the second segment, fill holes): L3 as grown.
+    for (let n = 0; n < 3; n++) await page.getByTestId('undo').click();
+    const undone = await waitRows(page, (r) => r.length === 1, 'undone');
+    assert.equal(undone[0].voxels, grown[0].voxels, 'the voxel count returns');
+    for (let n = 0; n < 3; n++) await page.getByTestId('redo').click();
+    await waitRows(page, (r) => r.length === 2 && r[1].voxels === both[1].voxels, 'redone');
+
+    // A typed name: in memory and in the user's exports only.
+    const nameInput = page.getByTestId('segment-list').locator('li').nth(1).locator('input[type=text]');
+    await nameInput.fill(TYPED);
+    await nameInput.press('Enter');
+    await waitRows(page, (r) => r[1].name === TYPED, 'renamed');
+
+    // 3MF and GLB, read back by lib3mf and trimesh.
+    const threeMf = await download(page, 'export-3mf', dir);
+    const glb = await download(page, 'export-glb', dir);
+    const first = world([FIRST_BOX.i[0] - 0.5, FIRST_BOX.j[0] - 0.5, FIRST_BOX.k[0] - 0.5]);
+    const last = world([FIRST_BOX.i[1] + 0.5, FIRST_BOX.j[1] + 0.5, FIRST_BOX.k[1] + 0.5]);
+    for (const file of [threeMf, glb]) {
+      const report = JSON.parse(execFileSync(PYTHON, [PARTS_CHECK, file], { encoding: 'utf8' }));
+      console.log(`${path.basename(file)}: ${JSON.stringify(report.parts.map(({ bounds, ...p }) => p))}`);
+      assert.equal(report.parts.length, 2, file);
+      const byName = Object.fromEntries(report.parts.map((p) => [p.name, p]));
+      assert.ok(byName.L3 && byName[TYPED], `names: ${Object.keys(byName)}`);
+      for (const part of report.parts) assert.equal(part.watertight, true, `${file} ${part.name}`);
+      const near = (a, b) => a.every((v, i) => Math.abs(v - b[i]) <= 4);
+      assert.ok(near(byName.L3.color, [248, 148, 68]), `L3 colour ${byName.L3.color}`);
+      assert.ok(near(byName[TYPED].color, [70, 160, 230]), `second colour ${byName[TYPED].color}`);
+      if (file.endsWith('.3mf')) {
+        // In patient mm: the first part lies inside the first crop box.
+        const [lo, hi] = byName.L3.bounds;
+        for (let a = 0; a < 3; a++) {
+          assert.ok(lo[a] >= first[a] - 0.01 && hi[a] <= last[a] + 0.01, `axis ${a}: ${lo[a]}..${hi[a]} outside ${first[a]}..${last[a]}`);
+        }
+      }
+    }
+
+    // Kept on this computer: the latest state, and never the typed name.
+    const list = page.getByTestId('segment-list');
+    const keptBefore = Number((await list.getAttribute('data-kept')) ?? 0);
+    await page.getByTestId('segment-list').locator('li').nth(0).locator('input[type=checkbox]').uncheck();
+    await page.getByTestId('segment-list').locator('li').nth(0).locator('input[type=checkbox]').check();
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="segment-list"]').dataset.kept ?? 0) > n + 1, keptBefore, { timeout: 120_000 });
+    const dump = await searchStorage(page, [TYPED, 'ZZTYPED']);
+    console.log(`persisted: ${JSON.stringify(dump.inventory)}`);
+    assert.ok(dump.inventory['indexeddb:insitu-cache/segments'] >= 1, 'segments are kept');
+    assert.deepEqual(dump.hits, [], 'the typed name reached storage');
+
+    // Reload, reopen from "On this computer": both segments are back.
+    await page.reload();
+    await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
+    await page.getByTestId('cache-entries').locator('[data-testid="cache-open"]').first().click();
+    await waitReady(page);
+    const back = await waitRows(page, (r) => r.length === 2, 'reopened');
+    console.log(`reopened: ${JSON.stringify(back)}`);
+    assert.deepEqual(back.map((r) => r.voxels), both.map((r) => r.voxels));
+    assert.equal(back[0].name, 'L3');
+    assert.equal(back[1].name, 'Segment 2', 'a typed name comes back as the number');
+    await page.waitForFunction(() => document.querySelector('[data-testid="view-3d"]').dataset.parts === '2', null, { timeout: 120_000 });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'segments-reopened.png') });
+    assert.deepEqual(errors, []);
+    assert.deepEqual(network.foreign, []);
+  } finally {
+    await browser.close();
+  }
+});

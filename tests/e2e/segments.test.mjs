@@ -11,7 +11,8 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './lib/server.mjs';
-import { ARTIFACTS, openApp as openAppOn } from './lib/browser.mjs';
+import { ARTIFACTS, clickViewAt, openApp as openAppOn } from './lib/browser.mjs';
+import { screenshotStats } from './lib/pixels.mjs';
 import { searchStorage } from './lib/storage_dump.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -75,38 +76,10 @@ async function setCrop(page, box) {
   await page.waitForFunction((size) => document.querySelector('[data-testid="crop-info"]').textContent === size, size);
 }
 
-/** Clicks the axial view at a patient-space point on its current slice. */
-async function clickAxialAt(page, point) {
-  const canvas = page.getByTestId('view-axial');
-  const plane = JSON.parse(await canvas.getAttribute('data-plane'));
-  const d = point.map((v, a) => v - plane.centre[a]);
-  const dot = (u, v) => u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
-  const px = dot(d, plane.right) / plane.mm_per_pixel + plane.width / 2;
-  const py = dot(d, plane.down) / plane.mm_per_pixel + plane.height / 2;
-  const box = await canvas.boundingBox();
-  await canvas.click({ position: { x: (px * box.width) / plane.width, y: (py * box.height) / plane.height } });
-}
-
-/** Counts of 3D-view pixels whose hue is orange (segment 1) and blue (segment 2). */
+/** Counts of 3D-view pixels lit orange (segment 1) and blue (segment 2). */
 async function colourCounts(page) {
-  const png = await page.getByTestId('view-3d').screenshot({ path: path.join(ARTIFACTS, 'segments-3d.png') });
-  return page.evaluate(async (b64) => {
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
-    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-    const ctx = canvas.getContext('2d');
-    ctx.drawImage(bitmap, 0, 0);
-    const { data } = ctx.getImageData(0, 0, bitmap.width, bitmap.height);
-    let orange = 0;
-    let blue = 0;
-    for (let i = 0; i < data.length; i += 4) {
-      const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
-      // L3's orange (g/r 0.6, lit), not the crop frame's yellow (0.82).
-      if (r > 80 && r > b + 60 && g < 0.72 * r) orange += 1;
-      if (b > 80 && b > r + 60) blue += 1;
-    }
-    return { orange, blue };
-  }, png.toString('base64'));
+  const { orange, blue } = await screenshotStats(page, page.getByTestId('view-3d'), path.join(ARTIFACTS, 'segments-3d.png'));
+  return { orange, blue };
 }
 
 async function download(page, testId, dir) {
@@ -143,7 +116,7 @@ test('segment workbench: crop, grow, fill, threshold, two colours, 3MF/GLB, undo
       return p && Math.abs(JSON.parse(p).centre[2] - 75.5) < 0.01;
     });
     const [cx, cy] = bodyCentre(75.5);
-    await clickAxialAt(page, [cx + 13, cy + 21, 75.5]);
+    await clickViewAt(page, 'view-axial', [cx + 13, cy + 21, 75.5]);
     const grown = await waitRows(page, (r) => r[0]?.voxels > 0, 'grown');
     const growMs = Number(await page.getByTestId('segment-info').getAttribute('data-edit-ms'));
     console.log(`grown: ${grown[0].voxels} voxels in ${growMs} ms; ${await page.getByTestId('segment-info').textContent()}`);

@@ -17,7 +17,7 @@ mod native {
 
     use glam::DVec3;
     use insitu_mesh::{MarchingOptions, extract_surface};
-    use insitu_segment::{CropBox, Edit, ValueRange, Workbench, segment_surface};
+    use insitu_segment::{Edit, ValueRange, Workbench};
     use insitu_volume::{Volume, Voxels, files_under, scan};
 
     /// The seed: the vertebral body centre of `make_series.py`'s spine phantom
@@ -122,10 +122,8 @@ mod native {
             thresholded = bench.count(1);
         }
 
-        let whole = CropBox::whole(grown.labelmap().dims());
-        let (part, part_mesh) = best(runs, || {
-            segment_surface(&volume, grown.labelmap(), 1, &whole)
-        });
+        // As the app makes it: within the segment's extent and the crop box.
+        let (part, part_mesh) = best(runs, || grown.surface(&volume, 1));
         let (iso, iso_mesh) = best(runs, || {
             extract_surface(
                 &volume,

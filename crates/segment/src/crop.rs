@@ -52,6 +52,23 @@ impl CropBox {
     pub fn is_empty(&self) -> bool {
         self.voxel_count() == 0
     }
+
+    /// The voxels inside both, if any.
+    pub fn intersect(&self, other: &CropBox) -> Option<CropBox> {
+        let c = CropBox {
+            min: [0, 1, 2].map(|a| self.min[a].max(other.min[a])),
+            max: [0, 1, 2].map(|a| self.max[a].min(other.max[a])),
+        };
+        (!c.is_empty()).then_some(c)
+    }
+
+    /// The smallest box holding both.
+    pub fn union(&self, other: &CropBox) -> CropBox {
+        CropBox {
+            min: [0, 1, 2].map(|a| self.min[a].min(other.min[a])),
+            max: [0, 1, 2].map(|a| self.max[a].max(other.max[a])),
+        }
+    }
 }
 
 #[cfg(test)]

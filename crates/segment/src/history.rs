@@ -74,18 +74,17 @@ impl Change {
         (1..=255u8).filter(|&l| seen[l as usize]).collect()
     }
 
-    /// Adds (forward) or takes back (undone) this change's voxels from
-    /// per-label counts.
-    pub(crate) fn tally(&self, counts: &mut [usize; 256], forward: bool) {
-        for run in &self.runs {
+    /// Each run as (first voxel index, voxels, label it left, label it
+    /// took), in the direction it is replayed (`forward`, or undone).
+    pub(crate) fn moves(&self, forward: bool) -> impl Iterator<Item = (usize, usize, u8, u8)> + '_ {
+        self.runs.iter().map(move |run| {
             let (from, to) = if forward {
                 (run.old, run.new)
             } else {
                 (run.new, run.old)
             };
-            counts[from as usize] -= run.len as usize;
-            counts[to as usize] += run.len as usize;
-        }
+            (run.start as usize, run.len as usize, from, to)
+        })
     }
 
     /// Appends `later` (a further dab of the same brush stroke), so the
@@ -116,7 +115,12 @@ impl Change {
 
     /// Replays the change forwards, or backwards (last run first, so a
     /// voxel changed twice in one stroke ends as it began).
-    fn write(&self, map: &mut Labelmap, table: Option<&mut SegmentTable>, forward: bool) {
+    pub(crate) fn write(
+        &self,
+        map: &mut Labelmap,
+        table: Option<&mut SegmentTable>,
+        forward: bool,
+    ) {
         let labels = map.labels_mut();
         let mut put = |run: &Run| {
             let value = if forward { run.new } else { run.old };

@@ -90,17 +90,34 @@ impl Labelmap {
         &mut self.labels
     }
 
-    /// The voxel bounds (min, max exclusive) of `label`, `None` when absent.
+    /// The smallest box holding every voxel of `label`, if any.
     pub fn bounds(&self, label: u8) -> Option<CropBox> {
+        self.bounds_in(label, &CropBox::whole(self.dims))
+    }
+
+    /// The smallest box holding every voxel of `label` inside `within`.
+    /// Row by row: `contains` on bytes is a memchr, so rows without the
+    /// label are skimmed, not walked voxel by voxel.
+    pub fn bounds_in(&self, label: u8, within: &CropBox) -> Option<CropBox> {
+        let within = within.intersect(&CropBox::whole(self.dims))?;
         let mut min = [u32::MAX; 3];
         let mut max = [0u32; 3];
-        for (n, &l) in self.labels.iter().enumerate() {
-            if l == label {
-                let v = self.voxel(n);
-                for a in 0..3 {
-                    min[a] = min[a].min(v[a]);
-                    max[a] = max[a].max(v[a] + 1);
+        let (i0, i1) = (within.min[0] as usize, within.max[0] as usize);
+        for k in within.min[2]..within.max[2] {
+            for j in within.min[1]..within.max[1] {
+                let start = self.index([0, j, k]);
+                let row = &self.labels[start + i0..start + i1];
+                if !row.contains(&label) {
+                    continue;
                 }
+                let first = row.iter().position(|&l| l == label).unwrap_or(0) + i0;
+                let last = row.iter().rposition(|&l| l == label).unwrap_or(0) + i0;
+                min = [min[0].min(first as u32), min[1].min(j), min[2].min(k)];
+                max = [
+                    max[0].max(last as u32 + 1),
+                    max[1].max(j + 1),
+                    max[2].max(k + 1),
+                ];
             }
         }
         (min[0] != u32::MAX).then_some(CropBox { min, max })

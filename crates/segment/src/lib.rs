@@ -18,6 +18,7 @@ mod history;
 mod labelmap;
 mod overlay;
 mod pick;
+mod stats;
 mod surface;
 mod table;
 pub mod tools;

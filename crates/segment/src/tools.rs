@@ -116,10 +116,14 @@ pub fn threshold(
     range: ValueRange,
     target: Target,
 ) -> Change {
-    // The voxel type is decided once, and rows are compared as stored.
+    // The voxel type is decided once, and rows are compared as stored:
+    // i16 against whole-number bounds (the same voxels as comparing as f32).
     let picked = match volume.voxels() {
-        Voxels::I16(v) => pick_rows(v, map, crop, range, target),
-        Voxels::F32(v) => pick_rows(v, map, crop, range, target),
+        Voxels::I16(v) => {
+            let (low, high) = whole_bounds(range);
+            pick_rows(v, map, crop, |x| (low..=high).contains(&x), target)
+        }
+        Voxels::F32(v) => pick_rows(v, map, crop, |x| range.contains(x), target),
     };
     let mut change = Change::default();
     for n in picked {
@@ -128,12 +132,28 @@ pub fn threshold(
     change
 }
 
-/// The voxels of `crop` in `range` that `target` may write, row by row.
-fn pick_rows<T: Copy + Into<f32>>(
+/// The i16 values `range` holds, as an inclusive pair (empty: low > high).
+fn whole_bounds(range: ValueRange) -> (i16, i16) {
+    if range.low.is_nan() || range.high.is_nan() {
+        return (1, 0);
+    }
+    let clamp = |v: f32| v.clamp(f32::from(i16::MIN), f32::from(i16::MAX)) as i16;
+    let (low, high) = (range.low.ceil(), range.high.floor());
+    if low > f32::from(i16::MAX) || high < f32::from(i16::MIN) {
+        return (1, 0);
+    }
+    (clamp(low), clamp(high))
+}
+
+/// The voxels of `crop` whose value is `inside` and that `target` may
+/// write, row by row. Each 64 voxels are first asked whether any is
+/// inside (a branch-free loop that vectorises); only those that hold one
+/// are walked voxel by voxel.
+fn pick_rows<T: Copy>(
     voxels: &[T],
     map: &Labelmap,
     crop: &CropBox,
-    range: ValueRange,
+    inside: impl Fn(T) -> bool,
     target: Target,
 ) -> Vec<usize> {
     let mut picked = Vec::new();
@@ -142,9 +162,15 @@ fn pick_rows<T: Copy + Into<f32>>(
         for j in crop.min[1]..crop.max[1] {
             let row = map.index([crop.min[0], j, k]);
             let labels = &map.labels()[row..row + width];
-            for (n, (v, &l)) in voxels[row..row + width].iter().zip(labels).enumerate() {
-                if range.contains((*v).into()) && target.may_write(l) {
-                    picked.push(row + n);
+            for (c, chunk) in voxels[row..row + width].chunks(64).enumerate() {
+                if !chunk.iter().fold(false, |any, &v| any | inside(v)) {
+                    continue;
+                }
+                for (b, &v) in chunk.iter().enumerate() {
+                    let n = c * 64 + b;
+                    if inside(v) && target.may_write(labels[n]) {
+                        picked.push(row + n);
+                    }
                 }
             }
         }
@@ -333,7 +359,7 @@ pub fn paint(
     let g = volume.geometry();
     let reach = footprint(g, centre, radius_mm);
     let mut change = Change::default();
-    let Some(reach) = intersect(&reach, crop) else {
+    let Some(reach) = CropBox::intersect(&reach, crop) else {
         return change;
     };
     let half_voxel = |normal: DVec3| {
@@ -384,15 +410,6 @@ fn footprint(g: &Geometry, centre: DVec3, radius_mm: f64) -> CropBox {
         max[axis] = (hi.max(0.0) as u64).min(u64::from(dims[axis])) as u32;
     }
     CropBox { min, max }
-}
-
-fn intersect(a: &CropBox, b: &CropBox) -> Option<CropBox> {
-    let mut c = *a;
-    for axis in 0..3 {
-        c.min[axis] = a.min[axis].max(b.min[axis]);
-        c.max[axis] = a.max[axis].min(b.max[axis]);
-    }
-    (!c.is_empty()).then_some(c)
 }
 
 /// The pieces (6-connected) of `label` inside `crop`: one voxel of each
@@ -519,7 +536,7 @@ pub fn split(
 /// the label, so a hollow part prints as a solid.
 pub fn fill_holes(map: &mut Labelmap, label: u8, crop: &CropBox) -> Change {
     let mut change = Change::default();
-    let Some(bounds) = map.bounds(label).and_then(|b| intersect(&b, crop)) else {
+    let Some(bounds) = map.bounds(label).and_then(|b| CropBox::intersect(&b, crop)) else {
         return change;
     };
     let mut outside = BoxBits::new(bounds);
@@ -674,7 +691,7 @@ pub fn margin(map: &mut Labelmap, label: u8, crop: &CropBox, mm: f64, spacing: [
         region.min[axis] = region.min[axis].saturating_sub(pad);
         region.max[axis] = (region.max[axis] + pad).min(dims[axis]);
     }
-    let Some(region) = intersect(&region, crop) else {
+    let Some(region) = CropBox::intersect(&region, crop) else {
         return change;
     };
     let size = [0, 1, 2].map(|a| (region.max[a] - region.min[a]) as usize);
@@ -723,4 +740,37 @@ pub fn merge(map: &mut Labelmap, into: u8, from: u8, crop: &CropBox) -> Change {
         change.set(map, n, into);
     }
     change
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_bounds_take_the_same_i16_values_as_the_f32_range() {
+        let ranges = [
+            (226.0, 3071.0),
+            (-100.5, 99.5),
+            (0.25, 0.75),
+            (-40000.0, 40000.0),
+            (40000.0, 50000.0),
+            (-50000.0, -40000.0),
+            (5.0, -5.0),
+            (f32::NAN, 10.0),
+        ];
+        for (low, high) in ranges {
+            let range = ValueRange { low, high };
+            let (lo, hi) = whole_bounds(range);
+            for v in (i16::MIN..=i16::MAX)
+                .step_by(7)
+                .chain([i16::MIN, i16::MAX, 0, 1, -1])
+            {
+                assert_eq!(
+                    (lo..=hi).contains(&v),
+                    range.contains(f32::from(v)),
+                    "{v} in {low}..{high}"
+                );
+            }
+        }
+    }
 }

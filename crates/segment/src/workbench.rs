@@ -8,6 +8,7 @@ use glam::DVec3;
 use insitu_volume::Volume;
 use serde::{Deserialize, Serialize};
 
+use crate::stats::LabelStats;
 use crate::tools::{self, Brush, GrowError, Target, ValueRange};
 use crate::{Anatomy, Change, CropBox, History, Labelmap, SegmentName, SegmentTable, TableFull};
 
@@ -177,9 +178,10 @@ pub struct Workbench {
     crop: CropBox,
     active: Option<u8>,
     spacing: [f64; 3],
-    /// Voxels per label, kept up to date from each change's runs (a count
-    /// of a 78 M-voxel labelmap per brush dab would be too slow).
-    counts: Box<[usize; 256]>,
+    /// Voxels and extent per label, kept up to date from each change's
+    /// runs (a pass over a 78 M-voxel labelmap per brush dab would be too
+    /// slow).
+    stats: LabelStats,
 }
 
 impl Workbench {
@@ -195,12 +197,8 @@ impl Workbench {
     pub fn restore(volume: &Volume, map: Labelmap, table: SegmentTable) -> Self {
         let g = volume.geometry();
         let s = g.spacing();
-        let mut counts = Box::new([0usize; 256]);
-        for &l in map.labels() {
-            counts[l as usize] += 1;
-        }
         Self {
-            counts,
+            stats: LabelStats::of(&map),
             crop: CropBox::whole(map.dims()),
             active: table.segments().first().map(|s| s.label),
             map,
@@ -232,7 +230,23 @@ impl Workbench {
 
     /// Voxels of `label`.
     pub fn count(&self, label: u8) -> usize {
-        self.counts[label as usize]
+        self.stats.count(label)
+    }
+
+    /// The smooth surface of `label` inside the crop box (empty when it has
+    /// no voxel there); only the label's own extent is searched.
+    pub fn surface(&self, volume: &Volume, label: u8) -> insitu_mesh::Mesh {
+        self.extent(label)
+            .and_then(|e| e.intersect(&self.crop))
+            .map_or_else(insitu_mesh::Mesh::default, |within| {
+                crate::segment_surface(volume, &self.map, label, &within)
+            })
+    }
+
+    /// A box holding every voxel of `label` (possibly larger after voxels
+    /// left it; never smaller), without a pass over the labelmap.
+    pub fn extent(&self, label: u8) -> Option<CropBox> {
+        self.stats.extent(label)
     }
 
     /// Steps that can be undone and redone.
@@ -360,7 +374,7 @@ impl Workbench {
                     labels: change.labels(),
                     voxels: change.voxels(),
                 };
-                change.tally(&mut self.counts, true);
+                self.stats.apply(&change, true);
                 if continues {
                     self.history.extend_last(change);
                 } else {
@@ -411,7 +425,7 @@ impl Workbench {
                 } else {
                     EditError::NothingToUndo
                 })?;
-                step.tally(&mut self.counts, forward);
+                self.stats.apply(step, forward);
                 let applied = Applied {
                     labels: step.labels(),
                     voxels: step.voxels(),
@@ -424,7 +438,7 @@ impl Workbench {
             labels: change.labels(),
             voxels: change.voxels(),
         };
-        change.tally(&mut self.counts, true);
+        self.stats.apply(&change, true);
         let after = self.table.clone();
         self.history.record(change.with_tables(before, after));
         Ok(applied)

@@ -7,9 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use insitu_mesh::{MeshFormat, Part, SurfaceFacts};
-use insitu_segment::{
-    CropBox, Edit, Labelmap, SegmentName, SegmentTable, Workbench, crop_frame, segment_surface,
-};
+use insitu_segment::{CropBox, Edit, Labelmap, SegmentName, SegmentTable, Workbench, crop_frame};
 use insitu_volume::Volume;
 
 use crate::protocol::{
@@ -201,10 +199,9 @@ impl Segments {
             return ((!whole).then(|| crop_frame(volume, crop)), FRAME_COLOR);
         }
         match self.bench.table().get(label) {
-            Some(s) if s.visible && self.bench.count(label) > 0 => (
-                Some(segment_surface(volume, self.bench.labelmap(), label, crop)),
-                s.color,
-            ),
+            Some(s) if s.visible && self.bench.count(label) > 0 => {
+                (Some(self.bench.surface(volume, label)), s.color)
+            }
             Some(s) => (None, s.color),
             None => (None, [0; 3]),
         }

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer } from '../lib/server.mjs';
-import { launch } from '../lib/browser.mjs';
+import { clickViewAt, launch } from '../lib/browser.mjs';
 
 const series = process.env.INSITU_BENCH_SERIES;
 const j2kSeries = process.env.INSITU_BENCH_SERIES_J2K;
@@ -226,18 +226,10 @@ rows: {
     await page.getByTestId('tool-grow').click();
     // make_series.py's phantom: the body centre on the lordotic curve
     // (its z is the patient z; the series is 300 slices of 1 mm).
-    const canvas = page.getByTestId('view-axial');
-    const plane = JSON.parse(await canvas.getAttribute('data-plane'));
+    const plane = JSON.parse(await page.getByTestId('view-axial').getAttribute('data-plane'));
     const z = plane.centre[2];
     const point = [3 * Math.sin((2 * Math.PI * z) / 300), 35 - 14 * Math.sin((Math.PI * z) / 300), z];
-    const d = point.map((v, a) => v - plane.centre[a]);
-    const dot = (u, v) => u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
-    const box = await canvas.boundingBox();
-    const position = {
-      x: ((dot(d, plane.right) / plane.mm_per_pixel + plane.width / 2) * box.width) / plane.width,
-      y: ((dot(d, plane.down) / plane.mm_per_pixel + plane.height / 2) * box.height) / plane.height,
-    };
-    const grow = await timedEdit(() => canvas.click({ position }), (r) => r[0] > 0);
+    const grow = await timedEdit(() => clickViewAt(page, 'view-axial', point), (r) => r[0] > 0);
     await page.getByTestId('tool-grow').click();
     await page.waitForFunction(() => document.querySelector('[data-testid="view-3d"]').dataset.partLabel === '1', null, { timeout: 600_000 });
     const view = page.getByTestId('view-3d');

@@ -93,3 +93,19 @@ export async function openApp(server, { webgpu = true, query = '', beforeLoad } 
   await page.evaluate(() => { window.__longTasks = []; });
   return { browser, context, page, errors, network };
 }
+
+/**
+ * Clicks a 2D view at a patient-space point (mm) on its current plane,
+ * through the plane the view publishes in `data-plane` (centre, right and
+ * down axes, mm per canvas pixel).
+ */
+export async function clickViewAt(page, testId, point) {
+  const canvas = page.getByTestId(testId);
+  const plane = JSON.parse(await canvas.getAttribute('data-plane'));
+  const d = point.map((v, a) => v - plane.centre[a]);
+  const dot = (u, v) => u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
+  const px = dot(d, plane.right) / plane.mm_per_pixel + plane.width / 2;
+  const py = dot(d, plane.down) / plane.mm_per_pixel + plane.height / 2;
+  const box = await canvas.boundingBox();
+  await canvas.click({ position: { x: (px * box.width) / plane.width, y: (py * box.height) / plane.height } });
+}

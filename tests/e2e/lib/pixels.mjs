@@ -1,8 +1,9 @@
 // Pixel checks from real screenshots (not from the app's own claims): how
 // much of an element's screenshot differs from its background (top-left
-// pixel), and how many grey levels it has.
-export async function screenshotStats(page, locator) {
-  const png = await locator.screenshot();
+// pixel), how many grey levels it has, and how many pixels are lit orange
+// or blue (the first two segment colours; `path` keeps the screenshot).
+export async function screenshotStats(page, locator, path = undefined) {
+  const png = await locator.screenshot({ path });
   return page.evaluate(async (b64) => {
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
@@ -14,11 +15,17 @@ export async function screenshotStats(page, locator) {
     // row (views draw their image centred, overlays at the edges).
     const [br, bg, bb] = [data[0], data[1], data[2]];
     let foreground = 0;
+    let orange = 0;
+    let blue = 0;
     const levels = new Set();
     for (let i = 0; i < data.length; i += 4) {
-      const d = Math.abs(data[i] - br) + Math.abs(data[i + 1] - bg) + Math.abs(data[i + 2] - bb);
+      const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+      const d = Math.abs(r - br) + Math.abs(g - bg) + Math.abs(b - bb);
       if (d > 60) foreground += 1;
-      levels.add(data[i] >> 3);
+      levels.add(r >> 3);
+      // Orange (g/r about 0.6 lit), not the crop frame's yellow (0.82).
+      if (r > 80 && r > b + 60 && g < 0.72 * r) orange += 1;
+      if (b > 80 && b > r + 60) blue += 1;
     }
     const pixels = data.length / 4;
     return {
@@ -27,6 +34,8 @@ export async function screenshotStats(page, locator) {
       background: [br, bg, bb],
       foregroundFraction: foreground / pixels,
       levels: levels.size,
+      orange,
+      blue,
     };
   }, png.toString('base64'));
 }

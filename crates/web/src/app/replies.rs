@@ -296,7 +296,6 @@ pub fn crop_changed() {
 /// Uploads one segment's surface (or the crop box's frame, label 0) one
 /// array per task, or removes it when it has no triangles.
 pub async fn show_part(summary: SegmentSurfaceSummary, buffers: Array) {
-    use insitu_gpu::MeshPart;
     let key = u32::from(summary.label);
     let color = summary.color.map(|c| f32::from(c) / 255.0);
     let color = [color[0], color[1], color[2], 1.0];
@@ -305,22 +304,10 @@ pub async fn show_part(summary: SegmentSurfaceSummary, buffers: Array) {
             scene.remove_part(key);
         }
     } else {
-        for (i, part) in [MeshPart::Positions, MeshPart::Normals, MeshPart::Indices]
-            .into_iter()
-            .enumerate()
-        {
-            next_task().await;
-            let array: js_sys::Float32Array = buffers.get(i as u32).unchecked_into();
-            let bytes = js_sys::Uint8Array::new_with_byte_offset_and_length(
-                &array.buffer(),
-                array.byte_offset(),
-                array.byte_length(),
-            )
-            .to_vec();
-            if let Some(scene) = app().scene.borrow_mut().as_mut() {
-                scene.upload_part(key, color, part, &bytes);
-            }
-        }
+        upload_mesh(&buffers, |scene, part, bytes| {
+            scene.upload_part(key, color, part, bytes);
+        })
+        .await;
     }
     next_task().await;
     let app = app();
@@ -356,13 +343,14 @@ pub async fn show_part(summary: SegmentSurfaceSummary, buffers: Array) {
     }
 }
 
-/// Uploads a surface one array per task: a million-triangle mesh is 25 MB,
-/// too much to copy and upload in one go without blocking the UI thread.
-async fn show_surface(buffers: Array, summary: SurfaceSummary, reframe: bool) {
+/// Hands a transferred mesh's arrays (positions, normals, indices) to
+/// `upload` one per task: a million-triangle mesh is 25 MB, too much to
+/// copy and upload in one go without blocking the UI thread.
+async fn upload_mesh(
+    buffers: &Array,
+    mut upload: impl FnMut(&mut scene::Scene, insitu_gpu::MeshPart, &[u8]),
+) {
     use insitu_gpu::MeshPart;
-    if let Some(scene) = app().scene.borrow_mut().as_mut() {
-        scene.begin_mesh();
-    }
     for (i, part) in [MeshPart::Positions, MeshPart::Normals, MeshPart::Indices]
         .into_iter()
         .enumerate()
@@ -377,9 +365,17 @@ async fn show_surface(buffers: Array, summary: SurfaceSummary, reframe: bool) {
         )
         .to_vec();
         if let Some(scene) = app().scene.borrow_mut().as_mut() {
-            scene.upload(part, &bytes);
+            upload(scene, part, &bytes);
         }
     }
+}
+
+/// Uploads a surface one array per task (see [`upload_mesh`]).
+async fn show_surface(buffers: Array, summary: SurfaceSummary, reframe: bool) {
+    if let Some(scene) = app().scene.borrow_mut().as_mut() {
+        scene.begin_mesh();
+    }
+    upload_mesh(&buffers, |scene, part, bytes| scene.upload(part, bytes)).await;
     next_task().await;
     if let Some(scene) = app().scene.borrow_mut().as_mut() {
         scene.show(summary.facts.bounds, reframe);

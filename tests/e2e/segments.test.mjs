@@ -153,10 +153,11 @@ test('segment workbench: crop, grow, fill, threshold, two colours, 3MF/GLB, undo
 
     // Undo three times (threshold, the second segment, fill holes): L3 as grown.
     for (let n = 0; n < 3; n++) await page.getByTestId('undo').click();
-    const undone = await waitRows(page, (r) => r.length === 1, 'undone');
-    assert.equal(undone[0].voxels, grown[0].voxels, 'the voxel count returns');
+    // (Each click's answer comes in turn: wait for the third, not the first
+    // list with one row.)
+    await waitRows(page, (r) => r.length === 1 && r[0].voxels === grown[0].voxels, 'undone x3: the voxel count returns to the grown one');
     for (let n = 0; n < 3; n++) await page.getByTestId('redo').click();
-    await waitRows(page, (r) => r.length === 2 && r[1].voxels === both[1].voxels, 'redone');
+    await waitRows(page, (r) => r.length === 2 && r[0].voxels === filled[0].voxels && r[1].voxels === both[1].voxels, 'redone');
 
     // A typed name: in memory and in the user's exports only.
     const nameInput = page.getByTestId('segment-list').locator('li').nth(1).locator('input[type=text]');
@@ -210,6 +211,8 @@ test('segment workbench: crop, grow, fill, threshold, two colours, 3MF/GLB, undo
     assert.equal(back[0].name, 'L3');
     assert.equal(back[1].name, 'Segment 2', 'a typed name comes back as the number');
     await page.waitForFunction(() => document.querySelector('[data-testid="view-3d"]').dataset.parts === '2', null, { timeout: 120_000 });
+    // The 2D views drawn (with the overlay) before the picture is taken.
+    await page.waitForFunction(() => document.querySelector('[data-testid="slice-engine"]').textContent !== '', null, { timeout: 60_000 });
     await page.screenshot({ path: path.join(ARTIFACTS, 'segments-reopened.png') });
     assert.deepEqual(errors, []);
     assert.deepEqual(network.foreign, []);

@@ -129,6 +129,9 @@ fn loaded(summary: VolumeSummary) {
     set_data(&load_status, "decoders", &summary.decoders.to_string());
     app.redraw_in_flight.set(false);
     redraw();
+    // Segments kept for this volume come back with it: their surfaces
+    // after the first 2D views (the worker runs requests in order).
+    send(Request::SegmentSurfaces);
     if is_ct {
         // Bone at the default iso level, so the 3D view starts useful.
         make_surface();

@@ -67,6 +67,9 @@ pub fn pick_at(worker: &Worker, origin: [f64; 3], direction: [f64; 3], tool: Cli
 pub async fn surfaces(worker: &Worker) {
     let made = {
         let mut study = worker.study.borrow_mut();
+        if study.segments().is_none() {
+            return; // none made or restored: nothing to mesh, nothing allocated
+        }
         match study.segments_mut() {
             Ok((volume, segments)) => segments.stale_surfaces(&volume, now_ms),
             Err(_) => return,
@@ -116,7 +119,8 @@ pub fn export(worker: &Worker, what: SegmentExport) {
 }
 
 /// Puts back the segments the cache kept for the loaded volume, if any,
-/// and sends them with their surfaces.
+/// and sends the list; their surfaces wait for the UI's request, which
+/// follows its first 2D views.
 pub async fn restore(worker: &Worker) {
     let Some((map, table)) = worker.cache.segments().await else {
         return;
@@ -128,6 +132,5 @@ pub async fn restore(worker: &Worker) {
         .map(|s| s.summary());
     if let Some(summary) = summary {
         post(&Reply::Segments(summary), Attachments::default());
-        surfaces(worker).await;
     }
 }

@@ -28,21 +28,50 @@ mod native {
         (best, last.expect("at least one run"))
     }
 
-    pub fn run() {
-        let Some(dir) = std::env::var_os("INSITU_BENCH_SERIES") else {
-            eprintln!("INSITU_BENCH_SERIES unset: run `cargo xtask bench`");
-            std::process::exit(2);
-        };
-        let files: Vec<_> = files_under(std::path::Path::new(&dir))
+    /// The largest series of a folder of DICOM files.
+    fn series(dir: &std::path::Path) -> insitu_volume::Volume {
+        let files: Vec<_> = files_under(dir)
             .unwrap()
             .into_iter()
             .filter(|f| f.name.ends_with(".dcm"))
             .collect();
         let scan = scan(&files);
-        let volume = scan
-            .build(scan.largest_series().unwrap(), &files)
+        scan.build(scan.largest_series().unwrap(), &files)
             .unwrap()
-            .volume;
+            .volume
+    }
+
+    /// The demo spine at `COLSxROWSxSLICES` (square slices, 0.75 mm
+    /// pixels, 1 mm slices), made in memory: for a machine a series cannot
+    /// be copied to (a lent GPU machine).
+    fn phantom(size: &str) -> insitu_volume::Volume {
+        let n: Vec<u32> = size.split('x').filter_map(|v| v.parse().ok()).collect();
+        let [matrix, _, slices] = n[..] else {
+            panic!("INSITU_BENCH_PHANTOM={size}: want COLSxROWSxSLICES");
+        };
+        insitu_volume::phantom::demo_spine(insitu_volume::phantom::PhantomSize {
+            matrix,
+            slices,
+            pixel_mm: 0.75,
+            slice_mm: 1.0,
+        })
+    }
+
+    pub fn run() {
+        let volume = match (
+            std::env::var_os("INSITU_BENCH_SERIES"),
+            std::env::var("INSITU_BENCH_PHANTOM"),
+        ) {
+            (Some(dir), _) => series(std::path::Path::new(&dir)),
+            (None, Ok(size)) => phantom(&size),
+            (None, Err(_)) => {
+                eprintln!(
+                    "INSITU_BENCH_SERIES unset: run `cargo xtask bench` \
+                     (or INSITU_BENCH_PHANTOM=512x512x300 for the demo spine made in memory)"
+                );
+                std::process::exit(2);
+            }
+        };
         let d = volume.geometry().dims;
         let options = MarchingOptions {
             iso: 300.0,
@@ -97,6 +126,15 @@ mod native {
                 });
                 assert_eq!(gpu_mesh.triangles, mesh.triangles, "GPU and CPU disagree");
                 line(&format!("GPU ({} slab(s))", stats.slabs), gpu);
+                let p = stats.phases;
+                println!(
+                    "GPU phases (last run): voxels copied {:.1} ms, upload + count + scan {:.1} ms, \
+                     emit + read back {:.1} ms, placed in patient space {:.1} ms",
+                    p.voxels_copied.as_secs_f64() * 1e3,
+                    p.counted.as_secs_f64() * 1e3,
+                    p.emitted.as_secs_f64() * 1e3,
+                    p.placed.as_secs_f64() * 1e3
+                );
                 println!("GPU adapter: {}", ctx.summary);
             }
             Err(e) => println!("GPU: none ({e})"),

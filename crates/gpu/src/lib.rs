@@ -24,7 +24,7 @@ pub use canvas::CanvasTarget;
 pub use context::{AdapterSummary, DeviceKind, GpuAdapter, GpuContext, GpuError, Tier};
 pub use count_above::count_at_or_above;
 pub use engine::{CpuReason, EngineChoice};
-pub use marching::{GpuMarchingCubes, GpuSurfaceStats};
+pub use marching::{GpuMarchingCubes, GpuPhases, GpuSurfaceStats};
 pub use slice_view::{SliceRenderer, SliceView, SliceVolume};
 pub use surface_view::{BONE, MeshPart, Orbit, SurfaceRenderer};
 pub use volume_view::{VolumeRenderer, VolumeStyle};

@@ -48,6 +48,24 @@ pub struct GpuSurfaceStats {
     pub slabs: u32,
     /// Wall time of GPU work and readback.
     pub gpu_time: Duration,
+    /// Where that time went (summed over slabs), to see what a real GPU
+    /// waits on.
+    pub phases: GpuPhases,
+}
+
+/// Wall time of each phase of a GPU extraction (zero in the browser,
+/// which has no monotonic clock here).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GpuPhases {
+    /// The slab's voxels copied into an upload buffer (CPU).
+    pub voxels_copied: Duration,
+    /// Upload, per-voxel counts and their prefix sums, up to the totals
+    /// read back.
+    pub counted: Duration,
+    /// Vertices and triangles written and read back.
+    pub emitted: Duration,
+    /// Vertices put in patient space with their normals (CPU).
+    pub placed: Duration,
 }
 
 /// Compiled marching-cubes pipelines for one device.
@@ -244,10 +262,12 @@ impl GpuMarchingCubes {
                     z1,
                     mesh.positions.len() as u32,
                     binding_limit,
+                    &mut stats.phases,
                 )
                 .await?
             {
                 Some((vertices, triangles)) => {
+                    let placing = web_time_now();
                     for v in vertices.chunks_exact(6) {
                         let ijk = glam::DVec3::new(v[0].into(), v[1].into(), v[2].into());
                         let gradient = glam::DVec3::new(v[3].into(), v[4].into(), v[5].into());
@@ -257,6 +277,7 @@ impl GpuMarchingCubes {
                     }
                     mesh.triangles
                         .extend(triangles.chunks_exact(3).map(|t| [t[0], t[1], t[2]]));
+                    stats.phases.placed += web_time_now().saturating_sub(placing);
                     stats.slabs += 1;
                     z0 = z1;
                 }
@@ -285,7 +306,14 @@ impl GpuMarchingCubes {
         z1: u32,
         vertex_base: u32,
         binding_limit: u64,
+        phases: &mut GpuPhases,
     ) -> Result<Option<(Vec<f32>, Vec<u32>)>, GpuError> {
+        let mut lap = web_time_now();
+        let mut next_lap = |phase: &mut Duration| {
+            let now = web_time_now();
+            *phase += now.saturating_sub(lap);
+            lap = now;
+        };
         let device = &ctx.device;
         let d = volume.geometry().dims;
         let plane = g[0] * g[1];
@@ -309,6 +337,7 @@ impl GpuMarchingCubes {
                 (bytemuck::cast_slice::<f32, u8>(&v[range]).to_vec(), 1, 0)
             }
         };
+        next_lap(&mut phases.voxels_copied);
         let (gx, gy) = grid(
             invocations.div_ceil(COUNT_WORKGROUP),
             device.limits().max_compute_workgroups_per_dimension,
@@ -378,6 +407,7 @@ impl GpuMarchingCubes {
         let word =
             |i: usize| u32::from_le_bytes(bytes[i * 4..i * 4 + 4].try_into().expect("4 bytes"));
         let (owned_vertices, triangle_count) = (word(0), word(1));
+        next_lap(&mut phases.counted);
         let vertex_bytes = u64::from(owned_vertices) * 24;
         let triangle_bytes = u64::from(triangle_count) * 12;
         if vertex_bytes > binding_limit || triangle_bytes > binding_limit {
@@ -437,6 +467,7 @@ impl GpuMarchingCubes {
             bytemuck::cast_slice(&vertex_data[..vertex_bytes as usize]).to_vec();
         let triangles: Vec<u32> =
             bytemuck::cast_slice(&triangle_data[..triangle_bytes as usize]).to_vec();
+        next_lap(&mut phases.emitted);
         Ok(Some((vertices, triangles)))
     }
 }

@@ -151,6 +151,31 @@ test('segment workbench: crop, grow, fill, threshold, two colours, 3MF/GLB, undo
     assert.ok(colours.orange > 300 && colours.blue > 300, JSON.stringify(colours));
     await page.screenshot({ path: path.join(ARTIFACTS, 'segments-workbench.png') });
 
+    // The 2D overlay's style: filled and outlined by default (both colours
+    // in the sagittal view through the bodies); no fill and no outline
+    // leave the image alone (the blue crosshair's pixels stay).
+    const sagittal = page.getByTestId('view-sagittal');
+    const shown = await screenshotStats(page, sagittal);
+    assert.ok(shown.orange > 100 && shown.blue > 100, `overlay drawn: ${JSON.stringify(shown)}`);
+    const setStyle = (opacity, outline) => page.evaluate(([o, l]) => {
+      const range = document.querySelector('[data-testid="overlay-opacity"]');
+      range.value = String(o);
+      range.dispatchEvent(new Event('input'));
+      const box = document.querySelector('[data-testid="overlay-outline"]');
+      box.checked = l;
+      box.dispatchEvent(new Event('input'));
+    }, [opacity, outline]);
+    await setStyle(0, false);
+    const deadline = Date.now() + 30_000;
+    let hidden;
+    do {
+      await page.waitForTimeout(200);
+      hidden = await screenshotStats(page, sagittal);
+    } while ((hidden.orange > 5 || hidden.blue > shown.blue / 2) && Date.now() < deadline);
+    console.log(`sagittal overlay pixels, drawn ${JSON.stringify([shown.orange, shown.blue])}, style off ${JSON.stringify([hidden.orange, hidden.blue])}`);
+    assert.ok(hidden.orange <= 5 && hidden.blue < shown.blue / 2, `no overlay: ${JSON.stringify(hidden)}`);
+    await setStyle(40, true);
+
     // Undo three times (threshold, the second segment, fill holes): L3 as grown.
     for (let n = 0; n < 3; n++) await page.getByTestId('undo').click();
     // (Each click's answer comes in turn: wait for the third, not the first

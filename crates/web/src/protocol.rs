@@ -34,6 +34,9 @@ pub enum Request {
     Render {
         /// One entry per view to draw.
         views: Vec<ViewRequest>,
+        /// How segments are drawn over them.
+        #[serde(default)]
+        overlay: insitu_segment::OverlayStyle,
     },
     /// HU at a world point (cursor readout).
     Probe {
@@ -676,7 +679,13 @@ mod tests {
 
     #[test]
     fn only_redraws_and_readouts_supersede_each_other() {
-        assert!(Request::Render { views: vec![] }.supersedes_its_kind());
+        assert!(
+            Request::Render {
+                views: vec![],
+                overlay: Default::default()
+            }
+            .supersedes_its_kind()
+        );
         assert!(
             Request::Probe {
                 axis: ViewAxis::Axial,

@@ -59,11 +59,29 @@ mod tests {
     #[test]
     fn runs_of_redraws_and_readouts_collapse_to_the_newest() {
         let mut queue = Queue::default();
-        queue.push(Request::Render { views: vec![] }, 1);
-        queue.push(Request::Render { views: vec![] }, 2);
+        queue.push(
+            Request::Render {
+                views: vec![],
+                overlay: Default::default(),
+            },
+            1,
+        );
+        queue.push(
+            Request::Render {
+                views: vec![],
+                overlay: Default::default(),
+            },
+            2,
+        );
         queue.push(probe(1.0), 3);
         queue.push(probe(2.0), 4);
-        queue.push(Request::Render { views: vec![] }, 5);
+        queue.push(
+            Request::Render {
+                views: vec![],
+                overlay: Default::default(),
+            },
+            5,
+        );
         queue.push(Request::Demo, 6);
         queue.push(Request::Demo, 7);
         let order: Vec<i32> = std::iter::from_fn(|| queue.take_next().map(|(_, n)| n)).collect();

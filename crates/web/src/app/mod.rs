@@ -230,7 +230,10 @@ pub fn redraw() {
     };
     app.redraw_in_flight.set(true);
     app.redraw_again.set(false);
-    link::send(Request::Render { views: requests });
+    link::send(Request::Render {
+        views: requests,
+        overlay: segments::overlay_style(),
+    });
 }
 
 /// Loads a series chosen in the list.

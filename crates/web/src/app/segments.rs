@@ -8,7 +8,7 @@ use std::cell::Cell;
 use glam::{DMat4, DVec3};
 use insitu_mesh::PartsFormat;
 use insitu_segment::files::LabelmapFormat;
-use insitu_segment::{Anatomy, CropBox, Edit, Islands, SegmentName, ValueRange};
+use insitu_segment::{Anatomy, CropBox, Edit, Islands, OverlayStyle, SegmentName, ValueRange};
 use js_sys::Array;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
@@ -91,6 +91,15 @@ pub fn brush() -> (f64, bool, Option<ValueRange>) {
     )
 }
 
+/// How segments are drawn over the 2D views: the fill slider and the
+/// outline box.
+pub fn overlay_style() -> OverlayStyle {
+    OverlayStyle {
+        opacity: (number("overlay-opacity").unwrap_or(40.0) / 100.0).clamp(0.0, 1.0) as f32,
+        outline: typed::<HtmlInputElement>("overlay-outline").checked(),
+    }
+}
+
 /// Sends an edit; the surfaces of what it changed follow.
 pub fn edit(edit: Edit) {
     send(Request::Edit(edit));
@@ -113,6 +122,9 @@ pub fn click_at(world: DVec3) {
 
 /// Hooks up the panel.
 pub fn wire() {
+    for id in ["overlay-opacity", "overlay-outline"] {
+        on(&by_test_id(id), "input", |_: web_sys::Event| redraw());
+    }
     let names: HtmlSelectElement = typed("segment-name");
     for a in Anatomy::ALL {
         let option = element("option", a.name());

@@ -156,7 +156,7 @@ async fn handle(worker: &Worker, request: Request, attachments: Attachments) {
         Request::Demo => load::demo(worker).await,
         Request::Cancel => {}
         Request::SetCache { keep } => worker.cache.set_keep(keep),
-        Request::Render { views } => views::render(worker, views).await,
+        Request::Render { views, overlay } => views::render(worker, views, overlay).await,
         Request::Probe { axis, world } => {
             let reply = worker.study.borrow().probe(axis, world);
             post(&reply, Attachments::default());

@@ -16,7 +16,7 @@ use insitu_volume::Volume;
 use wasm_bindgen::JsValue;
 
 /// Draws `views` of the loaded volume and posts their pixels.
-pub async fn render(worker: &Worker, views: Vec<ViewRequest>) {
+pub async fn render(worker: &Worker, views: Vec<ViewRequest>, overlay: OverlayStyle) {
     let (volume, generation) = {
         let study = worker.study.borrow();
         (study.volume(), study.volume_generation())
@@ -82,7 +82,7 @@ pub async fn render(worker: &Worker, views: Vec<ViewRequest>) {
                     if let Some(bench) = bench {
                         let rows = 0..view.plane.height as usize;
                         let plane = view.plane.into();
-                        overlay_rows(image, &plane, rows, &volume, bench, OverlayStyle::default());
+                        overlay_rows(image, &plane, rows, &volume, bench, overlay);
                     }
                     Uint8Array::from(image.as_slice()).into()
                 })
@@ -92,7 +92,7 @@ pub async fn render(worker: &Worker, views: Vec<ViewRequest>) {
         Err(reason) => (
             views
                 .iter()
-                .map(|view| render_on_cpu_into_js(&volume, view, bench).into())
+                .map(|view| render_on_cpu_into_js(&volume, view, bench, overlay).into())
                 .collect(),
             DrawnOn::Cpu(reason),
         ),
@@ -114,6 +114,7 @@ fn render_on_cpu_into_js(
     volume: &Volume,
     view: &ViewRequest,
     bench: Option<&Workbench>,
+    overlay: OverlayStyle,
 ) -> Uint8Array {
     let (width, height) = (view.plane.width as usize, view.plane.height as usize);
     let out = Uint8Array::new_with_length((width * height * 4) as u32);
@@ -124,14 +125,7 @@ fn render_on_cpu_into_js(
         render_rows_on_cpu(volume, view, rows.clone(), &mut values, &mut rgba);
         if let Some(bench) = bench {
             let plane = view.plane.into();
-            overlay_rows(
-                &mut rgba,
-                &plane,
-                rows,
-                volume,
-                bench,
-                OverlayStyle::default(),
-            );
+            overlay_rows(&mut rgba, &plane, rows, volume, bench, overlay);
         }
         out.subarray(at, at + rgba.len() as u32).copy_from(&rgba);
     }

@@ -76,10 +76,15 @@ async function setCrop(page, box) {
   await page.waitForFunction((size) => document.querySelector('[data-testid="crop-info"]').textContent === size, size);
 }
 
-/** Counts of 3D-view pixels lit orange (segment 1) and blue (segment 2). */
+/** 3D-view pixels lit orange (segment 1) and blue (segment 2): counts and centres. */
 async function colourCounts(page) {
-  const { orange, blue } = await screenshotStats(page, page.getByTestId('view-3d'), path.join(ARTIFACTS, 'segments-3d.png'));
-  return { orange, blue };
+  const { orange, blue, orangeAt, blueAt } = await screenshotStats(page, page.getByTestId('view-3d'), path.join(ARTIFACTS, 'segments-3d.png'));
+  return { orange, blue, orangeAt, blueAt };
+}
+
+/** The label of the row the list marks active. */
+async function activeLabel(page) {
+  return page.getByTestId('segment-list').locator('li[data-active="true"]').getAttribute('data-label');
 }
 
 async function download(page, testId, dir) {
@@ -149,6 +154,15 @@ test('segment workbench: crop, grow, fill, threshold, two colours, 3MF/GLB, undo
     const colours = await colourCounts(page);
     console.log(`3D pixels: ${JSON.stringify(colours)}`);
     assert.ok(colours.orange > 300 && colours.blue > 300, JSON.stringify(colours));
+    // A click on the orange part in 3D selects L3 (Segment 2 is active).
+    assert.equal(await activeLabel(page), '2');
+    const [ox, oy] = colours.orangeAt;
+    await page.getByTestId('view-3d').click({ position: { x: ox, y: oy } });
+    await page.waitForFunction(() => document.querySelector('[data-testid="segment-list"] li[data-active="true"]')?.dataset.label === '1', null, { timeout: 30_000 });
+    const [bx, by] = colours.blueAt;
+    await page.getByTestId('view-3d').click({ position: { x: bx, y: by } });
+    await page.waitForFunction(() => document.querySelector('[data-testid="segment-list"] li[data-active="true"]')?.dataset.label === '2', null, { timeout: 30_000 });
+    console.log(`3D picks: orange at ${colours.orangeAt.map(Math.round)} selected L3, blue at ${colours.blueAt.map(Math.round)} selected Segment 2`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'segments-workbench.png') });
 
     // The 2D overlay's style: filled and outlined by default (both colours

@@ -17,6 +17,7 @@ export async function screenshotStats(page, locator, path = undefined) {
     let foreground = 0;
     let orange = 0;
     let blue = 0;
+    const sums = { orange: [0, 0], blue: [0, 0] };
     const levels = new Set();
     for (let i = 0; i < data.length; i += 4) {
       const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
@@ -24,8 +25,17 @@ export async function screenshotStats(page, locator, path = undefined) {
       if (d > 60) foreground += 1;
       levels.add(r >> 3);
       // Orange (g/r about 0.6 lit), not the crop frame's yellow (0.82).
-      if (r > 80 && r > b + 60 && g < 0.72 * r) orange += 1;
-      if (b > 80 && b > r + 60) blue += 1;
+      const [x, y] = [(i / 4) % bitmap.width, Math.floor(i / 4 / bitmap.width)];
+      if (r > 80 && r > b + 60 && g < 0.72 * r) {
+        orange += 1;
+        sums.orange[0] += x;
+        sums.orange[1] += y;
+      }
+      if (b > 80 && b > r + 60) {
+        blue += 1;
+        sums.blue[0] += x;
+        sums.blue[1] += y;
+      }
     }
     const pixels = data.length / 4;
     return {
@@ -36,6 +46,9 @@ export async function screenshotStats(page, locator, path = undefined) {
       levels: levels.size,
       orange,
       blue,
+      // Where each colour's pixels centre (element pixels), for clicking.
+      orangeAt: orange ? sums.orange.map((v) => v / orange) : null,
+      blueAt: blue ? sums.blue.map((v) => v / blue) : null,
     };
   }, png.toString('base64'));
 }

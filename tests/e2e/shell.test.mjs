@@ -60,8 +60,28 @@ for (const variant of VARIANTS) {
       // service worker has fetched the app shell in the background (the app
       // can be running before it has).
       await page.waitForSelector('html[data-offline="ready"]', { timeout: 30_000 });
-      await expectEventually(() => server.requests.length - served === network.seen.length);
-      assert.equal(server.requests.length - served, network.seen.length);
+      // The browser itself may fetch a file again without a request event
+      // the test sees (the service worker's update check of its script, a
+      // precache racing the page; seen once in about twenty runs as 20
+      // requests against 19): a second fetch of a file the page asked for
+      // is let pass, a request for anything else is not.
+      const unseen = () => {
+        const everAsked = new Set(network.seen.map((u) => new URL(u).pathname));
+        const asked = network.seen.map((u) => new URL(u).pathname);
+        const extra = [];
+        for (const { url } of server.requests.slice(served)) {
+          const pathname = new URL(url, server.origin).pathname;
+          const at = asked.indexOf(pathname);
+          if (at >= 0) asked.splice(at, 1);
+          else if (!everAsked.has(pathname) && pathname !== '/sw.js') extra.push(url);
+        }
+        return { extra, missing: asked };
+      };
+      await expectEventually(() => {
+        const { extra, missing } = unseen();
+        return extra.length === 0 && missing.length === 0;
+      });
+      assert.deepEqual(unseen(), { extra: [], missing: [] }, 'what the server saw against what the browser asked for');
       console.log(`requests (${variant.name}): ${network.seen.length}, all to ${server.origin}`);
     } finally {
       await browser.close();

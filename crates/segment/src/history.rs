@@ -114,9 +114,12 @@ impl Change {
     }
 
     /// Replays the change forwards, or backwards (last run first, so a
-    /// voxel changed twice in one stroke ends as it began).
+    /// voxel changed twice in one stroke ends as it began). The table goes
+    /// to the other snapshot's segments, keeping the names, colours and
+    /// visibility changed since (renames are not steps); the snapshot left
+    /// behind takes them too, so replaying the step again keeps them.
     pub(crate) fn write(
-        &self,
+        &mut self,
         map: &mut Labelmap,
         table: Option<&mut SegmentTable>,
         forward: bool,
@@ -131,8 +134,10 @@ impl Change {
         } else {
             self.runs.iter().rev().for_each(&mut put);
         }
-        if let (Some(table), Some(tables)) = (table, &self.tables) {
-            *table = tables[usize::from(forward)].clone();
+        if let (Some(table), Some(tables)) = (table, &mut self.tables) {
+            let (from, to) = if forward { (0, 1) } else { (1, 0) };
+            tables[from] = tables[from].with_attributes_of(table);
+            *table = tables[to].with_attributes_of(table);
         }
     }
 }
@@ -201,7 +206,7 @@ impl History {
         map: &mut Labelmap,
         table: Option<&mut SegmentTable>,
     ) -> Option<&Change> {
-        let change = self.undo.pop()?;
+        let mut change = self.undo.pop()?;
         change.write(map, table, false);
         self.redo.push(change);
         self.redo.last()
@@ -214,7 +219,7 @@ impl History {
         map: &mut Labelmap,
         table: Option<&mut SegmentTable>,
     ) -> Option<&Change> {
-        let change = self.redo.pop()?;
+        let mut change = self.redo.pop()?;
         change.write(map, table, true);
         self.undo.push(change);
         self.undo.last()

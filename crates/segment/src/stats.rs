@@ -108,7 +108,7 @@ mod tests {
             changes.push(change);
             check(&map, &stats);
         }
-        for change in changes.iter().rev() {
+        for change in changes.iter_mut().rev() {
             change.write(&mut map, None, false);
             stats.apply(change, false);
             check(&map, &stats);

@@ -255,6 +255,20 @@ impl SegmentTable {
         &self.segments
     }
 
+    /// The segments of `self`, in its order, each as `live` has it where
+    /// `live` has that label: undoing or redoing a step that added or
+    /// removed segments restores which segments exist, and keeps a name,
+    /// colour or visibility changed since (those changes are not steps).
+    pub(crate) fn with_attributes_of(&self, live: &SegmentTable) -> SegmentTable {
+        SegmentTable {
+            segments: self
+                .segments
+                .iter()
+                .map(|s| live.get(s.label).unwrap_or(s).clone())
+                .collect(),
+        }
+    }
+
     /// The table as it may be kept on this computer: typed names become
     /// "Segment N" (the user's text stays in memory and in exports only).
     pub fn persistable(&self) -> SegmentTable {

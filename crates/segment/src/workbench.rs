@@ -479,6 +479,58 @@ mod tests {
     };
 
     #[test]
+    fn renames_and_hiding_survive_undo_and_redo_of_the_steps_before_them() {
+        let volume = two_cubes();
+        let mut bench = Workbench::new(&volume);
+        bench.apply(&volume, Edit::Add { anatomy: None }).unwrap();
+        bench
+            .apply(&volume, Edit::Threshold { range: BONE })
+            .unwrap();
+        bench.apply(&volume, Edit::Add { anatomy: None }).unwrap();
+        let typed = SegmentName::Typed("left femoral head".into());
+        bench
+            .apply(
+                &volume,
+                Edit::Rename {
+                    label: 1,
+                    name: typed.clone(),
+                },
+            )
+            .unwrap();
+        bench
+            .apply(
+                &volume,
+                Edit::Show {
+                    label: 1,
+                    visible: false,
+                },
+            )
+            .unwrap();
+        let first = |bench: &Workbench| bench.table().get(1).cloned();
+        // Undo the second Add: segment 1 keeps its new name and stays hidden.
+        bench.apply(&volume, Edit::Undo).unwrap();
+        assert_eq!(bench.table().segments().len(), 1);
+        assert_eq!(
+            first(&bench).map(|s| (s.name, s.visible)),
+            Some((typed.clone(), false))
+        );
+        bench.apply(&volume, Edit::Redo).unwrap();
+        assert_eq!(bench.table().segments().len(), 2);
+        assert_eq!(first(&bench).map(|s| s.name), Some(typed.clone()));
+        // Undo everything, segment 1's own Add too, and redo it all: the
+        // name typed after that Add comes back with it.
+        while bench.apply(&volume, Edit::Undo).is_ok() {}
+        assert!(bench.table().segments().is_empty());
+        while bench.apply(&volume, Edit::Redo).is_ok() {}
+        assert_eq!(bench.table().segments().len(), 2);
+        assert_eq!(
+            first(&bench).map(|s| (s.name, s.visible)),
+            Some((typed, false))
+        );
+        assert_eq!(bench.count(1), 432);
+    }
+
+    #[test]
     fn undo_three_times_returns_the_exact_labelmap_and_table() {
         let volume = two_cubes();
         let mut bench = Workbench::new(&volume);

@@ -78,7 +78,7 @@ async function setCrop(page, box) {
 
 /** 3D-view pixels lit orange (segment 1) and blue (segment 2): counts and centres. */
 async function colourCounts(page) {
-  const { orange, blue, orangeAt, blueAt } = await screenshotStats(page, page.getByTestId('view-3d'), path.join(ARTIFACTS, 'segments-3d.png'));
+  const { orange, blue, orangeAt, blueAt } = await screenshotStats(page.getByTestId('view-3d'), path.join(ARTIFACTS, 'segments-3d.png'));
   return { orange, blue, orangeAt, blueAt };
 }
 
@@ -169,7 +169,7 @@ test('segment workbench: crop, grow, fill, threshold, two colours, 3MF/GLB, undo
     // in the sagittal view through the bodies); no fill and no outline
     // leave the image alone (the blue crosshair's pixels stay).
     const sagittal = page.getByTestId('view-sagittal');
-    const shown = await screenshotStats(page, sagittal);
+    const shown = await screenshotStats(sagittal);
     assert.ok(shown.orange > 100 && shown.blue > 100, `overlay drawn: ${JSON.stringify(shown)}`);
     const setStyle = (opacity, outline) => page.evaluate(([o, l]) => {
       const range = document.querySelector('[data-testid="overlay-opacity"]');
@@ -184,7 +184,7 @@ test('segment workbench: crop, grow, fill, threshold, two colours, 3MF/GLB, undo
     let hidden;
     do {
       await page.waitForTimeout(200);
-      hidden = await screenshotStats(page, sagittal);
+      hidden = await screenshotStats(sagittal);
     } while ((hidden.orange > 5 || hidden.blue > shown.blue / 2) && Date.now() < deadline);
     console.log(`sagittal overlay pixels, drawn ${JSON.stringify([shown.orange, shown.blue])}, style off ${JSON.stringify([hidden.orange, hidden.blue])}`);
     assert.ok(hidden.orange <= 5 && hidden.blue < shown.blue / 2, `no overlay: ${JSON.stringify(hidden)}`);

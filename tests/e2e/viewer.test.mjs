@@ -40,7 +40,7 @@ async function waitSurface(page, timeout = 240_000) {
 
 async function assertViewsDrawn(page, label) {
   for (const view of ['axial', 'coronal', 'sagittal', '3d']) {
-    const stats = await screenshotStats(page, page.getByTestId(`view-${view}`));
+    const stats = await screenshotStats(page.getByTestId(`view-${view}`));
     console.log(`${label} ${view}: ${(stats.foregroundFraction * 100).toFixed(1)}% foreground, ${stats.levels} levels`);
     assert.ok(stats.foregroundFraction > 0.02, `${label}: ${view} view is blank`);
     assert.ok(stats.levels > 3, `${label}: ${view} view has no detail`);
@@ -169,7 +169,7 @@ test('demo spine: 300 HU surface, then a binary STL whose triangle count equals 
     for (const mode of ['bone', 'mip']) {
       await page.getByTestId('render-mode').selectOption(mode);
       await page.waitForSelector(`[data-testid="view-3d"][data-rendered="${mode}"]`, { timeout: 60_000 });
-      const stats = await screenshotStats(page, page.getByTestId('view-3d'));
+      const stats = await screenshotStats(page.getByTestId('view-3d'));
       console.log(`demo 3d ${mode}: ${(stats.foregroundFraction * 100).toFixed(1)}% foreground, ${stats.levels} levels`);
       assert.ok(stats.foregroundFraction > 0.02 && stats.levels > 3, `volume rendering (${mode}) is blank`);
     }

@@ -107,21 +107,44 @@ impl MeshBuffers {
     /// queue: Chromium's SwiftShader WebGPU refuses mapped creation of a
     /// few hundred kB once it is busy).
     fn upload(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, part: MeshPart, bytes: &[u8]) {
-        let usage = match part {
-            MeshPart::Indices => wgpu::BufferUsages::INDEX,
-            _ => wgpu::BufferUsages::VERTEX,
+        self.upload_range(device, queue, part, bytes.len() as u64, 0, bytes);
+    }
+
+    /// Writes `bytes` at `offset` of an array of `total` bytes; offset 0
+    /// makes the array anew. Offsets and lengths are multiples of 4.
+    fn upload_range(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        part: MeshPart,
+        total: u64,
+        offset: u64,
+        bytes: &[u8],
+    ) {
+        if offset == 0 {
+            let usage = match part {
+                MeshPart::Indices => wgpu::BufferUsages::INDEX,
+                _ => wgpu::BufferUsages::VERTEX,
+            };
+            let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("mesh"),
+                size: total.next_multiple_of(4).max(4),
+                usage: usage | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            match part {
+                MeshPart::Positions => self.positions = Some(buffer),
+                MeshPart::Normals => self.normals = Some(buffer),
+                MeshPart::Indices => self.indices = Some((buffer, (total / 4) as u32)),
+            }
+        }
+        let buffer = match part {
+            MeshPart::Positions => self.positions.as_ref(),
+            MeshPart::Normals => self.normals.as_ref(),
+            MeshPart::Indices => self.indices.as_ref().map(|(b, _)| b),
         };
-        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("mesh"),
-            size: (bytes.len() as u64).next_multiple_of(4).max(4),
-            usage: usage | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        queue.write_buffer(&buffer, 0, bytes);
-        match part {
-            MeshPart::Positions => self.positions = Some(buffer),
-            MeshPart::Normals => self.normals = Some(buffer),
-            MeshPart::Indices => self.indices = Some((buffer, (bytes.len() / 4) as u32)),
+        if let Some(buffer) = buffer.filter(|b| offset + bytes.len() as u64 <= b.size()) {
+            queue.write_buffer(buffer, offset, bytes);
         }
     }
 
@@ -280,6 +303,23 @@ impl SurfaceRenderer {
         part: MeshPart,
         bytes: &[u8],
     ) {
+        let total = bytes.len() as u64;
+        self.upload_part_range(device, queue, key, color, part, (total, 0), bytes);
+    }
+
+    /// Writes `bytes` at `offset` of one array (`total` bytes) of coloured
+    /// part `key`: a large part uploads over several browser tasks.
+    #[allow(clippy::too_many_arguments)]
+    pub fn upload_part_range(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        key: u32,
+        color: [f32; 4],
+        part: MeshPart,
+        (total, offset): (u64, u64),
+        bytes: &[u8],
+    ) {
         let at = match self.parts.iter().position(|p| p.key == key) {
             Some(at) => at,
             None => {
@@ -309,7 +349,8 @@ impl SurfaceRenderer {
         };
         let p = &mut self.parts[at];
         p.color = color;
-        p.buffers.upload(device, queue, part, bytes);
+        p.buffers
+            .upload_range(device, queue, part, total, offset, bytes);
     }
 
     /// Removes coloured part `key`.
@@ -379,6 +420,21 @@ impl SurfaceRenderer {
         self.mesh
             .get_or_insert_with(MeshBuffers::default)
             .upload(device, queue, part, bytes);
+    }
+
+    /// Writes `bytes` at `offset` of one array (`total` bytes) of the next
+    /// mesh; offset 0 replaces that array.
+    pub fn upload_range(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        part: MeshPart,
+        (total, offset): (u64, u64),
+        bytes: &[u8],
+    ) {
+        self.mesh
+            .get_or_insert_with(MeshBuffers::default)
+            .upload_range(device, queue, part, total, offset, bytes);
     }
 
     /// Draws into `target` (`width`×`height`), clearing it to `background`.

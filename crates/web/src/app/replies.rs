@@ -307,8 +307,8 @@ pub async fn show_part(summary: SegmentSurfaceSummary, buffers: Array) {
             scene.remove_part(key);
         }
     } else {
-        upload_mesh(&buffers, |scene, part, bytes| {
-            scene.upload_part(key, color, part, bytes);
+        upload_mesh(&buffers, |scene, part, range, bytes| {
+            scene.upload_part(key, color, part, range, bytes);
         })
         .await;
     }
@@ -346,29 +346,42 @@ pub async fn show_part(summary: SegmentSurfaceSummary, buffers: Array) {
     }
 }
 
+/// Bytes of a mesh array copied and uploaded per task.
+const UPLOAD_PIECE: u32 = 2 << 20;
+
 /// Hands a transferred mesh's arrays (positions, normals, indices) to
-/// `upload` one per task: a million-triangle mesh is 25 MB, too much to
-/// copy and upload in one go without blocking the UI thread.
+/// `upload` in pieces of [`UPLOAD_PIECE`] bytes, one per task, with each
+/// piece's (array length, offset): a million-triangle mesh is 25 MB, too
+/// much to copy and upload in one go without blocking the UI thread.
 async fn upload_mesh(
     buffers: &Array,
-    mut upload: impl FnMut(&mut scene::Scene, insitu_gpu::MeshPart, &[u8]),
+    mut upload: impl FnMut(&mut scene::Scene, insitu_gpu::MeshPart, (u64, u64), &[u8]),
 ) {
     use insitu_gpu::MeshPart;
     for (i, part) in [MeshPart::Positions, MeshPart::Normals, MeshPart::Indices]
         .into_iter()
         .enumerate()
     {
-        next_task().await;
         // The bytes of the typed array (f32 or u32) the worker transferred.
         let array: js_sys::Float32Array = buffers.get(i as u32).unchecked_into();
-        let bytes = js_sys::Uint8Array::new_with_byte_offset_and_length(
-            &array.buffer(),
-            array.byte_offset(),
-            array.byte_length(),
-        )
-        .to_vec();
-        if let Some(scene) = app().scene.borrow_mut().as_mut() {
-            upload(scene, part, &bytes);
+        let total = array.byte_length();
+        let mut offset = 0;
+        loop {
+            next_task().await;
+            let length = (total - offset).min(UPLOAD_PIECE);
+            let bytes = js_sys::Uint8Array::new_with_byte_offset_and_length(
+                &array.buffer(),
+                array.byte_offset() + offset,
+                length,
+            )
+            .to_vec();
+            if let Some(scene) = app().scene.borrow_mut().as_mut() {
+                upload(scene, part, (u64::from(total), u64::from(offset)), &bytes);
+            }
+            offset += length;
+            if offset >= total {
+                break;
+            }
         }
     }
 }
@@ -378,7 +391,10 @@ async fn show_surface(buffers: Array, summary: SurfaceSummary, reframe: bool) {
     if let Some(scene) = app().scene.borrow_mut().as_mut() {
         scene.begin_mesh();
     }
-    upload_mesh(&buffers, |scene, part, bytes| scene.upload(part, bytes)).await;
+    upload_mesh(&buffers, |scene, part, range, bytes| {
+        scene.upload(part, range, bytes)
+    })
+    .await;
     next_task().await;
     if let Some(scene) = app().scene.borrow_mut().as_mut() {
         scene.show(summary.facts.bounds, reframe);

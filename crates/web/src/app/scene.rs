@@ -94,10 +94,12 @@ impl Scene {
         self.surface.clear_mesh();
     }
 
-    /// Uploads one array of the new surface and flushes it to the GPU.
-    pub fn upload(&mut self, part: MeshPart, bytes: &[u8]) {
+    /// Uploads a piece (`offset` of `total` bytes) of one array of the new
+    /// surface and flushes it to the GPU.
+    pub fn upload(&mut self, part: MeshPart, range: (u64, u64), bytes: &[u8]) {
         let ctx = &self.target.context;
-        self.surface.upload(&ctx.device, &ctx.queue, part, bytes);
+        self.surface
+            .upload_range(&ctx.device, &ctx.queue, part, range, bytes);
         ctx.queue.submit([]);
     }
 
@@ -111,10 +113,17 @@ impl Scene {
 
     /// Uploads one array of a segment's surface (key: its label; 0: the
     /// crop box's frame).
-    pub fn upload_part(&mut self, key: u32, color: [f32; 4], part: MeshPart, bytes: &[u8]) {
+    pub fn upload_part(
+        &mut self,
+        key: u32,
+        color: [f32; 4],
+        part: MeshPart,
+        range: (u64, u64),
+        bytes: &[u8],
+    ) {
         let ctx = &self.target.context;
         self.surface
-            .upload_part(&ctx.device, &ctx.queue, key, color, part, bytes);
+            .upload_part_range(&ctx.device, &ctx.queue, key, color, part, range, bytes);
         ctx.queue.submit([]);
     }
 

@@ -252,9 +252,10 @@ rows: {
   }
 
   const cpu = await surface('cpu', 600_000);
-  const gpu = ONLY === 'segments' ? { finished: false } : await surface('gpu', GPU_LIMIT_MS);
-  await page.getByTestId('opt-engine').selectOption('cpu');
+  // Before the GPU surface: on a software adapter that one may still be
+  // running in the worker when its time limit ends, and edits would wait.
   const seg = await segmentRows(page);
+  const gpu = ONLY === 'segments' ? { finished: false } : await surface('gpu', GPU_LIMIT_MS);
 
   const ratio = (a, b) => (a / b).toFixed(2);
   console.log(`browser: ${gpuInfo}`);

@@ -3,25 +3,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-fn fixtures() -> PathBuf {
-    std::env::var_os("INSITU_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
-        })
-}
-
-fn insitu(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_insitu"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
+use common::{fixtures, insitu};
 
 #[test]
 fn info_json_reports_tilt_spacing_and_skipped_files() {

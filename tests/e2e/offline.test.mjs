@@ -48,7 +48,7 @@ test('after one visit the app starts and opens the demo with the network cut', a
     assert.ok(expected.every((e) => /ERR_FAILED/.test(e)), expected.join('\n'));
     await page.getByTestId('open-demo').click();
     await page.waitForSelector('[data-testid="load-status"][data-state="ready"]', { timeout: 120_000 });
-    assert.match(await page.getByTestId('volume-info').textContent(), /320 × 320 × 200 voxels/);
+    assert.match(await page.getByTestId('volume-info').textContent(), /288 × 288 × 300 voxels/);
     console.log(`offline reload: ${network.seen.length - requestsBefore} requests, all answered by the service worker`);
     assert.deepEqual(errors, []);
     assert.deepEqual(network.foreign, []);

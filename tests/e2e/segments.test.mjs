@@ -25,18 +25,19 @@ before(async () => {
 });
 after(() => server?.close());
 
-// The demo spine (crates/volume/src/phantom.rs): 320 × 320 × 200 voxels of
-// 1.1 × 1.1 × 1 mm, voxel (0, 0, 0) at (-175.45, -175.45, 0) mm. Vertebral
-// bodies span z = 33n - 5 .. 33n + 20 mm; each vertebra (body, pedicles,
-// laminae, processes) is one piece of bone, apart from its neighbours.
-const ORIGIN = -175.45;
-const SPACING = [1.1, 1.1, 1.0];
+// The demo spine (crates/volume/src/phantom/): 288 × 288 × 300 voxels of
+// 1.2 × 1.2 × 1 mm, voxel (0, 0, 0) at (-172.2, -172.2, 0) mm. L3's body
+// centre is at (0, -7.6, 144.3) mm, 26 mm tall and leaning 6° forward; at
+// z = 145 its pedicles are 11–14 mm to either side, 25–33 mm behind it; each
+// vertebra (body, pedicles, laminae, processes) is one piece of bone, apart
+// from its neighbours.
+const ORIGIN = -172.2;
+const SPACING = [1.2, 1.2, 1.0];
 const world = (ijk) => ijk.map((v, a) => (a < 2 ? ORIGIN : 0) + v * SPACING[a]);
-/** Body centre of the spine's lordotic curve at height z (mm). */
-const bodyCentre = (z) => [3 * Math.sin((2 * Math.PI * z) / 200), 35 - 14 * Math.sin((Math.PI * z) / 200), z];
-// Vertebra n = 2 (body z 61..86, arch to z 92) and n = 3 (from z 94).
-const FIRST_BOX = { i: [100, 220], j: [150, 275], k: [58, 93] };
-const SECOND_BOX = { i: [100, 220], j: [140, 275], k: [95, 126] };
+const L3_CENTRE = [0, -7.6, 144.3];
+// L3 (body z 131..157, arch and processes z 122..166) and L2 above it.
+const FIRST_BOX = { i: [100, 190], j: [115, 200], k: [124, 166] };
+const SECOND_BOX = { i: [100, 190], j: [110, 200], k: [167, 205] };
 const TYPED = 'ZZTYPED^NAME 1961';
 
 async function waitReady(page) {
@@ -104,6 +105,12 @@ test('segment workbench: crop, grow, fill, threshold, two colours, 3MF/GLB, undo
     // The demo is kept like a study, so its segments can be.
     await page.waitForSelector('[data-testid="load-status"][data-cache="stored"]', { timeout: 60_000 });
     await page.waitForSelector('[data-testid="mesh-info"][data-state="ready"]', { timeout: 240_000 });
+    // The demo opens labelled by the spine analysis; one undo takes its
+    // vertebrae away, and the workbench starts empty.
+    await page.waitForSelector('[data-testid="spine-info"][data-state="ready"]', { timeout: 120_000 });
+    await waitRows(page, (r) => r.length >= 9, 'the demo labelled');
+    await page.getByTestId('undo').click();
+    await waitRows(page, (r) => r.length === 0, 'the labels undone');
 
     // First segment: L3, its cortical bone (300 HU and up: the cancellous
     // core is 250) grown from a click on the left pedicle, inside a box
@@ -118,10 +125,10 @@ test('segment workbench: crop, grow, fill, threshold, two colours, 3MF/GLB, undo
     // The views moved to the box's centre slice: click the pedicle there.
     await page.waitForFunction(() => {
       const p = document.querySelector('[data-testid="view-axial"]').dataset.plane;
-      return p && Math.abs(JSON.parse(p).centre[2] - 75.5) < 0.01;
+      return p && Math.abs(JSON.parse(p).centre[2] - 145) < 0.01;
     });
-    const [cx, cy] = bodyCentre(75.5);
-    await clickViewAt(page, 'view-axial', [cx + 13, cy + 21, 75.5]);
+    const [cx, cy] = L3_CENTRE;
+    await clickViewAt(page, 'view-axial', [cx + 13, cy + 28.6, 145]);
     const grown = await waitRows(page, (r) => r[0]?.voxels > 0, 'grown');
     const growMs = Number(await page.getByTestId('segment-info').getAttribute('data-edit-ms'));
     console.log(`grown: ${grown[0].voxels} voxels in ${growMs} ms; ${await page.getByTestId('segment-info').textContent()}`);
@@ -217,7 +224,7 @@ test('segment workbench: crop, grow, fill, threshold, two colours, 3MF/GLB, undo
       assert.ok(byName.L3 && byName[TYPED], `names: ${Object.keys(byName)}`);
       for (const part of report.parts) assert.equal(part.watertight, true, `${file} ${part.name}`);
       const near = (a, b) => a.every((v, i) => Math.abs(v - b[i]) <= 4);
-      assert.ok(near(byName.L3.color, [248, 148, 68]), `L3 colour ${byName.L3.color}`);
+      assert.ok(near(byName.L3.color, [232, 132, 52]), `L3 colour ${byName.L3.color}`);
       assert.ok(near(byName[TYPED].color, [70, 160, 230]), `second colour ${byName[TYPED].color}`);
       if (file.endsWith('.3mf')) {
         // In patient mm: the first part lies inside the first crop box.

@@ -126,7 +126,7 @@ test('demo spine: 300 HU surface, then a binary STL whose triangle count equals 
   try {
     await page.getByTestId('open-demo').click();
     await waitReady(page);
-    assert.match(await page.getByTestId('volume-info').textContent(), /320 × 320 × 200 voxels/);
+    assert.match(await page.getByTestId('volume-info').textContent(), /288 × 288 × 300 voxels/);
     await waitSurface(page); // the automatic surface of a CT
     await page.getByTestId('iso-input').fill('300');
     await page.getByTestId('make-surface').click();

@@ -3,6 +3,7 @@
 
 mod info;
 mod mesh;
+mod spine;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -105,6 +106,23 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Find, name and measure the vertebrae: names, volumes, body heights, angles.
+    Spine {
+        /// Folder (searched recursively) or single file.
+        dir: PathBuf,
+        /// Series index from `insitu info` (default: the one with most slices).
+        #[arg(long)]
+        series: Option<usize>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Write the labelmap (.seg.nrrd with names and colours, or .nii.gz).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Write one coloured part per vertebra (.3mf, .glb or .ply).
+        #[arg(long)]
+        meshes: Option<PathBuf>,
+    },
     /// Show the GPU adapter insitu would use and its capability tier.
     Gpu,
 }
@@ -152,6 +170,19 @@ fn main() -> ExitCode {
             ascii,
             crop,
             labels: labels.as_deref(),
+        }),
+        Command::Spine {
+            dir,
+            series,
+            json,
+            output,
+            meshes,
+        } => spine::spine(&spine::SpineArgs {
+            dir: &dir,
+            series,
+            json,
+            labels: output.as_deref(),
+            meshes: meshes.as_deref(),
         }),
         Command::Gpu => match pollster::block_on(insitu_gpu::GpuContext::headless()) {
             Ok(ctx) => {

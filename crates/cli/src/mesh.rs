@@ -113,15 +113,20 @@ fn crop_box(corners: Option<[u32; 6]>, dims: [u32; 3]) -> Result<CropBox, CliErr
 
 /// Loads the series the arguments name.
 fn load(args: &MeshArgs<'_>) -> Result<(usize, insitu_volume::Volume), CliError> {
-    let files = insitu_volume::files_under(args.dir)
-        .map_err(|e| CliError::Failed(format!("{}: {e}", args.dir.display())))?;
+    load_series(args.dir, args.series)
+}
+
+/// Loads series `series` of `dir` (default: the one with most slices).
+pub fn load_series(
+    dir: &Path,
+    series: Option<usize>,
+) -> Result<(usize, insitu_volume::Volume), CliError> {
+    let files = insitu_volume::files_under(dir)
+        .map_err(|e| CliError::Failed(format!("{}: {e}", dir.display())))?;
     let scan = insitu_volume::scan(&files);
-    let index = args
-        .series
+    let index = series
         .or_else(|| scan.largest_series())
-        .ok_or_else(|| {
-            CliError::Failed(format!("{}: no image series found", args.dir.display()))
-        })?;
+        .ok_or_else(|| CliError::Failed(format!("{}: no image series found", dir.display())))?;
     let loaded = scan
         .build(index, &files)
         .map_err(|e| CliError::Failed(e.to_string()))?;
@@ -279,6 +284,22 @@ fn labelled_parts(
         table.segments().len(),
         path.display()
     )?;
+    let parts = segment_parts(volume, &map, &table, crop, options, out)?;
+    if parts.is_empty() {
+        return Err(failed(&"no labelled voxel (inside the crop box)"));
+    }
+    Ok(parts)
+}
+
+/// One smooth, cleaned surface per segment of `table` inside `crop`.
+pub fn segment_parts(
+    volume: &insitu_volume::Volume,
+    map: &insitu_segment::Labelmap,
+    table: &insitu_segment::SegmentTable,
+    crop: &CropBox,
+    options: &SurfaceOptions,
+    out: &mut impl Write,
+) -> Result<Vec<(String, [u8; 3], Mesh)>, CliError> {
     let mut parts = Vec::new();
     for segment in table.segments() {
         let voxels = map.count_in(segment.label, crop);
@@ -290,7 +311,7 @@ fn labelled_parts(
             )?;
             continue;
         }
-        let mesh = clean_up(segment_surface(volume, &map, segment.label, crop), options);
+        let mesh = clean_up(segment_surface(volume, map, segment.label, crop), options);
         writeln!(
             out,
             "  label {} ({}): {voxels} voxels, {}",
@@ -299,9 +320,6 @@ fn labelled_parts(
             describe(&mesh)
         )?;
         parts.push((segment.name.to_string(), segment.color, mesh));
-    }
-    if parts.is_empty() {
-        return Err(failed(&"no labelled voxel (inside the crop box)"));
     }
     Ok(parts)
 }

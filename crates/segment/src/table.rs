@@ -88,12 +88,16 @@ vocabulary! {
 
 impl Anatomy {
     /// Its usual colour (sRGB): bone ivory, vertebrae by region (cervical
-    /// blue, thoracic green, lumbar orange, each level a step lighter),
+    /// blue, thoracic green, lumbar orange, neighbours alternating light
+    /// and dark),
     /// soft tissue and organs in their textbook hues.
     pub fn color(self) -> [u8; 3] {
         use Anatomy::*;
+        // Neighbouring levels alternate dark and light, so two vertebrae
+        // that touch never look alike.
         let level = |first: Anatomy, base: [u8; 3]| {
-            let step = (self as u8 - first as u8) as u16 * 14;
+            let n = u16::from(self as u8 - first as u8);
+            let step = n * 6 + (n % 2) * 45;
             base.map(|c| (u16::from(c) + step).min(255) as u8)
         };
         match self {

@@ -146,6 +146,9 @@ pub enum EditError {
     /// No segment has this label.
     #[error("there is no segment {0}")]
     NoSuchSegment(u8),
+    /// A labelmap made on another grid.
+    #[error("the labels are on another grid")]
+    WrongGrid,
     /// 255 segments exist.
     #[error(transparent)]
     TableFull(#[from] TableFull),
@@ -444,6 +447,30 @@ impl Workbench {
         Ok(applied)
     }
 
+    /// Replaces the labelmap and table by `map` and `table` (an analysis's
+    /// result, such as the spine's vertebrae) as one step that undoes;
+    /// the history records only the voxels that differ.
+    pub fn replace(&mut self, map: &Labelmap, table: SegmentTable) -> Result<Applied, EditError> {
+        if map.dims() != self.map.dims() {
+            return Err(EditError::WrongGrid);
+        }
+        let before = self.table.clone();
+        let mut change = Change::default();
+        for (index, &label) in map.labels().iter().enumerate() {
+            change.set(&mut self.map, index, label);
+        }
+        self.table = table;
+        self.active = self.table.segments().first().map(|s| s.label);
+        let applied = Applied {
+            labels: change.labels(),
+            voxels: change.voxels(),
+        };
+        self.stats.apply(&change, true);
+        let after = self.table.clone();
+        self.history.record(change.with_tables(before, after));
+        Ok(applied)
+    }
+
     /// After an undo or redo the active segment may be gone (or back).
     fn keep_active_valid(&mut self) {
         if self.active.is_none_or(|l| self.table.get(l).is_none()) {
@@ -682,5 +709,33 @@ mod tests {
         assert_eq!(bench.labelmap().count(1), 432);
         assert!(bench.table().get(1).is_some());
         assert_eq!(bench.active(), Some(1));
+    }
+
+    #[test]
+    fn a_replacement_is_one_step_that_undoes() {
+        let volume = two_cubes();
+        let mut bench = Workbench::new(&volume);
+        bench.apply(&volume, Edit::Add { anatomy: None }).unwrap();
+        bench
+            .apply(&volume, Edit::Threshold { range: BONE })
+            .unwrap();
+        let before = bench.labelmap().labels().to_vec();
+        let mut labels = vec![0u8; 8000];
+        labels[0] = 20;
+        labels[7999] = 21;
+        let map = Labelmap::from_labels([20, 20, 20], labels).unwrap();
+        let mut table = SegmentTable::default();
+        table.add(Some(Anatomy::L1)).unwrap();
+        let applied = bench.replace(&map, table).unwrap();
+        assert_eq!(bench.labelmap().labels(), map.labels());
+        assert_eq!(bench.count(20), 1);
+        assert!(applied.voxels > 400, "the cubes went and two voxels came");
+        bench.apply(&volume, Edit::Undo).unwrap();
+        assert_eq!(bench.labelmap().labels(), &before[..]);
+        assert_eq!(bench.table().segments().len(), 1);
+        assert!(matches!(
+            bench.replace(&Labelmap::new([2, 2, 2]), SegmentTable::default()),
+            Err(EditError::WrongGrid)
+        ));
     }
 }

@@ -23,8 +23,25 @@ use insitu_volume::{BuildError, FileError, Modality, Warning};
 pub enum Request {
     /// Read and scan the `File`s attached, then load the largest series.
     Open,
-    /// Build the synthetic demo spine and load it.
-    Demo,
+    /// Build the synthetic demo spine and load it (the UI asks for its
+    /// spine analysis after the first views: it opens labelled).
+    Demo {
+        /// Which spine.
+        #[serde(default)]
+        variant: insitu_volume::phantom::Variant,
+    },
+    /// Find, split, name and measure the vertebrae of the open volume;
+    /// its vertebrae replace the segments (one step that undoes).
+    FindSpine {
+        /// Only when the volume has no segments yet (the demo opens
+        /// labelled, but keeps what the user made on it).
+        if_unlabelled: bool,
+    },
+    /// Move every vertebra's name by `by` levels (±1).
+    ShiftLevels {
+        /// Levels, + towards the sacrum.
+        by: i32,
+    },
     /// Build series `index` of the last scan.
     LoadSeries {
         /// Index in the scan's series list.
@@ -236,6 +253,15 @@ pub enum Reply {
         /// Written.
         kept: bool,
     },
+    /// The spine found (or renamed): vertebrae, measurements, levels.
+    Spine {
+        /// The analysis's report.
+        spine: insitu_spine::Spine,
+        /// Milliseconds the analysis took in the worker (0 for a rename).
+        ms: f64,
+    },
+    /// The demo's analysis was not run: it has segments the user made.
+    SpineSkipped,
     /// The 8-bit copy of the volume for volume rendering (transferred
     /// beside it), at most 256 voxels per axis.
     VolumeTexture {
@@ -277,6 +303,8 @@ impl Reply {
             Self::Segments(_) => "segments",
             Self::SegmentSurface(_) => "segment surface",
             Self::SegmentsKept { .. } => "segments kept",
+            Self::Spine { .. } => "spine",
+            Self::SpineSkipped => "spine skipped",
             Self::VolumeTexture { .. } => "volume texture",
             Self::Tags { .. } => "tags",
             Self::Failed { .. } => "failed",
@@ -298,6 +326,8 @@ pub enum Phase {
     BuildingTheDemo,
     /// Marching cubes and clean-up.
     Meshing,
+    /// The spine analysis.
+    FindingTheSpine,
 }
 
 impl fmt::Display for Phase {
@@ -308,6 +338,7 @@ impl fmt::Display for Phase {
             Self::Decoding => "Decoding",
             Self::BuildingTheDemo => "Building the demo spine",
             Self::Meshing => "Meshing",
+            Self::FindingTheSpine => "Finding the vertebrae",
         })
     }
 }
@@ -334,6 +365,8 @@ pub enum Task {
     OpeningFromTheCache,
     /// Editing segments.
     Segmenting,
+    /// Finding or renaming the vertebrae.
+    FindingTheSpine,
 }
 
 impl fmt::Display for Task {
@@ -348,6 +381,7 @@ impl fmt::Display for Task {
             Self::ReadingTags => "reading tags",
             Self::OpeningFromTheCache => "opening from the cache",
             Self::Segmenting => "segmenting",
+            Self::FindingTheSpine => "finding the vertebrae",
         })
     }
 }
@@ -397,6 +431,12 @@ pub enum Failure {
     /// A segment edit changed nothing, and why.
     #[error(transparent)]
     Edit(#[from] EditError),
+    /// No spine was found, and why.
+    #[error(transparent)]
+    Spine(#[from] insitu_spine::SpineError),
+    /// Renaming would take a vertebra past C1 or L5, or no spine was found.
+    #[error("the names cannot move that way")]
+    CannotShift,
     /// The click was outside the volume (or hit no shown segment).
     #[error("nothing there: click inside the volume, on a shown segment")]
     NothingThere,
@@ -693,7 +733,12 @@ mod tests {
             }
             .supersedes_its_kind()
         );
-        assert!(!Request::Demo.supersedes_its_kind());
+        assert!(
+            !Request::Demo {
+                variant: Default::default()
+            }
+            .supersedes_its_kind()
+        );
         assert!(!Request::Surface(SurfaceOptions::at_iso(300.0)).supersedes_its_kind());
     }
 

@@ -82,8 +82,18 @@ mod tests {
             },
             5,
         );
-        queue.push(Request::Demo, 6);
-        queue.push(Request::Demo, 7);
+        queue.push(
+            Request::Demo {
+                variant: Default::default(),
+            },
+            6,
+        );
+        queue.push(
+            Request::Demo {
+                variant: Default::default(),
+            },
+            7,
+        );
         let order: Vec<i32> = std::iter::from_fn(|| queue.take_next().map(|(_, n)| n)).collect();
         // Two redraws → the second; two probes → the second; a lone redraw;
         // loads never collapse.

@@ -98,6 +98,32 @@ impl Segments {
         Ok(self.summary())
     }
 
+    /// Replaces every segment by an analysis's labelmap and table (the
+    /// spine's vertebrae), as one step that undoes; the summary after it.
+    pub fn replace(
+        &mut self,
+        map: &Labelmap,
+        table: SegmentTable,
+        now_ms: impl Fn() -> f64,
+    ) -> Result<SegmentsSummary, Failure> {
+        let started = now_ms();
+        let before: Vec<u8> = self
+            .bench
+            .table()
+            .segments()
+            .iter()
+            .map(|s| s.label)
+            .collect();
+        let applied = self.bench.replace(map, table)?;
+        self.edit_ms = now_ms() - started;
+        self.changed = applied.voxels;
+        self.stale.extend(applied.labels);
+        self.stale.extend(before);
+        self.stale
+            .extend(self.bench.table().segments().iter().map(|s| s.label));
+        Ok(self.summary())
+    }
+
     /// A tool applied at `voxel` (clicked in 2D, or picked in 3D).
     pub fn click(
         &mut self,

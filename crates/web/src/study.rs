@@ -30,6 +30,9 @@ pub struct Study {
     /// The volume's segments, once the user makes one (or the cache had
     /// them).
     segments: Option<Segments>,
+    /// The last spine analysis of the volume (its report; the labels are
+    /// in `segments`).
+    spine: Option<insitu_spine::Spine>,
     /// Counts volume changes, so GPU copies of an older volume are noticed.
     generation: u64,
 }
@@ -171,14 +174,21 @@ impl Study {
     }
 
     /// Replaces the study with the synthetic demo spine.
-    pub fn demo(&mut self, size: phantom::PhantomSize) -> VolumeSummary {
+    pub fn demo(&mut self, size: phantom::PhantomSize, variant: phantom::Variant) -> VolumeSummary {
         self.scan = None;
         self.files = 0;
-        let volume = phantom::demo_spine(size);
+        let volume = phantom::demo_variant(size, variant);
+        let title = match variant {
+            phantom::Variant::Normal => "Demo spine (synthetic, no patient data)",
+            phantom::Variant::Scoliosis => "Demo spine, scoliosis (synthetic, no patient data)",
+            phantom::Variant::L1Wedge => {
+                "Demo spine, L1 wedge fracture (synthetic, no patient data)"
+            }
+        };
         self.set_volume(
             volume,
             Origin::Demo,
-            "Demo spine (synthetic, no patient data)".into(),
+            title.into(),
             Modality::Ct,
             Vec::new(),
             None,
@@ -220,7 +230,18 @@ impl Study {
         self.generation += 1;
         self.mesh = None;
         self.segments = None;
+        self.spine = None;
         summary
+    }
+
+    /// The last spine analysis of this volume, if any.
+    pub fn spine(&self) -> Option<&insitu_spine::Spine> {
+        self.spine.as_ref()
+    }
+
+    /// Keeps a spine analysis of this volume (or its renamed copy).
+    pub fn set_spine(&mut self, spine: insitu_spine::Spine) {
+        self.spine = Some(spine);
     }
 
     /// The segments, made empty on first use; `NoVolume` without a volume.
@@ -395,7 +416,7 @@ mod tests {
     #[test]
     fn demo_renders_surfaces_and_exports_a_matching_stl() {
         let mut study = Study::default();
-        let summary = study.demo(SMALL);
+        let summary = study.demo(SMALL, phantom::Variant::Normal);
         assert_eq!(summary.dims, [96, 96, 60]);
         assert_eq!(summary.modality, Modality::Ct);
         assert_eq!(summary.cache, CacheOutcome::NotApplicable);

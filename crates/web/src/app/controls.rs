@@ -23,7 +23,10 @@ pub fn wire() {
 fn wire_toolbar() {
     on(&by_test_id("open-demo"), "click", |_: web_sys::Event| {
         begin_loading("Building the demo spine…");
-        send(Request::Demo);
+        app().demo_opening.set(true);
+        send(Request::Demo {
+            variant: super::spine::demo_variant(),
+        });
     });
     on(&by_test_id("close-study"), "click", |_: web_sys::Event| {
         close_study()

@@ -15,6 +15,7 @@ mod panel;
 mod replies;
 mod scene;
 mod segments;
+mod spine;
 mod storage;
 mod views;
 
@@ -59,6 +60,8 @@ pub struct App {
     segments: RefCell<Option<crate::protocol::SegmentsSummary>>,
     /// The crop box changed; the 3D view follows once edits settle.
     crop_pending: Cell<bool>,
+    /// The demo was asked for: its spine analysis follows its first views.
+    demo_opening: Cell<bool>,
 }
 
 thread_local! {
@@ -90,10 +93,12 @@ pub fn start() {
         load_state: Cell::new(LoadState::Idle),
         segments: RefCell::new(None),
         crop_pending: Cell::new(false),
+        demo_opening: Cell::new(false),
     });
     APP.with(|a| *a.borrow_mut() = Some(app));
     controls::wire();
     segments::wire();
+    spine::wire();
     input::wire();
     files::wire();
     offline::register();
@@ -212,6 +217,7 @@ fn reset_study() {
     }
     panel::clear();
     segments::reset(None);
+    spine::reset(false);
     for axis in ViewAxis::ALL {
         let c = views::canvas(axis);
         c.set_width(c.width()); // clears a 2D canvas

@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast;
 
 use super::controls::{download, enable_exports, make_surface, show_window};
 use super::link::{send, worker_ready};
-use super::{LoadState, app, panel, redraw, scene, segments, status, storage, views::Views};
+use super::{LoadState, app, panel, redraw, scene, segments, spine, status, storage, views::Views};
 use crate::dom::{by_test_id, set_data, set_enabled, typed};
 use crate::envelope::Attachments;
 use crate::protocol::{
@@ -38,6 +38,8 @@ pub fn handle(reply: Reply, attachments: Attachments) {
         Reply::Segments(summary) => segments::show(summary),
         Reply::SegmentSurface(summary) => segments::show_surface(summary, attachments.buffers),
         Reply::SegmentsKept { kept } => segments::kept(kept),
+        Reply::Spine { spine, ms } => spine::show(&spine, ms),
+        Reply::SpineSkipped => spine::skipped(),
         Reply::VolumeTexture {
             dims,
             voxel_to_world,
@@ -60,6 +62,8 @@ fn progress(phase: Phase, done: usize, total: usize) {
     };
     if phase == Phase::Meshing {
         by_test_id("mesh-info").set_text_content(Some(&text));
+    } else if phase == Phase::FindingTheSpine {
+        spine::progress(done, total);
     } else {
         status(LoadState::Loading, &text);
     }
@@ -89,6 +93,7 @@ fn loaded(summary: VolumeSummary) {
     show_window(window, level);
     panel::show_volume(&summary);
     segments::reset(Some(&summary));
+    spine::reset(true);
     if let Some(index) = summary.series {
         app.selected.set(Some(index));
         panel::select_series(index);
@@ -136,6 +141,11 @@ fn loaded(summary: VolumeSummary) {
         // Bone at the default iso level, so the 3D view starts useful.
         make_surface();
     }
+    if app.demo_opening.replace(false) {
+        // The demo opens labelled (its generator knows the answer; the
+        // analysis does not look).
+        spine::find_if_unlabelled();
+    }
 }
 
 fn cache_update(write: CacheWrite) {
@@ -162,6 +172,14 @@ fn cache_update(write: CacheWrite) {
 
 fn cancelled(still_open: bool) {
     let app = app();
+    if by_test_id("spine-info")
+        .get_attribute("data-state")
+        .as_deref()
+        == Some("running")
+    {
+        // A spine analysis stopped; the study and the load status stay.
+        return spine::stopped(None);
+    }
     app.load_ticket.set(app.load_ticket.get() + 1);
     match (still_open, app.volume.borrow().as_ref()) {
         (true, Some(volume)) => status(
@@ -255,6 +273,7 @@ fn failed(during: Task, error: &Failure) {
     web_sys::console::warn_1(&text.clone().into());
     match during {
         Task::Segmenting => segments::failed(error),
+        Task::FindingTheSpine => spine::stopped(Some(error)),
         Task::MakingASurface | Task::Exporting => {
             segments::failed(error);
             by_test_id("mesh-info").set_text_content(Some(&text));

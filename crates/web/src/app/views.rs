@@ -24,6 +24,10 @@ pub struct Views {
     spacing: DVec3,
     /// Planes of the last draw, to map the mouse to patient space.
     planes: [Option<Plane>; 3],
+    /// Vertebra names and where to write them (patient mm).
+    pub names: Vec<(String, DVec3)>,
+    /// Write them.
+    pub show_names: bool,
 }
 
 /// Index of a view in per-view arrays.
@@ -68,6 +72,8 @@ impl Views {
             bounds,
             spacing: DVec3::from(volume.spacing_mm),
             planes: [None; 3],
+            names: Vec::new(),
+            show_names: true,
         }
     }
 
@@ -179,6 +185,42 @@ impl Views {
         self.overlay(&ctx, request.axis, &plane);
     }
 
+    /// Vertebra names in front of their bodies, on the views whose plane
+    /// passes within 20 mm of them.
+    fn draw_names(
+        &self,
+        ctx: &CanvasRenderingContext2d,
+        axis: ViewAxis,
+        plane: &Plane,
+        scale: f64,
+    ) {
+        let (_, _, normal) = axis.basis();
+        ctx.set_font(&format!(
+            "bold {}px system-ui, sans-serif",
+            (13.0 * scale).round()
+        ));
+        ctx.set_text_align("center");
+        ctx.set_text_baseline("middle");
+        ctx.set_line_width(3.0 * scale);
+        ctx.set_stroke_style_str("rgba(0, 0, 0, 0.8)");
+        ctx.set_fill_style_str("#ffffff");
+        let mut drawn = Vec::new();
+        for (name, at) in &self.names {
+            if (at - plane.centre).dot(normal).abs() > 20.0 {
+                continue;
+            }
+            let (x, y) = plane.pixel_of_world(*at);
+            if x < 0.0 || y < 0.0 || x > f64::from(plane.width) || y > f64::from(plane.height) {
+                continue;
+            }
+            let _ = ctx.stroke_text(name, x, y);
+            let _ = ctx.fill_text(name, x, y);
+            drawn.push(format!("{name}:{x:.0},{y:.0}"));
+        }
+        // Where each name went, for tests.
+        crate::dom::set_data(&canvas(axis), "names", &drawn.join(";"));
+    }
+
     fn overlay(&self, ctx: &CanvasRenderingContext2d, axis: ViewAxis, plane: &Plane) {
         let (w, h) = (f64::from(plane.width), f64::from(plane.height));
         let scale = (w.min(h) / 400.0).clamp(0.75, 2.5);
@@ -197,6 +239,9 @@ impl Views {
             ctx.move_to(x0 + 0.5, y0 + 0.5);
             ctx.line_to(x1 + 0.5, y1 + 0.5);
             ctx.stroke();
+        }
+        if self.show_names {
+            self.draw_names(ctx, axis, plane, scale);
         }
         // Orientation letters.
         ctx.set_fill_style_str("#ffd166");

@@ -6,7 +6,7 @@
 
 use std::rc::Rc;
 
-use insitu_volume::phantom::PhantomSize;
+use insitu_volume::phantom::{PhantomSize, Variant};
 use insitu_volume::{BuildError, Loaded, MemoryFile, Scan};
 
 use super::cache::Cache;
@@ -312,24 +312,34 @@ pub async fn open_cached(worker: &Worker, key: String) {
 
 /// The demo's key in the cache: the demo is always the same volume, so a
 /// teacher's segments of it come back like those of any study.
-const DEMO_KEY: &str = "demo-spine-320x320x200-v1";
+/// The demo's cache key: its variant and the generator's version.
+fn demo_key(variant: Variant) -> String {
+    format!("demo-spine-{}-288x288x300-v2", variant.key())
+}
 
 /// Builds the synthetic demo spine and makes it the study; it is cached
 /// like a study (once), and segments kept for it come back.
-pub async fn demo(worker: &Worker) {
+pub async fn demo(worker: &Worker, variant: Variant) {
     let started = now_ms();
     progress(Phase::BuildingTheDemo, 0, 0);
-    let mut summary = worker.study.borrow_mut().demo(PhantomSize::DEMO);
+    let key = demo_key(variant);
+    let mut summary = worker.study.borrow_mut().demo(PhantomSize::DEMO, variant);
     *worker.files.borrow_mut() = None;
     worker.cache.set_volume_key(None);
     summary.load_ms = now_ms() - started;
     post(&Reply::Loaded(summary.clone()), Attachments::default());
+    keep_demo(worker, &key, &summary).await;
+}
+
+/// Puts the demo in the cache like a study (so segments made on it are
+/// kept), or finds it there and restores its segments.
+async fn keep_demo(worker: &Worker, key: &str, summary: &crate::protocol::VolumeSummary) {
     let Ok(store) = worker.cache.store().await else {
         return;
     };
-    match store.volume_record(DEMO_KEY).await {
+    match store.volume_record(key).await {
         Ok(Some(_)) => {
-            worker.cache.set_volume_key(Some(DEMO_KEY.to_owned()));
+            worker.cache.set_volume_key(Some(key.to_owned()));
             super::segments::restore(worker).await;
         }
         _ => {
@@ -337,13 +347,7 @@ pub async fn demo(worker: &Worker) {
             if let Some(volume) = volume {
                 let write = worker
                     .cache
-                    .write_volume(
-                        &store,
-                        DEMO_KEY,
-                        &volume,
-                        summary.modality,
-                        summary.value_range,
-                    )
+                    .write_volume(&store, key, &volume, summary.modality, summary.value_range)
                     .await;
                 post(&Reply::CacheUpdate(write), Attachments::default());
             }

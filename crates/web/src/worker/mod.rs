@@ -10,6 +10,7 @@ pub mod files;
 mod gpu;
 mod load;
 mod segments;
+mod spine;
 mod surface;
 mod views;
 
@@ -153,7 +154,9 @@ async fn handle(worker: &Worker, request: Request, attachments: Attachments) {
         Request::Open => load::open(worker, DroppedFiles::new(&attachments)).await,
         Request::LoadSeries { index } => load::load_series(worker, index).await,
         Request::OpenCached { key } => load::open_cached(worker, key).await,
-        Request::Demo => load::demo(worker).await,
+        Request::Demo { variant } => load::demo(worker, variant).await,
+        Request::FindSpine { if_unlabelled } => spine::find(worker, if_unlabelled).await,
+        Request::ShiftLevels { by } => spine::shift(worker, by),
         Request::Cancel => {}
         Request::SetCache { keep } => worker.cache.set_keep(keep),
         Request::Render { views, overlay } => views::render(worker, views, overlay).await,

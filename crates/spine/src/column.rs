@@ -1,0 +1,375 @@
+//! The vertebral body column in front of the canal, its centreline, and the
+//! disc spaces along it. Discs are found on a profile of HU sampled across
+//! the column *perpendicular to its own axis*, not per axial slice: a lower
+//! lumbar disc is tilted 20–40° from the axial plane and an axial slice
+//! would smear it away.
+
+use glam::{DVec2, DVec3};
+
+use crate::canal::Pocket;
+use crate::grid::Grid;
+use crate::{BONE_HU, SpineError};
+
+/// One slice's canal centre (interpolated between pockets) and the body in
+/// front of it, in the slice's (i mm, j mm) plane.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SliceColumn {
+    pub canal: DVec2,
+    /// Body centre (smoothed), half-width and half-depth (mm).
+    pub body: DVec2,
+    pub half_width: f64,
+    pub half_depth: f64,
+}
+
+/// The column per slice over `first..=last` (slices outside have none).
+pub(crate) struct Column {
+    pub first: usize,
+    pub slices: Vec<SliceColumn>,
+}
+
+impl Column {
+    pub fn at(&self, k: usize) -> Option<&SliceColumn> {
+        k.checked_sub(self.first).and_then(|o| self.slices.get(o))
+    }
+}
+
+/// The body blob in slice `k` in front of the canal at `canal`: bone reached
+/// from the canal's front wall, within 70 mm ahead and 35 mm to either side.
+fn body_in_slice(grid: &Grid, k: usize, canal: DVec2) -> Option<(DVec2, f64, f64)> {
+    let (sx, sy) = (grid.spacing.x, grid.spacing.y);
+    let rel = |i: usize, j: usize| grid.plane_mm(i as f64, j as f64) - canal;
+    let inside = |i: usize, j: usize| {
+        let d = rel(i, j);
+        let (a, l) = (d.dot(grid.anterior), d.dot(grid.lateral));
+        (4.0..=70.0).contains(&a) && l.abs() <= 35.0
+    };
+    // First bone straight ahead of the canal.
+    let mut start = None;
+    let mut t = 4.0;
+    while t < 30.0 {
+        let p = canal + grid.anterior * t;
+        let (i, j) = ((p.x / sx).round(), (p.y / sy).round());
+        if i >= 0.0 && j >= 0.0 && (i as usize) < grid.dims[0] && (j as usize) < grid.dims[1] {
+            let (i, j) = (i as usize, j as usize);
+            if grid.hu_at(i, j, k) >= BONE_HU {
+                start = Some((i, j));
+                break;
+            }
+        }
+        t += 0.5;
+    }
+    let (i0, j0) = start?;
+    let (w, h) = (grid.dims[0], grid.dims[1]);
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![(i0, j0)];
+    seen.insert((i0, j0));
+    let (mut lo_a, mut hi_a, mut lo_l, mut hi_l) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    while let Some((i, j)) = stack.pop() {
+        let d = rel(i, j);
+        let (a, l) = (d.dot(grid.anterior), d.dot(grid.lateral));
+        lo_a = lo_a.min(a);
+        hi_a = hi_a.max(a);
+        lo_l = lo_l.min(l);
+        hi_l = hi_l.max(l);
+        for (di, dj) in [(-1i64, 0i64), (1, 0), (0, -1), (0, 1)] {
+            let (ni, nj) = (i as i64 + di, j as i64 + dj);
+            if ni < 0 || nj < 0 || ni >= w as i64 || nj >= h as i64 {
+                continue;
+            }
+            let (ni, nj) = (ni as usize, nj as usize);
+            if inside(ni, nj) && grid.hu_at(ni, nj, k) >= BONE_HU && seen.insert((ni, nj)) {
+                stack.push((ni, nj));
+            }
+        }
+        if seen.len() > 40_000 {
+            break;
+        }
+    }
+    let area = seen.len() as f64 * sx * sy;
+    let (depth, width) = (hi_a - lo_a, hi_l - lo_l);
+    if area < 40.0 || depth < 12.0 || width < 15.0 {
+        return None;
+    }
+    let centre =
+        canal + grid.anterior * ((lo_a + hi_a) / 2.0) + grid.lateral * ((lo_l + hi_l) / 2.0);
+    Some((centre, width / 2.0, depth / 2.0))
+}
+
+/// Median of a slice of numbers (0 when empty).
+pub(crate) fn median(values: &mut [f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Canal centres for every slice of the chain's span (linear between
+/// pockets, held 25 mm past its ends), then the body in front of each, its
+/// offset and size smoothed by a running median over ±20 mm.
+pub(crate) fn build(grid: &Grid, chain: &[Pocket]) -> Result<Column, SpineError> {
+    let dz = grid.spacing.z;
+    let pad = (25.0 / dz).round() as usize;
+    let first = chain[0].k.saturating_sub(pad);
+    let last = (chain[chain.len() - 1].k + pad).min(grid.dims[2] - 1);
+    let mut canal = Vec::with_capacity(last - first + 1);
+    let mut next = 0;
+    for k in first..=last {
+        while next < chain.len() && chain[next].k < k {
+            next += 1;
+        }
+        let c = if next == 0 {
+            chain[0].centre
+        } else if next == chain.len() {
+            chain[chain.len() - 1].centre
+        } else {
+            let (a, b) = (chain[next - 1], chain[next]);
+            let t = (k - a.k) as f64 / (b.k - a.k).max(1) as f64;
+            a.centre.lerp(b.centre, t)
+        };
+        canal.push(c);
+    }
+    let raw: Vec<Option<(DVec2, f64, f64)>> = (first..=last)
+        .map(|k| body_in_slice(grid, k, canal[k - first]))
+        .collect();
+    if raw.iter().flatten().count() < 5 {
+        return Err(SpineError::NoBodies);
+    }
+    let window = (20.0 / dz).round() as usize;
+    let mut slices = Vec::with_capacity(raw.len());
+    for o in 0..raw.len() {
+        let lo = o.saturating_sub(window);
+        let hi = (o + window).min(raw.len() - 1);
+        let near: Vec<(DVec2, f64, f64)> = (lo..=hi)
+            .filter_map(|n| raw[n].map(|(c, w, d)| (c - canal[n], w, d)))
+            .collect();
+        let (offset, half_width, half_depth) = if near.is_empty() {
+            let all: Vec<_> = raw
+                .iter()
+                .enumerate()
+                .filter_map(|(n, r)| r.map(|(c, w, d)| (c - canal[n], w, d)))
+                .collect();
+            summarise(&all)
+        } else {
+            summarise(&near)
+        };
+        slices.push(SliceColumn {
+            canal: canal[o],
+            body: canal[o] + offset,
+            half_width,
+            half_depth,
+        });
+    }
+    Ok(Column { first, slices })
+}
+
+fn summarise(samples: &[(DVec2, f64, f64)]) -> (DVec2, f64, f64) {
+    let mut x: Vec<f64> = samples.iter().map(|s| s.0.x).collect();
+    let mut y: Vec<f64> = samples.iter().map(|s| s.0.y).collect();
+    let mut w: Vec<f64> = samples.iter().map(|s| s.1).collect();
+    let mut d: Vec<f64> = samples.iter().map(|s| s.2).collect();
+    (
+        DVec2::new(median(&mut x), median(&mut y)),
+        median(&mut w),
+        median(&mut d),
+    )
+}
+
+/// A station along the body centreline: position, axis (pointing to higher
+/// slices' side of the patient: superior for the usual axial series), and
+/// the mean HU across the column there.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Station {
+    pub position: DVec3,
+    pub axis: DVec3,
+    pub hu: f64,
+    /// The level height to expect here (mm): about the body's depth.
+    pub expected_mm: f64,
+}
+
+/// A disc space: its mid-plane and how clear it was.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Disc {
+    pub centre: DVec3,
+    /// Unit normal, pointing up the column.
+    pub normal: DVec3,
+    /// How far the profile dips there (HU).
+    pub depth: f64,
+}
+
+/// Stations every 0.5 mm along the smoothed body centreline.
+pub(crate) fn stations(grid: &Grid, column: &Column) -> Vec<Station> {
+    let centres: Vec<DVec3> = column
+        .slices
+        .iter()
+        .enumerate()
+        .map(|(o, s)| {
+            let k = (column.first + o) as f64;
+            grid.world(s.body.x / grid.spacing.x, s.body.y / grid.spacing.y, k)
+        })
+        .collect();
+    // Arc-length resampling.
+    let mut path = vec![centres[0]];
+    let step = 0.5;
+    let mut carry = 0.0;
+    for pair in centres.windows(2) {
+        let seg = pair[1] - pair[0];
+        let len = seg.length();
+        let mut t = step - carry;
+        while t <= len {
+            path.push(pair[0] + seg * (t / len));
+            t += step;
+        }
+        carry = len - (t - step);
+    }
+    let reach = (6.0 / step) as usize;
+    let sizes: Vec<(f64, f64)> = column
+        .slices
+        .iter()
+        .map(|s| (s.half_width, s.half_depth))
+        .collect();
+    let mut out = Vec::with_capacity(path.len());
+    for n in 0..path.len() {
+        let a = path[n.saturating_sub(reach)];
+        let b = path[(n + reach).min(path.len() - 1)];
+        let axis = (b - a).normalize_or_zero();
+        if axis == DVec3::ZERO {
+            continue;
+        }
+        let k = grid
+            .index_of(path[n])
+            .z
+            .round()
+            .clamp(column.first as f64, (column.first + sizes.len() - 1) as f64)
+            as usize;
+        let (hw, hd) = sizes[k - column.first];
+        out.push(Station {
+            position: path[n],
+            axis,
+            hu: cross_section_mean(grid, path[n], axis, 0.55 * hw, 0.55 * hd),
+            expected_mm: (1.9 * hd).clamp(12.0, 45.0),
+        });
+    }
+    out
+}
+
+/// Mean HU over the front of an ellipse across the column at `p`,
+/// perpendicular to `axis`. Only the front: the basivertebral veins enter a
+/// body from behind at mid-height and darken its back half like a disc.
+fn cross_section_mean(grid: &Grid, p: DVec3, axis: DVec3, rw: f64, rd: f64) -> f64 {
+    let anterior = (DVec3::NEG_Y - axis * axis.dot(DVec3::NEG_Y)).normalize_or_zero();
+    let lateral = axis.cross(anterior);
+    let mut sum = 0.0;
+    let mut n = 0.0;
+    for r in [0.35, 0.65, 0.9] {
+        for s in 0..16 {
+            let angle = std::f64::consts::TAU * s as f64 / 16.0;
+            if angle.sin() < -0.1 {
+                continue;
+            }
+            let q = p + lateral * (rw * r * angle.cos()) + anterior * (rd * r * angle.sin());
+            sum += f64::from(grid.sample(q)).clamp(-200.0, 1200.0);
+            n += 1.0;
+        }
+    }
+    sum / n
+}
+
+/// Disc spaces: dips of the smoothed profile. Every local minimum that
+/// dips below the brightest HU on either side within 7 mm (its endplates)
+/// is a candidate, scored by that dip plus its darkness against the
+/// column's median; the deepest are kept at least 0.6 of a level apart; where two
+/// kept discs are more than 1.6 levels apart, the deepest candidate in
+/// between is taken too (a faint disc between two clear ones).
+pub(crate) fn discs(stations: &[Station]) -> Vec<Disc> {
+    let n = stations.len();
+    if n < 20 {
+        return Vec::new();
+    }
+    let raw: Vec<f64> = stations.iter().map(|s| s.hu).collect();
+    // Box smoothing over ±0.5 mm only: a thoracic disc can be 2 mm thin
+    // between bright endplates, and more smoothing moves its dip into the
+    // body beside it.
+    let smooth: Vec<f64> = (0..n)
+        .map(|i| {
+            let (lo, hi) = (i.saturating_sub(1), (i + 1).min(n - 1));
+            raw[lo..=hi].iter().sum::<f64>() / (hi - lo + 1) as f64
+        })
+        .collect();
+    let mut sorted = smooth.clone();
+    let typical = median(&mut sorted);
+    let low = sorted[sorted.len() / 20];
+    let clear = (0.15 * (typical - low)).max(20.0);
+    let steps = |mm: f64| (mm / 0.5).round().max(1.0) as usize;
+    let mut candidates: Vec<(usize, f64)> = Vec::new();
+    for i in 1..n - 1 {
+        if smooth[i] > smooth[i - 1] || smooth[i] > smooth[i + 1] || smooth[i] > typical - 15.0 {
+            continue;
+        }
+        // A disc is a dip between its two endplates, each within 7 mm of
+        // the dip's edge (a thick lumbar disc is a flat dip 10 mm wide).
+        let flat = smooth[i] + 25.0;
+        let (mut lo, mut hi) = (i, i);
+        while lo > 0 && i - lo < steps(15.0) && smooth[lo - 1] <= flat {
+            lo -= 1;
+        }
+        while hi + 1 < n && hi - i < steps(15.0) && smooth[hi + 1] <= flat {
+            hi += 1;
+        }
+        let reach = steps(7.0);
+        let left = smooth[lo.saturating_sub(reach)..=lo]
+            .iter()
+            .copied()
+            .fold(f64::MIN, f64::max);
+        let right = smooth[hi..=(hi + reach).min(n - 1)]
+            .iter()
+            .copied()
+            .fold(f64::MIN, f64::max);
+        let depth = left.min(right) - smooth[i];
+        if depth >= 8.0 {
+            // Ranked by the dip and by how dark it is overall.
+            candidates.push((i, depth + (typical - smooth[i]).max(0.0)));
+        }
+    }
+    let mut by_depth = candidates.clone();
+    by_depth.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut kept: Vec<(usize, f64)> = Vec::new();
+    for &(i, depth) in &by_depth {
+        let apart = steps(0.6 * stations[i].expected_mm);
+        if depth >= clear && kept.iter().all(|&(j, _)| i.abs_diff(j) >= apart) {
+            kept.push((i, depth));
+        }
+    }
+    kept.sort_by_key(|&(i, _)| i);
+    // Faint discs in long gaps.
+    loop {
+        let mut added = false;
+        for pair in kept.clone().windows(2) {
+            let (a, b) = (pair[0].0, pair[1].0);
+            let level = stations[(a + b) / 2].expected_mm;
+            if b - a <= steps(1.6 * level) {
+                continue;
+            }
+            let apart = steps(0.6 * level);
+            let best = candidates
+                .iter()
+                .filter(|&&(i, _)| i >= a + apart && i + apart <= b)
+                .max_by(|x, y| x.1.total_cmp(&y.1));
+            if let Some(&c) = best {
+                kept.push(c);
+                added = true;
+            }
+        }
+        if !added {
+            break;
+        }
+        kept.sort_by_key(|&(i, _)| i);
+    }
+    kept.into_iter()
+        .map(|(i, depth)| Disc {
+            centre: stations[i].position,
+            normal: stations[i].axis,
+            depth,
+        })
+        .collect()
+}

@@ -1,0 +1,116 @@
+//! The CT as the analysis reads it: HU by index, trilinear HU at a patient
+//! point, and the in-plane directions a slice shows (anterior, lateral), so
+//! the rest works on any axial series, tilted or not, without a copy.
+
+use glam::{DVec2, DVec3};
+use insitu_volume::{Volume, Voxels};
+
+use crate::SpineError;
+
+/// Read-only view of an axial volume.
+pub(crate) struct Grid<'a> {
+    volume: &'a Volume,
+    pub dims: [usize; 3],
+    /// In-plane pixel size (mm) along i and j, and the slice step.
+    pub spacing: DVec3,
+    /// Patient anterior (−y) and left (+x) as unit vectors in a slice's
+    /// (i mm, j mm) plane.
+    pub anterior: DVec2,
+    pub lateral: DVec2,
+}
+
+impl<'a> Grid<'a> {
+    /// Refuses a volume whose slices are not roughly axial.
+    pub fn new(volume: &'a Volume) -> Result<Self, SpineError> {
+        let g = volume.geometry();
+        let dirs = g.directions();
+        let normal = dirs[0].cross(dirs[1]).normalize();
+        if normal.z.abs() < 45f64.to_radians().cos() {
+            return Err(SpineError::NotAxial {
+                degrees: normal.z.abs().acos().to_degrees(),
+            });
+        }
+        let along = |v: DVec3| DVec2::new(dirs[0].dot(v), dirs[1].dot(v)).normalize_or_zero();
+        let d = g.dims;
+        Ok(Self {
+            volume,
+            dims: [d.x as usize, d.y as usize, d.z as usize],
+            spacing: g.spacing(),
+            anterior: along(DVec3::NEG_Y),
+            lateral: along(DVec3::X),
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.dims[0] * self.dims[1] * self.dims[2]
+    }
+
+    pub fn index(&self, i: usize, j: usize, k: usize) -> usize {
+        (k * self.dims[1] + j) * self.dims[0] + i
+    }
+
+    /// HU at a voxel index.
+    pub fn hu(&self, index: usize) -> f32 {
+        match self.volume.voxels() {
+            Voxels::I16(v) => f32::from(v[index]),
+            Voxels::F32(v) => v[index],
+        }
+    }
+
+    pub fn hu_at(&self, i: usize, j: usize, k: usize) -> f32 {
+        self.hu(self.index(i, j, k))
+    }
+
+    /// Patient position (mm) of a voxel centre.
+    pub fn world(&self, i: f64, j: f64, k: f64) -> DVec3 {
+        self.volume.geometry().world_of(DVec3::new(i, j, k))
+    }
+
+    /// Fractional voxel index of a patient position.
+    pub fn index_of(&self, p: DVec3) -> DVec3 {
+        self.volume.geometry().index_of(p)
+    }
+
+    /// Trilinear HU at a patient point (−1000 outside the grid).
+    pub fn sample(&self, p: DVec3) -> f32 {
+        let f = self.index_of(p);
+        let [ni, nj, nk] = self.dims.map(|n| n as f64 - 1.0);
+        if !(f.x >= 0.0 && f.y >= 0.0 && f.z >= 0.0 && f.x <= ni && f.y <= nj && f.z <= nk) {
+            return -1000.0;
+        }
+        let (i0, j0, k0) = (f.x.floor(), f.y.floor(), f.z.floor());
+        let (fx, fy, fz) = ((f.x - i0) as f32, (f.y - j0) as f32, (f.z - k0) as f32);
+        let (i0, j0, k0) = (i0 as usize, j0 as usize, k0 as usize);
+        let (i1, j1, k1) = (
+            (i0 + 1).min(self.dims[0] - 1),
+            (j0 + 1).min(self.dims[1] - 1),
+            (k0 + 1).min(self.dims[2] - 1),
+        );
+        let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
+        let plane = |k: usize| {
+            lerp(
+                lerp(self.hu_at(i0, j0, k), self.hu_at(i1, j0, k), fx),
+                lerp(self.hu_at(i0, j1, k), self.hu_at(i1, j1, k), fx),
+                fy,
+            )
+        };
+        lerp(plane(k0), plane(k1), fz)
+    }
+
+    /// Nearest voxel index of a patient point, if inside.
+    pub fn voxel_of(&self, p: DVec3) -> Option<[usize; 3]> {
+        let f = self.index_of(p).round();
+        let inside = f.x >= 0.0
+            && f.y >= 0.0
+            && f.z >= 0.0
+            && (f.x as usize) < self.dims[0]
+            && (f.y as usize) < self.dims[1]
+            && (f.z as usize) < self.dims[2];
+        inside.then_some([f.x as usize, f.y as usize, f.z as usize])
+    }
+
+    /// In-plane (i mm, j mm) position of a pixel.
+    pub fn plane_mm(&self, i: f64, j: f64) -> DVec2 {
+        DVec2::new(i * self.spacing.x, j * self.spacing.y)
+    }
+}

@@ -1,0 +1,594 @@
+//! Spine analysis of a CT, classically (no model weights): find the spinal
+//! canal and the vertebral body column in front of it, the disc spaces
+//! along the column, split the spine's bone into one segment per vertebra
+//! (body and posterior elements; ribs and pelvis apart; the sacrum whole),
+//! name the levels from anatomical anchors and measure heights and angles.
+//! Shared by the CLI (`insitu spine`) and the web app's study worker.
+//!
+//! Works in patient space on any roughly axial series (tilted, oblique,
+//! unevenly spaced as loaded) and says where it is unsure: per-vertebra
+//! flags and a level confidence with the anchors it saw.
+
+mod canal;
+mod column;
+mod grid;
+mod measure;
+mod naming;
+mod split;
+
+use glam::DVec3;
+use insitu_segment::{Anatomy, Labelmap, Segment, SegmentName, SegmentTable};
+use insitu_volume::Volume;
+use serde::{Deserialize, Serialize};
+
+pub use measure::{BodyFrame, Flag, Heights, coronal_deg, genant_grade, sagittal_deg};
+pub use naming::{Anchor, LEVELS, LevelDecision, PELVIS_LABEL, RIBS_LABEL, label_of};
+
+/// Bone for the analysis: cortex and dense cancellous bone (HU).
+pub(crate) const BONE_HU: f32 = 180.0;
+
+/// Why no spine came out.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
+pub enum SpineError {
+    /// The slices are not axial enough to find a canal in them.
+    #[error("the slices are {degrees:.0}° from axial: the spine analysis needs an axial series")]
+    NotAxial {
+        /// Angle between the slice normal and the patient's long axis.
+        degrees: f64,
+    },
+    /// No chain of bone-ringed soft tissue: no spinal canal in view.
+    #[error("no spinal canal found (no soft tissue ringed by bone along the slices)")]
+    NoCanal,
+    /// A canal but no vertebral bodies in front of it.
+    #[error("a canal but no vertebral bodies in front of it")]
+    NoBodies,
+    /// More disc-like dips than a spine has.
+    #[error("{0} disc-like dips along the column: not a spine")]
+    TooManyDiscs(usize),
+    /// The caller asked to stop.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// What the analysis is doing, for progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Finding the canal slice by slice.
+    Canal,
+    /// The body column and its disc spaces.
+    Discs,
+    /// One segment per vertebra.
+    Split,
+    /// Heights, endplates, angles.
+    Measure,
+}
+
+/// One vertebra (or the sacrum).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vertebra {
+    /// "T12", "L1", …, "sacrum".
+    pub name: String,
+    /// Its value in the labelmap.
+    pub label: u8,
+    /// Its voxels in the labelmap.
+    pub voxels: usize,
+    /// Its volume (ml).
+    pub volume_ml: f64,
+    /// Centre of all its voxels (patient mm).
+    pub centroid_mm: [f64; 3],
+    /// Body heights (not for the sacrum).
+    pub heights_mm: Option<Heights>,
+    /// The body's frame the heights were measured in.
+    pub frame: Option<BodyFrame>,
+    /// Unit normals (pointing up) of the superior and inferior endplates.
+    pub superior_normal: Option<[f64; 3]>,
+    /// See `superior_normal`.
+    pub inferior_normal: Option<[f64; 3]>,
+    /// Canal front-to-back diameter at this level (mm).
+    pub canal_ap_mm: Option<f64>,
+    /// What to look at.
+    pub flags: Vec<Flag>,
+    /// Whether it bears ribs.
+    pub ribs: bool,
+}
+
+/// A named angle between two endplates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndplateAngle {
+    /// The angle.
+    pub degrees: f64,
+    /// The upper vertebra's name.
+    pub from: String,
+    /// The lower vertebra's name.
+    pub to: String,
+}
+
+/// Angles of the whole spine (degrees), where its levels are in view.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Angles {
+    /// L1 superior to S1 superior endplate, sagittal; positive = lordosis.
+    pub lumbar_lordosis_deg: Option<f64>,
+    /// T4 superior to T12 inferior endplate, sagittal; positive = kyphosis.
+    pub thoracic_kyphosis_deg: Option<f64>,
+    /// The largest coronal angle between a superior endplate and the
+    /// inferior endplate of a vertebra two or more levels lower, with its
+    /// end vertebrae (whole vertebrae only).
+    pub cobb: Option<EndplateAngle>,
+    /// Sagittal angle between the superior endplates of each neighbouring
+    /// pair, top down.
+    pub segmental: Vec<EndplateAngle>,
+}
+
+/// Everything the analysis found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Spine {
+    /// Top down; the sacrum last when found.
+    pub vertebrae: Vec<Vertebra>,
+    /// Angles of the whole spine.
+    pub angles: Angles,
+    /// How the levels were named.
+    pub levels: LevelDecision,
+    /// Voxels labelled as ribs.
+    pub ribs_voxels: usize,
+    /// Voxels labelled as pelvis.
+    pub pelvis_voxels: usize,
+    /// Disc spaces found, top down: centre (mm) and unit normal.
+    pub discs: Vec<([f64; 3], [f64; 3])>,
+}
+
+/// The result: the report and the labelmap on the volume's grid.
+pub struct Analysis {
+    /// The report.
+    pub spine: Spine,
+    /// Vertebrae, sacrum, pelvis and ribs by [`label_of`] and the
+    /// fixed labels.
+    pub labelmap: Labelmap,
+}
+
+/// Analyses `volume`. `progress(stage, fraction)` returns false to cancel.
+pub fn analyse(
+    volume: &Volume,
+    progress: &mut dyn FnMut(Stage, f32) -> bool,
+) -> Result<Analysis, SpineError> {
+    let mut analyser = Analyser::new(volume)?;
+    loop {
+        if let Some(done) = analyser.step()? {
+            return Ok(done);
+        }
+        let (stage, fraction) = analyser.progress();
+        if !progress(stage, fraction) {
+            return Err(SpineError::Cancelled);
+        }
+    }
+}
+
+/// The analysis in steps of a fraction of a second each, so a caller on a
+/// single thread (the browser's study worker) can report progress and
+/// take a cancel between them.
+pub struct Analyser<'a> {
+    grid: grid::Grid<'a>,
+    next_slice: usize,
+    pockets: Vec<canal::Pocket>,
+    found: Option<Found>,
+}
+
+/// What the steps before the split found.
+struct Found {
+    chain: Vec<canal::Pocket>,
+    column: column::Column,
+    discs: Vec<column::Disc>,
+}
+
+/// Slices read for the canal per step.
+const SLICES_PER_STEP: usize = 24;
+
+impl<'a> Analyser<'a> {
+    /// Ready to analyse `volume` (refused when it is not axial).
+    pub fn new(volume: &'a Volume) -> Result<Self, SpineError> {
+        Ok(Self {
+            grid: grid::Grid::new(volume)?,
+            next_slice: 0,
+            pockets: Vec::new(),
+            found: None,
+        })
+    }
+
+    /// Where the analysis stands: the stage next to run and the fraction
+    /// of the whole done.
+    pub fn progress(&self) -> (Stage, f32) {
+        let slices = self.grid.dims[2];
+        if self.next_slice < slices {
+            (Stage::Canal, 0.5 * self.next_slice as f32 / slices as f32)
+        } else if self.found.is_none() {
+            (Stage::Discs, 0.5)
+        } else {
+            (Stage::Split, 0.6)
+        }
+    }
+
+    /// Runs the next step; the analysis when it was the last.
+    pub fn step(&mut self) -> Result<Option<Analysis>, SpineError> {
+        let slices = self.grid.dims[2];
+        if self.next_slice < slices {
+            let end = (self.next_slice + SLICES_PER_STEP).min(slices);
+            for k in self.next_slice..end {
+                self.pockets.extend(canal::pockets(&self.grid, k));
+            }
+            self.next_slice = end;
+            return Ok(None);
+        }
+        let Some(found) = self.found.take() else {
+            let chain = canal::chain(&self.grid, &self.pockets)?;
+            let column = column::build(&self.grid, &chain)?;
+            let stations = column::stations(&self.grid, &column);
+            let mut discs = column::discs(&stations);
+            discs.sort_by(|a, b| b.centre.z.total_cmp(&a.centre.z));
+            self.found = Some(Found {
+                chain,
+                column,
+                discs,
+            });
+            return Ok(None);
+        };
+        let split = split::split(&self.grid, &found.column, &found.discs, &mut |_| true)?;
+        Ok(Some(finish(&self.grid, &found.chain, split, &found.discs)))
+    }
+}
+
+/// Smallest piece worth calling a vertebra (ml).
+const MIN_VERTEBRA_ML: f64 = 4.0;
+
+fn finish(
+    grid: &grid::Grid,
+    chain: &[canal::Pocket],
+    split: split::Split,
+    discs: &[column::Disc],
+) -> Analysis {
+    let split::Split {
+        mut labels,
+        candidates,
+    } = split;
+    let voxel_ml = grid.spacing.x * grid.spacing.y * grid.spacing.z / 1000.0;
+    // The sacrum: the highest candidate with alae; everything below joins it.
+    let real: Vec<usize> = (0..candidates.len())
+        .filter(|&c| candidates[c].voxels as f64 * voxel_ml >= MIN_VERTEBRA_ML)
+        .collect();
+    let sacrum_at = real
+        .iter()
+        .position(|&c| candidates[c].alae && candidates[c].upper.is_some());
+    let mobile: Vec<usize> = match sacrum_at {
+        Some(s) => real[..s].to_vec(),
+        None => real.clone(),
+    };
+    let ribs: Vec<bool> = mobile.iter().map(|&c| candidates[c].ribs).collect();
+    let partial: Vec<bool> = mobile.iter().map(|&c| candidates[c].partial).collect();
+    let (mut top, levels) = naming::decide(&ribs, &partial, sacrum_at.is_some());
+    let n = mobile.len() as i32;
+    top = top.clamp(0, (24 - n).max(0));
+    // Final labels: candidate id → level label, ribs, pelvis.
+    let mut map = [0u8; 256];
+    for (m, &c) in mobile.iter().enumerate() {
+        let level = (top + m as i32).min(23) as usize;
+        map[c + 1] = label_of(level);
+        map[split::OUTSIDE as usize + c] = if ribs[m] { RIBS_LABEL } else { label_of(level) };
+    }
+    if let Some(s) = sacrum_at {
+        for &c in &real[s..] {
+            map[c + 1] = label_of(24);
+            map[split::OUTSIDE as usize + c] = PELVIS_LABEL;
+        }
+        // Pieces below the sacrum's top too small to be vertebrae are sacrum.
+        for c in real[s]..candidates.len() {
+            map[c + 1] = label_of(24);
+            map[split::OUTSIDE as usize + c] = PELVIS_LABEL;
+        }
+    }
+    let (mut ribs_voxels, mut pelvis_voxels) = (0, 0);
+    for l in labels.iter_mut() {
+        *l = map[*l as usize];
+        ribs_voxels += usize::from(*l == RIBS_LABEL);
+        pelvis_voxels += usize::from(*l == PELVIS_LABEL);
+    }
+    let [ni, nj, nk] = grid.dims;
+    let labelmap =
+        Labelmap::from_labels([ni as u32, nj as u32, nk as u32], labels).expect("sizes match");
+    let mut vertebrae = Vec::new();
+    let mut order: Vec<(usize, Option<usize>)> = mobile
+        .iter()
+        .enumerate()
+        .map(|(m, &c)| (c, Some(m)))
+        .collect();
+    if let Some(s) = sacrum_at {
+        order.push((real[s], None));
+    }
+    for (c, m) in order {
+        let cand = &candidates[c];
+        let label = match m {
+            Some(m) => label_of((top + m as i32).min(23) as usize),
+            None => label_of(24),
+        };
+        let voxels = labelmap.count(label);
+        let probe = measure::BodyProbe {
+            grid,
+            labels: labelmap.labels(),
+            label,
+        };
+        let up = body_axis(cand);
+        // The sacrum's body is its top: measure about 12 mm under S1's endplate.
+        let centre = match (m, cand.upper) {
+            (None, Some(d)) => d.centre - d.normal * 14.0,
+            _ => body_centre(cand),
+        };
+        // The disc planes give a first axis; the body's own endplates give
+        // its true one (a wedge-shaped disc tilts the column's line).
+        let first = probe.frame(centre, up);
+        let own_axis = first
+            .as_ref()
+            .and_then(|f| probe.endplates(f))
+            .map(|(sup, inf)| (sup + inf).normalize())
+            .filter(|a| a.dot(up) > 0.9);
+        let frame = match (own_axis, &first) {
+            (Some(axis), Some(f)) => probe.frame(f.centre, axis).or(first),
+            _ => first,
+        };
+        let heights = frame
+            .as_ref()
+            .filter(|_| m.is_some())
+            .and_then(|f| probe.heights(f));
+        let plates = frame.as_ref().and_then(|f| probe.endplates(f));
+        let mut flags = Vec::new();
+        if cand.partial {
+            flags.push(Flag::Partial);
+        }
+        if [cand.upper, cand.lower]
+            .iter()
+            .flatten()
+            .any(|d| d.depth < 80.0)
+        {
+            flags.push(Flag::FaintDisc);
+        }
+        if let Some(h) = heights {
+            let max = h.anterior.max(h.middle).max(h.posterior);
+            let loss = |v: f64| 1.0 - v / max;
+            let worst = [
+                (loss(h.anterior), 0),
+                (loss(h.middle), 1),
+                (loss(h.posterior), 2),
+            ]
+            .into_iter()
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .expect("three");
+            let grade = genant_grade(worst.0);
+            if grade > 0 && !cand.partial {
+                flags.push(match worst.1 {
+                    0 => Flag::Wedge { grade },
+                    1 => Flag::Biconcave { grade },
+                    _ => Flag::Crush { grade },
+                });
+            }
+        }
+        let name = LEVELS[label as usize - 1].to_owned();
+        let canal_ap_mm = canal_at(grid, chain, cand);
+        if name.starts_with('L') && canal_ap_mm.is_some_and(|d| d < 12.0) {
+            flags.push(Flag::NarrowCanal);
+        }
+        vertebrae.push(Vertebra {
+            name,
+            label,
+            voxels,
+            volume_ml: voxels as f64 * voxel_ml,
+            centroid_mm: cand.centroid.to_array(),
+            heights_mm: heights,
+            frame,
+            superior_normal: plates.map(|p| p.0.to_array()),
+            inferior_normal: plates.map(|p| p.1.to_array()),
+            canal_ap_mm,
+            flags,
+            ribs: m.is_some_and(|m| ribs[m]),
+        });
+    }
+    neighbour_flags(&mut vertebrae);
+    let angles = angles(&vertebrae);
+    let spine = Spine {
+        vertebrae,
+        angles,
+        levels,
+        ribs_voxels,
+        pelvis_voxels,
+        discs: discs
+            .iter()
+            .map(|d| (d.centre.to_array(), d.normal.to_array()))
+            .collect(),
+    };
+    Analysis { spine, labelmap }
+}
+
+/// The body's axis: the mean of its two disc normals (one at a scan edge).
+fn body_axis(c: &split::Candidate) -> DVec3 {
+    let mut axis = DVec3::ZERO;
+    for d in [c.upper, c.lower].into_iter().flatten() {
+        axis += if d.normal.z < 0.0 {
+            -d.normal
+        } else {
+            d.normal
+        };
+    }
+    if axis == DVec3::ZERO {
+        DVec3::Z
+    } else {
+        axis.normalize()
+    }
+}
+
+/// Midway between its discs on the column; at a scan edge, on the column
+/// at the height of the centroid.
+fn body_centre(c: &split::Candidate) -> DVec3 {
+    match (c.upper, c.lower) {
+        (Some(u), Some(l)) => (u.centre + l.centre) / 2.0,
+        (Some(d), None) | (None, Some(d)) => {
+            d.centre + d.normal * (c.centroid - d.centre).dot(d.normal)
+        }
+        (None, None) => c.centroid,
+    }
+}
+
+/// The canal's front-to-back size at the pockets inside this vertebra's slab.
+fn canal_at(grid: &grid::Grid, chain: &[canal::Pocket], c: &split::Candidate) -> Option<f64> {
+    let mut sizes: Vec<f64> = chain
+        .iter()
+        .filter(|p| {
+            let w = grid.world(
+                p.centre.x / grid.spacing.x,
+                p.centre.y / grid.spacing.y,
+                p.k as f64,
+            );
+            c.upper.is_none_or(|d| (w - d.centre).dot(d.normal) < 0.0)
+                && c.lower.is_none_or(|d| (w - d.centre).dot(d.normal) >= 0.0)
+        })
+        .map(|p| p.ap_mm)
+        .collect();
+    (!sizes.is_empty()).then(|| column::median(&mut sizes))
+}
+
+/// Posterior height ≥ 20% below the mean of its neighbours'.
+fn neighbour_flags(vertebrae: &mut [Vertebra]) {
+    let posterior: Vec<Option<f64>> = vertebrae
+        .iter()
+        .map(|v| {
+            v.heights_mm
+                .filter(|_| !v.flags.contains(&Flag::Partial))
+                .map(|h| h.posterior)
+        })
+        .collect();
+    for n in 0..vertebrae.len() {
+        let around: Vec<f64> = [n.checked_sub(1), Some(n + 1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|m| posterior.get(m).copied().flatten())
+            .collect();
+        if let (Some(own), false) = (posterior[n], around.is_empty()) {
+            let mean = around.iter().sum::<f64>() / around.len() as f64;
+            if own < 0.8 * mean {
+                vertebrae[n].flags.push(Flag::LowerThanNeighbours);
+            }
+        }
+    }
+}
+
+fn normal(v: &[f64; 3]) -> DVec3 {
+    DVec3::from_array(*v)
+}
+
+/// The spine's angles from the named vertebrae's endplates.
+pub fn angles(vertebrae: &[Vertebra]) -> Angles {
+    let find = |name: &str| vertebrae.iter().find(|v| v.name == name);
+    let sup = |name: &str| find(name).and_then(|v| v.superior_normal.as_ref().map(normal));
+    let inf = |name: &str| find(name).and_then(|v| v.inferior_normal.as_ref().map(normal));
+    let lumbar_lordosis_deg = sup("L1")
+        .zip(sup("sacrum"))
+        .map(|(l1, s1)| sagittal_deg(s1) - sagittal_deg(l1));
+    let thoracic_kyphosis_deg = sup("T4")
+        .zip(inf("T12"))
+        .map(|(t4, t12)| sagittal_deg(t12) - sagittal_deg(t4))
+        .map(f64::abs);
+    // A vertebra cut by the scan's edge has an unreliable endplate.
+    let mobile: Vec<&Vertebra> = vertebrae
+        .iter()
+        .filter(|v| v.name != "sacrum" && !v.flags.contains(&Flag::Partial))
+        .collect();
+    let mut cobb: Option<EndplateAngle> = None;
+    for (i, upper) in mobile.iter().enumerate() {
+        let Some(s) = upper.superior_normal.as_ref().map(normal) else {
+            continue;
+        };
+        // A curve spans at least three vertebrae: end vertebrae are two
+        // or more levels apart (next to each other it is a segmental angle).
+        for lower in mobile.iter().skip(i + 2) {
+            let Some(f) = lower.inferior_normal.as_ref().map(normal) else {
+                continue;
+            };
+            let degrees = (coronal_deg(s) - coronal_deg(f)).abs();
+            if cobb.as_ref().is_none_or(|c| degrees > c.degrees) {
+                cobb = Some(EndplateAngle {
+                    degrees,
+                    from: upper.name.clone(),
+                    to: lower.name.clone(),
+                });
+            }
+        }
+    }
+    let segmental = vertebrae
+        .windows(2)
+        .filter_map(|pair| {
+            let (a, b) = (
+                pair[0].superior_normal.as_ref()?,
+                pair[1].superior_normal.as_ref()?,
+            );
+            Some(EndplateAngle {
+                degrees: sagittal_deg(normal(b)) - sagittal_deg(normal(a)),
+                from: pair[0].name.clone(),
+                to: pair[1].name.clone(),
+            })
+        })
+        .collect();
+    Angles {
+        lumbar_lordosis_deg,
+        thoracic_kyphosis_deg,
+        cobb,
+        segmental,
+    }
+}
+
+/// The segment table for a spine labelmap: each vertebra, the sacrum,
+/// pelvis and ribs under their anatomical names and colours.
+pub fn segment_table(spine: &Spine) -> SegmentTable {
+    let mut table = SegmentTable::default();
+    let mut add = |label: u8, name: &str| {
+        if let Some(anatomy) = Anatomy::from_name(name) {
+            table.insert(Segment {
+                label,
+                name: SegmentName::Anatomy(anatomy),
+                color: anatomy.color(),
+                visible: true,
+            });
+        }
+    };
+    for v in &spine.vertebrae {
+        add(v.label, &v.name);
+    }
+    if spine.pelvis_voxels > 0 {
+        add(PELVIS_LABEL, "pelvis");
+    }
+    if spine.ribs_voxels > 0 {
+        add(RIBS_LABEL, "ribs");
+    }
+    table
+}
+
+/// The same spine with every vertebra's level moved by `by` (the user
+/// knows better: a transitional vertebra, a thoracic-only scan), and the
+/// label map old → new to apply to the labelmap; `None` when a level
+/// would leave C1..L5. The sacrum, pelvis and ribs keep theirs; the level
+/// decision becomes the user's.
+pub fn shifted(spine: &Spine, by: i32) -> Option<(Spine, [u8; 256])> {
+    let mut map: [u8; 256] = std::array::from_fn(|l| l as u8);
+    let mut out = spine.clone();
+    for v in out.vertebrae.iter_mut().filter(|v| v.name != "sacrum") {
+        let level = i32::from(v.label) - 1 + by;
+        if !(0..24).contains(&level) {
+            return None;
+        }
+        let label = label_of(level as usize);
+        map[v.label as usize] = label;
+        v.label = label;
+        v.name = LEVELS[level as usize].to_owned();
+    }
+    out.angles = angles(&out.vertebrae);
+    out.levels = LevelDecision {
+        anchor: Anchor::User,
+        confidence: 1.0,
+        seen: spine.levels.seen.clone(),
+    };
+    Some((out, map))
+}

@@ -1,0 +1,239 @@
+//! Measurements of a labelled spine, all in patient mm and degrees: body
+//! heights in each body's mid-sagittal plane, endplate planes, and the
+//! angles between them (lordosis, kyphosis, segmental, coronal Cobb).
+//! Edges are found where the HU crosses half-way between the endplate's
+//! peak and the disc, so a height does not depend on a threshold.
+
+use glam::DVec3;
+use serde::{Deserialize, Serialize};
+
+use crate::grid::Grid;
+
+/// Genant's semi-quantitative grade from the largest height loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flag {
+    /// Anterior height ≥ 20% below the largest: wedge (grade in `grade`).
+    Wedge {
+        /// 1 mild, 2 moderate, 3 severe.
+        grade: u8,
+    },
+    /// Middle height ≥ 20% below: biconcave.
+    Biconcave {
+        /// 1 mild, 2 moderate, 3 severe.
+        grade: u8,
+    },
+    /// Posterior height ≥ 20% below: crush.
+    Crush {
+        /// 1 mild, 2 moderate, 3 severe.
+        grade: u8,
+    },
+    /// Posterior height ≥ 20% below its neighbours' mean.
+    LowerThanNeighbours,
+    /// Lumbar canal under 12 mm front to back.
+    NarrowCanal,
+    /// Cut by the first or last slice: heights and angles are partial.
+    Partial,
+    /// A disc next to it was faint: the split there may be off.
+    FaintDisc,
+}
+
+/// Genant grade for a fractional height loss (0 below 20%).
+pub fn genant_grade(loss: f64) -> u8 {
+    match loss {
+        l if l >= 0.40 => 3,
+        l if l >= 0.25 => 2,
+        l if l >= 0.20 => 1,
+        _ => 0,
+    }
+}
+
+/// Heights (mm).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Heights {
+    /// At 80% of the half-depth in front of the centre.
+    pub anterior: f64,
+    /// Through the centre.
+    pub middle: f64,
+    /// At 80% of the half-depth behind the centre.
+    pub posterior: f64,
+}
+
+/// A body's local frame and the endplates found on it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BodyFrame {
+    /// Body centre (mm).
+    pub centre: DVec3,
+    /// Axis up the column, anterior and the patient's left, unit vectors.
+    pub up: DVec3,
+    /// See `up`.
+    pub anterior: DVec3,
+    /// See `up`.
+    pub lateral: DVec3,
+    /// Half the body's depth front to back through its centre.
+    pub half_depth_mm: f64,
+    /// Half its width side to side.
+    pub half_width_mm: f64,
+}
+
+/// The labelled body as a measuring tool sees it.
+pub(crate) struct BodyProbe<'a> {
+    pub grid: &'a Grid<'a>,
+    pub labels: &'a [u8],
+    pub label: u8,
+}
+
+impl BodyProbe<'_> {
+    fn is_body(&self, p: DVec3) -> bool {
+        self.grid
+            .voxel_of(p)
+            .is_some_and(|[i, j, k]| self.labels[self.grid.index(i, j, k)] == self.label)
+    }
+
+    /// Extent of the label along `dir` through `p`: (back, front) distances.
+    fn run(&self, p: DVec3, dir: DVec3, limit: f64) -> Option<(f64, f64)> {
+        if !self.is_body(p) {
+            return None;
+        }
+        let step = 0.25;
+        let walk = |sign: f64| {
+            let mut t = 0.0;
+            let mut gap = 0.0;
+            let mut last = 0.0;
+            while t < limit {
+                t += step;
+                if self.is_body(p + dir * (sign * t)) {
+                    last = t;
+                    gap = 0.0;
+                } else {
+                    gap += step;
+                    if gap > 1.5 {
+                        break;
+                    }
+                }
+            }
+            last
+        };
+        Some((walk(-1.0), walk(1.0)))
+    }
+
+    /// The edge near `t` along `dir` from `p`, at half-way between the
+    /// brightest HU inside (within 3 mm) and the darkest outside.
+    fn refine(&self, p: DVec3, dir: DVec3, t: f64) -> f64 {
+        let at = |s: f64| f64::from(self.grid.sample(p + dir * s));
+        let samples: Vec<(f64, f64)> = (-12..=12)
+            .map(|n| (t + n as f64 * 0.25, at(t + n as f64 * 0.25)))
+            .collect();
+        let peak = samples[..13].iter().map(|s| s.1).fold(f64::MIN, f64::max);
+        let floor = samples[12..].iter().map(|s| s.1).fold(f64::MAX, f64::min);
+        if peak - floor < 100.0 {
+            return t;
+        }
+        let half = (peak + floor) / 2.0;
+        // Outermost crossing from inside to outside.
+        let mut edge = t;
+        for pair in samples.windows(2) {
+            if pair[0].1 >= half && pair[1].1 < half {
+                let f = (pair[0].1 - half) / (pair[0].1 - pair[1].1);
+                edge = pair[0].0 + f * 0.25;
+            }
+        }
+        edge
+    }
+
+    /// The body's frame: axis `up`, anterior from the patient's −y, and the
+    /// true middle of its depth along that line.
+    pub fn frame(&self, centre: DVec3, up: DVec3) -> Option<BodyFrame> {
+        let anterior = (DVec3::NEG_Y - up * up.dot(DVec3::NEG_Y)).normalize_or_zero();
+        let lateral = up.cross(anterior).normalize_or_zero();
+        let (back, front) = self.run(centre, anterior, 80.0)?;
+        let centre = centre + anterior * ((front - back) / 2.0);
+        let (left, right) = self.run(centre, lateral, 80.0)?;
+        let centre = centre + lateral * ((right - left) / 2.0);
+        Some(BodyFrame {
+            centre,
+            up,
+            anterior,
+            lateral,
+            half_depth_mm: (front + back) / 2.0,
+            half_width_mm: (left + right) / 2.0,
+        })
+    }
+
+    /// Body height along `up` through `centre + anterior * offset`.
+    fn height_at(&self, f: &BodyFrame, offset: f64) -> Option<(f64, f64)> {
+        let p = f.centre + f.anterior * offset;
+        let (down, up) = self.run(p, f.up, 60.0)?;
+        Some((self.refine(p, -f.up, down), self.refine(p, f.up, up)))
+    }
+
+    /// Anterior, middle and posterior heights at ±80% of the half-depth.
+    pub fn heights(&self, f: &BodyFrame) -> Option<Heights> {
+        let offset = 0.8 * f.half_depth_mm;
+        let h = |o: f64| self.height_at(f, o).map(|(d, u)| d + u);
+        Some(Heights {
+            anterior: h(offset)?,
+            middle: h(0.0)?,
+            posterior: h(-offset)?,
+        })
+    }
+
+    /// Superior and inferior endplate normals (pointing up), fitted to the
+    /// edges of nine lines across the middle of the body.
+    pub fn endplates(&self, f: &BodyFrame) -> Option<(DVec3, DVec3)> {
+        let mut top = Vec::new();
+        let mut bottom = Vec::new();
+        for a in [-0.5, 0.0, 0.5] {
+            for l in [-0.5, 0.0, 0.5] {
+                let (x, y) = (a * f.half_depth_mm, l * f.half_width_mm);
+                let p = f.centre + f.anterior * x + f.lateral * y;
+                let Some((down, up)) = self.run(p, f.up, 60.0) else {
+                    continue;
+                };
+                top.push((x, y, self.refine(p, f.up, up)));
+                bottom.push((x, y, -self.refine(p, -f.up, down)));
+            }
+        }
+        let normal = |points: &[(f64, f64, f64)]| {
+            let (gx, gy) = fit_plane(points)?;
+            Some((f.up - f.anterior * gx - f.lateral * gy).normalize())
+        };
+        Some((normal(&top)?, normal(&bottom)?))
+    }
+}
+
+/// Least-squares slopes (dz/dx, dz/dy) of z = a x + b y + c.
+fn fit_plane(points: &[(f64, f64, f64)]) -> Option<(f64, f64)> {
+    if points.len() < 4 {
+        return None;
+    }
+    let n = points.len() as f64;
+    let (mx, my, mz) = points.iter().fold((0.0, 0.0, 0.0), |a, p| {
+        (a.0 + p.0 / n, a.1 + p.1 / n, a.2 + p.2 / n)
+    });
+    let (mut sxx, mut syy, mut sxy, mut sxz, mut syz) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for &(x, y, z) in points {
+        let (x, y, z) = (x - mx, y - my, z - mz);
+        sxx += x * x;
+        syy += y * y;
+        sxy += x * y;
+        sxz += x * z;
+        syz += y * z;
+    }
+    let det = sxx * syy - sxy * sxy;
+    if det.abs() < 1e-9 {
+        return None;
+    }
+    Some(((sxz * syy - syz * sxy) / det, (syz * sxx - sxz * sxy) / det))
+}
+
+/// Sagittal angle (degrees) of a plane with unit normal `n`: positive when
+/// it faces anteriorly.
+pub fn sagittal_deg(n: DVec3) -> f64 {
+    (-n.y).atan2(n.z).to_degrees()
+}
+
+/// Coronal angle (degrees): positive when the plane faces the patient's left.
+pub fn coronal_deg(n: DVec3) -> f64 {
+    n.x.atan2(n.z).to_degrees()
+}

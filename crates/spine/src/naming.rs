@@ -1,0 +1,179 @@
+//! Level names from anatomical anchors: the sacrum (the vertebra above it
+//! is L5), the lowest rib-bearing vertebra with a rib-free one below (T12),
+//! the highest rib-bearing one with a rib-free one above (T1). With no
+//! anchor the levels are guessed and said to be.
+
+use serde::{Deserialize, Serialize};
+
+/// The 25 mobile levels and the sacrum, top down, with their fixed label
+/// values (C1 = 1 … L5 = 24, sacrum 25), so a labelmap means the same in
+/// every file and session.
+pub const LEVELS: [&str; 25] = [
+    "C1", "C2", "C3", "C4", "C5", "C6", "C7", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9",
+    "T10", "T11", "T12", "L1", "L2", "L3", "L4", "L5", "sacrum",
+];
+
+/// Label of the pelvis and of the ribs in the spine labelmap.
+pub const PELVIS_LABEL: u8 = 26;
+/// See [`PELVIS_LABEL`].
+pub const RIBS_LABEL: u8 = 27;
+
+/// The label value of a level's index in [`LEVELS`].
+pub fn label_of(level: usize) -> u8 {
+    level as u8 + 1
+}
+
+/// What the names were anchored on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Anchor {
+    /// The sacrum: the vertebra above it is L5.
+    Sacrum,
+    /// The lowest rib-bearing vertebra, with a rib-free one below: T12.
+    LowestRib,
+    /// The highest rib-bearing vertebra, with a rib-free one above: T1.
+    HighestRib,
+    /// Nothing anatomical: every vertebra bears ribs (thoracic only), the
+    /// lowest one in view is assumed to be T12.
+    AssumedLowestThoracic,
+    /// Nothing at all: the lowest vertebra in view is assumed to be L5.
+    AssumedLowestLumbar,
+    /// The user moved the names.
+    User,
+}
+
+/// How the levels were decided and how sure that is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LevelDecision {
+    /// The anchor the names rest on.
+    pub anchor: Anchor,
+    /// 0..1: two agreeing anchors 0.95, one 0.8, anchors in disagreement
+    /// 0.5, an anchor resting on a vertebra cut by the scan's edge 0.4 (0.3
+    /// when two such disagree), an
+    /// assumption 0.25.
+    pub confidence: f64,
+    /// Every anchor seen and where it put the top vertebra's level index,
+    /// for the user to judge a transitional vertebra.
+    pub seen: Vec<(Anchor, i32)>,
+}
+
+/// Level index (into [`LEVELS`]) of the top vertebra. `ribs[n]` says
+/// whether vertebra n (top down, sacrum excluded) bears ribs, `partial[n]`
+/// whether the scan's edge cuts it (its ribs may lie outside the scan, so
+/// a cut rib-free vertebra is weak evidence).
+pub(crate) fn decide(ribs: &[bool], partial: &[bool], has_sacrum: bool) -> (i32, LevelDecision) {
+    let n = ribs.len() as i32;
+    let mut strong = Vec::new();
+    let mut weak = Vec::new();
+    if has_sacrum && n > 0 {
+        strong.push((Anchor::Sacrum, 23 - (n - 1)));
+    }
+    if let Some(low) = ribs.iter().rposition(|&r| r)
+        && low + 1 < ribs.len()
+    {
+        let whole_below = (low + 1..ribs.len()).any(|m| !partial[m]);
+        let seen = (Anchor::LowestRib, 18 - low as i32);
+        if whole_below {
+            strong.push(seen)
+        } else {
+            weak.push(seen)
+        }
+    }
+    if let Some(high) = ribs.iter().position(|&r| r)
+        && high > 0
+    {
+        let whole_above = (0..high).any(|m| !partial[m]);
+        let seen = (Anchor::HighestRib, 7 - high as i32);
+        if whole_above {
+            strong.push(seen)
+        } else {
+            weak.push(seen)
+        }
+    }
+    let mut seen = strong.clone();
+    seen.extend(&weak);
+    if let Some(&(anchor, top)) = strong.first() {
+        let agree = strong.iter().filter(|s| s.1 == top).count();
+        let confidence = if agree == strong.len() {
+            if strong.len() >= 2 { 0.95 } else { 0.8 }
+        } else {
+            0.5
+        };
+        return (
+            top,
+            LevelDecision {
+                anchor,
+                confidence,
+                seen,
+            },
+        );
+    }
+    if let Some(&(anchor, top)) = weak.first() {
+        let confidence = if weak.iter().all(|w| w.1 == top) {
+            0.4
+        } else {
+            0.3
+        };
+        return (
+            top,
+            LevelDecision {
+                anchor,
+                confidence,
+                seen,
+            },
+        );
+    }
+    let (anchor, top) = if ribs.iter().any(|&r| r) {
+        (Anchor::AssumedLowestThoracic, 18 - (n - 1))
+    } else {
+        (Anchor::AssumedLowestLumbar, 23 - (n - 1))
+    };
+    (
+        top,
+        LevelDecision {
+            anchor,
+            confidence: 0.25,
+            seen,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sacrum_and_the_lowest_rib_agree_on_a_lumbar_spine() {
+        // T11, T12 with ribs; L1..L5 without; then the sacrum.
+        let ribs = [true, true, false, false, false, false, false];
+        let (top, d) = decide(&ribs, &[false; 7], true);
+        assert_eq!(LEVELS[top as usize], "T11");
+        assert_eq!(d.anchor, Anchor::Sacrum);
+        assert_eq!(d.confidence, 0.95);
+    }
+
+    #[test]
+    fn six_lumbar_vertebrae_make_the_anchors_disagree() {
+        let ribs = [true, false, false, false, false, false, false];
+        let (top, d) = decide(&ribs, &[false; 7], true);
+        assert_eq!(LEVELS[top as usize], "T11", "the sacrum wins");
+        assert_eq!(d.confidence, 0.5);
+        assert_eq!(d.seen.len(), 2);
+    }
+
+    #[test]
+    fn a_thoracic_scan_cut_at_both_ends_is_a_weak_guess() {
+        let mut ribs = [true; 12];
+        ribs[0] = false;
+        ribs[11] = false;
+        let mut partial = [false; 12];
+        partial[0] = true;
+        partial[11] = true;
+        let (_, d) = decide(&ribs, &partial, false);
+        assert!(d.confidence <= 0.4, "{d:?}");
+        let (top, d) = decide(&[true; 5], &[false; 5], false);
+        assert_eq!(d.anchor, Anchor::AssumedLowestThoracic);
+        assert_eq!(LEVELS[top as usize + 4], "T12");
+        assert_eq!(d.confidence, 0.25);
+    }
+}

@@ -1,0 +1,562 @@
+//! One segment per vertebra. The disc planes cut the body column into
+//! slabs; each slab's body core seeds its vertebra; every bone voxel of the
+//! spine's envelope then goes to the body it is nearest to *through bone*
+//! (a multi-source shortest path), so a pedicle, lamina and spinous process
+//! follow their own body even where a facet joint touches the next
+//! vertebra. Bone outside the envelope reached from a vertebra is a rib
+//! (or, from the sacrum, the pelvis), unless it is small and near: then it
+//! is that vertebra's own transverse process tip.
+
+use std::collections::VecDeque;
+
+use glam::{DVec2, DVec3};
+
+use crate::column::{Column, Disc};
+use crate::grid::Grid;
+use crate::{BONE_HU, SpineError};
+
+/// A slab between two disc planes (or a scan edge) and what was found in it.
+#[derive(Debug, Clone)]
+pub(crate) struct Candidate {
+    pub upper: Option<Disc>,
+    pub lower: Option<Disc>,
+    pub voxels: usize,
+    pub centroid: DVec3,
+    /// Bone reached outside the envelope from this vertebra: voxels and
+    /// the farthest lateral reach from the canal (mm).
+    pub outside_voxels: usize,
+    pub outside_reach_mm: f64,
+    /// Wide bone beside the body's top (sacral alae).
+    pub alae: bool,
+    /// Bone beside it reaches far out: it bears ribs.
+    pub ribs: bool,
+    /// It touches the first or last slice.
+    pub partial: bool,
+}
+
+impl Candidate {
+    fn contains(&self, p: DVec3) -> bool {
+        self.upper
+            .is_none_or(|d| (p - d.centre).dot(d.normal) < 0.0)
+            && self
+                .lower
+                .is_none_or(|d| (p - d.centre).dot(d.normal) >= 0.0)
+    }
+}
+
+/// Labels on the full grid: 0, a candidate (1 + index), or bone reached
+/// outside the envelope from candidate c (`OUTSIDE + c`).
+pub(crate) struct Split {
+    pub labels: Vec<u8>,
+    pub candidates: Vec<Candidate>,
+}
+
+pub(crate) const OUTSIDE: u8 = 128;
+
+/// Bone beside a vertebra reaching this far from the canal is a rib (a
+/// first rib reaches about 60 mm; a lumbar transverse process about 50).
+const RIB_REACH_MM: f64 = 58.0;
+
+/// A surface voxel below this is more soft tissue than bone (HU).
+const EDGE_HU: f32 = 350.0;
+
+/// The envelope of the spine in a slice, relative to the canal centre.
+fn in_envelope(grid: &Grid, s: &crate::column::SliceColumn, p: DVec2) -> bool {
+    let d = p - s.canal;
+    let (a, l) = (d.dot(grid.anterior), d.dot(grid.lateral));
+    let front = (s.body - s.canal).dot(grid.anterior) + s.half_depth + 12.0;
+    let half_width = (1.9 * s.half_width).clamp(28.0, 55.0);
+    l.abs() <= half_width && a <= front && a >= -75.0
+}
+
+/// Splits the spine's bone into vertebrae between `discs` (top down).
+pub(crate) fn split(
+    grid: &Grid,
+    column: &Column,
+    discs: &[Disc],
+    progress: &mut dyn FnMut(f32) -> bool,
+) -> Result<Split, SpineError> {
+    let mut candidates: Vec<Candidate> = (0..=discs.len())
+        .map(|n| Candidate {
+            upper: n.checked_sub(1).map(|u| discs[u]),
+            lower: discs.get(n).copied(),
+            voxels: 0,
+            centroid: DVec3::ZERO,
+            outside_voxels: 0,
+            outside_reach_mm: 0.0,
+            alae: false,
+            ribs: false,
+            partial: false,
+        })
+        .collect();
+    if candidates.len() > 100 {
+        return Err(SpineError::TooManyDiscs(discs.len()));
+    }
+    let [ni, nj, _] = grid.dims;
+    let (k0, k1) = (column.first, column.first + column.slices.len() - 1);
+    let win = Window::around(grid, column);
+    let plane = win.wi * win.wj;
+    let mut labels = vec![0u8; grid.len()];
+    // Region: bone in the envelope, holes filled (not the canal).
+    let mut region = vec![false; plane * (k1 - k0 + 1)];
+    let mut envelope = vec![false; plane * (k1 - k0 + 1)];
+    let mut hole = vec![0u8; plane];
+    for k in k0..=k1 {
+        let s = column.at(k).expect("in the column");
+        let base = (k - k0) * plane;
+        for y in 0..win.wj {
+            for x in 0..win.wi {
+                let (i, j) = (win.ox + x, win.oy + y);
+                let inside = in_envelope(grid, s, grid.plane_mm(i as f64, j as f64));
+                envelope[base + y * win.wi + x] = inside;
+                region[base + y * win.wi + x] = inside && grid.hu_at(i, j, k) >= BONE_HU;
+            }
+        }
+        let canal = s.canal - grid.plane_mm(win.ox as f64, win.oy as f64);
+        fill_holes(
+            &mut region[base..base + plane],
+            &envelope[base..base + plane],
+            &mut hole,
+            win.wi,
+            win.wj,
+            grid,
+            canal,
+        );
+        if k % 16 == 0 && !progress(0.3 * (k - k0) as f32 / (k1 - k0 + 1) as f32) {
+            return Err(SpineError::Cancelled);
+        }
+    }
+    // Seeds: the body core in each slab.
+    let step = [
+        (grid.spacing.x * 10.0).round().max(1.0) as u32,
+        (grid.spacing.y * 10.0).round().max(1.0) as u32,
+        (grid.spacing.z * 10.0).round().max(1.0) as u32,
+    ];
+    let mut dist = vec![u32::MAX; region.len()];
+    let mut own = vec![0u8; region.len()];
+    let ring = (*step.iter().max().expect("three")) as usize + 1;
+    let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); ring];
+    for k in k0..=k1 {
+        let s = column.at(k).expect("in the column");
+        for y in 0..win.wj {
+            for x in 0..win.wi {
+                let w = (k - k0) * plane + y * win.wi + x;
+                if !region[w] {
+                    continue;
+                }
+                let (i, j) = (win.ox + x, win.oy + y);
+                let d = grid.plane_mm(i as f64, j as f64) - s.body;
+                let (a, l) = (
+                    d.dot(grid.anterior) / s.half_depth,
+                    d.dot(grid.lateral) / s.half_width,
+                );
+                if a * a + l * l > 0.49 {
+                    continue;
+                }
+                let p = grid.world(i as f64, j as f64, k as f64);
+                if let Some(c) = candidates.iter().position(|c| c.contains(p)) {
+                    dist[w] = 0;
+                    own[w] = c as u8 + 1;
+                    buckets[0].push(w as u32);
+                }
+            }
+        }
+    }
+    // Dial's shortest paths through the region.
+    let (wi, wj, wk) = (win.wi, win.wj, k1 - k0 + 1);
+    let mut current = 0u32;
+    let mut pending: usize = buckets[0].len();
+    while pending > 0 {
+        let slot = current as usize % ring;
+        while let Some(w) = buckets[slot].pop() {
+            pending -= 1;
+            let w = w as usize;
+            if dist[w] != current {
+                continue;
+            }
+            let (x, y, kk) = (w % wi, (w / wi) % wj, w / plane);
+            let neighbours = [
+                (x > 0, w.wrapping_sub(1), step[0]),
+                (x + 1 < wi, w + 1, step[0]),
+                (y > 0, w.wrapping_sub(wi), step[1]),
+                (y + 1 < wj, w + wi, step[1]),
+                (kk > 0, w.wrapping_sub(plane), step[2]),
+                (kk + 1 < wk, w + plane, step[2]),
+            ];
+            for (ok, n, cost) in neighbours {
+                if ok && region[n] && current + cost < dist[n] {
+                    dist[n] = current + cost;
+                    own[n] = own[w];
+                    buckets[(current + cost) as usize % ring].push(n as u32);
+                    pending += 1;
+                }
+            }
+        }
+        current += 1;
+    }
+    if !progress(0.6) {
+        return Err(SpineError::Cancelled);
+    }
+    // The bone's edge at half-way between soft tissue and cortex, not at
+    // the low threshold that kept thin cortex connected: a voxel next to
+    // soft tissue and under EDGE_HU is mostly soft tissue. (Marrow inside a
+    // body is not soft tissue here: the body's holes were filled.)
+    let soft = |x: usize, y: usize, kk: usize| {
+        !region[(kk * wj + y) * wi + x] && grid.hu_at(win.ox + x, win.oy + y, k0 + kk) < BONE_HU
+    };
+    let trim: Vec<usize> = (0..own.len())
+        .filter(|&w| {
+            if own[w] == 0 {
+                return false;
+            }
+            let (x, y, kk) = (w % wi, (w / wi) % wj, w / plane);
+            if grid.hu_at(win.ox + x, win.oy + y, k0 + kk) >= EDGE_HU {
+                return false;
+            }
+            (x > 0 && soft(x - 1, y, kk))
+                || (x + 1 < wi && soft(x + 1, y, kk))
+                || (y > 0 && soft(x, y - 1, kk))
+                || (y + 1 < wj && soft(x, y + 1, kk))
+                || (kk > 0 && soft(x, y, kk - 1))
+                || (kk + 1 < wk && soft(x, y, kk + 1))
+        })
+        .collect();
+    for w in trim {
+        own[w] = 0;
+    }
+    for (w, &o) in own.iter().enumerate() {
+        if o > 0 {
+            let (x, y, kk) = (w % wi, (w / wi) % wj, w / plane);
+            labels[grid.index(win.ox + x, win.oy + y, k0 + kk)] = o;
+        }
+    }
+    drop((dist, own, region));
+    let envelope = Envelope {
+        win,
+        k0,
+        mask: envelope,
+    };
+    for c in candidates.iter_mut() {
+        c.alae = alae_beside(grid, column, c);
+    }
+    outside_bone(grid, column, &envelope, &mut labels, &mut candidates);
+    let plane = ni * nj;
+    if !progress(0.85) {
+        return Err(SpineError::Cancelled);
+    }
+    // Sizes, centroids, alae, partial.
+    let mut sums = vec![(0usize, DVec3::ZERO); candidates.len()];
+    for k in 0..grid.dims[2] {
+        for j in 0..nj {
+            for i in 0..ni {
+                let l = labels[grid.index(i, j, k)];
+                if l > 0 && l < OUTSIDE {
+                    let e = &mut sums[l as usize - 1];
+                    e.0 += 1;
+                    e.1 += DVec3::new(i as f64, j as f64, k as f64);
+                }
+            }
+        }
+    }
+    for (c, (n, sum)) in candidates.iter_mut().zip(sums) {
+        c.voxels = n;
+        if n > 0 {
+            let m = sum / n as f64;
+            c.centroid = grid.world(m.x, m.y, m.z);
+        }
+    }
+    let last = grid.dims[2] - 1;
+    for (n, c) in candidates.iter_mut().enumerate() {
+        let touches = |k: usize| (0..plane).any(|p| labels[k * plane + p] == n as u8 + 1);
+        c.partial = c.upper.is_none() || c.lower.is_none() || touches(0) || touches(last);
+    }
+    Ok(Split { labels, candidates })
+}
+
+/// The part of each slice the envelope can reach, so working arrays hold
+/// the spine's neighbourhood rather than the whole volume.
+pub(crate) struct Window {
+    ox: usize,
+    oy: usize,
+    wi: usize,
+    wj: usize,
+}
+
+impl Window {
+    fn around(grid: &Grid, column: &Column) -> Self {
+        let (mut lo, mut hi) = (DVec2::splat(f64::MAX), DVec2::splat(f64::MIN));
+        for s in &column.slices {
+            let front = (s.body - s.canal).dot(grid.anterior) + s.half_depth + 12.0;
+            let half_width = (1.9 * s.half_width).clamp(28.0, 55.0);
+            for (a, l) in [
+                (front, half_width),
+                (front, -half_width),
+                (-75.0, half_width),
+                (-75.0, -half_width),
+            ] {
+                let p = s.canal + grid.anterior * a + grid.lateral * l;
+                lo = lo.min(p);
+                hi = hi.max(p);
+            }
+        }
+        let to_px = |v: f64, s: f64, n: usize| ((v / s).round().max(0.0) as usize).min(n - 1);
+        let (ox, oy) = (
+            to_px(lo.x, grid.spacing.x, grid.dims[0]),
+            to_px(lo.y, grid.spacing.y, grid.dims[1]),
+        );
+        let (ex, ey) = (
+            to_px(hi.x, grid.spacing.x, grid.dims[0]),
+            to_px(hi.y, grid.spacing.y, grid.dims[1]),
+        );
+        Self {
+            ox,
+            oy,
+            wi: ex - ox + 1,
+            wj: ey - oy + 1,
+        }
+    }
+}
+
+/// The envelope mask over the window, slices `k0..`.
+struct Envelope {
+    win: Window,
+    k0: usize,
+    mask: Vec<bool>,
+}
+
+impl Envelope {
+    fn contains(&self, i: usize, j: usize, k: usize) -> bool {
+        let w = &self.win;
+        if k < self.k0 || i < w.ox || j < w.oy || i >= w.ox + w.wi || j >= w.oy + w.wj {
+            return false;
+        }
+        let at = ((k - self.k0) * w.wj + (j - w.oy)) * w.wi + (i - w.ox);
+        self.mask.get(at).copied().unwrap_or(false)
+    }
+}
+
+/// Fills, in one slice, the holes of `region` inside the envelope: every
+/// non-bone pixel not reachable from outside the envelope or from the canal.
+fn fill_holes(
+    region: &mut [bool],
+    envelope: &[bool],
+    seen: &mut [u8],
+    ni: usize,
+    nj: usize,
+    grid: &Grid,
+    canal: DVec2,
+) {
+    seen.fill(0);
+    let mut stack: Vec<usize> = (0..ni * nj).filter(|&p| !envelope[p]).collect();
+    for &p in &stack {
+        seen[p] = 1;
+    }
+    let (ci, cj) = (
+        (canal.x / grid.spacing.x).round(),
+        (canal.y / grid.spacing.y).round(),
+    );
+    if ci >= 0.0 && cj >= 0.0 && (ci as usize) < ni && (cj as usize) < nj {
+        let c = cj as usize * ni + ci as usize;
+        if !region[c] && seen[c] == 0 {
+            seen[c] = 1;
+            stack.push(c);
+        }
+    }
+    while let Some(p) = stack.pop() {
+        let (i, j) = (p % ni, p / ni);
+        let mut visit = |n: usize| {
+            if seen[n] == 0 && !region[n] {
+                seen[n] = 1;
+                stack.push(n);
+            }
+        };
+        if i > 0 {
+            visit(p - 1);
+        }
+        if i + 1 < ni {
+            visit(p + 1);
+        }
+        if j > 0 {
+            visit(p - ni);
+        }
+        if j + 1 < nj {
+            visit(p + ni);
+        }
+    }
+    for p in 0..ni * nj {
+        if envelope[p] && seen[p] == 0 {
+            region[p] = true;
+        }
+    }
+}
+
+/// Bone outside the envelope, flooded from where it touches a vertebra;
+/// each voxel remembers the nearest vertebra it was reached from. Small
+/// floods near the spine go back to their vertebra (transverse process
+/// tips); the rest stay `OUTSIDE + c` for the caller to name.
+fn outside_bone(
+    grid: &Grid,
+    column: &Column,
+    envelope: &Envelope,
+    labels: &mut [u8],
+    candidates: &mut [Candidate],
+) {
+    let _ = ();
+    let [ni, nj, nk] = grid.dims;
+    let plane = ni * nj;
+    let k0 = column.first;
+    let in_env = |w: usize| envelope.contains(w % ni, (w / ni) % nj, w / plane);
+    let mut queue = VecDeque::new();
+    let neighbours = |w: usize| {
+        let (i, j, k) = (w % ni, (w / ni) % nj, w / plane);
+        let mut out = [usize::MAX; 6];
+        if i > 0 {
+            out[0] = w - 1;
+        }
+        if i + 1 < ni {
+            out[1] = w + 1;
+        }
+        if j > 0 {
+            out[2] = w - ni;
+        }
+        if j + 1 < nj {
+            out[3] = w + ni;
+        }
+        if k > 0 {
+            out[4] = w - plane;
+        }
+        if k + 1 < nk {
+            out[5] = w + plane;
+        }
+        out
+    };
+    for w in k0 * plane..(k0 + column.slices.len()) * plane {
+        let l = labels[w];
+        if l == 0 || l >= OUTSIDE {
+            continue;
+        }
+        for n in neighbours(w) {
+            if n != usize::MAX && labels[n] == 0 && !in_env(n) && grid.hu(n) >= BONE_HU {
+                labels[n] = OUTSIDE + l - 1;
+                queue.push_back(n);
+            }
+        }
+    }
+    while let Some(w) = queue.pop_front() {
+        for n in neighbours(w) {
+            if n != usize::MAX && labels[n] == 0 && !in_env(n) && grid.hu(n) >= BONE_HU {
+                labels[n] = labels[w];
+                queue.push_back(n);
+            }
+        }
+    }
+    // How far each flood reaches beside the spine.
+    for (w, &l) in labels.iter().enumerate() {
+        if l < OUTSIDE {
+            continue;
+        }
+        let c = &mut candidates[(l - OUTSIDE) as usize];
+        c.outside_voxels += 1;
+        let k = w / plane;
+        let canal = column
+            .at(k.clamp(k0, k0 + column.slices.len() - 1))
+            .expect("clamped")
+            .canal;
+        let p = grid.plane_mm((w % ni) as f64, ((w / ni) % nj) as f64);
+        c.outside_reach_mm = c.outside_reach_mm.max((p - canal).dot(grid.lateral).abs());
+    }
+    let voxel_mm3 = grid.spacing.x * grid.spacing.y * grid.spacing.z;
+    let below_sacrum = candidates
+        .iter()
+        .position(|c| c.alae)
+        .unwrap_or(candidates.len());
+    for (n, c) in candidates.iter_mut().enumerate() {
+        let ml = c.outside_voxels as f64 * voxel_mm3 / 1000.0;
+        let id = n as u8 + 1;
+        if c.outside_voxels > 0 && ml < 4.0 && c.outside_reach_mm < RIB_REACH_MM {
+            for l in labels.iter_mut() {
+                if *l == OUTSIDE + n as u8 {
+                    *l = id;
+                }
+            }
+        } else if n < below_sacrum && ml >= 1.0 && c.outside_reach_mm >= RIB_REACH_MM {
+            c.ribs = true;
+            // The rib's head and neck: beside the body, in front of the
+            // transverse process (which sits level with the canal or
+            // behind it); and anything past a thoracic transverse
+            // process's usual reach.
+            for k in k0..k0 + column.slices.len() {
+                let s = column.at(k).expect("in the column");
+                for j in 0..nj {
+                    for i in 0..ni {
+                        let w = grid.index(i, j, k);
+                        if labels[w] != id {
+                            continue;
+                        }
+                        let d = grid.plane_mm(i as f64, j as f64) - s.canal;
+                        let lateral = d.dot(grid.lateral).abs();
+                        let beside = lateral > s.half_width + 1.0 && d.dot(grid.anterior) > 3.0;
+                        if beside || lateral > 1.75 * s.half_width {
+                            labels[w] = OUTSIDE + n as u8;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sacral alae: bone running without a break from the body's side out
+/// past 40 mm from the column, level with the body, in at least 30% of the
+/// slices of the slab's top 30 mm (a rib touches the body only at its
+/// head, and a lumbar transverse process sits behind the body).
+fn alae_beside(grid: &Grid, column: &Column, c: &Candidate) -> bool {
+    let Some(top) = c.upper else { return false };
+    let (mut slices, mut with) = (0, 0);
+    for (o, s) in column.slices.iter().enumerate() {
+        let k = column.first + o;
+        let centre = grid.world(
+            s.body.x / grid.spacing.x,
+            s.body.y / grid.spacing.y,
+            k as f64,
+        );
+        let below = (top.centre - centre).dot(top.normal);
+        if !(3.0..=30.0).contains(&below) || !c.contains(centre) {
+            continue;
+        }
+        slices += 1;
+        let bone_at = |p: DVec2| {
+            let (i, j) = (
+                (p.x / grid.spacing.x).round(),
+                (p.y / grid.spacing.y).round(),
+            );
+            i >= 0.0
+                && j >= 0.0
+                && (i as usize) < grid.dims[0]
+                && (j as usize) < grid.dims[1]
+                && grid.hu_at(i as usize, j as usize, k) >= BONE_HU
+        };
+        let reaches = |side: f64, depth: f64| {
+            let mut gap = 0.0;
+            let mut l = 0.8 * s.half_width;
+            while l <= 42.0 {
+                let p = s.body + grid.anterior * depth + grid.lateral * (side * l);
+                if bone_at(p) {
+                    gap = 0.0;
+                } else {
+                    gap += 0.5;
+                    if gap > 2.0 {
+                        return false;
+                    }
+                }
+                l += 0.5;
+            }
+            true
+        };
+        let depths = [0.0, -0.4 * s.half_depth];
+        if depths.iter().any(|&d| reaches(-1.0, d) && reaches(1.0, d)) {
+            with += 1;
+        }
+    }
+    slices > 0 && with * 10 >= slices * 3
+}

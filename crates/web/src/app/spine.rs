@@ -1,0 +1,260 @@
+//! The spine panel: find the vertebrae, the list of them with their
+//! heights and flags, the spine's angles, how sure the level names are, and
+//! moving the names by a level; the names drawn on the 2D views. What is
+//! found and measured is decided in `insitu_spine`; this shows it.
+
+use glam::DVec3;
+use insitu_spine::{Anchor, Flag, Spine};
+use insitu_volume::phantom::Variant;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+
+use super::link::send;
+use super::{app, redraw};
+use crate::dom::{by_test_id, element, on, set_data, set_enabled, typed};
+use crate::protocol::{Failure, Request};
+
+/// Hooks up the panel.
+pub fn wire() {
+    on(&by_test_id("spine-run"), "click", |_: web_sys::Event| {
+        find()
+    });
+    on(&by_test_id("spine-cancel"), "click", |_: web_sys::Event| {
+        send(Request::Cancel)
+    });
+    for (id, by) in [("spine-shift-up", -1), ("spine-shift-down", 1)] {
+        on(&by_test_id(id), "click", move |_: web_sys::Event| {
+            send(Request::ShiftLevels { by });
+            send(Request::SegmentSurfaces);
+        });
+    }
+    on(
+        &by_test_id("labels-toggle"),
+        "change",
+        |_: web_sys::Event| {
+            if let Some(views) = app().views.borrow_mut().as_mut() {
+                views.show_names = names_shown();
+            }
+            redraw();
+        },
+    );
+    let variants: HtmlSelectElement = typed("demo-variant");
+    for (variant, text) in [
+        (Variant::Normal, "normal"),
+        (Variant::Scoliosis, "scoliosis 25°"),
+        (Variant::L1Wedge, "L1 wedge fracture"),
+    ] {
+        let option = element("option", text);
+        let _ = option.set_attribute("value", variant.key());
+        let _ = variants.append_child(&option);
+    }
+}
+
+/// The demo variant chosen in the toolbar.
+pub fn demo_variant() -> Variant {
+    Variant::from_key(&typed::<HtmlSelectElement>("demo-variant").value()).unwrap_or_default()
+}
+
+fn names_shown() -> bool {
+    typed::<HtmlInputElement>("labels-toggle").checked()
+}
+
+/// Asks for the analysis of the open volume.
+pub fn find() {
+    ask(false);
+}
+
+/// Asks for it unless the volume has segments (the demo, reopened).
+pub fn find_if_unlabelled() {
+    ask(true);
+}
+
+fn ask(if_unlabelled: bool) {
+    info("Finding the vertebrae…", "running");
+    set_enabled("spine-cancel", true);
+    send(Request::FindSpine { if_unlabelled });
+    send(Request::SegmentSurfaces);
+}
+
+fn info(text: &str, state: &str) {
+    let p = by_test_id("spine-info");
+    p.set_text_content(Some(text));
+    set_data(&p, "state", state);
+}
+
+/// A new volume: nothing found yet.
+pub fn reset(open: bool) {
+    by_test_id("spine-list").set_inner_html("");
+    by_test_id("spine-angles").set_text_content(None);
+    by_test_id("spine-levels").set_text_content(None);
+    info(if open { "" } else { "Open a CT first." }, "idle");
+    set_enabled("spine-run", open);
+    set_enabled("spine-cancel", false);
+    for id in ["spine-shift-up", "spine-shift-down"] {
+        set_enabled(id, false);
+    }
+}
+
+/// Progress of the analysis (thousandths).
+pub fn progress(done: usize, total: usize) {
+    let percent = (100 * done).checked_div(total).unwrap_or(0);
+    info(&format!("Finding the vertebrae… {percent}%"), "running");
+}
+
+/// The analysis stopped: cancelled, or failed.
+pub fn stopped(failure: Option<&Failure>) {
+    set_enabled("spine-cancel", false);
+    match failure {
+        Some(f @ Failure::CannotShift) => info(&format!("{f}: a name would leave C1–L5."), "error"),
+        Some(f) => info(&format!("No spine: {f}"), "error"),
+        None => info("Cancelled.", "idle"),
+    }
+}
+
+/// The demo kept the segments made on it: no analysis.
+pub fn skipped() {
+    set_enabled("spine-cancel", false);
+    info(
+        "Kept the segments made on this demo; Find vertebrae labels it again.",
+        "idle",
+    );
+}
+
+fn flag_text(f: &Flag) -> String {
+    match f {
+        Flag::Wedge { grade } => format!("wedge, Genant {grade}"),
+        Flag::Biconcave { grade } => format!("biconcave, Genant {grade}"),
+        Flag::Crush { grade } => format!("crush, Genant {grade}"),
+        Flag::LowerThanNeighbours => "lower than neighbours".into(),
+        Flag::NarrowCanal => "canal < 12 mm".into(),
+        Flag::Partial => "cut by the scan".into(),
+        Flag::FaintDisc => "faint disc".into(),
+    }
+}
+
+fn anchor_text(anchor: Anchor) -> &'static str {
+    match anchor {
+        Anchor::Sacrum => "counted up from the sacrum",
+        Anchor::LowestRib => "the lowest rib-bearing vertebra taken as T12",
+        Anchor::HighestRib => "the highest rib-bearing vertebra taken as T1",
+        Anchor::AssumedLowestThoracic => "no anchor in view: the lowest vertebra assumed to be T12",
+        Anchor::AssumedLowestLumbar => "no anchor in view: the lowest vertebra assumed to be L5",
+        Anchor::User => "moved by you",
+    }
+}
+
+/// Shows a spine found (or renamed): the list, the angles, the levels, the
+/// names on the views; the first time, the views go to the spine.
+pub fn show(spine: &Spine, ms: f64) {
+    set_enabled("spine-cancel", false);
+    let list = by_test_id("spine-list");
+    list.set_inner_html("");
+    for v in &spine.vertebrae {
+        let mut text = format!("{} · {:.1} ml", v.name, v.volume_ml);
+        if let Some(h) = v.heights_mm {
+            text.push_str(&format!(
+                " · heights {:.1} / {:.1} / {:.1} mm",
+                h.anterior, h.middle, h.posterior
+            ));
+        }
+        if v.ribs {
+            text.push_str(" · ribs");
+        }
+        let flags: Vec<String> = v.flags.iter().map(flag_text).collect();
+        if !flags.is_empty() {
+            text.push_str(&format!(" · {}", flags.join(", ")));
+        }
+        let li = element("li", &text);
+        set_data(&li, "name", &v.name);
+        set_data(&li, "label", &v.label.to_string());
+        if let Some(h) = v.heights_mm {
+            set_data(
+                &li,
+                "heights",
+                &format!("{},{},{}", h.anterior, h.middle, h.posterior),
+            );
+        }
+        if v.flags.iter().any(|f| {
+            matches!(
+                f,
+                Flag::Wedge { .. } | Flag::Biconcave { .. } | Flag::Crush { .. }
+            )
+        }) {
+            let _ = li.class_list().add_1("flagged");
+        }
+        let _ = list.append_child(&li);
+    }
+    let a = &spine.angles;
+    let mut angles = Vec::new();
+    let angles_el = by_test_id("spine-angles");
+    if let Some(l) = a.lumbar_lordosis_deg {
+        angles.push(format!("lumbar lordosis (L1–S1) {l:.1}°"));
+        set_data(&angles_el, "lordosis", &format!("{l:.2}"));
+    }
+    if let Some(k) = a.thoracic_kyphosis_deg {
+        angles.push(format!("thoracic kyphosis (T4–T12) {k:.1}°"));
+        set_data(&angles_el, "kyphosis", &format!("{k:.2}"));
+    }
+    if let Some(c) = &a.cobb {
+        angles.push(format!(
+            "coronal Cobb {:.1}° ({}–{})",
+            c.degrees, c.from, c.to
+        ));
+        set_data(&angles_el, "cobb", &format!("{:.2}", c.degrees));
+    }
+    angles_el.set_text_content(Some(&angles.join(" · ")));
+    let levels = by_test_id("spine-levels");
+    let sure = if spine.levels.confidence >= 0.8 {
+        "Levels"
+    } else {
+        "Levels uncertain"
+    };
+    levels.set_text_content(Some(&format!(
+        "{sure}: {} (confidence {:.0}%)",
+        anchor_text(spine.levels.anchor),
+        spine.levels.confidence * 100.0
+    )));
+    set_data(&levels, "confidence", &spine.levels.confidence.to_string());
+    set_data(&levels, "anchor", &format!("{:?}", spine.levels.anchor));
+    let done = if ms > 0.0 {
+        format!(
+            "{} vertebrae in {:.1} s",
+            spine.vertebrae.len(),
+            ms / 1000.0
+        )
+    } else {
+        format!("{} vertebrae, renamed", spine.vertebrae.len())
+    };
+    info(&done, "ready");
+    set_data(&by_test_id("spine-info"), "ms", &format!("{ms:.0}"));
+    for id in ["spine-shift-up", "spine-shift-down"] {
+        set_enabled(id, true);
+    }
+    let names: Vec<(String, DVec3)> = spine
+        .vertebrae
+        .iter()
+        .map(|v| {
+            let at = v.frame.map_or(DVec3::from(v.centroid_mm), |f| {
+                f.centre + f.anterior * (f.half_depth_mm + 10.0)
+            });
+            (v.name.clone(), at)
+        })
+        .collect();
+    let app = app();
+    if let Some(views) = app.views.borrow_mut().as_mut() {
+        let first = views.names.is_empty();
+        views.names = names;
+        views.show_names = names_shown();
+        if first && ms > 0.0 {
+            // The views go to the middle of the spine, once.
+            let centres: Vec<DVec3> = spine
+                .vertebrae
+                .iter()
+                .filter_map(|v| v.frame.map(|f| f.centre))
+                .collect();
+            if !centres.is_empty() {
+                views.crosshair = centres.iter().sum::<DVec3>() / centres.len() as f64;
+            }
+        }
+    }
+    redraw();
+}

@@ -1,0 +1,98 @@
+// The spine in a real headless Chromium: the demo spine opens labelled
+// (its generator's anatomy found by the same analysis a real CT gets), the
+// list names every vertebra, the names sit on their vertebrae in the 2D
+// views, the lordosis and the scoliosis variant's Cobb angle read back
+// from the panel, the L1 wedge variant's fracture is flagged, the names
+// move by a level and back, and nothing leaves the origin.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { startServer } from './lib/server.mjs';
+import { ARTIFACTS, openApp } from './lib/browser.mjs';
+
+let server;
+before(async () => {
+  server = await startServer(process.env.INSITU_DIST ?? 'dist');
+});
+after(() => server?.close());
+
+const NAMES = ['T10', 'T11', 'T12', 'L1', 'L2', 'L3', 'L4', 'L5', 'sacrum'];
+
+async function openDemo(page, variant) {
+  await page.getByTestId('demo-variant').selectOption(variant);
+  await page.getByTestId('open-demo').click();
+  await page.waitForSelector('[data-testid="load-status"][data-state="ready"]', { timeout: 180_000 });
+  await page.waitForSelector('[data-testid="spine-info"][data-state="ready"], [data-testid="spine-info"][data-state="error"]', { timeout: 180_000 });
+  assert.equal(await page.getByTestId('spine-info').getAttribute('data-state'), 'ready', await page.getByTestId('spine-info').textContent());
+}
+
+async function vertebrae(page) {
+  return page.getByTestId('spine-list').locator('li').evaluateAll((items) => items.map((li) => ({
+    name: li.dataset.name,
+    label: Number(li.dataset.label),
+    heights: li.dataset.heights ? li.dataset.heights.split(',').map(Number) : null,
+    text: li.textContent,
+  })));
+}
+
+test('spine: the demo opens labelled and measured; variants; names move', async () => {
+  const { browser, page, errors, network } = await openApp(server, { webgpu: false });
+  const dir = path.join(ARTIFACTS, 'spine');
+  execFileSync('mkdir', ['-p', dir]);
+  try {
+    await openDemo(page, 'normal');
+    const found = await vertebrae(page);
+    console.log(`demo: ${await page.getByTestId('spine-info').textContent()} (${await page.getByTestId('spine-info').getAttribute('data-ms')} ms)`);
+    console.log(found.map((v) => v.text).join('\n'));
+    assert.deepEqual(found.map((v) => v.name), NAMES);
+    // The labels are the fixed level values (L1 = 20), also in the segments.
+    assert.equal(found.find((v) => v.name === 'L1').label, 20);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="segment-list"] li').length >= 8);
+    const levels = page.getByTestId('spine-levels');
+    assert.ok(Number(await levels.getAttribute('data-confidence')) >= 0.9, await levels.textContent());
+    const lordosis = Number(await page.getByTestId('spine-angles').getAttribute('data-lordosis'));
+    console.log(`lordosis ${lordosis}°; ${await levels.textContent()}`);
+    assert.ok(Math.abs(lordosis - 44) <= 3, `lordosis ${lordosis}`);
+    // Names on the sagittal view, top to bottom in order.
+    await page.waitForFunction(() => (document.querySelector('[data-testid="view-sagittal"]').dataset.names ?? '').includes('L3'));
+    const names = (await page.getByTestId('view-sagittal').getAttribute('data-names')).split(';').map((n) => {
+      const [name, xy] = n.split(':');
+      return { name, y: Number(xy.split(',')[1]) };
+    });
+    console.log(`sagittal names: ${JSON.stringify(names)}`);
+    const ys = NAMES.slice(1, 8).map((n) => names.find((m) => m.name === n)?.y);
+    assert.ok(ys.every((y, i) => y !== undefined && (i === 0 || y > ys[i - 1])), `names top to bottom: ${ys}`);
+    await page.getByTestId('view-sagittal').screenshot({ path: path.join(dir, 'sagittal-names.png') });
+    await page.getByTestId('view-3d').screenshot({ path: path.join(dir, '3d-vertebrae.png') });
+
+    // Names move up a level and back; not below L5 (the sacrum is there).
+    await page.getByTestId('spine-shift-up').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="spine-list"] li')?.dataset.name === 'T9');
+    assert.equal(await page.getByTestId('spine-levels').getAttribute('data-anchor'), 'User');
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="segment-list"] li input[type=text]')].some((i) => i.value === 'T9'));
+    await page.getByTestId('spine-shift-down').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="spine-list"] li')?.dataset.name === 'T10');
+    await page.getByTestId('spine-shift-down').click();
+    await page.waitForSelector('[data-testid="spine-info"][data-state="error"]');
+    console.log(`below L5: ${await page.getByTestId('spine-info').textContent()}`);
+
+    // The scoliosis variant: its Cobb angle (the generator's is 25°).
+    await openDemo(page, 'scoliosis');
+    const cobb = Number(await page.getByTestId('spine-angles').getAttribute('data-cobb'));
+    console.log(`scoliosis: ${await page.getByTestId('spine-angles').textContent()}`);
+    assert.ok(Math.abs(cobb - 25) <= 3, `Cobb ${cobb}`);
+    await page.getByTestId('view-coronal').screenshot({ path: path.join(dir, 'coronal-scoliosis.png') });
+
+    // The L1 wedge fracture: flagged, Genant grade 2.
+    await openDemo(page, 'l1-wedge');
+    const wedge = (await vertebrae(page)).find((v) => v.name === 'L1');
+    console.log(`wedge: ${wedge.text}`);
+    assert.match(wedge.text, /wedge, Genant 2/);
+
+    assert.deepEqual(network.foreign, [], 'no request outside the origin');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './lib/server.mjs';
-import { ARTIFACTS, openApp as openAppOn } from './lib/browser.mjs';
+import { ARTIFACTS, clickViewAt, openApp as openAppOn } from './lib/browser.mjs';
 import { searchStorage } from './lib/storage_dump.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -43,6 +43,11 @@ async function openFolder(page, dir) {
   const status = page.getByTestId('load-status');
   assert.equal(await status.getAttribute('data-state'), 'ready', await status.textContent());
   return status;
+}
+
+/** The axial view's plane height (mm): where a click on it lands. */
+async function axialZ(page) {
+  return JSON.parse(await page.getByTestId('view-axial').getAttribute('data-plane')).centre[2];
 }
 
 async function waitCached(page) {
@@ -76,6 +81,20 @@ test('nothing that identifies the patient is persisted; the study reopens from t
     await page.getByTestId('segment-list').locator('li').first().locator('input[type=checkbox]').uncheck();
     await page.getByTestId('segment-list').locator('li').first().locator('input[type=checkbox]').check();
     await page.waitForFunction((n) => Number(document.querySelector('[data-testid="segment-list"]').dataset.kept ?? 0) >= n + 2, kept, { timeout: 120_000 });
+    // A measurement (kept with the volume: numbers only) and the spine
+    // analysis (its vertebrae kept as segments) before the search.
+    await page.getByTestId('measure-distance').click();
+    await clickViewAt(page, 'view-axial', [0, 0, await axialZ(page)]);
+    await clickViewAt(page, 'view-axial', [20, 0, await axialZ(page)]);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="measure-list"] li').length === 1);
+    await page.getByTestId('measure-distance').click();
+    const keptBeforeSpine = Number((await page.getByTestId('segment-list').getAttribute('data-kept')) ?? 0);
+    await page.getByTestId('spine-run').click();
+    await page.waitForSelector('[data-testid="spine-info"][data-state="ready"], [data-testid="spine-info"][data-state="error"]', { timeout: 120_000 });
+    console.log(`spine on the probe study: ${await page.getByTestId('spine-info').textContent()}`);
+    if (await page.getByTestId('spine-info').getAttribute('data-state') === 'ready') {
+      await page.waitForFunction((n) => Number(document.querySelector('[data-testid="segment-list"]').dataset.kept ?? 0) > n, keptBeforeSpine, { timeout: 120_000 });
+    }
 
     const dump = await searchStorage(page, probes);
     console.log(`persisted: ${(dump.bytes / 1e6).toFixed(1)} MB searched; ${JSON.stringify(dump.inventory)}`);

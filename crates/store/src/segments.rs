@@ -48,6 +48,10 @@ pub struct SegmentsRecord {
     pub hash: String,
     /// When it was written (ms since 1970).
     pub cached_at_ms: f64,
+    /// The measurements drawn on the volume: numbers and fixed kinds
+    /// only (none holds text).
+    #[serde(default)]
+    pub measurements: Vec<insitu_measure::Shape>,
 }
 
 impl SegmentsRecord {
@@ -76,6 +80,7 @@ impl SegmentsRecord {
             coded_bytes: coded.len(),
             hash: checksum(&[&coded]),
             cached_at_ms: now_ms,
+            measurements: Vec::new(),
         };
         (record, coded)
     }

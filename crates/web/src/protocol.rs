@@ -37,6 +37,18 @@ pub enum Request {
         /// labelled, but keeps what the user made on it).
         if_unlabelled: bool,
     },
+    /// Measure a shape drawn on a 2D view and add it to the list.
+    Measure {
+        /// What was drawn.
+        shape: insitu_measure::Shape,
+    },
+    /// Remove a measurement.
+    Unmeasure {
+        /// Its id.
+        id: u32,
+    },
+    /// The measurements as a file.
+    ExportMeasurements(MeasurementsFormat),
     /// Move every vertebra's name by `by` levels (±1).
     ShiftLevels {
         /// Levels, + towards the sacrum.
@@ -262,6 +274,11 @@ pub enum Reply {
     },
     /// The demo's analysis was not run: it has segments the user made.
     SpineSkipped,
+    /// The measurements after a change (or restored with a volume).
+    Measurements {
+        /// Every one, in the order drawn.
+        items: Vec<insitu_measure::Measurement>,
+    },
     /// The 8-bit copy of the volume for volume rendering (transferred
     /// beside it), at most 256 voxels per axis.
     VolumeTexture {
@@ -305,6 +322,7 @@ impl Reply {
             Self::SegmentsKept { .. } => "segments kept",
             Self::Spine { .. } => "spine",
             Self::SpineSkipped => "spine skipped",
+            Self::Measurements { .. } => "measurements",
             Self::VolumeTexture { .. } => "volume texture",
             Self::Tags { .. } => "tags",
             Self::Failed { .. } => "failed",
@@ -367,6 +385,8 @@ pub enum Task {
     Segmenting,
     /// Finding or renaming the vertebrae.
     FindingTheSpine,
+    /// Measuring.
+    Measuring,
 }
 
 impl fmt::Display for Task {
@@ -382,6 +402,7 @@ impl fmt::Display for Task {
             Self::OpeningFromTheCache => "opening from the cache",
             Self::Segmenting => "segmenting",
             Self::FindingTheSpine => "finding the vertebrae",
+            Self::Measuring => "measuring",
         })
     }
 }
@@ -466,6 +487,16 @@ pub enum SegmentExport {
     Labelmap(LabelmapFormat),
 }
 
+/// A file of the measurements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeasurementsFormat {
+    /// One row per measurement.
+    Csv,
+    /// The list as JSON.
+    Json,
+}
+
 /// What an `Exported` reply holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -474,6 +505,8 @@ pub enum ExportFile {
     Surface(MeshFormat),
     /// The segments.
     Segments(SegmentExport),
+    /// The measurements.
+    Measurements(MeasurementsFormat),
 }
 
 impl ExportFile {
@@ -486,6 +519,8 @@ impl ExportFile {
             Self::Segments(SegmentExport::Labelmap(f)) => {
                 format!("insitu-segments.{}", f.extension())
             }
+            Self::Measurements(MeasurementsFormat::Csv) => "insitu-measurements.csv".into(),
+            Self::Measurements(MeasurementsFormat::Json) => "insitu-measurements.json".into(),
         }
     }
 
@@ -496,6 +531,8 @@ impl ExportFile {
             Self::Segments(SegmentExport::Model(f)) => f.mime(),
             Self::Segments(SegmentExport::ActiveStl) => MeshFormat::Stl.mime(),
             Self::Segments(SegmentExport::Labelmap(f)) => f.mime(),
+            Self::Measurements(MeasurementsFormat::Csv) => "text/csv",
+            Self::Measurements(MeasurementsFormat::Json) => "application/json",
         }
     }
 }
@@ -743,7 +780,7 @@ mod tests {
     }
 
     #[test]
-    fn segment_requests_survive_the_wire() {
+    fn segment_spine_and_measure_requests_survive_the_wire() {
         use insitu_segment::Islands;
         for request in [
             Request::Edit(Edit::Islands(Islands::Split)),
@@ -755,6 +792,17 @@ mod tests {
                 world: [1.0, 2.0, 3.0],
                 tool: ClickTool::KeepPiece,
             },
+            Request::Measure {
+                shape: insitu_measure::Shape::Distance {
+                    a: [0.0; 3],
+                    b: [1.0, 2.0, 3.0],
+                },
+            },
+            Request::FindSpine {
+                if_unlabelled: true,
+            },
+            Request::ShiftLevels { by: -1 },
+            Request::ExportMeasurements(MeasurementsFormat::Csv),
         ] {
             let json = serde_json::to_string(&request).unwrap();
             assert_eq!(

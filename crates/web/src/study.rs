@@ -33,6 +33,8 @@ pub struct Study {
     /// The last spine analysis of the volume (its report; the labels are
     /// in `segments`).
     spine: Option<insitu_spine::Spine>,
+    /// What the user measured on the volume.
+    measurements: insitu_measure::Measurements,
     /// Counts volume changes, so GPU copies of an older volume are noticed.
     generation: u64,
 }
@@ -231,7 +233,32 @@ impl Study {
         self.mesh = None;
         self.segments = None;
         self.spine = None;
+        self.measurements = insitu_measure::Measurements::default();
         summary
+    }
+
+    /// The measurements drawn on this volume.
+    pub fn measurements(&self) -> &insitu_measure::Measurements {
+        &self.measurements
+    }
+
+    /// Measures `shape` and adds it to the list.
+    pub fn measure(&mut self, shape: insitu_measure::Shape) -> Result<(), Failure> {
+        let volume = self.volume().ok_or(Failure::NoVolume)?;
+        self.measurements.add(&volume, shape);
+        Ok(())
+    }
+
+    /// Removes measurement `id`.
+    pub fn unmeasure(&mut self, id: u32) {
+        self.measurements.remove(id);
+    }
+
+    /// Puts back measurements kept with the volume.
+    pub fn restore_measurements(&mut self, shapes: &[insitu_measure::Shape]) {
+        if let Some(volume) = self.volume() {
+            self.measurements = insitu_measure::Measurements::from_shapes(&volume, shapes);
+        }
     }
 
     /// The last spine analysis of this volume, if any.

@@ -271,6 +271,18 @@ pub fn wire() {
             }
             let (px, py) = canvas_position(&c, &e);
             let app = app();
+            if let Tool::Measure(_) = segments::tool() {
+                let world = app
+                    .views
+                    .borrow()
+                    .as_ref()
+                    .and_then(|v| v.world_at(axis, px, py));
+                drop(app);
+                if let Some(world) = world {
+                    super::measure::click(axis, world);
+                }
+                return;
+            }
             if matches!(segments::tool(), Tool::Grow | Tool::KeepPiece) {
                 let world = app
                     .views

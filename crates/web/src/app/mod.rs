@@ -10,6 +10,7 @@ mod controls;
 mod files;
 mod input;
 mod link;
+mod measure;
 mod offline;
 mod panel;
 mod replies;
@@ -99,6 +100,7 @@ pub fn start() {
     controls::wire();
     segments::wire();
     spine::wire();
+    measure::wire();
     input::wire();
     files::wire();
     offline::register();
@@ -218,6 +220,7 @@ fn reset_study() {
     panel::clear();
     segments::reset(None);
     spine::reset(false);
+    by_test_id("measure-list").set_inner_html("");
     for axis in ViewAxis::ALL {
         let c = views::canvas(axis);
         c.set_width(c.width()); // clears a 2D canvas

@@ -40,6 +40,7 @@ pub fn handle(reply: Reply, attachments: Attachments) {
         Reply::SegmentsKept { kept } => segments::kept(kept),
         Reply::Spine { spine, ms } => spine::show(&spine, ms),
         Reply::SpineSkipped => spine::skipped(),
+        Reply::Measurements { items } => super::measure::show(items),
         Reply::VolumeTexture {
             dims,
             voxel_to_world,
@@ -94,6 +95,7 @@ fn loaded(summary: VolumeSummary) {
     panel::show_volume(&summary);
     segments::reset(Some(&summary));
     spine::reset(true);
+    super::measure::show(Vec::new());
     if let Some(index) = summary.series {
         app.selected.set(Some(index));
         panel::select_series(index);

@@ -38,6 +38,8 @@ pub enum Tool {
     KeepPiece,
     /// Dragging moves the crop box's nearest edge.
     Crop,
+    /// Clicks draw a measurement.
+    Measure(insitu_measure::Kind),
 }
 
 thread_local! {
@@ -49,7 +51,7 @@ pub fn tool() -> Tool {
     TOOL.with(Cell::get)
 }
 
-fn set_tool(tool: Tool) {
+pub fn set_tool(tool: Tool) {
     let chosen = if self::tool() == tool {
         Tool::Navigate
     } else {
@@ -64,11 +66,15 @@ fn set_tool(tool: Tool) {
     ] {
         let _ = by_test_id(id).set_attribute("aria-pressed", &(chosen == t).to_string());
     }
-    set_data(
-        &by_test_id("views"),
-        "tool",
-        &format!("{chosen:?}").to_lowercase(),
-    );
+    for (id, kind) in super::measure::TOOLS {
+        let pressed = chosen == Tool::Measure(kind);
+        let _ = by_test_id(id).set_attribute("aria-pressed", &pressed.to_string());
+    }
+    let name = match chosen {
+        Tool::Measure(kind) => format!("measure-{kind:?}").to_lowercase(),
+        other => format!("{other:?}").to_lowercase(),
+    };
+    set_data(&by_test_id("views"), "tool", &name);
 }
 
 /// The value range the panel sets.

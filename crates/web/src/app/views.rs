@@ -28,6 +28,12 @@ pub struct Views {
     pub names: Vec<(String, DVec3)>,
     /// Write them.
     pub show_names: bool,
+    /// The measurements, drawn on the views whose plane holds them.
+    pub measurements: Vec<insitu_measure::Measurement>,
+    /// Clicks of the measurement being drawn.
+    pub pending: Vec<DVec3>,
+    /// The measurement picked in the list.
+    pub selected_measurement: Option<u32>,
 }
 
 /// Index of a view in per-view arrays.
@@ -74,6 +80,9 @@ impl Views {
             planes: [None; 3],
             names: Vec::new(),
             show_names: true,
+            measurements: Vec::new(),
+            pending: Vec::new(),
+            selected_measurement: None,
         }
     }
 
@@ -221,6 +230,96 @@ impl Views {
         crate::dom::set_data(&canvas(axis), "names", &drawn.join(";"));
     }
 
+    /// Measurements in this view's plane (within 1 mm), their values
+    /// beside them; the clicks of one being drawn.
+    fn draw_measurements(
+        &self,
+        ctx: &CanvasRenderingContext2d,
+        axis: ViewAxis,
+        plane: &Plane,
+        scale: f64,
+    ) {
+        use insitu_measure::Shape;
+        let (_, _, normal) = axis.basis();
+        let px = |p: [f64; 3]| plane.pixel_of_world(DVec3::from(p));
+        let line = |a: (f64, f64), b: (f64, f64)| {
+            ctx.begin_path();
+            ctx.move_to(a.0, a.1);
+            ctx.line_to(b.0, b.1);
+            ctx.stroke();
+        };
+        ctx.set_line_width(2.0 * scale);
+        ctx.set_font(&format!(
+            "bold {}px system-ui, sans-serif",
+            (12.0 * scale).round()
+        ));
+        ctx.set_text_align("left");
+        ctx.set_text_baseline("bottom");
+        let mut drawn = Vec::new();
+        for m in &self.measurements {
+            if !m.shape.lies_in(plane.centre, normal, 1.0) {
+                continue;
+            }
+            let colour = if self.selected_measurement == Some(m.id) {
+                "#ff4fd8"
+            } else {
+                "#9dff57"
+            };
+            ctx.set_stroke_style_str(colour);
+            ctx.set_fill_style_str(colour);
+            let label_at = match m.shape {
+                Shape::Distance { a, b } => {
+                    line(px(a), px(b));
+                    px(b)
+                }
+                Shape::Angle { a, vertex, c } => {
+                    line(px(vertex), px(a));
+                    line(px(vertex), px(c));
+                    px(vertex)
+                }
+                Shape::Cobb { first, second } => {
+                    let (a0, a1, b0, b1) =
+                        (px(first[0]), px(first[1]), px(second[0]), px(second[1]));
+                    line(a0, a1);
+                    line(b0, b1);
+                    draw_arc(ctx, (a0, a1), (b0, b1), 28.0 * scale);
+                    ((a1.0 + b1.0) / 2.0, (a1.1 + b1.1) / 2.0)
+                }
+                Shape::Region { centre, u, v } => {
+                    let (cx, cy) = px(centre);
+                    let (u, v) = (DVec3::from(u), DVec3::from(v));
+                    let rotation = u.dot(plane.down).atan2(u.dot(plane.right));
+                    ctx.begin_path();
+                    let _ = ctx.ellipse(
+                        cx,
+                        cy,
+                        u.length() / plane.mm_per_pixel,
+                        v.length() / plane.mm_per_pixel,
+                        rotation,
+                        0.0,
+                        std::f64::consts::TAU,
+                    );
+                    ctx.stroke();
+                    (cx + u.length() / plane.mm_per_pixel, cy)
+                }
+            };
+            let text = super::measure::value_text(m);
+            let _ = ctx.fill_text(&text, label_at.0 + 6.0 * scale, label_at.1 - 4.0 * scale);
+            drawn.push(m.id.to_string());
+        }
+        ctx.set_fill_style_str("#9dff57");
+        for p in &self.pending {
+            if (*p - plane.centre).dot(normal).abs() <= 1.0 {
+                let (x, y) = plane.pixel_of_world(*p);
+                ctx.begin_path();
+                let _ = ctx.arc(x, y, 3.0 * scale, 0.0, std::f64::consts::TAU);
+                ctx.fill();
+            }
+        }
+        // Which measurements this view shows, for tests.
+        crate::dom::set_data(&canvas(axis), "measurements", &drawn.join(","));
+    }
+
     fn overlay(&self, ctx: &CanvasRenderingContext2d, axis: ViewAxis, plane: &Plane) {
         let (w, h) = (f64::from(plane.width), f64::from(plane.height));
         let scale = (w.min(h) / 400.0).clamp(0.75, 2.5);
@@ -243,6 +342,7 @@ impl Views {
         if self.show_names {
             self.draw_names(ctx, axis, plane, scale);
         }
+        self.draw_measurements(ctx, axis, plane, scale);
         // Orientation letters.
         ctx.set_fill_style_str("#ffd166");
         ctx.set_font(&format!(
@@ -304,4 +404,36 @@ impl Views {
             h - pad - 4.0 * scale,
         );
     }
+}
+
+/// The arc of a Cobb angle where its two lines (screen pixels) meet, over
+/// the acute angle between them; nothing when they are (nearly) parallel.
+fn draw_arc(
+    ctx: &CanvasRenderingContext2d,
+    (a0, a1): ((f64, f64), (f64, f64)),
+    (b0, b1): ((f64, f64), (f64, f64)),
+    radius: f64,
+) {
+    let (da, db) = ((a1.0 - a0.0, a1.1 - a0.1), (b1.0 - b0.0, b1.1 - b0.1));
+    let cross = da.0 * db.1 - da.1 * db.0;
+    if cross.abs() < 1e-6 {
+        return;
+    }
+    let t = ((b0.0 - a0.0) * db.1 - (b0.1 - a0.1) * db.0) / cross;
+    let (x, y) = (a0.0 + t * da.0, a0.1 + t * da.1);
+    let angle = |d: (f64, f64)| d.1.atan2(d.0);
+    let (mut s, mut e) = (angle(da), angle(db));
+    // The acute pair of directions.
+    let mut span = (e - s).rem_euclid(std::f64::consts::TAU);
+    if span > std::f64::consts::PI {
+        std::mem::swap(&mut s, &mut e);
+        span = std::f64::consts::TAU - span;
+    }
+    if span > std::f64::consts::FRAC_PI_2 {
+        s += std::f64::consts::PI;
+    }
+    e = s + span.min(std::f64::consts::PI - span);
+    ctx.begin_path();
+    let _ = ctx.arc(x, y, radius, s, e);
+    ctx.stroke();
 }

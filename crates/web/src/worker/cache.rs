@@ -198,7 +198,7 @@ impl Cache {
         let Ok(store) = self.store().await else {
             return false;
         };
-        let written = if record.segments.is_empty() {
+        let written = if record.segments.is_empty() && record.measurements.is_empty() {
             store.delete_segments(&key).await
         } else {
             store.put_segments(&key, record, coded).await
@@ -209,9 +209,9 @@ impl Cache {
         written.is_ok()
     }
 
-    /// The segments kept for the loaded volume, checked; a damaged entry
-    /// is dropped (and said in the console), never used.
-    pub async fn segments(&self) -> Option<(Labelmap, SegmentTable)> {
+    /// The segments and measurements kept for the loaded volume, checked;
+    /// a damaged entry is dropped (and said in the console), never used.
+    pub async fn segments(&self) -> Option<(Labelmap, SegmentTable, Vec<insitu_measure::Shape>)> {
         let key = self.volume_key()?;
         let store = self.store().await.ok()?;
         let (record, coded) = match store.segments(&key).await {
@@ -222,7 +222,7 @@ impl Cache {
             }
         };
         match record.restore(&coded) {
-            Ok(restored) => Some(restored),
+            Ok((map, table)) => Some((map, table, record.measurements)),
             Err(e) => {
                 web_sys::console::warn_1(&format!("insitu: segments dropped: {e}").into());
                 let _ = store.delete_segments(&key).await;

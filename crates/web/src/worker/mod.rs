@@ -9,6 +9,7 @@ mod cache;
 pub mod files;
 mod gpu;
 mod load;
+mod measure;
 mod segments;
 mod spine;
 mod surface;
@@ -157,6 +158,9 @@ async fn handle(worker: &Worker, request: Request, attachments: Attachments) {
         Request::Demo { variant } => load::demo(worker, variant).await,
         Request::FindSpine { if_unlabelled } => spine::find(worker, if_unlabelled).await,
         Request::ShiftLevels { by } => spine::shift(worker, by),
+        Request::Measure { shape } => measure::add(worker, shape).await,
+        Request::Unmeasure { id } => measure::remove(worker, id).await,
+        Request::ExportMeasurements(format) => measure::export(worker, format),
         Request::Cancel => {}
         Request::SetCache { keep } => worker.cache.set_keep(keep),
         Request::Render { views, overlay } => views::render(worker, views, overlay).await,

@@ -88,12 +88,32 @@ pub async fn surfaces(worker: &Worker) {
     keep(worker).await;
 }
 
-/// Writes the segments to the cache, under the loaded volume's key.
-async fn keep(worker: &Worker) {
-    let record = worker.study.borrow().segments().map(|s| {
-        let bench = s.workbench();
-        SegmentsRecord::of(bench.labelmap(), bench.table(), now_ms())
-    });
+/// Writes the segments and measurements to the cache, under the loaded
+/// volume's key.
+pub async fn keep(worker: &Worker) {
+    let record = {
+        let study = worker.study.borrow();
+        let shapes = study.measurements().shapes();
+        let made = study.segments().map(|s| {
+            let bench = s.workbench();
+            SegmentsRecord::of(bench.labelmap(), bench.table(), now_ms())
+        });
+        let made = made.or_else(|| {
+            // Measurements alone: an empty labelmap codes to a few bytes.
+            (!shapes.is_empty())
+                .then(|| study.volume())
+                .flatten()
+                .map(|v| {
+                    let d = v.geometry().dims;
+                    let empty = insitu_segment::Labelmap::new([d.x, d.y, d.z]);
+                    SegmentsRecord::of(&empty, &insitu_segment::SegmentTable::default(), now_ms())
+                })
+        });
+        made.map(|(mut record, coded)| {
+            record.measurements = shapes;
+            (record, coded)
+        })
+    };
     if let Some((record, coded)) = record {
         let kept = worker.cache.write_segments(&record, &coded).await;
         post(&Reply::SegmentsKept { kept }, Attachments::default());
@@ -122,9 +142,16 @@ pub fn export(worker: &Worker, what: SegmentExport) {
 /// and sends the list; their surfaces wait for the UI's request, which
 /// follows its first 2D views.
 pub async fn restore(worker: &Worker) {
-    let Some((map, table)) = worker.cache.segments().await else {
+    let Some((map, table, shapes)) = worker.cache.segments().await else {
         return;
     };
+    if !shapes.is_empty() {
+        worker.study.borrow_mut().restore_measurements(&shapes);
+        super::measure::post_list(worker);
+    }
+    if table.segments().is_empty() {
+        return; // measurements alone: no workbench to allocate
+    }
     let summary = worker
         .study
         .borrow_mut()

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startServer } from './lib/server.mjs';
-import { ARTIFACTS, openApp } from './lib/browser.mjs';
+import { ARTIFACTS, clickViewAt, openApp } from './lib/browser.mjs';
 
 let server;
 before(async () => {
@@ -32,6 +32,7 @@ async function vertebrae(page) {
     name: li.dataset.name,
     label: Number(li.dataset.label),
     heights: li.dataset.heights ? li.dataset.heights.split(',').map(Number) : null,
+    centre: li.dataset.centre ? li.dataset.centre.split(',').map(Number) : null,
     text: li.textContent,
   })));
 }
@@ -65,6 +66,21 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     assert.ok(ys.every((y, i) => y !== undefined && (i === 0 || y > ys[i - 1])), `names top to bottom: ${ys}`);
     await page.getByTestId('view-sagittal').screenshot({ path: path.join(dir, 'sagittal-names.png') });
     await page.getByTestId('view-3d').screenshot({ path: path.join(dir, '3d-vertebrae.png') });
+
+    // The quiz: a click on the asked vertebra's body (sagittal view) scores
+    // right, a click on another one wrong.
+    await page.getByTestId('quiz-start').click();
+    const bodyOf = async (name) => (await vertebrae(page)).find((v) => v.name === name).centre;
+    let target = await page.getByTestId('quiz-question').getAttribute('data-target');
+    console.log(`quiz asks ${target}; centres ${JSON.stringify((await vertebrae(page)).map((v) => [v.name, v.centre]))}`);
+    await clickViewAt(page, 'view-sagittal', await bodyOf(target));
+    await page.waitForSelector('[data-testid="quiz-score"][data-right="1"][data-wrong="0"]', { timeout: 30_000 });
+    target = await page.getByTestId('quiz-question').getAttribute('data-target');
+    const other = NAMES.slice(1, 8).find((n) => n !== target);
+    await clickViewAt(page, 'view-sagittal', await bodyOf(other));
+    await page.waitForSelector('[data-testid="quiz-score"][data-right="1"][data-wrong="1"]', { timeout: 30_000 });
+    console.log(`quiz: ${await page.getByTestId('quiz-answer').textContent()} ${await page.getByTestId('quiz-score').textContent()}`);
+    await page.getByTestId('quiz-start').click();
 
     // Names move up a level and back; not below L5 (the sacrum is there).
     await page.getByTestId('spine-shift-up').click();

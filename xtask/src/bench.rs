@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: every benchmark, each printing ratios against a
 //! baseline or a peer measured in the same run. `INSITU_BENCH_ONLY=real-ct`
-//! (or `browser`, `cache`, `segments`) runs one part while working on it.
+//! (or `browser`, `cache`, `segments`, `spine`) runs one part while working on it.
 
 use std::path::Path;
 use std::process::Command;
@@ -34,7 +34,25 @@ pub fn all() -> Result {
     } else {
         None
     };
-    browser(&series, segments_native.as_deref())
+    let spine_native = if only.is_empty() || only == "spine" {
+        Some(spine_native()?)
+    } else {
+        None
+    };
+    browser(&series, segments_native.as_deref(), spine_native.as_deref())
+}
+
+/// Spine separation natively; returns the JSON line the browser
+/// benchmark divides its wasm time by.
+fn spine_native() -> Result<String> {
+    step("benchmark: spine separation, native (release build)");
+    let (out, _) =
+        timed(cargo(&root()).args(["bench", "-p", "insitu-spine", "--bench", "separation"]))?;
+    print!("{out}");
+    out.lines()
+        .find_map(|l| l.strip_prefix("spine-native: "))
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no spine-native line in:\n{out}"))
 }
 
 /// The segment tools natively; returns the JSON line the browser
@@ -54,7 +72,7 @@ fn segments_native(series: &Path) -> Result<String> {
 }
 
 /// The browser benchmark (release wasm, headless Chromium) beside the CLI.
-fn browser(series: &Path, segments_native: Option<&str>) -> Result {
+fn browser(series: &Path, segments_native: Option<&str>, spine_native: Option<&str>) -> Result {
     let j2k = phantoms::bench_series_j2k()?;
     step("benchmark: the same series in the browser (release wasm), beside the native CLI");
     setup::web_tools()?;
@@ -71,6 +89,7 @@ fn browser(series: &Path, segments_native: Option<&str>) -> Result {
             "INSITU_BENCH_SEGMENTS_NATIVE",
             segments_native.unwrap_or(""),
         )
+        .env("INSITU_BENCH_SPINE_NATIVE", spine_native.unwrap_or(""))
         .env("INSITU_DIST", root().join("dist")))
 }
 

@@ -284,12 +284,13 @@ fn finish(
             map[split::OUTSIDE as usize + c] = PELVIS_LABEL;
         }
     }
-    let (mut ribs_voxels, mut pelvis_voxels) = (0, 0);
+    // One pass: the final labels and how many voxels each has.
+    let mut counts = [0usize; 256];
     for l in labels.iter_mut() {
         *l = map[*l as usize];
-        ribs_voxels += usize::from(*l == RIBS_LABEL);
-        pelvis_voxels += usize::from(*l == PELVIS_LABEL);
+        counts[*l as usize] += 1;
     }
+    let (ribs_voxels, pelvis_voxels) = (counts[RIBS_LABEL as usize], counts[PELVIS_LABEL as usize]);
     let [ni, nj, nk] = grid.dims;
     let labelmap =
         Labelmap::from_labels([ni as u32, nj as u32, nk as u32], labels).expect("sizes match");
@@ -308,7 +309,7 @@ fn finish(
             Some(m) => label_of((top + m as i32).min(23) as usize),
             None => label_of(24),
         };
-        let voxels = labelmap.count(label);
+        let voxels = counts[label as usize];
         let probe = measure::BodyProbe {
             grid,
             labels: labelmap.labels(),

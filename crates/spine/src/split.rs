@@ -470,36 +470,43 @@ fn outside_bone(
         .iter()
         .position(|c| c.alae)
         .unwrap_or(candidates.len());
+    // Small floods go back to their vertebra: one pass with a label map.
+    let mut back: [u8; 256] = std::array::from_fn(|l| l as u8);
+    let mut ribbed = vec![false; candidates.len()];
     for (n, c) in candidates.iter_mut().enumerate() {
         let ml = c.outside_voxels as f64 * voxel_mm3 / 1000.0;
-        let id = n as u8 + 1;
         if c.outside_voxels > 0 && ml < 4.0 && c.outside_reach_mm < RIB_REACH_MM {
-            for l in labels.iter_mut() {
-                if *l == OUTSIDE + n as u8 {
-                    *l = id;
-                }
-            }
+            back[(OUTSIDE + n as u8) as usize] = n as u8 + 1;
         } else if n < below_sacrum && ml >= 1.0 && c.outside_reach_mm >= RIB_REACH_MM {
             c.ribs = true;
-            // The rib's head and neck: beside the body, in front of the
-            // transverse process (which sits level with the canal or
-            // behind it); and anything past a thoracic transverse
-            // process's usual reach.
-            for k in k0..k0 + column.slices.len() {
-                let s = column.at(k).expect("in the column");
-                for j in 0..nj {
-                    for i in 0..ni {
-                        let w = grid.index(i, j, k);
-                        if labels[w] != id {
-                            continue;
-                        }
-                        let d = grid.plane_mm(i as f64, j as f64) - s.canal;
-                        let lateral = d.dot(grid.lateral).abs();
-                        let beside = lateral > s.half_width + 1.0 && d.dot(grid.anterior) > 3.0;
-                        if beside || lateral > 1.75 * s.half_width {
-                            labels[w] = OUTSIDE + n as u8;
-                        }
-                    }
+            ribbed[n] = true;
+        }
+    }
+    for l in labels.iter_mut() {
+        *l = back[*l as usize];
+    }
+    if !ribbed.iter().any(|&r| r) {
+        return;
+    }
+    // A rib-bearing vertebra's rib head and neck: beside the body, in
+    // front of the transverse process (which sits level with the canal
+    // or behind it); and anything past a thoracic transverse process's
+    // usual reach. Only the envelope's window can hold them.
+    let w = &envelope.win;
+    for k in k0..k0 + column.slices.len() {
+        let s = column.at(k).expect("in the column");
+        for j in w.oy..w.oy + w.wj {
+            for i in w.ox..w.ox + w.wi {
+                let at = grid.index(i, j, k);
+                let l = labels[at];
+                if l == 0 || l >= OUTSIDE || !ribbed[l as usize - 1] {
+                    continue;
+                }
+                let d = grid.plane_mm(i as f64, j as f64) - s.canal;
+                let lateral = d.dot(grid.lateral).abs();
+                let beside = lateral > s.half_width + 1.0 && d.dot(grid.anterior) > 3.0;
+                if beside || lateral > 1.75 * s.half_width {
+                    labels[at] = OUTSIDE + l - 1;
                 }
             }
         }

@@ -140,6 +140,20 @@ rows: {
       await fresh.context().close();
     }
   }
+  if (ONLY === '' || ONLY === 'spine') {
+    // Spine separation in wasm on the demo generator's spine at 512²×300
+    // (`?demo=512`), beside the native time of the same analysis.
+    const p = await freshPage('?demo=512');
+    await p.getByTestId('open-demo').click();
+    await p.waitForSelector('[data-testid="spine-info"][data-state="ready"]', { timeout: 300_000 });
+    const spineMs = Number(await p.getByTestId('spine-info').getAttribute('data-ms'));
+    const count = await p.getByTestId('spine-list').locator('li').count();
+    const nat = process.env.INSITU_BENCH_SPINE_NATIVE ? JSON.parse(process.env.INSITU_BENCH_SPINE_NATIVE) : null;
+    const vs = nat ? `, native ${nat.separation_512_ms.toFixed(0)} ms (wasm/native ${(spineMs / nat.separation_512_ms).toFixed(2)}x)` : '';
+    console.log(`spine separation, 512x512x300 demo spine: wasm ${spineMs.toFixed(0)} ms in the study worker (aim < 5000 ms), ${count} vertebrae${vs}`);
+    await p.context().close();
+    if (ONLY === 'spine') break rows;
+  }
   const caching = [];
   for (const [name, dir] of [['512x512x300 uncompressed', series], ['512x512x100 JPEG 2000', j2kSeries]]) {
     if (dir && ONLY !== 'segments') caching.push({ name, ...(await coldThenCached(dir)) });

@@ -283,6 +283,21 @@ pub fn wire() {
                 }
                 return;
             }
+            if super::spine::quiz_active() && segments::tool() == Tool::Navigate {
+                let world = app
+                    .views
+                    .borrow()
+                    .as_ref()
+                    .and_then(|v| v.world_at(axis, px, py));
+                if let Some(world) = world {
+                    super::spine::quiz_clicked();
+                    send(Request::ToolAt {
+                        world: world.to_array(),
+                        tool: ClickTool::Select,
+                    });
+                }
+                return;
+            }
             if matches!(segments::tool(), Tool::Grow | Tool::KeepPiece) {
                 let world = app
                     .views
@@ -349,6 +364,9 @@ fn pick_3d(canvas: &HtmlCanvasElement, e: &MouseEvent) {
         return;
     };
     let keep = segments::tool() == Tool::KeepPiece;
+    if super::spine::quiz_active() && !keep {
+        super::spine::quiz_clicked();
+    }
     send(Request::Pick {
         origin: origin.as_dvec3().to_array(),
         direction: direction.as_dvec3().to_array(),

@@ -16,7 +16,8 @@ use crate::protocol::{Reply, Request};
 /// compare both ways in one run: `?decoders=N` (how many decoder workers a
 /// compressed series gets; 0: decode in the study worker) and
 /// `?slices=gpu` (reslice the 2D views on the GPU even when it is a
-/// software rasterizer).
+/// software rasterizer); `?demo=512` builds the demo at 512²×300 (the
+/// spine benchmark's size).
 pub fn spawn_worker() -> Worker {
     let query = web_sys::window()
         .and_then(|w| w.location().search().ok())
@@ -34,6 +35,9 @@ pub fn spawn_worker() -> Worker {
     }
     if setting("slices").as_deref() == Some("gpu") {
         name.push_str(";slices=gpu");
+    }
+    if setting("demo").as_deref() == Some("512") {
+        name.push_str(";demo=512");
     }
     if storage::keep_nothing() {
         name.push_str(";cache=off");

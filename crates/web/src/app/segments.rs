@@ -339,6 +339,7 @@ fn show_crop(crop: &CropBox, dims: [u32; 3]) {
 /// The worker's answer to an edit: the list, the box, undo and redo, the
 /// exports; the 2D views redraw with the overlay.
 pub fn show(summary: SegmentsSummary) {
+    super::spine::quiz_answer(summary.active);
     let app = app();
     let dims = app.volume.borrow().as_ref().map(|v| v.dims);
     let crop_changed = app
@@ -490,6 +491,10 @@ pub fn show(summary: SegmentsSummary) {
 
 /// A segment edit that changed nothing: why, under the tools.
 pub fn failed(error: &Failure) {
+    if matches!(error, Failure::NothingThere) {
+        // A quiz click on no vertebra is a wrong answer.
+        super::spine::quiz_answer(None);
+    }
     info(&error.to_string(), true);
 }
 

@@ -18,6 +18,9 @@ pub fn wire() {
     on(&by_test_id("spine-run"), "click", |_: web_sys::Event| {
         find()
     });
+    on(&by_test_id("quiz-start"), "click", |_: web_sys::Event| {
+        toggle_quiz()
+    });
     on(&by_test_id("spine-cancel"), "click", |_: web_sys::Event| {
         send(Request::Cancel)
     });
@@ -89,9 +92,10 @@ pub fn reset(open: bool) {
     info(if open { "" } else { "Open a CT first." }, "idle");
     set_enabled("spine-run", open);
     set_enabled("spine-cancel", false);
-    for id in ["spine-shift-up", "spine-shift-down"] {
+    for id in ["spine-shift-up", "spine-shift-down", "quiz-start"] {
         set_enabled(id, false);
     }
+    QUIZ.with(|q| *q.borrow_mut() = Quiz::default());
 }
 
 /// Progress of the analysis (thousandths).
@@ -173,6 +177,10 @@ pub fn show(spine: &Spine, ms: f64) {
                 &format!("{},{},{}", h.anterior, h.middle, h.posterior),
             );
         }
+        if let Some(f) = v.frame {
+            let c = f.centre;
+            set_data(&li, "centre", &format!("{},{},{}", c.x, c.y, c.z));
+        }
         if v.flags.iter().any(|f| {
             matches!(
                 f,
@@ -226,7 +234,7 @@ pub fn show(spine: &Spine, ms: f64) {
     };
     info(&done, "ready");
     set_data(&by_test_id("spine-info"), "ms", &format!("{ms:.0}"));
-    for id in ["spine-shift-up", "spine-shift-down"] {
+    for id in ["spine-shift-up", "spine-shift-down", "quiz-start"] {
         set_enabled(id, true);
     }
     let names: Vec<(String, DVec3)> = spine
@@ -257,4 +265,104 @@ pub fn show(spine: &Spine, ms: f64) {
         }
     }
     redraw();
+}
+
+/// The quiz: which vertebra to click, whether a click is being checked,
+/// and the score.
+#[derive(Default)]
+struct Quiz {
+    target: Option<(String, u8)>,
+    awaiting: bool,
+    right: u32,
+    wrong: u32,
+}
+
+thread_local! {
+    static QUIZ: std::cell::RefCell<Quiz> = std::cell::RefCell::default();
+}
+
+/// Whether a quiz is running (clicks answer it rather than move the views).
+pub fn quiz_active() -> bool {
+    QUIZ.with(|q| q.borrow().target.is_some())
+}
+
+/// A click (2D or 3D) went to the worker as a "select": the answer follows.
+pub fn quiz_clicked() {
+    QUIZ.with(|q| q.borrow_mut().awaiting = true);
+}
+
+/// Asks for a vertebra chosen at random from the list.
+fn next_question() {
+    let list = by_test_id("spine-list");
+    let items = list.children();
+    let names: Vec<(String, u8)> = (0..items.length())
+        .filter_map(|i| items.item(i))
+        .filter_map(|li| {
+            let name = li.get_attribute("data-name")?;
+            let label = li.get_attribute("data-label")?.parse().ok()?;
+            (name != "sacrum").then_some((name, label))
+        })
+        .collect();
+    if names.is_empty() {
+        return;
+    }
+    let pick = ((js_sys::Math::random() * names.len() as f64) as usize).min(names.len() - 1);
+    let (name, label) = names[pick].clone();
+    let question = by_test_id("quiz-question");
+    question.set_text_content(Some(&format!("Click {name} (in 2D or 3D)")));
+    set_data(&question, "target", &name);
+    QUIZ.with(|q| {
+        let mut q = q.borrow_mut();
+        q.target = Some((name, label));
+        q.awaiting = false;
+    });
+}
+
+fn show_score() {
+    let (right, wrong) = QUIZ.with(|q| (q.borrow().right, q.borrow().wrong));
+    let score = by_test_id("quiz-score");
+    score.set_text_content(Some(&format!("{right} right, {wrong} wrong")));
+    set_data(&score, "right", &right.to_string());
+    set_data(&score, "wrong", &wrong.to_string());
+}
+
+/// The worker's answer to a quiz click: the segment it selected (`None`:
+/// the click hit no vertebra).
+pub fn quiz_answer(selected: Option<u8>) {
+    let verdict = QUIZ.with(|q| {
+        let mut q = q.borrow_mut();
+        if !std::mem::take(&mut q.awaiting) {
+            return None;
+        }
+        let (name, label) = q.target.clone()?;
+        let right = selected == Some(label);
+        if right {
+            q.right += 1;
+        } else {
+            q.wrong += 1;
+        }
+        Some((right, name))
+    });
+    let Some((right, name)) = verdict else { return };
+    let answer = by_test_id("quiz-answer");
+    answer.set_text_content(Some(&if right {
+        format!("Right: that is {name}.")
+    } else {
+        format!("Not {name}: it is highlighted in the segment list now.")
+    }));
+    set_data(&answer, "right", &right.to_string());
+    show_score();
+    next_question();
+}
+
+/// Starts (or stops) the quiz.
+fn toggle_quiz() {
+    if quiz_active() {
+        QUIZ.with(|q| q.borrow_mut().target = None);
+        by_test_id("quiz-question").set_text_content(Some("Quiz stopped."));
+        return;
+    }
+    QUIZ.with(|q| *q.borrow_mut() = Quiz::default());
+    show_score();
+    next_question();
 }

@@ -322,13 +322,27 @@ fn demo_key(variant: Variant) -> String {
 pub async fn demo(worker: &Worker, variant: Variant) {
     let started = now_ms();
     progress(Phase::BuildingTheDemo, 0, 0);
+    // `?demo=512`: the benchmark's 512²×300 spine, never cached.
+    let large = crate::decoders::setting("demo").as_deref() == Some("512");
+    let size = if large {
+        PhantomSize {
+            matrix: 512,
+            slices: 300,
+            pixel_mm: 0.7,
+            slice_mm: 1.0,
+        }
+    } else {
+        PhantomSize::DEMO
+    };
     let key = demo_key(variant);
-    let mut summary = worker.study.borrow_mut().demo(PhantomSize::DEMO, variant);
+    let mut summary = worker.study.borrow_mut().demo(size, variant);
     *worker.files.borrow_mut() = None;
     worker.cache.set_volume_key(None);
     summary.load_ms = now_ms() - started;
     post(&Reply::Loaded(summary.clone()), Attachments::default());
-    keep_demo(worker, &key, &summary).await;
+    if !large {
+        keep_demo(worker, &key, &summary).await;
+    }
 }
 
 /// Puts the demo in the cache like a study (so segments made on it are

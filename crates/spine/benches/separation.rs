@@ -1,0 +1,39 @@
+//! Spine separation natively, on the demo generator's spine at 512²×300
+//! (0.7 × 0.7 × 1 mm, as a lumbar CT) and at the app's demo size: load
+//! excluded, analysis only (canal, discs, split, names, measurements). The
+//! browser benchmark divides its wasm time by the 512² figure (the
+//! `spine-native:` line).
+
+use std::time::Instant;
+
+use insitu_volume::phantom::{PhantomSize, Variant, demo_variant};
+
+fn best_of(runs: usize, volume: &insitu_volume::Volume) -> (f64, usize) {
+    let mut best = f64::MAX;
+    let mut found = 0;
+    for _ in 0..runs {
+        let started = Instant::now();
+        let analysis = insitu_spine::analyse(volume, &mut |_, _| true).expect("the demo's spine");
+        best = best.min(started.elapsed().as_secs_f64() * 1000.0);
+        found = analysis.spine.vertebrae.len();
+    }
+    (best, found)
+}
+
+fn main() {
+    let large = PhantomSize {
+        matrix: 512,
+        slices: 300,
+        pixel_mm: 0.7,
+        slice_mm: 1.0,
+    };
+    let volume = demo_variant(large, Variant::Normal);
+    let (ms, found) = best_of(3, &volume);
+    println!("spine separation, 512x512x300 demo spine: {ms:.0} ms (best of 3), {found} vertebrae");
+    let demo = demo_variant(PhantomSize::DEMO, Variant::Normal);
+    let (demo_ms, _) = best_of(3, &demo);
+    println!("spine separation, the app's demo (288x288x300): {demo_ms:.0} ms (best of 3)");
+    println!(
+        "spine-native: {{\"separation_512_ms\": {ms:.1}, \"separation_demo_ms\": {demo_ms:.1}}}"
+    );
+}

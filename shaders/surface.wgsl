@@ -6,6 +6,8 @@ struct Camera {
     view_proj: mat4x4<f32>,
     eye: vec4<f32>,
     color: vec4<f32>,
+    // A part's shift (mm): the "explode" view moves vertebrae apart.
+    offset: vec4<f32>,
 }
 
 @group(0) @binding(0) var<uniform> camera: Camera;
@@ -19,9 +21,10 @@ struct VertexOut {
 @vertex
 fn vs_main(@location(0) position: vec3<f32>, @location(1) normal: vec3<f32>) -> VertexOut {
     var out: VertexOut;
-    out.clip = camera.view_proj * vec4<f32>(position, 1.0);
+    let moved = position + camera.offset.xyz;
+    out.clip = camera.view_proj * vec4<f32>(moved, 1.0);
     out.normal = normal;
-    out.world = position;
+    out.world = moved;
     return out;
 }
 

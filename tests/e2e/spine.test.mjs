@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startServer } from './lib/server.mjs';
 import { ARTIFACTS, clickViewAt, openApp } from './lib/browser.mjs';
+import { decodePng } from './lib/png.mjs';
 
 let server;
 before(async () => {
@@ -81,6 +82,27 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     await page.waitForSelector('[data-testid="quiz-score"][data-right="1"][data-wrong="1"]', { timeout: 30_000 });
     console.log(`quiz: ${await page.getByTestId('quiz-answer').textContent()} ${await page.getByTestId('quiz-score').textContent()}`);
     await page.getByTestId('quiz-start').click();
+
+    // Explode: the vertebrae move apart in 3D (pixels change), and back.
+    const view3d = page.getByTestId('view-3d');
+    const setExplode = (v) => page.evaluate((value) => {
+      const range = document.querySelector('[data-testid="explode"]');
+      range.value = String(value);
+      range.dispatchEvent(new Event('input'));
+    }, v);
+    await page.waitForTimeout(500);
+    const before = decodePng(await view3d.screenshot());
+    await setExplode(100);
+    await page.waitForSelector('[data-testid="explode"][data-amount="1.00"]');
+    await page.waitForTimeout(500);
+    const exploded = decodePng(await view3d.screenshot({ path: path.join(dir, '3d-exploded.png') }));
+    let changed = 0;
+    for (let i = 0; i < before.data.length; i += 4) {
+      if (Math.abs(before.data[i] - exploded.data[i]) + Math.abs(before.data[i + 1] - exploded.data[i + 1]) > 40) changed += 1;
+    }
+    console.log(`explode: ${(100 * changed / (before.data.length / 4)).toFixed(1)}% of the 3D view's pixels changed`);
+    assert.ok(changed > before.data.length / 4 / 50, `explode changed ${changed} pixels`);
+    await setExplode(0);
 
     // Names move up a level and back; not below L5 (the sacrum is there).
     await page.getByTestId('spine-shift-up').click();

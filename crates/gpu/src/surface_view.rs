@@ -92,6 +92,7 @@ struct CameraUniform {
     view_proj: [[f32; 4]; 4],
     eye: [f32; 4],
     color: [f32; 4],
+    offset: [f32; 4],
 }
 
 /// The GPU copy of one mesh.
@@ -166,6 +167,8 @@ impl MeshBuffers {
 struct ColoredMesh {
     key: u32,
     color: [f32; 4],
+    /// Drawn moved by this (mm): the explode view.
+    offset: [f32; 3],
     buffers: MeshBuffers,
     uniform: wgpu::Buffer,
     bind_group: wgpu::BindGroup,
@@ -340,6 +343,7 @@ impl SurfaceRenderer {
                 self.parts.push(ColoredMesh {
                     key,
                     color,
+                    offset: [0.0; 3],
                     buffers: MeshBuffers::default(),
                     uniform,
                     bind_group,
@@ -351,6 +355,13 @@ impl SurfaceRenderer {
         p.color = color;
         p.buffers
             .upload_range(device, queue, part, total, offset, bytes);
+    }
+
+    /// Draws part `key` moved by `offset` (mm), for the explode view.
+    pub fn set_part_offset(&mut self, key: u32, offset: [f32; 3]) {
+        if let Some(p) = self.parts.iter_mut().find(|p| p.key == key) {
+            p.offset = offset;
+        }
     }
 
     /// Removes coloured part `key`.
@@ -474,14 +485,23 @@ impl SurfaceRenderer {
             .view_proj(width as f32 / height.max(1) as f32)
             .to_cols_array_2d();
         let eye = orbit.eye().extend(1.0).to_array();
-        let uniform = |color| CameraUniform {
+        let uniform = |color, offset: [f32; 3]| CameraUniform {
             view_proj,
             eye,
             color,
+            offset: [offset[0], offset[1], offset[2], 0.0],
         };
-        queue.write_buffer(&self.camera, 0, bytemuck::bytes_of(&uniform(BONE)));
+        queue.write_buffer(
+            &self.camera,
+            0,
+            bytemuck::bytes_of(&uniform(BONE, [0.0; 3])),
+        );
         for p in &self.parts {
-            queue.write_buffer(&p.uniform, 0, bytemuck::bytes_of(&uniform(p.color)));
+            queue.write_buffer(
+                &p.uniform,
+                0,
+                bytemuck::bytes_of(&uniform(p.color, p.offset)),
+            );
         }
         let depth = &self.depth.as_ref().expect("created above").0;
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {

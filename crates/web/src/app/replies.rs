@@ -339,6 +339,9 @@ pub async fn show_part(summary: SegmentSurfaceSummary, buffers: Array) {
         scene.show_parts(summary.facts.bounds);
     }
     if summary.label != crate::segments::FRAME {
+        super::spine::explode();
+    }
+    if summary.label != crate::segments::FRAME {
         // The last segment surface shown, for the benchmark and tests.
         let view = by_test_id("view-3d");
         set_data(&view, "part-label", &summary.label.to_string());

@@ -127,6 +127,15 @@ impl Scene {
         ctx.queue.submit([]);
     }
 
+    /// Moves parts apart (the explode view): each key by its offset (mm),
+    /// then draws.
+    pub fn set_part_offsets(&mut self, offsets: &[(u32, [f32; 3])]) {
+        for &(key, offset) in offsets {
+            self.surface.set_part_offset(key, offset);
+        }
+        self.draw();
+    }
+
     /// Removes a segment's surface.
     pub fn remove_part(&mut self, key: u32) {
         self.surface.remove_part(key);

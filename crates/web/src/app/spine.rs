@@ -21,6 +21,9 @@ pub fn wire() {
     on(&by_test_id("quiz-start"), "click", |_: web_sys::Event| {
         toggle_quiz()
     });
+    on(&by_test_id("explode"), "input", |_: web_sys::Event| {
+        explode()
+    });
     on(&by_test_id("spine-cancel"), "click", |_: web_sys::Event| {
         send(Request::Cancel)
     });
@@ -237,6 +240,14 @@ pub fn show(spine: &Spine, ms: f64) {
     for id in ["spine-shift-up", "spine-shift-down", "quiz-start"] {
         set_enabled(id, true);
     }
+    BODIES.with(|b| {
+        *b.borrow_mut() = spine
+            .vertebrae
+            .iter()
+            .filter_map(|v| v.frame.map(|f| (v.label, f.centre)))
+            .collect();
+    });
+    explode();
     let names: Vec<(String, DVec3)> = spine
         .vertebrae
         .iter()
@@ -365,4 +376,40 @@ fn toggle_quiz() {
     QUIZ.with(|q| *q.borrow_mut() = Quiz::default());
     show_score();
     next_question();
+}
+
+thread_local! {
+    /// Each vertebra's label and body centre, for the explode view.
+    static BODIES: std::cell::RefCell<Vec<(u8, DVec3)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The explode view: every vertebra moved away from the spine's middle
+/// along the line to its own body, by up to 80% of that distance (the
+/// slider), so discs open and each vertebra stands apart. Called again
+/// when a part's surface arrives, so new parts take their place.
+pub fn explode() {
+    let amount = crate::dom::number("explode")
+        .unwrap_or(0.0)
+        .clamp(0.0, 100.0)
+        / 100.0;
+    let offsets: Vec<(u32, [f32; 3])> = BODIES.with(|b| {
+        let bodies = b.borrow();
+        if bodies.is_empty() {
+            return Vec::new();
+        }
+        let middle = bodies.iter().map(|(_, c)| *c).sum::<DVec3>() / bodies.len() as f64;
+        bodies
+            .iter()
+            .map(|&(label, c)| {
+                (
+                    u32::from(label),
+                    ((c - middle) * (0.8 * amount)).as_vec3().to_array(),
+                )
+            })
+            .collect()
+    });
+    set_data(&by_test_id("explode"), "amount", &format!("{amount:.2}"));
+    if let Some(scene) = app().scene.borrow_mut().as_mut() {
+        scene.set_part_offsets(&offsets);
+    }
 }

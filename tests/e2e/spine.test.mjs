@@ -66,6 +66,14 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     const ys = NAMES.slice(1, 8).map((n) => names.find((m) => m.name === n)?.y);
     assert.ok(ys.every((y, i) => y !== undefined && (i === 0 || y > ys[i - 1])), `names top to bottom: ${ys}`);
     await page.getByTestId('view-sagittal').screenshot({ path: path.join(dir, 'sagittal-names.png') });
+    // The names in 3D too, each over its own vertebra, top to bottom.
+    await page.waitForFunction(() => (document.querySelector('[data-testid="view-3d-names"]').dataset.names ?? '').includes('L5'));
+    const names3d = (await page.getByTestId('view-3d-names').getAttribute('data-names')).split(';').map((n) => {
+      const [name, xy] = n.split(':');
+      return { name, y: Number(xy.split(',')[1]) };
+    });
+    const ys3d = NAMES.slice(1, 8).map((n) => names3d.find((m) => m.name === n)?.y);
+    assert.ok(ys3d.every((y, i) => y !== undefined && (i === 0 || y > ys3d[i - 1])), `3D names top to bottom: ${ys3d}`);
     await page.getByTestId('view-3d').screenshot({ path: path.join(dir, '3d-vertebrae.png') });
 
     // The quiz: a click on the asked vertebra's body (sagittal view) scores
@@ -76,6 +84,8 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     console.log(`quiz asks ${target}; centres ${JSON.stringify((await vertebrae(page)).map((v) => [v.name, v.centre]))}`);
     await clickViewAt(page, 'view-sagittal', await bodyOf(target));
     await page.waitForSelector('[data-testid="quiz-score"][data-right="1"][data-wrong="0"]', { timeout: 30_000 });
+    // The clicked vertebra says its name under the 3D view.
+    assert.equal(await page.getByTestId('readout-3d').getAttribute('data-selected'), `Selected: ${target}`);
     target = await page.getByTestId('quiz-question').getAttribute('data-target');
     const other = NAMES.slice(1, 8).find((n) => n !== target);
     await clickViewAt(page, 'view-sagittal', await bodyOf(other));
@@ -102,7 +112,17 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     }
     console.log(`explode: ${(100 * changed / (before.data.length / 4)).toFixed(1)}% of the 3D view's pixels changed`);
     assert.ok(changed > before.data.length / 4 / 50, `explode changed ${changed} pixels`);
+    // The names moved with their vertebrae: farther apart than before.
+    const spread = async () => {
+      const n = (await page.getByTestId('view-3d-names').getAttribute('data-names')).split(';').map((e) => Number(e.split(':')[1].split(',')[1]));
+      return Math.max(...n) - Math.min(...n);
+    };
+    const apart = await spread();
     await setExplode(0);
+    await page.waitForSelector('[data-testid="explode"][data-amount="0.00"]');
+    const together = await spread();
+    console.log(`3D names span ${together.toFixed(0)} px, exploded ${apart.toFixed(0)} px`);
+    assert.ok(apart > together * 1.2, 'names stay on their vertebrae as they move apart');
 
     // Names move up a level and back; not below L5 (the sacrum is there).
     await page.getByTestId('spine-shift-up').click();

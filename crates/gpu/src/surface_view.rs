@@ -364,6 +364,14 @@ impl SurfaceRenderer {
         }
     }
 
+    /// Where part `key` is drawn moved to (mm; zero when it is not).
+    pub fn part_offset(&self, key: u32) -> [f32; 3] {
+        self.parts
+            .iter()
+            .find(|p| p.key == key)
+            .map_or([0.0; 3], |p| p.offset)
+    }
+
     /// Removes coloured part `key`.
     pub fn remove_part(&mut self, key: u32) {
         self.parts.retain(|p| p.key != key);

@@ -68,6 +68,14 @@ pub struct Scene {
     mode_name: String,
     /// Camera; `None` until a surface or volume frames it.
     pub orbit: Option<Orbit>,
+    /// Vertebra names to write over the 3D view: name, the part they
+    /// belong to (so they follow the explode view) and where (mm).
+    pub names: Vec<(String, u32, Vec3)>,
+    /// Write them.
+    pub show_names: bool,
+    /// The labels shown now (names of gone or hidden segments are not
+    /// written).
+    pub present: Vec<u8>,
 }
 
 impl Scene {
@@ -85,6 +93,9 @@ impl Scene {
             mode: Mode::Surface,
             mode_name: "surface".into(),
             orbit: None,
+            names: Vec::new(),
+            show_names: true,
+            present: Vec::new(),
         }
     }
 
@@ -247,12 +258,64 @@ impl Scene {
         if let Err(e) = drawn {
             web_sys::console::warn_1(&format!("3D view: {e}").into());
         }
+        self.draw_names(size, &orbit, mode == Mode::Surface);
         // What the canvas now shows (tests wait for it rather than sleep).
         let shown = match mode {
             Mode::Volume(_) if !self.volume.has_volume() => "none",
             _ => self.mode_name.as_str(),
         };
         crate::dom::set_data(&canvas, "rendered", shown);
+    }
+
+    /// The vertebra names over the 3D view (its own 2D canvas on top),
+    /// each where its part is drawn, explode offset included.
+    fn draw_names(&self, (w, h): (u32, u32), orbit: &Orbit, surface: bool) {
+        use wasm_bindgen::JsCast;
+        let canvas: web_sys::HtmlCanvasElement = crate::dom::typed("view-3d-names");
+        if canvas.width() != w || canvas.height() != h {
+            canvas.set_width(w);
+            canvas.set_height(h);
+        }
+        let Some(ctx) = canvas
+            .get_context("2d")
+            .ok()
+            .flatten()
+            .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+        else {
+            return;
+        };
+        ctx.clear_rect(0.0, 0.0, f64::from(w), f64::from(h));
+        let mut drawn = Vec::new();
+        if surface && self.show_names {
+            let view_proj = orbit.view_proj(w as f32 / h.max(1) as f32);
+            let scale = (f64::from(w.min(h)) / 400.0).clamp(0.75, 2.5);
+            ctx.set_font(&format!(
+                "bold {}px system-ui, sans-serif",
+                (12.0 * scale).round()
+            ));
+            ctx.set_text_align("center");
+            ctx.set_text_baseline("middle");
+            ctx.set_line_width(3.0 * scale);
+            ctx.set_stroke_style_str("rgba(0, 0, 0, 0.8)");
+            ctx.set_fill_style_str("#ffffff");
+            for (name, key, at) in &self.names {
+                if !self.present.iter().any(|&l| u32::from(l) == *key) {
+                    continue;
+                }
+                let moved = *at + Vec3::from(self.surface.part_offset(*key));
+                let clip = view_proj * moved.extend(1.0);
+                if clip.w <= 0.0 {
+                    continue;
+                }
+                let ndc = clip.truncate() / clip.w;
+                let x = (f64::from(ndc.x) + 1.0) / 2.0 * f64::from(w);
+                let y = (1.0 - f64::from(ndc.y)) / 2.0 * f64::from(h);
+                let _ = ctx.stroke_text(name, x, y);
+                let _ = ctx.fill_text(name, x, y);
+                drawn.push(format!("{name}:{x:.0},{y:.0}"));
+            }
+        }
+        crate::dom::set_data(&canvas, "names", &drawn.join(";"));
     }
 
     /// Orbit by a mouse drag of (dx, dy) CSS pixels.

@@ -340,7 +340,34 @@ fn show_crop(crop: &CropBox, dims: [u32; 3]) {
 /// exports; the 2D views redraw with the overlay.
 pub fn show(summary: SegmentsSummary) {
     super::spine::quiz_answer(summary.active);
+    // The selected segment's name under the 3D view: click a vertebra
+    // there (or in 2D) and it says which one it is.
+    let selected = summary
+        .active
+        .and_then(|l| summary.segments.iter().find(|s| s.label == l))
+        .map(|s| format!("Selected: {}", s.name));
+    let readout = by_test_id("readout-3d");
+    readout.set_text_content(selected.as_deref());
+    set_data(&readout, "selected", selected.as_deref().unwrap_or(""));
     let app = app();
+    // Names are written for the segments shown.
+    let present: Vec<u8> = summary
+        .segments
+        .iter()
+        .filter(|s| s.visible && s.voxels > 0)
+        .map(|s| s.label)
+        .collect();
+    if let Some(v) = app.views.borrow_mut().as_mut() {
+        v.present = present.clone();
+    }
+    if let Some(scene) = app.scene.borrow_mut().as_mut()
+        && scene.present != present
+    {
+        scene.present = present;
+        if !scene.names.is_empty() {
+            scene.draw();
+        }
+    }
     let dims = app.volume.borrow().as_ref().map(|v| v.dims);
     let crop_changed = app
         .segments

@@ -40,6 +40,10 @@ pub fn wire() {
             if let Some(views) = app().views.borrow_mut().as_mut() {
                 views.show_names = names_shown();
             }
+            if let Some(scene) = app().scene.borrow_mut().as_mut() {
+                scene.show_names = names_shown();
+                scene.draw();
+            }
             redraw();
         },
     );
@@ -248,17 +252,27 @@ pub fn show(spine: &Spine, ms: f64) {
             .collect();
     });
     explode();
-    let names: Vec<(String, DVec3)> = spine
+    let names: Vec<(String, DVec3, u8)> = spine
         .vertebrae
         .iter()
         .map(|v| {
             let at = v.frame.map_or(DVec3::from(v.centroid_mm), |f| {
                 f.centre + f.anterior * (f.half_depth_mm + 10.0)
             });
-            (v.name.clone(), at)
+            (v.name.clone(), at, v.label)
         })
         .collect();
     let app = app();
+    if let Some(scene) = app.scene.borrow_mut().as_mut() {
+        scene.names = spine
+            .vertebrae
+            .iter()
+            .zip(&names)
+            .map(|(v, (name, at, _))| (name.clone(), u32::from(v.label), at.as_vec3()))
+            .collect();
+        scene.show_names = names_shown();
+        scene.draw();
+    }
     if let Some(views) = app.views.borrow_mut().as_mut() {
         let first = views.names.is_empty();
         views.names = names;

@@ -24,8 +24,11 @@ pub struct Views {
     spacing: DVec3,
     /// Planes of the last draw, to map the mouse to patient space.
     planes: [Option<Plane>; 3],
-    /// Vertebra names and where to write them (patient mm).
-    pub names: Vec<(String, DVec3)>,
+    /// Vertebra names, where to write them (patient mm) and their label.
+    pub names: Vec<(String, DVec3, u8)>,
+    /// The labels shown now (a name whose segment is gone or hidden is
+    /// not written).
+    pub present: Vec<u8>,
     /// Write them.
     pub show_names: bool,
     /// The measurements, drawn on the views whose plane holds them.
@@ -79,6 +82,7 @@ impl Views {
             spacing: DVec3::from(volume.spacing_mm),
             planes: [None; 3],
             names: Vec::new(),
+            present: Vec::new(),
             show_names: true,
             measurements: Vec::new(),
             pending: Vec::new(),
@@ -214,8 +218,8 @@ impl Views {
         ctx.set_stroke_style_str("rgba(0, 0, 0, 0.8)");
         ctx.set_fill_style_str("#ffffff");
         let mut drawn = Vec::new();
-        for (name, at) in &self.names {
-            if (at - plane.centre).dot(normal).abs() > 20.0 {
+        for (name, at, label) in &self.names {
+            if !self.present.contains(label) || (at - plane.centre).dot(normal).abs() > 20.0 {
                 continue;
             }
             let (x, y) = plane.pixel_of_world(*at);

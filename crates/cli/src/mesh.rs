@@ -113,24 +113,30 @@ fn crop_box(corners: Option<[u32; 6]>, dims: [u32; 3]) -> Result<CropBox, CliErr
 
 /// Loads the series the arguments name.
 fn load(args: &MeshArgs<'_>) -> Result<(usize, insitu_volume::Volume), CliError> {
-    load_series(args.dir, args.series)
+    load_series(args.dir, args.series).map(|(index, volume, _)| (index, volume))
 }
 
 /// Loads series `series` of `dir` (default: the one with most slices).
 pub fn load_series(
     dir: &Path,
     series: Option<usize>,
-) -> Result<(usize, insitu_volume::Volume), CliError> {
+) -> Result<(usize, insitu_volume::Volume, insitu_volume::Modality), CliError> {
     let files = insitu_volume::files_under(dir)
         .map_err(|e| CliError::Failed(format!("{}: {e}", dir.display())))?;
     let scan = insitu_volume::scan(&files);
     let index = series
         .or_else(|| scan.largest_series())
         .ok_or_else(|| CliError::Failed(format!("{}: no image series found", dir.display())))?;
+    let modality = scan
+        .series
+        .get(index)
+        .map_or(insitu_volume::Modality::Other, |s| {
+            insitu_volume::Modality::from_code(&s.info.modality)
+        });
     let loaded = scan
         .build(index, &files)
         .map_err(|e| CliError::Failed(e.to_string()))?;
-    Ok((index, loaded.volume))
+    Ok((index, loaded.volume, modality))
 }
 
 /// One line about a surface: triangles, vertices, closed or not.

@@ -80,7 +80,9 @@ fn flag_text(f: &Flag) -> String {
 /// Runs the command.
 pub fn spine(args: &SpineArgs<'_>) -> Result<(), CliError> {
     let start = Instant::now();
-    let (index, volume) = load_series(args.dir, args.series)?;
+    let (index, volume, modality) = load_series(args.dir, args.series)?;
+    insitu_spine::requires_ct(modality)
+        .map_err(|e| CliError::Failed(format!("{}: series {index}: {e}", args.dir.display())))?;
     let loaded = start.elapsed();
     let analysis = analyse(&volume, &mut |_, _| true)
         .map_err(|e| CliError::Failed(format!("{}: series {index}: {e}", args.dir.display())))?;

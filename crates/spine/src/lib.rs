@@ -249,6 +249,9 @@ impl<'a> Analyser<'a> {
     }
 }
 
+/// Endplates of one vertebra this far apart (degrees) mark it irregular.
+const IRREGULAR_DEG: f64 = 20.0;
+
 /// Smallest piece worth calling a vertebra (ml).
 const MIN_VERTEBRA_ML: f64 = 4.0;
 
@@ -362,7 +365,17 @@ fn finish(
         {
             flags.push(Flag::FaintDisc);
         }
-        if let Some(h) = heights {
+        // A vertebra's endplates are near parallel: 20° or more between
+        // them means the split or the measurement went wrong there (or a
+        // severe fracture); either way a reader must look, and its heights
+        // and endplates are not graded or used for the spine's angles.
+        let spread = plates.map(|(sup, inf)| sup.angle_between(inf).to_degrees());
+        // (The sacrum's lower "endplate" is its curved end: not compared.)
+        let irregular = m.is_some() && spread.is_some_and(|d| d >= IRREGULAR_DEG);
+        if let Some(degrees) = spread.filter(|_| irregular) {
+            flags.push(Flag::Irregular { degrees });
+        }
+        if let Some(h) = heights.filter(|_| !irregular) {
             let max = h.anterior.max(h.middle).max(h.posterior);
             let loss = |v: f64| 1.0 - v / max;
             let worst = [
@@ -470,9 +483,11 @@ fn neighbour_flags(vertebrae: &mut [Vertebra]) {
     let posterior: Vec<Option<f64>> = vertebrae
         .iter()
         .map(|v| {
-            v.heights_mm
-                .filter(|_| !v.flags.contains(&Flag::Partial))
-                .map(|h| h.posterior)
+            let trusted = !v
+                .flags
+                .iter()
+                .any(|f| matches!(f, Flag::Partial | Flag::Irregular { .. }));
+            v.heights_mm.filter(|_| trusted).map(|h| h.posterior)
         })
         .collect();
     for n in 0..vertebrae.len() {
@@ -496,7 +511,13 @@ fn normal(v: &[f64; 3]) -> DVec3 {
 
 /// The spine's angles from the named vertebrae's endplates.
 pub fn angles(vertebrae: &[Vertebra]) -> Angles {
-    let find = |name: &str| vertebrae.iter().find(|v| v.name == name);
+    // An irregular vertebra's endplates are not trusted for any angle.
+    let find = |name: &str| {
+        vertebrae
+            .iter()
+            .find(|v| v.name == name)
+            .filter(|v| !v.flags.iter().any(|f| matches!(f, Flag::Irregular { .. })))
+    };
     let sup = |name: &str| find(name).and_then(|v| v.superior_normal.as_ref().map(normal));
     let inf = |name: &str| find(name).and_then(|v| v.inferior_normal.as_ref().map(normal));
     let lumbar_lordosis_deg = sup("L1")
@@ -506,10 +527,17 @@ pub fn angles(vertebrae: &[Vertebra]) -> Angles {
         .zip(inf("T12"))
         .map(|(t4, t12)| sagittal_deg(t12) - sagittal_deg(t4))
         .map(f64::abs);
-    // A vertebra cut by the scan's edge has an unreliable endplate.
+    // A vertebra cut by the scan's edge, or irregular, has unreliable
+    // endplates.
     let mobile: Vec<&Vertebra> = vertebrae
         .iter()
-        .filter(|v| v.name != "sacrum" && !v.flags.contains(&Flag::Partial))
+        .filter(|v| {
+            v.name != "sacrum"
+                && !v
+                    .flags
+                    .iter()
+                    .any(|f| matches!(f, Flag::Partial | Flag::Irregular { .. }))
+        })
         .collect();
     let mut cobb: Option<EndplateAngle> = None;
     for (i, upper) in mobile.iter().enumerate() {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::grid::Grid;
 
 /// Genant's semi-quantitative grade from the largest height loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Flag {
     /// Anterior height ≥ 20% below the largest: wedge (grade in `grade`).
@@ -36,6 +36,13 @@ pub enum Flag {
     Partial,
     /// A disc next to it was faint: the split there may be off.
     FaintDisc,
+    /// Its endplates are this many degrees apart (20 or more): the split or
+    /// the measurement is off there, or it is a severe fracture; not
+    /// graded, not used for the spine's angles.
+    Irregular {
+        /// Angle between its superior and inferior endplates.
+        degrees: f64,
+    },
 }
 
 /// Genant grade for a fractional height loss (0 below 20%).

@@ -139,6 +139,7 @@ fn flag_text(f: &Flag) -> String {
         Flag::NarrowCanal => "canal < 12 mm".into(),
         Flag::Partial => "cut by the scan".into(),
         Flag::FaintDisc => "faint disc".into(),
+        Flag::Irregular { degrees } => format!("endplates {degrees:.0}° apart: check"),
     }
 }
 

@@ -135,6 +135,24 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     await page.waitForSelector('[data-testid="spine-info"][data-state="error"]');
     console.log(`below L5: ${await page.getByTestId('spine-info').textContent()}`);
 
+    // Split one at a clicked line: L3 cut through its body's middle in the
+    // sagittal view; the part above becomes a new segment, and undo joins it.
+    const l3Row = page.getByTestId('segment-list').locator('li[data-label="22"]');
+    const l3Before = Number(await l3Row.getAttribute('data-voxels'));
+    await l3Row.locator('.swatch').click();
+    await page.waitForSelector('[data-testid="segment-list"] li[data-label="22"][data-active="true"]');
+    await page.getByTestId('tool-cut').click();
+    await clickViewAt(page, 'view-sagittal', await bodyOf('L3'));
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="segment-list"] li[data-label="22"]').dataset.voxels) < n, l3Before);
+    const l3After = Number(await l3Row.getAttribute('data-voxels'));
+    const split = await page.getByTestId('segment-list').locator('li[data-active="true"]').evaluate((li) => ({ label: Number(li.dataset.label), voxels: Number(li.dataset.voxels) }));
+    console.log(`cut: L3 ${l3Before} -> ${l3After} voxels, new segment ${split.label} with ${split.voxels}`);
+    assert.equal(l3After + split.voxels, l3Before);
+    assert.ok(l3After > l3Before / 5 && split.voxels > l3Before / 5, 'cut through the middle');
+    await page.getByTestId('tool-cut').click();
+    await page.getByTestId('undo').click();
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="segment-list"] li[data-label="22"]').dataset.voxels) === n, l3Before);
+
     // The scoliosis variant: its Cobb angle (the generator's is 25°).
     await openDemo(page, 'scoliosis');
     const cobb = Number(await page.getByTestId('spine-angles').getAttribute('data-cobb'));

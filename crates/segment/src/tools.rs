@@ -531,6 +531,45 @@ pub fn split(
     (change, made)
 }
 
+/// Cuts `label` by the plane through `point` (patient mm) with normal
+/// `normal`: its voxels in `crop` on the normal's side become a new
+/// segment (a vertebra split at a disc the analysis missed, a mandible cut
+/// in two). Returns the change and the new label, if any voxel moved.
+pub fn cut(
+    geometry: &insitu_volume::Geometry,
+    map: &mut Labelmap,
+    table: &mut SegmentTable,
+    label: u8,
+    crop: &CropBox,
+    point: DVec3,
+    normal: DVec3,
+) -> (Change, Option<u8>) {
+    let mut change = Change::default();
+    let Some(bounds) = map.bounds(label).and_then(|b| CropBox::intersect(&b, crop)) else {
+        return (change, None);
+    };
+    let mut moving = Vec::new();
+    map.for_each_in(&bounds, |n, l| {
+        if l == label {
+            let [i, j, k] = map.voxel(n);
+            let p = geometry.world_of(DVec3::new(f64::from(i), f64::from(j), f64::from(k)));
+            if (p - point).dot(normal) > 0.0 {
+                moving.push(n);
+            }
+        }
+    });
+    if moving.is_empty() {
+        return (change, None);
+    }
+    let Ok(new) = table.add(None) else {
+        return (change, None);
+    };
+    for n in moving {
+        change.set(map, n, new);
+    }
+    (change, Some(new))
+}
+
 /// Fills the closed cavities of `label`: empty voxels inside its bounds
 /// that cannot reach the bounds' faces without crossing the label become
 /// the label, so a hollow part prints as a solid.

@@ -125,6 +125,14 @@ pub enum Edit {
         /// Millimetres.
         mm: f64,
     },
+    /// Cuts the active segment by a plane: its voxels on the normal's side
+    /// (inside the crop box) become a new segment, made active.
+    Cut {
+        /// A point of the plane, patient mm.
+        point: [f64; 3],
+        /// The plane's normal (the side that moves).
+        normal: [f64; 3],
+    },
     /// Another segment's voxels join the active one (logical add); the
     /// other segment is removed.
     Merge {
@@ -405,6 +413,22 @@ impl Workbench {
             Edit::Margin { mm } => {
                 let label = self.active_label()?;
                 tools::margin(&mut self.map, label, &crop, mm, self.spacing)
+            }
+            Edit::Cut { point, normal } => {
+                let label = self.active_label()?;
+                let (change, made) = tools::cut(
+                    volume.geometry(),
+                    &mut self.map,
+                    &mut self.table,
+                    label,
+                    &crop,
+                    DVec3::from(point),
+                    DVec3::from(normal).normalize_or(DVec3::Z),
+                );
+                if made.is_some() {
+                    self.active = made;
+                }
+                change
             }
             Edit::Merge { from } => {
                 let label = self.active_label()?;
@@ -737,5 +761,32 @@ mod tests {
             bench.replace(&Labelmap::new([2, 2, 2]), SegmentTable::default()),
             Err(EditError::WrongGrid)
         ));
+    }
+
+    #[test]
+    fn a_cut_moves_the_part_past_the_plane_into_a_new_segment_and_undoes() {
+        let volume = two_cubes();
+        let mut bench = Workbench::new(&volume);
+        bench.apply(&volume, Edit::Add { anatomy: None }).unwrap();
+        bench
+            .apply(&volume, Edit::Threshold { range: BONE })
+            .unwrap();
+        let whole = bench.count(1);
+        // The plane z = 5 mm cuts the first cube (z 2..7) after its third layer.
+        bench
+            .apply(
+                &volume,
+                Edit::Cut {
+                    point: [0.0, 0.0, 4.5],
+                    normal: [0.0, 0.0, 1.0],
+                },
+            )
+            .unwrap();
+        assert_eq!(bench.active(), Some(2));
+        assert_eq!(bench.count(1), 36 * 3, "layers z 2, 3, 4 stay");
+        assert_eq!(bench.count(2), whole - 36 * 3, "the rest moved");
+        bench.apply(&volume, Edit::Undo).unwrap();
+        assert_eq!(bench.count(1), whole);
+        assert_eq!(bench.table().segments().len(), 1);
     }
 }

@@ -271,6 +271,21 @@ pub fn wire() {
             }
             let (px, py) = canvas_position(&c, &e);
             let app = app();
+            if segments::tool() == Tool::Cut {
+                let cut = app.views.borrow().as_ref().and_then(|v| {
+                    let world = v.world_at(axis, px, py)?;
+                    let plane = v.plane(axis)?;
+                    Some((world, -plane.down))
+                });
+                drop(app);
+                if let Some((point, normal)) = cut {
+                    segments::edit(Edit::Cut {
+                        point: point.to_array(),
+                        normal: normal.to_array(),
+                    });
+                }
+                return;
+            }
             if let Tool::Measure(_) = segments::tool() {
                 let world = app
                     .views

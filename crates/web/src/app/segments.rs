@@ -38,6 +38,10 @@ pub enum Tool {
     KeepPiece,
     /// Dragging moves the crop box's nearest edge.
     Crop,
+    /// A click cuts the active segment along the view's horizontal line
+    /// there (the part above becomes a new segment): a vertebra split at a
+    /// disc in a sagittal or coronal view.
+    Cut,
     /// Clicks draw a measurement.
     Measure(insitu_measure::Kind),
 }
@@ -63,6 +67,7 @@ pub fn set_tool(tool: Tool) {
         ("tool-paint", Tool::Paint),
         ("tool-erase", Tool::Erase),
         ("tool-crop", Tool::Crop),
+        ("tool-cut", Tool::Cut),
     ] {
         let _ = by_test_id(id).set_attribute("aria-pressed", &(chosen == t).to_string());
     }
@@ -170,6 +175,7 @@ pub fn wire() {
         ("tool-paint", Tool::Paint),
         ("tool-erase", Tool::Erase),
         ("tool-crop", Tool::Crop),
+        ("tool-cut", Tool::Cut),
     ] {
         on(&by_test_id(id), "click", move |_: web_sys::Event| {
             set_tool(t)

@@ -228,16 +228,7 @@ pub fn mesh(args: &MeshArgs<'_>) -> Result<(), CliError> {
             };
             single.to_bytes(mesh)
         }
-        ModelFormat::Parts(several) => several.to_bytes(
-            &parts
-                .iter()
-                .map(|(name, color, mesh)| Part {
-                    name,
-                    color: *color,
-                    mesh,
-                })
-                .collect::<Vec<_>>(),
-        ),
+        ModelFormat::Parts(several) => several.to_bytes(&as_parts(&parts)),
     }
     .and_then(|bytes| std::fs::write(args.output, bytes))
     .map_err(|e| CliError::Failed(format!("{}: {e}", args.output.display())))?;
@@ -295,6 +286,18 @@ fn labelled_parts(
         return Err(failed(&"no labelled voxel (inside the crop box)"));
     }
     Ok(parts)
+}
+
+/// Named, coloured meshes as the parts a multi-part writer takes.
+pub fn as_parts(parts: &[(String, [u8; 3], Mesh)]) -> Vec<Part<'_>> {
+    parts
+        .iter()
+        .map(|(name, color, mesh)| Part {
+            name,
+            color: *color,
+            mesh,
+        })
+        .collect()
 }
 
 /// One smooth, cleaned surface per segment of `table` inside `crop`.

@@ -7,13 +7,13 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
-use insitu_mesh::{ModelFormat, Part, SurfaceOptions};
+use insitu_mesh::{ModelFormat, SurfaceOptions};
 use insitu_segment::{CropBox, LabelmapFormat};
 use insitu_spine::{Flag, Spine, analyse, segment_table};
 use serde_json::{Value, json};
 
 use crate::CliError;
-use crate::mesh::{load_series, segment_parts};
+use crate::mesh::{as_parts, load_series, segment_parts};
 
 /// Options of `insitu spine`.
 pub struct SpineArgs<'a> {
@@ -171,40 +171,20 @@ pub fn spine(args: &SpineArgs<'_>) -> Result<(), CliError> {
         };
         let crop = CropBox::whole([g.dims.x, g.dims.y, g.dims.z]);
         let mut sink = std::io::sink();
-        let log: &mut dyn Write = if args.json { &mut sink } else { &mut out };
+        let mut log: &mut dyn Write = if args.json { &mut sink } else { &mut out };
         let parts = segment_parts(
             &volume,
             &analysis.labelmap,
             &table,
             &crop,
             &SurfaceOptions::at_iso(0.0),
-            &mut WriteRef(log),
+            &mut log,
         )?;
-        let parts: Vec<Part> = parts
-            .iter()
-            .map(|(name, color, mesh)| Part {
-                name,
-                color: *color,
-                mesh,
-            })
-            .collect();
         let bytes = format
-            .to_bytes(&parts)
+            .to_bytes(&as_parts(&parts))
             .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
         std::fs::write(path, bytes)
             .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
     }
     Ok(())
-}
-
-/// `impl Write` over a `&mut dyn Write`.
-struct WriteRef<'a>(&'a mut dyn Write);
-
-impl Write for WriteRef<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write(buf)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()
-    }
 }

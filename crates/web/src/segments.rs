@@ -86,9 +86,7 @@ impl Segments {
         let started = now_ms();
         let crop_before = *self.bench.crop();
         let applied = self.bench.apply(volume, edit)?;
-        self.edit_ms = now_ms() - started;
-        self.changed = applied.voxels;
-        self.stale.extend(applied.labels);
+        self.note(applied, now_ms() - started);
         if *self.bench.crop() != crop_before {
             // Every surface is cut by the box, and the frame moves.
             self.stale.insert(FRAME);
@@ -96,6 +94,14 @@ impl Segments {
                 .extend(self.bench.table().segments().iter().map(|s| s.label));
         }
         Ok(self.summary())
+    }
+
+    /// What a step changed: its time, its voxels, and which surfaces it
+    /// made stale.
+    fn note(&mut self, applied: insitu_segment::Applied, ms: f64) {
+        self.edit_ms = ms;
+        self.changed = applied.voxels;
+        self.stale.extend(applied.labels);
     }
 
     /// Replaces every segment by an analysis's labelmap and table (the
@@ -115,9 +121,7 @@ impl Segments {
             .map(|s| s.label)
             .collect();
         let applied = self.bench.replace(map, table)?;
-        self.edit_ms = now_ms() - started;
-        self.changed = applied.voxels;
-        self.stale.extend(applied.labels);
+        self.note(applied, now_ms() - started);
         self.stale.extend(before);
         self.stale
             .extend(self.bench.table().segments().iter().map(|s| s.label));

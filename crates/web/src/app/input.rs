@@ -271,56 +271,38 @@ pub fn wire() {
             }
             let (px, py) = canvas_position(&c, &e);
             let app = app();
-            if segments::tool() == Tool::Cut {
-                let cut = app.views.borrow().as_ref().and_then(|v| {
-                    let world = v.world_at(axis, px, py)?;
-                    let plane = v.plane(axis)?;
-                    Some((world, -plane.down))
-                });
+            // A click with a tool (or a quiz answer) acts at the clicked
+            // point; otherwise it moves the crosshair.
+            let tool = segments::tool();
+            let quiz = super::spine::quiz_active() && tool == Tool::Navigate;
+            if quiz
+                || matches!(
+                    tool,
+                    Tool::Cut | Tool::Measure(_) | Tool::Grow | Tool::KeepPiece
+                )
+            {
+                let at = app
+                    .views
+                    .borrow()
+                    .as_ref()
+                    .and_then(|v| Some((v.world_at(axis, px, py)?, v.plane(axis)?.down)));
                 drop(app);
-                if let Some((point, normal)) = cut {
-                    segments::edit(Edit::Cut {
-                        point: point.to_array(),
-                        normal: normal.to_array(),
-                    });
-                }
-                return;
-            }
-            if let Tool::Measure(_) = segments::tool() {
-                let world = app
-                    .views
-                    .borrow()
-                    .as_ref()
-                    .and_then(|v| v.world_at(axis, px, py));
-                drop(app);
-                if let Some(world) = world {
-                    super::measure::click(axis, world);
-                }
-                return;
-            }
-            if super::spine::quiz_active() && segments::tool() == Tool::Navigate {
-                let world = app
-                    .views
-                    .borrow()
-                    .as_ref()
-                    .and_then(|v| v.world_at(axis, px, py));
-                if let Some(world) = world {
-                    super::spine::quiz_clicked();
-                    send(Request::ToolAt {
-                        world: world.to_array(),
-                        tool: ClickTool::Select,
-                    });
-                }
-                return;
-            }
-            if matches!(segments::tool(), Tool::Grow | Tool::KeepPiece) {
-                let world = app
-                    .views
-                    .borrow()
-                    .as_ref()
-                    .and_then(|v| v.world_at(axis, px, py));
-                if let Some(world) = world {
-                    segments::click_at(world);
+                let Some((world, down)) = at else { return };
+                match tool {
+                    // The part above the view's horizontal line moves.
+                    Tool::Cut => segments::edit(Edit::Cut {
+                        point: world.to_array(),
+                        normal: (-down).to_array(),
+                    }),
+                    Tool::Measure(_) => super::measure::click(axis, world),
+                    Tool::Grow | Tool::KeepPiece => segments::click_at(world),
+                    _ => {
+                        super::spine::quiz_clicked();
+                        send(Request::ToolAt {
+                            world: world.to_array(),
+                            tool: ClickTool::Select,
+                        });
+                    }
                 }
                 return;
             }

@@ -185,6 +185,8 @@ pub(crate) struct Station {
     pub hu: f64,
     /// The level height to expect here (mm): about the body's depth.
     pub expected_mm: f64,
+    /// The body's half-width and half-depth here (mm, from axial slices).
+    pub half_size: DVec2,
 }
 
 /// A disc space: its mid-plane and how clear it was.
@@ -248,6 +250,7 @@ pub(crate) fn stations(grid: &Grid, column: &Column) -> Vec<Station> {
             axis,
             hu: cross_section_mean(grid, path[n], axis, 0.55 * hw, 0.55 * hd),
             expected_mm: (1.9 * hd).clamp(12.0, 45.0),
+            half_size: DVec2::new(hw, hd),
         });
     }
     out
@@ -281,7 +284,7 @@ fn cross_section_mean(grid: &Grid, p: DVec3, axis: DVec3, rw: f64, rd: f64) -> f
 /// column's median; the deepest are kept at least 0.6 of a level apart; where two
 /// kept discs are more than 1.6 levels apart, the deepest candidate in
 /// between is taken too (a faint disc between two clear ones).
-pub(crate) fn discs(stations: &[Station]) -> Vec<Disc> {
+pub(crate) fn discs(grid: &Grid, stations: &[Station]) -> Vec<Disc> {
     let n = stations.len();
     if n < 20 {
         return Vec::new();
@@ -366,10 +369,81 @@ pub(crate) fn discs(stations: &[Station]) -> Vec<Disc> {
         kept.sort_by_key(|&(i, _)| i);
     }
     kept.into_iter()
-        .map(|(i, depth)| Disc {
-            centre: stations[i].position,
-            normal: stations[i].axis,
-            depth,
+        .map(|(i, depth)| {
+            let (centre, normal) = darkest_plane(grid, &stations[i]);
+            Disc {
+                centre,
+                normal,
+                depth,
+            }
         })
         .collect()
+}
+
+/// The disc's own plane near a station: the darkest plane across the body
+/// within ±4 mm and ±20° (sagittal) / ±10° (coronal) of the column's cross
+/// section there. Where the spine curves (upper thoracic kyphosis, the
+/// lumbosacral junction) discs are wedges whose planes differ from the
+/// centreline's normal by 10–15°: a cut along the normal would give one
+/// vertebra a sliver of its neighbour's body. Coarse then fine; a small
+/// cost per degree and mm keeps a flat dip (a thick lumbar disc) centred.
+fn darkest_plane(grid: &Grid, station: &Station) -> (DVec3, DVec3) {
+    let axis = station.axis;
+    let anterior = (DVec3::NEG_Y - axis * axis.dot(DVec3::NEG_Y)).normalize_or_zero();
+    if anterior == DVec3::ZERO {
+        return (station.position, axis);
+    }
+    let lateral = axis.cross(anterior);
+    // Inside the body: axial extents overstate a tilted body's depth.
+    let radii = station.half_size * 0.7;
+    let cost = |sagittal: f64, coronal: f64, offset: f64| {
+        let (sagittal, coronal) = (sagittal.to_radians(), coronal.to_radians());
+        let normal = (axis + anterior * sagittal.tan() + lateral * coronal.tan()).normalize();
+        let centre = station.position + axis * offset;
+        let front = (anterior - normal * anterior.dot(normal)).normalize();
+        let side = normal.cross(front);
+        let mut sum = 0.0;
+        let mut n = 0.0;
+        for r in [0.3, 0.6, 0.9] {
+            for s in 0..16 {
+                let angle = std::f64::consts::TAU * s as f64 / 16.0;
+                let q = centre
+                    + side * (radii.x * r * angle.cos())
+                    + front * (radii.y * r * angle.sin());
+                let hu = grid.sample(q);
+                if hu <= -1000.0 {
+                    // Past the scan's edge: no plane to judge.
+                    return (f64::MAX, centre, normal);
+                }
+                sum += f64::from(hu).clamp(-200.0, 1200.0);
+                n += 1.0;
+            }
+        }
+        let penalty = 0.5 * (sagittal.abs() + coronal.abs()).to_degrees() + offset.abs();
+        (sum / n + penalty, centre, normal)
+    };
+    let mut best = cost(0.0, 0.0, 0.0);
+    let mut at = (0.0, 0.0, 0.0);
+    let mut search = |sag: &[f64], cor: &[f64], off: &[f64], at: &mut (f64, f64, f64)| {
+        let around = *at;
+        for &a in sag {
+            for &b in cor {
+                for &t in off {
+                    let (sa, co, of) = (around.0 + a, around.1 + b, around.2 + t);
+                    if sa.abs() > 20.0 || co.abs() > 10.0 || of.abs() > 4.0 {
+                        continue;
+                    }
+                    let c = cost(sa, co, of);
+                    if c.0 < best.0 {
+                        best = c;
+                        *at = (sa, co, of);
+                    }
+                }
+            }
+        }
+    };
+    let coarse = |step: f64, n: i32| (-n..=n).map(|i| f64::from(i) * step).collect::<Vec<_>>();
+    search(&coarse(4.0, 5), &coarse(5.0, 2), &coarse(1.0, 4), &mut at);
+    search(&coarse(1.0, 3), &coarse(1.0, 3), &coarse(0.25, 4), &mut at);
+    (best.1, best.2)
 }

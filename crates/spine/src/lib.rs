@@ -235,7 +235,7 @@ impl<'a> Analyser<'a> {
             let chain = canal::chain(&self.grid, &self.pockets)?;
             let column = column::build(&self.grid, &chain)?;
             let stations = column::stations(&self.grid, &column);
-            let mut discs = column::discs(&stations);
+            let mut discs = column::discs(&self.grid, &stations);
             discs.sort_by(|a, b| b.centre.z.total_cmp(&a.centre.z));
             self.found = Some(Found {
                 chain,

@@ -131,21 +131,26 @@ impl BodyProbe<'_> {
         let samples: Vec<(f64, f64)> = (-12..=12)
             .map(|n| (t + n as f64 * 0.25, at(t + n as f64 * 0.25)))
             .collect();
-        let peak = samples[..13].iter().map(|s| s.1).fold(f64::MIN, f64::max);
+        let (top, peak) = samples[..13]
+            .iter()
+            .enumerate()
+            .map(|(n, s)| (n, s.1))
+            .fold((0, f64::MIN), |a, b| if b.1 > a.1 { b } else { a });
         let floor = samples[12..].iter().map(|s| s.1).fold(f64::MAX, f64::min);
         if peak - floor < 100.0 {
             return t;
         }
         let half = (peak + floor) / 2.0;
-        // Outermost crossing from inside to outside.
-        let mut edge = t;
-        for pair in samples.windows(2) {
-            if pair[0].1 >= half && pair[1].1 < half {
+        // The first fall below half-way past the endplate's peak: across a
+        // thin disc the neighbour's endplate can lie within reach, and its
+        // far side is a second such fall.
+        samples[top..]
+            .windows(2)
+            .find(|pair| pair[0].1 >= half && pair[1].1 < half)
+            .map_or(t, |pair| {
                 let f = (pair[0].1 - half) / (pair[0].1 - pair[1].1);
-                edge = pair[0].0 + f * 0.25;
-            }
-        }
-        edge
+                pair[0].0 + f * 0.25
+            })
     }
 
     /// The body's frame: axis `up`, anterior from the patient's −y, and the
@@ -202,10 +207,38 @@ impl BodyProbe<'_> {
             }
         }
         let normal = |points: &[(f64, f64, f64)]| {
-            let (gx, gy) = fit_plane(points)?;
+            let (gx, gy) = robust_plane(points)?;
             Some((f.up - f.anterior * gx - f.lateral * gy).normalize())
         };
         Some((normal(&top)?, normal(&bottom)?))
+    }
+}
+
+/// Largest distance (mm) of an edge point from its endplate's plane before
+/// it is taken for a hole, an osteophyte or a Schmorl's node.
+const ENDPLATE_OUTLIER_MM: f64 = 1.5;
+
+/// The plane through the edge points, dropping the worst one at a time
+/// while it lies off the plane (at most a third of them): one line that
+/// ran into a vein channel or a node would tilt a least-squares plane by
+/// 10° or more.
+fn robust_plane(points: &[(f64, f64, f64)]) -> Option<(f64, f64)> {
+    let mut kept = points.to_vec();
+    let least = points.len() - points.len() / 3;
+    loop {
+        let (gx, gy) = fit_plane(&kept)?;
+        let n = kept.len() as f64;
+        let c = kept.iter().map(|p| p.2 - gx * p.0 - gy * p.1).sum::<f64>() / n;
+        let residual = |p: &(f64, f64, f64)| (p.2 - gx * p.0 - gy * p.1 - c).abs();
+        let (worst, off) = kept
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i, residual(p)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))?;
+        if off <= ENDPLATE_OUTLIER_MM || kept.len() <= least.max(4) {
+            return Some((gx, gy));
+        }
+        kept.swap_remove(worst);
     }
 }
 

@@ -60,6 +60,14 @@ const RIB_REACH_MM: f64 = 58.0;
 /// A surface voxel below this is more soft tissue than bone (HU).
 const EDGE_HU: f32 = 350.0;
 
+/// The sternum's place: this far in front of the body column (mm) and
+/// within `STERNUM_HALF_WIDTH_MM` of its midline. A rib flood stops there,
+/// so calcified costal cartilage does not carry "ribs" into the sternum and
+/// on through the clavicles to the scapulae.
+const STERNUM_AHEAD_MM: f64 = 40.0;
+/// See `STERNUM_AHEAD_MM`.
+const STERNUM_HALF_WIDTH_MM: f64 = 40.0;
+
 /// The envelope of the spine in a slice, relative to the canal centre.
 fn in_envelope(grid: &Grid, s: &crate::column::SliceColumn, p: DVec2) -> bool {
     let d = p - s.canal;
@@ -401,11 +409,37 @@ fn outside_bone(
     labels: &mut [u8],
     candidates: &mut [Candidate],
 ) {
-    let _ = ();
     let [ni, nj, nk] = grid.dims;
     let plane = ni * nj;
     let k0 = column.first;
     let in_env = |w: usize| envelope.contains(w % ni, (w / ni) % nj, w / plane);
+    let below_sacrum = candidates
+        .iter()
+        .position(|c| c.alae)
+        .unwrap_or(candidates.len());
+    let slice_of = |k: usize| {
+        column
+            .at(k.clamp(k0, k0 + column.slices.len() - 1))
+            .expect("clamped")
+    };
+    // Floods from above the sacrum are rib floods: they stop at the
+    // sternum. The pelvis's reaches its own front (the pubis) unhindered.
+    let sternum = |w: usize, from: u8| {
+        if ((from - OUTSIDE) as usize) >= below_sacrum {
+            return false;
+        }
+        let s = slice_of(w / plane);
+        let d = grid.plane_mm((w % ni) as f64, ((w / ni) % nj) as f64) - s.body;
+        d.dot(grid.anterior) - s.half_depth > STERNUM_AHEAD_MM
+            && d.dot(grid.lateral).abs() < STERNUM_HALF_WIDTH_MM
+    };
+    let open = |n: usize, labels: &[u8], from: u8| {
+        n != usize::MAX
+            && labels[n] == 0
+            && !in_env(n)
+            && grid.hu(n) >= BONE_HU
+            && !sternum(n, from)
+    };
     let mut queue = VecDeque::new();
     let neighbours = |w: usize| {
         let (i, j, k) = (w % ni, (w / ni) % nj, w / plane);
@@ -436,7 +470,7 @@ fn outside_bone(
             continue;
         }
         for n in neighbours(w) {
-            if n != usize::MAX && labels[n] == 0 && !in_env(n) && grid.hu(n) >= BONE_HU {
+            if open(n, labels, OUTSIDE + l - 1) {
                 labels[n] = OUTSIDE + l - 1;
                 queue.push_back(n);
             }
@@ -444,7 +478,7 @@ fn outside_bone(
     }
     while let Some(w) = queue.pop_front() {
         for n in neighbours(w) {
-            if n != usize::MAX && labels[n] == 0 && !in_env(n) && grid.hu(n) >= BONE_HU {
+            if open(n, labels, labels[w]) {
                 labels[n] = labels[w];
                 queue.push_back(n);
             }
@@ -457,19 +491,11 @@ fn outside_bone(
         }
         let c = &mut candidates[(l - OUTSIDE) as usize];
         c.outside_voxels += 1;
-        let k = w / plane;
-        let canal = column
-            .at(k.clamp(k0, k0 + column.slices.len() - 1))
-            .expect("clamped")
-            .canal;
+        let canal = slice_of(w / plane).canal;
         let p = grid.plane_mm((w % ni) as f64, ((w / ni) % nj) as f64);
         c.outside_reach_mm = c.outside_reach_mm.max((p - canal).dot(grid.lateral).abs());
     }
     let voxel_mm3 = grid.spacing.x * grid.spacing.y * grid.spacing.z;
-    let below_sacrum = candidates
-        .iter()
-        .position(|c| c.alae)
-        .unwrap_or(candidates.len());
     // Small floods go back to their vertebra: one pass with a label map.
     let mut back: [u8; 256] = std::array::from_fn(|l| l as u8);
     let mut ribbed = vec![false; candidates.len()];

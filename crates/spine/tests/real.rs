@@ -59,6 +59,34 @@ fn lidc_thoracic_vertebrae_are_separated_from_their_ribs_and_named_with_doubt() 
         let h = v.heights_mm.expect("heights");
         assert!((12.0..=30.0).contains(&h.middle), "{}: {h:?}", v.name);
     }
+    // Each split follows its disc, tilted as the kyphosis tilts it (the
+    // upper thoracic discs lie 30–45° from axial): both endplates of every
+    // whole vertebra near parallel, and no vertebra holding a slice of its
+    // neighbour's body (neighbours' volumes within a factor of 1.6).
+    for v in &whole {
+        assert!(
+            !v.flags.iter().any(|f| matches!(f, Flag::Irregular { .. })),
+            "{}: {:?}",
+            v.name,
+            v.flags
+        );
+    }
+    for pair in whole.windows(2) {
+        let ratio =
+            pair[0].volume_ml.max(pair[1].volume_ml) / pair[0].volume_ml.min(pair[1].volume_ml);
+        assert!(
+            ratio < 1.6,
+            "{} and {}: {ratio:.2}",
+            pair[0].name,
+            pair[1].name
+        );
+    }
+    // A normal adult thoracic kyphosis (T4–T12: 20–50°).
+    let kyphosis = spine
+        .angles
+        .thoracic_kyphosis_deg
+        .expect("T4 to T12 in view");
+    assert!((20.0..=50.0).contains(&kyphosis), "kyphosis {kyphosis:.1}°");
     // No rib beyond the costovertebral joints: every vertebra's voxels lie
     // within 45 mm of its body centre side to side (a rib left attached
     // runs 100 mm and more out), and the ribs are a segment of their own.
@@ -81,6 +109,32 @@ fn lidc_thoracic_vertebrae_are_separated_from_their_ribs_and_named_with_doubt() 
             v.name
         );
     }
+    // The ribs stop at the costal cartilage: the sternum (and through it
+    // the clavicles and scapulae) is not "ribs". Nothing labelled ribs
+    // lies within 30 mm of the midline 60 mm or more in front of the
+    // bodies' fronts.
+    let front = whole
+        .iter()
+        .map(|v| {
+            let f = v.frame.expect("a body frame");
+            (f.centre + f.anterior * f.half_depth_mm).y
+        })
+        .fold(f64::MAX, f64::min);
+    let midline = whole.iter().map(|v| v.centroid_mm[0]).sum::<f64>() / whole.len() as f64;
+    let mut in_front = 0;
+    for k in 0..dims[2] {
+        for j in 0..dims[1] {
+            for i in 0..dims[0] {
+                if labels[(k * dims[1] + j) * dims[0] + i] == RIBS_LABEL {
+                    let p = g.world_of(DVec3::new(i as f64, j as f64, k as f64));
+                    if (p.x - midline).abs() < 30.0 && p.y < front - 60.0 {
+                        in_front += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(in_front, 0, "rib voxels on the sternum");
     let rib_ml = spine.ribs_voxels as f64 * g.spacing().x * g.spacing().y * g.spacing().z / 1000.0;
     assert!(rib_ml > 200.0, "ribs: {rib_ml:.0} ml");
     assert!(labels.contains(&RIBS_LABEL));

@@ -149,6 +149,21 @@ pub fn test_series() -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// A real low-density lumbar CT and its reference labels (see
+/// `tests/reference/ts_example.py`), made once into the cache.
+pub fn low_density_ct() -> Result<PathBuf> {
+    let python = python()?;
+    let dir = cache_root().join("real/totalsegmentator-example");
+    step("TotalSegmentator's example CT and reference labels (cached)");
+    if !dir.join("reference.json").is_file() {
+        let _ = std::fs::remove_dir_all(&dir);
+        run(Command::new(&python)
+            .arg(root().join("tests/reference/ts_example.py"))
+            .arg(&dir))?;
+    }
+    Ok(dir)
+}
+
 /// The 512×512×300 Explicit VR LE phantom of the benchmark.
 pub fn bench_series() -> Result<PathBuf> {
     let python = python()?;

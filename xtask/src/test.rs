@@ -162,6 +162,7 @@ pub fn run_all(lint_first: bool) -> Result {
     let phantoms = crate::phantoms::test_series()?;
     let mut native = cargo(&root());
     native.env("INSITU_PHANTOMS", &phantoms);
+    native.env("INSITU_LOW_DENSITY_CT", crate::phantoms::low_density_ct()?);
     native.env("INSITU_PYTHON", crate::phantoms::python()?);
     // --no-fail-fast: one failing test binary must not hide the others.
     native.args([

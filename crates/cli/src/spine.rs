@@ -58,6 +58,7 @@ pub fn report_json(spine: &Spine) -> Value {
             "segmental": a.segmental,
         },
         "level_confidence": spine.levels.confidence,
+        "bone_hu": spine.bone_hu,
         "level_anchor": spine.levels.anchor,
         "level_anchors_seen": spine.levels.seen,
         "ribs_voxels": spine.ribs_voxels,

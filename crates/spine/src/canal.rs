@@ -6,8 +6,8 @@
 
 use glam::DVec2;
 
+use crate::SpineError;
 use crate::grid::Grid;
-use crate::{BONE_HU, SpineError};
 
 /// A canal cross-section found in one slice.
 #[derive(Debug, Clone, Copy)]
@@ -19,76 +19,60 @@ pub(crate) struct Pocket {
     pub ap_mm: f64,
 }
 
-/// Soft-tissue pockets closed by bone in slice `k`, read at a stride that
-/// keeps pixels at about 1.5 mm (thin cortex still closes the ring: a block
-/// is bone when any of its pixels is).
-fn pockets_in_slice(grid: &Grid, k: usize) -> Vec<Pocket> {
-    let stride = (1.5 / grid.spacing.x.min(grid.spacing.y)).round().max(1.0) as usize;
-    let (w, h) = (grid.dims[0].div_ceil(stride), grid.dims[1].div_ceil(stride));
-    let mut bone = vec![false; w * h];
-    let mut sum = vec![0f32; w * h];
-    for j in 0..grid.dims[1] {
-        for i in 0..grid.dims[0] {
-            let v = grid.hu_at(i, j, k);
-            let cell = (j / stride) * w + i / stride;
-            bone[cell] |= v >= BONE_HU;
-            sum[cell] += v;
+/// One slice read at a stride that keeps cells at about 1.5 mm (thin
+/// cortex still counts: a cell is bone when any of its pixels is).
+struct Cells {
+    w: usize,
+    h: usize,
+    bone: Vec<bool>,
+    /// Mean HU per cell.
+    mean: Vec<f32>,
+    /// Cell size (mm) along i and j.
+    pixel: DVec2,
+}
+
+impl Cells {
+    fn read(grid: &Grid, k: usize) -> Self {
+        let stride = (1.5 / grid.spacing.x.min(grid.spacing.y)).round().max(1.0) as usize;
+        let (w, h) = (grid.dims[0].div_ceil(stride), grid.dims[1].div_ceil(stride));
+        let mut bone = vec![false; w * h];
+        let mut mean = vec![0f32; w * h];
+        let mut count = vec![0u16; w * h];
+        for j in 0..grid.dims[1] {
+            for i in 0..grid.dims[0] {
+                let v = grid.hu_at(i, j, k);
+                let cell = (j / stride) * w + i / stride;
+                bone[cell] |= v >= grid.bone_hu();
+                mean[cell] += v;
+                count[cell] += 1;
+            }
+        }
+        for (m, &n) in mean.iter_mut().zip(&count) {
+            *m /= f32::from(n.max(1));
+        }
+        let pixel = DVec2::new(grid.spacing.x, grid.spacing.y) * stride as f64;
+        Self {
+            w,
+            h,
+            bone,
+            mean,
+            pixel,
         }
     }
-    let per_cell = (stride * stride) as f32;
-    let pixel = DVec2::new(grid.spacing.x, grid.spacing.y) * stride as f64;
-    let cell_area = pixel.x * pixel.y;
-    let mut seen = vec![false; w * h];
-    let mut found = Vec::new();
-    let mut stack = Vec::new();
-    let mut members = Vec::new();
-    for start in 0..w * h {
-        if bone[start] || seen[start] {
-            continue;
-        }
-        seen[start] = true;
-        stack.push(start);
-        members.clear();
-        let mut touches_edge = false;
-        while let Some(c) = stack.pop() {
-            members.push(c);
-            let (x, y) = (c % w, c / w);
-            if x == 0 || y == 0 || x == w - 1 || y == h - 1 {
-                touches_edge = true;
-            }
-            let mut visit = |n: usize| {
-                if !bone[n] && !seen[n] {
-                    seen[n] = true;
-                    stack.push(n);
-                }
-            };
-            if x > 0 {
-                visit(c - 1);
-            }
-            if x + 1 < w {
-                visit(c + 1);
-            }
-            if y > 0 {
-                visit(c - w);
-            }
-            if y + 1 < h {
-                visit(c + w);
-            }
-        }
-        let area = members.len() as f64 * cell_area;
-        if touches_edge || !(50.0..=700.0).contains(&area) {
-            continue;
-        }
-        let mean = members.iter().map(|&c| sum[c]).sum::<f32>() / (members.len() as f32 * per_cell);
-        if !(-150.0..=110.0).contains(&mean) {
-            continue;
-        }
-        let points = members
-            .iter()
-            .map(|&c| DVec2::new((c % w) as f64 + 0.5, (c / w) as f64 + 0.5) * pixel);
+
+    /// Cell holding the in-plane point `p` (mm), if inside.
+    fn at(&self, p: DVec2) -> Option<usize> {
+        let (x, y) = ((p.x / self.pixel.x).floor(), (p.y / self.pixel.y).floor());
+        (x >= 0.0 && y >= 0.0 && (x as usize) < self.w && (y as usize) < self.h)
+            .then(|| y as usize * self.w + x as usize)
+    }
+
+    /// Cells of `members`' extent along the patient's axes and their centre.
+    fn describe(&self, grid: &Grid, members: &[usize], k: usize) -> Option<Pocket> {
         let (mut lo_a, mut hi_a, mut lo_l, mut hi_l) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
         let mut centre = DVec2::ZERO;
-        for p in points {
+        for &c in members {
+            let p = DVec2::new((c % self.w) as f64 + 0.5, (c / self.w) as f64 + 0.5) * self.pixel;
             centre += p;
             let (a, l) = (p.dot(grid.anterior), p.dot(grid.lateral));
             lo_a = lo_a.min(a);
@@ -97,23 +81,191 @@ fn pockets_in_slice(grid: &Grid, k: usize) -> Vec<Pocket> {
             hi_l = hi_l.max(l);
         }
         centre /= members.len() as f64;
-        let (ap, lr) = (hi_a - lo_a + pixel.x, hi_l - lo_l + pixel.x);
+        let area = members.len() as f64 * self.pixel.x * self.pixel.y;
+        let (ap, lr) = (hi_a - lo_a + self.pixel.x, hi_l - lo_l + self.pixel.x);
         let fill = area / (ap * lr);
-        if !(5.0..=35.0).contains(&ap) || !(5.0..=35.0).contains(&lr) || fill < 0.45 {
-            continue;
-        }
-        found.push(Pocket {
-            k,
-            centre,
-            ap_mm: ap,
-        });
+        ((5.0..=35.0).contains(&ap) && (5.0..=35.0).contains(&lr) && fill >= 0.45).then_some(
+            Pocket {
+                k,
+                centre,
+                ap_mm: ap,
+            },
+        )
     }
-    found
+
+    /// 4-connected components of the cells `keep` accepts.
+    fn components(&self, keep: impl Fn(usize) -> bool) -> Vec<Vec<usize>> {
+        let mut seen = vec![false; self.w * self.h];
+        let mut out = Vec::new();
+        let mut stack = Vec::new();
+        for start in 0..self.w * self.h {
+            if seen[start] || !keep(start) {
+                continue;
+            }
+            seen[start] = true;
+            stack.push(start);
+            let mut members = Vec::new();
+            while let Some(c) = stack.pop() {
+                members.push(c);
+                let (x, y) = (c % self.w, c / self.w);
+                let near = [
+                    (x > 0).then(|| c - 1),
+                    (x + 1 < self.w).then(|| c + 1),
+                    (y > 0).then(|| c - self.w),
+                    (y + 1 < self.h).then(|| c + self.w),
+                ];
+                for n in near.into_iter().flatten() {
+                    if !seen[n] && keep(n) {
+                        seen[n] = true;
+                        stack.push(n);
+                    }
+                }
+            }
+            out.push(members);
+        }
+        out
+    }
+
+    /// Distance (mm) to the nearest bone cell along each of the eight
+    /// compass directions, capped at `cap`: one sweep per direction.
+    fn bone_distances(&self, cap: f64) -> [Vec<f32>; 8] {
+        let dirs: [(i64, i64); 8] = [
+            (1, 0),
+            (1, 1),
+            (0, 1),
+            (-1, 1),
+            (-1, 0),
+            (-1, -1),
+            (0, -1),
+            (1, -1),
+        ];
+        dirs.map(|(dx, dy)| {
+            let step = ((dx as f64 * self.pixel.x).powi(2) + (dy as f64 * self.pixel.y).powi(2))
+                .sqrt() as f32;
+            let mut dist = vec![cap as f32; self.w * self.h];
+            let xs: Vec<usize> = if dx > 0 {
+                (0..self.w).rev().collect()
+            } else {
+                (0..self.w).collect()
+            };
+            let ys: Vec<usize> = if dy > 0 {
+                (0..self.h).rev().collect()
+            } else {
+                (0..self.h).collect()
+            };
+            for &y in &ys {
+                for &x in &xs {
+                    let c = y * self.w + x;
+                    if self.bone[c] {
+                        dist[c] = 0.0;
+                        continue;
+                    }
+                    let (nx, ny) = (x as i64 + dx, y as i64 + dy);
+                    if nx >= 0 && ny >= 0 && (nx as usize) < self.w && (ny as usize) < self.h {
+                        let n = ny as usize * self.w + nx as usize;
+                        dist[c] = (dist[n] + step).min(cap as f32);
+                    }
+                }
+            }
+            dist
+        })
+    }
 }
 
-/// Pockets in slice `k` (see [`pockets_in_slice`]).
+/// Canal contents: CSF, cord and epidural fat, averaged over a cell.
+fn soft(mean: f32) -> bool {
+    (-150.0..=110.0).contains(&mean)
+}
+
+/// Soft-tissue pockets closed all round by bone in slice `k`.
+fn ring_pockets(grid: &Grid, cells: &Cells, k: usize) -> Vec<Pocket> {
+    let (w, h) = (cells.w, cells.h);
+    let cell_area = cells.pixel.x * cells.pixel.y;
+    cells
+        .components(|c| !cells.bone[c])
+        .into_iter()
+        .filter(|members| {
+            let touches_edge = members.iter().any(|&c| {
+                let (x, y) = (c % w, c / w);
+                x == 0 || y == 0 || x == w - 1 || y == h - 1
+            });
+            let area = members.len() as f64 * cell_area;
+            let mean = members.iter().map(|&c| cells.mean[c]).sum::<f32>() / members.len() as f32;
+            !touches_edge && (50.0..=700.0).contains(&area) && soft(mean)
+        })
+        .filter_map(|members| cells.describe(grid, &members, k))
+        .collect()
+}
+
+/// Reach (mm) within which bone must lie for a cell to count as enclosed.
+const ENCLOSED_WITHIN_MM: f64 = 30.0;
+
+/// Pockets whose bony ring is open: in most lumbar slices the canal opens
+/// into the foramina and between the laminae, and on 3 mm voxels or in
+/// osteoporotic bone the ring's cortex falls under the bone threshold in
+/// places. A cell counts when bone lies within 30 mm in six of the eight
+/// compass directions, straight ahead and straight behind among them; a
+/// pocket of such soft cells counts only with a vertebral body in front of
+/// it (a marrow cavity or the pelvis is enclosed too, but with soft tissue
+/// ahead).
+fn open_pockets(grid: &Grid, cells: &Cells, k: usize, closed: &[Pocket]) -> Vec<Pocket> {
+    let dist = cells.bone_distances(ENCLOSED_WITHIN_MM + 1.0);
+    let compass = |v: DVec2| {
+        let angle = (v.y * cells.pixel.x).atan2(v.x * cells.pixel.y);
+        ((angle / std::f64::consts::FRAC_PI_4).round() as i64).rem_euclid(8) as usize
+    };
+    let (ahead, behind) = (compass(grid.anterior), compass(-grid.anterior));
+    let within = ENCLOSED_WITHIN_MM as f32;
+    let enclosed = |c: usize| {
+        !cells.bone[c]
+            && soft(cells.mean[c])
+            && dist[ahead][c] <= within
+            && dist[behind][c] <= within
+            && dist.iter().filter(|d| d[c] <= within).count() >= 6
+    };
+    cells
+        .components(enclosed)
+        .into_iter()
+        .filter(|members| {
+            let area = members.len() as f64 * cells.pixel.x * cells.pixel.y;
+            (30.0..=700.0).contains(&area)
+        })
+        .filter_map(|members| cells.describe(grid, &members, k))
+        .filter(|p| closed.iter().all(|c| (c.centre - p.centre).length() > 8.0))
+        .filter(|p| body_ahead(grid, cells, p.centre))
+        .collect()
+}
+
+/// A vertebral body in front of `centre`: its wall within 25 mm, then at
+/// least 15 mm of bone or marrow (cells at 60 HU or more) in the next 45.
+fn body_ahead(grid: &Grid, cells: &Cells, centre: DVec2) -> bool {
+    let step = 0.5 * cells.pixel.x.min(cells.pixel.y);
+    let cell = |t: f64| cells.at(centre + grid.anterior * t);
+    let Some(wall) = (0..)
+        .map(|n| n as f64 * step)
+        .take_while(|&t| t <= 25.0)
+        .find(|&t| cell(t).is_some_and(|c| cells.bone[c]))
+    else {
+        return false;
+    };
+    let dense = (0..)
+        .map(|n| wall + n as f64 * step)
+        .take_while(|&t| t <= wall + 45.0)
+        .filter(|&t| cell(t).is_some_and(|c| cells.bone[c] || cells.mean[c] >= 60.0))
+        .count();
+    dense as f64 * step >= 15.0
+}
+
+/// Canal cross-sections in slice `k`: pockets closed by bone, and, when
+/// the reading is lenient, open ones with a body in front.
 pub(crate) fn pockets(grid: &Grid, k: usize) -> Vec<Pocket> {
-    pockets_in_slice(grid, k)
+    let cells = Cells::read(grid, k);
+    let mut found = ring_pockets(grid, &cells, k);
+    if grid.reading.lenient {
+        let open = open_pockets(grid, &cells, k, &found);
+        found.extend(open);
+    }
+    found
 }
 
 /// The canal: the longest chain of pockets, consecutive members at most 30

@@ -6,9 +6,9 @@
 
 use glam::{DVec2, DVec3};
 
+use crate::SpineError;
 use crate::canal::Pocket;
 use crate::grid::Grid;
-use crate::{BONE_HU, SpineError};
 
 /// One slice's canal centre (interpolated between pockets) and the body in
 /// front of it, in the slice's (i mm, j mm) plane.
@@ -51,7 +51,7 @@ fn body_in_slice(grid: &Grid, k: usize, canal: DVec2) -> Option<(DVec2, f64, f64
         let (i, j) = ((p.x / sx).round(), (p.y / sy).round());
         if i >= 0.0 && j >= 0.0 && (i as usize) < grid.dims[0] && (j as usize) < grid.dims[1] {
             let (i, j) = (i as usize, j as usize);
-            if grid.hu_at(i, j, k) >= BONE_HU {
+            if grid.hu_at(i, j, k) >= grid.bone_hu() {
                 start = Some((i, j));
                 break;
             }
@@ -77,7 +77,7 @@ fn body_in_slice(grid: &Grid, k: usize, canal: DVec2) -> Option<(DVec2, f64, f64
                 continue;
             }
             let (ni, nj) = (ni as usize, nj as usize);
-            if inside(ni, nj) && grid.hu_at(ni, nj, k) >= BONE_HU && seen.insert((ni, nj)) {
+            if inside(ni, nj) && grid.hu_at(ni, nj, k) >= grid.bone_hu() && seen.insert((ni, nj)) {
                 stack.push((ni, nj));
             }
         }

@@ -17,6 +17,39 @@ pub(crate) struct Grid<'a> {
     /// (i mm, j mm) plane.
     pub anterior: DVec2,
     pub lateral: DVec2,
+    /// How bone is read (see [`Reading`]).
+    pub reading: Reading,
+}
+
+/// How the analysis reads bone. A young adult's CT on thin slices shows
+/// cortex and cancellous bone well above 180 HU and the canal closed by
+/// bone at each pedicle; osteoporotic bone (marrow at 50–150 HU) or 3 mm
+/// voxels (cortex averaged with soft tissue) need a lower threshold, a
+/// canal whose ring may be open and cortical rings filled across gaps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Reading {
+    /// Bone from this HU up.
+    pub bone_hu: f32,
+    /// Open-ringed canal pockets, and holes filled across cortical gaps.
+    pub lenient: bool,
+}
+
+impl Reading {
+    /// Tried in order until one gives a plausible spine.
+    pub const LADDER: [Reading; 3] = [
+        Reading {
+            bone_hu: 180.0,
+            lenient: false,
+        },
+        Reading {
+            bone_hu: 150.0,
+            lenient: true,
+        },
+        Reading {
+            bone_hu: 125.0,
+            lenient: true,
+        },
+    ];
 }
 
 impl<'a> Grid<'a> {
@@ -38,7 +71,13 @@ impl<'a> Grid<'a> {
             spacing: g.spacing(),
             anterior: along(DVec3::NEG_Y),
             lateral: along(DVec3::X),
+            reading: Reading::LADDER[0],
         })
+    }
+
+    /// HU of bone in this reading.
+    pub fn bone_hu(&self) -> f32 {
+        self.reading.bone_hu
     }
 
     pub fn len(&self) -> usize {

@@ -24,9 +24,6 @@ use serde::{Deserialize, Serialize};
 pub use measure::{BodyFrame, Flag, Heights, coronal_deg, genant_grade, sagittal_deg};
 pub use naming::{Anchor, LEVELS, LevelDecision, PELVIS_LABEL, RIBS_LABEL, label_of};
 
-/// Bone for the analysis: cortex and dense cancellous bone (HU).
-pub(crate) const BONE_HU: f32 = 180.0;
-
 /// Why no spine came out.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
 pub enum SpineError {
@@ -148,6 +145,14 @@ pub struct Spine {
     pub pelvis_voxels: usize,
     /// Disc spaces found, top down: centre (mm) and unit normal.
     pub discs: Vec<([f64; 3], [f64; 3])>,
+    /// Bone was read from this HU up: 180 unless that gave no plausible
+    /// spine (osteoporotic bone, 3 mm voxels) and a lower reading did.
+    #[serde(default = "default_bone_hu")]
+    pub bone_hu: f32,
+}
+
+fn default_bone_hu() -> f32 {
+    grid::Reading::LADDER[0].bone_hu
 }
 
 /// The result: the report and the labelmap on the volume's grid.
@@ -184,6 +189,12 @@ pub struct Analyser<'a> {
     next_slice: usize,
     pockets: Vec<canal::Pocket>,
     found: Option<Found>,
+    /// Which reading of [`grid::Reading::LADDER`] runs now.
+    rung: usize,
+    /// The best analysis so far and its score (see `judge`).
+    best: Option<(i64, Analysis)>,
+    /// Why the first reading failed, if it did.
+    first_error: Option<SpineError>,
 }
 
 /// What the steps before the split found.
@@ -204,6 +215,9 @@ impl<'a> Analyser<'a> {
             next_slice: 0,
             pockets: Vec::new(),
             found: None,
+            rung: 0,
+            best: None,
+            first_error: None,
         })
     }
 
@@ -211,13 +225,16 @@ impl<'a> Analyser<'a> {
     /// of the whole done.
     pub fn progress(&self) -> (Stage, f32) {
         let slices = self.grid.dims[2];
-        if self.next_slice < slices {
+        let (stage, fraction) = if self.next_slice < slices {
             (Stage::Canal, 0.5 * self.next_slice as f32 / slices as f32)
         } else if self.found.is_none() {
             (Stage::Discs, 0.5)
         } else {
             (Stage::Split, 0.6)
-        }
+        };
+        // A later reading goes on from where the last one stopped.
+        let base = 1.0 - 0.4f32.powi(self.rung as i32);
+        (stage, base + (1.0 - base) * fraction)
     }
 
     /// Runs the next step; the analysis when it was the last.
@@ -232,6 +249,19 @@ impl<'a> Analyser<'a> {
             return Ok(None);
         }
         let Some(found) = self.found.take() else {
+            if let Err(e) = self.find() {
+                return self.judge(Err(e));
+            }
+            return Ok(None);
+        };
+        let analysis = split::split(&self.grid, &found.column, &found.discs, &mut |_| true)
+            .map(|split| finish(&self.grid, &found.chain, split, &found.discs));
+        self.judge(analysis)
+    }
+
+    /// The canal chain, the column and its discs from the pockets read.
+    fn find(&mut self) -> Result<(), SpineError> {
+        {
             let chain = canal::chain(&self.grid, &self.pockets)?;
             let column = column::build(&self.grid, &chain)?;
             let stations = column::stations(&self.grid, &column);
@@ -242,15 +272,71 @@ impl<'a> Analyser<'a> {
                 column,
                 discs,
             });
-            return Ok(None);
-        };
-        let split = split::split(&self.grid, &found.column, &found.discs, &mut |_| true)?;
-        Ok(Some(finish(&self.grid, &found.chain, split, &found.discs)))
+            Ok(())
+        }
     }
+
+    /// Takes a plausible analysis; otherwise keeps the best so far and
+    /// starts over with the next, more lenient reading of bone; at the
+    /// ladder's end returns the best (or the first reading's error).
+    fn judge(
+        &mut self,
+        result: Result<Analysis, SpineError>,
+    ) -> Result<Option<Analysis>, SpineError> {
+        match result {
+            Ok(analysis) => {
+                let (good, whole) = quality(&analysis.spine);
+                // Right ones count for, wrong ones half as much against.
+                let score = 3 * good as i64 - whole as i64;
+                if self.best.as_ref().is_none_or(|(best, _)| score > *best) {
+                    self.best = Some((score, analysis));
+                }
+            }
+            Err(SpineError::Cancelled) => return Err(SpineError::Cancelled),
+            Err(e) => {
+                self.first_error.get_or_insert(e);
+            }
+        }
+        if let Some(&next) = grid::Reading::LADDER.get(self.rung + 1) {
+            self.rung += 1;
+            self.grid.reading = next;
+            self.next_slice = 0;
+            self.pockets.clear();
+            self.found = None;
+            return Ok(None);
+        }
+        match (self.best.take(), self.first_error.take()) {
+            (Some((_, analysis)), _) => Ok(Some(analysis)),
+            (None, Some(e)) => Err(e),
+            (None, None) => Err(SpineError::NoCanal),
+        }
+    }
+}
+
+/// Vertebrae that look right (whole, 8–120 ml, heights measured, endplates
+/// near parallel) and whole vertebrae in all.
+fn quality(spine: &Spine) -> (usize, usize) {
+    let whole: Vec<&Vertebra> = spine
+        .vertebrae
+        .iter()
+        .filter(|v| v.name != "sacrum" && !v.flags.contains(&Flag::Partial))
+        .collect();
+    let good = whole
+        .iter()
+        .filter(|v| {
+            (8.0..=120.0).contains(&v.volume_ml)
+                && v.heights_mm.is_some()
+                && !v.flags.iter().any(|f| matches!(f, Flag::Irregular { .. }))
+        })
+        .count();
+    (good, whole.len())
 }
 
 /// Endplates of one vertebra this far apart (degrees) mark it irregular.
 const IRREGULAR_DEG: f64 = 20.0;
+
+/// The most a level decision is trusted when bone was read leniently.
+const LENIENT_CONFIDENCE: f64 = 0.5;
 
 /// Smallest piece worth calling a vertebra (ml).
 const MIN_VERTEBRA_ML: f64 = 4.0;
@@ -279,7 +365,12 @@ fn finish(
     };
     let ribs: Vec<bool> = mobile.iter().map(|&c| candidates[c].ribs).collect();
     let partial: Vec<bool> = mobile.iter().map(|&c| candidates[c].partial).collect();
-    let (mut top, levels) = naming::decide(&ribs, &partial, sacrum_at.is_some());
+    let (mut top, mut levels) = naming::decide(&ribs, &partial, sacrum_at.is_some());
+    // Anchors read from dim bone (a lenient reading) are themselves
+    // unsure: an L5 transverse process near the ilium passes for an ala.
+    if grid.reading.lenient {
+        levels.confidence = levels.confidence.min(LENIENT_CONFIDENCE);
+    }
     let n = mobile.len() as i32;
     top = top.clamp(0, (24 - n).max(0));
     // Final labels: candidate id → level label, ribs, pelvis.
@@ -387,7 +478,8 @@ fn finish(
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .expect("three");
             let grade = genant_grade(worst.0);
-            if grade > 0 && !cand.partial {
+            // Heights from dim, blurred cortex are too rough to grade.
+            if grade > 0 && !cand.partial && !grid.reading.lenient {
                 flags.push(match worst.1 {
                     0 => Flag::Wedge { grade },
                     1 => Flag::Biconcave { grade },
@@ -415,7 +507,9 @@ fn finish(
             ribs: m.is_some_and(|m| ribs[m]),
         });
     }
-    neighbour_flags(&mut vertebrae);
+    if !grid.reading.lenient {
+        neighbour_flags(&mut vertebrae);
+    }
     let angles = angles(&vertebrae);
     let spine = Spine {
         vertebrae,
@@ -427,6 +521,7 @@ fn finish(
             .iter()
             .map(|d| (d.centre.to_array(), d.normal.to_array()))
             .collect(),
+        bone_hu: grid.bone_hu(),
     };
     Analysis { spine, labelmap }
 }

@@ -103,6 +103,8 @@ impl BodyProbe<'_> {
             return None;
         }
         let step = 0.25;
+        // A hole of one voxel is not the body's end, on 3 mm voxels too.
+        let tolerance = 1.5f64.max(1.1 * self.grid.spacing.max_element());
         let walk = |sign: f64| {
             let mut t = 0.0;
             let mut gap = 0.0;
@@ -114,7 +116,7 @@ impl BodyProbe<'_> {
                     gap = 0.0;
                 } else {
                     gap += step;
-                    if gap > 1.5 {
+                    if gap > tolerance {
                         break;
                     }
                 }

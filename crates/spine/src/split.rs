@@ -11,9 +11,9 @@ use std::collections::VecDeque;
 
 use glam::{DVec2, DVec3};
 
+use crate::SpineError;
 use crate::column::{Column, Disc};
 use crate::grid::Grid;
-use crate::{BONE_HU, SpineError};
 
 /// A slab between two disc planes (or a scan edge) and what was found in it.
 #[derive(Debug, Clone)]
@@ -117,7 +117,7 @@ pub(crate) fn split(
                 let (i, j) = (win.ox + x, win.oy + y);
                 let inside = in_envelope(grid, s, grid.plane_mm(i as f64, j as f64));
                 envelope[base + y * win.wi + x] = inside;
-                region[base + y * win.wi + x] = inside && grid.hu_at(i, j, k) >= BONE_HU;
+                region[base + y * win.wi + x] = inside && grid.hu_at(i, j, k) >= grid.bone_hu();
             }
         }
         let canal = s.canal - grid.plane_mm(win.ox as f64, win.oy as f64);
@@ -210,7 +210,15 @@ pub(crate) fn split(
     // soft tissue and under EDGE_HU is mostly soft tissue. (Marrow inside a
     // body is not soft tissue here: the body's holes were filled.)
     let soft = |x: usize, y: usize, kk: usize| {
-        !region[(kk * wj + y) * wi + x] && grid.hu_at(win.ox + x, win.oy + y, k0 + kk) < BONE_HU
+        !region[(kk * wj + y) * wi + x]
+            && grid.hu_at(win.ox + x, win.oy + y, k0 + kk) < grid.bone_hu()
+    };
+    // In a lenient reading the cortex itself is dim (osteoporosis, 3 mm
+    // voxels): half-way lies just above the bone threshold.
+    let edge_hu = if grid.reading.lenient {
+        grid.bone_hu() + 50.0
+    } else {
+        EDGE_HU
     };
     let trim: Vec<usize> = (0..own.len())
         .filter(|&w| {
@@ -218,7 +226,7 @@ pub(crate) fn split(
                 return false;
             }
             let (x, y, kk) = (w % wi, (w / wi) % wj, w / plane);
-            if grid.hu_at(win.ox + x, win.oy + y, k0 + kk) >= EDGE_HU {
+            if grid.hu_at(win.ox + x, win.oy + y, k0 + kk) >= edge_hu {
                 return false;
             }
             (x > 0 && soft(x - 1, y, kk))
@@ -343,8 +351,17 @@ impl Envelope {
     }
 }
 
+/// Cortical gaps this wide (mm) still close a hole: on 3 mm voxels, or in
+/// osteoporotic bone whose cancellous core is under the bone threshold,
+/// a body's cortical ring shows gaps, and its marrow must still be filled.
+const CORTEX_GAP_MM: f64 = 1.5;
+
 /// Fills, in one slice, the holes of `region` inside the envelope: every
-/// non-bone pixel not reachable from outside the envelope or from the canal.
+/// non-bone pixel not reachable from outside the envelope or from the
+/// canal. In a lenient reading the flood first keeps `CORTEX_GAP_MM` from bone, so it cannot
+/// slip through a gap in a cortical ring, then spreads back over the
+/// margin it kept (twice as far, 4-connected steps), which reaches the
+/// bone's outer surface but only a few pixels into a cavity.
 fn fill_holes(
     region: &mut [bool],
     envelope: &[bool],
@@ -354,8 +371,31 @@ fn fill_holes(
     grid: &Grid,
     canal: DVec2,
 ) {
+    let gap = if grid.reading.lenient {
+        (CORTEX_GAP_MM / grid.spacing.x.min(grid.spacing.y))
+            .round()
+            .max(1.0) as usize
+    } else {
+        0
+    };
+    // Pixels within `gap` (square) of bone.
+    let mut near = vec![false; ni * nj];
+    let mut rows = vec![false; ni * nj];
+    for j in 0..nj {
+        for i in 0..ni {
+            let (lo, hi) = (i.saturating_sub(gap), (i + gap).min(ni - 1));
+            rows[j * ni + i] = (lo..=hi).any(|x| region[j * ni + x]);
+        }
+    }
+    for j in 0..nj {
+        let (lo, hi) = (j.saturating_sub(gap), (j + gap).min(nj - 1));
+        for i in 0..ni {
+            near[j * ni + i] = (lo..=hi).any(|y| rows[y * ni + i]);
+        }
+    }
+    // `seen`: 0 unreached, 1 reached by the first flood, then steps + 1.
     seen.fill(0);
-    let mut stack: Vec<usize> = (0..ni * nj).filter(|&p| !envelope[p]).collect();
+    let mut stack: Vec<usize> = (0..ni * nj).filter(|&p| !envelope[p] && !near[p]).collect();
     for &p in &stack {
         seen[p] = 1;
     }
@@ -370,25 +410,38 @@ fn fill_holes(
             stack.push(c);
         }
     }
-    while let Some(p) = stack.pop() {
+    let neighbours = |p: usize| {
         let (i, j) = (p % ni, p / ni);
-        let mut visit = |n: usize| {
-            if seen[n] == 0 && !region[n] {
+        [
+            (i > 0).then(|| p - 1),
+            (i + 1 < ni).then(|| p + 1),
+            (j > 0).then(|| p - ni),
+            (j + 1 < nj).then(|| p + ni),
+        ]
+    };
+    while let Some(p) = stack.pop() {
+        for n in neighbours(p).into_iter().flatten() {
+            // Outside the envelope nothing is bone for this flood.
+            let open = !envelope[n] || (!region[n] && !near[n]);
+            if seen[n] == 0 && open {
                 seen[n] = 1;
                 stack.push(n);
             }
-        };
-        if i > 0 {
-            visit(p - 1);
         }
-        if i + 1 < ni {
-            visit(p + 1);
+    }
+    // Back over the margin, breadth first so steps count.
+    let mut queue: std::collections::VecDeque<usize> =
+        (0..ni * nj).filter(|&p| seen[p] == 1).collect();
+    let reach = (2 * gap + 1) as u8;
+    while let Some(p) = queue.pop_front() {
+        if seen[p] >= reach {
+            continue;
         }
-        if j > 0 {
-            visit(p - ni);
-        }
-        if j + 1 < nj {
-            visit(p + ni);
+        for n in neighbours(p).into_iter().flatten() {
+            if seen[n] == 0 && !region[n] {
+                seen[n] = seen[p] + 1;
+                queue.push_back(n);
+            }
         }
     }
     for p in 0..ni * nj {
@@ -437,7 +490,7 @@ fn outside_bone(
         n != usize::MAX
             && labels[n] == 0
             && !in_env(n)
-            && grid.hu(n) >= BONE_HU
+            && grid.hu(n) >= grid.bone_hu()
             && !sternum(n, from)
     };
     let mut queue = VecDeque::new();
@@ -567,7 +620,7 @@ fn alae_beside(grid: &Grid, column: &Column, c: &Candidate) -> bool {
                 && j >= 0.0
                 && (i as usize) < grid.dims[0]
                 && (j as usize) < grid.dims[1]
-                && grid.hu_at(i as usize, j as usize, k) >= BONE_HU
+                && grid.hu_at(i as usize, j as usize, k) >= grid.bone_hu()
         };
         let reaches = |side: f64, depth: f64| {
             let mut gap = 0.0;

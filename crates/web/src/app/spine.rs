@@ -224,11 +224,22 @@ pub fn show(spine: &Spine, ms: f64) {
     } else {
         "Levels uncertain"
     };
+    // Said when bone had to be read below 180 HU: the split and the
+    // heights are rougher there, and fractures are not graded.
+    let dim = if spine.bone_hu < 180.0 {
+        format!(
+            " · low-density bone: read from {:.0} HU, fractures not graded",
+            spine.bone_hu
+        )
+    } else {
+        String::new()
+    };
     levels.set_text_content(Some(&format!(
-        "{sure}: {} (confidence {:.0}%)",
+        "{sure}: {} (confidence {:.0}%){dim}",
         anchor_text(spine.levels.anchor),
         spine.levels.confidence * 100.0
     )));
+    set_data(&levels, "bone-hu", &format!("{:.0}", spine.bone_hu));
     set_data(&levels, "confidence", &spine.levels.confidence.to_string());
     set_data(&levels, "anchor", &format!("{:?}", spine.levels.anchor));
     let done = if ms > 0.0 {

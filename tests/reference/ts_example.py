@@ -1,0 +1,64 @@
+"""A real low-density lumbar CT with a reference segmentation, for the spine
+tests: TotalSegmentator's example abdomen-pelvis CT (3 mm, lumbar marrow at
+110-130 HU) and its own "fast" model output, both shipped in the
+`totalsegmentator` source distribution on PyPI (pinned by version and
+sha256). The CT is written as a DICOM series with
+`../shared/tools/make_series.py --nifti`; the reference labels are written
+on the same grid as raw u8 (slice, row, column) with TotalSegmentator's
+class values (25 sacrum, 26 S1, 27 L5 ... 31 L1, 32 T12, 33 T11).
+
+usage: python ts_example.py OUT_DIR
+"""
+
+import hashlib
+import json
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+VERSION = "2.18.0"
+SHA256 = "5d4223ef93973bc36d710869d11e7742ead2c154c72f7f9edcaaadd5b6c4bd03"
+MEMBERS = {
+    "ct": "tests/reference_files/example_ct.nii.gz",
+    "reference": "tests/reference_files/example_seg_fast_force_split.nii.gz",
+}
+
+
+def main(out: Path) -> None:
+    here = Path(__file__).resolve().parent
+    make_series = here.parents[1] / ".." / "shared" / "tools" / "make_series.py"
+    sys.path.insert(0, str(make_series.parent))
+    from make_series import load_nifti  # noqa: E402  (the series' own reader)
+
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
+             f"totalsegmentator=={VERSION}", "--no-deps", "--no-binary", ":all:", "-d", str(tmp)],
+            check=True,
+        )
+        sdist = tmp / f"totalsegmentator-{VERSION}.tar.gz"
+        digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
+        if digest != SHA256:
+            sys.exit(f"{sdist.name}: sha256 {digest}, expected {SHA256}")
+        with tarfile.open(sdist) as tar:
+            for name, member in MEMBERS.items():
+                data = tar.extractfile(f"totalsegmentator-{VERSION}/{member}").read()
+                (tmp / f"{name}.nii.gz").write_bytes(data)
+        subprocess.run(
+            [sys.executable, str(make_series), "--nifti", str(tmp / "ct.nii.gz"), "--signed",
+             "--description", "TOTALSEGMENTATOR EXAMPLE CT", "--out", str(out / "ct")],
+            check=True,
+        )
+        labels, spacing = load_nifti(str(tmp / "reference.nii.gz"), None)
+        (out / "reference.u8").write_bytes(labels.astype("uint8").tobytes())
+        (out / "reference.json").write_text(
+            json.dumps({"shape": list(labels.shape), "spacing": list(spacing),
+                        "source": f"totalsegmentator {VERSION} sdist, {MEMBERS['reference']}"}))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

@@ -284,8 +284,12 @@ pub(crate) fn chain(grid: &Grid, pockets: &[Pocket]) -> Result<Vec<Pocket>, Spin
             if gap == 0.0 {
                 continue;
             }
-            let moved = (pockets[b].centre - pockets[a].centre).length();
-            if moved <= 6.0 + 0.8 * gap && score[a] + 1 > score[b] {
+            let step = pockets[b].centre - pockets[a].centre;
+            // Open pockets are many in the pelvis: there the chain may
+            // only lean forward or back (the sacrum), not wander sideways.
+            let sideways = step.dot(grid.lateral).abs();
+            let steady = !grid.reading.lenient || sideways <= 4.0 + 0.25 * gap;
+            if step.length() <= 6.0 + 0.8 * gap && steady && score[a] + 1 > score[b] {
                 score[b] = score[a] + 1;
                 from[b] = a;
             }

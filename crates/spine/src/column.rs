@@ -330,15 +330,26 @@ pub(crate) fn discs(grid: &Grid, stations: &[Station]) -> Vec<Disc> {
             .fold(f64::MIN, f64::max);
         let depth = left.min(right) - smooth[i];
         if depth >= 8.0 {
-            // Ranked by the dip and by how dark it is overall.
-            candidates.push((i, depth + (typical - smooth[i]).max(0.0)));
+            // Ranked by the dip and by how dark it is overall; in a lenient
+            // reading a broad dip ranks lower (osteoporotic marrow dips as
+            // dark as a disc, but over the body's middle, not thin).
+            let width_mm = (hi - lo) as f64 * 0.5;
+            let broad = if grid.reading.lenient {
+                3.0 * (width_mm - 6.0).max(0.0)
+            } else {
+                0.0
+            };
+            candidates.push((i, depth + (typical - smooth[i]).max(0.0) - broad));
         }
     }
     let mut by_depth = candidates.clone();
     by_depth.sort_by(|a, b| b.1.total_cmp(&a.1));
     let mut kept: Vec<(usize, f64)> = Vec::new();
+    // Osteoporotic marrow is as dark as a disc, so in a lenient reading a
+    // body's dark middle dips like one: kept discs stand further apart.
+    let spacing = if grid.reading.lenient { 0.7 } else { 0.6 };
     for &(i, depth) in &by_depth {
-        let apart = steps(0.6 * stations[i].expected_mm);
+        let apart = steps(spacing * stations[i].expected_mm);
         if depth >= clear && kept.iter().all(|&(j, _)| i.abs_diff(j) >= apart) {
             kept.push((i, depth));
         }

@@ -286,6 +286,9 @@ impl<'a> Analyser<'a> {
         match result {
             Ok(analysis) => {
                 let (good, whole) = quality(&analysis.spine);
+                if good >= 1 && good * 10 >= whole * 6 && (good >= 3 || good == whole) {
+                    return Ok(Some(analysis));
+                }
                 // Right ones count for, wrong ones half as much against.
                 let score = 3 * good as i64 - whole as i64;
                 if self.best.as_ref().is_none_or(|(best, _)| score > *best) {

@@ -72,9 +72,17 @@ const STERNUM_HALF_WIDTH_MM: f64 = 40.0;
 fn in_envelope(grid: &Grid, s: &crate::column::SliceColumn, p: DVec2) -> bool {
     let d = p - s.canal;
     let (a, l) = (d.dot(grid.anterior), d.dot(grid.lateral));
-    let front = (s.body - s.canal).dot(grid.anterior) + s.half_depth + 12.0;
+    let front = (s.body - s.canal).dot(grid.anterior) + s.half_depth + front_margin(grid);
     let half_width = (1.9 * s.half_width).clamp(28.0, 55.0);
     l.abs() <= half_width && a <= front && a >= -75.0
+}
+
+/// How far (mm) the envelope reaches in front of the estimated body. In a
+/// lenient reading the body's estimate is rough (its extent is read from
+/// dim cortex and smoothed over ±20 mm, which lags where the column turns
+/// at L5–S1), so the envelope reaches further.
+fn front_margin(grid: &Grid) -> f64 {
+    if grid.reading.lenient { 25.0 } else { 12.0 }
 }
 
 /// Splits the spine's bone into vertebrae between `discs` (top down).
@@ -302,7 +310,7 @@ impl Window {
     fn around(grid: &Grid, column: &Column) -> Self {
         let (mut lo, mut hi) = (DVec2::splat(f64::MAX), DVec2::splat(f64::MIN));
         for s in &column.slices {
-            let front = (s.body - s.canal).dot(grid.anterior) + s.half_depth + 12.0;
+            let front = (s.body - s.canal).dot(grid.anterior) + s.half_depth + front_margin(grid);
             let half_width = (1.9 * s.half_width).clamp(28.0, 55.0);
             for (a, l) in [
                 (front, half_width),
@@ -598,6 +606,13 @@ fn outside_bone(
 /// head, and a lumbar transverse process sits behind the body).
 fn alae_beside(grid: &Grid, column: &Column, c: &Candidate) -> bool {
     let Some(top) = c.upper else { return false };
+    // Osteoporotic alae are marrow (75–125 HU) inside thin cortex; the
+    // psoas beside a lumbar body (40–60 HU) still breaks the run.
+    let ala_hu = if grid.reading.lenient {
+        grid.bone_hu() - 50.0
+    } else {
+        grid.bone_hu()
+    };
     let (mut slices, mut with) = (0, 0);
     for (o, s) in column.slices.iter().enumerate() {
         let k = column.first + o;
@@ -620,10 +635,12 @@ fn alae_beside(grid: &Grid, column: &Column, c: &Candidate) -> bool {
                 && j >= 0.0
                 && (i as usize) < grid.dims[0]
                 && (j as usize) < grid.dims[1]
-                && grid.hu_at(i as usize, j as usize, k) >= grid.bone_hu()
+                && grid.hu_at(i as usize, j as usize, k) >= ala_hu
         };
         let reaches = |side: f64, depth: f64| {
             let mut gap = 0.0;
+            // A gap of one voxel does not break an ala on 3 mm voxels.
+            let tolerance = 2.0f64.max(1.1 * grid.spacing.max_element());
             let mut l = 0.8 * s.half_width;
             while l <= 42.0 {
                 let p = s.body + grid.anterior * depth + grid.lateral * (side * l);
@@ -631,7 +648,7 @@ fn alae_beside(grid: &Grid, column: &Column, c: &Candidate) -> bool {
                     gap = 0.0;
                 } else {
                     gap += 0.5;
-                    if gap > 2.0 {
+                    if gap > tolerance {
                         return false;
                     }
                 }

@@ -23,6 +23,8 @@ fn check(variant: Variant, size: PhantomSize) -> (insitu_spine::Spine, Truth) {
         "truth lordosis {:.1} cobb {:.1}",
         truth.lordosis_deg, truth.cobb_deg
     );
+    // Dense bone on 1.2 mm voxels: the first, strict reading of bone.
+    assert_eq!(spine.bone_hu, 180.0, "bone read from {} HU", spine.bone_hu);
     let names: Vec<&str> = spine.vertebrae.iter().map(|v| v.name.as_str()).collect();
     assert_eq!(
         names,

@@ -37,6 +37,9 @@ fn lidc_thoracic_vertebrae_are_separated_from_their_ribs_and_named_with_doubt() 
         );
     }
     eprintln!("{:?}; ribs {} voxels", spine.levels, spine.ribs_voxels);
+    // A young adult's bone on 1 mm slices: read strictly (180 HU), not
+    // leniently (that would cap the level confidence and skip grading).
+    assert_eq!(spine.bone_hu, 180.0, "bone read from {} HU", spine.bone_hu);
     let whole: Vec<_> = spine
         .vertebrae
         .iter()

@@ -15,6 +15,7 @@ mod grid;
 mod measure;
 mod naming;
 mod split;
+mod thick;
 
 use glam::DVec3;
 use insitu_segment::{Anatomy, Labelmap, Segment, SegmentName, SegmentTable};

@@ -14,6 +14,7 @@ use glam::{DVec2, DVec3};
 use crate::SpineError;
 use crate::column::{Column, Disc};
 use crate::grid::Grid;
+use crate::thick::Thick;
 
 /// A slab between two disc planes (or a scan edge) and what was found in it.
 #[derive(Debug, Clone)]
@@ -77,6 +78,27 @@ fn in_envelope(grid: &Grid, s: &crate::column::SliceColumn, p: DVec2) -> bool {
     l.abs() <= half_width && a <= front && a >= -75.0
 }
 
+/// Beside the front half of the body, clear of its side: nothing of a
+/// vertebra is there (rib heads meet the body's back half), but the aorta
+/// and the vena cava are, bright with contrast. Not the vertebra's bone.
+fn beside_front(grid: &Grid, s: &crate::column::SliceColumn, p: DVec2) -> bool {
+    let d = p - s.body;
+    d.dot(grid.anterior) > 0.3 * s.half_depth
+        && d.dot(grid.lateral).abs() > 1.15 * s.half_width + 5.0
+}
+
+/// In front of the body's middle and outside its estimated outline, with
+/// room (its axial extents are smoothed over ±20 mm): where the aorta, the
+/// vena cava and the iliac vessels run, and no sacral ala reaches.
+fn clear_of_body(grid: &Grid, s: &crate::column::SliceColumn, p: DVec2) -> bool {
+    let d = p - s.body;
+    let (a, l) = (
+        d.dot(grid.anterior) / s.half_depth,
+        d.dot(grid.lateral) / s.half_width,
+    );
+    a > 0.0 && a * a + l * l > 1.3 * 1.3
+}
+
 /// How far (mm) the envelope reaches in front of the estimated body. In a
 /// lenient reading the body's estimate is rough (its extent is read from
 /// dim cortex and smoothed over ±20 mm, which lags where the column turns
@@ -117,6 +139,14 @@ pub(crate) fn split(
     let mut region = vec![false; plane * (k1 - k0 + 1)];
     let mut envelope = vec![false; plane * (k1 - k0 + 1)];
     let mut hole = vec![0u8; plane];
+    // Ribs reach at most this far past the column's first and last slices.
+    let beyond = (40.0 / grid.spacing.z).ceil() as usize;
+    let thick = Thick::find(
+        grid,
+        k0.saturating_sub(beyond),
+        (k1 + beyond).min(grid.dims[2] - 1),
+        |k| column.at(k).map(|s| s.body),
+    );
     for k in k0..=k1 {
         let s = column.at(k).expect("in the column");
         let base = (k - k0) * plane;
@@ -125,7 +155,13 @@ pub(crate) fn split(
                 let (i, j) = (win.ox + x, win.oy + y);
                 let inside = in_envelope(grid, s, grid.plane_mm(i as f64, j as f64));
                 envelope[base + y * win.wi + x] = inside;
-                region[base + y * win.wi + x] = inside && grid.hu_at(i, j, k) >= grid.bone_hu();
+                let p = grid.plane_mm(i as f64, j as f64);
+                // Thick, bright and not the spine's: a vessel with contrast.
+                let vessel = thick.contains(i, j, k) && clear_of_body(grid, s, p);
+                region[base + y * win.wi + x] = inside
+                    && grid.hu_at(i, j, k) >= grid.bone_hu()
+                    && !beside_front(grid, s, p)
+                    && !vessel;
             }
         }
         let canal = s.canal - grid.plane_mm(win.ox as f64, win.oy as f64);
@@ -263,7 +299,14 @@ pub(crate) fn split(
     for c in candidates.iter_mut() {
         c.alae = alae_beside(grid, column, c);
     }
-    outside_bone(grid, column, &envelope, &mut labels, &mut candidates);
+    outside_bone(
+        grid,
+        column,
+        &envelope,
+        &thick,
+        &mut labels,
+        &mut candidates,
+    );
     let plane = ni * nj;
     if !progress(0.85) {
         return Err(SpineError::Cancelled);
@@ -467,6 +510,7 @@ fn outside_bone(
     grid: &Grid,
     column: &Column,
     envelope: &Envelope,
+    thick: &Thick,
     labels: &mut [u8],
     candidates: &mut [Candidate],
 ) {
@@ -485,10 +529,8 @@ fn outside_bone(
     };
     // Floods from above the sacrum are rib floods: they stop at the
     // sternum. The pelvis's reaches its own front (the pubis) unhindered.
-    let sternum = |w: usize, from: u8| {
-        if ((from - OUTSIDE) as usize) >= below_sacrum {
-            return false;
-        }
+    let rib_flood = |from: u8| ((from - OUTSIDE) as usize) < below_sacrum;
+    let sternum = |w: usize| {
         let s = slice_of(w / plane);
         let d = grid.plane_mm((w % ni) as f64, ((w / ni) % nj) as f64) - s.body;
         d.dot(grid.anterior) - s.half_depth > STERNUM_AHEAD_MM
@@ -499,7 +541,8 @@ fn outside_bone(
             && labels[n] == 0
             && !in_env(n)
             && grid.hu(n) >= grid.bone_hu()
-            && !sternum(n, from)
+            && !(rib_flood(from)
+                && (sternum(n) || thick.contains(n % ni, (n / ni) % nj, n / plane)))
     };
     let mut queue = VecDeque::new();
     let neighbours = |w: usize| {

@@ -1,0 +1,185 @@
+//! Bone too thick to be a rib. A rib cut by an axial slice is a band a few
+//! millimetres thick; a contrast-filled aorta or heart chamber is above
+//! the bone threshold too, but 20–60 mm across. Where a rib touches one, a
+//! flood along the ribs would run on through the vessels into the heart,
+//! so the rib flood stays out of thick regions: per slice, the cells more
+//! than `CORE_MM` inside bright tissue, grown back by the same distance.
+
+use glam::DVec2;
+
+use crate::grid::Grid;
+
+/// Half a rib's thickness, with room: deeper than this inside bright
+/// tissue is a vessel's lumen, a chamber or a joint's head.
+const CORE_MM: f64 = 7.0;
+
+/// Grown past the core by this much more than the core's depth: a
+/// lumen's rim is blurred with its wall, and chamfer distances run short.
+const RIM_MM: f32 = 3.0;
+
+/// Per slice, which ~1.5 mm cells are thick bright tissue.
+pub(crate) struct Thick {
+    stride: usize,
+    w: usize,
+    h: usize,
+    first: usize,
+    bits: Vec<u64>,
+}
+
+impl Thick {
+    /// Thick regions of slices `first..=last`, not counting the vertebral
+    /// body's own: the thick core holding `body(k)` (a slice's body centre,
+    /// in plane mm) and all thick tissue around it belong to the spine (a
+    /// body, a sacrum with its alae).
+    pub fn find(
+        grid: &Grid,
+        first: usize,
+        last: usize,
+        body: impl Fn(usize) -> Option<DVec2>,
+    ) -> Self {
+        let stride = (1.5 / grid.spacing.x.min(grid.spacing.y)).round().max(1.0) as usize;
+        let (w, h) = (grid.dims[0].div_ceil(stride), grid.dims[1].div_ceil(stride));
+        let cells = w * h;
+        let mut bits = vec![0u64; ((last + 1 - first) * cells).div_ceil(64)];
+        let pixel = (grid.spacing.x.max(grid.spacing.y) * stride as f64) as f32;
+        let mut bright = vec![false; cells];
+        let mut inside = vec![0f32; cells];
+        let mut from_core = vec![0f32; cells];
+        for k in first..=last {
+            bright.fill(true);
+            // A cell is bright when all its pixels are: thin gaps between
+            // bones stay gaps.
+            for j in 0..grid.dims[1] {
+                for i in 0..grid.dims[0] {
+                    if grid.hu_at(i, j, k) < grid.bone_hu() {
+                        bright[(j / stride) * w + i / stride] = false;
+                    }
+                }
+            }
+            for (d, &b) in inside.iter_mut().zip(&bright) {
+                *d = if b { f32::MAX } else { 0.0 };
+            }
+            chamfer(&mut inside, w, h, pixel);
+            let core = CORE_MM as f32;
+            for (d, &inner) in from_core.iter_mut().zip(&inside) {
+                *d = if inner > core { 0.0 } else { f32::MAX };
+            }
+            // The spine's own core is not a vessel: flood it out.
+            if let Some(centre) = body(k) {
+                let (x, y) = (
+                    (centre.x / (grid.spacing.x * stride as f64)) as usize,
+                    (centre.y / (grid.spacing.y * stride as f64)) as usize,
+                );
+                let spine_core = (x < w && y < h)
+                    .then(|| {
+                        nearest_core(&from_core, w, h, x, y, (CORE_MM / pixel as f64) as usize)
+                    })
+                    .flatten();
+                if let Some(start) = spine_core {
+                    let mut stack = vec![start];
+                    from_core[start] = f32::MAX;
+                    while let Some(c) = stack.pop() {
+                        let (cx, cy) = (c % w, c / w);
+                        let near = [
+                            (cx > 0).then(|| c - 1),
+                            (cx + 1 < w).then(|| c + 1),
+                            (cy > 0).then(|| c - w),
+                            (cy + 1 < h).then(|| c + w),
+                        ];
+                        for n in near.into_iter().flatten() {
+                            if from_core[n] == 0.0 {
+                                from_core[n] = f32::MAX;
+                                stack.push(n);
+                            }
+                        }
+                    }
+                }
+            }
+            chamfer(&mut from_core, w, h, pixel);
+            let base = (k - first) * cells;
+            for (c, &d) in from_core.iter().enumerate() {
+                if bright[c] && d <= core + RIM_MM {
+                    let bit = base + c;
+                    bits[bit / 64] |= 1 << (bit % 64);
+                }
+            }
+        }
+        Self {
+            stride,
+            w,
+            h,
+            first,
+            bits,
+        }
+    }
+
+    /// Whether voxel (i, j, k) lies in thick bright tissue.
+    pub fn contains(&self, i: usize, j: usize, k: usize) -> bool {
+        let Some(slice) = k.checked_sub(self.first) else {
+            return false;
+        };
+        let (x, y) = (i / self.stride, j / self.stride);
+        if x >= self.w || y >= self.h {
+            return false;
+        }
+        let bit = slice * self.w * self.h + y * self.w + x;
+        self.bits
+            .get(bit / 64)
+            .is_some_and(|word| word & (1 << (bit % 64)) != 0)
+    }
+}
+
+/// A core cell (0) within `reach` cells of (x, y), the nearest first.
+fn nearest_core(d: &[f32], w: usize, h: usize, x: usize, y: usize, reach: usize) -> Option<usize> {
+    (0..=reach).find_map(|r| {
+        let (x0, x1) = (x.saturating_sub(r), (x + r).min(w - 1));
+        let (y0, y1) = (y.saturating_sub(r), (y + r).min(h - 1));
+        (y0..=y1)
+            .flat_map(|cy| (x0..=x1).map(move |cx| cy * w + cx))
+            .find(|&c| d[c] == 0.0)
+    })
+}
+
+/// Distance (mm) to the nearest zero cell, in place: two passes of a
+/// 3×3 chamfer (edge `pixel`, diagonal `pixel`·√2).
+fn chamfer(d: &mut [f32], w: usize, h: usize, pixel: f32) {
+    let diagonal = pixel * std::f32::consts::SQRT_2;
+    for y in 0..h {
+        for x in 0..w {
+            let c = y * w + x;
+            let mut best = d[c];
+            if x > 0 {
+                best = best.min(d[c - 1] + pixel);
+            }
+            if y > 0 {
+                best = best.min(d[c - w] + pixel);
+                if x > 0 {
+                    best = best.min(d[c - w - 1] + diagonal);
+                }
+                if x + 1 < w {
+                    best = best.min(d[c - w + 1] + diagonal);
+                }
+            }
+            d[c] = best;
+        }
+    }
+    for y in (0..h).rev() {
+        for x in (0..w).rev() {
+            let c = y * w + x;
+            let mut best = d[c];
+            if x + 1 < w {
+                best = best.min(d[c + 1] + pixel);
+            }
+            if y + 1 < h {
+                best = best.min(d[c + w] + pixel);
+                if x + 1 < w {
+                    best = best.min(d[c + w + 1] + diagonal);
+                }
+                if x > 0 {
+                    best = best.min(d[c + w - 1] + diagonal);
+                }
+            }
+            d[c] = best;
+        }
+    }
+}

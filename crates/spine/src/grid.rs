@@ -96,6 +96,29 @@ impl<'a> Grid<'a> {
         }
     }
 
+    /// Calls `f(i, j, hu)` for every pixel of slice `k`, row by row: one
+    /// match on the voxel type per slice, not per pixel.
+    pub fn each_in_slice(&self, k: usize, mut f: impl FnMut(usize, usize, f32)) {
+        let [ni, nj, _] = self.dims;
+        let range = k * ni * nj..(k + 1) * ni * nj;
+        match self.volume.voxels() {
+            Voxels::I16(v) => {
+                for (j, row) in v[range].chunks_exact(ni).enumerate() {
+                    for (i, &hu) in row.iter().enumerate() {
+                        f(i, j, f32::from(hu));
+                    }
+                }
+            }
+            Voxels::F32(v) => {
+                for (j, row) in v[range].chunks_exact(ni).enumerate() {
+                    for (i, &hu) in row.iter().enumerate() {
+                        f(i, j, hu);
+                    }
+                }
+            }
+        }
+    }
+
     pub fn hu_at(&self, i: usize, j: usize, k: usize) -> f32 {
         self.hu(self.index(i, j, k))
     }

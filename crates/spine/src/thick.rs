@@ -13,11 +13,14 @@ use crate::grid::Grid;
 /// tissue is a vessel's lumen, a chamber or a joint's head.
 const CORE_MM: f64 = 7.0;
 
+/// Cell size (mm) the pass works at.
+const CELL_MM: f64 = 2.0;
+
 /// Grown past the core by this much more than the core's depth: a
 /// lumen's rim is blurred with its wall, and chamfer distances run short.
-const RIM_MM: f32 = 3.0;
+const RIM_MM: f32 = 4.0;
 
-/// Per slice, which ~1.5 mm cells are thick bright tissue.
+/// Per slice, which ~2 mm cells are thick bright tissue.
 pub(crate) struct Thick {
     stride: usize,
     w: usize,
@@ -37,7 +40,11 @@ impl Thick {
         last: usize,
         body: impl Fn(usize) -> Option<DVec2>,
     ) -> Self {
-        let stride = (1.5 / grid.spacing.x.min(grid.spacing.y)).round().max(1.0) as usize;
+        // ~2 mm cells: a lumen 20 mm and more across still has a core,
+        // and the pass costs a fraction of what pixel-fine cells would.
+        let stride = (CELL_MM / grid.spacing.x.min(grid.spacing.y))
+            .round()
+            .max(1.0) as usize;
         let (w, h) = (grid.dims[0].div_ceil(stride), grid.dims[1].div_ceil(stride));
         let cells = w * h;
         let mut bits = vec![0u64; ((last + 1 - first) * cells).div_ceil(64)];
@@ -49,12 +56,14 @@ impl Thick {
             bright.fill(true);
             // A cell is bright when all its pixels are: thin gaps between
             // bones stay gaps.
-            for j in 0..grid.dims[1] {
-                for i in 0..grid.dims[0] {
-                    if grid.hu_at(i, j, k) < grid.bone_hu() {
-                        bright[(j / stride) * w + i / stride] = false;
-                    }
+            let bone = grid.bone_hu();
+            grid.each_in_slice(k, |i, j, hu| {
+                if hu < bone {
+                    bright[(j / stride) * w + i / stride] = false;
                 }
+            });
+            if !bright.iter().any(|&b| b) {
+                continue;
             }
             for (d, &b) in inside.iter_mut().zip(&bright) {
                 *d = if b { f32::MAX } else { 0.0 };

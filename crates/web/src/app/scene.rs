@@ -7,7 +7,7 @@ use insitu_gpu::{
     BONE, CanvasTarget, MeshPart, Orbit, SurfaceRenderer, VolumeRenderer, VolumeStyle, wgpu,
 };
 
-use super::views::fit_canvas;
+use super::views::{NameWriter, fit_canvas};
 
 /// Dark blue-grey, so white bone stands out.
 const BACKGROUND: wgpu::Color = wgpu::Color {
@@ -285,19 +285,10 @@ impl Scene {
             return;
         };
         ctx.clear_rect(0.0, 0.0, f64::from(w), f64::from(h));
-        let mut drawn = Vec::new();
+        let scale = (f64::from(w.min(h)) / 400.0).clamp(0.75, 2.5);
+        let mut names = NameWriter::new(&ctx, 12.0, scale);
         if surface && self.show_names {
             let view_proj = orbit.view_proj(w as f32 / h.max(1) as f32);
-            let scale = (f64::from(w.min(h)) / 400.0).clamp(0.75, 2.5);
-            ctx.set_font(&format!(
-                "bold {}px system-ui, sans-serif",
-                (12.0 * scale).round()
-            ));
-            ctx.set_text_align("center");
-            ctx.set_text_baseline("middle");
-            ctx.set_line_width(3.0 * scale);
-            ctx.set_stroke_style_str("rgba(0, 0, 0, 0.8)");
-            ctx.set_fill_style_str("#ffffff");
             for (name, key, at) in &self.names {
                 if !self.present.iter().any(|&l| u32::from(l) == *key) {
                     continue;
@@ -310,12 +301,10 @@ impl Scene {
                 let ndc = clip.truncate() / clip.w;
                 let x = (f64::from(ndc.x) + 1.0) / 2.0 * f64::from(w);
                 let y = (1.0 - f64::from(ndc.y)) / 2.0 * f64::from(h);
-                let _ = ctx.stroke_text(name, x, y);
-                let _ = ctx.fill_text(name, x, y);
-                drawn.push(format!("{name}:{x:.0},{y:.0}"));
+                names.write(name, x, y);
             }
         }
-        crate::dom::set_data(&canvas, "names", &drawn.join(";"));
+        names.finish(&canvas);
     }
 
     /// Orbit by a mouse drag of (dx, dy) CSS pixels.

@@ -39,6 +39,45 @@ pub struct Views {
     pub selected_measurement: Option<u32>,
 }
 
+/// Vertebra names written over a view, the 2D views and the 3D view
+/// alike: white and bold, outlined in black so they read on bone and on
+/// air; where each went is kept on the canvas (`data-names`) for tests.
+pub struct NameWriter<'a> {
+    ctx: &'a CanvasRenderingContext2d,
+    drawn: Vec<String>,
+}
+
+impl<'a> NameWriter<'a> {
+    /// Sets the text style: `px` CSS pixels at `scale` 1.
+    pub fn new(ctx: &'a CanvasRenderingContext2d, px: f64, scale: f64) -> Self {
+        ctx.set_font(&format!(
+            "bold {}px system-ui, sans-serif",
+            (px * scale).round()
+        ));
+        ctx.set_text_align("center");
+        ctx.set_text_baseline("middle");
+        ctx.set_line_width(3.0 * scale);
+        ctx.set_stroke_style_str("rgba(0, 0, 0, 0.8)");
+        ctx.set_fill_style_str("#ffffff");
+        Self {
+            ctx,
+            drawn: Vec::new(),
+        }
+    }
+
+    /// Writes `name` centred at (x, y) canvas pixels.
+    pub fn write(&mut self, name: &str, x: f64, y: f64) {
+        let _ = self.ctx.stroke_text(name, x, y);
+        let _ = self.ctx.fill_text(name, x, y);
+        self.drawn.push(format!("{name}:{x:.0},{y:.0}"));
+    }
+
+    /// Records on `canvas` where the names went.
+    pub fn finish(self, canvas: &HtmlCanvasElement) {
+        crate::dom::set_data(canvas, "names", &self.drawn.join(";"));
+    }
+}
+
 /// Index of a view in per-view arrays.
 pub fn slot(axis: ViewAxis) -> usize {
     match axis {
@@ -208,16 +247,7 @@ impl Views {
         scale: f64,
     ) {
         let (_, _, normal) = axis.basis();
-        ctx.set_font(&format!(
-            "bold {}px system-ui, sans-serif",
-            (13.0 * scale).round()
-        ));
-        ctx.set_text_align("center");
-        ctx.set_text_baseline("middle");
-        ctx.set_line_width(3.0 * scale);
-        ctx.set_stroke_style_str("rgba(0, 0, 0, 0.8)");
-        ctx.set_fill_style_str("#ffffff");
-        let mut drawn = Vec::new();
+        let mut names = NameWriter::new(ctx, 13.0, scale);
         for (name, at, label) in &self.names {
             if !self.present.contains(label) || (at - plane.centre).dot(normal).abs() > 20.0 {
                 continue;
@@ -226,12 +256,9 @@ impl Views {
             if x < 0.0 || y < 0.0 || x > f64::from(plane.width) || y > f64::from(plane.height) {
                 continue;
             }
-            let _ = ctx.stroke_text(name, x, y);
-            let _ = ctx.fill_text(name, x, y);
-            drawn.push(format!("{name}:{x:.0},{y:.0}"));
+            names.write(name, x, y);
         }
-        // Where each name went, for tests.
-        crate::dom::set_data(&canvas(axis), "names", &drawn.join(";"));
+        names.finish(&canvas(axis));
     }
 
     /// Measurements in this view's plane (within 1 mm), their values

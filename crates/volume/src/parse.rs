@@ -266,6 +266,34 @@ pub(crate) fn pixel_data_element(bytes: &[u8]) -> Option<&[u8]> {
     data.get(start..end)
 }
 
+/// The value of the top-level Pixel Data element of a native (uncompressed)
+/// little-endian file, found by walking element headers: its bytes are the
+/// samples as stored, so a decode needs no object tree and no copy of them.
+/// `None` for any other syntax, framing or an undefined length, which then
+/// go through the full parser.
+pub(crate) fn native_pixel_value(bytes: &[u8]) -> Option<&[u8]> {
+    let body = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        &bytes[128..]
+    } else if bytes.starts_with(b"DICM") {
+        bytes
+    } else {
+        return None;
+    };
+    let data = skip_meta_group(body)?;
+    let meta = &body[4..body.len() - data.len()];
+    let explicit = match meta_transfer_syntax(meta)?.as_str() {
+        uids::EXPLICIT_VR_LITTLE_ENDIAN => true,
+        uids::IMPLICIT_VR_LITTLE_ENDIAN => false,
+        _ => return None,
+    };
+    let at = top_level_offset(data, (0x7FE0, 0x0010), explicit, false)?;
+    let (_, header, len, _) = element_header(data, at, explicit, false)?;
+    if len == u32::MAX {
+        return None;
+    }
+    data.get(at + header..at + header + len as usize)
+}
+
 fn read_u16(data: &[u8], at: usize, big_endian: bool) -> Option<u16> {
     let b: [u8; 2] = data.get(at..at + 2)?.try_into().ok()?;
     Some(if big_endian {

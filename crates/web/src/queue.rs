@@ -28,6 +28,11 @@ impl<T> Queue<T> {
         self.waiting.push_back((request, extra));
     }
 
+    /// Whether no request waits.
+    pub fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
     /// The next request to run: the front one, or the newest of a run of
     /// superseding requests of its kind at the front (the others dropped).
     pub fn take_next(&mut self) -> Option<(Request, T)> {

@@ -123,7 +123,8 @@ impl Cache {
     }
 
     /// Writes `volume` under `key`; what was begun is removed when the
-    /// browser refuses. Remembers the key when it is stored.
+    /// browser refuses. The caller makes it the loaded volume's key (the
+    /// write runs later, when another volume may be open).
     pub async fn write_volume(
         &self,
         store: &Store,
@@ -139,8 +140,6 @@ impl Cache {
         let (outcome, remove) = after_write(written);
         if remove {
             let _ = store.delete_volume(key).await;
-        } else {
-            self.set_volume_key(Some(key.to_owned()));
         }
         outcome
     }

@@ -4,7 +4,7 @@
 //! scanned and hashed, decoded, or shown in the tag browser, then let go.
 //! So the heap holds the volume and one file, not the folder.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use insitu_volume::{DICOM_HEAD_BYTES, MemoryFile, Scan, ScannedFile, could_be_dicom};
 use js_sys::{Array, Promise, Reflect, Uint8Array};
@@ -14,6 +14,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::File;
 
 use crate::envelope::Attachments;
+use crate::laps::Laps;
 
 /// Files read together as one Blob (one read of many files is faster than
 /// one read each).
@@ -100,7 +101,12 @@ impl DroppedFiles {
     /// is not DICOM (a CD's viewer program, a video, a NumPy array) is not
     /// read past them; a file that cannot be read is scanned as empty, and
     /// the scan says why. `None` when cancelled.
-    pub async fn scan(&self, cancel: &Cell<bool>, progress: impl Fn(usize, usize)) -> Option<Scan> {
+    pub async fn scan(
+        &self,
+        cancel: &Cell<bool>,
+        laps: &RefCell<Laps>,
+        progress: impl Fn(usize, usize),
+    ) -> Option<Scan> {
         let total = self.files.len();
         let heads = settled(self.files.iter().map(|file| {
             (file.size() > SNIFF_ABOVE)
@@ -129,6 +135,7 @@ impl DroppedFiles {
             let current = next.take().expect("started before its turn");
             next = batches.get(k + 1).map(|b| self.start_reading(b));
             let read = current.finish().await;
+            laps.borrow_mut().lap("scan: files read");
             if cancel.get() {
                 return None;
             }
@@ -144,6 +151,7 @@ impl DroppedFiles {
                 total - wanted.len() + k * FILES_PER_BATCH + batch.len(),
                 total,
             );
+            laps.borrow_mut().lap("scan: headers and hashes");
         }
         Some(Scan::from_files(
             scanned

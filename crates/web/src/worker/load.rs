@@ -11,6 +11,7 @@ use insitu_volume::{BuildError, Loaded, MemoryFile, Scan};
 
 use super::cache::Cache;
 use super::files::{DroppedFiles, FILES_PER_BATCH};
+use super::later::Later;
 use super::{Worker, now_ms, post};
 use crate::cache::{AfterLookup, after_lookup, recent_failure};
 use crate::decoders::{self, Parallel};
@@ -48,7 +49,7 @@ pub async fn open(worker: &Worker, files: DroppedFiles) {
     worker.cancel.set(false);
     let files = Rc::new(files);
     let Some(scan) = files
-        .scan(&worker.cancel, |done, total| {
+        .scan(&worker.cancel, &worker.laps, |done, total| {
             progress(Phase::Reading, done, total)
         })
         .await
@@ -57,7 +58,7 @@ pub async fn open(worker: &Worker, files: DroppedFiles) {
         return;
     };
     progress(Phase::Scanning, files.len(), files.len());
-    worker.laps.borrow_mut().lap("read and scan");
+    worker.laps.borrow_mut().lap("scan: plan");
     post(&study::scanned(&scan, files.len()), Attachments::default());
     let Some(index) = scan.largest_series() else {
         // Its skipped list says why; the open study stays loaded.
@@ -163,7 +164,9 @@ async fn load(
         Some(decoded) => decoded,
         None => return Loading::Cancelled,
     };
-    worker.laps.borrow_mut().lap("decode");
+    if decoded_by > 0 {
+        worker.laps.borrow_mut().lap("decode: on decoder workers");
+    }
     let loaded = match built {
         Ok(loaded) => loaded,
         Err(e) => {
@@ -182,15 +185,9 @@ async fn load(
     summary.decoders = decoded_by;
     worker.laps.borrow_mut().lap("summary");
     post(&Reply::Loaded(summary.clone()), Attachments::default());
-    let volume = worker.study.borrow().volume();
-    if let (Some(key), Ok(store), Some(volume)) = (key, store, volume) {
-        // After `Loaded`: the user sees the study while it is written.
-        let write = worker
-            .cache
-            .write_volume(&store, &key, &volume, summary.modality, summary.value_range)
-            .await;
-        post(&Reply::CacheUpdate(write), Attachments::default());
-        worker.laps.borrow_mut().lap("cache write");
+    if let (Some(key), Ok(store)) = (key, store) {
+        // Once idle: the user sees the study while it is written.
+        cache_later(worker, store, key, &summary);
     }
     worker.laps.borrow().log("load");
     Loading::Loaded
@@ -257,6 +254,7 @@ async fn decode_in_place(
             let current = next.take().expect("started before its turn");
             next = jobs.get(k + 1).map(|job| files.start_reading(&job.files));
             let read = current.finish().await;
+            worker.laps.borrow_mut().lap("decode: files read");
             if worker.cancel.get() {
                 return None;
             }
@@ -271,8 +269,34 @@ async fn decode_in_place(
             }
             done += job.slice_count();
             report(done, total);
+            worker.laps.borrow_mut().lap("decode: pixels");
         }
-        return Some(assembly.finish(scan));
+        let built = assembly.finish(scan);
+        worker.laps.borrow_mut().lap("decode: finish");
+        return Some(built);
+    }
+}
+
+/// Puts the study's volume in the cache once the worker is idle.
+fn cache_later(
+    worker: &Worker,
+    store: Rc<insitu_store::Store>,
+    key: String,
+    summary: &crate::protocol::VolumeSummary,
+) {
+    let (volume, generation) = {
+        let study = worker.study.borrow();
+        (study.volume(), study.volume_generation())
+    };
+    if let Some(volume) = volume {
+        worker.later.borrow_mut().push(Later::Volume {
+            store,
+            key,
+            volume,
+            modality: summary.modality,
+            value_range: summary.value_range,
+            generation,
+        });
     }
 }
 
@@ -356,15 +380,6 @@ async fn keep_demo(worker: &Worker, key: &str, summary: &crate::protocol::Volume
             worker.cache.set_volume_key(Some(key.to_owned()));
             super::segments::restore(worker).await;
         }
-        _ => {
-            let volume = worker.study.borrow().volume();
-            if let Some(volume) = volume {
-                let write = worker
-                    .cache
-                    .write_volume(&store, key, &volume, summary.modality, summary.value_range)
-                    .await;
-                post(&Reply::CacheUpdate(write), Attachments::default());
-            }
-        }
+        _ => cache_later(worker, store, key.to_owned(), summary),
     }
 }

@@ -13,22 +13,22 @@ pub fn post_list(worker: &Worker) {
 }
 
 /// Measures and adds a shape.
-pub async fn add(worker: &Worker, shape: insitu_measure::Shape) {
+pub fn add(worker: &Worker, shape: insitu_measure::Shape) {
     let added = worker.study.borrow_mut().measure(shape);
     match added {
         Ok(()) => {
             post_list(worker);
-            super::segments::keep(worker).await;
+            worker.keep_segments_later();
         }
         Err(e) => fail(Task::Measuring, e),
     }
 }
 
 /// Removes one.
-pub async fn remove(worker: &Worker, id: u32) {
+pub fn remove(worker: &Worker, id: u32) {
     worker.study.borrow_mut().unmeasure(id);
     post_list(worker);
-    super::segments::keep(worker).await;
+    worker.keep_segments_later();
 }
 
 /// The list as a CSV or JSON file.

@@ -8,6 +8,7 @@
 mod cache;
 pub mod files;
 mod gpu;
+mod later;
 mod load;
 mod measure;
 mod segments;
@@ -50,6 +51,8 @@ struct Worker {
     slices_on_gpu: bool,
     /// The volume generation the 2D views were last drawn from.
     drawn_generation: Cell<u64>,
+    /// Cache writes waiting for the worker to be idle.
+    later: RefCell<later::Deferred>,
 }
 
 impl Worker {
@@ -58,6 +61,23 @@ impl Worker {
         let still_open = self.study.borrow().volume().is_some();
         post(&Reply::Cancelled { still_open }, Attachments::default());
     }
+
+    /// Keeps the segments and measurements in the cache once idle.
+    fn keep_segments_later(&self) {
+        let generation = self.study.borrow().volume_generation();
+        self.later
+            .borrow_mut()
+            .push(later::Later::Segments { generation });
+    }
+}
+
+/// Resolves after `ms` milliseconds, letting messages in meanwhile.
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = scope()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(resolve.unchecked_ref(), ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -118,6 +138,7 @@ pub fn start() {
         laps: RefCell::default(),
         slices_on_gpu: decoders::setting("slices").as_deref() == Some("gpu"),
         drawn_generation: Cell::new(0),
+        later: RefCell::default(),
     });
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let (request, attachments) = match envelope::open::<Request>(&event.data()) {
@@ -138,15 +159,27 @@ pub fn start() {
     post(&Reply::Ready, Attachments::default());
 }
 
-/// Runs queued requests in order, one at a time.
+/// Runs queued requests in order, one at a time; when none has come for
+/// a moment, the deferred cache writes.
 async fn drain(worker: Rc<Worker>) {
     loop {
         let next = worker.queue.borrow_mut().take_next();
-        let Some((request, attachments)) = next else {
+        if let Some((request, attachments)) = next {
+            handle(&worker, request, attachments).await;
+            continue;
+        }
+        if worker.later.borrow().is_empty() {
             worker.busy.set(false);
             return;
-        };
-        handle(&worker, request, attachments).await;
+        }
+        sleep(later::QUIET_MS).await;
+        if !worker.queue.borrow().is_empty() {
+            continue;
+        }
+        let job = worker.later.borrow_mut().take_next();
+        if let Some(job) = job {
+            later::run(&worker, job).await;
+        }
     }
 }
 
@@ -158,8 +191,8 @@ async fn handle(worker: &Worker, request: Request, attachments: Attachments) {
         Request::Demo { variant } => load::demo(worker, variant).await,
         Request::FindSpine { if_unlabelled } => spine::find(worker, if_unlabelled).await,
         Request::ShiftLevels { by } => spine::shift(worker, by),
-        Request::Measure { shape } => measure::add(worker, shape).await,
-        Request::Unmeasure { id } => measure::remove(worker, id).await,
+        Request::Measure { shape } => measure::add(worker, shape),
+        Request::Unmeasure { id } => measure::remove(worker, id),
         Request::ExportMeasurements(format) => measure::export(worker, format),
         Request::Cancel => {}
         Request::SetCache { keep } => worker.cache.set_keep(keep),

@@ -85,7 +85,7 @@ pub async fn surfaces(worker: &Worker) {
             .map_or_else(Attachments::default, mesh_attachments);
         post(&Reply::SegmentSurface(surface.summary), attachments);
     }
-    keep(worker).await;
+    worker.keep_segments_later();
 }
 
 /// Writes the segments and measurements to the cache, under the loaded

@@ -4,18 +4,14 @@
 //! What is found and how it is named is decided in `insitu_spine`.
 
 use insitu_spine::{Analyser, segment_table, shifted};
-use wasm_bindgen::JsCast;
 
-use super::{Worker, fail, now_ms, post, scope};
+use super::{Worker, fail, now_ms, post};
 use crate::envelope::Attachments;
 use crate::protocol::{Failure, Phase, Reply, Task};
 
 /// Lets the worker's event loop run (a `Cancel` arrives as a message).
 async fn yield_to_messages() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = scope().set_timeout_with_callback(resolve.unchecked_ref());
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    super::sleep(0).await;
 }
 
 /// Finds, splits, names and measures the vertebrae; their segments replace

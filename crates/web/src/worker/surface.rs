@@ -8,6 +8,7 @@ use insitu_gpu::engine::marching_engine;
 use insitu_gpu::{CpuReason, EngineChoice, GpuError};
 use insitu_mesh::{Engine, SurfaceOptions, extract_surface};
 
+use super::later::Later;
 use super::{Worker, mesh_attachments, now_ms, post};
 use crate::envelope::Attachments;
 use crate::protocol::{Failure, MadeOn, Phase, Reply, Task};
@@ -112,13 +113,17 @@ pub async fn surface(worker: &Worker, options: SurfaceOptions) {
     post(&Reply::Surface(summary.clone()), mesh_buffers(worker));
     worker.laps.borrow_mut().lap("post");
     // Requests run one at a time: the volume is still the one meshed.
-    let mesh = worker.study.borrow().mesh().filter(|_| !cropped);
+    let (mesh, generation) = {
+        let study = worker.study.borrow();
+        (study.mesh().filter(|_| !cropped), study.volume_generation())
+    };
     if let Some(mesh) = mesh {
-        worker
-            .cache
-            .write_surface(&mesh, &summary.facts, options)
-            .await;
-        worker.laps.borrow_mut().lap("cache write");
+        worker.later.borrow_mut().push(Later::Surface {
+            mesh,
+            facts: summary.facts,
+            options,
+            generation,
+        });
     }
     worker.laps.borrow().log("surface");
 }

@@ -12,6 +12,7 @@
 mod codec;
 mod content_key;
 pub mod display;
+mod early;
 mod error;
 mod geometry;
 mod header;
@@ -31,6 +32,7 @@ mod volume;
 #[cfg(target_arch = "wasm32")]
 mod wasm_libc;
 
+pub use early::EarlyVolume;
 pub use error::{FileError, Problem};
 pub use geometry::{Geometry, GeometryError};
 pub use header::Rescale;

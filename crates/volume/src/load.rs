@@ -51,6 +51,11 @@ impl ScannedFile {
             (with_digest && header.is_ok()).then(|| crate::content_key::pixel_digest(&bytes));
         Self { header, digest }
     }
+
+    /// The header, when the file is a usable image.
+    pub(crate) fn header(&self) -> Option<&ImageHeader> {
+        self.header.as_ref().ok()
+    }
 }
 
 /// A built volume and what the user should know about it.

@@ -615,6 +615,10 @@ pub enum CacheOutcome {
     Hit,
     /// Decoded; being written to the cache.
     Miss,
+    /// Decoded as it was read (an uncompressed series, faster than reading
+    /// the cache back); the cache already holds it, and its segments and
+    /// surfaces come back from there.
+    AlreadyKept,
     /// The user keeps nothing on this computer.
     Off,
     /// Nothing to cache (the demo).
@@ -634,6 +638,7 @@ impl CacheOutcome {
         match self {
             Self::Hit => "hit",
             Self::Miss => "miss",
+            Self::AlreadyKept => "kept",
             Self::Off => "off",
             Self::NotApplicable => "none",
             Self::Rebuilt { .. } => "rebuilt",

@@ -78,6 +78,9 @@ fn scanned(series: &[SeriesSummary], skipped: &[FileError], files: usize) {
 fn cache_note(outcome: &CacheOutcome) -> String {
     match outcome {
         CacheOutcome::Hit => " (from the cache on this computer)".into(),
+        CacheOutcome::AlreadyKept => {
+            " (decoded as it was read; already kept on this computer, with its segments and surfaces)".into()
+        }
         CacheOutcome::Rebuilt { .. } => {
             " (the cached copy was damaged, so it was decoded again)".into()
         }

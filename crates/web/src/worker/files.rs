@@ -6,7 +6,7 @@
 
 use std::cell::{Cell, RefCell};
 
-use insitu_volume::{DICOM_HEAD_BYTES, MemoryFile, Scan, ScannedFile, could_be_dicom};
+use insitu_volume::{DICOM_HEAD_BYTES, EarlyVolume, MemoryFile, Scan, ScannedFile, could_be_dicom};
 use js_sys::{Array, Promise, Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -100,13 +100,15 @@ impl DroppedFiles {
     /// key while its bytes are here. A large file whose first bytes show it
     /// is not DICOM (a CD's viewer program, a video, a NumPy array) is not
     /// read past them; a file that cannot be read is scanned as empty, and
-    /// the scan says why. `None` when cancelled.
+    /// the scan says why. An uncompressed series' pixels are converted
+    /// while they are here ([`EarlyVolume`]), so it is read once. `None`
+    /// when cancelled.
     pub async fn scan(
         &self,
         cancel: &Cell<bool>,
         laps: &RefCell<Laps>,
         progress: impl Fn(usize, usize),
-    ) -> Option<Scan> {
+    ) -> Option<(Scan, EarlyVolume)> {
         let total = self.files.len();
         let heads = settled(self.files.iter().map(|file| {
             (file.size() > SNIFF_ABOVE)
@@ -130,6 +132,9 @@ impl DroppedFiles {
         }
         let wanted: Vec<usize> = (0..total).filter(|&n| scanned[n].is_none()).collect();
         let batches: Vec<&[usize]> = wanted.chunks(FILES_PER_BATCH).collect();
+        let mut early = EarlyVolume::new(wanted.len());
+        // One buffer for every file's bytes, reused: no allocation per file.
+        let mut scratch = Vec::new();
         let mut next = batches.first().map(|b| self.start_reading(b));
         for (k, batch) in batches.iter().enumerate() {
             let current = next.take().expect("started before its turn");
@@ -140,12 +145,16 @@ impl DroppedFiles {
                 return None;
             }
             for (i, &n) in batch.iter().enumerate() {
-                // One file in wasm memory at a time, dropped once scanned.
+                // One file in wasm memory at a time.
+                read.copy_into(i, &mut scratch);
                 let file = MemoryFile {
                     name: self.names[n].clone(),
-                    bytes: read.bytes(i).unwrap_or_default(),
+                    bytes: std::mem::take(&mut scratch),
                 };
-                scanned[n] = Some(ScannedFile::read(&file, true));
+                let scanned_file = ScannedFile::read(&file, true);
+                early.offer(n, &file.bytes, &scanned_file);
+                scanned[n] = Some(scanned_file);
+                scratch = file.bytes;
             }
             progress(
                 total - wanted.len() + k * FILES_PER_BATCH + batch.len(),
@@ -153,12 +162,13 @@ impl DroppedFiles {
             );
             laps.borrow_mut().lap("scan: headers and hashes");
         }
-        Some(Scan::from_files(
+        let scan = Scan::from_files(
             scanned
                 .into_iter()
                 .map(|s| s.expect("every file scanned"))
                 .collect(),
-        ))
+        );
+        Some((scan, early))
     }
 }
 
@@ -181,6 +191,18 @@ impl ReadBatch {
     /// not be read.
     pub fn bytes(&self, i: usize) -> Option<Vec<u8>> {
         self.parts.get(i)?.as_ref().map(Uint8Array::to_vec)
+    }
+
+    /// File `i` of the batch copied into `buffer` (its old bytes replaced;
+    /// empty when the file could not be read).
+    pub fn copy_into(&self, i: usize, buffer: &mut Vec<u8>) {
+        match self.parts.get(i).and_then(Option::as_ref) {
+            Some(part) => {
+                buffer.resize(part.length() as usize, 0);
+                part.copy_to(buffer);
+            }
+            None => buffer.clear(),
+        }
     }
 }
 

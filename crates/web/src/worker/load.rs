@@ -48,7 +48,7 @@ pub async fn open(worker: &Worker, files: DroppedFiles) {
     worker.laps.borrow_mut().restart();
     worker.cancel.set(false);
     let files = Rc::new(files);
-    let Some(scan) = files
+    let Some((scan, early)) = files
         .scan(&worker.cancel, &worker.laps, |done, total| {
             progress(Phase::Reading, done, total)
         })
@@ -65,7 +65,9 @@ pub async fn open(worker: &Worker, files: DroppedFiles) {
         failed(Task::Opening, Failure::NoImageSeries);
         return;
     };
-    if load(worker, Rc::new(scan), files, index, started).await != Loading::Loaded {
+    let from_scan = scan.take_early(index, early);
+    worker.laps.borrow_mut().lap("scan: slices in order");
+    if load(worker, Rc::new(scan), files, index, started, from_scan).await != Loading::Loaded {
         // Show the open study's folder again.
         if let Some(scanned) = worker.study.borrow().scanned() {
             post(&scanned, Attachments::default());
@@ -88,19 +90,22 @@ pub async fn load_series(worker: &Worker, index: usize) {
     if index >= scan.series.len() {
         return failed(Task::Loading, Failure::NoSuchSeries(index));
     }
-    if load(worker, scan, files, index, now_ms()).await == Loading::Cancelled {
+    if load(worker, scan, files, index, now_ms(), None).await == Loading::Cancelled {
         worker.cancelled();
     }
 }
 
 /// Loads series `index` of `scan` (whose files are `files`) and makes it
-/// the study's volume.
+/// the study's volume. `from_scan`: the series already decoded as it was
+/// scanned, so the cache is only asked whether it holds it (for the
+/// segments and surfaces kept with it): reading it back would be slower.
 async fn load(
     worker: &Worker,
     scan: Rc<Scan>,
     files: Rc<DroppedFiles>,
     index: usize,
     started: f64,
+    from_scan: Option<Loaded>,
 ) -> Loading {
     progress(Phase::Decoding, 0, 0);
     let key = (!worker.cache.keeps_nothing())
@@ -115,7 +120,18 @@ async fn load(
         Ok(_) => CacheOutcome::Miss,
         Err(why) => why.clone(),
     };
-    if let (Some(key), Ok(store)) = (&key, &store) {
+    if let (Some(key), Ok(store), true) = (&key, &store, from_scan.is_some()) {
+        let found = store.volume_record(key).await;
+        worker.laps.borrow_mut().lap("cache record");
+        match after_lookup(&found) {
+            AfterLookup::Use => outcome = CacheOutcome::AlreadyKept,
+            AfterLookup::Decode(why) => outcome = why,
+            AfterLookup::DropAndDecode(why) => {
+                let _ = store.delete_volume(key).await;
+                outcome = why;
+            }
+        }
+    } else if let (Some(key), Ok(store)) = (&key, &store) {
         let found = Cache::volume(store, key, &worker.laps).await;
         match after_lookup(&found) {
             AfterLookup::Use => {
@@ -160,9 +176,12 @@ async fn load(
             }
         }
     }
-    let (built, decoded_by) = match decode(worker, &scan, &files, index).await {
-        Some(decoded) => decoded,
-        None => return Loading::Cancelled,
+    let (built, decoded_by) = match from_scan {
+        Some(loaded) => (Ok(loaded), 0),
+        None => match decode(worker, &scan, &files, index).await {
+            Some(decoded) => decoded,
+            None => return Loading::Cancelled,
+        },
     };
     if decoded_by > 0 {
         worker.laps.borrow_mut().lap("decode: on decoder workers");
@@ -180,12 +199,15 @@ async fn load(
             .borrow_mut()
             .take_series(scan, files.len(), index, loaded, None, outcome);
     *worker.files.borrow_mut() = Some(files);
-    worker.cache.set_volume_key(None);
+    let kept = summary.cache == CacheOutcome::AlreadyKept;
+    worker.cache.set_volume_key(key.clone().filter(|_| kept));
     summary.load_ms = now_ms() - started;
     summary.decoders = decoded_by;
     worker.laps.borrow_mut().lap("summary");
     post(&Reply::Loaded(summary.clone()), Attachments::default());
-    if let (Some(key), Ok(store)) = (key, store) {
+    if kept {
+        super::segments::restore(worker).await;
+    } else if let (Some(key), Ok(store)) = (key, store) {
         // Once idle: the user sees the study while it is written.
         cache_later(worker, store, key, &summary);
     }

@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: every benchmark, each printing ratios against a
 //! baseline or a peer measured in the same run. `INSITU_BENCH_ONLY=real-ct`
-//! (or `browser`, `cache`, `segments`, `spine`) runs one part while working on it.
+//! (or `browser`, `cache`, `peers`, `segments`, `spine`) runs one part while working on it.
 
 use std::path::Path;
 use std::process::Command;
@@ -76,6 +76,12 @@ fn browser(series: &Path, segments_native: Option<&str>, spine_native: Option<&s
     let j2k = phantoms::bench_series_j2k()?;
     step("benchmark: the same series in the browser (release wasm), beside the native CLI");
     setup::web_tools()?;
+    // The in-browser peers, pinned in their own lockfile and bundled into
+    // one local page: measured in the same Chromium, on the same files.
+    setup::npm_ci("tests/e2e/bench/peers", "the benchmark's in-browser peers")?;
+    run(Command::new("node")
+        .arg("tests/e2e/bench/peers/build.mjs")
+        .current_dir(root()))?;
     run(cargo(&root()).args(["build", "--release", "-p", "insitu-cli"]))?;
     web::build(true)?;
     run(Command::new("node")
@@ -90,7 +96,11 @@ fn browser(series: &Path, segments_native: Option<&str>, spine_native: Option<&s
             segments_native.unwrap_or(""),
         )
         .env("INSITU_BENCH_SPINE_NATIVE", spine_native.unwrap_or(""))
-        .env("INSITU_DIST", root().join("dist")))
+        .env("INSITU_DIST", root().join("dist"))
+        .env(
+            "INSITU_PEERS_SITE",
+            root().join("tests/e2e/bench/peers/site"),
+        ))
 }
 
 fn target_dir() -> std::path::PathBuf {

@@ -154,15 +154,21 @@ pub fn apt_packages() -> Result {
 /// playwright-core for the end-to-end tests (it drives the system Chromium;
 /// it never downloads a browser).
 pub fn npm_packages() -> Result {
-    let dir = root().join("tests/e2e");
-    if is_npm_tree_current(&dir) {
+    npm_ci("tests/e2e", "end-to-end test packages")
+}
+
+/// `npm ci` in `dir` (relative to the repository) unless its tree is
+/// already the lockfile's.
+pub fn npm_ci(dir: &str, what: &str) -> Result {
+    let path = root().join(dir);
+    if is_npm_tree_current(&path) {
         return Ok(());
     }
-    step("installing end-to-end test packages (npm ci in tests/e2e)");
+    step(&format!("installing {what} (npm ci in {dir})"));
     run(Command::new("npm")
         .args(["ci", "--no-audit", "--no-fund"])
         .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-        .current_dir(&dir))
+        .current_dir(&path))
 }
 
 fn is_npm_tree_current(dir: &Path) -> bool {

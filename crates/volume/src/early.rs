@@ -36,6 +36,7 @@ pub struct EarlyVolume {
     voxels: Vec<i16>,
     by_file: HashMap<usize, Converted>,
     given_up: bool,
+    reserved_bytes: usize,
 }
 
 impl EarlyVolume {
@@ -45,6 +46,12 @@ impl EarlyVolume {
             max_frames: files,
             ..Self::default()
         }
+    }
+
+    /// Bytes reserved for slices, even if freed since: a wasm heap keeps
+    /// its high-water mark, so a folder that is not taken must reserve none.
+    pub fn reserved_bytes(&self) -> usize {
+        self.reserved_bytes
     }
 
     /// Whether slices are still being kept.
@@ -72,8 +79,14 @@ impl EarlyVolume {
             return self.give_up();
         };
         let frame_len = header.rows as usize * header.cols as usize;
-        let first = self.series_uid.is_none();
-        if first {
+        // Checked before anything is reserved: a compressed folder must not
+        // raise the heap's high-water mark by a volume it never fills.
+        let Some(samples) =
+            crate::parse::native_pixel_value(bytes).and_then(|all| all.get(..header.frame_bytes()))
+        else {
+            return self.give_up();
+        };
+        if self.series_uid.is_none() {
             // Reserved once: the buffer never moves, so never doubles.
             let Some(total) = frame_len.checked_mul(self.max_frames) else {
                 return self.give_up();
@@ -81,20 +94,15 @@ impl EarlyVolume {
             if self.voxels.try_reserve_exact(total).is_err() {
                 return self.give_up();
             }
+            self.reserved_bytes = self.voxels.capacity() * std::mem::size_of::<i16>();
             self.series_uid = Some(header.series_uid.clone());
             self.frame_len = frame_len;
         }
         let same_series = self.series_uid.as_deref() == Some(header.series_uid.as_str())
             && self.frame_len == frame_len;
-        let samples =
-            crate::parse::native_pixel_value(bytes).and_then(|all| all.get(..header.frame_bytes()));
-        let (true, true, Some(samples)) = (
-            same_series && frame.rescale.is_integral(),
-            self.by_file.len() < self.max_frames,
-            samples,
-        ) else {
+        if !same_series || !frame.rescale.is_integral() || self.by_file.len() == self.max_frames {
             return self.give_up();
-        };
+        }
         // As the plan will decide for the series (see `series::plan`).
         let is_ct = Modality::from_code(&header.modality) == Modality::Ct;
         let padding_output = if is_ct {

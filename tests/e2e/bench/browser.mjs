@@ -1,7 +1,9 @@
 // Browser benchmark (run by `cargo xtask bench`, not a test): time from
 // files chosen to `ready` for the 512²×300 phantom series, and a 300 HU
 // surface on the CPU and on the GPU (WebGPU), printed beside the native CLI's
-// numbers measured in the same run. Wall times are printed, never asserted.
+// numbers measured in the same run, and beside the in-browser peers
+// (dicom-parser, itk-wasm, dcm2niix, vtk.js: `peers/`) in the same Chromium
+// on the same files. Wall times are printed, never asserted.
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -43,24 +45,77 @@ rows: {
 
   /** Milliseconds from the folder chosen (its change event) to `ready`. */
   async function timeOpenFolder(page, dir) {
+    return (await timeOpenFolderToViews(page, dir)).ready;
+  }
+
+  /**
+   * Milliseconds from the folder chosen (its change event) to `ready`, and
+   * to the 2D views drawn after it (what the user waits for).
+   */
+  async function timeOpenFolderToViews(page, dir) {
     await page.evaluate(() => {
       const bench = (window.__bench = {});
       document.querySelector('[data-testid="open-folder"]')
         .addEventListener('change', () => { bench.chosen = performance.now(); }, { capture: true, once: true });
       const s = document.querySelector('[data-testid="load-status"]');
       // The app marks `loading` in the same task as the change: a `ready`
-      // seen after `chosen` is this load's.
-      new MutationObserver((_, observer) => {
-        if (bench.chosen && s.dataset.state === 'ready') {
-          bench.ready = performance.now();
+      // seen after `chosen` is this load's; the views drawn after it too.
+      new MutationObserver((records, observer) => {
+        const now = performance.now();
+        if (bench.chosen && s.dataset.state === 'ready') bench.ready ??= now;
+        if (bench.ready && records.some((r) => r.target.dataset.testid === 'slice-engine')) {
+          bench.drawn = now;
           observer.disconnect();
         }
-      }).observe(s, { attributes: true });
+      }).observe(document.body, { attributes: true, subtree: true });
     });
     await page.getByTestId('open-folder').setInputFiles(dir);
-    await page.waitForFunction(() => window.__bench.ready, null, { timeout: 600_000, polling: 50 });
-    const { chosen, ready } = await page.evaluate(() => window.__bench);
-    return ready - chosen;
+    await page.waitForFunction(() => window.__bench.drawn, null, { timeout: 600_000, polling: 50 });
+    const { chosen, ready, drawn } = await page.evaluate(() => window.__bench);
+    return { ready: ready - chosen, drawn: drawn - chosen };
+  }
+
+  /**
+   * The in-browser peers on the same folder, each on a fresh page of the
+   * peers' site, best of `runs`; insitu's files chosen -> 2D views drawn on
+   * fresh pages, best of `runs`, in between.
+   */
+  async function peerRows(dir, runs) {
+    const site = await startServer(process.env.INSITU_PEERS_SITE);
+    try {
+      const peer = async (name) => {
+        const page = await (await browser.newContext()).newPage();
+        try {
+          await page.goto(site.url);
+          await page.waitForFunction(() => window.peers);
+          await page.evaluate((n) => window.peers.arm(n), name);
+          await page.locator('#folder').setInputFiles(dir);
+          await page.waitForFunction(() => window.peers.result, null, { timeout: 600_000, polling: 50 });
+          const result = await page.evaluate(() => window.peers.result);
+          if (result.error) throw new Error(`${name}: ${result.error}`);
+          if (name === 'dicom-parser') result.mc = await page.evaluate(() => window.peers.marchingCubes(300));
+          result.versions = await page.evaluate(() => window.peers.versions);
+          return result;
+        } finally {
+          await page.context().close();
+        }
+      };
+      const best = (list) => list.reduce((a, b) => (b.ms < a.ms ? b : a));
+      const rows = { ours: [], 'dicom-parser': [], 'itk-wasm': [], dcm2niix: [] };
+      for (let r = 0; r < runs; r++) {
+        const page = await freshPage();
+        try {
+          const t = await timeOpenFolderToViews(page, dir);
+          rows.ours.push({ ms: t.drawn, ready: t.ready });
+        } finally {
+          await page.context().close();
+        }
+        for (const name of ['dicom-parser', 'itk-wasm', 'dcm2niix']) rows[name].push(await peer(name));
+      }
+      return Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, { best: best(v), all: v.map((x) => x.ms) }]));
+    } finally {
+      await site.close();
+    }
   }
 
   // Decoder workers against decoding in the study worker alone, each on a
@@ -153,6 +208,22 @@ rows: {
     console.log(`spine separation, 512x512x300 demo spine: wasm ${spineMs.toFixed(0)} ms in the study worker (aim < 5000 ms), ${count} vertebrae${vs}`);
     await p.context().close();
     if (ONLY === 'spine') break rows;
+  }
+  let peers = null;
+  if (['', 'browser', 'peers'].includes(ONLY) && process.env.INSITU_PEERS_SITE) {
+    peers = await peerRows(series, 2);
+    const ms = (x) => x.toFixed(0);
+    const v = peers['dicom-parser'].best.versions;
+    const ours = peers.ours.best;
+    console.log(`peers (same Chromium, same File objects, best of 2; files chosen -> insitu's 2D views drawn, -> each peer's volume): insitu ${ms(ours.ms)} ms (ready ${ms(ours.ready)} ms; runs ${peers.ours.all.map(ms).join(', ')})`);
+    const line = (name, version, what, aim) => {
+      const p = peers[name].best;
+      console.log(`  ${name} ${version}, ${what}: ${ms(p.ms)} ms (runs ${peers[name].all.map(ms).join(', ')}; ${p.detail}); peer/insitu ${(p.ms / ours.ms).toFixed(2)}x (aim ${aim})`);
+    };
+    line('dicom-parser', v['dicom-parser'], 'parse + rescaled pixel copy into one Int16Array (what Cornerstone\'s loader does)', '>= 1.00x');
+    line('itk-wasm', v['@itk-wasm/dicom'], 'readImageDicomFileSeries (VolView\'s family)', '>= 3x');
+    line('dcm2niix', v['@niivue/dcm2niix'], 'dcm2niix wasm to NIfTI (NiiVue)', '>= 3x');
+    if (ONLY === 'peers') break rows;
   }
   const caching = [];
   for (const [name, dir] of [['512x512x300 uncompressed', series], ['512x512x100 JPEG 2000', j2kSeries]]) {
@@ -285,6 +356,11 @@ rows: {
   console.log(`segments, threshold 300..3071 HU of the whole volume: wasm ${seg.thresholdMs} ms in the worker, ${seg.thresholdWallMs.toFixed(0)} ms click -> list updated, ${seg.thresholdVoxels} voxels${vsNative(seg.thresholdMs, 'threshold_ms')}`);
   const perTriangle = (msValue, n) => (msValue * 1e6) / n;
   console.log(`segments, surface of the grown vertebra: wasm ${seg.surfaceMs} ms, ${seg.surfaceTriangles} triangles, ${perTriangle(seg.surfaceMs, seg.surfaceTriangles).toFixed(0)} ns/triangle against the 300 HU surface's ${perTriangle(cpu.extractMs, cpu.triangles).toFixed(0)} ns/triangle (segment/iso ${ratio(perTriangle(seg.surfaceMs, seg.surfaceTriangles), perTriangle(cpu.extractMs, cpu.triangles))}x)${vsNative(seg.surfaceMs, 'surface_ms')}`);
+  if (peers) {
+    const mc = peers['dicom-parser'].best.mc;
+    const version = peers['dicom-parser'].best.versions['@kitware/vtk.js'];
+    console.log(`surface 300 HU, CPU, against vtk.js ${version} vtkImageMarchingCubes (points merged, no normals) on the same voxels in the same Chromium: insitu wasm ${cpu.extractMs} ms (${cpu.triangles} triangles), vtk.js ${mc.ms.toFixed(0)} ms (${mc.triangles} triangles); vtk.js/insitu ${ratio(mc.ms, cpu.extractMs)}x (aim >= 20x)`);
+  }
   if (gpu.finished) {
     console.log(`surface 300 HU, GPU: browser ${gpu.extractMs} ms extract on ${gpu.label} (${gpu.wallMs} ms click -> shown), GPU/CPU ${ratio(gpu.extractMs, cpu.extractMs)}x, ${gpu.triangles} triangles`);
   } else {

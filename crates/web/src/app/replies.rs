@@ -102,7 +102,6 @@ fn loaded(summary: VolumeSummary) {
     if let Some(index) = summary.series {
         app.selected.set(Some(index));
         panel::select_series(index);
-        send(Request::Tags { series: index });
     } else {
         app.selected.set(None);
         panel::show_demo(&summary);
@@ -139,6 +138,10 @@ fn loaded(summary: VolumeSummary) {
     set_data(&load_status, "decoders", &summary.decoders.to_string());
     app.redraw_in_flight.set(false);
     redraw();
+    if let Some(index) = summary.series {
+        // The tag browser's rows, after the first views (requests run in order).
+        send(Request::Tags { series: index });
+    }
     // Segments kept for this volume come back with it: their surfaces
     // after the first 2D views (the worker runs requests in order).
     send(Request::SegmentSurfaces);

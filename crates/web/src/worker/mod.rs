@@ -53,6 +53,8 @@ struct Worker {
     drawn_generation: Cell<u64>,
     /// Cache writes waiting for the worker to be idle.
     later: RefCell<later::Deferred>,
+    /// Ends the quiet wait before a deferred write when a request comes.
+    wake: RefCell<Option<js_sys::Function>>,
 }
 
 impl Worker {
@@ -69,6 +71,17 @@ impl Worker {
             .borrow_mut()
             .push(later::Later::Segments { generation });
     }
+}
+
+/// Resolves after [`later::QUIET_MS`], or as soon as a request comes.
+async fn quiet(worker: &Worker) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = scope()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, later::QUIET_MS);
+        *worker.wake.borrow_mut() = Some(resolve);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    worker.wake.borrow_mut().take();
 }
 
 /// Resolves after `ms` milliseconds, letting messages in meanwhile.
@@ -139,6 +152,7 @@ pub fn start() {
         slices_on_gpu: decoders::setting("slices").as_deref() == Some("gpu"),
         drawn_generation: Cell::new(0),
         later: RefCell::default(),
+        wake: RefCell::default(),
     });
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let (request, attachments) = match envelope::open::<Request>(&event.data()) {
@@ -150,6 +164,9 @@ pub fn start() {
             return;
         }
         worker.queue.borrow_mut().push(request, attachments);
+        if let Some(wake) = worker.wake.borrow_mut().take() {
+            let _ = wake.call0(&JsValue::NULL);
+        }
         if !worker.busy.replace(true) {
             wasm_bindgen_futures::spawn_local(drain(worker.clone()));
         }
@@ -172,7 +189,7 @@ async fn drain(worker: Rc<Worker>) {
             worker.busy.set(false);
             return;
         }
-        sleep(later::QUIET_MS).await;
+        quiet(&worker).await;
         if !worker.queue.borrow().is_empty() {
             continue;
         }

@@ -35,6 +35,7 @@ pub async fn render(worker: &Worker, views: Vec<ViewRequest>, overlay: OverlaySt
     let mut laps = Laps::default();
     laps.restart();
     let device = worker.gpu.device().await;
+    laps.lap("device");
     let choice = slice_engine(
         worker.slices_on_gpu,
         device.as_ref().map(|ctx| &ctx.summary),

@@ -103,6 +103,22 @@ fn browser(series: &Path, segments_native: Option<&str>, spine_native: Option<&s
         ))
 }
 
+/// `cargo xtask bench --large`: a whole-spine-sized series (512²×2500) in
+/// the browser and natively; minutes, so not part of `bench` or CI.
+pub fn large() -> Result {
+    let series = phantoms::large_series()?;
+    step("large benchmark: 512x512x2500 in the browser (release wasm), beside the native CLI");
+    setup::web_tools()?;
+    run(cargo(&root()).args(["build", "--release", "-p", "insitu-cli"]))?;
+    web::build(true)?;
+    run(Command::new("node")
+        .arg("tests/e2e/bench/large.mjs")
+        .current_dir(root())
+        .env("INSITU_LARGE_SERIES", phantoms::dicom_only(&series)?)
+        .env("INSITU_CLI", target_dir().join("release/insitu"))
+        .env("INSITU_DIST", root().join("dist")))
+}
+
 fn target_dir() -> std::path::PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)

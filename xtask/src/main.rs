@@ -6,7 +6,8 @@
 //! - `serve`      build-web, then serve `dist/` on http://127.0.0.1:8080
 //! - `test`       setup, then every test layer; prints counts per layer
 //! - `lint`       rustfmt check and clippy (native and wasm32), warnings denied
-//! - `bench`      benchmarks printing ratios against same-run baselines
+//! - `bench`      benchmarks printing ratios against same-run baselines and
+//!   the in-browser peers; `--large`: a 512²×2500 series in the browser
 //! - `phantoms`   generate the phantom DICOM series the tests compare against
 
 mod bench;
@@ -40,7 +41,7 @@ fn in_ci() -> bool {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask <setup|build-web [--release]|serve [--port N] [--dev]|test [--no-lint]|lint|bench|phantoms>"
+        "usage: cargo xtask <setup|build-web [--release]|serve [--port N] [--dev]|test [--no-lint]|lint|bench [--large]|phantoms>"
     );
     ExitCode::from(2)
 }
@@ -64,6 +65,7 @@ fn main() -> ExitCode {
                 .and_then(|()| serve::serve(&root().join("dist"), port))
         }
         Some("test") => test::run_all(!flag("--no-lint")),
+        Some("bench") if flag("--large") => setup::apt_packages().and_then(|()| bench::large()),
         Some("bench") => setup::apt_packages().and_then(|()| bench::all()),
         Some("phantoms") => setup::apt_packages()
             .and_then(|()| phantoms::test_series())

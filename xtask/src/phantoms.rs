@@ -173,6 +173,22 @@ pub fn bench_series() -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// A 512×512×2500 phantom at 0.5 mm (1.3 GB of files): a whole-spine CT's
+/// size, for `cargo xtask bench --large`.
+pub fn large_series() -> Result<PathBuf> {
+    let python = python()?;
+    let dir = cache_root().join("phantoms/large-512x512x2500-ele");
+    step("512x512x2500 phantom series for the large benchmark (cached; minutes the first time)");
+    generate(
+        &python,
+        &dir,
+        "512",
+        "2500",
+        &["--ts", "ele", "--slice-spacing", "0.5"],
+    )?;
+    Ok(dir)
+}
+
 /// A 512×512×100 JPEG 2000 (lossless) phantom: a decode-bound load, for
 /// decoder workers against one.
 pub fn bench_series_j2k() -> Result<PathBuf> {

@@ -37,13 +37,17 @@ pub struct EarlyVolume {
     by_file: HashMap<usize, Converted>,
     given_up: bool,
     reserved_bytes: usize,
+    budget_bytes: u64,
 }
 
 impl EarlyVolume {
-    /// Ready for a folder of `files` files.
-    pub fn new(files: usize) -> Self {
+    /// Ready for a folder of `files` files, holding at most
+    /// `budget_bytes` (a folder whose slices would need more is left to
+    /// the build, which says it is too large).
+    pub fn new(files: usize, budget_bytes: u64) -> Self {
         Self {
             max_frames: files,
+            budget_bytes,
             ..Self::default()
         }
     }
@@ -88,7 +92,10 @@ impl EarlyVolume {
         };
         if self.series_uid.is_none() {
             // Reserved once: the buffer never moves, so never doubles.
-            let Some(total) = frame_len.checked_mul(self.max_frames) else {
+            let Some(total) = frame_len
+                .checked_mul(self.max_frames)
+                .filter(|&n| crate::budget::voxel_bytes(n as u64, false) <= self.budget_bytes)
+            else {
                 return self.give_up();
             };
             if self.voxels.try_reserve_exact(total).is_err() {

@@ -9,6 +9,7 @@
 //! Loading is two passes over the files ([`scan`], then [`Scan::build`]) so
 //! that only one input file is held beside the volume at any time.
 
+pub mod budget;
 mod codec;
 mod content_key;
 pub mod display;

@@ -76,6 +76,19 @@ pub enum BuildError {
     /// Every slice failed; the first failure is reported.
     #[error("no slice of the series could be read; first failure: {0}")]
     NothingReadable(FileError),
+    /// The volume needs more memory than a volume may take here
+    /// (`budget_bytes`; 0 when the allocation itself was refused).
+    #[error(
+        "this series needs {needed:.2} GB of memory for its voxels, more than {can} (nothing was decoded)",
+        needed = *.needed_bytes as f64 / 1e9,
+        can = if *.budget_bytes == 0 { "this browser tab was given".to_owned() } else { format!("the {:.2} GB a browser tab can hold for one volume", *.budget_bytes as f64 / 1e9) }
+    )]
+    TooLarge {
+        /// Bytes the voxels need.
+        needed_bytes: u64,
+        /// The budget they exceed (0: the allocation was refused).
+        budget_bytes: u64,
+    },
 }
 
 /// Reads one file's header, classifying why it is not a usable image.

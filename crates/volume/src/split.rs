@@ -237,17 +237,30 @@ impl Scan {
             .get(index)
             .ok_or(BuildError::NoSuchSeries(index))?;
         let len = plan.geometry.voxel_count();
+        // A refused allocation is an error to show, never an abort.
+        let refused = || BuildError::TooLarge {
+            needed_bytes: crate::budget::voxel_bytes(len as u64, float),
+            budget_bytes: 0,
+        };
         Ok(Assembly {
             index,
             frame_len: plan.geometry.dims.x as usize * plan.geometry.dims.y as usize,
             voxels: if float {
-                Voxels::F32(vec![plan.padding_output; len])
+                Voxels::F32(filled(len, plan.padding_output).ok_or_else(refused)?)
             } else {
-                Voxels::I16(vec![plan.padding_output as i16; len])
+                Voxels::I16(filled(len, plan.padding_output as i16).ok_or_else(refused)?)
             },
             failures: Vec::new(),
         })
     }
+}
+
+/// `len` copies of `value`, or `None` when the memory is refused.
+fn filled<T: Copy>(len: usize, value: T) -> Option<Vec<T>> {
+    let mut voxels = Vec::new();
+    voxels.try_reserve_exact(len).ok()?;
+    voxels.resize(len, value);
+    Some(voxels)
 }
 
 /// A volume being put together from jobs' samples.

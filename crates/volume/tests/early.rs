@@ -25,7 +25,7 @@ fn scan_early(name: &str) -> (Vec<MemoryFile>, Scan, EarlyVolume) {
             bytes: f.bytes().unwrap().into_owned(),
         })
         .collect();
-    let mut early = EarlyVolume::new(files.len());
+    let mut early = EarlyVolume::new(files.len(), u64::MAX);
     let scanned = files
         .iter()
         .enumerate()
@@ -55,6 +55,24 @@ fn uncompressed_series_come_out_of_the_scan_as_the_build_makes_them() {
             _ => panic!("{name}: not i16"),
         }
     }
+}
+
+#[test]
+fn a_folder_beyond_the_budget_is_left_to_the_build_with_nothing_reserved() {
+    let files: Vec<MemoryFile> = files_under(&phantoms().join("ele"))
+        .unwrap()
+        .into_iter()
+        .map(|f| MemoryFile {
+            name: f.name().to_owned(),
+            bytes: f.bytes().unwrap().into_owned(),
+        })
+        .collect();
+    let mut early = EarlyVolume::new(files.len(), 64 * 1024);
+    for (n, file) in files.iter().enumerate() {
+        early.offer(n, &file.bytes, &ScannedFile::read(file, false));
+    }
+    assert!(!early.is_keeping());
+    assert_eq!(early.reserved_bytes(), 0);
 }
 
 #[test]

@@ -132,7 +132,7 @@ impl DroppedFiles {
         }
         let wanted: Vec<usize> = (0..total).filter(|&n| scanned[n].is_none()).collect();
         let batches: Vec<&[usize]> = wanted.chunks(FILES_PER_BATCH).collect();
-        let mut early = EarlyVolume::new(wanted.len());
+        let mut early = EarlyVolume::new(wanted.len(), insitu_volume::budget::WASM_VOLUME_BYTES);
         // One buffer for every file's bytes, reused: no allocation per file.
         let mut scratch = Vec::new();
         let mut next = batches.first().map(|b| self.start_reading(b));

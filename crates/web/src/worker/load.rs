@@ -7,7 +7,7 @@
 use std::rc::Rc;
 
 use insitu_volume::phantom::{PhantomSize, Variant};
-use insitu_volume::{BuildError, Loaded, MemoryFile, Scan};
+use insitu_volume::{BuildError, Loaded, MemoryFile, Scan, budget};
 
 use super::cache::Cache;
 use super::files::{DroppedFiles, FILES_PER_BATCH};
@@ -224,6 +224,17 @@ async fn decode(
     index: usize,
 ) -> Option<(Result<Loaded, BuildError>, usize)> {
     let plan = &scan.series[index];
+    // Said before anything is allocated: a series that cannot fit is never
+    // half-built, and the open study stays.
+    let float = scan.needs_float(index).unwrap_or(false);
+    let needed_bytes = budget::voxel_bytes(plan.geometry.voxel_count() as u64, float);
+    if needed_bytes > budget::WASM_VOLUME_BYTES {
+        let too_large = BuildError::TooLarge {
+            needed_bytes,
+            budget_bytes: budget::WASM_VOLUME_BYTES,
+        };
+        return Some((Err(too_large), 0));
+    }
     let count = decoders::decoders_for(
         plan.info.dims[2] as usize,
         plan.geometry.voxel_count(),

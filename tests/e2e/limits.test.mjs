@@ -1,0 +1,58 @@
+// Memory limits in a real headless Chromium: a series whose headers claim
+// more voxels than a browser tab can hold (1024² × 1700 slices, 3.6 GB of
+// i16, in 60 MB of RLE files) is refused before anything is decoded,
+// with a message that says how much it needs, and the open study stays.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from './lib/server.mjs';
+import { openApp } from './lib/browser.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const PYTHON = process.env.INSITU_PYTHON ?? 'python3';
+
+let server;
+let oversize;
+before(async () => {
+  server = await startServer(process.env.INSITU_DIST ?? 'dist');
+  oversize = await mkdtemp(path.join(os.tmpdir(), 'insitu-oversize-'));
+  execFileSync(PYTHON, [path.join(HERE, 'lib/oversize_series.py'), oversize]);
+});
+after(async () => {
+  await server?.close();
+  if (oversize) await rm(oversize, { recursive: true, force: true });
+});
+
+test('a series too large for a browser tab is said before decoding; the open study stays', async () => {
+  const { browser, page, errors, network } = await openApp(server, { webgpu: false });
+  try {
+    await page.getByTestId('open-demo').click();
+    await page.waitForSelector('[data-testid="load-status"][data-state="ready"]', { timeout: 180_000 });
+    const demo = await page.getByTestId('volume-info').textContent();
+    const worker = page.workers().find((w) => w.url().includes('insitu-worker'));
+    const heapBefore = await worker.evaluate(() => wasm_bindgen.heapBytes());
+
+    await page.getByTestId('open-folder').setInputFiles(oversize);
+    await page.waitForSelector('[data-testid="load-status"][data-state="error"]', { timeout: 180_000 });
+    const message = await page.getByTestId('load-status').textContent();
+    console.log(`oversize: ${message}`);
+    assert.match(message, /needs 3\.57 GB of memory/);
+    assert.match(message, /nothing was decoded/);
+    // Nothing volume-sized was allocated for it, and the demo is still open.
+    const heapAfter = await worker.evaluate(() => wasm_bindgen.heapBytes());
+    assert.ok(heapAfter - heapBefore < 64e6, `heap grew by ${((heapAfter - heapBefore) / 1e6).toFixed(0)} MB`);
+    assert.equal(await page.getByTestId('volume-info').textContent(), demo);
+    // Still usable: a redraw of the open study's views comes back.
+    await page.getByTestId('view-axial').hover();
+    await page.mouse.wheel(0, 120);
+    await page.waitForFunction(() => document.querySelector('[data-testid="slice-engine"]').dataset.engine, null, { timeout: 30_000 });
+    assert.deepEqual(errors, []);
+    assert.deepEqual(network.foreign, []);
+  } finally {
+    await browser.close();
+  }
+});

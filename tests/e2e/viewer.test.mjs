@@ -132,6 +132,8 @@ test('demo spine: 300 HU surface, then a binary STL whose triangle count equals 
     await page.getByTestId('make-surface').click();
     await page.waitForSelector('[data-testid="mesh-info"][data-state="working"]', { state: 'detached' }).catch(() => {});
     const triangles = await waitSurface(page);
+    // Shown first, then checked for holes.
+    await page.waitForSelector('[data-testid="mesh-info"]:not([data-watertight="checking"])', { timeout: 60_000 });
     const meshInfo = await page.getByTestId('mesh-info').textContent();
     console.log(`demo mesh-info: ${meshInfo}`);
     assert.ok(triangles > 0);

@@ -142,7 +142,7 @@ pub fn load_series(
 /// One line about a surface: triangles, vertices, closed or not.
 fn describe(mesh: &Mesh) -> String {
     let facts = SurfaceFacts::of(mesh, None);
-    let closed = if facts.watertight {
+    let closed = if facts.watertight == Some(true) {
         "watertight".to_owned()
     } else {
         let t = topology(mesh);

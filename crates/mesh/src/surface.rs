@@ -96,8 +96,10 @@ pub struct SurfaceFacts {
     pub triangles: usize,
     /// Vertices.
     pub vertices: usize,
-    /// A closed, consistently oriented 2-manifold (printable as it is).
-    pub watertight: bool,
+    /// A closed, consistently oriented 2-manifold (printable as it is);
+    /// `None` until checked (the app shows a surface first and checks it
+    /// after: on a whole-body surface the check takes seconds).
+    pub watertight: Option<bool>,
     /// Axis-aligned bounds (low, high) in mm; zero for an empty mesh.
     pub bounds: ([f32; 3], [f32; 3]),
 }
@@ -106,11 +108,21 @@ impl SurfaceFacts {
     /// Facts of `mesh`, with watertightness known already (a cached mesh's
     /// record holds it) or measured.
     pub fn of(mesh: &Mesh, watertight: Option<bool>) -> Self {
+        let facts = Self::unchecked(mesh);
+        Self {
+            watertight: Some(watertight.unwrap_or_else(|| topology(mesh).is_watertight())),
+            ..facts
+        }
+    }
+
+    /// Facts of `mesh` that cost no pass over its triangles; watertightness
+    /// left unknown.
+    pub fn unchecked(mesh: &Mesh) -> Self {
         let (low, high) = mesh.bounds().unwrap_or_default();
         Self {
             triangles: mesh.triangle_count(),
             vertices: mesh.positions.len(),
-            watertight: watertight.unwrap_or_else(|| topology(mesh).is_watertight()),
+            watertight: None,
             bounds: (low.to_array(), high.to_array()),
         }
     }
@@ -142,7 +154,7 @@ mod tests {
         let raw = extract_surface(&volume, options.marching());
         let cleaned = clean_up(raw.clone(), &options);
         let facts = SurfaceFacts::of(&cleaned, None);
-        assert!(facts.watertight);
+        assert_eq!(facts.watertight, Some(true));
         assert!(facts.triangles <= 2000, "{} triangles", facts.triangles);
         assert!(facts.triangles < raw.triangle_count());
         // Largest piece: one component.

@@ -259,6 +259,12 @@ pub enum Reply {
     /// positions, normals and indices transferred beside it; no triangles
     /// when it is gone or hidden.
     SegmentSurface(SegmentSurfaceSummary),
+    /// Whether the surface just shown is watertight (checked after it was
+    /// posted).
+    SurfaceChecked {
+        /// Closed and consistently oriented.
+        watertight: bool,
+    },
     /// The segments were written to the cache with their volume (`false`:
     /// not kept: no cached volume, or the browser refused).
     SegmentsKept {
@@ -320,6 +326,7 @@ impl Reply {
             Self::Segments(_) => "segments",
             Self::SegmentSurface(_) => "segment surface",
             Self::SegmentsKept { .. } => "segments kept",
+            Self::SurfaceChecked { .. } => "surface checked",
             Self::Spine { .. } => "spine",
             Self::SpineSkipped => "spine skipped",
             Self::Measurements { .. } => "measurements",

@@ -356,7 +356,7 @@ mod tests {
         let labels: Vec<u8> = made.iter().map(|m| m.summary.label).collect();
         assert_eq!(labels, vec![FRAME, 1]);
         let surface = &made[1].summary;
-        assert!(surface.facts.triangles > 0 && surface.facts.watertight);
+        assert!(surface.facts.triangles > 0 && surface.facts.watertight == Some(true));
         assert_eq!(surface.color, Anatomy::L3.color());
         assert!(segments.stale_surfaces(&volume, clock).is_empty());
         // Hidden: its surface goes from the 3D view.

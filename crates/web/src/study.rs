@@ -360,7 +360,8 @@ impl Study {
     ) -> SurfaceSummary {
         let started = now_ms();
         let mesh = clean_up(mesh, &options);
-        let facts = SurfaceFacts::of(&mesh, None);
+        // Checked after the surface is shown (`check_surface`).
+        let facts = SurfaceFacts::unchecked(&mesh);
         let cleanup_ms = now_ms() - started;
         self.keep_surface(mesh, facts, options, made_on, extract_ms, cleanup_ms)
     }
@@ -386,16 +387,26 @@ impl Study {
         }
     }
 
+    /// Whether the current surface is watertight (one pass over its
+    /// triangles: run after it is shown).
+    pub fn check_surface(&self) -> Option<bool> {
+        self.mesh
+            .as_deref()
+            .map(|mesh| insitu_mesh::topology(mesh).is_watertight())
+    }
+
     /// The current surface, if any (a handle, like the volume).
     pub fn mesh(&self) -> Option<Rc<Mesh>> {
         self.mesh.clone()
     }
 
-    /// The surface as a file.
-    pub fn export(&self, format: MeshFormat) -> Result<Vec<u8>, Failure> {
+    /// The surface as a file, written to `out` as it is made (the worker
+    /// passes each piece out of wasm memory at once: no second copy of a
+    /// large surface is held).
+    pub fn export(&self, format: MeshFormat, out: impl std::io::Write) -> Result<(), Failure> {
         let mesh = self.mesh.as_ref().ok_or(Failure::NoSurface)?;
         format
-            .to_bytes(mesh.as_ref())
+            .write(mesh.as_ref(), out)
             .map_err(|e| Failure::Write(e.to_string()))
     }
 
@@ -485,10 +496,14 @@ mod tests {
         let mesh = extract_surface(&volume, options.marching());
         let summary =
             study.finish_surface(mesh, options, MadeOn::Cpu(CpuReason::Chosen), 1.0, || 0.0);
-        assert!(summary.facts.triangles > 0 && summary.facts.watertight);
+        assert!(summary.facts.triangles > 0);
+        assert_eq!(study.check_surface(), Some(true));
         assert!(study.mesh().is_some());
         study.drop_surface();
-        assert_eq!(study.export(MeshFormat::Stl), Err(Failure::NoSurface));
+        assert_eq!(
+            study.export(MeshFormat::Stl, Vec::new()),
+            Err(Failure::NoSurface)
+        );
         let summary = study.finish_surface(
             extract_surface(&volume, options.marching()),
             options,
@@ -498,7 +513,8 @@ mod tests {
         );
         let reduced = study.reduced().unwrap();
         assert_eq!(reduced.dims, [96, 96, 60]);
-        let bytes = study.export(MeshFormat::Stl).unwrap();
+        let mut bytes = Vec::new();
+        study.export(MeshFormat::Stl, &mut bytes).unwrap();
         let count = u32::from_le_bytes(bytes[80..84].try_into().unwrap()) as usize;
         assert_eq!(count, summary.facts.triangles);
         assert_eq!(bytes.len(), 84 + 50 * count);
@@ -507,7 +523,10 @@ mod tests {
     #[test]
     fn requests_without_a_study_fail_with_a_reason() {
         let study = Study::default();
-        assert_eq!(study.export(MeshFormat::Stl), Err(Failure::NoSurface));
+        assert_eq!(
+            study.export(MeshFormat::Stl, Vec::new()),
+            Err(Failure::NoSurface)
+        );
         assert_eq!(study.first_file_of(0), Err(Failure::NoSuchSeries(0)));
         assert!(study.volume().is_none() && study.scanned().is_none());
         assert!(matches!(

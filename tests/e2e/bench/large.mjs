@@ -59,8 +59,11 @@ try {
         if (el.dataset.testid === 'load-status' && el.dataset.state === 'error') b.error ??= el.textContent;
         if (el.dataset.testid === 'slice-engine' && b.ready) b.drawn ??= now;
         if (el.dataset.testid === 'mesh-info' && el.dataset.state === 'ready' && b.ready) b.surface ??= now;
-        if (el.dataset.testid === 'view-3d' && el.dataset.rendered === 'surface' && b.surface) b.shown ??= now;
       }
+      const view = document.querySelector('[data-testid="view-3d"]');
+      if (b.surface && view.dataset.rendered === 'surface') b.shown ??= now;
+      const info = document.querySelector('[data-testid="mesh-info"]');
+      if (b.surface && info.dataset.watertight && info.dataset.watertight !== 'checking') b.checked ??= now;
     }).observe(document.body, { attributes: true, subtree: true });
   });
   await page.getByTestId('open-folder').setInputFiles(series);
@@ -90,7 +93,8 @@ try {
   }
 
   // The automatic 300 HU bone surface of a CT, drawn in 3D.
-  await page.waitForFunction(() => window.__large.shown, null, { timeout: 1_800_000, polling: 200 });
+  await page.waitForFunction(() => window.__large.shown && window.__large.checked, null, { timeout: 1_800_000, polling: 200 });
+  const marks = await page.evaluate(() => window.__large);
   const surfaceText = await page.getByTestId('mesh-info').textContent();
   const triangles = Number(/^(\d+) triangles/.exec(surfaceText)?.[1] ?? NaN);
   const extractMs = Number(/in (\d+) ms/.exec(surfaceText)?.[1] ?? NaN);
@@ -126,7 +130,7 @@ try {
   console.log(`load, files chosen -> ready ${loaded.ready.toFixed(0)} ms, -> 2D views drawn ${loaded.drawn.toFixed(0)} ms; native CLI load ${nativeLoad.toFixed(0)} ms (browser/native ${(loaded.ready / nativeLoad).toFixed(2)}x)`);
   console.log(`memory: study worker heap ${mb(heapLoaded)} after load, ${mb(heapSurface)} with the surface, ${mb(heapExport)} after the STL export (heap/volume ${(heapLoaded / volumeBytes).toFixed(2)}x, ${(heapSurface / volumeBytes).toFixed(2)}x, ${(heapExport / volumeBytes).toFixed(2)}x; aim <= 1.2x)`);
   console.log(`2D: axial view moved to z ${zs.join(', ')} mm (slices near 10, ${Math.round(slices / 2)}, ${slices - 50}): ${drawnAt.join(', ')} ms click -> drawn`);
-  console.log(`surface 300 HU, CPU: wasm ${extractMs} ms extract, ${triangles} triangles, files chosen -> 3D drawn ${(loaded.shown ?? NaN).toFixed(0)} ms; native CPU ${nativeExtract.toFixed(0)} ms, ${nativeTriangles} triangles`);
+  console.log(`surface 300 HU, CPU: wasm ${extractMs} ms extract, ${triangles} triangles; files chosen -> surface posted ${marks.surface.toFixed(0)} ms, -> 3D drawn ${marks.shown.toFixed(0)} ms, -> checked watertight ${marks.checked.toFixed(0)} ms; native CPU ${nativeExtract.toFixed(0)} ms, ${nativeTriangles} triangles`);
   console.log(`STL: ${mb(stlBytes)} (${stlBytes === 84 + 50 * triangles ? 'size matches' : 'SIZE MISMATCH'}) in ${exportMs} ms click -> downloaded`);
   console.log(`cache: reopened from the Recent list in ${reopenMs} ms (cold load ${loaded.ready.toFixed(0)} ms), heap ${mb(heapReopened)}`);
   console.log(`closed: the fresh study worker's heap ${mb(heapClosed)}`);

@@ -208,12 +208,12 @@ pub fn make_surface() {
     send(Request::Surface(options));
 }
 
-/// Downloads bytes as a file (a blob URL, never a network request).
-pub fn download(bytes: &JsValue, name: &str, mime: &str) {
-    let parts = Array::of1(bytes);
+/// Downloads `parts` (buffers, in order) as one file: a blob URL, never a
+/// network request.
+pub fn download(parts: &Array, name: &str, mime: &str) {
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
-    if let Ok(blob) = web_sys::Blob::new_with_buffer_source_sequence_and_options(&parts, &options) {
+    if let Ok(blob) = web_sys::Blob::new_with_buffer_source_sequence_and_options(parts, &options) {
         download_blob(&blob, name);
     }
 }

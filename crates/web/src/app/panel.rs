@@ -159,13 +159,19 @@ pub fn show_surface(s: &SurfaceSummary) {
         "{} triangles, {} vertices, {} · {} HU {made}",
         s.facts.triangles,
         s.facts.vertices,
-        if s.facts.watertight {
-            "watertight"
-        } else {
-            "open"
+        match s.facts.watertight {
+            Some(true) => "watertight",
+            Some(false) => "open",
+            None => "checking for holes…",
         },
         s.options.iso,
     )));
+    let checked = match s.facts.watertight {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "checking",
+    };
+    set_data(&info, "watertight", checked);
     set_data(&info, "triangles", &s.facts.triangles.to_string());
     set_data(&info, "engine", engine);
     set_data(&info, "state", "ready");

@@ -34,6 +34,7 @@ pub fn handle(reply: Reply, attachments: Attachments) {
         Reply::Rendered { views, drawn_on } => rendered(&views, &drawn_on, &attachments),
         Reply::Probed { axis, world, value } => probed(axis, world, value),
         Reply::Surface(summary) => surface(summary, attachments.buffers),
+        Reply::SurfaceChecked { watertight } => surface_checked(watertight),
         Reply::Exported { file } => exported(file, &attachments),
         Reply::Segments(summary) => segments::show(summary),
         Reply::SegmentSurface(summary) => segments::show_surface(summary, attachments.buffers),
@@ -258,8 +259,16 @@ fn surface(summary: SurfaceSummary, buffers: Array) {
     wasm_bindgen_futures::spawn_local(show_surface(buffers, summary, reframe));
 }
 
+/// The surface shown is now known to be watertight or not.
+fn surface_checked(watertight: bool) {
+    if let Some(summary) = app().surface.borrow_mut().as_mut() {
+        summary.facts.watertight = Some(watertight);
+        panel::show_surface(summary);
+    }
+}
+
 fn exported(file: ExportFile, attachments: &Attachments) {
-    download(&attachments.buffers.get(0), &file.file_name(), file.mime());
+    download(&attachments.buffers, &file.file_name(), file.mime());
 }
 
 fn volume_texture(dims: [u32; 3], voxel_to_world: [f64; 16], attachments: &Attachments) {

@@ -175,7 +175,7 @@ impl Cache {
             options,
             triangles: facts.triangles,
             vertices: facts.vertices,
-            watertight: facts.watertight,
+            watertight: facts.watertight.unwrap_or(false),
             hash: String::new(),
             cached_at_ms: now_ms(),
         };

@@ -121,6 +121,23 @@ fn mesh_attachments(mesh: &insitu_mesh::Mesh) -> Attachments {
     ])
 }
 
+/// A file written piece by piece out of wasm memory: each piece becomes
+/// its own JS buffer (transferred to the UI, which downloads them as one
+/// Blob), so a large export never needs a second copy in the heap.
+#[derive(Default)]
+struct JsParts(Vec<JsValue>);
+
+impl std::io::Write for &mut JsParts {
+    fn write(&mut self, piece: &[u8]) -> std::io::Result<usize> {
+        self.0.push(js_sys::Uint8Array::from(piece).into());
+        Ok(piece.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Bytes of this worker's wasm heap: what the open study costs in memory.
 /// A wasm heap never shrinks, so closing a study ends the worker; the
 /// end-to-end tests and the benchmark read this.
@@ -229,13 +246,17 @@ async fn handle(worker: &Worker, request: Request, attachments: Attachments) {
         Request::SegmentSurfaces => segments::surfaces(worker).await,
         Request::ExportSegments(what) => segments::export(worker, what),
         Request::Export { format } => {
-            let exported = worker.study.borrow().export(format);
+            let mut parts = JsParts::default();
+            let exported = worker.study.borrow().export(
+                format,
+                std::io::BufWriter::with_capacity(4 << 20, &mut parts),
+            );
             match exported {
-                Ok(bytes) => post(
+                Ok(()) => post(
                     &Reply::Exported {
                         file: crate::protocol::ExportFile::Surface(format),
                     },
-                    Attachments::buffers([js_sys::Uint8Array::from(bytes.as_slice()).into()]),
+                    Attachments::buffers(parts.0),
                 ),
                 Err(e) => fail(Task::Exporting, e),
             }

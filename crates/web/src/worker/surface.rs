@@ -112,6 +112,16 @@ pub async fn surface(worker: &Worker, options: SurfaceOptions) {
     worker.laps.borrow_mut().lap("clean-up");
     post(&Reply::Surface(summary.clone()), mesh_buffers(worker));
     worker.laps.borrow_mut().lap("post");
+    // Shown; now whether it prints as it is.
+    let mut facts = summary.facts;
+    facts.watertight = worker.study.borrow().check_surface();
+    if let Some(watertight) = facts.watertight {
+        post(
+            &Reply::SurfaceChecked { watertight },
+            Attachments::default(),
+        );
+    }
+    worker.laps.borrow_mut().lap("watertight check");
     // Requests run one at a time: the volume is still the one meshed.
     let (mesh, generation) = {
         let study = worker.study.borrow();
@@ -120,7 +130,7 @@ pub async fn surface(worker: &Worker, options: SurfaceOptions) {
     if let Some(mesh) = mesh {
         worker.later.borrow_mut().push(Later::Surface {
             mesh,
-            facts: summary.facts,
+            facts,
             options,
             generation,
         });

@@ -1,7 +1,9 @@
 // Memory limits in a real headless Chromium: a series whose headers claim
 // more voxels than a browser tab can hold (1024² × 1700 slices, 3.6 GB of
 // i16, in 60 MB of RLE files) is refused before anything is decoded,
-// with a message that says how much it needs, and the open study stays.
+// with a message that says how much it needs, and the open study stays;
+// the reduced loads that fit are offered, and one read reduced covers the
+// same patient space.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -27,7 +29,7 @@ after(async () => {
   if (oversize) await rm(oversize, { recursive: true, force: true });
 });
 
-test('a series too large for a browser tab is said before decoding; the open study stays', async () => {
+test('a series too large for a browser tab is said before decoding, the open study stays, and a reduced load covers the same space', async () => {
   const { browser, page, errors, network } = await openApp(server, { webgpu: false });
   try {
     await page.getByTestId('open-demo').click();
@@ -50,6 +52,25 @@ test('a series too large for a browser tab is said before decoding; the open stu
     await page.getByTestId('view-axial').hover();
     await page.mouse.wheel(0, 120);
     await page.waitForFunction(() => document.querySelector('[data-testid="slice-engine"]').dataset.engine, null, { timeout: 30_000 });
+
+    // The reduced loads that fit are offered; every second slice in 2×2
+    // blocks: 512 × 512 × 850 voxels of 1 mm covering the same space.
+    const offers = page.getByTestId('reduced-offers').getByTestId('reduced-load');
+    console.log(`offers: ${(await offers.allTextContents()).join(' | ')}`);
+    assert.equal(await offers.count(), 4);
+    await page.locator('[data-testid="reduced-load"][data-slice-step="2"][data-block="2"]').click();
+    await page.waitForSelector('[data-testid="load-status"][data-state="ready"], [data-testid="load-status"][data-state="error"]', { timeout: 300_000 });
+    console.log(`reduced: ${await page.getByTestId('load-status').textContent()} · ${await page.getByTestId('volume-info').textContent()}`);
+    assert.equal(await page.getByTestId('load-status').getAttribute('data-state'), 'ready');
+    const info = await page.getByTestId('volume-info').textContent();
+    assert.match(info, /512 × 512 × 850 voxels/);
+    assert.match(await page.getByTestId('warnings').textContent(), /read reduced to fit memory: every second slice, 2×2 pixel blocks averaged/);
+    // Same physical extent: voxel centres 0.25 mm in from the full grid's
+    // first ones, 1 mm apart (the full grid: 0.5 mm, 1024 × 1024 × 1700).
+    const plane = JSON.parse(await page.getByTestId('view-axial').getAttribute('data-plane'));
+    console.log(`axial plane after the reduced load: ${JSON.stringify(plane.centre)}`);
+    assert.ok(Math.abs(plane.centre[0] - 255.75) < 0.6 && Math.abs(plane.centre[1] - 255.75) < 0.6, `${plane.centre}`);
+    assert.ok(Math.abs(plane.centre[2] - 424.5) < 1.1, `${plane.centre}`);
     assert.deepEqual(errors, []);
     assert.deepEqual(network.foreign, []);
   } finally {

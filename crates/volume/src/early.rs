@@ -148,7 +148,7 @@ impl Scan {
     /// there or were converted otherwise than the plan says.
     pub fn take_early(&self, index: usize, early: EarlyVolume) -> Option<Loaded> {
         let plan = self.series.get(index)?;
-        if early.given_up || early.frame_len == 0 {
+        if early.given_up || early.frame_len == 0 || plan.block != 1 {
             return None;
         }
         let mut order = Vec::with_capacity(plan.slices.len());

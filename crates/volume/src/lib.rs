@@ -24,6 +24,7 @@ pub mod nrrd;
 mod parse;
 pub mod phantom;
 mod pixels;
+mod reduce;
 pub mod reslice;
 mod series;
 mod source;
@@ -41,6 +42,7 @@ pub use load::{BuildError, Loaded, Scan, ScannedFile, scan};
 pub use meta::{DicomMeta, TagEntry, read_meta};
 pub use modality::Modality;
 pub use parse::{DICOM_HEAD_BYTES, could_be_dicom};
+pub use reduce::{ReducedLoad, Reduction};
 pub use series::{SeriesInfo, SeriesPlan, Warning};
 #[cfg(not(target_arch = "wasm32"))]
 pub use source::{DiskFile, files_under};

@@ -77,17 +77,21 @@ pub enum BuildError {
     #[error("no slice of the series could be read; first failure: {0}")]
     NothingReadable(FileError),
     /// The volume needs more memory than a volume may take here
-    /// (`budget_bytes`; 0 when the allocation itself was refused).
+    /// (`budget_bytes`; 0 when the allocation itself was refused);
+    /// `offers`: the reduced loads that would fit.
     #[error(
-        "this series needs {needed:.2} GB of memory for its voxels, more than {can} (nothing was decoded)",
+        "this series needs {needed:.2} GB of memory for its voxels, more than {can} (nothing was decoded){reduced}",
         needed = *.needed_bytes as f64 / 1e9,
-        can = if *.budget_bytes == 0 { "this browser tab was given".to_owned() } else { format!("the {:.2} GB a browser tab can hold for one volume", *.budget_bytes as f64 / 1e9) }
+        can = if *.budget_bytes == 0 { "this browser tab was given".to_owned() } else { format!("the {:.2} GB a browser tab can hold for one volume", *.budget_bytes as f64 / 1e9) },
+        reduced = if .offers.is_empty() { "" } else { "; it can be read reduced" }
     )]
     TooLarge {
         /// Bytes the voxels need.
         needed_bytes: u64,
         /// The budget they exceed (0: the allocation was refused).
         budget_bytes: u64,
+        /// Reduced loads that fit, least lossy first.
+        offers: Vec<crate::ReducedLoad>,
     },
 }
 
@@ -229,6 +233,10 @@ impl Scan {
             .series
             .get(index)
             .ok_or(BuildError::NoSuchSeries(index))?;
+        if plan.block > 1 {
+            // Pixels averaged into blocks: the assembly reduces each frame.
+            return self.build_reduced(index, sources);
+        }
         let integral = plan.slices.iter().all(|s| s.rescale.is_integral());
         if integral {
             // Overflow (values beyond i16) falls through to an f32 build.
@@ -238,6 +246,29 @@ impl Scan {
         }
         self.fill::<f32, S>(plan, sources, progress)
             .unwrap_or_else(|Overflow| unreachable!("f32 never overflows"))
+    }
+
+    /// A reduced series, a batch of files at a time through an
+    /// [`crate::Assembly`] (as the browser decodes), i16 unless a value
+    /// does not fit.
+    fn build_reduced<S: Source + Sync>(
+        &self,
+        index: usize,
+        sources: &[S],
+    ) -> Result<Loaded, BuildError> {
+        let mut float = self.needs_float(index)?;
+        'attempt: loop {
+            let jobs = self.decode_batches(index, 64, float)?;
+            let mut assembly = self.start_assembly(index, float)?;
+            for job in &jobs {
+                let files = job.files.iter().map(|&f| &sources[f]);
+                if assembly.decode(job, files).is_err() {
+                    float = true;
+                    continue 'attempt;
+                }
+            }
+            return assembly.finish(self);
+        }
     }
 
     fn fill<T: Sample, S: Source + Sync>(
@@ -440,6 +471,9 @@ pub(crate) enum FileDecodeError {
 /// Voxel element types the volume can be built in.
 pub(crate) trait Sample: Copy + Send + Sync + 'static {
     fn from_f32(v: f32) -> Self;
+    fn to_f64(self) -> f64;
+    /// The voxel for the mean `sum / n` (rounded for integers).
+    fn mean(sum: f64, n: f64) -> Self;
     fn wrap(v: Vec<Self>) -> Voxels;
     fn convert(samples: &[u8], conv: &Conversion, out: &mut [Self]) -> Result<(), Overflow>;
 }
@@ -447,6 +481,12 @@ pub(crate) trait Sample: Copy + Send + Sync + 'static {
 impl Sample for i16 {
     fn from_f32(v: f32) -> Self {
         v as i16
+    }
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+    fn mean(sum: f64, n: f64) -> Self {
+        (sum / n).round() as i16
     }
     fn wrap(v: Vec<Self>) -> Voxels {
         Voxels::I16(v)
@@ -459,6 +499,12 @@ impl Sample for i16 {
 impl Sample for f32 {
     fn from_f32(v: f32) -> Self {
         v
+    }
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+    fn mean(sum: f64, n: f64) -> Self {
+        (sum / n) as f32
     }
     fn wrap(v: Vec<Self>) -> Voxels {
         Voxels::F32(v)

@@ -59,6 +59,13 @@ pub enum Warning {
     NoPixelSpacing,
     /// MONOCHROME1 data without physical units was inverted.
     Monochrome1Inverted,
+    /// Read smaller to fit the memory a volume may take, as the user chose.
+    Reduced {
+        /// Every this many slices kept.
+        slice_step: u32,
+        /// Pixels averaged along each in-plane axis.
+        block: u32,
+    },
     /// One slice could not be read; it is filled with background.
     SliceFailed {
         /// Index of the slice in stacking order.
@@ -110,6 +117,18 @@ impl fmt::Display for Warning {
             }
             Warning::NoPixelSpacing => write!(f, "no pixel spacing: 1 mm assumed"),
             Warning::Monochrome1Inverted => write!(f, "MONOCHROME1 values inverted"),
+            Warning::Reduced { slice_step, block } => {
+                let slices = match slice_step {
+                    1 => "every slice".to_owned(),
+                    2 => "every second slice".to_owned(),
+                    n => format!("every {n}th slice"),
+                };
+                let pixels = match block {
+                    1 => "full in-plane resolution".to_owned(),
+                    b => format!("{b}×{b} pixel blocks averaged"),
+                };
+                write!(f, "read reduced to fit memory: {slices}, {pixels}")
+            }
             Warning::SliceFailed { slice, error } => {
                 write!(f, "slice {slice} unreadable, left blank: {error}")
             }
@@ -166,6 +185,10 @@ pub struct SeriesPlan {
     pub(crate) slices: Vec<SliceRef>,
     pub(crate) padding_output: f32,
     pub(crate) invert: bool,
+    /// Pixels averaged into one along i and j (1 unless read reduced).
+    pub(crate) block: u32,
+    /// Columns and rows of the files' frames.
+    pub(crate) input_dims: [u32; 2],
 }
 
 type Key = (String, u32, u32, Option<[i64; 6]>);
@@ -412,5 +435,7 @@ fn plan_stack(
         },
         invert,
         slices,
+        block: 1,
+        input_dims: [dims.x, dims.y],
     }
 }

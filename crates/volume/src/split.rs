@@ -185,7 +185,8 @@ impl Scan {
         full: impl Fn(&DecodeJob, usize) -> bool,
     ) -> Vec<DecodeJob> {
         let plan = &self.series[index];
-        let frame_len = plan.geometry.dims.x as usize * plan.geometry.dims.y as usize;
+        // The files' own frames (a reduced series is averaged on assembly).
+        let frame_len = plan.input_dims[0] as usize * plan.input_dims[1] as usize;
         let empty = || DecodeJob {
             files: Vec::new(),
             slices: Vec::new(),
@@ -241,10 +242,16 @@ impl Scan {
         let refused = || BuildError::TooLarge {
             needed_bytes: crate::budget::voxel_bytes(len as u64, float),
             budget_bytes: 0,
+            offers: Vec::new(),
         };
         Ok(Assembly {
             index,
             frame_len: plan.geometry.dims.x as usize * plan.geometry.dims.y as usize,
+            blocks: (plan.block > 1).then_some(Blocks {
+                block: plan.block as usize,
+                cols: plan.input_dims[0] as usize,
+                input_len: plan.input_dims[0] as usize * plan.input_dims[1] as usize,
+            }),
             voxels: if float {
                 Voxels::F32(filled(len, plan.padding_output).ok_or_else(refused)?)
             } else {
@@ -268,8 +275,25 @@ fn filled<T: Copy>(len: usize, value: T) -> Option<Vec<T>> {
 pub struct Assembly {
     index: usize,
     frame_len: usize,
+    /// A reduced series: how each file frame is averaged into a slice.
+    blocks: Option<Blocks>,
     voxels: Voxels,
     failures: Vec<(usize, FileError)>,
+}
+
+/// Block averaging of a reduced series' frames.
+#[derive(Debug, Clone, Copy)]
+struct Blocks {
+    block: usize,
+    cols: usize,
+    input_len: usize,
+}
+
+impl Blocks {
+    /// `frame` (a file's frame) averaged into `out` (a slice).
+    fn reduce<T: Sample>(&self, frame: &[T], out: &mut [T]) {
+        crate::reduce::block_average(frame, self.cols, self.block, out, T::to_f64, T::mean);
+    }
 }
 
 /// A value did not fit i16: the series must be assembled as f32.
@@ -312,6 +336,28 @@ impl Assembly {
 
     /// Copies a job's samples (in job order) into place.
     pub fn put(&mut self, job: &DecodeJob, samples: &Voxels) {
+        if let Some(blocks) = self.blocks {
+            let n = blocks.input_len;
+            for (i, k) in job.order().enumerate() {
+                match samples {
+                    Voxels::I16(s) => {
+                        if let (Some(out), Some(src)) =
+                            (self.slice_i16(k), s.get(i * n..(i + 1) * n))
+                        {
+                            blocks.reduce(src, out);
+                        }
+                    }
+                    Voxels::F32(s) => {
+                        if let (Some(out), Some(src)) =
+                            (self.slice_f32(k), s.get(i * n..(i + 1) * n))
+                        {
+                            blocks.reduce(src, out);
+                        }
+                    }
+                }
+            }
+            return;
+        }
         let n = self.frame_len;
         for (i, k) in job.order().enumerate() {
             match samples {
@@ -337,6 +383,9 @@ impl Assembly {
         job: &DecodeJob,
         sources: impl IntoIterator<Item = S>,
     ) -> Result<(), NeedsFloat> {
+        if let Some(blocks) = self.blocks {
+            return self.decode_reduced(job, sources, blocks);
+        }
         let mut outcome = JobOutcome::default();
         let n = self.frame_len;
         for (source, slices) in sources.into_iter().zip(&job.slices) {
@@ -350,6 +399,35 @@ impl Assembly {
                 }
             };
             decoded.map_err(|Overflow| NeedsFloat)?;
+        }
+        self.record(&outcome);
+        Ok(())
+    }
+
+    /// [`Assembly::decode`] for a reduced series: one file's full frames
+    /// at a time into scratch, each averaged into its slice.
+    fn decode_reduced<S: Source>(
+        &mut self,
+        job: &DecodeJob,
+        sources: impl IntoIterator<Item = S>,
+        blocks: Blocks,
+    ) -> Result<(), NeedsFloat> {
+        let mut outcome = JobOutcome::default();
+        let float = matches!(self.voxels, Voxels::F32(_));
+        for (source, slices) in sources.into_iter().zip(&job.slices) {
+            let single = DecodeJob {
+                files: vec![0],
+                slices: vec![slices.clone()],
+                frame_len: blocks.input_len,
+                float,
+                ..job.clone()
+            };
+            let (samples, file_outcome) = run_job(&single, std::slice::from_ref(&source));
+            if file_outcome.overflow {
+                return Err(NeedsFloat);
+            }
+            self.put(&single, &samples);
+            outcome.failures.extend(file_outcome.failures);
         }
         self.record(&outcome);
         Ok(())

@@ -59,6 +59,14 @@ pub enum Request {
         /// Index in the scan's series list.
         index: usize,
     },
+    /// Build the series that was too large, read as `reduction` (one of
+    /// the offers its failure listed).
+    LoadReduced {
+        /// Index in that scan's series list.
+        index: usize,
+        /// How it is read smaller.
+        reduction: insitu_volume::Reduction,
+    },
     /// Sample and window the given views.
     Render {
         /// One entry per view to draw.

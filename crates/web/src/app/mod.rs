@@ -199,6 +199,7 @@ async fn init_gpu() {
 /// Shows the loading state before a request that loads a volume.
 pub fn begin_loading(text: &str) {
     let app = app();
+    panel::show_reduced_offers(&[]);
     app.load_ticket.set(app.load_ticket.get() + 1);
     status(LoadState::Loading, text);
     let p: web_sys::HtmlProgressElement = typed("load-progress");

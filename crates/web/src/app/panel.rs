@@ -178,6 +178,50 @@ pub fn show_surface(s: &SurfaceSummary) {
     set_enabled("make-surface", true);
 }
 
+/// The reduced loads a series too large for memory can be read with, as
+/// buttons beside the message; none clears them.
+pub fn show_reduced_offers(offers: &[insitu_volume::ReducedLoad]) {
+    clear_children("reduced-offers");
+    set_visible("reduced-offers", !offers.is_empty());
+    let holder = by_test_id("reduced-offers");
+    for offer in offers {
+        let r = offer.reduction;
+        let how = match (r.slice_step, r.block) {
+            (1, b) => format!("{b}×{b} blocks"),
+            (s, 1) => format!("every {}", nth(s)),
+            (s, b) => format!("every {}, {b}×{b} blocks", nth(s)),
+        };
+        let [x, y, z] = offer.dims;
+        let [sx, sy, sz] = offer.spacing_mm;
+        let button = element(
+            "button",
+            &format!(
+                "Load reduced: {how} ({x} × {y} × {z}, {sx:.2} × {sy:.2} × {sz:.2} mm, {:.2} GB)",
+                offer.bytes as f64 / 1e9
+            ),
+        );
+        let _ = button.set_attribute("type", "button");
+        let _ = button.set_attribute("class", "mini");
+        let _ = button.set_attribute("data-testid", "reduced-load");
+        let _ = button.set_attribute("data-slice-step", &r.slice_step.to_string());
+        let _ = button.set_attribute("data-block", &r.block.to_string());
+        let (index, reduction) = (offer.series, r);
+        on(&button, "click", move |_: web_sys::Event| {
+            show_reduced_offers(&[]);
+            super::begin_loading("Decoding, reduced…");
+            super::link::send(crate::protocol::Request::LoadReduced { index, reduction });
+        });
+        let _ = holder.append_child(&button);
+    }
+}
+
+fn nth(n: u32) -> String {
+    match n {
+        2 => "second slice".to_owned(),
+        n => format!("{n}th slice"),
+    }
+}
+
 /// The tag browser's rows (memory only; never persisted).
 pub fn show_tags(_series: usize, entries: &[(String, String, String, String, usize)]) {
     clear_children("tag-rows");

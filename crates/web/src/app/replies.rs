@@ -298,7 +298,12 @@ fn failed(during: Task, error: &Failure) {
         }
         // The tag browser is optional; the study stays.
         Task::ReadingTags if app.volume.borrow().is_some() => {}
-        _ => status(LoadState::Error, &text),
+        _ => {
+            status(LoadState::Error, &text);
+            if let Failure::Build(insitu_volume::BuildError::TooLarge { offers, .. }) = error {
+                panel::show_reduced_offers(offers);
+            }
+        }
     }
 }
 

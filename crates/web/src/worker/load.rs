@@ -7,7 +7,7 @@
 use std::rc::Rc;
 
 use insitu_volume::phantom::{PhantomSize, Variant};
-use insitu_volume::{BuildError, Loaded, MemoryFile, Scan, budget};
+use insitu_volume::{BuildError, Loaded, MemoryFile, Reduction, Scan, budget};
 
 use super::cache::Cache;
 use super::files::{DroppedFiles, FILES_PER_BATCH};
@@ -28,6 +28,9 @@ pub enum Loading {
     Failed,
     /// The user cancelled; the study is unchanged.
     Cancelled,
+    /// Too large for memory; `Failed` was posted with the reduced loads
+    /// that would fit.
+    TooLarge,
 }
 
 fn progress(phase: Phase, done: usize, total: usize) {
@@ -47,6 +50,7 @@ pub async fn open(worker: &Worker, files: DroppedFiles) {
     let started = now_ms();
     worker.laps.borrow_mut().restart();
     worker.cancel.set(false);
+    worker.too_large.borrow_mut().take();
     let files = Rc::new(files);
     let Some((scan, early)) = files
         .scan(&worker.cancel, &worker.laps, |done, total| {
@@ -67,7 +71,21 @@ pub async fn open(worker: &Worker, files: DroppedFiles) {
     };
     let from_scan = scan.take_early(index, early);
     worker.laps.borrow_mut().lap("scan: slices in order");
-    if load(worker, Rc::new(scan), files, index, started, from_scan).await != Loading::Loaded {
+    let scan = Rc::new(scan);
+    let loading = load(
+        worker,
+        scan.clone(),
+        files.clone(),
+        index,
+        started,
+        from_scan,
+    )
+    .await;
+    if loading == Loading::TooLarge {
+        // Kept for a reduced load the user may choose.
+        *worker.too_large.borrow_mut() = Some((scan, files));
+    }
+    if loading != Loading::Loaded {
         // Show the open study's folder again.
         if let Some(scanned) = worker.study.borrow().scanned() {
             post(&scanned, Attachments::default());
@@ -91,6 +109,23 @@ pub async fn load_series(worker: &Worker, index: usize) {
         return failed(Task::Loading, Failure::NoSuchSeries(index));
     }
     if load(worker, scan, files, index, now_ms(), None).await == Loading::Cancelled {
+        worker.cancelled();
+    }
+}
+
+/// Loads the series that was too large, read as `reduction`.
+pub async fn load_reduced(worker: &Worker, index: usize, reduction: Reduction) {
+    worker.laps.borrow_mut().restart();
+    worker.cancel.set(false);
+    let Some((scan, files)) = worker.too_large.borrow_mut().take() else {
+        return failed(Task::Loading, Failure::NoFolder);
+    };
+    let reduced = match scan.with_reduction(index, reduction) {
+        Ok(reduced) => Rc::new(reduced),
+        Err(e) => return failed(Task::Loading, Failure::Build(e)),
+    };
+    progress(Phase::Decoding, 0, 0);
+    if load(worker, reduced, files, index, now_ms(), None).await == Loading::Cancelled {
         worker.cancelled();
     }
 }
@@ -189,8 +224,13 @@ async fn load(
     let loaded = match built {
         Ok(loaded) => loaded,
         Err(e) => {
+            let too_large = matches!(&e, BuildError::TooLarge { offers, .. } if !offers.is_empty());
             failed(Task::Loading, Failure::Build(e));
-            return Loading::Failed;
+            return if too_large {
+                Loading::TooLarge
+            } else {
+                Loading::Failed
+            };
         }
     };
     let mut summary =
@@ -232,14 +272,20 @@ async fn decode(
         let too_large = BuildError::TooLarge {
             needed_bytes,
             budget_bytes: budget::WASM_VOLUME_BYTES,
+            offers: scan.reduced_loads(index, float, budget::WASM_VOLUME_BYTES),
         };
         return Some((Err(too_large), 0));
     }
-    let count = decoders::decoders_for(
-        plan.info.dims[2] as usize,
-        plan.geometry.voxel_count(),
-        scan.is_decode_bound(index),
-    );
+    // Block-averaged frames are reduced as they are assembled here.
+    let count = if plan.block() > 1 {
+        0
+    } else {
+        decoders::decoders_for(
+            plan.info.dims[2] as usize,
+            plan.geometry.voxel_count(),
+            scan.is_decode_bound(index),
+        )
+    };
     let report = |done: usize, total: usize| {
         if done == total || done.is_multiple_of((total / 50).max(1)) {
             progress(Phase::Decoding, done, total);

@@ -55,6 +55,9 @@ struct Worker {
     later: RefCell<later::Deferred>,
     /// Ends the quiet wait before a deferred write when a request comes.
     wake: RefCell<Option<js_sys::Function>>,
+    /// The scan and files of a series too large to load, kept until the
+    /// user picks a reduced load or opens something else.
+    too_large: RefCell<Option<(Rc<insitu_volume::Scan>, Rc<DroppedFiles>)>>,
 }
 
 impl Worker {
@@ -170,6 +173,7 @@ pub fn start() {
         drawn_generation: Cell::new(0),
         later: RefCell::default(),
         wake: RefCell::default(),
+        too_large: RefCell::default(),
     });
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let (request, attachments) = match envelope::open::<Request>(&event.data()) {
@@ -221,6 +225,9 @@ async fn handle(worker: &Worker, request: Request, attachments: Attachments) {
     match request {
         Request::Open => load::open(worker, DroppedFiles::new(&attachments)).await,
         Request::LoadSeries { index } => load::load_series(worker, index).await,
+        Request::LoadReduced { index, reduction } => {
+            load::load_reduced(worker, index, reduction).await
+        }
         Request::OpenCached { key } => load::open_cached(worker, key).await,
         Request::Demo { variant } => load::demo(worker, variant).await,
         Request::FindSpine { if_unlabelled } => spine::find(worker, if_unlabelled).await,

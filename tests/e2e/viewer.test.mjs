@@ -360,9 +360,24 @@ test('cancelling a load keeps the study that was open, in the same worker', asyn
     const worker = page.workers().find((w) => w.url().includes('insitu-worker'));
     let ended = false;
     worker.once('close', () => { ended = true; });
+    // Cancelled from the page as soon as the first files are read (an
+    // uncompressed folder is decoded while it is read: a click from the
+    // test's side may come after it is done).
+    const cancelled = page.evaluate(() => new Promise((resolve) => {
+      const progress = document.querySelector('[data-testid="load-progress"]');
+      const status = document.querySelector('[data-testid="load-status"]');
+      const check = () => {
+        if (status.dataset.state === 'loading' && progress.value > 0) {
+          document.querySelector('[data-testid="load-cancel"]').click();
+          resolve();
+        } else {
+          setTimeout(check, 5);
+        }
+      };
+      check();
+    }));
     await page.getByTestId('open-folder').setInputFiles(path.join(phantoms, 'spine-512'));
-    await page.waitForSelector('[data-testid="load-status"][data-state="loading"]');
-    await page.getByTestId('load-cancel').click();
+    await cancelled;
     await waitReady(page, 30_000);
     const status = await page.getByTestId('load-status').textContent();
     console.log(`after cancel: ${status}`);

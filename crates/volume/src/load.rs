@@ -415,16 +415,29 @@ pub(crate) fn decode_frames<T: Sample>(
     };
     for (frame, rescale, out) in frames.iter_mut() {
         let samples = guarded(|| frame_samples(&obj, header, *frame)).map_err(fail)?;
-        let conversion = Conversion {
-            pixel: header.pixel,
-            rescale: *rescale,
-            padding: header.padding,
-            padding_output,
-            invert,
-        };
-        T::convert(&samples, &conversion, out).map_err(|Overflow| FileDecodeError::Overflow)?;
+        convert_frame(&samples, header, *rescale, padding_output, invert, out)
+            .map_err(|Overflow| FileDecodeError::Overflow)?;
     }
     Ok(())
+}
+
+/// One frame's stored samples into `out`, as `header` lays them out.
+fn convert_frame<T: Sample>(
+    samples: &[u8],
+    header: &ImageHeader,
+    rescale: Rescale,
+    padding_output: f32,
+    invert: bool,
+    out: &mut [T],
+) -> Result<(), Overflow> {
+    let conversion = Conversion {
+        pixel: header.pixel,
+        rescale,
+        padding: header.padding,
+        padding_output,
+        invert,
+    };
+    T::convert(samples, &conversion, out)
 }
 
 enum NativeError {
@@ -451,14 +464,8 @@ fn convert_native<T: Sample>(
                 got: samples.len(),
                 expected: size * header.frames.len(),
             }))?;
-        let conversion = Conversion {
-            pixel: header.pixel,
-            rescale: *rescale,
-            padding: header.padding,
-            padding_output,
-            invert,
-        };
-        T::convert(frame_samples, &conversion, out).map_err(|Overflow| NativeError::Overflow)?;
+        convert_frame(frame_samples, header, *rescale, padding_output, invert, out)
+            .map_err(|Overflow| NativeError::Overflow)?;
     }
     Ok(())
 }

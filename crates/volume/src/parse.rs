@@ -246,16 +246,7 @@ fn skip_meta_group(body: &[u8]) -> Option<&[u8]> {
 /// headers without parsing values. `None` for deflated data sets and files
 /// whose framing is not understood.
 pub(crate) fn pixel_data_element(bytes: &[u8]) -> Option<&[u8]> {
-    let body = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
-        &bytes[128..]
-    } else if bytes.starts_with(b"DICM") {
-        bytes
-    } else {
-        return None;
-    };
-    let data = skip_meta_group(body)?;
-    let meta = &body[4..body.len() - data.len()];
-    let ts = meta_transfer_syntax(meta)?;
+    let (data, ts) = data_set(bytes)?;
     if ts == "1.2.840.10008.1.2.1.99" {
         return None;
     }
@@ -272,16 +263,8 @@ pub(crate) fn pixel_data_element(bytes: &[u8]) -> Option<&[u8]> {
 /// `None` for any other syntax, framing or an undefined length, which then
 /// go through the full parser.
 pub(crate) fn native_pixel_value(bytes: &[u8]) -> Option<&[u8]> {
-    let body = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
-        &bytes[128..]
-    } else if bytes.starts_with(b"DICM") {
-        bytes
-    } else {
-        return None;
-    };
-    let data = skip_meta_group(body)?;
-    let meta = &body[4..body.len() - data.len()];
-    let explicit = match meta_transfer_syntax(meta)?.as_str() {
+    let (data, ts) = data_set(bytes)?;
+    let explicit = match ts.as_str() {
         uids::EXPLICIT_VR_LITTLE_ENDIAN => true,
         uids::IMPLICIT_VR_LITTLE_ENDIAN => false,
         _ => return None,
@@ -292,6 +275,21 @@ pub(crate) fn native_pixel_value(bytes: &[u8]) -> Option<&[u8]> {
         return None;
     }
     data.get(at + header..at + header + len as usize)
+}
+
+/// A file's data set (after the File Meta group) and the transfer syntax
+/// its File Meta declares; `None` without a DICM marker or a syntax.
+fn data_set(bytes: &[u8]) -> Option<(&[u8], String)> {
+    let body = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        &bytes[128..]
+    } else if bytes.starts_with(b"DICM") {
+        bytes
+    } else {
+        return None;
+    };
+    let data = skip_meta_group(body)?;
+    let meta = &body[4..body.len() - data.len()];
+    Some((data, meta_transfer_syntax(meta)?))
 }
 
 fn read_u16(data: &[u8], at: usize, big_endian: bool) -> Option<u16> {

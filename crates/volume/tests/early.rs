@@ -14,17 +14,22 @@ fn phantoms() -> PathBuf {
         .expect("INSITU_PHANTOMS unset: run `cargo xtask phantoms` (or `cargo xtask test`)")
 }
 
-/// Every file of the folder (the manifest and truth arrays too, as a user
-/// drops a folder), scanned one at a time as the browser does.
-fn scan_early(name: &str) -> (Vec<MemoryFile>, Scan, EarlyVolume) {
-    let files: Vec<MemoryFile> = files_under(&phantoms().join(name))
+/// Every file of phantom folder `name`, in memory.
+fn in_memory(name: &str) -> Vec<MemoryFile> {
+    files_under(&phantoms().join(name))
         .unwrap()
         .into_iter()
         .map(|f| MemoryFile {
             name: f.name().to_owned(),
             bytes: f.bytes().unwrap().into_owned(),
         })
-        .collect();
+        .collect()
+}
+
+/// Every file of the folder (the manifest and truth arrays too, as a user
+/// drops a folder), scanned one at a time as the browser does.
+fn scan_early(name: &str) -> (Vec<MemoryFile>, Scan, EarlyVolume) {
+    let files = in_memory(name);
     let mut early = EarlyVolume::new(files.len(), u64::MAX);
     let scanned = files
         .iter()
@@ -59,14 +64,7 @@ fn uncompressed_series_come_out_of_the_scan_as_the_build_makes_them() {
 
 #[test]
 fn a_folder_beyond_the_budget_is_left_to_the_build_with_nothing_reserved() {
-    let files: Vec<MemoryFile> = files_under(&phantoms().join("ele"))
-        .unwrap()
-        .into_iter()
-        .map(|f| MemoryFile {
-            name: f.name().to_owned(),
-            bytes: f.bytes().unwrap().into_owned(),
-        })
-        .collect();
+    let files = in_memory("ele");
     let mut early = EarlyVolume::new(files.len(), 64 * 1024);
     for (n, file) in files.iter().enumerate() {
         early.offer(n, &file.bytes, &ScannedFile::read(file, false));

@@ -221,6 +221,11 @@ async fn load(
     if decoded_by > 0 {
         worker.laps.borrow_mut().lap("decode: on decoder workers");
     }
+    // A cancel that came while the cache was asked (a series decoded as it
+    // was scanned has no other wait left) still keeps the open study.
+    if worker.cancel.get() {
+        return Loading::Cancelled;
+    }
     let loaded = match built {
         Ok(loaded) => loaded,
         Err(e) => {

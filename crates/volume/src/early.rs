@@ -12,10 +12,10 @@
 
 use std::collections::HashMap;
 
+use crate::Voxels;
 use crate::header::Rescale;
-use crate::load::{Loaded, Scan, ScannedFile, finish_volume};
-use crate::pixels::{Conversion, Slot, convert};
-use crate::{Modality, Voxels};
+use crate::load::{Loaded, Scan, ScannedFile, convert_frame, finish_volume};
+use crate::series::Output;
 
 /// How one file's slice was converted: the plan must agree.
 #[derive(Debug, Clone, Copy)]
@@ -110,24 +110,15 @@ impl EarlyVolume {
         if !same_series || !frame.rescale.is_integral() || self.by_file.len() == self.max_frames {
             return self.give_up();
         }
-        // As the plan will decide for the series (see `series::plan`).
-        let is_ct = Modality::from_code(&header.modality) == Modality::Ct;
-        let padding_output = if is_ct {
-            -1024.0
-        } else {
-            frame.rescale.intercept as f32
-        };
-        let invert = header.pixel.monochrome1 && !is_ct;
-        let conversion = Conversion {
-            pixel: header.pixel,
-            rescale: frame.rescale,
-            padding: header.padding,
+        // As the plan will decide for the series; `take_early` checks.
+        let Output {
             padding_output,
             invert,
-        };
+        } = Output::of(header, frame.rescale);
         let start = self.voxels.len();
         self.voxels.resize(start + frame_len, 0);
-        if convert(samples, &conversion, Slot::I16(&mut self.voxels[start..])).is_err() {
+        let out = &mut self.voxels[start..];
+        if convert_frame(samples, header, frame.rescale, padding_output, invert, out).is_err() {
             return self.give_up();
         }
         self.by_file.insert(

@@ -422,7 +422,7 @@ pub(crate) fn decode_frames<T: Sample>(
 }
 
 /// One frame's stored samples into `out`, as `header` lays them out.
-fn convert_frame<T: Sample>(
+pub(crate) fn convert_frame<T: Sample>(
     samples: &[u8],
     header: &ImageHeader,
     rescale: Rescale,

@@ -191,6 +191,33 @@ pub struct SeriesPlan {
     pub(crate) input_dims: [u32; 2],
 }
 
+/// How a series' stored values become output values beyond the rescale:
+/// decided here for a series from its first slice, and by the browser's
+/// decode-while-scanning from each file, which must agree.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Output {
+    /// Value of padded (and unreadable) samples: air for CT, else the
+    /// rescale's zero.
+    pub padding_output: f32,
+    /// MONOCHROME1 without physical units (not CT) is inverted.
+    pub invert: bool,
+}
+
+impl Output {
+    /// The output of a series whose first image is `header` with `rescale`.
+    pub(crate) fn of(header: &ImageHeader, rescale: crate::header::Rescale) -> Self {
+        let is_ct = crate::Modality::from_code(&header.modality) == crate::Modality::Ct;
+        Self {
+            padding_output: if is_ct {
+                -1024.0
+            } else {
+                rescale.intercept as f32
+            },
+            invert: header.pixel.monochrome1 && !is_ct,
+        }
+    }
+}
+
 type Key = (String, u32, u32, Option<[i64; 6]>);
 
 fn orientation_key(f: &FrameHeader) -> Option<[i64; 6]> {
@@ -398,8 +425,10 @@ fn plan_stack(
             distinct: rescales.len(),
         });
     }
-    let is_ct = crate::Modality::from_code(&first.modality) == crate::Modality::Ct;
-    let invert = first.pixel.monochrome1 && !is_ct;
+    let Output {
+        padding_output,
+        invert,
+    } = Output::of(first, slices[0].rescale);
     if invert {
         warnings.push(Warning::Monochrome1Inverted);
     }
@@ -428,11 +457,7 @@ fn plan_stack(
         },
         geometry,
         slice_offsets_mm: slice_offsets,
-        padding_output: if is_ct {
-            -1024.0
-        } else {
-            slices[0].rescale.intercept as f32
-        },
+        padding_output,
         invert,
         slices,
         block: 1,

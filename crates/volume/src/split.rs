@@ -296,6 +296,14 @@ impl Blocks {
     }
 }
 
+/// A file's frame into its slice: copied, or averaged in blocks.
+fn place<T: Sample>(blocks: Option<Blocks>, frame: &[T], out: &mut [T]) {
+    match blocks {
+        Some(blocks) => blocks.reduce(frame, out),
+        None => out.copy_from_slice(frame),
+    }
+}
+
 /// A value did not fit i16: the series must be assembled as f32.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NeedsFloat;
@@ -334,41 +342,21 @@ impl Assembly {
         }
     }
 
-    /// Copies a job's samples (in job order) into place.
+    /// Copies a job's samples (in job order) into place, averaging each
+    /// frame into its slice when the series is read reduced.
     pub fn put(&mut self, job: &DecodeJob, samples: &Voxels) {
-        if let Some(blocks) = self.blocks {
-            let n = blocks.input_len;
-            for (i, k) in job.order().enumerate() {
-                match samples {
-                    Voxels::I16(s) => {
-                        if let (Some(out), Some(src)) =
-                            (self.slice_i16(k), s.get(i * n..(i + 1) * n))
-                        {
-                            blocks.reduce(src, out);
-                        }
-                    }
-                    Voxels::F32(s) => {
-                        if let (Some(out), Some(src)) =
-                            (self.slice_f32(k), s.get(i * n..(i + 1) * n))
-                        {
-                            blocks.reduce(src, out);
-                        }
-                    }
-                }
-            }
-            return;
-        }
-        let n = self.frame_len;
+        let blocks = self.blocks;
+        let n = blocks.map_or(self.frame_len, |b| b.input_len);
         for (i, k) in job.order().enumerate() {
             match samples {
                 Voxels::I16(s) => {
                     if let (Some(out), Some(src)) = (self.slice_i16(k), s.get(i * n..(i + 1) * n)) {
-                        out.copy_from_slice(src);
+                        place(blocks, src, out);
                     }
                 }
                 Voxels::F32(s) => {
                     if let (Some(out), Some(src)) = (self.slice_f32(k), s.get(i * n..(i + 1) * n)) {
-                        out.copy_from_slice(src);
+                        place(blocks, src, out);
                     }
                 }
             }
@@ -419,8 +407,9 @@ impl Assembly {
                 files: vec![0],
                 slices: vec![slices.clone()],
                 frame_len: blocks.input_len,
+                padding_output: job.padding_output,
+                invert: job.invert,
                 float,
-                ..job.clone()
             };
             let (samples, file_outcome) = run_job(&single, std::slice::from_ref(&source));
             if file_outcome.overflow {

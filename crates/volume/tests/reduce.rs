@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use glam::DVec3;
-use insitu_volume::{Reduction, Voxels, Warning, files_under, scan};
+use insitu_volume::{DiskFile, Reduction, Voxels, Warning, files_under, scan};
 
 fn phantoms() -> PathBuf {
     std::env::var_os("INSITU_PHANTOMS")
@@ -14,16 +14,21 @@ fn phantoms() -> PathBuf {
         .expect("INSITU_PHANTOMS unset: run `cargo xtask phantoms` (or `cargo xtask test`)")
 }
 
+/// The DICOM files of phantom folder `name`.
+fn dicom_files(name: &str) -> Vec<DiskFile> {
+    files_under(&phantoms().join(name))
+        .unwrap()
+        .into_iter()
+        .filter(|f| f.name.ends_with(".dcm"))
+        .collect()
+}
+
 #[test]
 fn a_reduced_series_is_the_full_one_averaged_in_the_same_place() {
     // Oblique, descending, padded and with a dropped slice: geometry that
     // a careless reduction would misplace; and RLE, decoded elsewhere.
     for name in ["awkward", "rle"] {
-        let files: Vec<_> = files_under(&phantoms().join(name))
-            .unwrap()
-            .into_iter()
-            .filter(|f| f.name.ends_with(".dcm"))
-            .collect();
+        let files = dicom_files(name);
         let full_scan = scan(&files);
         let index = full_scan.largest_series().unwrap();
         let full = full_scan.build(index, &files).unwrap().volume;
@@ -89,11 +94,7 @@ fn a_reduced_series_is_the_full_one_averaged_in_the_same_place() {
 
 #[test]
 fn the_offers_are_the_reductions_that_fit() {
-    let files: Vec<_> = files_under(&phantoms().join("ele"))
-        .unwrap()
-        .into_iter()
-        .filter(|f| f.name.ends_with(".dcm"))
-        .collect();
+    let files = dicom_files("ele");
     let scan = scan(&files);
     let index = scan.largest_series().unwrap();
     let [x, y, z] = scan.series[index].info.dims;

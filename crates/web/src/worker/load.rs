@@ -158,18 +158,17 @@ async fn load(
     if let (Some(key), Ok(store), true) = (&key, &store, from_scan.is_some()) {
         let found = store.volume_record(key).await;
         worker.laps.borrow_mut().lap("cache record");
-        match after_lookup(&found) {
-            AfterLookup::Use => outcome = CacheOutcome::AlreadyKept,
-            AfterLookup::Decode(why) => outcome = why,
-            AfterLookup::DropAndDecode(why) => {
-                let _ = store.delete_volume(key).await;
-                outcome = why;
-            }
-        }
+        outcome = not_used(store, key, &found)
+            .await
+            .unwrap_or(CacheOutcome::AlreadyKept);
     } else if let (Some(key), Ok(store)) = (&key, &store) {
         let found = Cache::volume(store, key, &worker.laps).await;
-        match after_lookup(&found) {
-            AfterLookup::Use => {
+        match not_used(store, key, &found).await {
+            Some(why) => {
+                worker.laps.borrow_mut().lap("cache lookup");
+                outcome = why;
+            }
+            None => {
                 let cached = found.ok().flatten().expect("a hit");
                 if worker.cancel.get() {
                     return Loading::Cancelled;
@@ -194,20 +193,6 @@ async fn load(
                 post(&Reply::Loaded(summary), Attachments::default());
                 super::segments::restore(worker).await;
                 return Loading::Loaded;
-            }
-            AfterLookup::Decode(why) => {
-                if let Err(e) = &found {
-                    // Not damage: the browser refused the read; left alone.
-                    web_sys::console::warn_1(&format!("insitu: cache not read: {e}").into());
-                }
-                worker.laps.borrow_mut().lap("cache lookup");
-                outcome = why;
-            }
-            AfterLookup::DropAndDecode(why) => {
-                // Never shown as if valid: dropped, decoded again, and said.
-                web_sys::console::warn_1(&format!("insitu: cache entry dropped: {why:?}").into());
-                let _ = store.delete_volume(key).await;
-                outcome = why;
             }
         }
     }
@@ -258,6 +243,30 @@ async fn load(
     }
     worker.laps.borrow().log("load");
     Loading::Loaded
+}
+
+/// What the load's cache lookup of `key` found, when it is not to be used:
+/// a miss, a read the browser refused (left alone and said), or a damaged
+/// entry (never shown as if valid: dropped and said). `None`: use it.
+async fn not_used<T>(
+    store: &insitu_store::Store,
+    key: &str,
+    found: &Result<Option<T>, insitu_store::StoreError>,
+) -> Option<CacheOutcome> {
+    match after_lookup(found) {
+        AfterLookup::Use => None,
+        AfterLookup::Decode(why) => {
+            if let Err(e) = found {
+                web_sys::console::warn_1(&format!("insitu: cache not read: {e}").into());
+            }
+            Some(why)
+        }
+        AfterLookup::DropAndDecode(why) => {
+            web_sys::console::warn_1(&format!("insitu: cache entry dropped: {why:?}").into());
+            let _ = store.delete_volume(key).await;
+            Some(why)
+        }
+    }
 }
 
 /// Decodes series `index`: on decoder workers when it is large and

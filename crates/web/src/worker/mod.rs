@@ -76,24 +76,19 @@ impl Worker {
     }
 }
 
-/// Resolves after [`later::QUIET_MS`], or as soon as a request comes.
-async fn quiet(worker: &Worker) {
+/// Resolves after `ms` milliseconds, letting messages in meanwhile; with
+/// `wake`, also as soon as a request comes (the message handler calls it).
+async fn sleep(ms: i32, wake: Option<&RefCell<Option<js_sys::Function>>>) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = scope()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, later::QUIET_MS);
-        *worker.wake.borrow_mut() = Some(resolve);
+        let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        if let Some(wake) = wake {
+            *wake.borrow_mut() = Some(resolve);
+        }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-    worker.wake.borrow_mut().take();
-}
-
-/// Resolves after `ms` milliseconds, letting messages in meanwhile.
-async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = scope()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(resolve.unchecked_ref(), ms);
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    if let Some(wake) = wake {
+        wake.borrow_mut().take();
+    }
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -210,7 +205,7 @@ async fn drain(worker: Rc<Worker>) {
             worker.busy.set(false);
             return;
         }
-        quiet(&worker).await;
+        sleep(later::QUIET_MS, Some(&worker.wake)).await;
         if !worker.queue.borrow().is_empty() {
             continue;
         }

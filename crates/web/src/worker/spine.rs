@@ -11,7 +11,7 @@ use crate::protocol::{Failure, Phase, Reply, Task};
 
 /// Lets the worker's event loop run (a `Cancel` arrives as a message).
 async fn yield_to_messages() {
-    super::sleep(0).await;
+    super::sleep(0, None).await;
 }
 
 /// Finds, splits, names and measures the vertebrae; their segments replace

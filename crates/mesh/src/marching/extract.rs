@@ -106,6 +106,13 @@ pub(crate) trait Voxel: Copy + Into<f32> {
     fn threshold(iso: f32) -> Self::Threshold;
     /// `f32::from(self) >= iso`.
     fn reaches(self, threshold: Self::Threshold) -> bool;
+    /// `out[i] = 1` where `values[i]` reaches the threshold, else 0: one
+    /// branch-free loop the compiler vectorises.
+    fn flag_row(values: &[Self], threshold: Self::Threshold, out: &mut [u8]) {
+        for (o, v) in out.iter_mut().zip(values) {
+            *o = u8::from(v.reaches(threshold));
+        }
+    }
 }
 
 impl Voxel for f32 {
@@ -131,6 +138,40 @@ impl Voxel for i16 {
     fn reaches(self, threshold: i32) -> bool {
         i32::from(self) >= threshold
     }
+    /// Compared as i16 (eight to a SIMD lane group), the threshold
+    /// clamped to the type's range first.
+    fn flag_row(values: &[i16], threshold: i32, out: &mut [u8]) {
+        if threshold > i32::from(i16::MAX) {
+            out.fill(0);
+            return;
+        }
+        let threshold = threshold.max(i32::from(i16::MIN)) as i16;
+        for (o, &v) in out.iter_mut().zip(values) {
+            *o = u8::from(v >= threshold);
+        }
+    }
+}
+
+/// How many positions `a` and `b` (0/1 flags) differ at, summed in bytes
+/// (chunks of 255 cannot overflow one) so the loop vectorises.
+fn count_differing(a: &[u8], b: &[u8]) -> usize {
+    a.chunks(255)
+        .zip(b.chunks(255))
+        .map(|(a, b)| {
+            usize::from(
+                a.iter()
+                    .zip(b)
+                    .fold(0u8, |sum, (x, y)| sum.wrapping_add(x ^ y)),
+            )
+        })
+        .sum()
+}
+
+/// How many 0/1 flags are set, as [`count_differing`] sums them.
+fn count_set(a: &[u8]) -> usize {
+    a.chunks(255)
+        .map(|a| usize::from(a.iter().fold(0u8, |sum, x| sum.wrapping_add(*x))))
+        .sum()
 }
 
 /// A scalar grid, optionally padded by one background voxel per side.
@@ -153,42 +194,56 @@ impl<T: Voxel> Field<'_, T> {
     /// the volume's faces meet it.
     fn cut_edges(&self, iso: f32) -> usize {
         let [nx, ny, nz] = self.dims;
-        let layer = nx * ny;
-        let differ = |a: &[u8], b: &[u8]| -> usize {
-            a.iter().zip(b).map(|(a, b)| usize::from(a ^ b)).sum()
-        };
-        let inside_count = |a: &[u8]| -> usize { a.iter().map(|&v| usize::from(v)).sum() };
         let threshold = T::threshold(iso);
-        let (mut below, mut here) = (vec![0u8; layer], vec![0u8; layer]);
+        let (mut below, mut here) = (vec![0u8; nx * ny], vec![0u8; nx * ny]);
         let mut count = 0;
         for z in 0..nz {
-            for (flag, v) in here.iter_mut().zip(&self.data[z * layer..(z + 1) * layer]) {
-                *flag = u8::from(v.reaches(threshold));
-            }
-            for y in 0..ny {
-                let row = &here[y * nx..(y + 1) * nx];
-                count += differ(row, &row[1..]);
-                if y + 1 < ny {
-                    count += differ(row, &here[(y + 1) * nx..(y + 2) * nx]);
-                }
-                if self.pad > 0 {
-                    // The row's two ends meet the padding.
-                    count += usize::from(row[0]) + usize::from(row[nx - 1]);
-                }
-            }
-            if z > 0 {
-                count += differ(&below, &here);
-            }
-            if self.pad > 0 {
-                // The first and last rows of every layer, and the first and
-                // last layers, meet the padding (twice when there is one).
-                count += inside_count(&here[..nx]) + inside_count(&here[layer - nx..]);
-                let faces = usize::from(z == 0) + usize::from(z + 1 == nz);
-                if faces > 0 {
-                    count += inside_count(&here) * faces;
-                }
-            }
+            count += self.layer_cut_edges(z, threshold, (z > 0).then_some(&below[..]), &mut here);
             std::mem::swap(&mut below, &mut here);
+        }
+        count
+    }
+
+    /// The cut edges of stored layer z: along x and y within it, along z
+    /// to the layer `below` (its flags; `None` for the first), and to the
+    /// padding; its flags are left in `here`. One call per layer, not
+    /// inlined: the browser's wasm engine moves a function to optimised
+    /// code between calls, never during one long call.
+    #[inline(never)]
+    fn layer_cut_edges(
+        &self,
+        z: usize,
+        threshold: T::Threshold,
+        below: Option<&[u8]>,
+        here: &mut [u8],
+    ) -> usize {
+        let [nx, ny, nz] = self.dims;
+        let layer = nx * ny;
+        T::flag_row(&self.data[z * layer..(z + 1) * layer], threshold, here);
+        // Along y, then along x over the whole layer as one run, less the
+        // pairs that run joins across a row's end (the next row's start).
+        let mut count = count_differing(&here[..layer - nx], &here[nx..]);
+        count += count_differing(&here[..layer - 1], &here[1..]);
+        for y in 1..ny {
+            count -= usize::from(here[y * nx - 1] ^ here[y * nx]);
+        }
+        if self.pad > 0 {
+            // Each row's two ends meet the padding.
+            for y in 0..ny {
+                count += usize::from(here[y * nx]) + usize::from(here[y * nx + nx - 1]);
+            }
+        }
+        if let Some(below) = below {
+            count += count_differing(below, here);
+        }
+        if self.pad > 0 {
+            // The first and last rows of every layer, and the first and
+            // last layers, meet the padding (twice when there is one).
+            count += count_set(&here[..nx]) + count_set(&here[layer - nx..]);
+            let faces = usize::from(z == 0) + usize::from(z + 1 == nz);
+            if faces > 0 {
+                count += count_set(here) * faces;
+            }
         }
         count
     }
@@ -206,7 +261,7 @@ impl<T: Voxel> Field<'_, T> {
     }
 
     /// Value at virtual grid position (x, y, z), background in the
-    /// padding: what [`fill_plane`] puts there.
+    /// padding.
     fn value(&self, x: usize, y: usize, z: usize) -> f32 {
         let p = self.pad;
         let [nx, ny, nz] = self.dims;
@@ -222,29 +277,24 @@ const STEP: [[usize; 3]; 3] = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
 /// Layers processed by one task: enough to amortise the rolling planes.
 const LAYERS_PER_TASK: usize = 8;
 
-/// One virtual z layer materialised as f32 (background in the padding), so
-/// the inner loops index without bounds logic.
-fn fill_plane<T: Voxel>(field: &Field<'_, T>, z: usize, out: &mut [f32]) {
+/// Inside flags of virtual layer z (1 at or above the iso; the padding is
+/// never inside): every comparison with the iso is made here, once per
+/// voxel, and the cut edges and cube cases are read from these bytes.
+#[inline(never)]
+fn fill_flags<T: Voxel>(field: &Field<'_, T>, z: usize, threshold: T::Threshold, out: &mut [u8]) {
     let [gx, _, _] = field.grid();
-    for (y, row) in out.chunks_exact_mut(gx).enumerate() {
-        fill_row(field, z, y, row);
-    }
-}
-
-/// Row `y` of virtual layer `z` as f32 (background in the padding).
-fn fill_row<T: Voxel>(field: &Field<'_, T>, z: usize, y: usize, out: &mut [f32]) {
     let p = field.pad;
-    let [nx, ny, nz] = field.dims;
-    if z < p || z >= nz + p || y < p || y >= ny + p {
-        out.fill(BACKGROUND);
-        return;
-    }
-    let start = ((z - p) * ny + (y - p)) * nx;
-    let real = &field.data[start..start + nx];
-    out[..p].fill(BACKGROUND);
-    out[p + nx..].fill(BACKGROUND);
-    for (o, v) in out[p..p + nx].iter_mut().zip(real) {
-        *o = (*v).into();
+    for (y, row) in out.chunks_exact_mut(gx).enumerate() {
+        match field.real_row(z, y) {
+            None => row.fill(0),
+            Some(real) => {
+                let (left, rest) = row.split_at_mut(p);
+                let (middle, right) = rest.split_at_mut(real.len());
+                left.fill(0);
+                right.fill(0);
+                T::flag_row(real, threshold, middle);
+            }
+        }
     }
 }
 
@@ -260,54 +310,28 @@ struct RowSpan {
 }
 
 /// Cut-edge masks of layer z (bit a: edge along axis a is cut), from its
-/// plane and layer z + 1 of the field (`above` is `None` on the last
-/// layer), with each row's span. The plane's padding is background.
-fn cut_masks<T: Voxel>(
-    here: &[f32],
-    above: Option<(&Field<'_, T>, usize)>,
-    gx: usize,
-    iso: f32,
-    masks: &mut [u8],
-    rows: &mut [RowSpan],
-) {
+/// inside flags and those of layer z + 1 (`above` is `None` on the last
+/// layer, which has no z edges), with each row's span.
+#[inline(never)]
+fn cut_masks(here: &[u8], above: Option<&[u8]>, gx: usize, masks: &mut [u8], rows: &mut [RowSpan]) {
     let gy = rows.len();
-    let threshold = T::threshold(iso);
     // Branch-free row loops over zipped slices, so the compiler vectorises them.
     for (y, row) in masks.chunks_exact_mut(gx).enumerate() {
         let h = &here[y * gx..(y + 1) * gx];
         for ((m, a), b) in row.iter_mut().zip(h).zip(&h[1..]) {
-            *m = u8::from((*a >= iso) != (*b >= iso));
+            *m = a ^ b;
         }
         row[gx - 1] = 0;
         if y + 1 < gy {
             let next = &here[(y + 1) * gx..(y + 2) * gx];
             for ((m, a), b) in row.iter_mut().zip(h).zip(next) {
-                *m |= u8::from((*a >= iso) != (*b >= iso)) << 1;
+                *m |= (a ^ b) << 1;
             }
         }
-        // The layer above is read from the volume as stored, a row at a
-        // time: it is not kept as a plane. Its padding is never inside.
-        if let Some((field, z)) = above {
-            let p = field.pad;
-            match field.real_row(z, y) {
-                Some(up) => {
-                    let (left, rest) = row.split_at_mut(p);
-                    let (middle, right) = rest.split_at_mut(up.len());
-                    for (m, a) in left.iter_mut().zip(h) {
-                        *m |= u8::from(*a >= iso) << 2;
-                    }
-                    for (m, a) in right.iter_mut().zip(&h[p + up.len()..]) {
-                        *m |= u8::from(*a >= iso) << 2;
-                    }
-                    for ((m, a), b) in middle.iter_mut().zip(&h[p..]).zip(up) {
-                        *m |= u8::from((*a >= iso) != b.reaches(threshold)) << 2;
-                    }
-                }
-                None => {
-                    for (m, a) in row.iter_mut().zip(h) {
-                        *m |= u8::from(*a >= iso) << 2;
-                    }
-                }
+        if let Some(above) = above {
+            let up = &above[y * gx..(y + 1) * gx];
+            for ((m, a), b) in row.iter_mut().zip(h).zip(up) {
+                *m |= (a ^ b) << 2;
             }
         }
         let axes = row.iter().fold(0, |acc, &m| acc | m);
@@ -373,23 +397,15 @@ impl FirstIds {
     }
 }
 
-/// Gradient in index space from three consecutive layers: the ones below
-/// and above are values looked up on demand (the plane above, or the
-/// volume itself), since they are needed only at cut edges: only two
-/// planes are kept (the browser's heap never shrinks).
-struct Neighbourhood<'a> {
-    below: Option<&'a dyn Fn(usize, usize) -> f32>,
-    here: &'a [f32],
-    above: Option<&'a dyn Fn(usize, usize) -> f32>,
-    gx: usize,
-    gy: usize,
-}
-
-impl Neighbourhood<'_> {
-    fn gradient(&self, x: usize, y: usize) -> DVec3 {
-        let (gx, gy) = (self.gx, self.gy);
-        let i = x + gx * y;
-        let here = self.here[i];
+impl<T: Voxel> Field<'_, T> {
+    /// Gradient in index space at virtual grid position (x, y, z), by
+    /// central differences (one-sided at the grid's faces; the padding's
+    /// background stands in for nothing). Values are read from the volume
+    /// as stored: they are needed only at cut edges, so no plane of values
+    /// is kept.
+    fn gradient(&self, x: usize, y: usize, z: usize) -> DVec3 {
+        let [gx, gy, gz] = self.grid();
+        let here = self.value(x, y, z);
         let axis = |lo: f32, hi: f32, span: f64| -> f64 {
             let (mut lo, mut hi) = (lo, hi);
             if lo == BACKGROUND && hi == BACKGROUND {
@@ -409,19 +425,27 @@ impl Neighbourhood<'_> {
         };
         let (x0, x1) = (x.saturating_sub(1), (x + 1).min(gx - 1));
         let (y0, y1) = (y.saturating_sub(1), (y + 1).min(gy - 1));
-        let below = self.below.map_or(here, |value| value(x, y));
-        let above = self.above.map_or(here, |value| value(x, y));
-        let zspan =
-            (usize::from(self.below.is_some()) + usize::from(self.above.is_some())).max(1) as f64;
+        let (has_below, has_above) = (z > 0, z + 1 < gz);
+        let below = if has_below {
+            self.value(x, y, z - 1)
+        } else {
+            here
+        };
+        let above = if has_above {
+            self.value(x, y, z + 1)
+        } else {
+            here
+        };
+        let zspan = (usize::from(has_below) + usize::from(has_above)).max(1) as f64;
         DVec3::new(
             axis(
-                self.here[x0 + gx * y],
-                self.here[x1 + gx * y],
+                self.value(x0, y, z),
+                self.value(x1, y, z),
                 (x1 - x0).max(1) as f64,
             ),
             axis(
-                self.here[x + gx * y0],
-                self.here[x + gx * y1],
+                self.value(x, y0, z),
+                self.value(x, y1, z),
                 (y1 - y0).max(1) as f64,
             ),
             axis(below, above, zspan),
@@ -432,6 +456,7 @@ impl Neighbourhood<'_> {
 /// Extracts layers [za, zb) with rolling planes. Vertex ids are local to
 /// the run, from 0, continuing into layer zb (the next run's first): adding
 /// the run's first global id to every index makes them global.
+#[inline(never)]
 fn extract_layers<T: Voxel, S: Sink>(
     field: &Field<'_, T>,
     world: &WorldTransform,
@@ -441,41 +466,29 @@ fn extract_layers<T: Voxel, S: Sink>(
     out: &mut S,
 ) {
     let [gx, gy, gz] = field.grid();
-    let plane = gx * gy;
     let pad = field.pad as f64;
     let table = case_table();
-    let load = |z: usize, spare: &mut Vec<Vec<f32>>| {
-        let mut p = spare.pop().unwrap_or_else(|| vec![0f32; plane]);
-        fill_plane(field, z, &mut p);
-        p
-    };
-    // Planes z and z+1 (None outside the grid); other layers are read
-    // from the field where needed.
-    let mut here = load(za, &mut work.spare);
-    let mut above = (za + 1 < gz).then(|| load(za + 1, &mut work.spare));
     let Workspace {
         masks: [masks_here, masks_above],
         first: [first_here, first_above],
         rows: [rows_here, rows_above],
-        spare,
+        flags: [flags_here, flags_above, flags_next],
     } = work;
-    let layer = |z: usize| (z < gz).then_some((field, z));
-    cut_masks(&here, layer(za + 1), gx, iso, masks_here, rows_here);
+    let threshold = T::threshold(iso);
+    fill_flags(field, za, threshold, flags_here);
+    if za + 1 < gz {
+        fill_flags(field, za + 1, threshold, flags_above);
+    }
+    cut_masks(
+        flags_here,
+        (za + 1 < gz).then_some(&flags_above[..]),
+        gx,
+        masks_here,
+        rows_here,
+    );
     let mut next_id = first_here.fill(masks_here, rows_here, gx, 0);
     for z in za..zb {
         // Vertices owned by layer z.
-        let below_value = |x: usize, y: usize| field.value(x, y, z - 1);
-        let above_value = |x: usize, y: usize| above.as_ref().map_or(0.0, |p| p[x + gx * y]);
-        let above2_value = |x: usize, y: usize| field.value(x, y, z + 2);
-        let hood_here = Neighbourhood {
-            below: (z > 0).then_some(&below_value as &dyn Fn(usize, usize) -> f32),
-            here: &here,
-            above: above
-                .is_some()
-                .then_some(&above_value as &dyn Fn(usize, usize) -> f32),
-            gx,
-            gy,
-        };
         for (y, span) in rows_here.iter().enumerate().filter(|(_, s)| s.axes != 0) {
             for x in span.lo..=span.hi {
                 let m = masks_here[x + gx * y];
@@ -486,43 +499,35 @@ fn extract_layers<T: Voxel, S: Sink>(
                     if m & (1 << axis) == 0 {
                         continue;
                     }
-                    let (nx, ny) = (x + step[0], y + step[1]);
-                    let v0 = here[x + gx * y];
-                    let v1 = if axis == 2 {
-                        above.as_ref().expect("z edge has a plane above")[x + gx * y]
-                    } else {
-                        here[nx + gx * ny]
-                    };
+                    let (nx, ny, nz) = (x + step[0], y + step[1], z + step[2]);
+                    let v0 = field.value(x, y, z);
+                    let v1 = field.value(nx, ny, nz);
                     let t = f64::from(edge_fraction(iso, v0, v1));
                     let ijk = DVec3::new(x as f64, y as f64, z as f64)
                         + DVec3::from_array(step.map(|s| s as f64)) * t
                         - DVec3::splat(pad);
                     let position = world.position(ijk).as_vec3();
-                    let g0 = hood_here.gradient(x, y);
-                    let g1 = if axis == 2 {
-                        let here_value = |x: usize, y: usize| here[x + gx * y];
-                        Neighbourhood {
-                            below: Some(&here_value),
-                            here: above.as_deref().expect("plane above"),
-                            above: (z + 2 < gz)
-                                .then_some(&above2_value as &dyn Fn(usize, usize) -> f32),
-                            gx,
-                            gy,
-                        }
-                        .gradient(x, y)
-                    } else {
-                        hood_here.gradient(nx, ny)
-                    };
+                    let g0 = field.gradient(x, y, z);
+                    let g1 = field.gradient(nx, ny, nz);
                     let g = g0 * (1.0 - t) + g1 * t;
                     // Inside is high: the outward normal points down the gradient.
                     out.vertex(position, (-world.normal(g)).normalize_or_zero().as_vec3());
                 }
             }
         }
-        let Some(above_plane) = above.as_deref() else {
+        if z + 1 >= gz {
             break;
-        };
-        cut_masks(above_plane, layer(z + 2), gx, iso, masks_above, rows_above);
+        }
+        if z + 2 < gz {
+            fill_flags(field, z + 2, threshold, flags_next);
+        }
+        cut_masks(
+            flags_above,
+            (z + 2 < gz).then_some(&flags_next[..]),
+            gx,
+            masks_above,
+            rows_above,
+        );
         next_id = first_above.fill(masks_above, rows_above, gx, next_id);
         // Triangles of the cubes between z and z + 1.
         for y in 0..gy - 1 {
@@ -549,15 +554,9 @@ fn extract_layers<T: Voxel, S: Sink>(
             for x in lo.saturating_sub(1)..=hi.min(gx - 2) {
                 let i = x + gx * y;
                 let corners = [i, i + 1, i + gx, i + gx + 1];
-                let mut case = 0u8;
-                for (c, &at) in corners.iter().enumerate() {
-                    if here[at] >= iso {
-                        case |= 1 << c;
-                    }
-                    if above_plane[at] >= iso {
-                        case |= 1 << (c + 4);
-                    }
-                }
+                let case = corners.iter().enumerate().fold(0u8, |case, (c, &at)| {
+                    case | flags_here[at] << c | flags_above[at] << (c + 4)
+                });
                 if case == 0 || case == 255 {
                     continue;
                 }
@@ -566,9 +565,10 @@ fn extract_layers<T: Voxel, S: Sink>(
                     0
                 } else {
                     let mut values = [0f32; 8];
-                    for (c, &at) in corners.iter().enumerate() {
-                        values[c] = here[at];
-                        values[c + 4] = above_plane[at];
+                    for c in 0..4 {
+                        let (cx, cy) = (x + (c & 1), y + (c >> 1));
+                        values[c] = field.value(cx, cy, z);
+                        values[c + 4] = field.value(cx, cy, z + 1);
                     }
                     joined_faces(ambiguous, case, &values, iso)
                 };
@@ -589,17 +589,13 @@ fn extract_layers<T: Voxel, S: Sink>(
                 }
             }
         }
-        // Roll the planes up one layer; the one let go is filled next.
+        // Roll the layers up one; the flags let go are filled next.
         std::mem::swap(masks_here, masks_above);
         std::mem::swap(first_here, first_above);
         std::mem::swap(rows_here, rows_above);
-        spare.push(std::mem::replace(
-            &mut here,
-            above.take().expect("checked above"),
-        ));
-        above = (z + 2 < gz).then(|| load(z + 2, spare));
+        std::mem::swap(flags_here, flags_above);
+        std::mem::swap(flags_above, flags_next);
     }
-    spare.extend([Some(here), above].into_iter().flatten());
 }
 
 /// The buffers a run of layers works in, made once per extraction (per
@@ -609,8 +605,8 @@ struct Workspace {
     masks: [Vec<u8>; 2],
     first: [FirstIds; 2],
     rows: [Vec<RowSpan>; 2],
-    /// Planes not in use, reused for the next ones loaded.
-    spare: Vec<Vec<f32>>,
+    /// Inside flags of layers z, z + 1 and z + 2.
+    flags: [Vec<u8>; 3],
 }
 
 impl Workspace {
@@ -622,7 +618,7 @@ impl Workspace {
             masks: [masks(), masks()],
             first: [FirstIds::new(gx, gy), FirstIds::new(gx, gy)],
             rows: [rows(), rows()],
-            spare: (0..2).map(|_| vec![0f32; gx * gy]).collect(),
+            flags: [masks(), masks(), masks()],
         }
     }
 }
@@ -746,6 +742,7 @@ fn extract_field_lean<T: Voxel>(field: &Field<'_, T>, world: &WorldTransform, is
             },
         );
     }
+    debug_assert_eq!(mesh.positions.len(), vertices, "the count pass is exact");
     mesh
 }
 

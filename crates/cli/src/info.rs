@@ -1,6 +1,6 @@
 //! `insitu info` and `insitu convert`.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
@@ -90,9 +90,7 @@ pub fn convert(dir: &Path, series: Option<usize>, output: &Path) -> Result<(), C
     let loaded = scan
         .build(index, &files)
         .map_err(|e| CliError::Failed(e.to_string()))?;
-    let written = |e: std::io::Error| CliError::Failed(format!("{}: {e}", output.display()));
-    let out = std::fs::File::create(output).map_err(written)?;
-    nrrd::write(&loaded.volume, BufWriter::new(out)).map_err(written)?;
+    crate::write_file(output, |file| nrrd::write(&loaded.volume, file))?;
     let g = loaded.volume.geometry();
     eprintln!(
         "series {index}: {}x{}x{} written to {} in {:.2} s",

@@ -31,6 +31,18 @@ impl From<std::io::Error> for CliError {
     }
 }
 
+/// Creates `path` and lets `write` fill it through a buffer; the error
+/// names the file.
+pub fn write_file(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<(), CliError> {
+    let failed = |e: std::io::Error| CliError::Failed(format!("{}: {e}", path.display()));
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(failed)?);
+    write(&mut file).map_err(failed)?;
+    std::io::Write::flush(&mut file).map_err(failed)
+}
+
 #[derive(Parser)]
 #[command(
     name = "insitu",

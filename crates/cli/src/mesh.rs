@@ -15,7 +15,7 @@ use insitu_mesh::{
 };
 use insitu_segment::{CropBox, LabelFile, segment_surface};
 
-use crate::CliError;
+use crate::{CliError, write_file};
 
 /// Options of `insitu mesh`.
 pub struct MeshArgs<'a> {
@@ -217,21 +217,19 @@ pub fn mesh(args: &MeshArgs<'_>) -> Result<(), CliError> {
     };
     let extracted = extract_start.elapsed();
     let write_start = Instant::now();
-    match format {
-        ModelFormat::Single(single) => {
-            let [(_, _, mesh)] = &parts[..] else {
-                return Err(CliError::Failed(format!(
-                    "{}: {} parts need a format that holds several: .3mf, .glb or .ply",
-                    args.output.display(),
-                    parts.len()
-                )));
-            };
-            single.to_bytes(mesh)
-        }
-        ModelFormat::Parts(several) => several.to_bytes(&as_parts(&parts)),
+    if let (ModelFormat::Single(_), [_, _, ..]) = (format, &parts[..]) {
+        return Err(CliError::Failed(format!(
+            "{}: {} parts need a format that holds several: .3mf, .glb or .ply",
+            args.output.display(),
+            parts.len()
+        )));
     }
-    .and_then(|bytes| std::fs::write(args.output, bytes))
-    .map_err(|e| CliError::Failed(format!("{}: {e}", args.output.display())))?;
+    // Written to the file as it is formatted: never a second copy of a
+    // large surface in memory.
+    write_file(args.output, |file| match format {
+        ModelFormat::Single(single) => single.write(&parts[0].2, file),
+        ModelFormat::Parts(several) => several.write(&as_parts(&parts), file),
+    })?;
     let written = write_start.elapsed();
     if let [(_, _, mesh)] = &parts[..] {
         writeln!(out, "{}", describe(mesh))?;

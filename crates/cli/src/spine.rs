@@ -12,8 +12,8 @@ use insitu_segment::{CropBox, LabelmapFormat};
 use insitu_spine::{Flag, Spine, analyse, segment_table};
 use serde_json::{Value, json};
 
-use crate::CliError;
 use crate::mesh::{as_parts, load_series, segment_parts};
+use crate::{CliError, write_file};
 
 /// Options of `insitu spine`.
 pub struct SpineArgs<'a> {
@@ -181,11 +181,7 @@ pub fn spine(args: &SpineArgs<'_>) -> Result<(), CliError> {
             &SurfaceOptions::at_iso(0.0),
             &mut log,
         )?;
-        let bytes = format
-            .to_bytes(&as_parts(&parts))
-            .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
-        std::fs::write(path, bytes)
-            .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
+        write_file(path, |file| format.write(&as_parts(&parts), file))?;
     }
     Ok(())
 }

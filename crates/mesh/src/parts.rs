@@ -3,7 +3,7 @@
 //! colours. Containers come from well-kept crates (`zip`, `gltf`); the
 //! 3MF model XML and the PLY records are written here.
 
-use std::io::{self, Cursor, Write};
+use std::io::{self, Cursor, Seek, Write};
 
 use glam::Vec3;
 use serde::{Deserialize, Serialize};
@@ -56,14 +56,19 @@ impl PartsFormat {
 
     /// The whole file.
     pub fn to_bytes(self, parts: &[Part<'_>]) -> io::Result<Vec<u8>> {
+        let mut out = Cursor::new(Vec::new());
+        self.write(parts, &mut out)?;
+        Ok(out.into_inner())
+    }
+
+    /// Writes the file to `out` as it is made: a 3MF's XML is deflated
+    /// and a PLY written as they are formatted, so neither is held whole;
+    /// a GLB's binary chunk is (its header states its length first).
+    pub fn write<W: Write + Seek>(self, parts: &[Part<'_>], mut out: W) -> io::Result<()> {
         match self {
-            Self::ThreeMf => three_mf(parts),
-            Self::Glb => glb(parts),
-            Self::ColoredPly => {
-                let mut out = Vec::new();
-                colored_ply(parts, &mut out)?;
-                Ok(out)
-            }
+            Self::ThreeMf => three_mf(parts, out).map(drop),
+            Self::Glb => out.write_all(&glb(parts)?),
+            Self::ColoredPly => colored_ply(parts, out),
         }
     }
 }
@@ -95,38 +100,66 @@ const RELATIONSHIPS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 
 /// A 3MF package: the model XML (one base material per part, one object
 /// per part with its material, one build item each) in a zip.
-fn three_mf(parts: &[Part<'_>]) -> io::Result<Vec<u8>> {
-    let mut model = Vec::new();
-    model.extend_from_slice(
+fn three_mf<W: Write + Seek>(parts: &[Part<'_>], out: W) -> io::Result<W> {
+    let mut zip = zip::ZipWriter::new(out);
+    // Level 1: a model of a million triangles is tens of MB of XML, and
+    // the user waits for it; higher levels save little on numbers.
+    let deflated = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(1));
+    // Past 4 GB of XML (tens of millions of triangles) the model's entry
+    // needs ZIP64, which must be asked for before it is written: asked
+    // for on a generous estimate of its size only, since some readers of
+    // small 3MF files do not expect it.
+    let (vertices, triangles) = parts.iter().fold((0u64, 0u64), |(v, t), part| {
+        (
+            v + part.mesh.positions.len() as u64,
+            t + part.mesh.triangles.len() as u64,
+        )
+    });
+    let model_options =
+        deflated.large_file(vertices * 100 + triangles * 80 > u64::from(u32::MAX) / 2);
+    for (name, bytes) in [
+        ("[Content_Types].xml", CONTENT_TYPES.as_bytes()),
+        ("_rels/.rels", RELATIONSHIPS.as_bytes()),
+    ] {
+        zip.start_file(name, deflated).map_err(io::Error::other)?;
+        zip.write_all(bytes)?;
+    }
+    // The model's XML is deflated as it is formatted, never held whole.
+    zip.start_file("3D/3dmodel.model", model_options)
+        .map_err(io::Error::other)?;
+    let model = &mut zip;
+    model.write_all(
         br#"<?xml version="1.0" encoding="UTF-8"?>
 <model unit="millimeter" xml:lang="en-US" xmlns="http://schemas.microsoft.com/3dmanufacturing/core/2015/02">
 <metadata name="Application">insitu</metadata>
 <resources>
 <basematerials id="1">
 "#,
-    );
+    )?;
     for part in parts {
         let [r, g, b] = part.color;
-        model.extend_from_slice(
+        model.write_all(
             format!(
                 "<base name=\"{}\" displaycolor=\"#{r:02X}{g:02X}{b:02X}\"/>\n",
                 xml_escaped(part.name)
             )
             .as_bytes(),
-        );
+        )?;
     }
-    model.extend_from_slice(b"</basematerials>\n");
+    model.write_all(b"</basematerials>\n")?;
     for (n, part) in parts.iter().enumerate() {
-        model.extend_from_slice(
+        model.write_all(
             format!(
                 "<object id=\"{}\" type=\"model\" name=\"{}\" pid=\"1\" pindex=\"{n}\">\n<mesh>\n<vertices>\n",
                 n + 2,
                 xml_escaped(part.name)
             )
             .as_bytes(),
-        );
+        )?;
         let mesh = part.mesh;
-        write_records(&mut model, mesh.positions.len(), |range, buffer| {
+        write_records(model, mesh.positions.len(), |range, buffer| {
             let mut scratch = ryu::Buffer::new();
             for p in &mesh.positions[range] {
                 buffer.extend_from_slice(b"<vertex");
@@ -138,8 +171,8 @@ fn three_mf(parts: &[Part<'_>]) -> io::Result<Vec<u8>> {
                 buffer.extend_from_slice(b"/>\n");
             }
         })?;
-        model.extend_from_slice(b"</vertices>\n<triangles>\n");
-        write_records(&mut model, mesh.triangles.len(), |range, buffer| {
+        model.write_all(b"</vertices>\n<triangles>\n")?;
+        write_records(model, mesh.triangles.len(), |range, buffer| {
             let mut scratch = itoa::Buffer::new();
             for t in &mesh.triangles[range] {
                 buffer.extend_from_slice(b"<triangle");
@@ -151,28 +184,14 @@ fn three_mf(parts: &[Part<'_>]) -> io::Result<Vec<u8>> {
                 buffer.extend_from_slice(b"/>\n");
             }
         })?;
-        model.extend_from_slice(b"</triangles>\n</mesh>\n</object>\n");
+        model.write_all(b"</triangles>\n</mesh>\n</object>\n")?;
     }
-    model.extend_from_slice(b"</resources>\n<build>\n");
+    model.write_all(b"</resources>\n<build>\n")?;
     for n in 0..parts.len() {
-        model.extend_from_slice(format!("<item objectid=\"{}\"/>\n", n + 2).as_bytes());
+        model.write_all(format!("<item objectid=\"{}\"/>\n", n + 2).as_bytes())?;
     }
-    model.extend_from_slice(b"</build>\n</model>\n");
-    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    // Level 1: a model of a million triangles is tens of MB of XML, and
-    // the user waits for it; higher levels save little on numbers.
-    let deflated = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .compression_level(Some(1));
-    for (name, bytes) in [
-        ("[Content_Types].xml", CONTENT_TYPES.as_bytes()),
-        ("_rels/.rels", RELATIONSHIPS.as_bytes()),
-        ("3D/3dmodel.model", &model),
-    ] {
-        zip.start_file(name, deflated).map_err(io::Error::other)?;
-        zip.write_all(bytes)?;
-    }
-    Ok(zip.finish().map_err(io::Error::other)?.into_inner())
+    model.write_all(b"</build>\n</model>\n")?;
+    zip.finish().map_err(io::Error::other)
 }
 
 /// LPS millimetres → glTF metres: X = left, Y = superior (up), Z =

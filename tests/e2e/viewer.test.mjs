@@ -360,21 +360,19 @@ test('cancelling a load keeps the study that was open, in the same worker', asyn
     const worker = page.workers().find((w) => w.url().includes('insitu-worker'));
     let ended = false;
     worker.once('close', () => { ended = true; });
-    // Cancelled from the page as soon as the first files are read (an
-    // uncompressed folder is decoded while it is read: a click from the
-    // test's side may come after it is done).
+    // Cancelled from the page right after the files are chosen (a click
+    // from the test's side, or one waiting for progress, can come after an
+    // uncompressed folder is already read: it is decoded as it is read).
+    // The cancel reaches the worker while the load reads, or while it still
+    // waits its turn behind a redraw: either way it stops.
     const cancelled = page.evaluate(() => new Promise((resolve) => {
-      const progress = document.querySelector('[data-testid="load-progress"]');
-      const status = document.querySelector('[data-testid="load-status"]');
-      const check = () => {
-        if (status.dataset.state === 'loading' && progress.value > 0) {
+      const input = document.querySelector('[data-testid="open-folder"]');
+      input.addEventListener('change', () => {
+        setTimeout(() => {
           document.querySelector('[data-testid="load-cancel"]').click();
           resolve();
-        } else {
-          setTimeout(check, 5);
-        }
-      };
-      check();
+        }, 0);
+      }, { once: true });
     }));
     await page.getByTestId('open-folder').setInputFiles(path.join(phantoms, 'spine-512'));
     await cancelled;

@@ -21,6 +21,8 @@ use crate::series::Output;
 #[derive(Debug, Clone, Copy)]
 struct Converted {
     slot: usize,
+    /// The slice's lowest and highest value.
+    range: (i16, i16),
     rescale: Rescale,
     padding_output: f32,
     invert: bool,
@@ -121,10 +123,13 @@ impl EarlyVolume {
         if convert_frame(samples, header, frame.rescale, padding_output, invert, out).is_err() {
             return self.give_up();
         }
+        // Taken while the slice is in the cache: no pass over the volume later.
+        let range = crate::volume::i16_range(out);
         self.by_file.insert(
             file,
             Converted {
                 slot: start / frame_len,
+                range,
                 rescale: frame.rescale,
                 padding_output,
                 invert,
@@ -143,6 +148,7 @@ impl Scan {
             return None;
         }
         let mut order = Vec::with_capacity(plan.slices.len());
+        let (mut low, mut high) = (i16::MAX, i16::MIN);
         for slice in &plan.slices {
             let converted = early.by_file.get(&self.file_of_header(slice.header))?;
             let same = slice.frame == 0
@@ -154,6 +160,8 @@ impl Scan {
                 return None;
             }
             order.push(converted.slot);
+            low = low.min(converted.range.0);
+            high = high.max(converted.range.1);
         }
         let mut voxels = early.voxels;
         put_in_order(&mut voxels, early.frame_len, &order)?;
@@ -161,7 +169,9 @@ impl Scan {
         if voxels.capacity() > voxels.len() + voxels.len() / 8 {
             voxels.shrink_to_fit();
         }
-        finish_volume(plan, Voxels::I16(voxels), Vec::new()).ok()
+        let mut loaded = finish_volume(plan, Voxels::I16(voxels), Vec::new()).ok()?;
+        loaded.value_range = (!order.is_empty()).then(|| (f32::from(low), f32::from(high)));
+        Some(loaded)
     }
 }
 

@@ -65,6 +65,10 @@ pub struct Loaded {
     pub volume: Volume,
     /// The series' warnings plus any slice that failed while decoding.
     pub warnings: Vec<Warning>,
+    /// The voxels' lowest and highest value when it was taken as they
+    /// were converted (while each slice was in the cache: no pass over
+    /// the whole volume for it); `None`: ask [`Volume::value_range`].
+    pub value_range: Option<(f32, f32)>,
 }
 
 /// The series could not be built at all.
@@ -541,5 +545,9 @@ pub(crate) fn finish_volume(
     if let Some(offsets) = &plan.slice_offsets_mm {
         volume = volume.with_slice_offsets(offsets.clone());
     }
-    Ok(Loaded { volume, warnings })
+    Ok(Loaded {
+        volume,
+        warnings,
+        value_range: None,
+    })
 }

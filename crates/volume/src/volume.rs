@@ -183,9 +183,7 @@ impl Volume {
         }
         match &self.voxels {
             Voxels::I16(v) => {
-                let (low, high) = v
-                    .iter()
-                    .fold((i16::MAX, i16::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+                let (low, high) = i16_range(v);
                 (low.into(), high.into())
             }
             Voxels::F32(v) => v
@@ -193,6 +191,14 @@ impl Volume {
                 .fold((f32::MAX, f32::MIN), |(a, b), &x| (a.min(x), b.max(x))),
         }
     }
+}
+
+/// Lowest and highest of `values` ((i16::MAX, i16::MIN) when empty), in
+/// one loop the compiler vectorises.
+pub(crate) fn i16_range(values: &[i16]) -> (i16, i16) {
+    values
+        .iter()
+        .fold((i16::MAX, i16::MIN), |(a, b), &x| (a.min(x), b.max(x)))
 }
 
 #[cfg(test)]

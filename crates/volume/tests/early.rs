@@ -55,6 +55,13 @@ fn uncompressed_series_come_out_of_the_scan_as_the_build_makes_them() {
             .unwrap_or_else(|| panic!("{name}: not taken"));
         assert_eq!(taken.volume.geometry(), built.volume.geometry(), "{name}");
         assert_eq!(taken.warnings, built.warnings, "{name}");
+        // Taken slice by slice as they were converted, equal to a pass
+        // over the whole volume.
+        assert_eq!(
+            taken.value_range,
+            Some(built.volume.value_range()),
+            "{name}"
+        );
         match (taken.volume.voxels(), built.volume.voxels()) {
             (Voxels::I16(a), Voxels::I16(b)) => assert!(a == b, "{name}: voxels differ"),
             _ => panic!("{name}: not i16"),

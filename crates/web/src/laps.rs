@@ -16,8 +16,14 @@ fn now_ms() -> f64 {
 impl Laps {
     /// Forgets earlier phases and starts the clock.
     pub fn restart(&mut self) {
+        self.restart_at(now_ms());
+    }
+
+    /// Forgets earlier phases; the clock started at `at_ms`
+    /// (`Date.now()`, which the page and its workers share).
+    pub fn restart_at(&mut self, at_ms: f64) {
         self.phases.clear();
-        self.last_ms = now_ms();
+        self.last_ms = at_ms;
     }
 
     /// Ends `phase` now (a phase seen again adds to its total).

@@ -22,7 +22,13 @@ use insitu_volume::{BuildError, FileError, Modality, Warning};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Request {
     /// Read and scan the `File`s attached, then load the largest series.
-    Open,
+    Open {
+        /// When the user chose or dropped them (`Date.now()`: one clock
+        /// for the page and its workers), so the load's laps and time
+        /// start where the user's wait does.
+        #[serde(default)]
+        chosen_at_ms: Option<f64>,
+    },
     /// Build the synthetic demo spine and load it (the UI asks for its
     /// spine analysis after the first views: it opens labelled).
     Demo {
@@ -143,6 +149,18 @@ impl Request {
     /// worth doing (the UI asks faster than a large volume redraws).
     pub fn supersedes_its_kind(&self) -> bool {
         matches!(self, Request::Render { .. } | Request::Probe { .. })
+    }
+
+    /// Whether a `Cancel` stops it: the loads and the spine analysis, which
+    /// look for one as they go (and clear it as they start).
+    pub fn is_cancellable(&self) -> bool {
+        matches!(
+            self,
+            Request::Open { .. }
+                | Request::LoadSeries { .. }
+                | Request::LoadReduced { .. }
+                | Request::FindSpine { .. }
+        )
     }
 }
 

@@ -33,6 +33,15 @@ impl<T> Queue<T> {
         self.waiting.is_empty()
     }
 
+    /// Drops the waiting requests a `Cancel` stops (one still waiting
+    /// would clear the cancel as it starts); how many went.
+    pub fn drop_cancellable(&mut self) -> usize {
+        let before = self.waiting.len();
+        self.waiting
+            .retain(|(request, _)| !request.is_cancellable());
+        before - self.waiting.len()
+    }
+
     /// The next request to run: the front one, or the newest of a run of
     /// superseding requests of its kind at the front (the others dropped).
     pub fn take_next(&mut self) -> Option<(Request, T)> {
@@ -59,6 +68,21 @@ mod tests {
             axis: ViewAxis::Axial,
             world: [x, 0.0, 0.0],
         }
+    }
+
+    #[test]
+    fn a_cancel_drops_the_loads_still_waiting_and_nothing_else() {
+        let mut queue = Queue::default();
+        queue.push(Request::Open { chosen_at_ms: None }, 1);
+        queue.push(probe(1.0), 2);
+        queue.push(Request::LoadSeries { index: 1 }, 3);
+        assert_eq!(queue.drop_cancellable(), 2);
+        assert!(matches!(
+            queue.take_next(),
+            Some((Request::Probe { .. }, 2))
+        ));
+        assert!(queue.is_empty());
+        assert_eq!(queue.drop_cancellable(), 0);
     }
 
     #[test]

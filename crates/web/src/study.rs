@@ -122,14 +122,13 @@ impl Study {
 
     /// Makes `loaded` the study's volume: series `index` of `scan` (a new
     /// folder's, or the open one's), built here, by decoder workers or read
-    /// from the cache (which knows its value range).
+    /// from the cache (its value range known when `loaded` says).
     pub fn take_series(
         &mut self,
         scan: Rc<Scan>,
         files: usize,
         index: usize,
         loaded: Loaded,
-        known_range: Option<(f32, f32)>,
         cache: CacheOutcome,
     ) -> VolumeSummary {
         let info = &scan.series[index].info;
@@ -147,7 +146,7 @@ impl Study {
             title,
             modality,
             loaded.warnings,
-            known_range,
+            loaded.value_range,
             cache,
         )
     }
@@ -556,7 +555,7 @@ mod tests {
         assert_eq!(series[index].modality, Modality::Ct);
         assert!(skipped.iter().any(|e| e.file == "LICENSE"));
         let mut study = Study::default();
-        let summary = study.take_series(scan, files.len(), index, loaded, None, CacheOutcome::Miss);
+        let summary = study.take_series(scan, files.len(), index, loaded, CacheOutcome::Miss);
         assert_eq!(summary.series, Some(index));
         assert_eq!(summary.dims, [512, 512, 28]);
         assert!(

@@ -18,6 +18,7 @@ pub fn wire() {
     for id in ["open-files", "open-folder"] {
         let input: HtmlInputElement = typed(id);
         on(&input.clone(), "change", move |_: web_sys::Event| {
+            let chosen_at_ms = js_sys::Date::now();
             let Some(list) = input.files() else { return };
             let files = Array::new();
             for i in 0..list.length() {
@@ -27,7 +28,7 @@ pub fn wire() {
             }
             // Let the same folder be chosen again later.
             input.set_value("");
-            open(files, None);
+            open(files, None, chosen_at_ms);
         });
     }
     let Some(workspace) = document().query_selector(".workspace").ok().flatten() else {
@@ -44,6 +45,7 @@ pub fn wire() {
     });
     let w = workspace.clone();
     on(&workspace, "drop", move |e: DragEvent| {
+        let dropped_at_ms = js_sys::Date::now();
         e.prevent_default();
         let _ = w.class_list().remove_1("drop-target");
         let Some(transfer) = e.data_transfer() else {
@@ -70,18 +72,24 @@ pub fn wire() {
             for entry in entries {
                 collect(entry, &files, &names).await;
             }
-            open(files, Some(names));
+            open(files, Some(names), dropped_at_ms);
         });
     });
 }
 
-/// Sends files (and their folder paths, for dropped folders) to the worker.
-fn open(files: Array, names: Option<Array>) {
+/// Sends files (and their folder paths, for dropped folders) to the worker,
+/// with when the user chose them.
+fn open(files: Array, names: Option<Array>, chosen_at_ms: f64) {
     if files.length() == 0 {
         return;
     }
     super::begin_loading(&format!("Reading {} files…", files.length()));
-    super::link::send_with(Request::Open, Attachments::files(files, names));
+    super::link::send_with(
+        Request::Open {
+            chosen_at_ms: Some(chosen_at_ms),
+        },
+        Attachments::files(files, names),
+    );
 }
 
 /// Every file under `entry`, depth first.

@@ -17,6 +17,9 @@ pub type Built<T> = Rc<Result<T, GpuError>>;
 #[derive(Default)]
 pub struct Gpu {
     device: RefCell<Option<Result<Rc<GpuContext>, GpuError>>>,
+    /// While the device is being made: resolves when it is (a second
+    /// caller waits for it rather than making another).
+    making: RefCell<Option<js_sys::Promise>>,
     marching: RefCell<Option<Built<GpuMarchingCubes>>>,
     slices: SliceRenderer,
     /// The loaded volume's texture, tagged with the study's volume
@@ -28,9 +31,18 @@ impl Gpu {
     /// The device: WebGPU when the browser has it, else WebGL2 on an
     /// offscreen canvas (render-only).
     pub async fn device(&self) -> Result<Rc<GpuContext>, GpuError> {
-        if let Some(device) = self.device.borrow().clone() {
-            return device;
+        loop {
+            if let Some(device) = self.device.borrow().clone() {
+                return device;
+            }
+            let Some(being_made) = self.making.borrow().clone() else {
+                break;
+            };
+            let _ = wasm_bindgen_futures::JsFuture::from(being_made).await;
         }
+        let mut made_now = None;
+        let being_made = js_sys::Promise::new(&mut |resolve, _| made_now = Some(resolve));
+        *self.making.borrow_mut() = Some(being_made);
         let made = match GpuContext::headless().await {
             Ok(ctx) => Ok(Rc::new(ctx)),
             Err(webgpu) => GpuContext::offscreen_webgl()
@@ -41,6 +53,10 @@ impl Gpu {
                 }),
         };
         *self.device.borrow_mut() = Some(made.clone());
+        self.making.borrow_mut().take();
+        if let Some(resolve) = made_now {
+            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+        }
         made
     }
 

@@ -45,10 +45,14 @@ fn failed(during: Task, error: Failure) {
 }
 
 /// Opens dropped files: scan (hashing each file for the cache key as it
-/// goes), then load the largest series beside the open study.
-pub async fn open(worker: &Worker, files: DroppedFiles) {
-    let started = now_ms();
-    worker.laps.borrow_mut().restart();
+/// goes), then load the largest series beside the open study. Timed from
+/// `chosen_at_ms` (the user's choice) when given.
+pub async fn open(worker: &Worker, files: DroppedFiles, chosen_at_ms: Option<f64>) {
+    let started = chosen_at_ms
+        .filter(|&at| at <= now_ms())
+        .unwrap_or_else(now_ms);
+    worker.laps.borrow_mut().restart_at(started);
+    worker.laps.borrow_mut().lap("files handed to the worker");
     worker.cancel.set(false);
     worker.too_large.borrow_mut().take();
     let files = Rc::new(files);
@@ -176,13 +180,13 @@ async fn load(
                 let loaded = Loaded {
                     volume: cached.volume,
                     warnings: scan.series[index].info.warnings.clone(),
+                    value_range: Some(cached.value_range),
                 };
                 let mut summary = worker.study.borrow_mut().take_series(
                     scan,
                     files.len(),
                     index,
                     loaded,
-                    Some(cached.value_range),
                     CacheOutcome::Hit,
                 );
                 *worker.files.borrow_mut() = Some(files);
@@ -227,7 +231,7 @@ async fn load(
         worker
             .study
             .borrow_mut()
-            .take_series(scan, files.len(), index, loaded, None, outcome);
+            .take_series(scan, files.len(), index, loaded, outcome);
     *worker.files.borrow_mut() = Some(files);
     let kept = summary.cache == CacheOutcome::AlreadyKept;
     worker.cache.set_volume_key(key.clone().filter(|_| kept));
@@ -319,7 +323,7 @@ async fn decode(
 }
 
 /// Decodes series `index` here, a batch of files at a time: the next
-/// batch is read while this one decodes, and each file is copied into wasm
+/// batches are read while this one decodes, and each file is copied into wasm
 /// memory only while it is decoded. A cancel is seen between batches.
 async fn decode_in_place(
     worker: &Worker,
@@ -342,11 +346,10 @@ async fn decode_in_place(
             Err(e) => return Some(Err(e)),
         };
         let mut done = 0;
-        let mut next = jobs.first().map(|job| files.start_reading(&job.files));
-        for (k, job) in jobs.iter().enumerate() {
-            let current = next.take().expect("started before its turn");
-            next = jobs.get(k + 1).map(|job| files.start_reading(&job.files));
-            let read = current.finish().await;
+        let batches: Vec<&[usize]> = jobs.iter().map(|job| &job.files[..]).collect();
+        let mut reads = files.read_ahead(&batches);
+        for job in &jobs {
+            let read = reads.next().await.expect("one read per job");
             worker.laps.borrow_mut().lap("decode: files read");
             if worker.cancel.get() {
                 return None;

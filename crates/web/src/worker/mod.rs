@@ -170,6 +170,11 @@ pub fn start() {
         wake: RefCell::default(),
         too_large: RefCell::default(),
     });
+    // The device is made while the user picks files, not after the load.
+    let warming = worker.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = warming.gpu.device().await;
+    });
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let (request, attachments) = match envelope::open::<Request>(&event.data()) {
             Ok(opened) => opened,
@@ -177,6 +182,11 @@ pub fn start() {
         };
         if request == Request::Cancel {
             worker.cancel.set(true);
+            // A load still waiting its turn goes now: it would clear the
+            // cancel as it started.
+            if worker.queue.borrow_mut().drop_cancellable() > 0 {
+                worker.cancelled();
+            }
             return;
         }
         worker.queue.borrow_mut().push(request, attachments);
@@ -218,7 +228,9 @@ async fn drain(worker: Rc<Worker>) {
 
 async fn handle(worker: &Worker, request: Request, attachments: Attachments) {
     match request {
-        Request::Open => load::open(worker, DroppedFiles::new(&attachments)).await,
+        Request::Open { chosen_at_ms } => {
+            load::open(worker, DroppedFiles::new(&attachments), chosen_at_ms).await;
+        }
         Request::LoadSeries { index } => load::load_series(worker, index).await,
         Request::LoadReduced { index, reduction } => {
             load::load_reduced(worker, index, reduction).await

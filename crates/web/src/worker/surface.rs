@@ -57,11 +57,14 @@ pub async fn surface(worker: &Worker, options: SurfaceOptions) {
     worker.study.borrow_mut().drop_surface();
     // The same surface of the same volume was made before: no marching
     // cubes (unless the user chose where it must run).
-    if options.engine == Engine::Auto
-        && !cropped
-        && let Some(cached) = worker.cache.surface(&options).await
-    {
+    let cached = if options.engine == Engine::Auto && !cropped {
+        let cached = worker.cache.surface(&options).await;
         worker.laps.borrow_mut().lap("cache read");
+        cached
+    } else {
+        None
+    };
+    if let Some(cached) = cached {
         let summary = worker.study.borrow_mut().keep_surface(
             cached.mesh,
             cached.facts,

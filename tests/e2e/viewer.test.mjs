@@ -175,6 +175,13 @@ test('demo spine: 300 HU surface, then a binary STL whose triangle count equals 
       console.log(`demo 3d ${mode}: ${(stats.foregroundFraction * 100).toFixed(1)}% foreground, ${stats.levels} levels`);
       assert.ok(stats.foregroundFraction > 0.02 && stats.levels > 3, `volume rendering (${mode}) is blank`);
     }
+    // The user is told that volume rendering draws a reduced copy (the
+    // demo is 288x288x300: every second voxel per axis), the 2D views not.
+    const resolution = page.getByTestId('render-resolution');
+    console.log(`demo render resolution: ${await resolution.textContent()} (${await resolution.getAttribute('title')})`);
+    assert.equal(await resolution.getAttribute('data-from'), '288x288x300');
+    assert.equal(await resolution.getAttribute('data-dims'), '144x144x150');
+    assert.match(await resolution.getAttribute('title'), /2D views and surfaces use every voxel/);
     await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-demo-volume.png') });
     await assertQuiet(app, 'demo', { longTasks: false });
   } finally {
@@ -412,6 +419,30 @@ test('a 512x512x300 series open costs the study worker little more than its volu
     const volume = 512 * 512 * 300 * 2;
     console.log(`512x512x300 open with a ${triangles}-triangle surface: heap ${(heap / 1e6).toFixed(1)} MB, volume ${(volume / 1e6).toFixed(1)} MB (${(heap / volume).toFixed(2)}x)`);
     assert.ok(heap <= 1.15 * volume, `heap ${heap} bytes for a ${volume}-byte volume`);
+
+    // While a surface is made on the CPU the 2D views still follow the
+    // user: the worker serves waiting redraws between steps of marching
+    // cubes (every 100 ms of it).
+    await page.evaluate(() => {
+      const events = (window.__meshing = []);
+      const info = document.querySelector('[data-testid="mesh-info"]');
+      const engine = document.querySelector('[data-testid="slice-engine"]');
+      new MutationObserver(() => events.push(`mesh ${info.dataset.state}`)).observe(info, { attributeFilter: ['data-state'] });
+      new MutationObserver(() => events.push('drawn')).observe(engine, { attributeFilter: ['data-drawn'] });
+    });
+    await page.getByTestId('iso-input').fill('200');
+    await page.getByTestId('make-surface').click();
+    await page.getByTestId('view-axial').hover();
+    for (let i = 0; i < 3; i++) await page.mouse.wheel(0, 120);
+    await page.waitForFunction(() => document.querySelector('[data-testid="mesh-info"]').dataset.state === 'ready', null, { timeout: 120_000 });
+    const events = await page.evaluate(() => window.__meshing);
+    const info = await page.getByTestId('mesh-info').textContent();
+    const extractMs = Number(info.match(/in (\d+) ms/)?.[1]);
+    const working = events.indexOf('mesh working');
+    const drawnMeanwhile = events.slice(working, events.indexOf('mesh ready', working)).filter((e) => e === 'drawn').length;
+    console.log(`200 HU surface made in ${extractMs} ms; views drawn meanwhile: ${drawnMeanwhile} (${events.join(', ')})`);
+    // (A surface made in less than a few serving periods may end first.)
+    if (extractMs > 250) assert.ok(drawnMeanwhile > 0, 'the 2D views waited for the surface');
     await assertQuiet(app, 'large series', { longTasks: false });
   } finally {
     await browser.close();

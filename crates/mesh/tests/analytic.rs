@@ -208,6 +208,24 @@ fn the_lean_two_pass_extraction_gives_the_same_mesh() {
             };
             let lean = insitu_mesh::marching::extract_surface_lean(&volume, options);
             assert_eq!(lean, extract_surface(&volume, options), "{dims}");
+            // A step at a time (the browser serves its views in between):
+            // the same mesh, the progress rising to 1.
+            let mut stepped = insitu_mesh::marching::SteppedExtraction::new(&volume, options);
+            let mut progress = vec![stepped.progress()];
+            while !stepped.step() {
+                progress.push(stepped.progress());
+            }
+            progress.push(stepped.progress());
+            assert!(
+                progress.windows(2).all(|p| p[0] <= p[1]),
+                "{dims}: {progress:?}"
+            );
+            assert_eq!(
+                (progress[0], progress[progress.len() - 1]),
+                (0.0, 1.0),
+                "{dims}"
+            );
+            assert_eq!(stepped.finish(), lean, "{dims}: stepped");
             let vertices = lean.positions.len();
             assert_eq!(
                 lean.positions.capacity(),

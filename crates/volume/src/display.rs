@@ -73,12 +73,20 @@ pub fn hu_to_byte(hu: f32) -> u8 {
     ((hu + 1024.0) / 16.0).round().clamp(0.0, 255.0) as u8
 }
 
+/// Most voxels per axis of the copy volume rendering draws: 256³ bytes
+/// (16 MB) fit every WebGPU and WebGL2 device's 3D texture limits (2048
+/// and 256 per side at least) and stay interactive on integrated GPUs; the
+/// 2D views read the volume itself, so they keep every voxel.
+pub const RENDER_MAX_SIDE: u32 = 256;
+
 /// The volume reduced for volume rendering: one byte per voxel
 /// ([`hu_to_byte`]), at most a given number of voxels per axis.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReducedVolume {
     /// Voxels per axis.
     pub dims: [u32; 3],
+    /// Voxels per axis of the volume it was reduced from.
+    pub from_dims: [u32; 3],
     /// Reduced voxel centre → patient mm, column-major.
     pub voxel_to_world: [f64; 16],
     /// One byte per voxel, x fastest.
@@ -111,6 +119,7 @@ pub fn reduced_for_rendering(volume: &Volume, max_dim: u32) -> ReducedVolume {
     let to_original = DMat4::from_translation((s - 1.0) / 2.0) * DMat4::from_scale(s);
     ReducedVolume {
         dims: out.to_array(),
+        from_dims: d.to_array(),
         voxel_to_world: (g.voxel_to_world() * to_original).to_cols_array(),
         bytes,
     }

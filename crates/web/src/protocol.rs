@@ -312,10 +312,13 @@ pub enum Reply {
         items: Vec<insitu_measure::Measurement>,
     },
     /// The 8-bit copy of the volume for volume rendering (transferred
-    /// beside it), at most 256 voxels per axis.
+    /// beside it), at most `RENDER_MAX_SIDE` voxels per axis.
     VolumeTexture {
         /// Voxels per axis.
         dims: [u32; 3],
+        /// Voxels per axis of what it was reduced from (the volume, or
+        /// the part inside the crop box): the user is told the choice.
+        from_dims: [u32; 3],
         /// Voxel centre → patient mm, column-major.
         voxel_to_world: [f64; 16],
     },

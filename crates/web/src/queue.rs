@@ -42,6 +42,17 @@ impl<T> Queue<T> {
         before - self.waiting.len()
     }
 
+    /// The next request when it is a redraw or a readout (collapsed as
+    /// [`Queue::take_next`] does): what a long task serves between its
+    /// steps, nothing reordered.
+    pub fn take_next_view(&mut self) -> Option<(Request, T)> {
+        if self.waiting.front()?.0.supersedes_its_kind() {
+            self.take_next()
+        } else {
+            None
+        }
+    }
+
     /// The next request to run: the front one, or the newest of a run of
     /// superseding requests of its kind at the front (the others dropped).
     pub fn take_next(&mut self) -> Option<(Request, T)> {
@@ -68,6 +79,28 @@ mod tests {
             axis: ViewAxis::Axial,
             world: [x, 0.0, 0.0],
         }
+    }
+
+    #[test]
+    fn between_steps_only_the_redraws_and_readouts_in_front_are_taken() {
+        let mut queue = Queue::default();
+        queue.push(probe(1.0), 1);
+        queue.push(probe(2.0), 2);
+        queue.push(Request::LoadSeries { index: 1 }, 3);
+        queue.push(probe(3.0), 4);
+        assert!(matches!(
+            queue.take_next_view(),
+            Some((Request::Probe { .. }, 2))
+        ));
+        assert!(queue.take_next_view().is_none(), "a load is in front");
+        assert!(matches!(
+            queue.take_next(),
+            Some((Request::LoadSeries { .. }, 3))
+        ));
+        assert!(matches!(
+            queue.take_next_view(),
+            Some((Request::Probe { .. }, 4))
+        ));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 use std::rc::Rc;
 
 use insitu_mesh::{Mesh, MeshFormat, SurfaceFacts, SurfaceOptions, clean_up};
-use insitu_volume::display::{ReducedVolume, reduced_for_rendering, to_rgba};
+use insitu_volume::display::{RENDER_MAX_SIDE, ReducedVolume, reduced_for_rendering, to_rgba};
 use insitu_volume::reslice::{self, Plane, ViewAxis};
 use insitu_volume::{Loaded, Modality, Scan, Volume, Warning, phantom, read_meta};
 
@@ -311,8 +311,9 @@ impl Study {
         self.volume.as_ref().map(|(_, s)| s)
     }
 
-    /// The volume reduced for volume rendering (at most 256 per axis),
-    /// only what is inside the crop box when there is one.
+    /// The volume reduced for volume rendering (at most
+    /// [`RENDER_MAX_SIDE`] per axis), only what is inside the crop box when
+    /// there is one.
     pub fn reduced(&self) -> Option<ReducedVolume> {
         let volume = self.volume.as_ref()?.0.as_ref();
         let crop = self.crop_box();
@@ -320,8 +321,8 @@ impl Study {
             Some(crop) => volume
                 .cropped(crop.min, crop.max)
                 .ok()
-                .map(|part| reduced_for_rendering(&part, 256)),
-            None => Some(reduced_for_rendering(volume, 256)),
+                .map(|part| reduced_for_rendering(&part, RENDER_MAX_SIDE)),
+            None => Some(reduced_for_rendering(volume, RENDER_MAX_SIDE)),
         }
     }
 

@@ -14,6 +14,6 @@ pub mod cases;
 mod extract;
 
 pub use extract::{
-    EDGE_MARGIN, MarchingOptions, edge_fraction, extract_surface, extract_surface_lean,
-    world_transform,
+    EDGE_MARGIN, MarchingOptions, SteppedExtraction, edge_fraction, extract_surface,
+    extract_surface_lean, world_transform,
 };

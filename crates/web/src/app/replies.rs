@@ -44,14 +44,23 @@ pub fn handle(reply: Reply, attachments: Attachments) {
         Reply::Measurements { items } => super::measure::show(items),
         Reply::VolumeTexture {
             dims,
+            from_dims,
             voxel_to_world,
-        } => volume_texture(dims, voxel_to_world, &attachments),
+        } => volume_texture(dims, from_dims, voxel_to_world, &attachments),
         Reply::Tags { series, entries } => panel::show_tags(series, &entries),
         Reply::Failed { during, error } => failed(during, &error),
     }
 }
 
 fn progress(phase: Phase, done: usize, total: usize) {
+    if phase == Phase::Meshing {
+        let text = match done.checked_mul(100).and_then(|d| d.checked_div(total)) {
+            Some(percent) => format!("{phase}… {percent}%"),
+            None => format!("{phase}…"),
+        };
+        by_test_id("mesh-info").set_text_content(Some(&text));
+        return;
+    }
     let p: web_sys::HtmlProgressElement = typed("load-progress");
     if total > 0 {
         p.set_max(total as f64);
@@ -62,9 +71,7 @@ fn progress(phase: Phase, done: usize, total: usize) {
     } else {
         format!("{phase}…")
     };
-    if phase == Phase::Meshing {
-        by_test_id("mesh-info").set_text_content(Some(&text));
-    } else if phase == Phase::FindingTheSpine {
+    if phase == Phase::FindingTheSpine {
         spine::progress(done, total);
     } else {
         status(LoadState::Loading, &text);
@@ -271,8 +278,35 @@ fn exported(file: ExportFile, attachments: &Attachments) {
     download(&attachments.buffers, &file.file_name(), file.mime());
 }
 
-fn volume_texture(dims: [u32; 3], voxel_to_world: [f64; 16], attachments: &Attachments) {
+fn volume_texture(
+    dims: [u32; 3],
+    from_dims: [u32; 3],
+    voxel_to_world: [f64; 16],
+    attachments: &Attachments,
+) {
     let app = app();
+    // Volume rendering draws a reduced 8-bit copy: say so, and that the
+    // 2D views keep every voxel.
+    let label = by_test_id("render-resolution");
+    let [x, y, z] = dims;
+    let [fx, fy, fz] = from_dims;
+    let reduced = dims != from_dims;
+    label.set_text_content(Some(&if reduced {
+        format!("3D volume: {x}×{y}×{z} of {fx}×{fy}×{fz}")
+    } else {
+        format!("3D volume: {x}×{y}×{z}")
+    }));
+    let _ = label.set_attribute(
+        "title",
+        &format!(
+            "Volume rendering draws an 8-bit copy of at most {} voxels per side{}; the 2D views and surfaces use every voxel.",
+            insitu_volume::display::RENDER_MAX_SIDE,
+            if reduced { " (block maxima, so thin bone stays)" } else { "" }
+        ),
+    );
+    set_data(&label, "dims", &format!("{x}x{y}x{z}"));
+    set_data(&label, "from", &format!("{fx}x{fy}x{fz}"));
+    label.set_hidden(false);
     let bounds = app
         .volume
         .borrow()

@@ -76,6 +76,23 @@ impl Worker {
     }
 }
 
+/// Between the steps of a long task (a surface, the spine analysis): lets
+/// messages in, then serves the redraws and readouts waiting at the front
+/// of the queue, so the 2D views follow the user meanwhile.
+async fn serve_waiting_views(worker: &Worker) {
+    sleep(0, None).await;
+    loop {
+        let next = worker.queue.borrow_mut().take_next_view();
+        let Some((request, attachments)) = next else {
+            return;
+        };
+        // Boxed: `handle` may be what is running this long task.
+        let served: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>> =
+            Box::pin(handle(worker, request, attachments));
+        served.await;
+    }
+}
+
 /// Resolves after `ms` milliseconds, letting messages in meanwhile; with
 /// `wake`, also as soon as a request comes (the message handler calls it).
 async fn sleep(ms: i32, wake: Option<&RefCell<Option<js_sys::Function>>>) {
@@ -281,6 +298,7 @@ async fn handle(worker: &Worker, request: Request, attachments: Attachments) {
                 post(
                     &Reply::VolumeTexture {
                         dims: reduced.dims,
+                        from_dims: reduced.from_dims,
                         voxel_to_world: reduced.voxel_to_world,
                     },
                     Attachments::buffers([

@@ -9,11 +9,6 @@ use super::{Worker, fail, now_ms, post};
 use crate::envelope::Attachments;
 use crate::protocol::{Failure, Phase, Reply, Task};
 
-/// Lets the worker's event loop run (a `Cancel` arrives as a message).
-async fn yield_to_messages() {
-    super::sleep(0, None).await;
-}
-
 /// Finds, splits, names and measures the vertebrae; their segments replace
 /// the volume's segments (`if_unlabelled`: only when it has none).
 pub async fn find(worker: &Worker, if_unlabelled: bool) {
@@ -53,7 +48,8 @@ pub async fn find(worker: &Worker, if_unlabelled: bool) {
             },
             Attachments::default(),
         );
-        yield_to_messages().await;
+        // A `Cancel` arrives as a message; redraws are served meanwhile.
+        super::serve_waiting_views(worker).await;
         if worker.cancel.replace(false) {
             return worker.cancelled();
         }

@@ -6,7 +6,9 @@
 
 use insitu_gpu::engine::marching_engine;
 use insitu_gpu::{CpuReason, EngineChoice, GpuError};
-use insitu_mesh::{Engine, SurfaceOptions, extract_surface};
+use insitu_mesh::marching::{MarchingOptions, SteppedExtraction};
+use insitu_mesh::{Engine, Mesh, SurfaceOptions};
+use insitu_volume::Volume;
 
 use super::later::Later;
 use super::{Worker, mesh_attachments, now_ms, post};
@@ -14,6 +16,40 @@ use crate::envelope::Attachments;
 use crate::protocol::{Failure, MadeOn, Phase, Reply, Task};
 
 /// The study's mesh as arrays for the UI (copied once, out of wasm memory).
+/// How long marching cubes runs before the worker serves the redraws and
+/// readouts waiting: the 2D views lag the user by at most about this.
+const SERVE_VIEWS_EVERY_MS: f64 = 100.0;
+
+/// Marching cubes on the CPU a step at a time, serving the views waiting
+/// every [`SERVE_VIEWS_EVERY_MS`] and saying how far it is; the mesh, and
+/// the milliseconds spent on the views.
+async fn extract_in_steps(
+    worker: &Worker,
+    volume: &Volume,
+    options: MarchingOptions,
+) -> (Mesh, f64) {
+    let mut extraction = SteppedExtraction::new(volume, options);
+    let mut serving_ms = 0.0;
+    let mut since = now_ms();
+    while !extraction.step() {
+        if now_ms() - since >= SERVE_VIEWS_EVERY_MS {
+            let paused = now_ms();
+            post(
+                &Reply::Progress {
+                    phase: Phase::Meshing,
+                    done: (extraction.progress() * 100.0) as usize,
+                    total: 100,
+                },
+                Attachments::default(),
+            );
+            super::serve_waiting_views(worker).await;
+            since = now_ms();
+            serving_ms += since - paused;
+        }
+    }
+    (extraction.finish(), serving_ms)
+}
+
 fn mesh_buffers(worker: &Worker) -> Attachments {
     match worker.study.borrow().mesh() {
         Some(mesh) => mesh_attachments(&mesh),
@@ -100,14 +136,19 @@ pub async fn surface(worker: &Worker, options: SurfaceOptions) {
         (EngineChoice::Cpu(reason), _) => Err(reason),
         (EngineChoice::Gpu, Err(e)) => Err(CpuReason::NoAdapter(e)),
     };
-    let (mesh, made_on) = on_gpu.unwrap_or_else(|reason| {
-        (
-            extract_surface(&volume, options.marching()),
-            MadeOn::Cpu(reason),
-        )
-    });
-    let extract_ms = now_ms() - started;
-    worker.laps.borrow_mut().lap("extract");
+    let (mesh, made_on, serving_ms) = match on_gpu {
+        Ok((mesh, made_on)) => (mesh, made_on, 0.0),
+        Err(reason) => {
+            let (mesh, serving_ms) = extract_in_steps(worker, &volume, options.marching()).await;
+            (mesh, MadeOn::Cpu(reason), serving_ms)
+        }
+    };
+    // The views drawn meanwhile are not marching cubes' time.
+    let extract_ms = now_ms() - started - serving_ms;
+    worker
+        .laps
+        .borrow_mut()
+        .lap("extract (with views drawn meanwhile)");
     let summary = worker
         .study
         .borrow_mut()

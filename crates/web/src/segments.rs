@@ -189,35 +189,40 @@ impl Segments {
         volume: &Volume,
         now_ms: impl Fn() -> f64,
     ) -> Vec<MadeSurface> {
-        let stale = std::mem::take(&mut self.stale);
-        stale
-            .into_iter()
-            .map(|label| {
-                let started = now_ms();
-                let (mesh, color) = self.make(volume, label);
-                let made_ms = now_ms() - started;
-                let mesh = mesh.filter(|m| m.triangle_count() > 0).map(Rc::new);
-                match &mesh {
-                    Some(m) if label != FRAME => {
-                        self.surfaces.insert(label, m.clone());
-                    }
-                    _ => {
-                        self.surfaces.remove(&label);
-                    }
-                }
-                MadeSurface {
-                    summary: SegmentSurfaceSummary {
-                        label,
-                        color,
-                        facts: mesh
-                            .as_deref()
-                            .map_or_else(empty_facts, |m| SurfaceFacts::of(m, None)),
-                        made_ms,
-                    },
-                    mesh,
-                }
-            })
-            .collect()
+        std::iter::from_fn(|| self.next_stale_surface(volume, &now_ms)).collect()
+    }
+
+    /// Makes the next stale surface (lowest label first), if any: one at
+    /// a time, so the worker can post each and serve the views between.
+    pub fn next_stale_surface(
+        &mut self,
+        volume: &Volume,
+        now_ms: impl Fn() -> f64,
+    ) -> Option<MadeSurface> {
+        let label = self.stale.pop_first()?;
+        let started = now_ms();
+        let (mesh, color) = self.make(volume, label);
+        let made_ms = now_ms() - started;
+        let mesh = mesh.filter(|m| m.triangle_count() > 0).map(Rc::new);
+        match &mesh {
+            Some(m) if label != FRAME => {
+                self.surfaces.insert(label, m.clone());
+            }
+            _ => {
+                self.surfaces.remove(&label);
+            }
+        }
+        Some(MadeSurface {
+            summary: SegmentSurfaceSummary {
+                label,
+                color,
+                facts: mesh
+                    .as_deref()
+                    .map_or_else(empty_facts, |m| SurfaceFacts::of(m, None)),
+                made_ms,
+            },
+            mesh,
+        })
     }
 
     /// The surface of `label` as the workbench stands (none when hidden,

@@ -337,6 +337,25 @@ fn cut_masks(here: &[u8], above: Option<&[u8]>, gx: usize, masks: &mut [u8], row
     }
 }
 
+/// The cut-edge masks of layer `z` (whose flags are `here`), the flags of
+/// layer `z + 1`, when there is one, filled into `above` first.
+fn masks_of_layer<T: Voxel>(
+    field: &Field<'_, T>,
+    z: usize,
+    threshold: T::Threshold,
+    here: &[u8],
+    above: &mut [u8],
+    masks: &mut [u8],
+    rows: &mut [RowSpan],
+) {
+    let [gx, _, gz] = field.grid();
+    let has_above = z + 1 < gz;
+    if has_above {
+        fill_flags(field, z + 1, threshold, above);
+    }
+    cut_masks(here, has_above.then_some(&above[..]), gx, masks, rows);
+}
+
 /// Voxels of a row sharing one base id: three cut edges each at most, so
 /// every voxel's id fits a `u16` offset from its chunk's base.
 const IDS_PER_BASE: usize = 1 << 14;
@@ -466,13 +485,12 @@ fn extract_layers<T: Voxel, S: Sink>(
     } = work;
     let threshold = T::threshold(iso);
     fill_flags(field, za, threshold, flags_here);
-    if za + 1 < gz {
-        fill_flags(field, za + 1, threshold, flags_above);
-    }
-    cut_masks(
+    masks_of_layer(
+        field,
+        za,
+        threshold,
         flags_here,
-        (za + 1 < gz).then_some(&flags_above[..]),
-        gx,
+        flags_above,
         masks_here,
         rows_here,
     );
@@ -508,13 +526,12 @@ fn extract_layers<T: Voxel, S: Sink>(
         if z + 1 >= gz {
             break;
         }
-        if z + 2 < gz {
-            fill_flags(field, z + 2, threshold, flags_next);
-        }
-        cut_masks(
+        masks_of_layer(
+            field,
+            z + 1,
+            threshold,
             flags_above,
-            (z + 2 < gz).then_some(&flags_next[..]),
-            gx,
+            flags_next,
             masks_above,
             rows_above,
         );

@@ -65,27 +65,31 @@ pub fn pick_at(worker: &Worker, origin: [f64; 3], direction: [f64; 3], tool: Cli
 /// Posts the surfaces of what changed, then keeps the segments in the
 /// cache (with the volume, when it is cached).
 pub async fn surfaces(worker: &Worker) {
-    let made = {
-        let mut study = worker.study.borrow_mut();
-        if study.segments().is_none() {
-            return; // none made or restored: nothing to mesh, nothing allocated
-        }
-        match study.segments_mut() {
-            Ok((volume, segments)) => segments.stale_surfaces(&volume, now_ms),
-            Err(_) => return,
-        }
-    };
-    if made.is_empty() {
-        return;
+    if worker.study.borrow().segments().is_none() {
+        return; // none made or restored: nothing to mesh, nothing allocated
     }
-    for surface in made {
+    let mut any = false;
+    loop {
+        let made = match worker.study.borrow_mut().segments_mut() {
+            Ok((volume, segments)) => segments.next_stale_surface(&volume, now_ms),
+            Err(_) => None,
+        };
+        let Some(surface) = made else {
+            break;
+        };
+        any = true;
         let attachments = surface
             .mesh
             .as_deref()
             .map_or_else(Attachments::default, mesh_attachments);
+        // Each surface is shown as it is made; the 2D views are served
+        // between them (the spine's dozen vertebrae take a while).
         post(&Reply::SegmentSurface(surface.summary), attachments);
+        super::serve_waiting_views(worker).await;
     }
-    worker.keep_segments_later();
+    if any {
+        worker.keep_segments_later();
+    }
 }
 
 /// Writes the segments and measurements to the cache, under the loaded

@@ -4,19 +4,13 @@
 //! multi-frame) so that the build runs instead.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::path::PathBuf;
+mod common;
 
 use insitu_volume::{EarlyVolume, MemoryFile, Scan, ScannedFile, Source, Voxels, files_under};
 
-fn phantoms() -> PathBuf {
-    std::env::var_os("INSITU_PHANTOMS")
-        .map(PathBuf::from)
-        .expect("INSITU_PHANTOMS unset: run `cargo xtask phantoms` (or `cargo xtask test`)")
-}
-
 /// Every file of phantom folder `name`, in memory.
 fn in_memory(name: &str) -> Vec<MemoryFile> {
-    files_under(&phantoms().join(name))
+    files_under(&common::phantoms().join(name))
         .unwrap()
         .into_iter()
         .map(|f| MemoryFile {

@@ -5,20 +5,12 @@
 //! slice, padding) and as one Enhanced CT multi-frame file.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::path::PathBuf;
+mod common;
 
 use glam::DVec3;
 use insitu_volume::{Loaded, Voxels, Warning, files_under, scan};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-
-fn phantoms() -> PathBuf {
-    let dir = std::env::var_os("INSITU_PHANTOMS")
-        .map(PathBuf::from)
-        .expect("INSITU_PHANTOMS unset: run `cargo xtask phantoms` (or `cargo xtask test`)");
-    assert!(dir.is_dir(), "{} missing", dir.display());
-    dir
-}
 
 struct Phantom {
     manifest: Value,
@@ -44,7 +36,7 @@ fn npy_i16(path: &std::path::Path) -> Vec<i16> {
 }
 
 fn load(name: &str) -> Phantom {
-    let dir = phantoms().join(name);
+    let dir = common::phantoms().join(name);
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     let truth = npy_i16(&dir.join("truth_hu.npy"));

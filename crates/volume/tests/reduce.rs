@@ -3,20 +3,14 @@
 //! centres: the same patient space, a quarter of the pixels.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::path::PathBuf;
+mod common;
 
 use glam::DVec3;
 use insitu_volume::{DiskFile, Reduction, Voxels, Warning, files_under, scan};
 
-fn phantoms() -> PathBuf {
-    std::env::var_os("INSITU_PHANTOMS")
-        .map(PathBuf::from)
-        .expect("INSITU_PHANTOMS unset: run `cargo xtask phantoms` (or `cargo xtask test`)")
-}
-
 /// The DICOM files of phantom folder `name`.
 fn dicom_files(name: &str) -> Vec<DiskFile> {
-    files_under(&phantoms().join(name))
+    files_under(&common::phantoms().join(name))
         .unwrap()
         .into_iter()
         .filter(|f| f.name.ends_with(".dcm"))

@@ -21,6 +21,16 @@ pub fn fixtures() -> PathBuf {
     dir
 }
 
+/// The generated phantom series: `$INSITU_PHANTOMS` (`cargo xtask phantoms`
+/// or `cargo xtask test` makes them).
+pub fn phantoms() -> PathBuf {
+    let dir = std::env::var_os("INSITU_PHANTOMS")
+        .map(PathBuf::from)
+        .expect("INSITU_PHANTOMS unset: run `cargo xtask phantoms` (or `cargo xtask test`)");
+    assert!(dir.is_dir(), "{} missing", dir.display());
+    dir
+}
+
 /// Scans the files (or folder) under `relative`.
 pub fn scan_path(relative: &str) -> (Vec<DiskFile>, Scan) {
     let files = files_under(&fixtures().join(relative)).expect("readable fixture path");

@@ -205,7 +205,6 @@ impl ReadAhead<'_> {
     /// The next batch's bytes, once read (reads after it are started
     /// first); `None` after the last.
     pub async fn next(&mut self) -> Option<ReadBatch> {
-        self.start_more();
         let current = self.reading.pop_front()?;
         self.start_more();
         Some(current.finish().await)

@@ -1,82 +1,224 @@
-// The 3D view's volume rendering: rays cast through an 8-bit copy of the
-// volume (HU mapped to 0..1), as maximum intensity projection or as
-// front-to-back compositing with a ramp transfer function (bone, soft
-// tissue). Works on WebGPU and on WebGL2 (a 3D texture, no compute).
+// The 3D view's volume rendering: rays cast through the volume's values
+// (16-bit float, at the volume's own resolution where the device allows),
+// through a transfer-function table, with gradient shading from a light
+// that follows the camera, a crop box and a free clip plane, early ray
+// termination and empty-space skipping over bricks. MIP, MinIP and the
+// mean (radiograph-like) along the ray are the other blends. A render pass
+// only (no compute, no storage buffers), so it runs on WebGL2 as on WebGPU.
 
 struct Params {
     // Clip space -> world (patient mm).
     inverse_view_proj: mat4x4<f32>,
-    // World -> texture coordinates (0..1 across the voxel centres' box).
+    // World -> texture coordinates (0..1 across the voxels' box).
     world_to_texture: mat4x4<f32>,
-    // x: mode (0 MIP, 1 composite), y: ramp low, z: ramp high (texture units), w: steps.
+    // Texture-coordinate vector -> world mm (linear part only).
+    texture_to_world: mat4x4<f32>,
+    // Index-space gradient -> world gradient (inverse transpose).
+    gradient_to_world: mat4x4<f32>,
+    // x: blend (0 composite, 1 MIP, 2 MinIP, 3 mean), y: table domain low,
+    // z: 1 / table domain width, w: samples per voxel.
     settings: vec4<f32>,
-    // Colour for composite mode.
-    color: vec4<f32>,
+    // xyz: texels per axis, w: lighting on (1) or off (0).
+    dims: vec4<f32>,
+    // xyz: direction towards the light (world), w: shininess.
+    light: vec4<f32>,
+    // x: ambient, y: diffuse, z: specular, w: brick size (texels).
+    shading: vec4<f32>,
+    // xyz: clip normal (box units), w: offset; a zero normal clips nothing.
+    clip: vec4<f32>,
+    // The crop box in texture coordinates; crop_low.w: skip bricks (1) or
+    // sample every step (0, the benchmark's baseline).
+    crop_low: vec4<f32>,
+    crop_high: vec4<f32>,
+    background: vec4<f32>,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var volume: texture_3d<f32>;
 @group(0) @binding(2) var volume_sampler: sampler;
+@group(0) @binding(3) var table: texture_2d<f32>;
+@group(0) @binding(4) var occupancy: texture_3d<f32>;
+// Each brick's (lowest, highest) value.
+@group(0) @binding(5) var brick_ranges: texture_3d<f32>;
 
-struct VertexOut {
-    @builtin(position) clip: vec4<f32>,
-    @location(0) ndc: vec2<f32>,
-}
+const TABLE_SIZE: f32 = 2048.0;
+const MAX_STEPS: i32 = 4096;
 
-// One triangle covering the screen.
-@vertex
-fn vs_main(@builtin(vertex_index) index: u32) -> VertexOut {
-    let x = f32(i32(index) / 2) * 4.0 - 1.0;
-    let y = f32(i32(index) % 2) * 4.0 - 1.0;
-    var out: VertexOut;
-    out.clip = vec4<f32>(x, y, 0.0, 1.0);
-    out.ndc = vec2<f32>(x, y);
-    return out;
-}
+// The vertex stage is `full_screen.wgsl`, prepended.
 
 fn unproject(ndc: vec2<f32>, depth: f32) -> vec3<f32> {
     let p = params.inverse_view_proj * vec4<f32>(ndc, depth, 1.0);
     return p.xyz / p.w;
 }
 
+fn value_at(p: vec3<f32>) -> f32 {
+    return textureSampleLevel(volume, volume_sampler, p, 0.0).r;
+}
+
+// Colour and opacity (per mm) of a value.
+fn classify(v: f32) -> vec4<f32> {
+    let u = clamp((v - params.settings.y) * params.settings.z, 0.0, 1.0);
+    let i = min(i32(u * TABLE_SIZE), i32(TABLE_SIZE) - 1);
+    return textureLoad(table, vec2<i32>(i, 0), 0);
+}
+
+// Central differences, one texel apart, as a world-space gradient.
+fn gradient(p: vec3<f32>) -> vec3<f32> {
+    let h = 1.0 / params.dims.xyz;
+    let g = vec3<f32>(
+        value_at(p + vec3<f32>(h.x, 0.0, 0.0)) - value_at(p - vec3<f32>(h.x, 0.0, 0.0)),
+        value_at(p + vec3<f32>(0.0, h.y, 0.0)) - value_at(p - vec3<f32>(0.0, h.y, 0.0)),
+        value_at(p + vec3<f32>(0.0, 0.0, h.z)) - value_at(p - vec3<f32>(0.0, 0.0, h.z)),
+    ) * 0.5;
+    return (params.gradient_to_world * vec4<f32>(g, 0.0)).xyz;
+}
+
+// A sample's colour lit by the camera's light (two-sided: a surface seen
+// from inside is lit too); flat regions, whose gradient says nothing, keep
+// the table's colour.
+fn lit(color: vec3<f32>, p: vec3<f32>, view: vec3<f32>) -> vec3<f32> {
+    let g = gradient(p);
+    let strength = length(g);
+    if (strength < 1e-3) {
+        return color;
+    }
+    let n = g / strength;
+    let l = params.light.xyz;
+    let h = normalize(l + view);
+    let diffuse = abs(dot(n, l));
+    let specular = pow(abs(dot(n, h)), params.light.w);
+    let shaded = color * (params.shading.x + params.shading.y * diffuse)
+        + vec3<f32>(params.shading.z * specular);
+    // Fade the shading in over the first few HU per mm of gradient.
+    return mix(color, shaded, smoothstep(2.0, 20.0, strength));
+}
+
+// A pixel hash in 0..1, to start each ray at a slightly different depth
+// (no wood-grain bands from the step size).
+fn jitter(pixel: vec2<f32>) -> f32 {
+    return fract(sin(dot(pixel, vec2<f32>(12.9898, 78.233))) * 43758.5453);
+}
+
+// Ray parameter where the ray leaves the brick holding `p`.
+fn brick_exit(p: vec3<f32>, near: vec3<f32>, dir: vec3<f32>) -> f32 {
+    let brick = params.shading.w / params.dims.xyz;
+    let index = floor(p / brick);
+    let low = index * brick;
+    let high = low + brick;
+    let bound = select(low, high, dir > vec3<f32>(0.0));
+    let t = (bound - near) / dir;
+    let big = vec3<f32>(1e9);
+    let tt = select(big, t, abs(dir) > vec3<f32>(1e-9));
+    return min(min(tt.x, tt.y), tt.z);
+}
+
+fn brick_at(p: vec3<f32>) -> vec3<i32> {
+    let bricks = vec3<i32>(textureDimensions(occupancy));
+    return clamp(vec3<i32>(p * params.dims.xyz / params.shading.w), vec3<i32>(0), bricks - 1);
+}
+
+// Whether the ray may jump past this brick: nothing in it is visible
+// through the table (composite), none of its values beats the maximum
+// (MIP) or the minimum (MinIP) found so far.
+fn brick_skippable(p: vec3<f32>, blend: i32, extreme: f32) -> bool {
+    let brick = brick_at(p);
+    if (blend == 0) {
+        return textureLoad(occupancy, brick, 0).r < 0.5;
+    }
+    let range = textureLoad(brick_ranges, brick, 0).rg;
+    if (blend == 1) {
+        return range.g <= extreme;
+    }
+    if (blend == 2) {
+        return range.r >= extreme;
+    }
+    return false;
+}
+
 @fragment
 fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
-    let near = (params.world_to_texture * vec4<f32>(unproject(in.ndc, 0.0), 1.0)).xyz;
-    let far = (params.world_to_texture * vec4<f32>(unproject(in.ndc, 1.0), 1.0)).xyz;
+    let background = params.background;
+    let near_world = unproject(in.ndc, 0.0);
+    let far_world = unproject(in.ndc, 1.0);
+    let near = (params.world_to_texture * vec4<f32>(near_world, 1.0)).xyz;
+    let far = (params.world_to_texture * vec4<f32>(far_world, 1.0)).xyz;
     let dir = far - near;
-    // Slab test against the unit cube in texture space.
+    // The ray's span inside the crop box (slab test)...
     let inv = 1.0 / dir;
-    let t0 = (vec3<f32>(0.0) - near) * inv;
-    let t1 = (vec3<f32>(1.0) - near) * inv;
-    let enter = max(max(min(t0.x, t1.x), min(t0.y, t1.y)), max(min(t0.z, t1.z), 0.0));
-    let leave = min(min(max(t0.x, t1.x), max(t0.y, t1.y)), min(max(t0.z, t1.z), 1.0));
-    let background = vec4<f32>(0.02, 0.03, 0.05, 1.0);
+    let t0 = (params.crop_low.xyz - near) * inv;
+    let t1 = (params.crop_high.xyz - near) * inv;
+    var enter = max(max(min(t0.x, t1.x), min(t0.y, t1.y)), max(min(t0.z, t1.z), 0.0));
+    var leave = min(min(max(t0.x, t1.x), max(t0.y, t1.y)), min(max(t0.z, t1.z), 1.0));
+    // ...and on the kept side of the clip plane.
+    let normal = params.clip.xyz;
+    if (dot(normal, normal) > 0.0) {
+        let along = dot(normal, dir);
+        let beyond = dot(normal, near - vec3<f32>(0.5)) - params.clip.w;
+        if (abs(along) < 1e-9) {
+            if (beyond < 0.0) { return background; }
+        } else {
+            let t = -beyond / along;
+            if (along > 0.0) { enter = max(enter, t); } else { leave = min(leave, t); }
+        }
+    }
     if (enter >= leave) {
         return background;
     }
-    let steps = params.settings.w;
-    let step = (leave - enter) / steps;
-    var maximum = 0.0;
+    // Steps of 1 / samples-per-voxel voxels; their length in mm scales
+    // the tables' per-mm opacity.
+    let voxels_per_t = length(dir * params.dims.xyz);
+    let dt = 1.0 / (voxels_per_t * params.settings.w);
+    let step_mm = dt * length((params.texture_to_world * vec4<f32>(dir, 0.0)).xyz);
+    let view = -normalize(far_world - near_world);
+    let blend = i32(params.settings.x + 0.5);
+    var t = enter + dt * jitter(in.clip.xy);
     var color = vec3<f32>(0.0);
     var alpha = 0.0;
-    for (var i = 0.0; i < steps; i += 1.0) {
-        let p = near + dir * (enter + (i + 0.5) * step);
-        let v = textureSampleLevel(volume, volume_sampler, p, 0.0).r;
-        if (params.settings.x < 0.5) {
-            maximum = max(maximum, v);
-        } else {
-            let a = smoothstep(params.settings.y, params.settings.z, v) * 0.12;
-            // Darker at the ramp's foot (edges), full colour where opaque:
-            // a cheap stand-in for lighting that outlines structures.
-            let shade = 0.5 + 0.5 * smoothstep(params.settings.y, params.settings.z, v);
-            color += (1.0 - alpha) * a * params.color.rgb * shade;
-            alpha += (1.0 - alpha) * a;
-            if (alpha > 0.97) { break; }
+    var extreme = select(-1e30, 1e30, blend == 2);
+    var sum = 0.0;
+    var count = 0.0;
+    for (var i = 0; i < MAX_STEPS; i += 1) {
+        if (t >= leave) { break; }
+        let p = near + dir * t;
+        if (params.crop_low.w > 0.5 && brick_skippable(p, blend, extreme)) {
+            // Nothing to see in this brick: jump past where the ray leaves
+            // it by whole steps, so the samples taken are the very ones a
+            // ray without skipping would take (the image does not change).
+            t += max(ceil((brick_exit(p, near, dir) - t) / dt), 1.0) * dt;
+            continue;
         }
+        let v = value_at(p);
+        if (blend == 0) {
+            let sample = classify(v);
+            if (sample.a > 0.0) {
+                let a = 1.0 - pow(1.0 - min(sample.a, 0.999), step_mm);
+                var rgb = sample.rgb;
+                if (params.dims.w > 0.5 && a > 0.002) {
+                    rgb = lit(rgb, p, view);
+                }
+                color += (1.0 - alpha) * a * rgb;
+                alpha += (1.0 - alpha) * a;
+                if (alpha > 0.98) { break; }
+            }
+        } else if (blend == 1) {
+            extreme = max(extreme, v);
+        } else if (blend == 2) {
+            extreme = min(extreme, v);
+        } else {
+            sum += v;
+            count += 1.0;
+        }
+        t += dt;
     }
-    if (params.settings.x < 0.5) {
-        let g = smoothstep(params.settings.y, params.settings.z, maximum);
-        return vec4<f32>(vec3<f32>(g), 1.0);
+    if (blend == 0) {
+        return vec4<f32>(color + background.rgb * (1.0 - alpha), 1.0);
     }
-    return vec4<f32>(color + background.rgb * (1.0 - alpha), 1.0);
+    var shown = extreme;
+    if (blend == 3) {
+        shown = sum / max(count, 1.0);
+    }
+    if (blend != 3 && abs(extreme) > 1e29) {
+        return background;
+    }
+    return vec4<f32>(classify(shown).rgb, 1.0);
 }

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { startServer } from './lib/server.mjs';
 import { ARTIFACTS, openApp as openAppOn } from './lib/browser.mjs';
 import { screenshotStats } from './lib/pixels.mjs';
+import { decodePng } from './lib/png.mjs';
 
 const FIXTURES = process.env.INSITU_FIXTURES
   ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
@@ -62,6 +63,17 @@ async function assertNoLongTasks(page, label) {
   const longest = Math.max(0, ...longTasks);
   console.log(`${label}: ${longTasks.length} long tasks on the UI thread, longest ${longest.toFixed(0)} ms`);
   assert.ok(longest < 100, `${label}: the UI thread blocked for ${longest} ms`);
+}
+
+/** Share of pixels that differ between two PNG screenshots of one element. */
+function differingFraction(a, b) {
+  const [x, y] = [decodePng(a), decodePng(b)];
+  let differing = 0;
+  for (let i = 0; i < x.data.length; i += 4) {
+    const d = Math.abs(x.data[i] - y.data[i]) + Math.abs(x.data[i + 1] - y.data[i + 1]) + Math.abs(x.data[i + 2] - y.data[i + 2]);
+    if (d > 24) differing += 1;
+  }
+  return differing / (x.data.length / 4);
 }
 
 async function assertQuiet({ page, errors, network }, label, { longTasks = true } = {}) {
@@ -167,22 +179,112 @@ test('demo spine: 300 HU surface, then a binary STL whose triangle count equals 
     const [png] = await Promise.all([page.waitForEvent('download'), page.getByTestId('png-3d').click()]);
     const pngBytes = await readFile(await png.path());
     assert.equal(pngBytes.subarray(1, 4).toString(), 'PNG');
-    // Volume rendering (ray casting) in the 3D view: bone and MIP.
-    for (const mode of ['bone', 'mip']) {
+    // Drawn offscreen at twice the canvas (the size chosen by default), read
+    // back from the GPU, names written on it.
+    const canvasSize = await page.getByTestId('view-3d').evaluate((c) => [c.width, c.height]);
+    const pngSize = [pngBytes.readUInt32BE(16), pngBytes.readUInt32BE(20)];
+    console.log(`3D PNG: ${pngSize.join('x')} from a ${canvasSize.join('x')} canvas`);
+    assert.deepEqual(pngSize, canvasSize.map((n) => n * 2));
+    const snapshot = decodePng(pngBytes);
+    let lit = 0;
+    for (let i = 0; i < snapshot.data.length; i += 4) if (snapshot.data[i] > 120) lit += 1;
+    assert.ok(lit / (snapshot.data.length / 4) > 0.02, 'the PNG shows the surface');
+    // A turntable: a full turn recorded as WebM by the browser's encoder.
+    const [video] = await Promise.all([
+      page.waitForEvent('download', { timeout: 120_000 }),
+      page.getByTestId('turntable-3d').click(),
+    ]);
+    const webm = await readFile(await video.path());
+    console.log(`turntable: ${video.suggestedFilename()}, ${(webm.length / 1024).toFixed(0)} kB, ${await page.getByTestId('turntable-3d').getAttribute('data-frame')} frames`);
+    assert.equal(webm.readUInt32BE(0), 0x1a45dfa3, 'an EBML (WebM) file');
+    assert.ok(webm.includes(Buffer.from('webm')), 'DocType webm');
+    assert.equal(await page.getByTestId('turntable-3d').getAttribute('data-frame'), '72/72');
+    assert.ok(webm.length > 10_000, `${webm.length} bytes`);
+    // Volume rendering (ray casting) in the 3D view: every preset is in
+    // the menu; the CT's own (bone, lit), MIP, and the modality's choice.
+    const offered = await page.getByTestId('render-mode').locator('option').evaluateAll((os) => os.map((o) => o.value));
+    for (const word of ['surface', 'volume', 'ct-bone', 'ct-soft-tissue', 'ct-angio', 'ct-lung', 'mr-default', 'x-ray', 'mip', 'min-ip']) {
+      assert.ok(offered.includes(word), `${word} in ${offered}`);
+    }
+    const view3d = page.getByTestId('view-3d');
+    const editor = page.getByTestId('tf-editor');
+    /** Selects a mode and waits for its fine (not mid-drag) drawing. */
+    const showMode = async (mode) => {
       await page.getByTestId('render-mode').selectOption(mode);
-      await page.waitForSelector(`[data-testid="view-3d"][data-rendered="${mode}"]`, { timeout: 60_000 });
-      const stats = await screenshotStats(page.getByTestId('view-3d'));
+      await page.waitForSelector(`[data-testid="view-3d"][data-rendered="${mode}"][data-quality="fine"]`, { timeout: 60_000 });
+    };
+    const started = Date.now();
+    await showMode('ct-bone');
+    console.log(`demo 3d: texels sent, uploaded and first drawn in ${Date.now() - started} ms`);
+    for (const mode of ['mip', 'volume', 'ct-bone']) {
+      await showMode(mode);
+      const stats = await screenshotStats(view3d);
       console.log(`demo 3d ${mode}: ${(stats.foregroundFraction * 100).toFixed(1)}% foreground, ${stats.levels} levels`);
       assert.ok(stats.foregroundFraction > 0.02 && stats.levels > 3, `volume rendering (${mode}) is blank`);
     }
-    // The user is told that volume rendering draws a reduced copy (the
-    // demo is 288x288x300: every second voxel per axis), the 2D views not.
+    // CT opens by modality in the bone preset.
+    assert.equal(await editor.getAttribute('data-preset'), 'ct-bone');
+    // The volume is sampled at full resolution (288x288x300 fits every
+    // WebGL2 device's 3D texture), as the 2D views are.
     const resolution = page.getByTestId('render-resolution');
     console.log(`demo render resolution: ${await resolution.textContent()} (${await resolution.getAttribute('title')})`);
     assert.equal(await resolution.getAttribute('data-from'), '288x288x300');
-    assert.equal(await resolution.getAttribute('data-dims'), '144x144x150');
-    assert.match(await resolution.getAttribute('title'), /2D views and surfaces use every voxel/);
+    assert.equal(await resolution.getAttribute('data-dims'), '288x288x300');
+    assert.match(await resolution.getAttribute('title'), /every voxel/);
     await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-demo-volume.png') });
+    // Soft tissue: the presets differ, and all come back to bone.
+    await showMode('ct-soft-tissue');
+    const soft = await screenshotStats(view3d);
+    console.log(`demo 3d ct-soft-tissue: ${(soft.foregroundFraction * 100).toFixed(1)}% foreground`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-demo-volume-soft.png') });
+    await showMode('ct-bone');
+    // The editor changes the image: dragging the chart sideways moves the
+    // curve (bone needs more HU), and the pixels change.
+    const before = await view3d.screenshot();
+    const box = await editor.boundingBox();
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.5);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.4, box.y + box.height * 0.5, { steps: 4 });
+    await page.mouse.up();
+    const shift = Number(await editor.getAttribute('data-shift'));
+    console.log(`editor drag: shift ${shift.toFixed(0)} HU`);
+    assert.ok(shift > 100, `the curve moved (${shift})`);
+    await page.waitForSelector('[data-testid="view-3d"][data-quality="fine"]');
+    await page.waitForTimeout(400);
+    const after = await view3d.screenshot();
+    const changed = differingFraction(before, after);
+    console.log(`editor drag: ${(changed * 100).toFixed(1)}% of the 3D view's pixels changed`);
+    assert.ok(changed > 0.01, 'the transfer function edit changed the image');
+    // A clip plane through the middle of the columns removes about half.
+    const whole = await screenshotStats(view3d);
+    await page.getByTestId('clip-axis').selectOption('x');
+    await page.waitForTimeout(400);
+    const clipped = await screenshotStats(view3d);
+    console.log(`clip plane: foreground ${(whole.foregroundFraction * 100).toFixed(1)}% -> ${(clipped.foregroundFraction * 100).toFixed(1)}%`);
+    assert.ok(clipped.foregroundFraction < whole.foregroundFraction * 0.8, 'the clip plane removed part of the volume');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-demo-volume-clipped.png') });
+    // Orbiting keeps the UI thread free: drags draw coarsely, then finely.
+    await page.evaluate(() => { window.__longTasks = []; });
+    const view = await view3d.boundingBox();
+    await page.mouse.move(view.x + view.width / 2, view.y + view.height / 2);
+    await page.mouse.down();
+    for (let i = 1; i <= 16; i += 1) await page.mouse.move(view.x + view.width / 2 + i * 8, view.y + view.height / 2, { steps: 1 });
+    await page.mouse.up();
+    await page.waitForSelector('[data-testid="view-3d"][data-quality="fine"]');
+    // The fine frame lands after the settle; it must not block either.
+    await page.waitForTimeout(1500);
+    console.log(`orbit: long tasks ${JSON.stringify(await page.evaluate(() => window.__longTasks.map(Math.round)))}`);
+    await assertNoLongTasks(page, 'orbiting the volume rendering');
+    await page.getByTestId('clip-axis').selectOption('none');
+    // The look is kept as numbers and comes back after a reload.
+    const kept = JSON.parse(await page.evaluate(() => localStorage.getItem('insitu.look')));
+    assert.equal(kept.preset, 'ct-bone');
+    assert.equal(kept.transfer.shift, shift);
+    await page.reload();
+    await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
+    await page.getByTestId('render-mode').selectOption('ct-bone');
+    assert.equal(Number(await editor.getAttribute('data-shift')), shift, 'the edit came back after a reload');
+    assert.equal(await page.getByTestId('look-panel').isVisible(), true);
     await assertQuiet(app, 'demo', { longTasks: false });
   } finally {
     await browser.close();

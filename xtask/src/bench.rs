@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: every benchmark, each printing ratios against a
 //! baseline or a peer measured in the same run. `INSITU_BENCH_ONLY=real-ct`
-//! (or `browser`, `cache`, `peers`, `segments`, `spine`) runs one part while working on it.
+//! (or `browser`, `cache`, `peers`, `render`, `segments`, `spine`) runs one part while working on it.
 
 use std::path::Path;
 use std::process::Command;
@@ -16,6 +16,12 @@ pub fn all() -> Result {
         real_ct()?;
     }
     if only == "real-ct" {
+        return Ok(());
+    }
+    if only.is_empty() || only == "render" {
+        render()?;
+    }
+    if only == "render" {
         return Ok(());
     }
     let series = phantoms::bench_series()?;
@@ -40,6 +46,47 @@ pub fn all() -> Result {
         None
     };
     browser(&series, segments_native.as_deref(), spine_native.as_deref())
+}
+
+/// Volume-rendering frame times: natively on this machine's adapter (with
+/// the empty-space skipping and dragging ratios), then in Chromium through
+/// WebGPU and WebGL2 (the same frame, read back on each).
+fn render() -> Result {
+    step("benchmark: volume rendering frames, native GPU (release build)");
+    run(cargo(&root()).args(["bench", "-p", "insitu-gpu", "--bench", "volume_render"]))?;
+    step("benchmark: volume rendering frames in Chromium, WebGPU and WebGL2 (release wasm)");
+    setup::web_tools()?;
+    let (out, _) = timed(
+        cargo(&root())
+            .args([
+                "test",
+                "--release",
+                "--target",
+                "wasm32-unknown-unknown",
+                "-p",
+                "insitu-gpu",
+                "--test",
+                "browser_volume_render",
+                "--",
+                "--nocapture",
+            ])
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+            .env(
+                "WASM_BINDGEN_TEST_WEBDRIVER_JSON",
+                root().join("tests/webdriver.json"),
+            ),
+    )?;
+    let figures: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("volume rendering frame"))
+        .collect();
+    if figures.is_empty() {
+        return Err(format!("no frame times in:\n{out}"));
+    }
+    for line in figures {
+        println!("{line}");
+    }
+    Ok(())
 }
 
 /// Spine separation natively; returns the JSON line the browser

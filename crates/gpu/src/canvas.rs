@@ -11,6 +11,9 @@ pub struct CanvasTarget {
     pub context: GpuContext,
     surface: wgpu::Surface<'static>,
     config: wgpu::SurfaceConfiguration,
+    /// Kept alive: on WebGPU, reading a buffer back (a snapshot) fails once
+    /// the instance it came from is gone.
+    _instance: wgpu::Instance,
 }
 
 impl CanvasTarget {
@@ -45,6 +48,7 @@ impl CanvasTarget {
             context,
             surface,
             config,
+            _instance: instance,
         })
     }
 

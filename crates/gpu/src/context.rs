@@ -148,6 +148,8 @@ pub struct GpuContext {
     pub summary: AdapterSummary,
     /// On WebGL2 the device lives in a canvas's context: kept with it.
     pub(crate) _surface: Option<wgpu::Surface<'static>>,
+    /// The adapter the device came from, kept alive with it.
+    _adapter: wgpu::Adapter,
 }
 
 impl GpuContext {
@@ -177,6 +179,7 @@ impl GpuContext {
             queue,
             summary,
             _surface: None,
+            _adapter: adapter,
         })
     }
 

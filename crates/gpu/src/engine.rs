@@ -114,6 +114,32 @@ pub fn slice_engine(force_gpu: bool, adapter: Result<&AdapterSummary, &GpuError>
     }
 }
 
+/// Which API draws the 3D view's canvas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CanvasBackend {
+    /// WebGPU (wgpu's browser backend).
+    WebGpu,
+    /// WebGL2 (wgpu's GL backend).
+    WebGl2,
+}
+
+/// What draws the 3D view: WebGPU where the browser has a hardware WebGPU
+/// adapter, WebGL2 otherwise: without WebGPU, and on a software adapter
+/// (SwiftShader), whose WebGPU device headless Chromium loses the moment it
+/// presents to a canvas, while its WebGL2 draws the same image (the browser
+/// tests compare the two, read back from textures). `forced` (a page
+/// setting) overrides, for trying either.
+pub fn canvas_backend(
+    webgpu: Option<&AdapterSummary>,
+    forced: Option<CanvasBackend>,
+) -> CanvasBackend {
+    match (forced, webgpu) {
+        (Some(backend), _) => backend,
+        (None, Some(a)) if !a.is_software() => CanvasBackend::WebGpu,
+        (None, _) => CanvasBackend::WebGl2,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +234,23 @@ mod tests {
             software
                 .label()
                 .starts_with("CPU (the GPU (llvmpipe) is a software")
+        );
+    }
+
+    #[test]
+    fn the_canvas_draws_through_webgpu_on_hardware_only_unless_told() {
+        let hardware = adapter(DeviceKind::Integrated, Tier::Compute);
+        let software = adapter(DeviceKind::Software, Tier::Compute);
+        assert_eq!(canvas_backend(Some(&hardware), None), CanvasBackend::WebGpu);
+        assert_eq!(canvas_backend(Some(&software), None), CanvasBackend::WebGl2);
+        assert_eq!(canvas_backend(None, None), CanvasBackend::WebGl2);
+        assert_eq!(
+            canvas_backend(Some(&software), Some(CanvasBackend::WebGpu)),
+            CanvasBackend::WebGpu
+        );
+        assert_eq!(
+            canvas_backend(Some(&hardware), Some(CanvasBackend::WebGl2)),
+            CanvasBackend::WebGl2
         );
     }
 }

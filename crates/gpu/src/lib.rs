@@ -13,6 +13,7 @@ mod marching;
 mod readback;
 pub mod shaders;
 mod slice_view;
+mod snapshot;
 mod surface_view;
 mod volume_view;
 
@@ -23,11 +24,12 @@ mod canvas;
 pub use canvas::CanvasTarget;
 pub use context::{AdapterSummary, DeviceKind, GpuAdapter, GpuContext, GpuError, Tier};
 pub use count_above::count_at_or_above;
-pub use engine::{CpuReason, EngineChoice};
+pub use engine::{CanvasBackend, CpuReason, EngineChoice};
 pub use marching::{GpuMarchingCubes, GpuPhases, GpuSurfaceStats};
 pub use slice_view::{SliceRenderer, SliceView, SliceVolume};
+pub use snapshot::{PendingImage, Snapshot};
 pub use surface_view::{BONE, MeshPart, Orbit, SurfaceRenderer};
-pub use volume_view::{VolumeRenderer, VolumeStyle};
+pub use volume_view::{Quality, VolumeRenderer};
 pub use wgpu;
 
 /// A colour attachment cleared to `background` and stored: how every pass

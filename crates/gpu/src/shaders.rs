@@ -54,8 +54,25 @@ pub const SCAN: &str = include_str!("../../../shaders/scan.wgsl");
 /// The 3D view's lit surface (vertex + fragment).
 pub const SURFACE: &str = include_str!("../../../shaders/surface.wgsl");
 
+/// The vertex stage of passes that shade every pixel (WGSL has no
+/// includes: prepended).
+const FULL_SCREEN: &str = include_str!("../../../shaders/full_screen.wgsl");
+
 /// The 3D view's volume rendering (ray casting in a fragment shader).
-pub const VOLUME_RENDER: &str = include_str!("../../../shaders/volume_render.wgsl");
+pub fn volume_render() -> String {
+    format!(
+        "{FULL_SCREEN}\n{}",
+        include_str!("../../../shaders/volume_render.wgsl")
+    )
+}
+
+/// A texture drawn over a whole target (reduced-size frames shown full size).
+pub fn blit() -> String {
+    format!(
+        "{FULL_SCREEN}\n{}",
+        include_str!("../../../shaders/blit.wgsl")
+    )
+}
 
 /// The 2D views' reslicing (fragment shader), for voxels read as `texel`
 /// (`texture_3d<i32>` for i16 volumes, `texture_3d<f32>` for f32 ones).

@@ -51,6 +51,14 @@ impl Orbit {
         proj * view
     }
 
+    /// The camera's axes in patient space: right, up, and towards the
+    /// viewer (what a light that follows the camera is placed by).
+    pub fn axes(&self) -> (Vec3, Vec3, Vec3) {
+        let back = (self.eye() - self.target).normalize_or(Vec3::NEG_Y);
+        let right = Vec3::Z.cross(back).normalize_or(Vec3::X);
+        (right, back.cross(right), back)
+    }
+
     /// The ray (origin, unit direction) in patient mm through a point of
     /// an image of `aspect`, given in normalised device coordinates (x
     /// right, y up, both −1..1): what a click in the 3D view points at.

@@ -1,38 +1,87 @@
-//! Volume rendering for the 3D view: rays cast through an 8-bit copy of the
-//! volume in a 3D texture, as maximum intensity projection or composited
-//! with a bone / soft-tissue ramp. A render pass only (no compute), so it
-//! runs on WebGL2 as well as WebGPU, and natively on lavapipe in tests.
+//! Volume rendering for the 3D view: rays cast through the volume's own
+//! values (16-bit floats in a 3D texture, uploaded a few slices at a time),
+//! classified by a baked transfer-function table, lit by a light that
+//! follows the camera, cut by the crop box and a free clip plane; bricks
+//! that the table makes invisible are skipped. A render pass only (no
+//! compute), so it runs on WebGL2 as on WebGPU, and natively on lavapipe in
+//! tests.
 
-use glam::{DMat4, Mat4};
+use glam::{DMat4, UVec3};
+use insitu_look::{Blend, LUT_SIZE, Look};
 
 use crate::Orbit;
 use crate::shaders;
 
-/// How the rays combine samples.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum VolumeStyle {
-    /// Maximum intensity projection, windowed to [low, high] HU.
-    Mip {
-        /// HU shown black.
-        low: f32,
-        /// HU shown white.
-        high: f32,
-    },
-    /// Front-to-back compositing; opacity ramps from `low` to `high` HU.
-    Composite {
-        /// HU where opacity starts.
-        low: f32,
-        /// HU of full opacity.
-        high: f32,
-        /// Colour (linear RGB).
-        color: [f32; 3],
-    },
+/// Texels per side of a brick for empty-space skipping: 8³ = 512 texels
+/// each, so a 512² × 300 volume has 150 k bricks (a 150 kB table).
+const BRICK: u32 = 8;
+
+/// How much work a frame may take: at rest two samples per voxel on every
+/// pixel; while the user orbits one sample per voxel on fewer pixels (the
+/// width and height divided, scaled up), so dragging stays fluid on a
+/// weak or software GPU. The view is redrawn finely afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quality {
+    /// Two samples per voxel, every pixel.
+    Fine,
+    /// One sample per voxel, the width and height divided by this.
+    Moving(u32),
 }
 
-/// A HU value on the 0..1 scale of the texture's bytes
-/// ([`insitu_volume::display::hu_to_byte`], divided by 255).
-fn hu_to_unit(hu: f32) -> f32 {
-    (hu + 1024.0) / 16.0 / 255.0
+/// Draws a texture over a whole target (the reduced frame, scaled up).
+struct Blit {
+    pipeline: wgpu::RenderPipeline,
+    layout: wgpu::BindGroupLayout,
+    sampler: wgpu::Sampler,
+}
+
+impl Blit {
+    fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("blit.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(shaders::blit().into()),
+        });
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("blit"),
+            entries: &[
+                wgpu::BindGroupLayoutEntry {
+                    binding: 0,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Texture {
+                        sample_type: wgpu::TextureSampleType::Float { filterable: true },
+                        view_dimension: wgpu::TextureViewDimension::D2,
+                        multisampled: false,
+                    },
+                    count: None,
+                },
+                wgpu::BindGroupLayoutEntry {
+                    binding: 1,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+                    count: None,
+                },
+            ],
+        });
+        let pipeline = crate::full_screen_pipeline(device, "blit", &module, &layout, format);
+        let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
+            label: Some("blit"),
+            mag_filter: wgpu::FilterMode::Linear,
+            min_filter: wgpu::FilterMode::Linear,
+            ..Default::default()
+        });
+        Self {
+            pipeline,
+            layout,
+            sampler,
+        }
+    }
+}
+
+/// The reduced-size frame while the user drags, kept between frames.
+struct SmallFrame {
+    texture: wgpu::Texture,
+    size: (u32, u32),
+    bind_group: wgpu::BindGroup,
 }
 
 #[repr(C)]
@@ -40,17 +89,151 @@ fn hu_to_unit(hu: f32) -> f32 {
 struct Params {
     inverse_view_proj: [[f32; 4]; 4],
     world_to_texture: [[f32; 4]; 4],
+    texture_to_world: [[f32; 4]; 4],
+    gradient_to_world: [[f32; 4]; 4],
     settings: [f32; 4],
-    color: [f32; 4],
+    dims: [f32; 4],
+    light: [f32; 4],
+    shading: [f32; 4],
+    clip: [f32; 4],
+    crop_low: [f32; 4],
+    crop_high: [f32; 4],
+    background: [f32; 4],
 }
 
-/// Pipeline, sampler and the current volume texture.
+/// Lowest and highest value in each brick (widened by its neighbours', since
+/// linear filtering reads one texel across a brick's faces).
+struct BrickRanges {
+    bricks: UVec3,
+    low: Vec<f32>,
+    high: Vec<f32>,
+}
+
+impl BrickRanges {
+    fn new(dims: UVec3) -> Self {
+        let bricks = (dims + UVec3::splat(BRICK - 1)) / BRICK;
+        let n = bricks.element_product() as usize;
+        Self {
+            bricks,
+            low: vec![f32::INFINITY; n],
+            high: vec![f32::NEG_INFINITY; n],
+        }
+    }
+
+    fn index(&self, b: UVec3) -> usize {
+        ((b.z * self.bricks.y + b.y) * self.bricks.x + b.x) as usize
+    }
+
+    /// Takes in whole texel slices from `first_slice` on.
+    fn add_slices(&mut self, dims: UVec3, first_slice: u32, values: &[f32]) {
+        let per_slice = (dims.x * dims.y) as usize;
+        for (n, slice) in values.chunks_exact(per_slice).enumerate() {
+            let bz = (first_slice + n as u32) / BRICK;
+            for (j, row) in slice.chunks_exact(dims.x as usize).enumerate() {
+                let by = j as u32 / BRICK;
+                for (bx, run) in row.chunks(BRICK as usize).enumerate() {
+                    let (lo, hi) = run
+                        .iter()
+                        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+                            (a.min(v), b.max(v))
+                        });
+                    let at = self.index(UVec3::new(bx as u32, by, bz));
+                    self.low[at] = self.low[at].min(lo);
+                    self.high[at] = self.high[at].max(hi);
+                }
+            }
+        }
+    }
+
+    /// Each brick's range joined with its 26 neighbours'.
+    fn widened(&self) -> Self {
+        let mut out = Self {
+            bricks: self.bricks,
+            low: self.low.clone(),
+            high: self.high.clone(),
+        };
+        let b = self.bricks.as_ivec3();
+        for z in 0..b.z {
+            for y in 0..b.y {
+                for x in 0..b.x {
+                    let here = out.index(UVec3::new(x as u32, y as u32, z as u32));
+                    for dz in -1..=1 {
+                        for dy in -1..=1 {
+                            for dx in -1..=1 {
+                                let n = glam::IVec3::new(x + dx, y + dy, z + dz);
+                                if n.cmplt(glam::IVec3::ZERO).any() || n.cmpge(b).any() {
+                                    continue;
+                                }
+                                let there = self.index(n.as_uvec3());
+                                out.low[here] = out.low[here].min(self.low[there]);
+                                out.high[here] = out.high[here].max(self.high[there]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// One byte per brick: 255 where some value in it is visible through
+    /// `table` (entries over `domain`), 0 where the ray may skip it.
+    fn occupancy(&self, table: &[[f32; 4]], domain: (f32, f32)) -> Vec<u8> {
+        // Visible entries counted up to each index: any visible entry
+        // between two values is then a difference of two counts.
+        let mut visible_before = Vec::with_capacity(table.len() + 1);
+        visible_before.push(0u32);
+        for entry in table {
+            visible_before.push(visible_before.last().unwrap() + u32::from(entry[3] > 0.0));
+        }
+        let scale = table.len() as f32 / (domain.1 - domain.0).max(f32::EPSILON);
+        let bin =
+            |v: f32| (((v - domain.0) * scale).floor().max(0.0) as usize).min(table.len() - 1);
+        self.low
+            .iter()
+            .zip(&self.high)
+            .map(|(&lo, &hi)| {
+                if lo > hi {
+                    return 0;
+                }
+                let (a, b) = (bin(lo), bin(hi));
+                if visible_before[b + 1] > visible_before[a] {
+                    255
+                } else {
+                    0
+                }
+            })
+            .collect()
+    }
+}
+
+/// A volume on the GPU with what the renderer keeps about it.
+struct LoadedVolume {
+    texture: wgpu::Texture,
+    dims: UVec3,
+    voxel_to_world: DMat4,
+    ranges: BrickRanges,
+    occupancy: wgpu::Texture,
+    /// Each brick's (lowest, highest) value: MIP skips bricks that cannot
+    /// raise its maximum, MinIP those that cannot lower its minimum.
+    range_texture: wgpu::Texture,
+    bind_group: Option<wgpu::BindGroup>,
+}
+
+/// Pipeline, sampler, transfer-function table and the current volume.
 pub struct VolumeRenderer {
     pipeline: wgpu::RenderPipeline,
     params: wgpu::Buffer,
     layout: wgpu::BindGroupLayout,
     sampler: wgpu::Sampler,
-    volume: Option<(wgpu::BindGroup, Mat4)>,
+    table: wgpu::Texture,
+    volume: Option<LoadedVolume>,
+    look: Option<(Look, (f32, f32))>,
+    format: wgpu::TextureFormat,
+    /// Skip bricks the table hides (off only to measure what it saves).
+    skipping: bool,
+    blit: Blit,
+    small: std::cell::RefCell<Option<SmallFrame>>,
 }
 
 impl VolumeRenderer {
@@ -58,40 +241,38 @@ impl VolumeRenderer {
     pub fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("volume_render.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(shaders::VOLUME_RENDER.into()),
+            source: wgpu::ShaderSource::Wgsl(shaders::volume_render().into()),
         });
-        let entry = |binding, visibility, ty| wgpu::BindGroupLayoutEntry {
+        let entry = |binding, ty| wgpu::BindGroupLayoutEntry {
             binding,
-            visibility,
+            visibility: wgpu::ShaderStages::FRAGMENT,
             ty,
             count: None,
+        };
+        let texture = |dimension, filterable| wgpu::BindingType::Texture {
+            sample_type: wgpu::TextureSampleType::Float { filterable },
+            view_dimension: dimension,
+            multisampled: false,
         };
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("volume"),
             entries: &[
                 entry(
                     0,
-                    wgpu::ShaderStages::FRAGMENT,
                     wgpu::BindingType::Buffer {
                         ty: wgpu::BufferBindingType::Uniform,
                         has_dynamic_offset: false,
                         min_binding_size: None,
                     },
                 ),
-                entry(
-                    1,
-                    wgpu::ShaderStages::FRAGMENT,
-                    wgpu::BindingType::Texture {
-                        sample_type: wgpu::TextureSampleType::Float { filterable: true },
-                        view_dimension: wgpu::TextureViewDimension::D3,
-                        multisampled: false,
-                    },
-                ),
+                entry(1, texture(wgpu::TextureViewDimension::D3, true)),
                 entry(
                     2,
-                    wgpu::ShaderStages::FRAGMENT,
                     wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
                 ),
+                entry(3, texture(wgpu::TextureViewDimension::D2, false)),
+                entry(4, texture(wgpu::TextureViewDimension::D3, false)),
+                entry(5, texture(wgpu::TextureViewDimension::D3, false)),
             ],
         });
         let pipeline = crate::full_screen_pipeline(device, "volume", &module, &layout, format);
@@ -107,33 +288,62 @@ impl VolumeRenderer {
             min_filter: wgpu::FilterMode::Linear,
             ..Default::default()
         });
+        let table = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("transfer function"),
+            size: wgpu::Extent3d {
+                width: LUT_SIZE as u32,
+                height: 1,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            // Full floats: per-mm opacities of a few thousandths must not
+            // round to zero.
+            format: wgpu::TextureFormat::Rgba32Float,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        });
         Self {
             pipeline,
             params,
             layout,
             sampler,
+            table,
             volume: None,
+            look: None,
+            format,
+            skipping: true,
+            blit: Blit::new(device, format),
+            small: std::cell::RefCell::new(None),
         }
     }
 
-    /// Uploads `bytes` (one [`insitu_volume::display::hu_to_byte`] per voxel, x fastest) of a grid
-    /// of `dims` whose voxel centres map to patient mm by `voxel_to_world`.
-    pub fn set_volume(
-        &mut self,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
-        dims: [u32; 3],
-        voxel_to_world: DMat4,
-        bytes: &[u8],
-    ) {
-        let size = wgpu::Extent3d {
-            width: dims[0],
-            height: dims[1],
-            depth_or_array_layers: dims[2],
-        };
+    /// Most texels per side this device takes (pass to
+    /// [`insitu_volume::display::RenderGrid::new`]).
+    pub fn max_side(device: &wgpu::Device) -> u32 {
+        device.limits().max_texture_dimension_3d
+    }
+
+    /// Starts a volume of `dims` texels whose centres map to patient mm by
+    /// `voxel_to_world`; its slices follow with [`VolumeRenderer::upload_slices`],
+    /// then [`VolumeRenderer::finish_volume`].
+    pub fn begin_volume(&mut self, device: &wgpu::Device, dims: [u32; 3], voxel_to_world: DMat4) {
+        let dims = UVec3::from(dims).max(UVec3::ONE);
         let texture = device.create_texture(&wgpu::TextureDescriptor {
             label: Some("volume"),
-            size,
+            size: extent(dims),
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D3,
+            format: wgpu::TextureFormat::R16Float,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        });
+        let ranges = BrickRanges::new(dims);
+        let occupancy = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("occupied bricks"),
+            size: extent(ranges.bricks),
             mip_level_count: 1,
             sample_count: 1,
             dimension: wgpu::TextureDimension::D3,
@@ -141,17 +351,90 @@ impl VolumeRenderer {
             usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
             view_formats: &[],
         });
+        let range_texture = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("brick ranges"),
+            size: extent(ranges.bricks),
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D3,
+            format: wgpu::TextureFormat::Rg32Float,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        });
+        self.volume = Some(LoadedVolume {
+            texture,
+            dims,
+            voxel_to_world,
+            ranges,
+            occupancy,
+            range_texture,
+            bind_group: None,
+        });
+    }
+
+    /// Uploads whole texel slices from `first_slice` on (16-bit float bits,
+    /// x fastest), as [`insitu_volume::display::RenderGrid::fill`] gives them.
+    pub fn upload_slices(&mut self, queue: &wgpu::Queue, first_slice: u32, texels: &[u16]) {
+        let Some(v) = &mut self.volume else {
+            return;
+        };
+        let per_slice = (v.dims.x * v.dims.y) as usize;
+        let slices = (texels.len() / per_slice) as u32;
+        let slices = slices.min(v.dims.z.saturating_sub(first_slice));
+        if slices == 0 {
+            return;
+        }
+        let texels = &texels[..per_slice * slices as usize];
         queue.write_texture(
-            texture.as_image_copy(),
-            bytes,
+            wgpu::TexelCopyTextureInfo {
+                texture: &v.texture,
+                mip_level: 0,
+                origin: wgpu::Origin3d {
+                    x: 0,
+                    y: 0,
+                    z: first_slice,
+                },
+                aspect: wgpu::TextureAspect::All,
+            },
+            bytemuck::cast_slice(texels),
             wgpu::TexelCopyBufferLayout {
                 offset: 0,
-                bytes_per_row: Some(dims[0]),
-                rows_per_image: Some(dims[1]),
+                bytes_per_row: Some(v.dims.x * 2),
+                rows_per_image: Some(v.dims.y),
             },
-            size,
+            extent(UVec3::new(v.dims.x, v.dims.y, slices)),
         );
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        let values: Vec<f32> = texels
+            .iter()
+            .map(|&bits| insitu_volume::display::f16_value(bits))
+            .collect();
+        v.ranges.add_slices(v.dims, first_slice, &values);
+    }
+
+    /// Ends the upload: brick ranges widened, bricks marked for the look.
+    pub fn finish_volume(&mut self, device: &wgpu::Device, queue: &wgpu::Queue) {
+        let Some(v) = &mut self.volume else {
+            return;
+        };
+        v.ranges = v.ranges.widened();
+        let pairs: Vec<[f32; 2]> = v
+            .ranges
+            .low
+            .iter()
+            .zip(&v.ranges.high)
+            .map(|(&lo, &hi)| [lo, hi])
+            .collect();
+        queue.write_texture(
+            v.range_texture.as_image_copy(),
+            bytemuck::cast_slice(&pairs),
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(v.ranges.bricks.x * 8),
+                rows_per_image: Some(v.ranges.bricks.y),
+            },
+            extent(v.ranges.bricks),
+        );
+        v.bind_group = Some(device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("volume"),
             layout: &self.layout,
             entries: &[
@@ -162,21 +445,87 @@ impl VolumeRenderer {
                 wgpu::BindGroupEntry {
                     binding: 1,
                     resource: wgpu::BindingResource::TextureView(
-                        &texture.create_view(&Default::default()),
+                        &v.texture.create_view(&Default::default()),
                     ),
                 },
                 wgpu::BindGroupEntry {
                     binding: 2,
                     resource: wgpu::BindingResource::Sampler(&self.sampler),
                 },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: wgpu::BindingResource::TextureView(
+                        &self.table.create_view(&Default::default()),
+                    ),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 4,
+                    resource: wgpu::BindingResource::TextureView(
+                        &v.occupancy.create_view(&Default::default()),
+                    ),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 5,
+                    resource: wgpu::BindingResource::TextureView(
+                        &v.range_texture.create_view(&Default::default()),
+                    ),
+                },
             ],
-        });
-        // Texture coordinates put voxel centre i at (i + 0.5) / n.
-        let n = glam::DVec3::new(dims[0].into(), dims[1].into(), dims[2].into());
-        let index_to_texture =
-            DMat4::from_scale(1.0 / n) * DMat4::from_translation(glam::DVec3::splat(0.5));
-        let world_to_texture = (index_to_texture * voxel_to_world.inverse()).as_mat4();
-        self.volume = Some((bind_group, world_to_texture));
+        }));
+        if let Some((look, domain)) = self.look.clone() {
+            self.set_look(queue, &look, domain);
+        }
+    }
+
+    /// A whole volume at once (`begin`, one upload, `finish`).
+    pub fn set_volume(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        dims: [u32; 3],
+        voxel_to_world: DMat4,
+        texels: &[u16],
+    ) {
+        self.begin_volume(device, dims, voxel_to_world);
+        self.upload_slices(queue, 0, texels);
+        self.finish_volume(device, queue);
+    }
+
+    /// Sets how the volume looks; `domain` is the value range the table
+    /// spans (the volume's own range, so no value falls outside it).
+    pub fn set_look(&mut self, queue: &wgpu::Queue, look: &Look, domain: (f32, f32)) {
+        let domain = (domain.0, domain.1.max(domain.0 + 1.0));
+        let table = look.transfer.baked(domain);
+        queue.write_texture(
+            self.table.as_image_copy(),
+            bytemuck::cast_slice(&table),
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(LUT_SIZE as u32 * 16),
+                rows_per_image: Some(1),
+            },
+            extent(UVec3::new(LUT_SIZE as u32, 1, 1)),
+        );
+        if let Some(v) = &self.volume {
+            let occupied = v.ranges.occupancy(&table, domain);
+            queue.write_texture(
+                v.occupancy.as_image_copy(),
+                &occupied,
+                wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(v.ranges.bricks.x),
+                    rows_per_image: Some(v.ranges.bricks.y),
+                },
+                extent(v.ranges.bricks),
+            );
+        }
+        self.look = Some((look.clone(), domain));
+    }
+
+    /// Whether rays skip bricks the transfer function hides (on by default;
+    /// off gives the benchmark its baseline).
+    pub fn set_empty_space_skipping(&mut self, on: bool) {
+        self.skipping = on;
     }
 
     /// Drops the volume.
@@ -184,21 +533,107 @@ impl VolumeRenderer {
         self.volume = None;
     }
 
-    /// Whether a volume is loaded.
+    /// Whether a volume is loaded and ready to draw.
     pub fn has_volume(&self) -> bool {
-        self.volume.is_some()
+        self.volume.as_ref().is_some_and(|v| v.bind_group.is_some())
     }
 
-    /// Casts rays for every pixel of `target` (`width`×`height`).
+    /// Casts rays for the pixels of `target` (`width`×`height`): all of
+    /// them, or at [`Quality::Moving`] fewer, scaled up.
     #[allow(clippy::too_many_arguments)]
     pub fn draw(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &wgpu::TextureView,
+        (width, height): (u32, u32),
+        orbit: &Orbit,
+        quality: Quality,
+        background: wgpu::Color,
+    ) {
+        if quality == Quality::Fine {
+            self.cast(
+                queue,
+                encoder,
+                target,
+                (width, height),
+                orbit,
+                quality,
+                background,
+            );
+            return;
+        }
+        let divisor = match quality {
+            Quality::Moving(d) => d.max(1),
+            Quality::Fine => 1,
+        };
+        let size = (
+            width.div_ceil(divisor).max(1),
+            height.div_ceil(divisor).max(1),
+        );
+        let mut small = self.small.borrow_mut();
+        if small.as_ref().is_none_or(|s| s.size != size) {
+            *small = Some(self.small_frame(device, size));
+        }
+        let Some(small) = small.as_ref() else {
+            return;
+        };
+        let view = small.texture.create_view(&Default::default());
+        self.cast(queue, encoder, &view, size, orbit, quality, background);
+        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+            label: Some("volume scaled up"),
+            color_attachments: &[Some(crate::cleared_attachment(target, background))],
+            ..Default::default()
+        });
+        pass.set_pipeline(&self.blit.pipeline);
+        pass.set_bind_group(0, &small.bind_group, &[]);
+        pass.draw(0..3, 0..1);
+    }
+
+    fn small_frame(&self, device: &wgpu::Device, size: (u32, u32)) -> SmallFrame {
+        let texture = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("volume while moving"),
+            size: extent(UVec3::new(size.0, size.1, 1)),
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: self.format,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING,
+            view_formats: &[],
+        });
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("blit"),
+            layout: &self.blit.layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: wgpu::BindingResource::TextureView(
+                        &texture.create_view(&Default::default()),
+                    ),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: wgpu::BindingResource::Sampler(&self.blit.sampler),
+                },
+            ],
+        });
+        SmallFrame {
+            texture,
+            size,
+            bind_group,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn cast(
         &self,
         queue: &wgpu::Queue,
         encoder: &mut wgpu::CommandEncoder,
         target: &wgpu::TextureView,
         (width, height): (u32, u32),
         orbit: &Orbit,
-        style: VolumeStyle,
+        quality: Quality,
         background: wgpu::Color,
     ) {
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
@@ -206,25 +641,110 @@ impl VolumeRenderer {
             color_attachments: &[Some(crate::cleared_attachment(target, background))],
             ..Default::default()
         });
-        let Some((bind_group, world_to_texture)) = &self.volume else {
+        let (Some(v), Some((look, domain))) = (&self.volume, &self.look) else {
             return;
         };
-        let (mode, low, high, color) = match style {
-            VolumeStyle::Mip { low, high } => (0.0, low, high, [1.0; 3]),
-            VolumeStyle::Composite { low, high, color } => (1.0, low, high, color),
+        let Some(bind_group) = &v.bind_group else {
+            return;
         };
+        // Texture coordinates put texel centre i at (i + 0.5) / n.
+        let n = v.dims.as_dvec3();
+        let index_to_texture =
+            DMat4::from_scale(1.0 / n) * DMat4::from_translation(glam::DVec3::splat(0.5));
+        let texture_to_world = v.voxel_to_world * index_to_texture.inverse();
+        let linear = glam::DMat3::from_mat4(v.voxel_to_world);
+        let gradient_to_world = DMat4::from_mat3(linear.inverse().transpose());
+        let (right, up, back) = orbit.axes();
+        let [lx, ly, lz] = look.lighting.from_camera;
+        let light = (right * lx + up * ly + back * lz).normalize_or(back);
+        let blend = match look.blend {
+            Blend::Composite => 0.0,
+            Blend::Mip => 1.0,
+            Blend::MinIp => 2.0,
+            Blend::Average => 3.0,
+        };
+        let samples_per_voxel = match quality {
+            Quality::Fine => 2.0,
+            Quality::Moving(_) => 1.0,
+        };
+        let clip = look.clip.map_or([0.0; 4], |c| {
+            [c.normal[0], c.normal[1], c.normal[2], c.offset]
+        });
+        let l = &look.lighting;
         let params = Params {
             inverse_view_proj: orbit
                 .view_proj(width as f32 / height.max(1) as f32)
                 .inverse()
                 .to_cols_array_2d(),
-            world_to_texture: world_to_texture.to_cols_array_2d(),
-            settings: [mode, hu_to_unit(low), hu_to_unit(high), 256.0],
-            color: [color[0], color[1], color[2], 1.0],
+            world_to_texture: (index_to_texture * v.voxel_to_world.inverse())
+                .as_mat4()
+                .to_cols_array_2d(),
+            texture_to_world: texture_to_world.as_mat4().to_cols_array_2d(),
+            gradient_to_world: gradient_to_world.as_mat4().to_cols_array_2d(),
+            settings: [
+                blend,
+                domain.0,
+                1.0 / (domain.1 - domain.0),
+                samples_per_voxel,
+            ],
+            dims: [
+                v.dims.x as f32,
+                v.dims.y as f32,
+                v.dims.z as f32,
+                if l.enabled { 1.0 } else { 0.0 },
+            ],
+            light: [light.x, light.y, light.z, l.shininess],
+            shading: [l.ambient, l.diffuse, l.specular, BRICK as f32],
+            clip,
+            // The whole texture: a crop box is applied by sending only its
+            // texels (the grid of the box).
+            crop_low: [0.0, 0.0, 0.0, if self.skipping { 1.0 } else { 0.0 }],
+            crop_high: [1.0; 4],
+            background: [
+                background.r as f32,
+                background.g as f32,
+                background.b as f32,
+                1.0,
+            ],
         };
         queue.write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, bind_group, &[]);
         pass.draw(0..3, 0..1);
+    }
+}
+
+fn extent(size: UVec3) -> wgpu::Extent3d {
+    wgpu::Extent3d {
+        width: size.x,
+        height: size.y,
+        depth_or_array_layers: size.z,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bricks_whose_values_the_table_hides_are_skipped() {
+        // A 16³ grid: air everywhere but one bone texel in the first brick.
+        let dims = UVec3::splat(16);
+        let mut values = vec![-1000.0f32; 16 * 16 * 16];
+        values[(2 * 16 + 3) * 16 + 4] = 1200.0;
+        let mut ranges = BrickRanges::new(dims);
+        ranges.add_slices(dims, 0, &values);
+        let ranges = ranges.widened();
+        let bone = insitu_look::Preset::CtBone.look((-1024.0, 3071.0)).transfer;
+        let domain = (-1024.0, 3071.0);
+        let occupied = ranges.occupancy(&bone.baked(domain), domain);
+        // Widened by neighbours, all eight bricks see the bone texel.
+        assert_eq!(occupied, vec![255; 8]);
+        // Unwidened, only its own brick does; air alone is skipped.
+        let mut alone = BrickRanges::new(dims);
+        alone.add_slices(dims, 0, &values);
+        let occupied = alone.occupancy(&bone.baked(domain), domain);
+        assert_eq!(occupied.iter().filter(|&&o| o == 255).count(), 1);
+        assert_eq!(occupied[0], 255);
     }
 }

@@ -225,7 +225,7 @@ pub fn storage_description() -> Vec<(&'static str, &'static str, &'static str)> 
         (
             "Settings",
             "localStorage",
-            "whether to keep anything on this computer",
+            "whether to keep anything on this computer; how the 3D view renders volumes (a preset's name, transfer-function numbers, lighting, the clip plane)",
         ),
         (
             "Patient name, IDs, dates, UIDs, institution, descriptions",

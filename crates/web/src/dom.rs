@@ -92,3 +92,41 @@ pub fn number(id: &str) -> Option<f64> {
         .parse()
         .ok()
 }
+
+/// A setting from the page address (`?key=value`), for tests and the
+/// benchmark to choose paths (decoders, GPU reslicing, the 3D canvas).
+pub fn page_setting(key: &str) -> Option<String> {
+    let query = web_sys::window()?.location().search().ok()?;
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+        .map(str::to_owned)
+}
+
+/// The 2D context of `canvas`, its drawing buffer sized to `size` first
+/// (resizing clears it, so only when the size changed).
+pub fn context_2d(
+    canvas: &web_sys::HtmlCanvasElement,
+    (w, h): (u32, u32),
+) -> Option<web_sys::CanvasRenderingContext2d> {
+    if canvas.width() != w || canvas.height() != h {
+        canvas.set_width(w);
+        canvas.set_height(h);
+    }
+    canvas.get_context("2d").ok()??.dyn_into().ok()
+}
+
+/// A canvas not in the page, of `size`, with its 2D context: for images
+/// made to be saved.
+pub fn detached_canvas(
+    size: (u32, u32),
+) -> Option<(
+    web_sys::HtmlCanvasElement,
+    web_sys::CanvasRenderingContext2d,
+)> {
+    let canvas: web_sys::HtmlCanvasElement =
+        document().create_element("canvas").ok()?.dyn_into().ok()?;
+    let ctx = context_2d(&canvas, size)?;
+    Some((canvas, ctx))
+}

@@ -120,9 +120,12 @@ pub enum Request {
     SegmentSurfaces,
     /// Write the segments as a file.
     ExportSegments(SegmentExport),
-    /// The 8-bit copy of the volume for volume rendering, asked for the
-    /// first time a volume mode is shown (most loads never need it).
-    VolumeTexture,
+    /// The volume's values for volume rendering, asked for the first time a
+    /// volume mode is shown (most loads never need it).
+    VolumeTexture {
+        /// Most texels per side the 3D view's device takes.
+        max_side: u32,
+    },
     /// Header elements of a series' first file for the tag browser.
     Tags {
         /// Series index.
@@ -311,16 +314,26 @@ pub enum Reply {
         /// Every one, in the order drawn.
         items: Vec<insitu_measure::Measurement>,
     },
-    /// The 8-bit copy of the volume for volume rendering (transferred
-    /// beside it), at most `RENDER_MAX_SIDE` voxels per axis.
+    /// The grid volume rendering samples (its texels follow in
+    /// [`Reply::VolumeSlices`]): the volume at its own resolution where the
+    /// device allows, else block maxima ([`insitu_volume::display::RenderGrid`]).
     VolumeTexture {
-        /// Voxels per axis.
+        /// Texels per axis.
         dims: [u32; 3],
         /// Voxels per axis of what it was reduced from (the volume, or
         /// the part inside the crop box): the user is told the choice.
         from_dims: [u32; 3],
         /// Voxel centre → patient mm, column-major.
         voxel_to_world: [f64; 16],
+    },
+    /// Whole texel slices of that grid from `first_slice` on, as 16-bit
+    /// float bits (one `Uint16Array` transferred beside it): a few MB at a
+    /// time, so neither side holds a second volume-sized buffer.
+    VolumeSlices {
+        /// The first slice in the buffer.
+        first_slice: u32,
+        /// No more follow.
+        last: bool,
     },
     /// Tag browser rows.
     Tags {
@@ -360,6 +373,7 @@ impl Reply {
             Self::SpineSkipped => "spine skipped",
             Self::Measurements { .. } => "measurements",
             Self::VolumeTexture { .. } => "volume texture",
+            Self::VolumeSlices { .. } => "volume slices",
             Self::Tags { .. } => "tags",
             Self::Failed { .. } => "failed",
         }

@@ -11,7 +11,7 @@
 use std::rc::Rc;
 
 use insitu_mesh::{Mesh, MeshFormat, SurfaceFacts, SurfaceOptions, clean_up};
-use insitu_volume::display::{RENDER_MAX_SIDE, ReducedVolume, reduced_for_rendering, to_rgba};
+use insitu_volume::display::{RenderGrid, to_rgba};
 use insitu_volume::reslice::{self, Plane, ViewAxis};
 use insitu_volume::{Loaded, Modality, Scan, Volume, Warning, phantom, read_meta};
 
@@ -311,19 +311,14 @@ impl Study {
         self.volume.as_ref().map(|(_, s)| s)
     }
 
-    /// The volume reduced for volume rendering (at most
-    /// [`RENDER_MAX_SIDE`] per axis), only what is inside the crop box when
-    /// there is one.
-    pub fn reduced(&self) -> Option<ReducedVolume> {
-        let volume = self.volume.as_ref()?.0.as_ref();
-        let crop = self.crop_box();
-        match crop {
-            Some(crop) => volume
-                .cropped(crop.min, crop.max)
-                .ok()
-                .map(|part| reduced_for_rendering(&part, RENDER_MAX_SIDE)),
-            None => Some(reduced_for_rendering(volume, RENDER_MAX_SIDE)),
-        }
+    /// The grid volume rendering samples (at most `max_side` texels per
+    /// axis), over only what is inside the crop box when there is one,
+    /// with the volume it reads.
+    pub fn render_grid(&self, max_side: u32) -> Option<(Rc<Volume>, RenderGrid)> {
+        let volume = self.volume.as_ref()?.0.clone();
+        let part = self.crop_box().map(|crop| (crop.min, crop.max));
+        let grid = RenderGrid::new(&volume, part, max_side);
+        Some((volume, grid))
     }
 
     /// The crop box, when it is not the whole volume.
@@ -511,8 +506,10 @@ mod tests {
             1.0,
             || 0.0,
         );
-        let reduced = study.reduced().unwrap();
-        assert_eq!(reduced.dims, [96, 96, 60]);
+        let (_, grid) = study.render_grid(2048).unwrap();
+        assert_eq!(grid.dims, [96, 96, 60]);
+        let (_, reduced) = study.render_grid(32).unwrap();
+        assert_eq!(reduced.dims, [32, 32, 30]);
         let mut bytes = Vec::new();
         study.export(MeshFormat::Stl, &mut bytes).unwrap();
         let count = u32::from_le_bytes(bytes[80..84].try_into().unwrap()) as usize;

@@ -141,16 +141,7 @@ fn wire_surface_controls() {
     }
     let mode: web_sys::HtmlSelectElement = typed("render-mode");
     on(&mode.clone(), "change", move |_: web_sys::Event| {
-        let chosen = scene::Mode::from_name(&mode.value());
-        let app = app();
-        if let Some(scene) = app.scene.borrow_mut().as_mut() {
-            scene.set_mode(chosen, &mode.value());
-        }
-        let wants_texture =
-            matches!(chosen, scene::Mode::Volume(_)) && app.volume.borrow().is_some();
-        if wants_texture && !app.texture_requested.replace(true) {
-            send(Request::VolumeTexture);
-        }
+        show_mode(&mode.value());
         wasm_bindgen_futures::spawn_local(super::replies::show_3d());
     });
     for view in ["axial", "coronal", "sagittal", "3d"] {
@@ -159,6 +150,33 @@ fn wire_surface_controls() {
             "click",
             move |_: web_sys::Event| save_png(view),
         );
+    }
+}
+
+/// Shows the 3D view in the menu's mode `name`: a volume mode starts from
+/// the look kept for its preset, and asks the worker for the volume's
+/// texels the first time one is shown.
+pub fn show_mode(name: &str) {
+    let chosen = super::look::resolve(name);
+    let app = app();
+    let max_side = app.scene.borrow_mut().as_mut().map(|scene| {
+        let look = match chosen {
+            scene::Mode::Volume(preset) => Some(super::look::starting(preset, scene.domain())),
+            scene::Mode::Surface => None,
+        };
+        scene.set_mode(chosen, name, look);
+        scene.max_side()
+    });
+    let look = app.scene.borrow().as_ref().and_then(|s| match s.mode {
+        scene::Mode::Volume(_) => s.look.clone(),
+        scene::Mode::Surface => None,
+    });
+    super::look::show(look.as_ref());
+    let wants_texture = look.is_some() && app.volume.borrow().is_some();
+    if let (true, Some(max_side)) = (wants_texture, max_side)
+        && !app.texture_requested.replace(true)
+    {
+        send(Request::VolumeTexture { max_side });
     }
 }
 
@@ -219,7 +237,7 @@ pub fn download(parts: &Array, name: &str, mime: &str) {
 }
 
 /// Saves a blob under `name` through a temporary blob URL.
-fn download_blob(blob: &web_sys::Blob, name: &str) {
+pub(super) fn download_blob(blob: &web_sys::Blob, name: &str) {
     if let Ok(url) = web_sys::Url::create_object_url_with_blob(blob) {
         click_download(&url, name);
         let _ = web_sys::Url::revoke_object_url(&url);
@@ -240,10 +258,10 @@ fn click_download(url: &str, name: &str) {
 
 fn save_png(view: &str) {
     if view == "3d" {
-        // Redraw first: a GPU canvas is readable in the task that drew it.
-        if let Some(scene) = app().scene.borrow_mut().as_mut() {
-            scene.draw();
-        }
+        // Drawn offscreen at the chosen size and read back: works the same
+        // on a WebGPU and a WebGL2 canvas.
+        wasm_bindgen_futures::spawn_local(super::snapshot::save_png());
+        return;
     }
     let canvas: HtmlCanvasElement = typed(&format!("view-{view}"));
     // toBlob encodes off the UI thread (toDataURL would block it).

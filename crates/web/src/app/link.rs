@@ -19,16 +19,7 @@ use crate::protocol::{Reply, Request};
 /// software rasterizer); `?demo=512` builds the demo at 512²×300 (the
 /// spine benchmark's size).
 pub fn spawn_worker() -> Worker {
-    let query = web_sys::window()
-        .and_then(|w| w.location().search().ok())
-        .unwrap_or_default();
-    let setting = |key: &str| {
-        query
-            .trim_start_matches('?')
-            .split('&')
-            .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
-            .map(str::to_owned)
-    };
+    let setting = crate::dom::page_setting;
     let mut name = "insitu-study".to_owned();
     if let Some(n) = setting("decoders").and_then(|n| n.parse::<usize>().ok()) {
         name.push_str(&format!(";decoders={n}"));

@@ -10,12 +10,14 @@ mod controls;
 mod files;
 mod input;
 mod link;
+mod look;
 mod measure;
 mod offline;
 mod panel;
 mod replies;
 mod scene;
 mod segments;
+mod snapshot;
 mod spine;
 mod storage;
 mod views;
@@ -23,7 +25,7 @@ mod views;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use insitu_gpu::CanvasTarget;
+use insitu_gpu::{CanvasBackend, CanvasTarget};
 use insitu_volume::reslice::ViewAxis;
 use web_sys::{HtmlCanvasElement, Worker};
 
@@ -98,6 +100,8 @@ pub fn start() {
     });
     APP.with(|a| *a.borrow_mut() = Some(app));
     controls::wire();
+    look::wire();
+    snapshot::wire();
     segments::wire();
     spine::wire();
     measure::wire();
@@ -152,20 +156,32 @@ pub fn status(state: LoadState, text: &str) {
 /// Decides the GPU tier once and shows it in `gpu-info`; sets up the 3D view.
 ///
 /// Compute (marching cubes) runs in the worker on WebGPU when the browser has
-/// it. The 3D view draws through WebGL2: drawing a mesh needs no compute, and
-/// WebGL2 canvases are the ones we can verify pixel by pixel in headless
-/// Chromium, where even a plain WebGPU canvas clear never reaches a
-/// screenshot or `toDataURL`.
+/// it. The 3D view draws through WebGPU too on a hardware adapter, WebGL2
+/// otherwise (the same wgpu code; [`insitu_gpu::engine::canvas_backend`]);
+/// `?canvas=webgl` or `?canvas=webgpu` chooses.
 async fn init_gpu() {
     let info = by_test_id("gpu-info");
     let canvas: HtmlCanvasElement = typed("view-3d");
     views::fit_canvas(&canvas);
-    let compute = insitu_gpu::GpuAdapter::headless()
+    // The study worker's WebGPU (compute tier), and the policy's choice of
+    // what draws the canvas, made before the canvas gets a context: a
+    // canvas holds a WebGPU or a WebGL2 context, never both.
+    let webgpu = insitu_gpu::GpuAdapter::headless()
         .await
         .ok()
         .map(|adapter| adapter.summary)
-        .filter(|summary| summary.tier == insitu_gpu::Tier::Compute);
-    let drawing = CanvasTarget::new(canvas, insitu_gpu::wgpu::Backends::GL).await;
+        .filter(|summary| summary.backend == "webgpu");
+    let forced = match crate::dom::page_setting("canvas").as_deref() {
+        Some("webgl") => Some(CanvasBackend::WebGl2),
+        Some("webgpu") => Some(CanvasBackend::WebGpu),
+        _ => None,
+    };
+    let backends = match insitu_gpu::engine::canvas_backend(webgpu.as_ref(), forced) {
+        CanvasBackend::WebGpu => insitu_gpu::wgpu::Backends::BROWSER_WEBGPU,
+        CanvasBackend::WebGl2 => insitu_gpu::wgpu::Backends::GL,
+    };
+    let drawing = CanvasTarget::new(canvas, backends).await;
+    let compute = webgpu.filter(|summary| summary.tier == insitu_gpu::Tier::Compute);
     let tier_source = compute
         .clone()
         .or_else(|| drawing.as_ref().ok().map(|t| t.context.summary.clone()));
@@ -173,10 +189,14 @@ async fn init_gpu() {
         (_, Some(summary)) => {
             let mut text = summary.to_string();
             if let (Ok(target), Some(_)) = (&drawing, &compute) {
-                text.push_str(&format!(" · 3D view: {}", target.context.summary.name));
+                let drawn = &target.context.summary;
+                text.push_str(&format!(" · 3D view: {} on {}", drawn.backend, drawn.name));
             }
             info.set_text_content(Some(&text));
             set_data(&info, "backend", &summary.backend);
+            if let Ok(target) = &drawing {
+                set_data(&info, "canvas", &target.context.summary.backend);
+            }
             set_data(&info, "tier", &summary.tier.to_string());
             set_data(&info, "state", "ok");
         }

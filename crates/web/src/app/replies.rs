@@ -46,7 +46,10 @@ pub fn handle(reply: Reply, attachments: Attachments) {
             dims,
             from_dims,
             voxel_to_world,
-        } => volume_texture(dims, from_dims, voxel_to_world, &attachments),
+        } => volume_texture(dims, from_dims, voxel_to_world),
+        Reply::VolumeSlices { first_slice, last } => {
+            volume_slices(first_slice, last, &attachments);
+        }
         Reply::Tags { series, entries } => panel::show_tags(series, &entries),
         Reply::Failed { during, error } => failed(during, &error),
     }
@@ -118,15 +121,18 @@ fn loaded(summary: VolumeSummary) {
     *app.surface.borrow_mut() = None;
     let volume_mode = app.scene.borrow_mut().as_mut().is_some_and(|scene| {
         scene.clear();
+        scene.set_domain(summary.value_range);
         matches!(scene.mode, scene::Mode::Volume(_))
     });
-    // Already showing volume rendering: the new volume's copy is needed now.
-    app.texture_requested.set(volume_mode);
-    if volume_mode {
-        send(Request::VolumeTexture);
-    }
+    app.texture_requested.set(false);
     let is_ct = summary.modality == Modality::Ct;
     *app.volume.borrow_mut() = Some(summary.clone());
+    // Already showing volume rendering: the new volume's texels are needed
+    // now, and its look follows its modality and value range.
+    if volume_mode {
+        let menu: web_sys::HtmlSelectElement = crate::dom::typed("render-mode");
+        super::controls::show_mode(&menu.value());
+    }
     set_enabled("make-surface", true);
     set_enabled("close-study", true);
     let mut decoded_by = match summary.decoders {
@@ -278,15 +284,10 @@ fn exported(file: ExportFile, attachments: &Attachments) {
     download(&attachments.buffers, &file.file_name(), file.mime());
 }
 
-fn volume_texture(
-    dims: [u32; 3],
-    from_dims: [u32; 3],
-    voxel_to_world: [f64; 16],
-    attachments: &Attachments,
-) {
+fn volume_texture(dims: [u32; 3], from_dims: [u32; 3], voxel_to_world: [f64; 16]) {
     let app = app();
-    // Volume rendering draws a reduced 8-bit copy: say so, and that the
-    // 2D views keep every voxel.
+    // Volume rendering samples the volume itself where the GPU allows:
+    // say which grid it draws, and that the 2D views keep every voxel.
     let label = by_test_id("render-resolution");
     let [x, y, z] = dims;
     let [fx, fy, fz] = from_dims;
@@ -294,28 +295,48 @@ fn volume_texture(
     label.set_text_content(Some(&if reduced {
         format!("3D volume: {x}×{y}×{z} of {fx}×{fy}×{fz}")
     } else {
-        format!("3D volume: {x}×{y}×{z}")
+        format!("3D volume: {x}×{y}×{z}, full resolution")
     }));
     let _ = label.set_attribute(
         "title",
-        &format!(
-            "Volume rendering draws an 8-bit copy of at most {} voxels per side{}; the 2D views and surfaces use every voxel.",
-            insitu_volume::display::RENDER_MAX_SIDE,
-            if reduced { " (block maxima, so thin bone stays)" } else { "" }
-        ),
+        &if reduced {
+            format!(
+                "Volume rendering samples block maxima (thin bone stays) of at most {} texels per side and {} M texels, what this GPU and a laptop's memory allow; the 2D views and surfaces use every voxel.",
+                insitu_volume::display::RENDER_MAX_SIDE,
+                insitu_volume::display::RENDER_MAX_TEXELS >> 20
+            )
+        } else {
+            "Volume rendering samples every voxel as a 16-bit float, as do the 2D views and surfaces.".to_owned()
+        },
     );
     set_data(&label, "dims", &format!("{x}x{y}x{z}"));
     set_data(&label, "from", &format!("{fx}x{fy}x{fz}"));
     label.set_hidden(false);
-    let bounds = app
-        .volume
-        .borrow()
-        .as_ref()
-        .map(|v| (v.bounds.0.map(|x| x as f32), v.bounds.1.map(|x| x as f32)));
-    if let (Some(scene), Some(bounds)) = (app.scene.borrow_mut().as_mut(), bounds) {
-        scene.set_volume(dims, voxel_to_world, attachments.buffer(0), bounds);
+    let summary = app.volume.borrow();
+    let Some(summary) = summary.as_ref() else {
+        return;
+    };
+    let bounds = (
+        summary.bounds.0.map(|x| x as f32),
+        summary.bounds.1.map(|x| x as f32),
+    );
+    if let Some(scene) = app.scene.borrow_mut().as_mut() {
+        scene.begin_volume(dims, voxel_to_world, summary.value_range, bounds);
     }
-    wasm_bindgen_futures::spawn_local(show_3d());
+}
+
+fn volume_slices(first_slice: u32, last: bool, attachments: &Attachments) {
+    let app = app();
+    if let Some(scene) = app.scene.borrow_mut().as_mut() {
+        scene.upload_slices(first_slice, &attachments.buffer(0));
+        if last {
+            scene.finish_volume();
+        }
+    }
+    if last {
+        super::look::draw_editor();
+        wasm_bindgen_futures::spawn_local(show_3d());
+    }
 }
 
 fn failed(during: Task, error: &Failure) {
@@ -341,13 +362,9 @@ fn failed(during: Task, error: &Failure) {
     }
 }
 
-/// Shows the 3D view's mode: a waiting volume texture is uploaded in one
-/// task, the first draw happens in the next (each can be slow on a
-/// software GPU).
+/// Shows the 3D view's mode in a task of its own (a first volume draw can
+/// be slow on a software GPU).
 pub async fn show_3d() {
-    if let Some(scene) = app().scene.borrow_mut().as_mut() {
-        scene.upload_volume();
-    }
     next_task().await;
     if let Some(scene) = app().scene.borrow_mut().as_mut() {
         scene.draw();
@@ -356,9 +373,14 @@ pub async fn show_3d() {
 
 /// Resolves on a later task, letting the browser paint and handle input.
 async fn next_task() {
+    wait_ms(0).await;
+}
+
+/// Resolves after `ms` milliseconds (a task of its own).
+pub async fn wait_ms(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback(&resolve);
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
         }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
@@ -412,14 +434,15 @@ pub async fn show_part(summary: SegmentSurfaceSummary, buffers: Array) {
         if app.surface.borrow().is_some() {
             super::controls::make_surface();
         }
-        let volume_mode = app
+        let max_side = app
             .scene
             .borrow()
             .as_ref()
-            .is_some_and(|s| matches!(s.mode, scene::Mode::Volume(_)));
-        app.texture_requested.set(volume_mode);
-        if volume_mode {
-            send(Request::VolumeTexture);
+            .filter(|s| matches!(s.mode, scene::Mode::Volume(_)))
+            .map(|s| s.max_side());
+        app.texture_requested.set(max_side.is_some());
+        if let Some(max_side) = max_side {
+            send(Request::VolumeTexture { max_side });
         }
     }
 }

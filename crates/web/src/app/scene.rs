@@ -1,11 +1,16 @@
-//! The 3D view: the surface, or volume rendering (MIP, bone, soft tissue),
-//! drawn with wgpu on the `view-3d` canvas; orbit with the mouse, zoom with
-//! the wheel, pan with shift.
+//! The 3D view: the surface, or volume rendering (a preset's look, edited
+//! and clipped), drawn with wgpu on the `view-3d` canvas; orbit with the
+//! mouse, zoom with the wheel, pan with shift. While the user drags, rays
+//! take one sample per voxel; the view is drawn finely once they stop.
 
 use glam::Vec3;
 use insitu_gpu::{
-    BONE, CanvasTarget, MeshPart, Orbit, SurfaceRenderer, VolumeRenderer, VolumeStyle, wgpu,
+    CanvasTarget, MeshPart, Orbit, PendingImage, Quality, Snapshot, SurfaceRenderer,
+    VolumeRenderer, wgpu,
 };
+use insitu_look::{Histogram, Look, Preset};
+
+use wasm_bindgen::JsCast;
 
 use super::views::{NameWriter, fit_canvas};
 
@@ -17,43 +22,30 @@ const BACKGROUND: wgpu::Color = wgpu::Color {
     a: 1.0,
 };
 
+/// Quiet time after the last drag before the fine redraw.
+const SETTLE_MS: i32 = 180;
+
+/// Frames while dragging should come at least this often (ms): slower,
+/// and fewer pixels are cast; much faster, and more.
+const MOVING_FRAME_MS: f64 = 50.0;
+
+/// Bins of the histogram under the editor's curve.
+const HISTOGRAM_BINS: usize = 256;
+
 /// What the 3D view shows.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Mode {
     /// The marching-cubes surface.
     Surface,
-    /// Volume rendering in this style.
-    Volume(VolumeStyle),
+    /// Volume rendering, starting from this preset.
+    Volume(Preset),
 }
 
 impl Mode {
     /// From the `render-mode` menu's value.
     pub fn from_name(name: &str) -> Self {
-        match name {
-            "mip" => Mode::Volume(VolumeStyle::Mip {
-                low: -200.0,
-                high: 1500.0,
-            }),
-            "bone" => Mode::Volume(VolumeStyle::Composite {
-                low: 200.0,
-                high: 700.0,
-                color: [BONE[0], BONE[1], BONE[2]],
-            }),
-            "soft" => Mode::Volume(VolumeStyle::Composite {
-                low: -300.0,
-                high: 100.0,
-                color: [0.85, 0.55, 0.45],
-            }),
-            _ => Mode::Surface,
-        }
+        Preset::from_word(name).map_or(Mode::Surface, Mode::Volume)
     }
-}
-
-/// A volume texture kept in JS memory until volume rendering is first shown.
-struct PendingVolume {
-    dims: [u32; 3],
-    voxel_to_world: glam::DMat4,
-    bytes: js_sys::Uint8Array,
 }
 
 /// Canvas, renderers and camera.
@@ -61,8 +53,23 @@ pub struct Scene {
     target: CanvasTarget,
     surface: SurfaceRenderer,
     volume: VolumeRenderer,
-    pending: Option<PendingVolume>,
     volume_bounds: Option<([f32; 3], [f32; 3])>,
+    /// The loaded volume's value range: the domain of the look's table.
+    domain: (f32, f32),
+    /// How volume rendering looks now.
+    pub look: Option<Look>,
+    /// The volume's values, for the editor.
+    pub histogram: Option<Histogram>,
+    quality: Quality,
+    /// Counts drags; a fine redraw scheduled by an older one is skipped.
+    drags: u32,
+    /// A drag's frame is requested and not yet drawn.
+    frame_pending: bool,
+    /// While dragging, the width and height are divided by this: adapted
+    /// to how fast frames come on this GPU.
+    moving_divisor: u32,
+    /// When the last drag frame was drawn (ms).
+    last_frame_at: f64,
     /// What is shown.
     pub mode: Mode,
     mode_name: String,
@@ -88,8 +95,15 @@ impl Scene {
             target,
             surface,
             volume,
-            pending: None,
             volume_bounds: None,
+            domain: (-1024.0, 3071.0),
+            look: None,
+            histogram: None,
+            quality: Quality::Fine,
+            drags: 0,
+            frame_pending: false,
+            moving_divisor: 4,
+            last_frame_at: 0.0,
             mode: Mode::Surface,
             mode_name: "surface".into(),
             orbit: None,
@@ -178,40 +192,76 @@ impl Scene {
         Some(orbit.ray(w as f32 / h.max(1) as f32, ndc))
     }
 
-    /// Keeps the volume's 8-bit copy until it is uploaded (draw afterwards).
-    pub fn set_volume(
+    /// Starts a new volume texture of `dims` texels (its slices follow);
+    /// `domain` is the volume's value range.
+    pub fn begin_volume(
         &mut self,
         dims: [u32; 3],
         voxel_to_world: [f64; 16],
-        bytes: js_sys::Uint8Array,
+        domain: (f32, f32),
         bounds: ([f32; 3], [f32; 3]),
     ) {
-        self.volume.clear();
-        self.pending = Some(PendingVolume {
-            dims,
-            voxel_to_world: glam::DMat4::from_cols_array(&voxel_to_world),
-            bytes,
-        });
+        let device = &self.target.context.device;
+        self.volume
+            .begin_volume(device, dims, glam::DMat4::from_cols_array(&voxel_to_world));
         self.volume_bounds = Some(bounds);
+        self.domain = domain;
+        self.histogram = Some(Histogram::new(domain, HISTOGRAM_BINS));
+    }
+
+    /// Uploads texel slices from `first_slice` on (half-float bits), and
+    /// counts them into the histogram.
+    pub fn upload_slices(&mut self, first_slice: u32, texels: &js_sys::Uint16Array) {
+        let texels = texels.to_vec();
+        if let Some(h) = &mut self.histogram {
+            h.add(texels.iter().map(|&t| insitu_volume::display::f16_value(t)));
+        }
+        let ctx = &self.target.context;
+        self.volume.upload_slices(&ctx.queue, first_slice, &texels);
+        ctx.queue.submit([]);
+    }
+
+    /// The last slices are in: the volume can be drawn.
+    pub fn finish_volume(&mut self) {
+        let ctx = &self.target.context;
+        self.volume.finish_volume(&ctx.device, &ctx.queue);
+        if let Some(look) = &self.look {
+            self.volume.set_look(&ctx.queue, look, self.domain);
+        }
+        ctx.queue.submit([]);
+    }
+
+    /// Most texels per side the 3D view's device takes.
+    pub fn max_side(&self) -> u32 {
+        VolumeRenderer::max_side(&self.target.context.device)
+    }
+
+    /// A new volume's value range (before its texels come).
+    pub fn set_domain(&mut self, domain: (f32, f32)) {
+        self.domain = domain;
+    }
+
+    /// The value range the look's table spans.
+    pub fn domain(&self) -> (f32, f32) {
+        self.domain
     }
 
     /// Switches between surface and volume rendering (draw afterwards);
-    /// `name` is the menu value, reported on the canvas once drawn.
-    pub fn set_mode(&mut self, mode: Mode, name: &str) {
+    /// `name` is the menu value, reported on the canvas once drawn, and
+    /// `look` how a volume mode starts (a kept look, or the preset's).
+    pub fn set_mode(&mut self, mode: Mode, name: &str, look: Option<Look>) {
         self.mode = mode;
         self.mode_name = name.to_owned();
+        if let Some(look) = look {
+            self.set_look(look);
+        }
     }
 
-    /// Uploads the waiting volume texture, if any: call in a task of its
-    /// own before the first volume draw, to keep UI tasks short.
-    pub fn upload_volume(&mut self) {
-        if let Some(p) = self.pending.take() {
-            let ctx = &self.target.context;
-            let bytes = p.bytes.to_vec();
-            self.volume
-                .set_volume(&ctx.device, &ctx.queue, p.dims, p.voxel_to_world, &bytes);
-            ctx.queue.submit([]);
-        }
+    /// Sets how volume rendering looks (draw afterwards).
+    pub fn set_look(&mut self, look: Look) {
+        let ctx = &self.target.context;
+        self.volume.set_look(&ctx.queue, &look, self.domain);
+        self.look = Some(look);
     }
 
     /// Drops the surface, the segments' surfaces and the volume.
@@ -222,7 +272,7 @@ impl Scene {
         let canvas: web_sys::HtmlCanvasElement = crate::dom::typed("view-3d");
         crate::dom::set_data(&canvas, "parts", "0");
         self.volume.clear();
-        self.pending = None;
+        self.histogram = None;
         self.volume_bounds = None;
         self.orbit = None;
         self.draw();
@@ -235,25 +285,25 @@ impl Scene {
         if size != self.target.size() {
             self.target.resize(size.0, size.1);
         }
-        if let Mode::Volume(_) = self.mode {
-            self.upload_volume();
-            if self.orbit.is_none() {
-                self.orbit = self.volume_bounds.map(framing);
-            }
+        if let Mode::Volume(_) = self.mode
+            && self.orbit.is_none()
+        {
+            self.orbit = self.volume_bounds.map(framing);
         }
         let orbit = self
             .orbit
             .unwrap_or(Orbit::framing(Vec3::splat(-100.0), Vec3::splat(100.0)));
         let (surface, volume, mode) = (&mut self.surface, &self.volume, self.mode);
+        let quality = self.quality;
         let drawn = self
             .target
             .render(|device, queue, encoder, view| match mode {
                 Mode::Surface => {
                     surface.draw(device, queue, encoder, view, size, &orbit, BACKGROUND)
                 }
-                Mode::Volume(style) => {
-                    volume.draw(queue, encoder, view, size, &orbit, style, BACKGROUND)
-                }
+                Mode::Volume(_) => volume.draw(
+                    device, queue, encoder, view, size, &orbit, quality, BACKGROUND,
+                ),
             });
         if let Err(e) = drawn {
             web_sys::console::warn_1(&format!("3D view: {e}").into());
@@ -265,46 +315,153 @@ impl Scene {
             _ => self.mode_name.as_str(),
         };
         crate::dom::set_data(&canvas, "rendered", shown);
+        let quality = match self.quality {
+            Quality::Fine => "fine",
+            Quality::Moving(_) => "moving",
+        };
+        crate::dom::set_data(&canvas, "quality", quality);
+    }
+
+    /// Draws at one sample per voxel while the user drags, once per
+    /// animation frame however many drag events came (so a slow GPU only
+    /// delays frames and never queues them behind input), and finely once
+    /// no drag has come for [`SETTLE_MS`].
+    fn draw_moving(&mut self) {
+        self.drags = self.drags.wrapping_add(1);
+        if self.frame_pending {
+            return;
+        }
+        self.frame_pending = true;
+        let frame = wasm_bindgen::closure::Closure::once_into_js(move || {
+            let (moving, ticket) = {
+                let app = super::app();
+                let mut scene = app.scene.borrow_mut();
+                let Some(scene) = scene.as_mut() else {
+                    return;
+                };
+                scene.frame_pending = false;
+                let moving = matches!(scene.mode, Mode::Volume(_));
+                if moving {
+                    scene.adapt_moving_divisor();
+                    scene.quality = Quality::Moving(scene.moving_divisor);
+                }
+                scene.draw();
+                scene.quality = Quality::Fine;
+                (moving, scene.drags)
+            };
+            if moving {
+                wasm_bindgen_futures::spawn_local(settle(ticket));
+            }
+        });
+        if let Some(w) = web_sys::window() {
+            let _ = w.request_animation_frame(frame.unchecked_ref());
+        }
+    }
+
+    /// Casts fewer pixels when drag frames came slowly (the GPU is behind
+    /// and the page would wait for it), more when they come fast.
+    fn adapt_moving_divisor(&mut self) {
+        let now = js_sys::Date::now();
+        let interval = now - self.last_frame_at;
+        self.last_frame_at = now;
+        // A pause between drags says nothing about the GPU.
+        if interval > 4.0 * MOVING_FRAME_MS {
+            return;
+        }
+        if interval > MOVING_FRAME_MS {
+            self.moving_divisor = (self.moving_divisor + 1).min(8);
+        } else if interval < MOVING_FRAME_MS / 2.5 {
+            self.moving_divisor = self.moving_divisor.saturating_sub(1).max(1);
+        }
     }
 
     /// The vertebra names over the 3D view (its own 2D canvas on top),
     /// each where its part is drawn, explode offset included.
     fn draw_names(&self, (w, h): (u32, u32), orbit: &Orbit, surface: bool) {
-        use wasm_bindgen::JsCast;
         let canvas: web_sys::HtmlCanvasElement = crate::dom::typed("view-3d-names");
-        if canvas.width() != w || canvas.height() != h {
-            canvas.set_width(w);
-            canvas.set_height(h);
-        }
-        let Some(ctx) = canvas
-            .get_context("2d")
-            .ok()
-            .flatten()
-            .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
-        else {
+        let Some(ctx) = crate::dom::context_2d(&canvas, (w, h)) else {
             return;
         };
         ctx.clear_rect(0.0, 0.0, f64::from(w), f64::from(h));
-        let scale = (f64::from(w.min(h)) / 400.0).clamp(0.75, 2.5);
-        let mut names = NameWriter::new(&ctx, 12.0, scale);
-        if surface && self.show_names {
-            let view_proj = orbit.view_proj(w as f32 / h.max(1) as f32);
-            for (name, key, at) in &self.names {
-                if !self.present.iter().any(|&l| u32::from(l) == *key) {
-                    continue;
-                }
-                let moved = *at + Vec3::from(self.surface.part_offset(*key));
-                let clip = view_proj * moved.extend(1.0);
-                if clip.w <= 0.0 {
-                    continue;
-                }
-                let ndc = clip.truncate() / clip.w;
-                let x = (f64::from(ndc.x) + 1.0) / 2.0 * f64::from(w);
-                let y = (1.0 - f64::from(ndc.y)) / 2.0 * f64::from(h);
-                names.write(name, x, y);
-            }
+        let mut names = NameWriter::new(&ctx, 12.0, name_scale(w, h));
+        if surface {
+            self.write_names(&mut names, (w, h), orbit);
         }
         names.finish(&canvas);
+    }
+
+    /// Writes the shown vertebrae's names where `orbit` puts them on an
+    /// image of `w`×`h` (the view, or a snapshot of it).
+    pub fn write_names(&self, names: &mut NameWriter, (w, h): (u32, u32), orbit: &Orbit) {
+        if !self.show_names {
+            return;
+        }
+        let view_proj = orbit.view_proj(w as f32 / h.max(1) as f32);
+        for (name, key, at) in &self.names {
+            if !self.present.iter().any(|&l| u32::from(l) == *key) {
+                continue;
+            }
+            let moved = *at + Vec3::from(self.surface.part_offset(*key));
+            let clip = view_proj * moved.extend(1.0);
+            if clip.w <= 0.0 {
+                continue;
+            }
+            let ndc = clip.truncate() / clip.w;
+            let x = (f64::from(ndc.x) + 1.0) / 2.0 * f64::from(w);
+            let y = (1.0 - f64::from(ndc.y)) / 2.0 * f64::from(h);
+            names.write(name, x, y);
+        }
+    }
+
+    /// Draws the view as it is now (at rest quality) into an image `scale`
+    /// times the canvas's size, turned `yaw` radians further about the
+    /// target (a turntable frame), on its way back to the CPU; with the
+    /// camera it was drawn from, for writing names on it.
+    pub fn snapshot(&mut self, scale: f64, yaw: f32) -> Option<(PendingImage, Orbit)> {
+        let mut orbit = self.orbit?;
+        orbit.yaw += yaw;
+        let (w, h) = self.target.size();
+        let size = (
+            (f64::from(w) * scale).round() as u32,
+            (f64::from(h) * scale).round() as u32,
+        );
+        let ctx = &self.target.context;
+        let image = Snapshot::new(&ctx.device, size, self.target.format());
+        let size = image.size();
+        let view = image.view();
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        match self.mode {
+            Mode::Surface => self.surface.draw(
+                &ctx.device,
+                &ctx.queue,
+                &mut encoder,
+                &view,
+                size,
+                &orbit,
+                BACKGROUND,
+            ),
+            Mode::Volume(_) => self.volume.draw(
+                &ctx.device,
+                &ctx.queue,
+                &mut encoder,
+                &view,
+                size,
+                &orbit,
+                Quality::Fine,
+                BACKGROUND,
+            ),
+        }
+        Some((image.finish(&ctx.device, &ctx.queue, encoder), orbit))
+    }
+
+    /// The 3D view's device (a handle).
+    pub fn device(&self) -> wgpu::Device {
+        self.target.context.device.clone()
+    }
+
+    /// Whether the surface (with its names) is what is shown.
+    pub fn shows_surface(&self) -> bool {
+        self.mode == Mode::Surface
     }
 
     /// Orbit by a mouse drag of (dx, dy) CSS pixels.
@@ -312,7 +469,7 @@ impl Scene {
         if let Some(o) = &mut self.orbit {
             o.yaw -= (dx * 0.01) as f32;
             o.pitch = (o.pitch + (dy * 0.01) as f32).clamp(-1.5, 1.5);
-            self.draw();
+            self.draw_moving();
         }
     }
 
@@ -320,7 +477,7 @@ impl Scene {
     pub fn zoom(&mut self, notches: f64) {
         if let Some(o) = &mut self.orbit {
             o.distance *= 1.1f32.powf(notches as f32);
-            self.draw();
+            self.draw_moving();
         }
     }
 
@@ -332,9 +489,25 @@ impl Scene {
             let up = right.cross(forward);
             let per_pixel = o.distance * 0.0015;
             o.target += (-right * dx as f32 + up * dy as f32) * per_pixel;
-            self.draw();
+            self.draw_moving();
         }
     }
+}
+
+/// The fine redraw after a drag, unless another drag came meanwhile.
+async fn settle(ticket: u32) {
+    super::replies::wait_ms(SETTLE_MS).await;
+    let app = super::app();
+    if let Some(scene) = app.scene.borrow_mut().as_mut()
+        && scene.drags == ticket
+    {
+        scene.draw();
+    }
+}
+
+/// Name text scale for an image of `w`×`h` (a 400-pixel view at 1).
+pub fn name_scale(w: u32, h: u32) -> f64 {
+    (f64::from(w.min(h)) / 400.0).clamp(0.75, 5.0)
 }
 
 fn framing(bounds: ([f32; 3], [f32; 3])) -> Orbit {

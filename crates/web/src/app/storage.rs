@@ -42,6 +42,7 @@ pub fn wire() {
         super::link::send(crate::protocol::Request::SetCache { keep: !on });
         wasm_bindgen_futures::spawn_local(async move {
             if on {
+                super::look::forget();
                 clear_all().await;
             }
             refresh().await;

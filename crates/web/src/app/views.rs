@@ -4,7 +4,6 @@
 
 use glam::DVec3;
 use insitu_volume::reslice::{Plane, ViewAxis};
-use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
 use crate::dom::typed;
@@ -201,16 +200,7 @@ impl Views {
     pub fn draw(&self, request: &ViewRequest, rgba: &js_sys::Uint8ClampedArray) {
         let canvas = canvas(request.axis);
         let plane: Plane = request.plane.into();
-        if canvas.width() != plane.width || canvas.height() != plane.height {
-            canvas.set_width(plane.width);
-            canvas.set_height(plane.height);
-        }
-        let Some(ctx) = canvas
-            .get_context("2d")
-            .ok()
-            .flatten()
-            .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
-        else {
+        let Some(ctx) = crate::dom::context_2d(&canvas, (plane.width, plane.height)) else {
             return;
         };
         if let Ok(image) =

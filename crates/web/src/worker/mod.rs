@@ -292,22 +292,44 @@ async fn handle(worker: &Worker, request: Request, attachments: Attachments) {
                 Err(e) => fail(Task::Exporting, e),
             }
         }
-        Request::VolumeTexture => {
-            let reduced = worker.study.borrow().reduced();
-            if let Some(reduced) = reduced {
-                post(
-                    &Reply::VolumeTexture {
-                        dims: reduced.dims,
-                        from_dims: reduced.from_dims,
-                        voxel_to_world: reduced.voxel_to_world,
-                    },
-                    Attachments::buffers([
-                        js_sys::Uint8Array::from(reduced.bytes.as_slice()).into()
-                    ]),
-                );
-            }
-        }
+        Request::VolumeTexture { max_side } => volume_texture(worker, max_side),
         Request::Tags { series } => tags(worker, series).await,
+    }
+}
+
+/// Texel slices a message carries: about 8 MB of half floats.
+const TEXELS_PER_MESSAGE: usize = 4 << 20;
+
+/// Sends the grid volume rendering samples, a few slices at a time, each
+/// filled into one reused buffer and copied once into the message's own.
+fn volume_texture(worker: &Worker, max_side: u32) {
+    let Some((volume, grid)) = worker.study.borrow().render_grid(max_side) else {
+        return;
+    };
+    post(
+        &Reply::VolumeTexture {
+            dims: grid.dims,
+            from_dims: grid.from_dims,
+            voxel_to_world: grid.voxel_to_world,
+        },
+        Attachments::default(),
+    );
+    let per_slice = grid.slice_texels().max(1);
+    let slices_per_message = (TEXELS_PER_MESSAGE / per_slice).max(1) as u32;
+    let mut buffer = vec![0u16; per_slice * slices_per_message as usize];
+    let mut first = 0;
+    while first < grid.dims[2] {
+        let slices = slices_per_message.min(grid.dims[2] - first);
+        let texels = &mut buffer[..per_slice * slices as usize];
+        grid.fill(&volume, first, texels);
+        post(
+            &Reply::VolumeSlices {
+                first_slice: first,
+                last: first + slices == grid.dims[2],
+            },
+            Attachments::buffers([js_sys::Uint16Array::from(&texels[..]).into()]),
+        );
+        first += slices;
     }
 }
 

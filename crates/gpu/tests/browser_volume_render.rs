@@ -1,0 +1,120 @@
+//! Volume rendering in headless Chromium on both browser backends: the demo
+//! spine drawn with the bone preset through WebGPU and through WebGL2 (an
+//! offscreen canvas) gives the same image, read back from a texture (a
+//! WebGPU canvas never shows in a headless screenshot). Each frame's time is
+//! logged per backend.
+#![cfg(target_arch = "wasm32")]
+
+use glam::DMat4;
+use insitu_gpu::{GpuContext, Orbit, Quality, Snapshot, VolumeRenderer, wgpu};
+use insitu_look::Preset;
+use insitu_volume::display::RenderGrid;
+use insitu_volume::phantom::{PhantomSize, demo_spine};
+use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const SIZE: (u32, u32) = (320, 400);
+
+/// The demo spine at a third of the app's resolution, drawn from the front
+/// with the bone preset, as RGBA rows; with the milliseconds a frame takes
+/// from encoding to its pixels back (best of three after a first).
+async fn spine_image(ctx: &GpuContext) -> (Vec<u8>, f64) {
+    let volume = demo_spine(PhantomSize {
+        matrix: 96,
+        slices: 100,
+        pixel_mm: 3.6,
+        slice_mm: 3.0,
+    });
+    let grid = RenderGrid::new(&volume, None, VolumeRenderer::max_side(&ctx.device));
+    let mut texels = vec![0u16; grid.slice_texels() * grid.dims[2] as usize];
+    grid.fill(&volume, 0, &mut texels);
+    let format = wgpu::TextureFormat::Rgba8Unorm;
+    let mut renderer = VolumeRenderer::new(&ctx.device, format);
+    renderer.set_volume(
+        &ctx.device,
+        &ctx.queue,
+        grid.dims,
+        DMat4::from_cols_array(&grid.voxel_to_world),
+        &texels,
+    );
+    renderer.set_look(
+        &ctx.queue,
+        &Preset::CtBone.look(volume.value_range()),
+        volume.value_range(),
+    );
+    let (low, high) = insitu_volume::reslice::world_bounds(&volume);
+    let orbit = Orbit::framing(low.as_vec3(), high.as_vec3());
+    // One frame to compile the pipeline and warm the caches, then the best
+    // of three, each from encoding to its pixels back on the CPU.
+    let mut best = f64::MAX;
+    let mut pixels = Vec::new();
+    for frame in 0..4 {
+        let started = js_sys::Date::now();
+        let image = Snapshot::new(&ctx.device, SIZE, format);
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        renderer.draw(
+            &ctx.device,
+            &ctx.queue,
+            &mut encoder,
+            &image.view(),
+            image.size(),
+            &orbit,
+            Quality::Fine,
+            wgpu::Color::BLACK,
+        );
+        pixels = image
+            .finish(&ctx.device, &ctx.queue, encoder)
+            .rgba()
+            .await
+            .expect("read back");
+        if frame > 0 {
+            best = best.min(js_sys::Date::now() - started);
+        }
+    }
+    (pixels, best)
+}
+
+/// Share of pixels brighter than the background.
+fn foreground(pixels: &[u8]) -> f64 {
+    let lit = pixels
+        .chunks_exact(4)
+        .filter(|p| u32::from(p[0]) + u32::from(p[1]) + u32::from(p[2]) > 60)
+        .count();
+    lit as f64 / (pixels.len() / 4) as f64
+}
+
+#[wasm_bindgen_test]
+async fn the_bone_preset_draws_the_same_spine_through_webgpu_and_webgl2() {
+    let webgpu = GpuContext::headless().await.expect("WebGPU adapter");
+    assert_eq!(webgpu.summary.backend, "webgpu", "{}", webgpu.summary);
+    let webgl = GpuContext::offscreen_webgl()
+        .await
+        .expect("WebGL2 on an OffscreenCanvas");
+    let (a, a_ms) = spine_image(&webgpu).await;
+    let (b, b_ms) = spine_image(&webgl).await;
+    let (fa, fb) = (foreground(&a), foreground(&b));
+    let differences: Vec<u32> = a
+        .chunks_exact(4)
+        .zip(b.chunks_exact(4))
+        .map(|(x, y)| {
+            (0..3)
+                .map(|i| u32::from(x[i].abs_diff(y[i])))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mean = differences.iter().sum::<u32>() as f64 / differences.len() as f64;
+    let far = differences.iter().filter(|&&d| d > 24).count() as f64 / differences.len() as f64;
+    console_log!(
+        "volume rendering frame, demo spine 96x96x100 at {}x{}: WebGPU {a_ms:.0} ms ({:.1}% foreground), WebGL2 {b_ms:.0} ms ({:.1}%); mean difference {mean:.2} levels, {:.2}% of pixels over 24",
+        SIZE.0,
+        SIZE.1,
+        fa * 100.0,
+        fb * 100.0,
+        far * 100.0
+    );
+    assert!(fa > 0.05 && fb > 0.05, "the spine shows: {fa} {fb}");
+    assert!(mean < 2.0, "mean difference {mean}");
+    assert!(far < 0.01, "{far} of pixels differ by more than 24 levels");
+}

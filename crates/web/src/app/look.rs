@@ -1,0 +1,409 @@
+//! The 3D rendering panel: the preset menu's entries, the transfer-function
+//! editor over the volume's histogram (drag the background to move the
+//! curve sideways and widen it up and down, drag a point to reshape it,
+//! double-click to add or remove a point), lighting, the clip plane, and
+//! keeping the look on this computer (numbers only, unless the user keeps
+//! nothing).
+
+use std::cell::Cell;
+
+use insitu_look::{ClipPlane, Look, Point, Preset};
+use web_sys::{HtmlCanvasElement, HtmlInputElement, HtmlSelectElement, PointerEvent};
+
+use super::app;
+use super::scene::Mode;
+use crate::dom::{by_test_id, element, on, set_data, typed};
+
+/// Where the look is kept (localStorage).
+const KEPT: &str = "insitu.look";
+
+/// Grab radius of a point, CSS pixels.
+const GRAB_PX: f64 = 7.0;
+
+/// What a drag on the editor moves.
+#[derive(Debug, Clone, Copy)]
+enum Drag {
+    /// The whole curve: sideways shifts, up and down scales.
+    Curve { x: f64, y: f64 },
+    /// One point (index into the placed points).
+    Point(usize),
+}
+
+thread_local! {
+    static DRAG: Cell<Option<Drag>> = const { Cell::new(None) };
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// The look kept from an earlier visit, if any.
+fn kept() -> Option<Look> {
+    Look::from_json(&storage()?.get_item(KEPT).ok()??)
+}
+
+/// Keeps `look` for the next visit, unless the user keeps nothing here.
+fn keep(look: &Look) {
+    if super::storage::keep_nothing() {
+        return;
+    }
+    if let Some(s) = storage() {
+        let _ = s.set_item(KEPT, &look.to_json());
+    }
+}
+
+/// Forgets the kept look (the user chose to keep nothing).
+pub fn forget() {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(KEPT);
+    }
+}
+
+/// How `preset` starts over values in `domain`: as the user left it last
+/// time, or as defined.
+pub fn starting(preset: Preset, domain: (f32, f32)) -> Look {
+    kept()
+        .filter(|look| look.preset == preset)
+        .unwrap_or_else(|| preset.look(domain))
+}
+
+/// The preset the "by modality" entry stands for now.
+pub fn resolve(name: &str) -> Mode {
+    if name == "volume" {
+        let modality = app().volume.borrow().as_ref().map(|v| v.modality);
+        return Mode::Volume(Preset::for_modality(
+            modality.unwrap_or(insitu_volume::Modality::Ct),
+        ));
+    }
+    Mode::from_name(name)
+}
+
+/// Fills the menu and hooks up the panel.
+pub fn wire() {
+    let menu: HtmlSelectElement = typed("render-mode");
+    let auto = element("option", "Volume (by modality)");
+    let _ = auto.set_attribute("value", "volume");
+    let _ = menu.append_child(&auto);
+    for preset in Preset::ALL {
+        let option = element("option", preset.label());
+        let _ = option.set_attribute("value", preset.word());
+        let _ = menu.append_child(&option);
+    }
+    let canvas: HtmlCanvasElement = typed("tf-editor");
+    on(&canvas, "pointerdown", |e: PointerEvent| pointer_down(&e));
+    on(&canvas, "pointermove", |e: PointerEvent| pointer_move(&e));
+    on(&canvas, "pointerup", |_: PointerEvent| end_drag());
+    on(&canvas, "pointercancel", |_: PointerEvent| end_drag());
+    on(&canvas, "dblclick", |e: web_sys::MouseEvent| {
+        double_click(&e)
+    });
+    on(&by_test_id("tf-reset"), "click", |_: web_sys::Event| {
+        edit(|look, domain| *look = look.preset.look(domain));
+    });
+    on(&by_test_id("tf-lighting"), "change", |_: web_sys::Event| {
+        let on = typed::<HtmlInputElement>("tf-lighting").checked();
+        edit(move |look, _| look.lighting.enabled = on);
+    });
+    for id in ["clip-axis", "clip-position", "clip-flip"] {
+        on(&by_test_id(id), "input", |_: web_sys::Event| {
+            let clip = clip_from_controls();
+            edit(move |look, _| look.clip = clip);
+        });
+    }
+}
+
+/// The clip plane the controls describe.
+fn clip_from_controls() -> Option<ClipPlane> {
+    let axis = match typed::<HtmlSelectElement>("clip-axis").value().as_str() {
+        "x" => 0,
+        "y" => 1,
+        "z" => 2,
+        _ => return None,
+    };
+    let position: f32 = typed::<HtmlInputElement>("clip-position")
+        .value()
+        .parse()
+        .unwrap_or(0.0);
+    let flip = typed::<HtmlInputElement>("clip-flip").checked();
+    Some(ClipPlane::across_axis(axis, position, flip))
+}
+
+/// Sets the panel's controls from `look` (a new mode or a kept look).
+pub fn show(look: Option<&Look>) {
+    by_test_id("look-panel").set_hidden(look.is_none());
+    let Some(look) = look else {
+        return;
+    };
+    typed::<HtmlInputElement>("tf-lighting").set_checked(look.lighting.enabled);
+    let (axis, position, flip) = match look.clip {
+        Some(c) => {
+            let axis = (0..3)
+                .max_by(|&a, &b| c.normal[a].abs().total_cmp(&c.normal[b].abs()))
+                .unwrap_or(0);
+            let flip = c.normal[axis] < 0.0;
+            let position = if flip { -c.offset } else { c.offset };
+            (["x", "y", "z"][axis], position, flip)
+        }
+        None => ("none", 0.0, false),
+    };
+    typed::<HtmlSelectElement>("clip-axis").set_value(axis);
+    typed::<HtmlInputElement>("clip-position").set_value(&position.to_string());
+    typed::<HtmlInputElement>("clip-flip").set_checked(flip);
+    report(look);
+    draw_editor();
+}
+
+/// Changes the look, keeps it, redraws the editor and the 3D view.
+fn edit(change: impl FnOnce(&mut Look, (f32, f32))) {
+    let app = app();
+    let look = {
+        let mut scene = app.scene.borrow_mut();
+        let Some(scene) = scene.as_mut() else {
+            return;
+        };
+        let Some(mut look) = scene.look.clone() else {
+            return;
+        };
+        change(&mut look, scene.domain());
+        scene.set_look(look.clone());
+        scene.draw();
+        look
+    };
+    keep(&look);
+    report(&look);
+    draw_editor();
+}
+
+/// The look's numbers on the editor, for tests to read.
+fn report(look: &Look) {
+    let canvas: HtmlCanvasElement = typed("tf-editor");
+    set_data(&canvas, "preset", look.preset.word());
+    set_data(&canvas, "shift", &look.transfer.shift.to_string());
+    set_data(&canvas, "scale", &look.transfer.scale.to_string());
+    set_data(&canvas, "points", &look.transfer.points.len().to_string());
+}
+
+/// The editor's size in CSS pixels and the value ↔ x mapping.
+struct Frame {
+    width: f64,
+    height: f64,
+    domain: (f32, f32),
+}
+
+impl Frame {
+    fn now(canvas: &HtmlCanvasElement) -> Option<Self> {
+        let domain = app().scene.borrow().as_ref()?.domain();
+        Some(Self {
+            width: f64::from(canvas.client_width().max(1)),
+            height: f64::from(canvas.client_height().max(1)),
+            domain,
+        })
+    }
+
+    fn x_of(&self, value: f32) -> f64 {
+        f64::from(value - self.domain.0) / f64::from(self.domain.1 - self.domain.0) * self.width
+    }
+
+    fn value_of(&self, x: f64) -> f32 {
+        self.domain.0 + (x / self.width) as f32 * (self.domain.1 - self.domain.0)
+    }
+
+    /// Opacity on a square-root scale: the small per-mm opacities of soft
+    /// tissue are where the editing happens.
+    fn y_of(&self, opacity: f32) -> f64 {
+        (1.0 - f64::from(opacity).sqrt()) * (self.height - 8.0) + 4.0
+    }
+
+    fn opacity_of(&self, y: f64) -> f32 {
+        let t = (1.0 - (y - 4.0) / (self.height - 8.0)).clamp(0.0, 1.0);
+        (t * t) as f32
+    }
+}
+
+fn placed_points() -> Vec<Point> {
+    app()
+        .scene
+        .borrow()
+        .as_ref()
+        .and_then(|s| s.look.as_ref().map(|l| l.transfer.placed()))
+        .unwrap_or_default()
+}
+
+/// The point under (x, y), if any.
+fn point_at(frame: &Frame, x: f64, y: f64) -> Option<usize> {
+    placed_points()
+        .iter()
+        .position(|p| (frame.x_of(p.value) - x).hypot(frame.y_of(p.opacity) - y) <= GRAB_PX)
+}
+
+fn pointer_down(e: &PointerEvent) {
+    let canvas: HtmlCanvasElement = typed("tf-editor");
+    let Some(frame) = Frame::now(&canvas) else {
+        return;
+    };
+    let (x, y) = (f64::from(e.offset_x()), f64::from(e.offset_y()));
+    let _ = canvas.set_pointer_capture(e.pointer_id());
+    let drag = match point_at(&frame, x, y) {
+        Some(i) => {
+            // Points are edited where they are drawn: shift and scale
+            // become part of them first.
+            edit(|look, _| {
+                look.transfer.points = look.transfer.placed();
+                look.transfer.shift = 0.0;
+                look.transfer.scale = 1.0;
+            });
+            Drag::Point(i)
+        }
+        None => Drag::Curve { x, y },
+    };
+    DRAG.with(|d| d.set(Some(drag)));
+}
+
+fn pointer_move(e: &PointerEvent) {
+    let Some(drag) = DRAG.with(Cell::get) else {
+        return;
+    };
+    let canvas: HtmlCanvasElement = typed("tf-editor");
+    let Some(frame) = Frame::now(&canvas) else {
+        return;
+    };
+    let (x, y) = (f64::from(e.offset_x()), f64::from(e.offset_y()));
+    match drag {
+        Drag::Curve { x: x0, y: y0 } => {
+            let dx = frame.value_of(x) - frame.value_of(x0);
+            // 100 px upwards doubles the width.
+            let dy = ((y0 - y) / 100.0 * std::f64::consts::LN_2) as f32;
+            edit(|look, _| look.transfer = look.transfer.dragged(dx, dy));
+            DRAG.with(|d| d.set(Some(Drag::Curve { x, y })));
+        }
+        Drag::Point(i) => {
+            let (value, opacity) = (frame.value_of(x), frame.opacity_of(y));
+            edit(|look, _| {
+                let points = &mut look.transfer.points;
+                let low = if i == 0 {
+                    f32::MIN
+                } else {
+                    points[i - 1].value
+                };
+                let high = points.get(i + 1).map_or(f32::MAX, |p| p.value);
+                if let Some(p) = points.get_mut(i) {
+                    p.value = value.clamp(low, high);
+                    p.opacity = opacity;
+                }
+            });
+        }
+    }
+}
+
+fn end_drag() {
+    DRAG.with(|d| d.set(None));
+}
+
+/// Double-click: removes the point under the pointer (keeping two), or
+/// adds one on the curve there.
+fn double_click(e: &web_sys::MouseEvent) {
+    let canvas: HtmlCanvasElement = typed("tf-editor");
+    let Some(frame) = Frame::now(&canvas) else {
+        return;
+    };
+    let (x, y) = (f64::from(e.offset_x()), f64::from(e.offset_y()));
+    let hit = point_at(&frame, x, y);
+    let value = frame.value_of(x);
+    edit(move |look, _| {
+        let tf = &mut look.transfer;
+        tf.points = tf.placed();
+        tf.shift = 0.0;
+        tf.scale = 1.0;
+        match hit {
+            Some(i) if tf.points.len() > 2 => {
+                tf.points.remove(i);
+            }
+            Some(_) => {}
+            None => {
+                let [r, g, b, a] = tf.at(value);
+                let at = tf.points.partition_point(|p| p.value <= value);
+                tf.points.insert(
+                    at,
+                    Point {
+                        value,
+                        opacity: a,
+                        color: [r, g, b],
+                    },
+                );
+            }
+        }
+    });
+}
+
+/// Draws the histogram, the colour bar and the opacity curve.
+pub fn draw_editor() {
+    let canvas: HtmlCanvasElement = typed("tf-editor");
+    let Some(frame) = Frame::now(&canvas) else {
+        return;
+    };
+    let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
+    let (w, h) = (
+        (frame.width * ratio).round() as u32,
+        (frame.height * ratio).round() as u32,
+    );
+    let Some(ctx) = crate::dom::context_2d(&canvas, (w, h)) else {
+        return;
+    };
+    let _ = ctx.set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0);
+    ctx.set_fill_style_str("#0b0e14");
+    ctx.fill_rect(0.0, 0.0, frame.width, frame.height);
+    let app = app();
+    let scene = app.scene.borrow();
+    let Some(scene) = scene.as_ref() else {
+        return;
+    };
+    if let Some(histogram) = &scene.histogram {
+        ctx.set_fill_style_str("#2a3140");
+        let heights = histogram.log_heights();
+        let bar = frame.width / heights.len() as f64;
+        for (i, height) in heights.iter().enumerate() {
+            let hpx = f64::from(*height) * (frame.height - 10.0);
+            ctx.fill_rect(i as f64 * bar, frame.height - hpx, bar.ceil(), hpx);
+        }
+    }
+    let Some(look) = &scene.look else {
+        return;
+    };
+    // The colour bar along the bottom: the table's colour at each x.
+    for x in 0..frame.width as u32 {
+        let [r, g, b, _] = look.transfer.at(frame.value_of(f64::from(x)));
+        ctx.set_fill_style_str(&css_color([r, g, b]));
+        ctx.fill_rect(f64::from(x), frame.height - 4.0, 1.0, 4.0);
+    }
+    let points = look.transfer.placed();
+    ctx.set_stroke_style_str("#e8eef8");
+    ctx.set_line_width(1.5);
+    ctx.begin_path();
+    ctx.move_to(0.0, frame.y_of(points.first().map_or(0.0, |p| p.opacity)));
+    for p in &points {
+        ctx.line_to(frame.x_of(p.value), frame.y_of(p.opacity));
+    }
+    ctx.line_to(
+        frame.width,
+        frame.y_of(points.last().map_or(0.0, |p| p.opacity)),
+    );
+    ctx.stroke();
+    for p in &points {
+        ctx.set_fill_style_str(&css_color(p.color));
+        ctx.begin_path();
+        let _ = ctx.arc(
+            frame.x_of(p.value),
+            frame.y_of(p.opacity),
+            4.5,
+            0.0,
+            std::f64::consts::TAU,
+        );
+        ctx.fill();
+        ctx.stroke();
+    }
+}
+
+fn css_color(rgb: [f32; 3]) -> String {
+    let [r, g, b] = rgb.map(|c| (c.clamp(0.0, 1.0) * 255.0).round() as u8);
+    format!("rgb({r},{g},{b})")
+}

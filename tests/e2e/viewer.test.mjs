@@ -263,6 +263,31 @@ test('demo spine: 300 HU surface, then a binary STL whose triangle count equals 
     console.log(`clip plane: foreground ${(whole.foregroundFraction * 100).toFixed(1)}% -> ${(clipped.foregroundFraction * 100).toFixed(1)}%`);
     assert.ok(clipped.foregroundFraction < whole.foregroundFraction * 0.8, 'the clip plane removed part of the volume');
     await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-demo-volume-clipped.png') });
+    // Alt-drag in the 3D view moves the plane along its normal.
+    const clipBefore = await editor.getAttribute('data-clip');
+    const area = await view3d.boundingBox();
+    await page.keyboard.down('Alt');
+    await page.mouse.move(area.x + area.width / 2, area.y + area.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(area.x + area.width / 2, area.y + area.height / 2 - 40, { steps: 3 });
+    await page.mouse.up();
+    await page.keyboard.up('Alt');
+    const clipAfter = await editor.getAttribute('data-clip');
+    console.log(`alt-drag: clip ${clipBefore} -> ${clipAfter}`);
+    assert.notEqual(clipAfter, clipBefore, 'alt-drag moved the clip plane');
+    // The clip plane can follow a 2D view: the axial plane through the
+    // crosshair, moving as the axial view scrolls.
+    await page.getByTestId('clip-axis').selectOption('axial');
+    const followed = await editor.getAttribute('data-clip');
+    const axial = page.getByTestId('view-axial');
+    await axial.hover();
+    for (let i = 0; i < 10; i += 1) await page.mouse.wheel(0, 100);
+    await page.waitForFunction((before) => document.querySelector('[data-testid="tf-editor"]').dataset.clip !== before, followed, { timeout: 30_000 });
+    const scrolled = await editor.getAttribute('data-clip');
+    console.log(`clip following the axial view: ${followed} -> ${scrolled}`);
+    // Its normal is the volume's z (the demo is axial): only the offset moves.
+    assert.equal(followed.split(';')[0], scrolled.split(';')[0]);
+    assert.match(followed.split(';')[0], /^-?0\.000,-?0\.000,-?1\.000$/);
     // Orbiting keeps the UI thread free: drags draw coarsely, then finely.
     await page.evaluate(() => { window.__longTasks = []; });
     const view = await view3d.boundingBox();

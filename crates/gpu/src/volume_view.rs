@@ -533,6 +533,13 @@ impl VolumeRenderer {
         self.volume = None;
     }
 
+    /// The volume's box (texture coordinates 0..1) → patient mm: what a
+    /// [`insitu_look::ClipPlane`] is measured in.
+    pub fn box_to_world(&self) -> Option<DMat4> {
+        let v = self.volume.as_ref()?;
+        Some(v.voxel_to_world * index_to_texture(v.dims).inverse())
+    }
+
     /// Whether a volume is loaded and ready to draw.
     pub fn has_volume(&self) -> bool {
         self.volume.as_ref().is_some_and(|v| v.bind_group.is_some())
@@ -647,10 +654,7 @@ impl VolumeRenderer {
         let Some(bind_group) = &v.bind_group else {
             return;
         };
-        // Texture coordinates put texel centre i at (i + 0.5) / n.
-        let n = v.dims.as_dvec3();
-        let index_to_texture =
-            DMat4::from_scale(1.0 / n) * DMat4::from_translation(glam::DVec3::splat(0.5));
+        let index_to_texture = index_to_texture(v.dims);
         let texture_to_world = v.voxel_to_world * index_to_texture.inverse();
         let linear = glam::DMat3::from_mat4(v.voxel_to_world);
         let gradient_to_world = DMat4::from_mat3(linear.inverse().transpose());
@@ -712,6 +716,11 @@ impl VolumeRenderer {
         pass.set_bind_group(0, bind_group, &[]);
         pass.draw(0..3, 0..1);
     }
+}
+
+/// Texture coordinates put texel centre i at (i + 0.5) / n.
+fn index_to_texture(dims: UVec3) -> DMat4 {
+    DMat4::from_scale(1.0 / dims.as_dvec3()) * DMat4::from_translation(glam::DVec3::splat(0.5))
 }
 
 fn extent(size: UVec3) -> wgpu::Extent3d {

@@ -1,5 +1,6 @@
 //! A free clip plane through the volume.
 
+use glam::{DMat3, DMat4, DVec3};
 use serde::{Deserialize, Serialize};
 
 /// Keeps what lies on the plane's front: points `p` of the volume's unit box
@@ -28,6 +29,28 @@ impl ClipPlane {
         }
     }
 
+    /// The plane through world point `point` (mm) with world normal
+    /// `normal`, keeping the side the normal points to, for a box whose
+    /// unit coordinates map to world mm by `box_to_world` (the texture's
+    /// 0..1 to patient space): how a 2D view's plane becomes a clip plane.
+    /// `None` for a degenerate normal or box.
+    pub fn through(point: DVec3, normal: DVec3, box_to_world: DMat4) -> Option<Self> {
+        let linear = DMat3::from_mat4(box_to_world);
+        let origin = box_to_world.w_axis.truncate();
+        // n·(L b + t − c) ≥ 0  ⇔  (Lᵀ n)·b ≥ n·(c − t).
+        let m = linear.transpose() * normal;
+        let length = m.length();
+        if !length.is_finite() || length < 1e-12 {
+            return None;
+        }
+        let offset = (normal.dot(point - origin) - m.dot(DVec3::splat(0.5))) / length;
+        let n = m / length;
+        Some(Self {
+            normal: [n.x as f32, n.y as f32, n.z as f32],
+            offset: offset as f32,
+        })
+    }
+
     /// Whether a point of the unit box is kept.
     pub fn keeps(&self, p: [f32; 3]) -> bool {
         let d: f32 = (0..3).map(|i| self.normal[i] * (p[i] - 0.5)).sum();
@@ -38,6 +61,35 @@ impl ClipPlane {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_world_plane_keeps_the_same_points_in_box_units() {
+        // A tilted, anisotropic box: 0..1 spans 40 × 30 × 90 mm, sheared.
+        let box_to_world = DMat4::from_cols_array(&[
+            40.0, 0.0, 0.0, 0.0, //
+            0.0, 30.0, 0.0, 0.0, //
+            0.0, 8.0, 90.0, 0.0, //
+            -20.0, 5.0, 100.0, 1.0,
+        ]);
+        let point = DVec3::new(-3.0, 20.0, 150.0);
+        let normal = DVec3::new(0.2, -0.3, 0.93).normalize();
+        let plane = ClipPlane::through(point, normal, box_to_world).unwrap();
+        for i in 0..6 {
+            for j in 0..6 {
+                for k in 0..6 {
+                    let b = DVec3::new(f64::from(i), f64::from(j), f64::from(k)) / 5.0;
+                    let world = box_to_world.transform_point3(b);
+                    let side = normal.dot(world - point);
+                    if side.abs() < 1e-3 {
+                        continue;
+                    }
+                    let b32 = [b.x as f32, b.y as f32, b.z as f32];
+                    assert_eq!(plane.keeps(b32), side > 0.0, "{b}: {side}");
+                }
+            }
+        }
+        assert_eq!(ClipPlane::through(point, DVec3::ZERO, box_to_world), None);
+    }
 
     #[test]
     fn an_axis_plane_keeps_the_far_side_or_the_near_one_when_flipped() {

@@ -378,40 +378,69 @@ fn pick_3d(canvas: &HtmlCanvasElement, e: &MouseEvent) {
     }
 }
 
-/// A drag in the 3D view: last position, pan (not orbit), moved since
-/// the button went down.
-type Orbiting = (f64, f64, bool, bool);
+/// What a drag in the 3D view does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Drag3d {
+    /// Turn the camera about the target.
+    Orbit,
+    /// Move the target in the screen plane (shift or a non-left button).
+    Pan,
+    /// Move the clip plane along its normal (alt, when one is set).
+    Clip,
+}
+
+/// Where a drag in the 3D view was last, what it does, and whether it
+/// moved (a click without moving picks a segment).
+type Orbiting = (f64, f64, Drag3d, bool);
+
+/// The 3D canvas's height in CSS pixels.
+fn canvas_height_css() -> i32 {
+    typed::<HtmlCanvasElement>("view-3d").client_height()
+}
 
 fn wire_3d() {
     let canvas: HtmlCanvasElement = typed("view-3d");
     let last: Rc<Cell<Option<Orbiting>>> = Rc::new(Cell::new(None));
     let l = last.clone();
     on(&canvas, "mousedown", move |e: MouseEvent| {
+        let drag = if e.alt_key() && super::look::has_clip() {
+            Drag3d::Clip
+        } else if e.shift_key() || e.button() != 0 {
+            Drag3d::Pan
+        } else {
+            Drag3d::Orbit
+        };
         l.set(Some((
             f64::from(e.client_x()),
             f64::from(e.client_y()),
-            e.shift_key() || e.button() != 0,
+            drag,
             false,
         )));
     });
     let l = last.clone();
     on(&canvas, "mousemove", move |e: MouseEvent| {
-        let Some((x, y, pan, _)) = l.get() else {
+        let Some((x, y, drag, _)) = l.get() else {
             return;
         };
         let (nx, ny) = (f64::from(e.client_x()), f64::from(e.client_y()));
-        l.set(Some((nx, ny, pan, true)));
+        l.set(Some((nx, ny, drag, true)));
+        if drag == Drag3d::Clip {
+            // Up moves the plane forward along its normal; the canvas
+            // height sweeps the whole box.
+            let height = f64::from(canvas_height_css()).max(1.0);
+            super::look::move_clip(((y - ny) / height) as f32);
+            return;
+        }
         if let Some(scene) = app().scene.borrow_mut().as_mut() {
-            if pan {
-                scene.pan(nx - x, ny - y);
-            } else {
-                scene.rotate(nx - x, ny - y);
+            match drag {
+                Drag3d::Pan => scene.pan(nx - x, ny - y),
+                _ => scene.rotate(nx - x, ny - y),
             }
         }
     });
     let (l, c) = (last.clone(), canvas.clone());
     on(&canvas, "mouseup", move |e: MouseEvent| {
-        if let Some((_, _, false, false)) = l.take() {
+        if let Some((_, _, Drag3d::Orbit, false)) = l.take() {
             pick_3d(&c, &e);
         }
     });

@@ -1,18 +1,19 @@
 //! The 3D rendering panel: the preset menu's entries, the transfer-function
 //! editor over the volume's histogram (drag the background to move the
 //! curve sideways and widen it up and down, drag a point to reshape it,
-//! double-click to add or remove a point), lighting, the clip plane, and
-//! keeping the look on this computer (numbers only, unless the user keeps
-//! nothing).
+//! pick its colour, double-click to add or remove a point), lighting, the
+//! clip plane (also moved by alt-dragging the 3D view), and keeping the
+//! look on this computer (numbers only, unless the user keeps nothing).
 
 use std::cell::Cell;
 
 use insitu_look::{ClipPlane, Look, Point, Preset};
+use insitu_volume::reslice::ViewAxis;
 use web_sys::{HtmlCanvasElement, HtmlInputElement, HtmlSelectElement, PointerEvent};
 
 use super::app;
 use super::scene::Mode;
-use crate::dom::{by_test_id, element, on, set_data, typed};
+use crate::dom::{by_test_id, element, on, set_data, set_enabled, typed};
 
 /// Where the look is kept (localStorage).
 const KEPT: &str = "insitu.look";
@@ -29,8 +30,18 @@ enum Drag {
     Point(usize),
 }
 
+/// How an edit is drawn: a drag's many small edits as drag frames (the
+/// view finishes finely once they stop), a single change finely at once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Redraw {
+    Fine,
+    Moving,
+}
+
 thread_local! {
     static DRAG: Cell<Option<Drag>> = const { Cell::new(None) };
+    /// The point last grabbed: the colour picker recolours it.
+    static SELECTED: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
 fn storage() -> Option<web_sys::Storage> {
@@ -98,6 +109,7 @@ pub fn wire() {
         double_click(&e)
     });
     on(&by_test_id("tf-reset"), "click", |_: web_sys::Event| {
+        SELECTED.with(|s| s.set(None));
         edit(|look, domain| *look = look.preset.look(domain));
     });
     on(&by_test_id("tf-lighting"), "change", |_: web_sys::Event| {
@@ -107,13 +119,119 @@ pub fn wire() {
     for id in ["clip-axis", "clip-position", "clip-flip"] {
         on(&by_test_id(id), "input", |_: web_sys::Event| {
             let clip = clip_from_controls();
-            edit(move |look, _| look.clip = clip);
+            edit_moving(move |look, _| look.clip = clip);
         });
+    }
+    on(&by_test_id("tf-color"), "input", |_: web_sys::Event| {
+        let (Some(i), Some(rgb)) = (
+            SELECTED.with(Cell::get),
+            parse_hex(&typed::<HtmlInputElement>("tf-color").value()),
+        ) else {
+            return;
+        };
+        edit_moving(move |look, _| {
+            bake_placement(look);
+            if let Some(p) = look.transfer.points.get_mut(i) {
+                p.color = rgb;
+            }
+        });
+    });
+}
+
+/// Whether a clip plane is set on the volume shown (alt-drag in 3D moves it).
+pub fn has_clip() -> bool {
+    app().scene.borrow().as_ref().is_some_and(|s| {
+        matches!(s.mode, Mode::Volume(_)) && s.look.as_ref().is_some_and(|l| l.clip.is_some())
+    })
+}
+
+/// Moves the clip plane by `delta` box units along its normal (a drag in
+/// the 3D view), keeping the slider in step.
+pub fn move_clip(delta: f32) {
+    edit_moving(move |look, _| {
+        if let Some(c) = &mut look.clip {
+            c.offset = (c.offset + delta).clamp(-0.9, 0.9);
+        }
+    });
+    let clip = app()
+        .scene
+        .borrow()
+        .as_ref()
+        .and_then(|s| s.look.as_ref()?.clip);
+    if let Some(c) = clip {
+        let flipped = c.normal.iter().sum::<f32>() < 0.0;
+        let position = if flipped { -c.offset } else { c.offset };
+        typed::<HtmlInputElement>("clip-position").set_value(&position.to_string());
+    }
+}
+
+/// Shift and scale become part of the points (so a point is edited where
+/// it is drawn).
+fn bake_placement(look: &mut Look) {
+    look.transfer.points = look.transfer.placed();
+    look.transfer.shift = 0.0;
+    look.transfer.scale = 1.0;
+}
+
+/// `#rrggbb` as linear 0..1 channels.
+fn parse_hex(hex: &str) -> Option<[f32; 3]> {
+    let hex = hex.strip_prefix('#')?;
+    let channel = |i: usize| {
+        u8::from_str_radix(hex.get(i..i + 2)?, 16)
+            .ok()
+            .map(|c| f32::from(c) / 255.0)
+    };
+    Some([channel(0)?, channel(2)?, channel(4)?])
+}
+
+fn hex_of(rgb: [f32; 3]) -> String {
+    let [r, g, b] = rgb.map(|c| (c.clamp(0.0, 1.0) * 255.0).round() as u8);
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+/// The 2D view the clip plane follows, if the user chose one.
+fn followed_view() -> Option<ViewAxis> {
+    let chosen = typed::<HtmlSelectElement>("clip-axis").value();
+    ViewAxis::ALL.into_iter().find(|a| a.name() == chosen)
+}
+
+/// The plane of 2D view `axis` through the crosshair, keeping the side
+/// away from the camera (the cut face towards the user), or the other
+/// side when flipped.
+fn view_clip(axis: ViewAxis) -> Option<ClipPlane> {
+    let app = app();
+    let crosshair = app.views.borrow().as_ref()?.crosshair;
+    let scene = app.scene.borrow();
+    let scene = scene.as_ref()?;
+    let (_, _, normal) = axis.basis();
+    let eye = scene.orbit?.eye().as_dvec3();
+    let facing_eye = normal.dot(eye - crosshair) > 0.0;
+    let flip = typed::<HtmlInputElement>("clip-flip").checked();
+    let kept = if facing_eye != flip { -normal } else { normal };
+    ClipPlane::through(crosshair, kept, scene.box_to_world()?)
+}
+
+/// The 2D views moved: a clip plane that follows one moves with it.
+pub fn follow_views() {
+    let Some(axis) = followed_view() else {
+        return;
+    };
+    let volume_shown = app()
+        .scene
+        .borrow()
+        .as_ref()
+        .is_some_and(|s| matches!(s.mode, Mode::Volume(_)));
+    if volume_shown {
+        let clip = view_clip(axis);
+        edit_moving(move |look, _| look.clip = clip);
     }
 }
 
 /// The clip plane the controls describe.
 fn clip_from_controls() -> Option<ClipPlane> {
+    if let Some(axis) = followed_view() {
+        return view_clip(axis);
+    }
     let axis = match typed::<HtmlSelectElement>("clip-axis").value().as_str() {
         "x" => 0,
         "y" => 1,
@@ -131,6 +249,8 @@ fn clip_from_controls() -> Option<ClipPlane> {
 /// Sets the panel's controls from `look` (a new mode or a kept look).
 pub fn show(look: Option<&Look>) {
     by_test_id("look-panel").set_hidden(look.is_none());
+    SELECTED.with(|s| s.set(None));
+    set_enabled("tf-color", false);
     let Some(look) = look else {
         return;
     };
@@ -146,15 +266,26 @@ pub fn show(look: Option<&Look>) {
         }
         None => ("none", 0.0, false),
     };
-    typed::<HtmlSelectElement>("clip-axis").set_value(axis);
+    if followed_view().is_none() || look.clip.is_none() {
+        typed::<HtmlSelectElement>("clip-axis").set_value(axis);
+    }
     typed::<HtmlInputElement>("clip-position").set_value(&position.to_string());
     typed::<HtmlInputElement>("clip-flip").set_checked(flip);
     report(look);
     draw_editor();
 }
 
-/// Changes the look, keeps it, redraws the editor and the 3D view.
+/// Changes the look, keeps it, redraws the editor and the 3D view finely.
 fn edit(change: impl FnOnce(&mut Look, (f32, f32))) {
+    apply(change, Redraw::Fine);
+}
+
+/// [`edit`] during a drag: drawn as drag frames.
+fn edit_moving(change: impl FnOnce(&mut Look, (f32, f32))) {
+    apply(change, Redraw::Moving);
+}
+
+fn apply(change: impl FnOnce(&mut Look, (f32, f32)), redraw: Redraw) {
     let app = app();
     let look = {
         let mut scene = app.scene.borrow_mut();
@@ -166,7 +297,10 @@ fn edit(change: impl FnOnce(&mut Look, (f32, f32))) {
         };
         change(&mut look, scene.domain());
         scene.set_look(look.clone());
-        scene.draw();
+        match redraw {
+            Redraw::Fine => scene.draw(),
+            Redraw::Moving => scene.draw_moving(),
+        }
         look
     };
     keep(&look);
@@ -181,6 +315,13 @@ fn report(look: &Look) {
     set_data(&canvas, "shift", &look.transfer.shift.to_string());
     set_data(&canvas, "scale", &look.transfer.scale.to_string());
     set_data(&canvas, "points", &look.transfer.points.len().to_string());
+    let clip = look.clip.map_or("none".to_owned(), |c| {
+        format!(
+            "{:.3},{:.3},{:.3};{:.4}",
+            c.normal[0], c.normal[1], c.normal[2], c.offset
+        )
+    });
+    set_data(&canvas, "clip", &clip);
 }
 
 /// The editor's size in CSS pixels and the value ↔ x mapping.
@@ -245,13 +386,12 @@ fn pointer_down(e: &PointerEvent) {
     let _ = canvas.set_pointer_capture(e.pointer_id());
     let drag = match point_at(&frame, x, y) {
         Some(i) => {
-            // Points are edited where they are drawn: shift and scale
-            // become part of them first.
-            edit(|look, _| {
-                look.transfer.points = look.transfer.placed();
-                look.transfer.shift = 0.0;
-                look.transfer.scale = 1.0;
-            });
+            SELECTED.with(|s| s.set(Some(i)));
+            if let Some(p) = placed_points().get(i) {
+                typed::<HtmlInputElement>("tf-color").set_value(&hex_of(p.color));
+            }
+            set_enabled("tf-color", true);
+            edit_moving(|look, _| bake_placement(look));
             Drag::Point(i)
         }
         None => Drag::Curve { x, y },
@@ -273,12 +413,12 @@ fn pointer_move(e: &PointerEvent) {
             let dx = frame.value_of(x) - frame.value_of(x0);
             // 100 px upwards doubles the width.
             let dy = ((y0 - y) / 100.0 * std::f64::consts::LN_2) as f32;
-            edit(|look, _| look.transfer = look.transfer.dragged(dx, dy));
+            edit_moving(|look, _| look.transfer = look.transfer.dragged(dx, dy));
             DRAG.with(|d| d.set(Some(Drag::Curve { x, y })));
         }
         Drag::Point(i) => {
             let (value, opacity) = (frame.value_of(x), frame.opacity_of(y));
-            edit(|look, _| {
+            edit_moving(|look, _| {
                 let points = &mut look.transfer.points;
                 let low = if i == 0 {
                     f32::MIN
@@ -309,11 +449,11 @@ fn double_click(e: &web_sys::MouseEvent) {
     let (x, y) = (f64::from(e.offset_x()), f64::from(e.offset_y()));
     let hit = point_at(&frame, x, y);
     let value = frame.value_of(x);
+    SELECTED.with(|s| s.set(None));
+    set_enabled("tf-color", false);
     edit(move |look, _| {
+        bake_placement(look);
         let tf = &mut look.transfer;
-        tf.points = tf.placed();
-        tf.shift = 0.0;
-        tf.scale = 1.0;
         match hit {
             Some(i) if tf.points.len() > 2 => {
                 tf.points.remove(i);
@@ -388,13 +528,15 @@ pub fn draw_editor() {
         frame.y_of(points.last().map_or(0.0, |p| p.opacity)),
     );
     ctx.stroke();
-    for p in &points {
+    let selected = SELECTED.with(Cell::get);
+    for (i, p) in points.iter().enumerate() {
         ctx.set_fill_style_str(&css_color(p.color));
         ctx.begin_path();
+        let radius = if selected == Some(i) { 6.5 } else { 4.5 };
         let _ = ctx.arc(
             frame.x_of(p.value),
             frame.y_of(p.opacity),
-            4.5,
+            radius,
             0.0,
             std::f64::consts::TAU,
         );

@@ -264,6 +264,7 @@ pub fn redraw() {
         views: requests,
         overlay: segments::overlay_style(),
     });
+    look::follow_views();
 }
 
 /// Loads a series chosen in the list.

@@ -241,6 +241,11 @@ impl Scene {
         self.domain = domain;
     }
 
+    /// The volume's box (0..1) → patient mm, once its texels are in.
+    pub fn box_to_world(&self) -> Option<glam::DMat4> {
+        self.volume.box_to_world()
+    }
+
     /// The value range the look's table spans.
     pub fn domain(&self) -> (f32, f32) {
         self.domain
@@ -326,7 +331,7 @@ impl Scene {
     /// animation frame however many drag events came (so a slow GPU only
     /// delays frames and never queues them behind input), and finely once
     /// no drag has come for [`SETTLE_MS`].
-    fn draw_moving(&mut self) {
+    pub fn draw_moving(&mut self) {
         self.drags = self.drags.wrapping_add(1);
         if self.frame_pending {
             return;

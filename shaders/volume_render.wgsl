@@ -135,43 +135,60 @@ fn brick_skippable(p: vec3<f32>, blend: i32, extreme: f32) -> bool {
     return false;
 }
 
-@fragment
-fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
-    let background = params.background;
-    let near_world = unproject(in.ndc, 0.0);
-    let far_world = unproject(in.ndc, 1.0);
-    let near = (params.world_to_texture * vec4<f32>(near_world, 1.0)).xyz;
+// A ray through the volume's texture space: t = 0 at the near plane, 1 at
+// the far one.
+struct Ray {
+    near: vec3<f32>,
+    dir: vec3<f32>,
+    // Unit world direction towards the viewer.
+    view: vec3<f32>,
+}
+
+fn ray_of(ndc: vec2<f32>) -> Ray {
+    let near_world = unproject(ndc, 0.0);
+    let far_world = unproject(ndc, 1.0);
+    var r: Ray;
+    r.near = (params.world_to_texture * vec4<f32>(near_world, 1.0)).xyz;
     let far = (params.world_to_texture * vec4<f32>(far_world, 1.0)).xyz;
-    let dir = far - near;
+    r.dir = far - r.near;
+    r.view = -normalize(far_world - near_world);
+    return r;
+}
+
+// Casts `r` up to ray parameter `limit` (a surface drawn first, or 1).
+// Returns the colour premultiplied by its alpha; alpha 0 where the ray met
+// nothing to show.
+fn march(r: Ray, pixel: vec2<f32>, limit: f32) -> vec4<f32> {
+    let near = r.near;
+    let dir = r.dir;
     // The ray's span inside the crop box (slab test)...
     let inv = 1.0 / dir;
     let t0 = (params.crop_low.xyz - near) * inv;
     let t1 = (params.crop_high.xyz - near) * inv;
     var enter = max(max(min(t0.x, t1.x), min(t0.y, t1.y)), max(min(t0.z, t1.z), 0.0));
-    var leave = min(min(max(t0.x, t1.x), max(t0.y, t1.y)), min(max(t0.z, t1.z), 1.0));
+    var leave = min(min(max(t0.x, t1.x), max(t0.y, t1.y)), min(max(t0.z, t1.z), limit));
     // ...and on the kept side of the clip plane.
     let normal = params.clip.xyz;
     if (dot(normal, normal) > 0.0) {
         let along = dot(normal, dir);
         let beyond = dot(normal, near - vec3<f32>(0.5)) - params.clip.w;
         if (abs(along) < 1e-9) {
-            if (beyond < 0.0) { return background; }
+            if (beyond < 0.0) { return vec4<f32>(0.0); }
         } else {
             let t = -beyond / along;
             if (along > 0.0) { enter = max(enter, t); } else { leave = min(leave, t); }
         }
     }
     if (enter >= leave) {
-        return background;
+        return vec4<f32>(0.0);
     }
     // Steps of 1 / samples-per-voxel voxels; their length in mm scales
     // the tables' per-mm opacity.
     let voxels_per_t = length(dir * params.dims.xyz);
     let dt = 1.0 / (voxels_per_t * params.settings.w);
     let step_mm = dt * length((params.texture_to_world * vec4<f32>(dir, 0.0)).xyz);
-    let view = -normalize(far_world - near_world);
     let blend = i32(params.settings.x + 0.5);
-    var t = enter + dt * jitter(in.clip.xy);
+    var t = enter + dt * jitter(pixel);
     var color = vec3<f32>(0.0);
     var alpha = 0.0;
     var extreme = select(-1e30, 1e30, blend == 2);
@@ -194,7 +211,7 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
                 let a = 1.0 - pow(1.0 - min(sample.a, 0.999), step_mm);
                 var rgb = sample.rgb;
                 if (params.dims.w > 0.5 && a > 0.002) {
-                    rgb = lit(rgb, p, view);
+                    rgb = lit(rgb, p, r.view);
                 }
                 color += (1.0 - alpha) * a * rgb;
                 alpha += (1.0 - alpha) * a;
@@ -211,14 +228,45 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
         t += dt;
     }
     if (blend == 0) {
-        return vec4<f32>(color + background.rgb * (1.0 - alpha), 1.0);
+        return vec4<f32>(color, alpha);
     }
-    var shown = extreme;
     if (blend == 3) {
-        shown = sum / max(count, 1.0);
+        if (count < 1.0) { return vec4<f32>(0.0); }
+        return vec4<f32>(classify(sum / count).rgb, 1.0);
     }
-    if (blend != 3 && abs(extreme) > 1e29) {
-        return background;
+    if (abs(extreme) > 1e29) {
+        return vec4<f32>(0.0);
     }
-    return vec4<f32>(classify(shown).rgb, 1.0);
+    return vec4<f32>(classify(extreme).rgb, 1.0);
+}
+
+// The volume alone, over the background.
+@fragment
+fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
+    let c = march(ray_of(in.ndc), in.clip.xy, 1.0);
+    return vec4<f32>(c.rgb + params.background.rgb * (1.0 - c.a), 1.0);
+}
+
+// Depth of the segments drawn first, read by `fs_over` only.
+// The segments' depth, packed in r, g, b (24 bits) by the surface pass.
+@group(1) @binding(0) var surface_depth: texture_2d<f32>;
+
+// The volume over segments drawn first: each ray stops where a segment's
+// surface is, and what it gathered in front of it is blended over it
+// (premultiplied). background.w: depth texels per pixel of this frame (a
+// frame drawn smaller while the user drags reads the full-size depth).
+@fragment
+fn fs_over(in: VertexOut) -> @location(0) vec4<f32> {
+    let r = ray_of(in.ndc);
+    let size = vec2<i32>(textureDimensions(surface_depth));
+    let texel = min(vec2<i32>(in.clip.xy * params.background.w), size - 1);
+    let code = round(textureLoad(surface_depth, texel, 0).rgb * 255.0);
+    let depth = (code.r * 65536.0 + code.g * 256.0 + code.b) / 16777215.0;
+    var limit = 1.0;
+    if (depth < 1.0) {
+        let world = unproject(in.ndc, depth);
+        let hit = (params.world_to_texture * vec4<f32>(world, 1.0)).xyz;
+        limit = dot(hit - r.near, r.dir) / dot(r.dir, r.dir);
+    }
+    return march(r, in.clip.xy, limit);
 }

@@ -101,6 +101,8 @@ struct CameraUniform {
     eye: [f32; 4],
     color: [f32; 4],
     offset: [f32; 4],
+    /// World points with xyz·p < w are cut away; a zero normal keeps all.
+    clip: [f32; 4],
 }
 
 /// The GPU copy of one mesh.
@@ -201,6 +203,13 @@ pub struct SurfaceRenderer {
     camera: wgpu::Buffer,
     bind_group: wgpu::BindGroup,
     depth: Option<(wgpu::TextureView, u32, u32)>,
+    /// The parts' depth packed into RGBA8 (see `fs_parts`), for volume
+    /// rendering to stop its rays at.
+    depth_code: Option<wgpu::Texture>,
+    /// Draws parts with their colour and their packed depth.
+    parts_pipeline: wgpu::RenderPipeline,
+    /// The world clip plane (see [`SurfaceRenderer::set_clip`]).
+    clip: [f32; 4],
     mesh: Option<MeshBuffers>,
     /// Draw the bone mesh (the app hides it while segments are shown).
     mesh_visible: bool,
@@ -211,6 +220,31 @@ const POSITION: [wgpu::VertexAttribute; 1] = wgpu::vertex_attr_array![0 => Float
 const NORMAL: [wgpu::VertexAttribute; 1] = wgpu::vertex_attr_array![1 => Float32x3];
 
 const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
+
+/// What a surface pass draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layers {
+    /// The bone surface and the coloured parts.
+    BoneAndParts,
+    /// The parts only (segments shown instead of the bone).
+    Parts,
+    /// The parts, with their depth packed for volume rendering.
+    PartsWithDepth,
+}
+
+/// Nearer fragments win.
+fn depth_state() -> wgpu::DepthStencilState {
+    wgpu::DepthStencilState {
+        format: DEPTH_FORMAT,
+        depth_write_enabled: Some(true),
+        depth_compare: Some(wgpu::CompareFunction::Less),
+        stencil: Default::default(),
+        bias: Default::default(),
+    }
+}
+
+/// Where the parts' depth is packed for volume rendering.
+const DEPTH_CODE_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
 
 /// Bone white.
 pub const BONE: [f32; 4] = [0.93, 0.89, 0.80, 1.0];
@@ -259,35 +293,40 @@ impl SurfaceRenderer {
             step_mode: wgpu::VertexStepMode::Vertex,
             attributes,
         };
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("surface"),
-            layout: Some(&pipeline_layout),
-            vertex: wgpu::VertexState {
-                module: &module,
-                entry_point: Some("vs_main"),
-                compilation_options: Default::default(),
-                buffers: &[Some(vec3_buffer(&POSITION)), Some(vec3_buffer(&NORMAL))],
-            },
-            fragment: Some(wgpu::FragmentState {
-                module: &module,
-                entry_point: Some("fs_main"),
-                compilation_options: Default::default(),
-                targets: &[Some(format.into())],
-            }),
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: Some(wgpu::DepthStencilState {
-                format: DEPTH_FORMAT,
-                depth_write_enabled: Some(true),
-                depth_compare: Some(wgpu::CompareFunction::Less),
-                stencil: Default::default(),
-                bias: Default::default(),
-            }),
-            multisample: Default::default(),
-            multiview_mask: None,
-            cache: None,
-        });
+        let make = |label, fragment, targets: &[Option<wgpu::ColorTargetState>]| {
+            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                label: Some(label),
+                layout: Some(&pipeline_layout),
+                vertex: wgpu::VertexState {
+                    module: &module,
+                    entry_point: Some("vs_main"),
+                    compilation_options: Default::default(),
+                    buffers: &[Some(vec3_buffer(&POSITION)), Some(vec3_buffer(&NORMAL))],
+                },
+                fragment: Some(wgpu::FragmentState {
+                    module: &module,
+                    entry_point: Some(fragment),
+                    compilation_options: Default::default(),
+                    targets,
+                }),
+                primitive: wgpu::PrimitiveState::default(),
+                depth_stencil: Some(depth_state()),
+                multisample: Default::default(),
+                multiview_mask: None,
+                cache: None,
+            })
+        };
+        let pipeline = make("surface", "fs_main", &[Some(format.into())]);
+        let parts_pipeline = make(
+            "surface parts over volume",
+            "fs_parts",
+            &[Some(format.into()), Some(DEPTH_CODE_FORMAT.into())],
+        );
         Self {
+            clip: [0.0; 4],
             pipeline,
+            parts_pipeline,
+            depth_code: None,
             layout,
             camera,
             bind_group,
@@ -472,9 +511,77 @@ impl SurfaceRenderer {
         queue: &wgpu::Queue,
         encoder: &mut wgpu::CommandEncoder,
         target: &wgpu::TextureView,
+        size: (u32, u32),
+        orbit: &Orbit,
+        background: wgpu::Color,
+    ) {
+        let layers = if self.mesh_visible {
+            Layers::BoneAndParts
+        } else {
+            Layers::Parts
+        };
+        self.draw_with(
+            device, queue, encoder, target, size, orbit, background, layers,
+        );
+    }
+
+    /// Draws only the coloured parts (segments), leaving their depth in
+    /// [`SurfaceRenderer::depth`] for volume rendering to stop its rays
+    /// at: how segments and the volume compose.
+    #[allow(clippy::too_many_arguments)]
+    pub fn draw_parts(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &wgpu::TextureView,
+        size: (u32, u32),
+        orbit: &Orbit,
+        background: wgpu::Color,
+    ) {
+        self.draw_with(
+            device,
+            queue,
+            encoder,
+            target,
+            size,
+            orbit,
+            background,
+            Layers::PartsWithDepth,
+        );
+    }
+
+    /// The depth of the last [`SurfaceRenderer::draw_parts`] (0 near .. 1
+    /// far, 1 where nothing is) packed into RGBA8, to be copied by whoever
+    /// reads it (on WebGL2 a texture still attached to a framebuffer cannot
+    /// be read in the next pass).
+    pub fn depth(&self) -> Option<&wgpu::Texture> {
+        self.depth_code.as_ref()
+    }
+
+    /// Cuts every surface by a world plane (unit normal, `d`: points with
+    /// `normal·p < d` go), as volume rendering's clip plane cuts the
+    /// volume; `None` keeps all.
+    pub fn set_clip(&mut self, plane: Option<([f32; 3], f32)>) {
+        self.clip = plane.map_or([0.0; 4], |(n, d)| [n[0], n[1], n[2], d]);
+    }
+
+    /// Whether any coloured part (a segment, the crop frame) is held.
+    pub fn has_parts(&self) -> bool {
+        !self.parts.is_empty()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn draw_with(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &wgpu::TextureView,
         (width, height): (u32, u32),
         orbit: &Orbit,
         background: wgpu::Color,
+        layers: Layers,
     ) {
         let stale = self
             .depth
@@ -492,16 +599,33 @@ impl SurfaceRenderer {
                 sample_count: 1,
                 dimension: wgpu::TextureDimension::D2,
                 format: DEPTH_FORMAT,
+                // Read by volume rendering to stop rays at the segments.
                 usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
                 view_formats: &[],
             });
             self.depth = Some((texture.create_view(&Default::default()), width, height));
+            self.depth_code = Some(device.create_texture(&wgpu::TextureDescriptor {
+                label: Some("parts' depth, packed"),
+                size: wgpu::Extent3d {
+                    width: width.max(1),
+                    height: height.max(1),
+                    depth_or_array_layers: 1,
+                },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: DEPTH_CODE_FORMAT,
+                usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+                view_formats: &[],
+            }));
         }
         let view_proj = orbit
             .view_proj(width as f32 / height.max(1) as f32)
             .to_cols_array_2d();
         let eye = orbit.eye().extend(1.0).to_array();
+        let clip = self.clip;
         let uniform = |color, offset: [f32; 3]| CameraUniform {
+            clip,
             view_proj,
             eye,
             color,
@@ -520,21 +644,39 @@ impl SurfaceRenderer {
             );
         }
         let depth = &self.depth.as_ref().expect("created above").0;
+        let code = self
+            .depth_code
+            .as_ref()
+            .expect("created with the depth")
+            .create_view(&Default::default());
+        let with_depth = layers == Layers::PartsWithDepth;
+        let colour = crate::cleared_attachment(target, background);
+        // Cleared to white: depth 1, nothing there.
+        let packed = crate::cleared_attachment(&code, wgpu::Color::WHITE);
+        let attachments = [Some(colour), Some(packed)];
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("surface"),
-            color_attachments: &[Some(crate::cleared_attachment(target, background))],
+            color_attachments: if with_depth {
+                &attachments[..]
+            } else {
+                &attachments[..1]
+            },
             depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
                 view: depth,
                 depth_ops: Some(wgpu::Operations {
                     load: wgpu::LoadOp::Clear(1.0),
-                    store: wgpu::StoreOp::Discard,
+                    store: wgpu::StoreOp::Store,
                 }),
                 stencil_ops: None,
             }),
             ..Default::default()
         });
-        pass.set_pipeline(&self.pipeline);
-        if let (Some(mesh), true) = (&self.mesh, self.mesh_visible) {
+        pass.set_pipeline(if with_depth {
+            &self.parts_pipeline
+        } else {
+            &self.pipeline
+        });
+        if let (Some(mesh), Layers::BoneAndParts) = (&self.mesh, layers) {
             pass.set_bind_group(0, &self.bind_group, &[]);
             mesh.draw(&mut pass);
         }

@@ -31,9 +31,26 @@ pub enum Quality {
 /// Draws a texture over a whole target (the reduced frame, scaled up).
 struct Blit {
     pipeline: wgpu::RenderPipeline,
+    /// The same, blended (premultiplied) over what the target holds.
+    over: wgpu::RenderPipeline,
     layout: wgpu::BindGroupLayout,
     sampler: wgpu::Sampler,
 }
+
+/// Premultiplied-alpha "over": what a ray gathered in front of a segment
+/// covers it by its alpha.
+const OVER: wgpu::BlendState = wgpu::BlendState {
+    color: wgpu::BlendComponent {
+        src_factor: wgpu::BlendFactor::One,
+        dst_factor: wgpu::BlendFactor::OneMinusSrcAlpha,
+        operation: wgpu::BlendOperation::Add,
+    },
+    alpha: wgpu::BlendComponent {
+        src_factor: wgpu::BlendFactor::One,
+        dst_factor: wgpu::BlendFactor::OneMinusSrcAlpha,
+        operation: wgpu::BlendOperation::Add,
+    },
+};
 
 impl Blit {
     fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
@@ -63,6 +80,15 @@ impl Blit {
             ],
         });
         let pipeline = crate::full_screen_pipeline(device, "blit", &module, &layout, format);
+        let over = crate::full_screen_pipeline_with(
+            device,
+            "blit over",
+            &module,
+            &[&layout],
+            format,
+            "fs_main",
+            Some(OVER),
+        );
         let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
             label: Some("blit"),
             mag_filter: wgpu::FilterMode::Linear,
@@ -71,6 +97,7 @@ impl Blit {
         });
         Self {
             pipeline,
+            over,
             layout,
             sampler,
         }
@@ -223,6 +250,11 @@ struct LoadedVolume {
 /// Pipeline, sampler, transfer-function table and the current volume.
 pub struct VolumeRenderer {
     pipeline: wgpu::RenderPipeline,
+    /// Rays that stop at segments drawn first, blended over them.
+    over_pipeline: wgpu::RenderPipeline,
+    depth_layout: wgpu::BindGroupLayout,
+    /// The segments' depth, copied for reading.
+    depth_copy: std::cell::RefCell<Option<wgpu::Texture>>,
     params: wgpu::Buffer,
     layout: wgpu::BindGroupLayout,
     sampler: wgpu::Sampler,
@@ -276,6 +308,21 @@ impl VolumeRenderer {
             ],
         });
         let pipeline = crate::full_screen_pipeline(device, "volume", &module, &layout, format);
+        let depth_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("segment depth"),
+            // A depth texture read as an unfilterable float one, which
+            // WebGPU allows and WebGL2's GLSL can load from.
+            entries: &[entry(0, texture(wgpu::TextureViewDimension::D2, false))],
+        });
+        let over_pipeline = crate::full_screen_pipeline_with(
+            device,
+            "volume over segments",
+            &module,
+            &[&layout, &depth_layout],
+            format,
+            "fs_over",
+            Some(OVER),
+        );
         let params = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("volume params"),
             size: std::mem::size_of::<Params>() as u64,
@@ -306,6 +353,9 @@ impl VolumeRenderer {
         });
         Self {
             pipeline,
+            over_pipeline,
+            depth_layout,
+            depth_copy: std::cell::RefCell::new(None),
             params,
             layout,
             sampler,
@@ -554,27 +604,162 @@ impl VolumeRenderer {
         queue: &wgpu::Queue,
         encoder: &mut wgpu::CommandEncoder,
         target: &wgpu::TextureView,
-        (width, height): (u32, u32),
+        size: (u32, u32),
         orbit: &Orbit,
         quality: Quality,
         background: wgpu::Color,
     ) {
-        if quality == Quality::Fine {
-            self.cast(
-                queue,
-                encoder,
-                target,
-                (width, height),
-                orbit,
-                quality,
-                background,
-            );
-            return;
+        let frame = Frame {
+            size,
+            orbit,
+            quality,
+        };
+        self.draw_frame(
+            device,
+            queue,
+            encoder,
+            target,
+            &frame,
+            Cast::Alone(background),
+        );
+    }
+
+    /// Casts rays over segments already drawn into `target` whose depth is
+    /// `depth` (a [`crate::SurfaceRenderer::draw_parts`]): each ray stops at
+    /// the segment it meets, and what it gathered in front is blended over
+    /// it, so segments inside translucent tissue show through it. The depth
+    /// is read from a copy (WebGL2 would see a feedback loop otherwise).
+    #[allow(clippy::too_many_arguments)]
+    pub fn draw_over(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &wgpu::TextureView,
+        size: (u32, u32),
+        orbit: &Orbit,
+        quality: Quality,
+        depth: &wgpu::Texture,
+    ) {
+        let extent = depth.size();
+        let mut copy = self.depth_copy.borrow_mut();
+        if copy.as_ref().is_none_or(|c| c.size() != extent) {
+            *copy = Some(device.create_texture(&wgpu::TextureDescriptor {
+                label: Some("segment depth, read by the rays"),
+                size: extent,
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: depth.format(),
+                usage: wgpu::TextureUsages::COPY_DST | wgpu::TextureUsages::TEXTURE_BINDING,
+                view_formats: &[],
+            }));
         }
+        let Some(copy) = copy.as_ref() else {
+            return;
+        };
+        encoder.copy_texture_to_texture(depth.as_image_copy(), copy.as_image_copy(), extent);
+        let depth = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("segment depth"),
+            layout: &self.depth_layout,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::TextureView(
+                    &copy.create_view(&Default::default()),
+                ),
+            }],
+        });
+        let frame = Frame {
+            size,
+            orbit,
+            quality,
+        };
+        self.draw_frame(device, queue, encoder, target, &frame, Cast::Over(&depth));
+    }
+
+    /// The volume with the segments' surfaces of `surfaces`, composed by
+    /// depth ([`VolumeRenderer::draw_over`]); while the user drags, both are
+    /// drawn on the smaller frame and scaled up together, so a slow GPU's
+    /// drag frames stay short whatever the segments' triangle count.
+    #[allow(clippy::too_many_arguments)]
+    pub fn draw_with_parts(
+        &self,
+        surfaces: &mut crate::SurfaceRenderer,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &wgpu::TextureView,
+        size: (u32, u32),
+        orbit: &Orbit,
+        quality: Quality,
+        background: wgpu::Color,
+    ) {
         let divisor = match quality {
             Quality::Moving(d) => d.max(1),
             Quality::Fine => 1,
         };
+        let small_size = (
+            size.0.div_ceil(divisor).max(1),
+            size.1.div_ceil(divisor).max(1),
+        );
+        let mut small = self.small.borrow_mut();
+        if divisor > 1 && small.as_ref().is_none_or(|s| s.size != small_size) {
+            *small = Some(self.small_frame(device, small_size));
+        }
+        let small = small.as_ref().filter(|_| divisor > 1);
+        let small_view = small.map(|s| s.texture.create_view(&Default::default()));
+        let (view, drawn_size) = match &small_view {
+            Some(view) => (view, small_size),
+            None => (target, size),
+        };
+        surfaces.draw_parts(device, queue, encoder, view, drawn_size, orbit, background);
+        if let Some(depth) = surfaces.depth() {
+            let frame_quality = if divisor > 1 {
+                Quality::Moving(1)
+            } else {
+                quality
+            };
+            self.draw_over(
+                device,
+                queue,
+                encoder,
+                view,
+                drawn_size,
+                orbit,
+                frame_quality,
+                depth,
+            );
+        }
+        if let Some(small) = small {
+            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("volume and segments scaled up"),
+                color_attachments: &[Some(crate::cleared_attachment(target, background))],
+                ..Default::default()
+            });
+            pass.set_pipeline(&self.blit.pipeline);
+            pass.set_bind_group(0, &small.bind_group, &[]);
+            pass.draw(0..3, 0..1);
+        }
+    }
+
+    fn draw_frame(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &wgpu::TextureView,
+        frame: &Frame,
+        cast: Cast,
+    ) {
+        let divisor = match frame.quality {
+            Quality::Moving(d) => d.max(1),
+            Quality::Fine => 1,
+        };
+        if divisor == 1 {
+            self.cast(queue, encoder, target, frame, frame.size, cast, 1.0);
+            return;
+        }
+        let (width, height) = frame.size;
         let size = (
             width.div_ceil(divisor).max(1),
             height.div_ceil(divisor).max(1),
@@ -587,13 +772,20 @@ impl VolumeRenderer {
             return;
         };
         let view = small.texture.create_view(&Default::default());
-        self.cast(queue, encoder, &view, size, orbit, quality, background);
+        self.cast(queue, encoder, &view, frame, size, cast, divisor as f32);
+        let (pipeline, attachment) = match cast {
+            Cast::Alone(background) => (
+                &self.blit.pipeline,
+                crate::cleared_attachment(target, background),
+            ),
+            Cast::Over(_) => (&self.blit.over, loaded_attachment(target)),
+        };
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("volume scaled up"),
-            color_attachments: &[Some(crate::cleared_attachment(target, background))],
+            color_attachments: &[Some(attachment)],
             ..Default::default()
         });
-        pass.set_pipeline(&self.blit.pipeline);
+        pass.set_pipeline(pipeline);
         pass.set_bind_group(0, &small.bind_group, &[]);
         pass.draw(0..3, 0..1);
     }
@@ -632,20 +824,35 @@ impl VolumeRenderer {
         }
     }
 
+    /// One ray-casting pass into `target` of `(width, height)` pixels;
+    /// `depth_scale`: depth texels per pixel (the segments' depth is full
+    /// size, a drag frame smaller).
     #[allow(clippy::too_many_arguments)]
     fn cast(
         &self,
         queue: &wgpu::Queue,
         encoder: &mut wgpu::CommandEncoder,
         target: &wgpu::TextureView,
+        frame: &Frame,
         (width, height): (u32, u32),
-        orbit: &Orbit,
-        quality: Quality,
-        background: wgpu::Color,
+        cast: Cast,
+        depth_scale: f32,
     ) {
+        let (orbit, quality) = (frame.orbit, frame.quality);
+        let small = depth_scale > 1.0;
+        let (attachment, background) = match cast {
+            Cast::Alone(background) => (crate::cleared_attachment(target, background), background),
+            // A drag frame over segments starts transparent (it is blended
+            // over them when scaled up); a full one draws onto them.
+            Cast::Over(_) if small => (
+                crate::cleared_attachment(target, wgpu::Color::TRANSPARENT),
+                wgpu::Color::TRANSPARENT,
+            ),
+            Cast::Over(_) => (loaded_attachment(target), wgpu::Color::TRANSPARENT),
+        };
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("volume"),
-            color_attachments: &[Some(crate::cleared_attachment(target, background))],
+            color_attachments: &[Some(attachment)],
             ..Default::default()
         });
         let (Some(v), Some((look, domain))) = (&self.volume, &self.look) else {
@@ -708,13 +915,46 @@ impl VolumeRenderer {
                 background.r as f32,
                 background.g as f32,
                 background.b as f32,
-                1.0,
+                depth_scale,
             ],
         };
         queue.write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
-        pass.set_pipeline(&self.pipeline);
+        match cast {
+            Cast::Alone(_) => pass.set_pipeline(&self.pipeline),
+            Cast::Over(depth) => {
+                pass.set_pipeline(&self.over_pipeline);
+                pass.set_bind_group(1, depth, &[]);
+            }
+        }
         pass.set_bind_group(0, bind_group, &[]);
         pass.draw(0..3, 0..1);
+    }
+}
+
+/// What a frame shows: its size, the camera and the quality.
+struct Frame<'a> {
+    size: (u32, u32),
+    orbit: &'a Orbit,
+    quality: Quality,
+}
+
+/// The volume alone over a background, or over segments drawn first.
+#[derive(Clone, Copy)]
+enum Cast<'a> {
+    Alone(wgpu::Color),
+    Over(&'a wgpu::BindGroup),
+}
+
+/// A colour attachment keeping what the target holds (drawing over it).
+fn loaded_attachment(target: &wgpu::TextureView) -> wgpu::RenderPassColorAttachment<'_> {
+    wgpu::RenderPassColorAttachment {
+        view: target,
+        depth_slice: None,
+        resolve_target: None,
+        ops: wgpu::Operations {
+            load: wgpu::LoadOp::Load,
+            store: wgpu::StoreOp::Store,
+        },
     }
 }
 

@@ -118,3 +118,139 @@ async fn the_bone_preset_draws_the_same_spine_through_webgpu_and_webgl2() {
     assert!(mean < 2.0, "mean difference {mean}");
     assert!(far < 0.01, "{far} of pixels differ by more than 24 levels");
 }
+
+/// A red ball segment drawn first, then a bone ball volume behind it and a
+/// muscle haze, composed by depth; the centre pixel (the segment in front).
+async fn composed_centre(ctx: &GpuContext) -> [u8; 4] {
+    use insitu_gpu::{MeshPart, SurfaceRenderer};
+    use insitu_mesh::{MarchingOptions, extract_surface};
+    use insitu_volume::{Geometry, Volume, Voxels};
+    let n = 24u32;
+    let g = Geometry::axis_aligned(
+        glam::UVec3::splat(n),
+        glam::DVec3::ONE,
+        glam::DVec3::splat(-11.5),
+    )
+    .unwrap();
+    let values = (0..n * n * n)
+        .map(|i| {
+            let p = glam::DVec3::new((i % n).into(), ((i / n) % n).into(), (i / (n * n)).into());
+            (5.0 - (p - glam::DVec3::splat(11.5)).length()) as f32
+        })
+        .collect();
+    let mesh = extract_surface(
+        &Volume::new(g, Voxels::F32(values)).unwrap(),
+        MarchingOptions {
+            iso: 0.0,
+            close_borders: true,
+        },
+    );
+    let floats = |v: &[glam::Vec3]| -> Vec<u8> {
+        bytemuck::cast_slice::<f32, u8>(&v.iter().flat_map(|p| p.to_array()).collect::<Vec<_>>())
+            .to_vec()
+    };
+    let indices: Vec<u32> = mesh.triangles.iter().flatten().copied().collect();
+    let format = wgpu::TextureFormat::Rgba8Unorm;
+    let mut surfaces = SurfaceRenderer::new(&ctx.device, format);
+    for (part, bytes) in [
+        (MeshPart::Positions, floats(&mesh.positions)),
+        (MeshPart::Normals, floats(&mesh.normals)),
+        (MeshPart::Indices, bytemuck::cast_slice(&indices).to_vec()),
+    ] {
+        surfaces.upload_part(
+            &ctx.device,
+            &ctx.queue,
+            1,
+            [0.9, 0.1, 0.1, 1.0],
+            part,
+            &bytes,
+        );
+    }
+    let side = 40u32;
+    let c = f64::from(side - 1) / 2.0;
+    let texels: Vec<u16> = (0..side * side * side)
+        .map(|i| {
+            let p = glam::DVec3::new(
+                (i % side).into(),
+                ((i / side) % side).into(),
+                (i / (side * side)).into(),
+            ) - glam::DVec3::splat(c);
+            let hu = if (p - glam::DVec3::new(8.0, 12.0, 0.0)).length() < 8.0 {
+                1000.0
+            } else {
+                -1000.0
+            };
+            insitu_volume::display::f16_bits(hu)
+        })
+        .collect();
+    let mut volume = VolumeRenderer::new(&ctx.device, format);
+    volume.set_volume(
+        &ctx.device,
+        &ctx.queue,
+        [side; 3],
+        DMat4::from_translation(-glam::DVec3::splat(c)),
+        &texels,
+    );
+    let range = (-1024.0, 3071.0);
+    volume.set_look(&ctx.queue, &Preset::CtBone.look(range), range);
+    let mut orbit = Orbit::framing(glam::Vec3::splat(-20.0), glam::Vec3::splat(20.0));
+    orbit.pitch = 0.0;
+    let size = (96, 96);
+    let image = Snapshot::new(&ctx.device, size, format);
+    let view = image.view();
+    let mut encoder = ctx.device.create_command_encoder(&Default::default());
+    surfaces.draw_parts(
+        &ctx.device,
+        &ctx.queue,
+        &mut encoder,
+        &view,
+        size,
+        &orbit,
+        wgpu::Color::BLACK,
+    );
+    volume.draw_over(
+        &ctx.device,
+        &ctx.queue,
+        &mut encoder,
+        &view,
+        size,
+        &orbit,
+        Quality::Fine,
+        surfaces.depth().expect("drawn"),
+    );
+    let pixels = image
+        .finish(&ctx.device, &ctx.queue, encoder)
+        .rgba()
+        .await
+        .expect("read back");
+    let at = |x: u32, y: u32| {
+        let i = ((y * size.0 + x) * 4) as usize;
+        [pixels[i], pixels[i + 1], pixels[i + 2], 0]
+    };
+    let (centre, bone) = (at(48, 48), at(48 + 16, 48));
+    [centre[0], centre[1], bone[0], bone[1]]
+}
+
+#[wasm_bindgen_test]
+async fn segments_and_the_volume_compose_by_depth_on_webgpu_and_webgl2() {
+    for ctx in [
+        GpuContext::offscreen_webgl().await.expect("WebGL2"),
+        GpuContext::headless().await.expect("WebGPU adapter"),
+    ] {
+        let [red_r, red_g, bone_r, bone_g] = composed_centre(&ctx).await;
+        console_log!(
+            "{}: segment pixel ({red_r}, {red_g}), bone pixel ({bone_r}, {bone_g})",
+            ctx.summary.backend
+        );
+        assert!(
+            red_r > 120 && red_r > 2 * red_g,
+            "{}: the segment shows",
+            ctx.summary.backend
+        );
+        assert!(
+            bone_g > 60,
+            "{}: the volume's bone shows beside it",
+            ctx.summary.backend
+        );
+    }
+}

@@ -371,3 +371,144 @@ fn skipping_empty_bricks_leaves_the_image_as_it_was() {
         );
     }
 }
+
+/// A red segment (a ball mesh) drawn first, then the volume over it.
+fn composed(ctx: &GpuContext, texels: &[u16], look: &Look, segment_centre: DVec3) -> Vec<u8> {
+    composed_at(ctx, texels, look, segment_centre, Quality::Fine)
+}
+
+/// [`composed`] at a chosen quality (a drag frame draws both smaller).
+fn composed_at(
+    ctx: &GpuContext,
+    texels: &[u16],
+    look: &Look,
+    segment_centre: DVec3,
+    quality: Quality,
+) -> Vec<u8> {
+    use insitu_gpu::{MeshPart, SurfaceRenderer};
+    use insitu_mesh::{MarchingOptions, extract_surface};
+    use insitu_volume::{Geometry, Volume, Voxels};
+    let n = 24u32;
+    let g = Geometry::axis_aligned(
+        glam::UVec3::splat(n),
+        DVec3::ONE,
+        segment_centre - DVec3::splat(11.5),
+    )
+    .unwrap();
+    let values = (0..n * n * n)
+        .map(|i| {
+            let p = DVec3::new((i % n).into(), ((i / n) % n).into(), (i / (n * n)).into());
+            (5.0 - (p - DVec3::splat(11.5)).length()) as f32
+        })
+        .collect();
+    let mesh = extract_surface(
+        &Volume::new(g, Voxels::F32(values)).unwrap(),
+        MarchingOptions {
+            iso: 0.0,
+            close_borders: true,
+        },
+    );
+    let floats = |v: &[Vec3]| -> Vec<u8> {
+        bytemuck::cast_slice::<f32, u8>(&v.iter().flat_map(|p| p.to_array()).collect::<Vec<_>>())
+            .to_vec()
+    };
+    let indices: Vec<u32> = mesh.triangles.iter().flatten().copied().collect();
+    let format = wgpu::TextureFormat::Rgba8Unorm;
+    let mut surfaces = SurfaceRenderer::new(&ctx.device, format);
+    let red = [0.9, 0.1, 0.1, 1.0];
+    for (part, bytes) in [
+        (MeshPart::Positions, floats(&mesh.positions)),
+        (MeshPart::Normals, floats(&mesh.normals)),
+        (MeshPart::Indices, bytemuck::cast_slice(&indices).to_vec()),
+    ] {
+        surfaces.upload_part(&ctx.device, &ctx.queue, 1, red, part, &bytes);
+    }
+    let mut volume = VolumeRenderer::new(&ctx.device, format);
+    let centre = DVec3::splat(f64::from(N - 1) / 2.0);
+    volume.set_volume(
+        &ctx.device,
+        &ctx.queue,
+        [N; 3],
+        DMat4::from_translation(-centre),
+        texels,
+    );
+    volume.set_look(&ctx.queue, look, CT);
+    let mut orbit = Orbit::framing(Vec3::splat(-20.0), Vec3::splat(20.0));
+    orbit.pitch = 0.0;
+    let target = Snapshot::new(&ctx.device, (SIZE, SIZE), format);
+    let view = target.view();
+    let mut encoder = ctx.device.create_command_encoder(&Default::default());
+    volume.draw_with_parts(
+        &mut surfaces,
+        &ctx.device,
+        &ctx.queue,
+        &mut encoder,
+        &view,
+        (SIZE, SIZE),
+        &orbit,
+        quality,
+        wgpu::Color::BLACK,
+    );
+    pollster::block_on(target.finish(&ctx.device, &ctx.queue, encoder).rgba()).expect("read back")
+}
+
+#[test]
+fn segments_and_the_volume_hide_each_other_by_depth() {
+    let ctx = gpu();
+    // Bone behind the middle (+y, away from the camera) and a bone plate in
+    // front of the lower half (−y, towards it).
+    let texels = volume(|p| {
+        if (p - DVec3::new(0.0, 12.0, 0.0)).length() < 10.0 || (p.y < -12.0 && p.z < -4.0) {
+            1000.0
+        } else {
+            -1000.0
+        }
+    });
+    let bone = Preset::CtBone.look(CT);
+    // The segment at the centre, in front of the bone behind: red shows.
+    let image = composed(&ctx, &texels, &bone, DVec3::ZERO);
+    let c = SIZE / 2;
+    let [r, g, b] = pixel(&image, c, c);
+    println!("segment in front of bone: {:?}", [r, g, b]);
+    assert!(
+        r > 120 && r > 2 * g.max(b),
+        "the segment hides the bone behind it"
+    );
+    // A drag frame (a quarter of the pixels) composes alike.
+    let moving = composed_at(&ctx, &texels, &bone, DVec3::ZERO, Quality::Moving(2));
+    let [r, g, b] = pixel(&moving, c, c);
+    assert!(
+        r > 120 && u32::from(r) > 2 * u32::from(g.max(b)),
+        "while dragging: {:?}",
+        [r, g, b]
+    );
+    // Beside it (on the lit side) the bone behind shows, bone-coloured.
+    let [r, g, _] = pixel(&image, c - 10, c - 2);
+    assert!(
+        g > 80 && r.abs_diff(g) < 80,
+        "bone beside the segment: {r}, {g}"
+    );
+    // Moved down behind the bone plate, the segment is hidden by it.
+    let hidden = composed(&ctx, &texels, &bone, DVec3::new(0.0, 0.0, -12.0));
+    let [r, g, b] = pixel(&hidden, c, c + 16);
+    println!("segment behind the plate: {:?}", [r, g, b]);
+    assert!(
+        g > 80 && u32::from(r) < 2 * u32::from(g),
+        "the plate in front hides the segment"
+    );
+    // Without the plate the same place would be red: it was the depth.
+    let open = volume(|p| {
+        if (p - DVec3::new(0.0, 12.0, 0.0)).length() < 10.0 {
+            1000.0
+        } else {
+            -1000.0
+        }
+    });
+    let shown = composed(&ctx, &open, &bone, DVec3::new(0.0, 0.0, -12.0));
+    let [r, g, b] = pixel(&shown, c, c + 16);
+    assert!(
+        r > 120 && r > 2 * g.max(b),
+        "without the plate: {:?}",
+        [r, g, b]
+    );
+}

@@ -51,6 +51,29 @@ impl ClipPlane {
         })
     }
 
+    /// The same plane in world mm for a box mapped by `box_to_world`: a
+    /// unit normal `n` and `d` such that world points `w` with
+    /// `n·w ≥ d` are kept (how surfaces are cut where the volume is).
+    pub fn in_world(&self, box_to_world: DMat4) -> Option<([f32; 3], f32)> {
+        let world_to_box = box_to_world.inverse();
+        let linear = DMat3::from_mat4(world_to_box);
+        let origin = world_to_box.w_axis.truncate();
+        let nb = DVec3::new(
+            self.normal[0].into(),
+            self.normal[1].into(),
+            self.normal[2].into(),
+        );
+        // nb·(M w + c − 0.5) ≥ offset  ⇔  (Mᵀ nb)·w ≥ offset − nb·(c − 0.5).
+        let m = linear.transpose() * nb;
+        let length = m.length();
+        if !length.is_finite() || length < 1e-12 {
+            return None;
+        }
+        let d = (f64::from(self.offset) - nb.dot(origin - DVec3::splat(0.5))) / length;
+        let n = m / length;
+        Some(([n.x as f32, n.y as f32, n.z as f32], d as f32))
+    }
+
     /// Whether a point of the unit box is kept.
     pub fn keeps(&self, p: [f32; 3]) -> bool {
         let d: f32 = (0..3).map(|i| self.normal[i] * (p[i] - 0.5)).sum();
@@ -89,6 +112,11 @@ mod tests {
             }
         }
         assert_eq!(ClipPlane::through(point, DVec3::ZERO, box_to_world), None);
+        // Back in world mm it is the plane it came from.
+        let (n, d) = plane.in_world(box_to_world).unwrap();
+        let n = DVec3::new(n[0].into(), n[1].into(), n[2].into());
+        assert!((n - normal).length() < 1e-5, "{n} vs {normal}");
+        assert!((f64::from(d) - normal.dot(point)).abs() < 1e-3);
     }
 
     #[test]

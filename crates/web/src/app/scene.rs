@@ -29,6 +29,9 @@ const SETTLE_MS: i32 = 180;
 /// and fewer pixels are cast; much faster, and more.
 const MOVING_FRAME_MS: f64 = 50.0;
 
+/// From this divisor on, drag frames leave the segments' surfaces out.
+const PARTS_DROPPED_FROM: u32 = 5;
+
 /// Bins of the histogram under the editor's curve.
 const HISTOGRAM_BINS: usize = 256;
 
@@ -229,6 +232,7 @@ impl Scene {
             self.volume.set_look(&ctx.queue, look, self.domain);
         }
         ctx.queue.submit([]);
+        self.clip_surfaces();
     }
 
     /// Most texels per side the 3D view's device takes.
@@ -260,13 +264,28 @@ impl Scene {
         if let Some(look) = look {
             self.set_look(look);
         }
+        self.clip_surfaces();
     }
 
-    /// Sets how volume rendering looks (draw afterwards).
+    /// Sets how volume rendering looks (draw afterwards); its clip plane
+    /// cuts the segments' surfaces drawn with the volume too.
     pub fn set_look(&mut self, look: Look) {
         let ctx = &self.target.context;
         self.volume.set_look(&ctx.queue, &look, self.domain);
         self.look = Some(look);
+        self.clip_surfaces();
+    }
+
+    /// The look's clip plane on the surfaces, in volume modes only (the
+    /// surface mode shows the whole surface).
+    fn clip_surfaces(&mut self) {
+        let plane = match (self.mode, &self.look, self.volume.box_to_world()) {
+            (Mode::Volume(_), Some(look), Some(box_to_world)) => {
+                look.clip.and_then(|c| c.in_world(box_to_world))
+            }
+            _ => None,
+        };
+        self.surface.set_clip(plane);
     }
 
     /// Drops the surface, the segments' surfaces and the volume.
@@ -300,20 +319,21 @@ impl Scene {
             .unwrap_or(Orbit::framing(Vec3::splat(-100.0), Vec3::splat(100.0)));
         let (surface, volume, mode) = (&mut self.surface, &self.volume, self.mode);
         let quality = self.quality;
-        let drawn = self
-            .target
-            .render(|device, queue, encoder, view| match mode {
-                Mode::Surface => {
-                    surface.draw(device, queue, encoder, view, size, &orbit, BACKGROUND)
-                }
-                Mode::Volume(_) => volume.draw(
-                    device, queue, encoder, view, size, &orbit, quality, BACKGROUND,
-                ),
-            });
+        let drawn = self.target.render(|device, queue, encoder, view| {
+            let pass = Pass {
+                device,
+                queue,
+                view,
+                size,
+                orbit: &orbit,
+                quality,
+            };
+            encode(surface, volume, mode, &pass, encoder);
+        });
         if let Err(e) = drawn {
             web_sys::console::warn_1(&format!("3D view: {e}").into());
         }
-        self.draw_names(size, &orbit, mode == Mode::Surface);
+        self.draw_names(size, &orbit);
         // What the canvas now shows (tests wait for it rather than sleep).
         let shown = match mode {
             Mode::Volume(_) if !self.volume.has_volume() => "none",
@@ -382,16 +402,14 @@ impl Scene {
 
     /// The vertebra names over the 3D view (its own 2D canvas on top),
     /// each where its part is drawn, explode offset included.
-    fn draw_names(&self, (w, h): (u32, u32), orbit: &Orbit, surface: bool) {
+    fn draw_names(&self, (w, h): (u32, u32), orbit: &Orbit) {
         let canvas: web_sys::HtmlCanvasElement = crate::dom::typed("view-3d-names");
         let Some(ctx) = crate::dom::context_2d(&canvas, (w, h)) else {
             return;
         };
         ctx.clear_rect(0.0, 0.0, f64::from(w), f64::from(h));
         let mut names = NameWriter::new(&ctx, 12.0, name_scale(w, h));
-        if surface {
-            self.write_names(&mut names, (w, h), orbit);
-        }
+        self.write_names(&mut names, (w, h), orbit);
         names.finish(&canvas);
     }
 
@@ -435,38 +453,27 @@ impl Scene {
         let size = image.size();
         let view = image.view();
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
-        match self.mode {
-            Mode::Surface => self.surface.draw(
-                &ctx.device,
-                &ctx.queue,
-                &mut encoder,
-                &view,
-                size,
-                &orbit,
-                BACKGROUND,
-            ),
-            Mode::Volume(_) => self.volume.draw(
-                &ctx.device,
-                &ctx.queue,
-                &mut encoder,
-                &view,
-                size,
-                &orbit,
-                Quality::Fine,
-                BACKGROUND,
-            ),
-        }
+        let pass = Pass {
+            device: &ctx.device,
+            queue: &ctx.queue,
+            view: &view,
+            size,
+            orbit: &orbit,
+            quality: Quality::Fine,
+        };
+        encode(
+            &mut self.surface,
+            &self.volume,
+            self.mode,
+            &pass,
+            &mut encoder,
+        );
         Some((image.finish(&ctx.device, &ctx.queue, encoder), orbit))
     }
 
     /// The 3D view's device (a handle).
     pub fn device(&self) -> wgpu::Device {
         self.target.context.device.clone()
-    }
-
-    /// Whether the surface (with its names) is what is shown.
-    pub fn shows_surface(&self) -> bool {
-        self.mode == Mode::Surface
     }
 
     /// Orbit by a mouse drag of (dx, dy) CSS pixels.
@@ -496,6 +503,46 @@ impl Scene {
             o.target += (-right * dx as f32 + up * dy as f32) * per_pixel;
             self.draw_moving();
         }
+    }
+}
+
+/// Where and how one drawing of the 3D view goes.
+struct Pass<'a> {
+    device: &'a wgpu::Device,
+    queue: &'a wgpu::Queue,
+    view: &'a wgpu::TextureView,
+    size: (u32, u32),
+    orbit: &'a Orbit,
+    quality: Quality,
+}
+
+/// Encodes the 3D view in `mode`: the surface; or the volume, over the
+/// segments' surfaces when there are any (rays stop at them by depth, so a
+/// segment shows through translucent tissue and hides what is behind it).
+fn encode(
+    surface: &mut SurfaceRenderer,
+    volume: &VolumeRenderer,
+    mode: Mode,
+    p: &Pass,
+    encoder: &mut wgpu::CommandEncoder,
+) {
+    let (device, queue, view, size, orbit) = (p.device, p.queue, p.view, p.size, p.orbit);
+    match mode {
+        Mode::Surface => surface.draw(device, queue, encoder, view, size, orbit, BACKGROUND),
+        // Drag frames on a GPU too slow for them even at a fifth of the
+        // pixels leave the segments out (their triangles cost the same at
+        // any size); the frame at rest has them.
+        Mode::Volume(_)
+            if surface.has_parts()
+                && !matches!(p.quality, Quality::Moving(d) if d >= PARTS_DROPPED_FROM) =>
+        {
+            volume.draw_with_parts(
+                surface, device, queue, encoder, view, size, orbit, p.quality, BACKGROUND,
+            )
+        }
+        Mode::Volume(_) => volume.draw(
+            device, queue, encoder, view, size, orbit, p.quality, BACKGROUND,
+        ),
     }
 }
 

@@ -59,9 +59,7 @@ async fn frame(scale: f64, yaw: f32) -> Result<HtmlCanvasElement, String> {
         web_sys::ImageData::new_with_u8_clamped_array_and_sh(wasm_bindgen::Clamped(&rgba), w, h)
             .map_err(|e| format!("{e:?}"))?;
     let _ = ctx.put_image_data(&image, 0.0, 0.0);
-    if let Some(scene) = app().scene.borrow().as_ref()
-        && scene.shows_surface()
-    {
+    if let Some(scene) = app().scene.borrow().as_ref() {
         let mut names = NameWriter::new(&ctx, 12.0, super::scene::name_scale(w, h));
         scene.write_names(&mut names, (w, h), &orbit);
     }

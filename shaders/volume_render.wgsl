@@ -251,15 +251,14 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
 // The segments' depth, packed in r, g, b (24 bits) by the surface pass.
 @group(1) @binding(0) var surface_depth: texture_2d<f32>;
 
-// The volume over segments drawn first: each ray stops where a segment's
-// surface is, and what it gathered in front of it is blended over it
-// (premultiplied). background.w: depth texels per pixel of this frame (a
-// frame drawn smaller while the user drags reads the full-size depth).
+// The volume over segments drawn first (their depth at this frame's size):
+// each ray stops where a segment's surface is, and what it gathered in
+// front of it is blended over it (premultiplied).
 @fragment
 fn fs_over(in: VertexOut) -> @location(0) vec4<f32> {
     let r = ray_of(in.ndc);
     let size = vec2<i32>(textureDimensions(surface_depth));
-    let texel = min(vec2<i32>(in.clip.xy * params.background.w), size - 1);
+    let texel = min(vec2<i32>(in.clip.xy), size - 1);
     let code = round(textureLoad(surface_depth, texel, 0).rgb * 255.0);
     let depth = (code.r * 65536.0 + code.g * 256.0 + code.b) / 16777215.0;
     var limit = 1.0;

@@ -31,8 +31,6 @@ pub enum Quality {
 /// Draws a texture over a whole target (the reduced frame, scaled up).
 struct Blit {
     pipeline: wgpu::RenderPipeline,
-    /// The same, blended (premultiplied) over what the target holds.
-    over: wgpu::RenderPipeline,
     layout: wgpu::BindGroupLayout,
     sampler: wgpu::Sampler,
 }
@@ -80,15 +78,6 @@ impl Blit {
             ],
         });
         let pipeline = crate::full_screen_pipeline(device, "blit", &module, &layout, format);
-        let over = crate::full_screen_pipeline_with(
-            device,
-            "blit over",
-            &module,
-            &[&layout],
-            format,
-            "fs_main",
-            Some(OVER),
-        );
         let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
             label: Some("blit"),
             mag_filter: wgpu::FilterMode::Linear,
@@ -97,7 +86,6 @@ impl Blit {
         });
         Self {
             pipeline,
-            over,
             layout,
             sampler,
         }
@@ -424,15 +412,22 @@ impl VolumeRenderer {
 
     /// Uploads whole texel slices from `first_slice` on (16-bit float bits,
     /// x fastest), as [`insitu_volume::display::RenderGrid::fill`] gives them.
-    pub fn upload_slices(&mut self, queue: &wgpu::Queue, first_slice: u32, texels: &[u16]) {
+    /// Returns the slices' values (decoded once for the brick ranges), for
+    /// a caller that counts them too (the editor's histogram).
+    pub fn upload_slices(
+        &mut self,
+        queue: &wgpu::Queue,
+        first_slice: u32,
+        texels: &[u16],
+    ) -> Vec<f32> {
         let Some(v) = &mut self.volume else {
-            return;
+            return Vec::new();
         };
         let per_slice = (v.dims.x * v.dims.y) as usize;
         let slices = (texels.len() / per_slice) as u32;
         let slices = slices.min(v.dims.z.saturating_sub(first_slice));
         if slices == 0 {
-            return;
+            return Vec::new();
         }
         let texels = &texels[..per_slice * slices as usize];
         queue.write_texture(
@@ -459,6 +454,7 @@ impl VolumeRenderer {
             .map(|&bits| insitu_volume::display::f16_value(bits))
             .collect();
         v.ranges.add_slices(v.dims, first_slice, &values);
+        values
     }
 
     /// Ends the upload: brick ranges widened, bricks marked for the look.
@@ -537,7 +533,7 @@ impl VolumeRenderer {
         texels: &[u16],
     ) {
         self.begin_volume(device, dims, voxel_to_world);
-        self.upload_slices(queue, 0, texels);
+        let _ = self.upload_slices(queue, 0, texels);
         self.finish_volume(device, queue);
     }
 
@@ -609,19 +605,15 @@ impl VolumeRenderer {
         quality: Quality,
         background: wgpu::Color,
     ) {
-        let frame = Frame {
-            size,
-            orbit,
-            quality,
+        let frame = Frame { orbit, quality };
+        let cast = Cast::Alone(background);
+        let Some(small) = self.reduced_frame(device, size, quality) else {
+            self.cast(queue, encoder, target, &frame, size, cast);
+            return;
         };
-        self.draw_frame(
-            device,
-            queue,
-            encoder,
-            target,
-            &frame,
-            Cast::Alone(background),
-        );
+        let view = small.texture.create_view(&Default::default());
+        self.cast(queue, encoder, &view, &frame, small.size, cast);
+        self.scale_up(encoder, target, &small, background);
     }
 
     /// Casts rays over segments already drawn into `target` whose depth is
@@ -629,6 +621,8 @@ impl VolumeRenderer {
     /// the segment it meets, and what it gathered in front is blended over
     /// it, so segments inside translucent tissue show through it. The depth
     /// is read from a copy (WebGL2 would see a feedback loop otherwise).
+    /// Drawn at the target's size: a drag frame's `quality` only lowers the
+    /// samples per voxel ([`VolumeRenderer::draw_with_parts`] makes it small).
     #[allow(clippy::too_many_arguments)]
     pub fn draw_over(
         &self,
@@ -669,12 +663,8 @@ impl VolumeRenderer {
                 ),
             }],
         });
-        let frame = Frame {
-            size,
-            orbit,
-            quality,
-        };
-        self.draw_frame(device, queue, encoder, target, &frame, Cast::Over(&depth));
+        let frame = Frame { orbit, quality };
+        self.cast(queue, encoder, target, &frame, size, Cast::Over(&depth));
     }
 
     /// The volume with the segments' surfaces of `surfaces`, composed by
@@ -694,98 +684,63 @@ impl VolumeRenderer {
         quality: Quality,
         background: wgpu::Color,
     ) {
-        let divisor = match quality {
-            Quality::Moving(d) => d.max(1),
-            Quality::Fine => 1,
-        };
-        let small_size = (
-            size.0.div_ceil(divisor).max(1),
-            size.1.div_ceil(divisor).max(1),
-        );
-        let mut small = self.small.borrow_mut();
-        if divisor > 1 && small.as_ref().is_none_or(|s| s.size != small_size) {
-            *small = Some(self.small_frame(device, small_size));
-        }
-        let small = small.as_ref().filter(|_| divisor > 1);
-        let small_view = small.map(|s| s.texture.create_view(&Default::default()));
+        let small = self.reduced_frame(device, size, quality);
+        let small_view = small
+            .as_ref()
+            .map(|s| (s.texture.create_view(&Default::default()), s.size));
         let (view, drawn_size) = match &small_view {
-            Some(view) => (view, small_size),
+            Some((view, small_size)) => (view, *small_size),
             None => (target, size),
         };
         surfaces.draw_parts(device, queue, encoder, view, drawn_size, orbit, background);
         if let Some(depth) = surfaces.depth() {
-            let frame_quality = if divisor > 1 {
-                Quality::Moving(1)
-            } else {
-                quality
-            };
             self.draw_over(
-                device,
-                queue,
-                encoder,
-                view,
-                drawn_size,
-                orbit,
-                frame_quality,
-                depth,
+                device, queue, encoder, view, drawn_size, orbit, quality, depth,
             );
         }
-        if let Some(small) = small {
-            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-                label: Some("volume and segments scaled up"),
-                color_attachments: &[Some(crate::cleared_attachment(target, background))],
-                ..Default::default()
-            });
-            pass.set_pipeline(&self.blit.pipeline);
-            pass.set_bind_group(0, &small.bind_group, &[]);
-            pass.draw(0..3, 0..1);
+        if let Some(small) = &small {
+            self.scale_up(encoder, target, small, background);
         }
     }
 
-    fn draw_frame(
+    /// The smaller frame a drag at `quality` is drawn on (made or resized
+    /// as needed), or `None` at rest: the full target then.
+    fn reduced_frame(
         &self,
         device: &wgpu::Device,
-        queue: &wgpu::Queue,
-        encoder: &mut wgpu::CommandEncoder,
-        target: &wgpu::TextureView,
-        frame: &Frame,
-        cast: Cast,
-    ) {
-        let divisor = match frame.quality {
-            Quality::Moving(d) => d.max(1),
-            Quality::Fine => 1,
+        (width, height): (u32, u32),
+        quality: Quality,
+    ) -> Option<std::cell::RefMut<'_, SmallFrame>> {
+        let Quality::Moving(divisor @ 2..) = quality else {
+            return None;
         };
-        if divisor == 1 {
-            self.cast(queue, encoder, target, frame, frame.size, cast, 1.0);
-            return;
-        }
-        let (width, height) = frame.size;
+        let mut small = self.small.borrow_mut();
         let size = (
             width.div_ceil(divisor).max(1),
             height.div_ceil(divisor).max(1),
         );
-        let mut small = self.small.borrow_mut();
         if small.as_ref().is_none_or(|s| s.size != size) {
             *small = Some(self.small_frame(device, size));
         }
-        let Some(small) = small.as_ref() else {
-            return;
-        };
-        let view = small.texture.create_view(&Default::default());
-        self.cast(queue, encoder, &view, frame, size, cast, divisor as f32);
-        let (pipeline, attachment) = match cast {
-            Cast::Alone(background) => (
-                &self.blit.pipeline,
-                crate::cleared_attachment(target, background),
-            ),
-            Cast::Over(_) => (&self.blit.over, loaded_attachment(target)),
-        };
+        Some(std::cell::RefMut::map(small, |s| {
+            s.as_mut().expect("made above")
+        }))
+    }
+
+    /// Draws the smaller frame over the whole of `target`, filtered.
+    fn scale_up(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &wgpu::TextureView,
+        small: &SmallFrame,
+        background: wgpu::Color,
+    ) {
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-            label: Some("volume scaled up"),
-            color_attachments: &[Some(attachment)],
+            label: Some("drag frame scaled up"),
+            color_attachments: &[Some(crate::cleared_attachment(target, background))],
             ..Default::default()
         });
-        pass.set_pipeline(pipeline);
+        pass.set_pipeline(&self.blit.pipeline);
         pass.set_bind_group(0, &small.bind_group, &[]);
         pass.draw(0..3, 0..1);
     }
@@ -824,10 +779,8 @@ impl VolumeRenderer {
         }
     }
 
-    /// One ray-casting pass into `target` of `(width, height)` pixels;
-    /// `depth_scale`: depth texels per pixel (the segments' depth is full
-    /// size, a drag frame smaller).
-    #[allow(clippy::too_many_arguments)]
+    /// One ray-casting pass into `target` of `(width, height)` pixels:
+    /// cleared to the background, or drawn over the segments already there.
     fn cast(
         &self,
         queue: &wgpu::Queue,
@@ -836,18 +789,10 @@ impl VolumeRenderer {
         frame: &Frame,
         (width, height): (u32, u32),
         cast: Cast,
-        depth_scale: f32,
     ) {
         let (orbit, quality) = (frame.orbit, frame.quality);
-        let small = depth_scale > 1.0;
         let (attachment, background) = match cast {
             Cast::Alone(background) => (crate::cleared_attachment(target, background), background),
-            // A drag frame over segments starts transparent (it is blended
-            // over them when scaled up); a full one draws onto them.
-            Cast::Over(_) if small => (
-                crate::cleared_attachment(target, wgpu::Color::TRANSPARENT),
-                wgpu::Color::TRANSPARENT,
-            ),
             Cast::Over(_) => (loaded_attachment(target), wgpu::Color::TRANSPARENT),
         };
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
@@ -915,7 +860,7 @@ impl VolumeRenderer {
                 background.r as f32,
                 background.g as f32,
                 background.b as f32,
-                depth_scale,
+                1.0,
             ],
         };
         queue.write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
@@ -931,9 +876,8 @@ impl VolumeRenderer {
     }
 }
 
-/// What a frame shows: its size, the camera and the quality.
+/// How a frame is drawn: the camera and the quality.
 struct Frame<'a> {
-    size: (u32, u32),
     orbit: &'a Orbit,
     quality: Quality,
 }

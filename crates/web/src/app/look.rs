@@ -173,7 +173,7 @@ fn bake_placement(look: &mut Look) {
     look.transfer.scale = 1.0;
 }
 
-/// `#rrggbb` as linear 0..1 channels.
+/// `#rrggbb` as 0..1 channels.
 fn parse_hex(hex: &str) -> Option<[f32; 3]> {
     let hex = hex.strip_prefix('#')?;
     let channel = |i: usize| {
@@ -184,6 +184,7 @@ fn parse_hex(hex: &str) -> Option<[f32; 3]> {
     Some([channel(0)?, channel(2)?, channel(4)?])
 }
 
+/// `#rrggbb`: the colour picker's value, and a CSS colour for the chart.
 fn hex_of(rgb: [f32; 3]) -> String {
     let [r, g, b] = rgb.map(|c| (c.clamp(0.0, 1.0) * 255.0).round() as u8);
     format!("#{r:02x}{g:02x}{b:02x}")
@@ -512,7 +513,7 @@ pub fn draw_editor() {
     // The colour bar along the bottom: the table's colour at each x.
     for x in 0..frame.width as u32 {
         let [r, g, b, _] = look.transfer.at(frame.value_of(f64::from(x)));
-        ctx.set_fill_style_str(&css_color([r, g, b]));
+        ctx.set_fill_style_str(&hex_of([r, g, b]));
         ctx.fill_rect(f64::from(x), frame.height - 4.0, 1.0, 4.0);
     }
     let points = look.transfer.placed();
@@ -530,7 +531,7 @@ pub fn draw_editor() {
     ctx.stroke();
     let selected = SELECTED.with(Cell::get);
     for (i, p) in points.iter().enumerate() {
-        ctx.set_fill_style_str(&css_color(p.color));
+        ctx.set_fill_style_str(&hex_of(p.color));
         ctx.begin_path();
         let radius = if selected == Some(i) { 6.5 } else { 4.5 };
         let _ = ctx.arc(
@@ -543,9 +544,4 @@ pub fn draw_editor() {
         ctx.fill();
         ctx.stroke();
     }
-}
-
-fn css_color(rgb: [f32; 3]) -> String {
-    let [r, g, b] = rgb.map(|c| (c.clamp(0.0, 1.0) * 255.0).round() as u8);
-    format!("rgb({r},{g},{b})")
 }

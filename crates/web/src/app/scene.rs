@@ -216,12 +216,12 @@ impl Scene {
     /// counts them into the histogram.
     pub fn upload_slices(&mut self, first_slice: u32, texels: &js_sys::Uint16Array) {
         let texels = texels.to_vec();
-        if let Some(h) = &mut self.histogram {
-            h.add(texels.iter().map(|&t| insitu_volume::display::f16_value(t)));
-        }
         let ctx = &self.target.context;
-        self.volume.upload_slices(&ctx.queue, first_slice, &texels);
+        let values = self.volume.upload_slices(&ctx.queue, first_slice, &texels);
         ctx.queue.submit([]);
+        if let Some(h) = &mut self.histogram {
+            h.add(values);
+        }
     }
 
     /// The last slices are in: the volume can be drawn.

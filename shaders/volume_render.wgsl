@@ -31,6 +31,8 @@ struct Params {
     crop_low: vec4<f32>,
     crop_high: vec4<f32>,
     background: vec4<f32>,
+    // x: ambient-occlusion strength (0 off), y: the probes' reach (mm).
+    occlusion: vec4<f32>,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -73,9 +75,44 @@ fn gradient(p: vec3<f32>) -> vec3<f32> {
     return (params.gradient_to_world * vec4<f32>(g, 0.0)).xyz;
 }
 
+// Whether texture point `p` is on the kept side of the clip plane.
+fn kept(p: vec3<f32>) -> bool {
+    let normal = params.clip.xyz;
+    return dot(normal, normal) == 0.0 || dot(normal, p - vec3<f32>(0.5)) >= params.clip.w;
+}
+
+// Ambient occlusion at `p`: the share of probes, fanned over the half-space
+// the surface faces (`outward`, world), that land in matter the transfer
+// function shows (its opacity per mm), at a third of the reach and at the
+// full reach. A sample on an open face sees only air (0); one at the
+// bottom of a gap between bones sees their walls. Probes beyond the clip
+// plane see nothing, so a cut face is not darkened by what was removed.
+fn occlusion(p: vec3<f32>, outward: vec3<f32>) -> f32 {
+    let side = select(vec3<f32>(1.0, 0.0, 0.0), vec3<f32>(0.0, 1.0, 0.0), abs(outward.x) > 0.7);
+    let u = normalize(cross(outward, side));
+    let w = cross(outward, u);
+    let reach = params.occlusion.y;
+    var sum = 0.0;
+    for (var k = 0; k < 6; k += 1) {
+        var dir = outward;
+        if (k > 0) {
+            let angle = f32(k) * 1.2566371;
+            dir = outward * 0.5 + (u * cos(angle) + w * sin(angle)) * 0.866;
+        }
+        for (var ring = 0; ring < 2; ring += 1) {
+            let distance = select(reach / 3.0, reach, ring == 1);
+            let q = p + (params.world_to_texture * vec4<f32>(dir * distance, 0.0)).xyz;
+            if (kept(q)) {
+                sum += min(classify(value_at(q)).a, 1.0);
+            }
+        }
+    }
+    return sum / 12.0;
+}
+
 // A sample's colour lit by the camera's light (two-sided: a surface seen
-// from inside is lit too); flat regions, whose gradient says nothing, keep
-// the table's colour.
+// from inside is lit too) and darkened by ambient occlusion; flat regions,
+// whose gradient says nothing, keep the table's colour.
 fn lit(color: vec3<f32>, p: vec3<f32>, view: vec3<f32>) -> vec3<f32> {
     let g = gradient(p);
     let strength = length(g);
@@ -87,8 +124,14 @@ fn lit(color: vec3<f32>, p: vec3<f32>, view: vec3<f32>) -> vec3<f32> {
     let h = normalize(l + view);
     let diffuse = abs(dot(n, l));
     let specular = pow(abs(dot(n, h)), params.light.w);
-    let shaded = color * (params.shading.x + params.shading.y * diffuse)
-        + vec3<f32>(params.shading.z * specular);
+    var open = 1.0;
+    if (params.occlusion.x > 0.0) {
+        // Values fall going out of what is shown (bone into soft tissue),
+        // so the surface faces down the gradient.
+        open = 1.0 - params.occlusion.x * occlusion(p, -n);
+    }
+    let shaded = color * (params.shading.x + params.shading.y * diffuse) * open
+        + vec3<f32>(params.shading.z * specular * open);
     // Fade the shading in over the first few HU per mm of gradient.
     return mix(color, shaded, smoothstep(2.0, 20.0, strength));
 }

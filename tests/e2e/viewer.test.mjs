@@ -66,12 +66,12 @@ async function assertNoLongTasks(page, label) {
 }
 
 /** Share of pixels that differ between two PNG screenshots of one element. */
-function differingFraction(a, b) {
+function differingFraction(a, b, threshold = 24) {
   const [x, y] = [decodePng(a), decodePng(b)];
   let differing = 0;
   for (let i = 0; i < x.data.length; i += 4) {
     const d = Math.abs(x.data[i] - y.data[i]) + Math.abs(x.data[i + 1] - y.data[i + 1]) + Math.abs(x.data[i + 2] - y.data[i + 2]);
-    if (d > 24) differing += 1;
+    if (d > threshold) differing += 1;
   }
   return differing / (x.data.length / 4);
 }
@@ -255,6 +255,25 @@ test('demo spine: 300 HU surface, then a binary STL whose triangle count equals 
     const changed = differingFraction(before, after);
     console.log(`editor drag: ${(changed * 100).toFixed(1)}% of the 3D view's pixels changed`);
     assert.ok(changed > 0.01, 'the transfer function edit changed the image');
+    // Ambient occlusion (on by default) darkens the gaps between bones:
+    // turned down, they lighten. Here the segments' surfaces cover the
+    // vertebrae, so only the volume's ribs and iliac wings change (the
+    // renderer's own test measures the effect on both backends); frames
+    // are deterministic, so any change is the slider's.
+    const occluded = await view3d.screenshot();
+    await page.getByTestId('tf-occlusion').evaluate((input) => {
+      input.value = '0.2';
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    await page.waitForSelector('[data-testid="view-3d"][data-quality="fine"]');
+    await page.waitForTimeout(400);
+    const open = await view3d.screenshot();
+    const lightened = differingFraction(occluded, open, 6);
+    console.log(`ambient occlusion 0.6 -> 0.2: ${(lightened * 100).toFixed(1)}% of the 3D view's pixels changed (${(differingFraction(occluded, open) * 100).toFixed(1)}% by over 24 levels)`);
+    await writeFile(path.join(ARTIFACTS, 'viewer-demo-volume-occlusion-0.6.png'), occluded);
+    await writeFile(path.join(ARTIFACTS, 'viewer-demo-volume-occlusion-0.2.png'), open);
+    assert.ok(lightened > 0.0005, 'the occlusion strength changed the image');
     // A clip plane through the middle of the columns removes about half.
     const whole = await screenshotStats(view3d);
     await page.getByTestId('clip-axis').selectOption('x');
@@ -305,10 +324,12 @@ test('demo spine: 300 HU surface, then a binary STL whose triangle count equals 
     const kept = JSON.parse(await page.evaluate(() => localStorage.getItem('insitu.look')));
     assert.equal(kept.preset, 'ct-bone');
     assert.equal(kept.transfer.shift, shift);
+    assert.equal(kept.lighting.occlusion, 0.2);
     await page.reload();
     await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
     await page.getByTestId('render-mode').selectOption('ct-bone');
     assert.equal(Number(await editor.getAttribute('data-shift')), shift, 'the edit came back after a reload');
+    assert.equal(await page.getByTestId('tf-occlusion').inputValue(), '0.2');
     assert.equal(await page.getByTestId('look-panel').isVisible(), true);
     await assertQuiet(app, 'demo', { longTasks: false });
   } finally {

@@ -114,6 +114,7 @@ struct Params {
     crop_low: [f32; 4],
     crop_high: [f32; 4],
     background: [f32; 4],
+    occlusion: [f32; 4],
 }
 
 /// Lowest and highest value in each brick (widened by its neighbours', since
@@ -862,6 +863,7 @@ impl VolumeRenderer {
                 background.b as f32,
                 1.0,
             ],
+            occlusion: [l.occlusion, insitu_look::OCCLUSION_REACH_MM, 0.0, 0.0],
         };
         queue.write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
         match cast {

@@ -1,13 +1,13 @@
 //! Volume rendering in headless Chromium on both browser backends: the demo
 //! spine drawn with the bone preset through WebGPU and through WebGL2 (an
 //! offscreen canvas) gives the same image, read back from a texture (a
-//! WebGPU canvas never shows in a headless screenshot). Each frame's time is
-//! logged per backend.
+//! WebGPU canvas never shows in a headless screenshot), ambient occlusion
+//! darkening it alike on both. Each frame's time is logged per backend.
 #![cfg(target_arch = "wasm32")]
 
 use glam::DMat4;
 use insitu_gpu::{GpuContext, Orbit, Quality, Snapshot, VolumeRenderer, wgpu};
-use insitu_look::Preset;
+use insitu_look::{Lighting, Preset};
 use insitu_volume::display::RenderGrid;
 use insitu_volume::phantom::{PhantomSize, demo_spine};
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -19,7 +19,7 @@ const SIZE: (u32, u32) = (320, 400);
 /// The demo spine at a third of the app's resolution, drawn from the front
 /// with the bone preset, as RGBA rows; with the milliseconds a frame takes
 /// from encoding to its pixels back (best of three after a first).
-async fn spine_image(ctx: &GpuContext) -> (Vec<u8>, f64) {
+async fn spine_image(ctx: &GpuContext, occlusion: f32) -> (Vec<u8>, f64) {
     let volume = demo_spine(PhantomSize {
         matrix: 96,
         slices: 100,
@@ -38,11 +38,9 @@ async fn spine_image(ctx: &GpuContext) -> (Vec<u8>, f64) {
         DMat4::from_cols_array(&grid.voxel_to_world),
         &texels,
     );
-    renderer.set_look(
-        &ctx.queue,
-        &Preset::CtBone.look(volume.value_range()),
-        volume.value_range(),
-    );
+    let mut look = Preset::CtBone.look(volume.value_range());
+    look.lighting.occlusion = occlusion;
+    renderer.set_look(&ctx.queue, &look, volume.value_range());
     let (low, high) = insitu_volume::reslice::world_bounds(&volume);
     let orbit = Orbit::framing(low.as_vec3(), high.as_vec3());
     // One frame to compile the pipeline and warm the caches, then the best
@@ -91,8 +89,9 @@ async fn the_bone_preset_draws_the_same_spine_through_webgpu_and_webgl2() {
     let webgl = GpuContext::offscreen_webgl()
         .await
         .expect("WebGL2 on an OffscreenCanvas");
-    let (a, a_ms) = spine_image(&webgpu).await;
-    let (b, b_ms) = spine_image(&webgl).await;
+    let occlusion = Lighting::default().occlusion;
+    let (a, a_ms) = spine_image(&webgpu, occlusion).await;
+    let (b, b_ms) = spine_image(&webgl, occlusion).await;
     let (fa, fb) = (foreground(&a), foreground(&b));
     let differences: Vec<u32> = a
         .chunks_exact(4)
@@ -117,6 +116,27 @@ async fn the_bone_preset_draws_the_same_spine_through_webgpu_and_webgl2() {
     assert!(fa > 0.05 && fb > 0.05, "the spine shows: {fa} {fb}");
     assert!(mean < 2.0, "mean difference {mean}");
     assert!(far < 0.01, "{far} of pixels differ by more than 24 levels");
+    // Ambient occlusion only darkens, and does so on both backends (the
+    // gaps between processes, ribs and vertebrae; the spine fills an
+    // eighth of the image, so a 0.4% darker image is about 3% darker bone).
+    for (name, ctx, occluded) in [("WebGPU", &webgpu, &a), ("WebGL2", &webgl, &b)] {
+        let (open, _) = spine_image(ctx, 0.0).await;
+        let sum = |p: &[u8]| p.iter().map(|&c| f64::from(c)).sum::<f64>();
+        let darker = 1.0 - sum(occluded) / sum(&open);
+        let changed = open
+            .chunks_exact(4)
+            .zip(occluded.chunks_exact(4))
+            .filter(|(x, y)| (0..3).any(|i| x[i].abs_diff(y[i]) > 6))
+            .count() as f64
+            / (open.len() / 4) as f64;
+        console_log!(
+            "{name}: ambient occlusion {occlusion} darkens the image by {:.1}%, {:.1}% of pixels by over 6 levels",
+            darker * 100.0,
+            changed * 100.0
+        );
+        assert!(darker > 0.004, "{name}: occlusion darkened by {darker}");
+        assert!(changed > 0.02, "{name}: {changed} of pixels changed");
+    }
 }
 
 /// A red ball segment drawn first, then a bone ball volume behind it and a

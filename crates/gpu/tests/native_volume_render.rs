@@ -151,6 +151,45 @@ fn a_lit_ball_is_brighter_on_the_side_the_light_comes_from() {
 }
 
 #[test]
+fn ambient_occlusion_darkens_the_bottom_of_a_pit_and_leaves_an_open_face_alone() {
+    let ctx = gpu();
+    // A bone block whose face (y = −6 mm) looks at the camera, with a pit
+    // 7 mm wide and 10 mm deep drilled into it towards the camera.
+    let texels = volume(|p| {
+        let pit = p.x.abs() < 3.5 && p.z.abs() < 3.5 && p.y < 4.0;
+        if p.y > -6.0 && !pit { 1000.0 } else { -1000.0 }
+    });
+    let mut look = Preset::CtBone.look(CT);
+    look.lighting.occlusion = 0.0;
+    let plain = render(&ctx, &texels, &look);
+    look.lighting.occlusion = 1.0;
+    let occluded = render(&ctx, &texels, &look);
+    let c = SIZE / 2;
+    let (floor_plain, floor_occluded) = (patch(&plain, c, c), patch(&occluded, c, c));
+    let face = (c + 20, c);
+    let (face_plain, face_occluded) = (
+        patch(&plain, face.0, face.1),
+        patch(&occluded, face.0, face.1),
+    );
+    println!(
+        "pit floor {floor_plain:.0} -> {floor_occluded:.0} with occlusion; open face {face_plain:.0} -> {face_occluded:.0}"
+    );
+    assert!(
+        floor_plain > 150.0,
+        "the pit's floor is seen: {floor_plain}"
+    );
+    assert!(
+        floor_occluded < floor_plain * 0.8,
+        "the floor darkens: {floor_plain} -> {floor_occluded}"
+    );
+    assert!(face_plain > 150.0, "the face is seen: {face_plain}");
+    assert!(
+        (face_occluded - face_plain).abs() <= face_plain * 0.03,
+        "an open face keeps its shade: {face_plain} -> {face_occluded}"
+    );
+}
+
+#[test]
 fn a_clip_plane_removes_exactly_the_half_it_should() {
     let ctx = gpu();
     let texels = ball(12.0);

@@ -49,6 +49,21 @@ pub struct Lighting {
     /// z towards the viewer): it turns with the camera, so the side facing
     /// the user stays lit, with a little modelling from above left.
     pub from_camera: [f32; 3],
+    /// Ambient occlusion, 0 (off) to 1: how much a sample darkens where
+    /// visible matter surrounds it (a foramen, the gap between two
+    /// processes, a canal), which gives depth that light alone does not.
+    /// Looks kept before it existed get the default.
+    #[serde(default = "default_occlusion")]
+    pub occlusion: f32,
+}
+
+/// How far (mm) ambient-occlusion probes reach from a sample: about the
+/// size of the gaps between vertebral processes, so contact shadows show
+/// between bones, not across a whole body.
+pub const OCCLUSION_REACH_MM: f32 = 6.0;
+
+fn default_occlusion() -> f32 {
+    0.6
 }
 
 impl Default for Lighting {
@@ -60,6 +75,7 @@ impl Default for Lighting {
             specular: 0.25,
             shininess: 24.0,
             from_camera: [-0.35, 0.45, 0.82],
+            occlusion: default_occlusion(),
         }
     }
 }
@@ -90,7 +106,7 @@ impl Look {
     /// else gives `None` (the caller then uses the modality's preset).
     pub fn from_json(text: &str) -> Option<Self> {
         let look: Self = serde_json::from_str(text).ok()?;
-        look.transfer.is_valid().then_some(look)
+        (look.transfer.is_valid() && (0.0..=1.0).contains(&look.lighting.occlusion)).then_some(look)
     }
 }
 
@@ -112,6 +128,13 @@ mod tests {
         assert_eq!(Look::from_json(&text), Some(look));
         assert_eq!(Look::from_json("{\"preset\": 3}"), None);
         assert_eq!(Look::from_json("not json"), None);
+        // A look kept before ambient occlusion existed gets the default.
+        let old = text.replace(",\"occlusion\":0.6", "");
+        assert_ne!(old, text);
+        assert_eq!(
+            Look::from_json(&old).map(|l| l.lighting.occlusion),
+            Some(Lighting::default().occlusion)
+        );
         let mut broken = Preset::CtBone.look((-1024.0, 3071.0));
         broken.transfer.points.clear();
         assert_eq!(Look::from_json(&broken.to_json()), None);

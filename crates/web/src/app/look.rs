@@ -116,6 +116,19 @@ pub fn wire() {
         let on = typed::<HtmlInputElement>("tf-lighting").checked();
         edit(move |look, _| look.lighting.enabled = on);
     });
+    // Sliding draws drag frames; letting go draws the fine one.
+    on(&by_test_id("tf-occlusion"), "input", |_: web_sys::Event| {
+        let strength = occlusion_from_control();
+        edit_moving(move |look, _| look.lighting.occlusion = strength);
+    });
+    on(
+        &by_test_id("tf-occlusion"),
+        "change",
+        |_: web_sys::Event| {
+            let strength = occlusion_from_control();
+            edit(move |look, _| look.lighting.occlusion = strength);
+        },
+    );
     for id in ["clip-axis", "clip-position", "clip-flip"] {
         on(&by_test_id(id), "input", |_: web_sys::Event| {
             let clip = clip_from_controls();
@@ -247,6 +260,13 @@ fn clip_from_controls() -> Option<ClipPlane> {
     Some(ClipPlane::across_axis(axis, position, flip))
 }
 
+fn occlusion_from_control() -> f32 {
+    typed::<HtmlInputElement>("tf-occlusion")
+        .value()
+        .parse::<f32>()
+        .map_or(0.0, |v| v.clamp(0.0, 1.0))
+}
+
 /// Sets the panel's controls from `look` (a new mode or a kept look).
 pub fn show(look: Option<&Look>) {
     by_test_id("look-panel").set_hidden(look.is_none());
@@ -256,6 +276,7 @@ pub fn show(look: Option<&Look>) {
         return;
     };
     typed::<HtmlInputElement>("tf-lighting").set_checked(look.lighting.enabled);
+    typed::<HtmlInputElement>("tf-occlusion").set_value(&look.lighting.occlusion.to_string());
     let (axis, position, flip) = match look.clip {
         Some(c) => {
             let axis = (0..3)

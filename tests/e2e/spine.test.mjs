@@ -32,6 +32,7 @@ async function vertebrae(page) {
   return page.getByTestId('spine-list').locator('li').evaluateAll((items) => items.map((li) => ({
     name: li.dataset.name,
     label: Number(li.dataset.label),
+    voxels: Number(li.dataset.voxels),
     heights: li.dataset.heights ? li.dataset.heights.split(',').map(Number) : null,
     centre: li.dataset.centre ? li.dataset.centre.split(',').map(Number) : null,
     text: li.textContent,
@@ -149,9 +150,48 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     console.log(`cut: L3 ${l3Before} -> ${l3After} voxels, new segment ${split.label} with ${split.voxels}`);
     assert.equal(l3After + split.voxels, l3Before);
     assert.ok(l3After > l3Before / 5 && split.voxels > l3Before / 5, 'cut through the middle');
+    // The spine's report follows hand edits once they settle.
+    const reported = (name) => page.evaluate((n) => Number(document.querySelector(`[data-testid="spine-list"] li[data-name="${n}"]`)?.dataset.voxels), name);
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="spine-list"] li[data-name="L3"]')?.dataset.voxels) === n, l3After, { timeout: 30_000 });
     await page.getByTestId('tool-cut').click();
     await page.getByTestId('undo').click();
     await page.waitForFunction((n) => Number(document.querySelector('[data-testid="segment-list"] li[data-label="22"]').dataset.voxels) === n, l3Before);
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="spine-list"] li[data-name="L3"]')?.dataset.voxels) === n, l3Before, { timeout: 30_000 });
+    console.log(`spine report after the cut and its undo: L3 ${l3After} -> ${await reported('L3')} voxels`);
+
+    // The spine's own corrections. L1 and L2 taken for one vertebra: merged,
+    // and named again from the sacrum (L5 stays, the rest move down a level).
+    const original = await vertebrae(page);
+    const l1 = original.find((v) => v.name === 'L1');
+    const l2 = original.find((v) => v.name === 'L2');
+    await page.getByTestId('spine-list').locator('li[data-name="L1"] [data-testid="spine-merge"]').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="spine-list"] li')?.dataset.name === 'T11', null, { timeout: 60_000 });
+    const merged = await vertebrae(page);
+    console.log(`merged L1 and L2: ${merged.map((v) => v.name).join(' ')}; ${merged.find((v) => v.name === 'L2').text}`);
+    assert.deepEqual(merged.map((v) => v.name), ['T11', 'T12', 'L1', 'L2', 'L3', 'L4', 'L5', 'sacrum']);
+    assert.equal(merged.find((v) => v.name === 'L2').voxels, l1.voxels + l2.voxels, 'the merged vertebra holds both');
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="segment-list"] li input[type=text]')].some((i) => i.value === 'T11'));
+    // Split at the disc the merge hid, clicked in the sagittal view between
+    // the two bodies: the first names, voxels and heights come back.
+    await page.getByTestId('spine-split').click();
+    const disc = l1.centre.map((c, i) => (c + l2.centre[i]) / 2);
+    await clickViewAt(page, 'view-sagittal', disc);
+    await page.waitForFunction(() => document.querySelector('[data-testid="spine-list"] li')?.dataset.name === 'T10', null, { timeout: 60_000 });
+    const split2 = await vertebrae(page);
+    console.log(`split at the L1-L2 disc: ${split2.map((v) => v.name).join(' ')}`);
+    assert.deepEqual(split2.map((v) => v.name), NAMES);
+    for (const name of ['L1', 'L2']) {
+      const [before, after] = [original, split2].map((list) => list.find((v) => v.name === name));
+      console.log(`${name}: heights ${before.heights} -> ${after.heights}`);
+      assert.ok(after.heights && after.heights.every((h, i) => Math.abs(h - before.heights[i]) <= 0.5), `${name} heights`);
+    }
+    assert.equal(await page.getByTestId('spine-split').getAttribute('aria-pressed'), 'false', 'the tool is put down after a split');
+    // A split where there is no gap is refused with the reason.
+    await page.getByTestId('spine-split').click();
+    await clickViewAt(page, 'view-sagittal', l2.centre);
+    await page.waitForSelector('[data-testid="spine-info"][data-state="error"]', { timeout: 30_000 });
+    console.log(`split inside L2: ${await page.getByTestId('spine-info').textContent()}`);
+    assert.match(await page.getByTestId('spine-info').textContent(), /no disc-like gap in L2/);
 
     // The scoliosis variant: its Cobb angle (the generator's is 25°).
     await openDemo(page, 'scoliosis');

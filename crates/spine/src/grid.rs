@@ -171,6 +171,14 @@ impl<'a> Grid<'a> {
         inside.then_some([f.x as usize, f.y as usize, f.z as usize])
     }
 
+    /// Cost of one step along i, j and k in tenths of a mm, for shortest
+    /// paths through bone that do not favour the coarse axis.
+    pub fn step_costs(&self) -> [u32; 3] {
+        self.spacing
+            .to_array()
+            .map(|mm| (mm * 10.0).round().max(1.0) as u32)
+    }
+
     /// In-plane (i mm, j mm) position of a pixel.
     pub fn plane_mm(&self, i: f64, j: f64) -> DVec2 {
         DVec2::new(i * self.spacing.x, j * self.spacing.y)

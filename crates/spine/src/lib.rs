@@ -14,6 +14,8 @@ mod column;
 mod grid;
 mod measure;
 mod naming;
+mod paths;
+mod revise;
 mod split;
 mod thick;
 
@@ -24,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 pub use measure::{BodyFrame, Flag, Heights, coronal_deg, genant_grade, sagittal_deg};
 pub use naming::{Anchor, LEVELS, LevelDecision, PELVIS_LABEL, RIBS_LABEL, label_of};
+pub use revise::{Revision, RevisionError, revise};
 
 /// Why no spine came out.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
@@ -420,96 +423,17 @@ fn finish(
             Some(m) => label_of((top + m as i32).min(23) as usize),
             None => label_of(24),
         };
-        let voxels = counts[label as usize];
-        let probe = measure::BodyProbe {
+        vertebrae.push(measure_vertebra(
             grid,
-            labels: labelmap.labels(),
-            label,
-        };
-        let up = body_axis(cand);
-        // The sacrum's body is its top: measure about 12 mm under S1's endplate.
-        let centre = match (m, cand.upper) {
-            (None, Some(d)) => d.centre - d.normal * 14.0,
-            _ => body_centre(cand),
-        };
-        // The disc planes give a first axis; the body's own endplates give
-        // its true one (a wedge-shaped disc tilts the column's line).
-        let first = probe.frame(centre, up);
-        let own_axis = first
-            .as_ref()
-            .and_then(|f| probe.endplates(f))
-            .map(|(sup, inf)| (sup + inf).normalize())
-            .filter(|a| a.dot(up) > 0.9);
-        let frame = match (own_axis, &first) {
-            (Some(axis), Some(f)) => probe.frame(f.centre, axis).or(first),
-            _ => first,
-        };
-        let heights = frame
-            .as_ref()
-            .filter(|_| m.is_some())
-            .and_then(|f| probe.heights(f));
-        let plates = frame.as_ref().and_then(|f| probe.endplates(f));
-        let mut flags = Vec::new();
-        if cand.partial {
-            flags.push(Flag::Partial);
-        }
-        if [cand.upper, cand.lower]
-            .iter()
-            .flatten()
-            .any(|d| d.depth < 80.0)
-        {
-            flags.push(Flag::FaintDisc);
-        }
-        // A vertebra's endplates are near parallel: 20° or more between
-        // them means the split or the measurement went wrong there (or a
-        // severe fracture); either way a reader must look, and its heights
-        // and endplates are not graded or used for the spine's angles.
-        let spread = plates.map(|(sup, inf)| sup.angle_between(inf).to_degrees());
-        // (The sacrum's lower "endplate" is its curved end: not compared.)
-        let irregular = m.is_some() && spread.is_some_and(|d| d >= IRREGULAR_DEG);
-        if let Some(degrees) = spread.filter(|_| irregular) {
-            flags.push(Flag::Irregular { degrees });
-        }
-        if let Some(h) = heights.filter(|_| !irregular) {
-            let max = h.anterior.max(h.middle).max(h.posterior);
-            let loss = |v: f64| 1.0 - v / max;
-            let worst = [
-                (loss(h.anterior), 0),
-                (loss(h.middle), 1),
-                (loss(h.posterior), 2),
-            ]
-            .into_iter()
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-            .expect("three");
-            let grade = genant_grade(worst.0);
-            // Heights from dim, blurred cortex are too rough to grade.
-            if grade > 0 && !cand.partial && !grid.reading.lenient {
-                flags.push(match worst.1 {
-                    0 => Flag::Wedge { grade },
-                    1 => Flag::Biconcave { grade },
-                    _ => Flag::Crush { grade },
-                });
-            }
-        }
-        let name = LEVELS[label as usize - 1].to_owned();
-        let canal_ap_mm = canal_at(grid, chain, cand);
-        if name.starts_with('L') && canal_ap_mm.is_some_and(|d| d < 12.0) {
-            flags.push(Flag::NarrowCanal);
-        }
-        vertebrae.push(Vertebra {
-            name,
-            label,
-            voxels,
-            volume_ml: voxels as f64 * voxel_ml,
-            centroid_mm: cand.centroid.to_array(),
-            heights_mm: heights,
-            frame,
-            superior_normal: plates.map(|p| p.0.to_array()),
-            inferior_normal: plates.map(|p| p.1.to_array()),
-            canal_ap_mm,
-            flags,
-            ribs: m.is_some_and(|m| ribs[m]),
-        });
+            labelmap.labels(),
+            &Piece {
+                cand,
+                label,
+                voxels: counts[label as usize],
+                ribs: m.is_some_and(|m| ribs[m]),
+                canal_ap_mm: canal_at(grid, chain, cand),
+            },
+        ));
     }
     if !grid.reading.lenient {
         neighbour_flags(&mut vertebrae);
@@ -528,6 +452,120 @@ fn finish(
         bone_hu: grid.bone_hu(),
     };
     Analysis { spine, labelmap }
+}
+
+/// One labelled piece to measure as a vertebra (or, labelled
+/// `label_of(24)`, the sacrum).
+pub(crate) struct Piece<'c> {
+    /// Its slab between disc planes, centroid and edge flags.
+    pub cand: &'c split::Candidate,
+    pub label: u8,
+    pub voxels: usize,
+    pub ribs: bool,
+    pub canal_ap_mm: Option<f64>,
+}
+
+/// A labelled piece's report: its body frame, heights and endplates in the
+/// body's own axis, and the flags they raise. One home for the first
+/// analysis and for the user's revisions (merge, split).
+pub(crate) fn measure_vertebra(grid: &grid::Grid, labels: &[u8], piece: &Piece) -> Vertebra {
+    let Piece {
+        cand,
+        label,
+        voxels,
+        ribs,
+        canal_ap_mm,
+    } = *piece;
+    let sacrum = label == label_of(24);
+    let voxel_ml = grid.spacing.x * grid.spacing.y * grid.spacing.z / 1000.0;
+    let probe = measure::BodyProbe {
+        grid,
+        labels,
+        label,
+    };
+    let up = body_axis(cand);
+    // The sacrum's body is its top: measure about 12 mm under S1's endplate.
+    let centre = match (sacrum, cand.upper) {
+        (true, Some(d)) => d.centre - d.normal * 14.0,
+        _ => body_centre(cand),
+    };
+    // The disc planes give a first axis; the body's own endplates give
+    // its true one (a wedge-shaped disc tilts the column's line).
+    let first = probe.frame(centre, up);
+    let own_axis = first
+        .as_ref()
+        .and_then(|f| probe.endplates(f))
+        .map(|(sup, inf)| (sup + inf).normalize())
+        .filter(|a| a.dot(up) > 0.9);
+    let frame = match (own_axis, &first) {
+        (Some(axis), Some(f)) => probe.frame(f.centre, axis).or(first),
+        _ => first,
+    };
+    let heights = frame
+        .as_ref()
+        .filter(|_| !sacrum)
+        .and_then(|f| probe.heights(f));
+    let plates = frame.as_ref().and_then(|f| probe.endplates(f));
+    let mut flags = Vec::new();
+    if cand.partial {
+        flags.push(Flag::Partial);
+    }
+    if [cand.upper, cand.lower]
+        .iter()
+        .flatten()
+        .any(|d| d.depth < 80.0)
+    {
+        flags.push(Flag::FaintDisc);
+    }
+    // A vertebra's endplates are near parallel: 20° or more between
+    // them means the split or the measurement went wrong there (or a
+    // severe fracture); either way a reader must look, and its heights
+    // and endplates are not graded or used for the spine's angles.
+    let spread = plates.map(|(sup, inf)| sup.angle_between(inf).to_degrees());
+    // (The sacrum's lower "endplate" is its curved end: not compared.)
+    let irregular = !sacrum && spread.is_some_and(|d| d >= IRREGULAR_DEG);
+    if let Some(degrees) = spread.filter(|_| irregular) {
+        flags.push(Flag::Irregular { degrees });
+    }
+    if let Some(h) = heights.filter(|_| !irregular) {
+        let max = h.anterior.max(h.middle).max(h.posterior);
+        let loss = |v: f64| 1.0 - v / max;
+        let worst = [
+            (loss(h.anterior), 0),
+            (loss(h.middle), 1),
+            (loss(h.posterior), 2),
+        ]
+        .into_iter()
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .expect("three");
+        let grade = genant_grade(worst.0);
+        // Heights from dim, blurred cortex are too rough to grade.
+        if grade > 0 && !cand.partial && !grid.reading.lenient {
+            flags.push(match worst.1 {
+                0 => Flag::Wedge { grade },
+                1 => Flag::Biconcave { grade },
+                _ => Flag::Crush { grade },
+            });
+        }
+    }
+    let name = LEVELS[label as usize - 1].to_owned();
+    if name.starts_with('L') && canal_ap_mm.is_some_and(|d| d < 12.0) {
+        flags.push(Flag::NarrowCanal);
+    }
+    Vertebra {
+        name,
+        label,
+        voxels,
+        volume_ml: voxels as f64 * voxel_ml,
+        centroid_mm: cand.centroid.to_array(),
+        heights_mm: heights,
+        frame,
+        superior_normal: plates.map(|p| p.0.to_array()),
+        inferior_normal: plates.map(|p| p.1.to_array()),
+        canal_ap_mm,
+        flags,
+        ribs,
+    }
 }
 
 /// The body's axis: the mean of its two disc normals (one at a scan edge).
@@ -703,6 +741,24 @@ pub fn segment_table(spine: &Spine) -> SegmentTable {
     }
     if spine.ribs_voxels > 0 {
         add(RIBS_LABEL, "ribs");
+    }
+    table
+}
+
+/// Whether `label` is one the spine labelmap gives (a level, the sacrum,
+/// the pelvis or the ribs).
+pub fn is_spine_label(label: u8) -> bool {
+    (1..=RIBS_LABEL).contains(&label)
+}
+
+/// [`segment_table`] with the segments of `others` the spine does not
+/// label (ones the user made after the analysis) kept.
+pub fn segment_table_keeping(spine: &Spine, others: &SegmentTable) -> SegmentTable {
+    let mut table = segment_table(spine);
+    for s in others.segments() {
+        if !is_spine_label(s.label) {
+            table.insert(s.clone());
+        }
     }
     table
 }

@@ -179,15 +179,7 @@ pub(crate) fn split(
         }
     }
     // Seeds: the body core in each slab.
-    let step = [
-        (grid.spacing.x * 10.0).round().max(1.0) as u32,
-        (grid.spacing.y * 10.0).round().max(1.0) as u32,
-        (grid.spacing.z * 10.0).round().max(1.0) as u32,
-    ];
-    let mut dist = vec![u32::MAX; region.len()];
     let mut own = vec![0u8; region.len()];
-    let ring = (*step.iter().max().expect("three")) as usize + 1;
-    let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); ring];
     for k in k0..=k1 {
         let s = column.at(k).expect("in the column");
         for y in 0..win.wj {
@@ -207,45 +199,13 @@ pub(crate) fn split(
                 }
                 let p = grid.world(i as f64, j as f64, k as f64);
                 if let Some(c) = candidates.iter().position(|c| c.contains(p)) {
-                    dist[w] = 0;
                     own[w] = c as u8 + 1;
-                    buckets[0].push(w as u32);
                 }
             }
         }
     }
-    // Dial's shortest paths through the region.
     let (wi, wj, wk) = (win.wi, win.wj, k1 - k0 + 1);
-    let mut current = 0u32;
-    let mut pending: usize = buckets[0].len();
-    while pending > 0 {
-        let slot = current as usize % ring;
-        while let Some(w) = buckets[slot].pop() {
-            pending -= 1;
-            let w = w as usize;
-            if dist[w] != current {
-                continue;
-            }
-            let (x, y, kk) = (w % wi, (w / wi) % wj, w / plane);
-            let neighbours = [
-                (x > 0, w.wrapping_sub(1), step[0]),
-                (x + 1 < wi, w + 1, step[0]),
-                (y > 0, w.wrapping_sub(wi), step[1]),
-                (y + 1 < wj, w + wi, step[1]),
-                (kk > 0, w.wrapping_sub(plane), step[2]),
-                (kk + 1 < wk, w + plane, step[2]),
-            ];
-            for (ok, n, cost) in neighbours {
-                if ok && region[n] && current + cost < dist[n] {
-                    dist[n] = current + cost;
-                    own[n] = own[w];
-                    buckets[(current + cost) as usize % ring].push(n as u32);
-                    pending += 1;
-                }
-            }
-        }
-        current += 1;
-    }
+    crate::paths::nearest_seed(&region, [wi, wj, wk], grid.step_costs(), &mut own);
     if !progress(0.6) {
         return Err(SpineError::Cancelled);
     }
@@ -290,7 +250,7 @@ pub(crate) fn split(
             labels[grid.index(win.ox + x, win.oy + y, k0 + kk)] = o;
         }
     }
-    drop((dist, own, region));
+    drop((own, region));
     let envelope = Envelope {
         win,
         k0,

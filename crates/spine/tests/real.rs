@@ -2,12 +2,13 @@
 //! every rib attached, no labels). Each thoracic vertebra comes out as one
 //! segment of a plausible size, ribs are cut off at the costovertebral
 //! joints, and the level names say they are unsure (no sacrum, no whole
-//! rib-free vertebra in view).
+//! rib-free vertebra in view); a merge and a split at the disc undo each
+//! other on real bone.
 
 use std::path::PathBuf;
 
 use glam::DVec3;
-use insitu_spine::{Anchor, Flag, RIBS_LABEL, analyse};
+use insitu_spine::{Anchor, Flag, RIBS_LABEL, Revision, analyse, revise};
 
 fn fixtures() -> PathBuf {
     std::env::var_os("INSITU_FIXTURES")
@@ -145,4 +146,52 @@ fn lidc_thoracic_vertebrae_are_separated_from_their_ribs_and_named_with_doubt() 
     // cut by the scan, so the level rests on a weak anchor.
     assert!(spine.levels.confidence < 0.5, "{:?}", spine.levels);
     assert!(!matches!(spine.levels.anchor, Anchor::Sacrum));
+
+    // The user's corrections on real bone: measured again, nothing
+    // changes; two middle vertebrae merged, then split at the disc between
+    // them (clicked midway between the bodies), come back as they were.
+    let again =
+        revise(&volume, &analysis.labelmap, spine, Revision::Remeasure).expect("remeasured");
+    for (a, b) in again.spine.vertebrae.iter().zip(&spine.vertebrae) {
+        assert_eq!((&a.name, a.voxels), (&b.name, b.voxels));
+        if let (Some(x), Some(y)) = (a.heights_mm, b.heights_mm) {
+            assert!(
+                (x.middle - y.middle).abs() <= 0.5,
+                "{}: {x:?} vs {y:?}",
+                a.name
+            );
+        }
+    }
+    let (upper, lower) = (whole[whole.len() / 2 - 1], whole[whole.len() / 2]);
+    let merged = revise(
+        &volume,
+        &analysis.labelmap,
+        spine,
+        Revision::MergeWithBelow { label: upper.label },
+    )
+    .expect("merged");
+    assert_eq!(merged.spine.vertebrae.len() + 1, spine.vertebrae.len());
+    let centre = |v: &insitu_spine::Vertebra| v.frame.expect("a body").centre;
+    let between = (centre(upper) + centre(lower)) / 2.0;
+    let split = revise(
+        &volume,
+        &merged.labelmap,
+        &merged.spine,
+        Revision::SplitAt {
+            point: between.to_array(),
+        },
+    )
+    .expect("split");
+    for (a, b) in split.spine.vertebrae.iter().zip(&spine.vertebrae) {
+        assert_eq!(a.name, b.name);
+        let (mut both, mut n, mut m) = (0usize, 0usize, 0usize);
+        for (&p, &q) in split.labelmap.labels().iter().zip(labels) {
+            n += usize::from(p == a.label);
+            m += usize::from(q == b.label);
+            both += usize::from(p == a.label && q == b.label);
+        }
+        let dice = 2.0 * both as f64 / (n + m).max(1) as f64;
+        eprintln!("{}: Dice {dice:.4} after merge and split", a.name);
+        assert!(dice >= 0.95, "{}: Dice {dice}", a.name);
+    }
 }

@@ -60,6 +60,9 @@ pub enum Request {
         /// Levels, + towards the sacrum.
         by: i32,
     },
+    /// Correct the vertebrae (merge two, split one at a disc) and name and
+    /// measure them again (one step that undoes).
+    ReviseSpine(insitu_spine::Revision),
     /// Build series `index` of the last scan.
     LoadSeries {
         /// Index in the scan's series list.
@@ -508,6 +511,9 @@ pub enum Failure {
     /// Renaming would take a vertebra past C1 or L5, or no spine was found.
     #[error("the names cannot move that way")]
     CannotShift,
+    /// A merge or split of vertebrae was refused.
+    #[error(transparent)]
+    Revision(#[from] insitu_spine::RevisionError),
     /// The click was outside the volume (or hit no shown segment).
     #[error("nothing there: click inside the volume, on a shown segment")]
     NothingThere,
@@ -857,6 +863,10 @@ mod tests {
                 if_unlabelled: true,
             },
             Request::ShiftLevels { by: -1 },
+            Request::ReviseSpine(insitu_spine::Revision::MergeWithBelow { label: 20 }),
+            Request::ReviseSpine(insitu_spine::Revision::SplitAt {
+                point: [1.0, -2.0, 3.5],
+            }),
             Request::ExportMeasurements(MeasurementsFormat::Csv),
         ] {
             let json = serde_json::to_string(&request).unwrap();

@@ -38,6 +38,8 @@ pub struct Segments {
     changed: usize,
     edit_ms: f64,
     voxel_mm3: f64,
+    /// A step changed a vertebra's voxels since the spine was last measured.
+    vertebrae_touched: bool,
 }
 
 impl Segments {
@@ -68,6 +70,7 @@ impl Segments {
             changed: 0,
             edit_ms: 0.0,
             voxel_mm3: s.x * s.y * s.z,
+            vertebrae_touched: false,
         }
     }
 
@@ -101,7 +104,17 @@ impl Segments {
     fn note(&mut self, applied: insitu_segment::Applied, ms: f64) {
         self.edit_ms = ms;
         self.changed = applied.voxels;
+        self.vertebrae_touched |= applied
+            .labels
+            .iter()
+            .any(|&l| insitu_spine::is_spine_label(l));
         self.stale.extend(applied.labels);
+    }
+
+    /// Whether a step changed a vertebra's voxels since last asked (the
+    /// spine's report is then measured again).
+    pub fn take_vertebrae_touched(&mut self) -> bool {
+        std::mem::take(&mut self.vertebrae_touched)
     }
 
     /// Replaces every segment by an analysis's labelmap and table (the
@@ -122,6 +135,8 @@ impl Segments {
             .collect();
         let applied = self.bench.replace(map, table)?;
         self.note(applied, now_ms() - started);
+        // The analysis that made these labels measured them.
+        self.vertebrae_touched = false;
         self.stale.extend(before);
         self.stale
             .extend(self.bench.table().segments().iter().map(|s| s.label));

@@ -278,7 +278,11 @@ pub fn wire() {
             if quiz
                 || matches!(
                     tool,
-                    Tool::Cut | Tool::Measure(_) | Tool::Grow | Tool::KeepPiece
+                    Tool::Cut
+                        | Tool::Measure(_)
+                        | Tool::Grow
+                        | Tool::KeepPiece
+                        | Tool::SplitVertebra
                 )
             {
                 let at = app
@@ -295,6 +299,7 @@ pub fn wire() {
                         normal: (-down).to_array(),
                     }),
                     Tool::Measure(_) => super::measure::click(axis, world),
+                    Tool::SplitVertebra => super::spine::split_at(world),
                     Tool::Grow | Tool::KeepPiece => segments::click_at(world),
                     _ => {
                         super::spine::quiz_clicked();

@@ -44,6 +44,9 @@ pub enum Tool {
     Cut,
     /// Clicks draw a measurement.
     Measure(insitu_measure::Kind),
+    /// A click on a disc splits the vertebra there in two, and the
+    /// vertebrae are named again (the spine panel's tool).
+    SplitVertebra,
 }
 
 thread_local! {
@@ -68,6 +71,7 @@ pub fn set_tool(tool: Tool) {
         ("tool-erase", Tool::Erase),
         ("tool-crop", Tool::Crop),
         ("tool-cut", Tool::Cut),
+        ("spine-split", Tool::SplitVertebra),
     ] {
         let _ = by_test_id(id).set_attribute("aria-pressed", &(chosen == t).to_string());
     }

@@ -4,8 +4,9 @@
 //! found and measured is decided in `insitu_spine`; this shows it.
 
 use glam::DVec3;
-use insitu_spine::{Anchor, Flag, Spine};
+use insitu_spine::{Anchor, Flag, Revision, Spine};
 use insitu_volume::phantom::Variant;
+use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 
 use super::link::send;
@@ -33,6 +34,24 @@ pub fn wire() {
             send(Request::SegmentSurfaces);
         });
     }
+    on(&by_test_id("spine-split"), "click", |_: web_sys::Event| {
+        super::segments::set_tool(super::segments::Tool::SplitVertebra)
+    });
+    // One listener for the list's merge buttons (the list is rebuilt with
+    // every report).
+    on(&by_test_id("spine-list"), "click", |e: web_sys::Event| {
+        let label = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .filter(|t| t.get_attribute("data-testid").as_deref() == Some("spine-merge"))
+            .and_then(|t| t.get_attribute("data-label"))
+            .and_then(|l| l.parse().ok());
+        if let Some(label) = label {
+            info("Merging…", "running");
+            send(Request::ReviseSpine(Revision::MergeWithBelow { label }));
+            send(Request::SegmentSurfaces);
+        }
+    });
     on(
         &by_test_id("labels-toggle"),
         "change",
@@ -57,6 +76,17 @@ pub fn wire() {
         let _ = option.set_attribute("value", variant.key());
         let _ = variants.append_child(&option);
     }
+}
+
+/// A click with the split tool: the vertebra there is two; the tool is
+/// put down after one split.
+pub fn split_at(world: DVec3) {
+    super::segments::set_tool(super::segments::Tool::SplitVertebra);
+    info("Splitting…", "running");
+    send(Request::ReviseSpine(Revision::SplitAt {
+        point: world.to_array(),
+    }));
+    send(Request::SegmentSurfaces);
 }
 
 /// The demo variant chosen in the toolbar.
@@ -99,7 +129,12 @@ pub fn reset(open: bool) {
     info(if open { "" } else { "Open a CT first." }, "idle");
     set_enabled("spine-run", open);
     set_enabled("spine-cancel", false);
-    for id in ["spine-shift-up", "spine-shift-down", "quiz-start"] {
+    for id in [
+        "spine-shift-up",
+        "spine-shift-down",
+        "spine-split",
+        "quiz-start",
+    ] {
         set_enabled(id, false);
     }
     QUIZ.with(|q| *q.borrow_mut() = Quiz::default());
@@ -116,6 +151,7 @@ pub fn stopped(failure: Option<&Failure>) {
     set_enabled("spine-cancel", false);
     match failure {
         Some(f @ Failure::CannotShift) => info(&format!("{f}: a name would leave C1–L5."), "error"),
+        Some(f @ Failure::Revision(_)) => info(&format!("Not changed: {f}."), "error"),
         Some(f) => info(&format!("No spine: {f}"), "error"),
         None => info("Cancelled.", "idle"),
     }
@@ -160,6 +196,11 @@ pub fn show(spine: &Spine, ms: f64) {
     set_enabled("spine-cancel", false);
     let list = by_test_id("spine-list");
     list.set_inner_html("");
+    let lowest_mobile = spine
+        .vertebrae
+        .iter()
+        .rfind(|v| v.name != "sacrum")
+        .map(|v| v.label);
     for v in &spine.vertebrae {
         let mut text = format!("{} · {:.1} ml", v.name, v.volume_ml);
         if let Some(h) = v.heights_mm {
@@ -178,6 +219,7 @@ pub fn show(spine: &Spine, ms: f64) {
         let li = element("li", &text);
         set_data(&li, "name", &v.name);
         set_data(&li, "label", &v.label.to_string());
+        set_data(&li, "voxels", &v.voxels.to_string());
         if let Some(h) = v.heights_mm {
             set_data(
                 &li,
@@ -196,6 +238,21 @@ pub fn show(spine: &Spine, ms: f64) {
             )
         }) {
             let _ = li.class_list().add_1("flagged");
+        }
+        if v.name != "sacrum" && Some(v.label) != lowest_mobile {
+            let merge = element("button", "join ↓");
+            let _ = merge.set_attribute("type", "button");
+            let _ = merge.set_attribute("class", "mini");
+            let _ = merge.set_attribute("data-testid", "spine-merge");
+            let _ = merge.set_attribute("data-label", &v.label.to_string());
+            let _ = merge.set_attribute(
+                "title",
+                &format!(
+                    "{} and the vertebra below are one: merge them and name all again",
+                    v.name
+                ),
+            );
+            let _ = li.append_child(&merge);
         }
         let _ = list.append_child(&li);
     }
@@ -249,11 +306,16 @@ pub fn show(spine: &Spine, ms: f64) {
             ms / 1000.0
         )
     } else {
-        format!("{} vertebrae, renamed", spine.vertebrae.len())
+        format!("{} vertebrae, revised", spine.vertebrae.len())
     };
     info(&done, "ready");
     set_data(&by_test_id("spine-info"), "ms", &format!("{ms:.0}"));
-    for id in ["spine-shift-up", "spine-shift-down", "quiz-start"] {
+    for id in [
+        "spine-shift-up",
+        "spine-shift-down",
+        "spine-split",
+        "quiz-start",
+    ] {
         set_enabled(id, true);
     }
     BODIES.with(|b| {

@@ -256,6 +256,7 @@ async fn handle(worker: &Worker, request: Request, attachments: Attachments) {
         Request::Demo { variant } => load::demo(worker, variant).await,
         Request::FindSpine { if_unlabelled } => spine::find(worker, if_unlabelled).await,
         Request::ShiftLevels { by } => spine::shift(worker, by),
+        Request::ReviseSpine(revision) => spine::revise(worker, revision),
         Request::Measure { shape } => measure::add(worker, shape),
         Request::Unmeasure { id } => measure::remove(worker, id),
         Request::ExportMeasurements(format) => measure::export(worker, format),

@@ -68,6 +68,8 @@ pub async fn surfaces(worker: &Worker) {
     if worker.study.borrow().segments().is_none() {
         return; // none made or restored: nothing to mesh, nothing allocated
     }
+    // Edits have settled: a vertebra edited by hand is measured again.
+    super::spine::remeasure_if_touched(worker);
     let mut any = false;
     loop {
         let made = match worker.study.borrow_mut().segments_mut() {

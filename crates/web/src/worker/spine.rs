@@ -1,9 +1,14 @@
 //! Spine requests: the analysis of the open volume in steps (progress
 //! between them, a cancel taken at each), its vertebrae put into the
-//! segments as one step that undoes, and moving the names by a level.
+//! segments as one step that undoes, moving the names by a level, the
+//! user's merges and splits of vertebrae, and the report measured again
+//! after the labels were edited by hand.
 //! What is found and how it is named is decided in `insitu_spine`.
 
-use insitu_spine::{Analyser, segment_table, shifted};
+use insitu_spine::{
+    Analyser, Analysis, Revision, Spine, revise as revised, segment_table, segment_table_keeping,
+    shifted,
+};
 
 use super::{Worker, fail, now_ms, post};
 use crate::envelope::Attachments;
@@ -87,20 +92,75 @@ pub fn shift(worker: &Worker, by: i32) {
     let Some((spine, map)) = renamed else {
         return fail(Task::FindingTheSpine, Failure::CannotShift);
     };
+    let labels = worker
+        .study
+        .borrow()
+        .segments()
+        .map(|s| s.workbench().labelmap().clone().relabelled(&map));
+    match labels {
+        Some(labels) => adopt(worker, &labels, spine),
+        None => fail(Task::FindingTheSpine, Failure::CannotShift),
+    }
+}
+
+/// Merges or splits vertebrae as the user asked: the labels and names
+/// change as one step that undoes, and the report is measured again.
+pub fn revise(worker: &Worker, revision: Revision) {
+    match revised_now(worker, revision) {
+        Some(Ok(analysis)) => adopt(worker, &analysis.labelmap, analysis.spine),
+        Some(Err(e)) => fail(Task::FindingTheSpine, e),
+        None => fail(Task::FindingTheSpine, Failure::CannotShift),
+    }
+}
+
+/// After hand edits of vertebrae (segment tools, undo, redo) have settled:
+/// the report measured again from the labels, names kept.
+pub fn remeasure_if_touched(worker: &Worker) {
+    let touched = worker
+        .study
+        .borrow_mut()
+        .segments_mut()
+        .is_ok_and(|(_, segments)| segments.take_vertebrae_touched());
+    if !touched {
+        return;
+    }
+    match revised_now(worker, Revision::Remeasure) {
+        Some(Ok(analysis)) => report(worker, analysis.spine),
+        Some(Err(e)) => fail(Task::FindingTheSpine, e),
+        None => {}
+    }
+}
+
+/// The open study's spine revised on its labels as they are now; `None`
+/// without a volume, a spine or segments.
+fn revised_now(worker: &Worker, revision: Revision) -> Option<Result<Analysis, Failure>> {
+    let study = worker.study.borrow();
+    let (volume, spine, segments) = (study.volume()?, study.spine()?, study.segments()?);
+    Some(revised(&volume, segments.workbench().labelmap(), spine, revision).map_err(Failure::from))
+}
+
+/// Puts a renamed or revised spine's labels into the segments (one step
+/// that undoes; segments the user made beside the spine kept) and reports.
+fn adopt(worker: &Worker, labels: &insitu_segment::Labelmap, spine: Spine) {
     let result = worker
         .study
         .borrow_mut()
         .segments_mut()
         .and_then(|(_, segments)| {
-            let labels = segments.workbench().labelmap().clone().relabelled(&map);
-            segments.replace(&labels, segment_table(&spine), now_ms)
+            let table = segment_table_keeping(&spine, segments.workbench().table());
+            segments.replace(labels, table, now_ms)
         });
     match result {
         Ok(summary) => {
-            worker.study.borrow_mut().set_spine(spine.clone());
-            post(&Reply::Spine { spine, ms: 0.0 }, Attachments::default());
+            report(worker, spine);
             post(&Reply::Segments(summary), Attachments::default());
         }
         Err(e) => fail(Task::FindingTheSpine, e),
     }
+}
+
+/// Keeps `spine` as the study's and sends it to the page.
+fn report(worker: &Worker, spine: Spine) {
+    worker.study.borrow_mut().set_spine(spine.clone());
+    post(&Reply::Spine { spine, ms: 0.0 }, Attachments::default());
 }

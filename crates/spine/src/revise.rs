@@ -1,0 +1,565 @@
+//! The user's corrections where the first split was wrong: two pieces that
+//! are one vertebra merged, one piece holding two vertebrae split at the
+//! disc-like gap clicked, and any hand edit of the labels (segment tools,
+//! undo) measured again. The report is made from the labels themselves:
+//! each vertebra label present is a piece, its body is found along the
+//! column's centreline (drawn by the discs), its discs are the ones at the
+//! ends of its body (a disc inside a merged piece is passed over, so an
+//! undone merge finds it again), and every piece is measured by the same
+//! code as the first analysis. After a merge or split the pieces are named
+//! again from the end the names were anchored on (the sacrum keeps L5 where
+//! it was), so the names, the labelmap and the angles agree.
+
+use glam::DVec3;
+use insitu_segment::Labelmap;
+use insitu_volume::Volume;
+use serde::{Deserialize, Serialize};
+
+use crate::column::Disc;
+use crate::grid::{Grid, Reading};
+use crate::naming::{Anchor, LEVELS, PELVIS_LABEL, RIBS_LABEL, label_of};
+use crate::split::Candidate;
+use crate::{Analysis, Flag, Piece, Spine, SpineError, angles, measure_vertebra, neighbour_flags};
+
+/// A correction to the vertebrae.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Revision {
+    /// The vertebra labelled `label` and the next one down are one
+    /// vertebra (the first split cut it at a fracture line or a vein
+    /// channel).
+    MergeWithBelow {
+        /// The upper one's label.
+        label: u8,
+    },
+    /// The vertebra at `point` (patient mm) holds two (a disc was not
+    /// seen): split it at the disc-like gap nearest the point.
+    SplitAt {
+        /// Where the user clicked, on or near the gap.
+        point: [f64; 3],
+    },
+    /// The labels were edited by hand: measure every vertebra again,
+    /// names kept.
+    Remeasure,
+}
+
+/// Why a correction was not made.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
+pub enum RevisionError {
+    /// The point or label is not a vertebra's (C1–L5).
+    #[error("there is no vertebra there")]
+    NotAVertebra,
+    /// A merge needs a vertebra below.
+    #[error("{name} has no vertebra below it to merge with")]
+    NothingBelow {
+        /// The vertebra's name.
+        name: String,
+    },
+    /// No dip of bone along the column near the click.
+    #[error("no disc-like gap in {name} within {SEARCH_MM} mm of the point")]
+    NoGap {
+        /// The vertebra's name.
+        name: String,
+    },
+    /// Renaming would run past C1 or L5.
+    #[error("the new names would run past C1 or L5")]
+    OutOfLevels,
+    /// Every label value is in use.
+    #[error("no label value is free for the new vertebra")]
+    NoFreeLabel,
+    /// The labels are not on the volume's grid.
+    #[error("the labels are on another grid")]
+    WrongGrid,
+    /// The volume cannot be analysed (not axial).
+    #[error(transparent)]
+    Spine(#[from] SpineError),
+}
+
+/// Radius (mm) of the column's core around its centreline: the bodies,
+/// not the posterior elements.
+const CORE_MM: f64 = 12.0;
+/// How far (mm) from a body's end its disc may lie.
+const DISC_REACH_MM: f64 = 12.0;
+/// How far (mm) from the click the gap is looked for.
+const SEARCH_MM: f64 = 8.0;
+/// The most bone a gap may hold, as a share of the bodies' beside it: a
+/// disc seen obliquely (thoracic discs lie 30–45° from axial) still holds
+/// a third of it in the core on real CT; a body's waist holds 85% or more.
+const MAX_DIP: f64 = 0.6;
+/// Histogram bins (mm) along the column when looking for the gap.
+const BIN_MM: f64 = 0.5;
+/// The sacrum's label.
+const SACRUM: u8 = 25;
+
+/// `spine` corrected by `revision` on `labels` (the labelmap as it is now,
+/// possibly edited since): the new report and labelmap.
+pub fn revise(
+    volume: &Volume,
+    labels: &Labelmap,
+    spine: &Spine,
+    revision: Revision,
+) -> Result<Analysis, RevisionError> {
+    let mut grid = Grid::new(volume)?;
+    if let Some(reading) = Reading::LADDER
+        .into_iter()
+        .find(|r| r.bone_hu == spine.bone_hu)
+    {
+        grid.reading = reading;
+    }
+    if labels.dims().map(|n| n as usize) != grid.dims {
+        return Err(RevisionError::WrongGrid);
+    }
+    let mut discs: Vec<Disc> = spine
+        .discs
+        .iter()
+        .map(|(c, n)| {
+            let n = DVec3::from_array(*n);
+            Disc {
+                centre: DVec3::from_array(*c),
+                normal: if n.z < 0.0 { -n } else { n },
+                // Not known again; `FaintDisc` flags are carried over.
+                depth: f64::INFINITY,
+            }
+        })
+        .collect();
+    let mut map = labels.labels().to_vec();
+    let mut present = [false; 256];
+    for &l in &map {
+        present[l as usize] = true;
+    }
+    let line = Centreline::new(&discs);
+    let mut inherit = None;
+    let rename = match revision {
+        Revision::Remeasure => false,
+        Revision::MergeWithBelow { label } => {
+            if !(1..=24).contains(&label) || !present[label as usize] {
+                return Err(RevisionError::NotAVertebra);
+            }
+            let below = (label + 1..=24)
+                .find(|&l| present[l as usize])
+                .ok_or_else(|| RevisionError::NothingBelow {
+                    name: LEVELS[label as usize - 1].to_owned(),
+                })?;
+            for l in map.iter_mut().filter(|l| **l == below) {
+                *l = label;
+            }
+            true
+        }
+        Revision::SplitAt { point } => {
+            let free = (RIBS_LABEL + 1..=255)
+                .rev()
+                .find(|&l| !present[l as usize])
+                .ok_or(RevisionError::NoFreeLabel)?;
+            let (source, disc) = split_at(
+                &grid,
+                labels,
+                &mut map,
+                &line,
+                DVec3::from_array(point),
+                free,
+            )?;
+            // The same disc found again (a split undone by hand, redone)
+            // is kept once.
+            discs.retain(|d| d.centre.distance(disc.centre) > 3.0);
+            discs.push(disc);
+            inherit = Some((free, source));
+            true
+        }
+    };
+    discs.sort_by(|a, b| b.centre.z.total_cmp(&a.centre.z));
+    rebuild(&grid, map, &discs, spine, rename, inherit)
+}
+
+/// The body column's centreline as the discs draw it (their centres lie
+/// on it), extended beyond the end discs along their normals.
+struct Centreline {
+    /// Disc centres and normals, lowest first.
+    points: Vec<(DVec3, DVec3)>,
+}
+
+impl Centreline {
+    fn new(discs: &[Disc]) -> Self {
+        let mut points: Vec<(DVec3, DVec3)> = discs.iter().map(|d| (d.centre, d.normal)).collect();
+        points.sort_by(|a, b| a.0.z.total_cmp(&b.0.z));
+        Self { points }
+    }
+
+    /// The centreline's point and direction (up) at height `z`.
+    fn at(&self, z: f64) -> Option<(DVec3, DVec3)> {
+        let (first, last) = (self.points.first()?, self.points.last()?);
+        let along = |(c, n): (DVec3, DVec3)| {
+            let t = if n.z.abs() > 0.2 {
+                (z - c.z) / n.z
+            } else {
+                0.0
+            };
+            (c + n * t, n)
+        };
+        if z <= first.0.z {
+            return Some(along(*first));
+        }
+        if z >= last.0.z {
+            return Some(along(*last));
+        }
+        let pair = self.points.windows(2).find(|w| w[1].0.z >= z)?;
+        let (a, b) = (pair[0], pair[1]);
+        let f = (z - a.0.z) / (b.0.z - a.0.z).max(1e-9);
+        Some((a.0.lerp(b.0, f), a.1.lerp(b.1, f).normalize_or(DVec3::Z)))
+    }
+
+    /// Whether `q` lies in the column's core.
+    fn in_core(&self, q: DVec3) -> bool {
+        self.at(q.z).is_none_or(|(c, n)| {
+            let d = q - c;
+            (d - n * d.dot(n)).length() < CORE_MM
+        })
+    }
+}
+
+/// Splits the vertebra under `point` at the gap of bone nearest it along
+/// the column: the part above goes to label `free`, each voxel following
+/// the half nearest it through the vertebra (so posterior elements follow
+/// their body). Returns the split label and the new disc.
+fn split_at(
+    grid: &Grid,
+    labels: &Labelmap,
+    map: &mut [u8],
+    line: &Centreline,
+    point: DVec3,
+    free: u8,
+) -> Result<(u8, Disc), RevisionError> {
+    let (centre, up) = line.at(point.z).unwrap_or((point, DVec3::Z));
+    // A click on the gap itself (soft tissue) means the vertebra beside it:
+    // the nearest along the column.
+    let label = (0..=2 * SEARCH_MM as i32)
+        .map(|n| f64::from((n + 1) / 2) * if n % 2 == 0 { 1.0 } else { -1.0 })
+        .filter_map(|mm| grid.voxel_of(point + up * mm))
+        .map(|[i, j, k]| map[grid.index(i, j, k)])
+        .find(|l| (1..=24).contains(l))
+        .ok_or(RevisionError::NotAVertebra)?;
+    let name = LEVELS[label as usize - 1].to_owned();
+    let no_gap = || RevisionError::NoGap { name: name.clone() };
+    // The click's height on the centreline: the core is the centreline's,
+    // wherever across the body the user clicked.
+    let centre = centre + up * (point - centre).dot(up);
+    let bounds = labels.bounds(label).ok_or(RevisionError::NotAVertebra)?;
+    let [wi, wj, wk] = [0, 1, 2].map(|a| (bounds.max[a] - bounds.min[a]) as usize);
+    let origin = bounds.min.map(|m| m as usize);
+    let mut region = vec![false; wi * wj * wk];
+    // Bone along the column through the click, in bins of the height above it.
+    let half = (40.0 / BIN_MM) as i64;
+    let mut bins = vec![0usize; 2 * half as usize];
+    let mut core = Vec::new();
+    for k in 0..wk {
+        for j in 0..wj {
+            for i in 0..wi {
+                let (gi, gj, gk) = (origin[0] + i, origin[1] + j, origin[2] + k);
+                if map[grid.index(gi, gj, gk)] != label {
+                    continue;
+                }
+                let w = (k * wj + j) * wi + i;
+                region[w] = true;
+                let q = grid.world(gi as f64, gj as f64, gk as f64);
+                let d = q - centre;
+                let t = d.dot(up);
+                if (d - up * t).length() >= CORE_MM {
+                    continue;
+                }
+                core.push((w, t));
+                let b = (t / BIN_MM).floor() as i64 + half;
+                if (0..2 * half).contains(&b) {
+                    bins[b as usize] += 1;
+                }
+            }
+        }
+    }
+    // The thinnest 1.5 mm of bone within reach of the click.
+    let reach = (SEARCH_MM / BIN_MM) as i64;
+    let three = |b: i64| -> usize { (b - 1..=b + 1).map(|c| bins[c as usize]).sum() };
+    let best = (half - reach..=half + reach)
+        .min_by_key(|&b| (three(b), (b - half).abs()))
+        .expect("a range");
+    let gap = (best - half) as f64 * BIN_MM + BIN_MM / 2.0;
+    // Bone on both sides, each well above the gap: two bodies.
+    let side = |from: f64, to: f64| core.iter().filter(|(_, t)| (from..to).contains(t)).count();
+    let voxel_ml = grid.spacing.x * grid.spacing.y * grid.spacing.z / 1000.0;
+    let (above, below) = (side(gap + 2.0, gap + 20.0), side(gap - 20.0, gap - 2.0));
+    let per_bin = |n: usize| n as f64 / (18.0 / BIN_MM);
+    let dip = three(best) as f64 / 3.0;
+    if (above.min(below) as f64) * voxel_ml < 1.0 || dip > MAX_DIP * per_bin(above.min(below)) {
+        return Err(no_gap());
+    }
+    // Seeds: the two bodies' cores; then every voxel of the vertebra goes
+    // to the body nearest it through the vertebra.
+    let mut own = vec![0u8; region.len()];
+    for &(w, t) in &core {
+        if t > gap + 1.5 && t < gap + 25.0 {
+            own[w] = 1;
+        } else if t < gap - 1.5 && t > gap - 25.0 {
+            own[w] = 2;
+        }
+    }
+    crate::paths::nearest_seed(&region, [wi, wj, wk], grid.step_costs(), &mut own);
+    for (w, &inside) in region.iter().enumerate() {
+        if !inside {
+            continue;
+        }
+        let (i, j, k) = (w % wi, (w / wi) % wj, w / (wi * wj));
+        let (gi, gj, gk) = (origin[0] + i, origin[1] + j, origin[2] + k);
+        let upper = match own[w] {
+            1 => true,
+            2 => false,
+            // Not reached from either body: by the side of the gap.
+            _ => (grid.world(gi as f64, gj as f64, gk as f64) - centre).dot(up) > gap,
+        };
+        if upper {
+            map[grid.index(gi, gj, gk)] = free;
+        }
+    }
+    Ok((
+        label,
+        Disc {
+            centre: centre + up * gap,
+            normal: up,
+            depth: f64::INFINITY,
+        },
+    ))
+}
+
+/// What one pass over the labels gathers about a label.
+#[derive(Clone, Copy, Default)]
+struct Gathered {
+    voxels: usize,
+    /// Sum of voxel indices (for the centroid).
+    sum: DVec3,
+    /// Lowest and highest height (patient z) of its core voxels.
+    core: Option<(f64, f64)>,
+    /// It touches the first or last slice.
+    edge: bool,
+}
+
+/// The report and labelmap from the labels as they are: each vertebra
+/// label present is a piece (`inherit`: a new label and the one it was
+/// split from, whose canal and flags it shares); `rename` names the pieces
+/// again from the anchored end.
+fn rebuild(
+    grid: &Grid,
+    mut map: Vec<u8>,
+    discs: &[Disc],
+    spine: &Spine,
+    rename: bool,
+    inherit: Option<(u8, u8)>,
+) -> Result<Analysis, RevisionError> {
+    let line = Centreline::new(discs);
+    let gathered = gather(grid, &map, &line);
+    let is_piece =
+        |l: usize| (1..=24).contains(&l) || inherit.is_some_and(|(new, _)| new as usize == l);
+    let centroid = |g: &Gathered| {
+        let m = g.sum / g.voxels.max(1) as f64;
+        grid.world(m.x, m.y, m.z)
+    };
+    let height = |l: usize| {
+        let g = &gathered[l];
+        g.core.map_or(centroid(g).z, |(a, b)| (a + b) / 2.0)
+    };
+    // Top down: by label (its level) when names are kept, by height when
+    // they are made again.
+    let mut pieces: Vec<usize> = (1..256)
+        .filter(|&l| is_piece(l) && gathered[l].voxels > 0)
+        .collect();
+    if rename {
+        pieces.sort_by(|&a, &b| height(b).total_cmp(&height(a)));
+    }
+    let old = |label: usize| {
+        let source = match inherit {
+            Some((new, from)) if new as usize == label => from,
+            _ => label as u8,
+        };
+        spine.vertebrae.iter().find(|v| v.label == source)
+    };
+    let mut relabel: [u8; 256] = std::array::from_fn(|l| l as u8);
+    if rename {
+        let n = pieces.len() as i32;
+        let mobile: Vec<i32> = spine
+            .vertebrae
+            .iter()
+            .filter(|v| v.label != SACRUM)
+            .map(|v| i32::from(v.label) - 1)
+            .collect();
+        let (Some(&top), Some(&bottom)) = (mobile.first(), mobile.last()) else {
+            return Err(RevisionError::NotAVertebra);
+        };
+        // The names rest on the sacrum or the lowest rib (the bottom) unless
+        // the highest rib anchored them; the other end if that runs out.
+        let from_bottom = bottom - (n - 1);
+        let starts = if spine.levels.anchor == Anchor::HighestRib {
+            [top, from_bottom]
+        } else {
+            [from_bottom, top]
+        };
+        let first = starts
+            .into_iter()
+            .find(|&t| t >= 0 && t + n - 1 <= 23)
+            .ok_or(RevisionError::OutOfLevels)?;
+        for (m, &l) in pieces.iter().enumerate() {
+            relabel[l] = label_of((first + m as i32) as usize);
+        }
+        for l in map.iter_mut() {
+            *l = relabel[*l as usize];
+        }
+    }
+    let (ni, nj, nk) = (
+        grid.dims[0] as u32,
+        grid.dims[1] as u32,
+        grid.dims[2] as u32,
+    );
+    let mut vertebrae = Vec::new();
+    let with_sacrum = pieces
+        .iter()
+        .copied()
+        .chain((gathered[SACRUM as usize].voxels > 0).then_some(SACRUM as usize));
+    for l in with_sacrum {
+        let g = gathered[l];
+        let label = relabel[l];
+        let (upper, lower) = bounding_discs(discs, g.core);
+        let centroid = centroid(&g);
+        let before = old(l);
+        let ribs = before.is_some_and(|v| v.ribs);
+        let cand = Candidate {
+            upper,
+            lower,
+            voxels: g.voxels,
+            centroid,
+            outside_voxels: 0,
+            outside_reach_mm: 0.0,
+            alae: label == SACRUM,
+            ribs,
+            partial: upper.is_none() || lower.is_none() || g.edge,
+        };
+        let mut vertebra = measure_vertebra(
+            grid,
+            &map,
+            &Piece {
+                cand: &cand,
+                label,
+                voxels: g.voxels,
+                ribs,
+                canal_ap_mm: before.and_then(|v| v.canal_ap_mm),
+            },
+        );
+        if before.is_some_and(|v| v.flags.contains(&Flag::FaintDisc))
+            && !vertebra.flags.contains(&Flag::FaintDisc)
+        {
+            vertebra.flags.push(Flag::FaintDisc);
+        }
+        vertebrae.push(vertebra);
+    }
+    if !grid.reading.lenient {
+        neighbour_flags(&mut vertebrae);
+    }
+    let count = |label: u8| gathered[label as usize].voxels;
+    let revised = Spine {
+        angles: angles(&vertebrae),
+        vertebrae,
+        levels: spine.levels.clone(),
+        ribs_voxels: count(RIBS_LABEL),
+        pelvis_voxels: count(PELVIS_LABEL),
+        discs: discs
+            .iter()
+            .map(|d| (d.centre.to_array(), d.normal.to_array()))
+            .collect(),
+        bone_hu: spine.bone_hu,
+    };
+    Ok(Analysis {
+        spine: revised,
+        labelmap: Labelmap::from_labels([ni, nj, nk], map).expect("sizes match"),
+    })
+}
+
+/// Voxels, centroid sums, core heights and edge contact of every label, in
+/// one pass.
+fn gather(grid: &Grid, map: &[u8], line: &Centreline) -> Vec<Gathered> {
+    let [ni, nj, nk] = grid.dims;
+    let mut gathered = vec![Gathered::default(); 256];
+    for k in 0..nk {
+        for j in 0..nj {
+            let row = &map[grid.index(0, j, k)..grid.index(0, j, k) + ni];
+            for (i, &l) in row.iter().enumerate() {
+                if l == 0 {
+                    continue;
+                }
+                let g = &mut gathered[l as usize];
+                g.voxels += 1;
+                g.sum += DVec3::new(i as f64, j as f64, k as f64);
+                g.edge |= k == 0 || k + 1 == nk;
+                if (1..=24).contains(&l) || l == SACRUM || l > RIBS_LABEL {
+                    let q = grid.world(i as f64, j as f64, k as f64);
+                    if line.in_core(q) {
+                        g.core = Some(g.core.map_or((q.z, q.z), |(a, b)| (a.min(q.z), b.max(q.z))));
+                    }
+                }
+            }
+        }
+    }
+    gathered
+}
+
+/// The discs at the ends of a body spanning heights `core`: the nearest
+/// to each end within reach, on the body's side of its middle. Discs
+/// inside a body (a merged piece) are passed over.
+fn bounding_discs(discs: &[Disc], core: Option<(f64, f64)>) -> (Option<Disc>, Option<Disc>) {
+    let Some((low, high)) = core else {
+        return (None, None);
+    };
+    let middle = (low + high) / 2.0;
+    let nearest = |end: f64, above: bool| {
+        discs
+            .iter()
+            .filter(|d| (d.centre.z > middle) == above && (d.centre.z - end).abs() <= DISC_REACH_MM)
+            .min_by(|a, b| {
+                (a.centre.z - end)
+                    .abs()
+                    .total_cmp(&(b.centre.z - end).abs())
+            })
+            .copied()
+    };
+    (nearest(high, true), nearest(low, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_centreline_follows_the_discs_and_runs_on_past_them() {
+        let discs = [
+            Disc {
+                centre: DVec3::new(0.0, 0.0, 0.0),
+                normal: DVec3::Z,
+                depth: 1.0,
+            },
+            Disc {
+                centre: DVec3::new(0.0, 10.0, 30.0),
+                normal: DVec3::Z,
+                depth: 1.0,
+            },
+        ];
+        let line = Centreline::new(&discs);
+        let (mid, _) = line.at(15.0).expect("a line");
+        assert!((mid - DVec3::new(0.0, 5.0, 15.0)).length() < 1e-9);
+        let (below, up) = line.at(-20.0).expect("a line");
+        assert!((below - DVec3::new(0.0, 0.0, -20.0)).length() < 1e-9);
+        assert_eq!(up, DVec3::Z);
+        assert!(line.in_core(DVec3::new(5.0, 5.0, 15.0)));
+        assert!(!line.in_core(DVec3::new(0.0, 30.0, 15.0)));
+        // A body from 3 to 27 mm: its discs are the two ends.
+        let (upper, lower) = bounding_discs(&discs, Some((3.0, 27.0)));
+        assert_eq!(upper.map(|d| d.centre.z), Some(30.0));
+        assert_eq!(lower.map(|d| d.centre.z), Some(0.0));
+        // Two bodies merged (-27 to 27): the disc inside is passed over,
+        // and none lies near the bottom.
+        let (upper, lower) = bounding_discs(&discs, Some((-27.0, 27.0)));
+        assert_eq!(upper.map(|d| d.centre.z), Some(30.0));
+        assert!(lower.is_none());
+    }
+}

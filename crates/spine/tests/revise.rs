@@ -1,0 +1,172 @@
+//! The user's corrections on the demo spine, whose first analysis is known
+//! to be right (see `demo.rs`): measuring the labels again changes nothing;
+//! merging L1 into L2 renames every vertebra above from the sacrum up; a
+//! split at the disc that merge hid gives back the first analysis, names,
+//! voxels and heights; and corrections that make no sense are refused
+//! with the reason.
+
+use insitu_spine::{Analysis, Revision, RevisionError, Spine, analyse, revise};
+use insitu_volume::Volume;
+use insitu_volume::phantom::{PhantomSize, Variant, demo_spine_with_truth};
+
+fn names(spine: &Spine) -> Vec<&str> {
+    spine.vertebrae.iter().map(|v| v.name.as_str()).collect()
+}
+
+fn by_name<'a>(spine: &'a Spine, name: &str) -> &'a insitu_spine::Vertebra {
+    spine
+        .vertebrae
+        .iter()
+        .find(|v| v.name == name)
+        .unwrap_or_else(|| panic!("{name} in {:?}", names(spine)))
+}
+
+/// Dice of label `a` in `x` against label `b` in `y`.
+fn dice(x: &Analysis, a: u8, y: &Analysis, b: u8) -> f64 {
+    let (mut both, mut n, mut m) = (0usize, 0usize, 0usize);
+    for (&p, &q) in x.labelmap.labels().iter().zip(y.labelmap.labels()) {
+        n += usize::from(p == a);
+        m += usize::from(q == b);
+        both += usize::from(p == a && q == b);
+    }
+    2.0 * both as f64 / (n + m).max(1) as f64
+}
+
+fn demo() -> (Volume, Analysis) {
+    let (volume, _) = demo_spine_with_truth(PhantomSize::DEMO, Variant::Normal);
+    let first = analyse(&volume, &mut |_, _| true).expect("a spine");
+    (volume, first)
+}
+
+#[test]
+fn corrections_rename_remeasure_and_undo_each_other() {
+    let (volume, first) = demo();
+    let spine = &first.spine;
+    assert_eq!(
+        names(spine),
+        ["T10", "T11", "T12", "L1", "L2", "L3", "L4", "L5", "sacrum"]
+    );
+
+    // Measuring the unchanged labels again gives the same report.
+    let again = revise(&volume, &first.labelmap, spine, Revision::Remeasure).expect("remeasured");
+    assert_eq!(names(&again.spine), names(spine));
+    for (a, b) in again.spine.vertebrae.iter().zip(&spine.vertebrae) {
+        assert_eq!((a.label, a.voxels), (b.label, b.voxels), "{}", a.name);
+        assert_eq!(a.heights_mm.is_some(), b.heights_mm.is_some(), "{}", a.name);
+        if let (Some(x), Some(y)) = (a.heights_mm, b.heights_mm) {
+            for (p, q) in [
+                (x.anterior, y.anterior),
+                (x.middle, y.middle),
+                (x.posterior, y.posterior),
+            ] {
+                assert!((p - q).abs() <= 0.5, "{}: {x:?} vs {y:?}", a.name);
+            }
+        }
+    }
+    let lordosis = |s: &Spine| s.angles.lumbar_lordosis_deg.expect("L1 and S1");
+    assert!((lordosis(&again.spine) - lordosis(spine)).abs() < 1.0);
+
+    // L1 and L2 taken for one vertebra: anchored on the sacrum, L5 stays
+    // L5 and every vertebra above moves one level down the names.
+    let l1 = by_name(spine, "L1");
+    let l2 = by_name(spine, "L2");
+    let merged = revise(
+        &volume,
+        &first.labelmap,
+        spine,
+        Revision::MergeWithBelow { label: l1.label },
+    )
+    .expect("merged");
+    eprintln!("merged: {:?}", names(&merged.spine));
+    assert_eq!(
+        names(&merged.spine),
+        ["T11", "T12", "L1", "L2", "L3", "L4", "L5", "sacrum"]
+    );
+    let both = by_name(&merged.spine, "L2");
+    assert_eq!(both.voxels, l1.voxels + l2.voxels);
+    assert_eq!(
+        by_name(&merged.spine, "L1").voxels,
+        by_name(spine, "T12").voxels
+    );
+    assert!(dice(&merged, both.label, &first, l1.label) > 0.6);
+
+    // Split at the disc the merge hid (clicked on the gap itself): the
+    // first analysis comes back.
+    let mid = |v: &insitu_spine::Vertebra| v.frame.expect("a body").centre;
+    let (upper, lower) = (mid(l1), mid(l2));
+    let disc = spine
+        .discs
+        .iter()
+        .map(|(c, _)| glam::DVec3::from_array(*c))
+        .find(|c| c.z < upper.z && c.z > lower.z)
+        .expect("the L1-L2 disc");
+    let split = revise(
+        &volume,
+        &merged.labelmap,
+        &merged.spine,
+        Revision::SplitAt {
+            point: disc.to_array(),
+        },
+    )
+    .expect("split");
+    eprintln!("split: {:?}", names(&split.spine));
+    assert_eq!(names(&split.spine), names(spine));
+    for (a, b) in split.spine.vertebrae.iter().zip(&spine.vertebrae) {
+        let d = dice(&split, a.label, &first, b.label);
+        eprintln!("{}: Dice {d:.4} against the first analysis", a.name);
+        assert!(d >= 0.98, "{}: Dice {d}", a.name);
+        if let (Some(x), Some(y)) = (a.heights_mm, b.heights_mm) {
+            assert!(
+                (x.middle - y.middle).abs() <= 0.5,
+                "{}: {x:?} vs {y:?}",
+                a.name
+            );
+        }
+    }
+    assert!((lordosis(&split.spine) - lordosis(spine)).abs() < 1.0);
+}
+
+#[test]
+fn corrections_that_make_no_sense_are_refused_with_the_reason() {
+    let (volume, first) = demo();
+    let spine = &first.spine;
+    let l5 = by_name(spine, "L5");
+    assert_eq!(
+        revise(
+            &volume,
+            &first.labelmap,
+            spine,
+            Revision::MergeWithBelow { label: l5.label }
+        )
+        .err(),
+        Some(RevisionError::NothingBelow { name: "L5".into() })
+    );
+    // A whole vertebra has no gap of bone in its body.
+    let l3 = by_name(spine, "L3").frame.expect("a body").centre;
+    assert_eq!(
+        revise(
+            &volume,
+            &first.labelmap,
+            spine,
+            Revision::SplitAt {
+                point: l3.to_array()
+            }
+        )
+        .err(),
+        Some(RevisionError::NoGap { name: "L3".into() })
+    );
+    // Air in front of the body.
+    let air = l3 + glam::DVec3::new(0.0, -120.0, 0.0);
+    assert_eq!(
+        revise(
+            &volume,
+            &first.labelmap,
+            spine,
+            Revision::SplitAt {
+                point: air.to_array()
+            }
+        )
+        .err(),
+        Some(RevisionError::NotAVertebra)
+    );
+}

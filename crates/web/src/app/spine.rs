@@ -486,7 +486,7 @@ pub fn explode() {
             return Vec::new();
         }
         let middle = bodies.iter().map(|(_, c)| *c).sum::<DVec3>() / bodies.len() as f64;
-        bodies
+        let mut offsets: Vec<(u32, [f32; 3])> = bodies
             .iter()
             .map(|&(label, c)| {
                 (
@@ -494,7 +494,14 @@ pub fn explode() {
                     ((c - middle) * (0.8 * amount)).as_vec3().to_array(),
                 )
             })
-            .collect()
+            .collect();
+        // The pelvis moves with the sacrum it is joined to (the ribs span
+        // every thoracic level and stay).
+        let sacrum = u32::from(insitu_spine::label_of(24));
+        if let Some(&(_, offset)) = offsets.iter().find(|(l, _)| *l == sacrum) {
+            offsets.push((u32::from(insitu_spine::PELVIS_LABEL), offset));
+        }
+        offsets
     });
     set_data(&by_test_id("explode"), "amount", &format!("{amount:.2}"));
     if let Some(scene) = app().scene.borrow_mut().as_mut() {

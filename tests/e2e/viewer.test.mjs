@@ -321,15 +321,22 @@ test('demo spine: 300 HU surface, then a binary STL whose triangle count equals 
     await assertNoLongTasks(page, 'orbiting the volume rendering');
     await page.getByTestId('clip-axis').selectOption('none');
     // The look is kept as numbers and comes back after a reload.
-    const kept = JSON.parse(await page.evaluate(() => localStorage.getItem('insitu.look')));
+    const kept = JSON.parse(await page.evaluate(() => localStorage.getItem('insitu.look.ct-bone')));
     assert.equal(kept.preset, 'ct-bone');
     assert.equal(kept.transfer.shift, shift);
     assert.equal(kept.lighting.occlusion, 0.2);
+    // Each preset keeps its own: the soft-tissue look was not edited.
+    assert.equal(await page.evaluate(() => localStorage.getItem('insitu.look.ct-soft-tissue')), null);
     await page.reload();
     await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
     await page.getByTestId('render-mode').selectOption('ct-bone');
     assert.equal(Number(await editor.getAttribute('data-shift')), shift, 'the edit came back after a reload');
     assert.equal(await page.getByTestId('tf-occlusion').inputValue(), '0.2');
+    // Another preset opens as defined, and bone comes back as edited.
+    await page.getByTestId('render-mode').selectOption('ct-soft-tissue');
+    assert.equal(Number(await editor.getAttribute('data-shift')), 0, 'soft tissue untouched by the bone edit');
+    await page.getByTestId('render-mode').selectOption('ct-bone');
+    assert.equal(Number(await editor.getAttribute('data-shift')), shift);
     assert.equal(await page.getByTestId('look-panel').isVisible(), true);
     await assertQuiet(app, 'demo', { longTasks: false });
   } finally {

@@ -15,8 +15,14 @@ use super::app;
 use super::scene::Mode;
 use crate::dom::{by_test_id, element, on, set_data, set_enabled, typed};
 
-/// Where the look is kept (localStorage).
-const KEPT: &str = "insitu.look";
+/// Where each preset's look is kept (localStorage), one key per preset so
+/// editing the bone look leaves the soft-tissue one as the user left it.
+fn kept_key(preset: Preset) -> String {
+    format!("insitu.look.{}", preset.word())
+}
+
+/// Where the one look of earlier versions was kept (read once, then gone).
+const LEGACY_KEPT: &str = "insitu.look";
 
 /// Grab radius of a point, CSS pixels.
 const GRAB_PX: f64 = 7.0;
@@ -48,34 +54,43 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
-/// The look kept from an earlier visit, if any.
-fn kept() -> Option<Look> {
-    Look::from_json(&storage()?.get_item(KEPT).ok()??)
+/// `preset`'s look kept from an earlier visit, if any.
+fn kept(preset: Preset) -> Option<Look> {
+    let s = storage()?;
+    let text = s
+        .get_item(&kept_key(preset))
+        .ok()
+        .flatten()
+        .or_else(|| s.get_item(LEGACY_KEPT).ok().flatten())?;
+    Look::from_json(&text).filter(|look| look.preset == preset)
 }
 
-/// Keeps `look` for the next visit, unless the user keeps nothing here.
+/// Keeps `look` for the next visit under its preset, unless the user keeps
+/// nothing here.
 fn keep(look: &Look) {
     if super::storage::keep_nothing() {
         return;
     }
     if let Some(s) = storage() {
-        let _ = s.set_item(KEPT, &look.to_json());
+        let _ = s.set_item(&kept_key(look.preset), &look.to_json());
+        let _ = s.remove_item(LEGACY_KEPT);
     }
 }
 
-/// Forgets the kept look (the user chose to keep nothing).
+/// Forgets every kept look (the user chose to keep nothing).
 pub fn forget() {
     if let Some(s) = storage() {
-        let _ = s.remove_item(KEPT);
+        for preset in Preset::ALL {
+            let _ = s.remove_item(&kept_key(preset));
+        }
+        let _ = s.remove_item(LEGACY_KEPT);
     }
 }
 
 /// How `preset` starts over values in `domain`: as the user left it last
 /// time, or as defined.
 pub fn starting(preset: Preset, domain: (f32, f32)) -> Look {
-    kept()
-        .filter(|look| look.preset == preset)
-        .unwrap_or_else(|| preset.look(domain))
+    kept(preset).unwrap_or_else(|| preset.look(domain))
 }
 
 /// The preset the "by modality" entry stands for now.

@@ -344,6 +344,36 @@ test('demo spine: 300 HU surface, then a binary STL whose triangle count equals 
   }
 });
 
+test('a surface too large to draw whole is drawn as a preview, and the STL keeps every triangle', async () => {
+  // `?preview=100000` stands in for a whole-body CT's 10-30 M triangles:
+  // the demo's 420 k-triangle surface is then "too large".
+  const app = await openApp({ webgpu: false, query: '?preview=100000' });
+  const { browser, page } = app;
+  try {
+    await page.getByTestId('open-demo').click();
+    await waitReady(page);
+    const triangles = await waitSurface(page);
+    const info = page.getByTestId('mesh-info');
+    const drawn = Number(await info.getAttribute('data-drawn'));
+    console.log(`preview: ${await info.textContent()}`);
+    assert.ok(triangles > 300_000, `${triangles} triangles`);
+    assert.ok(drawn <= 100_000 && drawn > 20_000, `drawn ${drawn}`);
+    assert.match(await info.textContent(), /3D view: a preview of \d+ triangles/);
+    await page.waitForTimeout(300);
+    await assertViewsDrawn(page, 'preview');
+    await page.getByTestId('view-3d').screenshot({ path: path.join(ARTIFACTS, 'viewer-demo-preview.png') });
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByTestId('export-stl').click(),
+    ]);
+    const stl = await readFile(await download.path());
+    assert.equal(stl.readUInt32LE(80), triangles, 'the STL has every triangle, not the preview');
+    await assertQuiet(app, 'preview', { longTasks: false });
+  } finally {
+    await browser.close();
+  }
+});
+
 test('good files beside malformed ones: the good series loads, every bad file is listed', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'insitu-mixed-'));
   const bad = ['MR_truncated.dcm', 'rtplan_truncated.dcm', 'badVR.dcm', 'no_meta.dcm', 'JPEG2000-embedded-sequence-delimiter.dcm'];

@@ -13,6 +13,7 @@ pub mod marching;
 pub mod obj;
 pub mod parts;
 pub mod ply;
+pub mod preview;
 pub mod stl;
 pub mod surface;
 mod writer;

@@ -782,6 +782,11 @@ pub struct SurfaceSummary {
     pub cleanup_ms: f64,
     /// Options used.
     pub options: SurfaceOptions,
+    /// Triangles of the lighter copy drawn in the 3D view when the surface
+    /// is too large to draw whole (`insitu_mesh::preview`); `None`: drawn
+    /// whole. Exports and checks use the whole surface either way.
+    #[serde(default)]
+    pub drawn_triangles: Option<usize>,
 }
 
 /// Decoder worker → study worker. The job itself goes the other way as a

@@ -379,6 +379,7 @@ impl Study {
             extract_ms,
             cleanup_ms,
             options,
+            drawn_triangles: None,
         }
     }
 

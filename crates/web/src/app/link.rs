@@ -17,7 +17,8 @@ use crate::protocol::{Reply, Request};
 /// compressed series gets; 0: decode in the study worker) and
 /// `?slices=gpu` (reslice the 2D views on the GPU even when it is a
 /// software rasterizer); `?demo=512` builds the demo at 512²×300 (the
-/// spine benchmark's size).
+/// spine benchmark's size); `?preview=N` draws surfaces over N triangles
+/// as a preview (the end-to-end test's way to see one on a small volume).
 pub fn spawn_worker() -> Worker {
     let setting = crate::dom::page_setting;
     let mut name = "insitu-study".to_owned();
@@ -29,6 +30,9 @@ pub fn spawn_worker() -> Worker {
     }
     if setting("demo").as_deref() == Some("512") {
         name.push_str(";demo=512");
+    }
+    if let Some(n) = setting("preview").and_then(|n| n.parse::<usize>().ok()) {
+        name.push_str(&format!(";preview={n}"));
     }
     if storage::keep_nothing() {
         name.push_str(";cache=off");

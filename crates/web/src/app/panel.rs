@@ -155,8 +155,12 @@ pub fn show_surface(s: &SurfaceSummary) {
             "cpu",
         ),
     };
+    // Too large to draw whole: the 3D view shows a lighter copy, and says so.
+    let drawn = s.drawn_triangles.map_or_else(String::new, |n| {
+        format!(" · 3D view: a preview of {n} triangles (exports and checks use all)")
+    });
     info.set_text_content(Some(&format!(
-        "{} triangles, {} vertices, {} · {} HU {made}",
+        "{} triangles, {} vertices, {} · {} HU {made}{drawn}",
         s.facts.triangles,
         s.facts.vertices,
         match s.facts.watertight {
@@ -166,6 +170,11 @@ pub fn show_surface(s: &SurfaceSummary) {
         },
         s.options.iso,
     )));
+    set_data(
+        &info,
+        "drawn",
+        &s.drawn_triangles.unwrap_or(s.facts.triangles).to_string(),
+    );
     let checked = match s.facts.watertight {
         Some(true) => "yes",
         Some(false) => "no",

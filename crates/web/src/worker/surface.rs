@@ -7,13 +7,14 @@
 use insitu_gpu::engine::marching_engine;
 use insitu_gpu::{CpuReason, EngineChoice, GpuError};
 use insitu_mesh::marching::{MarchingOptions, SteppedExtraction};
+use insitu_mesh::preview::{DRAWN_WHOLE_UP_TO, preview};
 use insitu_mesh::{Engine, Mesh, SurfaceOptions};
 use insitu_volume::Volume;
 
 use super::later::Later;
 use super::{Worker, mesh_attachments, now_ms, post};
 use crate::envelope::Attachments;
-use crate::protocol::{Failure, MadeOn, Phase, Reply, Task};
+use crate::protocol::{Failure, MadeOn, Phase, Reply, SurfaceSummary, Task};
 
 /// The study's mesh as arrays for the UI (copied once, out of wasm memory).
 /// How long marching cubes runs before the worker serves the redraws and
@@ -50,11 +51,23 @@ async fn extract_in_steps(
     (extraction.finish(), serving_ms)
 }
 
-fn mesh_buffers(worker: &Worker) -> Attachments {
-    match worker.study.borrow().mesh() {
-        Some(mesh) => mesh_attachments(&mesh),
-        None => Attachments::default(),
-    }
+/// Posts `summary` with the arrays the 3D view draws: the surface itself,
+/// or its preview when it is too large to draw whole (said in the summary).
+fn post_surface(worker: &Worker, mut summary: SurfaceSummary) {
+    let Some(mesh) = worker.study.borrow().mesh() else {
+        return post(&Reply::Surface(summary), Attachments::default());
+    };
+    let most = crate::decoders::setting("preview")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(DRAWN_WHOLE_UP_TO);
+    let attachments = match preview(&mesh, most) {
+        Some(light) => {
+            summary.drawn_triangles = Some(light.triangle_count());
+            mesh_attachments(&light)
+        }
+        None => mesh_attachments(&mesh),
+    };
+    post(&Reply::Surface(summary), attachments);
 }
 
 /// Makes (or finds) the surface `options` ask for and posts it.
@@ -111,7 +124,7 @@ pub async fn surface(worker: &Worker, options: SurfaceOptions) {
             0.0,
             0.0,
         );
-        post(&Reply::Surface(summary), mesh_buffers(worker));
+        post_surface(worker, summary);
         worker.laps.borrow_mut().lap("post");
         worker.laps.borrow().log("surface from the cache");
         return;
@@ -154,7 +167,7 @@ pub async fn surface(worker: &Worker, options: SurfaceOptions) {
         .borrow_mut()
         .finish_surface(mesh, options, made_on, extract_ms, now_ms);
     worker.laps.borrow_mut().lap("clean-up");
-    post(&Reply::Surface(summary.clone()), mesh_buffers(worker));
+    post_surface(worker, summary.clone());
     worker.laps.borrow_mut().lap("post");
     // Shown; now whether it prints as it is.
     let mut facts = summary.facts;

@@ -192,6 +192,28 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     await page.waitForSelector('[data-testid="spine-info"][data-state="error"]', { timeout: 30_000 });
     console.log(`split inside L2: ${await page.getByTestId('spine-info').textContent()}`);
     assert.match(await page.getByTestId('spine-info').textContent(), /no disc-like gap in L2/);
+    assert.equal(await page.getByTestId('spine-split').getAttribute('aria-pressed'), 'false');
+    // The same in 3D: merged again, then split by a click on the 3D view
+    // between the L1 and L2 names (the ray meets the merged vertebra at the
+    // hidden disc's height).
+    const names3dAt = await page.getByTestId('view-3d-names').evaluate((c) => ({
+      size: [c.width, c.height],
+      at: Object.fromEntries(c.dataset.names.split(';').map((e) => {
+        const [n, xy] = e.split(':');
+        return [n, xy.split(',').map(Number)];
+      })),
+    }));
+    await page.getByTestId('spine-list').locator('li[data-name="L1"] [data-testid="spine-merge"]').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="spine-list"] li')?.dataset.name === 'T11', null, { timeout: 60_000 });
+    await page.getByTestId('spine-split').click();
+    const box3d = await page.getByTestId('view-3d').boundingBox();
+    const [dx, dy] = [0, 1].map((a) => (names3dAt.at.L1[a] + names3dAt.at.L2[a]) / 2);
+    await page.getByTestId('view-3d').click({ position: { x: (dx * box3d.width) / names3dAt.size[0], y: (dy * box3d.height) / names3dAt.size[1] } });
+    await page.waitForFunction(() => document.querySelector('[data-testid="spine-list"] li')?.dataset.name === 'T10', null, { timeout: 60_000 });
+    const split3d = await vertebrae(page);
+    console.log(`split in 3D: ${split3d.map((v) => v.name).join(' ')}; L1 ${split3d.find((v) => v.name === 'L1').voxels} voxels (first ${l1.voxels})`);
+    assert.deepEqual(split3d.map((v) => v.name), NAMES);
+    assert.ok(Math.abs(split3d.find((v) => v.name === 'L1').voxels - l1.voxels) <= l1.voxels * 0.05, 'L1 as it was');
 
     // The scoliosis variant: its Cobb angle (the generator's is 25°).
     await openDemo(page, 'scoliosis');

@@ -63,6 +63,14 @@ pub enum Request {
     /// Correct the vertebrae (merge two, split one at a disc) and name and
     /// measure them again (one step that undoes).
     ReviseSpine(insitu_spine::Revision),
+    /// Split the vertebra where a click in the 3D view points (the first
+    /// shown segment along the ray) at the disc-like gap nearest it.
+    SplitVertebraAlong {
+        /// Ray origin, LPS mm.
+        origin: [f64; 3],
+        /// Ray direction.
+        direction: [f64; 3],
+    },
     /// Build series `index` of the last scan.
     LoadSeries {
         /// Index in the scan's series list.
@@ -872,6 +880,10 @@ mod tests {
             Request::ReviseSpine(insitu_spine::Revision::SplitAt {
                 point: [1.0, -2.0, 3.5],
             }),
+            Request::SplitVertebraAlong {
+                origin: [0.0, -500.0, 100.0],
+                direction: [0.0, 1.0, 0.0],
+            },
             Request::ExportMeasurements(MeasurementsFormat::Csv),
         ] {
             let json = serde_json::to_string(&request).unwrap();

@@ -365,6 +365,10 @@ fn pick_3d(canvas: &HtmlCanvasElement, e: &MouseEvent) {
     let Some((origin, direction)) = app.scene.borrow().as_ref().and_then(|s| s.ray(px, py)) else {
         return;
     };
+    if segments::tool() == Tool::SplitVertebra {
+        super::spine::split_along(origin.as_dvec3(), direction.as_dvec3());
+        return;
+    }
     let keep = segments::tool() == Tool::KeepPiece;
     if super::spine::quiz_active() && !keep {
         super::spine::quiz_clicked();

@@ -78,14 +78,26 @@ pub fn wire() {
     }
 }
 
-/// A click with the split tool: the vertebra there is two; the tool is
-/// put down after one split.
+/// A click with the split tool in a 2D view: the vertebra there is two;
+/// the tool is put down after one split.
 pub fn split_at(world: DVec3) {
     super::segments::set_tool(super::segments::Tool::SplitVertebra);
     info("Splitting…", "running");
     send(Request::ReviseSpine(Revision::SplitAt {
         point: world.to_array(),
     }));
+    send(Request::SegmentSurfaces);
+}
+
+/// A click with the split tool in the 3D view: the vertebra where it
+/// points is split at the gap nearest the point it hits.
+pub fn split_along(origin: DVec3, direction: DVec3) {
+    super::segments::set_tool(super::segments::Tool::SplitVertebra);
+    info("Splitting…", "running");
+    send(Request::SplitVertebraAlong {
+        origin: origin.to_array(),
+        direction: direction.to_array(),
+    });
     send(Request::SegmentSurfaces);
 }
 
@@ -151,7 +163,9 @@ pub fn stopped(failure: Option<&Failure>) {
     set_enabled("spine-cancel", false);
     match failure {
         Some(f @ Failure::CannotShift) => info(&format!("{f}: a name would leave C1–L5."), "error"),
-        Some(f @ Failure::Revision(_)) => info(&format!("Not changed: {f}."), "error"),
+        Some(f @ (Failure::Revision(_) | Failure::NothingThere)) => {
+            info(&format!("Not changed: {f}."), "error")
+        }
         Some(f) => info(&format!("No spine: {f}"), "error"),
         None => info("Cancelled.", "idle"),
     }

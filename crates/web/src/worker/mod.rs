@@ -257,6 +257,9 @@ async fn handle(worker: &Worker, request: Request, attachments: Attachments) {
         Request::FindSpine { if_unlabelled } => spine::find(worker, if_unlabelled).await,
         Request::ShiftLevels { by } => spine::shift(worker, by),
         Request::ReviseSpine(revision) => spine::revise(worker, revision),
+        Request::SplitVertebraAlong { origin, direction } => {
+            spine::split_along(worker, origin, direction)
+        }
         Request::Measure { shape } => measure::add(worker, shape),
         Request::Unmeasure { id } => measure::remove(worker, id),
         Request::ExportMeasurements(format) => measure::export(worker, format),

@@ -113,6 +113,31 @@ pub fn revise(worker: &Worker, revision: Revision) {
     }
 }
 
+/// [`revise`] with a split where a click in the 3D view points: at the
+/// first shown segment's voxel along the ray.
+pub fn split_along(worker: &Worker, origin: [f64; 3], direction: [f64; 3]) {
+    let point = {
+        let study = worker.study.borrow();
+        study
+            .volume()
+            .zip(study.segments())
+            .and_then(|(volume, segments)| {
+                let (_, voxel) = insitu_segment::pick(
+                    &volume,
+                    segments.workbench(),
+                    glam::DVec3::from(origin),
+                    glam::DVec3::from(direction),
+                )?;
+                let ijk = glam::DVec3::from(voxel.map(f64::from));
+                Some(volume.geometry().world_of(ijk).to_array())
+            })
+    };
+    match point {
+        Some(point) => revise(worker, Revision::SplitAt { point }),
+        None => fail(Task::FindingTheSpine, Failure::NothingThere),
+    }
+}
+
 /// After hand edits of vertebrae (segment tools, undo, redo) have settled:
 /// the report measured again from the labels, names kept.
 pub fn remeasure_if_touched(worker: &Worker) {

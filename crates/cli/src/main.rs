@@ -134,9 +134,28 @@ enum Command {
         /// Write one coloured part per vertebra (.3mf, .glb or .ply).
         #[arg(long)]
         meshes: Option<PathBuf>,
+        /// Correct the split: this vertebra and the one below are one
+        /// (repeatable; names as they stand after the corrections before).
+        #[arg(long, value_name = "NAME")]
+        merge: Vec<String>,
+        /// Correct the split: the vertebra at this patient point (mm, LPS)
+        /// holds two; split it at the disc-like gap nearest the point
+        /// (repeatable; applied after the merges).
+        #[arg(long, value_name = "X,Y,Z", value_parser = parse_point, allow_hyphen_values = true)]
+        split_at: Vec<[f64; 3]>,
     },
     /// Show the GPU adapter insitu would use and its capability tier.
     Gpu,
+}
+
+/// `x,y,z` in mm.
+fn parse_point(text: &str) -> Result<[f64; 3], String> {
+    let values: Vec<f64> = text
+        .split(',')
+        .map(|v| v.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{text}: {e}"))?;
+    <[f64; 3]>::try_from(values).map_err(|_| format!("{text}: give x,y,z"))
 }
 
 fn main() -> ExitCode {
@@ -189,12 +208,16 @@ fn main() -> ExitCode {
             json,
             output,
             meshes,
+            merge,
+            split_at,
         } => spine::spine(&spine::SpineArgs {
             dir: &dir,
             series,
             json,
             labels: output.as_deref(),
             meshes: meshes.as_deref(),
+            merge: &merge,
+            split_at: &split_at,
         }),
         Command::Gpu => match pollster::block_on(insitu_gpu::GpuContext::headless()) {
             Ok(ctx) => {

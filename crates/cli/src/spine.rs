@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use insitu_mesh::{ModelFormat, SurfaceOptions};
 use insitu_segment::{CropBox, LabelmapFormat};
-use insitu_spine::{Flag, Spine, analyse, segment_table};
+use insitu_spine::{Flag, Revision, Spine, analyse, revise, segment_table};
 use serde_json::{Value, json};
 
 use crate::mesh::{as_parts, load_series, segment_parts};
@@ -24,6 +24,10 @@ pub struct SpineArgs<'a> {
     pub labels: Option<&'a Path>,
     /// One part per vertebra (.3mf, .glb, .ply).
     pub meshes: Option<&'a Path>,
+    /// Vertebrae to merge with the one below, by name, in order.
+    pub merge: &'a [String],
+    /// Points (mm) where a vertebra holding two is split, after the merges.
+    pub split_at: &'a [[f64; 3]],
 }
 
 /// The report as one JSON object (the shape the issue and the README give).
@@ -38,6 +42,7 @@ pub fn report_json(spine: &Spine) -> Value {
                 "voxels": v.voxels,
                 "volume_ml": v.volume_ml,
                 "centroid_mm": v.centroid_mm,
+                "body_centre_mm": v.frame.map(|f| f.centre.to_array()),
                 "heights_mm": v.heights_mm,
                 "superior_endplate_normal": v.superior_normal,
                 "inferior_endplate_normal": v.inferior_normal,
@@ -88,8 +93,36 @@ pub fn spine(args: &SpineArgs<'_>) -> Result<(), CliError> {
     insitu_spine::requires_ct(modality)
         .map_err(|e| CliError::Failed(format!("{}: series {index}: {e}", args.dir.display())))?;
     let loaded = start.elapsed();
-    let analysis = analyse(&volume, &mut |_, _| true)
+    let mut analysis = analyse(&volume, &mut |_, _| true)
         .map_err(|e| CliError::Failed(format!("{}: series {index}: {e}", args.dir.display())))?;
+    // The user's corrections, as the app makes them (`insitu_spine::revise`):
+    // merges by name first, in order, then splits.
+    for name in args.merge {
+        let label = analysis
+            .spine
+            .vertebrae
+            .iter()
+            .find(|v| &v.name == name)
+            .map(|v| v.label)
+            .ok_or_else(|| CliError::Failed(format!("--merge {name}: no vertebra is named so")))?;
+        analysis = revise(
+            &volume,
+            &analysis.labelmap,
+            &analysis.spine,
+            Revision::MergeWithBelow { label },
+        )
+        .map_err(|e| CliError::Failed(format!("--merge {name}: {e}")))?;
+    }
+    for &point in args.split_at {
+        let [x, y, z] = point;
+        analysis = revise(
+            &volume,
+            &analysis.labelmap,
+            &analysis.spine,
+            Revision::SplitAt { point },
+        )
+        .map_err(|e| CliError::Failed(format!("--split-at {x},{y},{z}: {e}")))?;
+    }
     let analysed = start.elapsed() - loaded;
     let spine = &analysis.spine;
     let table = segment_table(spine);

@@ -294,6 +294,78 @@ fn spine_report_labelmap_and_meshes_on_a_real_ct() {
     );
 }
 
+/// The user's corrections from the command line, as the app makes them:
+/// two middle vertebrae merged (one fewer, renamed), then split again at
+/// the point between their bodies (the first report back); a split where
+/// there is no vertebra is refused with the reason.
+#[test]
+fn spine_corrections_merge_and_split_from_the_command_line() {
+    let ct = fixtures().join("lidc-chest-ct");
+    let ct = ct.to_str().unwrap();
+    let report = |extra: &[&str]| {
+        let mut args = vec!["spine", ct, "--json"];
+        args.extend_from_slice(extra);
+        let (ok, out, err) = insitu(&args);
+        assert!(ok, "{args:?}: {out}{err}");
+        serde_json::from_str::<serde_json::Value>(out.trim()).expect("one JSON object")
+    };
+    let first = report(&[]);
+    let vertebrae = first["vertebrae"].as_array().expect("vertebrae").clone();
+    let names: Vec<&str> = vertebrae
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    let voxels = |r: &serde_json::Value| -> Vec<u64> {
+        r["vertebrae"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["voxels"].as_u64().unwrap())
+            .collect()
+    };
+    let m = vertebrae.len() / 2 - 1;
+    let centre = |v: &serde_json::Value| -> Vec<f64> {
+        v["body_centre_mm"]
+            .as_array()
+            .expect("a body centre")
+            .iter()
+            .map(|c| c.as_f64().unwrap())
+            .collect()
+    };
+    let (a, b) = (centre(&vertebrae[m]), centre(&vertebrae[m + 1]));
+    let between = format!(
+        "{},{},{}",
+        (a[0] + b[0]) / 2.0,
+        (a[1] + b[1]) / 2.0,
+        (a[2] + b[2]) / 2.0
+    );
+    let merged = report(&["--merge", names[m]]);
+    let merged_voxels = voxels(&merged);
+    assert_eq!(merged_voxels.len() + 1, vertebrae.len(), "one fewer");
+    assert_eq!(
+        merged_voxels.iter().sum::<u64>(),
+        voxels(&first).iter().sum::<u64>(),
+        "no voxel lost"
+    );
+    let again = report(&["--merge", names[m], "--split-at", &between]);
+    let again_names: Vec<&str> = again["vertebrae"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(again_names, names, "the first names back");
+    for ((x, y), name) in voxels(&again).iter().zip(voxels(&first)).zip(&names) {
+        assert!(x.abs_diff(y) * 20 <= y, "{name}: {x} voxels, first {y}");
+    }
+    let (ok, _, err) = insitu(&["spine", ct, "--split-at", "0,0,0"]);
+    assert!(!ok);
+    assert!(
+        err.contains("--split-at 0,0,0: there is no vertebra there"),
+        "{err}"
+    );
+}
+
 /// An MR series is refused by name: the analysis reads Hounsfield units.
 #[test]
 fn spine_refuses_an_mr_series_with_a_clear_error() {

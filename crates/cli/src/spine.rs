@@ -86,6 +86,14 @@ fn flag_text(f: &Flag) -> String {
     }
 }
 
+/// A correction asked for on the command line.
+enum Correction<'a> {
+    /// Merge the vertebra of this name with the one below.
+    Merge(&'a String),
+    /// Split the vertebra at this point (mm).
+    Split([f64; 3]),
+}
+
 /// Runs the command.
 pub fn spine(args: &SpineArgs<'_>) -> Result<(), CliError> {
     let start = Instant::now();
@@ -97,31 +105,29 @@ pub fn spine(args: &SpineArgs<'_>) -> Result<(), CliError> {
         .map_err(|e| CliError::Failed(format!("{}: series {index}: {e}", args.dir.display())))?;
     // The user's corrections, as the app makes them (`insitu_spine::revise`):
     // merges by name first, in order, then splits.
+    let mut corrections = Vec::new();
     for name in args.merge {
-        let label = analysis
-            .spine
-            .vertebrae
-            .iter()
-            .find(|v| &v.name == name)
-            .map(|v| v.label)
-            .ok_or_else(|| CliError::Failed(format!("--merge {name}: no vertebra is named so")))?;
-        analysis = revise(
-            &volume,
-            &analysis.labelmap,
-            &analysis.spine,
-            Revision::MergeWithBelow { label },
-        )
-        .map_err(|e| CliError::Failed(format!("--merge {name}: {e}")))?;
+        corrections.push((format!("--merge {name}"), Correction::Merge(name)));
     }
     for &point in args.split_at {
         let [x, y, z] = point;
-        analysis = revise(
-            &volume,
-            &analysis.labelmap,
-            &analysis.spine,
-            Revision::SplitAt { point },
-        )
-        .map_err(|e| CliError::Failed(format!("--split-at {x},{y},{z}: {e}")))?;
+        corrections.push((format!("--split-at {x},{y},{z}"), Correction::Split(point)));
+    }
+    for (what, correction) in corrections {
+        let revision = match correction {
+            Correction::Split(point) => Revision::SplitAt { point },
+            Correction::Merge(name) => Revision::MergeWithBelow {
+                label: analysis
+                    .spine
+                    .vertebrae
+                    .iter()
+                    .find(|v| &v.name == name)
+                    .map(|v| v.label)
+                    .ok_or_else(|| CliError::Failed(format!("{what}: no vertebra is named so")))?,
+            },
+        };
+        analysis = revise(&volume, &analysis.labelmap, &analysis.spine, revision)
+            .map_err(|e| CliError::Failed(format!("{what}: {e}")))?;
     }
     let analysed = start.elapsed() - loaded;
     let spine = &analysis.spine;

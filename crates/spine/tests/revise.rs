@@ -130,43 +130,26 @@ fn corrections_rename_remeasure_and_undo_each_other() {
 fn corrections_that_make_no_sense_are_refused_with_the_reason() {
     let (volume, first) = demo();
     let spine = &first.spine;
+    let refused = |revision| revise(&volume, &first.labelmap, spine, revision).err();
     let l5 = by_name(spine, "L5");
     assert_eq!(
-        revise(
-            &volume,
-            &first.labelmap,
-            spine,
-            Revision::MergeWithBelow { label: l5.label }
-        )
-        .err(),
+        refused(Revision::MergeWithBelow { label: l5.label }),
         Some(RevisionError::NothingBelow { name: "L5".into() })
     );
     // A whole vertebra has no gap of bone in its body.
     let l3 = by_name(spine, "L3").frame.expect("a body").centre;
     assert_eq!(
-        revise(
-            &volume,
-            &first.labelmap,
-            spine,
-            Revision::SplitAt {
-                point: l3.to_array()
-            }
-        )
-        .err(),
+        refused(Revision::SplitAt {
+            point: l3.to_array()
+        }),
         Some(RevisionError::NoGap { name: "L3".into() })
     );
     // Air in front of the body.
     let air = l3 + glam::DVec3::new(0.0, -120.0, 0.0);
     assert_eq!(
-        revise(
-            &volume,
-            &first.labelmap,
-            spine,
-            Revision::SplitAt {
-                point: air.to_array()
-            }
-        )
-        .err(),
+        refused(Revision::SplitAt {
+            point: air.to_array()
+        }),
         Some(RevisionError::NotAVertebra)
     );
 }

@@ -751,6 +751,18 @@ pub fn is_spine_label(label: u8) -> bool {
     (1..=RIBS_LABEL).contains(&label)
 }
 
+/// Whether `table` still holds the spine's vertebrae: a segment named as
+/// the level its label stands for. Not so once the analysis is undone
+/// (the user's own segments are back, whatever their labels), and then
+/// there is nothing to re-measure.
+pub fn holds_vertebrae(table: &SegmentTable) -> bool {
+    table.segments().iter().any(|s| {
+        (1..=label_of(24)).contains(&s.label)
+            && matches!(&s.name, SegmentName::Anatomy(a)
+                if a.name() == LEVELS[s.label as usize - 1])
+    })
+}
+
 /// [`segment_table`] with the segments of `others` the spine does not
 /// label (ones the user made after the analysis) kept.
 pub fn segment_table_keeping(spine: &Spine, others: &SegmentTable) -> SegmentTable {
@@ -788,4 +800,33 @@ pub fn shifted(spine: &Spine, by: i32) -> Option<(Spine, [u8; 256])> {
         seen: spine.levels.seen.clone(),
     };
     Some((out, map))
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    fn table(segments: &[(u8, SegmentName)]) -> SegmentTable {
+        let mut table = SegmentTable::default();
+        for (label, name) in segments {
+            table.insert(Segment {
+                label: *label,
+                name: name.clone(),
+                color: [200, 200, 200],
+                visible: true,
+            });
+        }
+        table
+    }
+
+    #[test]
+    fn vertebrae_are_told_by_a_level_name_on_its_own_label() {
+        let l1 = || SegmentName::Anatomy(Anatomy::from_name("L1").expect("L1"));
+        assert!(holds_vertebrae(&table(&[(20, l1())])));
+        // The user's own segments after the analysis was undone.
+        assert!(!holds_vertebrae(&table(&[(1, SegmentName::Numbered(1))])));
+        // A level name on another level's label is not the spine's.
+        assert!(!holds_vertebrae(&table(&[(21, l1())])));
+        assert!(!holds_vertebrae(&SegmentTable::default()));
+    }
 }

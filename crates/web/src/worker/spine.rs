@@ -6,8 +6,8 @@
 //! What is found and how it is named is decided in `insitu_spine`.
 
 use insitu_spine::{
-    Analyser, Analysis, Revision, Spine, revise as revised, segment_table, segment_table_keeping,
-    shifted,
+    Analyser, Analysis, Revision, Spine, holds_vertebrae, revise as revised, segment_table,
+    segment_table_keeping, shifted,
 };
 
 use super::{Worker, fail, now_ms, post};
@@ -146,7 +146,13 @@ pub fn remeasure_if_touched(worker: &Worker) {
         .borrow_mut()
         .segments_mut()
         .is_ok_and(|(_, segments)| segments.take_vertebrae_touched());
-    if !touched {
+    // An undone analysis leaves the user's own segments, not vertebrae.
+    let vertebrae = worker
+        .study
+        .borrow()
+        .segments()
+        .is_some_and(|s| holds_vertebrae(s.workbench().table()));
+    if !touched || !vertebrae {
         return;
     }
     match revised_now(worker, Revision::Remeasure) {

@@ -199,6 +199,9 @@ pub(crate) struct Disc {
     pub depth: f64,
 }
 
+/// The span of the centreline a station's axis is read over, in levels.
+const AXIS_SPAN_LEVELS: f64 = 1.0;
+
 /// Stations every 0.5 mm along the smoothed body centreline.
 pub(crate) fn stations(grid: &Grid, column: &Column) -> Vec<Station> {
     let centres: Vec<DVec3> = column
@@ -224,7 +227,6 @@ pub(crate) fn stations(grid: &Grid, column: &Column) -> Vec<Station> {
         }
         carry = len - (t - step);
     }
-    let reach = (6.0 / step) as usize;
     let sizes: Vec<(f64, f64)> = column
         .slices
         .iter()
@@ -232,12 +234,6 @@ pub(crate) fn stations(grid: &Grid, column: &Column) -> Vec<Station> {
         .collect();
     let mut out = Vec::with_capacity(path.len());
     for n in 0..path.len() {
-        let a = path[n.saturating_sub(reach)];
-        let b = path[(n + reach).min(path.len() - 1)];
-        let axis = (b - a).normalize_or_zero();
-        if axis == DVec3::ZERO {
-            continue;
-        }
         let k = grid
             .index_of(path[n])
             .z
@@ -245,11 +241,24 @@ pub(crate) fn stations(grid: &Grid, column: &Column) -> Vec<Station> {
             .clamp(column.first as f64, (column.first + sizes.len() - 1) as f64)
             as usize;
         let (hw, hd) = sizes[k - column.first];
+        let expected_mm = (1.9 * hd).clamp(12.0, 45.0);
+        // The axis spans one level: the canal's centre (and so the body's)
+        // shifts within every level (pedicles close the canal, foramina
+        // open it), and over a shorter span that shift tilts the axis by
+        // up to 40° (seen at L4–L5 on a 3 mm CT); over a whole level it
+        // cancels, and the discs' own planes are searched around it.
+        let reach = ((AXIS_SPAN_LEVELS * expected_mm).max(12.0) / 2.0 / step) as usize;
+        let a = path[n.saturating_sub(reach)];
+        let b = path[(n + reach).min(path.len() - 1)];
+        let axis = (b - a).normalize_or_zero();
+        if axis == DVec3::ZERO {
+            continue;
+        }
         out.push(Station {
             position: path[n],
             axis,
             hu: cross_section_mean(grid, path[n], axis, 0.55 * hw, 0.55 * hd),
-            expected_mm: (1.9 * hd).clamp(12.0, 45.0),
+            expected_mm,
             half_size: DVec2::new(hw, hd),
         });
     }
@@ -259,7 +268,7 @@ pub(crate) fn stations(grid: &Grid, column: &Column) -> Vec<Station> {
 /// Mean HU over the front of an ellipse across the column at `p`,
 /// perpendicular to `axis`. Only the front: the basivertebral veins enter a
 /// body from behind at mid-height and darken its back half like a disc.
-fn cross_section_mean(grid: &Grid, p: DVec3, axis: DVec3, rw: f64, rd: f64) -> f64 {
+pub(crate) fn cross_section_mean(grid: &Grid, p: DVec3, axis: DVec3, rw: f64, rd: f64) -> f64 {
     let anterior = (DVec3::NEG_Y - axis * axis.dot(DVec3::NEG_Y)).normalize_or_zero();
     let lateral = axis.cross(anterior);
     let mut sum = 0.0;
@@ -309,31 +318,11 @@ pub(crate) fn discs(grid: &Grid, stations: &[Station]) -> Vec<Disc> {
         if smooth[i] > smooth[i - 1] || smooth[i] > smooth[i + 1] || smooth[i] > typical - 15.0 {
             continue;
         }
-        // A disc is a dip between its two endplates, each within 7 mm of
-        // the dip's edge (a thick lumbar disc is a flat dip 10 mm wide).
-        let flat = smooth[i] + 25.0;
-        let (mut lo, mut hi) = (i, i);
-        while lo > 0 && i - lo < steps(15.0) && smooth[lo - 1] <= flat {
-            lo -= 1;
-        }
-        while hi + 1 < n && hi - i < steps(15.0) && smooth[hi + 1] <= flat {
-            hi += 1;
-        }
-        let reach = steps(7.0);
-        let left = smooth[lo.saturating_sub(reach)..=lo]
-            .iter()
-            .copied()
-            .fold(f64::MIN, f64::max);
-        let right = smooth[hi..=(hi + reach).min(n - 1)]
-            .iter()
-            .copied()
-            .fold(f64::MIN, f64::max);
-        let depth = left.min(right) - smooth[i];
+        let (depth, width_mm) = dip_at(&smooth, i);
         if depth >= 8.0 {
             // Ranked by the dip and by how dark it is overall; in a lenient
             // reading a broad dip ranks lower (osteoporotic marrow dips as
             // dark as a disc, but over the body's middle, not thin).
-            let width_mm = (hi - lo) as f64 * 0.5;
             let broad = if grid.reading.lenient {
                 3.0 * (width_mm - 6.0).max(0.0)
             } else {
@@ -391,6 +380,33 @@ pub(crate) fn discs(grid: &Grid, stations: &[Station]) -> Vec<Disc> {
         .collect()
 }
 
+/// How deep (HU) and how wide (mm) the dip at `i` of a profile sampled
+/// every 0.5 mm is. A disc is a dip between its two endplates, each within
+/// 7 mm of the dip's edge (a thick lumbar disc is a flat dip 10 mm wide):
+/// the depth is the lower of the two brightest sides less the dip.
+pub(crate) fn dip_at(smooth: &[f64], i: usize) -> (f64, f64) {
+    let n = smooth.len();
+    let steps = |mm: f64| (mm / 0.5).round().max(1.0) as usize;
+    let flat = smooth[i] + 25.0;
+    let (mut lo, mut hi) = (i, i);
+    while lo > 0 && i - lo < steps(15.0) && smooth[lo - 1] <= flat {
+        lo -= 1;
+    }
+    while hi + 1 < n && hi - i < steps(15.0) && smooth[hi + 1] <= flat {
+        hi += 1;
+    }
+    let reach = steps(7.0);
+    let left = smooth[lo.saturating_sub(reach)..=lo]
+        .iter()
+        .copied()
+        .fold(f64::MIN, f64::max);
+    let right = smooth[hi..=(hi + reach).min(n - 1)]
+        .iter()
+        .copied()
+        .fold(f64::MIN, f64::max);
+    (left.min(right) - smooth[i], (hi - lo) as f64 * 0.5)
+}
+
 /// The disc's own plane near a station: the darkest plane across the body
 /// within ±4 mm and ±20° (sagittal) / ±10° (coronal) of the column's cross
 /// section there. Where the spine curves (upper thoracic kyphosis, the
@@ -398,7 +414,7 @@ pub(crate) fn discs(grid: &Grid, stations: &[Station]) -> Vec<Disc> {
 /// centreline's normal by 10–15°: a cut along the normal would give one
 /// vertebra a sliver of its neighbour's body. Coarse then fine; a small
 /// cost per degree and mm keeps a flat dip (a thick lumbar disc) centred.
-fn darkest_plane(grid: &Grid, station: &Station) -> (DVec3, DVec3) {
+pub(crate) fn darkest_plane(grid: &Grid, station: &Station) -> (DVec3, DVec3) {
     let axis = station.axis;
     let anterior = (DVec3::NEG_Y - axis * axis.dot(DVec3::NEG_Y)).normalize_or_zero();
     if anterior == DVec3::ZERO {

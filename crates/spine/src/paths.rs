@@ -4,15 +4,44 @@
 //! facet joint touches the next vertebra. Used by the first split and by
 //! the user's split at a disc.
 
+use crate::grid::Grid;
+
+/// Bone this far above the bone threshold (HU) is dense: a step into it
+/// costs its length. Dimmer bone costs up to `DIM_STEP_COST` times that: a
+/// facet joint or a bridged disc between two vertebrae is a band of dim,
+/// partial-volume bone, so a path that crosses one loses to a path that
+/// stays in a vertebra's own cortex (measured on TotalSegmentator's example
+/// CT: the upper vertebra's inferior articular processes stop going to the
+/// one below; L5 Dice 0.80 → 0.86, L2 0.87 → 0.88).
+const DENSE_ABOVE_HU: f32 = 200.0;
+/// See `DENSE_ABOVE_HU`.
+const DIM_STEP_COST: f32 = 2.0;
+
+/// The cost factor of a step into a voxel of `hu` (1 for dense bone).
+pub(crate) fn step_weight(grid: &Grid, hu: f32) -> u8 {
+    let dim = ((grid.bone_hu() + DENSE_ABOVE_HU - hu) / DENSE_ABOVE_HU).clamp(0.0, 1.0);
+    1 + (dim * (DIM_STEP_COST - 1.0)).round() as u8
+}
+
 /// Dial's algorithm on a box of `dims` voxels (x fastest): `step` is the
-/// integer cost of a step along each axis; `own[w] != 0` marks a seed and
-/// names its owner. Every `region` voxel a seed reaches takes the owner of
-/// the nearest one; voxels outside `region`, or not reached, keep theirs.
-pub(crate) fn nearest_seed(region: &[bool], dims: [usize; 3], step: [u32; 3], own: &mut [u8]) {
+/// integer cost of a step along each axis, times `weight[w]` for a step
+/// into voxel `w` (an empty `weight` weighs 1 everywhere); `own[w] != 0`
+/// marks a seed and names its owner. Every `region` voxel a seed reaches
+/// takes the owner of the nearest one; voxels outside `region`, or not
+/// reached, keep theirs.
+pub(crate) fn nearest_seed(
+    region: &[bool],
+    dims: [usize; 3],
+    step: [u32; 3],
+    weight: &[u8],
+    own: &mut [u8],
+) {
     let [wi, wj, wk] = dims;
     let plane = wi * wj;
     debug_assert_eq!(region.len(), plane * wk);
-    let ring = *step.iter().max().expect("three") as usize + 1;
+    debug_assert!(weight.is_empty() || weight.len() == region.len());
+    let heaviest = u32::from(weight.iter().copied().max().unwrap_or(1).max(1));
+    let ring = (*step.iter().max().expect("three") * heaviest) as usize + 1;
     let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); ring];
     let mut dist = vec![u32::MAX; region.len()];
     for (w, &o) in own.iter().enumerate() {
@@ -41,7 +70,11 @@ pub(crate) fn nearest_seed(region: &[bool], dims: [usize; 3], step: [u32; 3], ow
                 (k + 1 < wk, w + plane, step[2]),
             ];
             for (ok, n, cost) in neighbours {
-                if ok && region[n] && current + cost < dist[n] {
+                if !ok || !region[n] {
+                    continue;
+                }
+                let cost = cost * weight.get(n).map_or(1, |&f| u32::from(f.max(1)));
+                if current + cost < dist[n] {
                     dist[n] = current + cost;
                     own[n] = own[w];
                     buckets[(current + cost) as usize % ring].push(n as u32);
@@ -72,10 +105,34 @@ mod tests {
         let mut own = [0u8; 15];
         own[4] = 1;
         own[10] = 2;
-        nearest_seed(&region, dims, [1, 1, 1], &mut own);
+        nearest_seed(&region, dims, [1, 1, 1], &[], &mut own);
         assert_eq!(own[0], 1, "through the region, not across the gap");
         assert_eq!(own[12], 2);
         assert_eq!(own[14], 1);
         assert_eq!(own[5], 0, "outside the region");
+    }
+
+    #[test]
+    fn a_dim_voxel_pulls_the_border_to_itself() {
+        // A row of 10, seed 1 at the left end, seed 2 at the right. By
+        // length the border lies between voxels 4 and 5. A dim voxel at 2
+        // (weight 3) makes voxel 4 cost 1 + 3 + 1 + 1 = 6 from seed 1 and
+        // 5 from seed 2: the border moves a voxel towards the dim one.
+        let dims = [10, 1, 1];
+        let region = [true; 10];
+        let seeds = || {
+            let mut own = [0u8; 10];
+            own[0] = 1;
+            own[9] = 2;
+            own
+        };
+        let mut by_length = seeds();
+        nearest_seed(&region, dims, [1, 1, 1], &[], &mut by_length);
+        assert_eq!(by_length, [1, 1, 1, 1, 1, 2, 2, 2, 2, 2]);
+        let mut weight = [1u8; 10];
+        weight[2] = 3;
+        let mut weighted = seeds();
+        nearest_seed(&region, dims, [1, 1, 1], &weight, &mut weighted);
+        assert_eq!(weighted, [1, 1, 1, 1, 2, 2, 2, 2, 2, 2]);
     }
 }

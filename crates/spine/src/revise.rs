@@ -10,12 +10,12 @@
 //! again from the end the names were anchored on (the sacrum keeps L5 where
 //! it was), so the names, the labelmap and the angles agree.
 
-use glam::DVec3;
+use glam::{DVec2, DVec3};
 use insitu_segment::Labelmap;
 use insitu_volume::Volume;
 use serde::{Deserialize, Serialize};
 
-use crate::column::Disc;
+use crate::column::{Disc, Station, cross_section_mean, darkest_plane, dip_at};
 use crate::grid::{Grid, Reading};
 use crate::naming::{Anchor, LEVELS, PELVIS_LABEL, RIBS_LABEL, label_of};
 use crate::split::Candidate;
@@ -55,7 +55,7 @@ pub enum RevisionError {
         /// The vertebra's name.
         name: String,
     },
-    /// No dip of bone along the column near the click.
+    /// No disc-like dip in HU along the column near the click.
     #[error("no disc-like gap in {name} within {SEARCH_MM} mm of the point")]
     NoGap {
         /// The vertebra's name.
@@ -82,12 +82,13 @@ const CORE_MM: f64 = 12.0;
 const DISC_REACH_MM: f64 = 12.0;
 /// How far (mm) from the click the gap is looked for.
 const SEARCH_MM: f64 = 8.0;
-/// The most bone a gap may hold, as a share of the bodies' beside it: a
-/// disc seen obliquely (thoracic discs lie 30–45° from axial) still holds
-/// a third of it in the core on real CT; a body's waist holds 85% or more.
-const MAX_DIP: f64 = 0.6;
-/// Histogram bins (mm) along the column when looking for the gap.
-const BIN_MM: f64 = 0.5;
+/// How far (HU) a gap must dip below the brighter endplates beside it.
+/// The first analysis keeps dips of 8 HU and more when they stand out from
+/// the column; a disc the user points at on real CT dips 70–650 HU (a
+/// faint one on 3 mm osteoporotic bone 70), a body's middle a few.
+const MIN_GAP_HU: f64 = 30.0;
+/// A body's half-width and half-depth (mm) where the piece has no frame.
+const USUAL_HALF_SIZE: DVec2 = DVec2::new(18.0, 14.0);
 /// The sacrum's label.
 const SACRUM: u8 = 25;
 
@@ -157,6 +158,7 @@ pub fn revise(
                 &line,
                 DVec3::from_array(point),
                 free,
+                spine,
             )?;
             // The same disc found again (a split undone by hand, redone)
             // is kept once.
@@ -227,6 +229,7 @@ fn split_at(
     line: &Centreline,
     point: DVec3,
     free: u8,
+    spine: &Spine,
 ) -> Result<(u8, Disc), RevisionError> {
     let (centre, up) = line.at(point.z).unwrap_or((point, DVec3::Z));
     // A click on the gap itself (soft tissue) means the vertebra beside it:
@@ -239,16 +242,23 @@ fn split_at(
         .ok_or(RevisionError::NotAVertebra)?;
     let name = LEVELS[label as usize - 1].to_owned();
     let no_gap = || RevisionError::NoGap { name: name.clone() };
+    let half_size = spine
+        .vertebrae
+        .iter()
+        .find(|v| v.label == label)
+        .and_then(|v| v.frame.as_ref())
+        .map_or(USUAL_HALF_SIZE, |f| {
+            DVec2::new(f.half_width_mm, f.half_depth_mm)
+        });
     // The click's height on the centreline: the core is the centreline's,
     // wherever across the body the user clicked.
     let centre = centre + up * (point - centre).dot(up);
+    let (plane_centre, normal) = gap_plane(grid, centre, up, half_size).ok_or_else(no_gap)?;
     let bounds = labels.bounds(label).ok_or(RevisionError::NotAVertebra)?;
     let [wi, wj, wk] = [0, 1, 2].map(|a| (bounds.max[a] - bounds.min[a]) as usize);
     let origin = bounds.min.map(|m| m as usize);
     let mut region = vec![false; wi * wj * wk];
-    // Bone along the column through the click, in bins of the height above it.
-    let half = (40.0 / BIN_MM) as i64;
-    let mut bins = vec![0usize; 2 * half as usize];
+    // The piece's voxels, and its core's on either side of the gap's plane.
     let mut core = Vec::new();
     for k in 0..wk {
         for j in 0..wj {
@@ -261,45 +271,39 @@ fn split_at(
                 region[w] = true;
                 let q = grid.world(gi as f64, gj as f64, gk as f64);
                 let d = q - centre;
-                let t = d.dot(up);
-                if (d - up * t).length() >= CORE_MM {
-                    continue;
-                }
-                core.push((w, t));
-                let b = (t / BIN_MM).floor() as i64 + half;
-                if (0..2 * half).contains(&b) {
-                    bins[b as usize] += 1;
+                if (d - up * d.dot(up)).length() < CORE_MM {
+                    core.push((w, (q - plane_centre).dot(normal)));
                 }
             }
         }
     }
-    // The thinnest 1.5 mm of bone within reach of the click.
-    let reach = (SEARCH_MM / BIN_MM) as i64;
-    let three = |b: i64| -> usize { (b - 1..=b + 1).map(|c| bins[c as usize]).sum() };
-    let best = (half - reach..=half + reach)
-        .min_by_key(|&b| (three(b), (b - half).abs()))
-        .expect("a range");
-    let gap = (best - half) as f64 * BIN_MM + BIN_MM / 2.0;
-    // Bone on both sides, each well above the gap: two bodies.
+    // Bone on both sides: two bodies, not a body's end.
     let side = |from: f64, to: f64| core.iter().filter(|(_, t)| (from..to).contains(t)).count();
     let voxel_ml = grid.spacing.x * grid.spacing.y * grid.spacing.z / 1000.0;
-    let (above, below) = (side(gap + 2.0, gap + 20.0), side(gap - 20.0, gap - 2.0));
-    let per_bin = |n: usize| n as f64 / (18.0 / BIN_MM);
-    let dip = three(best) as f64 / 3.0;
-    if (above.min(below) as f64) * voxel_ml < 1.0 || dip > MAX_DIP * per_bin(above.min(below)) {
+    if (side(2.0, 20.0).min(side(-20.0, -2.0)) as f64) * voxel_ml < 1.0 {
         return Err(no_gap());
     }
     // Seeds: the two bodies' cores; then every voxel of the vertebra goes
     // to the body nearest it through the vertebra.
     let mut own = vec![0u8; region.len()];
     for &(w, t) in &core {
-        if t > gap + 1.5 && t < gap + 25.0 {
+        if t > 1.5 && t < 25.0 {
             own[w] = 1;
-        } else if t < gap - 1.5 && t > gap - 25.0 {
+        } else if t < -1.5 && t > -25.0 {
             own[w] = 2;
         }
     }
-    crate::paths::nearest_seed(&region, [wi, wj, wk], grid.step_costs(), &mut own);
+    let weight: Vec<u8> = (0..region.len())
+        .map(|w| {
+            if !region[w] {
+                return 1;
+            }
+            let (i, j, k) = (w % wi, (w / wi) % wj, w / (wi * wj));
+            let hu = grid.hu_at(origin[0] + i, origin[1] + j, origin[2] + k);
+            crate::paths::step_weight(grid, hu)
+        })
+        .collect();
+    crate::paths::nearest_seed(&region, [wi, wj, wk], grid.step_costs(), &weight, &mut own);
     for (w, &inside) in region.iter().enumerate() {
         if !inside {
             continue;
@@ -310,7 +314,7 @@ fn split_at(
             1 => true,
             2 => false,
             // Not reached from either body: by the side of the gap.
-            _ => (grid.world(gi as f64, gj as f64, gk as f64) - centre).dot(up) > gap,
+            _ => (grid.world(gi as f64, gj as f64, gk as f64) - plane_centre).dot(normal) > 0.0,
         };
         if upper {
             map[grid.index(gi, gj, gk)] = free;
@@ -319,11 +323,60 @@ fn split_at(
     Ok((
         label,
         Disc {
-            centre: centre + up * gap,
-            normal: up,
+            centre: plane_centre,
+            normal,
             depth: f64::INFINITY,
         },
     ))
+}
+
+/// The disc nearest `centre` along the column, found as the first analysis
+/// finds discs: the deepest dip within `SEARCH_MM` of the mean HU across
+/// the column's front (a dip between two bright endplates, so a body's dim
+/// middle is not one), then the darkest plane there. Reading HU rather than
+/// counting labelled bone: an oblique disc cut by axial slices is ringed by
+/// its endplates' rims, so the labels fill it as the body's marrow.
+fn gap_plane(grid: &Grid, centre: DVec3, up: DVec3, half_size: DVec2) -> Option<(DVec3, DVec3)> {
+    // Room either side of the search for the dip's flat and its endplates.
+    let margin = 25.0;
+    let steps = ((SEARCH_MM + margin) / 0.5) as i64;
+    let at = |n: i64| centre + up * (n as f64 * 0.5);
+    let raw: Vec<f64> = (-steps..=steps)
+        .map(|n| cross_section_mean(grid, at(n), up, 0.55 * half_size.x, 0.55 * half_size.y))
+        .collect();
+    let smooth: Vec<f64> = (0..raw.len())
+        .map(|i| {
+            let (lo, hi) = (i.saturating_sub(1), (i + 1).min(raw.len() - 1));
+            raw[lo..=hi].iter().sum::<f64>() / (hi - lo + 1) as f64
+        })
+        .collect();
+    let typical = crate::column::median(&mut smooth.clone());
+    let reach = (SEARCH_MM / 0.5) as usize;
+    let middle = steps as usize;
+    // Ranked as the first analysis ranks discs: by the dip and by how dark
+    // it is against the column around it, a broad dip ranked down (a
+    // body's dim marrow between its two endplates is a dip 12 mm wide or
+    // more; a disc seen along the column is a few mm, a thick one 10).
+    let (best, _, _) = (middle - reach..=middle + reach)
+        .filter(|&i| {
+            smooth[i] <= smooth[i - 1] && smooth[i] <= smooth[i + 1] && smooth[i] < typical - 15.0
+        })
+        .map(|i| {
+            let (depth, width_mm) = dip_at(&smooth, i);
+            let rank = depth + (typical - smooth[i]) - 3.0 * (width_mm - 6.0).max(0.0);
+            (i, depth, rank)
+        })
+        .filter(|&(_, depth, _)| depth >= MIN_GAP_HU)
+        .max_by(|a, b| a.2.total_cmp(&b.2))?;
+    let station = Station {
+        position: at(best as i64 - steps),
+        axis: up,
+        hu: smooth[best],
+        expected_mm: 1.9 * half_size.y,
+        half_size,
+    };
+    let (c, n) = darkest_plane(grid, &station);
+    Some((c, if n.dot(up) < 0.0 { -n } else { n }))
 }
 
 /// What one pass over the labels gathers about a label.

@@ -205,7 +205,17 @@ pub(crate) fn split(
         }
     }
     let (wi, wj, wk) = (win.wi, win.wj, k1 - k0 + 1);
-    crate::paths::nearest_seed(&region, [wi, wj, wk], grid.step_costs(), &mut own);
+    let weight: Vec<u8> = (0..own.len())
+        .map(|w| {
+            if !region[w] {
+                return 1;
+            }
+            let (x, y, kk) = (w % wi, (w / wi) % wj, w / plane);
+            crate::paths::step_weight(grid, grid.hu_at(win.ox + x, win.oy + y, k0 + kk))
+        })
+        .collect();
+    crate::paths::nearest_seed(&region, [wi, wj, wk], grid.step_costs(), &weight, &mut own);
+    drop(weight);
     if !progress(0.6) {
         return Err(SpineError::Cancelled);
     }
@@ -220,7 +230,7 @@ pub(crate) fn split(
     // In a lenient reading the cortex itself is dim (osteoporosis, 3 mm
     // voxels): half-way lies just above the bone threshold.
     let edge_hu = if grid.reading.lenient {
-        grid.bone_hu() + 50.0
+        grid.bone_hu() + 25.0
     } else {
         EDGE_HU
     };

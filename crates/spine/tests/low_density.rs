@@ -14,15 +14,18 @@ use std::path::PathBuf;
 use insitu_spine::{Anchor, Flag, analyse, label_of};
 
 /// Our names and TotalSegmentator's class values, with the Dice each must
-/// reach (L5 less: its lower endplate meets a sacrum whose marrow is as
-/// dim as the disc between them).
+/// reach: the maintainers' bar for a real lumbar CT (0.85), a little less
+/// for T12, cut by the scan's top edge, and for L5, whose lower endplate
+/// meets a sacrum whose marrow is as dim as the disc between them. (On 3 mm
+/// voxels a one-voxel disagreement along a vertebra's surface alone costs
+/// about 0.1 of Dice.)
 const EXPECTED: [(&str, usize, u8, f64); 6] = [
-    ("T12", 18, 32, 0.75),
-    ("L1", 19, 31, 0.75),
-    ("L2", 20, 30, 0.75),
-    ("L3", 21, 29, 0.75),
-    ("L4", 22, 28, 0.75),
-    ("L5", 23, 27, 0.6),
+    ("T12", 18, 32, 0.8),
+    ("L1", 19, 31, 0.85),
+    ("L2", 20, 30, 0.85),
+    ("L3", 21, 29, 0.85),
+    ("L4", 22, 28, 0.85),
+    ("L5", 23, 27, 0.82),
 ];
 
 #[test]

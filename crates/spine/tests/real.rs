@@ -194,4 +194,36 @@ fn lidc_thoracic_vertebrae_are_separated_from_their_ribs_and_named_with_doubt() 
         eprintln!("{}: Dice {dice:.4} after merge and split", a.name);
         assert!(dice >= 0.95, "{}: Dice {dice}", a.name);
     }
+    // A click anywhere within reach of the disc finds the same disc: the
+    // gap is read from the HU along the column, as the first analysis
+    // reads discs (counting labelled bone missed oblique thoracic discs,
+    // whose slices the labels fill as marrow).
+    let up = upper.frame.expect("a body").up;
+    for offset in [-6.0, 6.0] {
+        let point = between + up * offset;
+        let split = revise(
+            &volume,
+            &merged.labelmap,
+            &merged.spine,
+            Revision::SplitAt {
+                point: point.to_array(),
+            },
+        )
+        .unwrap_or_else(|e| panic!("a click {offset} mm from the disc: {e}"));
+        for v in [upper, lower] {
+            let again = split
+                .spine
+                .vertebrae
+                .iter()
+                .find(|a| a.name == v.name)
+                .expect("the names back");
+            assert!(
+                again.voxels.abs_diff(v.voxels) * 20 <= v.voxels,
+                "{}: {} voxels after a click {offset} mm off, first {}",
+                v.name,
+                again.voxels,
+                v.voxels
+            );
+        }
+    }
 }

@@ -15,7 +15,7 @@ mod native {
     use std::time::{Duration, Instant};
 
     use glam::DMat4;
-    use insitu_gpu::{GpuContext, Orbit, Quality, Snapshot, VolumeRenderer, wgpu};
+    use insitu_gpu::{DrawTarget, GpuContext, Orbit, Quality, Snapshot, VolumeRenderer, wgpu};
     use insitu_look::{Look, Preset};
     use insitu_volume::display::RenderGrid;
     use insitu_volume::phantom::{PhantomSize, demo_spine};
@@ -48,12 +48,14 @@ mod native {
                 let image = Snapshot::new(&ctx.device, SIZE, format);
                 let mut encoder = ctx.device.create_command_encoder(&Default::default());
                 renderer.draw(
-                    &ctx.device,
-                    &ctx.queue,
+                    DrawTarget {
+                        device: &ctx.device,
+                        queue: &ctx.queue,
+                        view: &image.view(),
+                        size: SIZE,
+                        orbit: &orbit,
+                    },
                     &mut encoder,
-                    &image.view(),
-                    SIZE,
-                    &orbit,
                     quality,
                     wgpu::Color::BLACK,
                 );

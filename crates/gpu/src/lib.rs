@@ -15,6 +15,7 @@ pub mod shaders;
 mod slice_view;
 mod snapshot;
 mod surface_view;
+mod target;
 mod volume_view;
 
 #[cfg(target_arch = "wasm32")]
@@ -29,6 +30,7 @@ pub use marching::{GpuMarchingCubes, GpuPhases, GpuSurfaceStats};
 pub use slice_view::{SliceRenderer, SliceView, SliceVolume};
 pub use snapshot::{PendingImage, Snapshot};
 pub use surface_view::{BONE, MeshPart, Orbit, SurfaceRenderer};
+pub use target::DrawTarget;
 pub use volume_view::{Quality, VolumeRenderer};
 pub use wgpu;
 

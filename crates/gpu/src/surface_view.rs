@@ -2,6 +2,7 @@
 //! needs a device and a colour target, so it draws into a page canvas in the
 //! browser (WebGPU or WebGL2) and into an offscreen texture in native tests.
 
+use crate::DrawTarget;
 use glam::{Mat4, Vec3};
 
 use crate::shaders;
@@ -503,16 +504,11 @@ impl SurfaceRenderer {
             .upload_range(device, queue, part, total, offset, bytes);
     }
 
-    /// Draws into `target` (`width`×`height`), clearing it to `background`.
-    #[allow(clippy::too_many_arguments)]
+    /// Draws into `to`, clearing it to `background`.
     pub fn draw(
         &mut self,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
+        to: DrawTarget,
         encoder: &mut wgpu::CommandEncoder,
-        target: &wgpu::TextureView,
-        size: (u32, u32),
-        orbit: &Orbit,
         background: wgpu::Color,
     ) {
         let layers = if self.mesh_visible {
@@ -520,35 +516,19 @@ impl SurfaceRenderer {
         } else {
             Layers::Parts
         };
-        self.draw_with(
-            device, queue, encoder, target, size, orbit, background, layers,
-        );
+        self.draw_with(to, encoder, background, layers);
     }
 
     /// Draws only the coloured parts (segments), leaving their depth in
     /// [`SurfaceRenderer::depth`] for volume rendering to stop its rays
     /// at: how segments and the volume compose.
-    #[allow(clippy::too_many_arguments)]
     pub fn draw_parts(
         &mut self,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
+        to: DrawTarget,
         encoder: &mut wgpu::CommandEncoder,
-        target: &wgpu::TextureView,
-        size: (u32, u32),
-        orbit: &Orbit,
         background: wgpu::Color,
     ) {
-        self.draw_with(
-            device,
-            queue,
-            encoder,
-            target,
-            size,
-            orbit,
-            background,
-            Layers::PartsWithDepth,
-        );
+        self.draw_with(to, encoder, background, Layers::PartsWithDepth);
     }
 
     /// The depth of the last [`SurfaceRenderer::draw_parts`] (0 near .. 1
@@ -571,18 +551,20 @@ impl SurfaceRenderer {
         !self.parts.is_empty()
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn draw_with(
         &mut self,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
+        to: DrawTarget,
         encoder: &mut wgpu::CommandEncoder,
-        target: &wgpu::TextureView,
-        (width, height): (u32, u32),
-        orbit: &Orbit,
         background: wgpu::Color,
         layers: Layers,
     ) {
+        let DrawTarget {
+            device,
+            queue,
+            view: target,
+            size: (width, height),
+            orbit,
+        } = to;
         let stale = self
             .depth
             .as_ref()

@@ -6,10 +6,10 @@
 //! compute), so it runs on WebGL2 as on WebGPU, and natively on lavapipe in
 //! tests.
 
+use crate::DrawTarget;
 use glam::{DMat4, UVec3};
 use insitu_look::{Blend, LUT_SIZE, Look};
 
-use crate::Orbit;
 use crate::shaders;
 
 /// Texels per side of a brick for empty-space skipping: 8³ = 512 texels
@@ -594,27 +594,21 @@ impl VolumeRenderer {
 
     /// Casts rays for the pixels of `target` (`width`×`height`): all of
     /// them, or at [`Quality::Moving`] fewer, scaled up.
-    #[allow(clippy::too_many_arguments)]
     pub fn draw(
         &self,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
+        to: DrawTarget,
         encoder: &mut wgpu::CommandEncoder,
-        target: &wgpu::TextureView,
-        size: (u32, u32),
-        orbit: &Orbit,
         quality: Quality,
         background: wgpu::Color,
     ) {
-        let frame = Frame { orbit, quality };
         let cast = Cast::Alone(background);
-        let Some(small) = self.reduced_frame(device, size, quality) else {
-            self.cast(queue, encoder, target, &frame, size, cast);
+        let Some(small) = self.reduced_frame(to.device, to.size, quality) else {
+            self.cast(to, encoder, quality, cast);
             return;
         };
         let view = small.texture.create_view(&Default::default());
-        self.cast(queue, encoder, &view, &frame, small.size, cast);
-        self.scale_up(encoder, target, &small, background);
+        self.cast(to.onto(&view, small.size), encoder, quality, cast);
+        self.scale_up(encoder, to.view, &small, background);
     }
 
     /// Casts rays over segments already drawn into `target` whose depth is
@@ -624,22 +618,17 @@ impl VolumeRenderer {
     /// is read from a copy (WebGL2 would see a feedback loop otherwise).
     /// Drawn at the target's size: a drag frame's `quality` only lowers the
     /// samples per voxel ([`VolumeRenderer::draw_with_parts`] makes it small).
-    #[allow(clippy::too_many_arguments)]
     pub fn draw_over(
         &self,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
+        to: DrawTarget,
         encoder: &mut wgpu::CommandEncoder,
-        target: &wgpu::TextureView,
-        size: (u32, u32),
-        orbit: &Orbit,
         quality: Quality,
         depth: &wgpu::Texture,
     ) {
         let extent = depth.size();
         let mut copy = self.depth_copy.borrow_mut();
         if copy.as_ref().is_none_or(|c| c.size() != extent) {
-            *copy = Some(device.create_texture(&wgpu::TextureDescriptor {
+            *copy = Some(to.device.create_texture(&wgpu::TextureDescriptor {
                 label: Some("segment depth, read by the rays"),
                 size: extent,
                 mip_level_count: 1,
@@ -654,7 +643,7 @@ impl VolumeRenderer {
             return;
         };
         encoder.copy_texture_to_texture(depth.as_image_copy(), copy.as_image_copy(), extent);
-        let depth = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        let depth = to.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("segment depth"),
             layout: &self.depth_layout,
             entries: &[wgpu::BindGroupEntry {
@@ -664,43 +653,35 @@ impl VolumeRenderer {
                 ),
             }],
         });
-        let frame = Frame { orbit, quality };
-        self.cast(queue, encoder, target, &frame, size, Cast::Over(&depth));
+        self.cast(to, encoder, quality, Cast::Over(&depth));
     }
 
     /// The volume with the segments' surfaces of `surfaces`, composed by
     /// depth ([`VolumeRenderer::draw_over`]); while the user drags, both are
     /// drawn on the smaller frame and scaled up together, so a slow GPU's
     /// drag frames stay short whatever the segments' triangle count.
-    #[allow(clippy::too_many_arguments)]
     pub fn draw_with_parts(
         &self,
         surfaces: &mut crate::SurfaceRenderer,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
+        to: DrawTarget,
         encoder: &mut wgpu::CommandEncoder,
-        target: &wgpu::TextureView,
-        size: (u32, u32),
-        orbit: &Orbit,
         quality: Quality,
         background: wgpu::Color,
     ) {
-        let small = self.reduced_frame(device, size, quality);
+        let small = self.reduced_frame(to.device, to.size, quality);
         let small_view = small
             .as_ref()
             .map(|s| (s.texture.create_view(&Default::default()), s.size));
-        let (view, drawn_size) = match &small_view {
-            Some((view, small_size)) => (view, *small_size),
-            None => (target, size),
+        let drawn = match &small_view {
+            Some((view, small_size)) => to.onto(view, *small_size),
+            None => to,
         };
-        surfaces.draw_parts(device, queue, encoder, view, drawn_size, orbit, background);
+        surfaces.draw_parts(drawn, encoder, background);
         if let Some(depth) = surfaces.depth() {
-            self.draw_over(
-                device, queue, encoder, view, drawn_size, orbit, quality, depth,
-            );
+            self.draw_over(drawn, encoder, quality, depth);
         }
         if let Some(small) = &small {
-            self.scale_up(encoder, target, small, background);
+            self.scale_up(encoder, to.view, small, background);
         }
     }
 
@@ -784,14 +765,18 @@ impl VolumeRenderer {
     /// cleared to the background, or drawn over the segments already there.
     fn cast(
         &self,
-        queue: &wgpu::Queue,
+        to: DrawTarget,
         encoder: &mut wgpu::CommandEncoder,
-        target: &wgpu::TextureView,
-        frame: &Frame,
-        (width, height): (u32, u32),
+        quality: Quality,
         cast: Cast,
     ) {
-        let (orbit, quality) = (frame.orbit, frame.quality);
+        let DrawTarget {
+            queue,
+            view: target,
+            size: (width, height),
+            orbit,
+            ..
+        } = to;
         let (attachment, background) = match cast {
             Cast::Alone(background) => (crate::cleared_attachment(target, background), background),
             Cast::Over(_) => (loaded_attachment(target), wgpu::Color::TRANSPARENT),
@@ -876,12 +861,6 @@ impl VolumeRenderer {
         pass.set_bind_group(0, bind_group, &[]);
         pass.draw(0..3, 0..1);
     }
-}
-
-/// How a frame is drawn: the camera and the quality.
-struct Frame<'a> {
-    orbit: &'a Orbit,
-    quality: Quality,
 }
 
 /// The volume alone over a background, or over segments drawn first.

@@ -6,7 +6,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use glam::DMat4;
-use insitu_gpu::{GpuContext, Orbit, Quality, Snapshot, VolumeRenderer, wgpu};
+use insitu_gpu::{DrawTarget, GpuContext, Orbit, Quality, Snapshot, VolumeRenderer, wgpu};
 use insitu_look::{Lighting, Preset};
 use insitu_volume::display::RenderGrid;
 use insitu_volume::phantom::{PhantomSize, demo_spine};
@@ -52,12 +52,14 @@ async fn spine_image(ctx: &GpuContext, occlusion: f32) -> (Vec<u8>, f64) {
         let image = Snapshot::new(&ctx.device, SIZE, format);
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         renderer.draw(
-            &ctx.device,
-            &ctx.queue,
+            DrawTarget {
+                device: &ctx.device,
+                queue: &ctx.queue,
+                view: &image.view(),
+                size: image.size(),
+                orbit: &orbit,
+            },
             &mut encoder,
-            &image.view(),
-            image.size(),
-            &orbit,
             Quality::Fine,
             wgpu::Color::BLACK,
         );
@@ -219,22 +221,17 @@ async fn composed_centre(ctx: &GpuContext) -> [u8; 4] {
     let image = Snapshot::new(&ctx.device, size, format);
     let view = image.view();
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
-    surfaces.draw_parts(
-        &ctx.device,
-        &ctx.queue,
-        &mut encoder,
-        &view,
+    let to = DrawTarget {
+        device: &ctx.device,
+        queue: &ctx.queue,
+        view: &view,
         size,
-        &orbit,
-        wgpu::Color::BLACK,
-    );
+        orbit: &orbit,
+    };
+    surfaces.draw_parts(to, &mut encoder, wgpu::Color::BLACK);
     volume.draw_over(
-        &ctx.device,
-        &ctx.queue,
+        to,
         &mut encoder,
-        &view,
-        size,
-        &orbit,
         Quality::Fine,
         surfaces.depth().expect("drawn"),
     );

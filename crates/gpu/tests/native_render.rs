@@ -4,7 +4,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use glam::{DVec3, UVec3, Vec3};
-use insitu_gpu::{GpuContext, Orbit, Snapshot, SurfaceRenderer, wgpu};
+use insitu_gpu::{DrawTarget, GpuContext, Orbit, Snapshot, SurfaceRenderer, wgpu};
 use insitu_mesh::{MarchingOptions, extract_surface};
 use insitu_volume::{Geometry, Volume, Voxels};
 
@@ -49,12 +49,14 @@ fn a_sphere_renders_lit_in_the_middle_and_background_at_the_corners() {
     let orbit = Orbit::framing(Vec3::splat(3.0), Vec3::splat(28.0));
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
     renderer.draw(
-        &ctx.device,
-        &ctx.queue,
+        DrawTarget {
+            device: &ctx.device,
+            queue: &ctx.queue,
+            view: &target.view(),
+            size: (w, h),
+            orbit: &orbit,
+        },
         &mut encoder,
-        &target.view(),
-        (w, h),
-        &orbit,
         wgpu::Color::BLACK,
     );
     let pixels = pollster::block_on(target.finish(&ctx.device, &ctx.queue, encoder).rgba())
@@ -165,12 +167,14 @@ fn coloured_parts_draw_in_their_colours_and_rays_hit_what_is_drawn() {
     };
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
     renderer.draw(
-        &ctx.device,
-        &ctx.queue,
+        DrawTarget {
+            device: &ctx.device,
+            queue: &ctx.queue,
+            view: &target.view(),
+            size: (w, h),
+            orbit: &orbit,
+        },
         &mut encoder,
-        &target.view(),
-        (w, h),
-        &orbit,
         wgpu::Color::BLACK,
     );
     let pixels = pollster::block_on(target.finish(&ctx.device, &ctx.queue, encoder).rgba())

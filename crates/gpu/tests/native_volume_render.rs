@@ -6,7 +6,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use glam::{DMat4, DVec3, Vec3};
-use insitu_gpu::{GpuContext, Orbit, Quality, Snapshot, VolumeRenderer, wgpu};
+use insitu_gpu::{DrawTarget, GpuContext, Orbit, Quality, Snapshot, VolumeRenderer, wgpu};
 use insitu_look::{ClipPlane, Look, Point, Preset, TransferFunction};
 use insitu_volume::display::f16_bits;
 
@@ -78,12 +78,14 @@ fn render_skipping(
     let target = Snapshot::new(&ctx.device, (SIZE, SIZE), format);
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
     renderer.draw(
-        &ctx.device,
-        &ctx.queue,
+        DrawTarget {
+            device: &ctx.device,
+            queue: &ctx.queue,
+            view: &target.view(),
+            size: (SIZE, SIZE),
+            orbit: &orbit,
+        },
         &mut encoder,
-        &target.view(),
-        (SIZE, SIZE),
-        &orbit,
         quality,
         wgpu::Color::BLACK,
     );
@@ -479,12 +481,14 @@ fn composed_at(
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
     volume.draw_with_parts(
         &mut surfaces,
-        &ctx.device,
-        &ctx.queue,
+        DrawTarget {
+            device: &ctx.device,
+            queue: &ctx.queue,
+            view: &view,
+            size: (SIZE, SIZE),
+            orbit: &orbit,
+        },
         &mut encoder,
-        &view,
-        (SIZE, SIZE),
-        &orbit,
         quality,
         wgpu::Color::BLACK,
     );

@@ -5,7 +5,7 @@
 
 use glam::Vec3;
 use insitu_gpu::{
-    CanvasTarget, MeshPart, Orbit, PendingImage, Quality, Snapshot, SurfaceRenderer,
+    CanvasTarget, DrawTarget, MeshPart, Orbit, PendingImage, Quality, Snapshot, SurfaceRenderer,
     VolumeRenderer, wgpu,
 };
 use insitu_look::{Histogram, Look, Preset};
@@ -320,15 +320,14 @@ impl Scene {
         let (surface, volume, mode) = (&mut self.surface, &self.volume, self.mode);
         let quality = self.quality;
         let drawn = self.target.render(|device, queue, encoder, view| {
-            let pass = Pass {
+            let to = DrawTarget {
                 device,
                 queue,
                 view,
                 size,
                 orbit: &orbit,
-                quality,
             };
-            encode(surface, volume, mode, &pass, encoder);
+            encode(surface, volume, mode, to, quality, encoder);
         });
         if let Err(e) = drawn {
             web_sys::console::warn_1(&format!("3D view: {e}").into());
@@ -453,19 +452,19 @@ impl Scene {
         let size = image.size();
         let view = image.view();
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
-        let pass = Pass {
+        let to = DrawTarget {
             device: &ctx.device,
             queue: &ctx.queue,
             view: &view,
             size,
             orbit: &orbit,
-            quality: Quality::Fine,
         };
         encode(
             &mut self.surface,
             &self.volume,
             self.mode,
-            &pass,
+            to,
+            Quality::Fine,
             &mut encoder,
         );
         Some((image.finish(&ctx.device, &ctx.queue, encoder), orbit))
@@ -506,16 +505,6 @@ impl Scene {
     }
 }
 
-/// Where and how one drawing of the 3D view goes.
-struct Pass<'a> {
-    device: &'a wgpu::Device,
-    queue: &'a wgpu::Queue,
-    view: &'a wgpu::TextureView,
-    size: (u32, u32),
-    orbit: &'a Orbit,
-    quality: Quality,
-}
-
 /// Encodes the 3D view in `mode`: the surface; or the volume, over the
 /// segments' surfaces when there are any (rays stop at them by depth, so a
 /// segment shows through translucent tissue and hides what is behind it).
@@ -523,26 +512,22 @@ fn encode(
     surface: &mut SurfaceRenderer,
     volume: &VolumeRenderer,
     mode: Mode,
-    p: &Pass,
+    to: DrawTarget,
+    quality: Quality,
     encoder: &mut wgpu::CommandEncoder,
 ) {
-    let (device, queue, view, size, orbit) = (p.device, p.queue, p.view, p.size, p.orbit);
     match mode {
-        Mode::Surface => surface.draw(device, queue, encoder, view, size, orbit, BACKGROUND),
+        Mode::Surface => surface.draw(to, encoder, BACKGROUND),
         // Drag frames on a GPU too slow for them even at a fifth of the
         // pixels leave the segments out (their triangles cost the same at
         // any size); the frame at rest has them.
         Mode::Volume(_)
             if surface.has_parts()
-                && !matches!(p.quality, Quality::Moving(d) if d >= PARTS_DROPPED_FROM) =>
+                && !matches!(quality, Quality::Moving(d) if d >= PARTS_DROPPED_FROM) =>
         {
-            volume.draw_with_parts(
-                surface, device, queue, encoder, view, size, orbit, p.quality, BACKGROUND,
-            )
+            volume.draw_with_parts(surface, to, encoder, quality, BACKGROUND)
         }
-        Mode::Volume(_) => volume.draw(
-            device, queue, encoder, view, size, orbit, p.quality, BACKGROUND,
-        ),
+        Mode::Volume(_) => volume.draw(to, encoder, quality, BACKGROUND),
     }
 }
 

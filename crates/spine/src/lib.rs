@@ -342,6 +342,11 @@ fn quality(spine: &Spine) -> (usize, usize) {
 /// Endplates of one vertebra this far apart (degrees) mark it irregular.
 const IRREGULAR_DEG: f64 = 20.0;
 
+/// How far (degrees) the sacrum's measured superior endplate may lean from
+/// the L5–S1 disc's plane: half a lumbosacral disc's wedge (10–20°) and
+/// some.
+const SACRUM_PLATE_OFF_DISC_DEG: f64 = 15.0;
+
 /// The most a level decision is trusted when bone was read leniently.
 const LENIENT_CONFIDENCE: f64 = 0.5;
 
@@ -491,7 +496,9 @@ pub(crate) fn measure_vertebra(grid: &grid::Grid, labels: &[u8], piece: &Piece) 
     };
     // The disc planes give a first axis; the body's own endplates give
     // its true one (a wedge-shaped disc tilts the column's line).
-    let first = probe.frame(centre, up);
+    let first = probe
+        .nearest_body(centre, up)
+        .and_then(|c| probe.frame(c, up));
     let own_axis = first
         .as_ref()
         .and_then(|f| probe.endplates(f))
@@ -505,7 +512,22 @@ pub(crate) fn measure_vertebra(grid: &grid::Grid, labels: &[u8], piece: &Piece) 
         .as_ref()
         .filter(|_| !sacrum)
         .and_then(|f| probe.heights(f));
-    let plates = frame.as_ref().and_then(|f| probe.endplates(f));
+    let plates = frame
+        .as_ref()
+        .and_then(|f| probe.endplates(f))
+        .map(|(sup, inf)| {
+            // The sacrum's top is read along lines that can run into S1's
+            // articular processes or an ala: a plane leaning further than
+            // `SACRUM_PLATE_OFF_DISC_DEG` from the L5–S1 disc's is that, not
+            // the endplate (measured 62° against a 35° disc on a 3 mm CT, a
+            // lordosis of 82°), and the disc's own plane stands in for it.
+            match cand.upper.filter(|_| sacrum) {
+                Some(d) if sup.angle_between(d.normal).to_degrees() > SACRUM_PLATE_OFF_DISC_DEG => {
+                    (d.normal, inf)
+                }
+                _ => (sup, inf),
+            }
+        });
     let mut flags = Vec::new();
     if cand.partial {
         flags.push(Flag::Partial);

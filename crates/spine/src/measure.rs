@@ -155,6 +155,36 @@ impl BodyProbe<'_> {
             })
     }
 
+    /// The body's point nearest `centre` within `NEAREST_BODY_MM` across
+    /// the axis and half that along it: `centre` itself when it is in the
+    /// body. The midpoint of a vertebra's two discs can miss its body: a
+    /// wedged L5 leans forward off the line between its discs' centres,
+    /// and on 3 mm osteoporotic CT a body's middle can be a hole of dim
+    /// marrow.
+    pub fn nearest_body(&self, centre: DVec3, up: DVec3) -> Option<DVec3> {
+        let anterior = (DVec3::NEG_Y - up * up.dot(DVec3::NEG_Y)).normalize_or_zero();
+        let lateral = up.cross(anterior).normalize_or_zero();
+        let step = 0.5 * self.grid.spacing.min_element();
+        let n = (NEAREST_BODY_MM / step).ceil() as i32;
+        let mut best: Option<(f64, DVec3)> = None;
+        for a in -n..=n {
+            for l in -n..=n {
+                for u in -n / 2..=n / 2 {
+                    let offset = DVec3::new(f64::from(a), f64::from(l), f64::from(u)) * step;
+                    let distance = offset.length();
+                    if distance > NEAREST_BODY_MM || best.is_some_and(|(d, _)| d <= distance) {
+                        continue;
+                    }
+                    let p = centre + anterior * offset.x + lateral * offset.y + up * offset.z;
+                    if self.is_body(p) {
+                        best = Some((distance, p));
+                    }
+                }
+            }
+        }
+        best.map(|(_, p)| p)
+    }
+
     /// The body's frame: axis `up`, anterior from the patient's −y, and the
     /// true middle of its depth along that line.
     pub fn frame(&self, centre: DVec3, up: DVec3) -> Option<BodyFrame> {
@@ -215,6 +245,9 @@ impl BodyProbe<'_> {
         Some((normal(&top)?, normal(&bottom)?))
     }
 }
+
+/// How far (mm) from the midpoint of its discs a body is looked for.
+const NEAREST_BODY_MM: f64 = 12.0;
 
 /// Largest distance (mm) of an edge point from its endplate's plane before
 /// it is taken for a hole, an osteophyte or a Schmorl's node.

@@ -80,4 +80,46 @@ fn low_density_lumbar_ct_is_read_leniently_split_and_named() {
         eprintln!("{name}: Dice {dice:.3} against the reference");
         assert!(dice >= least, "{name}: Dice {dice:.3}");
     }
+    // The same measuring on the reference's labels: what differs is only
+    // where the two segmentations put each body's surface.
+    let mut theirs_to_ours = [0u8; 256];
+    for (_, level, theirs, _) in EXPECTED {
+        theirs_to_ours[theirs as usize] = label_of(level);
+    }
+    theirs_to_ours[25] = label_of(24);
+    theirs_to_ours[26] = label_of(24);
+    let mapped: Vec<u8> = reference
+        .iter()
+        .map(|&r| theirs_to_ours[r as usize])
+        .collect();
+    let reference_map =
+        insitu_segment::Labelmap::from_labels(analysis.labelmap.dims(), mapped).expect("same grid");
+    let measured = insitu_spine::revise(
+        &volume,
+        &reference_map,
+        spine,
+        insitu_spine::Revision::Remeasure,
+    )
+    .expect("the reference measured");
+    for (name, ..) in EXPECTED {
+        let heights = |s: &insitu_spine::Spine| {
+            s.vertebrae
+                .iter()
+                .find(|v| v.name == name)
+                .and_then(|v| v.heights_mm)
+                .unwrap_or_else(|| panic!("{name}: heights"))
+        };
+        let (on_reference, ours) = (heights(&measured.spine), heights(spine));
+        eprintln!("{name}: heights {ours:?}, on the reference's labels {on_reference:?}");
+        assert!(
+            (ours.middle - on_reference.middle).abs() <= 2.0,
+            "{name}: middle height {:.1} mm, {:.1} on the reference's labels",
+            ours.middle,
+            on_reference.middle
+        );
+    }
+    let lordosis = |s: &insitu_spine::Spine| s.angles.lumbar_lordosis_deg.expect("a lordosis");
+    let (on_reference, ours) = (lordosis(&measured.spine), lordosis(spine));
+    eprintln!("lumbar lordosis {ours:.1}°, on the reference's labels {on_reference:.1}°");
+    assert!((ours - on_reference).abs() <= 3.0);
 }

@@ -48,13 +48,7 @@ mod native {
                 let image = Snapshot::new(&ctx.device, SIZE, format);
                 let mut encoder = ctx.device.create_command_encoder(&Default::default());
                 renderer.draw(
-                    DrawTarget {
-                        device: &ctx.device,
-                        queue: &ctx.queue,
-                        view: &image.view(),
-                        size: SIZE,
-                        orbit: &orbit,
-                    },
+                    DrawTarget::of(&ctx, &image.view(), SIZE, &orbit),
                     &mut encoder,
                     quality,
                     wgpu::Color::BLACK,

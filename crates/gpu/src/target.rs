@@ -2,7 +2,7 @@
 //! call: built once per frame by the caller instead of six arguments
 //! repeated in each call.
 
-use crate::Orbit;
+use crate::{GpuContext, Orbit};
 
 /// The device and queue that draw, the texture view drawn into and its
 /// size in pixels, and the camera the scene is seen from.
@@ -21,6 +21,22 @@ pub struct DrawTarget<'a> {
 }
 
 impl<'a> DrawTarget<'a> {
+    /// A frame drawn by `ctx`'s device into `view`.
+    pub fn of(
+        ctx: &'a GpuContext,
+        view: &'a wgpu::TextureView,
+        size: (u32, u32),
+        orbit: &'a Orbit,
+    ) -> Self {
+        Self {
+            device: &ctx.device,
+            queue: &ctx.queue,
+            view,
+            size,
+            orbit,
+        }
+    }
+
     /// The same frame drawn into another texture (a drag's smaller frame).
     pub fn onto(self, view: &'a wgpu::TextureView, size: (u32, u32)) -> Self {
         Self { view, size, ..self }

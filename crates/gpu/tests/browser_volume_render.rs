@@ -52,13 +52,7 @@ async fn spine_image(ctx: &GpuContext, occlusion: f32) -> (Vec<u8>, f64) {
         let image = Snapshot::new(&ctx.device, SIZE, format);
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         renderer.draw(
-            DrawTarget {
-                device: &ctx.device,
-                queue: &ctx.queue,
-                view: &image.view(),
-                size: image.size(),
-                orbit: &orbit,
-            },
+            DrawTarget::of(ctx, &image.view(), image.size(), &orbit),
             &mut encoder,
             Quality::Fine,
             wgpu::Color::BLACK,
@@ -221,13 +215,7 @@ async fn composed_centre(ctx: &GpuContext) -> [u8; 4] {
     let image = Snapshot::new(&ctx.device, size, format);
     let view = image.view();
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
-    let to = DrawTarget {
-        device: &ctx.device,
-        queue: &ctx.queue,
-        view: &view,
-        size,
-        orbit: &orbit,
-    };
+    let to = DrawTarget::of(ctx, &view, size, &orbit);
     surfaces.draw_parts(to, &mut encoder, wgpu::Color::BLACK);
     volume.draw_over(
         to,

@@ -49,13 +49,7 @@ fn a_sphere_renders_lit_in_the_middle_and_background_at_the_corners() {
     let orbit = Orbit::framing(Vec3::splat(3.0), Vec3::splat(28.0));
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
     renderer.draw(
-        DrawTarget {
-            device: &ctx.device,
-            queue: &ctx.queue,
-            view: &target.view(),
-            size: (w, h),
-            orbit: &orbit,
-        },
+        DrawTarget::of(&ctx, &target.view(), (w, h), &orbit),
         &mut encoder,
         wgpu::Color::BLACK,
     );
@@ -167,13 +161,7 @@ fn coloured_parts_draw_in_their_colours_and_rays_hit_what_is_drawn() {
     };
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
     renderer.draw(
-        DrawTarget {
-            device: &ctx.device,
-            queue: &ctx.queue,
-            view: &target.view(),
-            size: (w, h),
-            orbit: &orbit,
-        },
+        DrawTarget::of(&ctx, &target.view(), (w, h), &orbit),
         &mut encoder,
         wgpu::Color::BLACK,
     );

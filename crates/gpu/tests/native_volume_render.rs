@@ -78,13 +78,7 @@ fn render_skipping(
     let target = Snapshot::new(&ctx.device, (SIZE, SIZE), format);
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
     renderer.draw(
-        DrawTarget {
-            device: &ctx.device,
-            queue: &ctx.queue,
-            view: &target.view(),
-            size: (SIZE, SIZE),
-            orbit: &orbit,
-        },
+        DrawTarget::of(ctx, &target.view(), (SIZE, SIZE), &orbit),
         &mut encoder,
         quality,
         wgpu::Color::BLACK,
@@ -481,13 +475,7 @@ fn composed_at(
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
     volume.draw_with_parts(
         &mut surfaces,
-        DrawTarget {
-            device: &ctx.device,
-            queue: &ctx.queue,
-            view: &view,
-            size: (SIZE, SIZE),
-            orbit: &orbit,
-        },
+        DrawTarget::of(ctx, &view, (SIZE, SIZE), &orbit),
         &mut encoder,
         quality,
         wgpu::Color::BLACK,

@@ -452,13 +452,7 @@ impl Scene {
         let size = image.size();
         let view = image.view();
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
-        let to = DrawTarget {
-            device: &ctx.device,
-            queue: &ctx.queue,
-            view: &view,
-            size,
-            orbit: &orbit,
-        };
+        let to = DrawTarget::of(ctx, &view, size, &orbit);
         encode(
             &mut self.surface,
             &self.volume,

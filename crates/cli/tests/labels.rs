@@ -311,10 +311,15 @@ fn spine_corrections_merge_and_split_from_the_command_line() {
     };
     let first = report(&[]);
     let vertebrae = first["vertebrae"].as_array().expect("vertebrae").clone();
-    let names: Vec<&str> = vertebrae
-        .iter()
-        .map(|v| v["name"].as_str().unwrap())
-        .collect();
+    let names_in = |r: &serde_json::Value| -> Vec<String> {
+        r["vertebrae"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let names = names_in(&first);
     let voxels = |r: &serde_json::Value| -> Vec<u64> {
         r["vertebrae"]
             .as_array()
@@ -339,7 +344,7 @@ fn spine_corrections_merge_and_split_from_the_command_line() {
         (a[1] + b[1]) / 2.0,
         (a[2] + b[2]) / 2.0
     );
-    let merged = report(&["--merge", names[m]]);
+    let merged = report(&["--merge", &names[m]]);
     let merged_voxels = voxels(&merged);
     assert_eq!(merged_voxels.len() + 1, vertebrae.len(), "one fewer");
     assert_eq!(
@@ -347,14 +352,8 @@ fn spine_corrections_merge_and_split_from_the_command_line() {
         voxels(&first).iter().sum::<u64>(),
         "no voxel lost"
     );
-    let again = report(&["--merge", names[m], "--split-at", &between]);
-    let again_names: Vec<&str> = again["vertebrae"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(again_names, names, "the first names back");
+    let again = report(&["--merge", &names[m], "--split-at", &between]);
+    assert_eq!(names_in(&again), names, "the first names back");
     for ((x, y), name) in voxels(&again).iter().zip(voxels(&first)).zip(&names) {
         assert!(x.abs_diff(y) * 20 <= y, "{name}: {x} voxels, first {y}");
     }

@@ -299,15 +299,7 @@ pub(crate) fn discs(grid: &Grid, stations: &[Station]) -> Vec<Disc> {
         return Vec::new();
     }
     let raw: Vec<f64> = stations.iter().map(|s| s.hu).collect();
-    // Box smoothing over ±0.5 mm only: a thoracic disc can be 2 mm thin
-    // between bright endplates, and more smoothing moves its dip into the
-    // body beside it.
-    let smooth: Vec<f64> = (0..n)
-        .map(|i| {
-            let (lo, hi) = (i.saturating_sub(1), (i + 1).min(n - 1));
-            raw[lo..=hi].iter().sum::<f64>() / (hi - lo + 1) as f64
-        })
-        .collect();
+    let smooth = smoothed(&raw);
     let mut sorted = smooth.clone();
     let typical = median(&mut sorted);
     let low = sorted[sorted.len() / 20];
@@ -315,20 +307,10 @@ pub(crate) fn discs(grid: &Grid, stations: &[Station]) -> Vec<Disc> {
     let steps = |mm: f64| (mm / 0.5).round().max(1.0) as usize;
     let mut candidates: Vec<(usize, f64)> = Vec::new();
     for i in 1..n - 1 {
-        if smooth[i] > smooth[i - 1] || smooth[i] > smooth[i + 1] || smooth[i] > typical - 15.0 {
-            continue;
-        }
-        let (depth, width_mm) = dip_at(&smooth, i);
-        if depth >= 8.0 {
-            // Ranked by the dip and by how dark it is overall; in a lenient
-            // reading a broad dip ranks lower (osteoporotic marrow dips as
-            // dark as a disc, but over the body's middle, not thin).
-            let broad = if grid.reading.lenient {
-                3.0 * (width_mm - 6.0).max(0.0)
-            } else {
-                0.0
-            };
-            candidates.push((i, depth + (typical - smooth[i]).max(0.0) - broad));
+        // In a lenient reading a broad dip ranks lower (osteoporotic marrow
+        // dips as dark as a disc, but over the body's middle, not thin).
+        if let Some((_, rank)) = ranked_dip(&smooth, i, typical, grid.reading.lenient) {
+            candidates.push((i, rank));
         }
     }
     let mut by_depth = candidates.clone();
@@ -380,11 +362,51 @@ pub(crate) fn discs(grid: &Grid, stations: &[Station]) -> Vec<Disc> {
         .collect()
 }
 
+/// A profile of HU sampled every 0.5 mm along the column, box-smoothed
+/// over ±0.5 mm only: a thoracic disc can be 2 mm thin between bright
+/// endplates, and more smoothing moves its dip into the body beside it.
+pub(crate) fn smoothed(raw: &[f64]) -> Vec<f64> {
+    let n = raw.len();
+    (0..n)
+        .map(|i| {
+            let (lo, hi) = (i.saturating_sub(1), (i + 1).min(n - 1));
+            raw[lo..=hi].iter().sum::<f64>() / (hi - lo + 1) as f64
+        })
+        .collect()
+}
+
+/// The disc-like dip at `i` of a smoothed profile whose median is
+/// `typical`: its depth (HU, [`dip_at`]) and its rank, the depth plus how
+/// dark it is against the column, a dip wider than 6 mm ranked down where
+/// `broad_ranked_down`. `None` where `i` (not at either end) is no local
+/// minimum 15 HU under `typical`, or dips less than 8 HU. One ranking for
+/// the first analysis's discs and the user's split at a disc.
+pub(crate) fn ranked_dip(
+    smooth: &[f64],
+    i: usize,
+    typical: f64,
+    broad_ranked_down: bool,
+) -> Option<(f64, f64)> {
+    if smooth[i] > smooth[i - 1] || smooth[i] > smooth[i + 1] || smooth[i] > typical - 15.0 {
+        return None;
+    }
+    let (depth, width_mm) = dip_at(smooth, i);
+    if depth < 8.0 {
+        return None;
+    }
+    let broad = if broad_ranked_down {
+        3.0 * (width_mm - 6.0).max(0.0)
+    } else {
+        0.0
+    };
+    Some((depth, depth + (typical - smooth[i]).max(0.0) - broad))
+}
+
 /// How deep (HU) and how wide (mm) the dip at `i` of a profile sampled
 /// every 0.5 mm is. A disc is a dip between its two endplates, each within
 /// 7 mm of the dip's edge (a thick lumbar disc is a flat dip 10 mm wide):
 /// the depth is the lower of the two brightest sides less the dip.
-pub(crate) fn dip_at(smooth: &[f64], i: usize) -> (f64, f64) {
+fn dip_at(smooth: &[f64], i: usize) -> (f64, f64) {
     let n = smooth.len();
     let steps = |mm: f64| (mm / 0.5).round().max(1.0) as usize;
     let flat = smooth[i] + 25.0;

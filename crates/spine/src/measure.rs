@@ -162,8 +162,10 @@ impl BodyProbe<'_> {
     /// and on 3 mm osteoporotic CT a body's middle can be a hole of dim
     /// marrow.
     pub fn nearest_body(&self, centre: DVec3, up: DVec3) -> Option<DVec3> {
-        let anterior = (DVec3::NEG_Y - up * up.dot(DVec3::NEG_Y)).normalize_or_zero();
-        let lateral = up.cross(anterior).normalize_or_zero();
+        if self.is_body(centre) {
+            return Some(centre);
+        }
+        let (anterior, lateral) = across(up);
         let step = 0.5 * self.grid.spacing.min_element();
         let n = (NEAREST_BODY_MM / step).ceil() as i32;
         let mut best: Option<(f64, DVec3)> = None;
@@ -188,8 +190,7 @@ impl BodyProbe<'_> {
     /// The body's frame: axis `up`, anterior from the patient's −y, and the
     /// true middle of its depth along that line.
     pub fn frame(&self, centre: DVec3, up: DVec3) -> Option<BodyFrame> {
-        let anterior = (DVec3::NEG_Y - up * up.dot(DVec3::NEG_Y)).normalize_or_zero();
-        let lateral = up.cross(anterior).normalize_or_zero();
+        let (anterior, lateral) = across(up);
         let (back, front) = self.run(centre, anterior, 80.0)?;
         let centre = centre + anterior * ((front - back) / 2.0);
         let (left, right) = self.run(centre, lateral, 80.0)?;
@@ -244,6 +245,13 @@ impl BodyProbe<'_> {
         };
         Some((normal(&top)?, normal(&bottom)?))
     }
+}
+
+/// The body's anterior (from the patient's −y) and lateral directions
+/// across an axis `up`.
+fn across(up: DVec3) -> (DVec3, DVec3) {
+    let anterior = (DVec3::NEG_Y - up * up.dot(DVec3::NEG_Y)).normalize_or_zero();
+    (anterior, up.cross(anterior).normalize_or_zero())
 }
 
 /// How far (mm) from the midpoint of its discs a body is looked for.

@@ -18,9 +18,35 @@ const DENSE_ABOVE_HU: f32 = 200.0;
 const DIM_STEP_COST: f32 = 2.0;
 
 /// The cost factor of a step into a voxel of `hu` (1 for dense bone).
-pub(crate) fn step_weight(grid: &Grid, hu: f32) -> u8 {
+fn step_weight(grid: &Grid, hu: f32) -> u8 {
     let dim = ((grid.bone_hu() + DENSE_ABOVE_HU - hu) / DENSE_ABOVE_HU).clamp(0.0, 1.0);
     1 + (dim * (DIM_STEP_COST - 1.0)).round() as u8
+}
+
+/// [`nearest_seed`]'s `weight` for a box of `dims` voxels whose first is
+/// grid voxel `origin`: each `region` voxel's step weight from its HU (1
+/// outside the region, where no path steps).
+pub(crate) fn step_weights(
+    grid: &Grid,
+    region: &[bool],
+    dims: [usize; 3],
+    origin: [usize; 3],
+) -> Vec<u8> {
+    let [wi, wj, _] = dims;
+    region
+        .iter()
+        .enumerate()
+        .map(|(w, &inside)| {
+            if !inside {
+                return 1;
+            }
+            let (i, j, k) = (w % wi, (w / wi) % wj, w / (wi * wj));
+            step_weight(
+                grid,
+                grid.hu_at(origin[0] + i, origin[1] + j, origin[2] + k),
+            )
+        })
+        .collect()
 }
 
 /// Dial's algorithm on a box of `dims` voxels (x fastest): `step` is the

@@ -15,7 +15,7 @@ use insitu_segment::Labelmap;
 use insitu_volume::Volume;
 use serde::{Deserialize, Serialize};
 
-use crate::column::{Disc, Station, cross_section_mean, darkest_plane, dip_at};
+use crate::column::{Disc, Station, cross_section_mean, darkest_plane, ranked_dip, smoothed};
 use crate::grid::{Grid, Reading};
 use crate::naming::{Anchor, LEVELS, PELVIS_LABEL, RIBS_LABEL, label_of};
 use crate::split::Candidate;
@@ -293,16 +293,7 @@ fn split_at(
             own[w] = 2;
         }
     }
-    let weight: Vec<u8> = (0..region.len())
-        .map(|w| {
-            if !region[w] {
-                return 1;
-            }
-            let (i, j, k) = (w % wi, (w / wi) % wj, w / (wi * wj));
-            let hu = grid.hu_at(origin[0] + i, origin[1] + j, origin[2] + k);
-            crate::paths::step_weight(grid, hu)
-        })
-        .collect();
+    let weight = crate::paths::step_weights(grid, &region, [wi, wj, wk], origin);
     crate::paths::nearest_seed(&region, [wi, wj, wk], grid.step_costs(), &weight, &mut own);
     for (w, &inside) in region.iter().enumerate() {
         if !inside {
@@ -344,30 +335,18 @@ fn gap_plane(grid: &Grid, centre: DVec3, up: DVec3, half_size: DVec2) -> Option<
     let raw: Vec<f64> = (-steps..=steps)
         .map(|n| cross_section_mean(grid, at(n), up, 0.55 * half_size.x, 0.55 * half_size.y))
         .collect();
-    let smooth: Vec<f64> = (0..raw.len())
-        .map(|i| {
-            let (lo, hi) = (i.saturating_sub(1), (i + 1).min(raw.len() - 1));
-            raw[lo..=hi].iter().sum::<f64>() / (hi - lo + 1) as f64
-        })
-        .collect();
+    let smooth = smoothed(&raw);
     let typical = crate::column::median(&mut smooth.clone());
     let reach = (SEARCH_MM / 0.5) as usize;
     let middle = steps as usize;
-    // Ranked as the first analysis ranks discs: by the dip and by how dark
-    // it is against the column around it, a broad dip ranked down (a
-    // body's dim marrow between its two endplates is a dip 12 mm wide or
-    // more; a disc seen along the column is a few mm, a thick one 10).
-    let (best, _, _) = (middle - reach..=middle + reach)
-        .filter(|&i| {
-            smooth[i] <= smooth[i - 1] && smooth[i] <= smooth[i + 1] && smooth[i] < typical - 15.0
-        })
-        .map(|i| {
-            let (depth, width_mm) = dip_at(&smooth, i);
-            let rank = depth + (typical - smooth[i]) - 3.0 * (width_mm - 6.0).max(0.0);
-            (i, depth, rank)
-        })
-        .filter(|&(_, depth, _)| depth >= MIN_GAP_HU)
-        .max_by(|a, b| a.2.total_cmp(&b.2))?;
+    // Ranked as the first analysis ranks discs, a broad dip always ranked
+    // down (a body's dim marrow between its two endplates is a dip 12 mm
+    // wide or more; a disc seen along the column is a few mm, a thick one
+    // 10).
+    let (best, _) = (middle - reach..=middle + reach)
+        .filter_map(|i| ranked_dip(&smooth, i, typical, true).map(|dip| (i, dip)))
+        .filter(|&(_, (depth, _))| depth >= MIN_GAP_HU)
+        .max_by(|a, b| a.1.1.total_cmp(&b.1.1))?;
     let station = Station {
         position: at(best as i64 - steps),
         axis: up,

@@ -205,15 +205,7 @@ pub(crate) fn split(
         }
     }
     let (wi, wj, wk) = (win.wi, win.wj, k1 - k0 + 1);
-    let weight: Vec<u8> = (0..own.len())
-        .map(|w| {
-            if !region[w] {
-                return 1;
-            }
-            let (x, y, kk) = (w % wi, (w / wi) % wj, w / plane);
-            crate::paths::step_weight(grid, grid.hu_at(win.ox + x, win.oy + y, k0 + kk))
-        })
-        .collect();
+    let weight = crate::paths::step_weights(grid, &region, [wi, wj, wk], [win.ox, win.oy, k0]);
     crate::paths::nearest_seed(&region, [wi, wj, wk], grid.step_costs(), &weight, &mut own);
     drop(weight);
     if !progress(0.6) {

@@ -36,6 +36,13 @@ export async function guardNetwork(context, origin) {
   const seen = [];
   const foreign = [];
   const failed = [];
+  // Requests the app's service worker answered (from its precache, or by a
+  // fetch of its own that is seen as a request of its own): these never
+  // reach the server as the page's request.
+  const answeredByServiceWorker = [];
+  context.on('response', (response) => {
+    if (response.fromServiceWorker()) answeredByServiceWorker.push(response.url());
+  });
   const record = (request) => {
     seen.push(request.url());
     if (new URL(request.url()).origin !== origin) foreign.push(request.url());
@@ -54,7 +61,7 @@ export async function guardNetwork(context, origin) {
   })));
   // Await before the first navigation: routes are installed asynchronously.
   const ready = () => Promise.all(routing);
-  return { seen, foreign, failed, ready };
+  return { seen, foreign, failed, answeredByServiceWorker, ready };
 }
 
 /** Console errors and uncaught page errors, as readable strings. */

@@ -12,6 +12,7 @@
 mod canal;
 mod column;
 mod grid;
+mod holes;
 mod measure;
 mod naming;
 mod paths;
@@ -403,11 +404,13 @@ fn finish(
             map[split::OUTSIDE as usize + c] = PELVIS_LABEL;
         }
     }
-    // One pass: the final labels and how many voxels each has.
-    let mut counts = [0usize; 256];
     for l in labels.iter_mut() {
         *l = map[*l as usize];
-        counts[*l as usize] += 1;
+    }
+    holes::close_along_slices(grid, &mut labels);
+    let mut counts = [0usize; 256];
+    for &l in labels.iter() {
+        counts[l as usize] += 1;
     }
     let (ribs_voxels, pelvis_voxels) = (counts[RIBS_LABEL as usize], counts[PELVIS_LABEL as usize]);
     let [ni, nj, nk] = grid.dims;

@@ -284,12 +284,10 @@ fn across(up: DVec3) -> (DVec3, DVec3) {
     (anterior, up.cross(anterior).normalize_or_zero())
 }
 
-/// Longest gap (mm) of unlabelled voxels passed over up or down a body: a
-/// third of a lumbar body's height, so a hole up to that size in dim
-/// marrow is bridged, and a disc with nothing labelled beyond it (the
-/// scan's edge) is not crossed to anything, as nothing of this label lies
-/// there.
-const AXIAL_HOLE_MM: f64 = 10.0;
+/// Longest gap (mm) of unlabelled voxels passed over up or down a body:
+/// the holes `holes` closes, and those it leaves (a label made elsewhere,
+/// a hole along a tilted body's axis but not along the slices').
+const AXIAL_HOLE_MM: f64 = crate::holes::HOLE_MM;
 
 /// How far (mm) from the midpoint of its discs a body is looked for.
 const NEAREST_BODY_MM: f64 = 12.0;

@@ -253,8 +253,8 @@ impl BodyProbe<'_> {
     /// edges of nine lines across the middle of the body. These lines pass
     /// over one-voxel holes only: one cut short by a larger hole is an
     /// outlier the robust fit drops, whereas bridged lines on the
-    /// TotalSegmentator CT reached the sacrum's articular processes and
-    /// moved the lordosis from 55° to 64° (57° on the reference's labels).
+    /// TotalSegmentator CT moved the lordosis from 55° to 64° (57° on the
+    /// reference's labels; which endplate moved was not traced).
     pub fn endplates(&self, f: &BodyFrame) -> Option<(DVec3, DVec3)> {
         let mut top = Vec::new();
         let mut bottom = Vec::new();

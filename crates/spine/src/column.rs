@@ -336,9 +336,12 @@ pub(crate) fn discs(grid: &Grid, stations: &[Station]) -> Vec<Disc> {
                 continue;
             }
             let apart = steps(0.6 * level);
+            // Not a dip ranked below nothing: in a lenient reading that is
+            // a body's broad dim middle (on TotalSegmentator's CT resampled
+            // to 1 mm, one cut L1 in two).
             let best = candidates
                 .iter()
-                .filter(|&&(i, _)| i >= a + apart && i + apart <= b)
+                .filter(|&&(i, rank)| i >= a + apart && i + apart <= b && rank > 0.0)
                 .max_by(|x, y| x.1.total_cmp(&y.1));
             if let Some(&c) = best {
                 kept.push(c);

@@ -69,46 +69,15 @@ fn low_density_lumbar_ct_is_read_leniently_split_and_named() {
                 .any(|v| v.name == name && v.label == ours),
             "{name} named"
         );
-        let (mut both, mut a, mut b) = (0usize, 0usize, 0usize);
-        for (&l, &r) in labels.iter().zip(&reference) {
-            a += usize::from(l == ours);
-            b += usize::from(r == theirs);
-            both += usize::from(l == ours && r == theirs);
-        }
-        let dice = 2.0 * both as f64 / (a + b) as f64;
+        let dice = dice(labels, &reference, ours, theirs);
         eprintln!("{name}: Dice {dice:.3} against the reference");
         assert!(dice >= least, "{name}: Dice {dice:.3}");
     }
     // The same measuring on the reference's labels: what differs is only
     // where the two segmentations put each body's surface.
-    let mut theirs_to_ours = [0u8; 256];
-    for (_, level, theirs, _) in EXPECTED {
-        theirs_to_ours[theirs as usize] = label_of(level);
-    }
-    theirs_to_ours[25] = label_of(24);
-    theirs_to_ours[26] = label_of(24);
-    let mapped: Vec<u8> = reference
-        .iter()
-        .map(|&r| theirs_to_ours[r as usize])
-        .collect();
-    let reference_map =
-        insitu_segment::Labelmap::from_labels(analysis.labelmap.dims(), mapped).expect("same grid");
-    let measured = insitu_spine::revise(
-        &volume,
-        &reference_map,
-        spine,
-        insitu_spine::Revision::Remeasure,
-    )
-    .expect("the reference measured");
+    let measured = measured_on_reference(&volume, &reference, &analysis);
     for (name, ..) in EXPECTED {
-        let heights = |s: &insitu_spine::Spine| {
-            s.vertebrae
-                .iter()
-                .find(|v| v.name == name)
-                .and_then(|v| v.heights_mm)
-                .unwrap_or_else(|| panic!("{name}: heights"))
-        };
-        let (on_reference, ours) = (heights(&measured.spine), heights(spine));
+        let (on_reference, ours) = (heights(&measured.spine, name), heights(spine, name));
         eprintln!("{name}: heights {ours:?}, on the reference's labels {on_reference:?}");
         assert!(
             (ours.middle - on_reference.middle).abs() <= 2.0,
@@ -163,4 +132,198 @@ fn low_density_lumbar_ct_is_read_leniently_split_and_named() {
         (ours - on_reference).abs() <= 10.0,
         "lordosis {ours:.1}°, {on_reference:.1}° on the reference's labels"
     );
+}
+
+/// The same CT resampled to 1.5 mm (trilinear, every second voxel of the
+/// new grid on an old voxel's centre) reads the same: every decision sized
+/// in mm, none in voxels. It keeps the 3 mm CT's blur, so it is no stand-in
+/// for a thin-slice scan; what it catches is a rule that counts voxels (at
+/// 1.5 mm the sacrum's alae were missed, L1's dim middle left unfilled and
+/// a 150 HU reading with L1 in pieces taken). Dice is taken at the
+/// reference's own voxel centres; heights against the reference's labels
+/// on the 3 mm grid, to the maintainers' 3 mm. L5's middle is the known
+/// exception: the L5–S1 disc, cut obliquely by the slices, is enclosed in
+/// them by L5 in front and the sacrum behind and filled, so the middle
+/// line runs on to the split in the disc (32 mm against 27; on the 3 mm
+/// grid the HU edge search still finds the endplate).
+#[test]
+fn low_density_lumbar_ct_reads_the_same_resampled_to_1_5_mm() {
+    let (coarse, reference) = low_density_ct();
+    let spine = reads_the_same(&coarse, &reference, 2, 0.0);
+    let coarse_analysis = analyse(&coarse, &mut |_, _| true).expect("a spine");
+    let measured = measured_on_reference(&coarse, &reference, &coarse_analysis);
+    for (name, ..) in EXPECTED {
+        let (on_reference, ours) = (heights(&measured.spine, name), heights(&spine, name));
+        eprintln!("{name}: heights {ours:?}, on the reference's labels {on_reference:?}");
+        let mut sides = vec![
+            ("anterior", ours.anterior, on_reference.anterior),
+            ("posterior", ours.posterior, on_reference.posterior),
+        ];
+        if name != "L5" {
+            sides.push(("middle", ours.middle, on_reference.middle));
+        }
+        for (side, a, b) in sides {
+            assert!(
+                (a - b).abs() <= 3.0,
+                "{name}: {side} height {a:.1} mm, {b:.1} on the reference's labels"
+            );
+        }
+    }
+}
+
+/// Resampled to 1 mm: named and split as at 3 mm (a faint disc ranked as
+/// marrow cut L1 in two, and a 150 HU reading with L5 and the sacrum merged
+/// was taken). Dice 0.06 under the 3 mm bars: the L4–L5 disc's plane comes
+/// out flatter and L4 takes a slice of L5 (0.85 and 0.80). Heights are not
+/// held to 3 mm here (L4's posterior 34.5 against 27.2).
+#[test]
+fn low_density_lumbar_ct_reads_the_same_resampled_to_1_mm() {
+    let (coarse, reference) = low_density_ct();
+    reads_the_same(&coarse, &reference, 3, 0.06);
+}
+
+fn low_density_ct() -> (insitu_volume::Volume, Vec<u8>) {
+    let dir = PathBuf::from(std::env::var_os("INSITU_LOW_DENSITY_CT").expect(
+        "INSITU_LOW_DENSITY_CT unset: run `cargo xtask test` (it fetches and converts the CT)",
+    ));
+    let files = insitu_volume::files_under(&dir.join("ct")).expect("the series");
+    let scan = insitu_volume::scan(&files);
+    let volume = scan
+        .build(scan.largest_series().expect("a series"), &files)
+        .expect("loads")
+        .volume;
+    let reference = std::fs::read(dir.join("reference.u8")).expect("reference labels");
+    (volume, reference)
+}
+
+/// Analyses `coarse` resampled `factor` times finer: the sacrum anchors the
+/// names, each vertebra is named as the reference names it, and its Dice at
+/// the reference's voxel centres reaches its bar less `slack`.
+fn reads_the_same(
+    coarse: &insitu_volume::Volume,
+    reference: &[u8],
+    factor: usize,
+    slack: f64,
+) -> insitu_spine::Spine {
+    let fine = finer(coarse, factor);
+    let analysis = analyse(&fine, &mut |_, _| true).expect("a spine");
+    let spine = analysis.spine;
+    for v in &spine.vertebrae {
+        eprintln!(
+            "{} {:.1} ml {:?} {:?}",
+            v.name, v.volume_ml, v.heights_mm, v.flags
+        );
+    }
+    eprintln!("bone from {} HU; {:?}", spine.bone_hu, spine.levels);
+    assert_eq!(spine.levels.anchor, Anchor::Sacrum, "{:?}", spine.levels);
+    let [ni, nj, nk] = coarse.geometry().dims.to_array().map(|n| n as usize);
+    let [fi, fj, _] = fine.geometry().dims.to_array().map(|n| n as usize);
+    let labels = analysis.labelmap.labels();
+    let at_reference: Vec<u8> = (0..nk)
+        .flat_map(|k| (0..nj).flat_map(move |j| (0..ni).map(move |i| (i, j, k))))
+        .map(|(i, j, k)| labels[(factor * k * fj + factor * j) * fi + factor * i])
+        .collect();
+    for (name, level, theirs, least) in EXPECTED {
+        let ours = label_of(level);
+        assert!(
+            spine
+                .vertebrae
+                .iter()
+                .any(|v| v.name == name && v.label == ours),
+            "{name} named"
+        );
+        let dice = dice(&at_reference, reference, ours, theirs);
+        eprintln!("{name}: Dice {dice:.3} against the reference, at its voxels");
+        assert!(dice >= least - slack, "{name}: Dice {dice:.3}");
+    }
+    spine
+}
+
+/// `volume` on a grid `factor` times finer, trilinear, sharing its origin
+/// and every `factor`-th voxel's centre.
+fn finer(volume: &insitu_volume::Volume, factor: usize) -> insitu_volume::Volume {
+    let g = volume.geometry();
+    let [ni, nj, nk] = g.dims.to_array().map(|n| n as usize);
+    let fine_dims = [ni, nj, nk].map(|n| factor * (n - 1) + 1);
+    let insitu_volume::Voxels::I16(hu) = volume.voxels() else {
+        panic!("integer HU");
+    };
+    // Old voxels either side of a new index, with their weights.
+    let taps = |m: usize| {
+        let (a, r) = (m / factor, m % factor);
+        let f = r as f32 / factor as f32;
+        [(a, 1.0 - f), (if r == 0 { a } else { a + 1 }, f)]
+    };
+    let mut fine = Vec::with_capacity(fine_dims.iter().product());
+    for k in 0..fine_dims[2] {
+        for j in 0..fine_dims[1] {
+            for i in 0..fine_dims[0] {
+                let mut sum = 0.0;
+                for (c, wk) in taps(k) {
+                    for (b, wj) in taps(j) {
+                        for (a, wi) in taps(i) {
+                            let w = wk * wj * wi;
+                            if w > 0.0 {
+                                sum += w * f32::from(hu[(c * nj + b) * ni + a]);
+                            }
+                        }
+                    }
+                }
+                fine.push(sum.round() as i16);
+            }
+        }
+    }
+    let geometry = insitu_volume::Geometry::new(
+        glam::UVec3::from_array(fine_dims.map(|n| n as u32)),
+        g.steps.map(|s| s / factor as f64),
+        g.origin,
+    )
+    .expect("a grid");
+    insitu_volume::Volume::new(geometry, insitu_volume::Voxels::I16(fine)).expect("a volume")
+}
+
+/// The reference's labels, renamed to ours, measured by our code.
+fn measured_on_reference(
+    volume: &insitu_volume::Volume,
+    reference: &[u8],
+    analysis: &insitu_spine::Analysis,
+) -> insitu_spine::Analysis {
+    let mut theirs_to_ours = [0u8; 256];
+    for (_, level, theirs, _) in EXPECTED {
+        theirs_to_ours[theirs as usize] = label_of(level);
+    }
+    theirs_to_ours[25] = label_of(24);
+    theirs_to_ours[26] = label_of(24);
+    let mapped: Vec<u8> = reference
+        .iter()
+        .map(|&r| theirs_to_ours[r as usize])
+        .collect();
+    let reference_map =
+        insitu_segment::Labelmap::from_labels(analysis.labelmap.dims(), mapped).expect("same grid");
+    insitu_spine::revise(
+        volume,
+        &reference_map,
+        &analysis.spine,
+        insitu_spine::Revision::Remeasure,
+    )
+    .expect("the reference measured")
+}
+
+fn heights(spine: &insitu_spine::Spine, name: &str) -> insitu_spine::Heights {
+    spine
+        .vertebrae
+        .iter()
+        .find(|v| v.name == name)
+        .and_then(|v| v.heights_mm)
+        .unwrap_or_else(|| panic!("{name}: heights"))
+}
+
+fn dice(labels: &[u8], reference: &[u8], ours: u8, theirs: u8) -> f64 {
+    let (mut both, mut a, mut b) = (0usize, 0usize, 0usize);
+    for (&l, &r) in labels.iter().zip(reference) {
+        a += usize::from(l == ours);
+        b += usize::from(r == theirs);
+        both += usize::from(l == ours && r == theirs);
+    }
+    2.0 * both as f64 / (a + b) as f64
 }

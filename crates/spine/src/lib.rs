@@ -355,10 +355,11 @@ fn quality(spine: &Spine) -> (usize, usize) {
 
 /// A body lower at its highest than this fraction of the median body is a
 /// slice of one cut off by a false disc, not a vertebra: along a whole
-/// spine C3's body is 0.65 of the median (14 mm against 21), and a crushed
-/// body keeps its back. (On TotalSegmentator's CT resampled to 1.5 mm, a
-/// 150 HU reading cut T12 and L1 into pieces 10–16 mm high against a median
-/// of 27, and merged L5 with the sacrum; its score let it pass.)
+/// spine C3's body is roughly 0.65 of the median (about 14 mm against 21;
+/// textbook sizes, not measured here), and a crushed body keeps its back.
+/// (On TotalSegmentator's CT resampled to 1.5 mm, a 150 HU reading cut T12
+/// and L1 into pieces 10–16 mm high against a median of 30, and merged L5
+/// with the sacrum; its score let it pass.)
 const FRAGMENT_FRACTION: f64 = 0.6;
 
 /// Endplates of one vertebra this far apart (degrees) mark it irregular.

@@ -2,6 +2,9 @@
 //! found and named, per-vertebra Dice ≥ 0.95, body heights within 1 mm,
 //! lordosis, Cobb angle and the wedge fracture's flag.
 
+mod common;
+
+use common::Overlap;
 use insitu_spine::{Flag, LEVELS, analyse};
 use insitu_volume::phantom::{PhantomSize, Truth, Variant, demo_spine_with_truth};
 
@@ -36,14 +39,12 @@ fn check(variant: Variant, size: PhantomSize) -> (insitu_spine::Spine, Truth) {
             continue;
         };
         let (ours, theirs) = (level as u8 + 1, n as u8 + 1);
-        let (mut both, mut a, mut b) = (0usize, 0usize, 0usize);
-        for (&x, &y) in labels.iter().zip(&truth.labels) {
-            a += usize::from(x == ours);
-            b += usize::from(y == theirs);
-            both += usize::from(x == ours && y == theirs);
-        }
-        let dice = 2.0 * both as f64 / (a + b) as f64;
-        eprintln!("{name}: Dice {dice:.3} ({a} vs {b} voxels)");
+        let overlap = Overlap::of(labels, ours, &truth.labels, theirs);
+        let dice = overlap.dice();
+        eprintln!(
+            "{name}: Dice {dice:.3} ({} vs {} voxels)",
+            overlap.ours, overlap.theirs
+        );
         if *name != "sacrum" {
             low.push((name, dice));
         }

@@ -9,6 +9,9 @@
 //! its reference vertebra, and it does not claim more certainty than a
 //! lenient reading allows.
 
+mod common;
+
+use common::Overlap;
 use std::path::PathBuf;
 
 use insitu_spine::{Anchor, Flag, analyse, label_of};
@@ -195,7 +198,7 @@ fn assert_named_and_matching(
                 .any(|v| v.name == name && v.label == ours),
             "{name} named"
         );
-        let dice = dice(labels, reference, ours, theirs);
+        let dice = Overlap::of(labels, ours, reference, theirs).dice();
         eprintln!("{name}: Dice {dice:.3} against the reference");
         assert!(dice >= least - slack, "{name}: Dice {dice:.3}");
     }
@@ -305,14 +308,4 @@ fn heights(spine: &insitu_spine::Spine, name: &str) -> insitu_spine::Heights {
         .find(|v| v.name == name)
         .and_then(|v| v.heights_mm)
         .unwrap_or_else(|| panic!("{name}: heights"))
-}
-
-fn dice(labels: &[u8], reference: &[u8], ours: u8, theirs: u8) -> f64 {
-    let (mut both, mut a, mut b) = (0usize, 0usize, 0usize);
-    for (&l, &r) in labels.iter().zip(reference) {
-        a += usize::from(l == ours);
-        b += usize::from(r == theirs);
-        both += usize::from(l == ours && r == theirs);
-    }
-    2.0 * both as f64 / (a + b) as f64
 }

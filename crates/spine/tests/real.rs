@@ -5,6 +5,9 @@
 //! rib-free vertebra in view); a merge and a split at the disc undo each
 //! other on real bone.
 
+mod common;
+
+use common::Overlap;
 use std::path::PathBuf;
 
 use glam::DVec3;
@@ -184,13 +187,7 @@ fn lidc_thoracic_vertebrae_are_separated_from_their_ribs_and_named_with_doubt() 
     .expect("split");
     for (a, b) in split.spine.vertebrae.iter().zip(&spine.vertebrae) {
         assert_eq!(a.name, b.name);
-        let (mut both, mut n, mut m) = (0usize, 0usize, 0usize);
-        for (&p, &q) in split.labelmap.labels().iter().zip(labels) {
-            n += usize::from(p == a.label);
-            m += usize::from(q == b.label);
-            both += usize::from(p == a.label && q == b.label);
-        }
-        let dice = 2.0 * both as f64 / (n + m).max(1) as f64;
+        let dice = Overlap::of(split.labelmap.labels(), a.label, labels, b.label).dice();
         eprintln!("{}: Dice {dice:.4} after merge and split", a.name);
         assert!(dice >= 0.95, "{}: Dice {dice}", a.name);
     }

@@ -5,6 +5,9 @@
 //! voxels and heights; and corrections that make no sense are refused
 //! with the reason.
 
+mod common;
+
+use common::Overlap;
 use insitu_spine::{Analysis, Revision, RevisionError, Spine, analyse, revise};
 use insitu_volume::Volume;
 use insitu_volume::phantom::{PhantomSize, Variant, demo_spine_with_truth};
@@ -23,13 +26,7 @@ fn by_name<'a>(spine: &'a Spine, name: &str) -> &'a insitu_spine::Vertebra {
 
 /// Dice of label `a` in `x` against label `b` in `y`.
 fn dice(x: &Analysis, a: u8, y: &Analysis, b: u8) -> f64 {
-    let (mut both, mut n, mut m) = (0usize, 0usize, 0usize);
-    for (&p, &q) in x.labelmap.labels().iter().zip(y.labelmap.labels()) {
-        n += usize::from(p == a);
-        m += usize::from(q == b);
-        both += usize::from(p == a && q == b);
-    }
-    2.0 * both as f64 / (n + m).max(1) as f64
+    Overlap::of(x.labelmap.labels(), a, y.labelmap.labels(), b).dice()
 }
 
 fn demo() -> (Volume, Analysis) {

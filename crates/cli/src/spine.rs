@@ -68,6 +68,11 @@ pub fn report_json(spine: &Spine) -> Value {
         "level_anchors_seen": spine.levels.seen,
         "ribs_voxels": spine.ribs_voxels,
         "pelvis_voxels": spine.pelvis_voxels,
+        "discs": spine
+            .discs
+            .iter()
+            .map(|(centre, normal)| json!({"centre_mm": centre, "normal": normal}))
+            .collect::<Vec<_>>(),
     })
 }
 

@@ -197,6 +197,9 @@ pub(crate) struct Disc {
     pub normal: DVec3,
     /// How far the profile dips there (HU).
     pub depth: f64,
+    /// Half the disc space's thickness (mm) where its endplates were seen,
+    /// 0 where not (nothing is cleared there).
+    pub half_gap_mm: f64,
 }
 
 /// The span of the centreline a station's axis is read over, in levels.
@@ -355,11 +358,12 @@ pub(crate) fn discs(grid: &Grid, stations: &[Station]) -> Vec<Disc> {
     }
     kept.into_iter()
         .map(|(i, depth)| {
-            let (centre, normal) = darkest_plane(grid, &stations[i]);
+            let (centre, normal, half_gap_mm) = disc_plane(grid, &stations[i]);
             Disc {
                 centre,
                 normal,
                 depth,
+                half_gap_mm,
             }
         })
         .collect()
@@ -432,6 +436,19 @@ fn dip_at(smooth: &[f64], i: usize) -> (f64, f64) {
     (left.min(right) - smooth[i], (hi - lo) as f64 * 0.5)
 }
 
+/// A disc's mid-plane near a station and half its thickness: found as the
+/// darkest plane across the body, then fitted to the gap between its
+/// endplates where they show ([`crate::endplates::fit`]; elsewhere the
+/// darkest plane stays and the thickness is 0). One policy for the first
+/// analysis's discs and the user's split at a disc.
+pub(crate) fn disc_plane(grid: &Grid, station: &Station) -> (DVec3, DVec3, f64) {
+    let (centre, normal) = darkest_plane(grid, station);
+    crate::endplates::fit(grid, centre, normal, station.half_size)
+        .map_or((centre, normal, 0.0), |f| {
+            (f.centre, f.normal, f.half_gap_mm)
+        })
+}
+
 /// The disc's own plane near a station: the darkest plane across the body
 /// within ±4 mm and ±20° (sagittal) / ±10° (coronal) of the column's cross
 /// section there. Where the spine curves (upper thoracic kyphosis, the
@@ -439,7 +456,7 @@ fn dip_at(smooth: &[f64], i: usize) -> (f64, f64) {
 /// centreline's normal by 10–15°: a cut along the normal would give one
 /// vertebra a sliver of its neighbour's body. Coarse then fine; a small
 /// cost per degree and mm keeps a flat dip (a thick lumbar disc) centred.
-pub(crate) fn darkest_plane(grid: &Grid, station: &Station) -> (DVec3, DVec3) {
+fn darkest_plane(grid: &Grid, station: &Station) -> (DVec3, DVec3) {
     let axis = station.axis;
     let anterior = (DVec3::NEG_Y - axis * axis.dot(DVec3::NEG_Y)).normalize_or_zero();
     if anterior == DVec3::ZERO {

@@ -11,6 +11,7 @@
 
 mod canal;
 mod column;
+mod endplates;
 mod grid;
 mod holes;
 mod measure;
@@ -326,8 +327,9 @@ impl<'a> Analyser<'a> {
     }
 }
 
-/// Vertebrae that look right (whole, 8–120 ml, a body as high as
-/// `FRAGMENT_FRACTION` of the median body, endplates near parallel) and
+/// Vertebrae that look right (whole, 8–120 ml, a body as high in its
+/// middle or back as `FRAGMENT_FRACTION` of the median, endplates near
+/// parallel) and
 /// whole vertebrae in all.
 fn quality(spine: &Spine) -> (usize, usize) {
     let whole: Vec<&Vertebra> = spine
@@ -335,10 +337,11 @@ fn quality(spine: &Spine) -> (usize, usize) {
         .iter()
         .filter(|v| v.name != "sacrum" && !v.flags.contains(&Flag::Partial))
         .collect();
-    let highest = |v: &Vertebra| {
-        v.heights_mm
-            .map(|h| h.anterior.max(h.middle).max(h.posterior))
-    };
+    // A crushed, wedged or biconcave body keeps its back or its middle; a
+    // high front alone is the rim of the next body's endplate that a false
+    // disc cut off with a fragment (27 mm in front, 7 in the middle and 9
+    // at the back on TotalSegmentator's CT resampled to 1 mm).
+    let highest = |v: &Vertebra| v.heights_mm.map(|h| h.middle.max(h.posterior));
     let mut heights: Vec<f64> = whole.iter().filter_map(|v| highest(v)).collect();
     heights.sort_by(f64::total_cmp);
     let median = heights.get(heights.len() / 2).copied().unwrap_or(0.0);
@@ -353,8 +356,9 @@ fn quality(spine: &Spine) -> (usize, usize) {
     (good, whole.len())
 }
 
-/// A body lower at its highest than this fraction of the median body is a
-/// slice of one cut off by a false disc, not a vertebra: along a whole
+/// A body lower in its middle and at its back than this fraction of the
+/// median body is a slice of one cut off by a false disc, not a vertebra:
+/// along a whole
 /// spine C3's body is roughly 0.65 of the median (about 14 mm against 21;
 /// textbook sizes, not measured here), and a crushed body keeps its back.
 /// (On TotalSegmentator's CT resampled to 1.5 mm, a 150 HU reading cut T12
@@ -366,9 +370,13 @@ const FRAGMENT_FRACTION: f64 = 0.6;
 const IRREGULAR_DEG: f64 = 20.0;
 
 /// How far (degrees) the sacrum's measured superior endplate may lean from
-/// the L5–S1 disc's plane: half a lumbosacral disc's wedge (10–20°) and
-/// some.
-const SACRUM_PLATE_OFF_DISC_DEG: f64 = 15.0;
+/// the L5–S1 disc's mid-plane (fitted to the disc's own endplates,
+/// [`endplates::fit`]) before the mid-plane stands in: half a lumbosacral
+/// disc's wedge (10–20°). S1's top is read along lines that can run into
+/// its articular processes and alae (55–58° against a 44–45° mid-plane on
+/// TotalSegmentator's CT resampled to 1.5 and 1 mm; 42.8° on the
+/// reference's labels).
+const SACRUM_PLATE_OFF_DISC_DEG: f64 = 10.0;
 
 /// The most a level decision is trusted when bone was read leniently.
 const LENIENT_CONFIDENCE: f64 = 0.5;

@@ -15,7 +15,7 @@ use insitu_segment::Labelmap;
 use insitu_volume::Volume;
 use serde::{Deserialize, Serialize};
 
-use crate::column::{Disc, Station, cross_section_mean, darkest_plane, ranked_dip, smoothed};
+use crate::column::{Disc, Station, cross_section_mean, disc_plane, ranked_dip, smoothed};
 use crate::grid::{Grid, Reading};
 use crate::naming::{Anchor, LEVELS, PELVIS_LABEL, RIBS_LABEL, label_of};
 use crate::split::Candidate;
@@ -120,6 +120,7 @@ pub fn revise(
                 normal: if n.z < 0.0 { -n } else { n },
                 // Not known again; `FaintDisc` flags are carried over.
                 depth: f64::INFINITY,
+                half_gap_mm: 0.0,
             }
         })
         .collect();
@@ -317,6 +318,7 @@ fn split_at(
             centre: plane_centre,
             normal,
             depth: f64::INFINITY,
+            half_gap_mm: 0.0,
         },
     ))
 }
@@ -354,7 +356,7 @@ fn gap_plane(grid: &Grid, centre: DVec3, up: DVec3, half_size: DVec2) -> Option<
         expected_mm: 1.9 * half_size.y,
         half_size,
     };
-    let (c, n) = darkest_plane(grid, &station);
+    let (c, n, _) = disc_plane(grid, &station);
     Some((c, if n.dot(up) < 0.0 { -n } else { n }))
 }
 
@@ -569,11 +571,13 @@ mod tests {
                 centre: DVec3::new(0.0, 0.0, 0.0),
                 normal: DVec3::Z,
                 depth: 1.0,
+                half_gap_mm: 0.0,
             },
             Disc {
                 centre: DVec3::new(0.0, 10.0, 30.0),
                 normal: DVec3::Z,
                 depth: 1.0,
+                half_gap_mm: 0.0,
             },
         ];
         let line = Centreline::new(&discs);

@@ -18,6 +18,7 @@ mod measure;
 mod naming;
 mod paths;
 mod revise;
+mod sacrum;
 mod split;
 mod thick;
 
@@ -436,6 +437,9 @@ fn finish(
     }
     for l in labels.iter_mut() {
         *l = map[*l as usize];
+    }
+    if sacrum_at.is_some() {
+        sacrum::continue_down(grid, &mut labels);
     }
     holes::close_along_slices(grid, &mut labels);
     let mut counts = [0usize; 256];

@@ -45,9 +45,9 @@ fn check(variant: Variant, size: PhantomSize) -> (insitu_spine::Spine, Truth) {
             "{name}: Dice {dice:.3} ({} vs {} voxels)",
             overlap.ours, overlap.theirs
         );
-        if *name != "sacrum" {
-            low.push((name, dice));
-        }
+        // The sacrum too (0.905 while its lower part, below the column,
+        // was called pelvis; 0.956 since).
+        low.push((name, dice));
     }
     assert!(low.iter().all(|l| l.1 >= 0.95), "Dice {low:?}");
     for t in &truth.vertebrae {

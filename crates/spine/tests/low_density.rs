@@ -199,7 +199,21 @@ fn assert_named_and_matching(
         eprintln!("{name}: Dice {dice:.3} against the reference");
         assert!(dice >= least - slack, "{name}: Dice {dice:.3}");
     }
+    // TotalSegmentator labels S1 (26) apart from the rest of the sacrum (25).
+    let sacrum: Vec<u8> = reference
+        .iter()
+        .map(|&r| if r == 26 { 25 } else { r })
+        .collect();
+    let dice = Overlap::of(labels, label_of(24), &sacrum, 25).dice();
+    eprintln!("sacrum: Dice {dice:.3} against the reference");
+    assert!(dice >= SACRUM_DICE - slack, "sacrum: Dice {dice:.3}");
 }
+
+/// The sacrum's bar. Ours misses most of its fatty marrow and its dim
+/// dorsal half, which no reading of bone reaches (0.61–0.62 at 3, 1.5 and
+/// 1 mm; 0.57–0.58 while its lower part and the coccyx, below the column,
+/// were called pelvis).
+const SACRUM_DICE: f64 = 0.6;
 
 /// The lumbar lordosis (L1's superior endplate against the sacrum's top)
 /// within `LORDOSIS_DEG` of the same measured on the reference's labels.

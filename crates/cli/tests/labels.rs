@@ -264,6 +264,19 @@ fn spine_report_labelmap_and_meshes_on_a_real_ct() {
     for key in ["lumbar_lordosis_deg", "thoracic_kyphosis_deg", "cobb_deg"] {
         assert!(report["angles"].get(key).is_some(), "angles.{key}");
     }
+    // Each disc's mid-plane, top down: a unit normal, and no more pieces
+    // than the discs cut the column into.
+    let discs = report["discs"].as_array().expect("discs");
+    assert!(discs.len() + 1 >= vertebrae.len(), "{} discs", discs.len());
+    let z = |d: &serde_json::Value| d["centre_mm"][2].as_f64().expect("a centre");
+    assert!(discs.windows(2).all(|w| z(&w[0]) > z(&w[1])), "top down");
+    for d in discs {
+        let n: Vec<f64> = (0..3)
+            .map(|i| d["normal"][i].as_f64().expect("a normal"))
+            .collect();
+        let length = n.iter().map(|x| x * x).sum::<f64>().sqrt();
+        assert!((length - 1.0).abs() < 1e-6, "normal {n:?}");
+    }
     let confidence = report["level_confidence"].as_f64().expect("a confidence");
     assert!(
         confidence < 0.5,

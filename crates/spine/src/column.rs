@@ -27,6 +27,19 @@ pub(crate) struct Column {
     pub slices: Vec<SliceColumn>,
 }
 
+impl SliceColumn {
+    /// Where in-plane point `p` (mm) lies against the body's estimated
+    /// outline: (ahead, to the side) of its centre in half-depths and
+    /// half-widths, so the outline is the unit circle.
+    pub fn body_units(&self, grid: &Grid, p: DVec2) -> (f64, f64) {
+        let d = p - self.body;
+        (
+            d.dot(grid.anterior) / self.half_depth,
+            d.dot(grid.lateral) / self.half_width,
+        )
+    }
+}
+
 impl Column {
     pub fn at(&self, k: usize) -> Option<&SliceColumn> {
         k.checked_sub(self.first).and_then(|o| self.slices.get(o))
@@ -272,8 +285,7 @@ pub(crate) fn stations(grid: &Grid, column: &Column) -> Vec<Station> {
 /// perpendicular to `axis`. Only the front: the basivertebral veins enter a
 /// body from behind at mid-height and darken its back half like a disc.
 pub(crate) fn cross_section_mean(grid: &Grid, p: DVec3, axis: DVec3, rw: f64, rd: f64) -> f64 {
-    let anterior = (DVec3::NEG_Y - axis * axis.dot(DVec3::NEG_Y)).normalize_or_zero();
-    let lateral = axis.cross(anterior);
+    let (anterior, lateral) = crate::measure::across(axis);
     let mut sum = 0.0;
     let mut n = 0.0;
     for r in [0.35, 0.65, 0.9] {
@@ -458,11 +470,10 @@ pub(crate) fn disc_plane(grid: &Grid, station: &Station) -> (DVec3, DVec3, f64) 
 /// cost per degree and mm keeps a flat dip (a thick lumbar disc) centred.
 fn darkest_plane(grid: &Grid, station: &Station) -> (DVec3, DVec3) {
     let axis = station.axis;
-    let anterior = (DVec3::NEG_Y - axis * axis.dot(DVec3::NEG_Y)).normalize_or_zero();
+    let (anterior, lateral) = crate::measure::across(axis);
     if anterior == DVec3::ZERO {
         return (station.position, axis);
     }
-    let lateral = axis.cross(anterior);
     // Inside the body: axial extents overstate a tilted body's depth.
     let radii = station.half_size * 0.7;
     let cost = |sagittal: f64, coronal: f64, offset: f64| {

@@ -97,8 +97,8 @@ pub(crate) fn fit(grid: &Grid, centre: DVec3, normal: DVec3, half_size: DVec2) -
 
 /// The anterior and lateral directions in a plane of normal `n`.
 fn plane_axes(n: DVec3) -> Option<(DVec3, DVec3)> {
-    let anterior = (DVec3::NEG_Y - n * n.dot(DVec3::NEG_Y)).normalize_or_zero();
-    (anterior != DVec3::ZERO).then(|| (anterior, n.cross(anterior)))
+    let (anterior, lateral) = crate::measure::across(n);
+    (anterior != DVec3::ZERO).then_some((anterior, lateral))
 }
 
 /// For each line along `n` through a grid of points across the body, the

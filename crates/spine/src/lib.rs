@@ -330,8 +330,7 @@ impl<'a> Analyser<'a> {
 
 /// Vertebrae that look right (whole, 8–120 ml, a body as high in its
 /// middle or back as `FRAGMENT_FRACTION` of the median, endplates near
-/// parallel) and
-/// whole vertebrae in all.
+/// parallel) and whole vertebrae in all.
 fn quality(spine: &Spine) -> (usize, usize) {
     let whole: Vec<&Vertebra> = spine
         .vertebrae
@@ -359,9 +358,9 @@ fn quality(spine: &Spine) -> (usize, usize) {
 
 /// A body lower in its middle and at its back than this fraction of the
 /// median body is a slice of one cut off by a false disc, not a vertebra:
-/// along a whole
-/// spine C3's body is roughly 0.65 of the median (about 14 mm against 21;
-/// textbook sizes, not measured here), and a crushed body keeps its back.
+/// along a whole spine C3's body is roughly 0.65 of the median (about 14 mm
+/// against 21; textbook sizes, not measured here), and a crushed body keeps
+/// its back.
 /// (On TotalSegmentator's CT resampled to 1.5 mm, a 150 HU reading cut T12
 /// and L1 into pieces 10–16 mm high against a median of 30, and merged L5
 /// with the sacrum; its score let it pass.)
@@ -438,8 +437,11 @@ fn finish(
     for l in labels.iter_mut() {
         *l = map[*l as usize];
     }
-    if sacrum_at.is_some() {
-        sacrum::continue_down(grid, &mut labels);
+    // Down is away from the vertebrae above the sacrum.
+    if let Some(s) = sacrum_at.filter(|&s| s > 0) {
+        let k_of = |c: usize| grid.index_of(candidates[c].centroid).z;
+        let above = mobile.iter().map(|&c| k_of(c)).sum::<f64>() / mobile.len() as f64;
+        sacrum::continue_down(grid, &mut labels, k_of(real[s]) < above);
     }
     holes::close_along_slices(grid, &mut labels);
     let mut counts = [0usize; 256];

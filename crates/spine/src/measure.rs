@@ -278,8 +278,8 @@ impl BodyProbe<'_> {
 }
 
 /// The body's anterior (from the patient's −y) and lateral directions
-/// across an axis `up`.
-fn across(up: DVec3) -> (DVec3, DVec3) {
+/// across an axis `up` (zero where `up` runs front to back).
+pub(crate) fn across(up: DVec3) -> (DVec3, DVec3) {
     let anterior = (DVec3::NEG_Y - up * up.dot(DVec3::NEG_Y)).normalize_or_zero();
     (anterior, up.cross(anterior).normalize_or_zero())
 }

@@ -13,37 +13,20 @@ use crate::grid::Grid;
 use crate::naming::{PELVIS_LABEL, label_of};
 
 /// Gives the sacrum's label to pelvis voxels that continue it down the
-/// slices (away from the vertebrae above it), in each slice those
-/// 8-connected to the slice before's sacrum (within one pixel) and no
-/// further to either side than it reached there.
-pub(crate) fn continue_down(grid: &Grid, labels: &mut [u8]) {
+/// slices (towards lower slice indices where `down_is_lower_k`), in each
+/// slice those 8-connected to the slice before's sacrum (within one pixel)
+/// and no further to either side than it reached there.
+pub(crate) fn continue_down(grid: &Grid, labels: &mut [u8], down_is_lower_k: bool) {
     let sacrum = label_of(24);
     let [ni, nj, nk] = grid.dims;
     let plane = ni * nj;
-    // Mean slice of the sacrum and of the vertebrae: which way is down.
-    let (mut sacrum_k, mut sacrum_n, mut others_k, mut others_n) = (0.0, 0.0, 0.0, 0.0);
-    let mut lowest: Option<usize> = None;
-    let mut highest: Option<usize> = None;
-    for (at, &l) in labels.iter().enumerate() {
-        let k = at / plane;
-        if l == sacrum {
-            sacrum_k += k as f64;
-            sacrum_n += 1.0;
-            lowest = Some(lowest.map_or(k, |m: usize| m.min(k)));
-            highest = Some(highest.map_or(k, |m: usize| m.max(k)));
-        } else if l >= label_of(0) && l < sacrum {
-            others_k += k as f64;
-            others_n += 1.0;
-        }
-    }
-    let (Some(lowest), Some(highest)) = (lowest, highest) else {
+    // The sacrum's last slice down.
+    let Some(start) = (0..nk)
+        .map(|o| if down_is_lower_k { o } else { nk - 1 - o })
+        .find(|&k| labels[k * plane..(k + 1) * plane].contains(&sacrum))
+    else {
         return;
     };
-    if others_n == 0.0 {
-        return;
-    }
-    let down_is_lower_k = sacrum_k / sacrum_n < others_k / others_n;
-    let start = if down_is_lower_k { lowest } else { highest };
     let lateral = |p: usize| {
         grid.plane_mm((p % ni) as f64, (p / ni) as f64)
             .dot(grid.lateral)
@@ -62,39 +45,46 @@ pub(crate) fn continue_down(grid: &Grid, labels: &mut [u8]) {
             (false, k) if k + 1 >= nk => break,
             (false, k) => k + 1,
         };
-        let base = k * plane;
+        let slice = &labels[k * plane..(k + 1) * plane];
         taken.fill(false);
         for &p in &previous {
-            for q in around(p, ni, nj) {
-                if !taken[q] && labels[base + q] == PELVIS_LABEL {
-                    taken[q] = true;
-                    queue.push_back(q);
-                }
-            }
+            queue_pelvis_around(p, [ni, nj], slice, &mut taken, &mut queue);
         }
         let mut kept = Vec::new();
         while let Some(p) = queue.pop_front() {
             if (lateral(p) - mid).abs() <= half {
                 kept.push(p);
             }
-            for q in around(p, ni, nj) {
-                if !taken[q] && labels[base + q] == PELVIS_LABEL {
-                    taken[q] = true;
-                    queue.push_back(q);
-                }
-            }
+            queue_pelvis_around(p, [ni, nj], slice, &mut taken, &mut queue);
         }
         if kept.is_empty() {
             break;
         }
         for &p in &kept {
-            labels[base + p] = sacrum;
+            labels[k * plane + p] = sacrum;
         }
         // The sacrum narrows down to the coccyx: never wider than above.
         let (m, h) = extent(&kept, lateral);
         mid = m;
         half = half.min(h + grid.spacing.x.max(grid.spacing.y));
         previous = kept;
+    }
+}
+
+/// Queues the pelvis pixels of `slice` (`dims` pixels) around `p` not yet
+/// `taken`, and takes them.
+fn queue_pelvis_around(
+    p: usize,
+    [ni, nj]: [usize; 2],
+    slice: &[u8],
+    taken: &mut [bool],
+    queue: &mut VecDeque<usize>,
+) {
+    for q in around(p, ni, nj) {
+        if !taken[q] && slice[q] == PELVIS_LABEL {
+            taken[q] = true;
+            queue.push_back(q);
+        }
     }
 }
 

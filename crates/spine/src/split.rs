@@ -98,11 +98,7 @@ fn beside_front(grid: &Grid, s: &crate::column::SliceColumn, p: DVec2) -> bool {
 /// room (its axial extents are smoothed over ±20 mm): where the aorta, the
 /// vena cava and the iliac vessels run, and no sacral ala reaches.
 fn clear_of_body(grid: &Grid, s: &crate::column::SliceColumn, p: DVec2) -> bool {
-    let d = p - s.body;
-    let (a, l) = (
-        d.dot(grid.anterior) / s.half_depth,
-        d.dot(grid.lateral) / s.half_width,
-    );
+    let (a, l) = s.body_units(grid, p);
     a > 0.0 && a * a + l * l > 1.3 * 1.3
 }
 
@@ -196,11 +192,7 @@ pub(crate) fn split(
                     continue;
                 }
                 let (i, j) = (win.ox + x, win.oy + y);
-                let d = grid.plane_mm(i as f64, j as f64) - s.body;
-                let (a, l) = (
-                    d.dot(grid.anterior) / s.half_depth,
-                    d.dot(grid.lateral) / s.half_width,
-                );
+                let (a, l) = s.body_units(grid, grid.plane_mm(i as f64, j as f64));
                 if a * a + l * l > SEED_CORE * SEED_CORE {
                     continue;
                 }
@@ -356,12 +348,8 @@ fn clear_disc_spaces(
                     {
                         continue;
                     }
-                    let d = grid.plane_mm(i as f64, j as f64) - s.body;
-                    let (fa, fl) = (
-                        d.dot(grid.anterior) / s.half_depth,
-                        d.dot(grid.lateral) / s.half_width,
-                    );
-                    if fa * fa + fl * fl <= DISC_BULGE * DISC_BULGE {
+                    let (a, l) = s.body_units(grid, grid.plane_mm(i as f64, j as f64));
+                    if a * a + l * l <= DISC_BULGE * DISC_BULGE {
                         labels[at] = 0;
                     }
                 }

@@ -209,6 +209,8 @@ struct Found {
     chain: Vec<canal::Pocket>,
     column: column::Column,
     discs: Vec<column::Disc>,
+    /// Vertebral bodies go on past an end of the column.
+    stops_short: bool,
 }
 
 /// Slices read for the canal per step.
@@ -257,13 +259,13 @@ impl<'a> Analyser<'a> {
         }
         let Some(found) = self.found.take() else {
             if let Err(e) = self.find() {
-                return self.judge(Err(e));
+                return self.judge(Err(e), false);
             }
             return Ok(None);
         };
         let analysis = split::split(&self.grid, &found.column, &found.discs, &mut |_| true)
             .map(|split| finish(&self.grid, &found.chain, split, &found.discs));
-        self.judge(analysis)
+        self.judge(analysis, found.stops_short)
     }
 
     /// The canal chain, the column and its discs from the pockets read.
@@ -274,31 +276,37 @@ impl<'a> Analyser<'a> {
             let stations = column::stations(&self.grid, &column);
             let mut discs = column::discs(&self.grid, &stations);
             discs.sort_by(|a, b| b.centre.z.total_cmp(&a.centre.z));
+            let stops_short = column::continues_past(&self.grid, &column).contains(&true);
             self.found = Some(Found {
                 chain,
                 column,
                 discs,
+                stops_short,
             });
             Ok(())
         }
     }
 
-    /// Takes a plausible analysis; otherwise keeps the best so far and
-    /// starts over with the next, more lenient reading of bone; at the
-    /// ladder's end returns the best (or the first reading's error).
+    /// Takes a plausible analysis of the whole spine in view; otherwise
+    /// keeps the best so far and starts over with the next, more lenient
+    /// reading of bone; at the ladder's end returns the best (or the first
+    /// reading's error). `stops_short`: bodies go on past the column's end.
     fn judge(
         &mut self,
         result: Result<Analysis, SpineError>,
+        stops_short: bool,
     ) -> Result<Option<Analysis>, SpineError> {
         match result {
             Ok(analysis) => {
                 let (good, whole) = quality(&analysis.spine);
-                // Taken at once when four in five look right; otherwise the
-                // more lenient readings are tried too and the best kept. (On
+                // Taken at once when four in five look right and no body is
+                // left past the column's ends; otherwise the more lenient
+                // readings are tried too and the best kept. (On
                 // TotalSegmentator's CT resampled to 1 mm a 150 HU reading
                 // with L5 and the sacrum merged had 3 of 5 right, and was
                 // taken when three in five sufficed.)
-                if good >= 1 && good * 10 >= whole * 8 && (good >= 3 || good == whole) {
+                let plausible = good >= 1 && good * 10 >= whole * 8 && (good >= 3 || good == whole);
+                if plausible && !stops_short {
                     return Ok(Some(analysis));
                 }
                 // Right ones count for, wrong ones half as much against.
@@ -369,14 +377,21 @@ const FRAGMENT_FRACTION: f64 = 0.6;
 /// Endplates of one vertebra this far apart (degrees) mark it irregular.
 const IRREGULAR_DEG: f64 = 20.0;
 
-/// How far (degrees) the sacrum's measured superior endplate may lean from
-/// the L5–S1 disc's mid-plane (fitted to the disc's own endplates,
-/// [`endplates::fit`]) before the mid-plane stands in: half a lumbosacral
-/// disc's wedge (10–20°). S1's top is read along lines that can run into
-/// its articular processes and alae (55–58° against a 44–45° mid-plane on
-/// TotalSegmentator's CT resampled to 1.5 and 1 mm; 42.8° on the
-/// reference's labels).
+/// How far (degrees) the sacrum's superior endplate measured on its own
+/// frame (the fallback of [`sacrum_top`]) may lean from the L5–S1 disc's
+/// mid-plane before the mid-plane stands in: half a lumbosacral disc's
+/// wedge (10–20°). That frame takes the label's width, alae and all, and
+/// its lines can run into S1's articular processes and alae (55–58°
+/// against a 44–45° mid-plane on TotalSegmentator's CT resampled to 1.5
+/// and 1 mm).
 const SACRUM_PLATE_OFF_DISC_DEG: f64 = 10.0;
+
+/// How far (degrees) S1's top read under the L5–S1 disc may lean from the
+/// disc's mid-plane before that read is taken for a failure: a lumbosacral
+/// disc's whole wedge (10–20°) and a mid-plane left at the darkest plane,
+/// 10–15° off, where its endplates could not be fitted (on TotalSegmentator's
+/// CT with denser bone at 1.5 mm: 33° against S1's 50°).
+const SACRUM_TOP_OFF_DISC_DEG: f64 = 25.0;
 
 /// The most a level decision is trusted when bone was read leniently.
 const LENIENT_CONFIDENCE: f64 = 0.5;
@@ -509,6 +524,22 @@ pub(crate) struct Piece<'c> {
     pub canal_ap_mm: Option<f64>,
 }
 
+/// The sacrum's superior endplate under the L5–S1 `disc`: fitted to S1's
+/// top where lines dropped through the disc meet it
+/// ([`measure::BodyProbe::top_below`]); where that fails or leans further
+/// than `SACRUM_TOP_OFF_DISC_DEG` from the disc, the disc's own plane, and
+/// without that the plane `measured` on the sacrum's frame within
+/// `SACRUM_PLATE_OFF_DISC_DEG` of it.
+fn sacrum_top(probe: &measure::BodyProbe, disc: &column::Disc, measured: DVec3) -> DVec3 {
+    let off = |n: DVec3| n.angle_between(disc.normal).to_degrees();
+    match probe.top_below(disc.centre, disc.normal) {
+        Some(top) if off(top) <= SACRUM_TOP_OFF_DISC_DEG => top,
+        Some(_) => disc.normal,
+        None if off(measured) <= SACRUM_PLATE_OFF_DISC_DEG => measured,
+        None => disc.normal,
+    }
+}
+
 /// A labelled piece's report: its body frame, heights and endplates in the
 /// body's own axis, and the flags they raise. One home for the first
 /// analysis and for the user's revisions (merge, split).
@@ -554,18 +585,9 @@ pub(crate) fn measure_vertebra(grid: &grid::Grid, labels: &[u8], piece: &Piece) 
     let plates = frame
         .as_ref()
         .and_then(|f| probe.endplates(f))
-        .map(|(sup, inf)| {
-            // The sacrum's top is read along lines that can run into S1's
-            // articular processes or an ala: a plane leaning further than
-            // `SACRUM_PLATE_OFF_DISC_DEG` from the L5–S1 disc's is that, not
-            // the endplate (measured 62° against a 35° disc on a 3 mm CT, a
-            // lordosis of 82°), and the disc's own plane stands in for it.
-            match cand.upper.filter(|_| sacrum) {
-                Some(d) if sup.angle_between(d.normal).to_degrees() > SACRUM_PLATE_OFF_DISC_DEG => {
-                    (d.normal, inf)
-                }
-                _ => (sup, inf),
-            }
+        .map(|(sup, inf)| match cand.upper.filter(|_| sacrum) {
+            Some(disc) => (sacrum_top(&probe, &disc, sup), inf),
+            None => (sup, inf),
         });
     let mut flags = Vec::new();
     if cand.partial {

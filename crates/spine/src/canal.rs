@@ -60,6 +60,22 @@ impl Cells {
         }
     }
 
+    /// The median position (mm along `grid.lateral`) of the bone cells.
+    fn bone_middle(&self, grid: &Grid) -> Option<f64> {
+        let mut across: Vec<f64> = (0..self.w * self.h)
+            .filter(|&c| self.bone[c])
+            .map(|c| {
+                let p = DVec2::new((c % self.w) as f64 + 0.5, (c / self.w) as f64 + 0.5);
+                (p * self.pixel).dot(grid.lateral)
+            })
+            .collect();
+        if across.is_empty() {
+            return None;
+        }
+        let half = across.len() / 2;
+        Some(*across.select_nth_unstable_by(half, f64::total_cmp).1)
+    }
+
     /// Cell holding the in-plane point `p` (mm), if inside.
     fn at(&self, p: DVec2) -> Option<usize> {
         let (x, y) = ((p.x / self.pixel.x).floor(), (p.y / self.pixel.y).floor());
@@ -265,8 +281,20 @@ pub(crate) fn pockets(grid: &Grid, k: usize) -> Vec<Pocket> {
         let open = open_pockets(grid, &cells, k, &found);
         found.extend(open);
     }
+    if let Some(middle) = cells.bone_middle(grid) {
+        found.retain(|p| (p.centre.dot(grid.lateral) - middle).abs() <= OFF_BONE_MIDDLE_MM);
+    }
     found
 }
+
+/// How far (mm) to either side of the middle of a slice's bone the canal
+/// may lie. The skeleton is near symmetric about the spine: pelvis, ribs
+/// and shoulders lie either side of it, and where the spine curves away
+/// (scoliosis) its ribs go with it, or the slice holds little else. Fatty
+/// marrow closed in by an ilium's cortex is a pocket like the canal, and
+/// on TotalSegmentator's CT cut above L1 a chain of such pockets 60–76 mm
+/// to the side, down through the pelvis, outnumbered the canal's.
+const OFF_BONE_MIDDLE_MM: f64 = 45.0;
 
 /// The canal: the longest chain of pockets, consecutive members at most 30
 /// mm apart along the slices and moving at most 6 mm + 80% of that

@@ -298,14 +298,35 @@ const OFF_BONE_MIDDLE_MM: f64 = 45.0;
 
 /// The canal: the longest chain of pockets, consecutive members at most 30
 /// mm apart along the slices and moving at most 6 mm + 80% of that
-/// in-plane (a sacral canal leans 40°).
+/// in-plane (a sacral canal leans 40°). Pockets are taken from the feet up,
+/// and within a slice from the patient's right to left, front to back,
+/// whichever way the series stores them: among chains of one length the
+/// same wins when the slices run down or the rows right to left (on
+/// TotalSegmentator's CT stored right to left, another pocket at the sacrum
+/// won a tie, moved the column 10 mm and lost the L5–S1 disc).
 pub(crate) fn chain(grid: &Grid, pockets: &[Pocket]) -> Result<Vec<Pocket>, SpineError> {
     let dz = grid.spacing.z;
+    let height = |p: &Pocket| grid.world(0.0, 0.0, p.k as f64).z;
+    let mut pockets = pockets.to_vec();
+    pockets.sort_by(|a, b| {
+        height(a)
+            .total_cmp(&height(b))
+            .then(
+                a.centre
+                    .dot(grid.lateral)
+                    .total_cmp(&b.centre.dot(grid.lateral)),
+            )
+            .then(
+                a.centre
+                    .dot(grid.anterior)
+                    .total_cmp(&b.centre.dot(grid.anterior)),
+            )
+    });
     let mut score = vec![1usize; pockets.len()];
     let mut from = vec![usize::MAX; pockets.len()];
     for b in 0..pockets.len() {
         for a in (0..b).rev() {
-            let gap = (pockets[b].k - pockets[a].k) as f64 * dz;
+            let gap = pockets[b].k.abs_diff(pockets[a].k) as f64 * dz;
             if gap > 30.0 {
                 break;
             }
@@ -334,6 +355,6 @@ pub(crate) fn chain(grid: &Grid, pockets: &[Pocket]) -> Result<Vec<Pocket>, Spin
         end = from[end];
         chain.push(pockets[end]);
     }
-    chain.reverse();
+    chain.sort_by_key(|p| p.k);
     Ok(chain)
 }

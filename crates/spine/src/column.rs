@@ -219,9 +219,9 @@ fn summarise(samples: &[(DVec2, f64, f64)]) -> (DVec2, f64, f64) {
     )
 }
 
-/// A station along the body centreline: position, axis (pointing to higher
-/// slices' side of the patient: superior for the usual axial series), and
-/// the mean HU across the column there.
+/// A station along the body centreline: position, axis (pointing up the
+/// patient, whichever way the slices run), and the mean HU across the
+/// column there.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Station {
     pub position: DVec3,
@@ -297,10 +297,12 @@ pub(crate) fn stations(grid: &Grid, column: &Column) -> Vec<Station> {
         let reach = ((AXIS_SPAN_LEVELS * expected_mm).max(12.0) / 2.0 / step) as usize;
         let a = path[n.saturating_sub(reach)];
         let b = path[(n + reach).min(path.len() - 1)];
-        let axis = (b - a).normalize_or_zero();
-        if axis == DVec3::ZERO {
+        let along = (b - a).normalize_or_zero();
+        if along == DVec3::ZERO {
             continue;
         }
+        // Up the patient (+z), whichever way the slices run.
+        let axis = if along.z < 0.0 { -along } else { along };
         out.push(Station {
             position: path[n],
             axis,

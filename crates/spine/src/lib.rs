@@ -21,6 +21,7 @@ mod revise;
 mod sacrum;
 mod split;
 mod thick;
+mod vessels;
 
 use glam::DVec3;
 use insitu_segment::{Anatomy, Labelmap, Segment, SegmentName, SegmentTable};

@@ -65,6 +65,9 @@ const RIB_REACH_MM: f64 = 58.0;
 /// T12–L1 disc and 3 mm of L1 beneath it (TotalSegmentator's CT, 3 mm).
 const SEED_CORE: f64 = 0.9;
 
+/// The owner of what a contrast-filled vessel's seed reaches first.
+const VESSEL: u8 = u8::MAX;
+
 /// A surface voxel below this is more soft tissue than bone (HU).
 const EDGE_HU: f32 = 350.0;
 
@@ -204,9 +207,21 @@ pub(crate) fn split(
         }
     }
     let (wi, wj, wk) = (win.wi, win.wj, k1 - k0 + 1);
+    // Contrast-filled vessels compete for what lies nearer to them.
+    for w in crate::vessels::seeds(grid, column, &region, [wi, wj, wk], [win.ox, win.oy]) {
+        if own[w] == 0 {
+            own[w] = VESSEL;
+        }
+    }
     let weight = crate::paths::step_weights(grid, &region, [wi, wj, wk], [win.ox, win.oy, k0]);
     crate::paths::nearest_seed(&region, [wi, wj, wk], grid.step_costs(), &weight, &mut own);
     drop(weight);
+    for (o, r) in own.iter_mut().zip(region.iter_mut()) {
+        if *o == VESSEL {
+            *o = 0;
+            *r = false;
+        }
+    }
     if !progress(0.6) {
         return Err(SpineError::Cancelled);
     }

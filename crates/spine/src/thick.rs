@@ -151,7 +151,7 @@ fn nearest_core(d: &[f32], w: usize, h: usize, x: usize, y: usize, reach: usize)
 
 /// Distance (mm) to the nearest zero cell, in place: two passes of a
 /// 3×3 chamfer (edge `pixel`, diagonal `pixel`·√2).
-fn chamfer(d: &mut [f32], w: usize, h: usize, pixel: f32) {
+pub(crate) fn chamfer(d: &mut [f32], w: usize, h: usize, pixel: f32) {
     let diagonal = pixel * std::f32::consts::SQRT_2;
     for y in 0..h {
         for x in 0..w {

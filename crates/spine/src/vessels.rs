@@ -1,0 +1,144 @@
+//! Seeds for contrast-filled vessels in front of the bodies, to compete
+//! with the vertebrae's seeds for the bone region. The aorta's bifurcation,
+//! the iliac arteries and veins drape over L4 and L5 and, filled with
+//! contrast, are as bright as osteoporotic bone and touch it. The
+//! thick-tissue pass (`thick`) takes only lumens over 14 mm across, and
+//! not where they touch the body; here each blob owns what lies nearer to
+//! it than to a body's core, so the border falls at the body's wall.
+
+use crate::column::Column;
+use crate::grid::Grid;
+
+/// How far in front of the body's middle (in half-depths) a vessel seed
+/// lies at least: the sacral alae and the transverse processes lie beside
+/// the body, not in front of it.
+const AHEAD_AT_LEAST: f64 = 0.6;
+
+/// How far outside the body's estimated outline (in units of it).
+const OUTSIDE_AT_LEAST: f64 = 1.2;
+
+/// How deep inside bright tissue (mm) a seed lies: a vessel 6 mm across
+/// has such a middle; an osteophyte's or a cortex's rim has not.
+const DEPTH_AT_LEAST_MM: f32 = 3.0;
+
+/// Region voxels (in a window of `dims` from `origin`, slices from
+/// `column.first`) to seed as vessel.
+pub(crate) fn seeds(
+    grid: &Grid,
+    column: &Column,
+    region: &[bool],
+    dims: [usize; 3],
+    origin: [usize; 2],
+) -> Vec<usize> {
+    let [wi, wj, wk] = dims;
+    let plane = wi * wj;
+    let pixel = grid.spacing.x.max(grid.spacing.y) as f32;
+    let mut depth = vec![0f32; plane];
+    let mut out = Vec::new();
+    for kk in 0..wk {
+        let s = column.at(column.first + kk).expect("in the column");
+        let slab = &region[kk * plane..(kk + 1) * plane];
+        for (d, &r) in depth.iter_mut().zip(slab) {
+            *d = if r { f32::MAX } else { 0.0 };
+        }
+        crate::thick::chamfer(&mut depth, wi, wj, pixel);
+        // The deep parts in this slice, joined side by side; one that
+        // reaches into the body's outline is the body's own (a body leaning
+        // forward at L5–S1 outgrows its estimated outline).
+        let units = |c: usize| {
+            let p = grid.plane_mm((origin[0] + c % wi) as f64, (origin[1] + c / wi) as f64);
+            s.body_units(grid, p)
+        };
+        let mut part = vec![usize::MAX; plane];
+        let mut stack = Vec::new();
+        for start in 0..plane {
+            if depth[start] < DEPTH_AT_LEAST_MM || part[start] != usize::MAX {
+                continue;
+            }
+            part[start] = start;
+            stack.push(start);
+            let mut members = vec![start];
+            let mut the_body = false;
+            while let Some(c) = stack.pop() {
+                let (a, l) = units(c);
+                the_body |= a * a + l * l <= 1.0;
+                let (x, y) = (c % wi, c / wi);
+                let near = [
+                    (x > 0).then(|| c - 1),
+                    (x + 1 < wi).then(|| c + 1),
+                    (y > 0).then(|| c - wi),
+                    (y + 1 < wj).then(|| c + wi),
+                ];
+                for n in near.into_iter().flatten() {
+                    if depth[n] >= DEPTH_AT_LEAST_MM && part[n] == usize::MAX {
+                        part[n] = start;
+                        stack.push(n);
+                        members.push(n);
+                    }
+                }
+            }
+            if the_body {
+                continue;
+            }
+            for c in members {
+                let (a, l) = units(c);
+                if a >= AHEAD_AT_LEAST && a * a + l * l >= OUTSIDE_AT_LEAST * OUTSIDE_AT_LEAST {
+                    out.push(kk * plane + c);
+                }
+            }
+        }
+    }
+    long_enough(out, dims, grid.spacing.z)
+}
+
+/// How long (mm, along the slices) a vessel's run of seeds is at least: an
+/// artery or a vein runs on past a level, while an endplate's rim or an
+/// osteophyte beside a disc, as deep and as far in front, spans only a few
+/// slices (on TotalSegmentator's CT at 1.5 mm, the rim of L4's lower
+/// endplate was taken for a vessel).
+const RUN_AT_LEAST_MM: f64 = 12.0;
+
+/// The seeds in 3D runs (joined face to face) spanning `RUN_AT_LEAST_MM`.
+fn long_enough(seeds: Vec<usize>, dims: [usize; 3], dz: f64) -> Vec<usize> {
+    let [wi, wj, wk] = dims;
+    let plane = wi * wj;
+    let mut is_seed = vec![false; plane * wk];
+    for &w in &seeds {
+        is_seed[w] = true;
+    }
+    let mut seen = vec![false; plane * wk];
+    let mut out = Vec::new();
+    for &start in &seeds {
+        if seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        let mut stack = vec![start];
+        let mut members = vec![start];
+        let (mut lo, mut hi) = (start / plane, start / plane);
+        while let Some(w) = stack.pop() {
+            let (x, y, k) = (w % wi, (w / wi) % wj, w / plane);
+            lo = lo.min(k);
+            hi = hi.max(k);
+            let near = [
+                (x > 0).then(|| w - 1),
+                (x + 1 < wi).then(|| w + 1),
+                (y > 0).then(|| w - wi),
+                (y + 1 < wj).then(|| w + wi),
+                (k > 0).then(|| w - plane),
+                (k + 1 < wk).then(|| w + plane),
+            ];
+            for n in near.into_iter().flatten() {
+                if is_seed[n] && !seen[n] {
+                    seen[n] = true;
+                    stack.push(n);
+                    members.push(n);
+                }
+            }
+        }
+        if (hi - lo + 1) as f64 * dz >= RUN_AT_LEAST_MM {
+            out.extend(members);
+        }
+    }
+    out
+}

@@ -274,21 +274,6 @@ impl<'a> Analyser<'a> {
         {
             let chain = canal::chain(&self.grid, &self.pockets)?;
             let column = column::build(&self.grid, &chain)?;
-            if std::env::var("SPINE_TRACE").is_ok() {
-                eprintln!(
-                    "TRACE chain {} k {}..{} column {}..{} of {} first {:?} last {:?} ant {:?} lat {:?}",
-                    chain.len(),
-                    chain[0].k,
-                    chain[chain.len() - 1].k,
-                    column.first,
-                    column.first + column.slices.len() - 1,
-                    self.grid.dims[2],
-                    chain[0].centre,
-                    chain[chain.len() - 1].centre,
-                    self.grid.anterior,
-                    self.grid.lateral
-                );
-            }
             let stations = column::stations(&self.grid, &column);
             let mut discs = column::discs(&self.grid, &stations);
             discs.sort_by(|a, b| b.centre.z.total_cmp(&a.centre.z));
@@ -315,18 +300,6 @@ impl<'a> Analyser<'a> {
         match result {
             Ok(analysis) => {
                 let (good, whole) = quality(&analysis.spine);
-                if std::env::var("SPINE_TRACE").is_ok() {
-                    eprintln!(
-                        "TRACE reading {:?} good {good} whole {whole} short {stops_short} names {:?}",
-                        self.grid.reading.bone_hu,
-                        analysis
-                            .spine
-                            .vertebrae
-                            .iter()
-                            .map(|v| (v.name.clone(), v.volume_ml as i64))
-                            .collect::<Vec<_>>()
-                    );
-                }
                 // Taken at once when four in five look right and no body is
                 // left past the column's ends; otherwise the more lenient
                 // readings are tried too and the best kept. (On
@@ -345,9 +318,6 @@ impl<'a> Analyser<'a> {
             }
             Err(SpineError::Cancelled) => return Err(SpineError::Cancelled),
             Err(e) => {
-                if std::env::var("SPINE_TRACE").is_ok() {
-                    eprintln!("TRACE error {e:?}");
-                }
                 self.first_error.get_or_insert(e);
             }
         }

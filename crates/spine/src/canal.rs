@@ -111,35 +111,7 @@ impl Cells {
 
     /// 4-connected components of the cells `keep` accepts.
     fn components(&self, keep: impl Fn(usize) -> bool) -> Vec<Vec<usize>> {
-        let mut seen = vec![false; self.w * self.h];
-        let mut out = Vec::new();
-        let mut stack = Vec::new();
-        for start in 0..self.w * self.h {
-            if seen[start] || !keep(start) {
-                continue;
-            }
-            seen[start] = true;
-            stack.push(start);
-            let mut members = Vec::new();
-            while let Some(c) = stack.pop() {
-                members.push(c);
-                let (x, y) = (c % self.w, c / self.w);
-                let near = [
-                    (x > 0).then(|| c - 1),
-                    (x + 1 < self.w).then(|| c + 1),
-                    (y > 0).then(|| c - self.w),
-                    (y + 1 < self.h).then(|| c + self.w),
-                ];
-                for n in near.into_iter().flatten() {
-                    if !seen[n] && keep(n) {
-                        seen[n] = true;
-                        stack.push(n);
-                    }
-                }
-            }
-            out.push(members);
-        }
-        out
+        crate::plane::components(self.w, self.h, keep)
     }
 
     /// Distance (mm) to the nearest bone cell along each of the eight

@@ -17,6 +17,7 @@ mod holes;
 mod measure;
 mod naming;
 mod paths;
+mod plane;
 mod revise;
 mod sacrum;
 mod split;

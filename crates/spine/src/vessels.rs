@@ -49,40 +49,14 @@ pub(crate) fn seeds(
             let p = grid.plane_mm((origin[0] + c % wi) as f64, (origin[1] + c / wi) as f64);
             s.body_units(grid, p)
         };
-        let mut part = vec![usize::MAX; plane];
-        let mut stack = Vec::new();
-        for start in 0..plane {
-            if depth[start] < DEPTH_AT_LEAST_MM || part[start] != usize::MAX {
-                continue;
-            }
-            part[start] = start;
-            stack.push(start);
-            let mut members = vec![start];
-            let mut the_body = false;
-            while let Some(c) = stack.pop() {
-                let (a, l) = units(c);
-                the_body |= a * a + l * l <= 1.0;
-                let (x, y) = (c % wi, c / wi);
-                let near = [
-                    (x > 0).then(|| c - 1),
-                    (x + 1 < wi).then(|| c + 1),
-                    (y > 0).then(|| c - wi),
-                    (y + 1 < wj).then(|| c + wi),
-                ];
-                for n in near.into_iter().flatten() {
-                    if depth[n] >= DEPTH_AT_LEAST_MM && part[n] == usize::MAX {
-                        part[n] = start;
-                        stack.push(n);
-                        members.push(n);
-                    }
-                }
-            }
-            if the_body {
+        let radius = |(a, l): (f64, f64)| (a * a + l * l).sqrt();
+        for members in crate::plane::components(wi, wj, |c| depth[c] >= DEPTH_AT_LEAST_MM) {
+            if members.iter().any(|&c| radius(units(c)) <= 1.0) {
                 continue;
             }
             for c in members {
                 let (a, l) = units(c);
-                if a >= AHEAD_AT_LEAST && a * a + l * l >= OUTSIDE_AT_LEAST * OUTSIDE_AT_LEAST {
+                if a >= AHEAD_AT_LEAST && radius((a, l)) >= OUTSIDE_AT_LEAST {
                     out.push(kk * plane + c);
                 }
             }

@@ -111,32 +111,35 @@ fn body_in_slice(grid: &Grid, k: usize, canal: DVec2) -> Option<(DVec2, f64, f64
 /// How far past each end of the column (mm) the spine is looked for.
 const BEYOND_MM: f64 = 30.0;
 
-/// Whether vertebral bodies go on past an end of the column: in two thirds
-/// of the slices up to [`BEYOND_MM`] past it, a body lies in front of
-/// where the canal ended. A strict reading of bone can lose the canal's
-/// ring for a whole vertebra (on TotalSegmentator's CT with its bone made
-/// 100 HU denser, resampled to 1.5 mm, the chain stopped 50 mm short of the
-/// top, and T12 was called rib), so a reading that stops short is not
-/// taken at once.
-pub(crate) fn continues_past(grid: &Grid, column: &Column) -> [bool; 2] {
+/// Whether vertebral bodies go on above the column's top (its end up the
+/// patient): in two thirds of the slices up to [`BEYOND_MM`] past it, a
+/// body lies in front of where the canal ended. A strict reading of bone
+/// can lose the canal's ring for a whole vertebra (on TotalSegmentator's CT
+/// with its bone made 100 HU denser, resampled to 1.5 mm, the chain stopped
+/// 50 mm short of the top, and T12 was called rib), so a reading that stops
+/// short is not taken at once. Not below: under the sacral canal's end the
+/// sacrum and coccyx go on by nature (on the demo spine every reading
+/// stopped "short" there, and all three were run for the same result).
+pub(crate) fn continues_above(grid: &Grid, column: &Column) -> bool {
     let reach = (BEYOND_MM / grid.spacing.z).round() as usize;
     let last = column.first + column.slices.len() - 1;
-    let ends = [
-        (column.first, column.slices[0].canal, -1i64),
-        (last, column.slices[column.slices.len() - 1].canal, 1),
-    ];
-    ends.map(|(end, canal, dir)| {
-        let ks: Vec<usize> = (1..=reach as i64)
-            .map(|n| end as i64 + dir * n)
-            .take_while(|&k| k >= 0 && (k as usize) < grid.dims[2])
-            .map(|k| k as usize)
-            .collect();
-        let bodies = ks
-            .iter()
-            .filter(|&&k| body_in_slice(grid, k, canal).is_some())
-            .count();
-        ks.len() as f64 * grid.spacing.z >= 10.0 && bodies * 3 >= ks.len() * 2
-    })
+    let up_is_higher_k =
+        grid.world(0.0, 0.0, last as f64).z > grid.world(0.0, 0.0, column.first as f64).z;
+    let (end, canal, dir) = if up_is_higher_k {
+        (last, column.slices[column.slices.len() - 1].canal, 1i64)
+    } else {
+        (column.first, column.slices[0].canal, -1)
+    };
+    let ks: Vec<usize> = (1..=reach as i64)
+        .map(|n| end as i64 + dir * n)
+        .take_while(|&k| k >= 0 && (k as usize) < grid.dims[2])
+        .map(|k| k as usize)
+        .collect();
+    let bodies = ks
+        .iter()
+        .filter(|&&k| body_in_slice(grid, k, canal).is_some())
+        .count();
+    ks.len() as f64 * grid.spacing.z >= 10.0 && bodies * 3 >= ks.len() * 2
 }
 
 /// Median of a slice of numbers (0 when empty).

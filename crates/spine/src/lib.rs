@@ -211,7 +211,7 @@ struct Found {
     chain: Vec<canal::Pocket>,
     column: column::Column,
     discs: Vec<column::Disc>,
-    /// Vertebral bodies go on past an end of the column.
+    /// Vertebral bodies go on above the column's top.
     stops_short: bool,
 }
 
@@ -278,7 +278,7 @@ impl<'a> Analyser<'a> {
             let stations = column::stations(&self.grid, &column);
             let mut discs = column::discs(&self.grid, &stations);
             discs.sort_by(|a, b| b.centre.z.total_cmp(&a.centre.z));
-            let stops_short = column::continues_past(&self.grid, &column).contains(&true);
+            let stops_short = column::continues_above(&self.grid, &column);
             self.found = Some(Found {
                 chain,
                 column,
@@ -292,7 +292,7 @@ impl<'a> Analyser<'a> {
     /// Takes a plausible analysis of the whole spine in view; otherwise
     /// keeps the best so far and starts over with the next, more lenient
     /// reading of bone; at the ladder's end returns the best (or the first
-    /// reading's error). `stops_short`: bodies go on past the column's end.
+    /// reading's error). `stops_short`: bodies go on above the column's top.
     fn judge(
         &mut self,
         result: Result<Analysis, SpineError>,
@@ -302,7 +302,7 @@ impl<'a> Analyser<'a> {
             Ok(analysis) => {
                 let (good, whole) = quality(&analysis.spine);
                 // Taken at once when four in five look right and no body is
-                // left past the column's ends; otherwise the more lenient
+                // left above the column's top; otherwise the more lenient
                 // readings are tried too and the best kept. (On
                 // TotalSegmentator's CT resampled to 1 mm a 150 HU reading
                 // with L5 and the sacrum merged had 3 of 5 right, and was

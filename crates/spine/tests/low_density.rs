@@ -267,7 +267,7 @@ fn contrast_filled_vessels_stay_out_of_the_lumbar_bodies() {
 /// strict reading of bone sees the canal's ring only in places there: its
 /// chain stopped 50 mm short of the scan's top, T12 was called rib and the
 /// reading taken with four lumbar vertebrae right. Now a reading that leaves
-/// bodies past the column's ends is not taken at once, and the same bars
+/// bodies above the column's top is not taken at once, and the same bars
 /// hold as on the CT itself.
 #[test]
 fn denser_bone_reads_the_same_resampled_to_1_5_mm() {

@@ -123,6 +123,8 @@ fn browser(series: &Path, segments_native: Option<&str>, spine_native: Option<&s
     let j2k = phantoms::bench_series_j2k()?;
     step("benchmark: the same series in the browser (release wasm), beside the native CLI");
     setup::web_tools()?;
+    // playwright-core drives Chromium here as in the end-to-end tests.
+    setup::npm_packages()?;
     // The in-browser peers, pinned in their own lockfile and bundled into
     // one local page: measured in the same Chromium, on the same files.
     setup::npm_ci("tests/e2e/bench/peers", "the benchmark's in-browser peers")?;
@@ -156,6 +158,7 @@ pub fn large() -> Result {
     let series = phantoms::large_series()?;
     step("large benchmark: 512x512x2500 in the browser (release wasm), beside the native CLI");
     setup::web_tools()?;
+    setup::npm_packages()?;
     run(cargo(&root()).args(["build", "--release", "-p", "insitu-cli"]))?;
     web::build(true)?;
     run(Command::new("node")

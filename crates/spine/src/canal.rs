@@ -19,6 +19,26 @@ pub(crate) struct Pocket {
     pub ap_mm: f64,
 }
 
+/// The brightest a canal pocket is on average (HU) in the reading that
+/// splits pockets at their necks: CSF (0–15), cord (30–40) and epidural
+/// fat (−100) with some partial volume of the walls. Fatty marrow in an
+/// osteoporotic body reads 70–110 and, walled in by cortex, makes a pocket
+/// too (on TotalSegmentator's CT with 1.5 mm pixels and 3 mm slices, one in
+/// S1's body ended the canal's chain, held the column straight through the
+/// sacrum and lost the L5–S1 disc). Only there: elsewhere it moved the
+/// column enough to tilt S1's top read by 4°.
+const CANAL_MOST_HU: f32 = 60.0;
+
+/// Necks this wide (mm) or narrower are cut where a pocket is too big or
+/// ragged to be a canal: where the canal opens into a foramen or between
+/// the laminae (at the lumbosacral junction, on both sides at once) it
+/// joins the fat beyond into one region 35–50 mm across.
+const NECK_MM: f64 = 6.0;
+
+/// Area bounds (mm²) of an open pocket's cells.
+const MIN_OPEN_POCKET_MM2: f64 = 30.0;
+const MAX_POCKET_MM2: f64 = 700.0;
+
 /// One slice read at a stride that keeps cells at about 1.5 mm (thin
 /// cortex still counts: a cell is bone when any of its pixels is).
 struct Cells {
@@ -100,13 +120,35 @@ impl Cells {
         let area = members.len() as f64 * self.pixel.x * self.pixel.y;
         let (ap, lr) = (hi_a - lo_a + self.pixel.x, hi_l - lo_l + self.pixel.x);
         let fill = area / (ap * lr);
-        ((5.0..=35.0).contains(&ap) && (5.0..=35.0).contains(&lr) && fill >= 0.45).then_some(
-            Pocket {
+        let mean_hu = members.iter().map(|&c| self.mean[c]).sum::<f32>() / members.len() as f32;
+        ((5.0..=35.0).contains(&ap)
+            && (5.0..=35.0).contains(&lr)
+            && fill >= 0.45
+            && (mean_hu <= CANAL_MOST_HU || !grid.reading.split_necks))
+            .then_some(Pocket {
                 k,
                 centre,
                 ap_mm: ap,
-            },
-        )
+            })
+    }
+
+    /// A canal-like pocket made of `members`, or, where they are too big or
+    /// ragged for one, of the parts they fall into once necks under about
+    /// [`NECK_MM`] are cut (see [`crate::plane::opened_parts`]).
+    fn describe_or_split(&self, grid: &Grid, members: &[usize], k: usize) -> Vec<Pocket> {
+        if let Some(pocket) = self.describe(grid, members, k) {
+            return vec![pocket];
+        }
+        let cell = self.pixel.x.min(self.pixel.y);
+        let radius = ((NECK_MM / cell - 1.0) / 2.0).round().max(1.0) as usize;
+        crate::plane::opened_parts(self.w, members, radius)
+            .into_iter()
+            .filter(|part| {
+                let area = part.len() as f64 * self.pixel.x * self.pixel.y;
+                (MIN_OPEN_POCKET_MM2..=MAX_POCKET_MM2).contains(&area)
+            })
+            .filter_map(|part| self.describe(grid, &part, k))
+            .collect()
     }
 
     /// 4-connected components of the cells `keep` accepts.
@@ -179,7 +221,7 @@ fn ring_pockets(grid: &Grid, cells: &Cells, k: usize) -> Vec<Pocket> {
             });
             let area = members.len() as f64 * cell_area;
             let mean = members.iter().map(|&c| cells.mean[c]).sum::<f32>() / members.len() as f32;
-            !touches_edge && (50.0..=700.0).contains(&area) && soft(mean)
+            !touches_edge && (50.0..=MAX_POCKET_MM2).contains(&area) && soft(mean)
         })
         .filter_map(|members| cells.describe(grid, &members, k))
         .collect()
@@ -195,7 +237,8 @@ const ENCLOSED_WITHIN_MM: f64 = 30.0;
 /// compass directions, straight ahead and straight behind among them; a
 /// pocket of such soft cells counts only with a vertebral body in front of
 /// it (a marrow cavity or the pelvis is enclosed too, but with soft tissue
-/// ahead).
+/// ahead). In the reading that splits at necks, a region too big or ragged
+/// for a canal is cut into the parts it has once opened.
 fn open_pockets(grid: &Grid, cells: &Cells, k: usize, closed: &[Pocket]) -> Vec<Pocket> {
     let dist = cells.bone_distances(ENCLOSED_WITHIN_MM + 1.0);
     let compass = |v: DVec2| {
@@ -216,9 +259,15 @@ fn open_pockets(grid: &Grid, cells: &Cells, k: usize, closed: &[Pocket]) -> Vec<
         .into_iter()
         .filter(|members| {
             let area = members.len() as f64 * cells.pixel.x * cells.pixel.y;
-            (30.0..=700.0).contains(&area)
+            area >= MIN_OPEN_POCKET_MM2
         })
-        .filter_map(|members| cells.describe(grid, &members, k))
+        .flat_map(|members| {
+            if grid.reading.split_necks {
+                cells.describe_or_split(grid, &members, k)
+            } else {
+                cells.describe(grid, &members, k).into_iter().collect()
+            }
+        })
         .filter(|p| closed.iter().all(|c| (c.centre - p.centre).length() > 8.0))
         .filter(|p| body_ahead(grid, cells, p.centre))
         .collect()

@@ -485,11 +485,15 @@ pub(crate) fn ranked_dip(
     typical: f64,
     broad_ranked_down: bool,
 ) -> Option<(f64, f64)> {
-    if smooth[i] > smooth[i - 1] || smooth[i] > smooth[i + 1] || smooth[i] > typical - 15.0 {
+    if smooth[i] > smooth[i - 1] || smooth[i] > smooth[i + 1] {
         return None;
     }
     let (depth, width_mm) = dip_at(smooth, i);
-    if depth < 8.0 {
+    // A disc lies between two endplates at least as bright as the column's
+    // median: past the sacrum's end the column runs through soft tissue,
+    // whose dips (a canal chain followed down the sacral canal found one
+    // 40 mm under S1's top) are no disc.
+    if depth < 8.0 || smooth[i] > typical - 15.0 || smooth[i] + depth < typical {
         return None;
     }
     let broad = if broad_ranked_down {

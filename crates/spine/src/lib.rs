@@ -301,14 +301,21 @@ impl<'a> Analyser<'a> {
         match result {
             Ok(analysis) => {
                 let (good, whole) = quality(&analysis.spine);
+                let merged = analysis
+                    .spine
+                    .vertebrae
+                    .iter()
+                    .any(|v| v.name != "sacrum" && v.volume_ml > MOST_VERTEBRA_ML);
                 // Taken at once when four in five look right and no body is
                 // left above the column's top; otherwise the more lenient
                 // readings are tried too and the best kept. (On
                 // TotalSegmentator's CT resampled to 1 mm a 150 HU reading
                 // with L5 and the sacrum merged had 3 of 5 right, and was
                 // taken when three in five sufficed.)
+                // Nor when one piece is bigger than any vertebra: two
+                // merged (L5 with the sacrum where the L5–S1 disc was lost).
                 let plausible = good >= 1 && good * 10 >= whole * 8 && (good >= 3 || good == whole);
-                if plausible && !stops_short {
+                if plausible && !stops_short && !merged {
                     return Ok(Some(analysis));
                 }
                 // Right ones count for, wrong ones half as much against.
@@ -358,13 +365,17 @@ fn quality(spine: &Spine) -> (usize, usize) {
     let good = whole
         .iter()
         .filter(|v| {
-            (8.0..=120.0).contains(&v.volume_ml)
+            (8.0..=MOST_VERTEBRA_ML).contains(&v.volume_ml)
                 && highest(v).is_some_and(|h| h >= FRAGMENT_FRACTION * median)
                 && !v.flags.iter().any(|f| matches!(f, Flag::Irregular { .. }))
         })
         .count();
     (good, whole.len())
 }
+
+/// The largest vertebra (ml) with its posterior elements: a big adult L5
+/// is 80–100 ml.
+const MOST_VERTEBRA_ML: f64 = 120.0;
 
 /// A body lower in its middle and at its back than this fraction of the
 /// median body is a slice of one cut off by a false disc, not a vertebra:

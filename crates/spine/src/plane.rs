@@ -34,6 +34,54 @@ pub(crate) fn components(w: usize, h: usize, keep: impl Fn(usize) -> bool) -> Ve
     out
 }
 
+/// The parts `members` (cells of a `w`-wide grid) falls into once opened
+/// by a square of half-side `radius` cells: cells a (2r+1)² square of
+/// members covers, that square swept back over them. Necks narrower than
+/// the square (a canal leaking into a foramen, a gap between laminae) part;
+/// bodies wider keep their outline.
+pub(crate) fn opened_parts(w: usize, members: &[usize], radius: usize) -> Vec<Vec<usize>> {
+    if members.is_empty() {
+        return Vec::new();
+    }
+    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+    for &c in members {
+        let (x, y) = (c % w, c / w);
+        (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+    }
+    // A local grid with a border of `radius` empty cells all round.
+    let (bw, bh) = (x1 - x0 + 1 + 2 * radius, y1 - y0 + 1 + 2 * radius);
+    let local = |c: usize| (c / w - y0 + radius) * bw + (c % w - x0 + radius);
+    let mut inside = vec![false; bw * bh];
+    for &c in members {
+        inside[local(c)] = true;
+    }
+    let r = radius as i64;
+    let square = |x: usize, y: usize| {
+        (-r..=r).flat_map(move |dy| (-r..=r).map(move |dx| (x as i64 + dx, y as i64 + dy)))
+    };
+    let mut core = vec![false; bw * bh];
+    for y in radius..bh - radius {
+        for x in radius..bw - radius {
+            core[y * bw + x] = square(x, y).all(|(sx, sy)| inside[sy as usize * bw + sx as usize]);
+        }
+    }
+    let mut kept = vec![false; bw * bh];
+    for y in radius..bh - radius {
+        for x in radius..bw - radius {
+            if core[y * bw + x] {
+                for (sx, sy) in square(x, y) {
+                    kept[sy as usize * bw + sx as usize] = true;
+                }
+            }
+        }
+    }
+    let global = |l: usize| (l / bw + y0 - radius) * w + (l % bw + x0 - radius);
+    components(bw, bh, |l| kept[l])
+        .into_iter()
+        .map(|part| part.into_iter().map(global).collect())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +102,26 @@ mod tests {
             .collect();
         sorted.sort();
         assert_eq!(sorted, vec![vec![0, 1], vec![5, 8], vec![6]]);
+    }
+
+    #[test]
+    fn opening_parts_two_blocks_joined_by_a_thin_neck_and_keeps_their_cells() {
+        // Two 5×5 blocks joined by a 1-cell neck 3 cells long, on a 16-wide grid.
+        let w = 16;
+        let mut members = Vec::new();
+        for y in 2..7 {
+            for x in (1..6).chain(9..14) {
+                members.push(y * w + x);
+            }
+        }
+        let neck: Vec<usize> = (6..9).map(|x| 4 * w + x).collect();
+        members.extend(&neck);
+        assert_eq!(components(w, 9, |c| members.contains(&c)).len(), 1);
+        let mut parts = opened_parts(w, &members, 1);
+        parts.iter_mut().for_each(|p| p.sort_unstable());
+        parts.sort();
+        assert_eq!(parts.len(), 2);
+        assert!(parts.iter().all(|p| p.len() == 25));
+        assert!(parts.iter().flatten().all(|c| !neck.contains(c)));
     }
 }

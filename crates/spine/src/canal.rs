@@ -58,15 +58,13 @@ impl Cells {
         let mut bone = vec![false; w * h];
         let mut mean = vec![0f32; w * h];
         let mut count = vec![0u16; w * h];
-        for j in 0..grid.dims[1] {
-            for i in 0..grid.dims[0] {
-                let v = grid.hu_at(i, j, k);
-                let cell = (j / stride) * w + i / stride;
-                bone[cell] |= v >= grid.bone_hu();
-                mean[cell] += v;
-                count[cell] += 1;
-            }
-        }
+        let bone_hu = grid.bone_hu();
+        grid.each_in_slice(k, |i, j, v| {
+            let cell = (j / stride) * w + i / stride;
+            bone[cell] |= v >= bone_hu;
+            mean[cell] += v;
+            count[cell] += 1;
+        });
         for (m, &n) in mean.iter_mut().zip(&count) {
             *m /= f32::from(n.max(1));
         }

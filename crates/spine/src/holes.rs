@@ -28,15 +28,17 @@ pub(crate) fn close_along_slices(grid: &Grid, labels: &mut [u8]) {
     }
     let vertebra = |l: u8| (label_of(0)..=label_of(23)).contains(&l);
     let plane = ni * nj;
-    for column in 0..plane {
-        let mut last: Option<(usize, u8)> = None;
-        for k in 0..nk {
-            let at = k * plane + column;
-            let l = labels[at];
+    // Slice by slice (memory order), each column's last labelled slice
+    // and its label kept: a column at a time strides a whole slice per
+    // step and cost a twentieth of the analysis.
+    let mut last: Vec<Option<(usize, u8)>> = vec![None; plane];
+    for k in 0..nk {
+        for (column, last) in last.iter_mut().enumerate() {
+            let l = labels[k * plane + column];
             if l == 0 {
                 continue;
             }
-            if let Some((from, before)) = last {
+            if let Some((from, before)) = *last {
                 let gap = k - from - 1;
                 if gap > 0 && gap <= longest && before == l && vertebra(l) {
                     let hole = (from + 1..k).map(|g| g * plane + column);
@@ -45,7 +47,7 @@ pub(crate) fn close_along_slices(grid: &Grid, labels: &mut [u8]) {
                     }
                 }
             }
-            last = Some((k, l));
+            *last = Some((k, l));
         }
     }
 }

@@ -104,6 +104,11 @@ impl Thick {
                     }
                 }
             }
+            // Without a core but the spine's, nothing is thick here (most
+            // slices of a CT without contrast): no second distance pass.
+            if !from_core.contains(&0.0) {
+                continue;
+            }
             chamfer(&mut from_core, w, h, pixel);
             let base = (k - first) * cells;
             for (c, &d) in from_core.iter().enumerate() {

@@ -59,8 +59,11 @@ impl Cells {
         let mut mean = vec![0f32; w * h];
         let mut count = vec![0u16; w * h];
         let bone_hu = grid.bone_hu();
+        // A pixel's cell by lookup, not a division per pixel.
+        let cell_column: Vec<usize> = (0..grid.dims[0]).map(|i| i / stride).collect();
+        let cell_row: Vec<usize> = (0..grid.dims[1]).map(|j| (j / stride) * w).collect();
         grid.each_in_slice(k, |i, j, v| {
-            let cell = (j / stride) * w + i / stride;
+            let cell = cell_row[j] + cell_column[i];
             bone[cell] |= v >= bone_hu;
             mean[cell] += v;
             count[cell] += 1;

@@ -7,7 +7,7 @@
 use glam::DVec2;
 
 use crate::SpineError;
-use crate::grid::Grid;
+use crate::grid::{CellIndex, Grid};
 
 /// A canal cross-section found in one slice.
 #[derive(Debug, Clone, Copy)]
@@ -54,16 +54,14 @@ struct Cells {
 impl Cells {
     fn read(grid: &Grid, k: usize) -> Self {
         let stride = (1.5 / grid.spacing.x.min(grid.spacing.y)).round().max(1.0) as usize;
-        let (w, h) = (grid.dims[0].div_ceil(stride), grid.dims[1].div_ceil(stride));
+        let index = CellIndex::new(grid.dims, stride);
+        let (w, h) = (index.w, index.h);
         let mut bone = vec![false; w * h];
         let mut mean = vec![0f32; w * h];
         let mut count = vec![0u16; w * h];
         let bone_hu = grid.bone_hu();
-        // A pixel's cell by lookup, not a division per pixel.
-        let cell_column: Vec<usize> = (0..grid.dims[0]).map(|i| i / stride).collect();
-        let cell_row: Vec<usize> = (0..grid.dims[1]).map(|j| (j / stride) * w).collect();
         grid.each_in_slice(k, |i, j, v| {
-            let cell = cell_row[j] + cell_column[i];
+            let cell = index.of(i, j);
             bone[cell] |= v >= bone_hu;
             mean[cell] += v;
             count[cell] += 1;
@@ -133,12 +131,16 @@ impl Cells {
             })
     }
 
-    /// A canal-like pocket made of `members`, or, where they are too big or
-    /// ragged for one, of the parts they fall into once necks under about
-    /// [`NECK_MM`] are cut (see [`crate::plane::opened_parts`]).
+    /// A canal-like pocket made of `members`, or, in the reading that
+    /// splits at necks and where they are too big or ragged for one, of the
+    /// parts they fall into once necks under about [`NECK_MM`] are cut (see
+    /// [`crate::plane::opened_parts`]).
     fn describe_or_split(&self, grid: &Grid, members: &[usize], k: usize) -> Vec<Pocket> {
         if let Some(pocket) = self.describe(grid, members, k) {
             return vec![pocket];
+        }
+        if !grid.reading.split_necks {
+            return Vec::new();
         }
         let cell = self.pixel.x.min(self.pixel.y);
         let radius = ((NECK_MM / cell - 1.0) / 2.0).round().max(1.0) as usize;
@@ -262,13 +264,7 @@ fn open_pockets(grid: &Grid, cells: &Cells, k: usize, closed: &[Pocket]) -> Vec<
             let area = members.len() as f64 * cells.pixel.x * cells.pixel.y;
             area >= MIN_OPEN_POCKET_MM2
         })
-        .flat_map(|members| {
-            if grid.reading.split_necks {
-                cells.describe_or_split(grid, &members, k)
-            } else {
-                cells.describe(grid, &members, k).into_iter().collect()
-            }
-        })
+        .flat_map(|members| cells.describe_or_split(grid, &members, k))
         .filter(|p| closed.iter().all(|c| (c.centre - p.centre).length() > 8.0))
         .filter(|p| body_ahead(grid, cells, p.centre))
         .collect()

@@ -68,6 +68,34 @@ impl Reading {
     ];
 }
 
+/// Which cell of a grid `stride` pixels to a side each pixel of a slice
+/// falls in, by lookup: a division per pixel, in passes that read every
+/// slice, was a tenth of the whole analysis.
+pub(crate) struct CellIndex {
+    column: Vec<usize>,
+    row: Vec<usize>,
+    /// Cells across and down.
+    pub w: usize,
+    pub h: usize,
+}
+
+impl CellIndex {
+    pub fn new(dims: [usize; 3], stride: usize) -> Self {
+        let (w, h) = (dims[0].div_ceil(stride), dims[1].div_ceil(stride));
+        Self {
+            column: (0..dims[0]).map(|i| i / stride).collect(),
+            row: (0..dims[1]).map(|j| (j / stride) * w).collect(),
+            w,
+            h,
+        }
+    }
+
+    /// The cell (row by row) of pixel (i, j).
+    pub fn of(&self, i: usize, j: usize) -> usize {
+        self.row[j] + self.column[i]
+    }
+}
+
 impl<'a> Grid<'a> {
     /// Refuses a volume whose slices are not roughly axial.
     pub fn new(volume: &'a Volume) -> Result<Self, SpineError> {

@@ -7,7 +7,7 @@
 
 use glam::DVec2;
 
-use crate::grid::Grid;
+use crate::grid::{CellIndex, Grid};
 
 /// Half a rib's thickness, with room: deeper than this inside bright
 /// tissue is a vessel's lumen, a chamber or a joint's head.
@@ -45,17 +45,14 @@ impl Thick {
         let stride = (CELL_MM / grid.spacing.x.min(grid.spacing.y))
             .round()
             .max(1.0) as usize;
-        let (w, h) = (grid.dims[0].div_ceil(stride), grid.dims[1].div_ceil(stride));
+        let index = CellIndex::new(grid.dims, stride);
+        let (w, h) = (index.w, index.h);
         let cells = w * h;
         let mut bits = vec![0u64; ((last + 1 - first) * cells).div_ceil(64)];
         let pixel = (grid.spacing.x.max(grid.spacing.y) * stride as f64) as f32;
         let mut bright = vec![false; cells];
         let mut inside = vec![0f32; cells];
         let mut from_core = vec![0f32; cells];
-        // A pixel's cell by lookup: a division per pixel was a tenth of
-        // the whole analysis.
-        let cell_column: Vec<usize> = (0..grid.dims[0]).map(|i| i / stride).collect();
-        let cell_row: Vec<usize> = (0..grid.dims[1]).map(|j| (j / stride) * w).collect();
         for k in first..=last {
             bright.fill(true);
             // A cell is bright when all its pixels are: thin gaps between
@@ -63,7 +60,7 @@ impl Thick {
             let bone = grid.bone_hu();
             grid.each_in_slice(k, |i, j, hu| {
                 if hu < bone {
-                    bright[cell_row[j] + cell_column[i]] = false;
+                    bright[index.of(i, j)] = false;
                 }
             });
             if !bright.iter().any(|&b| b) {
@@ -159,9 +156,9 @@ fn nearest_core(d: &[f32], w: usize, h: usize, x: usize, y: usize, reach: usize)
 }
 
 /// Distance (mm) to the nearest zero cell, in place: two passes of a
-/// 3×3 chamfer (edge `pixel`, diagonal `pixel`·√2). Row against row, the
-/// first and last cells of a row apart, so the inner loop has no branch
-/// (it runs on every slice of the CT).
+/// 3×3 chamfer (edge `pixel`, diagonal `pixel`·√2). Row against row, one
+/// neighbour at a time, so no loop branches on a row's ends (it runs on
+/// every slice of the CT).
 pub(crate) fn chamfer(d: &mut [f32], w: usize, h: usize, pixel: f32) {
     let diagonal = pixel * std::f32::consts::SQRT_2;
     for y in 0..h {
@@ -193,15 +190,14 @@ pub(crate) fn chamfer(d: &mut [f32], w: usize, h: usize, pixel: f32) {
 /// `diagonal`.
 fn forward_from_row(row: &mut [f32], other: &[f32], pixel: f32, diagonal: f32) {
     let w = row.len();
-    for x in 0..w {
-        let mut best = row[x].min(other[x] + pixel);
-        if x > 0 {
-            best = best.min(other[x - 1] + diagonal);
-        }
-        if x + 1 < w {
-            best = best.min(other[x + 1] + diagonal);
-        }
-        row[x] = best;
+    for (x, cell) in row.iter_mut().enumerate() {
+        *cell = cell.min(other[x] + pixel);
+    }
+    for x in 1..w {
+        row[x] = row[x].min(other[x - 1] + diagonal);
+    }
+    for x in 0..w.saturating_sub(1) {
+        row[x] = row[x].min(other[x + 1] + diagonal);
     }
 }
 

@@ -60,11 +60,14 @@ impl Cells {
         let mut mean = vec![0f32; w * h];
         let mut count = vec![0u16; w * h];
         let bone_hu = grid.bone_hu();
-        grid.each_in_slice(k, |i, j, v| {
-            let cell = index.of(i, j);
-            bone[cell] |= v >= bone_hu;
-            mean[cell] += v;
-            count[cell] += 1;
+        grid.each_row(k, |j, row| {
+            let first = index.of(0, j);
+            for (x, pixels) in row.chunks(stride).enumerate() {
+                let cell = first + x;
+                bone[cell] |= pixels.iter().any(|&v| v >= bone_hu);
+                mean[cell] += pixels.iter().sum::<f32>();
+                count[cell] += pixels.len() as u16;
+            }
         });
         for (m, &n) in mean.iter_mut().zip(&count) {
             *m /= f32::from(n.max(1));
@@ -196,7 +199,7 @@ impl Cells {
                     let (nx, ny) = (x as i64 + dx, y as i64 + dy);
                     if nx >= 0 && ny >= 0 && (nx as usize) < self.w && (ny as usize) < self.h {
                         let n = ny as usize * self.w + nx as usize;
-                        dist[c] = (dist[n] + step).min(cap as f32);
+                        dist[c] = crate::lesser(dist[n] + step, cap as f32);
                     }
                 }
             }

@@ -74,6 +74,8 @@ impl Reading {
 pub(crate) struct CellIndex {
     column: Vec<usize>,
     row: Vec<usize>,
+    /// Pixels to a cell's side.
+    pub stride: usize,
     /// Cells across and down.
     pub w: usize,
     pub h: usize,
@@ -85,6 +87,7 @@ impl CellIndex {
         Self {
             column: (0..dims[0]).map(|i| i / stride).collect(),
             row: (0..dims[1]).map(|j| (j / stride) * w).collect(),
+            stride,
             w,
             h,
         }
@@ -140,24 +143,25 @@ impl<'a> Grid<'a> {
         }
     }
 
-    /// Calls `f(i, j, hu)` for every pixel of slice `k`, row by row: one
-    /// match on the voxel type per slice, not per pixel.
-    pub fn each_in_slice(&self, k: usize, mut f: impl FnMut(usize, usize, f32)) {
+    /// Calls `f(j, row)` for every row of slice `k` in HU: one match on
+    /// the voxel type per slice, and whole rows for loops the compiler can
+    /// unroll (per-pixel callbacks cost twice as much in wasm).
+    pub fn each_row(&self, k: usize, mut f: impl FnMut(usize, &[f32])) {
         let [ni, nj, _] = self.dims;
         let range = k * ni * nj..(k + 1) * ni * nj;
         match self.volume.voxels() {
             Voxels::I16(v) => {
+                let mut hu = vec![0f32; ni];
                 for (j, row) in v[range].chunks_exact(ni).enumerate() {
-                    for (i, &hu) in row.iter().enumerate() {
-                        f(i, j, f32::from(hu));
+                    for (h, &v) in hu.iter_mut().zip(row) {
+                        *h = f32::from(v);
                     }
+                    f(j, &hu);
                 }
             }
             Voxels::F32(v) => {
                 for (j, row) in v[range].chunks_exact(ni).enumerate() {
-                    for (i, &hu) in row.iter().enumerate() {
-                        f(i, j, hu);
-                    }
+                    f(j, row);
                 }
             }
         }

@@ -26,19 +26,42 @@ pub(crate) fn close_along_slices(grid: &Grid, labels: &mut [u8]) {
     if longest == 0 {
         return;
     }
-    let vertebra = |l: u8| (label_of(0)..=label_of(23)).contains(&l);
     let plane = ni * nj;
     // Slice by slice (memory order), each column's last labelled slice
     // and its label kept: a column at a time strides a whole slice per
     // step and cost a twentieth of the analysis.
     let mut last: Vec<Option<(usize, u8)>> = vec![None; plane];
     for k in 0..nk {
-        for (column, last) in last.iter_mut().enumerate() {
+        close_up_to(grid, labels, k, longest, &mut last);
+    }
+}
+
+/// Slice `k` against each column's last labelled slice below it: a hole
+/// between them is closed. A function per slice: wasm has no on-stack
+/// replacement, so a loop over the slices here ran in the browser's
+/// baseline code throughout.
+#[inline(never)]
+fn close_up_to(
+    grid: &Grid,
+    labels: &mut [u8],
+    k: usize,
+    longest: usize,
+    last: &mut [Option<(usize, u8)>],
+) {
+    let vertebra = |l: u8| (label_of(0)..=label_of(23)).contains(&l);
+    let plane = last.len();
+    // Most of a slice is unlabelled: eight pixels skipped at once.
+    for word in (0..plane).step_by(8) {
+        let columns = word..(word + 8).min(plane);
+        if crate::all_zero(&labels[k * plane + word..k * plane + columns.end]) {
+            continue;
+        }
+        for column in columns {
             let l = labels[k * plane + column];
             if l == 0 {
                 continue;
             }
-            if let Some((from, before)) = *last {
+            if let Some((from, before)) = last[column] {
                 let gap = k - from - 1;
                 if gap > 0 && gap <= longest && before == l && vertebra(l) {
                     let hole = (from + 1..k).map(|g| g * plane + column);
@@ -47,7 +70,7 @@ pub(crate) fn close_along_slices(grid: &Grid, labels: &mut [u8]) {
                     }
                 }
             }
-            *last = Some((k, l));
+            last[column] = Some((k, l));
         }
     }
 }

@@ -156,30 +156,13 @@ pub(crate) fn split(
     for k in k0..=k1 {
         let s = column.at(k).expect("in the column");
         let base = (k - k0) * plane;
-        for y in 0..win.wj {
-            for x in 0..win.wi {
-                let (i, j) = (win.ox + x, win.oy + y);
-                let inside = in_envelope(grid, s, grid.plane_mm(i as f64, j as f64));
-                envelope[base + y * win.wi + x] = inside;
-                let p = grid.plane_mm(i as f64, j as f64);
-                // Thick, bright and not the spine's: a vessel with contrast.
-                let vessel = thick.contains(i, j, k) && clear_of_body(grid, s, p);
-                region[base + y * win.wi + x] = inside
-                    && grid.hu_at(i, j, k) >= grid.bone_hu()
-                    && !beside_front(grid, s, p)
-                    && !vessel;
-            }
-        }
-        let canal = s.canal - grid.plane_mm(win.ox as f64, win.oy as f64);
-        fill_holes(
+        let (envelope, region) = (
+            &mut envelope[base..base + plane],
             &mut region[base..base + plane],
-            &envelope[base..base + plane],
-            &mut hole,
-            win.wi,
-            win.wj,
-            grid,
-            canal,
         );
+        bone_in_envelope(grid, s, &thick, &win, k, envelope, region);
+        let canal = s.canal - grid.plane_mm(win.ox as f64, win.oy as f64);
+        fill_holes(region, envelope, &mut hole, win.wi, win.wj, grid, canal);
         if k % 16 == 0 && !progress(0.3 * (k - k0) as f32 / (k1 - k0 + 1) as f32) {
             return Err(SpineError::Cancelled);
         }
@@ -187,24 +170,16 @@ pub(crate) fn split(
     // Seeds: the body core in each slab.
     let mut own = vec![0u8; region.len()];
     for k in k0..=k1 {
-        let s = column.at(k).expect("in the column");
-        for y in 0..win.wj {
-            for x in 0..win.wi {
-                let w = (k - k0) * plane + y * win.wi + x;
-                if !region[w] {
-                    continue;
-                }
-                let (i, j) = (win.ox + x, win.oy + y);
-                let (a, l) = s.body_units(grid, grid.plane_mm(i as f64, j as f64));
-                if a * a + l * l > SEED_CORE * SEED_CORE {
-                    continue;
-                }
-                let p = grid.world(i as f64, j as f64, k as f64);
-                if let Some(c) = candidates.iter().position(|c| c.contains(p)) {
-                    own[w] = c as u8 + 1;
-                }
-            }
-        }
+        let base = (k - k0) * plane;
+        body_core(
+            grid,
+            column.at(k).expect("in the column"),
+            &candidates,
+            &win,
+            k,
+            &region[base..base + plane],
+            &mut own[base..base + plane],
+        );
     }
     let (wi, wj, wk) = (win.wi, win.wj, k1 - k0 + 1);
     // Contrast-filled vessels compete for what lies nearer to them.
@@ -229,10 +204,6 @@ pub(crate) fn split(
     // the low threshold that kept thin cortex connected: a voxel next to
     // soft tissue and under EDGE_HU is mostly soft tissue. (Marrow inside a
     // body is not soft tissue here: the body's holes were filled.)
-    let soft = |x: usize, y: usize, kk: usize| {
-        !region[(kk * wj + y) * wi + x]
-            && grid.hu_at(win.ox + x, win.oy + y, k0 + kk) < grid.bone_hu()
-    };
     // In a lenient reading the cortex itself is dim (osteoporosis, 3 mm
     // voxels): half-way lies just above the bone threshold.
     let edge_hu = if grid.reading.lenient {
@@ -240,30 +211,15 @@ pub(crate) fn split(
     } else {
         EDGE_HU
     };
-    let trim: Vec<usize> = (0..own.len())
-        .filter(|&w| {
-            if own[w] == 0 {
-                return false;
-            }
-            let (x, y, kk) = (w % wi, (w / wi) % wj, w / plane);
-            if grid.hu_at(win.ox + x, win.oy + y, k0 + kk) >= edge_hu {
-                return false;
-            }
-            (x > 0 && soft(x - 1, y, kk))
-                || (x + 1 < wi && soft(x + 1, y, kk))
-                || (y > 0 && soft(x, y - 1, kk))
-                || (y + 1 < wj && soft(x, y + 1, kk))
-                || (kk > 0 && soft(x, y, kk - 1))
-                || (kk + 1 < wk && soft(x, y, kk + 1))
-        })
-        .collect();
-    for w in trim {
-        own[w] = 0;
+    for kk in 0..wk {
+        trim_slice(grid, &win, k0, kk, edge_hu, &region, &mut own);
     }
-    for (w, &o) in own.iter().enumerate() {
-        if o > 0 {
-            let (x, y, kk) = (w % wi, (w / wi) % wj, w / plane);
-            labels[grid.index(win.ox + x, win.oy + y, k0 + kk)] = o;
+    // The labels are all 0 so far: the window's rows are copied in.
+    for kk in 0..wk {
+        for y in 0..wj {
+            let from = (kk * wj + y) * wi;
+            let to = grid.index(win.ox, win.oy + y, k0 + kk);
+            labels[to..to + wi].copy_from_slice(&own[from..from + wi]);
         }
     }
     drop((own, region));
@@ -276,7 +232,7 @@ pub(crate) fn split(
     for c in candidates.iter_mut() {
         c.alae = alae_beside(grid, column, c);
     }
-    outside_bone(
+    let reached = outside_bone(
         grid,
         column,
         &envelope,
@@ -288,18 +244,31 @@ pub(crate) fn split(
     if !progress(0.85) {
         return Err(SpineError::Cancelled);
     }
-    // Sizes, centroids, alae, partial.
+    // Sizes, centroids, alae, partial. A vertebra's voxels lie in the
+    // window over the column's slices, or among the bone reached outside
+    // it and handed back (transverse process tips): not a pass over the
+    // whole volume.
     let mut sums = vec![(0usize, DVec3::ZERO); candidates.len()];
-    for k in 0..grid.dims[2] {
-        for j in 0..nj {
-            for i in 0..ni {
-                let l = labels[grid.index(i, j, k)];
-                if l > 0 && l < OUTSIDE {
-                    let e = &mut sums[l as usize - 1];
-                    e.0 += 1;
-                    e.1 += DVec3::new(i as f64, j as f64, k as f64);
-                }
+    let mut add = |l: u8, i: usize, j: usize, k: usize| {
+        if l > 0 && l < OUTSIDE {
+            let e = &mut sums[l as usize - 1];
+            e.0 += 1;
+            e.1 += DVec3::new(i as f64, j as f64, k as f64);
+        }
+    };
+    let w = &envelope.win;
+    for k in k0..=k1 {
+        for j in w.oy..w.oy + w.wj {
+            let row = grid.index(0, j, k);
+            for i in w.ox..w.ox + w.wi {
+                add(labels[row + i], i, j, k);
             }
+        }
+    }
+    for at in reached {
+        let (i, j, k) = (at % ni, (at / ni) % nj, at / plane);
+        if !envelope.in_box(i, j, k) {
+            add(labels[at], i, j, k);
         }
     }
     for (c, (n, sum)) in candidates.iter_mut().zip(sums) {
@@ -315,6 +284,108 @@ pub(crate) fn split(
         c.partial = c.upper.is_none() || c.lower.is_none() || touches(0) || touches(last);
     }
     Ok(Split { labels, candidates })
+}
+
+/// One slice's envelope, and the bone in it that is the spine's: not a
+/// contrast-filled vessel (thick, bright and clear of the body) nor what
+/// lies beside the body's front. A function per slice, not a loop in
+/// `split`: wasm has no on-stack replacement, so a loop in a function
+/// called once runs in the browser's baseline code to its end, while a
+/// function called per slice is optimised after the first few.
+#[inline(never)]
+fn bone_in_envelope(
+    grid: &Grid,
+    s: &crate::column::SliceColumn,
+    thick: &Thick,
+    win: &Window,
+    k: usize,
+    envelope: &mut [bool],
+    region: &mut [bool],
+) {
+    let bone = grid.bone_hu();
+    for y in 0..win.wj {
+        for x in 0..win.wi {
+            let (i, j) = (win.ox + x, win.oy + y);
+            let p = grid.plane_mm(i as f64, j as f64);
+            let inside = in_envelope(grid, s, p);
+            envelope[y * win.wi + x] = inside;
+            region[y * win.wi + x] = inside
+                && grid.hu_at(i, j, k) >= bone
+                && !beside_front(grid, s, p)
+                // Thick, bright and not the spine's: a vessel with contrast.
+                && !(thick.contains(i, j, k) && clear_of_body(grid, s, p));
+        }
+    }
+}
+
+/// One slice's seeds: bone of the body's core, owned by the slab (between
+/// two disc planes) it lies in.
+#[inline(never)]
+fn body_core(
+    grid: &Grid,
+    s: &crate::column::SliceColumn,
+    candidates: &[Candidate],
+    win: &Window,
+    k: usize,
+    region: &[bool],
+    own: &mut [u8],
+) {
+    for y in 0..win.wj {
+        for x in 0..win.wi {
+            let w = y * win.wi + x;
+            if !region[w] {
+                continue;
+            }
+            let (i, j) = (win.ox + x, win.oy + y);
+            let (a, l) = s.body_units(grid, grid.plane_mm(i as f64, j as f64));
+            if a * a + l * l > SEED_CORE * SEED_CORE {
+                continue;
+            }
+            let p = grid.world(i as f64, j as f64, k as f64);
+            if let Some(c) = candidates.iter().position(|c| c.contains(p)) {
+                own[w] = c as u8 + 1;
+            }
+        }
+    }
+}
+
+/// Unowns, in window slice `kk`, the owned voxels under `edge_hu` beside
+/// soft tissue (6-connected): the bone's edge at half-way between soft
+/// tissue and cortex. A voxel's fate depends on `region` and the HU only,
+/// so slices are trimmed in place one after another.
+#[inline(never)]
+fn trim_slice(
+    grid: &Grid,
+    win: &Window,
+    k0: usize,
+    kk: usize,
+    edge_hu: f32,
+    region: &[bool],
+    own: &mut [u8],
+) {
+    let (wi, wj) = (win.wi, win.wj);
+    let wk = region.len() / (wi * wj);
+    let soft = |x: usize, y: usize, kk: usize| {
+        !region[(kk * wj + y) * wi + x]
+            && grid.hu_at(win.ox + x, win.oy + y, k0 + kk) < grid.bone_hu()
+    };
+    for y in 0..wj {
+        for x in 0..wi {
+            let w = (kk * wj + y) * wi + x;
+            if own[w] == 0 || grid.hu_at(win.ox + x, win.oy + y, k0 + kk) >= edge_hu {
+                continue;
+            }
+            let beside_soft = (x > 0 && soft(x - 1, y, kk))
+                || (x + 1 < wi && soft(x + 1, y, kk))
+                || (y > 0 && soft(x, y - 1, kk))
+                || (y + 1 < wj && soft(x, y + 1, kk))
+                || (kk > 0 && soft(x, y, kk - 1))
+                || (kk + 1 < wk && soft(x, y, kk + 1));
+            if beside_soft {
+                own[w] = 0;
+            }
+        }
+    }
 }
 
 /// The part of a disc's half-gap cleared: its edge is where the HU is
@@ -352,8 +423,15 @@ fn clear_disc_spaces(
         let hi = (a.max(b).ceil().max(0.0) as usize).min(last);
         for k in lo..=hi {
             let s = column.at(k).expect("in the column");
-            for j in win.oy..win.oy + win.wj {
-                for i in win.ox..win.ox + win.wi {
+            // Only pixels within the bulge's outline are cleared: its box.
+            let reach = DISC_BULGE * s.half_width.max(s.half_depth);
+            let span = |centre: f64, step: f64, from: usize, len: usize| {
+                let lo = ((centre - reach) / step).floor().max(from as f64) as usize;
+                let hi = (((centre + reach) / step).ceil().max(0.0) as usize + 1).min(from + len);
+                lo..hi.max(lo)
+            };
+            for j in span(s.body.y, grid.spacing.y, win.oy, win.wj) {
+                for i in span(s.body.x, grid.spacing.x, win.ox, win.wi) {
                     let at = grid.index(i, j, k);
                     if labels[at] == 0 || grid.hu(at) >= dim_below_hu {
                         continue;
@@ -425,6 +503,15 @@ struct Envelope {
 }
 
 impl Envelope {
+    /// Within the window, on the column's slices.
+    fn in_box(&self, i: usize, j: usize, k: usize) -> bool {
+        let w = &self.win;
+        let slices = self.mask.len() / (w.wi * w.wj);
+        (self.k0..self.k0 + slices).contains(&k)
+            && (w.ox..w.ox + w.wi).contains(&i)
+            && (w.oy..w.oy + w.wj).contains(&j)
+    }
+
     fn contains(&self, i: usize, j: usize, k: usize) -> bool {
         let w = &self.win;
         if k < self.k0 || i < w.ox || j < w.oy || i >= w.ox + w.wi || j >= w.oy + w.wj {
@@ -449,6 +536,7 @@ const CORTEX_GAP_MM: f64 = 3.0;
 /// slip through a gap in a cortical ring, then spreads back over the
 /// margin it kept (twice as far, 4-connected steps), which reaches the
 /// bone's outer surface but only a few pixels into a cavity.
+#[inline(never)]
 fn fill_holes(
     region: &mut [bool],
     envelope: &[bool],
@@ -541,7 +629,8 @@ fn fill_holes(
 /// Bone outside the envelope, flooded from where it touches a vertebra;
 /// each voxel remembers the nearest vertebra it was reached from. Small
 /// floods near the spine go back to their vertebra (transverse process
-/// tips); the rest stay `OUTSIDE + c` for the caller to name.
+/// tips); the rest stay `OUTSIDE + c` for the caller to name. Returns the
+/// voxels the floods reached, so later passes visit them, not the volume.
 fn outside_bone(
     grid: &Grid,
     column: &Column,
@@ -549,7 +638,7 @@ fn outside_bone(
     thick: &Thick,
     labels: &mut [u8],
     candidates: &mut [Candidate],
-) {
+) -> Vec<usize> {
     let [ni, nj, nk] = grid.dims;
     let plane = ni * nj;
     let k0 = column.first;
@@ -604,15 +693,23 @@ fn outside_bone(
         }
         out
     };
-    for w in k0 * plane..(k0 + column.slices.len()) * plane {
-        let l = labels[w];
-        if l == 0 || l >= OUTSIDE {
-            continue;
-        }
-        for n in neighbours(w) {
-            if open(n, labels, OUTSIDE + l - 1) {
-                labels[n] = OUTSIDE + l - 1;
-                queue.push_back(n);
+    // Every vertebra's voxel lies in the envelope's window.
+    let win = &envelope.win;
+    let mut reached = Vec::new();
+    for k in k0..k0 + column.slices.len() {
+        for j in win.oy..win.oy + win.wj {
+            for w in grid.index(win.ox, j, k)..grid.index(win.ox + win.wi, j, k) {
+                let l = labels[w];
+                if l == 0 || l >= OUTSIDE {
+                    continue;
+                }
+                for n in neighbours(w) {
+                    if open(n, labels, OUTSIDE + l - 1) {
+                        labels[n] = OUTSIDE + l - 1;
+                        queue.push_back(n);
+                        reached.push(n);
+                    }
+                }
             }
         }
     }
@@ -621,14 +718,13 @@ fn outside_bone(
             if open(n, labels, labels[w]) {
                 labels[n] = labels[w];
                 queue.push_back(n);
+                reached.push(n);
             }
         }
     }
     // How far each flood reaches beside the spine.
-    for (w, &l) in labels.iter().enumerate() {
-        if l < OUTSIDE {
-            continue;
-        }
+    for &w in &reached {
+        let l = labels[w];
         let c = &mut candidates[(l - OUTSIDE) as usize];
         c.outside_voxels += 1;
         let canal = slice_of(w / plane).canal;
@@ -648,11 +744,11 @@ fn outside_bone(
             ribbed[n] = true;
         }
     }
-    for l in labels.iter_mut() {
-        *l = back[*l as usize];
+    for &w in &reached {
+        labels[w] = back[labels[w] as usize];
     }
     if !ribbed.iter().any(|&r| r) {
-        return;
+        return reached;
     }
     // A rib-bearing vertebra's rib head and neck: beside the body, in
     // front of the transverse process (which sits level with the canal
@@ -677,6 +773,7 @@ fn outside_bone(
             }
         }
     }
+    reached
 }
 
 /// Sacral alae: bone running without a break from the body's side out

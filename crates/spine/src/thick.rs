@@ -8,6 +8,7 @@
 use glam::DVec2;
 
 use crate::grid::{CellIndex, Grid};
+use crate::lesser;
 
 /// Half a rib's thickness, with room: deeper than this inside bright
 /// tissue is a vessel's lumen, a chamber or a joint's head.
@@ -49,75 +50,21 @@ impl Thick {
         let (w, h) = (index.w, index.h);
         let cells = w * h;
         let mut bits = vec![0u64; ((last + 1 - first) * cells).div_ceil(64)];
-        let pixel = (grid.spacing.x.max(grid.spacing.y) * stride as f64) as f32;
-        let mut bright = vec![false; cells];
-        let mut inside = vec![0f32; cells];
-        let mut from_core = vec![0f32; cells];
+        let mut slice = SliceCells {
+            index,
+            pixel: (grid.spacing.x.max(grid.spacing.y) * stride as f64) as f32,
+            bright: vec![false; cells],
+            inside: vec![0f32; cells],
+            from_core: vec![0f32; cells],
+        };
         for k in first..=last {
-            bright.fill(true);
-            // A cell is bright when all its pixels are: thin gaps between
-            // bones stay gaps.
-            let bone = grid.bone_hu();
-            grid.each_in_slice(k, |i, j, hu| {
-                if hu < bone {
-                    bright[index.of(i, j)] = false;
-                }
-            });
-            if !bright.iter().any(|&b| b) {
-                continue;
-            }
-            for (d, &b) in inside.iter_mut().zip(&bright) {
-                *d = if b { f32::MAX } else { 0.0 };
-            }
-            chamfer(&mut inside, w, h, pixel);
-            let core = CORE_MM as f32;
-            for (d, &inner) in from_core.iter_mut().zip(&inside) {
-                *d = if inner > core { 0.0 } else { f32::MAX };
-            }
-            // The spine's own core is not a vessel: flood it out.
-            if let Some(centre) = body(k) {
-                let (x, y) = (
+            let at_body = body(k).map(|centre| {
+                (
                     (centre.x / (grid.spacing.x * stride as f64)) as usize,
                     (centre.y / (grid.spacing.y * stride as f64)) as usize,
-                );
-                let spine_core = (x < w && y < h)
-                    .then(|| {
-                        nearest_core(&from_core, w, h, x, y, (CORE_MM / pixel as f64) as usize)
-                    })
-                    .flatten();
-                if let Some(start) = spine_core {
-                    let mut stack = vec![start];
-                    from_core[start] = f32::MAX;
-                    while let Some(c) = stack.pop() {
-                        let (cx, cy) = (c % w, c / w);
-                        let near = [
-                            (cx > 0).then(|| c - 1),
-                            (cx + 1 < w).then(|| c + 1),
-                            (cy > 0).then(|| c - w),
-                            (cy + 1 < h).then(|| c + w),
-                        ];
-                        for n in near.into_iter().flatten() {
-                            if from_core[n] == 0.0 {
-                                from_core[n] = f32::MAX;
-                                stack.push(n);
-                            }
-                        }
-                    }
-                }
-            }
-            // Without a core but the spine's, nothing is thick here (most
-            // slices of a CT without contrast): no second distance pass.
-            if !from_core.contains(&0.0) {
-                continue;
-            }
-            chamfer(&mut from_core, w, h, pixel);
-            let base = (k - first) * cells;
-            for (c, &d) in from_core.iter().enumerate() {
-                if bright[c] && d <= core + RIM_MM {
-                    let bit = base + c;
-                    bits[bit / 64] |= 1 << (bit % 64);
-                }
-            }
+                )
+            });
+            slice.mark_thick(grid, k, at_body, &mut bits, (k - first) * cells);
         }
         Self {
             stride,
@@ -141,6 +88,99 @@ impl Thick {
         self.bits
             .get(bit / 64)
             .is_some_and(|word| word & (1 << (bit % 64)) != 0)
+    }
+}
+
+/// One slice's ~2 mm cells and their distances, reused from slice to slice.
+struct SliceCells {
+    index: CellIndex,
+    /// A cell's side (mm).
+    pixel: f32,
+    bright: Vec<bool>,
+    inside: Vec<f32>,
+    from_core: Vec<f32>,
+}
+
+impl SliceCells {
+    /// Marks the thick cells of slice `k` in `bits` from bit `base`;
+    /// `at_body` is the cell of the body's centre, if known. A function
+    /// per slice: wasm has no on-stack replacement, and a loop over the
+    /// slices inside `find` ran in the browser's baseline code throughout.
+    #[inline(never)]
+    fn mark_thick(
+        &mut self,
+        grid: &Grid,
+        k: usize,
+        at_body: Option<(usize, usize)>,
+        bits: &mut [u64],
+        base: usize,
+    ) {
+        let Self {
+            index,
+            pixel,
+            bright,
+            inside,
+            from_core,
+        } = self;
+        let (w, h, pixel) = (index.w, index.h, *pixel);
+        bright.fill(true);
+        // A cell is bright when all its pixels are: thin gaps between
+        // bones stay gaps.
+        let bone = grid.bone_hu();
+        grid.each_row(k, |j, row| {
+            let cells = &mut bright[index.of(0, j)..][..w];
+            for (cell, pixels) in cells.iter_mut().zip(row.chunks(index.stride)) {
+                *cell &= pixels.iter().all(|&hu| hu >= bone);
+            }
+        });
+        if !bright.iter().any(|&b| b) {
+            return;
+        }
+        for (d, &b) in inside.iter_mut().zip(bright.iter()) {
+            *d = if b { f32::MAX } else { 0.0 };
+        }
+        chamfer(inside, w, h, pixel);
+        let core = CORE_MM as f32;
+        for (d, &inner) in from_core.iter_mut().zip(inside.iter()) {
+            *d = if inner > core { 0.0 } else { f32::MAX };
+        }
+        // The spine's own core is not a vessel: flood it out.
+        if let Some((x, y)) = at_body {
+            let spine_core = (x < w && y < h)
+                .then(|| nearest_core(from_core, w, h, x, y, (CORE_MM / pixel as f64) as usize))
+                .flatten();
+            if let Some(start) = spine_core {
+                let mut stack = vec![start];
+                from_core[start] = f32::MAX;
+                while let Some(c) = stack.pop() {
+                    let (cx, cy) = (c % w, c / w);
+                    let near = [
+                        (cx > 0).then(|| c - 1),
+                        (cx + 1 < w).then(|| c + 1),
+                        (cy > 0).then(|| c - w),
+                        (cy + 1 < h).then(|| c + w),
+                    ];
+                    for n in near.into_iter().flatten() {
+                        if from_core[n] == 0.0 {
+                            from_core[n] = f32::MAX;
+                            stack.push(n);
+                        }
+                    }
+                }
+            }
+        }
+        // Without a core but the spine's, nothing is thick here (most
+        // slices of a CT without contrast): no second distance pass.
+        if !from_core.contains(&0.0) {
+            return;
+        }
+        chamfer(from_core, w, h, pixel);
+        for (c, &d) in from_core.iter().enumerate() {
+            if bright[c] && d <= core + RIM_MM {
+                let bit = base + c;
+                bits[bit / 64] |= 1 << (bit % 64);
+            }
+        }
     }
 }
 
@@ -169,7 +209,7 @@ pub(crate) fn chamfer(d: &mut [f32], w: usize, h: usize, pixel: f32) {
             forward_from_row(row, above, pixel, diagonal);
         }
         for x in 1..w {
-            row[x] = row[x].min(row[x - 1] + pixel);
+            row[x] = lesser(row[x], row[x - 1] + pixel);
         }
     }
     for y in (0..h).rev() {
@@ -180,7 +220,7 @@ pub(crate) fn chamfer(d: &mut [f32], w: usize, h: usize, pixel: f32) {
             forward_from_row(row, below, pixel, diagonal);
         }
         for x in (0..w.saturating_sub(1)).rev() {
-            row[x] = row[x].min(row[x + 1] + pixel);
+            row[x] = lesser(row[x], row[x + 1] + pixel);
         }
     }
 }
@@ -191,13 +231,13 @@ pub(crate) fn chamfer(d: &mut [f32], w: usize, h: usize, pixel: f32) {
 fn forward_from_row(row: &mut [f32], other: &[f32], pixel: f32, diagonal: f32) {
     let w = row.len();
     for (x, cell) in row.iter_mut().enumerate() {
-        *cell = cell.min(other[x] + pixel);
+        *cell = lesser(*cell, other[x] + pixel);
     }
     for x in 1..w {
-        row[x] = row[x].min(other[x - 1] + diagonal);
+        row[x] = lesser(row[x], other[x - 1] + diagonal);
     }
     for x in 0..w.saturating_sub(1) {
-        row[x] = row[x].min(other[x + 1] + diagonal);
+        row[x] = lesser(row[x], other[x + 1] + diagonal);
     }
 }
 

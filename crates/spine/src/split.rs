@@ -553,19 +553,22 @@ fn fill_holes(
     } else {
         0
     };
-    // Pixels within `gap` (square) of bone.
-    let mut near = vec![false; ni * nj];
+    // Pixels within `gap` (square) of bone: bone within `gap` along the
+    // row, then within `gap` rows of that, each by a running count.
     let mut rows = vec![false; ni * nj];
-    for j in 0..nj {
-        for i in 0..ni {
-            let (lo, hi) = (i.saturating_sub(gap), (i + gap).min(ni - 1));
-            rows[j * ni + i] = (lo..=hi).any(|x| region[j * ni + x]);
-        }
+    for (row, bone) in rows.chunks_exact_mut(ni).zip(region.chunks_exact(ni)) {
+        within(bone, row, gap);
     }
-    for j in 0..nj {
-        let (lo, hi) = (j.saturating_sub(gap), (j + gap).min(nj - 1));
-        for i in 0..ni {
-            near[j * ni + i] = (lo..=hi).any(|y| rows[y * ni + i]);
+    let mut near = vec![false; ni * nj];
+    let mut column = vec![false; nj];
+    let mut spread = vec![false; nj];
+    for i in 0..ni {
+        for (j, c) in column.iter_mut().enumerate() {
+            *c = rows[j * ni + i];
+        }
+        within(&column, &mut spread, gap);
+        for (j, &s) in spread.iter().enumerate() {
+            near[j * ni + i] = s;
         }
     }
     // `seen`: 0 unreached, 1 reached by the first flood, then steps + 1.
@@ -604,24 +607,49 @@ fn fill_holes(
             }
         }
     }
-    // Back over the margin, breadth first so steps count.
-    let mut queue: std::collections::VecDeque<usize> =
-        (0..ni * nj).filter(|&p| seen[p] == 1).collect();
+    // Back over the margin, a step at a time so steps count: each step's
+    // front is what the step before reached (the first, the flood's edge).
     let reach = (2 * gap + 1) as u8;
-    while let Some(p) = queue.pop_front() {
-        if seen[p] >= reach {
-            continue;
-        }
-        for n in neighbours(p).into_iter().flatten() {
-            if seen[n] == 0 && !region[n] {
-                seen[n] = seen[p] + 1;
-                queue.push_back(n);
+    let mut front: Vec<usize> = Vec::new();
+    if reach > 1 {
+        for p in 0..ni * nj {
+            let open = |n: usize| seen[n] == 0 && !region[n];
+            if seen[p] == 1 && neighbours(p).into_iter().flatten().any(open) {
+                front.push(p);
             }
         }
+    }
+    for steps in 1..reach {
+        let mut next = Vec::new();
+        for &p in &front {
+            for n in neighbours(p).into_iter().flatten() {
+                if seen[n] == 0 && !region[n] {
+                    seen[n] = steps + 1;
+                    next.push(n);
+                }
+            }
+        }
+        front = next;
     }
     for p in 0..ni * nj {
         if envelope[p] && seen[p] == 0 {
             region[p] = true;
+        }
+    }
+}
+
+/// `out[x]`: whether any of `inside[x - gap..=x + gap]` (within bounds) is
+/// set, by a running count rather than a scan of the window per cell.
+fn within(inside: &[bool], out: &mut [bool], gap: usize) {
+    let n = inside.len();
+    let mut count = inside[..gap.min(n)].iter().filter(|&&b| b).count();
+    for x in 0..n {
+        if x + gap < n && inside[x + gap] {
+            count += 1;
+        }
+        out[x] = count > 0;
+        if x >= gap && inside[x - gap] {
+            count -= 1;
         }
     }
 }

@@ -174,17 +174,7 @@ impl Cells {
     /// Distance (mm) to the nearest bone cell along each of the eight
     /// compass directions, capped at `cap`: one sweep per direction.
     fn bone_distances(&self, cap: f64) -> [Vec<f32>; 8] {
-        let dirs: [(i64, i64); 8] = [
-            (1, 0),
-            (1, 1),
-            (0, 1),
-            (-1, 1),
-            (-1, 0),
-            (-1, -1),
-            (0, -1),
-            (1, -1),
-        ];
-        dirs.map(|(dx, dy)| {
+        COMPASS.map(|(dx, dy)| {
             let step = ((dx as f64 * self.pixel.x).powi(2) + (dy as f64 * self.pixel.y).powi(2))
                 .sqrt() as f32;
             self.sweep(dx, dy, step, cap as f32)
@@ -288,6 +278,18 @@ fn add_pixels(pixels: &[f32], bone_hu: f32, bone: &mut bool, mean: &mut f32) {
     }
     (*bone, *mean) = (any, sum);
 }
+
+/// The eight compass directions in cells, anticlockwise from +x.
+const COMPASS: [(i64, i64); 8] = [
+    (1, 0),
+    (1, 1),
+    (0, 1),
+    (-1, 1),
+    (-1, 0),
+    (-1, -1),
+    (0, -1),
+    (1, -1),
+];
 
 /// Canal contents: CSF, cord and epidural fat, averaged over a cell.
 fn soft(mean: f32) -> bool {
@@ -481,17 +483,7 @@ mod tests {
         };
         let cap = 9.0f32;
         let dists = cells.bone_distances(cap as f64);
-        let dirs = [
-            (1, 0),
-            (1, 1),
-            (0, 1),
-            (-1, 1),
-            (-1, 0),
-            (-1, -1),
-            (0, -1),
-            (1, -1),
-        ];
-        for (dist, (dx, dy)) in dists.iter().zip(dirs) {
+        for (dist, (dx, dy)) in dists.iter().zip(COMPASS) {
             let step = ((dx as f64 * 1.5).powi(2) + (dy as f64 * 2.0).powi(2)).sqrt() as f32;
             for (c, &got) in dist.iter().enumerate() {
                 let (mut x, mut y, mut walked) = ((c % w) as i64, (c / w) as i64, 0.0f32);

@@ -532,12 +532,6 @@ pub(crate) struct Piece<'c> {
     pub canal_ap_mm: Option<f64>,
 }
 
-/// The sacrum's superior endplate under the L5–S1 `disc`: fitted to S1's
-/// top where lines dropped through the disc meet it
-/// ([`measure::BodyProbe::top_below`]); where that fails or leans further
-/// than `SACRUM_TOP_OFF_DISC_DEG` from the disc, the disc's own plane, and
-/// without that the plane `measured` on the sacrum's frame within
-/// `SACRUM_PLATE_OFF_DISC_DEG` of it.
 /// Each label replaced through `map` (which keeps 0). Most of a CT is
 /// unlabelled: eight voxels at a time are skipped while all are 0, which in
 /// wasm (no vectorised gather) makes the pass over the volume a fraction of
@@ -606,6 +600,12 @@ fn count_part(labels: &[u8], counts: &mut [usize; 256]) {
     }
 }
 
+/// The sacrum's superior endplate under the L5–S1 `disc`: fitted to S1's
+/// top where lines dropped through the disc meet it
+/// ([`measure::BodyProbe::top_below`]); where that fails or leans further
+/// than `SACRUM_TOP_OFF_DISC_DEG` from the disc, the disc's own plane, and
+/// without that the plane `measured` on the sacrum's frame within
+/// `SACRUM_PLATE_OFF_DISC_DEG` of it.
 fn sacrum_top(probe: &measure::BodyProbe, disc: &column::Disc, measured: DVec3) -> DVec3 {
     let off = |n: DVec3| n.angle_between(disc.normal).to_degrees();
     match probe.top_below(disc.centre, disc.normal) {

@@ -58,7 +58,6 @@ impl Cells {
         let (w, h) = (index.w, index.h);
         let mut bone = vec![false; w * h];
         let mut mean = vec![0f32; w * h];
-        let mut count = vec![0u16; w * h];
         let bone_hu = grid.bone_hu();
         grid.each_row(k, |j, row| {
             let first = index.of(0, j);
@@ -74,12 +73,15 @@ impl Cells {
                     }
                 }
             }
-            for (x, pixels) in row.chunks(stride).enumerate() {
-                count[first + x] += pixels.len() as u16;
-            }
         });
-        for (m, &n) in mean.iter_mut().zip(&count) {
-            *m /= f32::from(n.max(1));
+        // Pixels per cell: `stride` squared, fewer along the right and
+        // bottom edges.
+        let [ni, nj, _] = grid.dims;
+        let span = |c: usize, n: usize| stride.min(n - c * stride);
+        for (y, row) in mean.chunks_exact_mut(w).enumerate() {
+            for (x, m) in row.iter_mut().enumerate() {
+                *m /= (span(x, ni) * span(y, nj)) as f32;
+            }
         }
         let pixel = DVec2::new(grid.spacing.x, grid.spacing.y) * stride as f64;
         Self {

@@ -7,8 +7,6 @@
 //! (or, from the sacrum, the pelvis), unless it is small and near: then it
 //! is that vertebra's own transverse process tip.
 
-use std::collections::VecDeque;
-
 use glam::{DVec2, DVec3};
 
 use crate::SpineError;
@@ -227,6 +225,7 @@ pub(crate) fn split(
     let envelope = Envelope {
         win,
         k0,
+        slices: wk,
         mask: envelope,
     };
     for c in candidates.iter_mut() {
@@ -499,6 +498,8 @@ impl Window {
 struct Envelope {
     win: Window,
     k0: usize,
+    /// Slices from `k0` the mask covers.
+    slices: usize,
     mask: Vec<bool>,
 }
 
@@ -506,19 +507,14 @@ impl Envelope {
     /// Within the window, on the column's slices.
     fn in_box(&self, i: usize, j: usize, k: usize) -> bool {
         let w = &self.win;
-        let slices = self.mask.len() / (w.wi * w.wj);
-        (self.k0..self.k0 + slices).contains(&k)
+        (self.k0..self.k0 + self.slices).contains(&k)
             && (w.ox..w.ox + w.wi).contains(&i)
             && (w.oy..w.oy + w.wj).contains(&j)
     }
 
     fn contains(&self, i: usize, j: usize, k: usize) -> bool {
         let w = &self.win;
-        if k < self.k0 || i < w.ox || j < w.oy || i >= w.ox + w.wi || j >= w.oy + w.wj {
-            return false;
-        }
-        let at = ((k - self.k0) * w.wj + (j - w.oy)) * w.wi + (i - w.ox);
-        self.mask.get(at).copied().unwrap_or(false)
+        self.in_box(i, j, k) && self.mask[((k - self.k0) * w.wj + (j - w.oy)) * w.wi + (i - w.ox)]
     }
 }
 
@@ -697,7 +693,6 @@ fn outside_bone(
             && !(rib_flood(from)
                 && (sternum(n) || thick.contains(n % ni, (n / ni) % nj, n / plane)))
     };
-    let mut queue = VecDeque::new();
     let neighbours = |w: usize| {
         let (i, j, k) = (w % ni, (w / ni) % nj, w / plane);
         let mut out = [usize::MAX; 6];
@@ -721,7 +716,9 @@ fn outside_bone(
         }
         out
     };
-    // Every vertebra's voxel lies in the envelope's window.
+    // Every vertebra's voxel lies in the envelope's window. `reached` is
+    // both the breadth-first queue (read from `next`) and, after it, the
+    // list of voxels the floods reached.
     let win = &envelope.win;
     let mut reached = Vec::new();
     for k in k0..k0 + column.slices.len() {
@@ -734,18 +731,18 @@ fn outside_bone(
                 for n in neighbours(w) {
                     if open(n, labels, OUTSIDE + l - 1) {
                         labels[n] = OUTSIDE + l - 1;
-                        queue.push_back(n);
                         reached.push(n);
                     }
                 }
             }
         }
     }
-    while let Some(w) = queue.pop_front() {
+    let mut next = 0;
+    while let Some(&w) = reached.get(next) {
+        next += 1;
         for n in neighbours(w) {
             if open(n, labels, labels[w]) {
                 labels[n] = labels[w];
-                queue.push_back(n);
                 reached.push(n);
             }
         }

@@ -117,7 +117,7 @@ impl Cells {
     }
 
     /// Cells of `members`' extent along the patient's axes and their centre.
-    fn describe(&self, grid: &Grid, members: &[usize], k: usize) -> Option<Pocket> {
+    fn describe(&self, grid: &Grid, members: &[usize], k: usize, necks: bool) -> Option<Pocket> {
         let (mut lo_a, mut hi_a, mut lo_l, mut hi_l) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
         let mut centre = DVec2::ZERO;
         for &c in members {
@@ -137,7 +137,7 @@ impl Cells {
         ((5.0..=35.0).contains(&ap)
             && (5.0..=35.0).contains(&lr)
             && fill >= 0.45
-            && (mean_hu <= CANAL_MOST_HU || !grid.reading.split_necks))
+            && (mean_hu <= CANAL_MOST_HU || !necks))
             .then_some(Pocket {
                 k,
                 centre,
@@ -145,15 +145,21 @@ impl Cells {
             })
     }
 
-    /// A canal-like pocket made of `members`, or, in the reading that
-    /// splits at necks and where they are too big or ragged for one, of the
-    /// parts they fall into once necks under about [`NECK_MM`] are cut (see
+    /// A canal-like pocket made of `members`, or, when cutting at `necks`
+    /// and where they are too big or ragged for one, of the parts they fall
+    /// into once necks under about [`NECK_MM`] are cut (see
     /// [`crate::plane::opened_parts`]).
-    fn describe_or_split(&self, grid: &Grid, members: &[usize], k: usize) -> Vec<Pocket> {
-        if let Some(pocket) = self.describe(grid, members, k) {
+    fn describe_or_split(
+        &self,
+        grid: &Grid,
+        members: &[usize],
+        k: usize,
+        necks: bool,
+    ) -> Vec<Pocket> {
+        if let Some(pocket) = self.describe(grid, members, k, necks) {
             return vec![pocket];
         }
-        if !grid.reading.split_necks {
+        if !necks {
             return Vec::new();
         }
         let cell = self.pixel.x.min(self.pixel.y);
@@ -164,7 +170,7 @@ impl Cells {
                 let area = part.len() as f64 * self.pixel.x * self.pixel.y;
                 (MIN_OPEN_POCKET_MM2..=MAX_POCKET_MM2).contains(&area)
             })
-            .filter_map(|part| self.describe(grid, &part, k))
+            .filter_map(|part| self.describe(grid, &part, k, necks))
             .collect()
     }
 
@@ -298,8 +304,9 @@ fn soft(mean: f32) -> bool {
     (-150.0..=110.0).contains(&mean)
 }
 
-/// Soft-tissue pockets closed all round by bone in slice `k`.
-fn ring_pockets(grid: &Grid, cells: &Cells, k: usize) -> Vec<Pocket> {
+/// Soft-tissue regions closed all round by bone, of a canal's area: the
+/// cells of each pocket closed by its bony ring.
+fn ring_regions(cells: &Cells) -> Vec<Vec<usize>> {
     let (w, h) = (cells.w, cells.h);
     let cell_area = cells.pixel.x * cells.pixel.y;
     cells
@@ -314,23 +321,21 @@ fn ring_pockets(grid: &Grid, cells: &Cells, k: usize) -> Vec<Pocket> {
             let mean = members.iter().map(|&c| cells.mean[c]).sum::<f32>() / members.len() as f32;
             !touches_edge && (50.0..=MAX_POCKET_MM2).contains(&area) && soft(mean)
         })
-        .filter_map(|members| cells.describe(grid, &members, k))
         .collect()
 }
 
 /// Reach (mm) within which bone must lie for a cell to count as enclosed.
 const ENCLOSED_WITHIN_MM: f64 = 30.0;
 
-/// Pockets whose bony ring is open: in most lumbar slices the canal opens
+/// Regions whose bony ring is open: in most lumbar slices the canal opens
 /// into the foramina and between the laminae, and on 3 mm voxels or in
 /// osteoporotic bone the ring's cortex falls under the bone threshold in
 /// places. A cell counts when bone lies within 30 mm in six of the eight
-/// compass directions, straight ahead and straight behind among them; a
+/// compass directions, straight ahead and straight behind among them. (A
 /// pocket of such soft cells counts only with a vertebral body in front of
-/// it (a marrow cavity or the pelvis is enclosed too, but with soft tissue
-/// ahead). In the reading that splits at necks, a region too big or ragged
-/// for a canal is cut into the parts it has once opened.
-fn open_pockets(grid: &Grid, cells: &Cells, k: usize, closed: &[Pocket]) -> Vec<Pocket> {
+/// it, see [`open_pockets`]: a marrow cavity or the pelvis is enclosed too,
+/// but with soft tissue ahead.)
+fn open_regions(grid: &Grid, cells: &Cells) -> Vec<Vec<usize>> {
     let dist = cells.bone_distances(ENCLOSED_WITHIN_MM + 1.0);
     let compass = |v: DVec2| {
         let angle = (v.y * cells.pixel.x).atan2(v.x * cells.pixel.y);
@@ -352,7 +357,23 @@ fn open_pockets(grid: &Grid, cells: &Cells, k: usize, closed: &[Pocket]) -> Vec<
             let area = members.len() as f64 * cells.pixel.x * cells.pixel.y;
             area >= MIN_OPEN_POCKET_MM2
         })
-        .flat_map(|members| cells.describe_or_split(grid, &members, k))
+        .collect()
+}
+
+/// Canal pockets among the open `regions` (cut at `necks` where one is too
+/// big or ragged for a canal): not within 8 mm of a `closed` one, and with
+/// a vertebral body in front.
+fn open_pockets(
+    grid: &Grid,
+    cells: &Cells,
+    k: usize,
+    regions: &[Vec<usize>],
+    closed: &[Pocket],
+    necks: bool,
+) -> Vec<Pocket> {
+    regions
+        .iter()
+        .flat_map(|members| cells.describe_or_split(grid, members, k, necks))
         .filter(|p| closed.iter().all(|c| (c.centre - p.centre).length() > 8.0))
         .filter(|p| body_ahead(grid, cells, p.centre))
         .collect()
@@ -381,16 +402,41 @@ fn body_ahead(grid: &Grid, cells: &Cells, centre: DVec2) -> bool {
 /// Canal cross-sections in slice `k`: pockets closed by bone, and, when
 /// the reading is lenient, open ones with a body in front.
 pub(crate) fn pockets(grid: &Grid, k: usize) -> Vec<Pocket> {
-    let cells = Cells::read(grid, k);
-    let mut found = ring_pockets(grid, &cells, k);
-    if grid.reading.lenient {
-        let open = open_pockets(grid, &cells, k, &found);
-        found.extend(open);
-    }
-    if let Some(middle) = cells.bone_middle(grid) {
-        found.retain(|p| (p.centre.dot(grid.lateral) - middle).abs() <= OFF_BONE_MIDDLE_MM);
-    }
+    let [found] = pockets_cut_at(grid, k, [grid.reading.split_necks]);
     found
+}
+
+/// [`pockets`] for the grid's reading as it is and cut at necks, from one
+/// read of the slice: the ladder's last two rungs differ only there, and
+/// the read (cells, distances, regions) is most of a rung's canal search.
+pub(crate) fn pockets_without_and_with_necks(grid: &Grid, k: usize) -> [Vec<Pocket>; 2] {
+    pockets_cut_at(grid, k, [false, true])
+}
+
+/// [`pockets`] for each choice of cutting at necks.
+fn pockets_cut_at<const N: usize>(grid: &Grid, k: usize, necks: [bool; N]) -> [Vec<Pocket>; N] {
+    let cells = Cells::read(grid, k);
+    let ring = ring_regions(&cells);
+    let open = if grid.reading.lenient {
+        open_regions(grid, &cells)
+    } else {
+        Vec::new()
+    };
+    let middle = cells.bone_middle(grid);
+    necks.map(|necks| {
+        let mut found: Vec<Pocket> = ring
+            .iter()
+            .filter_map(|members| cells.describe(grid, members, k, necks))
+            .collect();
+        if grid.reading.lenient {
+            let open = open_pockets(grid, &cells, k, &open, &found, necks);
+            found.extend(open);
+        }
+        if let Some(middle) = middle {
+            found.retain(|p| (p.centre.dot(grid.lateral) - middle).abs() <= OFF_BONE_MIDDLE_MM);
+        }
+        found
+    })
 }
 
 /// How far (mm) to either side of the middle of a slice's bone the canal

@@ -197,6 +197,9 @@ pub struct Analyser<'a> {
     grid: grid::Grid<'a>,
     next_slice: usize,
     pockets: Vec<canal::Pocket>,
+    /// The next rung's pockets, read with this rung's when the two differ
+    /// only in cutting at necks (see [`canal::pockets_without_and_with_necks`]).
+    next_pockets: Option<Vec<canal::Pocket>>,
     found: Option<Found>,
     /// Which reading of [`grid::Reading::LADDER`] runs now.
     rung: usize,
@@ -225,6 +228,7 @@ impl<'a> Analyser<'a> {
             grid: grid::Grid::new(volume)?,
             next_slice: 0,
             pockets: Vec::new(),
+            next_pockets: None,
             found: None,
             rung: 0,
             best: None,
@@ -253,8 +257,21 @@ impl<'a> Analyser<'a> {
         let slices = self.grid.dims[2];
         if self.next_slice < slices {
             let end = (self.next_slice + SLICES_PER_STEP).min(slices);
+            let reading = self.grid.reading;
+            let next_cuts_necks = grid::Reading::LADDER.get(self.rung + 1)
+                == Some(&grid::Reading {
+                    split_necks: true,
+                    ..reading
+                })
+                && !reading.split_necks;
             for k in self.next_slice..end {
-                self.pockets.extend(canal::pockets(&self.grid, k));
+                if next_cuts_necks {
+                    let [now, next] = canal::pockets_without_and_with_necks(&self.grid, k);
+                    self.pockets.extend(now);
+                    self.next_pockets.get_or_insert_default().extend(next);
+                } else {
+                    self.pockets.extend(canal::pockets(&self.grid, k));
+                }
             }
             self.next_slice = end;
             return Ok(None);
@@ -332,8 +349,11 @@ impl<'a> Analyser<'a> {
         if let Some(&next) = grid::Reading::LADDER.get(self.rung + 1) {
             self.rung += 1;
             self.grid.reading = next;
-            self.next_slice = 0;
-            self.pockets.clear();
+            // Every slice was read for the next rung too, or none was.
+            (self.pockets, self.next_slice) = match self.next_pockets.take() {
+                Some(read) => (read, self.grid.dims[2]),
+                None => (Vec::new(), 0),
+            };
             self.found = None;
             return Ok(None);
         }

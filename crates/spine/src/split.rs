@@ -550,28 +550,62 @@ fn fill_holes(
         0
     };
     // Pixels within `gap` (square) of bone: bone within `gap` along the
-    // row, then within `gap` rows of that, each by a running count.
+    // row, then within `gap` rows of that, each by a running count (the
+    // rows' counts a row at a time, not a column at a time across rows).
     let mut rows = vec![false; ni * nj];
     for (row, bone) in rows.chunks_exact_mut(ni).zip(region.chunks_exact(ni)) {
         within(bone, row, gap);
     }
     let mut near = vec![false; ni * nj];
-    let mut column = vec![false; nj];
-    let mut spread = vec![false; nj];
-    for i in 0..ni {
-        for (j, c) in column.iter_mut().enumerate() {
-            *c = rows[j * ni + i];
+    let mut count = vec![0u32; ni];
+    let row = |j: usize| &rows[j * ni..(j + 1) * ni];
+    for j in 0..gap.min(nj) {
+        count
+            .iter_mut()
+            .zip(row(j))
+            .for_each(|(c, &r)| *c += u32::from(r));
+    }
+    for j in 0..nj {
+        if j + gap < nj {
+            count
+                .iter_mut()
+                .zip(row(j + gap))
+                .for_each(|(c, &r)| *c += u32::from(r));
         }
-        within(&column, &mut spread, gap);
-        for (j, &s) in spread.iter().enumerate() {
-            near[j * ni + i] = s;
+        let out = &mut near[j * ni..(j + 1) * ni];
+        out.iter_mut().zip(&count).for_each(|(o, &c)| *o = c > 0);
+        if j >= gap {
+            count
+                .iter_mut()
+                .zip(row(j - gap))
+                .for_each(|(c, &r)| *c -= u32::from(r));
         }
     }
+    drop(rows);
+    let neighbours = |p: usize| {
+        let (i, j) = (p % ni, p / ni);
+        [
+            (i > 0).then(|| p - 1),
+            (i + 1 < ni).then(|| p + 1),
+            (j > 0).then(|| p - ni),
+            (j + 1 < nj).then(|| p + ni),
+        ]
+    };
+    // Outside the envelope nothing is bone for this flood.
+    let open = |n: usize| !envelope[n] || (!region[n] && !near[n]);
     // `seen`: 0 unreached, 1 reached by the first flood, then steps + 1.
-    seen.fill(0);
-    let mut stack: Vec<usize> = (0..ni * nj).filter(|&p| !envelope[p] && !near[p]).collect();
-    for &p in &stack {
-        seen[p] = 1;
+    // The flood starts outside the envelope away from bone; it goes on
+    // from the open pixels next to that start (the start's inner pixels
+    // have nowhere new to go).
+    for (s, (&e, &n)) in seen.iter_mut().zip(envelope.iter().zip(&near)) {
+        *s = u8::from(!e && !n);
+    }
+    let mut stack = Vec::new();
+    for p in 0..ni * nj {
+        if seen[p] == 0 && open(p) && neighbours(p).into_iter().flatten().any(|n| seen[n] == 1) {
+            seen[p] = 1;
+            stack.push(p);
+        }
     }
     let (ci, cj) = (
         (canal.x / grid.spacing.x).round(),
@@ -584,38 +618,31 @@ fn fill_holes(
             stack.push(c);
         }
     }
-    let neighbours = |p: usize| {
-        let (i, j) = (p % ni, p / ni);
-        [
-            (i > 0).then(|| p - 1),
-            (i + 1 < ni).then(|| p + 1),
-            (j > 0).then(|| p - ni),
-            (j + 1 < nj).then(|| p + ni),
-        ]
-    };
     while let Some(p) = stack.pop() {
         for n in neighbours(p).into_iter().flatten() {
-            // Outside the envelope nothing is bone for this flood.
-            let open = !envelope[n] || (!region[n] && !near[n]);
-            if seen[n] == 0 && open {
+            if seen[n] == 0 && open(n) {
                 seen[n] = 1;
                 stack.push(n);
             }
         }
     }
-    // Back over the margin, a step at a time so steps count: each step's
-    // front is what the step before reached (the first, the flood's edge).
+    // Back over the margin, a step at a time so steps count: the first
+    // step takes what the flood left next to its edge, each later one what
+    // the step before reached.
     let reach = (2 * gap + 1) as u8;
     let mut front: Vec<usize> = Vec::new();
     if reach > 1 {
         for p in 0..ni * nj {
-            let open = |n: usize| seen[n] == 0 && !region[n];
-            if seen[p] == 1 && neighbours(p).into_iter().flatten().any(open) {
+            if seen[p] == 0
+                && !region[p]
+                && neighbours(p).into_iter().flatten().any(|n| seen[n] == 1)
+            {
+                seen[p] = 2;
                 front.push(p);
             }
         }
     }
-    for steps in 1..reach {
+    for steps in 2..reach {
         let mut next = Vec::new();
         for &p in &front {
             for n in neighbours(p).into_iter().flatten() {
@@ -627,9 +654,9 @@ fn fill_holes(
         }
         front = next;
     }
-    for p in 0..ni * nj {
-        if envelope[p] && seen[p] == 0 {
-            region[p] = true;
+    for ((r, &e), &s) in region.iter_mut().zip(envelope).zip(seen.iter()) {
+        if e && s == 0 {
+            *r = true;
         }
     }
 }

@@ -189,11 +189,8 @@ pub(crate) fn split(
     let weight = crate::paths::step_weights(grid, &region, [wi, wj, wk], [win.ox, win.oy, k0]);
     crate::paths::nearest_seed(&region, [wi, wj, wk], grid.step_costs(), &weight, &mut own);
     drop(weight);
-    for (o, r) in own.iter_mut().zip(region.iter_mut()) {
-        if *o == VESSEL {
-            *o = 0;
-            *r = false;
-        }
+    for (own, region) in own.chunks_mut(plane).zip(region.chunks_mut(plane)) {
+        drop_vessels(own, region);
     }
     if !progress(0.6) {
         return Err(SpineError::Cancelled);
@@ -248,26 +245,14 @@ pub(crate) fn split(
     // it and handed back (transverse process tips): not a pass over the
     // whole volume.
     let mut sums = vec![(0usize, DVec3::ZERO); candidates.len()];
-    let mut add = |l: u8, i: usize, j: usize, k: usize| {
-        if l > 0 && l < OUTSIDE {
-            let e = &mut sums[l as usize - 1];
-            e.0 += 1;
-            e.1 += DVec3::new(i as f64, j as f64, k as f64);
-        }
-    };
     let w = &envelope.win;
     for k in k0..=k1 {
-        for j in w.oy..w.oy + w.wj {
-            let row = grid.index(0, j, k);
-            for i in w.ox..w.ox + w.wi {
-                add(labels[row + i], i, j, k);
-            }
-        }
+        add_window_sums(grid, w, k, &labels, &mut sums);
     }
     for at in reached {
         let (i, j, k) = (at % ni, (at / ni) % nj, at / plane);
         if !envelope.in_box(i, j, k) {
-            add(labels[at], i, j, k);
+            add_to_sums(&mut sums, labels[at], i, j, k);
         }
     }
     for (c, (n, sum)) in candidates.iter_mut().zip(sums) {
@@ -278,11 +263,59 @@ pub(crate) fn split(
         }
     }
     let last = grid.dims[2] - 1;
+    let (first_slice, last_slice) = (
+        labels_in(&labels[..plane]),
+        labels_in(&labels[last * plane..]),
+    );
     for (n, c) in candidates.iter_mut().enumerate() {
-        let touches = |k: usize| (0..plane).any(|p| labels[k * plane + p] == n as u8 + 1);
-        c.partial = c.upper.is_none() || c.lower.is_none() || touches(0) || touches(last);
+        let touches = first_slice[n + 1] || last_slice[n + 1];
+        c.partial = c.upper.is_none() || c.lower.is_none() || touches;
     }
     Ok(Split { labels, candidates })
+}
+
+/// Contrast-filled vessels' seeds and what they took leave one slice's
+/// region.
+#[inline(never)]
+fn drop_vessels(own: &mut [u8], region: &mut [bool]) {
+    for (o, r) in own.iter_mut().zip(region.iter_mut()) {
+        if *o == VESSEL {
+            *o = 0;
+            *r = false;
+        }
+    }
+}
+
+/// Adds voxel (i, j, k) labelled `l` to its candidate's count and sum of
+/// indices (vertebrae only).
+#[inline(always)]
+fn add_to_sums(sums: &mut [(usize, DVec3)], l: u8, i: usize, j: usize, k: usize) {
+    if l > 0 && l < OUTSIDE {
+        let e = &mut sums[l as usize - 1];
+        e.0 += 1;
+        e.1 += DVec3::new(i as f64, j as f64, k as f64);
+    }
+}
+
+/// [`add_to_sums`] for the window's voxels in slice `k`, row by row.
+#[inline(never)]
+fn add_window_sums(grid: &Grid, w: &Window, k: usize, labels: &[u8], sums: &mut [(usize, DVec3)]) {
+    for j in w.oy..w.oy + w.wj {
+        let row = grid.index(0, j, k);
+        for i in w.ox..w.ox + w.wi {
+            add_to_sums(sums, labels[row + i], i, j, k);
+        }
+    }
+}
+
+/// Which labels occur in `slice`.
+#[inline(never)]
+fn labels_in(slice: &[u8]) -> [bool; 256] {
+    let mut present = [false; 256];
+    for &l in slice {
+        present[usize::from(l)] = true;
+    }
+    present
 }
 
 /// One slice's envelope, and the bone in it that is the spine's: not a
@@ -422,29 +455,42 @@ fn clear_disc_spaces(
         let hi = (a.max(b).ceil().max(0.0) as usize).min(last);
         for k in lo..=hi {
             let s = column.at(k).expect("in the column");
-            // Only pixels within the bulge's outline are cleared: its box.
-            let reach = DISC_BULGE * s.half_width.max(s.half_depth);
-            let span = |centre: f64, step: f64, from: usize, len: usize| {
-                let lo = ((centre - reach) / step).floor().max(from as f64) as usize;
-                let hi = (((centre + reach) / step).ceil().max(0.0) as usize + 1).min(from + len);
-                lo..hi.max(lo)
-            };
-            for j in span(s.body.y, grid.spacing.y, win.oy, win.wj) {
-                for i in span(s.body.x, grid.spacing.x, win.ox, win.wi) {
-                    let at = grid.index(i, j, k);
-                    if labels[at] == 0 || grid.hu(at) >= dim_below_hu {
-                        continue;
-                    }
-                    let p = grid.world(i as f64, j as f64, k as f64);
-                    if (p - disc.centre).dot(disc.normal).abs() > CLEARED_OF_GAP * disc.half_gap_mm
-                    {
-                        continue;
-                    }
-                    let (a, l) = s.body_units(grid, grid.plane_mm(i as f64, j as f64));
-                    if a * a + l * l <= DISC_BULGE * DISC_BULGE {
-                        labels[at] = 0;
-                    }
-                }
+            clear_disc_in_slice(grid, s, win, disc, k, dim_below_hu, labels);
+        }
+    }
+}
+
+/// [`clear_disc_spaces`] of one disc in slice `k`: only pixels within the
+/// bulge's outline are cleared, so only its box is visited.
+#[inline(never)]
+fn clear_disc_in_slice(
+    grid: &Grid,
+    s: &crate::column::SliceColumn,
+    win: &Window,
+    disc: &Disc,
+    k: usize,
+    dim_below_hu: f32,
+    labels: &mut [u8],
+) {
+    let reach = DISC_BULGE * s.half_width.max(s.half_depth);
+    let span = |centre: f64, step: f64, from: usize, len: usize| {
+        let lo = ((centre - reach) / step).floor().max(from as f64) as usize;
+        let hi = (((centre + reach) / step).ceil().max(0.0) as usize + 1).min(from + len);
+        lo..hi.max(lo)
+    };
+    for j in span(s.body.y, grid.spacing.y, win.oy, win.wj) {
+        for i in span(s.body.x, grid.spacing.x, win.ox, win.wi) {
+            let at = grid.index(i, j, k);
+            if labels[at] == 0 || grid.hu(at) >= dim_below_hu {
+                continue;
+            }
+            let p = grid.world(i as f64, j as f64, k as f64);
+            if (p - disc.centre).dot(disc.normal).abs() > CLEARED_OF_GAP * disc.half_gap_mm {
+                continue;
+            }
+            let (a, l) = s.body_units(grid, grid.plane_mm(i as f64, j as f64));
+            if a * a + l * l <= DISC_BULGE * DISC_BULGE {
+                labels[at] = 0;
             }
         }
     }
@@ -682,6 +728,8 @@ fn within(inside: &[bool], out: &mut [bool], gap: usize) {
 /// floods near the spine go back to their vertebra (transverse process
 /// tips); the rest stay `OUTSIDE + c` for the caller to name. Returns the
 /// voxels the floods reached, so later passes visit them, not the volume.
+/// Each pass is a function called per slice or per batch of voxels (see
+/// [`bone_in_envelope`]: wasm optimises between calls, not during one).
 fn outside_bone(
     grid: &Grid,
     column: &Column,
@@ -690,38 +738,119 @@ fn outside_bone(
     labels: &mut [u8],
     candidates: &mut [Candidate],
 ) -> Vec<usize> {
-    let [ni, nj, nk] = grid.dims;
-    let plane = ni * nj;
-    let k0 = column.first;
-    let in_env = |w: usize| envelope.contains(w % ni, (w / ni) % nj, w / plane);
     let below_sacrum = candidates
         .iter()
         .position(|c| c.alae)
         .unwrap_or(candidates.len());
-    let slice_of = |k: usize| {
-        column
-            .at(k.clamp(k0, k0 + column.slices.len() - 1))
-            .expect("clamped")
+    let flood = OutsideFlood {
+        grid,
+        column,
+        envelope,
+        thick,
+        below_sacrum,
     };
-    // Floods from above the sacrum are rib floods: they stop at the
-    // sternum. The pelvis's reaches its own front (the pubis) unhindered.
-    let rib_flood = |from: u8| ((from - OUTSIDE) as usize) < below_sacrum;
-    let sternum = |w: usize| {
-        let s = slice_of(w / plane);
-        let d = grid.plane_mm((w % ni) as f64, ((w / ni) % nj) as f64) - s.body;
+    let k0 = column.first;
+    // Every vertebra's voxel lies in the envelope's window. `reached` is
+    // both the breadth-first queue (read from `next`) and, after it, the
+    // list of voxels the floods reached.
+    let mut reached = Vec::new();
+    for k in k0..k0 + column.slices.len() {
+        flood.seed_slice(k, labels, &mut reached);
+    }
+    let mut next = 0;
+    while next < reached.len() {
+        next = flood.spread(next, labels, &mut reached);
+    }
+    // How far each flood reaches beside the spine.
+    for part in reached.chunks(FLOOD_BATCH) {
+        flood.add_reach(part, labels, candidates);
+    }
+    let voxel_mm3 = grid.spacing.x * grid.spacing.y * grid.spacing.z;
+    // Small floods go back to their vertebra: one pass with a label map.
+    let mut back: [u8; 256] = std::array::from_fn(|l| l as u8);
+    let mut ribbed = vec![false; candidates.len()];
+    for (n, c) in candidates.iter_mut().enumerate() {
+        let ml = c.outside_voxels as f64 * voxel_mm3 / 1000.0;
+        if c.outside_voxels > 0 && ml < 4.0 && c.outside_reach_mm < RIB_REACH_MM {
+            back[(OUTSIDE + n as u8) as usize] = n as u8 + 1;
+        } else if n < below_sacrum && ml >= 1.0 && c.outside_reach_mm >= RIB_REACH_MM {
+            c.ribs = true;
+            ribbed[n] = true;
+        }
+    }
+    for part in reached.chunks(FLOOD_BATCH) {
+        relabel_reached(part, labels, &back);
+    }
+    if !ribbed.iter().any(|&r| r) {
+        return reached;
+    }
+    for k in k0..k0 + column.slices.len() {
+        flood.rib_necks_in_slice(k, &ribbed, labels);
+    }
+    reached
+}
+
+/// Voxels of the outside flood visited per call (see [`outside_bone`]).
+const FLOOD_BATCH: usize = 1 << 16;
+
+/// What the outside flood of [`outside_bone`] reads.
+struct OutsideFlood<'g, 'v> {
+    grid: &'g Grid<'v>,
+    column: &'g Column,
+    envelope: &'g Envelope,
+    thick: &'g Thick,
+    /// Candidates from here on are the sacrum's and below.
+    below_sacrum: usize,
+}
+
+impl OutsideFlood<'_, '_> {
+    /// Slice `k`'s column, clamped to the column's slices.
+    fn slice_of(&self, k: usize) -> &crate::column::SliceColumn {
+        let k0 = self.column.first;
+        self.column
+            .at(k.clamp(k0, k0 + self.column.slices.len() - 1))
+            .expect("clamped")
+    }
+
+    /// (i, j, k) of voxel index `w`.
+    fn ijk(&self, w: usize) -> (usize, usize, usize) {
+        let [ni, nj, _] = self.grid.dims;
+        (w % ni, (w / ni) % nj, w / (ni * nj))
+    }
+
+    /// Whether a flood from label `from` may take voxel `n` (`usize::MAX`:
+    /// past the volume's edge). Floods from above the sacrum are rib
+    /// floods: they stop at the sternum and at thick bone. The pelvis's
+    /// reaches its own front (the pubis) unhindered.
+    #[inline(always)]
+    fn open(&self, n: usize, labels: &[u8], from: u8) -> bool {
+        if n == usize::MAX || labels[n] != 0 {
+            return false;
+        }
+        let (i, j, k) = self.ijk(n);
+        let grid = self.grid;
+        if self.envelope.contains(i, j, k) || grid.hu(n) < grid.bone_hu() {
+            return false;
+        }
+        let rib_flood = ((from - OUTSIDE) as usize) < self.below_sacrum;
+        !(rib_flood && (self.sternum(i, j, k) || self.thick.contains(i, j, k)))
+    }
+
+    /// Far in front of the body and near the midline.
+    fn sternum(&self, i: usize, j: usize, k: usize) -> bool {
+        let s = self.slice_of(k);
+        let grid = self.grid;
+        let d = grid.plane_mm(i as f64, j as f64) - s.body;
         d.dot(grid.anterior) - s.half_depth > STERNUM_AHEAD_MM
             && d.dot(grid.lateral).abs() < STERNUM_HALF_WIDTH_MM
-    };
-    let open = |n: usize, labels: &[u8], from: u8| {
-        n != usize::MAX
-            && labels[n] == 0
-            && !in_env(n)
-            && grid.hu(n) >= grid.bone_hu()
-            && !(rib_flood(from)
-                && (sternum(n) || thick.contains(n % ni, (n / ni) % nj, n / plane)))
-    };
-    let neighbours = |w: usize| {
-        let (i, j, k) = (w % ni, (w / ni) % nj, w / plane);
+    }
+
+    /// The six face neighbours of `w`; `usize::MAX` past the edge.
+    #[inline(always)]
+    fn neighbours(&self, w: usize) -> [usize; 6] {
+        let [ni, nj, nk] = self.grid.dims;
+        let plane = ni * nj;
+        let (i, j, k) = self.ijk(w);
         let mut out = [usize::MAX; 6];
         if i > 0 {
             out[0] = w - 1;
@@ -742,21 +871,20 @@ fn outside_bone(
             out[5] = w + plane;
         }
         out
-    };
-    // Every vertebra's voxel lies in the envelope's window. `reached` is
-    // both the breadth-first queue (read from `next`) and, after it, the
-    // list of voxels the floods reached.
-    let win = &envelope.win;
-    let mut reached = Vec::new();
-    for k in k0..k0 + column.slices.len() {
+    }
+
+    /// The floods' first step from the vertebrae's voxels in slice `k`.
+    #[inline(never)]
+    fn seed_slice(&self, k: usize, labels: &mut [u8], reached: &mut Vec<usize>) {
+        let (grid, win) = (self.grid, &self.envelope.win);
         for j in win.oy..win.oy + win.wj {
             for w in grid.index(win.ox, j, k)..grid.index(win.ox + win.wi, j, k) {
                 let l = labels[w];
                 if l == 0 || l >= OUTSIDE {
                     continue;
                 }
-                for n in neighbours(w) {
-                    if open(n, labels, OUTSIDE + l - 1) {
+                for n in self.neighbours(w) {
+                    if self.open(n, labels, OUTSIDE + l - 1) {
                         labels[n] = OUTSIDE + l - 1;
                         reached.push(n);
                     }
@@ -764,51 +892,47 @@ fn outside_bone(
             }
         }
     }
-    let mut next = 0;
-    while let Some(&w) = reached.get(next) {
-        next += 1;
-        for n in neighbours(w) {
-            if open(n, labels, labels[w]) {
-                labels[n] = labels[w];
-                reached.push(n);
+
+    /// Spreads from up to [`FLOOD_BATCH`] voxels of the queue from `next`;
+    /// where the queue now stands.
+    #[inline(never)]
+    fn spread(&self, next: usize, labels: &mut [u8], reached: &mut Vec<usize>) -> usize {
+        let end = (next + FLOOD_BATCH).min(reached.len());
+        for at in next..end {
+            let w = reached[at];
+            for n in self.neighbours(w) {
+                if self.open(n, labels, labels[w]) {
+                    labels[n] = labels[w];
+                    reached.push(n);
+                }
             }
         }
+        end
     }
-    // How far each flood reaches beside the spine.
-    for &w in &reached {
-        let l = labels[w];
-        let c = &mut candidates[(l - OUTSIDE) as usize];
-        c.outside_voxels += 1;
-        let canal = slice_of(w / plane).canal;
-        let p = grid.plane_mm((w % ni) as f64, ((w / ni) % nj) as f64);
-        c.outside_reach_mm = c.outside_reach_mm.max((p - canal).dot(grid.lateral).abs());
-    }
-    let voxel_mm3 = grid.spacing.x * grid.spacing.y * grid.spacing.z;
-    // Small floods go back to their vertebra: one pass with a label map.
-    let mut back: [u8; 256] = std::array::from_fn(|l| l as u8);
-    let mut ribbed = vec![false; candidates.len()];
-    for (n, c) in candidates.iter_mut().enumerate() {
-        let ml = c.outside_voxels as f64 * voxel_mm3 / 1000.0;
-        if c.outside_voxels > 0 && ml < 4.0 && c.outside_reach_mm < RIB_REACH_MM {
-            back[(OUTSIDE + n as u8) as usize] = n as u8 + 1;
-        } else if n < below_sacrum && ml >= 1.0 && c.outside_reach_mm >= RIB_REACH_MM {
-            c.ribs = true;
-            ribbed[n] = true;
+
+    /// Counts `part`'s voxels to the candidates they were reached from, and
+    /// how far from the canal sideways each flood reaches.
+    #[inline(never)]
+    fn add_reach(&self, part: &[usize], labels: &[u8], candidates: &mut [Candidate]) {
+        let grid = self.grid;
+        for &w in part {
+            let c = &mut candidates[(labels[w] - OUTSIDE) as usize];
+            c.outside_voxels += 1;
+            let (i, j, k) = self.ijk(w);
+            let canal = self.slice_of(k).canal;
+            let p = grid.plane_mm(i as f64, j as f64);
+            c.outside_reach_mm = c.outside_reach_mm.max((p - canal).dot(grid.lateral).abs());
         }
     }
-    for &w in &reached {
-        labels[w] = back[labels[w] as usize];
-    }
-    if !ribbed.iter().any(|&r| r) {
-        return reached;
-    }
-    // A rib-bearing vertebra's rib head and neck: beside the body, in
-    // front of the transverse process (which sits level with the canal
-    // or behind it); and anything past a thoracic transverse process's
-    // usual reach. Only the envelope's window can hold them.
-    let w = &envelope.win;
-    for k in k0..k0 + column.slices.len() {
-        let s = column.at(k).expect("in the column");
+
+    /// A rib-bearing vertebra's rib head and neck in slice `k`: beside the
+    /// body, in front of the transverse process (which sits level with the
+    /// canal or behind it); and anything past a thoracic transverse
+    /// process's usual reach. Only the envelope's window can hold them.
+    #[inline(never)]
+    fn rib_necks_in_slice(&self, k: usize, ribbed: &[bool], labels: &mut [u8]) {
+        let (grid, w) = (self.grid, &self.envelope.win);
+        let s = self.column.at(k).expect("in the column");
         for j in w.oy..w.oy + w.wj {
             for i in w.ox..w.ox + w.wi {
                 let at = grid.index(i, j, k);
@@ -825,7 +949,14 @@ fn outside_bone(
             }
         }
     }
-    reached
+}
+
+/// Relabels `part`'s voxels through `back`.
+#[inline(never)]
+fn relabel_reached(part: &[usize], labels: &mut [u8], back: &[u8; 256]) {
+    for &w in part {
+        labels[w] = back[labels[w] as usize];
+    }
 }
 
 /// Sacral alae: bone running without a break from the body's side out

@@ -307,19 +307,13 @@ fn soft(mean: f32) -> bool {
 /// Soft-tissue regions closed all round by bone, of a canal's area: the
 /// cells of each pocket closed by its bony ring.
 fn ring_regions(cells: &Cells) -> Vec<Vec<usize>> {
-    let (w, h) = (cells.w, cells.h);
     let cell_area = cells.pixel.x * cells.pixel.y;
-    cells
-        .components(|c| !cells.bone[c])
+    crate::plane::components_inside(cells.w, cells.h, |c| !cells.bone[c])
         .into_iter()
         .filter(|members| {
-            let touches_edge = members.iter().any(|&c| {
-                let (x, y) = (c % w, c / w);
-                x == 0 || y == 0 || x == w - 1 || y == h - 1
-            });
             let area = members.len() as f64 * cell_area;
             let mean = members.iter().map(|&c| cells.mean[c]).sum::<f32>() / members.len() as f32;
-            !touches_edge && (50.0..=MAX_POCKET_MM2).contains(&area) && soft(mean)
+            (50.0..=MAX_POCKET_MM2).contains(&area) && soft(mean)
         })
         .collect()
 }
@@ -343,15 +337,24 @@ fn open_regions(grid: &Grid, cells: &Cells) -> Vec<Vec<usize>> {
     };
     let (ahead, behind) = (compass(grid.anterior), compass(-grid.anterior));
     let within = ENCLOSED_WITHIN_MM as f32;
-    let enclosed = |c: usize| {
-        !cells.bone[c]
-            && soft(cells.mean[c])
-            && dist[ahead][c] <= within
-            && dist[behind][c] <= within
-            && dist.iter().filter(|d| d[c] <= within).count() >= 6
-    };
+    // Directions with bone within reach, counted a direction at a time.
+    let mut reached = vec![0u8; cells.w * cells.h];
+    for d in &dist {
+        for (n, &d) in reached.iter_mut().zip(d) {
+            *n += u8::from(d <= within);
+        }
+    }
+    let enclosed: Vec<bool> = (0..cells.w * cells.h)
+        .map(|c| {
+            !cells.bone[c]
+                && soft(cells.mean[c])
+                && dist[ahead][c] <= within
+                && dist[behind][c] <= within
+                && reached[c] >= 6
+        })
+        .collect();
     cells
-        .components(enclosed)
+        .components(|c| enclosed[c])
         .into_iter()
         .filter(|members| {
             let area = members.len() as f64 * cells.pixel.x * cells.pixel.y;

@@ -3,7 +3,75 @@
 /// The 4-connected components of the cells of a `w` × `h` grid (row by
 /// row) that `keep` accepts, each listed from its first cell in row order.
 pub(crate) fn components(w: usize, h: usize, keep: impl Fn(usize) -> bool) -> Vec<Vec<usize>> {
+    components_of_unseen(w, h, keep, vec![false; w * h])
+}
+
+/// The 4-connected components of the cells of a `w` × `h` grid that `keep`
+/// accepts and that touch none of its four edges: those touching one are
+/// first swept out a row at a time (one in most slices holds every cell
+/// outside the bones, and its cells are not listed). The rest are as
+/// [`components`] gives them.
+pub(crate) fn components_inside(
+    w: usize,
+    h: usize,
+    keep: impl Fn(usize) -> bool,
+) -> Vec<Vec<usize>> {
     let mut seen = vec![false; w * h];
+    let edge = (0..w)
+        .chain((w * h).saturating_sub(w)..w * h)
+        .chain((0..h).flat_map(|y| [y * w, y * w + w - 1]));
+    let starts: Vec<usize> = edge.filter(|&c| keep(c)).collect();
+    flood_runs(w, h, &keep, &mut seen, starts);
+    components_of_unseen(w, h, keep, seen)
+}
+
+/// Marks in `seen` every cell 4-connected to `starts` (cells `keep`
+/// accepts) through cells `keep` accepts, a run along a row at a time.
+fn flood_runs(
+    w: usize,
+    h: usize,
+    keep: &impl Fn(usize) -> bool,
+    seen: &mut [bool],
+    mut stack: Vec<usize>,
+) {
+    while let Some(c) = stack.pop() {
+        if seen[c] {
+            continue;
+        }
+        let (row, y) = ((c / w) * w, c / w);
+        let (mut lo, mut hi) = (c, c);
+        while lo > row && !seen[lo - 1] && keep(lo - 1) {
+            lo -= 1;
+        }
+        while hi + 1 < row + w && !seen[hi + 1] && keep(hi + 1) {
+            hi += 1;
+        }
+        seen[lo..=hi].fill(true);
+        // One start per run of open cells in the rows above and below.
+        for next_row in [y.checked_sub(1), (y + 1 < h).then_some(y + 1)]
+            .into_iter()
+            .flatten()
+        {
+            let mut in_run = false;
+            for x in lo - row..=hi - row {
+                let n = next_row * w + x;
+                let open = !seen[n] && keep(n);
+                if open && !in_run {
+                    stack.push(n);
+                }
+                in_run = open;
+            }
+        }
+    }
+}
+
+/// [`components`] of the cells not already `seen`.
+fn components_of_unseen(
+    w: usize,
+    h: usize,
+    keep: impl Fn(usize) -> bool,
+    mut seen: Vec<bool>,
+) -> Vec<Vec<usize>> {
     let mut out = Vec::new();
     let mut stack = Vec::new();
     for start in 0..w * h {
@@ -102,6 +170,44 @@ mod tests {
             .collect();
         sorted.sort();
         assert_eq!(sorted, vec![vec![0, 1], vec![5, 8], vec![6]]);
+    }
+
+    #[test]
+    fn inside_components_leave_out_those_touching_an_edge() {
+        // A ring of kept cells from the left edge, wrapping round a pocket
+        // that is not kept, holding one kept cell; a kept cell on the right.
+        // 1 1 1 1 0 0
+        // 1 0 0 1 0 1
+        // 1 0 1 1 0 0
+        // 1 1 1 0 0 0
+        // 0 0 0 0 1 0  (row 4: one cell apart, not touching any edge)
+        // 0 0 0 0 0 0
+        let rows = ["111100", "100101", "101100", "111000", "000010", "000000"];
+        let kept: Vec<bool> = rows
+            .iter()
+            .flat_map(|r| r.bytes().map(|b| b == b'1'))
+            .collect();
+        let inside = components_inside(6, 6, |c| kept[c]);
+        assert_eq!(inside, vec![vec![28]]);
+        // Against every component, those with no cell on an edge.
+        let all = components(6, 6, |c| kept[c]);
+        let on_edge = |c: usize| c % 6 == 0 || c % 6 == 5 || c < 6 || c >= 30;
+        let expected: Vec<Vec<usize>> = all
+            .into_iter()
+            .filter(|p| !p.iter().any(|&c| on_edge(c)))
+            .collect();
+        assert_eq!(inside, expected);
+        // Not kept cells walled in: the pocket (1,1),(2,1),(1,2) is inside.
+        let pockets = components_inside(6, 6, |c| !kept[c]);
+        let mut sorted: Vec<Vec<usize>> = pockets
+            .into_iter()
+            .map(|mut p| {
+                p.sort_unstable();
+                p
+            })
+            .collect();
+        sorted.sort();
+        assert_eq!(sorted, vec![vec![7, 8, 13]]);
     }
 
     #[test]

@@ -179,61 +179,69 @@ impl Cells {
         crate::plane::components(self.w, self.h, keep)
     }
 
-    /// Distance (mm) to the nearest bone cell along each of the eight
-    /// compass directions, capped at `cap`: one sweep per direction.
-    fn bone_distances(&self, cap: f64) -> [Vec<f32>; 8] {
+    /// Whether bone lies within `reach` mm along each of the eight compass
+    /// directions, per cell. Distances are whole steps of a direction's
+    /// length, added one at a time in f32 as a sweep of distances would;
+    /// only how many steps fit in `reach` is worked out in mm, and the
+    /// sweeps count steps in bytes (16 cells to a wasm SIMD lane, not 4).
+    fn bone_within(&self, reach: f32) -> [Vec<bool>; 8] {
         COMPASS.map(|(dx, dy)| {
             let step = ((dx as f64 * self.pixel.x).powi(2) + (dy as f64 * self.pixel.y).powi(2))
                 .sqrt() as f32;
-            self.sweep(dx, dy, step, cap as f32)
+            let (mut most, mut walked) = (0u8, 0f32);
+            while most < FAR - 1 && walked + step <= reach {
+                walked += step;
+                most += 1;
+            }
+            self.steps_to_bone(dx, dy)
+                .into_iter()
+                .map(|n| n <= most)
+                .collect()
         })
     }
 
-    /// One direction of [`Cells::bone_distances`]: each cell's distance is
-    /// its neighbour's at (x + dx, y + dy) plus `step` (0 on bone, `cap`
-    /// past the grid's edge). Rows in the order that has that neighbour's
-    /// row done first, so a diagonal or vertical sweep reads a finished row
-    /// slice against slice (no per-cell bounds test: a quarter of the
-    /// browser's analysis of a low-density CT went to them).
-    fn sweep(&self, dx: i64, dy: i64, step: f32, cap: f32) -> Vec<f32> {
+    /// Steps from each cell to the first bone cell in direction (dx, dy),
+    /// [`FAR`] when the grid's edge comes first: each cell's count is its
+    /// neighbour's at (x + dx, y + dy) plus one (0 on bone). Rows in the
+    /// order that has that neighbour's row done first, so a diagonal or
+    /// vertical sweep reads a finished row slice against slice (no per-cell
+    /// bounds test: a quarter of the browser's analysis of a low-density CT
+    /// went to them).
+    fn steps_to_bone(&self, dx: i64, dy: i64) -> Vec<u8> {
         let (w, h) = (self.w, self.h);
-        let mut dist = vec![cap; w * h];
+        let mut steps = vec![FAR; w * h];
         let rows: Vec<usize> = if dy > 0 {
             (0..h).rev().collect()
         } else {
             (0..h).collect()
         };
+        let after = |n: u8| n.saturating_add(1);
         for y in rows {
             let (row, bone) = (y * w, &self.bone[y * w..(y + 1) * w]);
             if dy == 0 {
                 // Along the row, from the side the neighbour is on.
-                let row = &mut dist[row..row + w];
-                // Past the grid's edge: `cap` (infinity plus a step, capped).
-                let mut before = f32::INFINITY;
-                let mut next = |d: &mut f32, b: bool| {
-                    *d = if b {
-                        0.0
-                    } else {
-                        crate::lesser(before + step, cap)
-                    };
-                    before = *d;
+                let row = &mut steps[row..row + w];
+                let mut before = FAR;
+                let mut next = |s: &mut u8, b: bool| {
+                    *s = if b { 0 } else { after(before) };
+                    before = *s;
                 };
                 if dx > 0 {
                     row.iter_mut()
                         .zip(bone)
                         .rev()
-                        .for_each(|(d, &b)| next(d, b));
+                        .for_each(|(s, &b)| next(s, b));
                 } else {
-                    row.iter_mut().zip(bone).for_each(|(d, &b)| next(d, b));
+                    row.iter_mut().zip(bone).for_each(|(s, &b)| next(s, b));
                 }
                 continue;
             }
             let ny = y as i64 + dy;
             let (cur, other) = if dy > 0 {
-                let (low, high) = dist.split_at_mut(row + w);
+                let (low, high) = steps.split_at_mut(row + w);
                 (&mut low[row..], (ny < h as i64).then(|| &high[..w]))
             } else {
-                let (low, high) = dist.split_at_mut(row);
+                let (low, high) = steps.split_at_mut(row);
                 (&mut high[..w], (ny >= 0).then(|| &low[row - w..]))
             };
             // Cells whose neighbour is in the grid: x + dx within 0..w.
@@ -244,19 +252,23 @@ impl Cells {
             };
             if let Some(other) = other {
                 let shifted = &other[(from as i64 + dx) as usize..(to as i64 + dx) as usize];
-                for (d, &n) in cur[from..to].iter_mut().zip(shifted) {
-                    *d = crate::lesser(n + step, cap);
+                for (s, &n) in cur[from..to].iter_mut().zip(shifted) {
+                    *s = after(n);
                 }
             }
-            for (d, &b) in cur.iter_mut().zip(bone) {
+            for (s, &b) in cur.iter_mut().zip(bone) {
                 if b {
-                    *d = 0.0;
+                    *s = 0;
                 }
             }
         }
-        dist
+        steps
     }
 }
+
+/// Steps to bone meaning "none before the grid's edge" (saturating: a count
+/// that reaches it stays there).
+const FAR: u8 = u8::MAX;
 
 /// One row's pixels into its cells `S` pixels wide (the last may be
 /// narrower): bone when any pixel is, HU summed for the mean.
@@ -330,26 +342,25 @@ const ENCLOSED_WITHIN_MM: f64 = 30.0;
 /// it, see [`open_pockets`]: a marrow cavity or the pelvis is enclosed too,
 /// but with soft tissue ahead.)
 fn open_regions(grid: &Grid, cells: &Cells) -> Vec<Vec<usize>> {
-    let dist = cells.bone_distances(ENCLOSED_WITHIN_MM + 1.0);
+    let near = cells.bone_within(ENCLOSED_WITHIN_MM as f32);
     let compass = |v: DVec2| {
         let angle = (v.y * cells.pixel.x).atan2(v.x * cells.pixel.y);
         ((angle / std::f64::consts::FRAC_PI_4).round() as i64).rem_euclid(8) as usize
     };
     let (ahead, behind) = (compass(grid.anterior), compass(-grid.anterior));
-    let within = ENCLOSED_WITHIN_MM as f32;
     // Directions with bone within reach, counted a direction at a time.
     let mut reached = vec![0u8; cells.w * cells.h];
-    for d in &dist {
+    for d in &near {
         for (n, &d) in reached.iter_mut().zip(d) {
-            *n += u8::from(d <= within);
+            *n += u8::from(d);
         }
     }
     let enclosed: Vec<bool> = (0..cells.w * cells.h)
         .map(|c| {
             !cells.bone[c]
                 && soft(cells.mean[c])
-                && dist[ahead][c] <= within
-                && dist[behind][c] <= within
+                && near[ahead][c]
+                && near[behind][c]
                 && reached[c] >= 6
         })
         .collect();
@@ -518,11 +529,11 @@ pub(crate) fn chain(grid: &Grid, pockets: &[Pocket]) -> Result<Vec<Pocket>, Spin
 mod tests {
     use super::*;
 
-    /// Each cell's distance along each direction by walking to the first
-    /// bone cell (steps added one by one, as the sweep adds them), `cap`
-    /// when the walk leaves the grid first.
+    /// Whether bone lies within reach along each direction, against
+    /// walking to the first bone cell (steps added one by one in f32, as
+    /// the distances were), false when the walk leaves the grid first.
     #[test]
-    fn sweeps_give_the_distance_to_the_first_bone_cell_in_each_direction() {
+    fn sweeps_find_bone_within_reach_in_each_direction() {
         let (w, h) = (11, 7);
         let bone: Vec<bool> = (0..w * h).map(|c| (c * 7 + c / 5) % 9 == 0).collect();
         let cells = Cells {
@@ -532,23 +543,25 @@ mod tests {
             mean: vec![0.0; w * h],
             pixel: DVec2::new(1.5, 2.0),
         };
-        let cap = 9.0f32;
-        let dists = cells.bone_distances(cap as f64);
-        for (dist, (dx, dy)) in dists.iter().zip(COMPASS) {
-            let step = ((dx as f64 * 1.5).powi(2) + (dy as f64 * 2.0).powi(2)).sqrt() as f32;
-            for (c, &got) in dist.iter().enumerate() {
-                let (mut x, mut y, mut walked) = ((c % w) as i64, (c / w) as i64, 0.0f32);
-                let want = loop {
-                    if bone[y as usize * w + x as usize] {
-                        break walked.min(cap);
-                    }
-                    (x, y) = (x + dx, y + dy);
-                    if x < 0 || y < 0 || x >= w as i64 || y >= h as i64 {
-                        break cap;
-                    }
-                    walked += step;
-                };
-                assert_eq!(got, want, "cell {c}, direction ({dx}, {dy})");
+        // Reaches falling between steps, on a step, and past the grid.
+        for reach in [4.5f32, 6.0, 7.5, 9.0, 40.0] {
+            let near = cells.bone_within(reach);
+            for (near, (dx, dy)) in near.iter().zip(COMPASS) {
+                let step = ((dx as f64 * 1.5).powi(2) + (dy as f64 * 2.0).powi(2)).sqrt() as f32;
+                for (c, &got) in near.iter().enumerate() {
+                    let (mut x, mut y, mut walked) = ((c % w) as i64, (c / w) as i64, 0.0f32);
+                    let want = loop {
+                        if bone[y as usize * w + x as usize] {
+                            break walked <= reach;
+                        }
+                        (x, y) = (x + dx, y + dy);
+                        if x < 0 || y < 0 || x >= w as i64 || y >= h as i64 {
+                            break false;
+                        }
+                        walked += step;
+                    };
+                    assert_eq!(got, want, "cell {c}, direction ({dx}, {dy}), reach {reach}");
+                }
             }
         }
     }

@@ -25,9 +25,10 @@ pub(crate) fn components_inside(
     components_of_unseen(w, h, keep, seen)
 }
 
-/// Marks in `seen` every cell 4-connected to `starts` (cells `keep`
-/// accepts) through cells `keep` accepts, a run along a row at a time.
-fn flood_runs(
+/// Marks in `seen` every cell 4-connected to `starts` through cells `keep`
+/// accepts, a run along a row at a time (a start is marked whatever `keep`
+/// says of it).
+pub(crate) fn flood_runs(
     w: usize,
     h: usize,
     keep: &impl Fn(usize) -> bool,

@@ -638,39 +638,46 @@ fn fill_holes(
         ]
     };
     // Outside the envelope nothing is bone for this flood.
-    let open = |n: usize| !envelope[n] || (!region[n] && !near[n]);
-    // `seen`: 0 unreached, 1 reached by the first flood, then steps + 1.
-    // The flood starts outside the envelope away from bone; it goes on
-    // from the open pixels next to that start (the start's inner pixels
-    // have nowhere new to go).
-    for (s, (&e, &n)) in seen.iter_mut().zip(envelope.iter().zip(&near)) {
-        *s = u8::from(!e && !n);
-    }
-    let mut stack = Vec::new();
-    for p in 0..ni * nj {
-        if seen[p] == 0 && open(p) && neighbours(p).into_iter().flatten().any(|n| seen[n] == 1) {
-            seen[p] = 1;
-            stack.push(p);
+    let open: Vec<bool> = envelope
+        .iter()
+        .zip(region.iter())
+        .zip(&near)
+        .map(|((&e, &r), &n)| !e || (!r && !n))
+        .collect();
+    // The flood starts outside the envelope away from bone: from the first
+    // pixel of each run of such pixels along a row (the flood takes a
+    // row's run at a time), then from the canal if it did not get there.
+    let mut starts = Vec::new();
+    for (j, (envelope, near)) in envelope
+        .chunks_exact(ni)
+        .zip(near.chunks_exact(ni))
+        .enumerate()
+    {
+        let mut in_run = false;
+        for (i, (&e, &n)) in envelope.iter().zip(near).enumerate() {
+            let start = !e && !n;
+            if start && !in_run {
+                starts.push(j * ni + i);
+            }
+            in_run = start;
         }
     }
+    let mut reached = vec![false; ni * nj];
+    let keep = |p: usize| open[p];
+    crate::plane::flood_runs(ni, nj, &keep, &mut reached, starts);
     let (ci, cj) = (
         (canal.x / grid.spacing.x).round(),
         (canal.y / grid.spacing.y).round(),
     );
     if ci >= 0.0 && cj >= 0.0 && (ci as usize) < ni && (cj as usize) < nj {
         let c = cj as usize * ni + ci as usize;
-        if !region[c] && seen[c] == 0 {
-            seen[c] = 1;
-            stack.push(c);
+        if !region[c] && !reached[c] {
+            crate::plane::flood_runs(ni, nj, &keep, &mut reached, vec![c]);
         }
     }
-    while let Some(p) = stack.pop() {
-        for n in neighbours(p).into_iter().flatten() {
-            if seen[n] == 0 && open(n) {
-                seen[n] = 1;
-                stack.push(n);
-            }
-        }
+    // `seen`: 0 unreached, 1 reached by the first flood, then steps + 1.
+    for (s, &r) in seen.iter_mut().zip(&reached) {
+        *s = u8::from(r);
     }
     // Back over the margin, a step at a time so steps count: the first
     // step takes what the flood left next to its edge, each later one what

@@ -3,7 +3,7 @@
 /// The 4-connected components of the cells of a `w` × `h` grid (row by
 /// row) that `keep` accepts, each listed from its first cell in row order.
 pub(crate) fn components(w: usize, h: usize, keep: impl Fn(usize) -> bool) -> Vec<Vec<usize>> {
-    components_of_unseen(w, h, keep, vec![false; w * h])
+    components_of_unseen(w, h, keep, vec![false; w * h], (0..w, 0..h))
 }
 
 /// The 4-connected components of the cells of a `w` × `h` grid that `keep`
@@ -16,13 +16,31 @@ pub(crate) fn components_inside(
     h: usize,
     keep: impl Fn(usize) -> bool,
 ) -> Vec<Vec<usize>> {
-    let mut seen = vec![false; w * h];
-    let edge = (0..w)
-        .chain((w * h).saturating_sub(w)..w * h)
-        .chain((0..h).flat_map(|y| [y * w, y * w + w - 1]));
+    // Outside the box around the cells `keep` refuses, every cell is kept
+    // and reaches an edge in a straight line: only the box is swept.
+    let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
+    for y in 0..h {
+        for x in 0..w {
+            if !keep(y * w + x) {
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+            }
+        }
+    }
+    if x0 > x1 {
+        return Vec::new();
+    }
+    let mut seen = vec![true; w * h];
+    for y in y0..=y1 {
+        seen[y * w + x0..=y * w + x1].fill(false);
+    }
+    // The box's own edge cells that are kept touch a cell outside it (or
+    // the grid's edge).
+    let edge = (x0..=x1)
+        .flat_map(|x| [y0 * w + x, y1 * w + x])
+        .chain((y0..=y1).flat_map(|y| [y * w + x0, y * w + x1]));
     let starts: Vec<usize> = edge.filter(|&c| keep(c)).collect();
     flood_runs(w, h, &keep, &mut seen, starts);
-    components_of_unseen(w, h, keep, seen)
+    components_of_unseen(w, h, keep, seen, (x0..x1 + 1, y0..y1 + 1))
 }
 
 /// Marks in `seen` every cell 4-connected to `starts` through cells `keep`
@@ -66,16 +84,19 @@ pub(crate) fn flood_runs(
     }
 }
 
-/// [`components`] of the cells not already `seen`.
+/// [`components`] of the cells not already `seen`, all of which lie in
+/// the box of `columns` by `rows`.
 fn components_of_unseen(
     w: usize,
     h: usize,
     keep: impl Fn(usize) -> bool,
     mut seen: Vec<bool>,
+    (columns, rows): (std::ops::Range<usize>, std::ops::Range<usize>),
 ) -> Vec<Vec<usize>> {
     let mut out = Vec::new();
     let mut stack = Vec::new();
-    for start in 0..w * h {
+    let starts = rows.flat_map(|y| columns.clone().map(move |x| y * w + x));
+    for start in starts {
         if seen[start] || !keep(start) {
             continue;
         }
@@ -209,6 +230,22 @@ mod tests {
             .collect();
         sorted.sort();
         assert_eq!(sorted, vec![vec![7, 8, 13]]);
+    }
+
+    #[test]
+    fn inside_components_of_a_ring_in_the_middle_of_the_grid() {
+        // A 4×4 ring of refused cells at (3..7, 2..6) on a 10×9 grid, with
+        // a gap in its right side on the second try: its 2×2 middle is one
+        // component inside, then none.
+        let ring = |x: usize, y: usize| {
+            (3..7).contains(&x)
+                && (2..6).contains(&y)
+                && !((4..6).contains(&x) && (3..5).contains(&y))
+        };
+        let keep = |c: usize| !ring(c % 10, c / 10);
+        assert_eq!(components_inside(10, 9, keep), vec![vec![34, 44, 45, 35]]);
+        let open = |c: usize| keep(c) || c == 36;
+        assert!(components_inside(10, 9, open).is_empty());
     }
 
     #[test]

@@ -33,24 +33,39 @@ pub(crate) fn step_weights(
     origin: [usize; 3],
 ) -> Vec<u8> {
     let [wi, wj, _] = dims;
-    region
-        .iter()
+    let mut weight = vec![1u8; region.len()];
+    // A slice per call (see `split::bone_in_envelope`: wasm optimises a
+    // function between calls, not during one).
+    for (kk, (region, weight)) in region
+        .chunks_exact(wi * wj)
+        .zip(weight.chunks_exact_mut(wi * wj))
         .enumerate()
-        .map(|(w, &inside)| {
-            if !inside {
-                return 1;
-            }
-            let (i, j, k) = (w % wi, (w / wi) % wj, w / (wi * wj));
-            step_weight(
-                grid,
-                grid.hu_at(origin[0] + i, origin[1] + j, origin[2] + k),
-            )
-        })
-        .collect()
+    {
+        slice_weights(
+            grid,
+            region,
+            weight,
+            wi,
+            [origin[0], origin[1], origin[2] + kk],
+        );
+    }
+    weight
+}
+
+/// [`step_weights`] of one slice of the box, whose first voxel is grid
+/// voxel `origin`.
+#[inline(never)]
+fn slice_weights(grid: &Grid, region: &[bool], weight: &mut [u8], wi: usize, origin: [usize; 3]) {
+    for (w, (&inside, out)) in region.iter().zip(weight.iter_mut()).enumerate() {
+        if inside {
+            let (i, j) = (w % wi, w / wi);
+            *out = step_weight(grid, grid.hu_at(origin[0] + i, origin[1] + j, origin[2]));
+        }
+    }
 }
 
 /// Dial's algorithm on a box of `dims` voxels (x fastest): `step` is the
-/// integer cost of a step along each axis, times `weight[w]` for a step
+/// integer cost (at least 1) of a step along each axis, times `weight[w]` for a step
 /// into voxel `w` (an empty `weight` weighs 1 everywhere); `own[w] != 0`
 /// marks a seed and names its owner. Every `region` voxel a seed reaches
 /// takes the owner of the nearest one; voxels outside `region`, or not
@@ -66,6 +81,7 @@ pub(crate) fn nearest_seed(
     let plane = wi * wj;
     debug_assert_eq!(region.len(), plane * wk);
     debug_assert!(weight.is_empty() || weight.len() == region.len());
+    debug_assert!(step.iter().all(|&s| s >= 1), "a step costs at least 1");
     let heaviest = u32::from(weight.iter().copied().max().unwrap_or(1).max(1));
     let ring = (*step.iter().max().expect("three") * heaviest) as usize + 1;
     let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); ring];
@@ -78,10 +94,50 @@ pub(crate) fn nearest_seed(
     }
     let mut pending: usize = buckets[0].len();
     let mut current = 0u32;
+    let box_ = Box3 {
+        region,
+        dims,
+        step,
+        weight,
+    };
     while pending > 0 {
+        // Taken out while it is emptied: no step costs 0 or `ring`, so
+        // nothing is pushed back into it meanwhile.
         let slot = current as usize % ring;
-        while let Some(w) = buckets[slot].pop() {
-            pending -= 1;
+        let mut bucket = std::mem::take(&mut buckets[slot]);
+        pending -= bucket.len();
+        pending += box_.settle(current, &mut bucket, &mut buckets, &mut dist, own);
+        buckets[slot] = bucket;
+        current += 1;
+    }
+}
+
+/// What [`nearest_seed`] searches.
+struct Box3<'a> {
+    region: &'a [bool],
+    dims: [usize; 3],
+    step: [u32; 3],
+    weight: &'a [u8],
+}
+
+impl Box3<'_> {
+    /// Settles the voxels of `bucket` (last in, first out) whose distance
+    /// is `current`, handing their neighbours on; how many were pushed. A
+    /// call per distance, not one long loop: wasm optimises a function
+    /// between calls, never during one.
+    #[inline(never)]
+    fn settle(
+        &self,
+        current: u32,
+        bucket: &mut Vec<u32>,
+        buckets: &mut [Vec<u32>],
+        dist: &mut [u32],
+        own: &mut [u8],
+    ) -> usize {
+        let [wi, wj, wk] = self.dims;
+        let (plane, ring, step) = (wi * wj, buckets.len(), self.step);
+        let mut pushed = 0;
+        while let Some(w) = bucket.pop() {
             let w = w as usize;
             if dist[w] != current {
                 continue;
@@ -96,19 +152,19 @@ pub(crate) fn nearest_seed(
                 (k + 1 < wk, w + plane, step[2]),
             ];
             for (ok, n, cost) in neighbours {
-                if !ok || !region[n] {
+                if !ok || !self.region[n] {
                     continue;
                 }
-                let cost = cost * weight.get(n).map_or(1, |&f| u32::from(f.max(1)));
+                let cost = cost * self.weight.get(n).map_or(1, |&f| u32::from(f.max(1)));
                 if current + cost < dist[n] {
                     dist[n] = current + cost;
                     own[n] = own[w];
                     buckets[(current + cost) as usize % ring].push(n as u32);
-                    pending += 1;
+                    pushed += 1;
                 }
             }
         }
-        current += 1;
+        pushed
     }
 }
 

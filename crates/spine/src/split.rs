@@ -831,12 +831,13 @@ impl OutsideFlood<'_, '_> {
     /// reaches its own front (the pubis) unhindered.
     #[inline(always)]
     fn open(&self, n: usize, labels: &[u8], from: u8) -> bool {
-        if n == usize::MAX || labels[n] != 0 {
+        // The cheap tests first: most neighbours are soft tissue.
+        let grid = self.grid;
+        if n == usize::MAX || labels[n] != 0 || grid.hu(n) < grid.bone_hu() {
             return false;
         }
         let (i, j, k) = self.ijk(n);
-        let grid = self.grid;
-        if self.envelope.contains(i, j, k) || grid.hu(n) < grid.bone_hu() {
+        if self.envelope.contains(i, j, k) {
             return false;
         }
         let rib_flood = ((from - OUTSIDE) as usize) < self.below_sacrum;

@@ -213,7 +213,7 @@ mod tests {
         assert_eq!(inside, vec![vec![28]]);
         // Against every component, those with no cell on an edge.
         let all = components(6, 6, |c| kept[c]);
-        let on_edge = |c: usize| c % 6 == 0 || c % 6 == 5 || c < 6 || c >= 30;
+        let on_edge = |c: usize| matches!(c % 6, 0 | 5) || !(6..30).contains(&c);
         let expected: Vec<Vec<usize>> = all
             .into_iter()
             .filter(|p| !p.iter().any(|&c| on_edge(c)))

@@ -6,7 +6,7 @@ set -e
 cd "$(dirname "$0")"
 cp ../../../Cargo.lock .
 RUSTFLAGS="-C target-feature=+simd128" cargo build --release --target wasm32-unknown-unknown
-wasm-bindgen --target nodejs --out-dir pkg target/wasm32-unknown-unknown/release/insitu_spine_wasm_profile.wasm
+wasm-bindgen --target nodejs --out-dir pkg "${CARGO_TARGET_DIR:-target}"/wasm32-unknown-unknown/release/insitu_spine_wasm_profile.wasm
 if [ -n "$PROFILE" ]; then
   rm -rf profiles
   node --cpu-prof --cpu-prof-dir=profiles --cpu-prof-interval 500 run.js "$@"

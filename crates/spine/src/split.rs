@@ -77,13 +77,31 @@ const STERNUM_AHEAD_MM: f64 = 40.0;
 /// See `STERNUM_AHEAD_MM`.
 const STERNUM_HALF_WIDTH_MM: f64 = 40.0;
 
-/// The envelope of the spine in a slice, relative to the canal centre.
-fn in_envelope(grid: &Grid, s: &crate::column::SliceColumn, p: DVec2) -> bool {
-    let d = p - s.canal;
-    let (a, l) = (d.dot(grid.anterior), d.dot(grid.lateral));
-    let front = (s.body - s.canal).dot(grid.anterior) + s.half_depth + front_margin(grid);
-    let half_width = (1.9 * s.half_width).clamp(28.0, 55.0);
-    l.abs() <= half_width && a <= front && a >= -75.0
+/// The envelope of the spine in a slice, relative to the canal centre:
+/// its bounds worked out once per slice, not per pixel.
+struct SliceEnvelope {
+    canal: DVec2,
+    /// How far in front of the canal centre (mm).
+    front: f64,
+    /// How far to either side (mm).
+    half_width: f64,
+}
+
+impl SliceEnvelope {
+    fn of(grid: &Grid, s: &crate::column::SliceColumn) -> Self {
+        Self {
+            canal: s.canal,
+            front: (s.body - s.canal).dot(grid.anterior) + s.half_depth + front_margin(grid),
+            half_width: (1.9 * s.half_width).clamp(28.0, 55.0),
+        }
+    }
+
+    /// Whether the in-plane point `p` (mm) lies in it.
+    fn contains(&self, grid: &Grid, p: DVec2) -> bool {
+        let d = p - self.canal;
+        let (a, l) = (d.dot(grid.anterior), d.dot(grid.lateral));
+        l.abs() <= self.half_width && a <= self.front && a >= -75.0
+    }
 }
 
 /// Beside the front half of the body, clear of its side: nothing of a
@@ -335,14 +353,16 @@ fn bone_in_envelope(
     region: &mut [bool],
 ) {
     let bone = grid.bone_hu();
+    let bounds = SliceEnvelope::of(grid, s);
     for y in 0..win.wj {
+        let row = grid.index(win.ox, win.oy + y, k);
         for x in 0..win.wi {
             let (i, j) = (win.ox + x, win.oy + y);
             let p = grid.plane_mm(i as f64, j as f64);
-            let inside = in_envelope(grid, s, p);
+            let inside = bounds.contains(grid, p);
             envelope[y * win.wi + x] = inside;
             region[y * win.wi + x] = inside
-                && grid.hu_at(i, j, k) >= bone
+                && grid.hu(row + x) >= bone
                 && !beside_front(grid, s, p)
                 // Thick, bright and not the spine's: a vessel with contrast.
                 && !(thick.contains(i, j, k) && clear_of_body(grid, s, p));

@@ -91,6 +91,24 @@ impl Thick {
     }
 }
 
+/// One row's pixels into its cells `S` pixels wide (the last may be
+/// narrower): a cell stays bright when all its pixels are.
+fn bright_row<const S: usize>(row: &[f32], bone: f32, cells: &mut [bool]) {
+    let (whole, rest) = row.as_chunks::<S>();
+    for (cell, pixels) in cells.iter_mut().zip(whole) {
+        *cell &= all_bright(pixels, bone);
+    }
+    if !rest.is_empty() {
+        cells[whole.len()] &= all_bright(rest, bone);
+    }
+}
+
+/// Whether every pixel is at least `bone` HU.
+#[inline(always)]
+fn all_bright(pixels: &[f32], bone: f32) -> bool {
+    pixels.iter().fold(true, |all, &hu| all & (hu >= bone))
+}
+
 /// One slice's ~2 mm cells and their distances, reused from slice to slice.
 struct SliceCells {
     index: CellIndex,
@@ -129,8 +147,17 @@ impl SliceCells {
         let bone = grid.bone_hu();
         grid.each_row(k, |j, row| {
             let cells = &mut bright[index.of(0, j)..][..w];
-            for (cell, pixels) in cells.iter_mut().zip(row.chunks(index.stride)) {
-                *cell &= pixels.iter().all(|&hu| hu >= bone);
+            // The usual strides as fixed-size chunks the compiler unrolls.
+            match index.stride {
+                1 => bright_row::<1>(row, bone, cells),
+                2 => bright_row::<2>(row, bone, cells),
+                3 => bright_row::<3>(row, bone, cells),
+                4 => bright_row::<4>(row, bone, cells),
+                stride => {
+                    for (cell, pixels) in cells.iter_mut().zip(row.chunks(stride)) {
+                        *cell &= all_bright(pixels, bone);
+                    }
+                }
             }
         });
         if !bright.iter().any(|&b| b) {

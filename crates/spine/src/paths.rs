@@ -94,7 +94,7 @@ pub(crate) fn nearest_seed(
     }
     let mut pending: usize = buckets[0].len();
     let mut current = 0u32;
-    let box_ = Box3 {
+    let search = Box3 {
         region,
         dims,
         step,
@@ -106,7 +106,7 @@ pub(crate) fn nearest_seed(
         let slot = current as usize % ring;
         let mut bucket = std::mem::take(&mut buckets[slot]);
         pending -= bucket.len();
-        pending += box_.settle(current, &mut bucket, &mut buckets, &mut dist, own);
+        pending += search.settle(current, &mut bucket, &mut buckets, &mut dist, own);
         buckets[slot] = bucket;
         current += 1;
     }

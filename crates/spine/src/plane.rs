@@ -105,14 +105,7 @@ fn components_of_unseen(
         let mut members = Vec::new();
         while let Some(c) = stack.pop() {
             members.push(c);
-            let (x, y) = (c % w, c / w);
-            let near = [
-                (x > 0).then(|| c - 1),
-                (x + 1 < w).then(|| c + 1),
-                (y > 0).then(|| c - w),
-                (y + 1 < h).then(|| c + w),
-            ];
-            for n in near.into_iter().flatten() {
+            for n in side_neighbours(c, w, h).into_iter().flatten() {
                 if !seen[n] && keep(n) {
                     seen[n] = true;
                     stack.push(n);
@@ -122,6 +115,19 @@ fn components_of_unseen(
         out.push(members);
     }
     out
+}
+
+/// The cells left, right, above and below cell `c` of a `w` × `h` grid
+/// (row by row), `None` past its edge.
+#[inline(always)]
+pub(crate) fn side_neighbours(c: usize, w: usize, h: usize) -> [Option<usize>; 4] {
+    let (x, y) = (c % w, c / w);
+    [
+        (x > 0).then(|| c - 1),
+        (x + 1 < w).then(|| c + 1),
+        (y > 0).then(|| c - w),
+        (y + 1 < h).then(|| c + w),
+    ]
 }
 
 /// The parts `members` (cells of a `w`-wide grid) falls into once opened
@@ -176,6 +182,14 @@ pub(crate) fn opened_parts(w: usize, members: &[usize], radius: usize) -> Vec<Ve
 mod tests {
     use super::*;
 
+    /// Each part's cells in order, and the parts in order: parts compared
+    /// whatever order a search lists them in.
+    fn sorted(mut parts: Vec<Vec<usize>>) -> Vec<Vec<usize>> {
+        parts.iter_mut().for_each(|p| p.sort_unstable());
+        parts.sort();
+        parts
+    }
+
     #[test]
     fn cells_touching_side_by_side_are_one_part_and_corners_are_not() {
         // 1 1 0
@@ -183,21 +197,14 @@ mod tests {
         // 1 0 1
         let kept = [true, true, false, false, false, true, true, false, true];
         let parts = components(3, 3, |c| kept[c]);
-        let mut sorted: Vec<Vec<usize>> = parts
-            .into_iter()
-            .map(|mut p| {
-                p.sort_unstable();
-                p
-            })
-            .collect();
-        sorted.sort();
-        assert_eq!(sorted, vec![vec![0, 1], vec![5, 8], vec![6]]);
+        assert_eq!(sorted(parts), vec![vec![0, 1], vec![5, 8], vec![6]]);
     }
 
     #[test]
     fn inside_components_leave_out_those_touching_an_edge() {
-        // A ring of kept cells from the left edge, wrapping round a pocket
-        // that is not kept, holding one kept cell; a kept cell on the right.
+        // A ring of kept cells from the left edge round a pocket of cells
+        // not kept (one kept cell of the ring juts into it); a kept cell on
+        // the right edge, and one apart inside the grid.
         // 1 1 1 1 0 0
         // 1 0 0 1 0 1
         // 1 0 1 1 0 0
@@ -221,15 +228,7 @@ mod tests {
         assert_eq!(inside, expected);
         // Not kept cells walled in: the pocket (1,1),(2,1),(1,2) is inside.
         let pockets = components_inside(6, 6, |c| !kept[c]);
-        let mut sorted: Vec<Vec<usize>> = pockets
-            .into_iter()
-            .map(|mut p| {
-                p.sort_unstable();
-                p
-            })
-            .collect();
-        sorted.sort();
-        assert_eq!(sorted, vec![vec![7, 8, 13]]);
+        assert_eq!(sorted(pockets), vec![vec![7, 8, 13]]);
     }
 
     #[test]
@@ -261,9 +260,7 @@ mod tests {
         let neck: Vec<usize> = (6..9).map(|x| 4 * w + x).collect();
         members.extend(&neck);
         assert_eq!(components(w, 9, |c| members.contains(&c)).len(), 1);
-        let mut parts = opened_parts(w, &members, 1);
-        parts.iter_mut().for_each(|p| p.sort_unstable());
-        parts.sort();
+        let parts = sorted(opened_parts(w, &members, 1));
         assert_eq!(parts.len(), 2);
         assert!(parts.iter().all(|p| p.len() == 25));
         assert!(parts.iter().flatten().all(|c| !neck.contains(c)));

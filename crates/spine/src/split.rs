@@ -648,15 +648,7 @@ fn fill_holes(
         }
     }
     drop(rows);
-    let neighbours = |p: usize| {
-        let (i, j) = (p % ni, p / ni);
-        [
-            (i > 0).then(|| p - 1),
-            (i + 1 < ni).then(|| p + 1),
-            (j > 0).then(|| p - ni),
-            (j + 1 < nj).then(|| p + ni),
-        ]
-    };
+    let neighbours = |p: usize| crate::plane::side_neighbours(p, ni, nj);
     // Outside the envelope nothing is bone for this flood.
     let open: Vec<bool> = envelope
         .iter()

@@ -180,14 +180,7 @@ impl SliceCells {
                 let mut stack = vec![start];
                 from_core[start] = f32::MAX;
                 while let Some(c) = stack.pop() {
-                    let (cx, cy) = (c % w, c / w);
-                    let near = [
-                        (cx > 0).then(|| c - 1),
-                        (cx + 1 < w).then(|| c + 1),
-                        (cy > 0).then(|| c - w),
-                        (cy + 1 < h).then(|| c + w),
-                    ];
-                    for n in near.into_iter().flatten() {
+                    for n in crate::plane::side_neighbours(c, w, h).into_iter().flatten() {
                         if from_core[n] == 0.0 {
                             from_core[n] = f32::MAX;
                             stack.push(n);

@@ -65,6 +65,23 @@ async function assertNoLongTasks(page, label) {
   assert.ok(longest < 100, `${label}: the UI thread blocked for ${longest} ms`);
 }
 
+/** How many frames at rest (fine, not mid-drag) the 3D view has shown. */
+async function fineFrames(page) {
+  return Number((await page.getByTestId('view-3d').getAttribute('data-fine')) ?? 0);
+}
+
+/**
+ * Waits for the 3D view's next frame at rest after the `seen`th: the one a
+ * change made since caused (on a slow GPU it is cast in bands, later).
+ */
+async function waitFineAfter(page, seen) {
+  await page.waitForFunction(
+    (n) => Number(document.querySelector('[data-testid="view-3d"]').dataset.fine ?? 0) > n,
+    seen,
+    { timeout: 60_000 },
+  );
+}
+
 /** Share of pixels that differ between two PNG screenshots of one element. */
 function differingFraction(a, b, threshold = 24) {
   const [x, y] = [decodePng(a), decodePng(b)];
@@ -241,6 +258,7 @@ test('demo spine: 300 HU surface, then a binary STL whose triangle count equals 
     // The editor changes the image: dragging the chart sideways moves the
     // curve (bone needs more HU), and the pixels change.
     const before = await view3d.screenshot();
+    let seen = await fineFrames(page);
     const box = await editor.boundingBox();
     await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.5);
     await page.mouse.down();
@@ -249,8 +267,7 @@ test('demo spine: 300 HU surface, then a binary STL whose triangle count equals 
     const shift = Number(await editor.getAttribute('data-shift'));
     console.log(`editor drag: shift ${shift.toFixed(0)} HU`);
     assert.ok(shift > 100, `the curve moved (${shift})`);
-    await page.waitForSelector('[data-testid="view-3d"][data-quality="fine"]');
-    await page.waitForTimeout(400);
+    await waitFineAfter(page, seen);
     const after = await view3d.screenshot();
     const changed = differingFraction(before, after);
     console.log(`editor drag: ${(changed * 100).toFixed(1)}% of the 3D view's pixels changed`);
@@ -261,13 +278,13 @@ test('demo spine: 300 HU surface, then a binary STL whose triangle count equals 
     // renderer's own test measures the effect on both backends); frames
     // are deterministic, so any change is the slider's.
     const occluded = await view3d.screenshot();
+    seen = await fineFrames(page);
     await page.getByTestId('tf-occlusion').evaluate((input) => {
       input.value = '0.2';
       input.dispatchEvent(new Event('input', { bubbles: true }));
       input.dispatchEvent(new Event('change', { bubbles: true }));
     });
-    await page.waitForSelector('[data-testid="view-3d"][data-quality="fine"]');
-    await page.waitForTimeout(400);
+    await waitFineAfter(page, seen);
     const open = await view3d.screenshot();
     const lightened = differingFraction(occluded, open, 6);
     console.log(`ambient occlusion 0.6 -> 0.2: ${(lightened * 100).toFixed(1)}% of the 3D view's pixels changed (${(differingFraction(occluded, open) * 100).toFixed(1)}% by over 24 levels)`);
@@ -276,8 +293,9 @@ test('demo spine: 300 HU surface, then a binary STL whose triangle count equals 
     assert.ok(lightened > 0.0005, 'the occlusion strength changed the image');
     // A clip plane through the middle of the columns removes about half.
     const whole = await screenshotStats(view3d);
+    seen = await fineFrames(page);
     await page.getByTestId('clip-axis').selectOption('x');
-    await page.waitForTimeout(400);
+    await waitFineAfter(page, seen);
     const clipped = await screenshotStats(view3d);
     console.log(`clip plane: foreground ${(whole.foregroundFraction * 100).toFixed(1)}% -> ${(clipped.foregroundFraction * 100).toFixed(1)}%`);
     assert.ok(clipped.foregroundFraction < whole.foregroundFraction * 0.8, 'the clip plane removed part of the volume');
@@ -309,14 +327,16 @@ test('demo spine: 300 HU surface, then a binary STL whose triangle count equals 
     assert.match(followed.split(';')[0], /^-?0\.000,-?0\.000,-?1\.000$/);
     // Orbiting keeps the UI thread free: drags draw coarsely, then finely.
     await page.evaluate(() => { window.__longTasks = []; });
+    seen = await fineFrames(page);
     const view = await view3d.boundingBox();
     await page.mouse.move(view.x + view.width / 2, view.y + view.height / 2);
     await page.mouse.down();
     for (let i = 1; i <= 16; i += 1) await page.mouse.move(view.x + view.width / 2 + i * 8, view.y + view.height / 2, { steps: 1 });
     await page.mouse.up();
-    await page.waitForSelector('[data-testid="view-3d"][data-quality="fine"]');
-    // The fine frame lands after the settle; it must not block either.
-    await page.waitForTimeout(1500);
+    // The fine frame lands after the settle; it must not block either (on
+    // a software GPU it is cast in bands: the page never waits for all).
+    await waitFineAfter(page, seen);
+    await page.waitForTimeout(500);
     console.log(`orbit: long tasks ${JSON.stringify(await page.evaluate(() => window.__longTasks.map(Math.round)))}`);
     await assertNoLongTasks(page, 'orbiting the volume rendering');
     await page.getByTestId('clip-axis').selectOption('none');

@@ -10,6 +10,7 @@ mod context;
 mod count_above;
 pub mod engine;
 mod marching;
+pub mod pacing;
 mod readback;
 pub mod shaders;
 mod slice_view;
@@ -27,6 +28,8 @@ pub use context::{AdapterSummary, DeviceKind, GpuAdapter, GpuContext, GpuError, 
 pub use count_above::count_at_or_above;
 pub use engine::{CanvasBackend, CpuReason, EngineChoice};
 pub use marching::{GpuMarchingCubes, GpuPhases, GpuSurfaceStats};
+pub use pacing::FramePacing;
+pub use readback::work_done;
 pub use slice_view::{SliceRenderer, SliceView, SliceVolume};
 pub use snapshot::{PendingImage, Snapshot};
 pub use surface_view::{BONE, MeshPart, Orbit, SurfaceRenderer};

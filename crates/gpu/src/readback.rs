@@ -47,6 +47,33 @@ pub(crate) async fn read_buffer(
     Ok(bytes)
 }
 
+/// Resolves once the GPU has finished all the work submitted to `queue`
+/// so far: natively by blocking in `poll`, in the browser by polling on
+/// later turns of the event loop (as [`read_buffer`]), so the page is never
+/// held while it waits.
+pub async fn work_done(device: &wgpu::Device, queue: &wgpu::Queue) {
+    let (sender, receiver) = futures_channel::oneshot::channel::<()>();
+    queue.on_submitted_work_done(move || {
+        let _ = sender.send(());
+    });
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = device.poll(wgpu::PollType::wait_indefinitely());
+        let _ = receiver.await;
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let mut receiver = receiver;
+        loop {
+            let _ = device.poll(wgpu::PollType::Poll);
+            match receiver.try_recv() {
+                Ok(None) => next_turn().await,
+                Ok(Some(())) | Err(_) => break,
+            }
+        }
+    }
+}
+
 /// Resolves on a later turn of the event loop (page or worker alike).
 #[cfg(target_arch = "wasm32")]
 async fn next_turn() {

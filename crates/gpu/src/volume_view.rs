@@ -92,8 +92,9 @@ impl Blit {
     }
 }
 
-/// The reduced-size frame while the user drags, kept between frames.
-struct SmallFrame {
+/// A frame drawn off the canvas and then drawn onto it (scaled up when it
+/// is a drag's reduced frame), kept between frames.
+struct OffscreenFrame {
     texture: wgpu::Texture,
     size: (u32, u32),
     bind_group: wgpu::BindGroup,
@@ -254,7 +255,12 @@ pub struct VolumeRenderer {
     /// Skip bricks the table hides (off only to measure what it saves).
     skipping: bool,
     blit: Blit,
-    small: std::cell::RefCell<Option<SmallFrame>>,
+    small: std::cell::RefCell<Option<OffscreenFrame>>,
+    /// The view at rest cast band by band ([`VolumeRenderer::draw_rows`]),
+    /// and the segments' depth its bands read (its own: a PNG export drawn
+    /// meanwhile copies another size into `depth_copy`).
+    refined: std::cell::RefCell<Option<OffscreenFrame>>,
+    refined_depth: std::cell::RefCell<Option<wgpu::Texture>>,
 }
 
 impl VolumeRenderer {
@@ -355,6 +361,8 @@ impl VolumeRenderer {
             skipping: true,
             blit: Blit::new(device, format),
             small: std::cell::RefCell::new(None),
+            refined: std::cell::RefCell::new(None),
+            refined_depth: std::cell::RefCell::new(None),
         }
     }
 
@@ -603,19 +611,18 @@ impl VolumeRenderer {
     ) {
         let cast = Cast::Alone(background);
         let Some(small) = self.reduced_frame(to.device, to.size, quality) else {
-            self.cast(to, encoder, quality, cast);
+            self.cast(to, encoder, quality, cast, None);
             return;
         };
         let view = small.texture.create_view(&Default::default());
-        self.cast(to.onto(&view, small.size), encoder, quality, cast);
+        self.cast(to.onto(&view, small.size), encoder, quality, cast, None);
         self.scale_up(encoder, to.view, &small, background);
     }
 
     /// Casts rays over segments already drawn into `target` whose depth is
     /// `depth` (a [`crate::SurfaceRenderer::draw_parts`]): each ray stops at
     /// the segment it meets, and what it gathered in front is blended over
-    /// it, so segments inside translucent tissue show through it. The depth
-    /// is read from a copy (WebGL2 would see a feedback loop otherwise).
+    /// it, so segments inside translucent tissue show through it.
     /// Drawn at the target's size: a drag frame's `quality` only lowers the
     /// samples per voxel ([`VolumeRenderer::draw_with_parts`] makes it small).
     pub fn draw_over(
@@ -625,25 +632,21 @@ impl VolumeRenderer {
         quality: Quality,
         depth: &wgpu::Texture,
     ) {
-        let extent = depth.size();
-        let mut copy = self.depth_copy.borrow_mut();
-        if copy.as_ref().is_none_or(|c| c.size() != extent) {
-            *copy = Some(to.device.create_texture(&wgpu::TextureDescriptor {
-                label: Some("segment depth, read by the rays"),
-                size: extent,
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format: depth.format(),
-                usage: wgpu::TextureUsages::COPY_DST | wgpu::TextureUsages::TEXTURE_BINDING,
-                view_formats: &[],
-            }));
+        copy_depth(&self.depth_copy, to.device, encoder, depth);
+        if let Some(depth) = self.depth_bind_group(&self.depth_copy, to.device) {
+            self.cast(to, encoder, quality, Cast::Over(&depth), None);
         }
-        let Some(copy) = copy.as_ref() else {
-            return;
-        };
-        encoder.copy_texture_to_texture(depth.as_image_copy(), copy.as_image_copy(), extent);
-        let depth = to.device.create_bind_group(&wgpu::BindGroupDescriptor {
+    }
+
+    /// The segment depth last copied into `copy`, bound for the rays.
+    fn depth_bind_group(
+        &self,
+        copy: &std::cell::RefCell<Option<wgpu::Texture>>,
+        device: &wgpu::Device,
+    ) -> Option<wgpu::BindGroup> {
+        let copy = copy.borrow();
+        let copy = copy.as_ref()?;
+        Some(device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("segment depth"),
             layout: &self.depth_layout,
             entries: &[wgpu::BindGroupEntry {
@@ -652,8 +655,69 @@ impl VolumeRenderer {
                     &copy.create_view(&Default::default()),
                 ),
             }],
-        });
-        self.cast(to, encoder, quality, Cast::Over(&depth));
+        }))
+    }
+
+    /// The frame kept off the canvas that a fine frame is cast into band by
+    /// band ([`VolumeRenderer::draw_rows`]), made or resized to `size`.
+    pub fn refined_view(&self, device: &wgpu::Device, size: (u32, u32)) -> wgpu::TextureView {
+        let mut refined = self.refined.borrow_mut();
+        let frame = match refined.take() {
+            Some(frame) if frame.size == size => frame,
+            _ => self.offscreen_frame(device, size),
+        };
+        let view = frame.texture.create_view(&Default::default());
+        *refined = Some(frame);
+        view
+    }
+
+    /// Casts rows `rows` of the view at rest into `to` (a
+    /// [`VolumeRenderer::refined_view`]); the first band clears it and draws
+    /// the segments' surfaces of `surfaces` under the rays. Band by band, a
+    /// fine frame that would hold a software GPU for a second never blocks
+    /// the page (browsers without GPU compositing read each canvas frame
+    /// back synchronously); [`VolumeRenderer::show_refined`] then puts it
+    /// on the canvas.
+    pub fn draw_rows(
+        &self,
+        surfaces: &mut crate::SurfaceRenderer,
+        to: DrawTarget,
+        encoder: &mut wgpu::CommandEncoder,
+        rows: std::ops::Range<u32>,
+        background: wgpu::Color,
+    ) {
+        let first = rows.start == 0;
+        if surfaces.has_parts() {
+            if first {
+                surfaces.draw_parts(to, encoder, background);
+                if let Some(depth) = surfaces.depth() {
+                    copy_depth(&self.refined_depth, to.device, encoder, depth);
+                }
+            }
+            if let Some(depth) = self.depth_bind_group(&self.refined_depth, to.device) {
+                self.cast(to, encoder, Quality::Fine, Cast::Over(&depth), Some(rows));
+            }
+        } else {
+            self.cast(
+                to,
+                encoder,
+                Quality::Fine,
+                Cast::Alone(background),
+                Some(rows),
+            );
+        }
+    }
+
+    /// Draws the frame [`VolumeRenderer::draw_rows`] cast onto `target`.
+    pub fn show_refined(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &wgpu::TextureView,
+        background: wgpu::Color,
+    ) {
+        if let Some(frame) = self.refined.borrow().as_ref() {
+            self.scale_up(encoder, target, frame, background);
+        }
     }
 
     /// The volume with the segments' surfaces of `surfaces`, composed by
@@ -692,7 +756,7 @@ impl VolumeRenderer {
         device: &wgpu::Device,
         (width, height): (u32, u32),
         quality: Quality,
-    ) -> Option<std::cell::RefMut<'_, SmallFrame>> {
+    ) -> Option<std::cell::RefMut<'_, OffscreenFrame>> {
         let Quality::Moving(divisor @ 2..) = quality else {
             return None;
         };
@@ -702,7 +766,7 @@ impl VolumeRenderer {
             height.div_ceil(divisor).max(1),
         );
         if small.as_ref().is_none_or(|s| s.size != size) {
-            *small = Some(self.small_frame(device, size));
+            *small = Some(self.offscreen_frame(device, size));
         }
         Some(std::cell::RefMut::map(small, |s| {
             s.as_mut().expect("made above")
@@ -714,7 +778,7 @@ impl VolumeRenderer {
         &self,
         encoder: &mut wgpu::CommandEncoder,
         target: &wgpu::TextureView,
-        small: &SmallFrame,
+        small: &OffscreenFrame,
         background: wgpu::Color,
     ) {
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
@@ -727,7 +791,7 @@ impl VolumeRenderer {
         pass.draw(0..3, 0..1);
     }
 
-    fn small_frame(&self, device: &wgpu::Device, size: (u32, u32)) -> SmallFrame {
+    fn offscreen_frame(&self, device: &wgpu::Device, size: (u32, u32)) -> OffscreenFrame {
         let texture = device.create_texture(&wgpu::TextureDescriptor {
             label: Some("volume while moving"),
             size: extent(UVec3::new(size.0, size.1, 1)),
@@ -754,7 +818,7 @@ impl VolumeRenderer {
                 },
             ],
         });
-        SmallFrame {
+        OffscreenFrame {
             texture,
             size,
             bind_group,
@@ -762,13 +826,16 @@ impl VolumeRenderer {
     }
 
     /// One ray-casting pass into `target` of `(width, height)` pixels:
-    /// cleared to the background, or drawn over the segments already there.
+    /// cleared to the background, or drawn over the segments already there;
+    /// only `rows` of them when given (a band after the first keeps the
+    /// bands before it).
     fn cast(
         &self,
         to: DrawTarget,
         encoder: &mut wgpu::CommandEncoder,
         quality: Quality,
         cast: Cast,
+        rows: Option<std::ops::Range<u32>>,
     ) {
         let DrawTarget {
             queue,
@@ -777,7 +844,9 @@ impl VolumeRenderer {
             orbit,
             ..
         } = to;
+        let later_band = rows.as_ref().is_some_and(|r| r.start > 0);
         let (attachment, background) = match cast {
+            Cast::Alone(background) if later_band => (loaded_attachment(target), background),
             Cast::Alone(background) => (crate::cleared_attachment(target, background), background),
             Cast::Over(_) => (loaded_attachment(target), wgpu::Color::TRANSPARENT),
         };
@@ -786,6 +855,11 @@ impl VolumeRenderer {
             color_attachments: &[Some(attachment)],
             ..Default::default()
         });
+        if let Some(rows) = rows {
+            let end = rows.end.min(height);
+            let start = rows.start.min(end);
+            pass.set_scissor_rect(0, start, width, end - start);
+        }
         let (Some(v), Some((look, domain))) = (&self.volume, &self.look) else {
             return;
         };
@@ -880,6 +954,34 @@ fn loaded_attachment(target: &wgpu::TextureView) -> wgpu::RenderPassColorAttachm
             load: wgpu::LoadOp::Load,
             store: wgpu::StoreOp::Store,
         },
+    }
+}
+
+/// Copies the segments' depth for the rays to read (WebGL2 would see a
+/// feedback loop reading the texture the surfaces were drawn with) into
+/// `copy`, made or resized to fit.
+fn copy_depth(
+    copy: &std::cell::RefCell<Option<wgpu::Texture>>,
+    device: &wgpu::Device,
+    encoder: &mut wgpu::CommandEncoder,
+    depth: &wgpu::Texture,
+) {
+    let extent = depth.size();
+    let mut copy = copy.borrow_mut();
+    if copy.as_ref().is_none_or(|c| c.size() != extent) {
+        *copy = Some(device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("segment depth, read by the rays"),
+            size: extent,
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: depth.format(),
+            usage: wgpu::TextureUsages::COPY_DST | wgpu::TextureUsages::TEXTURE_BINDING,
+            view_formats: &[],
+        }));
+    }
+    if let Some(copy) = copy.as_ref() {
+        encoder.copy_texture_to_texture(depth.as_image_copy(), copy.as_image_copy(), extent);
     }
 }
 

@@ -391,11 +391,7 @@ fn skipping_empty_bricks_leaves_the_image_as_it_was() {
         let format = wgpu::TextureFormat::Rgba8Unorm;
         let skipped = render_skipping(&ctx, texels, &look, Quality::Fine, format, true);
         let every = render_skipping(&ctx, texels, &look, Quality::Fine, format, false);
-        let differing = skipped
-            .chunks_exact(4)
-            .zip(every.chunks_exact(4))
-            .filter(|(a, b)| a.iter().zip(b.iter()).any(|(x, y)| x.abs_diff(*y) > 1))
-            .count();
+        let differing = pixels_differing(&skipped, &every);
         assert_eq!(differing, 0, "{preset:?}: {differing} pixels changed");
         // The image is not blank: the skipping had something to keep.
         let distinct: std::collections::HashSet<&[u8]> = skipped.chunks_exact(4).collect();
@@ -409,16 +405,31 @@ fn skipping_empty_bricks_leaves_the_image_as_it_was() {
 
 /// A red segment (a ball mesh) drawn first, then the volume over it.
 fn composed(ctx: &GpuContext, texels: &[u16], look: &Look, segment_centre: DVec3) -> Vec<u8> {
-    composed_at(ctx, texels, look, segment_centre, Quality::Fine)
+    composed_at(
+        ctx,
+        texels,
+        look,
+        Some(segment_centre),
+        Drawing::Once(Quality::Fine),
+    )
 }
 
-/// [`composed`] at a chosen quality (a drag frame draws both smaller).
+/// How a test frame is drawn: in one pass at a quality, or at rest in bands
+/// of this many rows, each submitted alone (as a slow GPU gets them).
+#[derive(Clone, Copy)]
+enum Drawing {
+    Once(Quality),
+    Bands(u32),
+}
+
+/// [`composed`] drawn as `drawing` says (a drag frame draws both smaller),
+/// or the volume alone without `segment_centre`.
 fn composed_at(
     ctx: &GpuContext,
     texels: &[u16],
     look: &Look,
-    segment_centre: DVec3,
-    quality: Quality,
+    segment_centre: Option<DVec3>,
+    drawing: Drawing,
 ) -> Vec<u8> {
     use insitu_gpu::{MeshPart, SurfaceRenderer};
     use insitu_mesh::{MarchingOptions, extract_surface};
@@ -427,7 +438,7 @@ fn composed_at(
     let g = Geometry::axis_aligned(
         glam::UVec3::splat(n),
         DVec3::ONE,
-        segment_centre - DVec3::splat(11.5),
+        segment_centre.unwrap_or_default() - DVec3::splat(11.5),
     )
     .unwrap();
     let values = (0..n * n * n)
@@ -456,7 +467,9 @@ fn composed_at(
         (MeshPart::Normals, floats(&mesh.normals)),
         (MeshPart::Indices, bytemuck::cast_slice(&indices).to_vec()),
     ] {
-        surfaces.upload_part(&ctx.device, &ctx.queue, 1, red, part, &bytes);
+        if segment_centre.is_some() {
+            surfaces.upload_part(&ctx.device, &ctx.queue, 1, red, part, &bytes);
+        }
     }
     let mut volume = VolumeRenderer::new(&ctx.device, format);
     let centre = DVec3::splat(f64::from(N - 1) / 2.0);
@@ -473,28 +486,86 @@ fn composed_at(
     let target = Snapshot::new(&ctx.device, (SIZE, SIZE), format);
     let view = target.view();
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
-    volume.draw_with_parts(
-        &mut surfaces,
-        DrawTarget::of(ctx, &view, (SIZE, SIZE), &orbit),
-        &mut encoder,
-        quality,
-        wgpu::Color::BLACK,
-    );
+    match drawing {
+        Drawing::Once(quality) if segment_centre.is_some() => volume.draw_with_parts(
+            &mut surfaces,
+            DrawTarget::of(ctx, &view, (SIZE, SIZE), &orbit),
+            &mut encoder,
+            quality,
+            wgpu::Color::BLACK,
+        ),
+        Drawing::Once(quality) => volume.draw(
+            DrawTarget::of(ctx, &view, (SIZE, SIZE), &orbit),
+            &mut encoder,
+            quality,
+            wgpu::Color::BLACK,
+        ),
+        Drawing::Bands(rows) => {
+            let refined = volume.refined_view(&ctx.device, (SIZE, SIZE));
+            for start in (0..SIZE).step_by(rows as usize) {
+                let mut band = ctx.device.create_command_encoder(&Default::default());
+                volume.draw_rows(
+                    &mut surfaces,
+                    DrawTarget::of(ctx, &refined, (SIZE, SIZE), &orbit),
+                    &mut band,
+                    start..(start + rows).min(SIZE),
+                    wgpu::Color::BLACK,
+                );
+                ctx.queue.submit([band.finish()]);
+            }
+            volume.show_refined(&mut encoder, &view, wgpu::Color::BLACK);
+        }
+    }
     pollster::block_on(target.finish(&ctx.device, &ctx.queue, encoder).rgba()).expect("read back")
 }
 
-#[test]
-fn segments_and_the_volume_hide_each_other_by_depth() {
-    let ctx = gpu();
-    // Bone behind the middle (+y, away from the camera) and a bone plate in
-    // front of the lower half (−y, towards it).
-    let texels = volume(|p| {
+/// Bone behind the middle (+y, away from the camera) and a bone plate in
+/// front of the lower half (−y, towards it).
+fn bone_behind_and_plate_in_front() -> Vec<u16> {
+    volume(|p| {
         if (p - DVec3::new(0.0, 12.0, 0.0)).length() < 10.0 || (p.y < -12.0 && p.z < -4.0) {
             1000.0
         } else {
             -1000.0
         }
-    });
+    })
+}
+
+/// Pixels whose channels differ by more than 1 between two RGBA images.
+fn pixels_differing(a: &[u8], b: &[u8]) -> usize {
+    a.chunks_exact(4)
+        .zip(b.chunks_exact(4))
+        .filter(|(a, b)| a.iter().zip(b.iter()).any(|(x, y)| x.abs_diff(*y) > 1))
+        .count()
+}
+
+#[test]
+fn a_fine_frame_cast_in_bands_is_the_one_pass_frame() {
+    let ctx = gpu();
+    let texels = bone_behind_and_plate_in_front();
+    let bone = Preset::CtBone.look(CT);
+    for segment in [None, Some(DVec3::ZERO)] {
+        let once = composed_at(&ctx, &texels, &bone, segment, Drawing::Once(Quality::Fine));
+        // 7 rows a band: 14 bands, the last one short.
+        let banded = composed_at(&ctx, &texels, &bone, segment, Drawing::Bands(7));
+        let differing = pixels_differing(&once, &banded);
+        assert_eq!(
+            differing, 0,
+            "segment {segment:?}: {differing} pixels differ"
+        );
+        let distinct: std::collections::HashSet<&[u8]> = banded.chunks_exact(4).collect();
+        assert!(
+            distinct.len() > 20,
+            "the frame shows ({} colours)",
+            distinct.len()
+        );
+    }
+}
+
+#[test]
+fn segments_and_the_volume_hide_each_other_by_depth() {
+    let ctx = gpu();
+    let texels = bone_behind_and_plate_in_front();
     let bone = Preset::CtBone.look(CT);
     // The segment at the centre, in front of the bone behind: red shows.
     let image = composed(&ctx, &texels, &bone, DVec3::ZERO);
@@ -506,7 +577,13 @@ fn segments_and_the_volume_hide_each_other_by_depth() {
         "the segment hides the bone behind it"
     );
     // A drag frame (a quarter of the pixels) composes alike.
-    let moving = composed_at(&ctx, &texels, &bone, DVec3::ZERO, Quality::Moving(2));
+    let moving = composed_at(
+        &ctx,
+        &texels,
+        &bone,
+        Some(DVec3::ZERO),
+        Drawing::Once(Quality::Moving(2)),
+    );
     let [r, g, b] = pixel(&moving, c, c);
     assert!(
         r > 120 && u32::from(r) > 2 * u32::from(g.max(b)),

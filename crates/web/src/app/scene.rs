@@ -5,14 +5,17 @@
 
 use glam::Vec3;
 use insitu_gpu::{
-    CanvasTarget, DrawTarget, MeshPart, Orbit, PendingImage, Quality, Snapshot, SurfaceRenderer,
-    VolumeRenderer, wgpu,
+    CanvasTarget, DrawTarget, FramePacing, MeshPart, Orbit, PendingImage, Quality, Snapshot,
+    SurfaceRenderer, VolumeRenderer, wgpu,
 };
 use insitu_look::{Histogram, Look, Preset};
 
 use wasm_bindgen::JsCast;
 
 use super::views::{NameWriter, fit_canvas};
+
+mod refine;
+use refine::{Refining, refine};
 
 /// Dark blue-grey, so white bone stands out.
 const BACKGROUND: wgpu::Color = wgpu::Color {
@@ -24,10 +27,6 @@ const BACKGROUND: wgpu::Color = wgpu::Color {
 
 /// Quiet time after the last drag before the fine redraw.
 const SETTLE_MS: i32 = 180;
-
-/// Frames while dragging should come at least this often (ms): slower,
-/// and fewer pixels are cast; much faster, and more.
-const MOVING_FRAME_MS: f64 = 50.0;
 
 /// From this divisor on, drag frames leave the segments' surfaces out.
 const PARTS_DROPPED_FROM: u32 = 5;
@@ -68,11 +67,15 @@ pub struct Scene {
     drags: u32,
     /// A drag's frame is requested and not yet drawn.
     frame_pending: bool,
-    /// While dragging, the width and height are divided by this: adapted
-    /// to how fast frames come on this GPU.
-    moving_divisor: u32,
-    /// When the last drag frame was drawn (ms).
-    last_frame_at: f64,
+    /// Counts drawings; a fine frame cast in bands for an older one stops.
+    draws: u32,
+    /// How much one frame may ask of this GPU (drag frames' divisor, fine
+    /// frames in bands), learned from the frames drawn.
+    pacing: FramePacing,
+    /// The fine frame being cast band by band, if one is.
+    refining: Option<Refining>,
+    /// Frames at rest put on the canvas so far.
+    fine_frames: u32,
     /// What is shown.
     pub mode: Mode,
     mode_name: String,
@@ -105,8 +108,10 @@ impl Scene {
             quality: Quality::Fine,
             drags: 0,
             frame_pending: false,
-            moving_divisor: 4,
-            last_frame_at: 0.0,
+            draws: 0,
+            pacing: FramePacing::default(),
+            refining: None,
+            fine_frames: 0,
             mode: Mode::Surface,
             mode_name: "surface".into(),
             orbit: None,
@@ -302,8 +307,19 @@ impl Scene {
         self.draw();
     }
 
-    /// Draws the current mode at the canvas's current size.
+    /// Draws the current mode at the canvas's current size: at once, or,
+    /// when this GPU is too slow for the fine frame in one pass, a drag
+    /// frame first and then the fine one band by band off the canvas
+    /// ([`refine`]).
     pub fn draw(&mut self) {
+        self.draw_frame(true);
+    }
+
+    /// [`Scene::draw`]; without `preview` no drag frame comes first (the
+    /// fine frame after a drag, whose last frame shows the same).
+    fn draw_frame(&mut self, preview: bool) {
+        self.draws = self.draws.wrapping_add(1);
+        self.refining = None;
         let canvas = crate::dom::typed("view-3d");
         let size = fit_canvas(&canvas);
         if size != self.target.size() {
@@ -317,33 +333,74 @@ impl Scene {
         let orbit = self
             .orbit
             .unwrap_or(Orbit::framing(Vec3::splat(-100.0), Vec3::splat(100.0)));
+        let casting = matches!(self.mode, Mode::Volume(_)) && self.volume.has_volume();
+        let bands = match self.quality {
+            Quality::Fine if casting => self.pacing.fine_bands(size),
+            _ => None,
+        };
+        let shown = match bands {
+            Some(rows) => {
+                self.refining = Some(Refining {
+                    orbit,
+                    size,
+                    next_row: 0,
+                    rows,
+                });
+                wasm_bindgen_futures::spawn_local(refine(self.draws));
+                if preview {
+                    self.render(size, &orbit, Quality::Moving(self.pacing.divisor()));
+                }
+                "refining"
+            }
+            None => {
+                self.render(size, &orbit, self.quality);
+                match self.quality {
+                    Quality::Fine => {
+                        self.count_fine_frame();
+                        "fine"
+                    }
+                    Quality::Moving(_) => "moving",
+                }
+            }
+        };
+        crate::dom::set_data(&canvas, "quality", shown);
+        self.draw_names(size, &orbit);
+        // What the canvas now shows (tests wait for it rather than sleep).
+        let rendered = match self.mode {
+            Mode::Volume(_) if !self.volume.has_volume() => "none",
+            _ => self.mode_name.as_str(),
+        };
+        crate::dom::set_data(&canvas, "rendered", rendered);
+    }
+
+    /// Draws the mode on the canvas at `quality` in one pass, timing the
+    /// GPU when it casts rays.
+    fn render(&mut self, size: (u32, u32), orbit: &Orbit, quality: Quality) {
         let (surface, volume, mode) = (&mut self.surface, &self.volume, self.mode);
-        let quality = self.quality;
         let drawn = self.target.render(|device, queue, encoder, view| {
             let to = DrawTarget {
                 device,
                 queue,
                 view,
                 size,
-                orbit: &orbit,
+                orbit,
             };
             encode(surface, volume, mode, to, quality, encoder);
         });
         if let Err(e) = drawn {
             web_sys::console::warn_1(&format!("3D view: {e}").into());
         }
-        self.draw_names(size, &orbit);
-        // What the canvas now shows (tests wait for it rather than sleep).
-        let shown = match mode {
-            Mode::Volume(_) if !self.volume.has_volume() => "none",
-            _ => self.mode_name.as_str(),
-        };
-        crate::dom::set_data(&canvas, "rendered", shown);
-        let quality = match self.quality {
-            Quality::Fine => "fine",
-            Quality::Moving(_) => "moving",
-        };
-        crate::dom::set_data(&canvas, "quality", quality);
+        if matches!(mode, Mode::Volume(_)) && volume.has_volume() {
+            self.time_frame(size, quality);
+        }
+    }
+
+    /// One more frame at rest on the canvas: `data-fine` counts them, so a
+    /// test waits for the one its change caused.
+    fn count_fine_frame(&mut self) {
+        self.fine_frames = self.fine_frames.wrapping_add(1);
+        let canvas: web_sys::HtmlCanvasElement = crate::dom::typed("view-3d");
+        crate::dom::set_data(&canvas, "fine", &self.fine_frames.to_string());
     }
 
     /// Draws at one sample per voxel while the user drags, once per
@@ -366,8 +423,7 @@ impl Scene {
                 scene.frame_pending = false;
                 let moving = matches!(scene.mode, Mode::Volume(_));
                 if moving {
-                    scene.adapt_moving_divisor();
-                    scene.quality = Quality::Moving(scene.moving_divisor);
+                    scene.quality = Quality::Moving(scene.pacing.divisor());
                 }
                 scene.draw();
                 scene.quality = Quality::Fine;
@@ -379,23 +435,6 @@ impl Scene {
         });
         if let Some(w) = web_sys::window() {
             let _ = w.request_animation_frame(frame.unchecked_ref());
-        }
-    }
-
-    /// Casts fewer pixels when drag frames came slowly (the GPU is behind
-    /// and the page would wait for it), more when they come fast.
-    fn adapt_moving_divisor(&mut self) {
-        let now = js_sys::Date::now();
-        let interval = now - self.last_frame_at;
-        self.last_frame_at = now;
-        // A pause between drags says nothing about the GPU.
-        if interval > 4.0 * MOVING_FRAME_MS {
-            return;
-        }
-        if interval > MOVING_FRAME_MS {
-            self.moving_divisor = (self.moving_divisor + 1).min(8);
-        } else if interval < MOVING_FRAME_MS / 2.5 {
-            self.moving_divisor = self.moving_divisor.saturating_sub(1).max(1);
         }
     }
 
@@ -532,7 +571,7 @@ async fn settle(ticket: u32) {
     if let Some(scene) = app.scene.borrow_mut().as_mut()
         && scene.drags == ticket
     {
-        scene.draw();
+        scene.draw_frame(false);
     }
 }
 

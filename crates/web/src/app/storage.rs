@@ -190,7 +190,6 @@ fn describe(record: &VolumeRecord) -> String {
         .iter()
         .map(|s| format!("{:.2}", (s[0] * s[0] + s[1] * s[1] + s[2] * s[2]).sqrt()))
         .collect();
-    let date = js_sys::Date::new(&record.cached_at_ms.into());
     format!(
         "{} · {} × {} × {} · {} mm · {} · cached {} ",
         record.modality.code(),
@@ -199,6 +198,19 @@ fn describe(record: &VolumeRecord) -> String {
         record.dims[2],
         spacing.join(" × "),
         megabytes(record.voxel_bytes() as f64),
-        String::from(date.to_locale_date_string("en-GB", &wasm_bindgen::JsValue::UNDEFINED))
+        day_of(record.cached_at_ms)
+    )
+}
+
+/// `2026-12-01`, the local date of `ms` since the epoch: read from the
+/// date's fields, since the first `toLocaleDateString` of a page loads the
+/// locale's data and held the UI thread for tens of milliseconds.
+fn day_of(ms: f64) -> String {
+    let date = js_sys::Date::new(&ms.into());
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.get_full_year(),
+        date.get_month() + 1,
+        date.get_date()
     )
 }

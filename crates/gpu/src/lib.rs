@@ -32,7 +32,7 @@ pub use pacing::FramePacing;
 pub use readback::work_done;
 pub use slice_view::{SliceRenderer, SliceView, SliceVolume};
 pub use snapshot::{PendingImage, Snapshot};
-pub use surface_view::{BONE, MeshPart, Orbit, SurfaceRenderer};
+pub use surface_view::{BONE, MeshArrays, MeshPart, Orbit, SurfaceRenderer};
 pub use target::DrawTarget;
 pub use volume_view::{Quality, VolumeRenderer};
 pub use wgpu;

@@ -6,8 +6,10 @@
 //! page then waits for the frame's whole GPU time. A fine frame there takes
 //! about a second, so it is cast a band of rows at a time off the canvas
 //! and shown when complete; drag frames cast fewer pixels until each takes
-//! [`MOVING_FRAME_MS`]. On a real GPU frames take a few milliseconds and
-//! nothing changes: one pass, all pixels.
+//! [`MOVING_FRAME_MS`]. A surface's time goes on its triangles, not its
+//! pixels: when a frame of the whole surface takes longer than that, drag
+//! frames draw a lighter copy of it. On a real GPU frames take a few
+//! milliseconds and nothing changes: one pass, all pixels, all triangles.
 
 /// A drag frame should take at most this long (ms): under the 50 ms a
 /// browser counts as a long task, with room for the page's own work.
@@ -36,6 +38,9 @@ pub struct FramePacing {
     ms_per_sample: Option<f64>,
     /// Rows per band of a fine frame, once bands were measured.
     band_rows: Option<u32>,
+    /// The last frame of the whole surface took longer than a drag frame
+    /// may.
+    heavy_surface: bool,
 }
 
 impl Default for FramePacing {
@@ -44,6 +49,7 @@ impl Default for FramePacing {
             divisor: 4,
             ms_per_sample: None,
             band_rows: None,
+            heavy_surface: false,
         }
     }
 }
@@ -101,6 +107,20 @@ impl FramePacing {
         // At most doubling: one quick band (the GPU was idle) says little.
         let rows = scaled.min(f64::from(rows) * 2.0).floor() as u32;
         self.band_rows = Some(rows.max(MIN_BAND_ROWS));
+    }
+
+    /// A frame of the whole surface (at rest) took `ms`.
+    pub fn surface_frame_took(&mut self, ms: f64) {
+        if ms > MOVING_FRAME_MS {
+            self.heavy_surface = true;
+        } else if ms < MOVING_FRAME_MS / 2.5 {
+            self.heavy_surface = false;
+        }
+    }
+
+    /// Whether drag frames should draw the surface's lighter copy.
+    pub fn light_surface_drags(&self) -> bool {
+        self.heavy_surface
     }
 
     fn learn(&mut self, ms: f64, pixels: u64, samples_per_pixel: f64) {
@@ -177,6 +197,23 @@ mod tests {
         // Slower: smaller bands, never under the minimum.
         pacing.band_took(300.0, 30, VIEW.0);
         assert_eq!(pacing.fine_bands(VIEW), Some(MIN_BAND_ROWS));
+    }
+
+    #[test]
+    fn a_surface_too_slow_for_drag_frames_is_dragged_light() {
+        let mut pacing = FramePacing::default();
+        assert!(!pacing.light_surface_drags());
+        // A software GPU: 250 ms for a 400 k-triangle surface.
+        pacing.surface_frame_took(250.0);
+        assert!(pacing.light_surface_drags());
+        // Between the budget and its 2.5th part: as it was (no flapping).
+        pacing.surface_frame_took(30.0);
+        assert!(pacing.light_surface_drags());
+        // A quick frame (a smaller surface, or the GPU freed): whole again.
+        pacing.surface_frame_took(8.0);
+        assert!(!pacing.light_surface_drags());
+        pacing.surface_frame_took(30.0);
+        assert!(!pacing.light_surface_drags());
     }
 
     #[test]

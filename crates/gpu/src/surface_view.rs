@@ -173,6 +173,36 @@ impl MeshBuffers {
     }
 }
 
+/// A mesh as flat arrays: xyz positions and normals, three indices per
+/// triangle.
+#[derive(Debug, Clone, Copy)]
+pub struct MeshArrays<'a> {
+    /// xyz f32 per vertex (mm).
+    pub positions: &'a [f32],
+    /// xyz f32 unit normal per vertex.
+    pub normals: &'a [f32],
+    /// Three per triangle.
+    pub indices: &'a [u32],
+}
+
+impl MeshArrays<'_> {
+    /// The arrays on the GPU, or `None` when they hold no triangle.
+    fn buffers(self, device: &wgpu::Device, queue: &wgpu::Queue) -> Option<MeshBuffers> {
+        if self.indices.is_empty() || self.positions.is_empty() {
+            return None;
+        }
+        let mut buffers = MeshBuffers::default();
+        for (part, bytes) in [
+            (MeshPart::Positions, bytemuck::cast_slice(self.positions)),
+            (MeshPart::Normals, bytemuck::cast_slice(self.normals)),
+            (MeshPart::Indices, bytemuck::cast_slice(self.indices)),
+        ] {
+            buffers.upload(device, queue, part, bytes);
+        }
+        Some(buffers)
+    }
+}
+
 /// A coloured mesh of its own (a segment, the crop box's frame), with a
 /// uniform of its own so each draws in its colour.
 struct ColoredMesh {
@@ -212,6 +242,12 @@ pub struct SurfaceRenderer {
     /// The world clip plane (see [`SurfaceRenderer::set_clip`]).
     clip: [f32; 4],
     mesh: Option<MeshBuffers>,
+    /// A lighter copy of the bone mesh for drag frames on a GPU too slow
+    /// to draw it whole at a frame's pace ([`SurfaceRenderer::draw_light`]).
+    drag_copy: Option<MeshBuffers>,
+    /// The same for coloured parts, by key (kept apart from the parts: a
+    /// copy may come before its part's upload has begun).
+    part_drag_copies: Vec<(u32, MeshBuffers)>,
     /// Draw the bone mesh (the app hides it while segments are shown).
     mesh_visible: bool,
     parts: Vec<ColoredMesh>,
@@ -333,6 +369,8 @@ impl SurfaceRenderer {
             bind_group,
             depth: None,
             mesh: None,
+            drag_copy: None,
+            part_drag_copies: Vec::new(),
             mesh_visible: true,
             parts: Vec::new(),
         }
@@ -423,11 +461,13 @@ impl SurfaceRenderer {
     /// Removes coloured part `key`.
     pub fn remove_part(&mut self, key: u32) {
         self.parts.retain(|p| p.key != key);
+        self.part_drag_copies.retain(|(k, _)| *k != key);
     }
 
     /// Removes every coloured part.
     pub fn clear_parts(&mut self) {
         self.parts.clear();
+        self.part_drag_copies.clear();
     }
 
     /// Keys of the coloured parts drawn.
@@ -469,9 +509,36 @@ impl SurfaceRenderer {
         );
     }
 
-    /// Drops the mesh.
+    /// Drops the mesh and its lighter copy.
     pub fn clear_mesh(&mut self) {
         self.mesh = None;
+        self.drag_copy = None;
+    }
+
+    /// Holds a lighter copy of the bone mesh (flat xyz positions and
+    /// normals, three indices per triangle) for [`SurfaceRenderer::draw_light`];
+    /// empty arrays drop it (the mesh is light enough to drag whole).
+    pub fn set_drag_copy(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, copy: MeshArrays) {
+        self.drag_copy = copy.buffers(device, queue);
+    }
+
+    /// [`SurfaceRenderer::set_drag_copy`] for coloured part `key`.
+    pub fn set_part_drag_copy(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        key: u32,
+        copy: MeshArrays,
+    ) {
+        self.part_drag_copies.retain(|(k, _)| *k != key);
+        if let Some(buffers) = copy.buffers(device, queue) {
+            self.part_drag_copies.push((key, buffers));
+        }
+    }
+
+    /// Whether a lighter copy of the bone mesh or of any part is held.
+    pub fn has_drag_copy(&self) -> bool {
+        self.drag_copy.is_some() || !self.part_drag_copies.is_empty()
     }
 
     /// Uploads one array of the next mesh (replacing that array). The mesh
@@ -511,12 +578,29 @@ impl SurfaceRenderer {
         encoder: &mut wgpu::CommandEncoder,
         background: wgpu::Color,
     ) {
-        let layers = if self.mesh_visible {
+        self.draw_with(to, encoder, background, self.shown_layers(), false);
+    }
+
+    /// The bone and the parts, or the parts alone while the bone is hidden.
+    fn shown_layers(&self) -> Layers {
+        if self.mesh_visible {
             Layers::BoneAndParts
         } else {
             Layers::Parts
-        };
-        self.draw_with(to, encoder, background, layers);
+        }
+    }
+
+    /// [`SurfaceRenderer::draw`] with each mesh's lighter copy in its place
+    /// where one is held: a drag frame on a GPU whose time goes on the
+    /// triangles (a software GPU draws a 400 k-triangle bone surface in
+    /// about 250 ms at any canvas size).
+    pub fn draw_light(
+        &mut self,
+        to: DrawTarget,
+        encoder: &mut wgpu::CommandEncoder,
+        background: wgpu::Color,
+    ) {
+        self.draw_with(to, encoder, background, self.shown_layers(), true);
     }
 
     /// Draws only the coloured parts (segments), leaving their depth in
@@ -528,7 +612,7 @@ impl SurfaceRenderer {
         encoder: &mut wgpu::CommandEncoder,
         background: wgpu::Color,
     ) {
-        self.draw_with(to, encoder, background, Layers::PartsWithDepth);
+        self.draw_with(to, encoder, background, Layers::PartsWithDepth, false);
     }
 
     /// The depth of the last [`SurfaceRenderer::draw_parts`] (0 near .. 1
@@ -557,6 +641,7 @@ impl SurfaceRenderer {
         encoder: &mut wgpu::CommandEncoder,
         background: wgpu::Color,
         layers: Layers,
+        light: bool,
     ) {
         let DrawTarget {
             device,
@@ -658,13 +743,23 @@ impl SurfaceRenderer {
         } else {
             &self.pipeline
         });
-        if let (Some(mesh), Layers::BoneAndParts) = (&self.mesh, layers) {
+        let bone = match layers {
+            Layers::BoneAndParts if light => self.drag_copy.as_ref().or(self.mesh.as_ref()),
+            Layers::BoneAndParts => self.mesh.as_ref(),
+            Layers::Parts | Layers::PartsWithDepth => None,
+        };
+        if let Some(mesh) = bone {
             pass.set_bind_group(0, &self.bind_group, &[]);
             mesh.draw(&mut pass);
         }
         for p in &self.parts {
+            let copy = self
+                .part_drag_copies
+                .iter()
+                .find(|(k, _)| light && *k == p.key)
+                .map(|(_, c)| c);
             pass.set_bind_group(0, &p.bind_group, &[]);
-            p.buffers.draw(&mut pass);
+            copy.unwrap_or(&p.buffers).draw(&mut pass);
         }
     }
 }

@@ -4,57 +4,20 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use glam::{DVec3, UVec3, Vec3};
-use insitu_gpu::{DrawTarget, GpuContext, Orbit, Snapshot, SurfaceRenderer, wgpu};
+use insitu_gpu::{
+    DrawTarget, GpuContext, MeshArrays, MeshPart, Orbit, Snapshot, SurfaceRenderer, wgpu,
+};
 use insitu_mesh::{MarchingOptions, extract_surface};
 use insitu_volume::{Geometry, Volume, Voxels};
 
 #[test]
 fn a_sphere_renders_lit_in_the_middle_and_background_at_the_corners() {
     let ctx = pollster::block_on(GpuContext::headless()).expect("Vulkan adapter (lavapipe)");
-    let dims = UVec3::splat(32);
-    let g = Geometry::axis_aligned(dims, DVec3::ONE, DVec3::ZERO).unwrap();
-    let centre = DVec3::splat(15.5);
-    let mut values = Vec::new();
-    for k in 0..32 {
-        for j in 0..32 {
-            for i in 0..32 {
-                values.push(
-                    (12.0 - (DVec3::new(i.into(), j.into(), k.into()) - centre).length()) as f32,
-                );
-            }
-        }
-    }
-    let volume = Volume::new(g, Voxels::F32(values)).unwrap();
-    let mesh = extract_surface(
-        &volume,
-        MarchingOptions {
-            iso: 0.0,
-            close_borders: true,
-        },
-    );
-    let flat = |v: &[Vec3]| v.iter().flat_map(|p| p.to_array()).collect::<Vec<f32>>();
-    let indices: Vec<u32> = mesh.triangles.iter().flatten().copied().collect();
-
+    let (positions, normals, indices) = arrays(&sphere_mesh());
     let (w, h) = (64u32, 64u32);
-    let format = wgpu::TextureFormat::Rgba8Unorm;
-    let target = Snapshot::new(&ctx.device, (w, h), format);
-    let mut renderer = SurfaceRenderer::new(&ctx.device, format);
-    renderer.set_mesh(
-        &ctx.device,
-        &ctx.queue,
-        &flat(&mesh.positions),
-        &flat(&mesh.normals),
-        &indices,
-    );
-    let orbit = Orbit::framing(Vec3::splat(3.0), Vec3::splat(28.0));
-    let mut encoder = ctx.device.create_command_encoder(&Default::default());
-    renderer.draw(
-        DrawTarget::of(&ctx, &target.view(), (w, h), &orbit),
-        &mut encoder,
-        wgpu::Color::BLACK,
-    );
-    let pixels = pollster::block_on(target.finish(&ctx.device, &ctx.queue, encoder).rgba())
-        .expect("read back");
+    let mut renderer = SurfaceRenderer::new(&ctx.device, wgpu::TextureFormat::Rgba8Unorm);
+    renderer.set_mesh(&ctx.device, &ctx.queue, &positions, &normals, &indices);
+    let pixels = frame(&ctx, &mut renderer, false);
     let at = |x: u32, y: u32| &pixels[((y * w + x) * 4) as usize..((y * w + x) * 4 + 3) as usize];
     // Facing the camera at the centre: bright bone colour, red above blue.
     let centre_px = at(w / 2, h / 2);
@@ -75,24 +38,7 @@ fn a_sphere_renders_lit_in_the_middle_and_background_at_the_corners() {
 #[test]
 fn coloured_parts_draw_in_their_colours_and_rays_hit_what_is_drawn() {
     let ctx = pollster::block_on(GpuContext::headless()).expect("Vulkan adapter (lavapipe)");
-    let ball = |centre: DVec3| {
-        let g = Geometry::axis_aligned(UVec3::splat(24), DVec3::ONE, centre - DVec3::splat(11.5))
-            .unwrap();
-        let values = (0..24u32 * 24 * 24)
-            .map(|n| {
-                let p = DVec3::new((n % 24).into(), ((n / 24) % 24).into(), (n / 576).into());
-                (8.0 - (p - DVec3::splat(11.5)).length()) as f32
-            })
-            .collect();
-        let volume = Volume::new(g, Voxels::F32(values)).unwrap();
-        extract_surface(
-            &volume,
-            MarchingOptions {
-                iso: 0.0,
-                close_borders: true,
-            },
-        )
-    };
+    let ball = |centre: DVec3| ball_mesh(24, centre - DVec3::splat(11.5), 8.0);
     let bytes = |v: Vec<f32>| bytemuck::cast_slice::<f32, u8>(&v).to_vec();
     let flat = |v: &[Vec3]| bytes(v.iter().flat_map(|p| p.to_array()).collect());
     let (w, h) = (96u32, 64u32);
@@ -107,7 +53,6 @@ fn coloured_parts_draw_in_their_colours_and_rays_hit_what_is_drawn() {
         )
         .to_vec()
     };
-    use insitu_gpu::MeshPart;
     renderer.upload(
         &ctx.device,
         &ctx.queue,
@@ -197,4 +142,140 @@ fn coloured_parts_draw_in_their_colours_and_rays_hit_what_is_drawn() {
     );
     renderer.remove_part(1);
     assert_eq!(renderer.part_keys(), vec![2]);
+}
+
+/// A ball of `radius` mm centred in a `side`³ grid of 1 mm voxels whose
+/// first voxel is at `origin`, as marching cubes makes it.
+fn ball_mesh(side: u32, origin: DVec3, radius: f64) -> insitu_mesh::Mesh {
+    let g = Geometry::axis_aligned(UVec3::splat(side), DVec3::ONE, origin).unwrap();
+    let centre = DVec3::splat(f64::from(side - 1) / 2.0);
+    let values = (0..side * side * side)
+        .map(|n| {
+            let p = DVec3::new(
+                (n % side).into(),
+                (n / side % side).into(),
+                (n / (side * side)).into(),
+            );
+            (radius - (p - centre).length()) as f32
+        })
+        .collect();
+    let volume = Volume::new(g, Voxels::F32(values)).unwrap();
+    extract_surface(
+        &volume,
+        MarchingOptions {
+            iso: 0.0,
+            close_borders: true,
+        },
+    )
+}
+
+/// The sphere of radius 12 mm in a 32³ grid.
+fn sphere_mesh() -> insitu_mesh::Mesh {
+    ball_mesh(32, DVec3::ZERO, 12.0)
+}
+
+/// Flat xyz floats and u32 indices of `mesh`, as the renderer takes them.
+fn arrays(mesh: &insitu_mesh::Mesh) -> (Vec<f32>, Vec<f32>, Vec<u32>) {
+    let flat = |v: &[Vec3]| v.iter().flat_map(|p| p.to_array()).collect::<Vec<f32>>();
+    let indices = mesh.triangles.iter().flatten().copied().collect();
+    (flat(&mesh.positions), flat(&mesh.normals), indices)
+}
+
+/// A 64² RGBA frame of `renderer` from a fixed camera: a drag frame
+/// ([`SurfaceRenderer::draw_light`]) or one at rest.
+fn frame(ctx: &GpuContext, renderer: &mut SurfaceRenderer, light: bool) -> Vec<u8> {
+    let size = (64, 64);
+    let target = Snapshot::new(&ctx.device, size, wgpu::TextureFormat::Rgba8Unorm);
+    let orbit = Orbit::framing(Vec3::splat(3.0), Vec3::splat(28.0));
+    let mut encoder = ctx.device.create_command_encoder(&Default::default());
+    let view = target.view();
+    let to = DrawTarget::of(ctx, &view, size, &orbit);
+    if light {
+        renderer.draw_light(to, &mut encoder, wgpu::Color::BLACK);
+    } else {
+        renderer.draw(to, &mut encoder, wgpu::Color::BLACK);
+    }
+    pollster::block_on(target.finish(&ctx.device, &ctx.queue, encoder).rgba()).expect("read back")
+}
+
+/// A drag frame on a slow GPU draws the surface's lighter copy: the same
+/// shape from fewer triangles; without a copy it draws the surface itself.
+#[test]
+fn a_drag_frame_draws_the_lighter_copy_of_the_same_shape() {
+    let ctx = pollster::block_on(GpuContext::headless()).expect("Vulkan adapter (lavapipe)");
+    let format = wgpu::TextureFormat::Rgba8Unorm;
+    let mut renderer = SurfaceRenderer::new(&ctx.device, format);
+    let mesh = sphere_mesh();
+    let (positions, normals, indices) = arrays(&mesh);
+    renderer.set_mesh(&ctx.device, &ctx.queue, &positions, &normals, &indices);
+    let whole = frame(&ctx, &mut renderer, false);
+    assert!(!renderer.has_drag_copy());
+    assert_eq!(
+        frame(&ctx, &mut renderer, true),
+        whole,
+        "no copy: the surface itself"
+    );
+    let copy = insitu_mesh::preview::preview(&mesh, mesh.triangle_count() / 8).expect("a copy");
+    println!(
+        "drag copy: {} of {} triangles",
+        copy.triangle_count(),
+        mesh.triangle_count()
+    );
+    let (positions, normals, indices) = arrays(&copy);
+    let copy_arrays = MeshArrays {
+        positions: &positions,
+        normals: &normals,
+        indices: &indices,
+    };
+    renderer.set_drag_copy(&ctx.device, &ctx.queue, copy_arrays);
+    let light = frame(&ctx, &mut renderer, true);
+    let overlap = overlap_of(&whole, &light);
+    println!("lit overlap of the copy with the surface: {overlap:.3}");
+    assert!(overlap > 0.9, "the same shape: overlap {overlap:.3}");
+    assert_ne!(
+        light, whole,
+        "the copy's coarser facets, not the surface, were drawn"
+    );
+    // The frame at rest still draws the whole surface.
+    assert_eq!(frame(&ctx, &mut renderer, false), whole);
+    // A new surface drops the old copy with it.
+    renderer.clear_mesh();
+    assert!(!renderer.has_drag_copy());
+    // A coloured part (a segment) is dragged as its own copy alike, and an
+    // empty copy means "drag it whole".
+    let red = [0.9, 0.1, 0.1, 1.0];
+    let (positions, normals, indices) = arrays(&mesh);
+    for (part, bytes) in [
+        (
+            MeshPart::Positions,
+            bytemuck::cast_slice::<f32, u8>(&positions),
+        ),
+        (MeshPart::Normals, bytemuck::cast_slice(&normals)),
+        (MeshPart::Indices, bytemuck::cast_slice(&indices)),
+    ] {
+        renderer.upload_part(&ctx.device, &ctx.queue, 1, red, part, bytes);
+    }
+    let part_whole = frame(&ctx, &mut renderer, false);
+    renderer.set_part_drag_copy(&ctx.device, &ctx.queue, 1, copy_arrays);
+    let part_light = frame(&ctx, &mut renderer, true);
+    let overlap = overlap_of(&part_whole, &part_light);
+    assert!(overlap > 0.9, "the part's copy: overlap {overlap:.3}");
+    assert_ne!(part_light, part_whole, "the part's copy was drawn");
+    let empty = MeshArrays {
+        positions: &[],
+        normals: &[],
+        indices: &[],
+    };
+    renderer.set_part_drag_copy(&ctx.device, &ctx.queue, 1, empty);
+    assert!(!renderer.has_drag_copy());
+    assert_eq!(frame(&ctx, &mut renderer, true), part_whole);
+}
+
+/// Lit pixels in both of two frames over lit pixels in either.
+fn overlap_of(a: &[u8], b: &[u8]) -> f64 {
+    let lit = |pixels: &[u8]| -> Vec<bool> { pixels.chunks_exact(4).map(|p| p[0] > 30).collect() };
+    let (a, b) = (lit(a), lit(b));
+    let both = a.iter().zip(&b).filter(|(x, y)| **x && **y).count();
+    let either = a.iter().zip(&b).filter(|(x, y)| **x || **y).count();
+    both as f64 / either as f64
 }

@@ -16,6 +16,15 @@ use crate::Mesh;
 /// drawn, under WebGL2's and WebGPU's common buffer limits with room).
 pub const DRAWN_WHOLE_UP_TO: usize = 6_000_000;
 
+/// Drag frames on a GPU too slow for the whole surface (a software GPU
+/// takes about 250 ms for 400 k triangles at any canvas size) draw a copy
+/// of at most this many triangles: about 25 ms there.
+pub const DRAG_COPY_UP_TO: usize = 40_000;
+
+/// A segment's drag copy (a vertebra, the sacrum): a spine's twenty or so
+/// drag at about the cost of the bone's copy.
+pub const PART_DRAG_COPY_UP_TO: usize = 2_000;
+
 /// A preview of `mesh` with at most `most` triangles, or `None` when the
 /// mesh has no more than that (draw it whole).
 pub fn preview(mesh: &Mesh, most: usize) -> Option<Mesh> {

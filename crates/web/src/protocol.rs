@@ -288,6 +288,16 @@ pub enum Reply {
     /// A surface, with positions, normals (f32 xyz) and indices (u32)
     /// transferred beside it.
     Surface(SurfaceSummary),
+    /// A lighter copy of the surface just posted (its arrays transferred
+    /// beside it, as a surface's; none when the surface is light enough to
+    /// drag whole), for drag frames on a GPU too slow to draw the whole
+    /// surface at a frame's pace.
+    SurfaceDragCopy,
+    /// The same for the segment surface of `label` just posted.
+    SegmentDragCopy {
+        /// The segment's label.
+        label: u8,
+    },
     /// File bytes transferred beside it.
     Exported {
         /// What was written.
@@ -375,6 +385,8 @@ impl Reply {
             Self::Rendered { .. } => "rendered",
             Self::Probed { .. } => "probed",
             Self::Surface(_) => "surface",
+            Self::SurfaceDragCopy => "surface drag copy",
+            Self::SegmentDragCopy { .. } => "segment drag copy",
             Self::Exported { .. } => "exported",
             Self::Segments(_) => "segments",
             Self::SegmentSurface(_) => "segment surface",

@@ -88,8 +88,13 @@ export async function openApp(server, { webgpu = true, query = '', beforeLoad } 
   const errors = watchConsole(page);
   await page.addInitScript(() => {
     window.__longTasks = [];
+    // With their start (ms, the page's clock), to tell which action made them.
+    window.__longTaskSpans = [];
     new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) window.__longTasks.push(entry.duration);
+      for (const entry of list.getEntries()) {
+        window.__longTasks.push(entry.duration);
+        window.__longTaskSpans.push([entry.startTime, entry.duration]);
+      }
     }).observe({ type: 'longtask', buffered: true });
   });
   await network.ready();

@@ -34,6 +34,8 @@ pub fn handle(reply: Reply, attachments: Attachments) {
         Reply::Rendered { views, drawn_on } => rendered(&views, &drawn_on, &attachments),
         Reply::Probed { axis, world, value } => probed(axis, world, value),
         Reply::Surface(summary) => surface(summary, attachments.buffers),
+        Reply::SurfaceDragCopy => drag_copy(None, &attachments.buffers),
+        Reply::SegmentDragCopy { label } => drag_copy(Some(label), &attachments.buffers),
         Reply::SurfaceChecked { watertight } => surface_checked(watertight),
         Reply::Exported { file } => exported(file, &attachments),
         Reply::Segments(summary) => segments::show(summary),
@@ -270,6 +272,30 @@ fn surface(summary: SurfaceSummary, buffers: Array) {
     let reframe = app.reframe.replace(false);
     *app.surface.borrow_mut() = Some(summary.clone());
     wasm_bindgen_futures::spawn_local(show_surface(buffers, summary, reframe));
+}
+
+/// The lighter copy of the surface (or of segment `label`'s) that drag
+/// frames draw on a slow GPU; no arrays: drawn whole.
+fn drag_copy(label: Option<u8>, buffers: &Array) {
+    let has_arrays = buffers.length() >= 3;
+    let array = |i: u32| buffers.get(i);
+    let (positions, normals, indices) = if has_arrays {
+        (
+            js_sys::Float32Array::from(array(0)).to_vec(),
+            js_sys::Float32Array::from(array(1)).to_vec(),
+            js_sys::Uint32Array::from(array(2)).to_vec(),
+        )
+    } else {
+        Default::default()
+    };
+    let copy = insitu_gpu::MeshArrays {
+        positions: &positions,
+        normals: &normals,
+        indices: &indices,
+    };
+    if let Some(scene) = app().scene.borrow_mut().as_mut() {
+        scene.set_drag_copy(label.map(u32::from), copy);
+    }
 }
 
 /// The surface shown is now known to be watertight or not.

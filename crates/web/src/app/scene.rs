@@ -1,7 +1,9 @@
 //! The 3D view: the surface, or volume rendering (a preset's look, edited
 //! and clipped), drawn with wgpu on the `view-3d` canvas; orbit with the
 //! mouse, zoom with the wheel, pan with shift. While the user drags, rays
-//! take one sample per voxel; the view is drawn finely once they stop.
+//! take one sample per voxel on fewer pixels, and a surface too slow to
+//! draw at a drag's pace is drawn as its lighter copy; the view is drawn
+//! finely once they stop.
 
 use glam::Vec3;
 use insitu_gpu::{
@@ -118,6 +120,18 @@ impl Scene {
             names: Vec::new(),
             show_names: true,
             present: Vec::new(),
+        }
+    }
+
+    /// Holds the lighter copy of the surface (`None`) or of a segment's
+    /// (its key) that drag frames draw where frames of the whole are slow.
+    pub fn set_drag_copy(&mut self, key: Option<u32>, copy: insitu_gpu::MeshArrays) {
+        let ctx = &self.target.context;
+        match key {
+            None => self.surface.set_drag_copy(&ctx.device, &ctx.queue, copy),
+            Some(key) => self
+                .surface
+                .set_part_drag_copy(&ctx.device, &ctx.queue, key, copy),
         }
     }
 
@@ -373,8 +387,7 @@ impl Scene {
         crate::dom::set_data(&canvas, "rendered", rendered);
     }
 
-    /// Draws the mode on the canvas at `quality` in one pass, timing the
-    /// GPU when it casts rays.
+    /// Draws the mode on the canvas at `quality` in one pass, and times it.
     fn render(&mut self, size: (u32, u32), orbit: &Orbit, quality: Quality) {
         let (surface, volume, mode) = (&mut self.surface, &self.volume, self.mode);
         let drawn = self.target.render(|device, queue, encoder, view| {
@@ -390,9 +403,7 @@ impl Scene {
         if let Err(e) = drawn {
             web_sys::console::warn_1(&format!("3D view: {e}").into());
         }
-        if matches!(mode, Mode::Volume(_)) && volume.has_volume() {
-            self.time_frame(size, quality);
-        }
+        self.time_frame(size, quality);
     }
 
     /// One more frame at rest on the canvas: `data-fine` counts them, so a
@@ -421,7 +432,14 @@ impl Scene {
                     return;
                 };
                 scene.frame_pending = false;
-                let moving = matches!(scene.mode, Mode::Volume(_));
+                // A surface is dragged as its lighter copy where frames of
+                // the whole one are slow; as itself elsewhere.
+                let moving = match scene.mode {
+                    Mode::Volume(_) => true,
+                    Mode::Surface => {
+                        scene.pacing.light_surface_drags() && scene.surface.has_drag_copy()
+                    }
+                };
                 if moving {
                     scene.quality = Quality::Moving(scene.pacing.divisor());
                 }
@@ -550,7 +568,8 @@ fn encode(
     encoder: &mut wgpu::CommandEncoder,
 ) {
     match mode {
-        Mode::Surface => surface.draw(to, encoder, BACKGROUND),
+        Mode::Surface if quality == Quality::Fine => surface.draw(to, encoder, BACKGROUND),
+        Mode::Surface => surface.draw_light(to, encoder, BACKGROUND),
         // Drag frames on a GPU too slow for them even at a fifth of the
         // pixels leave the segments out (their triangles cost the same at
         // any size); the frame at rest has them.

@@ -4,6 +4,7 @@
 //! What each does is decided in [`crate::segments`] and the segment crate.
 
 use glam::DVec3;
+use insitu_mesh::preview::PART_DRAG_COPY_UP_TO;
 use insitu_segment::{Edit, pick, voxel_at};
 use insitu_store::SegmentsRecord;
 
@@ -86,7 +87,15 @@ pub async fn surfaces(worker: &Worker) {
             .map_or_else(Attachments::default, mesh_attachments);
         // Each surface is shown as it is made; the 2D views are served
         // between them (the spine's dozen vertebrae take a while).
+        let label = surface.summary.label;
         post(&Reply::SegmentSurface(surface.summary), attachments);
+        let copy = surface
+            .mesh
+            .as_deref()
+            .map_or_else(Attachments::default, |mesh| {
+                super::surface::drag_copy(mesh, PART_DRAG_COPY_UP_TO)
+            });
+        post(&Reply::SegmentDragCopy { label }, copy);
         super::serve_waiting_views(worker).await;
     }
     if any {

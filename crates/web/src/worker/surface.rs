@@ -7,7 +7,7 @@
 use insitu_gpu::engine::marching_engine;
 use insitu_gpu::{CpuReason, EngineChoice, GpuError};
 use insitu_mesh::marching::{MarchingOptions, SteppedExtraction};
-use insitu_mesh::preview::{DRAWN_WHOLE_UP_TO, preview};
+use insitu_mesh::preview::{DRAG_COPY_UP_TO, DRAWN_WHOLE_UP_TO, preview};
 use insitu_mesh::{Engine, Mesh, SurfaceOptions};
 use insitu_volume::Volume;
 
@@ -52,7 +52,8 @@ async fn extract_in_steps(
 }
 
 /// Posts `summary` with the arrays the 3D view draws: the surface itself,
-/// or its preview when it is too large to draw whole (said in the summary).
+/// or its preview when it is too large to draw whole (said in the summary);
+/// then a lighter copy for drag frames.
 fn post_surface(worker: &Worker, mut summary: SurfaceSummary) {
     let Some(mesh) = worker.study.borrow().mesh() else {
         return post(&Reply::Surface(summary), Attachments::default());
@@ -60,14 +61,20 @@ fn post_surface(worker: &Worker, mut summary: SurfaceSummary) {
     let most = crate::decoders::setting("preview")
         .and_then(|n| n.parse().ok())
         .unwrap_or(DRAWN_WHOLE_UP_TO);
-    let attachments = match preview(&mesh, most) {
-        Some(light) => {
-            summary.drawn_triangles = Some(light.triangle_count());
-            mesh_attachments(&light)
-        }
-        None => mesh_attachments(&mesh),
-    };
-    post(&Reply::Surface(summary), attachments);
+    let light = preview(&mesh, most);
+    if let Some(light) = &light {
+        summary.drawn_triangles = Some(light.triangle_count());
+    }
+    let drawn = light.as_ref().unwrap_or(&mesh);
+    post(&Reply::Surface(summary), mesh_attachments(drawn));
+    // The UI draws it only where frames of the whole surface are slow.
+    post(&Reply::SurfaceDragCopy, drag_copy(drawn, DRAG_COPY_UP_TO));
+}
+
+/// The arrays of `mesh`'s lighter copy of at most `most` triangles, or
+/// none when it is no larger than that (dragged whole).
+pub(super) fn drag_copy(mesh: &insitu_mesh::Mesh, most: usize) -> Attachments {
+    preview(mesh, most).map_or_else(Attachments::default, |copy| mesh_attachments(&copy))
 }
 
 /// Makes (or finds) the surface `options` ask for and posts it.

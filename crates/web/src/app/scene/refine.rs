@@ -6,7 +6,7 @@
 
 use insitu_gpu::{DrawTarget, Orbit, Quality, wgpu};
 
-use super::{BACKGROUND, Scene};
+use super::{BACKGROUND, Mode, Scene};
 
 /// A fine frame being cast band by band: the camera and size it is drawn
 /// for, the next row to cast and how many rows a band has.
@@ -63,9 +63,15 @@ pub(super) async fn refine(draws: u32) {
 }
 
 impl Scene {
-    /// Measures how long the GPU takes over the volume frame just
-    /// submitted (`size` at `quality`), for [`insitu_gpu::FramePacing`].
+    /// Measures how long the GPU takes over the frame just submitted
+    /// (`size` at `quality`), for [`insitu_gpu::FramePacing`]: a volume
+    /// frame, or a frame of the whole surface.
     pub(super) fn time_frame(&self, (w, h): (u32, u32), quality: Quality) {
+        let casting = matches!(self.mode, Mode::Volume(_)) && self.volume.has_volume();
+        let whole_surface = self.mode == Mode::Surface && quality == Quality::Fine;
+        if !casting && !whole_surface {
+            return;
+        }
         let (divisor, samples) = match quality {
             Quality::Fine => (None, 2.0),
             Quality::Moving(d) => (Some(d), 1.0),
@@ -78,7 +84,11 @@ impl Scene {
             insitu_gpu::work_done(&device, &queue).await;
             let ms = js_sys::Date::now() - started;
             if let Some(scene) = crate::app::app().scene.borrow_mut().as_mut() {
-                scene.pacing.frame_took(ms, pixels, samples, divisor);
+                if casting {
+                    scene.pacing.frame_took(ms, pixels, samples, divisor);
+                } else {
+                    scene.pacing.surface_frame_took(ms);
+                }
             }
         });
     }

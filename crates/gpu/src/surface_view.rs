@@ -486,27 +486,12 @@ impl SurfaceRenderer {
         indices: &[u32],
     ) {
         self.clear_mesh();
-        if indices.is_empty() || positions.is_empty() {
-            return;
-        }
-        self.upload(
-            device,
-            queue,
-            MeshPart::Positions,
-            bytemuck::cast_slice(positions),
-        );
-        self.upload(
-            device,
-            queue,
-            MeshPart::Normals,
-            bytemuck::cast_slice(normals),
-        );
-        self.upload(
-            device,
-            queue,
-            MeshPart::Indices,
-            bytemuck::cast_slice(indices),
-        );
+        let arrays = MeshArrays {
+            positions,
+            normals,
+            indices,
+        };
+        self.mesh = arrays.buffers(device, queue);
     }
 
     /// Drops the mesh and its lighter copy.

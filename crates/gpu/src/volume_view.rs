@@ -793,7 +793,7 @@ impl VolumeRenderer {
 
     fn offscreen_frame(&self, device: &wgpu::Device, size: (u32, u32)) -> OffscreenFrame {
         let texture = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("volume while moving"),
+            label: Some("volume off the canvas"),
             size: extent(UVec3::new(size.0, size.1, 1)),
             mip_level_count: 1,
             sample_count: 1,

@@ -347,7 +347,7 @@ impl Scene {
         let orbit = self
             .orbit
             .unwrap_or(Orbit::framing(Vec3::splat(-100.0), Vec3::splat(100.0)));
-        let casting = matches!(self.mode, Mode::Volume(_)) && self.volume.has_volume();
+        let casting = self.casts_rays();
         let bands = match self.quality {
             Quality::Fine if casting => self.pacing.fine_bands(size),
             _ => None,
@@ -381,10 +381,15 @@ impl Scene {
         self.draw_names(size, &orbit);
         // What the canvas now shows (tests wait for it rather than sleep).
         let rendered = match self.mode {
-            Mode::Volume(_) if !self.volume.has_volume() => "none",
+            Mode::Volume(_) if !casting => "none",
             _ => self.mode_name.as_str(),
         };
         crate::dom::set_data(&canvas, "rendered", rendered);
+    }
+
+    /// Whether the view is volume rendering a loaded volume.
+    fn casts_rays(&self) -> bool {
+        matches!(self.mode, Mode::Volume(_)) && self.volume.has_volume()
     }
 
     /// Draws the mode on the canvas at `quality` in one pass, and times it.

@@ -136,6 +136,14 @@ fn mesh_attachments(mesh: &insitu_mesh::Mesh) -> Attachments {
     ])
 }
 
+/// The arrays of `mesh`'s lighter copy of at most `most` triangles (what
+/// drag frames draw on a slow GPU), or none when it is no larger than that
+/// (dragged whole).
+fn drag_copy_attachments(mesh: &insitu_mesh::Mesh, most: usize) -> Attachments {
+    insitu_mesh::preview::preview(mesh, most)
+        .map_or_else(Attachments::default, |copy| mesh_attachments(&copy))
+}
+
 /// A file written piece by piece out of wasm memory: each piece becomes
 /// its own JS buffer (transferred to the UI, which downloads them as one
 /// Blob), so a large export never needs a second copy in the heap.

@@ -8,7 +8,7 @@ use insitu_mesh::preview::PART_DRAG_COPY_UP_TO;
 use insitu_segment::{Edit, pick, voxel_at};
 use insitu_store::SegmentsRecord;
 
-use super::{Worker, fail, mesh_attachments, now_ms, post};
+use super::{Worker, drag_copy_attachments, fail, mesh_attachments, now_ms, post};
 use crate::envelope::Attachments;
 use crate::protocol::{
     ClickTool, ExportFile, Failure, Reply, SegmentExport, SegmentsSummary, Task,
@@ -93,7 +93,7 @@ pub async fn surfaces(worker: &Worker) {
             .mesh
             .as_deref()
             .map_or_else(Attachments::default, |mesh| {
-                super::surface::drag_copy(mesh, PART_DRAG_COPY_UP_TO)
+                drag_copy_attachments(mesh, PART_DRAG_COPY_UP_TO)
             });
         post(&Reply::SegmentDragCopy { label }, copy);
         super::serve_waiting_views(worker).await;

@@ -12,7 +12,7 @@ use insitu_mesh::{Engine, Mesh, SurfaceOptions};
 use insitu_volume::Volume;
 
 use super::later::Later;
-use super::{Worker, mesh_attachments, now_ms, post};
+use super::{Worker, drag_copy_attachments, mesh_attachments, now_ms, post};
 use crate::envelope::Attachments;
 use crate::protocol::{Failure, MadeOn, Phase, Reply, SurfaceSummary, Task};
 
@@ -68,13 +68,10 @@ fn post_surface(worker: &Worker, mut summary: SurfaceSummary) {
     let drawn = light.as_ref().unwrap_or(&mesh);
     post(&Reply::Surface(summary), mesh_attachments(drawn));
     // The UI draws it only where frames of the whole surface are slow.
-    post(&Reply::SurfaceDragCopy, drag_copy(drawn, DRAG_COPY_UP_TO));
-}
-
-/// The arrays of `mesh`'s lighter copy of at most `most` triangles, or
-/// none when it is no larger than that (dragged whole).
-pub(super) fn drag_copy(mesh: &insitu_mesh::Mesh, most: usize) -> Attachments {
-    preview(mesh, most).map_or_else(Attachments::default, |copy| mesh_attachments(&copy))
+    post(
+        &Reply::SurfaceDragCopy,
+        drag_copy_attachments(drawn, DRAG_COPY_UP_TO),
+    );
 }
 
 /// Makes (or finds) the surface `options` ask for and posts it.

@@ -67,7 +67,7 @@ impl Scene {
     /// (`size` at `quality`), for [`insitu_gpu::FramePacing`]: a volume
     /// frame, or a frame of the whole surface.
     pub(super) fn time_frame(&self, (w, h): (u32, u32), quality: Quality) {
-        let casting = matches!(self.mode, Mode::Volume(_)) && self.volume.has_volume();
+        let casting = self.casts_rays();
         let whole_surface = self.mode == Mode::Surface && quality == Quality::Fine;
         if !casting && !whole_surface {
             return;

@@ -15,6 +15,7 @@ mod endplates;
 mod grid;
 mod holes;
 mod measure;
+mod merged;
 mod naming;
 mod paths;
 mod plane;
@@ -203,8 +204,8 @@ pub struct Analyser<'a> {
     found: Option<Found>,
     /// Which reading of [`grid::Reading::LADDER`] runs now.
     rung: usize,
-    /// The best analysis so far and its score (see `judge`).
-    best: Option<(i64, Analysis)>,
+    /// The best analysis so far and its rank (see `judge`).
+    best: Option<((i64, bool), Analysis)>,
     /// Why the first reading failed, if it did.
     first_error: Option<SpineError>,
 }
@@ -278,13 +279,56 @@ impl<'a> Analyser<'a> {
         }
         let Some(found) = self.found.take() else {
             if let Err(e) = self.find() {
-                return self.judge(Err(e), false);
+                return self.judge(Err(e), false, false);
             }
             return Ok(None);
         };
-        let analysis = split::split(&self.grid, &found.column, &found.discs, &mut |_| true)
-            .map(|split| finish(&self.grid, &found.chain, split, &found.discs));
-        self.judge(analysis, found.stops_short)
+        let (analysis, mended) = match self.split_and_finish(&found, found.discs.clone()) {
+            Ok((analysis, mended)) => (Ok(analysis), mended),
+            Err(e) => (Err(e), false),
+        };
+        self.judge(analysis, found.stops_short, mended)
+    }
+
+    /// The split and its measurements, and whether they were mended: a
+    /// piece too big for one vertebra, in a reading that splitting it
+    /// could make plausible, is searched once for a disc the column's
+    /// profile missed (see [`merged`]), and the spine split again with it.
+    fn split_and_finish(
+        &self,
+        found: &Found,
+        mut discs: Vec<column::Disc>,
+    ) -> Result<(Analysis, bool), SpineError> {
+        let split = split::split(&self.grid, &found.column, &discs, &mut |_| true)?;
+        let candidates = split.candidates.clone();
+        let analysis = finish(&self.grid, &found.chain, split, &discs);
+        let Some(piece) = analysis.spine.vertebrae.iter().find(|v| is_merged(v)) else {
+            return Ok((analysis, false));
+        };
+        // Split, the piece adds a whole vertebra (and the sacrum, not
+        // counted) or, between two discs, two right for one wrong now.
+        let (good, whole) = quality(&analysis.spine);
+        let (good, whole) = if piece.flags.contains(&Flag::Partial) {
+            (good + 1, whole + 1)
+        } else {
+            (good + 2, whole + 1)
+        };
+        if !plausible(good, whole) {
+            return Ok((analysis, false));
+        }
+        let Some(disc) = merged::missed_disc(
+            &self.grid,
+            &found.column,
+            &discs,
+            &candidates,
+            MOST_VERTEBRA_ML,
+        ) else {
+            return Ok((analysis, false));
+        };
+        discs.push(disc);
+        discs.sort_by(|a, b| b.centre.z.total_cmp(&a.centre.z));
+        let split = split::split(&self.grid, &found.column, &discs, &mut |_| true)?;
+        Ok((finish(&self.grid, &found.chain, split, &discs), true))
     }
 
     /// The canal chain, the column and its discs from the pockets read.
@@ -310,35 +354,31 @@ impl<'a> Analyser<'a> {
     /// keeps the best so far and starts over with the next, more lenient
     /// reading of bone; at the ladder's end returns the best (or the first
     /// reading's error). `stops_short`: bodies go on above the column's top.
+    /// `mended`: split at a disc found by the search for one missed; such
+    /// an analysis is kept, not taken, so that a later reading whose own
+    /// profile finds that disc wins at an equal score.
     fn judge(
         &mut self,
         result: Result<Analysis, SpineError>,
         stops_short: bool,
+        mended: bool,
     ) -> Result<Option<Analysis>, SpineError> {
         match result {
             Ok(analysis) => {
                 let (good, whole) = quality(&analysis.spine);
-                let merged = analysis
-                    .spine
-                    .vertebrae
-                    .iter()
-                    .any(|v| v.name != "sacrum" && v.volume_ml > MOST_VERTEBRA_ML);
-                // Taken at once when four in five look right and no body is
-                // left above the column's top; otherwise the more lenient
-                // readings are tried too and the best kept. (On
-                // TotalSegmentator's CT resampled to 1 mm a 150 HU reading
-                // with L5 and the sacrum merged had 3 of 5 right, and was
-                // taken when three in five sufficed.)
-                // Nor when one piece is bigger than any vertebra: two
-                // merged (L5 with the sacrum where the L5–S1 disc was lost).
-                let plausible = good >= 1 && good * 10 >= whole * 8 && (good >= 3 || good == whole);
-                if plausible && !stops_short && !merged {
+                let merged = analysis.spine.vertebrae.iter().any(is_merged);
+                // Taken at once when plausible and no body is left above
+                // the column's top; otherwise the more lenient readings are
+                // tried too and the best kept. Nor when one piece is bigger
+                // than any vertebra: two merged (L5 with the sacrum where
+                // the L5–S1 disc was lost).
+                if plausible(good, whole) && !stops_short && !merged && !mended {
                     return Ok(Some(analysis));
                 }
                 // Right ones count for, wrong ones half as much against.
-                let score = 3 * good as i64 - whole as i64;
-                if self.best.as_ref().is_none_or(|(best, _)| score > *best) {
-                    self.best = Some((score, analysis));
+                let rank = (3 * good as i64 - whole as i64, !mended);
+                if self.best.as_ref().is_none_or(|(best, _)| rank > *best) {
+                    self.best = Some((rank, analysis));
                 }
             }
             Err(SpineError::Cancelled) => return Err(SpineError::Cancelled),
@@ -391,6 +431,19 @@ fn quality(spine: &Spine) -> (usize, usize) {
         })
         .count();
     (good, whole.len())
+}
+
+/// Whether `good` right vertebrae of `whole` make a plausible spine: four
+/// in five, and three at least unless all are right. (On TotalSegmentator's
+/// CT resampled to 1 mm a 150 HU reading with L5 and the sacrum merged had
+/// 3 of 5 right, and was taken when three in five sufficed.)
+fn plausible(good: usize, whole: usize) -> bool {
+    good >= 1 && good * 10 >= whole * 8 && (good >= 3 || good == whole)
+}
+
+/// Two vertebrae in one piece: bigger than any one (the sacrum apart).
+fn is_merged(v: &Vertebra) -> bool {
+    v.name != "sacrum" && v.volume_ml > MOST_VERTEBRA_ML
 }
 
 /// The largest vertebra (ml) with its posterior elements: a big adult L5

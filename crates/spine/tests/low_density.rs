@@ -148,6 +148,43 @@ fn low_density_lumbar_ct_reads_the_same_with_fine_pixels_and_3_mm_slices() {
     }
 }
 
+/// Resampled to 0.75 mm pixels, its 3 mm slices kept. Every reading's
+/// profile loses the L5–S1 disc here: the smoothed column runs through
+/// S1's bright top beside the 45° disc, and L5 and the sacrum came out one
+/// 188 ml "T12" under T7–T11 with the pelvis taken for ribs. The search
+/// for a missed disc inside a piece too big for one vertebra, along a path
+/// that bends as the column does, finds it. Names and Dice are held here;
+/// L5's front height (25.9 against 33.5 mm) and the lordosis (72° against
+/// 63°) are not right yet at this sampling, and are not graded.
+#[test]
+fn low_density_lumbar_ct_with_0_75_mm_pixels_keeps_l5_apart_from_the_sacrum() {
+    let (coarse, reference) = low_density_ct();
+    let factors = [4, 4, 1];
+    let fine = finer(&coarse, factors);
+    let analysis = analysed_from_the_sacrum(&fine);
+    let at_reference = at_coarse_centres(analysis.labelmap.labels(), &coarse, &fine, factors);
+    assert_named_and_matching(&analysis.spine, &at_reference, &reference, 0.02);
+}
+
+/// `labels` on `fine` (`coarse` made `factors` times finer by [`finer`])
+/// read at `coarse`'s voxel centres.
+fn at_coarse_centres(
+    labels: &[u8],
+    coarse: &insitu_volume::Volume,
+    fine: &insitu_volume::Volume,
+    factors: [usize; 3],
+) -> Vec<u8> {
+    let [ni, nj, nk] = coarse.geometry().dims.to_array().map(|n| n as usize);
+    let [fi, fj, _] = fine.geometry().dims.to_array().map(|n| n as usize);
+    (0..nk)
+        .flat_map(|k| (0..nj).flat_map(move |j| (0..ni).map(move |i| (i, j, k))))
+        .map(|(i, j, k)| {
+            let [a, b, c] = factors;
+            labels[(c * k * fj + b * j) * fi + a * i]
+        })
+        .collect()
+}
+
 /// Heights to the maintainers' 3 mm, but for two read across 3 mm slices
 /// where those cut the body at a slant: T12, cut by the scan's top (middle
 /// 18.6–19.6 mm against 22.6), and L5's middle, its body leaning 33° and
@@ -366,16 +403,7 @@ fn reads_the_same_within(
     }
     eprintln!("bone from {} HU; {:?}", spine.bone_hu, spine.levels);
     assert_eq!(spine.levels.anchor, Anchor::Sacrum, "{:?}", spine.levels);
-    let [ni, nj, nk] = coarse.geometry().dims.to_array().map(|n| n as usize);
-    let [fi, fj, _] = fine.geometry().dims.to_array().map(|n| n as usize);
-    let labels = analysis.labelmap.labels();
-    let at_reference: Vec<u8> = (0..nk)
-        .flat_map(|k| (0..nj).flat_map(move |j| (0..ni).map(move |i| (i, j, k))))
-        .map(|(i, j, k)| {
-            let [a, b, c] = factors;
-            labels[(c * k * fj + b * j) * fi + a * i]
-        })
-        .collect();
+    let at_reference = at_coarse_centres(analysis.labelmap.labels(), coarse, &fine, factors);
     assert_named_and_matching(&spine, &at_reference, reference, slack);
     let coarse_analysis = analyse(scanned, &mut |_, _| true).expect("a spine");
     let measured = measured_on_reference(scanned, reference, &coarse_analysis);

@@ -1,0 +1,134 @@
+//! A disc the column's profile missed, looked for again inside a piece too
+//! big to be one vertebra. The profile follows the body centres of axial
+//! slices, smoothed over a level; at the lumbosacral junction the column
+//! bends by 20–40° within one level and an axial slice there holds L5's
+//! front and S1's back, so the smoothed centreline can run through S1's
+//! bright top beside the disc instead of across it (TotalSegmentator's CT
+//! resampled to 0.75 mm pixels with its 3 mm slices: L5 and the sacrum one
+//! piece of 185 ml, the pelvis taken for ribs, every name wrong). Here the
+//! path bends: from the piece's upper disc, down the bisector of that
+//! disc's normal and a candidate normal tilted about the patient's
+//! left–right axis, the way a body's axis lies between its endplates.
+
+use glam::{DVec2, DVec3};
+
+use crate::column::{
+    Column, Disc, Station, cross_section_mean, disc_plane, median, ranked_dip, smoothed,
+};
+use crate::grid::Grid;
+use crate::split::Candidate;
+
+/// The disc missed inside the first candidate that holds more bone than
+/// any one vertebra (`most_ml`) and is not the sacrum, if a clear one is
+/// there.
+pub(crate) fn missed_disc(
+    grid: &Grid,
+    column: &Column,
+    discs: &[Disc],
+    candidates: &[Candidate],
+    most_ml: f64,
+) -> Option<Disc> {
+    let voxel_ml = grid.spacing.x * grid.spacing.y * grid.spacing.z / 1000.0;
+    let merged = candidates
+        .iter()
+        .find(|c| !c.alae && c.voxels as f64 * voxel_ml > most_ml && c.upper.is_some())?;
+    let upper = merged.upper?;
+    // One level's height: the level above the piece, or the body's depth.
+    let above = discs
+        .iter()
+        .filter(|d| d.centre.z > upper.centre.z + 1.0)
+        .min_by(|a, b| a.centre.z.total_cmp(&b.centre.z));
+    let k = grid.index_of(upper.centre).z.round().max(0.0) as usize;
+    let body = column.at(k.clamp(column.first, column.first + column.slices.len() - 1))?;
+    let half_size = DVec2::new(body.half_width, body.half_depth);
+    let level_mm = above
+        .map_or(1.9 * body.half_depth, |d| d.centre.distance(upper.centre))
+        .clamp(15.0, 45.0);
+    let lower_bound = merged.lower.map(|d| d.centre);
+    bent_gap(grid, &upper, level_mm, half_size, lower_bound)
+}
+
+/// Tilts (degrees) of the missed disc against the upper one, about the
+/// left–right axis, positive with the lower disc facing more forward (a
+/// lordosis: L5–S1 is 20–40° more tilted than L4–L5; a kyphosis bends the
+/// other way, less).
+const TILTS_DEG: [f64; 11] = [
+    -10.0, -5.0, 0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0,
+];
+
+/// The missed disc lies this many levels below the upper one.
+const LEVELS_BELOW: (f64, f64) = (0.6, 1.5);
+
+/// How far (HU) the missed disc must dip below the brighter endplates
+/// beside it: as the user's split asks (see `revise`'s `MIN_GAP_HU`).
+const MIN_GAP_HU: f64 = 30.0;
+
+/// Profiles down bent paths from `upper`, one per tilt; the deepest
+/// ranked dip within [`LEVELS_BELOW`] (and above `lower_bound`, the
+/// piece's lower disc), refined as every disc is.
+fn bent_gap(
+    grid: &Grid,
+    upper: &Disc,
+    level_mm: f64,
+    half_size: DVec2,
+    lower_bound: Option<DVec3>,
+) -> Option<Disc> {
+    let up = upper.normal;
+    let (anterior, _) = crate::measure::across(up);
+    if anterior == DVec3::ZERO {
+        return None;
+    }
+    let step = 0.5;
+    // Room beyond the search for the dip's flats and the endplates beside.
+    let (from, to) = (0.3 * level_mm, LEVELS_BELOW.1 * level_mm + 10.0);
+    let count = ((to - from) / step) as usize;
+    let mut best: Option<(f64, f64, DVec3, DVec3)> = None;
+    for tilt in TILTS_DEG {
+        let t = tilt.to_radians();
+        let normal = (up * t.cos() + anterior * t.sin()).normalize();
+        let axis = (up + normal).normalize();
+        let at = |n: usize| upper.centre - axis * (from + n as f64 * step);
+        let raw: Vec<f64> = (0..count)
+            .map(|n| {
+                cross_section_mean(grid, at(n), normal, 0.55 * half_size.x, 0.55 * half_size.y)
+            })
+            .collect();
+        let smooth = smoothed(&raw);
+        let typical = median(&mut smooth.clone());
+        for i in 1..count - 1 {
+            let below = from + i as f64 * step;
+            if below < LEVELS_BELOW.0 * level_mm || below > LEVELS_BELOW.1 * level_mm {
+                continue;
+            }
+            let p = at(i);
+            if lower_bound.is_some_and(|l| (p - l).dot(normal) < 5.0) {
+                continue;
+            }
+            let Some((depth, rank)) = ranked_dip(&smooth, i, typical, true) else {
+                continue;
+            };
+            if depth >= MIN_GAP_HU && best.is_none_or(|b| rank > b.0) {
+                best = Some((rank, depth, p, normal));
+            }
+        }
+    }
+    let (_, depth, position, normal) = best?;
+    let station = Station {
+        position,
+        axis: normal,
+        hu: 0.0,
+        expected_mm: level_mm,
+        half_size,
+    };
+    let (centre, fitted, half_gap_mm) = disc_plane(grid, &station);
+    Some(Disc {
+        centre,
+        normal: if fitted.dot(up) < 0.0 {
+            -fitted
+        } else {
+            fitted
+        },
+        depth,
+        half_gap_mm,
+    })
+}

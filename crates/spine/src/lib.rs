@@ -202,6 +202,11 @@ pub struct Analyser<'a> {
     /// only in cutting at necks (see [`canal::pockets_without_and_with_necks`]).
     next_pockets: Option<Vec<canal::Pocket>>,
     found: Option<Found>,
+    /// The split of `found`, measured in the next step (a step of its own,
+    /// so a cancel waits for one of the two, not both).
+    split: Option<split::Split>,
+    /// `found`'s discs hold one the search for a missed disc added.
+    mended: bool,
     /// Which reading of [`grid::Reading::LADDER`] runs now.
     rung: usize,
     /// The best analysis so far and its rank (see `judge`).
@@ -231,6 +236,8 @@ impl<'a> Analyser<'a> {
             pockets: Vec::new(),
             next_pockets: None,
             found: None,
+            split: None,
+            mended: false,
             rung: 0,
             best: None,
             first_error: None,
@@ -245,8 +252,10 @@ impl<'a> Analyser<'a> {
             (Stage::Canal, 0.5 * self.next_slice as f32 / slices as f32)
         } else if self.found.is_none() {
             (Stage::Discs, 0.5)
-        } else {
+        } else if self.split.is_none() {
             (Stage::Split, 0.6)
+        } else {
+            (Stage::Measure, 0.85)
         };
         // A later reading goes on from where the last one stopped.
         let base = 1.0 - 0.4f32.powi(self.rung as i32);
@@ -277,34 +286,53 @@ impl<'a> Analyser<'a> {
             self.next_slice = end;
             return Ok(None);
         }
-        let Some(found) = self.found.take() else {
+        let Some(mut found) = self.found.take() else {
             if let Err(e) = self.find() {
                 return self.judge(Err(e), false, false);
             }
             return Ok(None);
         };
-        let (analysis, mended) = match self.split_and_finish(&found, found.discs.clone()) {
-            Ok((analysis, mended)) => (Ok(analysis), mended),
-            Err(e) => (Err(e), false),
+        let Some(split) = self.split.take() else {
+            return match split::split(&self.grid, &found.column, &found.discs, &mut |_| true) {
+                Ok(split) => {
+                    self.split = Some(split);
+                    self.found = Some(found);
+                    Ok(None)
+                }
+                Err(e) => {
+                    let mended = std::mem::take(&mut self.mended);
+                    self.judge(Err(e), found.stops_short, mended)
+                }
+            };
         };
-        self.judge(analysis, found.stops_short, mended)
+        let candidates = split.candidates.clone();
+        let analysis = finish(&self.grid, &found.chain, split, &found.discs);
+        if !self.mended
+            && let Some(disc) = self.missed_disc(&found, &candidates, &analysis)
+        {
+            // Split again, with the disc found, in the next step.
+            found.discs.push(disc);
+            found
+                .discs
+                .sort_by(|a, b| b.centre.z.total_cmp(&a.centre.z));
+            self.mended = true;
+            self.found = Some(found);
+            return Ok(None);
+        }
+        let mended = std::mem::take(&mut self.mended);
+        self.judge(Ok(analysis), found.stops_short, mended)
     }
 
-    /// The split and its measurements, and whether they were mended: a
-    /// piece too big for one vertebra, in a reading that splitting it
+    /// A piece too big for one vertebra, in a reading that splitting it
     /// could make plausible, is searched once for a disc the column's
-    /// profile missed (see [`merged`]), and the spine split again with it.
-    fn split_and_finish(
+    /// profile missed (see [`merged`]).
+    fn missed_disc(
         &self,
         found: &Found,
-        mut discs: Vec<column::Disc>,
-    ) -> Result<(Analysis, bool), SpineError> {
-        let split = split::split(&self.grid, &found.column, &discs, &mut |_| true)?;
-        let candidates = split.candidates.clone();
-        let analysis = finish(&self.grid, &found.chain, split, &discs);
-        let Some(piece) = analysis.spine.vertebrae.iter().find(|v| is_merged(v)) else {
-            return Ok((analysis, false));
-        };
+        candidates: &[split::Candidate],
+        analysis: &Analysis,
+    ) -> Option<column::Disc> {
+        let piece = analysis.spine.vertebrae.iter().find(|v| is_merged(v))?;
         // Split, the piece adds a whole vertebra (and the sacrum, not
         // counted) or, between two discs, two right for one wrong now.
         let (good, whole) = quality(&analysis.spine);
@@ -314,21 +342,15 @@ impl<'a> Analyser<'a> {
             (good + 2, whole + 1)
         };
         if !plausible(good, whole) {
-            return Ok((analysis, false));
+            return None;
         }
-        let Some(disc) = merged::missed_disc(
+        merged::missed_disc(
             &self.grid,
             &found.column,
-            &discs,
-            &candidates,
+            &found.discs,
+            candidates,
             MOST_VERTEBRA_ML,
-        ) else {
-            return Ok((analysis, false));
-        };
-        discs.push(disc);
-        discs.sort_by(|a, b| b.centre.z.total_cmp(&a.centre.z));
-        let split = split::split(&self.grid, &found.column, &discs, &mut |_| true)?;
-        Ok((finish(&self.grid, &found.chain, split, &discs), true))
+        )
     }
 
     /// The canal chain, the column and its discs from the pockets read.

@@ -43,20 +43,40 @@ pub fn load_files() -> Result<String, String> {
     Ok(format!("{}x{}x{}", d.x, d.y, d.z))
 }
 
-/// Analyses the volume; what was found, or why nothing was.
+/// Analyses the volume; what was found, or why nothing was, and the
+/// longest step between two progress reports (a cancel waits that long).
 #[wasm_bindgen]
 pub fn analyse() -> Result<String, String> {
     VOLUME.with(|v| {
         let v = v.borrow();
         let volume = v.as_ref().ok_or("no volume")?;
-        let analysis =
-            insitu_spine::analyse(volume, &mut |_, _| true).map_err(|e| e.to_string())?;
+        let mut last = js_sys::Date::now();
+        let mut longest = (0.0, None);
+        let analysis = insitu_spine::analyse(volume, &mut |stage, _| {
+            let now = js_sys::Date::now();
+            if now - last > longest.0 {
+                longest = (now - last, Some(stage));
+            }
+            last = now;
+            true
+        })
+        .map_err(|e| e.to_string())?;
+        // The last step reports no progress: it returns the analysis.
+        let last_step = js_sys::Date::now() - last;
+        if last_step > longest.0 {
+            longest = (last_step, None);
+        }
         let names: Vec<&str> = analysis
             .spine
             .vertebrae
             .iter()
             .map(|v| v.name.as_str())
             .collect();
-        Ok(names.join(" "))
+        Ok(format!(
+            "{}; longest step {:.0} ms, before {:?} (None: the last)",
+            names.join(" "),
+            longest.0,
+            longest.1
+        ))
     })
 }

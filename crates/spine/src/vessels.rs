@@ -17,6 +17,13 @@ const AHEAD_AT_LEAST: f64 = 0.6;
 /// How far outside the body's estimated outline (in units of it).
 const OUTSIDE_AT_LEAST: f64 = 1.2;
 
+/// How deep inside bright tissue (mm) a vessel's middle lies, where the
+/// vessel lies on the body: iliac arteries and veins filled with contrast
+/// are 10–16 mm across and touch L4 and L5 in front and to the side along
+/// 15–20 mm (on TotalSegmentator's CT with its vessels made as bright as
+/// bone, L5 took both iliac arteries and veins).
+const CORE_DEPTH_AT_LEAST_MM: f32 = 4.5;
+
 /// How deep inside bright tissue (mm) a seed lies: a vessel 6 mm across
 /// has such a middle; an osteophyte's or a cortex's rim has not.
 const DEPTH_AT_LEAST_MM: f32 = 3.0;
@@ -50,14 +57,19 @@ pub(crate) fn seeds(
             s.body_units(grid, p)
         };
         let radius = |(a, l): (f64, f64)| (a * a + l * l).sqrt();
-        for members in crate::plane::components(wi, wj, |c| depth[c] >= DEPTH_AT_LEAST_MM) {
-            if members.iter().any(|&c| radius(units(c)) <= 1.0) {
-                continue;
-            }
-            for c in members {
-                let (a, l) = units(c);
-                if a >= AHEAD_AT_LEAST && radius((a, l)) >= OUTSIDE_AT_LEAST {
-                    out.push(kk * plane + c);
+        // Then the deeper middles alone: a vessel lying on the body joins
+        // its deep part to the body's, but its own middle stands apart
+        // from the body's past a neck.
+        for least in [DEPTH_AT_LEAST_MM, CORE_DEPTH_AT_LEAST_MM] {
+            for members in crate::plane::components(wi, wj, |c| depth[c] >= least) {
+                if members.iter().any(|&c| radius(units(c)) <= 1.0) {
+                    continue;
+                }
+                for c in members {
+                    let (a, l) = units(c);
+                    if a >= AHEAD_AT_LEAST && radius((a, l)) >= OUTSIDE_AT_LEAST {
+                        out.push(kk * plane + c);
+                    }
                 }
             }
         }

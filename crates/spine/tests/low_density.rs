@@ -329,7 +329,9 @@ fn contrast_filled_vessels_stay_out_of_the_lumbar_bodies() {
         &EXPECTED,
         |name, least| match name {
             "L4" => Some(0.89),
-            "L5" => Some(0.8),
+            // 0.812 before a vessel's deeper middle was seeded apart from
+            // the body it lies on (`vessels`), 0.825 after.
+            "L5" => Some(0.82),
             _ => Some(least),
         },
     );

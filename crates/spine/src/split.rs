@@ -198,6 +198,22 @@ pub(crate) fn split(
         );
     }
     let (wi, wj, wk) = (win.wi, win.wj, k1 - k0 + 1);
+    let dim_below_hu = edge_hu(grid);
+    for disc in discs.iter().filter(|d| is_steep(d)) {
+        for k in disc_slices(grid, column, disc) {
+            let base = (k - k0) * plane;
+            let s = column.at(k).expect("in the column");
+            unseed_disc_in_slice(
+                grid,
+                s,
+                &win,
+                disc,
+                k,
+                dim_below_hu,
+                &mut own[base..base + plane],
+            );
+        }
+    }
     // Contrast-filled vessels compete for what lies nearer to them.
     for w in crate::vessels::seeds(grid, column, &region, [wi, wj, wk], [win.ox, win.oy]) {
         if own[w] == 0 {
@@ -213,19 +229,8 @@ pub(crate) fn split(
     if !progress(0.6) {
         return Err(SpineError::Cancelled);
     }
-    // The bone's edge at half-way between soft tissue and cortex, not at
-    // the low threshold that kept thin cortex connected: a voxel next to
-    // soft tissue and under EDGE_HU is mostly soft tissue. (Marrow inside a
-    // body is not soft tissue here: the body's holes were filled.)
-    // In a lenient reading the cortex itself is dim (osteoporosis, 3 mm
-    // voxels): half-way lies just above the bone threshold.
-    let edge_hu = if grid.reading.lenient {
-        grid.bone_hu() + 25.0
-    } else {
-        EDGE_HU
-    };
     for kk in 0..wk {
-        trim_slice(grid, &win, k0, kk, edge_hu, &region, &mut own);
+        trim_slice(grid, &win, k0, kk, dim_below_hu, &region, &mut own);
     }
     // The labels are all 0 so far: the window's rows are copied in.
     for kk in 0..wk {
@@ -236,7 +241,7 @@ pub(crate) fn split(
         }
     }
     drop((own, region));
-    clear_disc_spaces(grid, column, &win, discs, edge_hu, &mut labels);
+    clear_disc_spaces(grid, column, &win, discs, dim_below_hu, &mut labels);
     let envelope = Envelope {
         win,
         k0,
@@ -448,6 +453,118 @@ const CLEARED_OF_GAP: f64 = 0.75;
 /// space is cleared: a disc bulges past its endplates' rim.
 const DISC_BULGE: f64 = 1.2;
 
+/// The bone's edge at half-way between soft tissue and cortex, not at the
+/// low threshold that kept thin cortex connected: a voxel next to soft
+/// tissue and under it is mostly soft tissue (marrow inside a body is not
+/// soft tissue here: the body's holes were filled); a dim voxel in a disc
+/// space is disc. In a lenient reading the cortex itself is dim
+/// (osteoporosis, 3 mm voxels): half-way lies just above the bone threshold.
+fn edge_hu(grid: &Grid) -> f32 {
+    if grid.reading.lenient {
+        grid.bone_hu() + 25.0
+    } else {
+        EDGE_HU
+    }
+}
+
+/// A disc tilted this far (degrees) from the axial plane is crossed
+/// obliquely by the slices: the lumbosacral disc, 35–50° in a lordosis.
+const STEEP_DISC_DEG: f64 = 30.0;
+
+/// Whether axial slices cut `disc` steeply enough that a slice holds the
+/// front of the vertebra above and the back of the one below (see
+/// [`unseed_disc_in_slice`]).
+fn is_steep(disc: &Disc) -> bool {
+    disc.half_gap_mm > 0.0 && disc.normal.z.abs() < STEEP_DISC_DEG.to_radians().cos()
+}
+
+/// The slices `disc` can cross within a body's reach (a lumbar body 35 mm
+/// from its centre, a disc tilted 50°: 42 mm), within the column.
+fn disc_slices(grid: &Grid, column: &Column, disc: &Disc) -> std::ops::RangeInclusive<usize> {
+    let last = column.first + column.slices.len() - 1;
+    let reach = 45.0 + disc.half_gap_mm;
+    let (a, b) = (
+        grid.index_of(disc.centre - DVec3::Z * reach).z,
+        grid.index_of(disc.centre + DVec3::Z * reach).z,
+    );
+    let lo = (a.min(b).floor().max(0.0) as usize).max(column.first);
+    let hi = (a.max(b).ceil().max(0.0) as usize).min(last);
+    lo..=hi
+}
+
+/// The window's pixels of slice `k` near enough to the body for `disc`'s
+/// space to reach them: within the bulge's outline's box.
+fn disc_box(
+    grid: &Grid,
+    s: &crate::column::SliceColumn,
+    win: &Window,
+) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+    let reach = DISC_BULGE * s.half_width.max(s.half_depth);
+    let span = |centre: f64, step: f64, from: usize, len: usize| {
+        let lo = ((centre - reach) / step).floor().max(from as f64) as usize;
+        let hi = (((centre + reach) / step).ceil().max(0.0) as usize + 1).min(from + len);
+        lo..hi.max(lo)
+    };
+    (
+        span(s.body.x, grid.spacing.x, win.ox, win.wi),
+        span(s.body.y, grid.spacing.y, win.oy, win.wj),
+    )
+}
+
+/// Whether voxel (i, j, k), of `hu`, lies in `disc`'s space: dim, within
+/// the cleared part of its half-gap of the mid-plane, inside the bulge.
+#[inline(always)]
+fn in_disc_space(
+    grid: &Grid,
+    s: &crate::column::SliceColumn,
+    disc: &Disc,
+    (i, j, k): (usize, usize, usize),
+    hu: f32,
+    dim_below_hu: f32,
+) -> bool {
+    if hu >= dim_below_hu {
+        return false;
+    }
+    let p = grid.world(i as f64, j as f64, k as f64);
+    if (p - disc.centre).dot(disc.normal).abs() > CLEARED_OF_GAP * disc.half_gap_mm {
+        return false;
+    }
+    let (a, l) = s.body_units(grid, grid.plane_mm(i as f64, j as f64));
+    a * a + l * l <= DISC_BULGE * DISC_BULGE
+}
+
+/// Takes the seeds off a steep disc's space in slice `k` (`own`: the
+/// window's slice). A slice through the lumbosacral disc holds L5's front
+/// lower rim ahead of S1's back, and the slice's body outline is S1's: the
+/// dim disc between them was seeded as S1 wherever it lay below the disc's
+/// mid-plane, and the paths from those seeds, along the slice, took much
+/// of L5's lower rim (TotalSegmentator's CT at 0.75 mm pixels and 3 mm
+/// slices: L5's lower endplate read 24° for the reference labels' 39°;
+/// now 38°). Steep discs only: unseeded at every disc, L5 took the back
+/// of L4's lower body beside the L4–L5 disc on the 3 mm CT.
+#[inline(never)]
+fn unseed_disc_in_slice(
+    grid: &Grid,
+    s: &crate::column::SliceColumn,
+    win: &Window,
+    disc: &Disc,
+    k: usize,
+    dim_below_hu: f32,
+    own: &mut [u8],
+) {
+    let (columns, rows) = disc_box(grid, s, win);
+    for j in rows {
+        for i in columns.clone() {
+            let w = (j - win.oy) * win.wi + (i - win.ox);
+            if own[w] != 0
+                && in_disc_space(grid, s, disc, (i, j, k), grid.hu_at(i, j, k), dim_below_hu)
+            {
+                own[w] = 0;
+            }
+        }
+    }
+}
+
 /// Unlabels the disc spaces: dim voxels within each disc's half-gap of its
 /// mid-plane, across the body. The slices' hole fill encloses a disc cut
 /// obliquely by axial slices between the bone around it, and the paths
@@ -462,18 +579,8 @@ fn clear_disc_spaces(
     dim_below_hu: f32,
     labels: &mut [u8],
 ) {
-    let last = column.first + column.slices.len() - 1;
     for disc in discs.iter().filter(|d| d.half_gap_mm > 0.0) {
-        // The slices a disc can cross within a body's reach (a lumbar body
-        // 35 mm from its centre, a disc tilted 50°: 42 mm).
-        let reach = 45.0 + disc.half_gap_mm;
-        let (a, b) = (
-            grid.index_of(disc.centre - DVec3::Z * reach).z,
-            grid.index_of(disc.centre + DVec3::Z * reach).z,
-        );
-        let lo = (a.min(b).floor().max(0.0) as usize).max(column.first);
-        let hi = (a.max(b).ceil().max(0.0) as usize).min(last);
-        for k in lo..=hi {
+        for k in disc_slices(grid, column, disc) {
             let s = column.at(k).expect("in the column");
             clear_disc_in_slice(grid, s, win, disc, k, dim_below_hu, labels);
         }
@@ -492,24 +599,12 @@ fn clear_disc_in_slice(
     dim_below_hu: f32,
     labels: &mut [u8],
 ) {
-    let reach = DISC_BULGE * s.half_width.max(s.half_depth);
-    let span = |centre: f64, step: f64, from: usize, len: usize| {
-        let lo = ((centre - reach) / step).floor().max(from as f64) as usize;
-        let hi = (((centre + reach) / step).ceil().max(0.0) as usize + 1).min(from + len);
-        lo..hi.max(lo)
-    };
-    for j in span(s.body.y, grid.spacing.y, win.oy, win.wj) {
-        for i in span(s.body.x, grid.spacing.x, win.ox, win.wi) {
+    let (columns, rows) = disc_box(grid, s, win);
+    for j in rows {
+        for i in columns.clone() {
             let at = grid.index(i, j, k);
-            if labels[at] == 0 || grid.hu(at) >= dim_below_hu {
-                continue;
-            }
-            let p = grid.world(i as f64, j as f64, k as f64);
-            if (p - disc.centre).dot(disc.normal).abs() > CLEARED_OF_GAP * disc.half_gap_mm {
-                continue;
-            }
-            let (a, l) = s.body_units(grid, grid.plane_mm(i as f64, j as f64));
-            if a * a + l * l <= DISC_BULGE * DISC_BULGE {
+            if labels[at] != 0 && in_disc_space(grid, s, disc, (i, j, k), grid.hu(at), dim_below_hu)
+            {
                 labels[at] = 0;
             }
         }

@@ -134,8 +134,14 @@ fn low_density_lumbar_ct_reads_the_same_resampled_to_1_mm() {
 fn low_density_lumbar_ct_reads_the_same_with_fine_pixels_and_3_mm_slices() {
     let (coarse, reference) = low_density_ct();
     // At 1 mm pixels the bars less 0.02, as on the CT resampled to 1 mm
-    // (the sacrum 0.587).
-    for (factors, slack) in [([2, 2, 1], 0.0), ([3, 3, 1], 0.02)] {
+    // (the sacrum 0.587), and L5's lower endplate not graded: L5's label
+    // runs a voxel or two into the back of the L5–S1 disc, past the band
+    // cleared about the disc's plane, and that endplate reads 25° for the
+    // reference labels' 39°.
+    for (factors, slack, endplate) in [
+        ([2, 2, 1], 0.0, Some(ENDPLATE_DEG)),
+        ([3, 3, 1], 0.02, None),
+    ] {
         eprintln!("pixels {} times finer", factors[0]);
         reads_the_same_within(
             &coarse,
@@ -144,6 +150,7 @@ fn low_density_lumbar_ct_reads_the_same_with_fine_pixels_and_3_mm_slices() {
             factors,
             slack,
             fine_pixel_heights,
+            endplate,
         );
     }
 }
@@ -153,9 +160,12 @@ fn low_density_lumbar_ct_reads_the_same_with_fine_pixels_and_3_mm_slices() {
 /// S1's bright top beside the 45° disc, and L5 and the sacrum came out one
 /// 188 ml "T12" under T7–T11 with the pelvis taken for ribs. The search
 /// for a missed disc inside a piece too big for one vertebra, along a path
-/// that bends as the column does, finds it. Names and Dice are held here;
-/// L5's front height (25.9 against 33.5 mm) and the lordosis (72° against
-/// 63°) are not right yet at this sampling, and are not graded.
+/// that bends as the column does, finds it. Names and Dice are held here,
+/// and L5's lower endplate: S1's seeds in the axial slices through the 45°
+/// L5–S1 disc took L5's lower rim, which read that endplate 24° for the
+/// reference labels' 39°. L5's front height (26.5 against 33.5 mm) and the
+/// lordosis (70° against 63°) are not right yet at this sampling, and are
+/// not graded.
 #[test]
 fn low_density_lumbar_ct_with_0_75_mm_pixels_keeps_l5_apart_from_the_sacrum() {
     let (coarse, reference) = low_density_ct();
@@ -164,7 +174,36 @@ fn low_density_lumbar_ct_with_0_75_mm_pixels_keeps_l5_apart_from_the_sacrum() {
     let analysis = analysed_from_the_sacrum(&fine);
     let at_reference = at_coarse_centres(analysis.labelmap.labels(), &coarse, &fine, factors);
     assert_named_and_matching(&analysis.spine, &at_reference, &reference, 0.02);
+    let coarse_analysis = analyse(&coarse, &mut |_, _| true).expect("a spine");
+    let measured = measured_on_reference(&coarse, &reference, &coarse_analysis);
+    assert_l5_lower_endplate(&analysis.spine, &measured.spine, Some(ENDPLATE_DEG));
 }
+
+/// L5's lower endplate within `bound` degrees of the same measured on the
+/// reference's labels (reported only, where `None`): the L5–S1 disc, tilted
+/// 45° here, is where a split across axial slices goes wrong.
+fn assert_l5_lower_endplate(
+    spine: &insitu_spine::Spine,
+    measured: &insitu_spine::Spine,
+    bound: Option<f64>,
+) {
+    let lower_endplate = |spine: &insitu_spine::Spine| {
+        let v = spine.vertebrae.iter().find(|v| v.name == "L5").expect("L5");
+        glam::DVec3::from_array(v.inferior_normal.expect("L5's lower endplate"))
+    };
+    let off = lower_endplate(spine)
+        .angle_between(lower_endplate(measured))
+        .to_degrees();
+    eprintln!("L5's lower endplate {off:.1}° from the reference labels'");
+    if let Some(bound) = bound {
+        assert!(off <= bound, "L5's lower endplate {off:.1}° off");
+    }
+}
+
+/// How far (degrees) an endplate may lie from the same measured on the
+/// reference's labels: on 3 mm slices a fit moves by a few degrees as the
+/// label's staircase falls under its lines.
+const ENDPLATE_DEG: f64 = 5.0;
 
 /// `labels` on `fine` (`coarse` made `factors` times finer by [`finer`])
 /// read at `coarse`'s voxel centres.
@@ -381,11 +420,20 @@ fn reads_the_same(
     factors: [usize; 3],
     slack: f64,
 ) {
-    reads_the_same_within(coarse, scanned, reference, factors, slack, |_, _| Some(3.0));
+    reads_the_same_within(
+        coarse,
+        scanned,
+        reference,
+        factors,
+        slack,
+        |_, _| Some(3.0),
+        Some(ENDPLATE_DEG),
+    );
 }
 
 /// [`reads_the_same`] with heights held to `height_bound(name, side)` mm
-/// (not graded where `None`).
+/// (not graded where `None`) and L5's lower endplate to `endplate_bound`
+/// degrees (not graded where `None`).
 fn reads_the_same_within(
     coarse: &insitu_volume::Volume,
     scanned: &insitu_volume::Volume,
@@ -393,6 +441,7 @@ fn reads_the_same_within(
     factors: [usize; 3],
     slack: f64,
     height_bound: impl Fn(&str, &str) -> Option<f64>,
+    endplate_bound: Option<f64>,
 ) {
     let fine = finer(coarse, factors);
     let analysis = analyse(&fine, &mut |_, _| true).expect("a spine");
@@ -411,6 +460,7 @@ fn reads_the_same_within(
     let measured = measured_on_reference(scanned, reference, &coarse_analysis);
     assert_heights(&spine, &measured.spine, height_bound);
     assert_lordosis(&spine, &measured.spine);
+    assert_l5_lower_endplate(&spine, &measured.spine, endplate_bound);
 }
 
 /// Each expected vertebra is named as the reference names it, and its

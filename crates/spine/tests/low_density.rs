@@ -93,6 +93,7 @@ fn low_density_lumbar_ct_is_read_leniently_split_and_named() {
         );
     }
     assert_lordosis(spine, &measured.spine);
+    assert_l5_lower_endplate(spine, &measured.spine, Some(ENDPLATE_DEG));
 }
 
 /// The same CT resampled to 1.5 mm (trilinear, every second voxel of the

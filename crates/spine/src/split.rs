@@ -199,21 +199,7 @@ pub(crate) fn split(
     }
     let (wi, wj, wk) = (win.wi, win.wj, k1 - k0 + 1);
     let dim_below_hu = edge_hu(grid);
-    for disc in discs.iter().filter(|d| is_steep(d)) {
-        for k in disc_slices(grid, column, disc) {
-            let base = (k - k0) * plane;
-            let s = column.at(k).expect("in the column");
-            unseed_disc_in_slice(
-                grid,
-                s,
-                &win,
-                disc,
-                k,
-                dim_below_hu,
-                &mut own[base..base + plane],
-            );
-        }
-    }
+    unseed_steep_disc_spaces(grid, column, &win, discs, dim_below_hu, &mut own);
     // Contrast-filled vessels compete for what lies nearer to them.
     for w in crate::vessels::seeds(grid, column, &region, [wi, wj, wk], [win.ox, win.oy]) {
         if own[w] == 0 {
@@ -473,7 +459,7 @@ const STEEP_DISC_DEG: f64 = 30.0;
 
 /// Whether axial slices cut `disc` steeply enough that a slice holds the
 /// front of the vertebra above and the back of the one below (see
-/// [`unseed_disc_in_slice`]).
+/// [`unseed_steep_disc_spaces`]).
 fn is_steep(disc: &Disc) -> bool {
     disc.half_gap_mm > 0.0 && disc.normal.z.abs() < STEEP_DISC_DEG.to_radians().cos()
 }
@@ -533,34 +519,31 @@ fn in_disc_space(
     a * a + l * l <= DISC_BULGE * DISC_BULGE
 }
 
-/// Takes the seeds off a steep disc's space in slice `k` (`own`: the
-/// window's slice). A slice through the lumbosacral disc holds L5's front
-/// lower rim ahead of S1's back, and the slice's body outline is S1's: the
-/// dim disc between them was seeded as S1 wherever it lay below the disc's
-/// mid-plane, and the paths from those seeds, along the slice, took much
-/// of L5's lower rim (TotalSegmentator's CT at 0.75 mm pixels and 3 mm
-/// slices: L5's lower endplate read 24° for the reference labels' 39°;
-/// now 38°). Steep discs only: unseeded at every disc, L5 took the back
-/// of L4's lower body beside the L4–L5 disc on the 3 mm CT.
-#[inline(never)]
-fn unseed_disc_in_slice(
+/// Takes the seeds off the steep discs' spaces (`own`: the window from the
+/// column's first slice). A slice through the lumbosacral disc holds L5's
+/// front lower rim ahead of S1's back, and the slice's body outline is
+/// S1's: the dim disc between them was seeded as S1 wherever it lay below
+/// the disc's mid-plane, and the paths from those seeds, along the slice,
+/// took much of L5's lower rim (TotalSegmentator's CT at 0.75 mm pixels and
+/// 3 mm slices: L5's lower endplate read 24° for the reference labels'
+/// 39°; now 38°). Steep discs only: unseeded at every disc, L5 took the
+/// back of L4's lower body beside the L4–L5 disc on the 3 mm CT.
+fn unseed_steep_disc_spaces(
     grid: &Grid,
-    s: &crate::column::SliceColumn,
+    column: &Column,
     win: &Window,
-    disc: &Disc,
-    k: usize,
+    discs: &[Disc],
     dim_below_hu: f32,
     own: &mut [u8],
 ) {
-    let (columns, rows) = disc_box(grid, s, win);
-    for j in rows {
-        for i in columns.clone() {
-            let w = (j - win.oy) * win.wi + (i - win.ox);
-            if own[w] != 0
-                && in_disc_space(grid, s, disc, (i, j, k), grid.hu_at(i, j, k), dim_below_hu)
-            {
-                own[w] = 0;
-            }
+    let plane = win.wi * win.wj;
+    for disc in discs.iter().filter(|d| is_steep(d)) {
+        for k in disc_slices(grid, column, disc) {
+            let s = column.at(k).expect("in the column");
+            let base = (k - column.first) * plane;
+            let slice = &mut own[base..base + plane];
+            let at = |i: usize, j: usize| (j - win.oy) * win.wi + (i - win.ox);
+            unlabel_disc_in_slice(grid, s, win, disc, k, dim_below_hu, slice, at);
         }
     }
 }
@@ -582,15 +565,18 @@ fn clear_disc_spaces(
     for disc in discs.iter().filter(|d| d.half_gap_mm > 0.0) {
         for k in disc_slices(grid, column, disc) {
             let s = column.at(k).expect("in the column");
-            clear_disc_in_slice(grid, s, win, disc, k, dim_below_hu, labels);
+            let at = |i: usize, j: usize| grid.index(i, j, k);
+            unlabel_disc_in_slice(grid, s, win, disc, k, dim_below_hu, labels, at);
         }
     }
 }
 
-/// [`clear_disc_spaces`] of one disc in slice `k`: only pixels within the
-/// bulge's outline are cleared, so only its box is visited.
+/// Sets to 0 the labelled voxels of `disc`'s space in slice `k`, where
+/// `at(i, j)` indexes `labels` (a window's slice, or the whole grid). Only
+/// the box of the bulge's outline is visited.
 #[inline(never)]
-fn clear_disc_in_slice(
+#[allow(clippy::too_many_arguments)]
+fn unlabel_disc_in_slice(
     grid: &Grid,
     s: &crate::column::SliceColumn,
     win: &Window,
@@ -598,14 +584,16 @@ fn clear_disc_in_slice(
     k: usize,
     dim_below_hu: f32,
     labels: &mut [u8],
+    at: impl Fn(usize, usize) -> usize,
 ) {
     let (columns, rows) = disc_box(grid, s, win);
     for j in rows {
         for i in columns.clone() {
-            let at = grid.index(i, j, k);
-            if labels[at] != 0 && in_disc_space(grid, s, disc, (i, j, k), grid.hu(at), dim_below_hu)
+            let w = at(i, j);
+            if labels[w] != 0
+                && in_disc_space(grid, s, disc, (i, j, k), grid.hu_at(i, j, k), dim_below_hu)
             {
-                labels[at] = 0;
+                labels[w] = 0;
             }
         }
     }

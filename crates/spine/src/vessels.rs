@@ -41,6 +41,9 @@ pub(crate) fn seeds(
     let plane = wi * wj;
     let pixel = grid.spacing.x.max(grid.spacing.y) as f32;
     let mut depth = vec![0f32; plane];
+    // Members of a slice's blobs already taken whole: a deeper middle
+    // inside one holds no seed they did not.
+    let mut taken = vec![false; plane];
     let mut out = Vec::new();
     for kk in 0..wk {
         let s = column.at(column.first + kk).expect("in the column");
@@ -60,12 +63,14 @@ pub(crate) fn seeds(
         // Then the deeper middles alone: a vessel lying on the body joins
         // its deep part to the body's, but its own middle stands apart
         // from the body's past a neck.
+        taken.fill(false);
         for least in [DEPTH_AT_LEAST_MM, CORE_DEPTH_AT_LEAST_MM] {
             for members in crate::plane::components(wi, wj, |c| depth[c] >= least) {
-                if members.iter().any(|&c| radius(units(c)) <= 1.0) {
+                if members.iter().any(|&c| taken[c] || radius(units(c)) <= 1.0) {
                     continue;
                 }
                 for c in members {
+                    taken[c] = true;
                     let (a, l) = units(c);
                     if a >= AHEAD_AT_LEAST && radius((a, l)) >= OUTSIDE_AT_LEAST {
                         out.push(kk * plane + c);

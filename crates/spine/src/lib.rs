@@ -21,6 +21,7 @@ mod paths;
 mod plane;
 mod revise;
 mod sacrum;
+mod spinous;
 mod split;
 mod thick;
 mod vessels;

@@ -134,24 +134,15 @@ impl Box3<'_> {
         dist: &mut [u32],
         own: &mut [u8],
     ) -> usize {
-        let [wi, wj, wk] = self.dims;
-        let (plane, ring, step) = (wi * wj, buckets.len(), self.step);
+        let (ring, step) = (buckets.len(), self.step);
         let mut pushed = 0;
         while let Some(w) = bucket.pop() {
             let w = w as usize;
             if dist[w] != current {
                 continue;
             }
-            let (x, y, k) = (w % wi, (w / wi) % wj, w / plane);
-            let neighbours = [
-                (x > 0, w.wrapping_sub(1), step[0]),
-                (x + 1 < wi, w + 1, step[0]),
-                (y > 0, w.wrapping_sub(wi), step[1]),
-                (y + 1 < wj, w + wi, step[1]),
-                (k > 0, w.wrapping_sub(plane), step[2]),
-                (k + 1 < wk, w + plane, step[2]),
-            ];
-            for (ok, n, cost) in neighbours {
+            let costs = [step[0], step[0], step[1], step[1], step[2], step[2]];
+            for ((ok, n), cost) in neighbours(w, self.dims).into_iter().zip(costs) {
                 if !ok || !self.region[n] {
                     continue;
                 }
@@ -166,6 +157,23 @@ impl Box3<'_> {
         }
         pushed
     }
+}
+
+/// The six face neighbours of voxel `w` in a box of `dims` (x fastest):
+/// whether each lies inside the box, and its index.
+#[inline(always)]
+pub(crate) fn neighbours(w: usize, dims: [usize; 3]) -> [(bool, usize); 6] {
+    let [wi, wj, wk] = dims;
+    let plane = wi * wj;
+    let (x, y, k) = (w % wi, (w / wi) % wj, w / plane);
+    [
+        (x > 0, w.wrapping_sub(1)),
+        (x + 1 < wi, w + 1),
+        (y > 0, w.wrapping_sub(wi)),
+        (y + 1 < wj, w + wi),
+        (k > 0, w.wrapping_sub(plane)),
+        (k + 1 < wk, w + plane),
+    ]
 }
 
 #[cfg(test)]

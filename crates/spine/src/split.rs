@@ -212,6 +212,12 @@ pub(crate) fn split(
     for (own, region) in own.chunks_mut(plane).zip(region.chunks_mut(plane)) {
         drop_vessels(own, region);
     }
+    let window = crate::spinous::Window {
+        region: &region,
+        dims: [wi, wj, wk],
+        origin: [win.ox, win.oy, k0],
+    };
+    crate::spinous::join_processes(grid, column, discs, &window, VESSEL, &mut own);
     if !progress(0.6) {
         return Err(SpineError::Cancelled);
     }

@@ -1,9 +1,10 @@
 //! One segment per vertebra. The disc planes cut the body column into
 //! slabs; each slab's body core seeds its vertebra; every bone voxel of the
 //! spine's envelope then goes to the body it is nearest to *through bone*
-//! (a multi-source shortest path), so a pedicle, lamina and spinous process
+//! (a multi-source shortest path), so a pedicle and most of the arch
 //! follow their own body even where a facet joint touches the next
-//! vertebra. Bone outside the envelope reached from a vertebra is a rib
+//! vertebra; a spinous process's tip, nearer the body below through that
+//! joint, is then given back to its own (`spinous`). Bone outside the envelope reached from a vertebra is a rib
 //! (or, from the sacrum, the pelvis), unless it is small and near: then it
 //! is that vertebra's own transverse process tip.
 
@@ -208,7 +209,6 @@ pub(crate) fn split(
     }
     let weight = crate::paths::step_weights(grid, &region, [wi, wj, wk], [win.ox, win.oy, k0]);
     crate::paths::nearest_seed(&region, [wi, wj, wk], grid.step_costs(), &weight, &mut own);
-    drop(weight);
     for (own, region) in own.chunks_mut(plane).zip(region.chunks_mut(plane)) {
         drop_vessels(own, region);
     }
@@ -217,7 +217,8 @@ pub(crate) fn split(
         dims: [wi, wj, wk],
         origin: [win.ox, win.oy, k0],
     };
-    crate::spinous::join_processes(grid, column, discs, &window, VESSEL, &mut own);
+    crate::spinous::join_processes(grid, column, discs, &window, &weight, &mut own);
+    drop(weight);
     if !progress(0.6) {
         return Err(SpineError::Cancelled);
     }

@@ -47,7 +47,7 @@ pub(crate) struct Window<'a> {
 
 /// Gives each midline piece behind the canal that the paths shared between
 /// a vertebra and the one below it wholly to the upper one, then the rest
-/// of the bone behind the canal to the nearest owner through bone again
+/// of the arches to the nearest owner through bone again
 /// (`weight` as in the first paths), so each lamina and inferior articular
 /// process follows its own process. Labels in `own` are candidates' (1 +
 /// index, top down); vessels' are gone by now.
@@ -99,8 +99,9 @@ pub(crate) fn join_processes(
     crate::paths::nearest_seed(&again, window.dims, grid.step_costs(), weight, own);
 }
 
-/// Unowns, in one slice, the owned bone behind the canal centred at
-/// `canal` outside the midline band, marking it in `again`.
+/// Unowns, in one slice, the owned bone of the arches: behind the canal
+/// centred at `canal`, outside the midline band and within `ARCH_HALF_MM`
+/// of it; marks it in `again`.
 #[inline(never)]
 fn unown_arches(
     grid: &Grid,
@@ -110,18 +111,12 @@ fn unown_arches(
     own: &mut [u8],
     again: &mut [bool],
 ) {
-    let wi = window.dims[0];
     for (w, (o, a)) in own.iter_mut().zip(again.iter_mut()).enumerate() {
         if *o == 0 || !region[w] {
             continue;
         }
-        let (x, y) = (window.origin[0] + w % wi, window.origin[1] + w / wi);
-        let d = grid.plane_mm(x as f64, y as f64) - canal;
-        let side = d.dot(grid.lateral).abs();
-        if d.dot(grid.anterior) <= -BEHIND_CANAL_MM
-            && side > MIDLINE_HALF_MM
-            && side <= ARCH_HALF_MM
-        {
+        let (ahead, side) = from_canal(grid, window, canal, w);
+        if ahead <= -BEHIND_CANAL_MM && side > MIDLINE_HALF_MM && side <= ARCH_HALF_MM {
             *o = 0;
             *a = true;
         }
@@ -156,16 +151,22 @@ fn mark_band(
     owned: impl Fn(usize) -> bool,
     band: &mut [bool],
 ) {
-    let wi = window.dims[0];
     for (w, b) in band.iter_mut().enumerate() {
         if !owned(w) {
             continue;
         }
-        let (x, y) = (window.origin[0] + w % wi, window.origin[1] + w / wi);
-        let d = grid.plane_mm(x as f64, y as f64) - canal;
-        *b = d.dot(grid.lateral).abs() <= MIDLINE_HALF_MM
-            && d.dot(grid.anterior) <= -BEHIND_CANAL_MM;
+        let (ahead, side) = from_canal(grid, window, canal, w);
+        *b = side <= MIDLINE_HALF_MM && ahead <= -BEHIND_CANAL_MM;
     }
+}
+
+/// Where pixel `w` of a window slice lies from the canal's centre `canal`
+/// (mm): how far ahead (negative behind) and how far to the side.
+fn from_canal(grid: &Grid, window: &Window, canal: glam::DVec2, w: usize) -> (f64, f64) {
+    let wi = window.dims[0];
+    let (x, y) = (window.origin[0] + w % wi, window.origin[1] + w / wi);
+    let d = grid.plane_mm(x as f64, y as f64) - canal;
+    (d.dot(grid.anterior), d.dot(grid.lateral).abs())
 }
 
 /// The band's pieces, taken out of it as they are found.

@@ -124,7 +124,7 @@ mod tests {
     use super::*;
     use glam::{DVec3, UVec3};
 
-    /// A 1 mm grid of `dims` with `labels` drawn on it, continued down from
+    /// A 1 mm grid of `dims` labelled by `draw(i, j, k)`, continued down from
     /// its top slice.
     fn continued(dims: [usize; 3], draw: impl Fn(usize, usize, usize) -> u8) -> Vec<u8> {
         let steps = [DVec3::X, DVec3::Y, DVec3::Z];

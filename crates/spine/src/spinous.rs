@@ -69,9 +69,11 @@ pub(crate) fn join_processes(
         }
     }
     let heights = level_heights(discs);
+    // The first and last candidates have one disc: the median level stands in.
+    let typical = crate::column::median(&mut heights.iter().flatten().copied().collect::<Vec<_>>());
     let tallest = |upper: u8| {
         let level = heights.get(usize::from(upper) - 1).copied().flatten();
-        MOST_OF_LEVEL * level.or_else(|| median(&heights)).unwrap_or(0.0)
+        MOST_OF_LEVEL * level.unwrap_or(typical)
     };
     let mut pieces = Pieces {
         dims: window.dims,
@@ -236,12 +238,6 @@ fn level_heights(discs: &[Disc]) -> Vec<Option<f64>> {
     );
     heights.push(None);
     heights
-}
-
-fn median(heights: &[Option<f64>]) -> Option<f64> {
-    let mut known: Vec<f64> = heights.iter().flatten().copied().collect();
-    known.sort_by(f64::total_cmp);
-    known.get(known.len() / 2).copied()
 }
 
 #[cfg(test)]

@@ -4,9 +4,10 @@
 //! (a multi-source shortest path), so a pedicle and most of the arch
 //! follow their own body even where a facet joint touches the next
 //! vertebra; a spinous process's tip, nearer the body below through that
-//! joint, is then given back to its own (`spinous`). Bone outside the envelope reached from a vertebra is a rib
-//! (or, from the sacrum, the pelvis), unless it is small and near: then it
-//! is that vertebra's own transverse process tip.
+//! joint, is then given back to its own (`spinous`). Bone outside the
+//! envelope reached from a vertebra is a rib (or, from the sacrum, the
+//! pelvis), unless it is small and near: then it is that vertebra's own
+//! transverse process tip.
 
 use glam::{DVec2, DVec3};
 

@@ -77,6 +77,34 @@ pub(crate) fn nearest_seed(
     weight: &[u8],
     own: &mut [u8],
 ) {
+    nearest_seed_with_late(region, dims, step, weight, own, &LateSeeds::NONE);
+}
+
+/// Seeds that set out after the others: owned voxels outside the region
+/// that start at distance `after` (the steps' units), so a voxel goes to
+/// one of them only when it is that much nearer to it than to any seed
+/// in the region.
+pub(crate) struct LateSeeds<'a> {
+    pub voxels: &'a [u32],
+    pub after: u32,
+}
+
+impl LateSeeds<'_> {
+    const NONE: LateSeeds<'static> = LateSeeds {
+        voxels: &[],
+        after: 0,
+    };
+}
+
+/// [`nearest_seed`], with `late` seeds besides those in the region.
+pub(crate) fn nearest_seed_with_late(
+    region: &[bool],
+    dims: [usize; 3],
+    step: [u32; 3],
+    weight: &[u8],
+    own: &mut [u8],
+    late: &LateSeeds,
+) {
     let [wi, wj, wk] = dims;
     let plane = wi * wj;
     debug_assert_eq!(region.len(), plane * wk);
@@ -92,7 +120,10 @@ pub(crate) fn nearest_seed(
             buckets[0].push(w as u32);
         }
     }
-    let mut pending: usize = buckets[0].len();
+    debug_assert!(late.voxels.iter().all(|&w| !region[w as usize]));
+    // The late seeds count as pending from the start, so the search
+    // carries on to `late.after` even where the others have run out.
+    let mut pending: usize = buckets[0].len() + late.voxels.len();
     let mut current = 0u32;
     let search = Box3 {
         region,
@@ -104,6 +135,13 @@ pub(crate) fn nearest_seed(
         // Taken out while it is emptied: no step costs 0 or `ring`, so
         // nothing is pushed back into it meanwhile.
         let slot = current as usize % ring;
+        if current == late.after {
+            // Outside the region: no path has reached them meanwhile.
+            for &w in late.voxels {
+                dist[w as usize] = current;
+                buckets[slot].push(w);
+            }
+        }
         let mut bucket = std::mem::take(&mut buckets[slot]);
         pending -= bucket.len();
         pending += search.settle(current, &mut bucket, &mut buckets, &mut dist, own);
@@ -224,5 +262,30 @@ mod tests {
         let mut weighted = seeds();
         nearest_seed(&region, dims, [1, 1, 1], &weight, &mut weighted);
         assert_eq!(weighted, [1, 1, 1, 1, 2, 2, 2, 2, 2, 2]);
+    }
+
+    #[test]
+    fn a_late_seed_takes_only_what_is_nearer_to_it_by_its_delay() {
+        // A row of 10: seed 1 in the region at the left end, seed 2 outside
+        // it at the right end. At the same start the border lies between
+        // voxels 4 and 5; starting 4 steps late, seed 2 keeps voxels 7 and 8.
+        let dims = [10, 1, 1];
+        let mut region = [true; 10];
+        region[9] = false;
+        for (after, expected) in [
+            (0, [1, 1, 1, 1, 1, 2, 2, 2, 2, 2]),
+            (4, [1, 1, 1, 1, 1, 1, 1, 2, 2, 2]),
+            (20, [1, 1, 1, 1, 1, 1, 1, 1, 1, 2]),
+        ] {
+            let mut own = [0u8; 10];
+            own[0] = 1;
+            own[9] = 2;
+            let late = LateSeeds {
+                voxels: &[9],
+                after,
+            };
+            nearest_seed_with_late(&region, dims, [1, 1, 1], &[], &mut own, &late);
+            assert_eq!(own, expected, "{after} steps late");
+        }
     }
 }

@@ -17,6 +17,7 @@ mod holes;
 mod measure;
 mod merged;
 mod naming;
+mod necks;
 mod paths;
 mod plane;
 mod revise;

@@ -85,6 +85,7 @@ fn flag_text(f: &Flag) -> String {
         Flag::NarrowCanal => "canal under 12 mm".into(),
         Flag::Partial => "cut by the scan's edge".into(),
         Flag::FaintDisc => "faint disc next to it".into(),
+        Flag::OneSided => "much more of it on one side: an ilium may be joined to it".into(),
         Flag::Irregular { degrees } => {
             format!("endplates {degrees:.0}° apart: check the split (or a severe fracture)")
         }

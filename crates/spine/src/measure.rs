@@ -43,6 +43,9 @@ pub enum Flag {
         /// Angle between its superior and inferior endplates.
         degrees: f64,
     },
+    /// The sacrum reaches much further out on one side than on the other:
+    /// an ilium joined to it at the sacroiliac joint, most likely.
+    OneSided,
 }
 
 /// Genant grade for a fractional height loss (0 below 20%).

@@ -118,7 +118,7 @@ pub fn revise(
             Disc {
                 centre: DVec3::from_array(*c),
                 normal: if n.z < 0.0 { -n } else { n },
-                // Not known again; `FaintDisc` flags are carried over.
+                // Not known again; `FaintDisc` and `OneSided` flags are carried over.
                 depth: f64::INFINITY,
                 half_gap_mm: 0.0,
             }
@@ -481,10 +481,12 @@ fn rebuild(
                 canal_ap_mm: before.and_then(|v| v.canal_ap_mm),
             },
         );
-        if before.is_some_and(|v| v.flags.contains(&Flag::FaintDisc))
-            && !vertebra.flags.contains(&Flag::FaintDisc)
-        {
-            vertebra.flags.push(Flag::FaintDisc);
+        for carried in [Flag::FaintDisc, Flag::OneSided] {
+            if before.is_some_and(|v| v.flags.contains(&carried))
+                && !vertebra.flags.contains(&carried)
+            {
+                vertebra.flags.push(carried);
+            }
         }
         vertebrae.push(vertebra);
     }

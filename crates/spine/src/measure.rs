@@ -234,11 +234,24 @@ impl BodyProbe<'_> {
         })
     }
 
-    /// Body height along `up` through `centre + anterior * offset`.
+    /// Body height along `up` through `centre + anterior * offset`. A line
+    /// whose start falls in a hole of the label (dim marrow, the
+    /// basivertebral veins' entry at the back) starts at the body nearest
+    /// along it instead: the height is the same line's.
     fn height_at(&self, f: &BodyFrame, offset: f64) -> Option<(f64, f64)> {
-        let p = f.centre + f.anterior * offset;
+        let p = self.body_along(f.centre + f.anterior * offset, f.up)?;
         let (down, up) = self.run_along_axis(p, f.up)?;
         Some((self.refine(p, -f.up, down), self.refine(p, f.up, up)))
+    }
+
+    /// `p` when it is in the body, else the body's point nearest it along
+    /// `up` within half of `AXIAL_HOLE_MM`.
+    fn body_along(&self, p: DVec3, up: DVec3) -> Option<DVec3> {
+        let step = 0.25;
+        (0..=(AXIAL_HOLE_MM / 2.0 / step) as i32)
+            .flat_map(|n| [n, -n])
+            .map(|n| p + up * (f64::from(n) * step))
+            .find(|&q| self.is_body(q))
     }
 
     /// Anterior, middle and posterior heights at ±80% of the half-depth.

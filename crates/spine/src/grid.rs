@@ -224,11 +224,27 @@ impl<'a> Grid<'a> {
     pub fn step_costs(&self) -> [u32; 3] {
         self.spacing
             .to_array()
-            .map(|mm| (mm * 10.0).round().max(1.0) as u32)
+            .map(|mm| Self::path_length(mm).max(1))
+    }
+
+    /// A length (mm) in the units of [`Self::step_costs`].
+    pub fn path_length(mm: f64) -> u32 {
+        (mm * 10.0).round() as u32
     }
 
     /// In-plane (i mm, j mm) position of a pixel.
     pub fn plane_mm(&self, i: f64, j: f64) -> DVec2 {
         DVec2::new(i * self.spacing.x, j * self.spacing.y)
     }
+}
+
+/// A blank (0 HU) axial volume of `dims` voxels of 1 mm at the origin, for
+/// the unit tests that need a [`Grid`].
+#[cfg(test)]
+pub(crate) fn blank_volume(dims: [usize; 3]) -> Volume {
+    let steps = [DVec3::X, DVec3::Y, DVec3::Z];
+    let size = glam::UVec3::new(dims[0] as u32, dims[1] as u32, dims[2] as u32);
+    let geometry = insitu_volume::Geometry::new(size, steps, DVec3::ZERO).expect("a grid");
+    let voxels = Voxels::I16(vec![0; dims.iter().product()]);
+    Volume::new(geometry, voxels).expect("a volume")
 }

@@ -1174,18 +1174,13 @@ mod table_tests {
 #[cfg(test)]
 mod sacrum_side_tests {
     use super::*;
-    use glam::UVec3;
 
     /// The sacrum's bone beyond its sides on a 1 mm grid of 200 × 50 × 10
     /// voxels whose labels `draw(i)` gives along each row, the midline at
     /// i = 70.
     fn beyond_sides(draw: impl Fn(usize) -> u8) -> [f64; 2] {
         let dims = [200usize, 50, 10];
-        let steps = [DVec3::X, DVec3::Y, DVec3::Z];
-        let size = UVec3::new(200, 50, 10);
-        let geometry = insitu_volume::Geometry::new(size, steps, DVec3::ZERO).expect("a grid");
-        let voxels = insitu_volume::Voxels::I16(vec![0; dims.iter().product()]);
-        let volume = insitu_volume::Volume::new(geometry, voxels).expect("a volume");
+        let volume = grid::blank_volume(dims);
         let grid = grid::Grid::new(&volume).expect("axial");
         let labels: Vec<u8> = (0..dims.iter().product::<usize>())
             .map(|w| draw(w % 200))

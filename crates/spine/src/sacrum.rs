@@ -122,16 +122,11 @@ fn around(p: usize, ni: usize, nj: usize) -> impl Iterator<Item = usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use glam::{DVec3, UVec3};
 
     /// A 1 mm grid of `dims` labelled by `draw(i, j, k)`, continued down from
     /// its top slice.
     fn continued(dims: [usize; 3], draw: impl Fn(usize, usize, usize) -> u8) -> Vec<u8> {
-        let steps = [DVec3::X, DVec3::Y, DVec3::Z];
-        let size = UVec3::new(dims[0] as u32, dims[1] as u32, dims[2] as u32);
-        let geometry = insitu_volume::Geometry::new(size, steps, DVec3::ZERO).expect("a grid");
-        let voxels = insitu_volume::Voxels::I16(vec![0; dims.iter().product()]);
-        let volume = insitu_volume::Volume::new(geometry, voxels).expect("a volume");
+        let volume = crate::grid::blank_volume(dims);
         let grid = Grid::new(&volume).expect("axial");
         let mut labels: Vec<u8> = (0..dims[2])
             .flat_map(|k| (0..dims[1]).flat_map(move |j| (0..dims[0]).map(move |i| (i, j, k))))

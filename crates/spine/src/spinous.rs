@@ -119,7 +119,7 @@ pub(crate) fn join_processes(
     late.retain(|&n| !again[n as usize]);
     let late = crate::paths::LateSeeds {
         voxels: &late,
-        after: (FRONT_SEEDS_LATE_MM * 10.0).round() as u32,
+        after: Grid::path_length(FRONT_SEEDS_LATE_MM),
     };
     let step = grid.step_costs();
     crate::paths::nearest_seed_with_late(&again, window.dims, step, weight, own, &late);
@@ -230,7 +230,8 @@ struct Pieces {
 impl Pieces {
     /// Joins every piece whose first voxel lies in slice `kk` (slices
     /// `slice_mm` apart) when two neighbouring vertebrae share it and it is
-    /// no taller than `tallest(upper)` mm.
+    /// no taller than `tallest(upper)` mm; a piece that is not, part by
+    /// part ([`Self::join_parts`]).
     #[inline(never)]
     fn join_from_slice(
         &mut self,
@@ -245,16 +246,11 @@ impl Pieces {
                 continue;
             }
             self.take_piece(start);
-            let (mut upper, mut lower) = (u8::MAX, 0);
-            let (mut top, mut bottom) = (kk, kk);
-            for &w in &self.piece {
-                (upper, lower) = (upper.min(own[w]), lower.max(own[w]));
-                (top, bottom) = (top.max(w / plane), bottom.min(w / plane));
-            }
-            let tall_mm = (top - bottom + 1) as f64 * slice_mm;
-            if lower == upper + 1 && tall_mm <= tallest(upper) {
+            let mut span = Span::default();
+            self.piece.iter().for_each(|&w| span.add(own[w], w / plane));
+            if let Some(upper) = span.one_process(slice_mm, tallest) {
                 self.piece.iter().for_each(|&w| own[w] = upper);
-            } else if lower > upper {
+            } else if span.lower > span.upper {
                 self.join_parts(slice_mm, tallest, own);
             }
         }
@@ -294,9 +290,8 @@ impl Pieces {
             .iter()
             .zip(&upper)
             .map(|(s, &u)| {
-                let tall_mm = (s.top - s.bottom + 1) as f64 * slice_mm;
-                let one_process = s.lower == s.upper + 1 && tall_mm <= tallest(s.upper);
-                (one_process && 2 * u > s.voxels).then_some(s.upper)
+                s.one_process(slice_mm, tallest)
+                    .filter(|_| 2 * u > s.voxels)
             })
             .collect();
         for (w, p) in in_part() {
@@ -323,7 +318,8 @@ impl Pieces {
     }
 }
 
-/// A part's least and greatest label, bottom and top slice, and voxels.
+/// A piece's or part's least and greatest label, bottom and top slice,
+/// and voxels.
 #[derive(Clone, Copy)]
 struct Span {
     upper: u8,
@@ -350,6 +346,14 @@ impl Span {
         (self.upper, self.lower) = (self.upper.min(label), self.lower.max(label));
         (self.bottom, self.top) = (self.bottom.min(slice), self.top.max(slice));
         self.voxels += 1;
+    }
+
+    /// The upper vertebra, when two neighbouring vertebrae share this and
+    /// it is no taller than `tallest(upper)` mm (slices `slice_mm` apart):
+    /// one process, the upper's.
+    fn one_process(&self, slice_mm: f64, tallest: &impl Fn(u8) -> f64) -> Option<u8> {
+        let tall_mm = (self.top - self.bottom + 1) as f64 * slice_mm;
+        (self.lower == self.upper + 1 && tall_mm <= tallest(self.upper)).then_some(self.upper)
     }
 }
 

@@ -234,14 +234,14 @@ impl BodyProbe<'_> {
         })
     }
 
-    /// Body height along `up` through `centre + anterior * offset`. A line
-    /// whose start falls in a hole of the label (dim marrow, the
-    /// basivertebral veins' entry at the back) starts at the body nearest
-    /// along it instead: the height is the same line's.
-    fn height_at(&self, f: &BodyFrame, offset: f64) -> Option<(f64, f64)> {
-        let p = self.body_along(f.centre + f.anterior * offset, f.up)?;
-        let (down, up) = self.run_along_axis(p, f.up)?;
-        Some((self.refine(p, -f.up, down), self.refine(p, f.up, up)))
+    /// Body height along `up` through `start`. A line whose start falls in
+    /// a hole of the label (dim marrow, the basivertebral veins' entry at
+    /// the back) starts at the body nearest along it instead: the height is
+    /// the same line's.
+    fn height_at(&self, start: DVec3, up: DVec3) -> Option<f64> {
+        let p = self.body_along(start, up)?;
+        let (down, above) = self.run_along_axis(p, up)?;
+        Some(self.refine(p, -up, down) + self.refine(p, up, above))
     }
 
     /// `p` when it is in the body, else the body's point nearest it along
@@ -254,15 +254,39 @@ impl BodyProbe<'_> {
             .find(|&q| self.is_body(q))
     }
 
-    /// Anterior, middle and posterior heights at ±80% of the half-depth.
+    /// Anterior, middle and posterior heights at ±80% of the half-depth;
+    /// the middle one the median of a bundle of lines about the centre
+    /// (see `MIDDLE_BUNDLE`). The front and back are one line each: beside
+    /// the back line lies the basivertebral veins' entry, often a hole in
+    /// the label, and a bundle there read L5's posterior height 13.7 mm for
+    /// 27.6 on TotalSegmentator's CT at 1.5 mm pixels.
     pub fn heights(&self, f: &BodyFrame) -> Option<Heights> {
         let offset = 0.8 * f.half_depth_mm;
-        let h = |o: f64| self.height_at(f, o).map(|(d, u)| d + u);
+        let h = |o: f64| self.height_at(f.centre + f.anterior * o, f.up);
         Some(Heights {
             anterior: h(offset)?,
-            middle: h(0.0)?,
+            middle: self.middle_height(f)?,
             posterior: h(-offset)?,
         })
+    }
+
+    /// The median height of the lines of `MIDDLE_BUNDLE`; none where
+    /// fewer than half of them meet the body.
+    fn middle_height(&self, f: &BodyFrame) -> Option<f64> {
+        let mut heights: Vec<f64> = MIDDLE_BUNDLE
+            .iter()
+            .filter_map(|&(a, l)| {
+                let start = f.centre
+                    + f.anterior * (a * f.half_depth_mm)
+                    + f.lateral * (l * f.half_width_mm);
+                self.height_at(start, f.up)
+            })
+            .collect();
+        if heights.len() * 2 <= MIDDLE_BUNDLE.len() {
+            return None;
+        }
+        heights.sort_by(f64::total_cmp);
+        Some(heights[heights.len() / 2])
     }
 
     /// Superior and inferior endplate normals (pointing up), fitted to the
@@ -292,6 +316,25 @@ impl BodyProbe<'_> {
         Some((normal(&top)?, normal(&bottom)?))
     }
 }
+
+/// Where the lines of the middle height start about the body's centre,
+/// (ahead, to the side) in half-depths and half-widths. One line's height
+/// on slices thicker than a millimetre steps with the label's staircase:
+/// on TotalSegmentator's 3 mm CT with 1 mm pixels, L5 (leaning 30°) read
+/// 25–34 mm along parallel lines within 4 mm of its middle, on our labels
+/// and on the reference's alike. (The median reads a concave endplate's
+/// middle a little high: 0.1–0.3 mm on the demo spines.)
+const MIDDLE_BUNDLE: [(f64, f64); 9] = [
+    (0.0, 0.0),
+    (-0.1, 0.0),
+    (0.1, 0.0),
+    (0.0, -0.2),
+    (0.0, 0.2),
+    (-0.1, -0.2),
+    (-0.1, 0.2),
+    (0.1, -0.2),
+    (0.1, 0.2),
+];
 
 /// Reach (mm) below a disc's mid-plane within which the body under it
 /// must begin.

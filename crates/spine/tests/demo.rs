@@ -67,6 +67,10 @@ fn check(variant: Variant, size: PhantomSize) -> (insitu_spine::Spine, Truth) {
             continue;
         }
         let h = v.heights_mm.expect("heights");
+        eprintln!(
+            "{}: heights {h:?}, the generator's {:?}",
+            t.name, t.heights_mm
+        );
         for (ours, theirs) in [h.anterior, h.middle, h.posterior].iter().zip(t.heights_mm) {
             assert!(
                 (ours - theirs).abs() <= 1.0,

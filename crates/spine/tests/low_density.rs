@@ -58,7 +58,7 @@ fn low_density_lumbar_ct_is_read_leniently_split_and_named() {
     // The same measuring on the reference's labels: what differs is only
     // where the two segmentations put each body's surface.
     let measured = measured_on_reference(&volume, &reference, &analysis);
-    // The maintainers' bar, 3 mm (one voxel here), except L5's front: 30.0
+    // The maintainers' bar, 3 mm (one voxel here), except L5's front: 30.3
     // against 33.5, one voxel short at its top. (Before the discs' planes
     // were fitted to their endplates, L5's front passed and its middle ran
     // 5 mm long into the L5–S1 disc at 1.5 mm; L5's body axis here now
@@ -145,13 +145,14 @@ fn low_density_lumbar_ct_reads_the_same_with_fine_pixels_and_3_mm_slices() {
         ([3, 3, 1], 0.02, None),
     ] {
         eprintln!("pixels {} times finer", factors[0]);
+        let one_mm = factors[0] == 3;
         reads_the_same_within(
             &coarse,
             &coarse,
             &reference,
             factors,
             slack,
-            fine_pixel_heights,
+            |name, side| fine_pixel_heights(name, side, one_mm),
             endplate,
         );
     }
@@ -226,13 +227,18 @@ fn at_coarse_centres(
         .collect()
 }
 
-/// Heights to the maintainers' 3 mm, but for two read across 3 mm slices
-/// where those cut the body at a slant: T12, cut by the scan's top (middle
-/// 18.6–19.6 mm against 22.6), and L5's middle, its body leaning 33° and
-/// its lower endplate 45° (31.3–31.5 against 27.5). Reported, not graded.
-fn fine_pixel_heights(name: &str, side: &str) -> Option<f64> {
+/// Heights to the maintainers' 3 mm, but for T12, cut by the scan's top
+/// (its middle 19.9 mm at 1.5 mm pixels against 22.6), and, at 1 mm pixels
+/// (`one_mm`), L5's middle: 31.4 against 25.2. There a hole 12 mm tall in
+/// the back of L5's label (the basivertebral veins' entry, open to the
+/// canal; the reference labels it bone) cuts the frame's front-to-back line
+/// to 22 mm, so the frame's middle lies about 7 mm ahead of the body's.
+/// Along that line our label and the reference's span the same 31–32 mm.
+/// Reported, not graded.
+fn fine_pixel_heights(name: &str, side: &str, one_mm: bool) -> Option<f64> {
     match (name, side) {
-        ("T12", _) | ("L5", "middle") => None,
+        ("T12", _) => None,
+        ("L5", "middle") if one_mm => None,
         ("L5", "anterior") => Some(4.0),
         _ => Some(3.0),
     }

@@ -1,4 +1,5 @@
-//! Holes in a vertebra's label, closed along the slices' axis.
+//! Holes in a vertebra's label, closed along the slices' axis and across
+//! the body in front of the canal.
 //!
 //! On osteoporotic CT a body's marrow can be as dim as a disc, and where the
 //! basivertebral veins enter at the back of the body the fill that labels
@@ -6,6 +7,8 @@
 //! open to the back. Up or down through a body a gap between two voxels of
 //! the same vertebra is such a hole: a disc lies between two vertebrae, and
 //! the canal and foramina between parts of two.
+
+use glam::DVec2;
 
 use crate::grid::Grid;
 use crate::naming::label_of;
@@ -33,6 +36,91 @@ pub(crate) fn close_along_slices(grid: &Grid, labels: &mut [u8]) {
     let mut last: Vec<Option<(usize, u8)>> = vec![None; plane];
     for k in 0..nk {
         close_up_to(grid, labels, k, longest, &mut last);
+    }
+}
+
+/// Widest gap (mm) closed side to side across a body: the basivertebral
+/// veins' entry is 10–15 mm wide.
+const ACROSS_MM: f64 = 20.0;
+
+/// How far (mm) in front of the canal's front wall a gap side to side is
+/// closed: the back of the body, where the veins enter, not its middle.
+const BACK_MM: f64 = 15.0;
+
+/// Gives each run of unlabelled voxels side to side, no wider than
+/// `ACROSS_MM`, between two voxels of the same vertebra (C1–L5) and in front
+/// of the canal's front wall, the label of that vertebra. `wall(k)` is a
+/// point of that wall in slice `k`'s plane (mm), where the canal was
+/// followed. Where the basivertebral veins enter the back of a body its
+/// wall is broken, and the hole behind it, open to the canal, is not
+/// enclosed in the slice; on TotalSegmentator's CT at 1 mm pixels and 3 mm
+/// slices one in L5 was 12 mm tall, more than [`close_along_slices`]
+/// closes, and the reference labels it bone.
+pub(crate) fn close_across_bodies(
+    grid: &Grid,
+    labels: &mut [u8],
+    wall: impl Fn(usize) -> Option<DVec2>,
+    in_disc_reach: impl Fn(usize, usize, usize) -> bool,
+) {
+    let vertebra = |l: u8| (label_of(0)..=label_of(23)).contains(&l);
+    let [ni, nj, nk] = grid.dims;
+    let plane = ni * nj;
+    // Side to side is along rows (i) or columns (j), whichever the
+    // patient's left-right runs nearer.
+    let along_i = grid.lateral.x.abs() >= grid.lateral.y.abs();
+    let (lines, length) = if along_i { (nj, ni) } else { (ni, nj) };
+    let step_mm = if along_i {
+        grid.spacing.x
+    } else {
+        grid.spacing.y
+    };
+    let widest = (ACROSS_MM / step_mm).floor() as usize;
+    for k in 0..nk {
+        let Some(wall) = wall(k) else {
+            continue;
+        };
+        for line in 0..lines {
+            let ij = |n: usize| if along_i { (n, line) } else { (line, n) };
+            let at = |n: usize| {
+                let (i, j) = ij(n);
+                (k * plane + j * ni + i, grid.plane_mm(i as f64, j as f64))
+            };
+            // Only lines that pass through the back of the bodies: most
+            // of a slice is in front of them or behind the canal.
+            let ahead = |n: usize| (at(n).1 - wall).dot(grid.anterior);
+            let (a0, a1) = (ahead(0), ahead(length - 1));
+            if a0.max(a1) <= 0.0 || a0.min(a1) > BACK_MM {
+                continue;
+            }
+            let mut last: Option<(usize, u8)> = None;
+            for n in 0..length {
+                let (index, _) = at(n);
+                let l = labels[index];
+                if l == 0 {
+                    continue;
+                }
+                if let Some((from, before)) = last {
+                    let gap = n - from - 1;
+                    if gap > 0 && gap <= widest && before == l && vertebra(l) {
+                        let hole = (from + 1..n).map(&at);
+                        // Dim marrow, not fat; at the back of the body, clear of the
+                        // discs.
+                        let fits = hole
+                            .clone()
+                            .all(|(index, _)| grid.hu(index) >= HOLE_FLOOR_HU)
+                            && (from + 1..n).all(|m| {
+                                let a = ahead(m);
+                                let (i, j) = ij(m);
+                                a > 0.0 && a <= BACK_MM && !in_disc_reach(i, j, k)
+                            });
+                        if fits {
+                            hole.for_each(|(index, _)| labels[index] = l);
+                        }
+                    }
+                }
+                last = Some((n, l));
+            }
+        }
     }
 }
 
@@ -72,5 +160,43 @@ fn close_up_to(
             }
             last[column] = Some((k, l));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_across_the_back_of_a_body_close_and_no_others() {
+        // One 1 mm slice, 0 HU (fatty marrow's floor is −50). The canal's
+        // front wall at j = 20 mm; anterior is −j, so rows j < 20 lie in
+        // front of it. Each row has L3 at i = 10 and at i = 10 + gap + 1.
+        let dims = [50, 40, 1];
+        let volume = crate::grid::blank_volume(dims);
+        let grid = Grid::new(&volume).expect("axial");
+        let l3 = label_of(20);
+        let mut labels = vec![0u8; dims[0] * dims[1]];
+        let rows = [(10, 14), (2, 14), (25, 14), (12, 25), (14, 14)];
+        for (j, gap) in rows {
+            labels[j * dims[0] + 10] = l3;
+            labels[j * dims[0] + 11 + gap] = l3;
+        }
+        close_across_bodies(
+            &grid,
+            &mut labels,
+            |_| Some(DVec2::new(20.0, 20.0)),
+            |_, j, _| j == 14,
+        );
+        let closed = |j: usize| {
+            labels[j * dims[0] + 11..j * dims[0] + 11 + 14]
+                .iter()
+                .all(|&l| l == l3)
+        };
+        assert!(closed(10), "10 mm in front of the wall, 14 mm wide");
+        assert!(!closed(2), "18 mm in front of the wall: the body's middle");
+        assert!(!closed(25), "behind the wall: the canal");
+        assert!(!closed(12), "25 mm wide");
+        assert!(!closed(14), "beside a disc");
     }
 }

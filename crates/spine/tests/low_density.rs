@@ -145,14 +145,13 @@ fn low_density_lumbar_ct_reads_the_same_with_fine_pixels_and_3_mm_slices() {
         ([3, 3, 1], 0.02, None),
     ] {
         eprintln!("pixels {} times finer", factors[0]);
-        let one_mm = factors[0] == 3;
         reads_the_same_within(
             &coarse,
             &coarse,
             &reference,
             factors,
             slack,
-            |name, side| fine_pixel_heights(name, side, one_mm),
+            fine_pixel_heights,
             endplate,
         );
     }
@@ -228,17 +227,13 @@ fn at_coarse_centres(
 }
 
 /// Heights to the maintainers' 3 mm, but for T12, cut by the scan's top
-/// (its middle 19.9 mm at 1.5 mm pixels against 22.6), and, at 1 mm pixels
-/// (`one_mm`), L5's middle: 31.4 against 25.2. There a hole 12 mm tall in
-/// the back of L5's label (the basivertebral veins' entry, open to the
-/// canal; the reference labels it bone) cuts the frame's front-to-back line
-/// to 22 mm, so the frame's middle lies about 7 mm ahead of the body's.
-/// Along that line our label and the reference's span the same 31–32 mm.
-/// Reported, not graded.
-fn fine_pixel_heights(name: &str, side: &str, one_mm: bool) -> Option<f64> {
+/// (its middle 19.9 mm at 1.5 mm pixels against 22.6). (L5's middle at 1
+/// mm pixels read 31.4 against 25.2 until gaps side to side across the
+/// back of a body were closed: a hole 12 mm tall in the back of L5's label,
+/// open to the canal, cut the frame's front-to-back line to 22 mm.)
+fn fine_pixel_heights(name: &str, side: &str) -> Option<f64> {
     match (name, side) {
         ("T12", _) => None,
-        ("L5", "middle") if one_mm => None,
         ("L5", "anterior") => Some(4.0),
         _ => Some(3.0),
     }
@@ -621,7 +616,7 @@ fn assert_lordosis(spine: &insitu_spine::Spine, measured: &insitu_spine::Spine) 
 }
 
 /// How far (degrees) our lordosis may be from the reference's labels'
-/// (62.8°): 62.6° at 3 mm, 60.2° at 1.5, 61.3° at 1, 59.9° with denser
+/// (62.8°): 62.6° at 3 mm, 60.2° at 1.5, 61.3° at 1, 59.0° with denser
 /// bone. Until S1's top was read under the L5–S1 disc (`sacrum_top` in
 /// the crate's lib.rs) it was read on a frame hung from
 /// that disc, and the same reference labels measured 55.9° or 64.6° as the

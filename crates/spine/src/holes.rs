@@ -62,12 +62,31 @@ pub(crate) fn close_across_bodies(
     wall: impl Fn(usize) -> Option<DVec2>,
     in_disc_reach: impl Fn(usize, usize, usize) -> bool,
 ) {
-    let vertebra = |l: u8| (label_of(0)..=label_of(23)).contains(&l);
-    let [ni, nj, nk] = grid.dims;
-    let plane = ni * nj;
     // Side to side is along rows (i) or columns (j), whichever the
     // patient's left-right runs nearer.
     let along_i = grid.lateral.x.abs() >= grid.lateral.y.abs();
+    for k in 0..grid.dims[2] {
+        if let Some(wall) = wall(k) {
+            close_across_slice(grid, labels, k, along_i, wall, &in_disc_reach);
+        }
+    }
+}
+
+/// [`close_across_bodies`] in slice `k`, along rows where `along_i`, else
+/// columns. A function per slice: wasm has no on-stack replacement (see
+/// [`close_up_to`]).
+#[inline(never)]
+fn close_across_slice(
+    grid: &Grid,
+    labels: &mut [u8],
+    k: usize,
+    along_i: bool,
+    wall: DVec2,
+    in_disc_reach: &impl Fn(usize, usize, usize) -> bool,
+) {
+    let vertebra = |l: u8| (label_of(0)..=label_of(23)).contains(&l);
+    let [ni, nj, _] = grid.dims;
+    let plane = ni * nj;
     let (lines, length) = if along_i { (nj, ni) } else { (ni, nj) };
     let step_mm = if along_i {
         grid.spacing.x
@@ -75,51 +94,46 @@ pub(crate) fn close_across_bodies(
         grid.spacing.y
     };
     let widest = (ACROSS_MM / step_mm).floor() as usize;
-    for k in 0..nk {
-        let Some(wall) = wall(k) else {
-            continue;
+    for line in 0..lines {
+        let ij = |n: usize| if along_i { (n, line) } else { (line, n) };
+        let at = |n: usize| {
+            let (i, j) = ij(n);
+            (k * plane + j * ni + i, grid.plane_mm(i as f64, j as f64))
         };
-        for line in 0..lines {
-            let ij = |n: usize| if along_i { (n, line) } else { (line, n) };
-            let at = |n: usize| {
-                let (i, j) = ij(n);
-                (k * plane + j * ni + i, grid.plane_mm(i as f64, j as f64))
-            };
-            // Only lines that pass through the back of the bodies: most
-            // of a slice is in front of them or behind the canal.
-            let ahead = |n: usize| (at(n).1 - wall).dot(grid.anterior);
-            let (a0, a1) = (ahead(0), ahead(length - 1));
-            if a0.max(a1) <= 0.0 || a0.min(a1) > BACK_MM {
+        // Only lines that pass through the back of the bodies: most of a
+        // slice is in front of them or behind the canal.
+        let ahead = |n: usize| (at(n).1 - wall).dot(grid.anterior);
+        let (a0, a1) = (ahead(0), ahead(length - 1));
+        if a0.max(a1) <= 0.0 || a0.min(a1) > BACK_MM {
+            continue;
+        }
+        let mut last: Option<(usize, u8)> = None;
+        for n in 0..length {
+            let (index, _) = at(n);
+            let l = labels[index];
+            if l == 0 {
                 continue;
             }
-            let mut last: Option<(usize, u8)> = None;
-            for n in 0..length {
-                let (index, _) = at(n);
-                let l = labels[index];
-                if l == 0 {
-                    continue;
-                }
-                if let Some((from, before)) = last {
-                    let gap = n - from - 1;
-                    if gap > 0 && gap <= widest && before == l && vertebra(l) {
-                        let hole = (from + 1..n).map(&at);
-                        // Dim marrow, not fat; at the back of the body, clear of the
-                        // discs.
-                        let fits = hole
-                            .clone()
-                            .all(|(index, _)| grid.hu(index) >= HOLE_FLOOR_HU)
-                            && (from + 1..n).all(|m| {
-                                let a = ahead(m);
-                                let (i, j) = ij(m);
-                                a > 0.0 && a <= BACK_MM && !in_disc_reach(i, j, k)
-                            });
-                        if fits {
-                            hole.for_each(|(index, _)| labels[index] = l);
-                        }
+            if let Some((from, before)) = last {
+                let gap = n - from - 1;
+                if gap > 0 && gap <= widest && before == l && vertebra(l) {
+                    let hole = (from + 1..n).map(&at);
+                    // Dim marrow, not fat; at the back of the body, clear
+                    // of the discs.
+                    let fits = hole
+                        .clone()
+                        .all(|(index, _)| grid.hu(index) >= HOLE_FLOOR_HU)
+                        && (from + 1..n).all(|m| {
+                            let a = ahead(m);
+                            let (i, j) = ij(m);
+                            a > 0.0 && a <= BACK_MM && !in_disc_reach(i, j, k)
+                        });
+                    if fits {
+                        hole.for_each(|(index, _)| labels[index] = l);
                     }
                 }
-                last = Some((n, l));
             }
+            last = Some((n, l));
         }
     }
 }

@@ -10,6 +10,8 @@
 
 use glam::DVec2;
 
+use crate::canal::Pocket;
+use crate::column::Disc;
 use crate::grid::Grid;
 use crate::naming::label_of;
 
@@ -47,28 +49,32 @@ const ACROSS_MM: f64 = 20.0;
 /// closed: the back of the body, where the veins enter, not its middle.
 const BACK_MM: f64 = 15.0;
 
+/// How far (mm) from a disc's mid-plane no gap side to side is closed: the
+/// disc's middle, in the concavity of an endplate, is encircled by the
+/// endplate's rim in an axial slice (closing it moved the lordosis 3°).
+const DISC_REACH_MM: f64 = 8.0;
+
 /// Gives each run of unlabelled voxels side to side, no wider than
-/// `ACROSS_MM`, between two voxels of the same vertebra (C1–L5) and in front
-/// of the canal's front wall, the label of that vertebra. `wall(k)` is a
-/// point of that wall in slice `k`'s plane (mm), where the canal was
-/// followed. Where the basivertebral veins enter the back of a body its
-/// wall is broken, and the hole behind it, open to the canal, is not
-/// enclosed in the slice; on TotalSegmentator's CT at 1 mm pixels and 3 mm
-/// slices one in L5 was 12 mm tall, more than [`close_along_slices`]
-/// closes, and the reference labels it bone.
+/// `ACROSS_MM`, between two voxels of the same vertebra (C1–L5), in the
+/// `BACK_MM` in front of the canal's front wall (in slices with a pocket
+/// of the canal's `chain`) and more than `DISC_REACH_MM` from every disc's
+/// mid-plane, the label of that vertebra. Where the basivertebral veins
+/// enter the back of a body its wall is broken, and the hole behind it,
+/// open to the canal, is not enclosed in the slice; on TotalSegmentator's
+/// CT at 1 mm pixels and 3 mm slices one in L5 was 12 mm tall, more than
+/// [`close_along_slices`] closes, and the reference labels it bone.
 pub(crate) fn close_across_bodies(
     grid: &Grid,
     labels: &mut [u8],
-    wall: impl Fn(usize) -> Option<DVec2>,
-    in_disc_reach: impl Fn(usize, usize, usize) -> bool,
+    chain: &[Pocket],
+    discs: &[Disc],
 ) {
     // Side to side is along rows (i) or columns (j), whichever the
     // patient's left-right runs nearer.
     let along_i = grid.lateral.x.abs() >= grid.lateral.y.abs();
-    for k in 0..grid.dims[2] {
-        if let Some(wall) = wall(k) {
-            close_across_slice(grid, labels, k, along_i, wall, &in_disc_reach);
-        }
+    for pocket in chain {
+        let wall = pocket.centre + grid.anterior * (pocket.ap_mm / 2.0);
+        close_across_slice(grid, labels, pocket.k, along_i, wall, discs);
     }
 }
 
@@ -82,7 +88,7 @@ fn close_across_slice(
     k: usize,
     along_i: bool,
     wall: DVec2,
-    in_disc_reach: &impl Fn(usize, usize, usize) -> bool,
+    discs: &[Disc],
 ) {
     let vertebra = |l: u8| (label_of(0)..=label_of(23)).contains(&l);
     let [ni, nj, _] = grid.dims;
@@ -96,41 +102,47 @@ fn close_across_slice(
     let widest = (ACROSS_MM / step_mm).floor() as usize;
     for line in 0..lines {
         let ij = |n: usize| if along_i { (n, line) } else { (line, n) };
-        let at = |n: usize| {
+        let index = |n: usize| {
             let (i, j) = ij(n);
-            (k * plane + j * ni + i, grid.plane_mm(i as f64, j as f64))
+            k * plane + j * ni + i
+        };
+        let ahead = |n: usize| {
+            let (i, j) = ij(n);
+            (grid.plane_mm(i as f64, j as f64) - wall).dot(grid.anterior)
         };
         // Only lines that pass through the back of the bodies: most of a
         // slice is in front of them or behind the canal.
-        let ahead = |n: usize| (at(n).1 - wall).dot(grid.anterior);
         let (a0, a1) = (ahead(0), ahead(length - 1));
         if a0.max(a1) <= 0.0 || a0.min(a1) > BACK_MM {
             continue;
         }
+        // Dim marrow, not fat; at the back of the body, clear of the discs.
+        let closable = |n: usize| {
+            let (i, j) = ij(n);
+            let p = grid.world(i as f64, j as f64, k as f64);
+            let a = ahead(n);
+            grid.hu(index(n)) >= HOLE_FLOOR_HU
+                && a > 0.0
+                && a <= BACK_MM
+                && discs
+                    .iter()
+                    .all(|d| (p - d.centre).dot(d.normal).abs() > DISC_REACH_MM)
+        };
         let mut last: Option<(usize, u8)> = None;
         for n in 0..length {
-            let (index, _) = at(n);
-            let l = labels[index];
+            let l = labels[index(n)];
             if l == 0 {
                 continue;
             }
             if let Some((from, before)) = last {
                 let gap = n - from - 1;
-                if gap > 0 && gap <= widest && before == l && vertebra(l) {
-                    let hole = (from + 1..n).map(&at);
-                    // Dim marrow, not fat; at the back of the body, clear
-                    // of the discs.
-                    let fits = hole
-                        .clone()
-                        .all(|(index, _)| grid.hu(index) >= HOLE_FLOOR_HU)
-                        && (from + 1..n).all(|m| {
-                            let a = ahead(m);
-                            let (i, j) = ij(m);
-                            a > 0.0 && a <= BACK_MM && !in_disc_reach(i, j, k)
-                        });
-                    if fits {
-                        hole.for_each(|(index, _)| labels[index] = l);
-                    }
+                if gap > 0
+                    && gap <= widest
+                    && before == l
+                    && vertebra(l)
+                    && (from + 1..n).all(closable)
+                {
+                    (from + 1..n).for_each(|m| labels[index(m)] = l);
                 }
             }
             last = Some((n, l));
@@ -184,33 +196,51 @@ mod tests {
     #[test]
     fn gaps_across_the_back_of_a_body_close_and_no_others() {
         // One 1 mm slice, 0 HU (fatty marrow's floor is −50). The canal's
-        // front wall at j = 20 mm; anterior is −j, so rows j < 20 lie in
-        // front of it. Each row has L3 at i = 10 and at i = 10 + gap + 1.
+        // centre at j = 25 mm, 10 mm front to back: its front wall at j =
+        // 20; anterior is −j, so rows j < 20 lie in front of it. Each row
+        // has L3 at i = 10 and at i = 10 + gap + 1.
         let dims = [50, 40, 1];
         let volume = crate::grid::blank_volume(dims);
         let grid = Grid::new(&volume).expect("axial");
         let l3 = label_of(20);
-        let mut labels = vec![0u8; dims[0] * dims[1]];
-        let rows = [(10, 14), (2, 14), (25, 14), (12, 25), (14, 14)];
-        for (j, gap) in rows {
-            labels[j * dims[0] + 10] = l3;
-            labels[j * dims[0] + 11 + gap] = l3;
-        }
-        close_across_bodies(
-            &grid,
-            &mut labels,
-            |_| Some(DVec2::new(20.0, 20.0)),
-            |_, j, _| j == 14,
-        );
-        let closed = |j: usize| {
+        let drawn = || {
+            let mut labels = vec![0u8; dims[0] * dims[1]];
+            for (j, gap) in [(10, 14), (2, 14), (25, 14), (12, 25)] {
+                labels[j * dims[0] + 10] = l3;
+                labels[j * dims[0] + 11 + gap] = l3;
+            }
+            labels
+        };
+        let canal = [Pocket {
+            k: 0,
+            centre: DVec2::new(20.0, 25.0),
+            ap_mm: 10.0,
+        }];
+        let disc_at = |z: f64| Disc {
+            centre: glam::DVec3::new(20.0, 20.0, z),
+            normal: glam::DVec3::Z,
+            depth: 100.0,
+            half_gap_mm: 4.0,
+        };
+        let closed = |labels: &[u8], j: usize| {
             labels[j * dims[0] + 11..j * dims[0] + 11 + 14]
                 .iter()
                 .all(|&l| l == l3)
         };
-        assert!(closed(10), "10 mm in front of the wall, 14 mm wide");
-        assert!(!closed(2), "18 mm in front of the wall: the body's middle");
-        assert!(!closed(25), "behind the wall: the canal");
-        assert!(!closed(12), "25 mm wide");
-        assert!(!closed(14), "beside a disc");
+        let mut labels = drawn();
+        close_across_bodies(&grid, &mut labels, &canal, &[disc_at(30.0)]);
+        assert!(
+            closed(&labels, 10),
+            "10 mm in front of the wall, 14 mm wide"
+        );
+        assert!(
+            !closed(&labels, 2),
+            "18 mm in front of the wall: the body's middle"
+        );
+        assert!(!closed(&labels, 25), "behind the wall: the canal");
+        assert!(!closed(&labels, 12), "25 mm wide");
+        let mut labels = drawn();
+        close_across_bodies(&grid, &mut labels, &canal, &[disc_at(6.0)]);
+        assert!(!closed(&labels, 10), "6 mm from a disc's mid-plane");
     }
 }

@@ -644,20 +644,7 @@ fn finish(
         let above = mobile.iter().map(|&c| k_of(c)).sum::<f64>() / mobile.len() as f64;
         sacrum::continue_down(grid, &mut labels, k_of(real[s]) < above);
     }
-    holes::close_across_bodies(
-        grid,
-        &mut labels,
-        |k| {
-            let pocket = chain.iter().find(|p| p.k == k)?;
-            Some(pocket.centre + grid.anterior * (pocket.ap_mm / 2.0))
-        },
-        |i, j, k| {
-            let p = grid.world(i as f64, j as f64, k as f64);
-            discs
-                .iter()
-                .any(|d| (p - d.centre).dot(d.normal).abs() <= DISC_REACH_MM)
-        },
-    );
+    holes::close_across_bodies(grid, &mut labels, chain, discs);
     holes::close_along_slices(grid, &mut labels);
     let counts = label_counts(&labels);
     let (ribs_voxels, pelvis_voxels) = (counts[RIBS_LABEL as usize], counts[PELVIS_LABEL as usize]);
@@ -715,12 +702,6 @@ fn finish(
     };
     Analysis { spine, labelmap }
 }
-
-/// How far (mm) from a disc's mid-plane the side-to-side closing of
-/// [`holes::close_across_bodies`] keeps off: the disc's middle, in the
-/// concavity of an endplate, is encircled by the endplate's rim in an axial
-/// slice.
-const DISC_REACH_MM: f64 = 8.0;
 
 /// One labelled piece to measure as a vertebra (or, labelled
 /// `label_of(24)`, the sacrum).

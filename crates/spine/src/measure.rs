@@ -254,35 +254,34 @@ impl BodyProbe<'_> {
             .find(|&q| self.is_body(q))
     }
 
-    /// Anterior, middle and posterior heights at ±80% of the half-depth;
-    /// the middle one the median of a bundle of lines about the centre
-    /// (see `MIDDLE_BUNDLE`). The front and back are one line each: beside
-    /// the back line lies the basivertebral veins' entry, often a hole in
-    /// the label, and a bundle there read L5's posterior height 13.7 mm for
-    /// 27.6 on TotalSegmentator's CT at 1.5 mm pixels.
+    /// Anterior, middle and posterior heights at +80%, 0 and −80% of the
+    /// half-depth, each the median of a bundle of lines (see
+    /// `HEIGHT_BUNDLE`). (A bundle at the back once read L5's posterior
+    /// height 13.7 mm for 27.6 on TotalSegmentator's CT at 1.5 mm pixels:
+    /// the basivertebral veins' entry was a hole in the label, which
+    /// `holes::close_across_bodies` now closes.)
     pub fn heights(&self, f: &BodyFrame) -> Option<Heights> {
-        let offset = 0.8 * f.half_depth_mm;
-        let h = |o: f64| self.height_at(f.centre + f.anterior * o, f.up);
         Some(Heights {
-            anterior: h(offset)?,
-            middle: self.middle_height(f)?,
-            posterior: h(-offset)?,
+            anterior: self.bundle_height(f, 0.8)?,
+            middle: self.bundle_height(f, 0.0)?,
+            posterior: self.bundle_height(f, -0.8)?,
         })
     }
 
-    /// The median height of the lines of `MIDDLE_BUNDLE`; none where
-    /// fewer than half of them meet the body.
-    fn middle_height(&self, f: &BodyFrame) -> Option<f64> {
-        let mut heights: Vec<f64> = MIDDLE_BUNDLE
+    /// The median height of the lines of `HEIGHT_BUNDLE` about the point
+    /// `ahead` half-depths in front of the centre; none where fewer than
+    /// half of them meet the body.
+    fn bundle_height(&self, f: &BodyFrame, ahead: f64) -> Option<f64> {
+        let mut heights: Vec<f64> = HEIGHT_BUNDLE
             .iter()
             .filter_map(|&(a, l)| {
                 let start = f.centre
-                    + f.anterior * (a * f.half_depth_mm)
+                    + f.anterior * ((ahead + a) * f.half_depth_mm)
                     + f.lateral * (l * f.half_width_mm);
                 self.height_at(start, f.up)
             })
             .collect();
-        if heights.len() * 2 <= MIDDLE_BUNDLE.len() {
+        if heights.len() * 2 <= HEIGHT_BUNDLE.len() {
             return None;
         }
         heights.sort_by(f64::total_cmp);
@@ -317,14 +316,17 @@ impl BodyProbe<'_> {
     }
 }
 
-/// Where the lines of the middle height start about the body's centre,
-/// (ahead, to the side) in half-depths and half-widths. One line's height
-/// on slices thicker than a millimetre steps with the label's staircase:
-/// on TotalSegmentator's 3 mm CT with 1 mm pixels, L5 (leaning 30°) read
-/// 25–34 mm along parallel lines within 4 mm of its middle, on our labels
-/// and on the reference's alike. (The median reads a concave endplate's
-/// middle a little high: 0.1–0.3 mm on the demo spines.)
-const MIDDLE_BUNDLE: [(f64, f64); 9] = [
+/// Where the lines of a height start about its point (the centre, or 80%
+/// of the half-depth ahead of or behind it), (ahead, to the side) in
+/// half-depths and half-widths. One line's height on slices thicker than a
+/// millimetre steps with the label's staircase: on TotalSegmentator's 3 mm
+/// CT with 1 mm pixels, L5 (leaning 30°) read 25–34 mm along parallel
+/// lines within 4 mm of its middle, on our labels and on the reference's
+/// alike; at the front, one line read L5 30.3 mm for the reference labels'
+/// 33.5 at 3 mm, the bundle 31.2 and 31.5. (The median reads a concave
+/// endplate's middle a little high: 0.1–0.3 mm on the demo spines; the
+/// front and back 0.1 mm higher than one line.)
+const HEIGHT_BUNDLE: [(f64, f64); 9] = [
     (0.0, 0.0),
     (-0.1, 0.0),
     (0.1, 0.0),

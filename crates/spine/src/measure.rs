@@ -129,7 +129,7 @@ impl BodyProbe<'_> {
         if !self.is_body(p) {
             return None;
         }
-        let step = 0.25;
+        let step = STEP_MM;
         let walk = |sign: f64| {
             let mut t = 0.0;
             let mut gap = 0.0;
@@ -237,10 +237,17 @@ impl BodyProbe<'_> {
     /// Body height along `up` through `start`. A line whose start falls in
     /// a hole of the label (dim marrow, the basivertebral veins' entry at
     /// the back) starts at the body nearest along it instead: the height is
-    /// the same line's.
+    /// the same line's. None where the label runs out of the scan along
+    /// the line: a body cut by the scan's first or last slice has no
+    /// height to read (TotalSegmentator's T12, cut by its top, read 9 mm
+    /// at the back for 26 at 0.75 mm pixels).
     fn height_at(&self, start: DVec3, up: DVec3) -> Option<f64> {
         let p = self.body_along(start, up)?;
         let (down, above) = self.run_along_axis(p, up)?;
+        let beyond = |t: f64| self.grid.voxel_of(p + up * t).is_none();
+        if beyond(-down - STEP_MM) || beyond(above + STEP_MM) {
+            return None;
+        }
         Some(self.refine(p, -up, down) + self.refine(p, up, above))
     }
 
@@ -337,6 +344,9 @@ const HEIGHT_BUNDLE: [(f64, f64); 9] = [
     (0.1, -0.2),
     (0.1, 0.2),
 ];
+
+/// The step (mm) of a walk along a line through the label.
+const STEP_MM: f64 = 0.25;
 
 /// Reach (mm) below a disc's mid-plane within which the body under it
 /// must begin.

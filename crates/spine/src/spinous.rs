@@ -39,7 +39,8 @@ const ARCH_HALF_MM: f64 = 35.0;
 /// took the lower's superior one. 10 mm: L1–L5 Dice up by 0.002–0.015
 /// in every reading of that CT but one L5 (−0.002); 15 and 20 mm raise L4
 /// and L5 more but lower L1 and L2, and split a merged LIDC T6–T7 6% off
-/// the first split (see `revise`, which has no arch step).
+/// the first split (`revise`, which had no arch step then; it runs this one
+/// too).
 const FRONT_SEEDS_LATE_MM: f64 = 10.0;
 /// A piece of the band taller than this many times its vertebra's height
 /// (disc centre to disc centre) is two processes touching, or a thoracic

@@ -1,15 +1,25 @@
 //! The CT as the analysis reads it: HU by index, trilinear HU at a patient
 //! point, and the in-plane directions a slice shows (anterior, lateral), so
-//! the rest works on any axial series, tilted or not, without a copy.
+//! the rest works on any axial series, tilted or not. A series stored
+//! sagittal or coronal, or with an axis running the other way (right to
+//! left, front to back, feet up), is read through a copy with its axes
+//! reordered into the usual axial order, so that the slices the analysis
+//! walks are axial and it reads every series of one CT alike; its labels
+//! go back to the stored order at the end ([`Grid::labelmap_of`]).
 
-use glam::{DVec2, DVec3};
-use insitu_volume::{Volume, Voxels};
+use std::borrow::Cow;
+
+use glam::{DVec2, DVec3, UVec3};
+use insitu_segment::Labelmap;
+use insitu_volume::{Geometry, Volume, Voxels};
 
 use crate::SpineError;
 
-/// Read-only view of an axial volume.
+/// Read-only view of a volume as axial slices.
 pub(crate) struct Grid<'a> {
-    volume: &'a Volume,
+    volume: Source<'a>,
+    /// The grid's axes as the stored volume's.
+    axes: Axes,
     pub dims: [usize; 3],
     /// In-plane pixel size (mm) along i and j, and the slice step.
     pub spacing: DVec3,
@@ -100,24 +110,26 @@ impl CellIndex {
 }
 
 impl<'a> Grid<'a> {
-    /// Refuses a volume whose slices are not roughly axial.
+    /// Refuses a volume none of whose three planes is roughly axial.
     pub fn new(volume: &'a Volume) -> Result<Self, SpineError> {
-        let g = volume.geometry();
+        let axes = Axes::axial_for(volume.geometry())?;
+        let volume = if axes.is_stored() {
+            Source::Stored(volume)
+        } else {
+            Source::Reordered(Box::new(axes.reordered(volume)))
+        };
+        let g = volume.get().geometry();
         let dirs = g.directions();
-        let normal = dirs[0].cross(dirs[1]).normalize();
-        if normal.z.abs() < 45f64.to_radians().cos() {
-            return Err(SpineError::NotAxial {
-                degrees: normal.z.abs().acos().to_degrees(),
-            });
-        }
         let along = |v: DVec3| DVec2::new(dirs[0].dot(v), dirs[1].dot(v)).normalize_or_zero();
-        let d = g.dims;
+        let (d, spacing) = (g.dims, g.spacing());
+        let (anterior, lateral) = (along(DVec3::NEG_Y), along(DVec3::X));
         Ok(Self {
             volume,
+            axes,
             dims: [d.x as usize, d.y as usize, d.z as usize],
-            spacing: g.spacing(),
-            anterior: along(DVec3::NEG_Y),
-            lateral: along(DVec3::X),
+            spacing,
+            anterior,
+            lateral,
             reading: Reading::LADDER[0],
         })
     }
@@ -137,7 +149,7 @@ impl<'a> Grid<'a> {
 
     /// HU at a voxel index.
     pub fn hu(&self, index: usize) -> f32 {
-        match self.volume.voxels() {
+        match self.volume.get().voxels() {
             Voxels::I16(v) => f32::from(v[index]),
             Voxels::F32(v) => v[index],
         }
@@ -149,7 +161,7 @@ impl<'a> Grid<'a> {
     pub fn each_row(&self, k: usize, mut f: impl FnMut(usize, &[f32])) {
         let [ni, nj, _] = self.dims;
         let range = k * ni * nj..(k + 1) * ni * nj;
-        match self.volume.voxels() {
+        match self.volume.get().voxels() {
             Voxels::I16(v) => {
                 let mut hu = vec![0f32; ni];
                 for (j, row) in v[range].chunks_exact(ni).enumerate() {
@@ -173,12 +185,12 @@ impl<'a> Grid<'a> {
 
     /// Patient position (mm) of a voxel centre.
     pub fn world(&self, i: f64, j: f64, k: f64) -> DVec3 {
-        self.volume.geometry().world_of(DVec3::new(i, j, k))
+        self.volume.get().geometry().world_of(DVec3::new(i, j, k))
     }
 
     /// Fractional voxel index of a patient position.
     pub fn index_of(&self, p: DVec3) -> DVec3 {
-        self.volume.geometry().index_of(p)
+        self.volume.get().geometry().index_of(p)
     }
 
     /// Trilinear HU at a patient point (−1000 outside the grid).
@@ -235,6 +247,168 @@ impl<'a> Grid<'a> {
     /// In-plane (i mm, j mm) position of a pixel.
     pub fn plane_mm(&self, i: f64, j: f64) -> DVec2 {
         DVec2::new(i * self.spacing.x, j * self.spacing.y)
+    }
+}
+
+impl Grid<'_> {
+    /// `labels` in the grid's order, as a labelmap on the stored volume's
+    /// grid: what the caller's views and exports index.
+    pub fn labelmap_of(&self, labels: Vec<u8>) -> Labelmap {
+        let labels = self.axes.into_stored_order(labels);
+        Labelmap::from_labels(self.axes.stored.map(|n| n as u32), labels).expect("sizes match")
+    }
+
+    /// A labelmap on the stored volume's grid in the grid's order; none
+    /// when it is on another grid.
+    pub fn labels_of<'l>(&self, labelmap: &'l Labelmap) -> Option<Cow<'l, [u8]>> {
+        (labelmap.dims().map(|n| n as usize) == self.axes.stored)
+            .then(|| self.axes.in_grid_order(labelmap.labels()))
+    }
+}
+
+/// The volume a grid reads: the caller's, or a copy with its axes
+/// reordered.
+enum Source<'a> {
+    Stored(&'a Volume),
+    Reordered(Box<Volume>),
+}
+
+impl Source<'_> {
+    fn get(&self) -> &Volume {
+        match self {
+            Source::Stored(v) => v,
+            Source::Reordered(v) => v,
+        }
+    }
+}
+
+/// Which stored axis each of the grid's axes is (`from[g]`), whether it
+/// runs the other way (`reversed[g]`), and the stored dims.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Axes {
+    from: [usize; 3],
+    reversed: [bool; 3],
+    stored: [usize; 3],
+}
+
+/// How far (degrees) the slices may lean from axial.
+const MOST_FROM_AXIAL_DEG: f64 = 45.0;
+
+impl Axes {
+    /// The grid's axes for `g`: its slice axis the one across whose two
+    /// other axes' plane is the most axial, within `MOST_FROM_AXIAL_DEG`;
+    /// of those two, the one nearer the patient's left-right first; each
+    /// run towards the patient's left, back and head. The analysis is not
+    /// blind to which way a series runs: TotalSegmentator's CT stored with
+    /// rows right to left and slices head down read L5 0.844 of the
+    /// reference and left it no midline voxel behind its body, for 0.899
+    /// read the usual way. A series already in that order is read as it
+    /// is, without a copy.
+    fn axial_for(g: &Geometry) -> Result<Self, SpineError> {
+        let dirs = g.directions();
+        let stored = [g.dims.x, g.dims.y, g.dims.z].map(|n| n as usize);
+        let across = |k: usize| {
+            let (a, b) = ((k + 1) % 3, (k + 2) % 3);
+            dirs[a].cross(dirs[b]).normalize().z.abs()
+        };
+        let k = if across(2) >= MOST_FROM_AXIAL_DEG.to_radians().cos() {
+            2
+        } else {
+            (0..3)
+                .max_by(|&a, &b| across(a).total_cmp(&across(b)))
+                .expect("three axes")
+        };
+        if across(k) < MOST_FROM_AXIAL_DEG.to_radians().cos() {
+            return Err(SpineError::NotAxial {
+                degrees: across(2).acos().to_degrees(),
+            });
+        }
+        let (a, b) = ((k + 1) % 3, (k + 2) % 3);
+        let (a, b) = (a.min(b), a.max(b));
+        let from = if k == 2 || dirs[a].x.abs() >= dirs[b].x.abs() {
+            [a, b, k]
+        } else {
+            [b, a, k]
+        };
+        let towards = [DVec3::X, DVec3::Y, DVec3::Z];
+        let reversed = [0, 1, 2].map(|g| dirs[from[g]].dot(towards[g]) < 0.0);
+        Ok(Self {
+            from,
+            reversed,
+            stored,
+        })
+    }
+
+    fn is_stored(self) -> bool {
+        self.from == [0, 1, 2] && self.reversed == [false; 3]
+    }
+
+    /// The stored linear index of each grid voxel, in the grid's order.
+    fn stored_indices(self) -> impl Iterator<Item = usize> {
+        let s = self.stored;
+        let strides = [1, s[0], s[0] * s[1]];
+        let [ni, nj, nk] = self.from.map(|a| s[a]);
+        // Per grid axis: the stored index of its first voxel's offset and
+        // the signed stride of a step along it.
+        let step = |g: usize| {
+            let (n, stride) = (s[self.from[g]], strides[self.from[g]] as isize);
+            if self.reversed[g] {
+                ((n - 1) * stride as usize, -stride)
+            } else {
+                (0, stride)
+            }
+        };
+        let [(oi, si), (oj, sj), (ok, sk)] = [0, 1, 2].map(step);
+        let base = (oi + oj + ok) as isize;
+        (0..nk as isize).flat_map(move |k| {
+            (0..nj as isize).flat_map(move |j| {
+                (0..ni as isize).map(move |i| (base + i * si + j * sj + k * sk) as usize)
+            })
+        })
+    }
+
+    /// `volume` with its axes in the grid's order: the same voxels at the
+    /// same patient positions.
+    fn reordered(self, volume: &Volume) -> Volume {
+        let g = volume.geometry();
+        let voxels = match volume.voxels() {
+            Voxels::I16(v) => Voxels::I16(self.stored_indices().map(|s| v[s]).collect()),
+            Voxels::F32(v) => Voxels::F32(self.stored_indices().map(|s| v[s]).collect()),
+        };
+        let dims = UVec3::from_array(self.from.map(|a| self.stored[a] as u32));
+        let steps = [0, 1, 2].map(|n| {
+            let step = g.steps[self.from[n]];
+            if self.reversed[n] { -step } else { step }
+        });
+        let mut first = DVec3::ZERO;
+        for n in 0..3 {
+            if self.reversed[n] {
+                first[self.from[n]] = (self.stored[self.from[n]] - 1) as f64;
+            }
+        }
+        let geometry = Geometry::new(dims, steps, g.world_of(first))
+            .expect("the stored grid's axes, reordered");
+        Volume::new(geometry, voxels).expect("as many voxels")
+    }
+
+    /// Labels in the grid's order, in the stored order.
+    fn into_stored_order(self, labels: Vec<u8>) -> Vec<u8> {
+        if self.is_stored() {
+            return labels;
+        }
+        let mut stored = vec![0; labels.len()];
+        for (l, s) in labels.into_iter().zip(self.stored_indices()) {
+            stored[s] = l;
+        }
+        stored
+    }
+
+    /// Labels in the stored order, in the grid's order.
+    fn in_grid_order<'l>(self, labels: &'l [u8]) -> Cow<'l, [u8]> {
+        if self.is_stored() {
+            return Cow::Borrowed(labels);
+        }
+        Cow::Owned(self.stored_indices().map(|s| labels[s]).collect())
     }
 }
 

@@ -5,9 +5,11 @@
 //! name the levels from anatomical anchors and measure heights and angles.
 //! Shared by the CLI (`insitu spine`) and the web app's study worker.
 //!
-//! Works in patient space on any roughly axial series (tilted, oblique,
-//! unevenly spaced as loaded) and says where it is unsure: per-vertebra
-//! flags and a level confidence with the anchors it saw.
+//! Works in patient space on any series one of whose planes is roughly
+//! axial (axial, tilted, oblique, unevenly spaced as loaded; stored
+//! sagittal or coronal, or running the other way, it is read through a
+//! copy in the usual axial order) and says where it is unsure:
+//! per-vertebra flags and a level confidence with the anchors it saw.
 
 mod canal;
 mod column;
@@ -39,8 +41,11 @@ pub use revise::{Revision, RevisionError, revise};
 /// Why no spine came out.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
 pub enum SpineError {
-    /// The slices are not axial enough to find a canal in them.
-    #[error("the slices are {degrees:.0}° from axial: the spine analysis needs an axial series")]
+    /// None of the volume's three planes is axial enough to find a canal
+    /// in it.
+    #[error(
+        "the slices are {degrees:.0}° from axial and no other plane of the volume is near axial: the spine analysis needs axial, sagittal or coronal slices"
+    )]
     NotAxial {
         /// Angle between the slice normal and the patient's long axis.
         degrees: f64,
@@ -658,9 +663,6 @@ fn finish(
     holes::close_along_slices(grid, &mut labels);
     let counts = label_counts(&labels);
     let (ribs_voxels, pelvis_voxels) = (counts[RIBS_LABEL as usize], counts[PELVIS_LABEL as usize]);
-    let [ni, nj, nk] = grid.dims;
-    let labelmap =
-        Labelmap::from_labels([ni as u32, nj as u32, nk as u32], labels).expect("sizes match");
     let mut vertebrae = Vec::new();
     let mut order: Vec<(usize, Option<usize>)> = mobile
         .iter()
@@ -678,7 +680,7 @@ fn finish(
         };
         vertebrae.push(measure_vertebra(
             grid,
-            labelmap.labels(),
+            &labels,
             &Piece {
                 cand,
                 label,
@@ -690,7 +692,7 @@ fn finish(
     }
     if let Some(top) = sacrum_at.and_then(|s| candidates[real[s]].upper) {
         let sacrum = vertebrae.last_mut().expect("the sacrum, measured last");
-        if is_one_sided(reaches_beyond_sides(grid, labelmap.labels(), top.centre)) {
+        if is_one_sided(reaches_beyond_sides(grid, &labels, top.centre)) {
             sacrum.flags.push(Flag::OneSided);
         }
     }
@@ -710,7 +712,10 @@ fn finish(
             .collect(),
         bone_hu: grid.bone_hu(),
     };
-    Analysis { spine, labelmap }
+    Analysis {
+        spine,
+        labelmap: grid.labelmap_of(labels),
+    }
 }
 
 /// One labelled piece to measure as a vertebra (or, labelled

@@ -107,9 +107,7 @@ pub fn revise(
     {
         grid.reading = reading;
     }
-    if labels.dims().map(|n| n as usize) != grid.dims {
-        return Err(RevisionError::WrongGrid);
-    }
+    let labels = grid.labels_of(labels).ok_or(RevisionError::WrongGrid)?;
     let mut discs: Vec<Disc> = spine
         .discs
         .iter()
@@ -124,7 +122,7 @@ pub fn revise(
             }
         })
         .collect();
-    let mut map = labels.labels().to_vec();
+    let mut map = labels.into_owned();
     let mut present = [false; 256];
     for &l in &map {
         present[l as usize] = true;
@@ -154,7 +152,6 @@ pub fn revise(
                 .ok_or(RevisionError::NoFreeLabel)?;
             let (source, disc) = split_at(
                 &grid,
-                labels,
                 &mut map,
                 &line,
                 DVec3::from_array(point),
@@ -248,7 +245,6 @@ impl Centreline {
 /// their body). Returns the split label and the new disc.
 fn split_at(
     grid: &Grid,
-    labels: &Labelmap,
     map: &mut [u8],
     line: &Centreline,
     point: DVec3,
@@ -278,9 +274,8 @@ fn split_at(
     // wherever across the body the user clicked.
     let centre = centre + up * (point - centre).dot(up);
     let (plane_centre, normal) = gap_plane(grid, centre, up, half_size).ok_or_else(no_gap)?;
-    let bounds = labels.bounds(label).ok_or(RevisionError::NotAVertebra)?;
-    let [wi, wj, wk] = [0, 1, 2].map(|a| (bounds.max[a] - bounds.min[a]) as usize);
-    let origin = bounds.min.map(|m| m as usize);
+    let (origin, end) = bounds(grid, map, label).ok_or(RevisionError::NotAVertebra)?;
+    let [wi, wj, wk] = [0, 1, 2].map(|a| end[a] - origin[a]);
     let mut region = vec![false; wi * wj * wk];
     // The piece's voxels, and its core's on either side of the gap's plane.
     let mut core = Vec::new();
@@ -355,6 +350,26 @@ fn split_at(
         }
     }
     Ok((label, gap))
+}
+
+/// The smallest box (first voxel, one past the last) holding every voxel
+/// of `label` in `map`. Rows without it are skimmed (`contains` on bytes).
+fn bounds(grid: &Grid, map: &[u8], label: u8) -> Option<([usize; 3], [usize; 3])> {
+    let [ni, nj, nk] = grid.dims;
+    let (mut first, mut end) = ([usize::MAX; 3], [0; 3]);
+    for k in 0..nk {
+        for j in 0..nj {
+            let row = &map[grid.index(0, j, k)..][..ni];
+            if !row.contains(&label) {
+                continue;
+            }
+            let i0 = row.iter().position(|&l| l == label).unwrap_or(0);
+            let i1 = row.iter().rposition(|&l| l == label).unwrap_or(0);
+            first = [first[0].min(i0), first[1].min(j), first[2].min(k)];
+            end = [end[0].max(i1 + 1), end[1].max(j + 1), end[2].max(k + 1)];
+        }
+    }
+    (first[0] != usize::MAX).then_some((first, end))
 }
 
 /// How far (mm) along the column another disc lies from the gap at the
@@ -544,11 +559,6 @@ fn rebuild(
             *l = relabel[*l as usize];
         }
     }
-    let (ni, nj, nk) = (
-        grid.dims[0] as u32,
-        grid.dims[1] as u32,
-        grid.dims[2] as u32,
-    );
     let mut vertebrae = Vec::new();
     let with_sacrum = pieces
         .iter()
@@ -610,7 +620,7 @@ fn rebuild(
     };
     Ok(Analysis {
         spine: revised,
-        labelmap: Labelmap::from_labels([ni, nj, nk], map).expect("sizes match"),
+        labelmap: grid.labelmap_of(map),
     })
 }
 

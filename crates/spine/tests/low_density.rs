@@ -875,3 +875,103 @@ fn a_merge_and_a_split_at_the_hidden_disc_give_back_the_first_analysis() {
         );
     }
 }
+
+/// The same CT stored as sagittal slices (rows front to back, columns up
+/// the patient, slices left to right) and as coronal ones reads exactly as
+/// stored axial: same report, and the labelmap on the stored grid holds the
+/// same labels at the same patient positions, and measuring again after
+/// hand edits reads that grid. (Refused as "not axial" before: a spine
+/// series reformatted or acquired sagittal is common.)
+#[test]
+fn low_density_lumbar_ct_stored_sagittal_or_coronal_reads_as_axial() {
+    let (volume, _) = low_density_ct();
+    let axial = analyse(&volume, &mut |_, _| true).expect("a spine");
+    // Stored axis n is the axial volume's axis `from[n]`.
+    // A sagittal DICOM series runs its rows down the patient, and its
+    // slices often right to left.
+    for (plane, from, reversed) in [
+        ("sagittal", [1, 2, 0], [false, true, true]),
+        ("coronal", [0, 2, 1], [false, true, false]),
+    ] {
+        let (stored, order) = reordered(&volume, from, reversed);
+        let analysis = analyse(&stored, &mut |_, _| true).expect("a spine");
+        let names = |a: &insitu_spine::Analysis| {
+            a.spine
+                .vertebrae
+                .iter()
+                .map(|v| (v.name.clone(), v.voxels))
+                .collect::<Vec<_>>()
+        };
+        eprintln!("{plane}: {:?}", names(&analysis));
+        assert_eq!(names(&analysis), names(&axial), "{plane}");
+        assert_eq!(analysis.spine.angles, axial.spine.angles, "{plane}");
+        let labels = analysis.labelmap.labels();
+        let axial_labels = axial.labelmap.labels();
+        assert!(
+            order
+                .iter()
+                .enumerate()
+                .all(|(s, &a)| labels[s] == axial_labels[a]),
+            "{plane}: the labels at the same voxels"
+        );
+        // The corrections read and write the stored grid too.
+        let again = insitu_spine::revise(
+            &stored,
+            &analysis.labelmap,
+            &analysis.spine,
+            insitu_spine::Revision::Remeasure,
+        )
+        .expect("remeasured");
+        assert_eq!(names(&again), names(&axial), "{plane}, measured again");
+        assert_eq!(again.labelmap.labels(), labels, "{plane}, measured again");
+    }
+}
+
+/// `volume` stored with its axes reordered (stored axis n is `volume`'s
+/// axis `from[n]`, run the other way where `reversed[n]`), and for each
+/// stored voxel its index in `volume`.
+fn reordered(
+    volume: &insitu_volume::Volume,
+    from: [usize; 3],
+    reversed: [bool; 3],
+) -> (insitu_volume::Volume, Vec<usize>) {
+    let g = volume.geometry();
+    let dims = g.dims.to_array().map(|n| n as usize);
+    let strides = [1, dims[0], dims[0] * dims[1]];
+    let [ni, nj, nk] = from.map(|a| dims[a]);
+    let along = |n: usize, x: usize| {
+        let len = dims[from[n]];
+        strides[from[n]] * if reversed[n] { len - 1 - x } else { x }
+    };
+    let order: Vec<usize> = (0..nk)
+        .flat_map(|k| (0..nj).flat_map(move |j| (0..ni).map(move |i| (i, j, k))))
+        .map(|(i, j, k)| along(0, i) + along(1, j) + along(2, k))
+        .collect();
+    let mut first = glam::DVec3::ZERO;
+    for n in 0..3 {
+        if reversed[n] {
+            first[from[n]] = (dims[from[n]] - 1) as f64;
+        }
+    }
+    let steps = [0, 1, 2].map(|n| {
+        if reversed[n] {
+            -g.steps[from[n]]
+        } else {
+            g.steps[from[n]]
+        }
+    });
+    let insitu_volume::Voxels::I16(hu) = volume.voxels() else {
+        panic!("integer HU");
+    };
+    let voxels = insitu_volume::Voxels::I16(order.iter().map(|&a| hu[a]).collect());
+    let geometry = insitu_volume::Geometry::new(
+        glam::UVec3::from_array(from.map(|a| dims[a] as u32)),
+        steps,
+        g.world_of(first),
+    )
+    .expect("a grid");
+    (
+        insitu_volume::Volume::new(geometry, voxels).expect("a volume"),
+        order,
+    )
+}

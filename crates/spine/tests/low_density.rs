@@ -833,26 +833,7 @@ fn a_merge_and_a_split_at_the_hidden_disc_give_back_the_first_analysis() {
         Revision::MergeWithBelow { label: l2.label },
     )
     .expect("merged");
-    let (upper, lower) = (
-        l2.frame.expect("L2's body").centre,
-        l3.frame.expect("L3's body").centre,
-    );
-    let disc = first
-        .spine
-        .discs
-        .iter()
-        .map(|(c, _)| glam::DVec3::from_array(*c))
-        .find(|c| c.z < upper.z && c.z > lower.z)
-        .expect("the L2-L3 disc");
-    let split = revise(
-        &volume,
-        &merged.labelmap,
-        &merged.spine,
-        Revision::SplitAt {
-            point: disc.to_array(),
-        },
-    )
-    .expect("split");
+    let split = common::split_at_hidden_disc(&volume, &first.spine, &merged, &l2, &l3);
     for name in ["L2", "L3"] {
         let (a, b) = (by_name(&split.spine, name), by_name(&first.spine, name));
         let d = Overlap::of(

@@ -89,23 +89,7 @@ fn corrections_rename_remeasure_and_undo_each_other() {
 
     // Split at the disc the merge hid (clicked on the gap itself): the
     // first analysis comes back.
-    let mid = |v: &insitu_spine::Vertebra| v.frame.expect("a body").centre;
-    let (upper, lower) = (mid(l1), mid(l2));
-    let disc = spine
-        .discs
-        .iter()
-        .map(|(c, _)| glam::DVec3::from_array(*c))
-        .find(|c| c.z < upper.z && c.z > lower.z)
-        .expect("the L1-L2 disc");
-    let split = revise(
-        &volume,
-        &merged.labelmap,
-        &merged.spine,
-        Revision::SplitAt {
-            point: disc.to_array(),
-        },
-    )
-    .expect("split");
+    let split = common::split_at_hidden_disc(&volume, spine, &merged, l1, l2);
     eprintln!("split: {:?}", names(&split.spine));
     assert_eq!(names(&split.spine), names(spine));
     for (a, b) in split.spine.vertebrae.iter().zip(&spine.vertebrae) {

@@ -28,3 +28,31 @@ impl Overlap {
         2.0 * self.both as f64 / (self.ours + self.theirs).max(1) as f64
     }
 }
+
+/// `merged` (the first analysis with `upper` and `lower` merged) split
+/// again by a click on the disc the first analysis found between them.
+pub fn split_at_hidden_disc(
+    volume: &insitu_volume::Volume,
+    first: &insitu_spine::Spine,
+    merged: &insitu_spine::Analysis,
+    upper: &insitu_spine::Vertebra,
+    lower: &insitu_spine::Vertebra,
+) -> insitu_spine::Analysis {
+    let mid = |v: &insitu_spine::Vertebra| v.frame.expect("a body").centre;
+    let (upper, lower) = (mid(upper), mid(lower));
+    let disc = first
+        .discs
+        .iter()
+        .map(|(c, _)| glam::DVec3::from_array(*c))
+        .find(|c| c.z < upper.z && c.z > lower.z)
+        .expect("the disc between the two");
+    insitu_spine::revise(
+        volume,
+        &merged.labelmap,
+        &merged.spine,
+        insitu_spine::Revision::SplitAt {
+            point: disc.to_array(),
+        },
+    )
+    .expect("split")
+}

@@ -469,7 +469,7 @@ const STEEP_DISC_DEG: f64 = 30.0;
 /// Whether axial slices cut `disc` steeply enough that a slice holds the
 /// front of the vertebra above and the back of the one below (see
 /// [`unseed_steep_disc_spaces`]).
-fn is_steep(disc: &Disc) -> bool {
+pub(crate) fn is_steep(disc: &Disc) -> bool {
     disc.half_gap_mm > 0.0 && disc.normal.z.abs() < STEEP_DISC_DEG.to_radians().cos()
 }
 

@@ -260,9 +260,18 @@ impl Grid<'_> {
 
     /// A labelmap on the stored volume's grid in the grid's order; none
     /// when it is on another grid.
-    pub fn labels_of<'l>(&self, labelmap: &'l Labelmap) -> Option<Cow<'l, [u8]>> {
-        (labelmap.dims().map(|n| n as usize) == self.axes.stored)
-            .then(|| self.axes.in_grid_order(labelmap.labels()))
+    pub fn labels_of<'l>(&self, labelmap: &'l Labelmap) -> Option<Cow<'l, Labelmap>> {
+        if labelmap.dims().map(|n| n as usize) != self.axes.stored {
+            return None;
+        }
+        if self.axes.is_stored() {
+            return Some(Cow::Borrowed(labelmap));
+        }
+        let labels = self.axes.in_grid_order(labelmap.labels());
+        let dims = self.dims.map(|n| n as u32);
+        Some(Cow::Owned(
+            Labelmap::from_labels(dims, labels).expect("sizes match"),
+        ))
     }
 }
 
@@ -404,11 +413,8 @@ impl Axes {
     }
 
     /// Labels in the stored order, in the grid's order.
-    fn in_grid_order<'l>(self, labels: &'l [u8]) -> Cow<'l, [u8]> {
-        if self.is_stored() {
-            return Cow::Borrowed(labels);
-        }
-        Cow::Owned(self.stored_indices().map(|s| labels[s]).collect())
+    fn in_grid_order(self, labels: &[u8]) -> Vec<u8> {
+        self.stored_indices().map(|s| labels[s]).collect()
     }
 }
 

@@ -113,16 +113,12 @@ pub fn revise(
         .iter()
         .map(|(c, n)| {
             let n = DVec3::from_array(*n);
-            Disc {
-                centre: DVec3::from_array(*c),
-                normal: if n.z < 0.0 { -n } else { n },
-                // Not known again; `FaintDisc` and `OneSided` flags are carried over.
-                depth: f64::INFINITY,
-                half_gap_mm: 0.0,
-            }
+            // Depth not known again; `FaintDisc` and `OneSided` flags are
+            // carried over.
+            plane_disc(DVec3::from_array(*c), if n.z < 0.0 { -n } else { n })
         })
         .collect();
-    let mut map = labels.into_owned();
+    let mut map = labels.labels().to_vec();
     let mut present = [false; 256];
     for &l in &map {
         present[l as usize] = true;
@@ -152,6 +148,7 @@ pub fn revise(
                 .ok_or(RevisionError::NoFreeLabel)?;
             let (source, disc) = split_at(
                 &grid,
+                &labels,
                 &mut map,
                 &line,
                 DVec3::from_array(point),
@@ -188,12 +185,6 @@ impl Centreline {
     /// down (a missing one repeats `gap`): what the arch step reads each
     /// level's height from.
     fn around(&self, point: DVec3, gap: Disc) -> [Disc; 3] {
-        let disc = |(centre, normal): (DVec3, DVec3)| Disc {
-            centre,
-            normal,
-            depth: f64::INFINITY,
-            half_gap_mm: 0.0,
-        };
         let below = self
             .points
             .iter()
@@ -201,9 +192,9 @@ impl Centreline {
             .find(|p| p.0.z < point.z - APART_MM);
         let above = self.points.iter().find(|p| p.0.z > point.z + APART_MM);
         [
-            above.map_or(gap, |&p| disc(p)),
+            above.map_or(gap, |&(c, n)| plane_disc(c, n)),
             gap,
-            below.map_or(gap, |&p| disc(p)),
+            below.map_or(gap, |&(c, n)| plane_disc(c, n)),
         ]
     }
 
@@ -245,6 +236,7 @@ impl Centreline {
 /// their body). Returns the split label and the new disc.
 fn split_at(
     grid: &Grid,
+    labels: &Labelmap,
     map: &mut [u8],
     line: &Centreline,
     point: DVec3,
@@ -274,8 +266,9 @@ fn split_at(
     // wherever across the body the user clicked.
     let centre = centre + up * (point - centre).dot(up);
     let (plane_centre, normal) = gap_plane(grid, centre, up, half_size).ok_or_else(no_gap)?;
-    let (origin, end) = bounds(grid, map, label).ok_or(RevisionError::NotAVertebra)?;
-    let [wi, wj, wk] = [0, 1, 2].map(|a| end[a] - origin[a]);
+    let bounds = labels.bounds(label).ok_or(RevisionError::NotAVertebra)?;
+    let [wi, wj, wk] = [0, 1, 2].map(|a| (bounds.max[a] - bounds.min[a]) as usize);
+    let origin = bounds.min.map(|m| m as usize);
     let mut region = vec![false; wi * wj * wk];
     // The piece's voxels, and its core's on either side of the gap's plane.
     let mut core = Vec::new();
@@ -318,12 +311,7 @@ fn split_at(
     }
     let weight = crate::paths::step_weights(grid, &region, [wi, wj, wk], origin);
     crate::paths::nearest_seed(&region, [wi, wj, wk], grid.step_costs(), &weight, &mut own);
-    let gap = Disc {
-        centre: plane_centre,
-        normal,
-        depth: f64::INFINITY,
-        half_gap_mm: 0.0,
-    };
+    let gap = plane_disc(plane_centre, normal);
     if let Some(column) = canal_column(grid, line, &region, [wi, wj, wk], origin) {
         let window = crate::spinous::Window {
             region: &region,
@@ -352,24 +340,14 @@ fn split_at(
     Ok((label, gap))
 }
 
-/// The smallest box (first voxel, one past the last) holding every voxel
-/// of `label` in `map`. Rows without it are skimmed (`contains` on bytes).
-fn bounds(grid: &Grid, map: &[u8], label: u8) -> Option<([usize; 3], [usize; 3])> {
-    let [ni, nj, nk] = grid.dims;
-    let (mut first, mut end) = ([usize::MAX; 3], [0; 3]);
-    for k in 0..nk {
-        for j in 0..nj {
-            let row = &map[grid.index(0, j, k)..][..ni];
-            if !row.contains(&label) {
-                continue;
-            }
-            let i0 = row.iter().position(|&l| l == label).unwrap_or(0);
-            let i1 = row.iter().rposition(|&l| l == label).unwrap_or(0);
-            first = [first[0].min(i0), first[1].min(j), first[2].min(k)];
-            end = [end[0].max(i1 + 1), end[1].max(j + 1), end[2].max(k + 1)];
-        }
+/// A disc known by its mid-plane only: no depth, no gap to clear.
+fn plane_disc(centre: DVec3, normal: DVec3) -> Disc {
+    Disc {
+        centre,
+        normal,
+        depth: f64::INFINITY,
+        half_gap_mm: 0.0,
     }
-    (first[0] != usize::MAX).then_some((first, end))
 }
 
 /// How far (mm) along the column another disc lies from the gap at the

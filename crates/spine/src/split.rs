@@ -612,25 +612,40 @@ fn rims_above_steep_discs(
         let Some(disc) = c.lower.filter(is_steep) else {
             continue;
         };
-        let (above, below) = (n as u8 + 1, n as u8 + 2);
         for k in disc_slices(grid, column, &disc) {
-            let s = column.at(k).expect("in the column");
             let slice = &mut own[(k - column.first) * plane..][..plane];
-            for (w, owner) in slice.iter_mut().enumerate() {
-                if *owner != below {
-                    continue;
-                }
-                let (i, j) = (win.ox + w % win.wi, win.oy + w / win.wi);
-                let (a, l) = s.body_units(grid, grid.plane_mm(i as f64, j as f64));
-                let ahead_mm = (a - SEED_CORE) * s.half_depth;
-                if l.abs() <= SEED_CORE
-                    && ahead_mm > 0.0
-                    && ahead_mm <= RIM_AHEAD_MM
-                    && c.contains(grid.world(i as f64, j as f64, k as f64))
-                {
-                    *owner = above;
-                }
-            }
+            rim_in_slice(grid, column, win, c, n as u8 + 1, k, slice);
+        }
+    }
+}
+
+/// [`rims_above_steep_discs`] in window slice `k` for candidate `c`
+/// (label `above`; the one below it is `above + 1`). A function per
+/// slice: wasm has no on-stack replacement (see [`bone_in_envelope`]).
+#[inline(never)]
+fn rim_in_slice(
+    grid: &Grid,
+    column: &Column,
+    win: &Window,
+    c: &Candidate,
+    above: u8,
+    k: usize,
+    slice: &mut [u8],
+) {
+    let s = column.at(k).expect("in the column");
+    for (w, owner) in slice.iter_mut().enumerate() {
+        if *owner != above + 1 {
+            continue;
+        }
+        let (i, j) = (win.ox + w % win.wi, win.oy + w / win.wi);
+        let (a, l) = s.body_units(grid, grid.plane_mm(i as f64, j as f64));
+        let ahead_mm = (a - SEED_CORE) * s.half_depth;
+        if l.abs() <= SEED_CORE
+            && ahead_mm > 0.0
+            && ahead_mm <= RIM_AHEAD_MM
+            && c.contains(grid.world(i as f64, j as f64, k as f64))
+        {
+            *owner = above;
         }
     }
 }

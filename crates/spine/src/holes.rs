@@ -52,7 +52,7 @@ const BACK_MM: f64 = 15.0;
 /// How far (mm) from a disc's mid-plane no gap side to side is closed: the
 /// disc's middle, in the concavity of an endplate, is encircled by the
 /// endplate's rim in an axial slice (closing it moved the lordosis 3°).
-const DISC_REACH_MM: f64 = 8.0;
+pub(crate) const DISC_REACH_MM: f64 = 8.0;
 
 /// Gives each run of unlabelled voxels side to side, no wider than
 /// `ACROSS_MM`, between two voxels of the same vertebra (C1–L5), in the

@@ -670,6 +670,9 @@ fn finish(
         let above = mobile.iter().map(|&c| k_of(c)).sum::<f64>() / mobile.len() as f64;
         sacrum::continue_down(grid, &mut labels, k_of(real[s]) < above);
     }
+    if sacrum_at.is_some() {
+        sacrum::fill_marrow(grid, &mut labels, chain, discs);
+    }
     holes::close_across_bodies(grid, &mut labels, chain, discs);
     holes::close_along_slices(grid, &mut labels);
     let counts = label_counts(&labels);

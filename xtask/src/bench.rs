@@ -156,6 +156,7 @@ fn browser(series: &Path, segments_native: Option<&str>, spine_native: Option<&s
 /// the browser and natively; minutes, so not part of `bench` or CI.
 pub fn large() -> Result {
     let series = phantoms::large_series()?;
+    let compressed = phantoms::large_series_compressed()?;
     step("large benchmark: 512x512x2500 in the browser (release wasm), beside the native CLI");
     setup::web_tools()?;
     setup::npm_packages()?;
@@ -165,6 +166,10 @@ pub fn large() -> Result {
         .arg("tests/e2e/bench/large.mjs")
         .current_dir(root())
         .env("INSITU_LARGE_SERIES", phantoms::dicom_only(&series)?)
+        .env(
+            "INSITU_LARGE_COMPRESSED",
+            phantoms::dicom_only(&compressed)?,
+        )
         .env("INSITU_CLI", target_dir().join("release/insitu"))
         .env("INSITU_DIST", root().join("dist")))
 }

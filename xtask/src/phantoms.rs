@@ -189,6 +189,24 @@ pub fn large_series() -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// The same whole-spine-sized series in JPEG-LS (lossless): a compressed
+/// one, decoded on the decoder workers, for their memory at that size.
+pub fn large_series_compressed() -> Result<PathBuf> {
+    let python = python()?;
+    let dir = cache_root().join("phantoms/large-512x512x2500-jpeg-ls");
+    step(
+        "512x512x2500 JPEG-LS phantom series for the large benchmark (cached; minutes the first time)",
+    );
+    generate(
+        &python,
+        &dir,
+        "512",
+        "2500",
+        &["--ts", "jpeg-ls-lossless", "--slice-spacing", "0.5"],
+    )?;
+    Ok(dir)
+}
+
 /// A 512×512×100 JPEG 2000 (lossless) phantom: a decode-bound load, for
 /// decoder workers against one.
 pub fn bench_series_j2k() -> Result<PathBuf> {

@@ -136,6 +136,37 @@ impl Scan {
         }))
     }
 
+    /// Splits series `index` into jobs of whole files for `decoders`
+    /// workers that take them in turn: as few rounds as keep each job's
+    /// samples within `most_bytes` (a file's frames are never parted),
+    /// the jobs of about equal size. A worker's heap holds one job's files
+    /// and samples at a time, so decoders never hold a second copy of a
+    /// whole-spine series (1.3 GB) between them.
+    pub fn decode_rounds(
+        &self,
+        index: usize,
+        decoders: usize,
+        most_bytes: usize,
+        float: bool,
+    ) -> Result<Vec<DecodeJob>, BuildError> {
+        let plan = self
+            .series
+            .get(index)
+            .ok_or(BuildError::NoSuchSeries(index))?;
+        let files = self.files_in_stack_order(index)?;
+        let sample_bytes = if float { 4 } else { 2 };
+        let frame_bytes = plan.input_dims[0] as usize * plan.input_dims[1] as usize * sample_bytes;
+        let decoders = decoders.max(1);
+        let slices_per_job = (most_bytes / frame_bytes.max(1)).max(1);
+        let rounds = plan
+            .slices
+            .len()
+            .div_ceil(decoders.saturating_mul(slices_per_job))
+            .max(1);
+        let per_job = plan.slices.len().div_ceil(decoders * rounds).max(1);
+        Ok(self.group_jobs(index, files, float, |job, _| job.slice_count() >= per_job))
+    }
+
     /// Splits series `index` into jobs of at most `files_per_job` whole
     /// files, in stacking order: batches for a decode that holds only one
     /// batch of files at a time.

@@ -45,6 +45,36 @@ fn the_head_ct_in_parts_equals_the_whole_build() {
 }
 
 #[test]
+fn decoders_taking_bounded_jobs_in_turn_build_the_same_volume() {
+    // Three decoders, each holding at most two of the head CT's 512²
+    // frames at a time: 28 slices in rounds of jobs of two.
+    let (files, scan) = scan_path("ct-ge-head-tilt");
+    let index = scan.largest_series().unwrap();
+    let whole = scan.build(index, &files).unwrap();
+    let frame_bytes = 512 * 512 * 2;
+    for (most_bytes, jobs_expected) in [(2 * frame_bytes, 14), (usize::MAX, 3)] {
+        let jobs = scan.decode_rounds(index, 3, most_bytes, false).unwrap();
+        assert_eq!(jobs.len(), jobs_expected, "{most_bytes} bytes a job");
+        assert!(
+            jobs.iter()
+                .all(|j| j.slice_count() * frame_bytes <= most_bytes)
+        );
+        let slices: usize = jobs.iter().map(|j| j.slice_count()).sum();
+        assert_eq!(slices, 28, "every slice in exactly one job");
+        let mut assembly = scan.start_assembly(index, false).unwrap();
+        for job in &jobs {
+            let mine: Vec<_> = job.files.iter().map(|&f| &files[f]).collect();
+            let (samples, outcome) = run_job(job, &mine);
+            assembly.put(job, &samples);
+            assembly.record(&outcome);
+        }
+        let built = assembly.finish(&scan).unwrap();
+        assert_eq!(built.volume, whole.volume);
+        assert_eq!(built.warnings, whole.warnings);
+    }
+}
+
+#[test]
 fn a_multi_frame_series_in_parts_equals_the_whole_build() {
     let (files, scan) = scan_path("pydicom-data/emri_small.dcm");
     assert_eq!(scan.series[0].info.dims[2], 10, "ten frames in one file");

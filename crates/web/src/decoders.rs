@@ -1,12 +1,15 @@
 //! Decoding one series on several workers at once. The study worker splits
-//! the series into jobs of whole files ([`Scan::decode_jobs`]), starts one
-//! decoder worker per job (the same wasm binary, told apart by its worker
-//! name) and hands each its files' `File` handles: each decoder reads its
-//! own files, so their bytes never pass through the study worker. The
-//! samples that come back are copied straight into the volume buffer. The
-//! decoders end with the load, so their wasm heaps are given back at once.
+//! the series into jobs of whole files of at most [`JOB_BYTES`] of samples
+//! ([`Scan::decode_rounds`]), starts the decoder workers (the same wasm
+//! binary, told apart by its worker name) and hands them the jobs in turn
+//! with their files' `File` handles: each decoder reads its own files, so
+//! their bytes never pass through the study worker. The samples that come
+//! back are copied straight into the volume buffer, and the decoder gets
+//! its next job. A decoder's heap holds one job at a time, so a
+//! whole-spine series is never held twice; the decoders end with the load,
+//! so their heaps are given back at once.
 
-use insitu_volume::{BuildError, DecodeJob, Loaded, MemoryFile, Scan, Voxels, run_job};
+use insitu_volume::{BuildError, DecodeJob, JobOutcome, Loaded, MemoryFile, Scan, Voxels, run_job};
 use js_sys::{Float32Array, Int16Array, Promise, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -50,6 +53,13 @@ pub fn decoders_for(slices: usize, voxels: usize, decode_bound: bool) -> usize {
     cores.clamp(1, 4).min(slices / 8)
 }
 
+/// Most bytes of samples one decoder job holds (32 slices of 512²). A
+/// series of 2,500 such slices had been cut into one job per decoder:
+/// 330 MB in each decoder's heap and again as the array sent back, beside
+/// the 1.3 GB volume. `job-kb=N` in the study worker's name sets it
+/// instead (the end-to-end test runs many rounds on a small series).
+pub const JOB_BYTES: usize = 16 << 20;
+
 /// A setting the page gave the study worker in its name
 /// (`insitu-study;decoders=2;cache=off`).
 pub fn setting(key: &str) -> Option<String> {
@@ -69,11 +79,15 @@ pub fn start_decoder() {
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
         wasm_bindgen_futures::spawn_local(async move {
             let (outcome, samples) = decode(&event.data()).await;
+            let reply = DecoderReply::Decoded {
+                outcome,
+                heap_bytes: crate::worker::heap_bytes(),
+            };
             let samples: JsValue = match samples {
                 Voxels::I16(v) => Int16Array::from(v.as_slice()).into(),
                 Voxels::F32(v) => Float32Array::from(v.as_slice()).into(),
             };
-            post(&outcome, Attachments::buffers([samples]));
+            post(&reply, Attachments::buffers([samples]));
         });
     });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -87,16 +101,13 @@ fn post(reply: &DecoderReply, attachments: Attachments) {
 }
 
 /// Runs one job: reads its files (handles attached, in job order), decodes.
-async fn decode(message: &JsValue) -> (DecoderReply, Voxels) {
+async fn decode(message: &JsValue) -> (JobOutcome, Voxels) {
     let (job, attachments): (DecodeJob, Attachments) = match envelope::open(message) {
         Ok(opened) => opened,
         Err(e) => {
             // The study worker sent it: a bug, reported as every slice failing.
             web_sys::console::error_1(&format!("insitu decoder: bad job: {e}").into());
-            return (
-                DecoderReply::Decoded(Default::default()),
-                Voxels::I16(Vec::new()),
-            );
+            return (Default::default(), Voxels::I16(Vec::new()));
         }
     };
     let names = attachments.names.unwrap_or_default();
@@ -114,7 +125,7 @@ async fn decode(message: &JsValue) -> (DecoderReply, Voxels) {
         });
     }
     let (samples, outcome) = run_job(&job, &files);
-    (DecoderReply::Decoded(outcome), samples)
+    (outcome, samples)
 }
 
 /// A started decoder and the reply it is expected to send next.
@@ -170,10 +181,20 @@ impl Drop for Decoder {
     }
 }
 
+/// Who decoded a series: how many decoder workers (0: the study worker),
+/// and their wasm heaps at their largest, added up (bytes).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DecodedBy {
+    /// Decoder workers.
+    pub decoders: usize,
+    /// Their heaps at their largest, added up (bytes).
+    pub heap_bytes: f64,
+}
+
 /// How a parallel decode ended.
 pub enum Parallel {
     /// Built (or every slice failed).
-    Done(Result<Loaded, BuildError>),
+    Done(Result<Loaded, BuildError>, DecodedBy),
     /// `cancel` was set; the decoders are stopped.
     Cancelled,
     /// It cannot finish here (no workers, a value beyond i16): the caller
@@ -193,7 +214,7 @@ pub async fn decode_in_parallel(
 ) -> Parallel {
     match decode_jobs(scan, files, index, count, progress, cancel).await {
         _ if cancel.get() => Parallel::Cancelled,
-        Some(result) => Parallel::Done(result),
+        Some((result, by)) => Parallel::Done(result, by),
         None => Parallel::Unavailable,
     }
 }
@@ -205,17 +226,23 @@ async fn decode_jobs(
     count: usize,
     progress: &dyn Fn(usize, usize),
     cancel: &std::cell::Cell<bool>,
-) -> Option<Result<Loaded, BuildError>> {
+) -> Option<(Result<Loaded, BuildError>, DecodedBy)> {
+    let unused = DecodedBy::default();
     let float = match scan.needs_float(index) {
         Ok(float) => float,
-        Err(e) => return Some(Err(e)),
+        Err(e) => return Some((Err(e), unused)),
     };
-    let jobs = match scan.decode_jobs(index, count, float) {
+    let job_bytes = setting("job-kb")
+        .and_then(|n| n.parse::<usize>().ok())
+        .map_or(JOB_BYTES, |kb| kb.saturating_mul(1 << 10));
+    let jobs = match scan.decode_rounds(index, count, job_bytes, float) {
         Ok(jobs) => jobs,
-        Err(e) => return Some(Err(e)),
+        Err(e) => return Some((Err(e), unused)),
     };
-    let mut decoders = Vec::with_capacity(jobs.len());
-    for n in 0..jobs.len() {
+    let count = count.min(jobs.len());
+    let mut heaps = vec![0f64; count];
+    let mut decoders = Vec::with_capacity(count);
+    for n in 0..count {
         decoders.push(Decoder::start(n).ok()?);
     }
     for decoder in &mut decoders {
@@ -223,21 +250,35 @@ async fn decode_jobs(
             return None;
         }
     }
-    for (job, decoder) in jobs.iter().zip(&decoders) {
+    let give = |job: &DecodeJob, decoder: &Decoder| {
         let (handles, names) = files.handles(&job.files);
         envelope::post(
             Target::Worker(&decoder.worker),
             job,
             Attachments::files(handles, Some(names)),
         );
+    };
+    // Job n goes to decoder n % count: the first round now, each later job
+    // when that decoder's job before it is back.
+    for (job, decoder) in jobs.iter().zip(&decoders) {
+        give(job, decoder);
     }
     let total: usize = jobs.iter().map(DecodeJob::slice_count).sum();
     let mut done = 0;
     let mut assembly = scan.start_assembly(index, float).ok()?;
-    for (job, decoder) in jobs.iter().zip(&mut decoders) {
-        let Some((DecoderReply::Decoded(outcome), samples)) = decoder.reply().await else {
+    for (n, job) in jobs.iter().enumerate() {
+        let decoder = &mut decoders[n % count];
+        let Some((
+            DecoderReply::Decoded {
+                outcome,
+                heap_bytes,
+            },
+            samples,
+        )) = decoder.reply().await
+        else {
             return None;
         };
+        heaps[n % count] = heap_bytes;
         if cancel.get() {
             // Dropping the decoders ends them.
             return None;
@@ -249,12 +290,16 @@ async fn decode_jobs(
         if outcome.overflow || length != Some(expected as f64) {
             return None;
         }
+        // The decoder's next job before this one's samples are copied.
+        if let Some(next) = jobs.get(n + count) {
+            give(next, decoder);
+        }
         // Straight from the transferred buffer into each slice's place.
-        let n = job.frame_len as u32;
+        let frame = job.frame_len as u32;
         let (floats, ints): (Float32Array, Int16Array) =
             (samples.clone().unchecked_into(), samples.unchecked_into());
         for (i, k) in job.order().enumerate() {
-            let (from, to) = (i as u32 * n, (i as u32 + 1) * n);
+            let (from, to) = (i as u32 * frame, (i as u32 + 1) * frame);
             if let Some(out) = assembly.slice_f32(k) {
                 floats.subarray(from, to).copy_to(out);
             } else if let Some(out) = assembly.slice_i16(k) {
@@ -265,5 +310,9 @@ async fn decode_jobs(
         done += job.slice_count();
         progress(done, total);
     }
-    Some(assembly.finish(scan))
+    let by = DecodedBy {
+        decoders: count,
+        heap_bytes: heaps.iter().sum(),
+    };
+    Some((assembly.finish(scan), by))
 }

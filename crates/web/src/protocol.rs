@@ -757,6 +757,9 @@ pub struct VolumeSummary {
     /// Decoder workers that decoded it in parallel (0: decoded in the
     /// study worker itself, or not decoded at all).
     pub decoders: usize,
+    /// Those decoders' wasm heaps at their largest, added up (bytes): what
+    /// decoding on them cost beside the study worker's heap.
+    pub decoder_heap_bytes: f64,
     /// What the cache did.
     pub cache: CacheOutcome,
     /// Voxel index → patient mm (column-major), for tools that map the
@@ -817,8 +820,13 @@ pub struct SurfaceSummary {
 pub enum DecoderReply {
     /// Started; jobs may be sent.
     Ready,
-    /// The job's samples (transferred beside it, in job order) and what failed.
-    Decoded(insitu_volume::JobOutcome),
+    /// The job's samples (transferred beside it, in job order).
+    Decoded {
+        /// What failed.
+        outcome: insitu_volume::JobOutcome,
+        /// The decoder's wasm heap (bytes) after the job: its largest yet.
+        heap_bytes: f64,
+    },
 }
 
 #[cfg(test)]

@@ -224,6 +224,7 @@ impl Study {
             value_range: known_range.unwrap_or_else(|| volume.value_range()),
             load_ms: 0.0,
             decoders: 0,
+            decoder_heap_bytes: 0.0,
             cache,
             voxel_to_world: g.voxel_to_world().to_cols_array(),
         };

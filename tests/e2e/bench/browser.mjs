@@ -125,7 +125,12 @@ rows: {
     const fresh = await freshPage(query);
     try {
       const ms = await timeOpenFolder(fresh, dir);
-      return { ms, decoders: await fresh.getByTestId('load-status').getAttribute('data-decoders') };
+      const status = fresh.getByTestId('load-status');
+      return {
+        ms,
+        decoders: await status.getAttribute('data-decoders'),
+        decoderHeap: Number(await status.getAttribute('data-decoder-heap')),
+      };
     } finally {
       await fresh.context().close();
     }
@@ -249,7 +254,9 @@ rows: {
     if (!dir || ONLY === 'segments') continue;
     const single = await loadOnce(dir, '?decoders=0');
     const parallel = await loadOnce(dir, '');
-    decoding.push({ name, single, parallel });
+    // One job per decoder, as before jobs were bounded (2 GB each).
+    const whole = await loadOnce(dir, '?job-kb=2000000');
+    decoding.push({ name, single, parallel, whole });
   }
 
   // No automatic surface: time the load alone, then each engine.
@@ -347,8 +354,9 @@ rows: {
   console.log(`series: ${series}`);
   console.log(`load, files chosen -> ready: browser ${loadMs.toFixed(0)} ms, native ${nativeLoad.toFixed(0)} ms (browser/native ${ratio(loadMs, nativeLoad)}x)`);
   console.log(`surface 300 HU, CPU: browser ${cpu.extractMs} ms extract (${cpu.wallMs} ms click -> shown), native CPU (all cores) ${nativeExtract.toFixed(0)} ms (browser/native ${ratio(cpu.extractMs, nativeExtract)}x), ${cpu.triangles} triangles (native ${nativeTriangles})`);
-  for (const { name, single, parallel } of decoding) {
+  for (const { name, single, parallel, whole } of decoding) {
     console.log(`load ${name}, files chosen -> ready: ${parallel.decoders} decoder workers ${parallel.ms.toFixed(0)} ms, study worker alone ${single.ms.toFixed(0)} ms (parallel/alone ${ratio(parallel.ms, single.ms)}x)`);
+    console.log(`load ${name}, decoder workers' wasm heaps added up: jobs of at most 16 MiB ${(parallel.decoderHeap / 1e6).toFixed(0)} MB, one job per decoder ${(whole.decoderHeap / 1e6).toFixed(0)} MB (${whole.ms.toFixed(0)} ms)`);
   }
   const native = process.env.INSITU_BENCH_SEGMENTS_NATIVE ? JSON.parse(process.env.INSITU_BENCH_SEGMENTS_NATIVE) : null;
   const vsNative = (wasm, key) => (native ? `, native ${native[key].toFixed(0)} ms (wasm/native ${ratio(wasm, native[key])}x)` : '');

@@ -3,7 +3,10 @@
 // drawn at slices near 0, 1250 and 2450, a 300 HU surface made and drawn,
 // STL exported, the study cached and reopened from "On this computer",
 // then closed with its memory given back; the same series loaded by the
-// native CLI for comparison. Figures printed, never asserted.
+// native CLI for comparison. Then the same phantom in JPEG-LS, decoded on
+// the decoder workers: its load time and every wasm heap it took.
+// `INSITU_LARGE_ONLY=compressed` runs that part alone. Figures printed,
+// never asserted.
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,14 +15,12 @@ import { startServer } from '../lib/server.mjs';
 import { clickViewAt, launch } from '../lib/browser.mjs';
 
 const series = process.env.INSITU_LARGE_SERIES;
+const compressed = process.env.INSITU_LARGE_COMPRESSED;
 const cli = process.env.INSITU_CLI;
-if (!series || !cli) throw new Error('run through `cargo xtask bench --large`');
+if (!series || !compressed || !cli) throw new Error('run through `cargo xtask bench --large`');
+const compressedOnly = process.env.INSITU_LARGE_ONLY === 'compressed';
 
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'insitu-large-'));
-const native = execFileSync(cli, ['mesh', series, '--iso', '300', '--cpu', '-o', path.join(tmp, 'n.stl')], { encoding: 'utf8' });
-const nativeLoad = Number(/load ([\d.]+) s/.exec(native)[1]) * 1000;
-const nativeExtract = Number(/extract ([\d.]+) s/.exec(native)[1]) * 1000;
-const nativeTriangles = Number(/(\d+) triangles/.exec(native)[1]);
 
 const server = await startServer(process.env.INSITU_DIST ?? 'dist');
 const browser = await launch({ webgpu: true });
@@ -37,6 +38,20 @@ const heapOf = async (page) => {
 };
 const mb = (b) => `${(b / 1e6).toFixed(0)} MB`;
 try {
+  if (!compressedOnly) await uncompressed();
+  await decodedOnWorkers();
+} finally {
+  await browser.close();
+  await server.close();
+  await rm(tmp, { recursive: true, force: true });
+}
+
+/** The uncompressed series: load, views, surface, STL, cache, close. */
+async function uncompressed() {
+  const native = execFileSync(cli, ['mesh', series, '--iso', '300', '--cpu', '-o', path.join(tmp, 'n.stl')], { encoding: 'utf8' });
+  const nativeLoad = Number(/load ([\d.]+) s/.exec(native)[1]) * 1000;
+  const nativeExtract = Number(/extract ([\d.]+) s/.exec(native)[1]) * 1000;
+  const nativeTriangles = Number(/(\d+) triangles/.exec(native)[1]);
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   const page = await context.newPage();
   const laps = [];
@@ -135,8 +150,35 @@ try {
   console.log(`cache: reopened from the Recent list in ${reopenMs} ms (cold load ${loaded.ready.toFixed(0)} ms), heap ${mb(heapReopened)}`);
   console.log(`closed: the fresh study worker's heap ${mb(heapClosed)}`);
   for (const line of laps) console.log(`  ${line}`);
-} finally {
-  await browser.close();
-  await server.close();
-  await rm(tmp, { recursive: true, force: true });
+  await context.close();
+}
+
+/**
+ * The JPEG-LS series on a fresh page: files chosen -> ready and views
+ * drawn, the study worker's heap and the decoder workers' heaps (each at
+ * its largest, added up) against the volume; the native CLI's load.
+ */
+async function decodedOnWorkers() {
+  const native = execFileSync(cli, ['mesh', compressed, '--iso', '300', '--cpu', '-o', path.join(tmp, 'c.stl')], { encoding: 'utf8' });
+  const nativeLoad = Number(/load ([\d.]+) s/.exec(native)[1]) * 1000;
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+  await page.goto(server.url);
+  await page.waitForSelector('html[data-app="running"]', { timeout: 120_000 });
+  const started = Date.now();
+  await page.getByTestId('open-folder').setInputFiles(compressed);
+  await page.waitForSelector('[data-testid="load-status"][data-state="ready"], [data-testid="load-status"][data-state="error"]', { timeout: 1_800_000 });
+  const readyMs = Date.now() - started;
+  const status = page.getByTestId('load-status');
+  const text = await status.textContent();
+  const decoderHeap = Number(await status.getAttribute('data-decoder-heap'));
+  const heap = await heapOf(page);
+  const dims = /(\d+) × (\d+) × (\d+) voxels/.exec(await page.getByTestId('volume-info').textContent());
+  const volumeBytes = dims ? Number(dims[1]) * Number(dims[2]) * Number(dims[3]) * 2 : NaN;
+  console.log(`compressed series: ${compressed} (JPEG-LS lossless${dims ? `, ${dims[1]}x${dims[2]}x${dims[3]}` : ''})`);
+  console.log(`load, files chosen -> ready ${readyMs} ms (set from outside the page): ${text}`);
+  console.log(`memory: study worker heap ${mb(heap)} (heap/volume ${(heap / volumeBytes).toFixed(2)}x), decoder workers' heaps ${mb(decoderHeap)} added up; all wasm heaps/volume ${((heap + decoderHeap) / volumeBytes).toFixed(2)}x (aim <= 1.2x)`);
+  console.log(`native CLI load, same files: ${nativeLoad.toFixed(0)} ms (browser/native ${(readyMs / nativeLoad).toFixed(2)}x)`);
+  await context.close();
 }

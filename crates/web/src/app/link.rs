@@ -14,7 +14,8 @@ use crate::protocol::{Reply, Request};
 /// Starts the study worker (built by Trunk from `insitu-worker`). Two
 /// settings in the page address reach it, so tests and the benchmark can
 /// compare both ways in one run: `?decoders=N` (how many decoder workers a
-/// compressed series gets; 0: decode in the study worker) and
+/// compressed series gets; 0: decode in the study worker), `?job-kb=N`
+/// (the most KiB of samples in one decoder job) and
 /// `?slices=gpu` (reslice the 2D views on the GPU even when it is a
 /// software rasterizer); `?demo=512` builds the demo at 512²×300 (the
 /// spine benchmark's size); `?preview=N` draws surfaces over N triangles
@@ -24,6 +25,9 @@ pub fn spawn_worker() -> Worker {
     let mut name = "insitu-study".to_owned();
     if let Some(n) = setting("decoders").and_then(|n| n.parse::<usize>().ok()) {
         name.push_str(&format!(";decoders={n}"));
+    }
+    if let Some(n) = setting("job-kb").and_then(|n| n.parse::<usize>().ok()) {
+        name.push_str(&format!(";job-kb={n}"));
     }
     if setting("slices").as_deref() == Some("gpu") {
         name.push_str(";slices=gpu");

@@ -152,6 +152,11 @@ fn loaded(summary: VolumeSummary) {
         ),
     );
     set_data(&load_status, "decoders", &summary.decoders.to_string());
+    set_data(
+        &load_status,
+        "decoder-heap",
+        &summary.decoder_heap_bytes.to_string(),
+    );
     app.redraw_in_flight.set(false);
     redraw();
     if let Some(index) = summary.series {

@@ -14,7 +14,7 @@ use super::files::{DroppedFiles, FILES_PER_BATCH};
 use super::later::Later;
 use super::{Worker, now_ms, post};
 use crate::cache::{AfterLookup, after_lookup, recent_failure};
-use crate::decoders::{self, Parallel};
+use crate::decoders::{self, DecodedBy, Parallel};
 use crate::envelope::Attachments;
 use crate::protocol::{CacheOutcome, Failure, Phase, Reply, Task};
 use crate::study;
@@ -201,13 +201,13 @@ async fn load(
         }
     }
     let (built, decoded_by) = match from_scan {
-        Some(loaded) => (Ok(loaded), 0),
+        Some(loaded) => (Ok(loaded), DecodedBy::default()),
         None => match decode(worker, &scan, &files, index).await {
             Some(decoded) => decoded,
             None => return Loading::Cancelled,
         },
     };
-    if decoded_by > 0 {
+    if decoded_by.decoders > 0 {
         worker.laps.borrow_mut().lap("decode: on decoder workers");
     }
     // A cancel that came while the cache was asked (a series decoded as it
@@ -236,7 +236,8 @@ async fn load(
     let kept = summary.cache == CacheOutcome::AlreadyKept;
     worker.cache.set_volume_key(key.clone().filter(|_| kept));
     summary.load_ms = now_ms() - started;
-    summary.decoders = decoded_by;
+    summary.decoders = decoded_by.decoders;
+    summary.decoder_heap_bytes = decoded_by.heap_bytes;
     worker.laps.borrow_mut().lap("summary");
     post(&Reply::Loaded(summary.clone()), Attachments::default());
     if kept {
@@ -280,7 +281,7 @@ async fn decode(
     scan: &Scan,
     files: &DroppedFiles,
     index: usize,
-) -> Option<(Result<Loaded, BuildError>, usize)> {
+) -> Option<(Result<Loaded, BuildError>, DecodedBy)> {
     let plan = &scan.series[index];
     // Said before anything is allocated: a series that cannot fit is never
     // half-built, and the open study stays.
@@ -292,7 +293,7 @@ async fn decode(
             budget_bytes: budget::WASM_VOLUME_BYTES,
             offers: scan.reduced_loads(index, float, budget::WASM_VOLUME_BYTES),
         };
-        return Some((Err(too_large), 0));
+        return Some((Err(too_large), DecodedBy::default()));
     }
     // Block-averaged frames are reduced as they are assembled here.
     let count = if plan.block() > 1 {
@@ -312,14 +313,14 @@ async fn decode(
     if count >= 2 {
         match decoders::decode_in_parallel(scan, files, index, count, &report, &worker.cancel).await
         {
-            Parallel::Done(result) => return Some((result, count)),
+            Parallel::Done(result, by) => return Some((result, by)),
             Parallel::Cancelled => return None,
             Parallel::Unavailable => {}
         }
     }
     decode_in_place(worker, scan, files, index, &report)
         .await
-        .map(|built| (built, 0))
+        .map(|built| (built, DecodedBy::default()))
 }
 
 /// Decodes series `index` here, a batch of files at a time: the next

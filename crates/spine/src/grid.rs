@@ -5,7 +5,11 @@
 //! left, front to back, feet up), is read through a copy with its axes
 //! reordered into the usual axial order, so that the slices the analysis
 //! walks are axial and it reads every series of one CT alike; its labels
-//! go back to the stored order at the end ([`Grid::labelmap_of`]).
+//! go back to the stored order at the end ([`Grid::labelmap_of`]). Pixels
+//! finer than the analysis is tested on, and a series of more
+//! than [`MOST_ANALYSED_VOXELS`] (a whole-spine CT of 2,500 thin slices),
+//! are read in blocks averaged into one voxel, and the labels go back to
+//! every voxel of each block.
 
 use std::borrow::Cow;
 
@@ -20,6 +24,10 @@ pub(crate) struct Grid<'a> {
     volume: Source<'a>,
     /// The grid's axes as the stored volume's.
     axes: Axes,
+    /// Stored voxels averaged into each of the grid's.
+    blocks: Blocks,
+    /// A stored voxel's volume (ml).
+    pub stored_voxel_ml: f64,
     pub dims: [usize; 3],
     /// In-plane pixel size (mm) along i and j, and the slice step.
     pub spacing: DVec3,
@@ -113,10 +121,12 @@ impl<'a> Grid<'a> {
     /// Refuses a volume none of whose three planes is roughly axial.
     pub fn new(volume: &'a Volume) -> Result<Self, SpineError> {
         let axes = Axes::axial_for(volume.geometry())?;
-        let volume = if axes.is_stored() {
+        let volume_spacing = volume.geometry().spacing();
+        let blocks = Blocks::for_grid(axes.grid_dims(), axes.grid_spacing(volume.geometry()));
+        let volume = if axes.is_stored() && blocks.is_one() {
             Source::Stored(volume)
         } else {
-            Source::Reordered(Box::new(axes.reordered(volume)))
+            Source::Reordered(Box::new(axes.read_as_grid(volume, blocks)))
         };
         let g = volume.get().geometry();
         let dirs = g.directions();
@@ -126,6 +136,11 @@ impl<'a> Grid<'a> {
         Ok(Self {
             volume,
             axes,
+            blocks,
+            stored_voxel_ml: {
+                let s = volume_spacing;
+                s.x * s.y * s.z / 1000.0
+            },
             dims: [d.x as usize, d.y as usize, d.z as usize],
             spacing,
             anterior,
@@ -254,8 +269,17 @@ impl Grid<'_> {
     /// `labels` in the grid's order, as a labelmap on the stored volume's
     /// grid: what the caller's views and exports index.
     pub fn labelmap_of(&self, labels: Vec<u8>) -> Labelmap {
+        let labels = self
+            .blocks
+            .spread(&labels, self.dims, self.axes.grid_dims());
         let labels = self.axes.into_stored_order(labels);
         Labelmap::from_labels(self.axes.stored.map(|n| n as u32), labels).expect("sizes match")
+    }
+
+    /// Whether the grid reads the volume in blocks: its voxel counts are
+    /// then not the labelmap's.
+    pub fn is_reduced(&self) -> bool {
+        !self.blocks.is_one()
     }
 
     /// A labelmap on the stored volume's grid in the grid's order; none
@@ -264,10 +288,13 @@ impl Grid<'_> {
         if labelmap.dims().map(|n| n as usize) != self.axes.stored {
             return None;
         }
-        if self.axes.is_stored() {
+        if self.axes.is_stored() && self.blocks.is_one() {
             return Some(Cow::Borrowed(labelmap));
         }
         let labels = self.axes.in_grid_order(labelmap.labels());
+        let labels = self
+            .blocks
+            .sample(&labels, self.axes.grid_dims(), self.dims);
         let dims = self.dims.map(|n| n as u32);
         Some(Cow::Owned(
             Labelmap::from_labels(dims, labels).expect("sizes match"),
@@ -276,7 +303,7 @@ impl Grid<'_> {
 }
 
 /// The volume a grid reads: the caller's, or a copy with its axes
-/// reordered.
+/// reordered and its blocks averaged.
 enum Source<'a> {
     Stored(&'a Volume),
     Reordered(Box<Volume>),
@@ -288,6 +315,104 @@ impl Source<'_> {
             Source::Stored(v) => v,
             Source::Reordered(v) => v,
         }
+    }
+}
+
+/// Most voxels the analysis reads (168 M: 512×512×640). Its working
+/// buffers take about two bytes a voxel beside the volume's own, which a
+/// browser tab holding a 512²×2500 CT (1.3 GB) could not add within
+/// wasm32's 4 GiB; such a series is read in blocks (below).
+pub(crate) const MOST_ANALYSED_VOXELS: usize = 160 << 20;
+
+/// The finest pixel (mm) the analysis reads; finer ones are read in
+/// blocks. It is tested from 0.7 mm pixels up. On TotalSegmentator's CT
+/// resampled to 0.6 mm pixels (1 mm slices) it took L5 and the sacrum for
+/// one vertebra and named nothing right; read in blocks of 2×2 (1.2 mm),
+/// as at 0.7 mm. Thin slices are read as they are: at 0.5 mm, blocks of
+/// two slices brought that CT's lordosis from 57° to 64° (the reference's
+/// 63°) but L1's middle height from 0.6 to 3.5 mm short of the reference's.
+const FINEST_PIXEL_MM: f64 = 0.65;
+
+/// How many stored voxels the grid averages into one: `plane` × `plane`
+/// in a slice (pixels stay square) by `slices` slices.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Blocks {
+    plane: usize,
+    slices: usize,
+}
+
+impl Blocks {
+    /// Pixels no finer than `FINEST_PIXEL_MM`; then, beyond
+    /// [`MOST_ANALYSED_VOXELS`], the finer of pixel and slice step grown a
+    /// voxel at a time until the grid fits (a 512²×2500 CT of 0.75 mm
+    /// pixels and 0.5 mm slices is read at 1.5 mm by 1 mm).
+    fn for_grid(dims: [usize; 3], spacing: DVec3) -> Self {
+        let pixel = spacing.x.max(spacing.y);
+        let mut blocks = Blocks {
+            plane: ((FINEST_PIXEL_MM / pixel).ceil() as usize).max(1),
+            slices: 1,
+        };
+        while blocks.dims(dims).iter().product::<usize>() > MOST_ANALYSED_VOXELS {
+            if spacing.z * blocks.slices as f64 <= pixel * blocks.plane as f64 {
+                blocks.slices += 1;
+            } else {
+                blocks.plane += 1;
+            }
+        }
+        blocks
+    }
+
+    fn is_one(self) -> bool {
+        self.plane == 1 && self.slices == 1
+    }
+
+    /// The grid's dims for `full` voxels: whole blocks only (the last few
+    /// voxels of an axis beyond them take the last block's label).
+    fn dims(self, full: [usize; 3]) -> [usize; 3] {
+        [
+            (full[0] / self.plane).max(1),
+            (full[1] / self.plane).max(1),
+            (full[2] / self.slices).max(1),
+        ]
+    }
+
+    fn sizes(self) -> [usize; 3] {
+        [self.plane, self.plane, self.slices]
+    }
+
+    /// Labels on the `reduced` grid given to every voxel of the `full`
+    /// grid in their blocks.
+    fn spread(self, labels: &[u8], reduced: [usize; 3], full: [usize; 3]) -> Vec<u8> {
+        if self.is_one() {
+            return labels.to_vec();
+        }
+        let sizes = self.sizes();
+        let block_of = |n: usize, axis: usize| (n / sizes[axis]).min(reduced[axis] - 1);
+        let columns: Vec<usize> = (0..full[0]).map(|i| block_of(i, 0)).collect();
+        let mut out = Vec::with_capacity(full.iter().product());
+        for k in 0..full[2] {
+            let slice = block_of(k, 2) * reduced[0] * reduced[1];
+            for j in 0..full[1] {
+                let row = &labels[slice + block_of(j, 1) * reduced[0]..][..reduced[0]];
+                out.extend(columns.iter().map(|&c| row[c]));
+            }
+        }
+        out
+    }
+
+    /// Labels on the `full` grid read at each block's middle voxel (the
+    /// inverse of [`Blocks::spread`]).
+    fn sample(self, labels: &[u8], full: [usize; 3], reduced: [usize; 3]) -> Vec<u8> {
+        let sizes = self.sizes();
+        let middle = |n: usize, axis: usize| n * sizes[axis] + (sizes[axis] - 1) / 2;
+        let mut out = Vec::with_capacity(reduced.iter().product());
+        for k in 0..reduced[2] {
+            for j in 0..reduced[1] {
+                let row = (middle(k, 2) * full[1] + middle(j, 1)) * full[0];
+                out.extend((0..reduced[0]).map(|i| labels[row + middle(i, 0)]));
+            }
+        }
+        out
     }
 }
 
@@ -352,13 +477,82 @@ impl Axes {
         self.from == [0, 1, 2] && self.reversed == [false; 3]
     }
 
-    /// The stored linear index of each grid voxel, in the grid's order.
+    /// Voxels along the grid's axes, before blocks.
+    fn grid_dims(self) -> [usize; 3] {
+        self.from.map(|a| self.stored[a])
+    }
+
+    /// The voxel step (mm) along the grid's axes, before blocks.
+    fn grid_spacing(self, g: &Geometry) -> DVec3 {
+        let s = g.spacing();
+        DVec3::from_array(self.from.map(|a| s[a]))
+    }
+
+    /// The stored linear index of each grid voxel (before blocks), in the
+    /// grid's order.
     fn stored_indices(self) -> impl Iterator<Item = usize> {
+        let index = self.stored_index();
+        let [ni, nj, nk] = self.grid_dims();
+        (0..nk).flat_map(move |k| (0..nj).flat_map(move |j| (0..ni).map(move |i| index([i, j, k]))))
+    }
+
+    /// `volume` with its axes in the grid's order and each of `blocks`
+    /// averaged into one voxel at its middle: the same voxels at the same
+    /// patient positions when the blocks are single voxels.
+    fn read_as_grid(self, volume: &Volume, blocks: Blocks) -> Volume {
+        let g = volume.geometry();
+        let reduced = blocks.dims(self.grid_dims());
+        let voxels = match volume.voxels() {
+            Voxels::I16(v) => Voxels::I16(self.averaged(
+                reduced,
+                blocks,
+                |s| f32::from(v[s]),
+                |m| m.round() as i16,
+            )),
+            Voxels::F32(v) => Voxels::F32(self.averaged(reduced, blocks, |s| v[s], |m| m)),
+        };
+        let dims = UVec3::from_array(reduced.map(|n| n as u32));
+        let sizes = blocks.sizes();
+        let steps = [0, 1, 2].map(|n| {
+            let step = g.steps[self.from[n]] * sizes[n] as f64;
+            if self.reversed[n] { -step } else { step }
+        });
+        // The first block's middle, as a stored index.
+        let mut first = DVec3::ZERO;
+        for n in 0..3 {
+            let middle = (sizes[n] - 1) as f64 / 2.0;
+            first[self.from[n]] = if self.reversed[n] {
+                (self.stored[self.from[n]] - 1) as f64 - middle
+            } else {
+                middle
+            };
+        }
+        let geometry = Geometry::new(dims, steps, g.world_of(first))
+            .expect("the stored grid's axes, reordered");
+        Volume::new(geometry, voxels).expect("as many voxels")
+    }
+
+    /// The mean of each block's stored voxels (`value` by stored index),
+    /// written by `store`, block by block in the grid's order.
+    fn averaged<T>(
+        self,
+        reduced: [usize; 3],
+        blocks: Blocks,
+        value: impl Fn(usize) -> f32,
+        store: impl Fn(f32) -> T,
+    ) -> Vec<T> {
+        let index = self.stored_index();
+        let mut out = Vec::with_capacity(reduced.iter().product());
+        for k in 0..reduced[2] {
+            average_slice(k, reduced, blocks, &index, &value, &store, &mut out);
+        }
+        out
+    }
+
+    /// The stored linear index of a grid voxel (before blocks).
+    fn stored_index(self) -> impl Fn([usize; 3]) -> usize + Copy {
         let s = self.stored;
         let strides = [1, s[0], s[0] * s[1]];
-        let [ni, nj, nk] = self.from.map(|a| s[a]);
-        // Per grid axis: the stored index of its first voxel's offset and
-        // the signed stride of a step along it.
         let step = |g: usize| {
             let (n, stride) = (s[self.from[g]], strides[self.from[g]] as isize);
             if self.reversed[g] {
@@ -369,35 +563,7 @@ impl Axes {
         };
         let [(oi, si), (oj, sj), (ok, sk)] = [0, 1, 2].map(step);
         let base = (oi + oj + ok) as isize;
-        (0..nk as isize).flat_map(move |k| {
-            (0..nj as isize).flat_map(move |j| {
-                (0..ni as isize).map(move |i| (base + i * si + j * sj + k * sk) as usize)
-            })
-        })
-    }
-
-    /// `volume` with its axes in the grid's order: the same voxels at the
-    /// same patient positions.
-    fn reordered(self, volume: &Volume) -> Volume {
-        let g = volume.geometry();
-        let voxels = match volume.voxels() {
-            Voxels::I16(v) => Voxels::I16(self.stored_indices().map(|s| v[s]).collect()),
-            Voxels::F32(v) => Voxels::F32(self.stored_indices().map(|s| v[s]).collect()),
-        };
-        let dims = UVec3::from_array(self.from.map(|a| self.stored[a] as u32));
-        let steps = [0, 1, 2].map(|n| {
-            let step = g.steps[self.from[n]];
-            if self.reversed[n] { -step } else { step }
-        });
-        let mut first = DVec3::ZERO;
-        for n in 0..3 {
-            if self.reversed[n] {
-                first[self.from[n]] = (self.stored[self.from[n]] - 1) as f64;
-            }
-        }
-        let geometry = Geometry::new(dims, steps, g.world_of(first))
-            .expect("the stored grid's axes, reordered");
-        Volume::new(geometry, voxels).expect("as many voxels")
+        move |[i, j, k]| (base + i as isize * si + j as isize * sj + k as isize * sk) as usize
     }
 
     /// Labels in the grid's order, in the stored order.
@@ -418,6 +584,40 @@ impl Axes {
     }
 }
 
+/// [`Axes::averaged`] for the grid's slice `k`. A function per slice: wasm
+/// has no on-stack replacement, and a whole-spine CT's 655 M voxels pass
+/// through here once.
+#[inline(never)]
+fn average_slice<T>(
+    k: usize,
+    reduced: [usize; 3],
+    blocks: Blocks,
+    index: &impl Fn([usize; 3]) -> usize,
+    value: &impl Fn(usize) -> f32,
+    store: &impl Fn(f32) -> T,
+    out: &mut Vec<T>,
+) {
+    let sizes = blocks.sizes();
+    let count = (sizes[0] * sizes[1] * sizes[2]) as f32;
+    for j in 0..reduced[1] {
+        for i in 0..reduced[0] {
+            let mut sum = 0.0;
+            for dk in 0..sizes[2] {
+                for dj in 0..sizes[1] {
+                    for di in 0..sizes[0] {
+                        sum += value(index([
+                            i * sizes[0] + di,
+                            j * sizes[1] + dj,
+                            k * sizes[2] + dk,
+                        ]));
+                    }
+                }
+            }
+            out.push(store(sum / count));
+        }
+    }
+}
+
 /// A blank (0 HU) axial volume of `dims` voxels of 1 mm at the origin, for
 /// the unit tests that need a [`Grid`].
 #[cfg(test)]
@@ -427,4 +627,71 @@ pub(crate) fn blank_volume(dims: [usize; 3]) -> Volume {
     let geometry = insitu_volume::Geometry::new(size, steps, DVec3::ZERO).expect("a grid");
     let voxels = Voxels::I16(vec![0; dims.iter().product()]);
     Volume::new(geometry, voxels).expect("a volume")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_finer_or_larger_than_the_analysis_reads_are_read_in_blocks() {
+        let at = |x: f64, z: f64| DVec3::new(x, x, z);
+        let one = Blocks {
+            plane: 1,
+            slices: 1,
+        };
+        assert_eq!(Blocks::for_grid([512, 512, 600], at(0.7, 1.0)), one);
+        assert_eq!(Blocks::for_grid([512, 512, 300], at(0.68, 3.0)), one);
+        assert_eq!(Blocks::for_grid([512, 512, 600], at(0.75, 0.5)), one);
+        // Beyond the voxels read: the 0.5 mm slices two by two, then the
+        // 0.75 mm pixels.
+        let both = Blocks {
+            plane: 2,
+            slices: 2,
+        };
+        assert_eq!(Blocks::for_grid([512, 512, 2500], at(0.75, 0.5)), both);
+        // 0.5 mm pixels: read two by two.
+        let plane = Blocks {
+            plane: 2,
+            slices: 1,
+        };
+        assert_eq!(Blocks::for_grid([512, 512, 300], at(0.5, 1.0)), plane);
+    }
+
+    #[test]
+    fn blocks_are_averaged_at_their_middle_and_labels_go_back_to_each_voxel() {
+        // 5 × 5 × 5 voxels of 1 mm, HU = i + 10 j + 100 k; blocks of 2 × 2 × 2
+        // (the fifth voxel of each axis is beyond the last whole block).
+        let dims = [5usize, 5, 5];
+        let steps = [DVec3::X, DVec3::Y, DVec3::Z];
+        let geometry = Geometry::new(UVec3::splat(5), steps, DVec3::ZERO).expect("a grid");
+        let hu = (0..125).map(|n| (n % 5 + 10 * (n / 5 % 5) + 100 * (n / 25)) as i16);
+        let volume = Volume::new(geometry, Voxels::I16(hu.collect())).expect("a volume");
+        let axes = Axes::axial_for(volume.geometry()).expect("axial");
+        let blocks = Blocks {
+            plane: 2,
+            slices: 2,
+        };
+        let read = axes.read_as_grid(&volume, blocks);
+        let g = read.geometry();
+        assert_eq!(g.dims, UVec3::splat(2));
+        assert_eq!(
+            g.world_of(DVec3::ZERO),
+            DVec3::splat(0.5),
+            "the first block's middle"
+        );
+        assert_eq!(g.world_of(DVec3::ONE), DVec3::splat(2.5));
+        let Voxels::I16(v) = read.voxels() else {
+            panic!("i16 in, i16 out");
+        };
+        // Block (1, 0, 1), the sixth: i 2..=3, j 0..=1, k 2..=3: 2.5 + 5 + 250.
+        assert_eq!(v[5], 258);
+        let labels: Vec<u8> = (1..=8).collect();
+        let spread = blocks.spread(&labels, [2, 2, 2], dims);
+        assert_eq!(spread.len(), 125);
+        let at = |i: usize, j: usize, k: usize| spread[(k * 5 + j) * 5 + i];
+        assert_eq!((at(0, 0, 0), at(1, 1, 1), at(4, 4, 4)), (1, 1, 8));
+        assert_eq!(at(3, 0, 2), 6, "block (1, 0, 1)");
+        assert_eq!(blocks.sample(&spread, dims, [2, 2, 2]), labels);
+    }
 }

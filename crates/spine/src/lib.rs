@@ -714,7 +714,7 @@ fn finish(
         neighbour_flags(&mut vertebrae);
     }
     let angles = angles(&vertebrae);
-    let spine = Spine {
+    let mut spine = Spine {
         vertebrae,
         angles,
         levels,
@@ -726,10 +726,25 @@ fn finish(
             .collect(),
         bone_hu: grid.bone_hu(),
     };
-    Analysis {
-        spine,
-        labelmap: grid.labelmap_of(labels),
+    let labelmap = on_stored_grid(grid, labels, &mut spine);
+    Analysis { spine, labelmap }
+}
+
+/// The analysis' `labels` as a labelmap on the stored volume's grid; where
+/// the grid read the volume in blocks, the report's voxel counts and
+/// volumes are counted again there, so that they are the labelmap's.
+pub(crate) fn on_stored_grid(grid: &grid::Grid, labels: Vec<u8>, spine: &mut Spine) -> Labelmap {
+    let labelmap = grid.labelmap_of(labels);
+    if grid.is_reduced() {
+        let counts = label_counts(labelmap.labels());
+        for v in &mut spine.vertebrae {
+            v.voxels = counts[v.label as usize];
+            v.volume_ml = v.voxels as f64 * grid.stored_voxel_ml;
+        }
+        spine.ribs_voxels = counts[RIBS_LABEL as usize];
+        spine.pelvis_voxels = counts[PELVIS_LABEL as usize];
     }
+    labelmap
 }
 
 /// One labelled piece to measure as a vertebra (or, labelled

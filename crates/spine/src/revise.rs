@@ -584,7 +584,7 @@ fn rebuild(
         neighbour_flags(&mut vertebrae);
     }
     let count = |label: u8| gathered[label as usize].voxels;
-    let revised = Spine {
+    let mut revised = Spine {
         angles: angles(&vertebrae),
         vertebrae,
         levels: spine.levels.clone(),
@@ -596,9 +596,10 @@ fn rebuild(
             .collect(),
         bone_hu: spine.bone_hu,
     };
+    let labelmap = crate::on_stored_grid(grid, map, &mut revised);
     Ok(Analysis {
         spine: revised,
-        labelmap: grid.labelmap_of(map),
+        labelmap,
     })
 }
 

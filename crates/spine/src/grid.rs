@@ -117,6 +117,14 @@ impl CellIndex {
     }
 }
 
+/// How many voxels a grid of `volume` reads (in blocks where it is too
+/// fine or too large), worked out without reading any.
+pub(crate) fn voxels_read(volume: &Volume) -> Result<usize, SpineError> {
+    let axes = Axes::axial_for(volume.geometry())?;
+    let blocks = Blocks::for_grid(axes.grid_dims(), axes.grid_spacing(volume.geometry()));
+    Ok(blocks.dims(axes.grid_dims()).iter().product())
+}
+
 impl<'a> Grid<'a> {
     /// Refuses a volume none of whose three planes is roughly axial.
     pub fn new(volume: &'a Volume) -> Result<Self, SpineError> {

@@ -9,6 +9,9 @@
 /// budget: the CLI's volumes are bounded by the machine.
 pub const WASM_VOLUME_BYTES: u64 = 3 << 30;
 
+/// The most a wasm32 heap may grow to (4 GiB: 65,536 pages of 64 KiB).
+pub const WASM_HEAP_BYTES: u64 = 4 << 30;
+
 /// Bytes of `voxels` voxels as i16 (`float`: as f32).
 pub fn voxel_bytes(voxels: u64, float: bool) -> u64 {
     voxels.saturating_mul(if float { 4 } else { 2 })

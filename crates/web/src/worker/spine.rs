@@ -32,6 +32,11 @@ pub async fn find(worker: &Worker, if_unlabelled: bool) {
     if if_unlabelled && labelled {
         return post(&Reply::SpineSkipped, Attachments::default());
     }
+    // A tab's wasm heap stops at 4 GiB: said before anything is allocated.
+    let free = insitu_volume::budget::WASM_HEAP_BYTES.saturating_sub(super::heap_bytes() as u64);
+    if let Err(e) = insitu_spine::fits_in(&volume, free) {
+        return fail(Task::FindingTheSpine, e.into());
+    }
     worker.cancel.set(false);
     let started = now_ms();
     let mut analyser = match Analyser::new(&volume) {

@@ -116,32 +116,13 @@ fn decode_into<'a, T: Sample, S: Source>(
 }
 
 impl Scan {
-    /// Splits series `index` into at most `parts` jobs of whole files, in
-    /// stacking order and balanced by slice count.
-    pub fn decode_jobs(
-        &self,
-        index: usize,
-        parts: usize,
-        float: bool,
-    ) -> Result<Vec<DecodeJob>, BuildError> {
-        let plan = self
-            .series
-            .get(index)
-            .ok_or(BuildError::NoSuchSeries(index))?;
-        let files = self.files_in_stack_order(index)?;
-        let parts = parts.clamp(1, files.len().max(1));
-        let per_part = plan.slices.len().div_ceil(parts);
-        Ok(self.group_jobs(index, files, float, |job, jobs| {
-            job.slice_count() >= per_part && jobs < parts
-        }))
-    }
-
     /// Splits series `index` into jobs of whole files for `decoders`
     /// workers that take them in turn: as few rounds as keep each job's
     /// samples within `most_bytes` (a file's frames are never parted),
-    /// the jobs of about equal size. A worker's heap holds one job's files
-    /// and samples at a time, so decoders never hold a second copy of a
-    /// whole-spine series (1.3 GB) between them.
+    /// the jobs of about equal size, in stacking order (`usize::MAX`: one
+    /// job per decoder). A worker's heap holds one job's files and samples
+    /// at a time, so decoders never hold a second copy of a whole-spine
+    /// series (1.3 GB) between them.
     pub fn decode_rounds(
         &self,
         index: usize,

@@ -16,7 +16,7 @@ fn build_in_parts<S: Source>(
     parts: usize,
 ) -> insitu_volume::Loaded {
     let float = scan.needs_float(index).unwrap();
-    let jobs = scan.decode_jobs(index, parts, float).unwrap();
+    let jobs = scan.decode_rounds(index, parts, usize::MAX, float).unwrap();
     assert!(jobs.len() <= parts, "{} jobs for {parts} parts", jobs.len());
     let mut assembly = scan.start_assembly(index, float).unwrap();
     for job in &jobs {
@@ -35,7 +35,7 @@ fn the_head_ct_in_parts_equals_the_whole_build() {
     let index = scan.largest_series().unwrap();
     let whole = scan.build(index, &files).unwrap();
     for parts in [1, 2, 3, 4, 7, 100] {
-        let jobs = scan.decode_jobs(index, parts, false).unwrap();
+        let jobs = scan.decode_rounds(index, parts, usize::MAX, false).unwrap();
         let slices: usize = jobs.iter().map(|j| j.slice_count()).sum();
         assert_eq!(slices, 28, "every slice in exactly one job");
         let built = build_in_parts(&scan, index, &files, parts);
@@ -92,7 +92,7 @@ fn float_jobs_give_the_same_values() {
     let index = scan.largest_series().unwrap();
     let whole = scan.build(index, &files).unwrap();
     let mut assembly = scan.start_assembly(index, true).unwrap();
-    for job in scan.decode_jobs(index, 3, true).unwrap() {
+    for job in scan.decode_rounds(index, 3, usize::MAX, true).unwrap() {
         let mine: Vec<_> = job.files.iter().map(|&f| &files[f]).collect();
         let (samples, outcome) = run_job(&job, &mine);
         assert!(matches!(samples, insitu_volume::Voxels::F32(_)));
@@ -120,7 +120,7 @@ fn head_ct_damaged_after_the_scan(
 #[test]
 fn a_slice_that_fails_in_a_job_is_reported_as_the_whole_build_reports_it() {
     let (files, scan, index, victim) = head_ct_damaged_after_the_scan(|scan, index| {
-        scan.decode_jobs(index, 1, false).unwrap()[0].files[5]
+        scan.decode_rounds(index, 1, usize::MAX, false).unwrap()[0].files[5]
     });
     let whole = scan.build(index, &files).unwrap();
     let built = build_in_parts(&scan, index, &files, 4);

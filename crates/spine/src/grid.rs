@@ -277,9 +277,7 @@ impl Grid<'_> {
     /// `labels` in the grid's order, as a labelmap on the stored volume's
     /// grid: what the caller's views and exports index.
     pub fn labelmap_of(&self, labels: Vec<u8>) -> Labelmap {
-        let labels = self
-            .blocks
-            .spread(&labels, self.dims, self.axes.grid_dims());
+        let labels = self.blocks.spread(labels, self.dims, self.axes.grid_dims());
         let labels = self.axes.into_stored_order(labels);
         Labelmap::from_labels(self.axes.stored.map(|n| n as u32), labels).expect("sizes match")
     }
@@ -390,9 +388,9 @@ impl Blocks {
 
     /// Labels on the `reduced` grid given to every voxel of the `full`
     /// grid in their blocks.
-    fn spread(self, labels: &[u8], reduced: [usize; 3], full: [usize; 3]) -> Vec<u8> {
+    fn spread(self, labels: Vec<u8>, reduced: [usize; 3], full: [usize; 3]) -> Vec<u8> {
         if self.is_one() {
-            return labels.to_vec();
+            return labels;
         }
         let sizes = self.sizes();
         let block_of = |n: usize, axis: usize| (n / sizes[axis]).min(reduced[axis] - 1);
@@ -695,7 +693,7 @@ mod tests {
         // Block (1, 0, 1), the sixth: i 2..=3, j 0..=1, k 2..=3: 2.5 + 5 + 250.
         assert_eq!(v[5], 258);
         let labels: Vec<u8> = (1..=8).collect();
-        let spread = blocks.spread(&labels, [2, 2, 2], dims);
+        let spread = blocks.spread(labels.clone(), [2, 2, 2], dims);
         assert_eq!(spread.len(), 125);
         let at = |i: usize, j: usize, k: usize| spread[(k * 5 + j) * 5 + i];
         assert_eq!((at(0, 0, 0), at(1, 1, 1), at(4, 4, 4)), (1, 1, 8));

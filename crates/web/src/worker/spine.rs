@@ -32,10 +32,8 @@ pub async fn find(worker: &Worker, if_unlabelled: bool) {
     if if_unlabelled && labelled {
         return post(&Reply::SpineSkipped, Attachments::default());
     }
-    // A tab's wasm heap stops at 4 GiB: said before anything is allocated.
-    let free = insitu_volume::budget::WASM_HEAP_BYTES.saturating_sub(super::heap_bytes() as u64);
-    if let Err(e) = insitu_spine::fits_in(&volume, free) {
-        return fail(Task::FindingTheSpine, e.into());
+    if let Err(e) = room_for_analysis(&volume) {
+        return fail(Task::FindingTheSpine, e);
     }
     worker.cancel.set(false);
     let started = now_ms();
@@ -172,7 +170,18 @@ pub fn remeasure_if_touched(worker: &Worker) {
 fn revised_now(worker: &Worker, revision: Revision) -> Option<Result<Analysis, Failure>> {
     let study = worker.study.borrow();
     let (volume, spine, segments) = (study.volume()?, study.spine()?, study.segments()?);
+    if let Err(e) = room_for_analysis(&volume) {
+        return Some(Err(e));
+    }
     Some(revised(&volume, segments.workbench().labelmap(), spine, revision).map_err(Failure::from))
+}
+
+/// Whether this worker's wasm heap, which stops at 4 GiB, can grow by what
+/// an analysis of `volume` (or a revision, which reads it again) takes:
+/// said before anything is allocated, never a trap on a failed allocation.
+fn room_for_analysis(volume: &insitu_volume::Volume) -> Result<(), Failure> {
+    let free = insitu_volume::budget::WASM_HEAP_BYTES.saturating_sub(super::heap_bytes() as u64);
+    insitu_spine::fits_in(volume, free).map_err(Failure::from)
 }
 
 /// Puts a renamed or revised spine's labels into the segments (one step

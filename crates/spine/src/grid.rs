@@ -120,17 +120,23 @@ impl CellIndex {
 /// How many voxels a grid of `volume` reads (in blocks where it is too
 /// fine or too large), worked out without reading any.
 pub(crate) fn voxels_read(volume: &Volume) -> Result<usize, SpineError> {
+    let (axes, blocks) = axes_and_blocks(volume)?;
+    Ok(blocks.dims(axes.grid_dims()).iter().product())
+}
+
+/// The grid's axes for `volume`, and the blocks it reads it in.
+fn axes_and_blocks(volume: &Volume) -> Result<(Axes, Blocks), SpineError> {
     let axes = Axes::axial_for(volume.geometry())?;
     let blocks = Blocks::for_grid(axes.grid_dims(), axes.grid_spacing(volume.geometry()));
-    Ok(blocks.dims(axes.grid_dims()).iter().product())
+    Ok((axes, blocks))
 }
 
 impl<'a> Grid<'a> {
     /// Refuses a volume none of whose three planes is roughly axial.
     pub fn new(volume: &'a Volume) -> Result<Self, SpineError> {
-        let axes = Axes::axial_for(volume.geometry())?;
-        let volume_spacing = volume.geometry().spacing();
-        let blocks = Blocks::for_grid(axes.grid_dims(), axes.grid_spacing(volume.geometry()));
+        let (axes, blocks) = axes_and_blocks(volume)?;
+        let stored = volume.geometry().spacing();
+        let stored_voxel_ml = stored.x * stored.y * stored.z / 1000.0;
         let volume = if axes.is_stored() && blocks.is_one() {
             Source::Stored(volume)
         } else {
@@ -145,10 +151,7 @@ impl<'a> Grid<'a> {
             volume,
             axes,
             blocks,
-            stored_voxel_ml: {
-                let s = volume_spacing;
-                s.x * s.y * s.z / 1000.0
-            },
+            stored_voxel_ml,
             dims: [d.x as usize, d.y as usize, d.z as usize],
             spacing,
             anterior,
@@ -298,9 +301,7 @@ impl Grid<'_> {
             return Some(Cow::Borrowed(labelmap));
         }
         let labels = self.axes.in_grid_order(labelmap.labels());
-        let labels = self
-            .blocks
-            .sample(&labels, self.axes.grid_dims(), self.dims);
+        let labels = self.blocks.sample(labels, self.axes.grid_dims(), self.dims);
         let dims = self.dims.map(|n| n as u32);
         Some(Cow::Owned(
             Labelmap::from_labels(dims, labels).expect("sizes match"),
@@ -408,7 +409,10 @@ impl Blocks {
 
     /// Labels on the `full` grid read at each block's middle voxel (the
     /// inverse of [`Blocks::spread`]).
-    fn sample(self, labels: &[u8], full: [usize; 3], reduced: [usize; 3]) -> Vec<u8> {
+    fn sample(self, labels: Cow<'_, [u8]>, full: [usize; 3], reduced: [usize; 3]) -> Vec<u8> {
+        if self.is_one() {
+            return labels.into_owned();
+        }
         let sizes = self.sizes();
         let middle = |n: usize, axis: usize| n * sizes[axis] + (sizes[axis] - 1) / 2;
         let mut out = Vec::with_capacity(reduced.iter().product());
@@ -584,9 +588,13 @@ impl Axes {
         stored
     }
 
-    /// Labels in the stored order, in the grid's order.
-    fn in_grid_order(self, labels: &[u8]) -> Vec<u8> {
-        self.stored_indices().map(|s| labels[s]).collect()
+    /// Labels in the stored order, in the grid's order (borrowed when the
+    /// orders are one).
+    fn in_grid_order<'l>(self, labels: &'l [u8]) -> Cow<'l, [u8]> {
+        if self.is_stored() {
+            return Cow::Borrowed(labels);
+        }
+        Cow::Owned(self.stored_indices().map(|s| labels[s]).collect())
     }
 }
 
@@ -698,6 +706,9 @@ mod tests {
         let at = |i: usize, j: usize, k: usize| spread[(k * 5 + j) * 5 + i];
         assert_eq!((at(0, 0, 0), at(1, 1, 1), at(4, 4, 4)), (1, 1, 8));
         assert_eq!(at(3, 0, 2), 6, "block (1, 0, 1)");
-        assert_eq!(blocks.sample(&spread, dims, [2, 2, 2]), labels);
+        assert_eq!(
+            blocks.sample(Cow::Borrowed(&spread), dims, [2, 2, 2]),
+            labels
+        );
     }
 }

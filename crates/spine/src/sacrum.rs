@@ -126,9 +126,18 @@ pub(crate) fn fill_marrow(grid: &Grid, labels: &mut [u8], chain: &[Pocket], disc
     for k in 0..nk {
         let canal = chain.iter().find(|p| p.k == k);
         let slice = &mut labels[k * plane..(k + 1) * plane];
-        fill_marrow_in_slice(grid, slice, k, canal, discs);
+        for _ in 0..MARROW_PASSES {
+            fill_marrow_in_slice(grid, slice, k, canal, discs);
+        }
     }
 }
+
+/// Passes of [`fill_marrow`] in each slice: the first pass walls in
+/// marrow it could not see enclosed by the sparse cortex alone (a middle
+/// more than the closing's radius from any labelled bone). On
+/// TotalSegmentator's CT at 3 mm the sacrum's Dice is 0.757 after one
+/// pass, 0.775 after two, 0.776 after four; every other label unchanged.
+const MARROW_PASSES: usize = 2;
 
 /// [`fill_marrow`] in slice `k`, whose labels are `slice`. A function per
 /// slice: wasm has no on-stack replacement.

@@ -703,6 +703,7 @@ fn finish(
     }
     if sacrum_at.is_some() {
         sacrum::fill_marrow(grid, &mut labels, chain, discs);
+        sacrum::return_iliac_cortex(grid, &mut labels);
     }
     holes::close_across_bodies(grid, &mut labels, chain, discs);
     holes::close_along_slices(grid, &mut labels);

@@ -6,7 +6,9 @@
 //! and lies within its width is sacrum; the iliac and ischial bones beside
 //! it are apart from it there (sacrospinous and sacrotuberous ligaments,
 //! not bone, join them) or outside its width. Then its marrow, which
-//! dim bone leaves out of every reading, is filled in slice by slice.
+//! dim bone leaves out of every reading, is filled in slice by slice, and
+//! the ilium's inner wall, taken across the sacroiliac joint, is given back
+//! to the pelvis.
 
 use std::collections::VecDeque;
 
@@ -305,6 +307,73 @@ fn around(p: usize, ni: usize, nj: usize) -> impl Iterator<Item = usize> {
                 .then(|| y as usize * ni + x as usize)
         })
     })
+}
+
+/// Cortex (HU) that [`return_iliac_cortex`] follows: the sacrum's and the
+/// ilium's walls, not the dim marrow or the joint between them. On
+/// TotalSegmentator's CT at 3 mm, 100, 150, 200 and 250 HU took the
+/// sacrum's Dice from 0.775 to 0.771, 0.780, 0.783 and 0.778.
+const ILIAC_CORTEX_HU: f32 = 200.0;
+
+/// Gives the pelvis back the ilium's inner wall where the sacrum's label
+/// took it. An osteoporotic ilium's marrow is too dim for any reading of
+/// bone, so its two walls are apart: the outer one is pelvis, the inner
+/// one lies against the sacrum across the sacroiliac joint, which partial
+/// volume bridges, and came out sacrum (on TotalSegmentator's CT at 3 mm,
+/// 955 of the sacrum's 1,997 false voxels were the reference's ilium). In
+/// each slice, pieces of the sacrum's label at `ILIAC_CORTEX_HU` or more,
+/// apart from the largest such piece (the sacrum's own walls), that touch
+/// the pelvis are pelvis: the joint's dark line parts the two bones' walls.
+pub(crate) fn return_iliac_cortex(grid: &Grid, labels: &mut [u8]) {
+    let [ni, nj, nk] = grid.dims;
+    let plane = ni * nj;
+    for k in 0..nk {
+        return_iliac_cortex_in_slice(grid, &mut labels[k * plane..(k + 1) * plane], k);
+    }
+}
+
+/// [`return_iliac_cortex`] in slice `k`. A function per slice: wasm has no
+/// on-stack replacement.
+#[inline(never)]
+fn return_iliac_cortex_in_slice(grid: &Grid, slice: &mut [u8], k: usize) {
+    let sacrum = label_of(24);
+    let [ni, nj, _] = grid.dims;
+    let wall = |p: usize| slice[p] == sacrum && grid.hu_at(p % ni, p / ni, k) >= ILIAC_CORTEX_HU;
+    let mut seen = vec![false; slice.len()];
+    let mut pieces: Vec<Vec<usize>> = Vec::new();
+    for start in 0..slice.len() {
+        if seen[start] || !wall(start) {
+            continue;
+        }
+        seen[start] = true;
+        let mut piece = vec![start];
+        let mut next = 0;
+        while let Some(&p) = piece.get(next) {
+            next += 1;
+            for q in around(p, ni, nj) {
+                if !seen[q] && wall(q) {
+                    seen[q] = true;
+                    piece.push(q);
+                }
+            }
+        }
+        pieces.push(piece);
+    }
+    let Some(largest) = (0..pieces.len()).max_by_key(|&c| pieces[c].len()) else {
+        return;
+    };
+    for (c, piece) in pieces.iter().enumerate() {
+        let touches_pelvis = || {
+            piece
+                .iter()
+                .any(|&p| around(p, ni, nj).any(|q| slice[q] == PELVIS_LABEL))
+        };
+        if c != largest && touches_pelvis() {
+            for &p in piece {
+                slice[p] = PELVIS_LABEL;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -583,10 +583,11 @@ fn analysed_from_the_sacrum(volume: &insitu_volume::Volume) -> insitu_spine::Ana
 
 /// The sacrum's bar. Its alae's fatty marrow reads as dim as muscle
 /// behind a cortex broken by partial volume; `sacrum::fill_marrow` takes
-/// what its closed label encloses, in two passes (0.77–0.81 at 3, 1.5 and
-/// 1 mm and with finer pixels; 0.76–0.79 with one pass, 0.61–0.62 before
-/// the fill, and 0.57–0.58 while its lower part and the coccyx, below the
-/// column, were called pelvis).
+/// what its closed label encloses, in two passes, and
+/// `sacrum::return_iliac_cortex` gives the pelvis the ilium's inner wall
+/// (0.78–0.81 at 3, 1.5 and 1 mm and with finer pixels; 0.76–0.79 with one
+/// pass and the wall kept, 0.61–0.62 before the fill, and 0.57–0.58 while
+/// its lower part and the coccyx, below the column, were called pelvis).
 const SACRUM_DICE: f64 = 0.76;
 
 /// The lumbar lordosis (L1's superior endplate against the sacrum's top)

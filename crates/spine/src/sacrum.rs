@@ -129,7 +129,10 @@ pub(crate) fn fill_marrow(grid: &Grid, labels: &mut [u8], chain: &[Pocket], disc
         let canal = chain.iter().find(|p| p.k == k);
         let slice = &mut labels[k * plane..(k + 1) * plane];
         for _ in 0..MARROW_PASSES {
-            fill_marrow_in_slice(grid, slice, k, canal, discs);
+            // A pass that filled nothing leaves the next the same slice.
+            if fill_marrow_in_slice(grid, slice, k, canal, discs) == 0 {
+                break;
+            }
         }
     }
 }
@@ -141,8 +144,8 @@ pub(crate) fn fill_marrow(grid: &Grid, labels: &mut [u8], chain: &[Pocket], disc
 /// pass, 0.775 after two, 0.776 after four; every other label unchanged.
 const MARROW_PASSES: usize = 2;
 
-/// [`fill_marrow`] in slice `k`, whose labels are `slice`. A function per
-/// slice: wasm has no on-stack replacement.
+/// [`fill_marrow`] in slice `k`, whose labels are `slice`; how many voxels
+/// it filled. A function per slice: wasm has no on-stack replacement.
 #[inline(never)]
 fn fill_marrow_in_slice(
     grid: &Grid,
@@ -150,7 +153,7 @@ fn fill_marrow_in_slice(
     k: usize,
     canal: Option<&Pocket>,
     discs: &[Disc],
-) {
+) -> usize {
     let sacrum = label_of(24);
     let [ni, nj, _] = grid.dims;
     let (mut i0, mut j0, mut i1, mut j1) = (ni, nj, 0, 0);
@@ -159,7 +162,7 @@ fn fill_marrow_in_slice(
         (i0, j0, i1, j1) = (i0.min(i), j0.min(j), i1.max(i), j1.max(j));
     }
     if i0 > i1 {
-        return;
+        return 0;
     }
     // A square pixel's chamfer: the smaller side keeps the closing within
     // its radius. The box reaches past the slice's edges where the
@@ -212,9 +215,10 @@ fn fill_marrow_in_slice(
         .filter(|&xy| !in_canal(xy) && !near_disc(xy))
         .map(|(x, y)| y * ni + x)
         .collect();
-    for p in enclosed {
+    for &p in &enclosed {
         slice[p] = sacrum;
     }
+    enclosed.len()
 }
 
 /// For each cell of a `w` × `h` grid, on how many of four lines through
@@ -327,8 +331,12 @@ const ILIAC_CORTEX_HU: f32 = 200.0;
 pub(crate) fn return_iliac_cortex(grid: &Grid, labels: &mut [u8]) {
     let [ni, nj, nk] = grid.dims;
     let plane = ni * nj;
+    let sacrum = label_of(24);
     for k in 0..nk {
-        return_iliac_cortex_in_slice(grid, &mut labels[k * plane..(k + 1) * plane], k);
+        let slice = &mut labels[k * plane..(k + 1) * plane];
+        if slice.contains(&sacrum) {
+            return_iliac_cortex_in_slice(grid, slice, k);
+        }
     }
 }
 

@@ -193,81 +193,16 @@ impl Cells {
                 walked += step;
                 most += 1;
             }
-            self.steps_to_bone(dx, dy)
+            crate::steps::steps_to_bone::<u8>(&self.bone, self.w, self.h, (dx, dy))
                 .into_iter()
                 .map(|n| n <= most)
                 .collect()
         })
     }
-
-    /// Steps from each cell to the first bone cell in direction (dx, dy),
-    /// [`FAR`] when the grid's edge comes first: each cell's count is its
-    /// neighbour's at (x + dx, y + dy) plus one (0 on bone). Rows in the
-    /// order that has that neighbour's row done first, so a diagonal or
-    /// vertical sweep reads a finished row slice against slice (no per-cell
-    /// bounds test: a quarter of the browser's analysis of a low-density CT
-    /// went to them).
-    fn steps_to_bone(&self, dx: i64, dy: i64) -> Vec<u8> {
-        let (w, h) = (self.w, self.h);
-        let mut steps = vec![FAR; w * h];
-        let rows: Vec<usize> = if dy > 0 {
-            (0..h).rev().collect()
-        } else {
-            (0..h).collect()
-        };
-        let after = |n: u8| n.saturating_add(1);
-        for y in rows {
-            let (row, bone) = (y * w, &self.bone[y * w..(y + 1) * w]);
-            if dy == 0 {
-                // Along the row, from the side the neighbour is on.
-                let row = &mut steps[row..row + w];
-                let mut before = FAR;
-                let mut next = |s: &mut u8, b: bool| {
-                    *s = if b { 0 } else { after(before) };
-                    before = *s;
-                };
-                if dx > 0 {
-                    row.iter_mut()
-                        .zip(bone)
-                        .rev()
-                        .for_each(|(s, &b)| next(s, b));
-                } else {
-                    row.iter_mut().zip(bone).for_each(|(s, &b)| next(s, b));
-                }
-                continue;
-            }
-            let ny = y as i64 + dy;
-            let (cur, other) = if dy > 0 {
-                let (low, high) = steps.split_at_mut(row + w);
-                (&mut low[row..], (ny < h as i64).then(|| &high[..w]))
-            } else {
-                let (low, high) = steps.split_at_mut(row);
-                (&mut high[..w], (ny >= 0).then(|| &low[row - w..]))
-            };
-            // Cells whose neighbour is in the grid: x + dx within 0..w.
-            let (from, to) = match dx {
-                1 => (0, w.saturating_sub(1)),
-                -1 => (1.min(w), w),
-                _ => (0, w),
-            };
-            if let Some(other) = other {
-                let shifted = &other[(from as i64 + dx) as usize..(to as i64 + dx) as usize];
-                for (s, &n) in cur[from..to].iter_mut().zip(shifted) {
-                    *s = after(n);
-                }
-            }
-            for (s, &b) in cur.iter_mut().zip(bone) {
-                if b {
-                    *s = 0;
-                }
-            }
-        }
-        steps
-    }
 }
 
-/// Steps to bone meaning "none before the grid's edge" (saturating: a count
-/// that reaches it stays there).
+/// Steps to bone meaning "none before the grid's edge" (see
+/// [`crate::steps`]).
 const FAR: u8 = u8::MAX;
 
 /// One row's pixels into its cells `S` pixels wide (the last may be

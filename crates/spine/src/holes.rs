@@ -164,10 +164,10 @@ fn close_up_to(
 ) {
     let vertebra = |l: u8| (label_of(0)..=label_of(23)).contains(&l);
     let plane = last.len();
-    // Most of a slice is unlabelled: eight pixels skipped at once.
-    for word in (0..plane).step_by(8) {
-        let columns = word..(word + 8).min(plane);
-        if crate::all_zero(&labels[k * plane + word..k * plane + columns.end]) {
+    // Most of a slice is unlabelled: a block of pixels skipped at once.
+    for block in (0..plane).step_by(crate::BLOCK) {
+        let columns = block..(block + crate::BLOCK).min(plane);
+        if crate::all_zero(&labels[k * plane + block..k * plane + columns.end]) {
             continue;
         }
         for column in columns {

@@ -18,6 +18,7 @@ use crate::grid::Grid;
 use crate::holes::DISC_REACH_MM;
 use crate::naming::{PELVIS_LABEL, label_of};
 use crate::plane::components_inside;
+use crate::steps::steps_to_bone;
 use crate::thick::chamfer;
 
 /// Gives the sacrum's label to pelvis voxels that continue it down the
@@ -125,9 +126,14 @@ const MARROW_FLOOR_HU: f32 = -50.0;
 pub(crate) fn fill_marrow(grid: &Grid, labels: &mut [u8], chain: &[Pocket], discs: &[Disc]) {
     let [ni, nj, nk] = grid.dims;
     let plane = ni * nj;
+    let sacrum = label_of(24);
     for k in 0..nk {
-        let canal = chain.iter().find(|p| p.k == k);
         let slice = &mut labels[k * plane..(k + 1) * plane];
+        // A word at a time, not a pixel at a time as the box is found.
+        if !slice.contains(&sacrum) {
+            continue;
+        }
+        let canal = chain.iter().find(|p| p.k == k);
         for _ in 0..MARROW_PASSES {
             // A pass that filled nothing leaves the next the same slice.
             if fill_marrow_in_slice(grid, slice, k, canal, discs) == 0 {
@@ -234,46 +240,15 @@ fn lines_between(bone: &[bool], w: usize, h: usize, spacing: [f64; 2]) -> Vec<u8
         ((1, 1), diagonal),
         ((1, -1), diagonal),
     ] {
+        // Under the count's FAR: past `most` is "no bone within the span".
         let most = (MARROW_SPAN_MM / step).floor().min(f64::from(u16::MAX - 1)) as u16;
-        let ahead = steps_to_bone(bone, w, h, (dx, dy), most);
-        let behind = steps_to_bone(bone, w, h, (-dx, -dy), most);
+        let ahead = steps_to_bone::<u16>(bone, w, h, (dx, dy));
+        let behind = steps_to_bone::<u16>(bone, w, h, (-dx, -dy));
         for ((n, a), b) in lines.iter_mut().zip(ahead).zip(behind) {
             *n += u8::from(a <= most && b <= most);
         }
     }
     lines
-}
-
-/// Steps from each cell back along `(dx, dy)` to the nearest `bone` cell
-/// (0 on bone), `most + 1` where there is none within `most`.
-fn steps_to_bone(bone: &[bool], w: usize, h: usize, (dx, dy): (i64, i64), most: u16) -> Vec<u16> {
-    let none = most + 1;
-    let mut steps = vec![none; w * h];
-    // Cells in an order that visits the one a step back first.
-    let rows: Vec<usize> = if dy < 0 {
-        (0..h).rev().collect()
-    } else {
-        (0..h).collect()
-    };
-    let columns: Vec<usize> = if dx < 0 {
-        (0..w).rev().collect()
-    } else {
-        (0..w).collect()
-    };
-    for &y in &rows {
-        for &x in &columns {
-            let c = y * w + x;
-            if bone[c] {
-                steps[c] = 0;
-                continue;
-            }
-            let (bx, by) = (x as i64 - dx, y as i64 - dy);
-            if bx >= 0 && by >= 0 && (bx as usize) < w && (by as usize) < h {
-                steps[c] = (steps[by as usize * w + bx as usize] + 1).min(none);
-            }
-        }
-    }
-    steps
 }
 
 /// Queues the pelvis pixels of `slice` (`dims` pixels) around `p` not yet

@@ -131,35 +131,28 @@ fn front_margin(grid: &Grid) -> f64 {
     if grid.reading.lenient { 25.0 } else { 12.0 }
 }
 
-/// Splits the spine's bone into vertebrae between `discs` (top down).
-pub(crate) fn split(
-    grid: &Grid,
-    column: &Column,
-    discs: &[Disc],
-    progress: &mut dyn FnMut(f32) -> bool,
-) -> Result<Split, SpineError> {
-    let mut candidates: Vec<Candidate> = (0..=discs.len())
-        .map(|n| Candidate {
-            upper: n.checked_sub(1).map(|u| discs[u]),
-            lower: discs.get(n).copied(),
-            voxels: 0,
-            centroid: DVec3::ZERO,
-            outside_voxels: 0,
-            outside_reach_mm: 0.0,
-            alae: false,
-            ribs: false,
-            partial: false,
-        })
-        .collect();
-    if candidates.len() > 100 {
-        return Err(SpineError::TooManyDiscs(discs.len()));
-    }
-    let [ni, nj, _] = grid.dims;
+/// What a split reads that its discs do not change: built once per column
+/// and reading, so the second split of one reading (with a disc the first
+/// missed, see `merged`) does not build it again (about half a split's
+/// time on a 512²×300 CT).
+pub(crate) struct Prepared {
+    /// The envelope mask over the window, on the column's slices.
+    envelope: Envelope,
+    /// Bone in the envelope, holes filled (not the canal), over the same.
+    region: Vec<bool>,
+    thick: Thick,
+    /// Region voxels a contrast-filled vessel holds (see `vessels`).
+    vessel_seeds: Vec<usize>,
+    /// The region's step weights (see [`crate::paths::step_weights`]).
+    weight: Vec<u8>,
+}
+
+/// The envelope, the bone region in it and what is read from them for
+/// `column` in the grid's reading.
+pub(crate) fn prepare(grid: &Grid, column: &Column) -> Prepared {
     let (k0, k1) = (column.first, column.first + column.slices.len() - 1);
     let win = Window::around(grid, column);
     let plane = win.wi * win.wj;
-    let mut labels = vec![0u8; grid.len()];
-    // Region: bone in the envelope, holes filled (not the canal).
     let mut region = vec![false; plane * (k1 - k0 + 1)];
     let mut envelope = vec![false; plane * (k1 - k0 + 1)];
     let mut hole = vec![0u8; plane];
@@ -181,10 +174,57 @@ pub(crate) fn split(
         bone_in_envelope(grid, s, &thick, &win, k, envelope, region);
         let canal = s.canal - grid.plane_mm(win.ox as f64, win.oy as f64);
         fill_holes(region, envelope, &mut hole, win.wi, win.wj, grid, canal);
-        if k % 16 == 0 && !progress(0.3 * (k - k0) as f32 / (k1 - k0 + 1) as f32) {
-            return Err(SpineError::Cancelled);
-        }
     }
+    let dims = [win.wi, win.wj, k1 - k0 + 1];
+    let vessel_seeds = crate::vessels::seeds(grid, column, &region, dims, [win.ox, win.oy]);
+    let weight = crate::paths::step_weights(grid, &region, dims, [win.ox, win.oy, k0]);
+    Prepared {
+        envelope: Envelope {
+            win,
+            k0,
+            slices: k1 - k0 + 1,
+            mask: envelope,
+        },
+        region,
+        thick,
+        vessel_seeds,
+        weight,
+    }
+}
+
+/// Splits the spine's bone into vertebrae between `discs` (top down), in
+/// what [`prepare`] read for `column`.
+pub(crate) fn split(
+    grid: &Grid,
+    column: &Column,
+    discs: &[Disc],
+    prepared: &Prepared,
+    progress: &mut dyn FnMut(f32) -> bool,
+) -> Result<Split, SpineError> {
+    let mut candidates: Vec<Candidate> = (0..=discs.len())
+        .map(|n| Candidate {
+            upper: n.checked_sub(1).map(|u| discs[u]),
+            lower: discs.get(n).copied(),
+            voxels: 0,
+            centroid: DVec3::ZERO,
+            outside_voxels: 0,
+            outside_reach_mm: 0.0,
+            alae: false,
+            ribs: false,
+            partial: false,
+        })
+        .collect();
+    if candidates.len() > 100 {
+        return Err(SpineError::TooManyDiscs(discs.len()));
+    }
+    let [ni, nj, _] = grid.dims;
+    let (k0, k1) = (column.first, column.first + column.slices.len() - 1);
+    let envelope = &prepared.envelope;
+    let win = &envelope.win;
+    let plane = win.wi * win.wj;
+    let mut labels = vec![0u8; grid.len()];
+    // This split's copy: vessels' voxels leave it below.
+    let mut region = prepared.region.clone();
     // Seeds: the body core in each slab.
     let mut own = vec![0u8; region.len()];
     for k in k0..=k1 {
@@ -193,7 +233,7 @@ pub(crate) fn split(
             grid,
             column.at(k).expect("in the column"),
             &candidates,
-            &win,
+            win,
             k,
             &region[base..base + plane],
             &mut own[base..base + plane],
@@ -201,31 +241,30 @@ pub(crate) fn split(
     }
     let (wi, wj, wk) = (win.wi, win.wj, k1 - k0 + 1);
     let dim_below_hu = edge_hu(grid);
-    unseed_steep_disc_spaces(grid, column, &win, discs, dim_below_hu, &mut own);
+    unseed_steep_disc_spaces(grid, column, win, discs, dim_below_hu, &mut own);
     // Contrast-filled vessels compete for what lies nearer to them.
-    for w in crate::vessels::seeds(grid, column, &region, [wi, wj, wk], [win.ox, win.oy]) {
+    for &w in &prepared.vessel_seeds {
         if own[w] == 0 {
             own[w] = VESSEL;
         }
     }
-    let weight = crate::paths::step_weights(grid, &region, [wi, wj, wk], [win.ox, win.oy, k0]);
-    crate::paths::nearest_seed(&region, [wi, wj, wk], grid.step_costs(), &weight, &mut own);
+    let weight = &prepared.weight;
+    crate::paths::nearest_seed(&region, [wi, wj, wk], grid.step_costs(), weight, &mut own);
     for (own, region) in own.chunks_mut(plane).zip(region.chunks_mut(plane)) {
         drop_vessels(own, region);
     }
-    rims_above_steep_discs(grid, column, &win, &candidates, &mut own);
+    rims_above_steep_discs(grid, column, win, &candidates, &mut own);
     let window = crate::spinous::Window {
         region: &region,
         dims: [wi, wj, wk],
         origin: [win.ox, win.oy, k0],
     };
-    crate::spinous::join_processes(grid, column, discs, &window, &weight, &mut own);
-    drop(weight);
+    crate::spinous::join_processes(grid, column, discs, &window, weight, &mut own);
     if !progress(0.6) {
         return Err(SpineError::Cancelled);
     }
     for kk in 0..wk {
-        trim_slice(grid, &win, k0, kk, dim_below_hu, &region, &mut own);
+        trim_slice(grid, win, k0, kk, dim_below_hu, &region, &mut own);
     }
     // The labels are all 0 so far: the window's rows are copied in.
     for kk in 0..wk {
@@ -236,21 +275,15 @@ pub(crate) fn split(
         }
     }
     drop((own, region));
-    clear_disc_spaces(grid, column, &win, discs, dim_below_hu, &mut labels);
-    let envelope = Envelope {
-        win,
-        k0,
-        slices: wk,
-        mask: envelope,
-    };
+    clear_disc_spaces(grid, column, win, discs, dim_below_hu, &mut labels);
     for c in candidates.iter_mut() {
         c.alae = alae_beside(grid, column, c);
     }
     let reached = outside_bone(
         grid,
         column,
-        &envelope,
-        &thick,
+        envelope,
+        &prepared.thick,
         &mut labels,
         &mut candidates,
     );

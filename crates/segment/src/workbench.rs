@@ -480,9 +480,7 @@ impl Workbench {
         }
         let before = self.table.clone();
         let mut change = Change::default();
-        for (index, &label) in map.labels().iter().enumerate() {
-            change.set(&mut self.map, index, label);
-        }
+        change.set_all(&mut self.map, map.labels());
         self.table = table;
         self.active = self.table.segments().first().map(|s| s.label);
         let applied = Applied {

@@ -67,6 +67,25 @@ impl Change {
         }
     }
 
+    /// Sets every label `l` of `map` to `by[l]`, recording what changed,
+    /// a part per call (see [`Change::set_all`]).
+    pub(crate) fn relabel_all(&mut self, map: &mut Labelmap, by: &[u8; 256]) {
+        for start in (0..map.labels().len()).step_by(SET_PART) {
+            self.relabel_part(map, start, by);
+        }
+    }
+
+    #[inline(never)]
+    fn relabel_part(&mut self, map: &mut Labelmap, start: usize, by: &[u8; 256]) {
+        let end = (start + SET_PART).min(map.labels().len());
+        for n in start..end {
+            let label = map.labels()[n];
+            if by[label as usize] != label {
+                self.set(map, n, by[label as usize]);
+            }
+        }
+    }
+
     #[inline(never)]
     fn set_part(&mut self, map: &mut Labelmap, start: usize, new: &[u8]) {
         if map.labels()[start..start + new.len()] == *new {
@@ -328,6 +347,28 @@ mod tests {
         assert_eq!(whole.labels(), &new[..]);
         assert_eq!(at_once, by_voxel);
         assert!(at_once.voxels() > 500);
+    }
+
+    #[test]
+    fn relabelling_records_what_setting_each_voxel_records() {
+        let mut start = Labelmap::new([128, 128, 80]);
+        for n in 0..start.labels().len() {
+            // Runs of seven: vertebrae, background and a label the map keeps.
+            start.labels_mut()[n] = [0, 0, 20, 21, 0, 25][(n / 7) % 6];
+        }
+        let mut by: [u8; 256] = std::array::from_fn(|l| l as u8);
+        (by[20], by[21]) = (21, 22);
+        let (mut each, mut whole) = (start.clone(), start.clone());
+        let (mut by_voxel, mut at_once) = (Change::default(), Change::default());
+        for n in 0..start.labels().len() {
+            let label = start.labels()[n];
+            by_voxel.set(&mut each, n, by[label as usize]);
+        }
+        at_once.relabel_all(&mut whole, &by);
+        assert_eq!(whole, each);
+        assert_eq!(at_once, by_voxel);
+        assert_eq!(whole.count(22), start.count(21));
+        assert_eq!(whole.count(25), start.count(25), "not in the map: kept");
     }
 
     #[test]

@@ -86,15 +86,6 @@ impl Labelmap {
     }
 
     /// The labels, to change in place (the tools record what they change).
-    /// The same labelmap with every label `l` replaced by `map[l]` (in
-    /// place: no second copy).
-    pub fn relabelled(mut self, map: &[u8; 256]) -> Self {
-        for l in self.labels_mut() {
-            *l = map[*l as usize];
-        }
-        self
-    }
-
     pub(crate) fn labels_mut(&mut self) -> &mut [u8] {
         &mut self.labels
     }

@@ -478,10 +478,24 @@ impl Workbench {
         if map.dims() != self.map.dims() {
             return Err(EditError::WrongGrid);
         }
-        let before = self.table.clone();
         let mut change = Change::default();
         change.set_all(&mut self.map, map.labels());
-        self.table = table;
+        Ok(self.record_with_table(change, table))
+    }
+
+    /// Every label `l` becomes `by[l]` and the table becomes `table` (the
+    /// spine's names moved by a level), as one step that undoes: in place,
+    /// with no second labelmap.
+    pub fn relabel(&mut self, by: &[u8; 256], table: SegmentTable) -> Applied {
+        let mut change = Change::default();
+        change.relabel_all(&mut self.map, by);
+        self.record_with_table(change, table)
+    }
+
+    /// Records `change`, made to the labels, with the table taken to
+    /// `table`; the first segment becomes the active one.
+    fn record_with_table(&mut self, change: Change, table: SegmentTable) -> Applied {
+        let before = std::mem::replace(&mut self.table, table);
         self.active = self.table.segments().first().map(|s| s.label);
         let applied = Applied {
             labels: change.labels(),
@@ -490,7 +504,7 @@ impl Workbench {
         self.stats.apply(&change, true);
         let after = self.table.clone();
         self.history.record(change.with_tables(before, after));
-        Ok(applied)
+        applied
     }
 
     /// After an undo or redo the active segment may be gone (or back).

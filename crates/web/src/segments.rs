@@ -125,6 +125,27 @@ impl Segments {
         table: SegmentTable,
         now_ms: impl Fn() -> f64,
     ) -> Result<SegmentsSummary, Failure> {
+        self.take_whole(now_ms, |bench| Ok(bench.replace(map, table)?))
+    }
+
+    /// Every label `l` becomes `by[l]` and the table `table` (the spine's
+    /// names moved by a level), in place, as one step that undoes.
+    pub fn relabel(
+        &mut self,
+        by: &[u8; 256],
+        table: SegmentTable,
+        now_ms: impl Fn() -> f64,
+    ) -> Result<SegmentsSummary, Failure> {
+        self.take_whole(now_ms, |bench| Ok(bench.relabel(by, table)))
+    }
+
+    /// A step that gives every segment anew (`step`), measured as an
+    /// analysis: every surface before and after it is stale.
+    fn take_whole(
+        &mut self,
+        now_ms: impl Fn() -> f64,
+        step: impl FnOnce(&mut Workbench) -> Result<insitu_segment::Applied, Failure>,
+    ) -> Result<SegmentsSummary, Failure> {
         let started = now_ms();
         let before: Vec<u8> = self
             .bench
@@ -133,7 +154,7 @@ impl Segments {
             .iter()
             .map(|s| s.label)
             .collect();
-        let applied = self.bench.replace(map, table)?;
+        let applied = step(&mut self.bench)?;
         self.note(applied, now_ms() - started);
         // The analysis that made these labels measured them.
         self.vertebrae_touched = false;

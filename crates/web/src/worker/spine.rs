@@ -95,15 +95,13 @@ pub fn shift(worker: &Worker, by: i32) {
     let Some((spine, map)) = renamed else {
         return fail(Task::FindingTheSpine, Failure::CannotShift);
     };
-    let labels = worker
-        .study
-        .borrow()
-        .segments()
-        .map(|s| s.workbench().labelmap().clone().relabelled(&map));
-    match labels {
-        Some(labels) => adopt(worker, &labels, spine),
-        None => fail(Task::FindingTheSpine, Failure::CannotShift),
+    if worker.study.borrow().segments().is_none() {
+        return fail(Task::FindingTheSpine, Failure::CannotShift);
     }
+    // In place: no second labelmap.
+    adopt_with(worker, spine, |segments, table| {
+        segments.relabel(&map, table, now_ms)
+    });
 }
 
 /// Merges or splits vertebrae as the user asked: the labels and names
@@ -184,16 +182,32 @@ fn room_for_analysis(volume: &insitu_volume::Volume) -> Result<(), Failure> {
     insitu_spine::fits_in(volume, free).map_err(Failure::from)
 }
 
-/// Puts a renamed or revised spine's labels into the segments (one step
-/// that undoes; segments the user made beside the spine kept) and reports.
+/// Puts a revised spine's labels into the segments (one step that undoes;
+/// segments the user made beside the spine kept) and reports.
 fn adopt(worker: &Worker, labels: &insitu_segment::Labelmap, spine: Spine) {
+    adopt_with(worker, spine, |segments, table| {
+        segments.replace(labels, table, now_ms)
+    });
+}
+
+/// Gives the segments `spine`'s labels through `step` (with the table to
+/// take: the spine's segments and those the user made beside them) and
+/// reports.
+fn adopt_with(
+    worker: &Worker,
+    spine: Spine,
+    step: impl FnOnce(
+        &mut crate::segments::Segments,
+        insitu_segment::SegmentTable,
+    ) -> Result<crate::protocol::SegmentsSummary, Failure>,
+) {
     let result = worker
         .study
         .borrow_mut()
         .segments_mut()
         .and_then(|(_, segments)| {
             let table = segment_table_keeping(&spine, segments.workbench().table());
-            segments.replace(labels, table, now_ms)
+            step(segments, table)
         });
     match result {
         Ok(summary) => {

@@ -57,9 +57,9 @@ impl Change {
     /// Sets `map`'s labels to `new` (the whole map), recording what
     /// changed: as [`Change::set`] on every voxel, but parts and blocks
     /// already equal are skipped with one compare, and each part is a call
-    /// of its own (wasm has no on-stack replacement: a per-voxel loop over
-    /// a whole volume in a function called once runs in the browser's
-    /// baseline code to its end, about 3 s for the spine's 76 M voxels).
+    /// of its own (wasm has no on-stack replacement: a loop over a whole
+    /// volume in a function called once would run in the browser's
+    /// baseline code to its end).
     pub(crate) fn set_all(&mut self, map: &mut Labelmap, new: &[u8]) {
         debug_assert_eq!(new.len(), map.labels().len());
         for (n, part) in new.chunks(SET_PART).enumerate() {

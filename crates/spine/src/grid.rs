@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use glam::{DVec2, DVec3, UVec3};
+use glam::{DMat4, DVec2, DVec3, UVec3};
 use insitu_segment::Labelmap;
 use insitu_volume::{Geometry, Volume, Voxels};
 
@@ -37,6 +37,11 @@ pub(crate) struct Grid<'a> {
     pub lateral: DVec2,
     /// How bone is read (see [`Reading`]).
     pub reading: Reading,
+    /// The grid's voxel-to-patient matrix and its inverse, made once:
+    /// `Geometry::index_of` inverts a 4×4 matrix per call, and the analysis
+    /// samples and places points by the million.
+    to_world: DMat4,
+    to_index: DMat4,
 }
 
 /// How the analysis reads bone. A young adult's CT on thin slices shows
@@ -147,6 +152,8 @@ impl<'a> Grid<'a> {
         let along = |v: DVec3| DVec2::new(dirs[0].dot(v), dirs[1].dot(v)).normalize_or_zero();
         let (d, spacing) = (g.dims, g.spacing());
         let (anterior, lateral) = (along(DVec3::NEG_Y), along(DVec3::X));
+        let to_world = g.voxel_to_world();
+        let to_index = to_world.inverse();
         Ok(Self {
             volume,
             axes,
@@ -157,6 +164,8 @@ impl<'a> Grid<'a> {
             anterior,
             lateral,
             reading: Reading::LADDER[0],
+            to_world,
+            to_index,
         })
     }
 
@@ -211,12 +220,12 @@ impl<'a> Grid<'a> {
 
     /// Patient position (mm) of a voxel centre.
     pub fn world(&self, i: f64, j: f64, k: f64) -> DVec3 {
-        self.volume.get().geometry().world_of(DVec3::new(i, j, k))
+        self.to_world.transform_point3(DVec3::new(i, j, k))
     }
 
     /// Fractional voxel index of a patient position.
     pub fn index_of(&self, p: DVec3) -> DVec3 {
-        self.volume.get().geometry().index_of(p)
+        self.to_index.transform_point3(p)
     }
 
     /// Trilinear HU at a patient point (−1000 outside the grid).

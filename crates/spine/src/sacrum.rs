@@ -199,7 +199,6 @@ fn fill_marrow_in_slice(
     chamfer(&mut d, w, h, pixel);
     let closed = |c: usize| d[c] > MARROW_CLOSING_MM || bone[c];
     let holes = components_inside(w, h, |c| !closed(c));
-    let between = lines_between(&bone, w, h, [grid.spacing.x, grid.spacing.y]);
     let in_canal = |(x, y): (usize, usize)| {
         canal.is_some_and(|pocket| {
             let p = grid.plane_mm(x as f64, y as f64);
@@ -212,17 +211,22 @@ fn fill_marrow_in_slice(
             .iter()
             .any(|d| (p - d.centre).dot(d.normal).abs() <= DISC_REACH_MM)
     };
-    let enclosed: Vec<usize> = (0..w * h)
+    let mut enclosed: Vec<(usize, usize)> = (0..w * h)
         .filter(|&c| closed(c))
         .chain(holes.into_iter().flatten())
-        .filter(|&c| between[c] >= MARROW_LINES)
-        .filter_map(in_slice)
-        .filter(|&(x, y)| slice[y * ni + x] == 0)
-        .filter(|&(x, y)| grid.hu_at(x, y, k) >= MARROW_FLOOR_HU)
-        .filter(|&xy| !in_canal(xy) && !near_disc(xy))
-        .map(|(x, y)| y * ni + x)
+        .filter_map(|c| Some((c, in_slice(c)?)))
+        .filter(|&(_, (x, y))| slice[y * ni + x] == 0)
+        .filter(|&(_, (x, y))| grid.hu_at(x, y, k) >= MARROW_FLOOR_HU)
+        .filter(|&(_, xy)| !in_canal(xy) && !near_disc(xy))
+        .map(|(c, (x, y))| (c, y * ni + x))
         .collect();
-    for &p in &enclosed {
+    // The line sweeps (eight per pass) only where a cell is left to test.
+    if enclosed.is_empty() {
+        return 0;
+    }
+    let between = lines_between(&bone, w, h, [grid.spacing.x, grid.spacing.y]);
+    enclosed.retain(|&(c, _)| between[c] >= MARROW_LINES);
+    for &(_, p) in &enclosed {
         slice[p] = sacrum;
     }
     enclosed.len()

@@ -45,21 +45,29 @@ pub(crate) fn seeds(
     // inside one holds no seed they did not.
     let mut taken = vec![false; plane];
     let mut out = Vec::new();
+    let radius = |(a, l): (f64, f64)| (a * a + l * l).sqrt();
     for kk in 0..wk {
         let s = column.at(column.first + kk).expect("in the column");
         let slab = &region[kk * plane..(kk + 1) * plane];
-        for (d, &r) in depth.iter_mut().zip(slab) {
-            *d = if r { f32::MAX } else { 0.0 };
-        }
-        crate::thick::chamfer(&mut depth, wi, wj, pixel);
-        // The deep parts in this slice, joined side by side; one that
-        // reaches into the body's outline is the body's own (a body leaning
-        // forward at L5–S1 outgrows its estimated outline).
         let units = |c: usize| {
             let p = grid.plane_mm((origin[0] + c % wi) as f64, (origin[1] + c / wi) as f64);
             s.body_units(grid, p)
         };
-        let radius = |(a, l): (f64, f64)| (a * a + l * l).sqrt();
+        // Where no bone lies in front of the body and outside its outline
+        // (most slices of a CT without contrast), no seed can: the depths
+        // are not worked out.
+        let seedable = |c: usize| {
+            let (a, l) = units(c);
+            a >= AHEAD_AT_LEAST && radius((a, l)) >= OUTSIDE_AT_LEAST
+        };
+        if !any_region_where(slab, seedable) {
+            continue;
+        }
+        start_depths(slab, &mut depth);
+        crate::thick::chamfer(&mut depth, wi, wj, pixel);
+        // The deep parts in this slice, joined side by side; one that
+        // reaches into the body's outline is the body's own (a body leaning
+        // forward at L5–S1 outgrows its estimated outline).
         // Then the deeper middles alone: a vessel lying on the body joins
         // its deep part to the body's, but its own middle stands apart
         // from the body's past a neck.
@@ -71,8 +79,7 @@ pub(crate) fn seeds(
                 }
                 for c in members {
                     taken[c] = true;
-                    let (a, l) = units(c);
-                    if a >= AHEAD_AT_LEAST && radius((a, l)) >= OUTSIDE_AT_LEAST {
+                    if seedable(c) {
                         out.push(kk * plane + c);
                     }
                 }
@@ -80,6 +87,21 @@ pub(crate) fn seeds(
         }
     }
     long_enough(out, dims, grid.spacing.z)
+}
+
+/// Whether a `region` cell of one slice is one `wanted` takes. A function
+/// per slice (wasm optimises a function between calls, never during one).
+#[inline(never)]
+fn any_region_where(region: &[bool], wanted: impl Fn(usize) -> bool) -> bool {
+    region.iter().enumerate().any(|(c, &r)| r && wanted(c))
+}
+
+/// A slice's depths before the distance pass: 0 off the region, far on it.
+#[inline(never)]
+fn start_depths(region: &[bool], depth: &mut [f32]) {
+    for (d, &r) in depth.iter_mut().zip(region) {
+        *d = if r { f32::MAX } else { 0.0 };
+    }
 }
 
 /// How long (mm, along the slices) a vessel's run of seeds is at least: an

@@ -3,7 +3,8 @@
 // list names every vertebra, the names sit on their vertebrae in the 2D
 // views, the lordosis and the scoliosis variant's Cobb angle read back
 // from the panel, the L1 wedge variant's fracture is flagged, the names
-// move by a level and back, and nothing leaves the origin.
+// move by a level and back, an analysis cancelled stops within a step,
+// and nothing leaves the origin.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -227,6 +228,30 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     const wedge = (await vertebrae(page)).find((v) => v.name === 'L1');
     console.log(`wedge: ${wedge.text}`);
     assert.match(wedge.text, /wedge, Genant 2/);
+
+    // A cancel is taken between the analysis's steps: asked again, and
+    // cancelled as soon as the first progress shows, the analysis stops and
+    // says so within a step, and the vertebrae found before stay listed.
+    const listed = (await vertebrae(page)).map((v) => v.name);
+    const stop = page.evaluate(() => new Promise((resolve) => {
+      const el = document.querySelector('[data-testid="spine-info"]');
+      let asked;
+      new MutationObserver(() => {
+        if (asked === undefined && el.dataset.state === 'running' && /[1-9]\d*%/.test(el.textContent)) {
+          asked = performance.now();
+          document.querySelector('[data-testid="spine-cancel"]').click();
+        } else if (asked !== undefined && el.dataset.state !== 'running') {
+          resolve({ ms: performance.now() - asked, state: el.dataset.state, text: el.textContent });
+        }
+      }).observe(el, { attributes: true, childList: true, subtree: true, characterData: true });
+    }));
+    await page.getByTestId('spine-run').click();
+    const stopped = await stop;
+    console.log(`cancel: ${stopped.text} (${stopped.state}) ${stopped.ms.toFixed(0)} ms after it was asked`);
+    assert.equal(stopped.state, 'idle');
+    assert.equal(stopped.text, 'Cancelled.');
+    assert.ok(stopped.ms < 3000, `the cancel took ${stopped.ms} ms`);
+    assert.deepEqual((await vertebrae(page)).map((v) => v.name), listed);
 
     assert.deepEqual(network.foreign, [], 'no request outside the origin');
     assert.deepEqual(errors, []);

@@ -723,8 +723,9 @@ fn finish(
         sacrum::continue_down(grid, &mut labels, k_of(real[s]) < above);
     }
     if sacrum_at.is_some() {
-        sacrum::fill_marrow(grid, &mut labels, chain, discs);
-        sacrum::return_iliac_cortex(grid, &mut labels);
+        let mut extents = sacrum::Extents::find(grid, &labels);
+        sacrum::fill_marrow(grid, &mut labels, &mut extents, chain, discs);
+        sacrum::return_iliac_cortex(grid, &mut labels, &extents);
     }
     holes::close_across_bodies(grid, &mut labels, chain, discs);
     holes::close_along_slices(grid, &mut labels);

@@ -18,7 +18,7 @@ use crate::grid::Grid;
 use crate::holes::DISC_REACH_MM;
 use crate::naming::{PELVIS_LABEL, label_of};
 use crate::plane::components_inside;
-use crate::steps::steps_to_bone;
+use crate::steps::{Steps, steps_to_bone};
 use crate::thick::chamfer;
 
 /// Gives the sacrum's label to pelvis voxels that continue it down the
@@ -116,6 +116,80 @@ const MARROW_LINES: u8 = 2;
 /// or air (the vertebrae's holes have the same floor).
 const MARROW_FLOOR_HU: f32 = -50.0;
 
+/// The box of the sacrum's label in each slice (first and last column
+/// and row), found in one pass over the labels that skips blocks of 0s.
+/// The marrow fill and the ilium's wall each looked for the sacrum in
+/// every slice, pixel by pixel: with these boxes, in V8's profile of the
+/// wasm build on a 523×433×336 CT, the fill went from 518 to 373 ms and
+/// the wall from 166 to 29 ms.
+pub(crate) struct Extents {
+    boxes: Vec<Option<SliceBox>>,
+}
+
+/// Columns `i0..=i1` and rows `j0..=j1` of a slice.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct SliceBox {
+    i0: usize,
+    j0: usize,
+    i1: usize,
+    j1: usize,
+}
+
+impl SliceBox {
+    /// The box grown to hold pixel (i, j).
+    fn with(self, i: usize, j: usize) -> Self {
+        Self {
+            i0: self.i0.min(i),
+            j0: self.j0.min(j),
+            i1: self.i1.max(i),
+            j1: self.j1.max(j),
+        }
+    }
+}
+
+impl Extents {
+    /// The sacrum's box in each slice of `labels`.
+    pub(crate) fn find(grid: &Grid, labels: &[u8]) -> Self {
+        let [ni, nj, _] = grid.dims;
+        let boxes = labels
+            .chunks_exact(ni * nj)
+            .map(|slice| slice_box(slice, ni))
+            .collect();
+        Self { boxes }
+    }
+}
+
+/// The box of the sacrum's label in one slice of rows `ni` long, a block
+/// of labels at a time where they are all 0. A call per slice: wasm has
+/// no on-stack replacement.
+#[inline(never)]
+fn slice_box(slice: &[u8], ni: usize) -> Option<SliceBox> {
+    let sacrum = label_of(24);
+    let mut found: Option<SliceBox> = None;
+    for (j, row) in slice.chunks_exact(ni).enumerate() {
+        for (b, block) in row.chunks(crate::BLOCK).enumerate() {
+            if crate::all_zero(block) {
+                continue;
+            }
+            for (n, &l) in block.iter().enumerate() {
+                if l == sacrum {
+                    let i = b * crate::BLOCK + n;
+                    found = Some(found.map_or(
+                        SliceBox {
+                            i0: i,
+                            j0: j,
+                            i1: i,
+                            j1: j,
+                        },
+                        |f| f.with(i, j),
+                    ));
+                }
+            }
+        }
+    }
+    found
+}
+
 /// Gives the sacrum's label to the unlabelled voxels, no dimmer than
 /// `MARROW_FLOOR_HU`, that its label encloses in each slice once closed by
 /// `MARROW_CLOSING_MM` and that see it on both sides along
@@ -123,20 +197,25 @@ const MARROW_FLOOR_HU: f32 = -50.0;
 /// slice, where it has one) nor within `DISC_REACH_MM` of a disc's
 /// mid-plane (S1's endplate rim encloses the disc's middle, which would
 /// raise its top). Labels of other bones are never taken.
-pub(crate) fn fill_marrow(grid: &Grid, labels: &mut [u8], chain: &[Pocket], discs: &[Disc]) {
-    let [ni, nj, nk] = grid.dims;
+/// `extents` are the sacrum's boxes, grown here to hold what is filled.
+pub(crate) fn fill_marrow(
+    grid: &Grid,
+    labels: &mut [u8],
+    extents: &mut Extents,
+    chain: &[Pocket],
+    discs: &[Disc],
+) {
+    let [ni, nj, _] = grid.dims;
     let plane = ni * nj;
-    let sacrum = label_of(24);
-    for k in 0..nk {
-        let slice = &mut labels[k * plane..(k + 1) * plane];
-        // A word at a time, not a pixel at a time as the box is found.
-        if !slice.contains(&sacrum) {
+    for (k, sacrum_box) in extents.boxes.iter_mut().enumerate() {
+        let Some(within) = sacrum_box else {
             continue;
-        }
+        };
+        let slice = &mut labels[k * plane..(k + 1) * plane];
         let canal = chain.iter().find(|p| p.k == k);
         for _ in 0..MARROW_PASSES {
             // A pass that filled nothing leaves the next the same slice.
-            if fill_marrow_in_slice(grid, slice, k, canal, discs) == 0 {
+            if !fill_marrow_in_slice(grid, slice, k, within, canal, discs) {
                 break;
             }
         }
@@ -151,26 +230,22 @@ pub(crate) fn fill_marrow(grid: &Grid, labels: &mut [u8], chain: &[Pocket], disc
 /// four; every other label unchanged.
 const MARROW_PASSES: usize = 2;
 
-/// [`fill_marrow`] in slice `k`, whose labels are `slice`; how many voxels
-/// it filled. A function per slice: wasm has no on-stack replacement.
+/// [`fill_marrow`] in slice `k`, whose labels are `slice` and the
+/// sacrum's box there `within` (grown to hold what is filled); whether it
+/// filled any voxel. A function per slice: wasm has no on-stack
+/// replacement.
 #[inline(never)]
 fn fill_marrow_in_slice(
     grid: &Grid,
     slice: &mut [u8],
     k: usize,
+    within: &mut SliceBox,
     canal: Option<&Pocket>,
     discs: &[Disc],
-) -> usize {
+) -> bool {
     let sacrum = label_of(24);
     let [ni, nj, _] = grid.dims;
-    let (mut i0, mut j0, mut i1, mut j1) = (ni, nj, 0, 0);
-    for (p, _) in slice.iter().enumerate().filter(|&(_, &l)| l == sacrum) {
-        let (i, j) = (p % ni, p / ni);
-        (i0, j0, i1, j1) = (i0.min(i), j0.min(j), i1.max(i), j1.max(j));
-    }
-    if i0 > i1 {
-        return 0;
-    }
+    let SliceBox { i0, j0, i1, j1 } = *within;
     // A square pixel's chamfer: the smaller side keeps the closing within
     // its radius. The box reaches past the slice's edges where the
     // sacrum comes near them: beyond an edge is outside the bone, not
@@ -178,16 +253,22 @@ fn fill_marrow_in_slice(
     let pixel = grid.spacing.x.min(grid.spacing.y) as f32;
     let reach = (MARROW_CLOSING_MM / pixel).ceil() as usize + 1;
     let (w, h) = (i1 - i0 + 1 + 2 * reach, j1 - j0 + 1 + 2 * reach);
-    let in_slice = |c: usize| {
-        let (x, y) = (
-            (i0 + c % w).checked_sub(reach)?,
-            (j0 + c / w).checked_sub(reach)?,
-        );
+    // Cell (x, y) of the box is pixel (x + i0 - reach, y + j0 - reach):
+    // the box's rows and columns that lie in the slice, row by row, with
+    // no division per cell to place it.
+    let in_slice = |x: usize, y: usize| {
+        let (x, y) = ((i0 + x).checked_sub(reach)?, (j0 + y).checked_sub(reach)?);
         (x < ni && y < nj).then_some((x, y))
     };
-    let bone: Vec<bool> = (0..w * h)
-        .map(|c| in_slice(c).is_some_and(|(x, y)| slice[y * ni + x] == sacrum))
-        .collect();
+    let xs = reach.saturating_sub(i0)..w.min(ni + reach - i0);
+    let ys = reach.saturating_sub(j0)..h.min(nj + reach - j0);
+    let mut bone = vec![false; w * h];
+    for y in ys.clone() {
+        let row = &slice[(j0 + y - reach) * ni..][..ni];
+        for x in xs.clone() {
+            bone[y * w + x] = row[i0 + x - reach] == sacrum;
+        }
+    }
     // Closing: within the radius of the sacrum, and no nearer than the
     // radius to anything beyond that.
     let far = f32::MAX / 4.0;
@@ -211,10 +292,12 @@ fn fill_marrow_in_slice(
             .iter()
             .any(|d| (p - d.centre).dot(d.normal).abs() <= DISC_REACH_MM)
     };
-    let mut enclosed: Vec<(usize, usize)> = (0..w * h)
-        .filter(|&c| closed(c))
+    let closed_cells = ys
+        .flat_map(|y| xs.clone().map(move |x| y * w + x))
+        .filter(|&c| closed(c));
+    let mut enclosed: Vec<(usize, usize)> = closed_cells
         .chain(holes.into_iter().flatten())
-        .filter_map(|c| Some((c, in_slice(c)?)))
+        .filter_map(|c| Some((c, in_slice(c % w, c / w)?)))
         .filter(|&(_, (x, y))| slice[y * ni + x] == 0)
         .filter(|&(_, (x, y))| grid.hu_at(x, y, k) >= MARROW_FLOOR_HU)
         .filter(|&(_, xy)| !in_canal(xy) && !near_disc(xy))
@@ -222,14 +305,15 @@ fn fill_marrow_in_slice(
         .collect();
     // The line sweeps (eight per pass) only where a cell is left to test.
     if enclosed.is_empty() {
-        return 0;
+        return false;
     }
     let between = lines_between(&bone, w, h, [grid.spacing.x, grid.spacing.y]);
     enclosed.retain(|&(c, _)| between[c] >= MARROW_LINES);
     for &(_, p) in &enclosed {
         slice[p] = sacrum;
+        *within = within.with(p % ni, p / ni);
     }
-    enclosed.len()
+    !enclosed.is_empty()
 }
 
 /// For each cell of a `w` × `h` grid, on how many of four lines through
@@ -246,13 +330,31 @@ fn lines_between(bone: &[bool], w: usize, h: usize, spacing: [f64; 2]) -> Vec<u8
     ] {
         // Under the count's FAR: past `most` is "no bone within the span".
         let most = (MARROW_SPAN_MM / step).floor().min(f64::from(u16::MAX - 1)) as u16;
-        let ahead = steps_to_bone::<u16>(bone, w, h, (dx, dy));
-        let behind = steps_to_bone::<u16>(bone, w, h, (-dx, -dy));
-        for ((n, a), b) in lines.iter_mut().zip(ahead).zip(behind) {
-            *n += u8::from(a <= most && b <= most);
+        // Byte counts where the span is under 255 steps (pixels over
+        // 0.18 mm), as the canal's: twice the cells to a wasm SIMD register.
+        match u8::try_from(most) {
+            Ok(most) if most < u8::MAX => add_line::<u8>(&mut lines, bone, w, h, (dx, dy), most),
+            _ => add_line::<u16>(&mut lines, bone, w, h, (dx, dy), most),
         }
     }
     lines
+}
+
+/// Adds 1 to `lines` where `bone` lies within `most` steps both ways along
+/// (dx, dy) (see [`lines_between`]).
+fn add_line<T: Steps + PartialOrd>(
+    lines: &mut [u8],
+    bone: &[bool],
+    w: usize,
+    h: usize,
+    (dx, dy): (i64, i64),
+    most: T,
+) {
+    let ahead = steps_to_bone::<T>(bone, w, h, (dx, dy));
+    let behind = steps_to_bone::<T>(bone, w, h, (-dx, -dy));
+    for ((n, a), b) in lines.iter_mut().zip(ahead).zip(behind) {
+        *n += u8::from(a <= most && b <= most);
+    }
 }
 
 /// Queues the pelvis pixels of `slice` (`dims` pixels) around `p` not yet
@@ -308,28 +410,37 @@ const ILIAC_CORTEX_HU: f32 = 200.0;
 /// each slice, pieces of the sacrum's label at `ILIAC_CORTEX_HU` or more,
 /// apart from the largest such piece (the sacrum's own walls), that touch
 /// the pelvis are pelvis: the joint's dark line parts the two bones' walls.
-pub(crate) fn return_iliac_cortex(grid: &Grid, labels: &mut [u8]) {
-    let [ni, nj, nk] = grid.dims;
+/// `extents` hold the sacrum's boxes.
+pub(crate) fn return_iliac_cortex(grid: &Grid, labels: &mut [u8], extents: &Extents) {
+    let [ni, nj, _] = grid.dims;
     let plane = ni * nj;
-    let sacrum = label_of(24);
-    for k in 0..nk {
-        let slice = &mut labels[k * plane..(k + 1) * plane];
-        if slice.contains(&sacrum) {
-            return_iliac_cortex_in_slice(grid, slice, k);
+    // Marks of the pieces seen, cleared after each slice.
+    let mut seen = vec![false; plane];
+    for (k, sacrum_box) in extents.boxes.iter().enumerate() {
+        if let Some(within) = sacrum_box {
+            let slice = &mut labels[k * plane..(k + 1) * plane];
+            return_iliac_cortex_in_slice(grid, slice, k, within, &mut seen);
         }
     }
 }
 
-/// [`return_iliac_cortex`] in slice `k`. A function per slice: wasm has no
+/// [`return_iliac_cortex`] in slice `k`, the sacrum's box there `within`;
+/// `seen` all false, and left so. A function per slice: wasm has no
 /// on-stack replacement.
 #[inline(never)]
-fn return_iliac_cortex_in_slice(grid: &Grid, slice: &mut [u8], k: usize) {
+fn return_iliac_cortex_in_slice(
+    grid: &Grid,
+    slice: &mut [u8],
+    k: usize,
+    within: &SliceBox,
+    seen: &mut [bool],
+) {
     let sacrum = label_of(24);
     let [ni, nj, _] = grid.dims;
     let wall = |p: usize| slice[p] == sacrum && grid.hu_at(p % ni, p / ni, k) >= ILIAC_CORTEX_HU;
-    let mut seen = vec![false; slice.len()];
     let mut pieces: Vec<Vec<usize>> = Vec::new();
-    for start in 0..slice.len() {
+    let starts = (within.j0..=within.j1).flat_map(|j| (j * ni + within.i0)..=(j * ni + within.i1));
+    for start in starts {
         if seen[start] || !wall(start) {
             continue;
         }
@@ -346,6 +457,9 @@ fn return_iliac_cortex_in_slice(grid: &Grid, slice: &mut [u8], k: usize) {
             }
         }
         pieces.push(piece);
+    }
+    for &p in pieces.iter().flatten() {
+        seen[p] = false;
     }
     let Some(largest) = (0..pieces.len()).max_by_key(|&c| pieces[c].len()) else {
         return;
@@ -425,7 +539,8 @@ mod tests {
             }
         }
         labels[50 * 100 + 30] = pelvis;
-        fill_marrow(&grid, &mut labels, &[], &[]);
+        let mut extents = Extents::find(&grid, &labels);
+        fill_marrow(&grid, &mut labels, &mut extents, &[], &[]);
         let at = |i: usize, j: usize, k: usize| labels[k * 10_000 + j * 100 + i];
         assert_eq!(at(30, 45, 0), sacrum, "inside the broken ring");
         assert_eq!(at(36, 50, 0), sacrum);

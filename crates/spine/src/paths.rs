@@ -23,6 +23,28 @@ fn step_weight(grid: &Grid, hu: f32) -> u8 {
     1 + (dim * (DIM_STEP_COST - 1.0)).round() as u8
 }
 
+/// Each voxel's step weight in a box, and the heaviest (which sizes the
+/// search's ring of buckets): found once as the weights are made, not by
+/// a pass over the box at each search (14 searches on a 512²×300 CT).
+pub(crate) struct StepWeights {
+    values: Vec<u8>,
+    heaviest: u8,
+}
+
+impl StepWeights {
+    /// Weights `values`, one per voxel of the box (none: 1 everywhere).
+    pub(crate) fn new(values: Vec<u8>) -> Self {
+        let heaviest = values.iter().copied().max().unwrap_or(1).max(1);
+        Self { values, heaviest }
+    }
+
+    /// The factor of a step into voxel `w` (at least 1).
+    #[inline(always)]
+    fn of(&self, w: usize) -> u32 {
+        self.values.get(w).map_or(1, |&f| u32::from(f.max(1)))
+    }
+}
+
 /// [`nearest_seed`]'s `weight` for a box of `dims` voxels whose first is
 /// grid voxel `origin`: each `region` voxel's step weight from its HU (1
 /// outside the region, where no path steps).
@@ -31,7 +53,7 @@ pub(crate) fn step_weights(
     region: &[bool],
     dims: [usize; 3],
     origin: [usize; 3],
-) -> Vec<u8> {
+) -> StepWeights {
     let [wi, wj, _] = dims;
     let mut weight = vec![1u8; region.len()];
     // A slice per call (see `split::bone_in_envelope`: wasm optimises a
@@ -49,7 +71,7 @@ pub(crate) fn step_weights(
             [origin[0], origin[1], origin[2] + kk],
         );
     }
-    weight
+    StepWeights::new(weight)
 }
 
 /// [`step_weights`] of one slice of the box, whose first voxel is grid
@@ -65,8 +87,8 @@ fn slice_weights(grid: &Grid, region: &[bool], weight: &mut [u8], wi: usize, ori
 }
 
 /// Dial's algorithm on a box of `dims` voxels (x fastest): `step` is the
-/// integer cost (at least 1) of a step along each axis, times `weight[w]` for a step
-/// into voxel `w` (an empty `weight` weighs 1 everywhere); `own[w] != 0`
+/// integer cost (at least 1) of a step along each axis, times `weight`'s
+/// for a step into voxel `w` (no weights weigh 1 everywhere); `own[w] != 0`
 /// marks a seed and names its owner. Every `region` voxel a seed reaches
 /// takes the owner of the nearest one; voxels outside `region`, or not
 /// reached, keep theirs.
@@ -74,7 +96,7 @@ pub(crate) fn nearest_seed(
     region: &[bool],
     dims: [usize; 3],
     step: [u32; 3],
-    weight: &[u8],
+    weight: &StepWeights,
     own: &mut [u8],
 ) {
     nearest_seed_with_late(region, dims, step, weight, own, &LateSeeds::NONE);
@@ -101,23 +123,30 @@ pub(crate) fn nearest_seed_with_late(
     region: &[bool],
     dims: [usize; 3],
     step: [u32; 3],
-    weight: &[u8],
+    weight: &StepWeights,
     own: &mut [u8],
     late: &LateSeeds,
 ) {
     let [wi, wj, wk] = dims;
     let plane = wi * wj;
     debug_assert_eq!(region.len(), plane * wk);
-    debug_assert!(weight.is_empty() || weight.len() == region.len());
+    debug_assert!(weight.values.is_empty() || weight.values.len() == region.len());
     debug_assert!(step.iter().all(|&s| s >= 1), "a step costs at least 1");
-    let heaviest = u32::from(weight.iter().copied().max().unwrap_or(1).max(1));
+    let heaviest = u32::from(weight.heaviest);
     let ring = (*step.iter().max().expect("three") * heaviest) as usize + 1;
     let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); ring];
     let mut dist = vec![u32::MAX; region.len()];
-    for (w, &o) in own.iter().enumerate() {
-        if o != 0 && region[w] {
-            dist[w] = 0;
-            buckets[0].push(w as u32);
+    // Seeds are few: owners are looked for a block at a time.
+    for (b, block) in own.chunks(crate::BLOCK).enumerate() {
+        if crate::all_zero(block) {
+            continue;
+        }
+        for (n, &o) in block.iter().enumerate() {
+            let w = b * crate::BLOCK + n;
+            if o != 0 && region[w] {
+                dist[w] = 0;
+                buckets[0].push(w as u32);
+            }
         }
     }
     debug_assert!(late.voxels.iter().all(|&w| !region[w as usize]));
@@ -155,7 +184,7 @@ struct Box3<'a> {
     region: &'a [bool],
     dims: [usize; 3],
     step: [u32; 3],
-    weight: &'a [u8],
+    weight: &'a StepWeights,
 }
 
 impl Box3<'_> {
@@ -184,7 +213,7 @@ impl Box3<'_> {
                 if !ok || !self.region[n] {
                     continue;
                 }
-                let cost = cost * self.weight.get(n).map_or(1, |&f| u32::from(f.max(1)));
+                let cost = cost * self.weight.of(n);
                 if current + cost < dist[n] {
                     dist[n] = current + cost;
                     own[n] = own[w];
@@ -233,7 +262,13 @@ mod tests {
         let mut own = [0u8; 15];
         own[4] = 1;
         own[10] = 2;
-        nearest_seed(&region, dims, [1, 1, 1], &[], &mut own);
+        nearest_seed(
+            &region,
+            dims,
+            [1, 1, 1],
+            &StepWeights::new(Vec::new()),
+            &mut own,
+        );
         assert_eq!(own[0], 1, "through the region, not across the gap");
         assert_eq!(own[12], 2);
         assert_eq!(own[14], 1);
@@ -255,12 +290,24 @@ mod tests {
             own
         };
         let mut by_length = seeds();
-        nearest_seed(&region, dims, [1, 1, 1], &[], &mut by_length);
+        nearest_seed(
+            &region,
+            dims,
+            [1, 1, 1],
+            &StepWeights::new(Vec::new()),
+            &mut by_length,
+        );
         assert_eq!(by_length, [1, 1, 1, 1, 1, 2, 2, 2, 2, 2]);
-        let mut weight = [1u8; 10];
+        let mut weight = vec![1u8; 10];
         weight[2] = 3;
         let mut weighted = seeds();
-        nearest_seed(&region, dims, [1, 1, 1], &weight, &mut weighted);
+        nearest_seed(
+            &region,
+            dims,
+            [1, 1, 1],
+            &StepWeights::new(weight),
+            &mut weighted,
+        );
         assert_eq!(weighted, [1, 1, 1, 1, 2, 2, 2, 2, 2, 2]);
     }
 
@@ -284,7 +331,8 @@ mod tests {
                 voxels: &[9],
                 after,
             };
-            nearest_seed_with_late(&region, dims, [1, 1, 1], &[], &mut own, &late);
+            let uniform = StepWeights::new(Vec::new());
+            nearest_seed_with_late(&region, dims, [1, 1, 1], &uniform, &mut own, &late);
             assert_eq!(own, expected, "{after} steps late");
         }
     }

@@ -69,7 +69,7 @@ pub(crate) fn join_processes(
     column: &Column,
     discs: &[Disc],
     window: &Window,
-    weight: &[u8],
+    weight: &crate::paths::StepWeights,
     own: &mut [u8],
 ) {
     let [wi, wj, wk] = window.dims;

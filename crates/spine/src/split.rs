@@ -144,7 +144,7 @@ pub(crate) struct Prepared {
     /// Region voxels a contrast-filled vessel holds (see `vessels`).
     vessel_seeds: Vec<usize>,
     /// The region's step weights (see [`crate::paths::step_weights`]).
-    weight: Vec<u8>,
+    weight: crate::paths::StepWeights,
 }
 
 /// The envelope, the bone region in it and what is read from them for

@@ -247,6 +247,11 @@ pub(crate) fn neighbours(w: usize, dims: [usize; 3]) -> [(bool, usize); 6] {
 mod tests {
     use super::*;
 
+    /// No weights: every step weighs 1.
+    fn uniform() -> StepWeights {
+        StepWeights::new(Vec::new())
+    }
+
     #[test]
     fn each_voxel_follows_the_seed_nearest_through_the_region() {
         // Two corridors joined at the right; seed 1 at the top right,
@@ -262,13 +267,7 @@ mod tests {
         let mut own = [0u8; 15];
         own[4] = 1;
         own[10] = 2;
-        nearest_seed(
-            &region,
-            dims,
-            [1, 1, 1],
-            &StepWeights::new(Vec::new()),
-            &mut own,
-        );
+        nearest_seed(&region, dims, [1, 1, 1], &uniform(), &mut own);
         assert_eq!(own[0], 1, "through the region, not across the gap");
         assert_eq!(own[12], 2);
         assert_eq!(own[14], 1);
@@ -290,13 +289,7 @@ mod tests {
             own
         };
         let mut by_length = seeds();
-        nearest_seed(
-            &region,
-            dims,
-            [1, 1, 1],
-            &StepWeights::new(Vec::new()),
-            &mut by_length,
-        );
+        nearest_seed(&region, dims, [1, 1, 1], &uniform(), &mut by_length);
         assert_eq!(by_length, [1, 1, 1, 1, 1, 2, 2, 2, 2, 2]);
         let mut weight = vec![1u8; 10];
         weight[2] = 3;
@@ -331,8 +324,7 @@ mod tests {
                 voxels: &[9],
                 after,
             };
-            let uniform = StepWeights::new(Vec::new());
-            nearest_seed_with_late(&region, dims, [1, 1, 1], &uniform, &mut own, &late);
+            nearest_seed_with_late(&region, dims, [1, 1, 1], &uniform(), &mut own, &late);
             assert_eq!(own, expected, "{after} steps late");
         }
     }

@@ -134,8 +134,12 @@ pub(crate) fn nearest_seed_with_late(
     debug_assert!(step.iter().all(|&s| s >= 1), "a step costs at least 1");
     let heaviest = u32::from(weight.heaviest);
     let ring = (*step.iter().max().expect("three") * heaviest) as usize + 1;
-    let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); ring];
-    let mut dist = vec![u32::MAX; region.len()];
+    let mut search = Search {
+        buckets: vec![Vec::new(); ring],
+        pending: 0,
+        current: 0,
+    };
+    let mut near = vec![u16::UNREACHED; region.len()];
     // Seeds are few: owners are looked for a block at a time.
     for (b, block) in own.chunks(crate::BLOCK).enumerate() {
         if crate::all_zero(block) {
@@ -144,38 +148,122 @@ pub(crate) fn nearest_seed_with_late(
         for (n, &o) in block.iter().enumerate() {
             let w = b * crate::BLOCK + n;
             if o != 0 && region[w] {
-                dist[w] = 0;
-                buckets[0].push(w as u32);
+                near[w] = 0;
+                search.buckets[0].push(w as u32);
             }
         }
     }
     debug_assert!(late.voxels.iter().all(|&w| !region[w as usize]));
     // The late seeds count as pending from the start, so the search
     // carries on to `late.after` even where the others have run out.
-    let mut pending: usize = buckets[0].len() + late.voxels.len();
-    let mut current = 0u32;
-    let search = Box3 {
+    search.pending = search.buckets[0].len() + late.voxels.len();
+    let space = Box3 {
         region,
         dims,
         step,
         weight,
     };
-    while pending > 0 {
-        // Taken out while it is emptied: no step costs 0 or `ring`, so
-        // nothing is pushed back into it meanwhile.
-        let slot = current as usize % ring;
-        if current == late.after {
-            // Outside the region: no path has reached them meanwhile.
-            for &w in late.voxels {
-                dist[w as usize] = current;
-                buckets[slot].push(w);
+    if search.run(&space, &mut near, own, late) {
+        return;
+    }
+    // Distances outgrew two bytes (paths over 6.5 m long in tenths of a
+    // mm): the same search goes on from where it stands, in four.
+    let mut far: Vec<u32> = near
+        .iter()
+        .map(|&d| {
+            if d == u16::UNREACHED {
+                u32::UNREACHED
+            } else {
+                u32::from(d)
             }
+        })
+        .collect();
+    drop(near);
+    let finished = search.run(&space, &mut far, own, late);
+    debug_assert!(finished, "four bytes hold every distance");
+}
+
+/// A distance as the search stores it: two bytes while every distance it
+/// can reach fits (half the memory to fill and to touch; on a 512²×300 CT
+/// the farthest is 2,548 tenths of a mm), four after.
+trait Distance: Copy {
+    /// Not reached (yet): more than any distance.
+    const UNREACHED: Self;
+    /// The farthest distance it holds.
+    const MOST: u32;
+    fn of(distance: u32) -> Self;
+    fn get(self) -> u32;
+}
+
+impl Distance for u16 {
+    const UNREACHED: Self = u16::MAX;
+    const MOST: u32 = u16::MAX as u32 - 1;
+    #[inline(always)]
+    fn of(distance: u32) -> Self {
+        distance as u16
+    }
+    #[inline(always)]
+    fn get(self) -> u32 {
+        u32::from(self)
+    }
+}
+
+impl Distance for u32 {
+    const UNREACHED: Self = u32::MAX;
+    const MOST: u32 = u32::MAX - 1;
+    #[inline(always)]
+    fn of(distance: u32) -> Self {
+        distance
+    }
+    #[inline(always)]
+    fn get(self) -> u32 {
+        self
+    }
+}
+
+/// Where a search stands: the ring of buckets (a bucket per distance,
+/// modulo the ring), how many entries wait in them, and the distance
+/// settled next.
+struct Search {
+    buckets: Vec<Vec<u32>>,
+    pending: usize,
+    current: u32,
+}
+
+impl Search {
+    /// Settles distance after distance until nothing waits (true), or
+    /// until the next could reach past what `D` holds (false: the caller
+    /// goes on in a wider `D` from here).
+    fn run<D: Distance>(
+        &mut self,
+        space: &Box3,
+        dist: &mut [D],
+        own: &mut [u8],
+        late: &LateSeeds,
+    ) -> bool {
+        let ring = self.buckets.len();
+        while self.pending > 0 {
+            let current = self.current;
+            if u64::from(current) + ring as u64 - 1 > u64::from(D::MOST) {
+                return false;
+            }
+            // Taken out while it is emptied: no step costs 0 or `ring`, so
+            // nothing is pushed back into it meanwhile.
+            let slot = current as usize % ring;
+            if current == late.after {
+                // Outside the region: no path has reached them meanwhile.
+                for &w in late.voxels {
+                    dist[w as usize] = D::of(current);
+                    self.buckets[slot].push(w);
+                }
+            }
+            let mut bucket = std::mem::take(&mut self.buckets[slot]);
+            self.pending -= bucket.len();
+            self.pending += space.settle(current, &mut bucket, &mut self.buckets, dist, own);
+            self.buckets[slot] = bucket;
+            self.current += 1;
         }
-        let mut bucket = std::mem::take(&mut buckets[slot]);
-        pending -= bucket.len();
-        pending += search.settle(current, &mut bucket, &mut buckets, &mut dist, own);
-        buckets[slot] = bucket;
-        current += 1;
+        true
     }
 }
 
@@ -193,19 +281,19 @@ impl Box3<'_> {
     /// call per distance, not one long loop: wasm optimises a function
     /// between calls, never during one.
     #[inline(never)]
-    fn settle(
+    fn settle<D: Distance>(
         &self,
         current: u32,
         bucket: &mut Vec<u32>,
         buckets: &mut [Vec<u32>],
-        dist: &mut [u32],
+        dist: &mut [D],
         own: &mut [u8],
     ) -> usize {
         let (ring, step) = (buckets.len(), self.step);
         let mut pushed = 0;
         while let Some(w) = bucket.pop() {
             let w = w as usize;
-            if dist[w] != current {
+            if dist[w].get() != current {
                 continue;
             }
             let costs = [step[0], step[0], step[1], step[1], step[2], step[2]];
@@ -214,8 +302,8 @@ impl Box3<'_> {
                     continue;
                 }
                 let cost = cost * self.weight.of(n);
-                if current + cost < dist[n] {
-                    dist[n] = current + cost;
+                if current + cost < dist[n].get() {
+                    dist[n] = D::of(current + cost);
                     own[n] = own[w];
                     buckets[(current + cost) as usize % ring].push(n as u32);
                     pushed += 1;
@@ -302,6 +390,27 @@ mod tests {
             &mut weighted,
         );
         assert_eq!(weighted, [1, 1, 1, 1, 2, 2, 2, 2, 2, 2]);
+    }
+
+    #[test]
+    fn a_search_whose_distances_outgrow_two_bytes_goes_on_alike() {
+        // A row of 12, seed 1 at the left end, seed 2 at the right, a dim
+        // voxel (weight 3) at 2: steps of 10,000 reach 110,000 at the far
+        // end, past what two bytes hold, and own the row as steps of 1 do.
+        let dims = [12, 1, 1];
+        let region = [true; 12];
+        let mut weight = vec![1u8; 12];
+        weight[2] = 3;
+        let weight = StepWeights::new(weight);
+        let owners = |step: u32| {
+            let mut own = [0u8; 12];
+            own[0] = 1;
+            own[11] = 2;
+            nearest_seed(&region, dims, [step, 1, 1], &weight, &mut own);
+            own
+        };
+        assert_eq!(owners(10_000), owners(1));
+        assert_eq!(owners(1), [1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2]);
     }
 
     #[test]

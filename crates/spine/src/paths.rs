@@ -166,8 +166,9 @@ pub(crate) fn nearest_seed_with_late(
     if search.run(&space, &mut near, own, late) {
         return;
     }
-    // Distances outgrew two bytes (paths over 6.5 m long in tenths of a
-    // mm): the same search goes on from where it stands, in four.
+    // Distances outgrew two bytes (65,534 tenths of a mm, a dim step
+    // counting twice its length): the same search goes on from where it
+    // stands, in four.
     let mut far: Vec<u32> = near
         .iter()
         .map(|&d| {
@@ -184,8 +185,9 @@ pub(crate) fn nearest_seed_with_late(
 }
 
 /// A distance as the search stores it: two bytes while every distance it
-/// can reach fits (half the memory to fill and to touch; on a 512²×300 CT
-/// the farthest is 2,548 tenths of a mm), four after.
+/// can reach fits (half the memory to fill and to touch; on a 523×433×336
+/// CT the farthest is 2,548, in tenths of a mm with dim steps counting
+/// twice), four after.
 trait Distance: Copy {
     /// Not reached (yet): more than any distance.
     const UNREACHED: Self;

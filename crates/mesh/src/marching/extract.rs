@@ -176,45 +176,27 @@ fn count_differing(a: &[u8], b: &[u8]) -> usize {
 /// 85 cells fit a byte and the loop vectorises.
 fn count_cut_pairs(here: &[u8], below: Option<&[u8]>, nx: usize) -> usize {
     let layer = here.len();
+    // Without a layer below, the layer stands in for it: a flag never
+    // differs from itself, so no z pair counts.
+    let below = below.unwrap_or(here);
     // Cells 0..m have a neighbour in x and in y.
     let m = layer - nx;
-    let (cells, right, next_row) = (&here[..m], &here[1..m + 1], &here[nx..]);
-    let chunks = || {
-        cells
-            .chunks(85)
-            .zip(right.chunks(85))
-            .zip(next_row.chunks(85))
-    };
-    let mut count: usize = match below {
-        Some(below) => {
-            chunks()
-                .zip(below[..m].chunks(85))
-                .map(|(((c, r), n), b)| {
-                    let sum = c
-                        .iter()
-                        .zip(r)
-                        .zip(n)
-                        .zip(b)
-                        .fold(0u8, |sum, (((c, r), n), b)| {
-                            sum.wrapping_add((c ^ r) + (c ^ n) + (c ^ b))
-                        });
-                    usize::from(sum)
-                })
-                .sum::<usize>()
-                + count_differing(&below[m..], &here[m..])
-        }
-        None => chunks()
-            .map(|((c, r), n)| {
-                let sum = c
-                    .iter()
-                    .zip(r)
-                    .zip(n)
-                    .fold(0u8, |sum, ((c, r), n)| sum.wrapping_add((c ^ r) + (c ^ n)));
-                usize::from(sum)
-            })
-            .sum(),
-    };
-    // The last row's x pairs (the last cell has none).
+    let cells = here[..m]
+        .chunks(85)
+        .zip(here[1..m + 1].chunks(85))
+        .zip(here[nx..].chunks(85))
+        .zip(below[..m].chunks(85));
+    let mut count: usize = cells
+        .map(|(((c, r), n), b)| {
+            let pairs = c.iter().zip(r).zip(n).zip(b);
+            let sum = pairs.fold(0u8, |sum, (((c, r), n), b)| {
+                sum.wrapping_add((c ^ r) + (c ^ n) + (c ^ b))
+            });
+            usize::from(sum)
+        })
+        .sum();
+    // The last row's z pairs, and its x pairs (the last cell has none).
+    count += count_differing(&below[m..], &here[m..]);
     count += count_differing(&here[m..layer - 1], &here[m + 1..]);
     count
 }
@@ -353,39 +335,25 @@ struct RowSpan {
 #[inline(never)]
 fn cut_masks(here: &[u8], above: Option<&[u8]>, gx: usize, masks: &mut [u8], rows: &mut [RowSpan]) {
     let gy = rows.len();
-    // Branch-free row loops over zipped slices, so the compiler vectorises
-    // them; the three axes in one loop where the row has all three (a
-    // loop per axis was a sixth of the extraction in wasm).
+    // One branch-free loop per row over zipped slices, so the compiler
+    // vectorises it; the three axes in that one loop (a loop per axis was
+    // a sixth of the extraction in wasm).
     for (y, row) in masks.chunks_exact_mut(gx).enumerate() {
         let h = &here[y * gx..(y + 1) * gx];
-        let next = (y + 1 < gy).then(|| &here[(y + 1) * gx..(y + 2) * gx]);
-        let up = above.map(|above| &above[y * gx..(y + 1) * gx]);
-        match (next, up) {
-            (Some(next), Some(up)) => {
-                let cells = row.iter_mut().zip(h).zip(&h[1..]).zip(next).zip(up);
-                for ((((m, a), b), n), u) in cells {
-                    *m = (a ^ b) | (a ^ n) << 1 | (a ^ u) << 2;
-                }
-                let last = gx - 1;
-                row[last] = (h[last] ^ next[last]) << 1 | (h[last] ^ up[last]) << 2;
-            }
-            _ => {
-                for ((m, a), b) in row.iter_mut().zip(h).zip(&h[1..]) {
-                    *m = a ^ b;
-                }
-                row[gx - 1] = 0;
-                if let Some(next) = next {
-                    for ((m, a), b) in row.iter_mut().zip(h).zip(next) {
-                        *m |= (a ^ b) << 1;
-                    }
-                }
-                if let Some(up) = up {
-                    for ((m, a), b) in row.iter_mut().zip(h).zip(up) {
-                        *m |= (a ^ b) << 2;
-                    }
-                }
-            }
+        // The last row has no next row, the last layer no layer above: the
+        // row itself stands in, and a flag never differs from itself.
+        let next = if y + 1 < gy {
+            &here[(y + 1) * gx..(y + 2) * gx]
+        } else {
+            h
+        };
+        let up = above.map_or(h, |above| &above[y * gx..(y + 1) * gx]);
+        let cells = row.iter_mut().zip(h).zip(&h[1..]).zip(next).zip(up);
+        for ((((m, a), b), n), u) in cells {
+            *m = (a ^ b) | (a ^ n) << 1 | (a ^ u) << 2;
         }
+        let last = gx - 1;
+        row[last] = (h[last] ^ next[last]) << 1 | (h[last] ^ up[last]) << 2;
         let axes = row.iter().fold(0, |acc, &m| acc | m);
         rows[y] = if axes == 0 {
             RowSpan::default()

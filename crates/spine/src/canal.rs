@@ -201,9 +201,9 @@ impl Cells {
     }
 }
 
-/// Steps to bone meaning "none before the grid's edge" (see
-/// [`crate::steps`]).
-const FAR: u8 = u8::MAX;
+/// Steps to bone meaning "none before the grid's edge", as the byte
+/// sweeps count them.
+const FAR: u8 = <u8 as crate::steps::Steps>::FAR;
 
 /// One row's pixels into its cells `S` pixels wide (the last may be
 /// narrower): bone when any pixel is, HU summed for the mean.

@@ -136,6 +136,16 @@ struct SliceBox {
 }
 
 impl SliceBox {
+    /// The box of pixel (i, j) alone.
+    fn at(i: usize, j: usize) -> Self {
+        Self {
+            i0: i,
+            j0: j,
+            i1: i,
+            j1: j,
+        }
+    }
+
     /// The box grown to hold pixel (i, j).
     fn with(self, i: usize, j: usize) -> Self {
         Self {
@@ -174,15 +184,7 @@ fn slice_box(slice: &[u8], ni: usize) -> Option<SliceBox> {
             for (n, &l) in block.iter().enumerate() {
                 if l == sacrum {
                     let i = b * crate::BLOCK + n;
-                    found = Some(found.map_or(
-                        SliceBox {
-                            i0: i,
-                            j0: j,
-                            i1: i,
-                            j1: j,
-                        },
-                        |f| f.with(i, j),
-                    ));
+                    found = Some(found.map_or(SliceBox::at(i, j), |f| f.with(i, j)));
                 }
             }
         }

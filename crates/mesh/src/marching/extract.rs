@@ -208,6 +208,75 @@ fn count_set(a: &[u8]) -> usize {
         .sum()
 }
 
+/// The first and last positions of a row of 0/1 flags that are set, or
+/// `None` when none is: one OR over the row (it vectorises), then eight
+/// flags at a time in from each end.
+fn inside_extent(row: &[u8]) -> Option<(usize, usize)> {
+    if row.iter().fold(0u8, |any, &f| any | f) == 0 {
+        return None;
+    }
+    let word = |bytes: &[u8; 8]| u64::from_le_bytes(*bytes);
+    let (words, tail) = row.as_chunks::<8>();
+    let lo = words
+        .iter()
+        .position(|w| word(w) != 0)
+        .map(|i| 8 * i + (word(&words[i]).trailing_zeros() / 8) as usize)
+        .or_else(|| {
+            tail.iter()
+                .position(|&f| f != 0)
+                .map(|x| 8 * words.len() + x)
+        })?;
+    let hi = match tail.iter().rposition(|&f| f != 0) {
+        Some(x) => 8 * words.len() + x,
+        None => {
+            let i = words.iter().rposition(|w| word(w) != 0)?;
+            8 * i + 7 - (word(&words[i]).leading_zeros() / 8) as usize
+        }
+    };
+    Some((lo, hi))
+}
+
+/// The x extent of every stored row's inside voxels (flying edges' trim),
+/// found by the count pass: every cut edge has an inside end, so the
+/// write pass compares voxels with the iso, and looks for cut edges, only
+/// within these extents and the ones beside them; elsewhere the flags are
+/// 0. Four bytes a row (0.4% of an i16 volume 512 wide), not a byte a
+/// voxel.
+struct InsideExtents {
+    /// `[lo, hi]` per stored row (layer-major); `lo > hi` for a row with
+    /// no inside voxel.
+    rows: Vec<[u16; 2]>,
+    ny: usize,
+}
+
+impl InsideExtents {
+    const NONE: [u16; 2] = [1, 0];
+
+    /// Room for the rows of `dims`, or `None` for rows too long for `u16`
+    /// positions (those are then read whole).
+    fn new(dims: [usize; 3]) -> Option<Self> {
+        let [nx, ny, nz] = dims;
+        (nx <= usize::from(u16::MAX) + 1).then(|| Self {
+            rows: vec![Self::NONE; ny * nz],
+            ny,
+        })
+    }
+
+    /// Records stored layer `z`'s extents from its flags (rows `nx` long).
+    fn record(&mut self, z: usize, flags: &[u8], nx: usize) {
+        let rows = &mut self.rows[z * self.ny..(z + 1) * self.ny];
+        for (extent, row) in rows.iter_mut().zip(flags.chunks_exact(nx)) {
+            *extent = inside_extent(row).map_or(Self::NONE, |(lo, hi)| [lo as u16, hi as u16]);
+        }
+    }
+
+    /// Stored row (y, z)'s extent, `None` when it has no inside voxel.
+    fn of(&self, y: usize, z: usize) -> Option<(usize, usize)> {
+        let [lo, hi] = self.rows[z * self.ny + y];
+        (lo <= hi).then_some((usize::from(lo), usize::from(hi)))
+    }
+}
+
 /// A scalar grid, optionally padded by one background voxel per side.
 #[derive(Clone, Copy)]
 struct Field<'a, T> {
@@ -297,24 +366,66 @@ const STEP: [[usize; 3]; 3] = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
 /// Layers processed by one task: enough to amortise the rolling planes.
 const LAYERS_PER_TASK: usize = 8;
 
-/// Inside flags of virtual layer z (1 at or above the iso; the padding is
-/// never inside): every comparison with the iso is made here, once per
-/// voxel, and the cut edges and cube cases are read from these bytes.
+/// A layer of inside flags (1 at or above the iso; the padding is never
+/// inside), with the x range of each row that may hold a 1: outside it
+/// every flag is 0.
+struct Flags {
+    values: Vec<u8>,
+    written: Vec<(usize, usize)>,
+}
+
+impl Flags {
+    /// No row written: `lo > hi`.
+    const NOTHING: (usize, usize) = (1, 0);
+
+    fn new(gx: usize, gy: usize) -> Self {
+        Self {
+            values: vec![0; gx * gy],
+            written: vec![Self::NOTHING; gy],
+        }
+    }
+}
+
+/// Inside flags of virtual layer z: every comparison with the iso is made
+/// here, once per voxel, and the cut edges and cube cases are read from
+/// these bytes. With the count pass's `extents`, only each row's inside
+/// extent is compared, and what an earlier layer left outside it is
+/// cleared.
 #[inline(never)]
-fn fill_flags<T: Voxel>(field: &Field<'_, T>, z: usize, threshold: T::Threshold, out: &mut [u8]) {
+fn fill_flags<T: Voxel>(
+    field: &Field<'_, T>,
+    z: usize,
+    threshold: T::Threshold,
+    extents: Option<&InsideExtents>,
+    out: &mut Flags,
+) {
     let [gx, _, _] = field.grid();
     let p = field.pad;
-    for (y, row) in out.chunks_exact_mut(gx).enumerate() {
-        match field.real_row(z, y) {
-            None => row.fill(0),
-            Some(real) => {
-                let (left, rest) = row.split_at_mut(p);
-                let (middle, right) = rest.split_at_mut(real.len());
-                left.fill(0);
-                right.fill(0);
-                T::flag_row(real, threshold, middle);
+    let rows = out.values.chunks_exact_mut(gx).zip(&mut out.written);
+    for (y, (row, written)) in rows.enumerate() {
+        let real = field.real_row(z, y);
+        let (lo, hi) = match (real, extents) {
+            (None, _) => Flags::NOTHING,
+            (Some(real), None) => (0, real.len() - 1),
+            (Some(_), Some(extents)) => extents.of(y - p, z - p).unwrap_or(Flags::NOTHING),
+        };
+        // What the last layer set outside the new range goes back to 0.
+        let (old_lo, old_hi) = *written;
+        if old_lo <= old_hi {
+            if lo > hi {
+                row[old_lo..=old_hi].fill(0);
+            } else {
+                row[old_lo..(lo + p).clamp(old_lo, old_hi + 1)].fill(0);
+                row[(hi + p + 1).clamp(old_lo, old_hi + 1)..=old_hi].fill(0);
             }
         }
+        *written = match real {
+            Some(real) if lo <= hi => {
+                T::flag_row(&real[lo..=hi], threshold, &mut row[lo + p..=hi + p]);
+                (lo + p, hi + p)
+            }
+            _ => Flags::NOTHING,
+        };
     }
 }
 
@@ -331,37 +442,76 @@ struct RowSpan {
 
 /// Cut-edge masks of layer z (bit a: edge along axis a is cut), from its
 /// inside flags and those of layer z + 1 (`above` is `None` on the last
-/// layer, which has no z edges), with each row's span.
+/// layer, which has no z edges), with each row's span. A mask is set only
+/// where one of the flags it compares is, so each row's masks are made
+/// only over the written ranges of the flag rows it reads; masks outside
+/// a row's span are left as they were, and never read.
 #[inline(never)]
-fn cut_masks(here: &[u8], above: Option<&[u8]>, gx: usize, masks: &mut [u8], rows: &mut [RowSpan]) {
+fn cut_masks(
+    here: &Flags,
+    above: Option<&Flags>,
+    gx: usize,
+    masks: &mut [u8],
+    rows: &mut [RowSpan],
+) {
     let gy = rows.len();
     // One branch-free loop per row over zipped slices, so the compiler
     // vectorises it; the three axes in that one loop (a loop per axis was
     // a sixth of the extraction in wasm).
     for (y, row) in masks.chunks_exact_mut(gx).enumerate() {
-        let h = &here[y * gx..(y + 1) * gx];
+        let h = &here.values[y * gx..(y + 1) * gx];
         // The last row has no next row, the last layer no layer above: the
         // row itself stands in, and a flag never differs from itself.
-        let next = if y + 1 < gy {
-            &here[(y + 1) * gx..(y + 2) * gx]
+        let (next, next_written) = if y + 1 < gy {
+            (
+                &here.values[(y + 1) * gx..(y + 2) * gx],
+                here.written[y + 1],
+            )
         } else {
-            h
+            (h, here.written[y])
         };
-        let up = above.map_or(h, |above| &above[y * gx..(y + 1) * gx]);
-        let cells = row.iter_mut().zip(h).zip(&h[1..]).zip(next).zip(up);
-        for ((((m, a), b), n), u) in cells {
-            *m = (a ^ b) | (a ^ n) << 1 | (a ^ u) << 2;
+        let (up, up_written) = above.map_or((h, here.written[y]), |above| {
+            (&above.values[y * gx..(y + 1) * gx], above.written[y])
+        });
+        // x's mask reads flags x and x + 1 of this row, x of the others.
+        let (mut lo, mut hi) = (usize::MAX, 0);
+        for (a, b) in [here.written[y], next_written, up_written] {
+            if a <= b {
+                lo = lo.min(a);
+                hi = hi.max(b);
+            }
+        }
+        if lo > hi {
+            rows[y] = RowSpan::default();
+            continue;
+        }
+        let lo = lo.saturating_sub(1);
+        // The last x has no x edge: its mask is made apart.
+        let end = hi.min(gx - 2);
+        if lo <= end {
+            let cells = row[lo..=end]
+                .iter_mut()
+                .zip(&h[lo..])
+                .zip(&h[lo + 1..])
+                .zip(&next[lo..])
+                .zip(&up[lo..]);
+            for ((((m, a), b), n), u) in cells {
+                *m = (a ^ b) | (a ^ n) << 1 | (a ^ u) << 2;
+            }
         }
         let last = gx - 1;
-        row[last] = (h[last] ^ next[last]) << 1 | (h[last] ^ up[last]) << 2;
-        let axes = row.iter().fold(0, |acc, &m| acc | m);
+        if hi == last {
+            row[last] = (h[last] ^ next[last]) << 1 | (h[last] ^ up[last]) << 2;
+        }
+        let made = &row[lo..=hi];
+        let axes = made.iter().fold(0, |acc, &m| acc | m);
         rows[y] = if axes == 0 {
             RowSpan::default()
         } else {
             RowSpan {
                 axes,
-                lo: row.iter().position(|&m| m != 0).unwrap_or(0),
-                hi: row.iter().rposition(|&m| m != 0).unwrap_or(0),
+                lo: lo + made.iter().position(|&m| m != 0).unwrap_or(0),
+                hi: lo + made.iter().rposition(|&m| m != 0).unwrap_or(0),
             }
         };
     }
@@ -369,21 +519,23 @@ fn cut_masks(here: &[u8], above: Option<&[u8]>, gx: usize, masks: &mut [u8], row
 
 /// The cut-edge masks of layer `z` (whose flags are `here`), the flags of
 /// layer `z + 1`, when there is one, filled into `above` first.
+#[allow(clippy::too_many_arguments)]
 fn masks_of_layer<T: Voxel>(
     field: &Field<'_, T>,
     z: usize,
     threshold: T::Threshold,
-    here: &[u8],
-    above: &mut [u8],
+    extents: Option<&InsideExtents>,
+    here: &Flags,
+    above: &mut Flags,
     masks: &mut [u8],
     rows: &mut [RowSpan],
 ) {
     let [gx, _, gz] = field.grid();
     let has_above = z + 1 < gz;
     if has_above {
-        fill_flags(field, z + 1, threshold, above);
+        fill_flags(field, z + 1, threshold, extents, above);
     }
-    cut_masks(here, has_above.then_some(&above[..]), gx, masks, rows);
+    cut_masks(here, has_above.then_some(&*above), gx, masks, rows);
 }
 
 /// Voxels of a row sharing one base id: three cut edges each at most, so
@@ -501,6 +653,7 @@ fn extract_layers<T: Voxel, S: Sink>(
     world: &WorldTransform,
     iso: f32,
     (za, zb): (usize, usize),
+    extents: Option<&InsideExtents>,
     work: &mut Workspace,
     out: &mut S,
 ) {
@@ -514,11 +667,12 @@ fn extract_layers<T: Voxel, S: Sink>(
         flags: [flags_here, flags_above, flags_next],
     } = work;
     let threshold = T::threshold(iso);
-    fill_flags(field, za, threshold, flags_here);
+    fill_flags(field, za, threshold, extents, flags_here);
     masks_of_layer(
         field,
         za,
         threshold,
+        extents,
         flags_here,
         flags_above,
         masks_here,
@@ -560,6 +714,7 @@ fn extract_layers<T: Voxel, S: Sink>(
             field,
             z + 1,
             threshold,
+            extents,
             flags_above,
             flags_next,
             masks_above,
@@ -592,7 +747,7 @@ fn extract_layers<T: Voxel, S: Sink>(
                 let i = x + gx * y;
                 let corners = [i, i + 1, i + gx, i + gx + 1];
                 let case = corners.iter().enumerate().fold(0u8, |case, (c, &at)| {
-                    case | flags_here[at] << c | flags_above[at] << (c + 4)
+                    case | flags_here.values[at] << c | flags_above.values[at] << (c + 4)
                 });
                 if case == 0 || case == 255 {
                     continue;
@@ -643,7 +798,7 @@ struct Workspace {
     first: [FirstIds; 2],
     rows: [Vec<RowSpan>; 2],
     /// Inside flags of layers z, z + 1 and z + 2.
-    flags: [Vec<u8>; 3],
+    flags: [Flags; 3],
 }
 
 impl Workspace {
@@ -655,7 +810,7 @@ impl Workspace {
             masks: [masks(), masks()],
             first: [FirstIds::new(gx, gy), FirstIds::new(gx, gy)],
             rows: [rows(), rows()],
-            flags: [masks(), masks(), masks()],
+            flags: [Flags::new(gx, gy), Flags::new(gx, gy), Flags::new(gx, gy)],
         }
     }
 }
@@ -726,7 +881,7 @@ fn extract_field<T: Voxel + Sync>(field: &Field<'_, T>, world: &WorldTransform, 
             || Workspace::new(field.grid()),
             |work, &run| {
                 let mut out = LayerMesh::default();
-                extract_layers(field, world, iso, run, work, &mut out);
+                extract_layers(field, world, iso, run, None, work, &mut out);
                 out
             },
         )
@@ -792,6 +947,8 @@ struct Lean<'d, T> {
     iso: f32,
     runs: Vec<(usize, usize)>,
     work: Workspace,
+    /// Recorded by the count pass, read by the write pass.
+    extents: Option<InsideExtents>,
     phase: LeanPhase,
 }
 
@@ -800,12 +957,14 @@ impl<'d, T: Voxel> Lean<'d, T> {
         let [nx, ny, _] = field.dims;
         // Working memory first, the mesh after it: neither moves again.
         let work = Workspace::new(field.grid());
+        let extents = InsideExtents::new(field.dims);
         Self {
             field,
             world,
             iso,
             runs: runs(field.grid()[2]),
             work,
+            extents,
             phase: LeanPhase::Counting {
                 next: 0,
                 below: vec![0; nx * ny],
@@ -834,6 +993,9 @@ impl<'d, T: Voxel> Lean<'d, T> {
                         (z > 0).then_some(&below[..]),
                         here,
                     );
+                    if let Some(extents) = &mut self.extents {
+                        extents.record(z, here, self.field.dims[0]);
+                    }
                     std::mem::swap(below, here);
                 }
                 *next = end;
@@ -865,6 +1027,7 @@ impl<'d, T: Voxel> Lean<'d, T> {
                         &self.world,
                         self.iso,
                         run,
+                        self.extents.as_ref(),
                         &mut self.work,
                         &mut Appended { mesh, base },
                     );

@@ -378,6 +378,12 @@ impl Flags {
     /// No row written: `lo > hi`.
     const NOTHING: (usize, usize) = (1, 0);
 
+    /// Every flag 0.
+    fn clear(&mut self) {
+        self.values.fill(0);
+        self.written.fill(Self::NOTHING);
+    }
+
     fn new(gx: usize, gy: usize) -> Self {
         Self {
             values: vec![0; gx * gy],
@@ -922,13 +928,9 @@ const COUNTED_PER_STEP: usize = 4 * LAYERS_PER_TASK;
 /// Where a [`Lean`] extraction is.
 enum LeanPhase {
     /// Counting the cut edges: stored layers `0..next` done, the flags of
-    /// the last one kept (`below`) for the z edges of the next.
-    Counting {
-        next: usize,
-        below: Vec<u8>,
-        here: Vec<u8>,
-        count: usize,
-    },
+    /// the last one kept in the workspace's first flags (unpadded, as the
+    /// count pass lays them out) for the z edges of the next.
+    Counting { next: usize, count: usize },
     /// Writing runs `0..next` into the mesh, sized by the count.
     Writing {
         next: usize,
@@ -954,8 +956,9 @@ struct Lean<'d, T> {
 
 impl<'d, T: Voxel> Lean<'d, T> {
     fn new(field: Field<'d, T>, world: WorldTransform, iso: f32) -> Self {
-        let [nx, ny, _] = field.dims;
         // Working memory first, the mesh after it: neither moves again.
+        // The count pass works in the write pass's flags, so it adds no
+        // planes of its own to the heap.
         let work = Workspace::new(field.grid());
         let extents = InsideExtents::new(field.dims);
         Self {
@@ -965,12 +968,7 @@ impl<'d, T: Voxel> Lean<'d, T> {
             runs: runs(field.grid()[2]),
             work,
             extents,
-            phase: LeanPhase::Counting {
-                next: 0,
-                below: vec![0; nx * ny],
-                here: vec![0; nx * ny],
-                count: 0,
-            },
+            phase: LeanPhase::Counting { next: 0, count: 0 },
         }
     }
 
@@ -979,30 +977,30 @@ impl<'d, T: Voxel> Lean<'d, T> {
         let nz = self.field.dims[2];
         let threshold = T::threshold(self.iso);
         match &mut self.phase {
-            LeanPhase::Counting {
-                next,
-                below,
-                here,
-                count,
-            } => {
+            LeanPhase::Counting { next, count } => {
+                let [nx, ny, _] = self.field.dims;
                 let end = (*next + COUNTED_PER_STEP).min(nz);
+                let [below, here, _] = &mut self.work.flags;
                 for z in *next..end {
+                    let layer = &mut here.values[..nx * ny];
                     *count += self.field.layer_cut_edges(
                         z,
                         threshold,
-                        (z > 0).then_some(&below[..]),
-                        here,
+                        (z > 0).then_some(&below.values[..nx * ny]),
+                        layer,
                     );
                     if let Some(extents) = &mut self.extents {
-                        extents.record(z, here, self.field.dims[0]);
+                        extents.record(z, layer, nx);
                     }
                     std::mem::swap(below, here);
                 }
                 *next = end;
                 if end == nz {
                     let vertices = *count;
-                    // The count's planes go before the mesh is reserved.
-                    self.phase = LeanPhase::Finished(Mesh::default());
+                    // The write pass starts from flags that are all 0.
+                    for flags in &mut self.work.flags {
+                        flags.clear();
+                    }
                     self.phase = LeanPhase::Writing {
                         next: 0,
                         vertices,

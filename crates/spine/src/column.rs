@@ -87,7 +87,9 @@ fn body_in_slice(grid: &Grid, k: usize, canal: DVec2) -> Option<(DVec2, f64, f64
     mark(i0, j0);
     let mut count = 1usize;
     let (mut lo_a, mut hi_a, mut lo_l, mut hi_l) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    let (mut lo_i, mut hi_i, mut lo_j, mut hi_j) = (i0, i0, j0, j0);
     while let Some((i, j)) = stack.pop() {
+        (lo_i, hi_i, lo_j, hi_j) = (lo_i.min(i), hi_i.max(i), lo_j.min(j), hi_j.max(j));
         let d = rel(i, j);
         let (a, l) = (d.dot(grid.anterior), d.dot(grid.lateral));
         // Compares, not `f64::min`/`max`: those are calls in wasm.
@@ -114,6 +116,17 @@ fn body_in_slice(grid: &Grid, k: usize, canal: DVec2) -> Option<(DVec2, f64, f64
             break;
         }
     }
+    if hi_a >= VESSEL_AHEAD_MM {
+        let blob = Blob {
+            bitmap: &seen,
+            corner: (bi, bj),
+            stride: bw,
+            bounds: ((lo_i, lo_j), (hi_i, hi_j)),
+        };
+        if let Some(kept) = without_vessel_lumens(grid, &blob, &rel) {
+            (lo_a, hi_a, lo_l, hi_l, count) = kept;
+        }
+    }
     let area = count as f64 * sx * sy;
     let (depth, width) = (hi_a - lo_a, hi_l - lo_l);
     if area < 40.0 || depth < 12.0 || width < 15.0 {
@@ -122,6 +135,99 @@ fn body_in_slice(grid: &Grid, k: usize, canal: DVec2) -> Option<(DVec2, f64, f64
     let centre =
         canal + grid.anterior * ((lo_a + hi_a) / 2.0) + grid.lateral * ((lo_l + hi_l) / 2.0);
     Some((centre, width / 2.0, depth / 2.0))
+}
+
+/// How deep inside a body blob (mm) a vessel's lumen lies: a contrast-
+/// filled aorta or vena cava, 20–30 mm across, is above the bone threshold
+/// of osteoporotic bone and joined to the body's front by partial volume.
+/// On TotalSegmentator's CT with arterial contrast resampled to 1 mm, the
+/// aorta took the body's depth to the flood's 70 mm limit, and T12's disc
+/// was lost.
+const LUMEN_DEPTH_MM: f32 = 7.0;
+
+/// A lumen's middle lies this far ahead of the canal's centre (mm) at
+/// least, in front of the body's middle; a blob reaching no further than
+/// this holds none.
+const VESSEL_AHEAD_MM: f64 = 45.0;
+
+/// A thick core touching the column's midline (mm either side) is the
+/// body's own: a dense body is one thick core, and where L5 lies in front
+/// of the sacrum its core lies as far ahead as a vessel's (on the same CT
+/// with its bone made denser). The aorta and the vena cava lie to the
+/// sides of it.
+const MIDLINE_MM: f64 = 6.0;
+
+/// Taken off around a lumen past its depth (mm): its wall, blurred.
+const LUMEN_RIM_MM: f64 = 3.0;
+
+/// The pixels a body flood reached: a bitmap over a box of the slice.
+struct Blob<'a> {
+    bitmap: &'a [bool],
+    /// The box's first pixel, and its width.
+    corner: (usize, usize),
+    stride: usize,
+    /// First and last pixels (i, j) of the blob.
+    bounds: ((usize, usize), (usize, usize)),
+}
+
+/// The blob's extent (fewest and most mm ahead, fewest and most to the
+/// side, from the canal's centre as `rel` places a pixel) and its pixels,
+/// without the lumens of vessels lying on the body's front: thick cores of
+/// the blob whose middle lies [`VESSEL_AHEAD_MM`] ahead or more and that do
+/// not touch the midline, each taken off with a disc of its depth and a
+/// rim around its middle. `None` when the blob holds no such lumen.
+fn without_vessel_lumens(
+    grid: &Grid,
+    blob: &Blob,
+    rel: &impl Fn(usize, usize) -> DVec2,
+) -> Option<(f64, f64, f64, f64, usize)> {
+    // The blob's bounds and one pixel more, so every member has an outside
+    // neighbour in the window.
+    let ((i0, j0), (i1, j1)) = blob.bounds;
+    let (oi, oj) = (i0.saturating_sub(1), j0.saturating_sub(1));
+    let (w, h) = (i1 + 2 - oi, j1 + 2 - oj);
+    let member = |c: usize| {
+        let (i, j) = (oi + c % w, oj + c / w);
+        (i0..=i1).contains(&i)
+            && (j0..=j1).contains(&j)
+            && blob.bitmap[(j - blob.corner.1) * blob.stride + (i - blob.corner.0)]
+    };
+    let inside: Vec<bool> = (0..w * h).map(member).collect();
+    let mut depth: Vec<f32> = inside
+        .iter()
+        .map(|&m| if m { f32::MAX } else { 0.0 })
+        .collect();
+    crate::thick::chamfer(&mut depth, w, h, grid.spacing.x.max(grid.spacing.y) as f32);
+    let place = |c: usize| {
+        let d = rel(oi + c % w, oj + c / w);
+        (d, d.dot(grid.anterior), d.dot(grid.lateral))
+    };
+    let mut lumens = Vec::new();
+    for core in crate::plane::components(w, h, |c| depth[c] >= LUMEN_DEPTH_MM) {
+        let deepest = core
+            .iter()
+            .copied()
+            .max_by(|&a, &b| depth[a].total_cmp(&depth[b]))?;
+        let (middle, ahead, _) = place(deepest);
+        let own = core.iter().any(|&c| place(c).2.abs() <= MIDLINE_MM);
+        if !own && ahead >= VESSEL_AHEAD_MM {
+            lumens.push((middle, f64::from(depth[deepest]) + LUMEN_RIM_MM));
+        }
+    }
+    if lumens.is_empty() {
+        return None;
+    }
+    let (mut lo_a, mut hi_a, mut lo_l, mut hi_l) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    let mut count = 0;
+    for c in (0..w * h).filter(|&c| inside[c]) {
+        let (d, a, l) = place(c);
+        if lumens.iter().any(|&(m, r)| (d - m).length() <= r) {
+            continue;
+        }
+        (lo_a, hi_a, lo_l, hi_l) = (lo_a.min(a), hi_a.max(a), lo_l.min(l), hi_l.max(l));
+        count += 1;
+    }
+    (count > 0).then_some((lo_a, hi_a, lo_l, hi_l, count))
 }
 
 /// How far past each end of the column (mm) the spine is looked for.

@@ -351,6 +351,35 @@ fn contrast_filled_vessels_stay_out_of_the_lumbar_bodies() {
     );
 }
 
+/// The same contrast on the CT resampled to 1 mm. The aorta, joined to the
+/// bodies' fronts by partial volume, took the column's estimate of the
+/// body's depth to the flood's 70 mm limit; T12's disc was lost and T12
+/// went into L1 (`column::without_vessel_lumens`). Every level is now
+/// found and named; the iliac vessels still go partly to L4 and L5 (0.82,
+/// 0.76), the aorta and vena cava no longer to L3 (0.87 before
+/// `vessels::DEEPER_CORE_MM`, 0.90 after).
+#[test]
+fn contrast_filled_vessels_resampled_to_1_mm_leave_every_level_named() {
+    let (volume, reference) = low_density_ct();
+    let contrast = with_contrast(&volume, &reference);
+    let factors = [3, 3, 3];
+    let fine = finer(&contrast, factors);
+    let analysis = analysed_from_the_sacrum(&fine);
+    let at_reference = at_coarse_centres(analysis.labelmap.labels(), &contrast, &fine, factors);
+    assert_named_with_dice(
+        &analysis.spine,
+        &at_reference,
+        &reference,
+        &EXPECTED,
+        |name, least| match name {
+            "T12" => Some(0.83),
+            "L4" => Some(0.80),
+            "L5" => Some(0.73),
+            _ => Some(least),
+        },
+    );
+}
+
 /// A stand-in for a normal-density CT, which all our real lumbar data is
 /// not: the same CT with 100 HU added inside every bone the reference
 /// labels (blurred like the scan, σ 0.7 voxel), resampled to 1.5 mm. A

@@ -492,9 +492,10 @@ fn cut_masks(
             continue;
         }
         let lo = lo.saturating_sub(1);
-        // The last x has no x edge: its mask is made apart.
-        let end = hi.min(gx - 2);
-        if lo <= end {
+        // The last x has no x edge: its mask is made apart (in a row one
+        // voxel long, it is the only one).
+        let with_x_edge = gx.checked_sub(2).map(|last| hi.min(last));
+        if let Some(end) = with_x_edge.filter(|&end| lo <= end) {
             let cells = row[lo..=end]
                 .iter_mut()
                 .zip(&h[lo..])

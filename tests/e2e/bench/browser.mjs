@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startServer } from '../lib/server.mjs';
 import { clickViewAt, launch } from '../lib/browser.mjs';
+import { total, watchBrowserMemory } from '../lib/processes.mjs';
 
 const series = process.env.INSITU_BENCH_SERIES;
 const j2kSeries = process.env.INSITU_BENCH_SERIES_J2K;
@@ -208,6 +209,30 @@ rows: {
       await fresh.context().close();
     }
   }
+  // The whole browser's memory while a folder opens, is meshed and is
+  // cached, on a fresh page of its own (the sampling takes CPU, so not
+  // during a timed load).
+  async function browserMemoryRow(name, dir) {
+    const fresh = await freshPage();
+    try {
+      await fresh.waitForTimeout(1000);
+      const watch = watchBrowserMemory(50);
+      await timeOpenFolderToViews(fresh, dir);
+      await fresh.waitForSelector('[data-testid="load-status"][data-cache="stored"]', { timeout: 600_000 });
+      await fresh.waitForSelector('[data-testid="mesh-info"][data-state="ready"]', { timeout: 600_000 });
+      await fresh.waitForTimeout(2000);
+      const { before, peak, peakOf, after } = watch.stop();
+      const dims = /(\d+) × (\d+) × (\d+) voxels/.exec(await fresh.getByTestId('volume-info').textContent());
+      const volume = Number(dims[1]) * Number(dims[2]) * Number(dims[3]) * 2;
+      const mb = (b) => (b / 1e6).toFixed(0);
+      const rise = total(peak) - total(before);
+      const types = Object.keys(peakOf).sort()
+        .map((t) => `${t} +${mb(peakOf[t] - (before[t] ?? 0))}`).join(', ');
+      console.log(`memory, ${name} opened, meshed and cached: all of the browser's processes (PSS) ${mb(total(before))} MB before, +${mb(rise)} MB at the peak = ${(rise / volume).toFixed(2)}x the volume (each type's own peak: ${types}), +${mb(total(after) - total(before))} MB 2 s after (the study worker's wasm heap alone: the heap rows; aim for the load's peak <= 1.2x)`);
+    } finally {
+      await fresh.context().close();
+    }
+  }
   if (ONLY === '' || ONLY === 'spine') {
     // Spine separation in wasm on the demo generator's spine at 512²×300
     // (`?demo=512`), beside the native time of the same analysis.
@@ -244,6 +269,9 @@ rows: {
   }
 
   const ms = (x) => x.toFixed(0);
+  if (series && process.platform === 'linux' && ONLY !== 'segments') {
+    await browserMemoryRow('512x512x300 uncompressed', series);
+  }
   for (const { name, cold } of caching) {
     const mb = (b) => (b / 1e6).toFixed(1);
     console.log(`heap, ${name} open with its surface: study worker wasm heap ${mb(cold.heapBytes)} MB, volume (i16) ${mb(cold.volumeBytes)} MB; heap/volume ${(cold.heapBytes / cold.volumeBytes).toFixed(2)}x (aim <= 1.15x)`);

@@ -136,6 +136,11 @@ rows: {
       await fresh.context().close();
     }
   }
+  /** The open volume's bytes as i16, from the dimensions the page shows. */
+  async function volumeBytes(page) {
+    const dims = /(\d+) × (\d+) × (\d+) voxels/.exec(await page.getByTestId('volume-info').textContent());
+    return Number(dims[1]) * Number(dims[2]) * Number(dims[3]) * 2;
+  }
   // The cache: each series cold (fresh page, empty IndexedDB), then,
   // once it is stored, dropped again after a page reload (as a user comes
   // back to it: the first study's memory is gone, the cache is not).
@@ -159,8 +164,7 @@ rows: {
       // surface, the views drawn), against the volume's own bytes.
       const worker = fresh.workers().find((w) => w.url().includes('insitu-worker'));
       cold.heapBytes = await worker.evaluate(() => wasm_bindgen.heapBytes());
-      const dims = /(\d+) × (\d+) × (\d+) voxels/.exec(await fresh.getByTestId('volume-info').textContent());
-      cold.volumeBytes = Number(dims[1]) * Number(dims[2]) * Number(dims[3]) * 2;
+      cold.volumeBytes = await volumeBytes(fresh);
       await fresh.waitForTimeout(1000); // the surface is written to the cache after it is shown
       await fresh.reload();
       await fresh.waitForSelector('html[data-app="running"]', { timeout: 120_000 });
@@ -222,8 +226,7 @@ rows: {
       await fresh.waitForSelector('[data-testid="mesh-info"][data-state="ready"]', { timeout: 600_000 });
       await fresh.waitForTimeout(2000);
       const { before, peak, peakOf, after } = watch.stop();
-      const dims = /(\d+) × (\d+) × (\d+) voxels/.exec(await fresh.getByTestId('volume-info').textContent());
-      const volume = Number(dims[1]) * Number(dims[2]) * Number(dims[3]) * 2;
+      const volume = await volumeBytes(fresh);
       const mb = (b) => (b / 1e6).toFixed(0);
       const rise = total(peak) - total(before);
       const types = Object.keys(peakOf).sort()

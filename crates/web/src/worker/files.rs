@@ -393,6 +393,8 @@ pub struct StreamedBatch {
     reader: Option<web_sys::ReadableStreamByobReader>,
     /// The batch read whole, where it could not be streamed.
     whole: Option<(ReadBatch, usize)>,
+    /// Bytes read and not yet taken: the next file's first ones.
+    held: Option<Uint8Array>,
 }
 
 impl StreamedBatch {
@@ -409,6 +411,7 @@ impl StreamedBatch {
             files: files.into_iter(),
             reader,
             whole,
+            held: None,
         }
     }
 
@@ -428,33 +431,48 @@ impl StreamedBatch {
         buffer.resize(size, 0);
         let mut filled = 0;
         while filled < size {
-            let Some(n) = self.read_some(chunk, &mut buffer[filled..]).await else {
-                // Failed: this file and the rest of the batch on their own.
-                if let Some(reader) = self.reader.take() {
-                    let _ = reader.cancel();
-                }
-                let rest: Vec<File> = std::iter::once(file).chain(self.files.by_ref()).collect();
-                let read = BatchRead::alone(rest.clone()).finish().await;
-                read.copy_into(0, buffer);
-                self.files = rest.into_iter();
-                self.files.next();
-                self.whole = Some((read, 1));
-                return;
+            let held = match self.held.take() {
+                Some(held) => held,
+                None => match self.read_chunk(chunk).await {
+                    Some(read) => read,
+                    None => {
+                        // Failed: this file and the rest of the batch on
+                        // their own.
+                        if let Some(reader) = self.reader.take() {
+                            let _ = reader.cancel();
+                        }
+                        let rest: Vec<File> =
+                            std::iter::once(file).chain(self.files.by_ref()).collect();
+                        let read = BatchRead::alone(rest.clone()).finish().await;
+                        read.copy_into(0, buffer);
+                        self.files = rest.into_iter();
+                        self.files.next();
+                        self.whole = Some((read, 1));
+                        return;
+                    }
+                },
             };
+            let n = (held.length() as usize).min(size - filled);
+            held.subarray(0, n as u32)
+                .copy_to(&mut buffer[filled..filled + n]);
             filled += n;
+            if n < held.length() as usize {
+                // The next file's first bytes.
+                self.held = Some(held.subarray(n as u32, held.length()));
+            }
         }
     }
 
-    /// One read of at most `into.len()` bytes (and a chunk's) into `into`;
-    /// how many, or `None` when the stream failed or ended early.
-    async fn read_some(&self, chunk: &mut Chunk, into: &mut [u8]) -> Option<usize> {
+    /// One read of up to a chunk, across files' ends (small files would
+    /// otherwise cost a read each); `None` when the stream failed or
+    /// ended early.
+    async fn read_chunk(&self, chunk: &mut Chunk) -> Option<Uint8Array> {
         let reader = self.reader.as_ref()?;
         if chunk.buffer.byte_length() == 0 {
             // Handed to a read that failed, and not given back.
             chunk.buffer = js_sys::ArrayBuffer::new(Chunk::BYTES);
         }
-        let wanted = (into.len() as u32).min(Chunk::BYTES);
-        let view = Uint8Array::new_with_byte_offset_and_length(&chunk.buffer, 0, wanted);
+        let view = Uint8Array::new(&chunk.buffer);
         let result = JsFuture::from(reader.read_with_array_buffer_view(&view))
             .await
             .ok()?;
@@ -462,18 +480,13 @@ impl StreamedBatch {
             .ok()?
             .dyn_into()
             .ok()?;
-        // The chunk's bytes come back in the view, moved to a new buffer
-        // object: keep it for the next read.
+        // The bytes come back in the view, moved to a new buffer object:
+        // keep it for the next read.
         chunk.buffer = value.buffer();
         let done = Reflect::get(&result, &"done".into())
             .ok()
             .and_then(|d| d.as_bool())
             .unwrap_or(true);
-        let n = value.length() as usize;
-        if done || n == 0 {
-            return None;
-        }
-        value.copy_to(&mut into[..n]);
-        Some(n)
+        (!done && value.length() > 0).then_some(value)
     }
 }

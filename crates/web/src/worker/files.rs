@@ -128,12 +128,12 @@ impl DroppedFiles {
 
     /// Reads every header, a batch of files at a time (each batch streamed
     /// a file at a time, the browser reading ahead of the scan), hashing
-    /// each file's pixels for the cache key while its bytes are here. A large file whose first bytes show it
-    /// is not DICOM (a CD's viewer program, a video, a NumPy array) is not
-    /// read past them; a file that cannot be read is scanned as empty, and
-    /// the scan says why. An uncompressed series' pixels are converted
-    /// while they are here ([`EarlyVolume`]), so it is read once. `None`
-    /// when cancelled.
+    /// each file's pixels for the cache key while its bytes are here. A
+    /// large file whose first bytes show it is not DICOM (a CD's viewer
+    /// program, a video, a NumPy array) is not read past them; a file that
+    /// cannot be read is scanned as empty, and the scan says why. An
+    /// uncompressed series' pixels are converted while they are here
+    /// ([`EarlyVolume`]), so it is read once. `None` when cancelled.
     pub async fn scan(
         &self,
         cancel: &Cell<bool>,

@@ -17,7 +17,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent, Worker, WorkerOptions};
 
 use crate::envelope::{self, Attachments, Target};
-use crate::protocol::DecoderReply;
+use crate::protocol::{DecoderReply, DecoderRequest};
 use crate::worker::files::DroppedFiles;
 
 /// Name prefix that makes the worker binary run as a decoder.
@@ -73,26 +73,75 @@ pub fn setting(key: &str) -> Option<String> {
     })
 }
 
+thread_local! {
+    /// Buffers of samples the study worker sent back
+    /// ([`DecoderRequest::Recycle`]), for the next replies.
+    static SPARE: std::cell::RefCell<Vec<js_sys::ArrayBuffer>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Entry point of a decoder: answers each job with its samples.
 pub fn start_decoder() {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
-        wasm_bindgen_futures::spawn_local(async move {
-            let (outcome, samples) = decode(&event.data()).await;
-            let reply = DecoderReply::Decoded {
-                outcome,
-                heap_bytes: crate::worker::heap_bytes(),
-            };
-            let samples: JsValue = match samples {
-                Voxels::I16(v) => Int16Array::from(v.as_slice()).into(),
-                Voxels::F32(v) => Float32Array::from(v.as_slice()).into(),
-            };
-            post(&reply, Attachments::buffers([samples]));
-        });
+        let data = event.data();
+        let (request, attachments): (DecoderRequest, Attachments) = match envelope::open(&data) {
+            Ok(opened) => opened,
+            Err(e) => {
+                // The study worker sent it: a bug. The study worker waits
+                // for a reply that never comes and is cancelled by the user.
+                web_sys::console::error_1(&format!("insitu decoder: bad request: {e}").into());
+                return;
+            }
+        };
+        match request {
+            DecoderRequest::Recycle => {
+                if let Ok(buffer) = attachments.buffers.get(0).dyn_into::<js_sys::ArrayBuffer>() {
+                    SPARE.with_borrow_mut(|spare| spare.push(buffer));
+                }
+            }
+            DecoderRequest::Decode { job } => wasm_bindgen_futures::spawn_local(async move {
+                let (outcome, samples) = decode(&job, attachments).await;
+                let reply = DecoderReply::Decoded {
+                    outcome,
+                    heap_bytes: crate::worker::heap_bytes(),
+                };
+                post(&reply, Attachments::buffers([samples_out(&samples)]));
+            }),
+        }
     });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     post(&DecoderReply::Ready, Attachments::default());
+}
+
+/// `samples` as a typed array to transfer: in a spare buffer large enough,
+/// else a new one.
+fn samples_out(samples: &Voxels) -> JsValue {
+    let bytes = match samples {
+        Voxels::I16(v) => v.len() * 2,
+        Voxels::F32(v) => v.len() * 4,
+    };
+    let spare = SPARE.with_borrow_mut(|spare| {
+        let at = spare
+            .iter()
+            .position(|b| b.byte_length() as usize >= bytes)?;
+        Some(spare.swap_remove(at))
+    });
+    match (samples, spare) {
+        (Voxels::I16(v), Some(buffer)) => {
+            let out = Int16Array::new_with_byte_offset_and_length(&buffer, 0, v.len() as u32);
+            out.copy_from(v);
+            out.into()
+        }
+        (Voxels::F32(v), Some(buffer)) => {
+            let out = Float32Array::new_with_byte_offset_and_length(&buffer, 0, v.len() as u32);
+            out.copy_from(v);
+            out.into()
+        }
+        (Voxels::I16(v), None) => Int16Array::from(v.as_slice()).into(),
+        (Voxels::F32(v), None) => Float32Array::from(v.as_slice()).into(),
+    }
 }
 
 fn post(reply: &DecoderReply, attachments: Attachments) {
@@ -101,15 +150,7 @@ fn post(reply: &DecoderReply, attachments: Attachments) {
 }
 
 /// Runs one job: reads its files (handles attached, in job order), decodes.
-async fn decode(message: &JsValue) -> (JobOutcome, Voxels) {
-    let (job, attachments): (DecodeJob, Attachments) = match envelope::open(message) {
-        Ok(opened) => opened,
-        Err(e) => {
-            // The study worker sent it: a bug, reported as every slice failing.
-            web_sys::console::error_1(&format!("insitu decoder: bad job: {e}").into());
-            return (Default::default(), Voxels::I16(Vec::new()));
-        }
-    };
+async fn decode(job: &DecodeJob, attachments: Attachments) -> (JobOutcome, Voxels) {
     let names = attachments.names.unwrap_or_default();
     let mut files = Vec::with_capacity(job.files.len());
     for (n, file) in attachments.files.iter().enumerate() {
@@ -124,7 +165,7 @@ async fn decode(message: &JsValue) -> (JobOutcome, Voxels) {
             bytes,
         });
     }
-    let (samples, outcome) = run_job(&job, &files);
+    let (samples, outcome) = run_job(job, &files);
     (outcome, samples)
 }
 
@@ -254,7 +295,7 @@ async fn decode_jobs(
         let (handles, names) = files.handles(&job.files);
         envelope::post(
             Target::Worker(&decoder.worker),
-            job,
+            &DecoderRequest::Decode { job: job.clone() },
             Attachments::files(handles, Some(names)),
         );
     };
@@ -305,6 +346,14 @@ async fn decode_jobs(
             } else if let Some(out) = assembly.slice_i16(k) {
                 ints.subarray(from, to).copy_to(out);
             }
+        }
+        // Its buffer back, for the decoder's next reply.
+        if let Ok(buffer) = Reflect::get(&floats, &"buffer".into()) {
+            envelope::post(
+                Target::Worker(&decoder.worker),
+                &DecoderRequest::Recycle,
+                Attachments::buffers([buffer]),
+            );
         }
         assembly.record(&outcome);
         done += job.slice_count();

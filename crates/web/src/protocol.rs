@@ -812,9 +812,23 @@ pub struct SurfaceSummary {
     pub drawn_triangles: Option<usize>,
 }
 
-/// Decoder worker → study worker. The job itself goes the other way as a
-/// serialised [`insitu_volume::DecodeJob`], its files' `File` handles beside
-/// it.
+/// Study worker → decoder worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DecoderRequest {
+    /// Decode a job; its files' `File` handles travel beside it.
+    Decode {
+        /// The job.
+        job: insitu_volume::DecodeJob,
+    },
+    /// A buffer of samples the study worker has copied, transferred back
+    /// beside this for the decoder's next reply: a series decoded in many
+    /// jobs then costs each decoder a buffer or two, not one per job left
+    /// for the collector.
+    Recycle,
+}
+
+/// Decoder worker → study worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DecoderReply {
@@ -909,6 +923,26 @@ mod tests {
             let json = serde_json::to_string(&request).unwrap();
             assert_eq!(
                 serde_json::from_str::<Request>(&json).unwrap(),
+                request,
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn decoder_requests_survive_the_wire() {
+        let job = insitu_volume::DecodeJob {
+            files: vec![3, 4],
+            slices: vec![Vec::new(), Vec::new()],
+            frame_len: 512 * 512,
+            padding_output: -1024.0,
+            invert: false,
+            float: false,
+        };
+        for request in [DecoderRequest::Decode { job }, DecoderRequest::Recycle] {
+            let json = serde_json::to_string(&request).unwrap();
+            assert_eq!(
+                serde_json::from_str::<DecoderRequest>(&json).unwrap(),
                 request,
                 "{json}"
             );

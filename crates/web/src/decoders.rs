@@ -73,6 +73,9 @@ pub fn setting(key: &str) -> Option<String> {
     })
 }
 
+/// Spare buffers a decoder keeps at most (see [`SPARE`]).
+const SPARE_BUFFERS: usize = 2;
+
 thread_local! {
     /// Buffers of samples the study worker sent back
     /// ([`DecoderRequest::Recycle`]), for the next replies.
@@ -88,16 +91,31 @@ pub fn start_decoder() {
         let (request, attachments): (DecoderRequest, Attachments) = match envelope::open(&data) {
             Ok(opened) => opened,
             Err(e) => {
-                // The study worker sent it: a bug. The study worker waits
-                // for a reply that never comes and is cancelled by the user.
+                // The study worker sent it: a bug, answered as a job whose
+                // samples are missing, so the study worker decodes the
+                // series itself rather than wait.
                 web_sys::console::error_1(&format!("insitu decoder: bad request: {e}").into());
+                let reply = DecoderReply::Decoded {
+                    outcome: JobOutcome::default(),
+                    heap_bytes: crate::worker::heap_bytes(),
+                };
+                post(
+                    &reply,
+                    Attachments::buffers([Int16Array::new_with_length(0).into()]),
+                );
                 return;
             }
         };
         match request {
             DecoderRequest::Recycle => {
                 if let Ok(buffer) = attachments.buffers.get(0).dyn_into::<js_sys::ArrayBuffer>() {
-                    SPARE.with_borrow_mut(|spare| spare.push(buffer));
+                    SPARE.with_borrow_mut(|spare| {
+                        // A reply in flight and one being made need two.
+                        if spare.len() >= SPARE_BUFFERS {
+                            spare.remove(0);
+                        }
+                        spare.push(buffer);
+                    });
                 }
             }
             DecoderRequest::Decode { job } => wasm_bindgen_futures::spawn_local(async move {

@@ -174,7 +174,14 @@ pub fn run_all(lint_first: bool) -> Result {
         "--exclude",
         "insitu-web",
     ]);
-    let (out, error) = run_tee_all(&mut native);
+    let (mut out, mut error) = run_tee_all(&mut native);
+    // The web crate's pure tests (its protocol, messages and layout) run
+    // natively too; its binaries are wasm-only, so its library alone.
+    let mut web_lib = cargo(&root());
+    web_lib.args(["test", "--no-fail-fast", "-p", "insitu-web", "--lib"]);
+    let (web_out, web_error) = run_tee_all(&mut web_lib);
+    out.push_str(&web_out);
+    error = error.or(web_error);
     layers.push(layer_of(
         "native unit/integration",
         libtest_counts,

@@ -2,7 +2,7 @@
 // the proportional set size (PSS) of every process below this one, summed by
 // Chromium process type (browser, renderer, gpu-process, utility, zygote).
 // Wasm heaps are only part of it: the renderer also holds the page's and the
-// workers' JavaScript (file reads awaiting collection), the browser process
+// workers' JavaScript (and garbage awaiting collection), the browser process
 // IndexedDB's writes. Linux only (`/proc`); elsewhere it reads nothing.
 import { readFileSync, readdirSync } from 'node:fs';
 

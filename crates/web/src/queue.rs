@@ -106,7 +106,14 @@ mod tests {
     #[test]
     fn a_cancel_drops_the_loads_still_waiting_and_nothing_else() {
         let mut queue = Queue::default();
-        queue.push(Request::Open { chosen_at_ms: None }, 1);
+        queue.push(
+            Request::Open {
+                chosen_at_ms: None,
+                opening: 0,
+                files_in_all: None,
+            },
+            1,
+        );
         queue.push(probe(1.0), 2);
         queue.push(Request::LoadSeries { index: 1 }, 3);
         assert_eq!(queue.drop_cancellable(), 2);

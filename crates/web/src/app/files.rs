@@ -11,7 +11,7 @@ use web_sys::{
 
 use crate::dom::{document, on, typed};
 use crate::envelope::Attachments;
-use crate::protocol::Request;
+use crate::protocol::{FILES_PER_MESSAGE, Request};
 
 /// Hooks up the inputs and the drop target.
 pub fn wire() {
@@ -78,18 +78,42 @@ pub fn wire() {
 }
 
 /// Sends files (and their folder paths, for dropped folders) to the worker,
-/// with when the user chose them.
+/// with when the user chose them: the first [`FILES_PER_MESSAGE`] with the
+/// `Open` request, the rest in messages of as many, so the worker reads
+/// the first while the browser looks up the others for the messages.
 fn open(files: Array, names: Option<Array>, chosen_at_ms: f64) {
-    if files.length() == 0 {
+    let in_all = files.length();
+    if in_all == 0 {
         return;
     }
-    super::begin_loading(&format!("Reading {} files…", files.length()));
-    super::link::send_with(
-        Request::Open {
-            chosen_at_ms: Some(chosen_at_ms),
-        },
-        Attachments::files(files, names),
-    );
+    super::begin_loading(&format!("Reading {in_all} files…"));
+    let opening = OPENINGS.with(|count| {
+        count.set(count.get() + 1);
+        count.get()
+    });
+    let per_message = FILES_PER_MESSAGE as u32;
+    for start in (0..in_all).step_by(FILES_PER_MESSAGE) {
+        let end = (start + per_message).min(in_all);
+        let part = Attachments::files(
+            files.slice(start, end),
+            names.as_ref().map(|n| n.slice(start, end)),
+        );
+        let request = if start == 0 {
+            Request::Open {
+                chosen_at_ms: Some(chosen_at_ms),
+                opening,
+                files_in_all: Some(in_all as usize),
+            }
+        } else {
+            Request::MoreFiles { opening }
+        };
+        super::link::send_with(request, part);
+    }
+}
+
+thread_local! {
+    /// Openings sent so far: numbers each one's messages.
+    static OPENINGS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 /// Every file under `entry`, depth first.

@@ -14,12 +14,15 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::File;
 
+use crate::arrivals::{Arrival, Arrivals};
 use crate::envelope::Attachments;
 use crate::laps::Laps;
 
 /// Files read together as one Blob (one read of many files is faster than
 /// one read each).
-pub const FILES_PER_BATCH: usize = 64;
+/// As many as the page sends in one message, so each batch can be read as
+/// soon as its message is in.
+pub const FILES_PER_BATCH: usize = crate::protocol::FILES_PER_MESSAGE;
 
 /// Batches being read at once: the browser reads several Blobs at once
 /// faster than one after another (measured in Chromium: 300 files of
@@ -134,43 +137,45 @@ impl DroppedFiles {
     /// program, a video, a NumPy array) is not read past them; a file that
     /// cannot be read is scanned as empty, and the scan says why. An
     /// uncompressed series' pixels are converted while they are here
-    /// ([`EarlyVolume`]), so it is read once. `None` when cancelled.
+    /// ([`EarlyVolume`]), so it is read once. The folder's `in_all` files
+    /// past those given at the start come from `incoming` as the page
+    /// sends them, read as they come. `None` when cancelled.
     pub async fn scan(
-        &self,
+        &mut self,
+        in_all: usize,
+        incoming: &Incoming<'_>,
         cancel: &Cell<bool>,
         laps: &RefCell<Laps>,
         progress: impl Fn(usize, usize),
     ) -> Option<(Scan, EarlyVolume)> {
-        let total = self.files.len();
-        let heads = settled(self.files.iter().map(|file| {
-            (file.size() > SNIFF_ABOVE)
-                .then(|| file.slice_with_f64_and_f64(0.0, DICOM_HEAD_BYTES as f64))
-                .and_then(Result::ok)
-                .map(|head| head.array_buffer())
-        }))
-        .await;
-        let mut scanned: Vec<Option<ScannedFile>> = vec![None; total];
-        for (n, head) in heads.iter().enumerate() {
-            if let Some(head) = head
-                && !could_be_dicom(&head.to_vec())
-            {
-                // Not DICOM: its head is enough for the scan to say so.
-                let file = MemoryFile {
-                    name: self.names[n].clone(),
-                    bytes: head.to_vec(),
-                };
-                scanned[n] = Some(ScannedFile::read(&file, false));
-            }
-        }
-        let wanted: Vec<usize> = (0..total).filter(|&n| scanned[n].is_none()).collect();
-        let batches: Vec<&[usize]> = wanted.chunks(FILES_PER_BATCH).collect();
-        let mut early = EarlyVolume::new(wanted.len(), insitu_volume::budget::WASM_VOLUME_BYTES);
+        let in_all = in_all.max(self.files.len());
+        let mut scanned: Vec<Option<ScannedFile>> = Vec::with_capacity(in_all);
+        let mut early = EarlyVolume::new(in_all, insitu_volume::budget::WASM_VOLUME_BYTES);
         // One buffer for every file's bytes, reused: no allocation per file.
         let mut scratch = Vec::new();
-        let mut next = batches.first().map(|b| self.stream(b, Chunk::new()));
         let mut spare = Chunk::new();
-        for (k, batch) in batches.iter().enumerate() {
-            let mut stream = next.take().expect("started before its turn");
+        // Files before this one are in a batch.
+        let mut batched = 0;
+        let mut next = None;
+        loop {
+            let (batch, mut stream) = match next.take() {
+                Some(started) => started,
+                None => {
+                    while batched == self.files.len() && self.files.len() < in_all {
+                        match incoming.next().await {
+                            Some(files) => self.add(&files),
+                            None => break,
+                        }
+                    }
+                    if batched == self.files.len() {
+                        break;
+                    }
+                    scanned.resize_with(self.files.len(), || None);
+                    let batch = self.next_batch(&mut batched, &mut scanned).await;
+                    let stream = self.stream(&batch, spare.take());
+                    (batch, stream)
+                }
+            };
             if cancel.get() {
                 return None;
             }
@@ -180,8 +185,16 @@ impl DroppedFiles {
             // waits fell from 169–253 ms to 82–122 ms; the app's load on
             // this 2-core machine was not measurably faster (the browser's
             // reading and the scan share the cores).
-            next = batches.get(k + 1).map(|b| self.stream(b, spare.take()));
-            for &n in batch.iter() {
+            while let Some(files) = incoming.arrived() {
+                self.add(&files);
+            }
+            if batched < self.files.len() {
+                scanned.resize_with(self.files.len(), || None);
+                let batch = self.next_batch(&mut batched, &mut scanned).await;
+                let stream = self.stream(&batch, spare.take());
+                next = Some((batch, stream));
+            }
+            for &n in &batch {
                 // One file in wasm memory at a time.
                 stream.next_into(&mut scratch).await;
                 laps.borrow_mut().lap("scan: files read");
@@ -196,11 +209,10 @@ impl DroppedFiles {
                 laps.borrow_mut().lap("scan: headers and hashes");
             }
             spare = stream.into_chunk();
-            progress(
-                total - wanted.len() + k * FILES_PER_BATCH + batch.len(),
-                total,
-            );
+            let read = batch.last().map_or(batched, |&n| n + 1);
+            progress(read, in_all.max(self.files.len()));
         }
+        scanned.resize_with(self.files.len(), || None);
         let scan = Scan::from_files(
             scanned
                 .into_iter()
@@ -208,6 +220,97 @@ impl DroppedFiles {
                 .collect(),
         );
         Some((scan, early))
+    }
+
+    /// Adds files that came after the first ones.
+    fn add(&mut self, attachments: &Attachments) {
+        let more = Self::new(attachments);
+        self.files.extend(more.files);
+        self.names.extend(more.names);
+    }
+
+    /// The next batch to read whole: up to [`FILES_PER_BATCH`] files from
+    /// `*from` (moved past them), less the large ones whose first bytes
+    /// show they are not DICOM (scanned from those bytes alone).
+    async fn next_batch(
+        &self,
+        from: &mut usize,
+        scanned: &mut [Option<ScannedFile>],
+    ) -> Vec<usize> {
+        let range = *from..(*from + FILES_PER_BATCH).min(self.files.len());
+        *from = range.end;
+        let large: Vec<usize> = range
+            .clone()
+            .filter(|&n| self.files[n].size() > SNIFF_ABOVE)
+            .collect();
+        if !large.is_empty() {
+            let heads = settled(large.iter().map(|&n| {
+                self.files[n]
+                    .slice_with_f64_and_f64(0.0, DICOM_HEAD_BYTES as f64)
+                    .ok()
+                    .map(|head| head.array_buffer())
+            }))
+            .await;
+            for (&n, head) in large.iter().zip(&heads) {
+                if let Some(head) = head
+                    && !could_be_dicom(&head.to_vec())
+                {
+                    // Not DICOM: its head is enough for the scan to say so.
+                    let file = MemoryFile {
+                        name: self.names[n].clone(),
+                        bytes: head.to_vec(),
+                    };
+                    scanned[n] = Some(ScannedFile::read(&file, false));
+                }
+            }
+        }
+        range.filter(|&n| scanned[n].is_none()).collect()
+    }
+}
+
+/// Where an opening's later files come from: the worker's arrivals.
+pub struct Incoming<'a> {
+    arrivals: &'a RefCell<Arrivals<Attachments>>,
+    wake: &'a RefCell<Option<js_sys::Function>>,
+    opening: u32,
+}
+
+impl<'a> Incoming<'a> {
+    /// The files of `opening` arriving in `arrivals` (the message handler
+    /// calls `wake` after adding some).
+    pub fn new(
+        arrivals: &'a RefCell<Arrivals<Attachments>>,
+        wake: &'a RefCell<Option<js_sys::Function>>,
+        opening: u32,
+    ) -> Self {
+        Self {
+            arrivals,
+            wake,
+            opening,
+        }
+    }
+
+    /// Files that have arrived, without waiting.
+    fn arrived(&self) -> Option<Attachments> {
+        match self.arrivals.borrow_mut().take(self.opening) {
+            Arrival::Here(files) => Some(files),
+            Arrival::NotYet | Arrival::Never => None,
+        }
+    }
+
+    /// The next files, once they arrive; `None` when none will.
+    async fn next(&self) -> Option<Attachments> {
+        loop {
+            match self.arrivals.borrow_mut().take(self.opening) {
+                Arrival::Here(files) => return Some(files),
+                Arrival::Never => return None,
+                Arrival::NotYet => {}
+            }
+            let arrived = Promise::new(&mut |resolve, _| {
+                *self.wake.borrow_mut() = Some(resolve);
+            });
+            let _ = JsFuture::from(arrived).await;
+        }
     }
 }
 

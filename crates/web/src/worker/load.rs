@@ -10,7 +10,7 @@ use insitu_volume::phantom::{PhantomSize, Variant};
 use insitu_volume::{BuildError, Loaded, MemoryFile, Reduction, Scan, budget};
 
 use super::cache::Cache;
-use super::files::{DroppedFiles, FILES_PER_BATCH};
+use super::files::{DroppedFiles, FILES_PER_BATCH, Incoming};
 use super::later::Later;
 use super::{Worker, now_ms, post};
 use crate::cache::{AfterLookup, after_lookup, recent_failure};
@@ -45,9 +45,16 @@ fn failed(during: Task, error: Failure) {
 }
 
 /// Opens dropped files: scan (hashing each file for the cache key as it
-/// goes), then load the largest series beside the open study. Timed from
-/// `chosen_at_ms` (the user's choice) when given.
-pub async fn open(worker: &Worker, files: DroppedFiles, chosen_at_ms: Option<f64>) {
+/// goes), then load the largest series beside the open study. `files` are
+/// the first of the folder's `in_all`, the others arriving for `opening`.
+/// Timed from `chosen_at_ms` (the user's choice) when given.
+pub async fn open(
+    worker: &Worker,
+    mut files: DroppedFiles,
+    in_all: usize,
+    opening: u32,
+    chosen_at_ms: Option<f64>,
+) {
     let started = chosen_at_ms
         .filter(|&at| at <= now_ms())
         .unwrap_or_else(now_ms);
@@ -55,16 +62,21 @@ pub async fn open(worker: &Worker, files: DroppedFiles, chosen_at_ms: Option<f64
     worker.laps.borrow_mut().lap("files handed to the worker");
     worker.cancel.set(false);
     worker.too_large.borrow_mut().take();
-    let files = Rc::new(files);
+    let incoming = Incoming::new(&worker.arrivals, &worker.arrived, opening);
     let Some((scan, early)) = files
-        .scan(&worker.cancel, &worker.laps, |done, total| {
-            progress(Phase::Reading, done, total)
-        })
+        .scan(
+            in_all,
+            &incoming,
+            &worker.cancel,
+            &worker.laps,
+            |done, total| progress(Phase::Reading, done, total),
+        )
         .await
     else {
         worker.cancelled();
         return;
     };
+    let files = Rc::new(files);
     progress(Phase::Scanning, files.len(), files.len());
     worker.laps.borrow_mut().lap("scan: plan");
     post(&study::scanned(&scan, files.len()), Attachments::default());

@@ -23,6 +23,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
+use crate::arrivals::Arrivals;
 use crate::decoders;
 use crate::envelope::{self, Attachments, Target};
 use crate::laps::Laps;
@@ -55,6 +56,10 @@ struct Worker {
     later: RefCell<later::Deferred>,
     /// Ends the quiet wait before a deferred write when a request comes.
     wake: RefCell<Option<js_sys::Function>>,
+    /// Files of an opening sent after its first message.
+    arrivals: RefCell<Arrivals<Attachments>>,
+    /// Ends a scan's wait for them.
+    arrived: RefCell<Option<js_sys::Function>>,
     /// The scan and files of a series too large to load, kept until the
     /// user picks a reduced load or opens something else.
     too_large: RefCell<Option<(Rc<insitu_volume::Scan>, Rc<DroppedFiles>)>>,
@@ -244,6 +249,8 @@ pub fn start() {
         drawn_generation: Cell::new(0),
         later: RefCell::default(),
         wake: RefCell::default(),
+        arrivals: RefCell::default(),
+        arrived: RefCell::default(),
         too_large: RefCell::default(),
     });
     // The device is made while the user picks files, not after the load.
@@ -256,6 +263,13 @@ pub fn start() {
             Ok(opened) => opened,
             Err(e) => return fail(Task::ReadingARequest, Failure::BadRequest(e)),
         };
+        if let Request::MoreFiles { opening } = request {
+            worker.arrivals.borrow_mut().push(opening, attachments);
+            if let Some(wake) = worker.arrived.borrow_mut().take() {
+                let _ = wake.call0(&JsValue::NULL);
+            }
+            return;
+        }
         if request == Request::Cancel {
             worker.cancel.set(true);
             // A load still waiting its turn goes now: it would clear the
@@ -304,9 +318,17 @@ async fn drain(worker: Rc<Worker>) {
 
 async fn handle(worker: &Worker, request: Request, attachments: Attachments) {
     match request {
-        Request::Open { chosen_at_ms } => {
-            load::open(worker, DroppedFiles::new(&attachments), chosen_at_ms).await;
+        Request::Open {
+            chosen_at_ms,
+            opening,
+            files_in_all,
+        } => {
+            let first = DroppedFiles::new(&attachments);
+            let in_all = files_in_all.unwrap_or(first.len());
+            load::open(worker, first, in_all, opening, chosen_at_ms).await;
         }
+        // Taken as they arrive, never queued.
+        Request::MoreFiles { .. } => {}
         Request::LoadSeries { index } => load::load_series(worker, index).await,
         Request::LoadReduced { index, reduction } => {
             load::load_reduced(worker, index, reduction).await

@@ -49,6 +49,10 @@ pub enum Request {
     MoreFiles {
         /// Which opening they belong to.
         opening: u32,
+        /// How many files the folder has, as the page now knows it (fewer
+        /// than the `Open` said when a dropped file could not be had).
+        #[serde(default)]
+        files_in_all: Option<usize>,
     },
     /// Build the synthetic demo spine and load it (the UI asks for its
     /// spine analysis after the first views: it opens labelled).
@@ -961,7 +965,10 @@ mod tests {
                 opening: 3,
                 files_in_all: Some(300),
             },
-            Request::MoreFiles { opening: 3 },
+            Request::MoreFiles {
+                opening: 3,
+                files_in_all: Some(299),
+            },
         ] {
             let json = serde_json::to_string(&request).unwrap();
             assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), request);
@@ -975,7 +982,13 @@ mod tests {
                 files_in_all: None,
             }
         );
-        assert!(!Request::MoreFiles { opening: 1 }.is_cancellable());
+        assert!(
+            !Request::MoreFiles {
+                opening: 1,
+                files_in_all: None
+            }
+            .is_cancellable()
+        );
     }
 
     #[test]

@@ -148,7 +148,7 @@ impl DroppedFiles {
         laps: &RefCell<Laps>,
         progress: impl Fn(usize, usize),
     ) -> Option<(Scan, EarlyVolume)> {
-        let in_all = in_all.max(self.files.len());
+        let mut in_all = in_all.max(self.files.len());
         let mut scanned: Vec<Option<ScannedFile>> = Vec::with_capacity(in_all);
         let mut early = EarlyVolume::new(in_all, insitu_volume::budget::WASM_VOLUME_BYTES);
         // One buffer for every file's bytes, reused: no allocation per file.
@@ -163,7 +163,10 @@ impl DroppedFiles {
                 None => {
                     while batched == self.files.len() && self.files.len() < in_all {
                         match incoming.next().await {
-                            Some(files) => self.add(&files),
+                            Some((files, count)) => {
+                                self.add(&files);
+                                in_all = count.unwrap_or(in_all).max(self.files.len());
+                            }
                             None => break,
                         }
                     }
@@ -185,8 +188,9 @@ impl DroppedFiles {
             // waits fell from 169–253 ms to 82–122 ms; the app's load on
             // this 2-core machine was not measurably faster (the browser's
             // reading and the scan share the cores).
-            while let Some(files) = incoming.arrived() {
+            while let Some((files, count)) = incoming.arrived() {
                 self.add(&files);
+                in_all = count.unwrap_or(in_all).max(self.files.len());
             }
             if batched < self.files.len() {
                 scanned.resize_with(self.files.len(), || None);
@@ -270,7 +274,7 @@ impl DroppedFiles {
 
 /// Where an opening's later files come from: the worker's arrivals.
 pub struct Incoming<'a> {
-    arrivals: &'a RefCell<Arrivals<Attachments>>,
+    arrivals: &'a RefCell<Arrivals<(Attachments, Option<usize>)>>,
     wake: &'a RefCell<Option<js_sys::Function>>,
     opening: u32,
 }
@@ -279,7 +283,7 @@ impl<'a> Incoming<'a> {
     /// The files of `opening` arriving in `arrivals` (the message handler
     /// calls `wake` after adding some).
     pub fn new(
-        arrivals: &'a RefCell<Arrivals<Attachments>>,
+        arrivals: &'a RefCell<Arrivals<(Attachments, Option<usize>)>>,
         wake: &'a RefCell<Option<js_sys::Function>>,
         opening: u32,
     ) -> Self {
@@ -290,16 +294,18 @@ impl<'a> Incoming<'a> {
         }
     }
 
-    /// Files that have arrived, without waiting.
-    fn arrived(&self) -> Option<Attachments> {
+    /// Files that have arrived, without waiting, with the folder's count
+    /// of files as the page then knew it.
+    fn arrived(&self) -> Option<(Attachments, Option<usize>)> {
         match self.arrivals.borrow_mut().take(self.opening) {
             Arrival::Here(files) => Some(files),
             Arrival::NotYet | Arrival::Never => None,
         }
     }
 
-    /// The next files, once they arrive; `None` when none will.
-    async fn next(&self) -> Option<Attachments> {
+    /// The next files, once they arrive (as [`Incoming::arrived`]);
+    /// `None` when none will.
+    async fn next(&self) -> Option<(Attachments, Option<usize>)> {
         loop {
             match self.arrivals.borrow_mut().take(self.opening) {
                 Arrival::Here(files) => return Some(files),

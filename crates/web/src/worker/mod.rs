@@ -56,8 +56,9 @@ struct Worker {
     later: RefCell<later::Deferred>,
     /// Ends the quiet wait before a deferred write when a request comes.
     wake: RefCell<Option<js_sys::Function>>,
-    /// Files of an opening sent after its first message.
-    arrivals: RefCell<Arrivals<Attachments>>,
+    /// Files of an opening sent after its first message, each part with
+    /// the folder's count of files as the page then knew it.
+    arrivals: RefCell<Arrivals<(Attachments, Option<usize>)>>,
     /// Ends a scan's wait for them.
     arrived: RefCell<Option<js_sys::Function>>,
     /// The scan and files of a series too large to load, kept until the
@@ -263,8 +264,15 @@ pub fn start() {
             Ok(opened) => opened,
             Err(e) => return fail(Task::ReadingARequest, Failure::BadRequest(e)),
         };
-        if let Request::MoreFiles { opening } = request {
-            worker.arrivals.borrow_mut().push(opening, attachments);
+        if let Request::MoreFiles {
+            opening,
+            files_in_all,
+        } = request
+        {
+            worker
+                .arrivals
+                .borrow_mut()
+                .push(opening, (attachments, files_in_all));
             if let Some(wake) = worker.arrived.borrow_mut().take() {
                 let _ = wake.call0(&JsValue::NULL);
             }

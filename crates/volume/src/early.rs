@@ -166,7 +166,10 @@ impl Scan {
         let mut voxels = early.voxels;
         put_in_order(&mut voxels, early.frame_len, &order)?;
         voxels.truncate(order.len() * early.frame_len);
-        if voxels.capacity() > voxels.len() + voxels.len() / 8 {
+        // Frames reserved for files that held none (a large non-DICOM file
+        // the scan met after the reservation) go back to the allocator,
+        // which trims the block in place, for the surface to use.
+        if voxels.capacity() > voxels.len() {
             voxels.shrink_to_fit();
         }
         let mut loaded = finish_volume(plan, Voxels::I16(voxels), Vec::new()).ok()?;

@@ -1,9 +1,10 @@
 //! Files of an opening that come after its first message: the page sends a
 //! large folder in messages of [`crate::protocol::FILES_PER_MESSAGE`], and
 //! the worker takes them in as they arrive, while the `Open` request waits
-//! its turn or runs. Each is tagged with its opening, so files of one that
-//! was cancelled before it ran never join a later one. Pure, so the policy
-//! is tested natively.
+//! its turn or runs. Each is tagged with its opening: files of one that
+//! was cancelled before it ran never join a later one, and the parts of two
+//! folders dropped one right after the other, sent interleaved, each go to
+//! their own. Pure, so the policy is tested natively.
 
 use std::collections::VecDeque;
 
@@ -21,37 +22,19 @@ impl<T> Default for Arrivals<T> {
     }
 }
 
-/// What [`Arrivals::take`] found.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Arrival<T> {
-    /// The opening's next files.
-    Here(T),
-    /// None yet; more may come.
-    NotYet,
-    /// Files of a later opening came first: none will come for this one.
-    Never,
-}
-
 impl<T> Arrivals<T> {
     /// Files of `opening`, in the order sent.
     pub fn push(&mut self, opening: u32, files: T) {
         self.waiting.push_back((opening, files));
     }
 
-    /// The next files of `opening`; those of earlier openings, left by an
-    /// `Open` that never ran, are dropped.
-    pub fn take(&mut self, opening: u32) -> Arrival<T> {
-        while let Some(&(front, _)) = self.waiting.front() {
-            if front == opening {
-                let (_, files) = self.waiting.pop_front().expect("looked at");
-                return Arrival::Here(files);
-            }
-            if front > opening {
-                return Arrival::Never;
-            }
-            self.waiting.pop_front();
-        }
-        Arrival::NotYet
+    /// The next files of `opening`, if in; those of earlier openings (left
+    /// by an `Open` that never ran: openings run one at a time, in order)
+    /// are dropped, those of later ones kept.
+    pub fn take(&mut self, opening: u32) -> Option<T> {
+        self.waiting.retain(|&(of, _)| of >= opening);
+        let at = self.waiting.iter().position(|&(of, _)| of == opening)?;
+        self.waiting.remove(at).map(|(_, files)| files)
     }
 }
 
@@ -62,12 +45,12 @@ mod tests {
     #[test]
     fn an_opening_takes_its_own_files_in_order() {
         let mut arrivals = Arrivals::default();
-        assert_eq!(arrivals.take(1), Arrival::NotYet);
+        assert_eq!(arrivals.take(1), None);
         arrivals.push(1, "b");
         arrivals.push(1, "c");
-        assert_eq!(arrivals.take(1), Arrival::Here("b"));
-        assert_eq!(arrivals.take(1), Arrival::Here("c"));
-        assert_eq!(arrivals.take(1), Arrival::NotYet);
+        assert_eq!(arrivals.take(1), Some("b"));
+        assert_eq!(arrivals.take(1), Some("c"));
+        assert_eq!(arrivals.take(1), None);
     }
 
     #[test]
@@ -76,11 +59,22 @@ mod tests {
         // Opening 1 was cancelled while it waited its turn.
         arrivals.push(1, "stale");
         arrivals.push(2, "fresh");
-        assert_eq!(arrivals.take(2), Arrival::Here("fresh"));
-        assert_eq!(arrivals.take(2), Arrival::NotYet);
-        // An opening that finds a later one's files will get no more.
-        arrivals.push(3, "later");
-        assert_eq!(arrivals.take(2), Arrival::Never);
-        assert_eq!(arrivals.take(3), Arrival::Here("later"));
+        assert_eq!(arrivals.take(2), Some("fresh"));
+        assert_eq!(arrivals.take(2), None);
+        assert_eq!(arrivals.take(1), None);
+    }
+
+    #[test]
+    fn two_drops_sent_interleaved_each_get_their_own_files() {
+        let mut arrivals = Arrivals::default();
+        arrivals.push(3, "a1");
+        arrivals.push(4, "b1");
+        arrivals.push(3, "a2");
+        arrivals.push(4, "b2");
+        assert_eq!(arrivals.take(3), Some("a1"));
+        assert_eq!(arrivals.take(3), Some("a2"));
+        assert_eq!(arrivals.take(3), None);
+        assert_eq!(arrivals.take(4), Some("b1"));
+        assert_eq!(arrivals.take(4), Some("b2"));
     }
 }

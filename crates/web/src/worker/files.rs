@@ -14,7 +14,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::File;
 
-use crate::arrivals::{Arrival, Arrivals};
+use crate::arrivals::Arrivals;
 use crate::envelope::Attachments;
 use crate::laps::Laps;
 
@@ -167,7 +167,8 @@ impl DroppedFiles {
                                 self.add(&files);
                                 in_all = count.unwrap_or(in_all).max(self.files.len());
                             }
-                            None => break,
+                            // Cancelled while waiting.
+                            None => return None,
                         }
                     }
                     if batched == self.files.len() {
@@ -276,20 +277,23 @@ impl DroppedFiles {
 pub struct Incoming<'a> {
     arrivals: &'a RefCell<Arrivals<(Attachments, Option<usize>)>>,
     wake: &'a RefCell<Option<js_sys::Function>>,
+    cancel: &'a Cell<bool>,
     opening: u32,
 }
 
 impl<'a> Incoming<'a> {
     /// The files of `opening` arriving in `arrivals` (the message handler
-    /// calls `wake` after adding some).
+    /// calls `wake` after adding some, and on a cancel, set in `cancel`).
     pub fn new(
         arrivals: &'a RefCell<Arrivals<(Attachments, Option<usize>)>>,
         wake: &'a RefCell<Option<js_sys::Function>>,
+        cancel: &'a Cell<bool>,
         opening: u32,
     ) -> Self {
         Self {
             arrivals,
             wake,
+            cancel,
             opening,
         }
     }
@@ -297,20 +301,18 @@ impl<'a> Incoming<'a> {
     /// Files that have arrived, without waiting, with the folder's count
     /// of files as the page then knew it.
     fn arrived(&self) -> Option<(Attachments, Option<usize>)> {
-        match self.arrivals.borrow_mut().take(self.opening) {
-            Arrival::Here(files) => Some(files),
-            Arrival::NotYet | Arrival::Never => None,
-        }
+        self.arrivals.borrow_mut().take(self.opening)
     }
 
     /// The next files, once they arrive (as [`Incoming::arrived`]);
-    /// `None` when none will.
+    /// `None` on a cancel.
     async fn next(&self) -> Option<(Attachments, Option<usize>)> {
         loop {
-            match self.arrivals.borrow_mut().take(self.opening) {
-                Arrival::Here(files) => return Some(files),
-                Arrival::Never => return None,
-                Arrival::NotYet => {}
+            if self.cancel.get() {
+                return None;
+            }
+            if let Some(files) = self.arrived() {
+                return Some(files);
             }
             let arrived = Promise::new(&mut |resolve, _| {
                 *self.wake.borrow_mut() = Some(resolve);

@@ -62,7 +62,7 @@ pub async fn open(
     worker.laps.borrow_mut().lap("files handed to the worker");
     worker.cancel.set(false);
     worker.too_large.borrow_mut().take();
-    let incoming = Incoming::new(&worker.arrivals, &worker.arrived, opening);
+    let incoming = Incoming::new(&worker.arrivals, &worker.arrived, &worker.cancel, opening);
     let Some((scan, early)) = files
         .scan(
             in_all,

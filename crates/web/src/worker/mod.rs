@@ -59,7 +59,7 @@ struct Worker {
     /// Files of an opening sent after its first message, each part with
     /// the folder's count of files as the page then knew it.
     arrivals: RefCell<Arrivals<(Attachments, Option<usize>)>>,
-    /// Ends a scan's wait for them.
+    /// Ends a scan's wait for them (also called on a cancel).
     arrived: RefCell<Option<js_sys::Function>>,
     /// The scan and files of a series too large to load, kept until the
     /// user picks a reduced load or opens something else.
@@ -280,6 +280,10 @@ pub fn start() {
         }
         if request == Request::Cancel {
             worker.cancel.set(true);
+            // A scan waiting for its files stops waiting.
+            if let Some(wake) = worker.arrived.borrow_mut().take() {
+                let _ = wake.call0(&JsValue::NULL);
+            }
             // A load still waiting its turn goes now: it would clear the
             // cancel as it started.
             if worker.queue.borrow_mut().drop_cancellable() > 0 {

@@ -162,22 +162,15 @@ impl DroppedFiles {
                 Some(started) => started,
                 None => {
                     while batched == self.files.len() && self.files.len() < in_all {
-                        match incoming.next().await {
-                            Some((files, count)) => {
-                                self.add(&files);
-                                in_all = count.unwrap_or(in_all).max(self.files.len());
-                            }
-                            // Cancelled while waiting.
-                            None => return None,
-                        }
+                        // `None`: cancelled while waiting.
+                        let arrived = incoming.next().await?;
+                        self.take_in(arrived, &mut in_all);
                     }
                     if batched == self.files.len() {
                         break;
                     }
-                    scanned.resize_with(self.files.len(), || None);
-                    let batch = self.next_batch(&mut batched, &mut scanned).await;
-                    let stream = self.stream(&batch, spare.take());
-                    (batch, stream)
+                    self.start_batch(&mut batched, &mut scanned, spare.take())
+                        .await
                 }
             };
             if cancel.get() {
@@ -189,15 +182,14 @@ impl DroppedFiles {
             // waits fell from 169–253 ms to 82–122 ms; the app's load on
             // this 2-core machine was not measurably faster (the browser's
             // reading and the scan share the cores).
-            while let Some((files, count)) = incoming.arrived() {
-                self.add(&files);
-                in_all = count.unwrap_or(in_all).max(self.files.len());
+            while let Some(arrived) = incoming.arrived() {
+                self.take_in(arrived, &mut in_all);
             }
             if batched < self.files.len() {
-                scanned.resize_with(self.files.len(), || None);
-                let batch = self.next_batch(&mut batched, &mut scanned).await;
-                let stream = self.stream(&batch, spare.take());
-                next = Some((batch, stream));
+                next = Some(
+                    self.start_batch(&mut batched, &mut scanned, spare.take())
+                        .await,
+                );
             }
             for &n in &batch {
                 // One file in wasm memory at a time.
@@ -215,9 +207,8 @@ impl DroppedFiles {
             }
             spare = stream.into_chunk();
             let read = batch.last().map_or(batched, |&n| n + 1);
-            progress(read, in_all.max(self.files.len()));
+            progress(read, in_all);
         }
-        scanned.resize_with(self.files.len(), || None);
         let scan = Scan::from_files(
             scanned
                 .into_iter()
@@ -227,21 +218,27 @@ impl DroppedFiles {
         Some((scan, early))
     }
 
-    /// Adds files that came after the first ones.
-    fn add(&mut self, attachments: &Attachments) {
-        let more = Self::new(attachments);
+    /// Adds files that came after the first ones, with the folder's count
+    /// of files as the page then knew it (`in_all`, kept no lower than the
+    /// files in).
+    fn take_in(&mut self, (files, count): (Attachments, Option<usize>), in_all: &mut usize) {
+        let more = Self::new(&files);
         self.files.extend(more.files);
         self.names.extend(more.names);
+        *in_all = count.unwrap_or(*in_all).max(self.files.len());
     }
 
-    /// The next batch to read whole: up to [`FILES_PER_BATCH`] files from
-    /// `*from` (moved past them), less the large ones whose first bytes
-    /// show they are not DICOM (scanned from those bytes alone).
-    async fn next_batch(
+    /// Starts reading the next batch whole, through `chunk`: up to
+    /// [`FILES_PER_BATCH`] files from `*from` (moved past them), less the
+    /// large ones whose first bytes show they are not DICOM (scanned from
+    /// those bytes alone, into `scanned`, grown to every file in).
+    async fn start_batch(
         &self,
         from: &mut usize,
-        scanned: &mut [Option<ScannedFile>],
-    ) -> Vec<usize> {
+        scanned: &mut Vec<Option<ScannedFile>>,
+        chunk: Chunk,
+    ) -> (Vec<usize>, StreamedBatch) {
+        scanned.resize_with(self.files.len(), || None);
         let range = *from..(*from + FILES_PER_BATCH).min(self.files.len());
         *from = range.end;
         let large: Vec<usize> = range
@@ -269,7 +266,9 @@ impl DroppedFiles {
                 }
             }
         }
-        range.filter(|&n| scanned[n].is_none()).collect()
+        let batch: Vec<usize> = range.filter(|&n| scanned[n].is_none()).collect();
+        let stream = self.stream(&batch, chunk);
+        (batch, stream)
     }
 }
 

@@ -334,6 +334,9 @@ pub enum Reply {
     /// positions, normals and indices transferred beside it; no triangles
     /// when it is gone or hidden.
     SegmentSurface(SegmentSurfaceSummary),
+    /// The volume is now on the GPU: views drawn from here on are resliced
+    /// there (the ones drawn before were resliced on the CPU).
+    VolumeOnGpu,
     /// Whether the surface just shown is watertight (checked after it was
     /// posted).
     SurfaceChecked {
@@ -416,6 +419,7 @@ impl Reply {
             Self::Segments(_) => "segments",
             Self::SegmentSurface(_) => "segment surface",
             Self::SegmentsKept { .. } => "segments kept",
+            Self::VolumeOnGpu => "volume on GPU",
             Self::SurfaceChecked { .. } => "surface checked",
             Self::Spine { .. } => "spine",
             Self::SpineSkipped => "spine skipped",

@@ -1,7 +1,8 @@
 //! The worker's GPU: the device (WebGPU, else WebGL2 on an offscreen
 //! canvas), the marching-cubes pipelines and the slice renderer, each made
 //! once on first use and kept for the worker's life; the volume's texture
-//! is uploaded once per volume. Failures are kept too, as values, so the
+//! is uploaded once per volume, when the worker is idle after its first views
+//! (drawn on the CPU meanwhile). Failures are kept too, as values, so the
 //! reason is shown rather than retried on every redraw.
 
 use std::cell::RefCell;
@@ -68,23 +69,30 @@ impl Gpu {
             .clone()
     }
 
-    /// `volume` (of study generation `generation`) as a texture for the 2D
-    /// views: uploaded once per volume, the previous one freed first.
-    pub fn slice_volume(
-        &self,
-        ctx: &GpuContext,
-        generation: u64,
-        volume: &Volume,
-    ) -> Built<SliceVolume> {
-        if let Some((uploaded, texture)) = self.uploaded.borrow().as_ref()
-            && *uploaded == generation
-        {
-            return texture.clone();
+    /// The texture of the volume of study generation `generation`, once
+    /// [`Gpu::upload_slice_volume`] has run for it (with its error, if the
+    /// upload failed); `None` before. A texture of another volume is freed
+    /// here: its GPU memory is not held while the new one waits its turn.
+    pub fn slice_volume(&self, generation: u64) -> Option<Built<SliceVolume>> {
+        let mut uploaded = self.uploaded.borrow_mut();
+        match uploaded.as_ref() {
+            Some((of, texture)) if *of == generation => Some(texture.clone()),
+            Some(_) => {
+                *uploaded = None;
+                None
+            }
+            None => None,
         }
-        *self.uploaded.borrow_mut() = None;
+    }
+
+    /// Uploads `volume` (of study generation `generation`) as the texture
+    /// the 2D views are resliced from, the previous one freed first.
+    pub fn upload_slice_volume(&self, ctx: &GpuContext, generation: u64, volume: &Volume) {
+        if self.slice_volume(generation).is_some() {
+            return;
+        }
         let made = Rc::new(self.slices.upload(ctx, volume));
-        *self.uploaded.borrow_mut() = Some((generation, made.clone()));
-        made
+        *self.uploaded.borrow_mut() = Some((generation, made));
     }
 
     /// The reslicing pipelines, kept across volumes.

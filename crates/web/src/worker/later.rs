@@ -1,7 +1,7 @@
-//! Cache writes, run when the worker is idle: after `Loaded` the user
-//! waits for the 2D views and the surface, not for IndexedDB, so the
-//! volume, its surfaces and its segments are written once nothing else is
-//! asked for. Each job knows the study generation it belongs to: a volume
+//! Cache writes, and the volume's copy to the GPU for the 2D views, run
+//! when the worker is idle: after `Loaded` the user waits for the 2D views
+//! and the surface, not for IndexedDB nor the GPU's copy, so these are done
+//! once nothing else is asked for (the copy first). Each job knows the study generation it belongs to: a volume
 //! is cached even when another is open by then, but it becomes the loaded
 //! volume's key only if it still is the loaded one, and a surface or
 //! segments of a volume no longer open are not written.
@@ -42,6 +42,9 @@ pub enum Later {
     /// The segments and measurements of the volume of `generation`, as they
     /// are when the write runs.
     Segments { generation: u64 },
+    /// The volume of `generation` copied to the GPU for the 2D views (drawn
+    /// on the CPU until then).
+    SliceVolume { generation: u64 },
 }
 
 /// Writes in the order they were asked for; segments once however often
@@ -68,7 +71,20 @@ impl Deferred {
         self.waiting.push_back(job);
     }
 
-    /// The next write.
+    /// Adds a job at the front, unless it waits already.
+    pub fn first(&mut self, job: Later) {
+        if let Later::SliceVolume { generation } = job
+            && self
+                .waiting
+                .iter()
+                .any(|w| matches!(w, Later::SliceVolume { generation: g } if *g == generation))
+        {
+            return;
+        }
+        self.waiting.push_front(job);
+    }
+
+    /// The next job.
     pub fn take_next(&mut self) -> Option<Later> {
         self.waiting.pop_front()
     }
@@ -79,7 +95,7 @@ impl Deferred {
     }
 }
 
-/// Runs one deferred write.
+/// Runs one deferred job.
 pub async fn run(worker: &Worker, job: Later) {
     let current = worker.study.borrow().volume_generation();
     match job {
@@ -116,6 +132,9 @@ pub async fn run(worker: &Worker, job: Later) {
         Later::Segments { generation } if generation == current => {
             super::segments::keep(worker).await;
         }
-        Later::Surface { .. } | Later::Segments { .. } => {}
+        Later::SliceVolume { generation } if generation == current => {
+            super::views::upload(worker, generation).await;
+        }
+        Later::Surface { .. } | Later::Segments { .. } | Later::SliceVolume { .. } => {}
     }
 }

@@ -1,11 +1,13 @@
 //! The 2D views: resliced on the worker's GPU from the volume's texture,
 //! or on the CPU where `insitu_gpu::engine::slice_engine` says (no GPU, a
-//! software one, or a volume beyond its limits); the reply says which.
+//! software one, a volume beyond its limits, or one whose texture is not
+//! made yet: it is made once the worker is idle); the reply says which.
 
 use insitu_gpu::engine::slice_engine;
 use insitu_gpu::{CpuReason, EngineChoice, SliceView};
 use js_sys::Uint8Array;
 
+use super::later::Later;
 use super::{Worker, post};
 use crate::envelope::Attachments;
 use crate::laps::Laps;
@@ -30,44 +32,51 @@ pub async fn render(worker: &Worker, views: Vec<ViewRequest>, overlay: OverlaySt
             Attachments::default(),
         );
     };
-    // The first drawing of a volume (which uploads it to the GPU) is timed.
+    // The first drawing of a volume is timed.
     let first = worker.drawn_generation.replace(generation) != generation;
     let mut laps = Laps::default();
     laps.restart();
     let device = worker.gpu.device().await;
     laps.lap("device");
+    let texture = worker.gpu.slice_volume(generation);
     let choice = slice_engine(
         worker.slices_on_gpu,
         device.as_ref().map(|ctx| &ctx.summary),
+        texture.is_some(),
     );
-    let on_gpu = match (choice, device) {
-        (EngineChoice::Gpu, Ok(ctx)) => {
-            let uploaded = worker.gpu.slice_volume(&ctx, generation, &volume);
-            laps.lap("upload");
-            match uploaded.as_ref() {
-                Ok(texture) => {
-                    let slices: Vec<SliceView> = views
-                        .iter()
-                        .map(|v| SliceView {
-                            plane: v.plane.into(),
-                            window: v.window,
-                            level: v.level,
-                        })
-                        .collect();
-                    worker
-                        .gpu
-                        .slices()
-                        .render(&ctx, texture, &slices)
-                        .await
-                        .map(|images| (images, DrawnOn::Gpu(ctx.summary.clone())))
-                        .map_err(CpuReason::GpuFailed)
-                }
-                Err(e) => Err(CpuReason::GpuFailed(e.clone())),
+    let on_gpu = match (choice, device, texture) {
+        (EngineChoice::Gpu, Ok(ctx), Some(uploaded)) => match uploaded.as_ref() {
+            Ok(texture) => {
+                let slices: Vec<SliceView> = views
+                    .iter()
+                    .map(|v| SliceView {
+                        plane: v.plane.into(),
+                        window: v.window,
+                        level: v.level,
+                    })
+                    .collect();
+                worker
+                    .gpu
+                    .slices()
+                    .render(&ctx, texture, &slices)
+                    .await
+                    .map(|images| (images, DrawnOn::Gpu(ctx.summary.clone())))
+                    .map_err(CpuReason::GpuFailed)
             }
-        }
-        (EngineChoice::Cpu(reason), _) => Err(reason),
-        (EngineChoice::Gpu, Err(e)) => Err(CpuReason::NoAdapter(e)),
+            Err(e) => Err(CpuReason::GpuFailed(e.clone())),
+        },
+        (EngineChoice::Cpu(reason), _, _) => Err(reason),
+        (EngineChoice::Gpu, Err(e), _) => Err(CpuReason::NoAdapter(e)),
+        // Not chosen before the upload; said so if it ever were.
+        (EngineChoice::Gpu, Ok(_), None) => Err(CpuReason::NotUploadedYet),
     };
+    if matches!(on_gpu, Err(CpuReason::NotUploadedYet)) {
+        // Copied once nothing else waits, ahead of the cache's writes.
+        worker
+            .later
+            .borrow_mut()
+            .first(Later::SliceVolume { generation });
+    }
     // Each view's pixels go out of wasm memory once, into a JS array the UI
     // draws from directly.
     // Segments and the crop box are drawn over the pixels here, whoever
@@ -131,4 +140,34 @@ fn render_on_cpu_into_js(
         out.subarray(at, at + rgba.len() as u32).copy_from(&rgba);
     }
     out
+}
+
+/// Copies the loaded volume (of study `generation`) to the GPU for the 2D
+/// views, unless another is loaded by now; the UI is told when views drawn
+/// from here on are resliced there. Timed, as the first views were.
+pub async fn upload(worker: &Worker, generation: u64) {
+    let volume = {
+        let study = worker.study.borrow();
+        study
+            .volume()
+            .filter(|_| study.volume_generation() == generation)
+    };
+    let Some(volume) = volume else {
+        return;
+    };
+    let Ok(ctx) = worker.gpu.device().await else {
+        return;
+    };
+    let mut laps = Laps::default();
+    laps.restart();
+    worker.gpu.upload_slice_volume(&ctx, generation, &volume);
+    laps.lap("upload");
+    laps.log("2D views' volume on the GPU");
+    if worker
+        .gpu
+        .slice_volume(generation)
+        .is_some_and(|uploaded| uploaded.is_ok())
+    {
+        post(&Reply::VolumeOnGpu, Attachments::default());
+    }
 }

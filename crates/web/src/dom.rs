@@ -130,3 +130,19 @@ pub fn detached_canvas(
     let ctx = context_2d(&canvas, size)?;
     Some((canvas, ctx))
 }
+
+/// Resolves in a task of its own, after the tasks already queued, so the
+/// browser paints and takes input in between: a message to ourselves, not
+/// a 0 ms timer, which browsers hold at least 4 ms once timers nest.
+pub async fn next_task() {
+    let Ok(channel) = web_sys::MessageChannel::new() else {
+        return;
+    };
+    let arrived = js_sys::Promise::new(&mut |resolve, _| {
+        channel.port1().set_onmessage(Some(&resolve));
+    });
+    if channel.port2().post_message(&JsValue::UNDEFINED).is_ok() {
+        let _ = wasm_bindgen_futures::JsFuture::from(arrived).await;
+    }
+    channel.port1().set_onmessage(None);
+}

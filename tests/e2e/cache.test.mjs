@@ -145,6 +145,54 @@ test('nothing that identifies the patient is persisted; the study reopens from t
   }
 });
 
+test('a request during the volume\'s cache write goes first; the write goes on after and reopens whole', async () => {
+  // The write runs once the worker is idle, 16 MB a step; it stops between
+  // steps when a request comes. Each step is held 400 ms here, so the
+  // 512x512x300 phantom's write (ten chunks, then its record) lasts over
+  // four seconds: a scroll during it was drawn only once the write was
+  // done (5 s on the 2,500-slice series).
+  const phantoms = process.env.INSITU_PHANTOMS;
+  assert.ok(phantoms, 'INSITU_PHANTOMS unset: run through `cargo xtask test`');
+  const { browser, page, errors, network } = await openApp({ query: '?cache-step-ms=400' });
+  try {
+    const writes = [];
+    page.on('console', (m) => { if (m.text().includes('volume cached')) writes.push(m.text()); });
+    await openFolder(page, path.join(phantoms, 'spine-512'));
+    await page.waitForSelector('[data-testid="mesh-info"][data-state="ready"]', { timeout: 120_000 });
+    // Idle: the write starts 150 ms after the last request and is under way.
+    await page.waitForTimeout(1200);
+    assert.notEqual(await page.getByTestId('load-status').getAttribute('data-cache'), 'stored', 'the write ended too soon to test');
+    await page.evaluate(() => {
+      window.__drawn = null;
+      new MutationObserver(() => { window.__drawn ??= performance.now(); })
+        .observe(document.querySelector('[data-testid="slice-engine"]'), { attributeFilter: ['data-drawn'] });
+    });
+    await page.getByTestId('view-axial').hover();
+    const scrolled = await page.evaluate(() => performance.now());
+    await page.mouse.wheel(0, 120);
+    await page.waitForFunction(() => window.__drawn, null, { timeout: 60_000, polling: 10 });
+    const drawnMs = (await page.evaluate(() => window.__drawn)) - scrolled;
+    const cacheThen = await page.getByTestId('load-status').getAttribute('data-cache');
+    await waitCached(page);
+    console.log(`scroll during the cache write (cache ${cacheThen}) drawn in ${drawnMs.toFixed(0)} ms; ${writes.join(' | ')}`);
+    assert.notEqual(cacheThen, 'stored', 'the write was over before the scroll was drawn');
+    assert.ok(drawnMs < 1000, `the scroll waited ${drawnMs.toFixed(0)} ms for the write`);
+    assert.match(writes.join('\n'), /stops for requests: [1-9]/);
+    // Written in two goes, it is whole: the Recent list opens it, every
+    // chunk's checksum checked.
+    await page.reload();
+    await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
+    await page.getByTestId('cache-entries').locator('[data-testid="cache-open"]').first().click();
+    await page.waitForSelector('[data-testid="load-status"][data-state="ready"]', { timeout: 60_000 });
+    assert.match(await page.getByTestId('volume-info').textContent(), /512 × 512 × 300 voxels/);
+    assert.equal(await page.getByTestId('load-status').getAttribute('data-cache'), 'hit');
+    assert.deepEqual(errors, []);
+    assert.deepEqual(network.foreign, []);
+  } finally {
+    await browser.close();
+  }
+});
+
 test('a damaged cache entry is caught, dropped and rebuilt', async () => {
   const { browser, page } = await openApp();
   try {

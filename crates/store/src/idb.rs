@@ -85,6 +85,77 @@ fn blob_of(bytes: &[u8]) -> Result<Blob, StoreError> {
 
 /// Chunk `n` of volume `key`: zero-padded, so a key range returns the
 /// chunks in order.
+/// A volume being stored a chunk at a time ([`VolumeWrite::step`]), so
+/// its writer can stop between chunks to let other work run (a large
+/// volume's write takes seconds). Its record goes last, so a write never
+/// finished leaves chunks but no record: never read as a volume, and
+/// removed by [`Store::delete_volume`].
+#[derive(Debug)]
+pub struct VolumeWrite {
+    key: String,
+    record: VolumeRecord,
+    written: usize,
+}
+
+impl VolumeWrite {
+    /// A write of `voxels` (all of the volume's bytes) under `key`; `Corrupt`
+    /// when their size is not the record's.
+    pub fn new(key: &str, mut record: VolumeRecord, voxels: &[u8]) -> Result<Self, StoreError> {
+        if voxels.len() != record.voxel_bytes() {
+            return Err(StoreError::Corrupt(format!(
+                "{} voxel bytes for a record of {}",
+                voxels.len(),
+                record.voxel_bytes()
+            )));
+        }
+        record.schema = SCHEMA_VERSION;
+        record.chunk_hashes = Vec::with_capacity(record.chunk_count());
+        Ok(Self {
+            key: key.to_owned(),
+            record,
+            written: 0,
+        })
+    }
+
+    /// The key written under.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Writes the next chunk of `voxels` (the same bytes as given to
+    /// [`VolumeWrite::new`]: checked by size), or the record once every
+    /// chunk is in (one transaction each: a few tens of MB); `true` when
+    /// the record is written.
+    pub async fn step(&mut self, store: &Store, voxels: &[u8]) -> Result<bool, StoreError> {
+        if voxels.len() != self.record.voxel_bytes() {
+            return Err(StoreError::Corrupt(
+                "the volume changed during its write".into(),
+            ));
+        }
+        match voxels.chunks(CHUNK_BYTES).nth(self.written) {
+            Some(chunk) => {
+                store
+                    .put_value(
+                        CHUNKS,
+                        &chunk_key(&self.key, self.written),
+                        &blob_of(chunk)?.into(),
+                    )
+                    .await?;
+                self.record.chunk_hashes.push(checksum(&[chunk]));
+                self.written += 1;
+                Ok(false)
+            }
+            None => {
+                let json = serde_json::to_string(&self.record).expect("records serialise");
+                store
+                    .put_value(VOLUMES, &self.key, &JsValue::from_str(&json))
+                    .await?;
+                Ok(true)
+            }
+        }
+    }
+}
+
 fn chunk_key(key: &str, n: usize) -> String {
     format!("{key}#{n:05}")
 }
@@ -143,26 +214,12 @@ impl Store {
     pub async fn put_volume(
         &self,
         key: &str,
-        mut record: VolumeRecord,
+        record: VolumeRecord,
         voxels: &[u8],
     ) -> Result<(), StoreError> {
-        if voxels.len() != record.voxel_bytes() {
-            return Err(StoreError::Corrupt(format!(
-                "{} voxel bytes for a record of {}",
-                voxels.len(),
-                record.voxel_bytes()
-            )));
-        }
-        record.schema = SCHEMA_VERSION;
-        record.chunk_hashes = voxels.chunks(CHUNK_BYTES).map(|c| checksum(&[c])).collect();
-        // One transaction per chunk: a few tens of MB each.
-        for (n, chunk) in voxels.chunks(CHUNK_BYTES).enumerate() {
-            self.put_value(CHUNKS, &chunk_key(key, n), &blob_of(chunk)?.into())
-                .await?;
-        }
-        let json = serde_json::to_string(&record).expect("records serialise");
-        self.put_value(VOLUMES, key, &JsValue::from_str(&json))
-            .await
+        let mut write = VolumeWrite::new(key, record, voxels)?;
+        while !write.step(self, voxels).await? {}
+        Ok(())
     }
 
     /// The record of a cached volume; `Corrupt` when it is unreadable or of

@@ -15,7 +15,7 @@ mod idb;
 
 pub use error::StoreError;
 #[cfg(target_arch = "wasm32")]
-pub use idb::{OPEN_WAIT_MS, Store};
+pub use idb::{OPEN_WAIT_MS, Store, VolumeWrite};
 pub use record::{
     CHUNK_BYTES, MeshRecord, Modality, SCHEMA_VERSION, SurfaceOptions, Thumbnail, VolumeRecord,
     VoxelKind, checksum, storage_description, voxel_bytes,

@@ -5,7 +5,7 @@
 
 use insitu_store::{
     CHUNK_BYTES, MeshRecord, Modality, SCHEMA_VERSION, Store, StoreError, SurfaceOptions,
-    Thumbnail, VolumeRecord, VoxelKind,
+    Thumbnail, VolumeRecord, VolumeWrite, VoxelKind,
 };
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -69,6 +69,46 @@ async fn a_large_volume_round_trips_in_checked_chunks() {
     assert_eq!(store.volumes().await.unwrap().len(), 1);
     store.delete_volume("k1").await.unwrap();
     assert!(store.volume_record("k1").await.unwrap().is_none());
+    store.close();
+    Store::delete_database(name).await.expect("delete database");
+}
+
+/// A volume written a step at a time (as the worker does, stopping for
+/// requests between steps): no record until every chunk is in, so a write
+/// left half-done is never read as a volume; then it reads back whole; a
+/// half-done one is removed by `delete_volume`.
+#[wasm_bindgen_test]
+async fn a_volume_written_in_steps_has_no_record_until_its_last_chunk() {
+    let name = "insitu-test-steps";
+    let store = Store::open(name).await.expect("open");
+    let rec = record([512, 512, 70]);
+    let voxels = pattern(rec.voxel_bytes());
+    assert_eq!(rec.chunk_count(), 3);
+    let mut write = VolumeWrite::new("k", rec.clone(), &voxels).expect("sizes match");
+    for _ in 0..3 {
+        assert!(!write.step(&store, &voxels).await.expect("chunk"));
+        assert!(store.volume_record("k").await.unwrap().is_none());
+        assert!(store.volumes().await.unwrap().is_empty());
+    }
+    assert!(write.step(&store, &voxels).await.expect("record"));
+    let back = store.volume_record("k").await.unwrap().expect("present");
+    assert_eq!(back.chunk_hashes.len(), 3);
+    let out: Vec<u8> = store.read_voxels("k", &back).await.expect("read");
+    assert!(out == voxels, "voxels differ after a write in steps");
+    // Other bytes than the write began with are refused, not stored.
+    let mut other = VolumeWrite::new("k2", rec.clone(), &voxels).expect("sizes match");
+    assert!(!other.step(&store, &voxels).await.unwrap());
+    assert!(matches!(
+        other.step(&store, &voxels[..CHUNK_BYTES]).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    assert!(matches!(
+        VolumeWrite::new("k3", rec, &voxels[1..]),
+        Err(StoreError::Corrupt(_))
+    ));
+    // A write given up: its chunks go with delete_volume.
+    store.delete_volume("k2").await.unwrap();
+    store.delete_volume("k").await.unwrap();
     store.close();
     Store::delete_database(name).await.expect("delete database");
 }

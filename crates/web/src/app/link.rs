@@ -19,7 +19,9 @@ use crate::protocol::{Reply, Request};
 /// `?slices=gpu` (reslice the 2D views on the GPU even when it is a
 /// software rasterizer); `?demo=512` builds the demo at 512²×300 (the
 /// spine benchmark's size); `?preview=N` draws surfaces over N triangles
-/// as a preview (the end-to-end test's way to see one on a small volume).
+/// as a preview (the end-to-end test's way to see one on a small volume);
+/// `?cache-step-ms=N` waits N ms after each step of a volume's cache write
+/// (the end-to-end test's way to send a request while one is under way).
 pub fn spawn_worker() -> Worker {
     let setting = crate::dom::page_setting;
     let mut name = "insitu-study".to_owned();
@@ -37,6 +39,9 @@ pub fn spawn_worker() -> Worker {
     }
     if let Some(n) = setting("preview").and_then(|n| n.parse::<usize>().ok()) {
         name.push_str(&format!(";preview={n}"));
+    }
+    if let Some(n) = setting("cache-step-ms").and_then(|n| n.parse::<u32>().ok()) {
+        name.push_str(&format!(";cache-step-ms={n}"));
     }
     if storage::keep_nothing() {
         name.push_str(";cache=off");

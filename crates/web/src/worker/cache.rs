@@ -9,7 +9,8 @@ use std::rc::Rc;
 use insitu_mesh::{Mesh, SurfaceFacts, SurfaceOptions};
 use insitu_segment::{Labelmap, SegmentTable};
 use insitu_store::{
-    MeshRecord, SegmentsRecord, Store, StoreError, VolumeRecord, VoxelKind, voxel_bytes,
+    MeshRecord, SegmentsRecord, Store, StoreError, VolumeRecord, VolumeWrite, VoxelKind,
+    voxel_bytes,
 };
 use insitu_volume::{Modality, Volume, Voxels};
 
@@ -122,26 +123,36 @@ impl Cache {
         }))
     }
 
-    /// Writes `volume` under `key`; what was begun is removed when the
-    /// browser refuses. The caller makes it the loaded volume's key (the
-    /// write runs later, when another volume may be open).
-    pub async fn write_volume(
-        &self,
-        store: &Store,
+    /// Begins writing `volume` under `key` ([`Cache::write_volume_step`]).
+    pub fn begin_volume_write(
         key: &str,
         volume: &Volume,
         modality: Modality,
         value_range: (f32, f32),
-    ) -> CacheWrite {
+    ) -> Result<VolumeWrite, StoreError> {
         let record = VolumeRecord::of(volume, modality, value_range, now_ms());
-        let written = store
-            .put_volume(key, record, voxel_bytes(volume.voxels()))
-            .await;
+        VolumeWrite::new(key, record, voxel_bytes(volume.voxels()))
+    }
+
+    /// Writes the next chunk of `volume` (or its record, last); `None`
+    /// while chunks remain, else how the write ended. What was begun is
+    /// removed when the browser refuses. The caller makes it the loaded
+    /// volume's key.
+    pub async fn write_volume_step(
+        store: &Store,
+        write: &mut VolumeWrite,
+        volume: &Volume,
+    ) -> Option<CacheWrite> {
+        let written = match write.step(store, voxel_bytes(volume.voxels())).await {
+            Ok(false) => return None,
+            Ok(true) => Ok(()),
+            Err(e) => Err(e),
+        };
         let (outcome, remove) = after_write(written);
         if remove {
-            let _ = store.delete_volume(key).await;
+            let _ = store.delete_volume(write.key()).await;
         }
-        outcome
+        Some(outcome)
     }
 
     /// The surface `options` make of the loaded volume, if it was cached.

@@ -1,20 +1,26 @@
 //! Cache writes, and the volume's copy to the GPU for the 2D views, run
 //! when the worker is idle: after `Loaded` the user waits for the 2D views
 //! and the surface, not for IndexedDB nor the GPU's copy, so these are done
-//! once nothing else is asked for (the copy first). Each job knows the study generation it belongs to: a volume
-//! is cached even when another is open by then, but it becomes the loaded
-//! volume's key only if it still is the loaded one, and a surface or
+//! once nothing else is asked for (the copy first). A volume's write (16 MB
+//! a step; seconds for a large one) stops between steps when a request
+//! comes, and goes on once the worker is idle again. Each job knows the
+//! study generation it belongs to: a volume no longer held by the study
+//! (another replaced it) is not written on (its memory is given back, not
+//! kept for the write; what was written of it is removed), and a surface or
 //! segments of a volume no longer open are not written.
 
 use std::collections::VecDeque;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use insitu_mesh::{Mesh, SurfaceFacts, SurfaceOptions};
-use insitu_store::Store;
+use insitu_store::{Store, VolumeWrite};
 use insitu_volume::{Modality, Volume};
 
-use super::{Worker, post};
+use super::cache::Cache;
+use super::{Worker, now_ms, post};
+use crate::cache::after_write;
 use crate::envelope::Attachments;
+use crate::protocol::CacheWrite;
 use crate::protocol::Reply;
 
 /// Quiet time before an idle worker starts a write: the UI's next request
@@ -23,14 +29,17 @@ pub const QUIET_MS: i32 = 150;
 
 /// A write waiting for the worker to be idle.
 pub enum Later {
-    /// The loaded volume, under its content key.
+    /// The loaded volume, under its content key; `write` once begun, with
+    /// the milliseconds its steps took so far and how often it stopped
+    /// for a request.
     Volume {
         store: Rc<Store>,
         key: String,
-        volume: Rc<Volume>,
+        volume: Weak<Volume>,
         modality: Modality,
         value_range: (f32, f32),
         generation: u64,
+        write: Option<(VolumeWrite, f64, u32)>,
     },
     /// A surface of the volume of `generation`.
     Surface {
@@ -106,19 +115,57 @@ pub async fn run(worker: &Worker, job: Later) {
             modality,
             value_range,
             generation,
+            write,
         } => {
-            worker.laps.borrow_mut().restart();
-            let write = worker
-                .cache
-                .write_volume(&store, &key, &volume, modality, value_range)
-                .await;
-            worker.laps.borrow_mut().lap("cache write");
-            worker.laps.borrow().log("volume cached");
-            if generation == worker.study.borrow().volume_generation() {
-                if write == crate::protocol::CacheWrite::Stored {
-                    worker.cache.set_volume_key(Some(key));
+            let Some(held) = volume.upgrade() else {
+                // Replaced before it was written: what was begun goes.
+                if write.is_some() {
+                    let _ = store.delete_volume(&key).await;
                 }
-                post(&Reply::CacheUpdate(write), Attachments::default());
+                return;
+            };
+            let (mut write, mut spent_ms, stops) = match write {
+                Some(begun) => begun,
+                None => match Cache::begin_volume_write(&key, &held, modality, value_range) {
+                    Ok(write) => (write, 0.0, 0),
+                    Err(e) => {
+                        return post_volume_write(worker, generation, key, after_write(Err(e)).0);
+                    }
+                },
+            };
+            loop {
+                let started = now_ms();
+                let step = Cache::write_volume_step(&store, &mut write, &held).await;
+                spent_ms += now_ms() - started;
+                if let Some(outcome) = step {
+                    let heap_mb = super::heap_bytes() / 1e6;
+                    web_sys::console::info_1(
+                        &format!(
+                            "insitu timings: volume cached: cache write {spent_ms:.0} ms \
+                             (stops for requests: {stops}) · heap {heap_mb:.1} MB"
+                        )
+                        .into(),
+                    );
+                    return post_volume_write(worker, generation, key, outcome);
+                }
+                if let Some(ms) =
+                    crate::decoders::setting("cache-step-ms").and_then(|ms| ms.parse::<i32>().ok())
+                {
+                    super::sleep(ms, None).await;
+                }
+                if !worker.queue.borrow().is_empty() {
+                    // A request waits: it goes first, the write after.
+                    worker.later.borrow_mut().first(Later::Volume {
+                        store,
+                        key,
+                        volume,
+                        modality,
+                        value_range,
+                        generation,
+                        write: Some((write, spent_ms, stops + 1)),
+                    });
+                    return;
+                }
             }
         }
         Later::Surface {
@@ -136,5 +183,16 @@ pub async fn run(worker: &Worker, job: Later) {
             super::views::upload(worker, generation).await;
         }
         Later::Surface { .. } | Later::Segments { .. } | Later::SliceVolume { .. } => {}
+    }
+}
+
+/// A volume's write ended with `outcome`: it becomes the loaded volume's
+/// key if it is still the loaded one and was stored, and the UI is told.
+fn post_volume_write(worker: &Worker, generation: u64, key: String, outcome: CacheWrite) {
+    if generation == worker.study.borrow().volume_generation() {
+        if outcome == CacheWrite::Stored {
+            worker.cache.set_volume_key(Some(key));
+        }
+        post(&Reply::CacheUpdate(outcome), Attachments::default());
     }
 }

@@ -401,10 +401,11 @@ fn cache_later(
         worker.later.borrow_mut().push(Later::Volume {
             store,
             key,
-            volume,
+            volume: Rc::downgrade(&volume),
             modality: summary.modality,
             value_range: summary.value_range,
             generation,
+            write: None,
         });
     }
 }

@@ -151,7 +151,8 @@ pub async fn run(worker: &Worker, job: Later) {
                 if let Some(ms) =
                     crate::decoders::setting("cache-step-ms").and_then(|ms| ms.parse::<i32>().ok())
                 {
-                    super::sleep(ms, None).await;
+                    // (A request ends the wait, as it would end a step.)
+                    super::sleep(ms, Some(&worker.wake)).await;
                 }
                 if !worker.queue.borrow().is_empty() {
                     // A request waits: it goes first, the write after.

@@ -29,18 +29,8 @@ pub const QUIET_MS: i32 = 150;
 
 /// A write waiting for the worker to be idle.
 pub enum Later {
-    /// The loaded volume, under its content key; `write` once begun, with
-    /// the milliseconds its steps took so far and how often it stopped
-    /// for a request.
-    Volume {
-        store: Rc<Store>,
-        key: String,
-        volume: Weak<Volume>,
-        modality: Modality,
-        value_range: (f32, f32),
-        generation: u64,
-        write: Option<(VolumeWrite, f64, u32)>,
-    },
+    /// The loaded volume, under its content key.
+    Volume(VolumeJob),
     /// A surface of the volume of `generation`.
     Surface {
         mesh: Rc<Mesh>,
@@ -54,6 +44,25 @@ pub enum Later {
     /// The volume of `generation` copied to the GPU for the 2D views (drawn
     /// on the CPU until then).
     SliceVolume { generation: u64 },
+}
+
+/// A volume to write under its content key, a step at a time.
+pub struct VolumeJob {
+    /// Where it goes.
+    pub store: Rc<Store>,
+    /// Its content key.
+    pub key: String,
+    /// Held weakly: a volume the study let go of is not kept for its write.
+    pub volume: Weak<Volume>,
+    /// For its record.
+    pub modality: Modality,
+    /// For its record: smallest and largest value.
+    pub value_range: (f32, f32),
+    /// The study generation it was loaded as.
+    pub generation: u64,
+    /// Once begun: the write, the milliseconds its steps took so far and
+    /// how often it stopped for a request.
+    pub write: Option<(VolumeWrite, f64, u32)>,
 }
 
 /// Writes in the order they were asked for; segments once however often
@@ -108,67 +117,7 @@ impl Deferred {
 pub async fn run(worker: &Worker, job: Later) {
     let current = worker.study.borrow().volume_generation();
     match job {
-        Later::Volume {
-            store,
-            key,
-            volume,
-            modality,
-            value_range,
-            generation,
-            write,
-        } => {
-            let Some(held) = volume.upgrade() else {
-                // Replaced before it was written: what was begun goes.
-                if write.is_some() {
-                    let _ = store.delete_volume(&key).await;
-                }
-                return;
-            };
-            let (mut write, mut spent_ms, stops) = match write {
-                Some(begun) => begun,
-                None => match Cache::begin_volume_write(&key, &held, modality, value_range) {
-                    Ok(write) => (write, 0.0, 0),
-                    Err(e) => {
-                        return post_volume_write(worker, generation, key, after_write(Err(e)).0);
-                    }
-                },
-            };
-            loop {
-                let started = now_ms();
-                let step = Cache::write_volume_step(&store, &mut write, &held).await;
-                spent_ms += now_ms() - started;
-                if let Some(outcome) = step {
-                    let heap_mb = super::heap_bytes() / 1e6;
-                    web_sys::console::info_1(
-                        &format!(
-                            "insitu timings: volume cached: cache write {spent_ms:.0} ms \
-                             (stops for requests: {stops}) · heap {heap_mb:.1} MB"
-                        )
-                        .into(),
-                    );
-                    return post_volume_write(worker, generation, key, outcome);
-                }
-                if let Some(ms) =
-                    crate::decoders::setting("cache-step-ms").and_then(|ms| ms.parse::<i32>().ok())
-                {
-                    // (A request ends the wait, as it would end a step.)
-                    super::sleep(ms, Some(&worker.wake)).await;
-                }
-                if !worker.queue.borrow().is_empty() {
-                    // A request waits: it goes first, the write after.
-                    worker.later.borrow_mut().first(Later::Volume {
-                        store,
-                        key,
-                        volume,
-                        modality,
-                        value_range,
-                        generation,
-                        write: Some((write, spent_ms, stops + 1)),
-                    });
-                    return;
-                }
-            }
-        }
+        Later::Volume(job) => write_volume(worker, job).await,
         Later::Surface {
             mesh,
             facts,
@@ -189,11 +138,58 @@ pub async fn run(worker: &Worker, job: Later) {
 
 /// A volume's write ended with `outcome`: it becomes the loaded volume's
 /// key if it is still the loaded one and was stored, and the UI is told.
-fn post_volume_write(worker: &Worker, generation: u64, key: String, outcome: CacheWrite) {
-    if generation == worker.study.borrow().volume_generation() {
+fn post_volume_write(worker: &Worker, job: &VolumeJob, outcome: CacheWrite) {
+    if job.generation == worker.study.borrow().volume_generation() {
         if outcome == CacheWrite::Stored {
-            worker.cache.set_volume_key(Some(key));
+            worker.cache.set_volume_key(Some(job.key.clone()));
         }
         post(&Reply::CacheUpdate(outcome), Attachments::default());
+    }
+}
+
+/// Writes `job`'s volume a step at a time; when a request waits, puts the
+/// job back at the front of the idle jobs, with its progress, and returns.
+async fn write_volume(worker: &Worker, mut job: VolumeJob) {
+    let Some(held) = job.volume.upgrade() else {
+        // Replaced before it was written: what was begun goes.
+        if job.write.is_some() {
+            let _ = job.store.delete_volume(&job.key).await;
+        }
+        return;
+    };
+    let (mut write, mut spent_ms, stops) = match job.write.take() {
+        Some(begun) => begun,
+        None => match Cache::begin_volume_write(&job.key, &held, job.modality, job.value_range) {
+            Ok(write) => (write, 0.0, 0),
+            Err(e) => return post_volume_write(worker, &job, after_write(Err(e)).0),
+        },
+    };
+    loop {
+        let started = now_ms();
+        let step = Cache::write_volume_step(&job.store, &mut write, &held).await;
+        spent_ms += now_ms() - started;
+        if let Some(outcome) = step {
+            let heap_mb = super::heap_bytes() / 1e6;
+            web_sys::console::info_1(
+                &format!(
+                    "insitu timings: volume cached: cache write {spent_ms:.0} ms \
+                     (stops for requests: {stops}) · heap {heap_mb:.1} MB"
+                )
+                .into(),
+            );
+            return post_volume_write(worker, &job, outcome);
+        }
+        if let Some(ms) =
+            crate::decoders::setting("cache-step-ms").and_then(|ms| ms.parse::<i32>().ok())
+        {
+            // (A request ends the wait, as it would end a step.)
+            super::sleep(ms, Some(&worker.wake)).await;
+        }
+        if !worker.queue.borrow().is_empty() {
+            // A request waits: it goes first, the write after.
+            job.write = Some((write, spent_ms, stops + 1));
+            worker.later.borrow_mut().first(Later::Volume(job));
+            return;
+        }
     }
 }

@@ -11,7 +11,7 @@ use insitu_volume::{BuildError, Loaded, MemoryFile, Reduction, Scan, budget};
 
 use super::cache::Cache;
 use super::files::{DroppedFiles, FILES_PER_BATCH, Incoming};
-use super::later::Later;
+use super::later::{Later, VolumeJob};
 use super::{Worker, now_ms, post};
 use crate::cache::{AfterLookup, after_lookup, recent_failure};
 use crate::decoders::{self, DecodedBy, Parallel};
@@ -398,7 +398,7 @@ fn cache_later(
         (study.volume(), study.volume_generation())
     };
     if let Some(volume) = volume {
-        worker.later.borrow_mut().push(Later::Volume {
+        worker.later.borrow_mut().push(Later::Volume(VolumeJob {
             store,
             key,
             volume: Rc::downgrade(&volume),
@@ -406,7 +406,7 @@ fn cache_later(
             value_range: summary.value_range,
             generation,
             write: None,
-        });
+        }));
     }
 }
 

@@ -3,7 +3,7 @@
 //! serialised request or reply; `buffers` are typed arrays or ArrayBuffers
 //! whose memory is transferred, never copied; `files` are `File` handles
 //! (cheap to pass: the bytes stay with the browser) with their display
-//! names.
+//! names, or the one Blob of an export.
 
 use js_sys::{Array, Object, Reflect};
 use serde::Serialize;
@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 pub struct Attachments {
     /// Typed arrays (or ArrayBuffers), transferred.
     pub buffers: Array,
-    /// `File` handles.
+    /// `File` handles (or an export's Blob).
     pub files: Array,
     /// Display names of `files` (folder paths), when the sender knows them.
     pub names: Option<Array>,

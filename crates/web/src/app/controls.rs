@@ -3,7 +3,6 @@
 
 use insitu_mesh::{Engine, MeshFormat, SurfaceOptions};
 use insitu_volume::display::PRESETS;
-use js_sys::Array;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlCanvasElement;
@@ -226,17 +225,8 @@ pub fn make_surface() {
     send(Request::Surface(options));
 }
 
-/// Downloads `parts` (buffers, in order) as one file: a blob URL, never a
+/// Saves a blob under `name` through a temporary blob URL: never a
 /// network request.
-pub fn download(parts: &Array, name: &str, mime: &str) {
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(mime);
-    if let Ok(blob) = web_sys::Blob::new_with_buffer_source_sequence_and_options(parts, &options) {
-        download_blob(&blob, name);
-    }
-}
-
-/// Saves a blob under `name` through a temporary blob URL.
 pub(super) fn download_blob(blob: &web_sys::Blob, name: &str) {
     if let Ok(url) = web_sys::Url::create_object_url_with_blob(blob) {
         click_download(&url, name);

@@ -7,7 +7,7 @@ use insitu_volume::{FileError, Modality};
 use js_sys::{Array, Uint8ClampedArray};
 use wasm_bindgen::JsCast;
 
-use super::controls::{download, enable_exports, make_surface, show_window};
+use super::controls::{enable_exports, make_surface, show_window};
 use super::link::{send, worker_ready};
 use super::{LoadState, app, panel, redraw, scene, segments, spine, status, storage, views::Views};
 use crate::dom::{by_test_id, set_data, set_enabled, typed};
@@ -313,8 +313,11 @@ fn surface_checked(watertight: bool) {
     }
 }
 
+/// Saves an export: the worker made it one Blob of its type.
 fn exported(file: ExportFile, attachments: &Attachments) {
-    download(&attachments.buffers, &file.file_name(), file.mime());
+    if let Ok(blob) = attachments.files.get(0).dyn_into::<web_sys::Blob>() {
+        super::controls::download_blob(&blob, &file.file_name());
+    }
 }
 
 fn volume_texture(dims: [u32; 3], from_dims: [u32; 3], voxel_to_world: [f64; 16]) {

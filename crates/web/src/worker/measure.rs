@@ -40,10 +40,5 @@ pub fn export(worker: &Worker, format: MeasurementsFormat) {
             MeasurementsFormat::Json => study.measurements().to_json(),
         }
     };
-    post(
-        &Reply::Exported {
-            file: ExportFile::Measurements(format),
-        },
-        Attachments::buffers([js_sys::Uint8Array::from(text.as_bytes()).into()]),
-    );
+    super::post_export_bytes(ExportFile::Measurements(format), text.as_bytes());
 }

@@ -143,12 +143,7 @@ pub fn export(worker: &Worker, what: SegmentExport) {
         .segments_mut()
         .and_then(|(volume, segments)| segments.export(&volume, what));
     match result {
-        Ok(bytes) => post(
-            &Reply::Exported {
-                file: ExportFile::Segments(what),
-            },
-            Attachments::buffers([js_sys::Uint8Array::from(bytes.as_slice()).into()]),
-        ),
+        Ok(bytes) => super::post_export_bytes(ExportFile::Segments(what), &bytes),
         Err(e) => fail(Task::Exporting, e),
     }
 }

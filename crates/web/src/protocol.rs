@@ -334,9 +334,10 @@ pub enum Reply {
     /// positions, normals and indices transferred beside it; no triangles
     /// when it is gone or hidden.
     SegmentSurface(SegmentSurfaceSummary),
-    /// The volume is now on the GPU: views drawn from here on are resliced
-    /// there (the ones drawn before were resliced on the CPU).
-    VolumeOnGpu,
+    /// The volume's copy to the GPU for the 2D views is done, or failed:
+    /// views drawn from here on are resliced there, or say why not (the
+    /// ones drawn before were resliced on the CPU, "still being copied").
+    SliceVolumeSettled,
     /// Whether the surface just shown is watertight (checked after it was
     /// posted).
     SurfaceChecked {
@@ -419,7 +420,7 @@ impl Reply {
             Self::Segments(_) => "segments",
             Self::SegmentSurface(_) => "segment surface",
             Self::SegmentsKept { .. } => "segments kept",
-            Self::VolumeOnGpu => "volume on GPU",
+            Self::SliceVolumeSettled => "slice volume settled",
             Self::SurfaceChecked { .. } => "surface checked",
             Self::Spine { .. } => "spine",
             Self::SpineSkipped => "spine skipped",

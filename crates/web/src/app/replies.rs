@@ -36,8 +36,8 @@ pub fn handle(reply: Reply, attachments: Attachments) {
         Reply::Surface(summary) => surface(summary, attachments.buffers),
         Reply::SurfaceDragCopy => drag_copy(None, &attachments.buffers),
         Reply::SegmentDragCopy { label } => drag_copy(Some(label), &attachments.buffers),
-        // Drawn again there, so the views and their label say so.
-        Reply::VolumeOnGpu => super::redraw(),
+        // Drawn again, so the views and their label say where.
+        Reply::SliceVolumeSettled => super::redraw(),
         Reply::SurfaceChecked { watertight } => surface_checked(watertight),
         Reply::Exported { file } => exported(file, &attachments),
         Reply::Segments(summary) => segments::show(summary),

@@ -143,8 +143,8 @@ fn render_on_cpu_into_js(
 }
 
 /// Copies the loaded volume (of study `generation`) to the GPU for the 2D
-/// views, unless another is loaded by now; the UI is told when views drawn
-/// from here on are resliced there. Timed, as the first views were.
+/// views, unless another is loaded by now; the UI is told when the copy is
+/// done or failed, to draw the views again. Timed, as the first views were.
 pub async fn upload(worker: &Worker, generation: u64) {
     let volume = {
         let study = worker.study.borrow();
@@ -163,11 +163,8 @@ pub async fn upload(worker: &Worker, generation: u64) {
     worker.gpu.upload_slice_volume(&ctx, generation, &volume);
     laps.lap("upload");
     laps.log("2D views' volume on the GPU");
-    if worker
-        .gpu
-        .slice_volume(generation)
-        .is_some_and(|uploaded| uploaded.is_ok())
-    {
-        post(&Reply::VolumeOnGpu, Attachments::default());
-    }
+    // Drawn again either way: on the GPU now, or on the CPU with the reason
+    // the GPU could not take it (beyond its texture limits), rather than
+    // "still being copied".
+    post(&Reply::SliceVolumeSettled, Attachments::default());
 }

@@ -99,55 +99,13 @@ async fn serve_waiting_views(worker: &Worker) {
     }
 }
 
-/// Lets the messages already queued in, then resumes: a message to
-/// ourselves through a channel. Not `setTimeout(0)`: browsers hold a timer
-/// set from a timer's callback at least 4 ms, and a long task yields that
-/// way between each of its steps (63 times in a spine analysis: 245 ms).
+/// Lets the messages already queued in, then resumes ([`crate::dom::next_task`]:
+/// a message to ourselves through a channel). Not `setTimeout(0)`: browsers
+/// hold a timer set from a timer's callback at least 4 ms, and a long task
+/// yields that way between each of its steps (63 times in a spine analysis:
+/// 245 ms).
 async fn yield_now() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        YIELDS.with(|yields| {
-            yields.waiting.borrow_mut().push(resolve);
-            let _ = yields.port.post_message(&JsValue::UNDEFINED);
-        });
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
-
-/// The channel [`yield_now`] posts through, and who waits on it.
-struct Yields {
-    /// The end posted to; its other end wakes `waiting`.
-    port: web_sys::MessagePort,
-    waiting: Rc<RefCell<Vec<js_sys::Function>>>,
-    _channel: web_sys::MessageChannel,
-    _wake: Closure<dyn FnMut()>,
-}
-
-impl Yields {
-    fn new() -> Self {
-        let channel = web_sys::MessageChannel::new().expect("a worker has MessageChannel");
-        let waiting: Rc<RefCell<Vec<js_sys::Function>>> = Rc::default();
-        let woken = Rc::clone(&waiting);
-        let wake = Closure::<dyn FnMut()>::new(move || {
-            let resolves = std::mem::take(&mut *woken.borrow_mut());
-            for resolve in resolves {
-                let _ = resolve.call0(&JsValue::UNDEFINED);
-            }
-        });
-        // Setting the handler starts the port.
-        channel
-            .port1()
-            .set_onmessage(Some(wake.as_ref().unchecked_ref()));
-        Self {
-            port: channel.port2(),
-            waiting,
-            _channel: channel,
-            _wake: wake,
-        }
-    }
-}
-
-thread_local! {
-    static YIELDS: Yields = Yields::new();
+    crate::dom::next_task().await;
 }
 
 /// Resolves after `ms` milliseconds, letting messages in meanwhile; with

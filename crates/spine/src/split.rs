@@ -155,6 +155,7 @@ pub(crate) fn prepare(grid: &Grid, column: &Column) -> Prepared {
     let plane = win.wi * win.wj;
     let mut region = vec![false; plane * (k1 - k0 + 1)];
     let mut envelope = vec![false; plane * (k1 - k0 + 1)];
+    let mut lumen = vec![false; plane * (k1 - k0 + 1)];
     let mut hole = vec![0u8; plane];
     // Ribs reach at most this far past the column's first and last slices.
     let beyond = (40.0 / grid.spacing.z).ceil() as usize;
@@ -167,16 +168,27 @@ pub(crate) fn prepare(grid: &Grid, column: &Column) -> Prepared {
     for k in k0..=k1 {
         let s = column.at(k).expect("in the column");
         let base = (k - k0) * plane;
+        let cut = Cut {
+            envelope: &mut envelope[base..base + plane],
+            region: &mut region[base..base + plane],
+            lumen: &mut lumen[base..base + plane],
+        };
+        bone_in_envelope(grid, s, &thick, &win, k, cut);
         let (envelope, region) = (
-            &mut envelope[base..base + plane],
+            &envelope[base..base + plane],
             &mut region[base..base + plane],
         );
-        bone_in_envelope(grid, s, &thick, &win, k, envelope, region);
         let canal = s.canal - grid.plane_mm(win.ox as f64, win.oy as f64);
         fill_holes(region, envelope, &mut hole, win.wi, win.wj, grid, canal);
     }
     let dims = [win.wi, win.wj, k1 - k0 + 1];
-    let vessel_seeds = crate::vessels::seeds(grid, column, &region, dims, [win.ox, win.oy]);
+    let window = crate::vessels::Window {
+        region: &region,
+        lumen: &lumen,
+        dims,
+        origin: [win.ox, win.oy],
+    };
+    let vessel_seeds = crate::vessels::seeds(grid, column, &window);
     let weight = crate::paths::step_weights(grid, &region, dims, [win.ox, win.oy, k0]);
     Prepared {
         envelope: Envelope {
@@ -369,9 +381,18 @@ fn labels_in(slice: &[u8]) -> [bool; 256] {
     present
 }
 
+/// One slice's masks, as [`bone_in_envelope`] cuts them.
+struct Cut<'a> {
+    envelope: &'a mut [bool],
+    /// The bone in the envelope that is the spine's.
+    region: &'a mut [bool],
+    /// Bone in the envelope taken for a contrast-filled vessel's lumen.
+    lumen: &'a mut [bool],
+}
+
 /// One slice's envelope, and the bone in it that is the spine's: not a
-/// contrast-filled vessel (thick, bright and clear of the body) nor what
-/// lies beside the body's front. A function per slice, not a loop in
+/// contrast-filled vessel's lumen (thick, bright and clear of the body) nor
+/// what lies beside the body's front. A function per slice, not a loop in
 /// `split`: wasm has no on-stack replacement, so a loop in a function
 /// called once runs in the browser's baseline code to its end, while a
 /// function called per slice is optimised after the first few.
@@ -382,8 +403,7 @@ fn bone_in_envelope(
     thick: &Thick,
     win: &Window,
     k: usize,
-    envelope: &mut [bool],
-    region: &mut [bool],
+    cut: Cut,
 ) {
     let bone = grid.bone_hu();
     let bounds = SliceEnvelope::of(grid, s);
@@ -393,12 +413,13 @@ fn bone_in_envelope(
             let (i, j) = (win.ox + x, win.oy + y);
             let p = grid.plane_mm(i as f64, j as f64);
             let inside = bounds.contains(grid, p);
-            envelope[y * win.wi + x] = inside;
-            region[y * win.wi + x] = inside
-                && grid.hu(row + x) >= bone
-                && !beside_front(grid, s, p)
-                // Thick, bright and not the spine's: a vessel with contrast.
-                && !(thick.contains(i, j, k) && clear_of_body(grid, s, p));
+            let c = y * win.wi + x;
+            cut.envelope[c] = inside;
+            let bright = inside && grid.hu(row + x) >= bone && !beside_front(grid, s, p);
+            // Thick, bright and not the spine's: a vessel with contrast.
+            let lumen = bright && thick.contains(i, j, k) && clear_of_body(grid, s, p);
+            cut.region[c] = bright && !lumen;
+            cut.lumen[c] = lumen;
         }
     }
 }

@@ -364,20 +364,24 @@ fn contrast_filled_vessels_stay_out_of_the_lumbar_bodies() {
 fn contrast_filled_vessels_resampled_to_1_mm_leave_every_level_named() {
     let (volume, reference) = low_density_ct();
     let contrast = with_contrast(&volume, &reference);
-    let factors = [3, 3, 3];
-    let fine = finer(&contrast, factors);
+    resampled_named_with_dice(&contrast, &reference, [3, 3, 3], |name, least| match name {
+        "L5" => Some(0.78),
+        _ => Some(least),
+    });
+}
+
+/// `volume` resampled `factors` times finer, analysed, and its labels at
+/// the reference's voxels named and matching as `bar` says.
+fn resampled_named_with_dice(
+    volume: &insitu_volume::Volume,
+    reference: &[u8],
+    factors: [usize; 3],
+    bar: impl Fn(&str, f64) -> Option<f64>,
+) {
+    let fine = finer(volume, factors);
     let analysis = analysed_from_the_sacrum(&fine);
-    let at_reference = at_coarse_centres(analysis.labelmap.labels(), &contrast, &fine, factors);
-    assert_named_with_dice(
-        &analysis.spine,
-        &at_reference,
-        &reference,
-        &EXPECTED,
-        |name, least| match name {
-            "L5" => Some(0.78),
-            _ => Some(least),
-        },
-    );
+    let at_reference = at_coarse_centres(analysis.labelmap.labels(), volume, &fine, factors);
+    assert_named_with_dice(&analysis.spine, &at_reference, reference, &EXPECTED, bar);
 }
 
 /// The contrast on the stand-in for a normal-density CT (`denser`), as
@@ -404,21 +408,14 @@ fn contrast_on_denser_bone_reads_the_same_at_3_1_5_and_1_mm() {
         |_, least| Some(least),
     );
     for factors in [[2, 2, 2], [3, 3, 3]] {
-        let fine = finer(&both, factors);
-        let analysis = analysed_from_the_sacrum(&fine);
-        let at_reference = at_coarse_centres(analysis.labelmap.labels(), &both, &fine, factors);
-        assert_named_with_dice(
-            &analysis.spine,
-            &at_reference,
-            &reference,
-            &EXPECTED,
-            |name, least| match (factors[0], name) {
+        resampled_named_with_dice(&both, &reference, factors, |name, least| {
+            match (factors[0], name) {
                 (2, "L5") => Some(0.84),
                 (3, "T12") => Some(0.86),
                 (3, "L1" | "L3") => Some(0.90),
                 _ => Some(least),
-            },
-        );
+            }
+        });
     }
 }
 

@@ -451,7 +451,12 @@ pub async fn show_part(summary: SegmentSurfaceSummary, buffers: Array) {
         scene.show_parts(summary.facts.bounds);
     }
     if summary.label != crate::segments::FRAME {
+        // Draws, with the new part in its exploded place: one draw per
+        // part (two while the parts were drawn first where they lie, a
+        // slow frame each on a software GPU with many vertebrae).
         super::spine::explode();
+    } else if let Some(scene) = app.scene.borrow_mut().as_mut() {
+        scene.draw();
     }
     if summary.label != crate::segments::FRAME {
         // The last segment surface shown, for the benchmark and tests.

@@ -188,9 +188,10 @@ impl Scene {
         self.surface.remove_part(key);
     }
 
-    /// Draws the parts: while any segment is shown the bone surface is
-    /// hidden (segments lie inside it); frames the view on the first part
-    /// when nothing framed it yet.
+    /// Makes the parts the scene: while any segment is shown the bone
+    /// surface is hidden (segments lie inside it); frames the view on the
+    /// first part when nothing framed it yet. The caller draws (after the
+    /// explode view has placed the parts).
     pub fn show_parts(&mut self, bounds: ([f32; 3], [f32; 3])) {
         let keys = self.surface.part_keys();
         let segments = keys.iter().filter(|&&k| k != 0).count();
@@ -200,7 +201,6 @@ impl Scene {
         }
         let canvas: web_sys::HtmlCanvasElement = crate::dom::typed("view-3d");
         crate::dom::set_data(&canvas, "parts", &segments.to_string());
-        self.draw();
     }
 
     /// The ray (LPS mm) through canvas pixel (x, y), for picking.

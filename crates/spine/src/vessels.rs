@@ -240,9 +240,9 @@ const TUBE_DEPTH_AT_MOST_MM: f32 = 12.0;
 
 /// How deep (mm) a tube's deepest middle lies at least: the iliac vessels
 /// on TotalSegmentator's CT with contrast at 1 mm are 6–10 mm deep at their
-/// widest; a vertebra's rim outside its rough outline chains as far but
-/// is thinner (3 mm deep along L5's front, on the same CT with denser bone
-/// at 1.5 mm).
+/// widest. A chain never deeper is a band under 10 mm thick all along: on
+/// coarse pixels, where every cell of a cortex two cells thick is a
+/// maximum one pixel deep, a cortex or a rim more often than a vessel.
 const TUBE_DEPTH_AT_LEAST_MM: f32 = 5.0;
 
 /// The seeds of the middles that chain (slice to slice, each within

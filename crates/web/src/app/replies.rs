@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 use super::controls::{enable_exports, make_surface, show_window};
 use super::link::{send, worker_ready};
 use super::{LoadState, app, panel, redraw, scene, segments, spine, status, storage, views::Views};
-use crate::dom::{by_test_id, set_data, set_enabled, typed};
+use crate::dom::{by_test_id, next_task, set_data, set_enabled, typed};
 use crate::envelope::Attachments;
 use crate::protocol::{
     CacheOutcome, CacheWrite, DrawnOn, ExportFile, Failure, Phase, Reply, Request,
@@ -405,11 +405,6 @@ pub async fn show_3d() {
     if let Some(scene) = app().scene.borrow_mut().as_mut() {
         scene.draw();
     }
-}
-
-/// Resolves on a later task, letting the browser paint and handle input.
-async fn next_task() {
-    wait_ms(0).await;
 }
 
 /// Resolves after `ms` milliseconds (a task of its own).

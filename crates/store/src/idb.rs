@@ -83,8 +83,6 @@ fn blob_of(bytes: &[u8]) -> Result<Blob, StoreError> {
     })
 }
 
-/// Chunk `n` of volume `key`: zero-padded, so a key range returns the
-/// chunks in order.
 /// A volume being stored a chunk at a time ([`VolumeWrite::step`]), so
 /// its writer can stop between chunks to let other work run (a large
 /// volume's write takes seconds). Its record goes last, so a write never
@@ -156,6 +154,8 @@ impl VolumeWrite {
     }
 }
 
+/// Chunk `n` of volume `key`: zero-padded, so a key range returns the
+/// chunks in order.
 fn chunk_key(key: &str, n: usize) -> String {
     format!("{key}#{n:05}")
 }

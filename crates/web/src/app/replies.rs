@@ -445,15 +445,15 @@ pub async fn show_part(summary: SegmentSurfaceSummary, buffers: Array) {
     if let Some(scene) = app.scene.borrow_mut().as_mut() {
         scene.show_parts(summary.facts.bounds);
     }
-    if summary.label != crate::segments::FRAME {
+    if summary.label == crate::segments::FRAME {
+        if let Some(scene) = app.scene.borrow_mut().as_mut() {
+            scene.draw();
+        }
+    } else {
         // Draws, with the new part in its exploded place: one draw per
         // part (two while the parts were drawn first where they lie, a
         // slow frame each on a software GPU with many vertebrae).
         super::spine::explode();
-    } else if let Some(scene) = app.scene.borrow_mut().as_mut() {
-        scene.draw();
-    }
-    if summary.label != crate::segments::FRAME {
         // The last segment surface shown, for the benchmark and tests.
         let view = by_test_id("view-3d");
         set_data(&view, "part-label", &summary.label.to_string());

@@ -86,7 +86,10 @@ impl Worker {
 /// messages in, then serves the redraws and readouts waiting at the front
 /// of the queue, so the 2D views follow the user meanwhile.
 async fn serve_waiting_views(worker: &Worker) {
-    yield_now().await;
+    // A message to ourselves, not `setTimeout(0)`: browsers hold a timer
+    // set from a timer's callback at least 4 ms, and a long task yields
+    // here between each of its steps (63 times in a spine analysis: 245 ms).
+    crate::dom::next_task().await;
     loop {
         let next = worker.queue.borrow_mut().take_next_view();
         let Some((request, attachments)) = next else {
@@ -97,15 +100,6 @@ async fn serve_waiting_views(worker: &Worker) {
             Box::pin(handle(worker, request, attachments));
         served.await;
     }
-}
-
-/// Lets the messages already queued in, then resumes ([`crate::dom::next_task`]:
-/// a message to ourselves through a channel). Not `setTimeout(0)`: browsers
-/// hold a timer set from a timer's callback at least 4 ms, and a long task
-/// yields that way between each of its steps (63 times in a spine analysis:
-/// 245 ms).
-async fn yield_now() {
-    crate::dom::next_task().await;
 }
 
 /// Resolves after `ms` milliseconds, letting messages in meanwhile; with

@@ -16,7 +16,8 @@ use insitu_volume::reslice::{self, Plane, ViewAxis};
 use insitu_volume::{Loaded, Modality, Scan, Volume, Warning, phantom, read_meta};
 
 use crate::protocol::{
-    CacheOutcome, Failure, MadeOn, Reply, SeriesSummary, SurfaceSummary, ViewRequest, VolumeSummary,
+    CacheOutcome, Failure, MadeOn, Reply, SeriesSummary, Skipped, SurfaceSummary, ViewRequest,
+    VolumeSummary,
 };
 use crate::segments::Segments;
 
@@ -65,7 +66,7 @@ pub fn scanned(scan: &Scan, files: usize) -> Reply {
                 warnings: s.info.warnings.clone(),
             })
             .collect(),
-        skipped: scan.skipped.clone(),
+        skipped: Skipped::of(&scan.skipped),
         files,
     }
 }
@@ -553,7 +554,7 @@ mod tests {
             panic!("a scan reply")
         };
         assert_eq!(series[index].modality, Modality::Ct);
-        assert!(skipped.iter().any(|e| e.file == "LICENSE"));
+        assert!(skipped.listed.iter().any(|e| e.file == "LICENSE"));
         let mut study = Study::default();
         let summary = study.take_series(scan, files.len(), index, loaded, CacheOutcome::Miss);
         assert_eq!(summary.series, Some(index));

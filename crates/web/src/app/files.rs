@@ -20,12 +20,8 @@ pub fn wire() {
         on(&input.clone(), "change", move |_: web_sys::Event| {
             let chosen_at_ms = js_sys::Date::now();
             let Some(list) = input.files() else { return };
-            let files = Array::new();
-            for i in 0..list.length() {
-                if let Some(f) = list.get(i) {
-                    files.push(&f);
-                }
-            }
+            // One call, not one per file across the wasm boundary.
+            let files = Array::from(&list);
             // Let the same folder be chosen again later.
             input.set_value("");
             open(files, None, chosen_at_ms);
@@ -78,10 +74,10 @@ pub fn wire() {
     });
 }
 
-/// Sends chosen files to the worker in parts ([`Sending`]), the first at
-/// once and each other in a task of its own: posting a `File` the first
-/// time costs the page a lookup on disk (about 0.2 ms a file), so a
-/// 2,500-file folder sent in one task held the UI thread 1.2 s.
+/// Sends chosen files to the worker in parts ([`Sending`]), each part
+/// looked up on disk first in tasks of a bounded length ([`look_up`]): a
+/// 2,500-file folder sent in one task held the UI thread 1.2 s, and even
+/// one part of 64 held it 40–110 ms on a loaded 2-core machine.
 fn open(files: Array, names: Option<Array>, chosen_at_ms: f64) {
     let in_all = files.length();
     if in_all == 0 {
@@ -90,28 +86,55 @@ fn open(files: Array, names: Option<Array>, chosen_at_ms: f64) {
     let mut sending = Sending::new(in_all as usize, chosen_at_ms);
     let per_message = FILES_PER_MESSAGE as u32;
     wasm_bindgen_futures::spawn_local(async move {
+        // The change event's task is the first one looking up.
+        let mut task_began_ms = chosen_at_ms;
         for start in (0..in_all).step_by(FILES_PER_MESSAGE) {
-            if start > 0 {
-                crate::dom::next_task().await;
-            }
             let end = (start + per_message).min(in_all);
-            sending.send(
-                files.slice(start, end),
-                names.as_ref().map(|n| n.slice(start, end)),
-            );
+            let part = files.slice(start, end);
+            look_up(&part, &mut task_began_ms).await;
+            sending.send(part, names.as_ref().map(|n| n.slice(start, end)));
         }
     });
 }
+
+/// How long (ms) the page looks files up in one task before it lets the
+/// browser paint and take input.
+const LOOK_UP_PER_TASK_MS: f64 = 8.0;
+
+/// Has the browser look each of `files` up on disk, yielding to the page
+/// whenever a task has run [`LOOK_UP_PER_TASK_MS`] since `task_began_ms`.
+/// The first time a page posts a `File` (or reads its size) Chromium looks
+/// the file up on disk, synchronously: 0.2–1.5 ms a file, by how busy the
+/// disk and the machine are. Once its size is known, posting it costs
+/// nothing (256 files: 1–2 ms against 70–80 ms untouched).
+async fn look_up(files: &Array, task_began_ms: &mut f64) {
+    for file in files.iter() {
+        if js_sys::Date::now() - *task_began_ms >= LOOK_UP_PER_TASK_MS {
+            crate::dom::next_task().await;
+            *task_began_ms = js_sys::Date::now();
+        }
+        if let Some(file) = file.dyn_ref::<web_sys::File>() {
+            let _ = file.size();
+        }
+    }
+}
+
+/// Files of dropped folders asked for at once: the browser answers a part
+/// in one task. Of a 2,428-file folder, parts of 64 made long tasks of
+/// 50–65 ms on a loaded 2-core machine (in a bare page too); parts of 32
+/// none, in the same time in all (1.7–1.9 s), parts of 16 none either but
+/// took 2.0–2.3 s.
+const ASKED_AT_ONCE: usize = 32;
 
 /// Sends dropped files: the `loose` ones (with their `names`), then those
 /// of the folders' `found` entries. Each entry's `File` is a round trip to
 /// the browser, which looks the file up on disk: asked one after another,
 /// a dropped 300-file folder waited 211–259 ms before the worker had any
 /// file; asked all at once, the browser answered a 2,429-file folder in one
-/// task that held the UI thread 400–600 ms. So they are asked a part at a
-/// time, the next part while this one is sent, each part in a task of its
-/// own (measured on that folder: no long task, all answered in 0.8–0.9 s
-/// against 0.65–0.74 s at once).
+/// task that held the UI thread 400–600 ms. So they are asked
+/// [`ASKED_AT_ONCE`] at a time, the next part while this one is sent, each
+/// part in a task of its own; the worker still gets them in messages of
+/// [`FILES_PER_MESSAGE`].
 async fn send_dropped(
     loose: Array,
     names: Array,
@@ -124,7 +147,7 @@ async fn send_dropped(
     }
     let mut sending = Sending::new(in_all, dropped_at_ms);
     let (mut files, mut part_names) = (loose, names);
-    let mut parts = found.chunks(FILES_PER_MESSAGE);
+    let mut parts = found.chunks(ASKED_AT_ONCE);
     let mut asking = parts.next().map(|part| (part, ask_for_files(part)));
     while let Some((part, answers)) = asking.take() {
         let results: Array = answers

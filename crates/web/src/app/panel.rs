@@ -4,9 +4,8 @@
 use wasm_bindgen::JsCast;
 
 use crate::dom::{by_test_id, element, on, set_data, set_enabled, set_visible};
-use insitu_volume::FileError;
 
-use crate::protocol::{MadeOn, SeriesSummary, SurfaceSummary, VolumeSummary};
+use crate::protocol::{MadeOn, SeriesSummary, Skipped, SurfaceSummary, VolumeSummary};
 
 fn clear_children(id: &str) {
     by_test_id(id).set_inner_html("");
@@ -21,7 +20,7 @@ fn grid_text(dims: [u32; 3], spacing: [f64; 3]) -> String {
 }
 
 /// The series found and the files skipped.
-pub fn show_scan(series: &[SeriesSummary], skipped: &[FileError], files: usize) {
+pub fn show_scan(series: &[SeriesSummary], skipped: &Skipped, files: usize) {
     clear_children("series-list");
     let list = by_test_id("series-list");
     for s in series {
@@ -56,21 +55,32 @@ pub fn show_scan(series: &[SeriesSummary], skipped: &[FileError], files: usize) 
         let _ = list.append_child(&item);
     }
     set_visible("series-empty", series.is_empty());
-    by_test_id("skipped-count").set_text_content(Some(&skipped.len().to_string()));
-    clear_children("skipped-list");
-    let skipped_list = by_test_id("skipped-list");
-    for s in skipped {
-        let _ = skipped_list.append_child(&element("li", &s.to_string()));
-    }
-    set_visible("skipped-files", !skipped.is_empty());
+    by_test_id("skipped-count").set_text_content(Some(&skipped.in_all.to_string()));
+    list_skipped(skipped);
+    set_visible("skipped-files", skipped.in_all > 0);
     super::status(
         super::LoadState::Loading,
         &format!(
             "{files} files: {} series, {} skipped. Decoding…",
             series.len(),
-            skipped.len()
+            skipped.in_all
         ),
     );
+}
+
+/// The skipped files, then one line saying how many more there are.
+fn list_skipped(skipped: &Skipped) {
+    clear_children("skipped-list");
+    let list = by_test_id("skipped-list");
+    for s in &skipped.listed {
+        let _ = list.append_child(&element("li", &s.to_string()));
+    }
+    let more = skipped.in_all - skipped.listed.len();
+    if more > 0 {
+        let item = element("li", &format!("… and {more} more, not listed"));
+        let _ = item.set_attribute("class", "more");
+        let _ = list.append_child(&item);
+    }
 }
 
 /// The demo has no files: its one "series" is itself.

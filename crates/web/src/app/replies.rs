@@ -1,9 +1,9 @@
 //! What the UI does with each reply of the worker: one function per reply,
 //! each matching on typed values (never on text).
 
+use insitu_volume::Modality;
 use insitu_volume::display::initial_window;
 use insitu_volume::reslice::ViewAxis;
-use insitu_volume::{FileError, Modality};
 use js_sys::{Array, Uint8ClampedArray};
 use wasm_bindgen::JsCast;
 
@@ -14,7 +14,8 @@ use crate::dom::{by_test_id, next_task, set_data, set_enabled, typed};
 use crate::envelope::Attachments;
 use crate::protocol::{
     CacheOutcome, CacheWrite, DrawnOn, ExportFile, Failure, Phase, Reply, Request,
-    SegmentSurfaceSummary, SeriesSummary, SurfaceSummary, Task, ViewRequest, VolumeSummary,
+    SegmentSurfaceSummary, SeriesSummary, Skipped, SurfaceSummary, Task, ViewRequest,
+    VolumeSummary,
 };
 use insitu_store::StoreError;
 
@@ -85,7 +86,7 @@ fn progress(phase: Phase, done: usize, total: usize) {
     }
 }
 
-fn scanned(series: &[SeriesSummary], skipped: &[FileError], files: usize) {
+fn scanned(series: &[SeriesSummary], skipped: &Skipped, files: usize) {
     panel::show_scan(series, skipped, files);
 }
 

@@ -88,3 +88,46 @@ test('a series too large for a browser tab is said before decoding, the open stu
     await browser.close();
   }
 });
+
+test('a series deeper than a GPU 3D texture is resliced on the CPU, and the 2D views say why', async () => {
+  // 16 × 16 × 2,100 voxels: WebGPU's 3D textures hold 2,048 a side by
+  // default. The first views are drawn on the CPU while the volume is
+  // copied to the GPU; the copy is refused, and the views are drawn again,
+  // on the CPU, with the limit named instead of "still being copied".
+  const deep = await mkdtemp(path.join(os.tmpdir(), 'insitu-deep-'));
+  execFileSync(PYTHON, [path.join(HERE, 'lib/oversize_series.py'), deep, '16', '2100']);
+  // GPU slices asked for: "Auto" keeps them on the CPU on a software GPU.
+  const { browser, page, errors, network } = await openApp(server, { query: '?slices=gpu' });
+  try {
+    await page.getByTestId('open-folder').setInputFiles(deep);
+    await page.waitForSelector('[data-testid="load-status"][data-state="ready"]', { timeout: 180_000 });
+    assert.match(await page.getByTestId('volume-info').textContent(), /16 × 16 × 2100 voxels/);
+    const label = page.getByTestId('slice-engine');
+    await page.waitForFunction(
+      () => !/still being copied/.test(document.querySelector('[data-testid="slice-engine"]').title),
+      null,
+      { timeout: 60_000 },
+    );
+    const title = await label.getAttribute('title');
+    console.log(`2,100 slices: ${await label.textContent()} (${title})`);
+    assert.equal(await label.getAttribute('data-engine'), 'cpu');
+    assert.match(title, /the volume has 2100 voxels along an axis; this GPU's 3D textures hold \d+/);
+    // Still drawn there: a scroll brings a new axial slice.
+    const drawn = Number(await label.getAttribute('data-drawn'));
+    const before = await page.getByTestId('view-axial').getAttribute('data-plane');
+    await page.getByTestId('view-axial').hover();
+    await page.mouse.wheel(0, 120);
+    await page.waitForFunction(
+      (plane) => document.querySelector('[data-testid="view-axial"]').dataset.plane !== plane,
+      before,
+      { timeout: 30_000 },
+    );
+    assert.ok(drawn > 0);
+    assert.equal(await label.getAttribute('data-engine'), 'cpu');
+    assert.deepEqual(errors, []);
+    assert.deepEqual(network.foreign, []);
+  } finally {
+    await browser.close();
+    await rm(deep, { recursive: true, force: true });
+  }
+});

@@ -235,9 +235,14 @@ fn rendered(views: &[ViewRequest], drawn_on: &DrawnOn, attachments: &Attachments
         ),
         DrawnOn::Cpu(reason) => ("2D: CPU".to_owned(), reason.to_string(), "cpu"),
     };
-    if label.text_content().as_deref() != Some(&text) {
+    // The reason too: views first drawn on the CPU "while the volume is
+    // copied to the GPU" are drawn there again when it could not be.
+    let title = format!("2D views: {detail}");
+    if label.text_content().as_deref() != Some(&text)
+        || label.get_attribute("title").as_deref() != Some(&title)
+    {
         label.set_text_content(Some(&text));
-        let _ = label.set_attribute("title", &format!("2D views: {detail}"));
+        let _ = label.set_attribute("title", &title);
         set_data(&label, "engine", kind);
     }
     if let Some(v) = app.views.borrow().as_ref() {

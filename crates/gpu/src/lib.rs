@@ -30,7 +30,7 @@ pub use engine::{CanvasBackend, CpuReason, EngineChoice};
 pub use marching::{GpuMarchingCubes, GpuPhases, GpuSurfaceStats};
 pub use pacing::FramePacing;
 pub use readback::work_done;
-pub use slice_view::{SliceRenderer, SliceView, SliceVolume};
+pub use slice_view::{SliceRenderer, SliceUpload, SliceView, SliceVolume};
 pub use snapshot::{PendingImage, Snapshot};
 pub use surface_view::{BONE, MeshArrays, MeshPart, Orbit, SurfaceRenderer};
 pub use target::DrawTarget;

@@ -63,6 +63,40 @@ pub struct SliceVolume {
     offset_count: u32,
 }
 
+/// A volume's texture being filled a slab at a time
+/// ([`SliceRenderer::begin_upload`]).
+pub struct SliceUpload {
+    texture: wgpu::Texture,
+    size: wgpu::Extent3d,
+    /// The first slice not yet written.
+    next_slice: u32,
+    /// What [`SliceUpload::finish`] gives once every slice is written.
+    ready: SliceVolume,
+}
+
+impl SliceUpload {
+    /// Writes the next slab of `volume` (the one the upload was begun
+    /// with): at most 16 MB, and at least one slice. True once every slice
+    /// is written.
+    pub fn write_slab(&mut self, ctx: &GpuContext, volume: &Volume) -> bool {
+        let depth = self.size.depth_or_array_layers;
+        if self.next_slice < depth {
+            let (texture, size, k) = (&self.texture, self.size, self.next_slice);
+            self.next_slice = match volume.voxels() {
+                Voxels::I16(v) => write_slices(ctx, texture, size, bytemuck::cast_slice(v), 2, k),
+                Voxels::F32(v) => write_slices(ctx, texture, size, bytemuck::cast_slice(v), 4, k),
+            };
+        }
+        self.next_slice >= depth
+    }
+
+    /// The volume, ready to reslice (once [`SliceUpload::write_slab`] said
+    /// every slice is written).
+    pub fn finish(self) -> SliceVolume {
+        self.ready
+    }
+}
+
 impl Default for SliceRenderer {
     fn default() -> Self {
         Self::new()
@@ -108,6 +142,17 @@ impl SliceRenderer {
     /// type's pipeline the first time. Fails when the grid exceeds the
     /// device's texture limits.
     pub fn upload(&self, ctx: &GpuContext, volume: &Volume) -> Result<SliceVolume, GpuError> {
+        let mut upload = self.begin_upload(ctx, volume)?;
+        while !upload.write_slab(ctx, volume) {}
+        Ok(upload.finish())
+    }
+
+    /// Makes `volume`'s texture (compiling its voxel type's pipeline the
+    /// first time), to be filled a slab at a time by
+    /// [`SliceUpload::write_slab`]: a caller that serves requests can serve
+    /// them between slabs. Fails when the grid exceeds the device's texture
+    /// limits.
+    pub fn begin_upload(&self, ctx: &GpuContext, volume: &Volume) -> Result<SliceUpload, GpuError> {
         let device = &ctx.device;
         let limits = device.limits();
         let g = volume.geometry();
@@ -149,12 +194,8 @@ impl SliceRenderer {
             usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
             view_formats: &[],
         });
-        match volume.voxels() {
-            Voxels::I16(v) => upload_slabs(ctx, &texture, size, bytemuck::cast_slice(v), 2),
-            Voxels::F32(v) => upload_slabs(ctx, &texture, size, bytemuck::cast_slice(v), 4),
-        }
         let k_step = map.k_step_mm();
-        Ok(SliceVolume {
+        let ready = SliceVolume {
             float,
             volume: texture.create_view(&Default::default()),
             offsets: offsets_texture(ctx, offsets_mm),
@@ -166,6 +207,12 @@ impl SliceRenderer {
             origin: g.origin,
             dims: [d.x as f32, d.y as f32, d.z as f32, k_step as f32],
             offset_count,
+        };
+        Ok(SliceUpload {
+            texture,
+            size,
+            next_slice: 0,
+            ready,
         })
     }
 
@@ -298,41 +345,40 @@ impl SliceVolume {
     }
 }
 
-/// Writes `bytes` (x fastest, `texel` bytes each) into `texture` a slab of
-/// slices at a time.
-fn upload_slabs(
+/// Writes slices from `k` of `bytes` (x fastest, `texel` bytes each) into
+/// `texture`: at most [`UPLOAD_SLAB_BYTES`], and at least one slice. The
+/// first slice not written.
+fn write_slices(
     ctx: &GpuContext,
     texture: &wgpu::Texture,
     size: wgpu::Extent3d,
     bytes: &[u8],
     texel: u32,
-) {
+    k: u32,
+) -> u32 {
     let slice_bytes = (size.width * size.height * texel) as usize;
     let per_slab = (UPLOAD_SLAB_BYTES / slice_bytes.max(1)).max(1) as u32;
-    let mut k = 0;
-    while k < size.depth_or_array_layers {
-        let depth = per_slab.min(size.depth_or_array_layers - k);
-        let from = k as usize * slice_bytes;
-        ctx.queue.write_texture(
-            wgpu::TexelCopyTextureInfo {
-                texture,
-                mip_level: 0,
-                origin: wgpu::Origin3d { x: 0, y: 0, z: k },
-                aspect: wgpu::TextureAspect::All,
-            },
-            &bytes[from..from + depth as usize * slice_bytes],
-            wgpu::TexelCopyBufferLayout {
-                offset: 0,
-                bytes_per_row: Some(size.width * texel),
-                rows_per_image: Some(size.height),
-            },
-            wgpu::Extent3d {
-                depth_or_array_layers: depth,
-                ..size
-            },
-        );
-        k += depth;
-    }
+    let depth = per_slab.min(size.depth_or_array_layers - k);
+    let from = k as usize * slice_bytes;
+    ctx.queue.write_texture(
+        wgpu::TexelCopyTextureInfo {
+            texture,
+            mip_level: 0,
+            origin: wgpu::Origin3d { x: 0, y: 0, z: k },
+            aspect: wgpu::TextureAspect::All,
+        },
+        &bytes[from..from + depth as usize * slice_bytes],
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(size.width * texel),
+            rows_per_image: Some(size.height),
+        },
+        wgpu::Extent3d {
+            depth_or_array_layers: depth,
+            ..size
+        },
+    );
+    k + depth
 }
 
 /// The true slice offsets as a one-row R32Float texture (a single zero

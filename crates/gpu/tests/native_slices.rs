@@ -101,3 +101,30 @@ fn a_volume_beyond_the_3d_texture_limit_is_refused_with_the_limit_named() {
         .expect("refused");
     assert!(err.to_string().contains(&limit.to_string()), "{err}");
 }
+
+#[test]
+fn a_volume_of_several_slabs_is_copied_a_slab_at_a_time_and_reslices_as_on_the_cpu() {
+    // 512 × 512 × 33 i16 voxels: 17.3 MB, two slabs of at most 16 MB (32
+    // slices, then 1). The study worker answers requests between slabs.
+    let ctx = context();
+    let g = Geometry::axis_aligned(
+        UVec3::new(512, 512, 33),
+        DVec3::new(0.5, 0.5, 2.0),
+        DVec3::new(-128.0, -128.0, 10.0),
+    )
+    .unwrap();
+    let volume = patterned_volume(g, false);
+    let renderer = SliceRenderer::new();
+    let mut upload = renderer.begin_upload(&ctx, &volume).expect("fits");
+    let mut slabs = 1;
+    while !upload.write_slab(&ctx, &volume) {
+        slabs += 1;
+    }
+    assert_eq!(slabs, 2);
+    // Written whole, nothing more is written.
+    assert!(upload.write_slab(&ctx, &volume));
+    drop(upload.finish());
+    // The same path, slab by slab, through `upload`: the views match the
+    // CPU's on both sides of the slabs' seam (slice 32).
+    check_views(&ctx, &volume, "two slabs");
+}

@@ -9,7 +9,6 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use insitu_gpu::{GpuContext, GpuError, GpuMarchingCubes, SliceRenderer, SliceVolume};
-use insitu_volume::Volume;
 
 /// A GPU resource made on first use; the error says why it could not be.
 pub type Built<T> = Rc<Result<T, GpuError>>;
@@ -85,14 +84,10 @@ impl Gpu {
         }
     }
 
-    /// Uploads `volume` (of study generation `generation`) as the texture
-    /// the 2D views are resliced from, the previous one freed first.
-    pub fn upload_slice_volume(&self, ctx: &GpuContext, generation: u64, volume: &Volume) {
-        if self.slice_volume(generation).is_some() {
-            return;
-        }
-        let made = Rc::new(self.slices.upload(ctx, volume));
-        *self.uploaded.borrow_mut() = Some((generation, made));
+    /// Keeps `made` as the texture (or the reason there is none) of the
+    /// volume of study generation `generation`, the 2D views' from now on.
+    pub fn keep_slice_volume(&self, generation: u64, made: Result<SliceVolume, GpuError>) {
+        *self.uploaded.borrow_mut() = Some((generation, Rc::new(made)));
     }
 
     /// The reslicing pipelines, kept across volumes.

@@ -1,9 +1,9 @@
 //! Cache writes, and the volume's copy to the GPU for the 2D views, run
 //! when the worker is idle: after `Loaded` the user waits for the 2D views
 //! and the surface, not for IndexedDB nor the GPU's copy, so these are done
-//! once nothing else is asked for (the copy first). A volume's write (16 MB
-//! a step; seconds for a large one) stops between steps when a request
-//! comes, and goes on once the worker is idle again. Each job knows the
+//! once nothing else is asked for (the copy first). A volume's write and
+//! its copy to the GPU (16 MB a step; seconds for a large one) stop between
+//! steps when a request comes, and go on once the worker is idle again. Each job knows the
 //! study generation it belongs to: a volume no longer held by the study
 //! (another replaced it) is not written on (its memory is given back, not
 //! kept for the write; what was written of it is removed), and a surface or
@@ -12,6 +12,7 @@
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
+use insitu_gpu::SliceUpload;
 use insitu_mesh::{Mesh, SurfaceFacts, SurfaceOptions};
 use insitu_store::{Store, VolumeWrite};
 use insitu_volume::{Modality, Volume};
@@ -42,8 +43,20 @@ pub enum Later {
     /// are when the write runs.
     Segments { generation: u64 },
     /// The volume of `generation` copied to the GPU for the 2D views (drawn
-    /// on the CPU until then).
-    SliceVolume { generation: u64 },
+    /// on the CPU until then); once begun, with its texture part filled.
+    SliceVolume {
+        generation: u64,
+        begun: Option<SliceCopy>,
+    },
+}
+
+/// A volume's copy to the GPU under way: the texture part filled, the
+/// milliseconds its slabs took so far and how often it stopped for a
+/// request.
+pub struct SliceCopy {
+    pub upload: SliceUpload,
+    pub spent_ms: f64,
+    pub stops: u32,
 }
 
 /// A volume to write under its content key, a step at a time.
@@ -91,11 +104,11 @@ impl Deferred {
 
     /// Adds a job at the front, unless it waits already.
     pub fn first(&mut self, job: Later) {
-        if let Later::SliceVolume { generation } = job
+        if let Later::SliceVolume { generation, .. } = job
             && self
                 .waiting
                 .iter()
-                .any(|w| matches!(w, Later::SliceVolume { generation: g } if *g == generation))
+                .any(|w| matches!(w, Later::SliceVolume { generation: g, .. } if *g == generation))
         {
             return;
         }
@@ -129,8 +142,8 @@ pub async fn run(worker: &Worker, job: Later) {
         Later::Segments { generation } if generation == current => {
             super::segments::keep(worker).await;
         }
-        Later::SliceVolume { generation } if generation == current => {
-            super::views::upload(worker, generation).await;
+        Later::SliceVolume { generation, begun } if generation == current => {
+            super::views::upload(worker, generation, begun).await;
         }
         Later::Surface { .. } | Later::Segments { .. } | Later::SliceVolume { .. } => {}
     }

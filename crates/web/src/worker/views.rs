@@ -7,8 +7,8 @@ use insitu_gpu::engine::slice_engine;
 use insitu_gpu::{CpuReason, EngineChoice, SliceView};
 use js_sys::Uint8Array;
 
-use super::later::Later;
-use super::{Worker, post};
+use super::later::{Later, SliceCopy};
+use super::{Worker, now_ms, post};
 use crate::envelope::Attachments;
 use crate::laps::Laps;
 use crate::protocol::{DrawnOn, Failure, Reply, Task, ViewRequest};
@@ -72,10 +72,10 @@ pub async fn render(worker: &Worker, views: Vec<ViewRequest>, overlay: OverlaySt
     };
     if matches!(on_gpu, Err(CpuReason::NotUploadedYet)) {
         // Copied once nothing else waits, ahead of the cache's writes.
-        worker
-            .later
-            .borrow_mut()
-            .first(Later::SliceVolume { generation });
+        worker.later.borrow_mut().first(Later::SliceVolume {
+            generation,
+            begun: None,
+        });
     }
     // Each view's pixels go out of wasm memory once, into a JS array the UI
     // draws from directly.
@@ -143,9 +143,11 @@ fn render_on_cpu_into_js(
 }
 
 /// Copies the loaded volume (of study `generation`) to the GPU for the 2D
-/// views, unless another is loaded by now; the UI is told when the copy is
-/// done or failed, to draw the views again. Timed, as the first views were.
-pub async fn upload(worker: &Worker, generation: u64) {
+/// views, unless another is loaded by now: a slab at a time, from where
+/// `begun` left off. When a request waits, the copy goes back to the front
+/// of the idle jobs with its progress (a 2,000-slice volume is 1 GB, many
+/// slabs); once done or refused, the UI is told, to draw the views again.
+pub async fn upload(worker: &Worker, generation: u64, begun: Option<SliceCopy>) {
     let volume = {
         let study = worker.study.borrow();
         study
@@ -155,14 +157,54 @@ pub async fn upload(worker: &Worker, generation: u64) {
     let Some(volume) = volume else {
         return;
     };
+    if begun.is_none() && worker.gpu.slice_volume(generation).is_some() {
+        return;
+    }
     let Ok(ctx) = worker.gpu.device().await else {
         return;
     };
-    let mut laps = Laps::default();
-    laps.restart();
-    worker.gpu.upload_slice_volume(&ctx, generation, &volume);
-    laps.lap("upload");
-    laps.log("2D views' volume on the GPU");
+    let started = now_ms();
+    let begun = match begun {
+        Some(begun) => Ok(begun),
+        None => worker
+            .gpu
+            .slices()
+            .begin_upload(&ctx, &volume)
+            .map(|upload| SliceCopy {
+                upload,
+                spent_ms: 0.0,
+                stops: 0,
+            }),
+    };
+    let made = match begun {
+        Ok(mut copy) => {
+            while !copy.upload.write_slab(&ctx, &volume) {
+                if !worker.queue.borrow().is_empty() {
+                    copy.spent_ms += now_ms() - started;
+                    copy.stops += 1;
+                    let job = Later::SliceVolume {
+                        generation,
+                        begun: Some(copy),
+                    };
+                    worker.later.borrow_mut().first(job);
+                    return;
+                }
+            }
+            let spent_ms = copy.spent_ms + now_ms() - started;
+            let heap_mb = super::heap_bytes() / 1e6;
+            web_sys::console::info_1(
+                &format!(
+                    "insitu timings: 2D views' volume on the GPU: upload {spent_ms:.0} ms \
+                     (stops for requests: {}) · heap {heap_mb:.1} MB",
+                    copy.stops
+                )
+                .into(),
+            );
+            Ok(copy.upload.finish())
+        }
+        Err(refused) => Err(refused),
+    };
+    worker.gpu.keep_slice_volume(generation, made);
     // Drawn again either way: on the GPU now, or on the CPU with the reason
     // the GPU could not take it (beyond its texture limits), rather than
     // "still being copied".

@@ -179,6 +179,8 @@ pub async fn upload(worker: &Worker, generation: u64, begun: Option<SliceCopy>) 
     let made = match begun {
         Ok(mut copy) => {
             while !copy.upload.write_slab(&ctx, &volume) {
+                // A request can only arrive between tasks.
+                crate::dom::next_task().await;
                 if !worker.queue.borrow().is_empty() {
                     copy.spent_ms += now_ms() - started;
                     copy.stops += 1;

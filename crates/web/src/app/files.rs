@@ -120,7 +120,7 @@ const LOOK_UP_PER_TASK_MS: f64 = 8.0;
 /// Has the browser look each of `files` up on disk, yielding to the page
 /// whenever a task has run [`LOOK_UP_PER_TASK_MS`] since `task_began_ms`.
 /// The first time a page posts a `File` (or reads its size) Chromium looks
-/// the file up on disk, synchronously: 0.2–1.5 ms a file, by how busy the
+/// the file up on disk, synchronously: 0.2–1.7 ms a file, by how busy the
 /// disk and the machine are. Once its size is known, posting it costs
 /// nothing (256 files: 1–2 ms against 70–80 ms untouched).
 async fn look_up(files: &Array, task_began_ms: &mut f64) {

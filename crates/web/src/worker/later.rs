@@ -3,11 +3,11 @@
 //! and the surface, not for IndexedDB nor the GPU's copy, so these are done
 //! once nothing else is asked for (the copy first). A volume's write and
 //! its copy to the GPU (16 MB a step; seconds for a large one) stop between
-//! steps when a request comes, and go on once the worker is idle again. Each job knows the
-//! study generation it belongs to: a volume no longer held by the study
-//! (another replaced it) is not written on (its memory is given back, not
-//! kept for the write; what was written of it is removed), and a surface or
-//! segments of a volume no longer open are not written.
+//! steps when a request comes, and go on once the worker is idle again.
+//! Each job knows the study generation it belongs to: a volume no longer
+//! held by the study (another replaced it) is not written on (its memory is
+//! given back, not kept for the write; what was written of it is removed),
+//! and a surface or segments of a volume no longer open are not written.
 
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
@@ -149,6 +149,19 @@ pub async fn run(worker: &Worker, job: Later) {
     }
 }
 
+/// Logs a job done in steps between requests: `what` took `spent_ms` in
+/// its steps, and stopped `stops` times for a request (tests read it).
+pub fn log_stepped(what: &str, spent_ms: f64, stops: u32) {
+    let heap_mb = super::heap_bytes() / 1e6;
+    web_sys::console::info_1(
+        &format!(
+            "insitu timings: {what} {spent_ms:.0} ms (stops for requests: {stops}) · \
+             heap {heap_mb:.1} MB"
+        )
+        .into(),
+    );
+}
+
 /// A volume's write ended with `outcome`: it becomes the loaded volume's
 /// key if it is still the loaded one and was stored, and the UI is told.
 fn post_volume_write(worker: &Worker, job: &VolumeJob, outcome: CacheWrite) {
@@ -182,14 +195,7 @@ async fn write_volume(worker: &Worker, mut job: VolumeJob) {
         let step = Cache::write_volume_step(&job.store, &mut write, &held).await;
         spent_ms += now_ms() - started;
         if let Some(outcome) = step {
-            let heap_mb = super::heap_bytes() / 1e6;
-            web_sys::console::info_1(
-                &format!(
-                    "insitu timings: volume cached: cache write {spent_ms:.0} ms \
-                     (stops for requests: {stops}) · heap {heap_mb:.1} MB"
-                )
-                .into(),
-            );
+            log_stepped("volume cached: cache write", spent_ms, stops);
             return post_volume_write(worker, &job, outcome);
         }
         if let Some(ms) =

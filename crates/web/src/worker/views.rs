@@ -7,7 +7,7 @@ use insitu_gpu::engine::slice_engine;
 use insitu_gpu::{CpuReason, EngineChoice, SliceView};
 use js_sys::Uint8Array;
 
-use super::later::{Later, SliceCopy};
+use super::later::{Later, SliceCopy, log_stepped};
 use super::{Worker, now_ms, post};
 use crate::envelope::Attachments;
 use crate::laps::Laps;
@@ -163,7 +163,6 @@ pub async fn upload(worker: &Worker, generation: u64, begun: Option<SliceCopy>) 
     let Ok(ctx) = worker.gpu.device().await else {
         return;
     };
-    let started = now_ms();
     let begun = match begun {
         Some(begun) => Ok(begun),
         None => worker
@@ -177,33 +176,27 @@ pub async fn upload(worker: &Worker, generation: u64, begun: Option<SliceCopy>) 
             }),
     };
     let made = match begun {
-        Ok(mut copy) => {
-            while !copy.upload.write_slab(&ctx, &volume) {
-                // A request can only arrive between tasks.
-                crate::dom::next_task().await;
-                if !worker.queue.borrow().is_empty() {
-                    copy.spent_ms += now_ms() - started;
-                    copy.stops += 1;
-                    let job = Later::SliceVolume {
-                        generation,
-                        begun: Some(copy),
-                    };
-                    worker.later.borrow_mut().first(job);
-                    return;
-                }
+        Ok(mut copy) => loop {
+            let started = now_ms();
+            let done = copy.upload.write_slab(&ctx, &volume);
+            copy.spent_ms += now_ms() - started;
+            if done {
+                let what = "2D views' volume on the GPU: upload";
+                log_stepped(what, copy.spent_ms, copy.stops);
+                break Ok(copy.upload.finish());
             }
-            let spent_ms = copy.spent_ms + now_ms() - started;
-            let heap_mb = super::heap_bytes() / 1e6;
-            web_sys::console::info_1(
-                &format!(
-                    "insitu timings: 2D views' volume on the GPU: upload {spent_ms:.0} ms \
-                     (stops for requests: {}) · heap {heap_mb:.1} MB",
-                    copy.stops
-                )
-                .into(),
-            );
-            Ok(copy.upload.finish())
-        }
+            // A request can only arrive between tasks.
+            crate::dom::next_task().await;
+            if !worker.queue.borrow().is_empty() {
+                copy.stops += 1;
+                let job = Later::SliceVolume {
+                    generation,
+                    begun: Some(copy),
+                };
+                worker.later.borrow_mut().first(job);
+                return;
+            }
+        },
         Err(refused) => Err(refused),
     };
     worker.gpu.keep_slice_volume(generation, made);

@@ -93,8 +93,12 @@ fn render() -> Result {
 /// benchmark divides its wasm time by.
 fn spine_native() -> Result<String> {
     step("benchmark: spine separation, native (release build)");
-    let (out, _) =
-        timed(cargo(&root()).args(["bench", "-p", "insitu-spine", "--bench", "separation"]))?;
+    let low_density = phantoms::dicom_only(&phantoms::low_density_ct_fine()?)?;
+    let (out, _) = timed(
+        cargo(&root())
+            .args(["bench", "-p", "insitu-spine", "--bench", "separation"])
+            .env("INSITU_BENCH_LOW_DENSITY", &low_density),
+    )?;
     print!("{out}");
     out.lines()
         .find_map(|l| l.strip_prefix("spine-native: "))
@@ -133,7 +137,15 @@ fn browser(series: &Path, segments_native: Option<&str>, spine_native: Option<&s
         .current_dir(root()))?;
     run(cargo(&root()).args(["build", "--release", "-p", "insitu-cli"]))?;
     web::build(true)?;
-    run(Command::new("node")
+    let mut node = Command::new("node");
+    if spine_native.is_some() {
+        // The spine row's real low-density CT, in the browser as natively.
+        node.env(
+            "INSITU_BENCH_LOW_DENSITY",
+            phantoms::dicom_only(&phantoms::low_density_ct_fine()?)?,
+        );
+    }
+    run(node
         .arg("tests/e2e/bench/browser.mjs")
         .current_dir(root())
         // Folders of the series' DICOM files alone, as a user drops them.

@@ -164,6 +164,25 @@ pub fn low_density_ct() -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// The same real CT resampled to 0.7 mm pixels and 1 mm slices
+/// (523×433×336, about as many voxels as a 512²×300 CT; see
+/// `tests/reference/ts_example.py --fine`), made once into the cache: the
+/// benchmark's low-density spine.
+pub fn low_density_ct_fine() -> Result<PathBuf> {
+    let python = python()?;
+    let dir = cache_root().join("real/totalsegmentator-example");
+    step("TotalSegmentator's example CT at 0.7 x 0.7 x 1 mm (cached)");
+    let fine = dir.join("ct-fine");
+    if !fine.join("manifest.json").is_file() {
+        let _ = std::fs::remove_dir_all(&fine);
+        run(Command::new(&python)
+            .arg(root().join("tests/reference/ts_example.py"))
+            .arg(&dir)
+            .arg("--fine"))?;
+    }
+    Ok(fine)
+}
+
 /// The 512×512×300 Explicit VR LE phantom of the benchmark.
 pub fn bench_series() -> Result<PathBuf> {
     let python = python()?;

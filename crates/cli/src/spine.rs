@@ -86,6 +86,9 @@ fn flag_text(f: &Flag) -> String {
         Flag::Partial => "cut by the scan's edge".into(),
         Flag::FaintDisc => "faint disc next to it".into(),
         Flag::OneSided => "much more of it on one side: an ilium may be joined to it".into(),
+        Flag::ImplausibleHeights => {
+            "middle height above both ends: an endplate was missed, heights not graded".into()
+        }
         Flag::Irregular { degrees } => {
             format!("endplates {degrees:.0}° apart: check the split (or a severe fracture)")
         }

@@ -1038,7 +1038,11 @@ pub(crate) fn measure_vertebra(grid: &grid::Grid, labels: &[u8], piece: &Piece) 
     if let Some(degrees) = spread.filter(|_| irregular) {
         flags.push(Flag::Irregular { degrees });
     }
-    if let Some(h) = heights.filter(|_| !irregular) {
+    let mismeasured = heights.is_some_and(|h| !measure::plausible_heights(&h));
+    if mismeasured {
+        flags.push(Flag::ImplausibleHeights);
+    }
+    if let Some(h) = heights.filter(|_| !irregular && !mismeasured) {
         let max = h.anterior.max(h.middle).max(h.posterior);
         let loss = |v: f64| 1.0 - v / max;
         let worst = [
@@ -1131,10 +1135,12 @@ fn neighbour_flags(vertebrae: &mut [Vertebra]) {
     let posterior: Vec<Option<f64>> = vertebrae
         .iter()
         .map(|v| {
-            let trusted = !v
-                .flags
-                .iter()
-                .any(|f| matches!(f, Flag::Partial | Flag::Irregular { .. }));
+            let trusted = !v.flags.iter().any(|f| {
+                matches!(
+                    f,
+                    Flag::Partial | Flag::Irregular { .. } | Flag::ImplausibleHeights
+                )
+            });
             v.heights_mm.filter(|_| trusted).map(|h| h.posterior)
         })
         .collect();

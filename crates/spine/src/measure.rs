@@ -46,6 +46,22 @@ pub enum Flag {
     /// The sacrum reaches much further out on one side than on the other:
     /// an ilium joined to it at the sacroiliac joint, most likely.
     OneSided,
+    /// Its middle height exceeds both its front and back heights by 20% or
+    /// more. A body's endplates are flat or cupped, never domed that much:
+    /// an endplate was missed (the label runs into a disc or the next
+    /// body), so its heights are not graded nor compared with its
+    /// neighbours'.
+    ImplausibleHeights,
+}
+
+/// How far a body's middle height may exceed the higher of its ends before
+/// the heights are taken as mismeasured ([`Flag::ImplausibleHeights`]).
+pub(crate) const MIDDLE_OVER_ENDS: f64 = 1.2;
+
+/// Whether `h` is a body's shape: its middle no higher than
+/// [`MIDDLE_OVER_ENDS`] times its higher end.
+pub(crate) fn plausible_heights(h: &Heights) -> bool {
+    h.middle <= MIDDLE_OVER_ENDS * h.anterior.max(h.posterior)
 }
 
 /// Genant grade for a fractional height loss (0 below 20%).
@@ -481,4 +497,27 @@ pub fn sagittal_deg(n: DVec3) -> f64 {
 /// Coronal angle (degrees): positive when the plane faces the patient's left.
 pub fn coronal_deg(n: DVec3) -> f64 {
     n.x.atan2(n.z).to_degrees()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn heights(anterior: f64, middle: f64, posterior: f64) -> Heights {
+        Heights {
+            anterior,
+            middle,
+            posterior,
+        }
+    }
+
+    #[test]
+    fn a_middle_far_above_both_ends_is_a_missed_endplate() {
+        // Measured on real and demo bodies: flat, cupped, wedged.
+        assert!(plausible_heights(&heights(23.4, 22.2, 23.4)));
+        assert!(plausible_heights(&heights(24.8, 25.8, 31.0)));
+        assert!(plausible_heights(&heights(14.6, 17.2, 21.3)));
+        // L3 of a noisy CT with dim marrow, its label run into a disc.
+        assert!(!plausible_heights(&heights(18.1, 40.2, 23.9)));
+    }
 }

@@ -40,12 +40,20 @@ pub fn all() -> Result {
     } else {
         None
     };
-    let spine_native = if only.is_empty() || only == "spine" {
-        Some(spine_native()?)
+    let spine = if only.is_empty() || only == "spine" {
+        // The spine rows' real low-density CT, natively and in the browser.
+        let low_density = phantoms::dicom_only(&phantoms::low_density_ct_fine()?)?;
+        Some((spine_native(&low_density)?, low_density))
     } else {
         None
     };
-    browser(&series, segments_native.as_deref(), spine_native.as_deref())
+    browser(
+        &series,
+        segments_native.as_deref(),
+        spine
+            .as_ref()
+            .map(|(native, dir)| (native.as_str(), dir.as_path())),
+    )
 }
 
 /// Volume-rendering frame times: natively on this machine's adapter (with
@@ -89,15 +97,15 @@ fn render() -> Result {
     Ok(())
 }
 
-/// Spine separation natively; returns the JSON line the browser
-/// benchmark divides its wasm time by.
-fn spine_native() -> Result<String> {
+/// Spine separation natively (the demo spine, and the real low-density CT
+/// in `low_density`); returns the JSON line the browser benchmark divides
+/// its wasm times by.
+fn spine_native(low_density: &Path) -> Result<String> {
     step("benchmark: spine separation, native (release build)");
-    let low_density = phantoms::dicom_only(&phantoms::low_density_ct_fine()?)?;
     let (out, _) = timed(
         cargo(&root())
             .args(["bench", "-p", "insitu-spine", "--bench", "separation"])
-            .env("INSITU_BENCH_LOW_DENSITY", &low_density),
+            .env("INSITU_BENCH_LOW_DENSITY", low_density),
     )?;
     print!("{out}");
     out.lines()
@@ -122,8 +130,9 @@ fn segments_native(series: &Path) -> Result<String> {
         .ok_or_else(|| format!("no segments-native line in:\n{out}"))
 }
 
-/// The browser benchmark (release wasm, headless Chromium) beside the CLI.
-fn browser(series: &Path, segments_native: Option<&str>, spine_native: Option<&str>) -> Result {
+/// The browser benchmark (release wasm, headless Chromium) beside the CLI;
+/// `spine`: the native spine line and the low-density CT's folder.
+fn browser(series: &Path, segments_native: Option<&str>, spine: Option<(&str, &Path)>) -> Result {
     let j2k = phantoms::bench_series_j2k()?;
     step("benchmark: the same series in the browser (release wasm), beside the native CLI");
     setup::web_tools()?;
@@ -138,12 +147,8 @@ fn browser(series: &Path, segments_native: Option<&str>, spine_native: Option<&s
     run(cargo(&root()).args(["build", "--release", "-p", "insitu-cli"]))?;
     web::build(true)?;
     let mut node = Command::new("node");
-    if spine_native.is_some() {
-        // The spine row's real low-density CT, in the browser as natively.
-        node.env(
-            "INSITU_BENCH_LOW_DENSITY",
-            phantoms::dicom_only(&phantoms::low_density_ct_fine()?)?,
-        );
+    if let Some((_, low_density)) = spine {
+        node.env("INSITU_BENCH_LOW_DENSITY", low_density);
     }
     run(node
         .arg("tests/e2e/bench/browser.mjs")
@@ -156,7 +161,10 @@ fn browser(series: &Path, segments_native: Option<&str>, spine_native: Option<&s
             "INSITU_BENCH_SEGMENTS_NATIVE",
             segments_native.unwrap_or(""),
         )
-        .env("INSITU_BENCH_SPINE_NATIVE", spine_native.unwrap_or(""))
+        .env(
+            "INSITU_BENCH_SPINE_NATIVE",
+            spine.map_or("", |(native, _)| native),
+        )
         .env("INSITU_DIST", root().join("dist"))
         .env(
             "INSITU_PEERS_SITE",

@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startServer } from '../lib/server.mjs';
 import { clickViewAt, launch } from '../lib/browser.mjs';
+import { timeSpineAnswer } from '../lib/spine.mjs';
 
 const series = process.env.INSITU_LARGE_SERIES;
 const compressed = process.env.INSITU_LARGE_COMPRESSED;
@@ -125,28 +126,10 @@ async function uncompressed() {
 
   // The spine analysis, read in blocks (more voxels than it reads at
   // once): the phantom has no bony ring round its canal, so it says there
-  // is no spine; what is timed is that it answers, and the heap after.
-  // Timed on the page's clock when the answer is in the DOM: Playwright's
-  // own wait polls on animation frames, which a software GPU drawing the
-  // 3.8 M-triangle surface and the vertebrae's surfaces holds back (in a
-  // probe the answer was in the DOM 27.5 s after the click and seen by
-  // Playwright at 48.7 s).
-  await page.evaluate(() => {
-    const info = document.querySelector('[data-testid="spine-info"]');
-    window.__spine = { clicked: null, answered: null };
-    new MutationObserver(() => {
-      if (window.__spine.clicked !== null && ['ready', 'error'].includes(info.dataset.state)) {
-        window.__spine.answered ??= performance.now();
-      }
-    }).observe(info, { attributes: true, attributeFilter: ['data-state'] });
-    document.querySelector('[data-testid="spine-run"]')
-      .addEventListener('click', () => { window.__spine.clicked = performance.now(); }, { capture: true, once: true });
-  });
-  const spineStarted = Date.now();
-  await page.getByTestId('spine-run').click();
-  await page.waitForSelector('[data-testid="spine-info"][data-state="ready"], [data-testid="spine-info"][data-state="error"]', { timeout: 1_800_000 });
-  const spineSeenMs = Date.now() - spineStarted;
-  const spineMs = await page.evaluate(() => window.__spine.answered - window.__spine.clicked);
+  // is no spine; what is timed is that it answers, and the heap after,
+  // on the page's clock (the 3.8 M-triangle surface and the vertebrae's
+  // surfaces hold Playwright's own wait back).
+  const { ms: spineMs, seenMs: spineSeenMs } = await timeSpineAnswer(page, 1_800_000);
   const spineText = await page.getByTestId('spine-info').textContent();
   const heapSpine = await heapOf(page);
 

@@ -54,6 +54,19 @@ pub(crate) fn cleared_attachment(
     }
 }
 
+/// A colour attachment keeping what the target holds (drawing over it).
+pub(crate) fn loaded_attachment(target: &wgpu::TextureView) -> wgpu::RenderPassColorAttachment<'_> {
+    wgpu::RenderPassColorAttachment {
+        view: target,
+        depth_slice: None,
+        resolve_target: None,
+        ops: wgpu::Operations {
+            load: wgpu::LoadOp::Load,
+            store: wgpu::StoreOp::Store,
+        },
+    }
+}
+
 /// A render pipeline drawing one full-screen triangle (`vs_main`) shaded by
 /// `fs_main` of `module`, with one bind group of `layout`, into `format`:
 /// how the ray caster and the slice reslicer both draw.

@@ -28,19 +28,43 @@ pub const MAX_DIVISOR: u32 = 8;
 /// Fewest rows in a band (a band's fixed cost is not worth less).
 const MIN_BAND_ROWS: u32 = 8;
 
+/// Segments drawn in a drag frame should take at most this long (ms);
+/// beyond it drag frames leave them out.
+pub const PARTS_IN_DRAG_MS: f64 = MOVING_FRAME_MS / 4.0;
+
+/// Triangles of the segments drawn in the first step of a fine frame cast
+/// in bands, before this GPU's pace is measured: about [`BAND_MS`] on a
+/// software GPU (SwiftShader draws about 1.6 M triangles a second).
+const FIRST_PARTS_STEP: u64 = 40_000;
+
+/// Fewest triangles in a step of the segments (a step's fixed cost is not
+/// worth less).
+const MIN_PARTS_STEP: u64 = 4_000;
+
 /// What the frames measured so far say about this GPU.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FramePacing {
     /// Drag frames divide the width and height by this.
     divisor: u32,
-    /// GPU time per ray-cast pixel and sample (ms), from the last measured
-    /// frame or band; `None` until one is measured.
+    /// GPU time per ray-cast pixel and sample (ms), on average over the
+    /// last frame measured whole (a frame in one pass, a drag frame, or a
+    /// fine frame once all its bands are); `None` until one is measured.
     ms_per_sample: Option<f64>,
-    /// Rows per band of a fine frame, once bands were measured.
-    band_rows: Option<u32>,
+    /// GPU time of each row of the last fine frame cast in bands (ms; `None`
+    /// where not measured yet), for frames of `row_ms_size`: the next
+    /// frame's bands are sized by it, because rows differ tenfold (the
+    /// empty background above the spine, its bone in the middle) and a band
+    /// sized by the average would hold the GPU for hundreds of ms there.
+    row_ms: Vec<Option<f64>>,
+    row_ms_size: (u32, u32),
     /// The last frame of the whole surface took longer than a drag frame
     /// may.
     heavy_surface: bool,
+    /// GPU time per triangle of the segments (ms), from the last step of
+    /// them measured; `None` until one is.
+    ms_per_triangle: Option<f64>,
+    /// Triangles per step of the segments, once a step was measured.
+    parts_step: Option<u64>,
 }
 
 impl Default for FramePacing {
@@ -48,8 +72,11 @@ impl Default for FramePacing {
         Self {
             divisor: 4,
             ms_per_sample: None,
-            band_rows: None,
+            row_ms: Vec::new(),
+            row_ms_size: (0, 0),
             heavy_surface: false,
+            ms_per_triangle: None,
+            parts_step: None,
         }
     }
 }
@@ -72,6 +99,9 @@ impl FramePacing {
     ) {
         self.learn(ms, pixels, samples_per_pixel);
         let Some(drawn_at) = divisor else {
+            // A frame at rest drawn in one pass says more than the rows of
+            // an older one cast in bands.
+            self.row_ms_size = (0, 0);
             return;
         };
         if ms > MOVING_FRAME_MS {
@@ -85,28 +115,102 @@ impl FramePacing {
         }
     }
 
-    /// Rows per band for a fine frame of `width`×`height`, or `None` when it
-    /// is expected to be quick enough to cast in one pass.
-    pub fn fine_bands(&self, (width, height): (u32, u32)) -> Option<u32> {
-        let ms_per_sample = self.ms_per_sample?;
-        let expected = ms_per_sample * 2.0 * f64::from(width) * f64::from(height);
-        if expected <= FINE_FRAME_MS {
-            return None;
-        }
-        let rows = self
-            .band_rows
-            .unwrap_or_else(|| (f64::from(height) * BAND_MS / expected).floor() as u32);
-        Some(rows.clamp(MIN_BAND_ROWS, height.max(MIN_BAND_ROWS)))
+    /// Whether a fine frame of `width`×`height` is expected to take too
+    /// long to cast in one pass: it is cast in bands then
+    /// ([`FramePacing::band_end`]).
+    pub fn fine_in_bands(&self, size: (u32, u32)) -> bool {
+        self.expected_fine_ms(size)
+            .is_some_and(|ms| ms > FINE_FRAME_MS)
     }
 
-    /// A band of `rows` rows `width` pixels wide, cast at rest, took `ms`:
-    /// the next band is sized to take [`BAND_MS`].
-    pub fn band_took(&mut self, ms: f64, rows: u32, width: u32) {
-        self.learn(ms, u64::from(rows) * u64::from(width), 2.0);
-        let scaled = f64::from(rows) * BAND_MS / ms.max(1.0);
-        // At most doubling: one quick band (the GPU was idle) says little.
-        let rows = scaled.min(f64::from(rows) * 2.0).floor() as u32;
-        self.band_rows = Some(rows.max(MIN_BAND_ROWS));
+    /// Where the band of a fine frame of `width`×`height` starting at row
+    /// `start` ends (exclusive): as many rows as are expected to take
+    /// [`BAND_MS`], by the rows' own times where measured.
+    pub fn band_end(&self, start: u32, size: (u32, u32)) -> u32 {
+        let (_, height) = size;
+        let mut end = start;
+        let mut ms = 0.0;
+        while end < height {
+            let row = self.row_expected_ms(end, size);
+            if end - start >= MIN_BAND_ROWS && ms + row > BAND_MS {
+                break;
+            }
+            ms += row;
+            end += 1;
+        }
+        end
+    }
+
+    /// The band of `rows` rows of a fine frame of `size`, cast at rest,
+    /// took `ms`: each of its rows is taken to have cost an equal share.
+    pub fn band_took(&mut self, ms: f64, rows: std::ops::Range<u32>, size: (u32, u32)) {
+        if !ms.is_finite() || ms < 0.0 || rows.is_empty() {
+            return;
+        }
+        if self.row_ms_size != size {
+            self.row_ms = vec![None; size.1 as usize];
+            self.row_ms_size = size;
+        }
+        let share = ms / f64::from(rows.end - rows.start);
+        for row in self
+            .row_ms
+            .iter_mut()
+            .take(rows.end as usize)
+            .skip(rows.start as usize)
+        {
+            *row = Some(share);
+        }
+        // The frame whole, once every row is measured: its average.
+        if let Some(total) = self.row_ms.iter().copied().sum::<Option<f64>>() {
+            self.learn(total, u64::from(size.0) * u64::from(size.1), 2.0);
+        }
+    }
+
+    /// What a fine frame of `size` is expected to take (ms), row by row.
+    fn expected_fine_ms(&self, size: (u32, u32)) -> Option<f64> {
+        self.ms_per_sample?;
+        Some((0..size.1).map(|row| self.row_expected_ms(row, size)).sum())
+    }
+
+    /// What row `row` of a fine frame of `size` is expected to take (ms):
+    /// as measured in the last frame cast in bands at this size, else the
+    /// average row.
+    fn row_expected_ms(&self, row: u32, (width, height): (u32, u32)) -> f64 {
+        let measured = (self.row_ms_size == (width, height))
+            .then(|| self.row_ms.get(row as usize).copied().flatten())
+            .flatten();
+        measured.unwrap_or_else(|| self.ms_per_sample.unwrap_or(0.0) * 2.0 * f64::from(width))
+    }
+
+    /// Triangles of the segments to draw in the next step of a fine frame
+    /// cast in bands, sized to take [`BAND_MS`].
+    pub fn parts_step(&self) -> u64 {
+        self.parts_step.unwrap_or(FIRST_PARTS_STEP)
+    }
+
+    /// A step of `triangles` triangles of the segments took `ms`.
+    pub fn parts_took(&mut self, ms: f64, triangles: u64) {
+        if triangles == 0 || !ms.is_finite() || ms < 0.0 {
+            return;
+        }
+        self.ms_per_triangle = Some(ms / triangles as f64);
+        let scaled = triangles as f64 * BAND_MS / ms.max(1.0);
+        // At most doubling: one quick step (the GPU was idle) says little.
+        let next = scaled.min(triangles as f64 * 2.0).floor() as u64;
+        self.parts_step = Some(next.max(MIN_PARTS_STEP));
+    }
+
+    /// Whether a drag frame of volume rendering draws segments of
+    /// `triangles` triangles in all: where this GPU draws them within
+    /// [`PARTS_IN_DRAG_MS`] (their cost does not shrink with the drag
+    /// frame's pixels: a software GPU spends about 150 ms on a spine's
+    /// 360 k). Until a step of them is measured, a GPU whose drag frames
+    /// need fewer pixels is taken to be slow for triangles too.
+    pub fn parts_in_drags(&self, triangles: u64) -> bool {
+        match self.ms_per_triangle {
+            Some(ms) => ms * triangles as f64 <= PARTS_IN_DRAG_MS,
+            None => self.divisor == 1,
+        }
     }
 
     /// A frame of the whole surface (at rest) took `ms`.
@@ -142,9 +246,9 @@ mod tests {
     fn a_fast_gpu_draws_every_frame_whole() {
         let mut pacing = FramePacing::default();
         // Until a frame is measured, the fine frame is one pass.
-        assert_eq!(pacing.fine_bands(VIEW), None);
+        assert!(!pacing.fine_in_bands(VIEW));
         pacing.frame_took(4.0, PIXELS, 2.0, None);
-        assert_eq!(pacing.fine_bands(VIEW), None);
+        assert!(!pacing.fine_in_bands(VIEW));
         // Quick drag frames bring the divisor down to every pixel.
         for _ in 0..5 {
             let d = pacing.divisor();
@@ -183,20 +287,47 @@ mod tests {
     #[test]
     fn a_slow_fine_frame_is_cast_in_bands_of_the_budget() {
         let mut pacing = FramePacing::default();
-        // A second for the whole view at rest.
+        // 900 ms for the whole view at rest: 1.5 ms a row.
+        pacing.frame_took(900.0, PIXELS, 2.0, None);
+        assert!(pacing.fine_in_bands(VIEW));
+        // 16 rows take 24 ms, 17 over the 25 ms.
+        assert_eq!(pacing.band_end(0, VIEW), 16);
+        // The last band is cut at the last row.
+        assert_eq!(pacing.band_end(590, VIEW), 600);
+    }
+
+    #[test]
+    fn bands_are_sized_by_the_rows_own_times() {
+        let mut pacing = FramePacing::default();
         pacing.frame_took(1000.0, PIXELS, 2.0, None);
-        let rows = pacing.fine_bands(VIEW).expect("banded");
-        // 25 ms of 1000: 15 of 600 rows.
-        assert_eq!(rows, 15);
-        // The GPU turns out faster: bands grow, at most doubling each time.
-        pacing.band_took(5.0, rows, VIEW.0);
-        assert_eq!(pacing.fine_bands(VIEW), Some(30));
-        pacing.band_took(25.0, 30, VIEW.0);
-        // ...and the frame, now expected to take 500 ms, stays banded.
-        assert_eq!(pacing.fine_bands(VIEW), Some(30));
-        // Slower: smaller bands, never under the minimum.
-        pacing.band_took(300.0, 30, VIEW.0);
-        assert_eq!(pacing.fine_bands(VIEW), Some(MIN_BAND_ROWS));
+        // Cast in bands: the top 300 rows are background (1 ms a band of
+        // 100), the bottom 300 are bone (5 ms a row).
+        for start in (0..300).step_by(100) {
+            pacing.band_took(1.0, start..start + 100, VIEW);
+        }
+        for start in (300..600).step_by(10) {
+            pacing.band_took(50.0, start..start + 10, VIEW);
+        }
+        // The next frame: the background and 4 rows of bone in one band
+        // (23 ms), then the bone as few rows at a time as a band has (40
+        // ms), never a band sized by the background's pace across the bone.
+        assert_eq!(pacing.band_end(0, VIEW), 304);
+        assert_eq!(pacing.band_end(304, VIEW), 304 + MIN_BAND_ROWS);
+        // The frame is expected to take 1.5 s: still in bands.
+        assert!(pacing.fine_in_bands(VIEW));
+        // Another size: its rows go by the last frame's average row (1503
+        // ms over 600 rows of 800 pixels: 2.5 ms for a row of 800).
+        assert_eq!(pacing.band_end(0, (800, 300)), 9);
+    }
+
+    #[test]
+    fn a_fast_frame_at_rest_forgets_the_rows_cast_in_bands() {
+        let mut pacing = FramePacing::default();
+        pacing.frame_took(1000.0, PIXELS, 2.0, None);
+        pacing.band_took(500.0, 0..600, VIEW);
+        assert!(pacing.fine_in_bands(VIEW));
+        pacing.frame_took(20.0, PIXELS, 2.0, None);
+        assert!(!pacing.fine_in_bands(VIEW));
     }
 
     #[test]
@@ -217,13 +348,56 @@ mod tests {
     }
 
     #[test]
-    fn a_quick_band_makes_the_next_fine_frame_one_pass() {
+    fn segments_are_drawn_in_steps_of_the_band_budget() {
+        let mut pacing = FramePacing::default();
+        assert_eq!(pacing.parts_step(), FIRST_PARTS_STEP);
+        // A software GPU: 40 k triangles in 100 ms, so 10 k in 25 ms.
+        pacing.parts_took(100.0, 40_000);
+        assert_eq!(pacing.parts_step(), 10_000);
+        // Quicker: at most doubling; slower: never under the minimum.
+        pacing.parts_took(1.0, 10_000);
+        assert_eq!(pacing.parts_step(), 20_000);
+        pacing.parts_took(1000.0, 20_000);
+        assert_eq!(pacing.parts_step(), MIN_PARTS_STEP);
+        // Nothing drawn says nothing.
+        pacing.parts_took(5.0, 0);
+        assert_eq!(pacing.parts_step(), MIN_PARTS_STEP);
+    }
+
+    #[test]
+    fn drag_frames_leave_segments_out_where_their_triangles_are_slow() {
+        let mut pacing = FramePacing::default();
+        // Unmeasured, with drag frames at a quarter of the pixels: out.
+        assert!(!pacing.parts_in_drags(300_000));
+        // Quick drag frames bring the divisor to 1: in.
+        for _ in 0..5 {
+            let d = pacing.divisor();
+            pacing.frame_took(3.0, PIXELS / u64::from(d * d), 1.0, Some(d));
+        }
+        assert!(pacing.parts_in_drags(300_000));
+        // Measured at 0.6 µs a triangle (a software GPU): a spine's 300 k
+        // triangles take 180 ms, out; a small segment's 10 k take 6 ms, in.
+        pacing.parts_took(24.0, 40_000);
+        assert!(!pacing.parts_in_drags(300_000));
+        assert!(pacing.parts_in_drags(10_000));
+        // A real GPU: in.
+        pacing.parts_took(1.0, 300_000);
+        assert!(pacing.parts_in_drags(300_000));
+    }
+
+    #[test]
+    fn quick_bands_over_the_whole_frame_make_the_next_one_pass() {
         let mut pacing = FramePacing::default();
         pacing.frame_took(400.0, PIXELS, 2.0, None);
-        assert!(pacing.fine_bands(VIEW).is_some());
+        assert!(pacing.fine_in_bands(VIEW));
         // The slow frame was a hiccup (a pause of the page, not the GPU):
-        // the bands say 2 ms per 100 rows.
-        pacing.band_took(2.0, 100, VIEW.0);
-        assert_eq!(pacing.fine_bands(VIEW), None);
+        // a quick band says so of its own rows only...
+        pacing.band_took(2.0, 0..100, VIEW);
+        assert!(pacing.fine_in_bands(VIEW));
+        // ...and bands over every row of the frame, of the frame.
+        for start in (100..600).step_by(100) {
+            pacing.band_took(2.0, start..start + 100, VIEW);
+        }
+        assert!(!pacing.fine_in_bands(VIEW));
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::DrawTarget;
 use glam::{Mat4, Vec3};
+use std::ops::Range;
 
 use crate::shaders;
 
@@ -162,13 +163,32 @@ impl MeshBuffers {
 
     /// Draws the mesh once all three arrays are there.
     fn draw(&self, pass: &mut wgpu::RenderPass<'_>) {
+        self.draw_triangles(pass, 0..u64::MAX);
+    }
+
+    /// Triangles held (0 until the indices are uploaded).
+    fn triangles(&self) -> u64 {
+        self.indices
+            .as_ref()
+            .map_or(0, |(_, count)| u64::from(*count / 3))
+    }
+
+    /// Draws the triangles of `span` (clamped to those held).
+    fn draw_triangles(&self, pass: &mut wgpu::RenderPass<'_>, span: Range<u64>) {
         if let (Some(positions), Some(normals), Some((indices, count))) =
             (&self.positions, &self.normals, &self.indices)
         {
+            let end = span.end.min(u64::from(*count / 3));
+            if span.start >= end {
+                return;
+            }
+            // Within `count`, a u32: the clamp above keeps the casts exact.
+            let first = (span.start * 3) as u32;
+            let last = (end * 3) as u32;
             pass.set_vertex_buffer(0, positions.slice(..));
             pass.set_vertex_buffer(1, normals.slice(..));
             pass.set_index_buffer(indices.slice(..), wgpu::IndexFormat::Uint32);
-            pass.draw_indexed(0..*count, 0, 0..1);
+            pass.draw_indexed(first..last, 0, 0..1);
         }
     }
 }
@@ -257,6 +277,9 @@ const POSITION: [wgpu::VertexAttribute; 1] = wgpu::vertex_attr_array![0 => Float
 const NORMAL: [wgpu::VertexAttribute; 1] = wgpu::vertex_attr_array![1 => Float32x3];
 
 const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
+
+/// Every triangle of every mesh drawn: a frame in one pass.
+const EVERY_TRIANGLE: Range<u64> = 0..u64::MAX;
 
 /// What a surface pass draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -563,7 +586,14 @@ impl SurfaceRenderer {
         encoder: &mut wgpu::CommandEncoder,
         background: wgpu::Color,
     ) {
-        self.draw_with(to, encoder, background, self.shown_layers(), false);
+        self.draw_span(
+            to,
+            encoder,
+            background,
+            self.shown_layers(),
+            false,
+            EVERY_TRIANGLE,
+        );
     }
 
     /// The bone and the parts, or the parts alone while the bone is hidden.
@@ -585,7 +615,14 @@ impl SurfaceRenderer {
         encoder: &mut wgpu::CommandEncoder,
         background: wgpu::Color,
     ) {
-        self.draw_with(to, encoder, background, self.shown_layers(), true);
+        self.draw_span(
+            to,
+            encoder,
+            background,
+            self.shown_layers(),
+            true,
+            EVERY_TRIANGLE,
+        );
     }
 
     /// Draws only the coloured parts (segments), leaving their depth in
@@ -597,7 +634,35 @@ impl SurfaceRenderer {
         encoder: &mut wgpu::CommandEncoder,
         background: wgpu::Color,
     ) {
-        self.draw_with(to, encoder, background, Layers::PartsWithDepth, false);
+        self.draw_span(
+            to,
+            encoder,
+            background,
+            Layers::PartsWithDepth,
+            false,
+            EVERY_TRIANGLE,
+        );
+    }
+
+    /// [`SurfaceRenderer::draw_parts`] for the triangles `span` of the parts
+    /// taken one after another (see [`SurfaceRenderer::parts_triangles`]):
+    /// the span from 0 clears the target and the depth, a later one draws
+    /// over them. Spans in turn, each submitted on its own, draw the parts
+    /// in steps short enough that a software GPU never holds the page long
+    /// (a spine's 300 k triangles take it about 200 ms).
+    pub fn draw_parts_span(
+        &mut self,
+        to: DrawTarget,
+        encoder: &mut wgpu::CommandEncoder,
+        background: wgpu::Color,
+        span: Range<u64>,
+    ) {
+        self.draw_span(to, encoder, background, Layers::PartsWithDepth, false, span);
+    }
+
+    /// The parts' triangles, all parts together.
+    pub fn parts_triangles(&self) -> u64 {
+        self.parts.iter().map(|p| p.buffers.triangles()).sum()
     }
 
     /// The depth of the last [`SurfaceRenderer::draw_parts`] (0 near .. 1
@@ -620,13 +685,16 @@ impl SurfaceRenderer {
         !self.parts.is_empty()
     }
 
-    fn draw_with(
+    /// Draws `layers`, of the parts only the triangles `span` of them taken
+    /// one after another (the bone is drawn by the span from 0).
+    fn draw_span(
         &mut self,
         to: DrawTarget,
         encoder: &mut wgpu::CommandEncoder,
         background: wgpu::Color,
         layers: Layers,
         light: bool,
+        span: Range<u64>,
     ) {
         let DrawTarget {
             device,
@@ -702,9 +770,10 @@ impl SurfaceRenderer {
             .expect("created with the depth")
             .create_view(&Default::default());
         let with_depth = layers == Layers::PartsWithDepth;
-        let colour = crate::cleared_attachment(target, background);
+        let first = span.start == 0;
+        let colour = attachment(target, first.then_some(background));
         // Cleared to white: depth 1, nothing there.
-        let packed = crate::cleared_attachment(&code, wgpu::Color::WHITE);
+        let packed = attachment(&code, first.then_some(wgpu::Color::WHITE));
         let attachments = [Some(colour), Some(packed)];
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("surface"),
@@ -716,7 +785,11 @@ impl SurfaceRenderer {
             depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
                 view: depth,
                 depth_ops: Some(wgpu::Operations {
-                    load: wgpu::LoadOp::Clear(1.0),
+                    load: if first {
+                        wgpu::LoadOp::Clear(1.0)
+                    } else {
+                        wgpu::LoadOp::Load
+                    },
                     store: wgpu::StoreOp::Store,
                 }),
                 stencil_ops: None,
@@ -733,18 +806,36 @@ impl SurfaceRenderer {
             Layers::BoneAndParts => self.mesh.as_ref(),
             Layers::Parts | Layers::PartsWithDepth => None,
         };
-        if let Some(mesh) = bone {
+        if let Some(mesh) = bone.filter(|_| first) {
             pass.set_bind_group(0, &self.bind_group, &[]);
             mesh.draw(&mut pass);
         }
+        // Where each part's triangles begin, the parts taken in turn.
+        let mut begins = 0;
         for p in &self.parts {
             let copy = self
                 .part_drag_copies
                 .iter()
                 .find(|(k, _)| light && *k == p.key)
                 .map(|(_, c)| c);
-            pass.set_bind_group(0, &p.bind_group, &[]);
-            copy.unwrap_or(&p.buffers).draw(&mut pass);
+            let buffers = copy.unwrap_or(&p.buffers);
+            let own = span.start.saturating_sub(begins)..span.end.saturating_sub(begins);
+            begins += buffers.triangles();
+            if own.start < own.end {
+                pass.set_bind_group(0, &p.bind_group, &[]);
+                buffers.draw_triangles(&mut pass, own);
+            }
         }
+    }
+}
+
+/// A colour attachment cleared to `clear`, or kept as it is (`None`).
+fn attachment(
+    target: &wgpu::TextureView,
+    clear: Option<wgpu::Color>,
+) -> wgpu::RenderPassColorAttachment<'_> {
+    match clear {
+        Some(colour) => crate::cleared_attachment(target, colour),
+        None => crate::loaded_attachment(target),
     }
 }

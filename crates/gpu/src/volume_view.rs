@@ -671,29 +671,45 @@ impl VolumeRenderer {
         view
     }
 
-    /// Casts rows `rows` of the view at rest into `to` (a
-    /// [`VolumeRenderer::refined_view`]); the first band clears it and draws
-    /// the segments' surfaces of `surfaces` under the rays. Band by band, a
-    /// fine frame that would hold a software GPU for a second never blocks
-    /// the page (browsers without GPU compositing read each canvas frame
-    /// back synchronously); [`VolumeRenderer::show_refined`] then puts it
-    /// on the canvas.
-    pub fn draw_rows(
+    /// Draws the triangles `span` of the segments' surfaces of `surfaces`
+    /// into `to` (a [`VolumeRenderer::refined_view`]): the first steps of a
+    /// fine frame cast band by band where segments are shown. The span from
+    /// 0 clears the frame; the one reaching the parts' last triangle keeps
+    /// their depth for the rays of [`VolumeRenderer::draw_rows`]. Spans in
+    /// turn, each submitted alone, keep the segments of a software GPU from
+    /// holding the page (see [`crate::SurfaceRenderer::draw_parts_span`]).
+    pub fn draw_parts_step(
         &self,
         surfaces: &mut crate::SurfaceRenderer,
+        to: DrawTarget,
+        encoder: &mut wgpu::CommandEncoder,
+        span: std::ops::Range<u64>,
+        background: wgpu::Color,
+    ) {
+        let last = span.end >= surfaces.parts_triangles();
+        surfaces.draw_parts_span(to, encoder, background, span);
+        if let Some(depth) = surfaces.depth().filter(|_| last) {
+            copy_depth(&self.refined_depth, to.device, encoder, depth);
+        }
+    }
+
+    /// Casts rows `rows` of the view at rest into `to` (a
+    /// [`VolumeRenderer::refined_view`]): over the segments of `surfaces`
+    /// where [`VolumeRenderer::draw_parts_step`] drew them first, each band
+    /// over the band's background otherwise. Band by band, a fine frame
+    /// that would hold a software GPU for a second never blocks the page
+    /// (browsers without GPU compositing read each canvas frame back
+    /// synchronously); [`VolumeRenderer::show_refined`] then puts it on the
+    /// canvas.
+    pub fn draw_rows(
+        &self,
+        surfaces: &crate::SurfaceRenderer,
         to: DrawTarget,
         encoder: &mut wgpu::CommandEncoder,
         rows: std::ops::Range<u32>,
         background: wgpu::Color,
     ) {
-        let first = rows.start == 0;
         if surfaces.has_parts() {
-            if first {
-                surfaces.draw_parts(to, encoder, background);
-                if let Some(depth) = surfaces.depth() {
-                    copy_depth(&self.refined_depth, to.device, encoder, depth);
-                }
-            }
             if let Some(depth) = self.depth_bind_group(&self.refined_depth, to.device) {
                 self.cast(to, encoder, Quality::Fine, Cast::Over(&depth), Some(rows));
             }
@@ -722,8 +738,9 @@ impl VolumeRenderer {
 
     /// The volume with the segments' surfaces of `surfaces`, composed by
     /// depth ([`VolumeRenderer::draw_over`]); while the user drags, both are
-    /// drawn on the smaller frame and scaled up together, so a slow GPU's
-    /// drag frames stay short whatever the segments' triangle count.
+    /// drawn on the smaller frame and scaled up together (the caller leaves
+    /// the segments out of drag frames where their triangles are slow: see
+    /// [`crate::FramePacing::parts_in_drags`]).
     pub fn draw_with_parts(
         &self,
         surfaces: &mut crate::SurfaceRenderer,
@@ -846,9 +863,9 @@ impl VolumeRenderer {
         } = to;
         let later_band = rows.as_ref().is_some_and(|r| r.start > 0);
         let (attachment, background) = match cast {
-            Cast::Alone(background) if later_band => (loaded_attachment(target), background),
+            Cast::Alone(background) if later_band => (crate::loaded_attachment(target), background),
             Cast::Alone(background) => (crate::cleared_attachment(target, background), background),
-            Cast::Over(_) => (loaded_attachment(target), wgpu::Color::TRANSPARENT),
+            Cast::Over(_) => (crate::loaded_attachment(target), wgpu::Color::TRANSPARENT),
         };
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("volume"),
@@ -942,19 +959,6 @@ impl VolumeRenderer {
 enum Cast<'a> {
     Alone(wgpu::Color),
     Over(&'a wgpu::BindGroup),
-}
-
-/// A colour attachment keeping what the target holds (drawing over it).
-fn loaded_attachment(target: &wgpu::TextureView) -> wgpu::RenderPassColorAttachment<'_> {
-    wgpu::RenderPassColorAttachment {
-        view: target,
-        depth_slice: None,
-        resolve_target: None,
-        ops: wgpu::Operations {
-            load: wgpu::LoadOp::Load,
-            store: wgpu::StoreOp::Store,
-        },
-    }
 }
 
 /// Copies the segments' depth for the rays to read (WebGL2 would see a

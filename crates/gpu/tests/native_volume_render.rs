@@ -403,42 +403,17 @@ fn skipping_empty_bricks_leaves_the_image_as_it_was() {
     }
 }
 
-/// A red segment (a ball mesh) drawn first, then the volume over it.
-fn composed(ctx: &GpuContext, texels: &[u16], look: &Look, segment_centre: DVec3) -> Vec<u8> {
-    composed_at(
-        ctx,
-        texels,
-        look,
-        Some(segment_centre),
-        Drawing::Once(Quality::Fine),
-    )
-}
-
-/// How a test frame is drawn: in one pass at a quality, or at rest in bands
-/// of this many rows, each submitted alone (as a slow GPU gets them).
-#[derive(Clone, Copy)]
-enum Drawing {
-    Once(Quality),
-    Bands(u32),
-}
-
-/// [`composed`] drawn as `drawing` says (a drag frame draws both smaller),
-/// or the volume alone without `segment_centre`.
-fn composed_at(
-    ctx: &GpuContext,
-    texels: &[u16],
-    look: &Look,
-    segment_centre: Option<DVec3>,
-    drawing: Drawing,
-) -> Vec<u8> {
-    use insitu_gpu::{MeshPart, SurfaceRenderer};
+/// A ball of radius 5 mm at `centre` as marching cubes draws it, as the
+/// arrays a part is uploaded in.
+fn ball_mesh(centre: DVec3) -> [(insitu_gpu::MeshPart, Vec<u8>); 3] {
+    use insitu_gpu::MeshPart;
     use insitu_mesh::{MarchingOptions, extract_surface};
     use insitu_volume::{Geometry, Volume, Voxels};
     let n = 24u32;
     let g = Geometry::axis_aligned(
         glam::UVec3::splat(n),
         DVec3::ONE,
-        segment_centre.unwrap_or_default() - DVec3::splat(11.5),
+        centre - DVec3::splat(11.5),
     )
     .unwrap();
     let values = (0..n * n * n)
@@ -459,16 +434,57 @@ fn composed_at(
             .to_vec()
     };
     let indices: Vec<u32> = mesh.triangles.iter().flatten().copied().collect();
-    let format = wgpu::TextureFormat::Rgba8Unorm;
-    let mut surfaces = SurfaceRenderer::new(&ctx.device, format);
-    let red = [0.9, 0.1, 0.1, 1.0];
-    for (part, bytes) in [
+    [
         (MeshPart::Positions, floats(&mesh.positions)),
         (MeshPart::Normals, floats(&mesh.normals)),
         (MeshPart::Indices, bytemuck::cast_slice(&indices).to_vec()),
-    ] {
-        if segment_centre.is_some() {
-            surfaces.upload_part(&ctx.device, &ctx.queue, 1, red, part, &bytes);
+    ]
+}
+
+/// A red segment (a ball mesh) drawn first, then the volume over it.
+fn composed(ctx: &GpuContext, texels: &[u16], look: &Look, segment_centre: DVec3) -> Vec<u8> {
+    composed_at(
+        ctx,
+        texels,
+        look,
+        &[segment_centre],
+        Drawing::Once(Quality::Fine),
+    )
+}
+
+/// How a test frame is drawn: in one pass at a quality, or at rest in steps
+/// each submitted alone (as a slow GPU gets them): the segments this many
+/// triangles at a time, then the rays this many rows at a time.
+#[derive(Clone, Copy)]
+enum Drawing {
+    Once(Quality),
+    Steps { triangles: u64, rows: u32 },
+}
+
+/// [`composed`] drawn as `drawing` says (a drag frame draws both smaller),
+/// with a ball segment at each of `segment_centres` (red, then blue), or
+/// the volume alone without any.
+fn composed_at(
+    ctx: &GpuContext,
+    texels: &[u16],
+    look: &Look,
+    segment_centres: &[DVec3],
+    drawing: Drawing,
+) -> Vec<u8> {
+    use insitu_gpu::SurfaceRenderer;
+    let format = wgpu::TextureFormat::Rgba8Unorm;
+    let mut surfaces = SurfaceRenderer::new(&ctx.device, format);
+    let colours = [[0.9, 0.1, 0.1, 1.0], [0.1, 0.2, 0.9, 1.0]];
+    for (key, (&centre, colour)) in segment_centres.iter().zip(colours).enumerate() {
+        for (part, bytes) in ball_mesh(centre) {
+            surfaces.upload_part(
+                &ctx.device,
+                &ctx.queue,
+                key as u32 + 1,
+                colour,
+                part,
+                &bytes,
+            );
         }
     }
     let mut volume = VolumeRenderer::new(&ctx.device, format);
@@ -487,7 +503,7 @@ fn composed_at(
     let view = target.view();
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
     match drawing {
-        Drawing::Once(quality) if segment_centre.is_some() => volume.draw_with_parts(
+        Drawing::Once(quality) if surfaces.has_parts() => volume.draw_with_parts(
             &mut surfaces,
             DrawTarget::of(ctx, &view, (SIZE, SIZE), &orbit),
             &mut encoder,
@@ -500,12 +516,30 @@ fn composed_at(
             quality,
             wgpu::Color::BLACK,
         ),
-        Drawing::Bands(rows) => {
+        Drawing::Steps { triangles, rows } => {
             let refined = volume.refined_view(&ctx.device, (SIZE, SIZE));
+            let total = surfaces.parts_triangles();
+            let mut first = 0;
+            while surfaces.has_parts() {
+                let span = first..(first + triangles).min(total);
+                first = span.end;
+                let mut step = ctx.device.create_command_encoder(&Default::default());
+                volume.draw_parts_step(
+                    &mut surfaces,
+                    DrawTarget::of(ctx, &refined, (SIZE, SIZE), &orbit),
+                    &mut step,
+                    span,
+                    wgpu::Color::BLACK,
+                );
+                ctx.queue.submit([step.finish()]);
+                if first >= total {
+                    break;
+                }
+            }
             for start in (0..SIZE).step_by(rows as usize) {
                 let mut band = ctx.device.create_command_encoder(&Default::default());
                 volume.draw_rows(
-                    &mut surfaces,
+                    &surfaces,
                     DrawTarget::of(ctx, &refined, (SIZE, SIZE), &orbit),
                     &mut band,
                     start..(start + rows).min(SIZE),
@@ -544,14 +578,22 @@ fn a_fine_frame_cast_in_bands_is_the_one_pass_frame() {
     let ctx = gpu();
     let texels = bone_behind_and_plate_in_front();
     let bone = Preset::CtBone.look(CT);
-    for segment in [None, Some(DVec3::ZERO)] {
-        let once = composed_at(&ctx, &texels, &bone, segment, Drawing::Once(Quality::Fine));
-        // 7 rows a band: 14 bands, the last one short.
-        let banded = composed_at(&ctx, &texels, &bone, segment, Drawing::Bands(7));
+    // Two balls overlapping on screen: the second step of the segments
+    // must keep the first's colour and depth.
+    let two = [DVec3::ZERO, DVec3::new(6.0, -3.0, 2.0)];
+    for segments in [&[][..], &two[..1], &two[..]] {
+        let once = composed_at(&ctx, &texels, &bone, segments, Drawing::Once(Quality::Fine));
+        // 7 rows a band: 14 bands, the last one short; the segments in
+        // steps of 97 triangles, some across the two balls.
+        let steps = Drawing::Steps {
+            triangles: 97,
+            rows: 7,
+        };
+        let banded = composed_at(&ctx, &texels, &bone, segments, steps);
         let differing = pixels_differing(&once, &banded);
         assert_eq!(
             differing, 0,
-            "segment {segment:?}: {differing} pixels differ"
+            "segments {segments:?}: {differing} pixels differ"
         );
         let distinct: std::collections::HashSet<&[u8]> = banded.chunks_exact(4).collect();
         assert!(
@@ -581,7 +623,7 @@ fn segments_and_the_volume_hide_each_other_by_depth() {
         &ctx,
         &texels,
         &bone,
-        Some(DVec3::ZERO),
+        &[DVec3::ZERO],
         Drawing::Once(Quality::Moving(2)),
     );
     let [r, g, b] = pixel(&moving, c, c);

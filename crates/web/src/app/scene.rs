@@ -30,9 +30,6 @@ const BACKGROUND: wgpu::Color = wgpu::Color {
 /// Quiet time after the last drag before the fine redraw.
 const SETTLE_MS: i32 = 180;
 
-/// From this divisor on, drag frames leave the segments' surfaces out.
-const PARTS_DROPPED_FROM: u32 = 5;
-
 /// Bins of the histogram under the editor's curve.
 const HISTOGRAM_BINS: usize = 256;
 
@@ -348,33 +345,27 @@ impl Scene {
             .orbit
             .unwrap_or(Orbit::framing(Vec3::splat(-100.0), Vec3::splat(100.0)));
         let casting = self.casts_rays();
-        let bands = match self.quality {
-            Quality::Fine if casting => self.pacing.fine_bands(size),
-            _ => None,
-        };
-        let shown = match bands {
-            Some(rows) => {
-                self.refining = Some(Refining {
-                    orbit,
-                    size,
-                    next_row: 0,
-                    rows,
-                });
-                wasm_bindgen_futures::spawn_local(refine(self.draws));
-                if preview {
-                    self.render(size, &orbit, Quality::Moving(self.pacing.divisor()));
-                }
-                "refining"
+        let in_bands = self.quality == Quality::Fine && casting && self.pacing.fine_in_bands(size);
+        let shown = if in_bands {
+            self.refining = Some(Refining {
+                orbit,
+                size,
+                next_triangle: self.surface.has_parts().then_some(0),
+                next_row: 0,
+            });
+            wasm_bindgen_futures::spawn_local(refine(self.draws));
+            if preview {
+                self.render(size, &orbit, Quality::Moving(self.pacing.divisor()));
             }
-            None => {
-                self.render(size, &orbit, self.quality);
-                match self.quality {
-                    Quality::Fine => {
-                        self.count_fine_frame();
-                        "fine"
-                    }
-                    Quality::Moving(_) => "moving",
+            "refining"
+        } else {
+            self.render(size, &orbit, self.quality);
+            match self.quality {
+                Quality::Fine => {
+                    self.count_fine_frame();
+                    "fine"
                 }
+                Quality::Moving(_) => "moving",
             }
         };
         crate::dom::set_data(&canvas, "quality", shown);
@@ -394,6 +385,11 @@ impl Scene {
 
     /// Draws the mode on the canvas at `quality` in one pass, and times it.
     fn render(&mut self, size: (u32, u32), orbit: &Orbit, quality: Quality) {
+        // Drag frames leave the segments out where their triangles are
+        // slow (they cost the same at any frame size); frames at rest have
+        // them.
+        let with_parts =
+            quality == Quality::Fine || self.pacing.parts_in_drags(self.surface.parts_triangles());
         let (surface, volume, mode) = (&mut self.surface, &self.volume, self.mode);
         let drawn = self.target.render(|device, queue, encoder, view| {
             let to = DrawTarget {
@@ -403,7 +399,7 @@ impl Scene {
                 size,
                 orbit,
             };
-            encode(surface, volume, mode, to, quality, encoder);
+            encode(surface, volume, mode, to, (quality, with_parts), encoder);
         });
         if let Err(e) = drawn {
             web_sys::console::warn_1(&format!("3D view: {e}").into());
@@ -520,7 +516,7 @@ impl Scene {
             &self.volume,
             self.mode,
             to,
-            Quality::Fine,
+            (Quality::Fine, true),
             &mut encoder,
         );
         Some((image.finish(&ctx.device, &ctx.queue, encoder), orbit))
@@ -569,19 +565,13 @@ fn encode(
     volume: &VolumeRenderer,
     mode: Mode,
     to: DrawTarget,
-    quality: Quality,
+    (quality, with_parts): (Quality, bool),
     encoder: &mut wgpu::CommandEncoder,
 ) {
     match mode {
         Mode::Surface if quality == Quality::Fine => surface.draw(to, encoder, BACKGROUND),
         Mode::Surface => surface.draw_light(to, encoder, BACKGROUND),
-        // Drag frames on a GPU too slow for them even at a fifth of the
-        // pixels leave the segments out (their triangles cost the same at
-        // any size); the frame at rest has them.
-        Mode::Volume(_)
-            if surface.has_parts()
-                && !matches!(quality, Quality::Moving(d) if d >= PARTS_DROPPED_FROM) =>
-        {
+        Mode::Volume(_) if surface.has_parts() && with_parts => {
             volume.draw_with_parts(surface, to, encoder, quality, BACKGROUND)
         }
         Mode::Volume(_) => volume.draw(to, encoder, quality, BACKGROUND),

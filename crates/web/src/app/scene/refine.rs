@@ -1,7 +1,8 @@
 //! The fine frame on a GPU too slow to cast it in one pass (a software
-//! GPU, whose canvas frames the browser reads back synchronously): cast a
-//! band of rows at a time off the canvas, each once the GPU is done with the
-//! last, then shown whole; and the timing of every frame that
+//! GPU, whose canvas frames the browser reads back synchronously): off the
+//! canvas, the segments a span of triangles at a time, then the rays a band
+//! of rows at a time, each step once the GPU is done with the last, then
+//! shown whole; and the timing of every frame that
 //! [`insitu_gpu::FramePacing`] learns from.
 
 use insitu_gpu::{DrawTarget, Orbit, Quality, wgpu};
@@ -9,17 +10,27 @@ use insitu_gpu::{DrawTarget, Orbit, Quality, wgpu};
 use super::{BACKGROUND, Mode, Scene};
 
 /// A fine frame being cast band by band: the camera and size it is drawn
-/// for, the next row to cast and how many rows a band has.
+/// for, the segments' next triangle to draw (`None` once all are, or where
+/// none are shown) and the next row to cast.
 pub(super) struct Refining {
     pub orbit: Orbit,
     pub size: (u32, u32),
+    pub next_triangle: Option<u64>,
     pub next_row: u32,
-    pub rows: u32,
 }
 
-/// Casts the fine frame of drawing `draws` a band at a time, each once the
-/// GPU is done with the last (so bands never queue up behind each other),
-/// and shows it; stops when anything is drawn meanwhile.
+/// One step of a fine frame submitted to the GPU, to be timed.
+enum Step {
+    /// This many triangles of the segments (drawn before any row).
+    Parts(u64),
+    /// These rows of the rays.
+    Rows(std::ops::Range<u32>),
+}
+
+/// Casts the fine frame of drawing `draws` a step at a time (the segments
+/// a span of triangles at a time, then the rays a band of rows at a time),
+/// each once the GPU is done with the last (so steps never queue up behind
+/// each other), and shows it; stops when anything is drawn meanwhile.
 pub(super) async fn refine(draws: u32) {
     // After the drag frame shown first: the page's wait for it (a software
     // GPU's canvas read back) then holds no band.
@@ -32,15 +43,15 @@ pub(super) async fn refine(draws: u32) {
         insitu_gpu::work_done(&device, &queue).await;
     }
     loop {
-        let band = {
+        let step = {
             let app = crate::app::app();
             let mut scene = app.scene.borrow_mut();
             let Some(scene) = scene.as_mut().filter(|s| s.draws == draws) else {
                 return;
             };
-            scene.next_band()
+            scene.next_step()
         };
-        let Some((rows, device, queue)) = band else {
+        let Some((step, device, queue)) = step else {
             return;
         };
         let started = js_sys::Date::now();
@@ -51,13 +62,12 @@ pub(super) async fn refine(draws: u32) {
         let Some(scene) = scene.as_mut().filter(|s| s.draws == draws) else {
             return;
         };
-        let width = scene.target.size().0;
-        scene.pacing.band_took(ms, rows, width);
-        if let Some(refining) = scene.refining.as_mut() {
-            refining.rows = scene
-                .pacing
-                .fine_bands(refining.size)
-                .unwrap_or(refining.size.1);
+        match step {
+            Step::Parts(triangles) => scene.pacing.parts_took(ms, triangles),
+            Step::Rows(rows) => {
+                let size = scene.target.size();
+                scene.pacing.band_took(ms, rows, size);
+            }
         }
     }
 }
@@ -93,34 +103,44 @@ impl Scene {
         });
     }
 
-    /// Casts the next band of the fine frame being refined and submits it,
-    /// or, when every row is cast, shows the frame on the canvas; returns
-    /// the band's rows and what to wait on, `None` when refining is over.
-    fn next_band(&mut self) -> Option<(u32, wgpu::Device, wgpu::Queue)> {
+    /// Draws the next step of the fine frame being refined (a span of the
+    /// segments' triangles, or a band of rows) and submits it, or, when
+    /// every row is cast, shows the frame on the canvas; returns the step
+    /// and what to wait on, `None` when refining is over.
+    fn next_step(&mut self) -> Option<(Step, wgpu::Device, wgpu::Queue)> {
         let refining = self.refining.as_mut()?;
         let (w, h) = refining.size;
-        if refining.next_row >= h {
+        if refining.next_triangle.is_none() && refining.next_row >= h {
             self.refining = None;
             self.show_refined();
             return None;
         }
-        let rows = refining.next_row..(refining.next_row + refining.rows).min(h);
-        refining.next_row = rows.end;
         let orbit = refining.orbit;
         let ctx = &self.target.context;
         let (device, queue) = (&ctx.device, &ctx.queue);
         let mut encoder = device.create_command_encoder(&Default::default());
         let view = self.volume.refined_view(device, (w, h));
         let to = DrawTarget::of(ctx, &view, (w, h), &orbit);
-        self.volume.draw_rows(
-            &mut self.surface,
-            to,
-            &mut encoder,
-            rows.clone(),
-            BACKGROUND,
-        );
+        let step = match refining.next_triangle {
+            Some(first) => {
+                let total = self.surface.parts_triangles();
+                let span = first..(first + self.pacing.parts_step()).min(total);
+                refining.next_triangle = Some(span.end).filter(|&next| next < total);
+                let triangles = span.end - span.start;
+                self.volume
+                    .draw_parts_step(&mut self.surface, to, &mut encoder, span, BACKGROUND);
+                Step::Parts(triangles)
+            }
+            None => {
+                let rows = refining.next_row..self.pacing.band_end(refining.next_row, (w, h));
+                refining.next_row = rows.end;
+                self.volume
+                    .draw_rows(&self.surface, to, &mut encoder, rows.clone(), BACKGROUND);
+                Step::Rows(rows)
+            }
+        };
         queue.submit([encoder.finish()]);
-        Some((rows.end - rows.start, device.clone(), queue.clone()))
+        Some((step, device.clone(), queue.clone()))
     }
 
     /// Puts the fine frame cast band by band on the canvas.

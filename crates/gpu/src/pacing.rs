@@ -33,8 +33,8 @@ const MIN_BAND_ROWS: u32 = 8;
 pub const PARTS_IN_DRAG_MS: f64 = MOVING_FRAME_MS / 4.0;
 
 /// Triangles of the segments drawn in the first step of a fine frame cast
-/// in bands, before this GPU's pace is measured: about [`BAND_MS`] on a
-/// software GPU (SwiftShader draws about 1.6 M triangles a second).
+/// in bands, before this GPU's pace is measured: within [`BAND_MS`] on a
+/// software GPU (SwiftShader drew 1.6–2.5 M triangles a second here).
 const FIRST_PARTS_STEP: u64 = 40_000;
 
 /// Fewest triangles in a step of the segments (a step's fixed cost is not
@@ -203,7 +203,7 @@ impl FramePacing {
     /// Whether a drag frame of volume rendering draws segments of
     /// `triangles` triangles in all: where this GPU draws them within
     /// [`PARTS_IN_DRAG_MS`] (their cost does not shrink with the drag
-    /// frame's pixels: a software GPU spends about 150 ms on a spine's
+    /// frame's pixels: SwiftShader took about 150 ms over the demo spine's
     /// 360 k). Until a step of them is measured, a GPU whose drag frames
     /// need fewer pixels is taken to be slow for triangles too.
     pub fn parts_in_drags(&self, triangles: u64) -> bool {

@@ -399,7 +399,7 @@ impl Scene {
                 size,
                 orbit,
             };
-            encode(surface, volume, mode, to, (quality, with_parts), encoder);
+            encode(surface, volume, mode, to, quality, with_parts, encoder);
         });
         if let Err(e) = drawn {
             web_sys::console::warn_1(&format!("3D view: {e}").into());
@@ -516,7 +516,8 @@ impl Scene {
             &self.volume,
             self.mode,
             to,
-            (Quality::Fine, true),
+            Quality::Fine,
+            true,
             &mut encoder,
         );
         Some((image.finish(&ctx.device, &ctx.queue, encoder), orbit))
@@ -558,14 +559,16 @@ impl Scene {
 }
 
 /// Encodes the 3D view in `mode`: the surface; or the volume, over the
-/// segments' surfaces when there are any (rays stop at them by depth, so a
-/// segment shows through translucent tissue and hides what is behind it).
+/// segments' surfaces when there are any and `with_parts` (rays stop at
+/// them by depth, so a segment shows through translucent tissue and hides
+/// what is behind it).
 fn encode(
     surface: &mut SurfaceRenderer,
     volume: &VolumeRenderer,
     mode: Mode,
     to: DrawTarget,
-    (quality, with_parts): (Quality, bool),
+    quality: Quality,
+    with_parts: bool,
     encoder: &mut wgpu::CommandEncoder,
 ) {
     match mode {

@@ -66,6 +66,10 @@ pub struct Scene {
     drags: u32,
     /// A drag's frame is requested and not yet drawn.
     frame_pending: bool,
+    /// A frame at rest is requested and not yet drawn ([`Scene::draw`]).
+    redraw_requested: bool,
+    /// Canvas frames submitted whose GPU work is not yet known done.
+    frames_in_flight: u32,
     /// Counts drawings; a fine frame cast in bands for an older one stops.
     draws: u32,
     /// How much one frame may ask of this GPU (drag frames' divisor, fine
@@ -107,6 +111,8 @@ impl Scene {
             quality: Quality::Fine,
             drags: 0,
             frame_pending: false,
+            redraw_requested: false,
+            frames_in_flight: 0,
             draws: 0,
             pacing: FramePacing::default(),
             refining: None,
@@ -318,17 +324,39 @@ impl Scene {
         self.draw();
     }
 
-    /// Draws the current mode at the canvas's current size: at once, or,
-    /// when this GPU is too slow for the fine frame in one pass, a drag
-    /// frame first and then the fine one band by band off the canvas
-    /// ([`refine`]).
+    /// Draws the current mode at the canvas's current size, once for any
+    /// number of requests in one task, and only once the GPU is done with
+    /// the frames before: a software GPU's canvas waits for all work
+    /// queued, so a second frame submitted behind a slow one (the surface
+    /// and every segment) would hold the page until the first is done.
+    /// Segments arriving one after another are thereby drawn in a few
+    /// frames, never one a part.
     pub fn draw(&mut self) {
-        self.draw_frame(true);
+        if self.redraw_requested {
+            return;
+        }
+        self.redraw_requested = true;
+        let busy =
+            (self.frames_in_flight > 0 || self.refining.is_some()).then(|| self.device_and_queue());
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Some((device, queue)) = busy {
+                insitu_gpu::work_done(&device, &queue).await;
+            }
+            if let Some(scene) = super::app().scene.borrow_mut().as_mut()
+                && scene.redraw_requested
+            {
+                scene.draw_frame(true);
+            }
+        });
     }
 
-    /// [`Scene::draw`]; without `preview` no drag frame comes first (the
-    /// fine frame after a drag, whose last frame shows the same).
+    /// Draws now: at once, or, when this GPU is too slow for the fine
+    /// frame in one pass, a drag frame first and then the fine one band by
+    /// band off the canvas ([`refine`]); without `preview` no drag frame
+    /// comes first (the fine frame after a drag, whose last frame shows the
+    /// same). Answers any [`Scene::draw`] request made before.
     fn draw_frame(&mut self, preview: bool) {
+        self.redraw_requested = false;
         self.draws = self.draws.wrapping_add(1);
         self.refining = None;
         let canvas = crate::dom::typed("view-3d");
@@ -444,7 +472,7 @@ impl Scene {
                 if moving {
                     scene.quality = Quality::Moving(scene.pacing.divisor());
                 }
-                scene.draw();
+                scene.draw_frame(true);
                 scene.quality = Quality::Fine;
                 (moving, scene.drags)
             };

@@ -73,15 +73,14 @@ pub(super) async fn refine(draws: u32) {
 }
 
 impl Scene {
-    /// Measures how long the GPU takes over the frame just submitted
-    /// (`size` at `quality`), for [`insitu_gpu::FramePacing`]: a volume
-    /// frame, or a frame of the whole surface.
-    pub(super) fn time_frame(&self, (w, h): (u32, u32), quality: Quality) {
+    /// Counts the canvas frame just submitted (`size` at `quality`) in
+    /// flight until the GPU is done with it, and measures how long that
+    /// takes for [`insitu_gpu::FramePacing`]: a volume frame, or a frame
+    /// of the whole surface.
+    pub(super) fn time_frame(&mut self, (w, h): (u32, u32), quality: Quality) {
+        self.frames_in_flight += 1;
         let casting = self.casts_rays();
         let whole_surface = self.mode == Mode::Surface && quality == Quality::Fine;
-        if !casting && !whole_surface {
-            return;
-        }
         let (divisor, samples) = match quality {
             Quality::Fine => (None, 2.0),
             Quality::Moving(d) => (Some(d), 1.0),
@@ -94,9 +93,10 @@ impl Scene {
             insitu_gpu::work_done(&device, &queue).await;
             let ms = js_sys::Date::now() - started;
             if let Some(scene) = crate::app::app().scene.borrow_mut().as_mut() {
+                scene.frames_in_flight = scene.frames_in_flight.saturating_sub(1);
                 if casting {
                     scene.pacing.frame_took(ms, pixels, samples, divisor);
-                } else {
+                } else if whole_surface {
                     scene.pacing.surface_frame_took(ms);
                 }
             }
@@ -158,7 +158,7 @@ impl Scene {
     }
 
     /// The 3D view's device and queue (handles), to wait on its GPU work.
-    fn device_and_queue(&self) -> (wgpu::Device, wgpu::Queue) {
+    pub(super) fn device_and_queue(&self) -> (wgpu::Device, wgpu::Queue) {
         let ctx = &self.target.context;
         (ctx.device.clone(), ctx.queue.clone())
     }

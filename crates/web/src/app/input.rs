@@ -338,14 +338,24 @@ pub fn wire() {
         });
     }
     wire_3d();
-    // Redraw on resize so the views keep their pixels crisp.
+    // Redraw when a view's box or the pixel ratio changes, so the views
+    // keep their pixels crisp.
+    let canvases: Vec<HtmlCanvasElement> = ViewAxis::ALL
+        .iter()
+        .map(|&axis| views::canvas(axis))
+        .chain([typed("view-3d")])
+        .collect();
+    super::canvas_size::observe(&canvases, redraw_all);
     if let Some(window) = web_sys::window() {
-        on(&window, "resize", |_: web_sys::Event| {
-            redraw();
-            if let Some(scene) = app().scene.borrow_mut().as_mut() {
-                scene.draw();
-            }
-        });
+        on(&window, "resize", |_: web_sys::Event| redraw_all());
+    }
+}
+
+/// Every view drawn again at its canvas's size.
+fn redraw_all() {
+    redraw();
+    if let Some(scene) = app().scene.borrow_mut().as_mut() {
+        scene.draw();
     }
 }
 

@@ -6,6 +6,7 @@
 //! ([`files`]), the cache panel ([`storage`]) and offline start-up
 //! ([`offline`]).
 
+mod canvas_size;
 mod controls;
 mod files;
 mod input;
@@ -162,7 +163,7 @@ pub fn status(state: LoadState, text: &str) {
 async fn init_gpu() {
     let info = by_test_id("gpu-info");
     let canvas: HtmlCanvasElement = typed("view-3d");
-    views::fit_canvas(&canvas);
+    canvas_size::fit_canvas(&canvas);
     // The study worker's WebGPU (compute tier), and the policy's choice of
     // what draws the canvas, made before the canvas gets a context: a
     // canvas holds a WebGPU or a WebGL2 context, never both.

@@ -14,7 +14,8 @@ use insitu_look::{Histogram, Look, Preset};
 
 use wasm_bindgen::JsCast;
 
-use super::views::{NameWriter, fit_canvas};
+use super::canvas_size::fit_canvas;
+use super::views::NameWriter;
 
 mod refine;
 use refine::{Refining, refine};

@@ -6,6 +6,7 @@ use glam::DVec3;
 use insitu_volume::reslice::{Plane, ViewAxis};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
+use super::canvas_size::fitted_size;
 use crate::dom::typed;
 use crate::protocol::{PlaneMsg, ViewRequest, VolumeSummary};
 
@@ -91,21 +92,6 @@ pub fn canvas(axis: ViewAxis) -> HtmlCanvasElement {
     typed(&format!("view-{}", axis.name()))
 }
 
-/// Sizes a canvas's drawing buffer to its CSS box (device pixels, capped so
-/// a redraw of three views stays fast); returns the size.
-pub fn fit_canvas(canvas: &HtmlCanvasElement) -> (u32, u32) {
-    let ratio = web_sys::window()
-        .map_or(1.0, |w| w.device_pixel_ratio())
-        .min(2.0);
-    let scale = |css: i32| ((f64::from(css) * ratio).round() as u32).clamp(16, 1024);
-    let (w, h) = (scale(canvas.client_width()), scale(canvas.client_height()));
-    if canvas.width() != w || canvas.height() != h {
-        canvas.set_width(w);
-        canvas.set_height(h);
-    }
-    (w, h)
-}
-
 impl Views {
     /// Views centred on a newly loaded volume.
     pub fn new(volume: &VolumeSummary, window: f64, level: f64) -> Self {
@@ -133,7 +119,7 @@ impl Views {
         ViewAxis::ALL
             .iter()
             .map(|&axis| {
-                let size = fit_canvas(&canvas(axis));
+                let size = fitted_size(&canvas(axis));
                 let i = slot(axis);
                 let plane = Plane::fit_bounds(
                     self.bounds,

@@ -456,9 +456,8 @@ pub async fn show_part(summary: SegmentSurfaceSummary, buffers: Array) {
             scene.draw();
         }
     } else {
-        // Draws, with the new part in its exploded place: one draw per
-        // part (two while the parts were drawn first where they lie, a
-        // slow frame each on a software GPU with many vertebrae).
+        // Asks for a frame with the new part in its exploded place; parts
+        // arriving one after another share frames (`Scene::draw`).
         super::spine::explode();
         // The last segment surface shown, for the benchmark and tests.
         let view = by_test_id("view-3d");

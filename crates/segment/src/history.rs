@@ -16,7 +16,7 @@ struct Run {
     new: u8,
 }
 
-/// Voxels per call of [`Change::set_all`], and per equality test within one.
+/// Voxels per call of [`Change::set_from`], and per equality test within one.
 const SET_PART: usize = 1 << 20;
 const SET_BLOCK: usize = 64;
 
@@ -54,21 +54,20 @@ impl Change {
         });
     }
 
-    /// Sets `map`'s labels to `new` (the whole map), recording what
+    /// Sets `map`'s labels from `start` on to `new`, recording what
     /// changed: as [`Change::set`] on every voxel, but parts and blocks
     /// already equal are skipped with one compare, and each part is a call
     /// of its own (wasm has no on-stack replacement: a loop over a whole
     /// volume in a function called once would run in the browser's
     /// baseline code to its end).
-    pub(crate) fn set_all(&mut self, map: &mut Labelmap, new: &[u8]) {
-        debug_assert_eq!(new.len(), map.labels().len());
+    pub(crate) fn set_from(&mut self, map: &mut Labelmap, start: usize, new: &[u8]) {
         for (n, part) in new.chunks(SET_PART).enumerate() {
-            self.set_part(map, n * SET_PART, part);
+            self.set_part(map, start + n * SET_PART, part);
         }
     }
 
     /// Sets every label `l` of `map` to `by[l]`, recording what changed,
-    /// a part per call (see [`Change::set_all`]).
+    /// a part per call (see [`Change::set_from`]).
     pub(crate) fn relabel_all(&mut self, map: &mut Labelmap, by: &[u8; 256]) {
         for start in (0..map.labels().len()).step_by(SET_PART) {
             self.relabel_part(map, start, by);
@@ -343,7 +342,7 @@ mod tests {
         for (n, &label) in new.iter().enumerate() {
             by_voxel.set(&mut each, n, label);
         }
-        at_once.set_all(&mut whole, &new);
+        at_once.set_from(&mut whole, 0, &new);
         assert_eq!(whole.labels(), &new[..]);
         assert_eq!(at_once, by_voxel);
         assert!(at_once.voxels() > 500);

@@ -475,11 +475,31 @@ impl Workbench {
     /// result, such as the spine's vertebrae) as one step that undoes;
     /// the history records only the voxels that differ.
     pub fn replace(&mut self, map: &Labelmap, table: SegmentTable) -> Result<Applied, EditError> {
-        if map.dims() != self.map.dims() {
+        self.replace_in_spans(map.dims(), table, |put| put(0, map.labels()))
+    }
+
+    /// [`Workbench::replace`] with the new labels of a `dims` grid handed
+    /// over a span at a time: `write` calls its argument with each span's
+    /// first voxel and labels, covering every voxel once. An analysis that
+    /// holds its labels on a grid of its own (the spine's) places them
+    /// here, never beside this labelmap in a second one.
+    pub fn replace_in_spans(
+        &mut self,
+        dims: [u32; 3],
+        table: SegmentTable,
+        write: impl FnOnce(&mut dyn FnMut(usize, &[u8])),
+    ) -> Result<Applied, EditError> {
+        if dims != self.map.dims() {
             return Err(EditError::WrongGrid);
         }
         let mut change = Change::default();
-        change.set_all(&mut self.map, map.labels());
+        let map = &mut self.map;
+        let mut covered = 0;
+        write(&mut |start, labels| {
+            covered += labels.len();
+            change.set_from(map, start, labels);
+        });
+        debug_assert_eq!(covered, map.labels().len(), "every voxel once");
         Ok(self.record_with_table(change, table))
     }
 
@@ -773,6 +793,22 @@ mod tests {
             bench.replace(&Labelmap::new([2, 2, 2]), SegmentTable::default()),
             Err(EditError::WrongGrid)
         ));
+        // The same labels handed over a slice at a time: the same step.
+        bench.apply(&volume, Edit::Redo).unwrap();
+        bench.apply(&volume, Edit::Undo).unwrap();
+        let mut table = SegmentTable::default();
+        table.add(Some(Anatomy::L1)).unwrap();
+        let by_slices = bench
+            .replace_in_spans([20, 20, 20], table, |put| {
+                for (z, slice) in map.labels().chunks(400).enumerate() {
+                    put(z * 400, slice);
+                }
+            })
+            .unwrap();
+        assert_eq!(bench.labelmap().labels(), map.labels());
+        assert_eq!(by_slices.voxels, applied.voxels);
+        bench.apply(&volume, Edit::Undo).unwrap();
+        assert_eq!(bench.labelmap().labels(), &before[..]);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! left, front to back, feet up), is read through a copy with its axes
 //! reordered into the usual axial order, so that the slices the analysis
 //! walks are axial and it reads every series of one CT alike; its labels
-//! go back to the stored order at the end ([`Grid::labelmap_of`]). Pixels
+//! go back to the stored order at the end ([`Grid::placed`]). Pixels
 //! finer than the analysis is tested on, and a series of more
 //! than [`MOST_ANALYSED_VOXELS`] (a whole-spine CT of 2,500 thin slices),
 //! are read in blocks averaged into one voxel, and the labels go back to
@@ -286,12 +286,10 @@ impl<'a> Grid<'a> {
 }
 
 impl Grid<'_> {
-    /// `labels` in the grid's order, as a labelmap on the stored volume's
-    /// grid: what the caller's views and exports index.
-    pub fn labelmap_of(&self, labels: Vec<u8>) -> Labelmap {
-        let labels = self.blocks.spread(labels, self.dims, self.axes.grid_dims());
-        let labels = self.axes.into_stored_order(labels);
-        Labelmap::from_labels(self.axes.stored.map(|n| n as u32), labels).expect("sizes match")
+    /// `labels` in the grid's order, placed on the stored volume's grid as
+    /// they are handed over (see [`crate::SpineLabels`]).
+    pub fn placed(&self, labels: Vec<u8>) -> crate::SpineLabels {
+        crate::SpineLabels::new(labels, self.axes.offsets(self.blocks, self.dims))
     }
 
     /// Whether the grid reads the volume in blocks: its voxel counts are
@@ -394,26 +392,6 @@ impl Blocks {
 
     fn sizes(self) -> [usize; 3] {
         [self.plane, self.plane, self.slices]
-    }
-
-    /// Labels on the `reduced` grid given to every voxel of the `full`
-    /// grid in their blocks.
-    fn spread(self, labels: Vec<u8>, reduced: [usize; 3], full: [usize; 3]) -> Vec<u8> {
-        if self.is_one() {
-            return labels;
-        }
-        let sizes = self.sizes();
-        let block_of = |n: usize, axis: usize| (n / sizes[axis]).min(reduced[axis] - 1);
-        let columns: Vec<usize> = (0..full[0]).map(|i| block_of(i, 0)).collect();
-        let mut out = Vec::with_capacity(full.iter().product());
-        for k in 0..full[2] {
-            let slice = block_of(k, 2) * reduced[0] * reduced[1];
-            for j in 0..full[1] {
-                let row = &labels[slice + block_of(j, 1) * reduced[0]..][..reduced[0]];
-                out.extend(columns.iter().map(|&c| row[c]));
-            }
-        }
-        out
     }
 
     /// Labels on the `full` grid read at each block's middle voxel (the
@@ -585,16 +563,26 @@ impl Axes {
         move |[i, j, k]| (base + i as isize * si + j as isize * sj + k as isize * sk) as usize
     }
 
-    /// Labels in the grid's order, in the stored order.
-    fn into_stored_order(self, labels: Vec<u8>) -> Vec<u8> {
-        if self.is_stored() {
-            return labels;
-        }
-        let mut stored = vec![0; labels.len()];
-        for (l, s) in labels.into_iter().zip(self.stored_indices()) {
-            stored[s] = l;
-        }
-        stored
+    /// Per stored axis, the offset into labels on the `reduced` grid (in
+    /// its order, read in `blocks`) that each stored index adds; a stored
+    /// voxel past an axis's last whole block reads that block.
+    fn offsets(self, blocks: Blocks, reduced: [usize; 3]) -> [Vec<usize>; 3] {
+        let sizes = blocks.sizes();
+        let strides = [1, reduced[0], reduced[0] * reduced[1]];
+        [0, 1, 2].map(|axis| {
+            let g = self
+                .from
+                .iter()
+                .position(|&a| a == axis)
+                .expect("a permutation");
+            let n = self.stored[axis];
+            (0..n)
+                .map(|s| {
+                    let along = if self.reversed[g] { n - 1 - s } else { s };
+                    (along / sizes[g]).min(reduced[g] - 1) * strides[g]
+                })
+                .collect()
+        })
     }
 
     /// Labels in the stored order, in the grid's order (borrowed when the
@@ -710,7 +698,8 @@ mod tests {
         // Block (1, 0, 1), the sixth: i 2..=3, j 0..=1, k 2..=3: 2.5 + 5 + 250.
         assert_eq!(v[5], 258);
         let labels: Vec<u8> = (1..=8).collect();
-        let spread = blocks.spread(labels.clone(), [2, 2, 2], dims);
+        let placed = crate::SpineLabels::new(labels.clone(), axes.offsets(blocks, [2, 2, 2]));
+        let spread = placed.into_labelmap().labels().to_vec();
         assert_eq!(spread.len(), 125);
         let at = |i: usize, j: usize, k: usize| spread[(k * 5 + j) * 5 + i];
         assert_eq!((at(0, 0, 0), at(1, 1, 1), at(4, 4, 4)), (1, 1, 8));
@@ -719,5 +708,27 @@ mod tests {
             blocks.sample(Cow::Borrowed(&spread), dims, [2, 2, 2]),
             labels
         );
+    }
+
+    #[test]
+    fn labels_go_back_to_a_series_stored_across_and_the_other_way() {
+        // Stored sagittal: columns run to the patient's back, rows to the
+        // feet, slices to the left. The grid reads left, back, head: every
+        // axis moves and the last runs the other way.
+        let steps = [DVec3::Y, DVec3::NEG_Z, DVec3::X];
+        let geometry = Geometry::new(UVec3::new(4, 3, 2), steps, DVec3::ZERO).expect("a grid");
+        let volume = Volume::new(geometry, Voxels::I16(vec![0; 24])).expect("a volume");
+        let axes = Axes::axial_for(volume.geometry()).expect("axial");
+        assert!(!axes.is_stored());
+        let one = Blocks {
+            plane: 1,
+            slices: 1,
+        };
+        let labels: Vec<u8> = (1..=24).collect();
+        let placed = crate::SpineLabels::new(labels.clone(), axes.offsets(one, axes.grid_dims()));
+        let map = placed.into_labelmap();
+        for (label, stored) in labels.iter().zip(axes.stored_indices()) {
+            assert_eq!(map.labels()[stored], *label);
+        }
     }
 }

@@ -21,6 +21,7 @@ mod merged;
 mod naming;
 mod necks;
 mod paths;
+mod placed;
 mod plane;
 mod revise;
 mod sacrum;
@@ -37,7 +38,8 @@ use serde::{Deserialize, Serialize};
 
 pub use measure::{BodyFrame, Flag, Heights, coronal_deg, genant_grade, sagittal_deg};
 pub use naming::{Anchor, LEVELS, LevelDecision, PELVIS_LABEL, RIBS_LABEL, label_of};
-pub use revise::{Revision, RevisionError, revise};
+pub use placed::SpineLabels;
+pub use revise::{Revision, RevisionError, revise, revise_labels};
 
 /// Why no spine came out.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
@@ -81,15 +83,17 @@ pub enum SpineError {
 
 /// Refuses an analysis of `volume` that would allocate more than
 /// `free_bytes`: said before anything is allocated, never a crashed tab.
-/// What it allocates: the labelmap it gives (a byte a stored voxel) and a
-/// caller's copy of it, and on the grid it reads (in blocks beyond
-/// [`grid`]'s limits) its copy of the voxels and working buffers, about
-/// four bytes a voxel. On a 512²×2500 phantom (read in 2×2×2 blocks) a
-/// study worker's heap grew by 1.67 GB; this says 1.64 GB.
+/// What it allocates: on the grid it reads (in blocks beyond [`grid`]'s
+/// limits) its copy of the voxels, its labels and working buffers, about
+/// four bytes a voxel; and the caller's labelmap its labels are written
+/// into (a byte a stored voxel), counted in case it is made for them. On a
+/// 512²×2500 phantom (read in 2×2×2 blocks) a study worker's heap grew by
+/// 1.07 GB; this says 0.98 GB (1.67 GB and 1.64 GB while the labels were
+/// also placed whole in a second labelmap beside the caller's).
 pub fn fits_in(volume: &Volume, free_bytes: u64) -> Result<(), SpineError> {
     let stored = volume.geometry().voxel_count() as u64;
     let read = grid::voxels_read(volume).map_or(stored, |n| n as u64);
-    let needed = 2 * stored + 4 * read;
+    let needed = stored + 4 * read;
     if needed > free_bytes {
         return Err(SpineError::TooLarge {
             needed_mb: needed / 1_000_000,
@@ -213,6 +217,28 @@ pub struct Analysis {
     pub labelmap: Labelmap,
 }
 
+/// The result as the analysis holds it: the report, and the labels on the
+/// grid it read, placed on the volume's grid as they are handed over (a
+/// caller that keeps a labelmap of its own writes them into it: no second
+/// volume-sized labelmap).
+pub struct Labelled {
+    /// The report.
+    pub spine: Spine,
+    /// Vertebrae, sacrum, pelvis and ribs by [`label_of`] and the
+    /// fixed labels.
+    pub labels: SpineLabels,
+}
+
+impl Labelled {
+    /// The report with its labels as a labelmap on the volume's grid.
+    pub fn into_analysis(self) -> Analysis {
+        Analysis {
+            spine: self.spine,
+            labelmap: self.labels.into_labelmap(),
+        }
+    }
+}
+
 /// Analyses `volume`. `progress(stage, fraction)` returns false to cancel.
 pub fn analyse(
     volume: &Volume,
@@ -221,7 +247,7 @@ pub fn analyse(
     let mut analyser = Analyser::new(volume)?;
     loop {
         if let Some(done) = analyser.step()? {
-            return Ok(done);
+            return Ok(done.into_analysis());
         }
         let (stage, fraction) = analyser.progress();
         if !progress(stage, fraction) {
@@ -249,7 +275,7 @@ pub struct Analyser<'a> {
     /// Which reading of [`grid::Reading::LADDER`] runs now.
     rung: usize,
     /// The best analysis so far and its rank (see `judge`).
-    best: Option<((i64, bool), Analysis)>,
+    best: Option<((i64, bool), Labelled)>,
     /// Why the first reading failed, if it did.
     first_error: Option<SpineError>,
     /// The vertebral bodies' marrow (HU, the median along the column) as
@@ -308,7 +334,7 @@ impl<'a> Analyser<'a> {
     }
 
     /// Runs the next step; the analysis when it was the last.
-    pub fn step(&mut self) -> Result<Option<Analysis>, SpineError> {
+    pub fn step(&mut self) -> Result<Option<Labelled>, SpineError> {
         let slices = self.grid.dims[2];
         if self.next_slice < slices {
             let end = (self.next_slice + SLICES_PER_STEP).min(slices);
@@ -392,7 +418,7 @@ impl<'a> Analyser<'a> {
         &self,
         found: &Found,
         candidates: &[split::Candidate],
-        analysis: &Analysis,
+        analysis: &Labelled,
     ) -> Option<column::Disc> {
         let piece = analysis.spine.vertebrae.iter().find(|v| is_merged(v))?;
         // Split, the piece adds a whole vertebra (and the sacrum, not
@@ -448,10 +474,10 @@ impl<'a> Analyser<'a> {
     /// profile finds that disc wins at an equal score.
     fn judge(
         &mut self,
-        result: Result<Analysis, SpineError>,
+        result: Result<Labelled, SpineError>,
         stops_short: bool,
         mended: bool,
-    ) -> Result<Option<Analysis>, SpineError> {
+    ) -> Result<Option<Labelled>, SpineError> {
         match result {
             Ok(analysis) => {
                 let (good, whole) = quality(&analysis.spine);
@@ -706,7 +732,7 @@ fn finish(
     chain: &[canal::Pocket],
     split: split::Split,
     discs: &[column::Disc],
-) -> Analysis {
+) -> Labelled {
     let split::Split {
         mut labels,
         candidates,
@@ -816,17 +842,17 @@ fn finish(
             .collect(),
         bone_hu: grid.bone_hu(),
     };
-    let labelmap = on_stored_grid(grid, labels, &mut spine);
-    Analysis { spine, labelmap }
+    let labels = on_stored_grid(grid, labels, &mut spine);
+    Labelled { spine, labels }
 }
 
-/// The analysis' `labels` as a labelmap on the stored volume's grid; where
-/// the grid read the volume in blocks, the report's voxel counts and
-/// volumes are counted again there, so that they are the labelmap's.
-pub(crate) fn on_stored_grid(grid: &grid::Grid, labels: Vec<u8>, spine: &mut Spine) -> Labelmap {
-    let labelmap = grid.labelmap_of(labels);
+/// The analysis' `labels` placed on the stored volume's grid; where the
+/// grid read the volume in blocks, the report's voxel counts and volumes
+/// are counted again there, so that they are the labelmap's.
+pub(crate) fn on_stored_grid(grid: &grid::Grid, labels: Vec<u8>, spine: &mut Spine) -> SpineLabels {
+    let placed = grid.placed(labels);
     if grid.is_reduced() {
-        let counts = label_counts(labelmap.labels());
+        let counts = placed.stored_counts();
         for v in &mut spine.vertebrae {
             v.voxels = counts[v.label as usize];
             v.volume_ml = v.voxels as f64 * grid.stored_voxel_ml;
@@ -834,7 +860,7 @@ pub(crate) fn on_stored_grid(grid: &grid::Grid, labels: Vec<u8>, spine: &mut Spi
         spine.ribs_voxels = counts[RIBS_LABEL as usize];
         spine.pelvis_voxels = counts[PELVIS_LABEL as usize];
     }
-    labelmap
+    placed
 }
 
 /// One labelled piece to measure as a vertebra (or, labelled
@@ -1401,14 +1427,14 @@ mod memory_tests {
 
     #[test]
     fn an_analysis_that_would_not_fit_is_refused_before_it_starts() {
-        // 1,000 voxels of 1 mm, read whole: two labelmaps and four bytes a
-        // voxel read, 6,000 bytes.
+        // 1,000 voxels of 1 mm, read whole: a labelmap and four bytes a
+        // voxel read, 5,000 bytes.
         let volume = grid::blank_volume([10, 10, 10]);
         assert!(matches!(
-            fits_in(&volume, 5_999),
+            fits_in(&volume, 4_999),
             Err(SpineError::TooLarge { .. })
         ));
-        assert!(fits_in(&volume, 6_000).is_ok());
+        assert!(fits_in(&volume, 5_000).is_ok());
     }
 }
 

@@ -19,7 +19,9 @@ use crate::column::{Disc, Station, cross_section_mean, disc_plane, ranked_dip, s
 use crate::grid::{Grid, Reading};
 use crate::naming::{Anchor, LEVELS, PELVIS_LABEL, RIBS_LABEL, label_of};
 use crate::split::Candidate;
-use crate::{Analysis, Flag, Piece, Spine, SpineError, angles, measure_vertebra, neighbour_flags};
+use crate::{
+    Analysis, Flag, Labelled, Piece, Spine, SpineError, angles, measure_vertebra, neighbour_flags,
+};
 
 /// A correction to the vertebrae.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -100,6 +102,17 @@ pub fn revise(
     spine: &Spine,
     revision: Revision,
 ) -> Result<Analysis, RevisionError> {
+    revise_labels(volume, labels, spine, revision).map(Labelled::into_analysis)
+}
+
+/// [`revise`], its labels placed on the volume's grid only as they are
+/// handed over (see [`Labelled`]).
+pub fn revise_labels(
+    volume: &Volume,
+    labels: &Labelmap,
+    spine: &Spine,
+    revision: Revision,
+) -> Result<Labelled, RevisionError> {
     let mut grid = Grid::new(volume)?;
     if let Some(reading) = Reading::LADDER
         .into_iter()
@@ -478,7 +491,7 @@ fn rebuild(
     spine: &Spine,
     rename: bool,
     inherit: Option<(u8, u8)>,
-) -> Result<Analysis, RevisionError> {
+) -> Result<Labelled, RevisionError> {
     let line = Centreline::new(discs);
     let gathered = gather(grid, &map, &line);
     let is_piece =
@@ -596,10 +609,10 @@ fn rebuild(
             .collect(),
         bone_hu: spine.bone_hu,
     };
-    let labelmap = crate::on_stored_grid(grid, map, &mut revised);
-    Ok(Analysis {
+    let labels = crate::on_stored_grid(grid, map, &mut revised);
+    Ok(Labelled {
         spine: revised,
-        labelmap,
+        labels,
     })
 }
 

@@ -117,15 +117,18 @@ impl Segments {
         std::mem::take(&mut self.vertebrae_touched)
     }
 
-    /// Replaces every segment by an analysis's labelmap and table (the
-    /// spine's vertebrae), as one step that undoes; the summary after it.
+    /// Replaces every segment by the spine analysis's labels, written
+    /// straight into the labelmap slice by slice (no second one beside
+    /// it), and its table, as one step that undoes; the summary after it.
     pub fn replace(
         &mut self,
-        map: &Labelmap,
+        labels: &insitu_spine::SpineLabels,
         table: SegmentTable,
         now_ms: impl Fn() -> f64,
     ) -> Result<SegmentsSummary, Failure> {
-        self.take_whole(now_ms, |bench| Ok(bench.replace(map, table)?))
+        self.take_whole(now_ms, |bench| {
+            Ok(bench.replace_in_spans(labels.dims(), table, |put| labels.each_slice(put))?)
+        })
     }
 
     /// Every label `l` becomes `by[l]` and the table `table` (the spine's

@@ -6,8 +6,8 @@
 //! What is found and how it is named is decided in `insitu_spine`.
 
 use insitu_spine::{
-    Analyser, Analysis, Revision, Spine, holds_vertebrae, revise as revised, segment_table,
-    segment_table_keeping, shifted,
+    Analyser, Labelled, Revision, Spine, SpineLabels, holds_vertebrae, revise_labels,
+    segment_table, segment_table_keeping, shifted,
 };
 
 use super::{Worker, fail, now_ms, post};
@@ -63,12 +63,15 @@ pub async fn find(worker: &Worker, if_unlabelled: bool) {
         }
     };
     let ms = now_ms() - started;
+    // Its grid and working buffers go before the labels are placed: the
+    // labelmap they go into may be made now, in the room they leave.
+    drop(analyser);
     let table = segment_table(&analysis.spine);
     let result = worker
         .study
         .borrow_mut()
         .segments_mut()
-        .and_then(|(_, segments)| segments.replace(&analysis.labelmap, table, now_ms));
+        .and_then(|(_, segments)| segments.replace(&analysis.labels, table, now_ms));
     match result {
         Ok(summary) => {
             worker.study.borrow_mut().set_spine(analysis.spine.clone());
@@ -108,7 +111,7 @@ pub fn shift(worker: &Worker, by: i32) {
 /// change as one step that undoes, and the report is measured again.
 pub fn revise(worker: &Worker, revision: Revision) {
     match revised_now(worker, revision) {
-        Some(Ok(analysis)) => adopt(worker, &analysis.labelmap, analysis.spine),
+        Some(Ok(analysis)) => adopt(worker, &analysis.labels, analysis.spine),
         Some(Err(e)) => fail(Task::FindingTheSpine, e),
         None => fail(Task::FindingTheSpine, Failure::CannotShift),
     }
@@ -165,13 +168,14 @@ pub fn remeasure_if_touched(worker: &Worker) {
 
 /// The open study's spine revised on its labels as they are now; `None`
 /// without a volume, a spine or segments.
-fn revised_now(worker: &Worker, revision: Revision) -> Option<Result<Analysis, Failure>> {
+fn revised_now(worker: &Worker, revision: Revision) -> Option<Result<Labelled, Failure>> {
     let study = worker.study.borrow();
     let (volume, spine, segments) = (study.volume()?, study.spine()?, study.segments()?);
     if let Err(e) = room_for_analysis(&volume) {
         return Some(Err(e));
     }
-    Some(revised(&volume, segments.workbench().labelmap(), spine, revision).map_err(Failure::from))
+    let labels = segments.workbench().labelmap();
+    Some(revise_labels(&volume, labels, spine, revision).map_err(Failure::from))
 }
 
 /// Whether this worker's wasm heap, which stops at 4 GiB, can grow by what
@@ -184,7 +188,7 @@ fn room_for_analysis(volume: &insitu_volume::Volume) -> Result<(), Failure> {
 
 /// Puts a revised spine's labels into the segments (one step that undoes;
 /// segments the user made beside the spine kept) and reports.
-fn adopt(worker: &Worker, labels: &insitu_segment::Labelmap, spine: Spine) {
+fn adopt(worker: &Worker, labels: &SpineLabels, spine: Spine) {
     adopt_with(worker, spine, |segments, table| {
         segments.replace(labels, table, now_ms)
     });

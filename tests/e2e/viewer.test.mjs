@@ -273,6 +273,10 @@ test('demo spine: 300 HU surface, then a binary STL whose triangle count equals 
       await page.getByTestId('render-mode').selectOption(mode);
       await page.waitForSelector(`[data-testid="view-3d"][data-rendered="${mode}"][data-quality="fine"]`, { timeout: 60_000 });
     };
+    // A surface has no transfer function, lighting or clip to set: the
+    // rendering panel is hidden (a CSS display rule once overrode that).
+    assert.equal(await page.getByTestId('render-mode').inputValue(), 'surface');
+    assert.equal(await page.getByTestId('look-panel').isVisible(), false, 'no rendering panel for a surface');
     const started = Date.now();
     await showMode('ct-bone');
     console.log(`demo 3d: texels sent, uploaded and first drawn in ${Date.now() - started} ms`);

@@ -45,15 +45,15 @@ pub struct Views {
 pub struct NameWriter<'a> {
     ctx: &'a CanvasRenderingContext2d,
     drawn: Vec<String>,
+    /// The text's height, canvas pixels.
+    text_px: f64,
 }
 
 impl<'a> NameWriter<'a> {
     /// Sets the text style: `px` CSS pixels at `scale` 1.
     pub fn new(ctx: &'a CanvasRenderingContext2d, px: f64, scale: f64) -> Self {
-        ctx.set_font(&format!(
-            "bold {}px system-ui, sans-serif",
-            (px * scale).round()
-        ));
+        let text_px = (px * scale).round();
+        ctx.set_font(&format!("bold {text_px}px system-ui, sans-serif"));
         ctx.set_text_align("center");
         ctx.set_text_baseline("middle");
         ctx.set_line_width(3.0 * scale);
@@ -62,14 +62,41 @@ impl<'a> NameWriter<'a> {
         Self {
             ctx,
             drawn: Vec::new(),
+            text_px,
         }
     }
 
-    /// Writes `name` centred at (x, y) canvas pixels.
+    /// Writes `name` centred at (x, y) canvas pixels, moved in as far as
+    /// it takes to show whole (a vertebra cut by the scan's edge has its
+    /// middle near the view's edge).
     pub fn write(&mut self, name: &str, x: f64, y: f64) {
+        let (x, y) = self.inside(name, x, y);
         let _ = self.ctx.stroke_text(name, x, y);
         let _ = self.ctx.fill_text(name, x, y);
         self.drawn.push(format!("{name}:{x:.0},{y:.0}"));
+    }
+
+    /// (x, y) moved into the canvas by as much as `name`'s box sticks out.
+    fn inside(&self, name: &str, x: f64, y: f64) -> (f64, f64) {
+        let Some(canvas) = self.ctx.canvas() else {
+            return (x, y);
+        };
+        let width = self.ctx.measure_text(name).map_or(0.0, |m| m.width());
+        let line = self.ctx.line_width();
+        let half_w = width / 2.0 + line;
+        let half_h = self.text_px / 2.0 + line;
+        let clamp = |v: f64, half: f64, size: u32| {
+            let size = f64::from(size);
+            if size > 2.0 * half {
+                v.clamp(half, size - half)
+            } else {
+                v
+            }
+        };
+        (
+            clamp(x, half_w, canvas.width()),
+            clamp(y, half_h, canvas.height()),
+        )
     }
 
     /// Records on `canvas` where the names went.

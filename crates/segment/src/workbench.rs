@@ -471,18 +471,13 @@ impl Workbench {
         Ok(applied)
     }
 
-    /// Replaces the labelmap and table by `map` and `table` (an analysis's
-    /// result, such as the spine's vertebrae) as one step that undoes;
-    /// the history records only the voxels that differ.
-    pub fn replace(&mut self, map: &Labelmap, table: SegmentTable) -> Result<Applied, EditError> {
-        self.replace_in_spans(map.dims(), table, |put| put(0, map.labels()))
-    }
-
-    /// [`Workbench::replace`] with the new labels of a `dims` grid handed
-    /// over a span at a time: `write` calls its argument with each span's
-    /// first voxel and labels, covering every voxel once. An analysis that
-    /// holds its labels on a grid of its own (the spine's) places them
-    /// here, never beside this labelmap in a second one.
+    /// Replaces the labelmap and table by an analysis's labels on a `dims`
+    /// grid and `table` (the spine's vertebrae) as one step that undoes;
+    /// the history records only the voxels that differ. The labels are
+    /// handed over a span at a time: `write` calls its argument with each
+    /// span's first voxel and labels, covering every voxel once. An
+    /// analysis that holds its labels on a grid of its own (the spine's)
+    /// places them here, never beside this labelmap in a second one.
     pub fn replace_in_spans(
         &mut self,
         dims: [u32; 3],
@@ -782,7 +777,8 @@ mod tests {
         let map = Labelmap::from_labels([20, 20, 20], labels).unwrap();
         let mut table = SegmentTable::default();
         table.add(Some(Anatomy::L1)).unwrap();
-        let applied = bench.replace(&map, table).unwrap();
+        let whole = |put: &mut dyn FnMut(usize, &[u8])| put(0, map.labels());
+        let applied = bench.replace_in_spans(map.dims(), table, whole).unwrap();
         assert_eq!(bench.labelmap().labels(), map.labels());
         assert_eq!(bench.count(20), 1);
         assert!(applied.voxels > 400, "the cubes went and two voxels came");
@@ -790,12 +786,10 @@ mod tests {
         assert_eq!(bench.labelmap().labels(), &before[..]);
         assert_eq!(bench.table().segments().len(), 1);
         assert!(matches!(
-            bench.replace(&Labelmap::new([2, 2, 2]), SegmentTable::default()),
+            bench.replace_in_spans([2, 2, 2], SegmentTable::default(), |put| put(0, &[0; 8])),
             Err(EditError::WrongGrid)
         ));
         // The same labels handed over a slice at a time: the same step.
-        bench.apply(&volume, Edit::Redo).unwrap();
-        bench.apply(&volume, Edit::Undo).unwrap();
         let mut table = SegmentTable::default();
         table.add(Some(Anatomy::L1)).unwrap();
         let by_slices = bench

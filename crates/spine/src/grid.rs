@@ -395,7 +395,7 @@ impl Blocks {
     }
 
     /// Labels on the `full` grid read at each block's middle voxel (the
-    /// inverse of [`Blocks::spread`]).
+    /// inverse of [`Axes::offsets`]).
     fn sample(self, labels: Cow<'_, [u8]>, full: [usize; 3], reduced: [usize; 3]) -> Vec<u8> {
         if self.is_one() {
             return labels.into_owned();

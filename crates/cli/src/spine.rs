@@ -64,6 +64,9 @@ pub fn report_json(spine: &Spine) -> Value {
         },
         "level_confidence": spine.levels.confidence,
         "bone_hu": spine.bone_hu,
+        "noise_hu": spine.noise_hu,
+        "read_mm": spine.read_mm,
+        "averaged_for_noise": spine.averaged_for_noise,
         "level_anchor": spine.levels.anchor,
         "level_anchors_seen": spine.levels.seen,
         "ribs_voxels": spine.ribs_voxels,
@@ -154,6 +157,13 @@ pub fn spine(args: &SpineArgs<'_>) -> Result<(), CliError> {
             loaded.as_secs_f64(),
             analysed.as_secs_f64()
         )?;
+        if let (true, Some(hu)) = (spine.averaged_for_noise, spine.noise_hu) {
+            let [x, y, z] = spine.read_mm;
+            writeln!(
+                out,
+                "  noisy CT ({hu:.0} HU): read in {x:.1} × {y:.1} × {z:.1} mm blocks"
+            )?;
+        }
         for v in &spine.vertebrae {
             let heights = v.heights_mm.map_or(String::new(), |h| {
                 format!(

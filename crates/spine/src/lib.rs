@@ -20,6 +20,7 @@ mod measure;
 mod merged;
 mod naming;
 mod necks;
+mod noise;
 mod paths;
 mod placed;
 mod plane;
@@ -203,6 +204,18 @@ pub struct Spine {
     /// spine (osteoporotic bone, 3 mm voxels) and a lower reading did.
     #[serde(default = "default_bone_hu")]
     pub bone_hu: f32,
+    /// The CT's noise (HU, a standard deviation in blocks of about 2 mm),
+    /// where enough soft tissue shows to tell.
+    #[serde(default)]
+    pub noise_hu: Option<f32>,
+    /// The voxel (mm) the analysis read: the series' own, or blocks of it
+    /// averaged (fine pixels, a very long series, or noise).
+    #[serde(default)]
+    pub read_mm: [f64; 3],
+    /// The CT was read in coarser blocks than otherwise for its noise: the
+    /// outlines are as coarse as `read_mm`.
+    #[serde(default)]
+    pub averaged_for_noise: bool,
 }
 
 fn default_bone_hu() -> f32 {
@@ -842,6 +855,9 @@ fn finish(
             .map(|d| (d.centre.to_array(), d.normal.to_array()))
             .collect(),
         bone_hu: grid.bone_hu(),
+        noise_hu: grid.noise.hu,
+        read_mm: grid.spacing.to_array(),
+        averaged_for_noise: grid.noise.averaged,
     };
     let labels = on_stored_grid(grid, labels, &mut spine);
     Labelled { spine, labels }

@@ -608,6 +608,9 @@ fn rebuild(
             .map(|d| (d.centre.to_array(), d.normal.to_array()))
             .collect(),
         bone_hu: spine.bone_hu,
+        noise_hu: spine.noise_hu,
+        read_mm: spine.read_mm,
+        averaged_for_noise: spine.averaged_for_noise,
     };
     let labels = crate::on_stored_grid(grid, map, &mut revised);
     Ok(Labelled {

@@ -28,6 +28,7 @@ fn check(variant: Variant, size: PhantomSize) -> (insitu_spine::Spine, Truth) {
     );
     // Dense bone on 1.2 mm voxels: the first, strict reading of bone.
     assert_eq!(spine.bone_hu, 180.0, "bone read from {} HU", spine.bone_hu);
+    assert!(!spine.averaged_for_noise, "noise {:?} HU", spine.noise_hu);
     let names: Vec<&str> = spine.vertebrae.iter().map(|v| v.name.as_str()).collect();
     assert_eq!(
         names,

@@ -509,6 +509,7 @@ fn reads_the_same_within(
     }
     eprintln!("bone from {} HU; {:?}", spine.bone_hu, spine.levels);
     assert_eq!(spine.levels.anchor, Anchor::Sacrum, "{:?}", spine.levels);
+    assert!(!spine.averaged_for_noise, "noise {:?} HU", spine.noise_hu);
     let at_reference = at_coarse_centres(analysis.labelmap.labels(), coarse, &fine, factors);
     assert_named_and_matching(&spine, &at_reference, reference, slack);
     let coarse_analysis = analyse(scanned, &mut |_, _| true).expect("a spine");
@@ -1018,4 +1019,94 @@ fn reordered(
         insitu_volume::Volume::new(geometry, voxels).expect("a volume"),
         order,
     )
+}
+
+/// A noisy thin-slice CT: the stand-in for normal-density bone
+/// (`denser`) resampled to 1 mm, with 40 HU of noise grained like a CT's
+/// (`with_noise`), as a lumbar CT through the pelvis has on thin slices.
+/// Read voxel by voxel, at 32 HU of such noise already, the column ran
+/// into the pelvis: T6–T12 were named from nothing, no sacrum found, 615
+/// ml called rib (25 HU still read right). Read in blocks of 2 mm for its
+/// noise (`grid::Blocks::for_noise`), every level is named; L5 0.85–0.86.
+/// The osteoporotic CT itself with 25 HU of noise, which read voxel by
+/// voxel named only L4 and L5 right (Dice 0.01–0.61 elsewhere), reads
+/// right too, to lower bars (L5 0.81, the sacrum 0.74).
+#[test]
+fn noisy_thin_slice_ct_is_read_in_blocks_and_named() {
+    let (volume, reference) = low_density_ct();
+    for (base, noise, l5) in [
+        (denser(&volume, &reference), 40.0, 0.84),
+        (volume.clone(), 25.0, 0.80),
+    ] {
+        let noisy = with_noise(&finer(&base, [3, 3, 3]), noise);
+        let analysis = analysed_from_the_sacrum(&noisy);
+        let spine = &analysis.spine;
+        eprintln!(
+            "noise {:?} HU, read in {:?} mm blocks",
+            spine.noise_hu, spine.read_mm
+        );
+        assert!(spine.averaged_for_noise, "read in blocks for its noise");
+        assert!(spine.read_mm.iter().all(|&mm| (mm - 2.0).abs() < 0.01));
+        let at_reference =
+            at_coarse_centres(analysis.labelmap.labels(), &volume, &noisy, [3, 3, 3]);
+        assert_named_with_dice(
+            spine,
+            &at_reference,
+            &reference,
+            &EXPECTED,
+            |name, least| match name {
+                "L5" => Some(l5),
+                _ => Some(least.min(l5)),
+            },
+        );
+    }
+}
+
+/// `volume` plus Gaussian noise of about `sd` HU, correlated like a CT's
+/// (white noise blurred by σ 0.7 voxel and scaled back to `sd`).
+fn with_noise(volume: &insitu_volume::Volume, sd: f32) -> insitu_volume::Volume {
+    let dims = volume.geometry().dims.to_array().map(|n| n as usize);
+    let insitu_volume::Voxels::I16(hu) = volume.voxels() else {
+        panic!("integer HU");
+    };
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut uniform = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let mut noise: Vec<f32> = (0..hu.len())
+        .map(|_| {
+            let (a, b) = (uniform(), uniform());
+            ((-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()) as f32
+        })
+        .collect();
+    let kernel: Vec<f32> = (-2i32..=2)
+        .map(|x| (-(x * x) as f32 / (2.0 * 0.49)).exp())
+        .collect();
+    let strides = [1, dims[0], dims[0] * dims[1]];
+    for axis in 0..3 {
+        noise = (0..noise.len())
+            .map(|n| {
+                let at = n / strides[axis] % dims[axis];
+                (-2i64..=2)
+                    .zip(&kernel)
+                    .map(|(d, w)| {
+                        let m = (at as i64 + d).clamp(0, dims[axis] as i64 - 1) as usize;
+                        w * noise[n + m * strides[axis] - at * strides[axis]]
+                    })
+                    .sum::<f32>()
+            })
+            .collect();
+    }
+    let var = noise.iter().map(|x| x * x).sum::<f32>() / noise.len() as f32;
+    let scale = sd / var.sqrt();
+    let voxels = hu
+        .iter()
+        .zip(&noise)
+        .map(|(&v, &n)| (f32::from(v) + n * scale).round() as i16)
+        .collect();
+    insitu_volume::Volume::new(*volume.geometry(), insitu_volume::Voxels::I16(voxels))
+        .expect("a volume")
 }

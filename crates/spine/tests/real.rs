@@ -44,6 +44,7 @@ fn lidc_thoracic_vertebrae_are_separated_from_their_ribs_and_named_with_doubt() 
     // A young adult's bone on 1 mm slices: read strictly (180 HU), not
     // leniently (that would cap the level confidence and skip grading).
     assert_eq!(spine.bone_hu, 180.0, "bone read from {} HU", spine.bone_hu);
+    assert!(!spine.averaged_for_noise, "noise {:?} HU", spine.noise_hu);
     let whole: Vec<_> = spine
         .vertebrae
         .iter()

@@ -307,12 +307,26 @@ pub fn show(spine: &Spine, ms: f64) {
     } else {
         String::new()
     };
+    // Said when the CT was read in blocks for its noise: outlines are as
+    // coarse as the blocks.
+    let noisy = match spine.noise_hu {
+        Some(hu) if spine.averaged_for_noise => {
+            let [x, y, z] = spine.read_mm;
+            format!(" · noisy CT ({hu:.0} HU): read in {x:.1} × {y:.1} × {z:.1} mm blocks")
+        }
+        _ => String::new(),
+    };
     levels.set_text_content(Some(&format!(
-        "{sure}: {} (confidence {:.0}%){dim}",
+        "{sure}: {} (confidence {:.0}%){dim}{noisy}",
         anchor_text(spine.levels.anchor),
         spine.levels.confidence * 100.0
     )));
     set_data(&levels, "bone-hu", &format!("{:.0}", spine.bone_hu));
+    set_data(
+        &levels,
+        "averaged-for-noise",
+        &spine.averaged_for_noise.to_string(),
+    );
     set_data(&levels, "confidence", &spine.levels.confidence.to_string());
     set_data(&levels, "anchor", &format!("{:?}", spine.levels.anchor));
     let done = if ms > 0.0 {

@@ -804,28 +804,7 @@ fn added_inside(
     let insitu_volume::Voxels::I16(hu) = volume.voxels() else {
         panic!("integer HU");
     };
-    let kernel: Vec<f32> = (-3i32..=3)
-        .map(|x| (-(x * x) as f32 / (2.0 * 0.49)).exp())
-        .collect();
-    let total: f32 = kernel.iter().sum();
-    let mut added: Vec<f32> = reference.iter().map(|&c| add(c)).collect();
-    let strides = [1, dims[0], dims[0] * dims[1]];
-    for axis in 0..3 {
-        let blurred: Vec<f32> = (0..added.len())
-            .map(|n| {
-                let at = n / strides[axis] % dims[axis];
-                (-3i64..=3)
-                    .zip(&kernel)
-                    .map(|(d, w)| {
-                        let m = (at as i64 + d).clamp(0, dims[axis] as i64 - 1) as usize;
-                        w * added[n + m * strides[axis] - at * strides[axis]]
-                    })
-                    .sum::<f32>()
-                    / total
-            })
-            .collect();
-        added = blurred;
-    }
+    let added = blurred_like_the_scan(reference.iter().map(|&c| add(c)).collect(), dims);
     let voxels = hu
         .iter()
         .zip(&added)
@@ -1076,30 +1055,13 @@ fn with_noise(volume: &insitu_volume::Volume, sd: f32) -> insitu_volume::Volume 
         state ^= state << 17;
         ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
     };
-    let mut noise: Vec<f32> = (0..hu.len())
+    let noise: Vec<f32> = (0..hu.len())
         .map(|_| {
             let (a, b) = (uniform(), uniform());
             ((-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()) as f32
         })
         .collect();
-    let kernel: Vec<f32> = (-2i32..=2)
-        .map(|x| (-(x * x) as f32 / (2.0 * 0.49)).exp())
-        .collect();
-    let strides = [1, dims[0], dims[0] * dims[1]];
-    for axis in 0..3 {
-        noise = (0..noise.len())
-            .map(|n| {
-                let at = n / strides[axis] % dims[axis];
-                (-2i64..=2)
-                    .zip(&kernel)
-                    .map(|(d, w)| {
-                        let m = (at as i64 + d).clamp(0, dims[axis] as i64 - 1) as usize;
-                        w * noise[n + m * strides[axis] - at * strides[axis]]
-                    })
-                    .sum::<f32>()
-            })
-            .collect();
-    }
+    let noise = blurred_like_the_scan(noise, dims);
     let var = noise.iter().map(|x| x * x).sum::<f32>() / noise.len() as f32;
     let scale = sd / var.sqrt();
     let voxels = hu
@@ -1109,4 +1071,30 @@ fn with_noise(volume: &insitu_volume::Volume, sd: f32) -> insitu_volume::Volume 
         .collect();
     insitu_volume::Volume::new(*volume.geometry(), insitu_volume::Voxels::I16(voxels))
         .expect("a volume")
+}
+
+/// `values` on a grid of `dims` blurred by a Gaussian of σ 0.7 voxel: the
+/// softness of this scan's own edges, and the grain of its noise.
+fn blurred_like_the_scan(mut values: Vec<f32>, dims: [usize; 3]) -> Vec<f32> {
+    let kernel: Vec<f32> = (-3i32..=3)
+        .map(|x| (-(x * x) as f32 / (2.0 * 0.49)).exp())
+        .collect();
+    let total: f32 = kernel.iter().sum();
+    let strides = [1, dims[0], dims[0] * dims[1]];
+    for axis in 0..3 {
+        values = (0..values.len())
+            .map(|n| {
+                let at = n / strides[axis] % dims[axis];
+                (-3i64..=3)
+                    .zip(&kernel)
+                    .map(|(d, w)| {
+                        let m = (at as i64 + d).clamp(0, dims[axis] as i64 - 1) as usize;
+                        w * values[n + m * strides[axis] - at * strides[axis]]
+                    })
+                    .sum::<f32>()
+                    / total
+            })
+            .collect();
+    }
+    values
 }

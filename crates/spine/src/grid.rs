@@ -361,10 +361,10 @@ const NOISY_READ_MM: f64 = 2.0;
 
 /// Most noise (HU, [`crate::noise::noise_hu`] on blocks of
 /// [`NOISY_READ_MM`]) a CT is read in fine voxels with. Measured so: the
-/// real chest CT (LIDC, 0.78 mm pixels, 1 mm slices) 15.4, read right
+/// real chest CT (LIDC, 0.78 mm pixels, 1 mm slices) 15.1, read right
 /// voxel by voxel; TotalSegmentator's CT resampled to 1 mm, 6.7 as it is,
 /// 19.0 with 25 HU of noise added (read wrongly voxel by voxel where its
-/// bone is osteoporotic, right in blocks), 22.9 with 32 HU (wrongly, even
+/// bone is osteoporotic, right in blocks), about 23 with 32 HU (wrongly, even
 /// with normal-density bone).
 const NOISE_LIMIT_HU: f32 = 17.0;
 

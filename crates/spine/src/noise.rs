@@ -8,8 +8,12 @@
 
 use insitu_volume::{Volume, Voxels};
 
-/// Stored slices sampled, spread evenly through the series.
-const SAMPLED_SLICES: usize = 24;
+/// Stored slices sampled, spread evenly through the series, and every
+/// how many rows and columns of a plane a residual is taken: the estimate
+/// runs before each analysis (twice in the browser), and a 512² plane
+/// gives tens of thousands of soft-tissue residuals even so.
+const SAMPLED_SLICES: usize = 16;
+const RESIDUAL_STEP: usize = 2;
 
 /// A voxel's residual (its HU less its eight in-plane neighbours' mean)
 /// counts when all nine lie in this range (HU, no air, fat's far side nor
@@ -30,14 +34,23 @@ const FEWEST_VOXELS: usize = 2000;
 pub(crate) fn noise_hu(volume: &Volume, sizes: [usize; 3]) -> Option<f32> {
     let d = volume.geometry().dims;
     let stored = [d.x as usize, d.y as usize, d.z as usize];
+    match volume.voxels() {
+        Voxels::I16(v) => noise_of(v, stored, sizes, f32::from),
+        Voxels::F32(v) => noise_of(v, stored, sizes, |hu| hu),
+    }
+}
+
+/// [`noise_hu`] of voxels of one type, `stored` their dims.
+fn noise_of<T: Copy>(
+    voxels: &[T],
+    stored: [usize; 3],
+    sizes: [usize; 3],
+    hu: impl Fn(T) -> f32,
+) -> Option<f32> {
     let reduced = [0, 1, 2].map(|a| stored[a] / sizes[a]);
     if reduced.iter().any(|&n| n < 3) {
         return None;
     }
-    let hu = |s: usize| match volume.voxels() {
-        Voxels::I16(v) => f32::from(v[s]),
-        Voxels::F32(v) => v[s],
-    };
     let per_block = (sizes[0] * sizes[1] * sizes[2]) as f32;
     let mut plane = vec![0f32; reduced[0] * reduced[1]];
     let mut residuals = Vec::new();
@@ -48,10 +61,10 @@ pub(crate) fn noise_hu(volume: &Volume, sizes: [usize; 3]) -> Option<f32> {
         for dk in 0..sizes[2] {
             let slice = (k * sizes[2] + dk) * stored[0] * stored[1];
             for j in 0..reduced[1] * sizes[1] {
-                let row = slice + j * stored[0];
+                let row = &voxels[slice + j * stored[0]..][..reduced[0] * sizes[0]];
                 let out = &mut plane[(j / sizes[1]) * reduced[0]..][..reduced[0]];
-                for (i, o) in (0..reduced[0] * sizes[0]).zip((0..).map(|i| i / sizes[0])) {
-                    out[o] += hu(row + i);
+                for (o, block) in out.iter_mut().zip(row.chunks_exact(sizes[0])) {
+                    *o += block.iter().map(|&v| hu(v)).sum::<f32>();
                 }
             }
         }
@@ -68,11 +81,11 @@ pub(crate) fn noise_hu(volume: &Volume, sizes: [usize; 3]) -> Option<f32> {
     Some(*median / 0.6745 / (1.0f32 + 1.0 / 8.0).sqrt())
 }
 
-/// Pushes the absolute residual of every soft-tissue voxel of a plane
-/// `ni` × `nj`.
+/// Pushes the absolute residual of every [`RESIDUAL_STEP`]th soft-tissue
+/// voxel along the rows and columns of a plane `ni` × `nj`.
 fn soft_residuals(plane: &[f32], ni: usize, nj: usize, out: &mut Vec<f32>) {
-    for j in 1..nj - 1 {
-        for i in 1..ni - 1 {
+    for j in (1..nj - 1).step_by(RESIDUAL_STEP) {
+        for i in (1..ni - 1).step_by(RESIDUAL_STEP) {
             let mut sum = 0f32;
             let mut inside = true;
             for dj in 0..3 {

@@ -374,8 +374,6 @@ pub(crate) struct Noise {
     /// The noise (HU) in blocks of [`NOISY_READ_MM`]; `None` where too
     /// little soft tissue shows.
     pub hu: Option<f32>,
-    /// The blocks read.
-    blocks: Blocks,
     /// The CT is read in coarser blocks than otherwise, for its noise.
     pub averaged: bool,
 }
@@ -405,8 +403,8 @@ impl Blocks {
             plane: ((FINEST_PIXEL_MM / pixel).ceil() as usize).max(1),
             slices: 1,
         };
-        let noise = blocks.for_noise(spacing, noise_at);
-        blocks = noise.blocks;
+        let noise;
+        (blocks, noise) = blocks.for_noise(spacing, noise_at);
         while blocks.dims(dims).iter().product::<usize>() > MOST_ANALYSED_VOXELS {
             if spacing.z * blocks.slices as f64 <= pixel * blocks.plane as f64 {
                 blocks.slices += 1;
@@ -414,7 +412,7 @@ impl Blocks {
                 blocks.plane += 1;
             }
         }
-        (blocks, Noise { blocks, ..noise })
+        (blocks, noise)
     }
 
     /// These blocks, or blocks of [`NOISY_READ_MM`] where the noise there
@@ -422,15 +420,11 @@ impl Blocks {
     /// such blocks, not on single voxels: noise whose grain spans several
     /// fine voxels harms a reading more than fine-grained noise of the same
     /// standard deviation, and averaging shows that.
-    fn for_noise(self, spacing: DVec3, noise_at: impl Fn(Blocks) -> Option<f32>) -> Noise {
+    fn for_noise(self, spacing: DVec3, noise_at: impl Fn(Blocks) -> Option<f32>) -> (Self, Noise) {
         let coarse = self.nearest(spacing, NOISY_READ_MM);
         let hu = noise_at(coarse);
         let averaged = coarse != self && hu.is_some_and(|hu| hu > NOISE_LIMIT_HU);
-        Noise {
-            hu,
-            blocks: if averaged { coarse } else { self },
-            averaged,
-        }
+        (if averaged { coarse } else { self }, Noise { hu, averaged })
     }
 
     /// These blocks grown, where finer, to the whole number of voxels

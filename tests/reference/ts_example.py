@@ -12,7 +12,14 @@ slices (523x433x336, about as many voxels as a 512x512x300 CT), is written to
 OUT_DIR/ct-fine instead: the benchmark times the spine analysis of a real
 low-density CT of the issue's size on it, in the browser and natively.
 
-usage: python ts_example.py OUT_DIR [--fine]
+With `--noisy`, the same CT with 100 HU added inside the reference's bone
+(a normal-density stand-in), resampled (linear) to 1 mm voxels, with 40 HU
+of noise grained like a CT's (white noise blurred by a Gaussian of sigma
+0.7 voxel, fixed seed), is written to OUT_DIR/ct-noisy: the end-to-end test
+opens it in the browser, where the spine analysis must read it in blocks
+and name it as on the quiet CT.
+
+usage: python ts_example.py OUT_DIR [--fine | --noisy]
 """
 
 import hashlib
@@ -32,9 +39,11 @@ MEMBERS = {
 
 
 FINE_MM = (0.7, 0.7, 1.0)
+NOISY_MM = (1.0, 1.0, 1.0)
+NOISE_HU = 40.0
 
 
-def main(out: Path, fine: bool) -> None:
+def main(out: Path, fine: bool, noisy: bool) -> None:
     here = Path(__file__).resolve().parent
     make_series = here.parents[1] / ".." / "shared" / "tools" / "make_series.py"
     sys.path.insert(0, str(make_series.parent))
@@ -56,8 +65,18 @@ def main(out: Path, fine: bool) -> None:
             for name, member in MEMBERS.items():
                 data = tar.extractfile(f"totalsegmentator-{VERSION}/{member}").read()
                 (tmp / f"{name}.nii.gz").write_bytes(data)
+        if noisy:
+            write_denser(tmp / "ct.nii.gz", tmp / "reference.nii.gz", tmp / "denser.nii.gz")
+            write_resampled(tmp / "denser.nii.gz", tmp / "noisy.nii.gz", NOISY_MM, NOISE_HU)
+            subprocess.run(
+                [sys.executable, str(make_series), "--nifti", str(tmp / "noisy.nii.gz"),
+                 "--signed", "--description", "TOTALSEGMENTATOR EXAMPLE CT 1 MM NOISY",
+                 "--out", str(out / "ct-noisy")],
+                check=True,
+            )
+            return
         if fine:
-            write_fine(tmp / "ct.nii.gz", tmp / "fine.nii.gz")
+            write_resampled(tmp / "ct.nii.gz", tmp / "fine.nii.gz", FINE_MM, 0.0)
             subprocess.run(
                 [sys.executable, str(make_series), "--nifti", str(tmp / "fine.nii.gz"), "--signed",
                  "--description", "TOTALSEGMENTATOR EXAMPLE CT 0.7 MM", "--out",
@@ -77,8 +96,27 @@ def main(out: Path, fine: bool) -> None:
                         "source": f"totalsegmentator {VERSION} sdist, {MEMBERS['reference']}"}))
 
 
-def write_fine(source: Path, target: Path) -> None:
-    """`source` resampled linearly to `FINE_MM` voxels, as a NIfTI."""
+def write_denser(source: Path, reference: Path, target: Path) -> None:
+    """`source` with 100 HU added inside the reference's bone (blurred by
+    sigma 0.7 voxel, as soft as the scan's edges): a stand-in for a
+    normal-density CT, as the spine crate's tests make it (`denser`)."""
+    import nibabel as nib
+    import numpy as np
+    from scipy import ndimage
+
+    image = nib.load(str(source))
+    labels = np.asanyarray(nib.load(str(reference)).dataobj).astype(np.int32)
+    bone = ((labels >= 25) & (labels <= 50)) | ((labels >= 75) & (labels <= 78)) \
+        | ((labels >= 92) & (labels <= 117))
+    added = ndimage.gaussian_filter(bone.astype(np.float32) * 100.0, 0.7, truncate=3.0 / 0.7)
+    voxels = np.asanyarray(image.dataobj).astype(np.float32) + added
+    nib.save(nib.Nifti1Image(voxels, image.affine, image.header), str(target))
+
+
+def write_resampled(source: Path, target: Path, mm, noise_hu: float) -> None:
+    """`source` resampled linearly to `mm` voxels, with `noise_hu` of noise
+    (white, blurred by sigma 0.7 voxel, scaled to that standard deviation)
+    added where it is above 0, as a NIfTI."""
     import nibabel as nib
     import numpy as np
     from scipy import ndimage
@@ -86,10 +124,14 @@ def write_fine(source: Path, target: Path) -> None:
     image = nib.as_closest_canonical(nib.load(str(source)))
     voxels = np.asanyarray(image.dataobj).astype(np.float32)
     zooms = [float(z) for z in image.header.get_zooms()[:3]]
-    fine = ndimage.zoom(voxels, [z / f for z, f in zip(zooms, FINE_MM)], order=1)
-    affine = np.diag([*FINE_MM, 1.0])
+    fine = ndimage.zoom(voxels, [z / f for z, f in zip(zooms, mm)], order=1)
+    if noise_hu > 0:
+        noise = ndimage.gaussian_filter(
+            np.random.default_rng(20261204).standard_normal(fine.shape).astype(np.float32), 0.7)
+        fine += noise * (noise_hu / noise.std())
+    affine = np.diag([*mm, 1.0])
     nib.save(nib.Nifti1Image(np.rint(fine).astype(np.int16), affine), str(target))
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), "--fine" in sys.argv[2:])
+    main(Path(sys.argv[1]), "--fine" in sys.argv[2:], "--noisy" in sys.argv[2:])

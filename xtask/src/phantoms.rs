@@ -183,6 +183,24 @@ pub fn low_density_ct_fine() -> Result<PathBuf> {
     Ok(fine)
 }
 
+/// The same real CT resampled to 1 mm with 40 HU of CT-grained noise
+/// (`tests/reference/ts_example.py --noisy`), made once into the cache: the
+/// end-to-end test of a noisy CT's spine analysis in the browser.
+pub fn low_density_ct_noisy() -> Result<PathBuf> {
+    let python = python()?;
+    let dir = cache_root().join("real/totalsegmentator-example");
+    step("TotalSegmentator's example CT at 1 mm with 40 HU of noise (cached)");
+    let noisy = dir.join("ct-noisy");
+    if !noisy.join("manifest.json").is_file() {
+        let _ = std::fs::remove_dir_all(&noisy);
+        run(Command::new(&python)
+            .arg(root().join("tests/reference/ts_example.py"))
+            .arg(&dir)
+            .arg("--noisy"))?;
+    }
+    Ok(noisy)
+}
+
 /// The 512×512×300 Explicit VR LE phantom of the benchmark.
 pub fn bench_series() -> Result<PathBuf> {
     let python = python()?;

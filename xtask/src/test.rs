@@ -244,6 +244,7 @@ pub fn run_all(lint_first: bool) -> Result {
                 .arg("tests/e2e/")
                 .env("INSITU_DIST", root().join("dist"))
                 .env("INSITU_PHANTOMS", &phantoms)
+                .env("INSITU_NOISY_CT", crate::phantoms::low_density_ct_noisy()?)
                 .env("INSITU_PYTHON", crate::phantoms::python()?)
                 .current_dir(root()),
         ))

@@ -169,36 +169,40 @@ pub fn low_density_ct() -> Result<PathBuf> {
 /// `tests/reference/ts_example.py --fine`), made once into the cache: the
 /// benchmark's low-density spine.
 pub fn low_density_ct_fine() -> Result<PathBuf> {
-    let python = python()?;
-    let dir = cache_root().join("real/totalsegmentator-example");
-    step("TotalSegmentator's example CT at 0.7 x 0.7 x 1 mm (cached)");
-    let fine = dir.join("ct-fine");
-    if !fine.join("manifest.json").is_file() {
-        let _ = std::fs::remove_dir_all(&fine);
-        run(Command::new(&python)
-            .arg(root().join("tests/reference/ts_example.py"))
-            .arg(&dir)
-            .arg("--fine"))?;
-    }
-    Ok(fine)
+    ts_example_variant(
+        "ct-fine",
+        "--fine",
+        "TotalSegmentator's example CT at 0.7 x 0.7 x 1 mm (cached)",
+    )
 }
 
-/// The same real CT resampled to 1 mm with 40 HU of CT-grained noise
-/// (`tests/reference/ts_example.py --noisy`), made once into the cache: the
-/// end-to-end test of a noisy CT's spine analysis in the browser.
+/// The same real CT with 100 HU added inside its reference's bone (a
+/// normal-density stand-in), resampled to 1 mm, with 40 HU of CT-grained
+/// noise (`tests/reference/ts_example.py --noisy`), made once into the
+/// cache: the end-to-end test of a noisy CT's spine analysis in the browser.
 pub fn low_density_ct_noisy() -> Result<PathBuf> {
+    ts_example_variant(
+        "ct-noisy",
+        "--noisy",
+        "TotalSegmentator's example CT, denser bone, at 1 mm with 40 HU of noise (cached)",
+    )
+}
+
+/// The series `ts_example.py <dir> <flag>` writes into `folder` of the
+/// example CT's cache directory, made unless its manifest is there.
+fn ts_example_variant(folder: &str, flag: &str, what: &str) -> Result<PathBuf> {
     let python = python()?;
     let dir = cache_root().join("real/totalsegmentator-example");
-    step("TotalSegmentator's example CT at 1 mm with 40 HU of noise (cached)");
-    let noisy = dir.join("ct-noisy");
-    if !noisy.join("manifest.json").is_file() {
-        let _ = std::fs::remove_dir_all(&noisy);
+    step(what);
+    let series = dir.join(folder);
+    if !series.join("manifest.json").is_file() {
+        let _ = std::fs::remove_dir_all(&series);
         run(Command::new(&python)
             .arg(root().join("tests/reference/ts_example.py"))
             .arg(&dir)
-            .arg("--noisy"))?;
+            .arg(flag))?;
     }
-    Ok(noisy)
+    Ok(series)
 }
 
 /// The 512×512×300 Explicit VR LE phantom of the benchmark.

@@ -399,12 +399,11 @@ impl Blocks {
         noise_at: impl Fn(Blocks) -> Option<f32>,
     ) -> (Self, Noise) {
         let pixel = spacing.x.max(spacing.y);
-        let mut blocks = Blocks {
+        let finest = Blocks {
             plane: ((FINEST_PIXEL_MM / pixel).ceil() as usize).max(1),
             slices: 1,
         };
-        let noise;
-        (blocks, noise) = blocks.for_noise(spacing, noise_at);
+        let (mut blocks, noise) = finest.for_noise(spacing, noise_at);
         while blocks.dims(dims).iter().product::<usize>() > MOST_ANALYSED_VOXELS {
             if spacing.z * blocks.slices as f64 <= pixel * blocks.plane as f64 {
                 blocks.slices += 1;

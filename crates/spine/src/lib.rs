@@ -434,7 +434,7 @@ impl<'a> Analyser<'a> {
         candidates: &[split::Candidate],
         analysis: &Labelled,
     ) -> Option<column::Disc> {
-        let piece = analysis.spine.vertebrae.iter().find(|v| is_merged(v))?;
+        let piece = merged_piece(&analysis.spine.vertebrae)?;
         // Split, the piece adds a whole vertebra (and the sacrum, not
         // counted) or, between two discs, two right for one wrong now.
         let (good, whole) = quality(&analysis.spine);
@@ -451,7 +451,7 @@ impl<'a> Analyser<'a> {
             &found.column,
             &found.discs,
             candidates,
-            MOST_VERTEBRA_ML,
+            DVec3::from_array(piece.centroid_mm),
         )
     }
 
@@ -495,7 +495,7 @@ impl<'a> Analyser<'a> {
         match result {
             Ok(analysis) => {
                 let (good, whole) = quality(&analysis.spine);
-                let merged = analysis.spine.vertebrae.iter().any(is_merged);
+                let merged = merged_piece(&analysis.spine.vertebrae).is_some();
                 // Taken at once when plausible and no body is left above
                 // the column's top; otherwise the more lenient readings are
                 // tried too and the best kept. Nor when one piece is bigger
@@ -656,10 +656,34 @@ fn plausible(good: usize, whole: usize) -> bool {
     good >= 1 && good * 10 >= whole * 8 && (good >= 3 || good == whole)
 }
 
-/// Two vertebrae in one piece: bigger than any one (the sacrum apart).
-fn is_merged(v: &Vertebra) -> bool {
-    v.name != "sacrum" && v.volume_ml > MOST_VERTEBRA_ML
+/// The first piece that holds two vertebrae (the sacrum apart): bigger
+/// than any one vertebra, or than [`MERGED_OVER_NEIGHBOUR`] times the
+/// larger of the whole vertebrae beside it. Next to its neighbours a
+/// merged pair shows even where both are small (TotalSegmentator's
+/// osteoporotic CT at 1 mm with 25 HU of noise: T12, cut by the scan's
+/// top, and L1 in one piece of 118 ml beside L2's 61).
+fn merged_piece(vertebrae: &[Vertebra]) -> Option<&Vertebra> {
+    let whole = |v: &&Vertebra| v.name != "sacrum" && !v.flags.contains(&Flag::Partial);
+    vertebrae.iter().enumerate().find_map(|(i, v)| {
+        if v.name == "sacrum" {
+            return None;
+        }
+        let beside = [i.checked_sub(1), Some(i + 1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|n| vertebrae.get(n))
+            .filter(whole)
+            .map(|n| n.volume_ml)
+            .fold(f64::NAN, f64::max);
+        let over_neighbours = beside.is_finite() && v.volume_ml > MERGED_OVER_NEIGHBOUR * beside;
+        (v.volume_ml > MOST_VERTEBRA_ML || over_neighbours).then_some(v)
+    })
 }
+
+/// How many times the larger of its whole neighbours a piece may hold
+/// before it is taken for two vertebrae: one level differs from the next
+/// by 5–15% down a spine; two are twice one.
+const MERGED_OVER_NEIGHBOUR: f64 = 1.6;
 
 /// The largest vertebra (ml) with its posterior elements: a big adult L5
 /// is 80–100 ml.

@@ -8,7 +8,9 @@
 //! piece of 185 ml, the pelvis taken for ribs, every name wrong). Here the
 //! path bends: from the piece's upper disc, down the bisector of that
 //! disc's normal and a candidate normal tilted about the patient's
-//! left–right axis, the way a body's axis lies between its endplates.
+//! left–right axis, the way a body's axis lies between its endplates. A
+//! piece cut by the scan's top has no upper disc: the path runs up from
+//! its lower one (osteoporotic bone under noise can hide a disc anywhere).
 
 use glam::{DVec2, DVec3};
 
@@ -18,34 +20,58 @@ use crate::column::{
 use crate::grid::Grid;
 use crate::split::Candidate;
 
-/// The disc missed inside the first candidate that holds more bone than
-/// any one vertebra (`most_ml`) and is not the sacrum, if a clear one is
-/// there.
+/// The disc missed inside the candidate nearest `piece` (the centroid of
+/// a vertebra too big to be one), if a clear one is there: searched down
+/// from its upper disc or, where the scan's top cut it and it has none, up
+/// from its lower one.
 pub(crate) fn missed_disc(
     grid: &Grid,
     column: &Column,
     discs: &[Disc],
     candidates: &[Candidate],
-    most_ml: f64,
+    piece: DVec3,
 ) -> Option<Disc> {
-    let voxel_ml = grid.spacing.x * grid.spacing.y * grid.spacing.z / 1000.0;
     let merged = candidates
         .iter()
-        .find(|c| !c.alae && c.voxels as f64 * voxel_ml > most_ml && c.upper.is_some())?;
-    let upper = merged.upper?;
-    // One level's height: the level above the piece, or the body's depth.
-    let above = discs
+        .filter(|c| !c.alae && (c.upper.is_some() || c.lower.is_some()))
+        .min_by(|a, b| {
+            a.centroid
+                .distance_squared(piece)
+                .total_cmp(&b.centroid.distance_squared(piece))
+        })?;
+    // Searched from `start` away from its normal; the other disc bounds it.
+    let (start, bound) = match (merged.upper, merged.lower) {
+        (Some(upper), lower) => (upper, lower),
+        (None, Some(lower)) => (
+            Disc {
+                normal: -lower.normal,
+                ..lower
+            },
+            None,
+        ),
+        (None, None) => return None,
+    };
+    // One level's height: the level beyond the start, or the body's depth.
+    let beyond = discs
         .iter()
-        .filter(|d| d.centre.z > upper.centre.z + 1.0)
-        .min_by(|a, b| a.centre.z.total_cmp(&b.centre.z));
-    let k = grid.index_of(upper.centre).z.round().max(0.0) as usize;
+        .filter(|d| (d.centre - start.centre).dot(start.normal) > 1.0)
+        .min_by(|a, b| {
+            let along = |d: &Disc| (d.centre - start.centre).dot(start.normal);
+            along(a).total_cmp(&along(b))
+        });
+    let k = grid.index_of(start.centre).z.round().max(0.0) as usize;
     let body = column.at(k.clamp(column.first, column.first + column.slices.len() - 1))?;
     let half_size = DVec2::new(body.half_width, body.half_depth);
-    let level_mm = above
-        .map_or(1.9 * body.half_depth, |d| d.centre.distance(upper.centre))
+    let level_mm = beyond
+        .map_or(1.9 * body.half_depth, |d| d.centre.distance(start.centre))
         .clamp(15.0, 45.0);
-    let lower_bound = merged.lower.map(|d| d.centre);
-    bent_gap(grid, &upper, level_mm, half_size, lower_bound)
+    let mut found = bent_gap(grid, &start, level_mm, half_size, bound.map(|d| d.centre))?;
+    // Every disc's normal points to the head, as the column's do.
+    let head = merged.upper.or(merged.lower)?.normal;
+    if found.normal.dot(head) < 0.0 {
+        found.normal = -found.normal;
+    }
+    Some(found)
 }
 
 /// Tilts (degrees) of the missed disc against the upper one, about the

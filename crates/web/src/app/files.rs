@@ -138,9 +138,13 @@ async fn look_up(files: &Array, task_began_ms: &mut f64) {
 /// Files of dropped folders asked for at once: the browser answers a part
 /// in one task. Of a 2,428-file folder, parts of 64 made long tasks of
 /// 50–65 ms on a loaded 2-core machine (in a bare page too); parts of 32
-/// none, in the same time in all (1.7–1.9 s), parts of 16 none either but
-/// took 2.0–2.3 s.
-const ASKED_AT_ONCE: usize = 32;
+/// none at first, in the same time in all (1.7–1.9 s), parts of 16 none
+/// either but took 2.0–2.3 s. Later, with one core kept busy, parts of 32
+/// made long tasks of 51 and 81 ms in two runs of three (and 104 ms once
+/// in a CI run, over the test's 100); parts of 24 none in three, and a
+/// dropped 300-file series was as fast (0.87–0.95 s to `ready`, 32:
+/// 0.88–1.09 s).
+const ASKED_AT_ONCE: usize = 24;
 
 /// Sends dropped files: the `loose` ones (with their `names`), then those
 /// of the folders' `found` entries. Each entry's `File` is a round trip to

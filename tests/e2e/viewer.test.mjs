@@ -9,7 +9,7 @@ import { cp, mkdir, mkdtemp, readFile, readdir, rm, truncate, writeFile } from '
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './lib/server.mjs';
-import { ARTIFACTS, openApp as openAppOn } from './lib/browser.mjs';
+import { ARTIFACTS, dropOnWorkspace, openApp as openAppOn } from './lib/browser.mjs';
 import { screenshotStats } from './lib/pixels.mjs';
 import { decodePng } from './lib/png.mjs';
 
@@ -551,13 +551,7 @@ test('a whole folder dropped on the page is read recursively', async () => {
       await cp(path.join(source, name), path.join(sub, name));
     }
     await cp(path.join(source, 'LICENSE'), path.join(dir, 'study', 'LICENSE'));
-    const cdp = await page.context().newCDPSession(page);
-    const box = await page.locator('.workspace').boundingBox();
-    const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
-    const data = { items: [], files: [path.join(dir, 'study')], dragOperationsMask: 1 };
-    for (const type of ['dragEnter', 'dragOver', 'drop']) {
-      await cdp.send('Input.dispatchDragEvent', { type, ...at, data });
-    }
+    await dropOnWorkspace(page, [path.join(dir, 'study')]);
     await waitReady(page);
     assert.match(await page.getByTestId('volume-info').textContent(), /512 × 512 × 28 voxels/);
     // The folder path travels with each file: the skipped file is named by it.
@@ -616,13 +610,7 @@ test('a folder of thousands of files is sent to the worker without holding the U
       document.querySelector('.workspace')
         .addEventListener('drop', () => { window.__dropped = performance.now(); }, { capture: true, once: true });
     });
-    const cdp = await page.context().newCDPSession(page);
-    const box = await page.locator('.workspace').boundingBox();
-    const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
-    const data = { items: [], files: [dir], dragOperationsMask: 1 };
-    for (const type of ['dragEnter', 'dragOver', 'drop']) {
-      await cdp.send('Input.dispatchDragEvent', { type, ...at, data });
-    }
+    await dropOnWorkspace(page, [dir]);
     await waitReady(page);
     assert.match(await page.getByTestId('skipped-count').textContent(), /2401/);
     const after = await page.evaluate(() => window.__longTaskSpans

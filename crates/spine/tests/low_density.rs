@@ -1024,18 +1024,14 @@ fn noisy_thin_slice_ct_is_read_in_blocks_and_named() {
         &reference,
         &analyse(&volume, &mut |_, _| true).expect("a spine"),
     );
+    let denser = finer(&denser(&volume, &reference), [3, 3, 3]);
     let osteoporotic = finer(&volume, [3, 3, 3]);
     for (fine, noise, draw, l5) in [
-        (
-            finer(&denser(&volume, &reference), [3, 3, 3]),
-            40.0,
-            FIRST_DRAW,
-            0.84,
-        ),
-        (osteoporotic.clone(), 25.0, FIRST_DRAW, 0.80),
-        (osteoporotic, 25.0, MERGING_DRAW, 0.80),
+        (&denser, 40.0, FIRST_DRAW, 0.84),
+        (&osteoporotic, 25.0, FIRST_DRAW, 0.80),
+        (&osteoporotic, 25.0, MERGING_DRAW, 0.80),
     ] {
-        let noisy = with_noise(&fine, noise, draw);
+        let noisy = with_noise(fine, noise, draw);
         let analysis = analysed_from_the_sacrum(&noisy);
         let spine = &analysis.spine;
         eprintln!(

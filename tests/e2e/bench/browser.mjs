@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer } from '../lib/server.mjs';
-import { clickViewAt, launch } from '../lib/browser.mjs';
+import { clickViewAt, dropOnWorkspace, launch } from '../lib/browser.mjs';
 import { total, watchBrowserMemory } from '../lib/processes.mjs';
 import { timeSpineAnswer } from '../lib/spine.mjs';
 
@@ -67,13 +67,7 @@ rows: {
    */
   async function timeDropFolderToViews(page, dir) {
     await watchReadyAndDrawn(page, '.workspace', 'drop');
-    const cdp = await page.context().newCDPSession(page);
-    const box = await page.locator('.workspace').boundingBox();
-    const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
-    const data = { items: [], files: [dir], dragOperationsMask: 1 };
-    for (const type of ['dragEnter', 'dragOver', 'drop']) {
-      await cdp.send('Input.dispatchDragEvent', { type, ...at, data });
-    }
+    await dropOnWorkspace(page, [dir]);
     return readyAndDrawn(page);
   }
 

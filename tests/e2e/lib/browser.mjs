@@ -121,3 +121,18 @@ export async function clickViewAt(page, testId, point) {
   const box = await canvas.boundingBox();
   await canvas.click({ position: { x: (px * box.width) / plane.width, y: (py * box.height) / plane.height } });
 }
+
+/**
+ * Drops `paths` (files or folders) on the app's workspace through CDP's
+ * drag events, as a user's drag arrives: the page gets directory entries
+ * and asks the browser for each `File`.
+ */
+export async function dropOnWorkspace(page, paths) {
+  const cdp = await page.context().newCDPSession(page);
+  const box = await page.locator('.workspace').boundingBox();
+  const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  const data = { items: [], files: paths, dragOperationsMask: 1 };
+  for (const type of ['dragEnter', 'dragOver', 'drop']) {
+    await cdp.send('Input.dispatchDragEvent', { type, ...at, data });
+  }
+}

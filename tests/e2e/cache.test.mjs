@@ -104,6 +104,7 @@ test('nothing that identifies the patient is persisted; the study reopens from t
     console.log(`persisted: ${(dump.bytes / 1e6).toFixed(1)} MB searched; ${JSON.stringify(dump.inventory)}`);
     assert.ok(dump.bytes > 10e6, 'the volume is in the dump');
     assert.ok(dump.inventory['indexeddb:insitu-cache/volumes'] >= 1);
+    assert.ok(dump.inventory['opfs:/insitu-cache-voxels/'] >= 1, 'the voxels are in the private files');
     assert.ok(dump.inventory['indexeddb:insitu-cache/meshes'] >= 1, 'the surface is cached');
     assert.ok(dump.inventory['indexeddb:insitu-cache/segments'] >= 1, 'the segments are cached');
     assert.deepEqual(dump.hits, [], 'identifiers found in storage');
@@ -131,13 +132,14 @@ test('nothing that identifies the patient is persisted; the study reopens from t
     await page.waitForSelector('[data-testid="mesh-info"][data-state="ready"][data-engine="cache"]', { timeout: 60_000 });
     await page.waitForSelector('[data-testid="view-3d"][data-rendered="surface"]');
     await page.screenshot({ path: path.join(ARTIFACTS, 'cache-reopened.png') });
-    // Deleting the entry removes the volume, its chunks and its surfaces.
+    // Deleting the entry removes the volume, its voxel file and its surfaces.
     await page.getByTestId('cache-entries').locator('[data-testid="cache-delete"]').first().click();
     await page.waitForFunction(() => document.querySelector('[data-testid="cache-entries"]').dataset.count === '0');
     const emptied = await searchStorage(page, []);
     for (const store of ['volumes', 'voxel_chunks', 'meshes', 'segments']) {
       assert.equal(emptied.inventory[`indexeddb:insitu-cache/${store}`], 0, store);
     }
+    assert.equal(emptied.inventory['opfs:/insitu-cache-voxels/'], 0, 'voxel files');
     assert.deepEqual(errors, []);
     assert.deepEqual(network.foreign, []);
   } finally {
@@ -198,18 +200,17 @@ test('a damaged cache entry is caught, dropped and rebuilt', async () => {
   try {
     await openFolder(page, RLE_SERIES);
     await waitCached(page);
-    // Flip bytes in the first stored chunk of voxels.
+    // Flip a byte in the stored voxels (the volume's file in the origin
+    // private file system).
     const damaged = await page.evaluate(async () => {
-      const request = (r) => new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
-      const db = await request(indexedDB.open('insitu-cache'));
-      const store = db.transaction('voxel_chunks', 'readwrite').objectStore('voxel_chunks');
-      const key = (await request(store.getAllKeys())).find((k) => k.endsWith('#00000'));
-      const chunk = new Uint8Array(await (await request(store.get(key))).arrayBuffer());
-      chunk[1000] ^= 0xff;
-      const write = db.transaction('voxel_chunks', 'readwrite').objectStore('voxel_chunks');
-      await request(write.put(new Blob([chunk]), key));
-      db.close();
-      return key;
+      const folder = await (await navigator.storage.getDirectory()).getDirectoryHandle('insitu-cache-voxels');
+      const [[name, handle]] = await Array.fromAsync(folder.entries());
+      const bytes = new Uint8Array(await (await handle.getFile()).arrayBuffer());
+      bytes[1000] ^= 0xff;
+      const writable = await handle.createWritable();
+      await writable.write(bytes);
+      await writable.close();
+      return name;
     });
     console.log(`damaged ${damaged}`);
     const status = await openFolder(page, RLE_SERIES);
@@ -241,11 +242,12 @@ test('a full storage quota: a clear message, nothing half-written, the app works
     const usage = await page.getByTestId('cache-usage').textContent();
     console.log(`quota full: ${usage}`);
     assert.match(usage, /storage for this app is full; working without the cache/);
-    // The half-written entry was removed: no record, no chunk.
+    // The half-written entry was removed: no record, no chunk, no file.
     const dump = await searchStorage(page, []);
     for (const store of ['volumes', 'voxel_chunks']) {
       assert.equal(dump.inventory[`indexeddb:insitu-cache/${store}`], 0, store);
     }
+    assert.equal(dump.inventory['opfs:/insitu-cache-voxels/'] ?? 0, 0, 'voxel files');
     // The study is still open and works: its views, and a surface.
     assert.equal(await status.getAttribute('data-state'), 'ready');
     assert.match(await page.getByTestId('volume-info').textContent(), /512 × 512 × 28 voxels/);
@@ -291,7 +293,7 @@ test('an older tab holding the cache open: the study loads without it and says w
   }
 });
 
-test('keep nothing on this computer: IndexedDB holds nothing of the study', async () => {
+test('keep nothing on this computer: IndexedDB and the private files hold nothing of the study', async () => {
   const { browser, page } = await openApp();
   try {
     await page.getByTestId('keep-nothing').check();
@@ -301,7 +303,7 @@ test('keep nothing on this computer: IndexedDB holds nothing of the study', asyn
     const dump = await searchStorage(page, probes);
     console.log(`keep nothing: ${JSON.stringify(dump.inventory)}`);
     for (const [where, count] of Object.entries(dump.inventory)) {
-      if (where.startsWith('indexeddb:')) assert.equal(count, 0, where);
+      if (where.startsWith('indexeddb:') || where.startsWith('opfs:')) assert.equal(count, 0, where);
     }
     assert.deepEqual(dump.hits, []);
     // The setting itself lives in localStorage, and survives a reload.

@@ -15,7 +15,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
-use crate::record::{CHUNK_BYTES, MeshRecord, SCHEMA_VERSION, VolumeRecord, checksum};
+use crate::opfs::{VoxelFileWrite, VoxelFiles};
+use crate::record::{CHUNK_BYTES, MeshRecord, SCHEMA_VERSION, VolumeRecord, VoxelPlace, checksum};
 use crate::{SegmentsRecord, StoreError};
 
 const VOLUMES: &str = "volumes";
@@ -33,7 +34,7 @@ impl StoreError {
 
     /// The browser refused `operation`: its DOMException, classified by
     /// name (a full storage is `QuotaFull`, which the app says plainly).
-    fn refused(operation: &'static str, e: &JsValue) -> Self {
+    pub(crate) fn refused(operation: &'static str, e: &JsValue) -> Self {
         match e.dyn_ref::<web_sys::DomException>() {
             Some(d) if d.name() == "QuotaExceededError" => Self::QuotaFull,
             _ => Self::Idb {
@@ -65,11 +66,13 @@ pub struct Store {
     /// A second connection for writes: rexie reports an aborted write
     /// (storage full) as done, without the browser's reason.
     writer: web_sys::IdbDatabase,
+    /// Where volumes' voxels go as files, where the browser allows it.
+    files: Option<VoxelFiles>,
 }
 
 /// Chunks read as one Blob: one read of several chunks is faster than one
 /// read each (measured in Chromium), and this many keeps a read to 64 MB.
-const CHUNKS_PER_READ: usize = 4;
+pub(crate) const CHUNKS_PER_READ: usize = 4;
 
 /// A Blob holding a copy of `bytes`.
 fn blob_of(bytes: &[u8]) -> Result<Blob, StoreError> {
@@ -87,12 +90,16 @@ fn blob_of(bytes: &[u8]) -> Result<Blob, StoreError> {
 /// its writer can stop between chunks to let other work run (a large
 /// volume's write takes seconds). Its record goes last, so a write never
 /// finished leaves chunks but no record: never read as a volume, and
-/// removed by [`Store::delete_volume`].
+/// removed by [`Store::delete_volume`]. The chunks go into a voxel file
+/// where the browser allows it (a dedicated worker), else into IndexedDB.
 #[derive(Debug)]
 pub struct VolumeWrite {
     key: String,
     record: VolumeRecord,
     written: usize,
+    /// The voxel file being written; `None` before the first step and for
+    /// chunks in IndexedDB.
+    file: Option<VoxelFileWrite>,
 }
 
 impl VolumeWrite {
@@ -112,6 +119,7 @@ impl VolumeWrite {
             key: key.to_owned(),
             record,
             written: 0,
+            file: None,
         })
     }
 
@@ -130,20 +138,39 @@ impl VolumeWrite {
                 "the volume changed during its write".into(),
             ));
         }
+        if self.written == 0
+            && self.file.is_none()
+            && let Some(files) = &store.files
+        {
+            self.file = files.writer(&self.key).await?;
+            self.record.voxels_in = if self.file.is_some() {
+                VoxelPlace::File
+            } else {
+                VoxelPlace::Chunks
+            };
+        }
         match voxels.chunks(CHUNK_BYTES).nth(self.written) {
             Some(chunk) => {
-                store
-                    .put_value(
-                        CHUNKS,
-                        &chunk_key(&self.key, self.written),
-                        &blob_of(chunk)?.into(),
-                    )
-                    .await?;
+                match &mut self.file {
+                    Some(file) => file.write(self.written * CHUNK_BYTES, chunk)?,
+                    None => {
+                        store
+                            .put_value(
+                                CHUNKS,
+                                &chunk_key(&self.key, self.written),
+                                &blob_of(chunk)?.into(),
+                            )
+                            .await?
+                    }
+                }
                 self.record.chunk_hashes.push(checksum(&[chunk]));
                 self.written += 1;
                 Ok(false)
             }
             None => {
+                if let Some(file) = &mut self.file {
+                    file.finish()?;
+                }
                 let json = serde_json::to_string(&self.record).expect("records serialise");
                 store
                     .put_value(VOLUMES, &self.key, &JsValue::from_str(&json))
@@ -205,7 +232,8 @@ impl Store {
         };
         let db = opened.map_err(StoreError::during("open"))?;
         let writer = open_writer(name).await?;
-        Ok(Self { db, writer })
+        let files = VoxelFiles::open(name).await;
+        Ok(Self { db, writer, files })
     }
 
     /// Stores a volume: its voxel bytes in chunks, then its record (with
@@ -264,13 +292,26 @@ impl Store {
                 size_of::<T>()
             )));
         }
-        let reads = self.start_reading_voxels(key, record).await?;
+        let reads = match record.voxels_in {
+            VoxelPlace::Chunks => Some(self.start_reading_voxels(key, record).await?),
+            VoxelPlace::File => None,
+        };
         let mut out = Vec::<T>::with_capacity(bytes / size_of::<T>());
+        let at = out.as_mut_ptr().cast::<u8>();
         // SAFETY: the capacity holds `bytes` bytes; the length is set only
         // once every chunk has been written (an error drops the vector with
         // length 0, never reading what was not written).
         unsafe {
-            land(reads, record, out.as_mut_ptr().cast::<u8>()).await?;
+            match (reads, &self.files) {
+                (Some(reads), _) => land(reads, record, at).await?,
+                (None, Some(files)) => files.read_into(key, record, at).await?,
+                (None, None) => {
+                    return Err(StoreError::Idb {
+                        operation: "read".into(),
+                        message: "this browser gives no access to the site's private files".into(),
+                    });
+                }
+            }
             out.set_len(bytes / size_of::<T>());
         }
         Ok(out)
@@ -343,6 +384,8 @@ impl Store {
 
     /// Every cached volume with its record. Entries that can never be read
     /// (an older schema, an unreadable record) are removed on the way.
+    /// Voxel files no record names (a tab closed during a write) are
+    /// removed too, except those a write holds open.
     pub async fn volumes(&self) -> Result<Vec<(String, VolumeRecord)>, StoreError> {
         let keys = self.keys(VOLUMES).await?;
         let mut out = Vec::new();
@@ -354,12 +397,26 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
+        if let Some(files) = &self.files {
+            for key in files.keys().await? {
+                if !out.iter().any(|(k, _)| *k == key) {
+                    // Refused while a write holds the file: it is not lost.
+                    let _ = files.remove(&key).await;
+                }
+            }
+        }
         Ok(out)
     }
 
-    /// Removes a volume, its chunks, its meshes and its segments.
+    /// Removes a volume, its chunks or voxel file, its meshes and its
+    /// segments.
     pub async fn delete_volume(&self, key: &str) -> Result<(), StoreError> {
         self.delete_value(VOLUMES, key).await?;
+        if let Some(files) = &self.files {
+            // Refused while another tab reads it: with its record gone it
+            // is an orphan, removed when the volumes are next listed.
+            let _ = files.remove(key).await;
+        }
         self.delete_value(SEGMENTS, key).await?;
         for chunk in self.keys(CHUNKS).await? {
             if chunk.starts_with(&format!("{key}#")) {
@@ -485,8 +542,14 @@ impl Store {
         self.delete_value(SEGMENTS, volume_key).await
     }
 
-    /// Empties every store.
+    /// Empties every store and removes every voxel file (one another tab
+    /// holds open goes when the volumes are next listed).
     pub async fn clear(&self) -> Result<(), StoreError> {
+        if let Some(files) = &self.files {
+            for key in files.keys().await? {
+                let _ = files.remove(&key).await;
+            }
+        }
         for name in [VOLUMES, CHUNKS, MESHES, SEGMENTS] {
             let tx = self
                 .db
@@ -499,16 +562,30 @@ impl Store {
         Ok(())
     }
 
-    /// Overwrites chunk `n` of `key` with `bytes`: tests damage entries
-    /// with it to check that damage is caught.
+    /// Overwrites chunk `n` of `key` with `bytes` wherever its record says
+    /// the chunks are: tests damage entries with it to check that damage
+    /// is caught.
     pub async fn overwrite_chunk(
         &self,
         key: &str,
         n: usize,
         bytes: &[u8],
     ) -> Result<(), StoreError> {
-        self.put_value(CHUNKS, &chunk_key(key, n), &blob_of(bytes)?.into())
-            .await
+        let place = self.volume_record(key).await?.map(|r| r.voxels_in);
+        match (place, &self.files) {
+            (Some(VoxelPlace::File), Some(files)) => {
+                files.overwrite(key, n * CHUNK_BYTES, bytes).await
+            }
+            _ => {
+                self.put_value(CHUNKS, &chunk_key(key, n), &blob_of(bytes)?.into())
+                    .await
+            }
+        }
+    }
+
+    /// Where this store puts voxels: files where the browser allows it.
+    pub fn keeps_voxel_files(&self) -> bool {
+        self.files.is_some()
     }
 
     /// Closes the connections so the database can be deleted or upgraded.
@@ -517,8 +594,9 @@ impl Store {
         self.db.close();
     }
 
-    /// Deletes the whole database called `name`.
+    /// Deletes the whole database called `name` and its voxel files.
     pub async fn delete_database(name: &str) -> Result<(), StoreError> {
+        crate::opfs::remove_folder(name).await?;
         Rexie::delete(name)
             .await
             .map_err(StoreError::during("delete database"))
@@ -608,7 +686,7 @@ fn mesh_hash(positions: &[f32], normals: &[f32], indices: &[u32]) -> String {
 ///
 /// # Safety
 /// `out` must be valid for writes of `record.voxel_bytes()` bytes.
-async unsafe fn land(
+pub(crate) async unsafe fn land(
     reads: Vec<Promise>,
     record: &VolumeRecord,
     out: *mut u8,

@@ -38,6 +38,16 @@ impl VoxelKind {
     }
 }
 
+/// Where a volume's voxels are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum VoxelPlace {
+    /// IndexedDB Blobs, one per chunk (what records without this field have).
+    #[default]
+    Chunks,
+    /// One file in the origin private file system, the chunks end to end.
+    File,
+}
+
 /// A small grey preview for the Recent list: the middle axial slice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Thumbnail {
@@ -70,6 +80,9 @@ pub struct VolumeRecord {
     pub modality: Modality,
     /// XXH3-128 (hex) of each chunk of voxel bytes, in order.
     pub chunk_hashes: Vec<String>,
+    /// Where the chunks are.
+    #[serde(default)]
+    pub voxels_in: VoxelPlace,
     /// When it was cached (ms since 1970, this computer's clock).
     pub cached_at_ms: f64,
     /// Preview.
@@ -106,6 +119,7 @@ impl VolumeRecord {
             value_range,
             modality,
             chunk_hashes: Vec::new(),
+            voxels_in: VoxelPlace::Chunks,
             cached_at_ms: now_ms,
             thumbnail: Thumbnail::of(volume, modality, value_range),
         }
@@ -209,7 +223,7 @@ pub fn storage_description() -> Vec<(&'static str, &'static str, &'static str)> 
         ),
         (
             "Volumes",
-            "IndexedDB (this browser, this computer)",
+            "IndexedDB, the voxels in this site's private files (this browser, this computer)",
             "voxel numbers, dims, spacing, orientation, value range, modality code, a 64-pixel grey preview, date cached; keyed by a hash of the pixel data",
         ),
         (
@@ -250,6 +264,7 @@ mod tests {
             value_range: (-1024.0, 3000.0),
             modality: Modality::Ct,
             chunk_hashes: vec![],
+            voxels_in: VoxelPlace::File,
             cached_at_ms: 0.0,
             thumbnail: Thumbnail {
                 width: 0,

@@ -5,7 +5,7 @@
 
 use insitu_store::{
     CHUNK_BYTES, MeshRecord, Modality, SCHEMA_VERSION, Store, StoreError, SurfaceOptions,
-    Thumbnail, VolumeRecord, VolumeWrite, VoxelKind,
+    Thumbnail, VolumeRecord, VolumeWrite, VoxelKind, VoxelPlace,
 };
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -28,6 +28,7 @@ fn record(dims: [u32; 3]) -> VolumeRecord {
         value_range: (-1024.0, 2000.0),
         modality: Modality::Ct,
         chunk_hashes: Vec::new(),
+        voxels_in: VoxelPlace::Chunks,
         cached_at_ms: 1.0,
         thumbnail: Thumbnail {
             width: 2,

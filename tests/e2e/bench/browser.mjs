@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer } from '../lib/server.mjs';
-import { clickViewAt, dropOnWorkspace, launch } from '../lib/browser.mjs';
+import { clickViewAt, dropOnWorkspace, launch, launchProfile } from '../lib/browser.mjs';
 import { total, watchBrowserMemory } from '../lib/processes.mjs';
 import { timeSpineAnswer } from '../lib/spine.mjs';
 
@@ -33,9 +33,12 @@ const server = await startServer(process.env.INSITU_DIST ?? 'dist');
 const browser = await launch({ webgpu: true });
 try {
 rows: {
-  /** A fresh page (empty IndexedDB) with the app started, CPU meshing. */
-  async function freshPage(query = '') {
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  /**
+   * A fresh page (empty IndexedDB) with the app started, CPU meshing; in
+   * `context` when given (closing the page's context closes it).
+   */
+  async function freshPage(query = '', context = undefined) {
+    const page = await (context ?? await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     // The worker's phase timings ("insitu timings: …"), printed with the rows.
     page.timings = [];
     page.on('console', (m) => { if (m.text().startsWith('insitu timings:')) page.timings.push(m.text().slice(15)); });
@@ -165,9 +168,11 @@ rows: {
   }
   // The cache: each series cold (fresh page, empty IndexedDB), then,
   // once it is stored, dropped again after a page reload (as a user comes
-  // back to it: the first study's memory is gone, the cache is not).
+  // back to it: the first study's memory is gone, the cache is not). On a
+  // profile on disk, as a user's, not an incognito-like one in memory.
   async function coldThenCached(dir) {
-    const fresh = await freshPage();
+    const profile = await mkdtemp(path.join(os.tmpdir(), 'insitu-profile-'));
+    const fresh = await freshPage('', await launchProfile(profile, { webgpu: true, viewport: { width: 1280, height: 800 } }));
     try {
       const once = async () => {
         const { ready, drawn } = await timeOpenFolderToViews(fresh, dir);
@@ -233,13 +238,16 @@ rows: {
       return { cold, cached, recent };
     } finally {
       await fresh.context().close();
+      await rm(profile, { recursive: true, force: true });
     }
   }
   // The whole browser's memory while a folder opens, is meshed and is
   // cached, on a fresh page of its own (the sampling takes CPU, so not
-  // during a timed load).
+  // during a timed load), on a profile on disk: an incognito-like one
+  // keeps the cache in the browser process's memory.
   async function browserMemoryRow(name, dir) {
-    const fresh = await freshPage();
+    const profile = await mkdtemp(path.join(os.tmpdir(), 'insitu-profile-'));
+    const fresh = await freshPage('', await launchProfile(profile, { webgpu: true, viewport: { width: 1280, height: 800 } }));
     try {
       await fresh.waitForTimeout(1000);
       const watch = watchBrowserMemory(50);
@@ -256,6 +264,7 @@ rows: {
       console.log(`memory, ${name} opened, meshed and cached: all of the browser's processes (PSS) ${mb(total(before))} MB before, +${mb(rise)} MB at the peak = ${(rise / volume).toFixed(2)}x the volume (each type's own peak: ${types}), +${mb(total(after) - total(before))} MB 2 s after (the study worker's wasm heap alone: the heap rows; aim for the load's peak <= 1.2x)`);
     } finally {
       await fresh.context().close();
+      await rm(profile, { recursive: true, force: true });
     }
   }
   if (ONLY === '' || ONLY === 'spine') {

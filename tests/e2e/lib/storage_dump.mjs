@@ -1,7 +1,8 @@
 // Everything an origin persisted, searched in the page for given strings as
 // UTF-8 and as UTF-16LE bytes: every IndexedDB database (keys and values:
-// strings, typed arrays and Blobs alike), localStorage, sessionStorage and Cache
-// Storage (request URLs and response bodies).
+// strings, typed arrays and Blobs alike), every file and folder of the origin
+// private file system (names and bytes), localStorage, sessionStorage and
+// Cache Storage (request URLs and response bodies).
 
 /** Returns { bytes, hits: [{ probe, encoding, where }], inventory }. */
 export async function searchStorage(page, probes) {
@@ -74,6 +75,21 @@ export async function searchStorage(page, probes) {
       }
       db.close();
     }
+    // The origin private file system, every folder down: `opfs:<folder>`
+    // counts the files in it.
+    const files = async (folder, where) => {
+      inventory[where] = 0;
+      for await (const [name, handle] of folder.entries()) {
+        text(name, `${where} name`);
+        if (handle.kind === 'directory') {
+          await files(handle, `${where}${name}/`);
+        } else {
+          inventory[where] += 1;
+          search(new Uint8Array(await (await handle.getFile()).arrayBuffer()), `${where}${name}`);
+        }
+      }
+    };
+    await files(await navigator.storage.getDirectory(), 'opfs:/');
     for (const [label, storage] of [['localStorage', localStorage], ['sessionStorage', sessionStorage]]) {
       inventory[label] = storage.length;
       for (let i = 0; i < storage.length; i++) {

@@ -86,8 +86,9 @@ impl VoxelFiles {
     }
 
     /// A handle for writing volume `key`'s file from empty; `None` where
-    /// this context cannot write through a sync handle (then the caller
-    /// stores chunks in IndexedDB).
+    /// this context cannot write through a sync handle, or another tab
+    /// holds the file (writing or reading the same volume: its bytes are
+    /// these), and then the caller stores chunks in IndexedDB.
     pub async fn writer(&self, key: &str) -> Result<Option<VoxelFileWrite>, StoreError> {
         if !self.sync {
             return Ok(None);
@@ -96,10 +97,14 @@ impl VoxelFiles {
             .file(key, true)
             .await
             .map_err(refused("make a voxel file"))?;
-        let handle: FileSystemSyncAccessHandle = settle(file.create_sync_access_handle())
-            .await
-            .map_err(refused("open a voxel file"))?
-            .unchecked_into();
+        let handle: FileSystemSyncAccessHandle =
+            match settle(file.create_sync_access_handle()).await {
+                Ok(handle) => handle.unchecked_into(),
+                Err(e) if dom_name(&e).as_deref() == Some("NoModificationAllowedError") => {
+                    return Ok(None);
+                }
+                Err(e) => return Err(StoreError::refused("open a voxel file", &e)),
+            };
         if let Err(e) = handle.truncate_with_u32(0) {
             handle.close();
             return Err(StoreError::refused("empty a voxel file", &e));

@@ -338,7 +338,10 @@ mod tests {
         let strings: Vec<&str> = json.split('"').skip(1).step_by(2).collect();
         for s in strings {
             let fixed = s.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-                || ["I16", "F32", "Ct", "Mr", "Pt", "Nm", "Other"].contains(&s)
+                || [
+                    "I16", "F32", "Ct", "Mr", "Pt", "Nm", "Other", "Chunks", "File",
+                ]
+                .contains(&s)
                 || (s.len() == 32 && s.chars().all(|c| c.is_ascii_hexdigit()));
             assert!(fixed, "free text in a record: {s}");
         }

@@ -120,10 +120,19 @@ async fn a_volume_goes_into_one_file_and_back() {
     let as_i16: Vec<i16> = store.read_voxels("k1", &back).await.expect("read i16");
     assert!(bytemuck::cast_slice::<i16, u8>(&as_i16) == voxels);
 
-    // Another reader holds the file (a second tab): read through a Blob.
+    // Another reader holds the file (a second tab): read through a Blob;
+    // the same volume written meanwhile goes into IndexedDB chunks.
     let held = hold(name, "k1").await;
     let out: Vec<u8> = store.read_voxels("k1", &back).await.expect("read held");
     assert!(out == voxels, "voxels differ when read as a Blob");
+    store
+        .put_volume("k1", rec.clone(), &voxels)
+        .await
+        .expect("put beside a reader");
+    let beside = store.volume_record("k1").await.unwrap().expect("present");
+    assert_eq!(beside.voxels_in, VoxelPlace::Chunks);
+    let out: Vec<u8> = store.read_voxels("k1", &beside).await.expect("read chunks");
+    assert!(out == voxels, "voxels differ when written beside a reader");
     call(&held, "close", &[]).await.unwrap();
 
     store.delete_volume("k1").await.unwrap();

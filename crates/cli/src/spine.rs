@@ -157,12 +157,8 @@ pub fn spine(args: &SpineArgs<'_>) -> Result<(), CliError> {
             loaded.as_secs_f64(),
             analysed.as_secs_f64()
         )?;
-        if let (true, Some(hu)) = (spine.averaged_for_noise, spine.noise_hu) {
-            let [x, y, z] = spine.read_mm;
-            writeln!(
-                out,
-                "  noisy CT ({hu:.0} HU): read in {x:.1} × {y:.1} × {z:.1} mm blocks"
-            )?;
+        if let Some(note) = spine.noise_note() {
+            writeln!(out, "  {note}")?;
         }
         for v in &spine.vertebrae {
             let heights = v.heights_mm.map_or(String::new(), |h| {

@@ -222,6 +222,19 @@ fn default_bone_hu() -> f32 {
     grid::Reading::LADDER[0].bone_hu
 }
 
+impl Spine {
+    /// What the user is told when the CT was read in blocks for its noise
+    /// (the outlines are only as fine as the blocks), in one wording for
+    /// the app and the CLI; `None` when it was not.
+    pub fn noise_note(&self) -> Option<String> {
+        let hu = self.noise_hu.filter(|_| self.averaged_for_noise)?;
+        let [x, y, z] = self.read_mm;
+        Some(format!(
+            "noisy CT ({hu:.0} HU): read in {x:.1} × {y:.1} × {z:.1} mm blocks"
+        ))
+    }
+}
+
 /// The result: the report and the labelmap on the volume's grid.
 pub struct Analysis {
     /// The report.

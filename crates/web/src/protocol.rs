@@ -174,6 +174,9 @@ pub enum Request {
     OpenCached {
         /// Its content key.
         key: String,
+        /// When the user clicked (`Date.now()`), so its laps start there.
+        #[serde(default)]
+        clicked_at_ms: Option<f64>,
     },
     /// Whether derived data may be kept on this computer (the user's
     /// "keep nothing" setting, also given in the worker's name at start).

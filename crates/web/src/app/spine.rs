@@ -309,13 +309,9 @@ pub fn show(spine: &Spine, ms: f64) {
     };
     // Said when the CT was read in blocks for its noise: outlines are as
     // coarse as the blocks.
-    let noisy = match spine.noise_hu {
-        Some(hu) if spine.averaged_for_noise => {
-            let [x, y, z] = spine.read_mm;
-            format!(" · noisy CT ({hu:.0} HU): read in {x:.1} × {y:.1} × {z:.1} mm blocks")
-        }
-        _ => String::new(),
-    };
+    let noisy = spine
+        .noise_note()
+        .map_or(String::new(), |note| format!(" · {note}"));
     levels.set_text_content(Some(&format!(
         "{sure}: {} (confidence {:.0}%){dim}{noisy}",
         anchor_text(spine.levels.anchor),

@@ -113,9 +113,11 @@ pub async fn refresh() {
         let _ = open.set_attribute("data-testid", "cache-open");
         let open_key = key.clone();
         on(&open, "click", move |_: web_sys::Event| {
+            let clicked_at_ms = js_sys::Date::now();
             super::begin_loading("Opening from the cache…");
             super::link::send(crate::protocol::Request::OpenCached {
                 key: open_key.clone(),
+                clicked_at_ms: Some(clicked_at_ms),
             });
         });
         let _ = li.append_child(&open);

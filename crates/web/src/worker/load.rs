@@ -411,13 +411,18 @@ fn cache_later(
 }
 
 /// Opens a cached volume with no files (the Recent list): it replaces the
-/// open study only once it has been read and verified.
-pub async fn open_cached(worker: &Worker, key: String) {
-    let started = now_ms();
-    worker.laps.borrow_mut().restart();
+/// open study only once it has been read and verified. Timed from
+/// `clicked_at_ms` (the user's click) when given.
+pub async fn open_cached(worker: &Worker, key: String, clicked_at_ms: Option<f64>) {
+    let started = clicked_at_ms
+        .filter(|&at| at <= now_ms())
+        .unwrap_or_else(now_ms);
+    worker.laps.borrow_mut().restart_at(started);
+    worker.laps.borrow_mut().lap("click to the worker");
     let Ok(store) = worker.cache.store().await else {
         return failed(Task::OpeningFromTheCache, Failure::CacheOff);
     };
+    worker.laps.borrow_mut().lap("cache opened");
     let found = Cache::volume(&store, &key, &worker.laps).await;
     let shape = match &found {
         Ok(found) => Ok(found.as_ref().map(drop)),

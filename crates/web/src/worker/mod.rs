@@ -326,7 +326,9 @@ async fn handle(worker: &Worker, request: Request, attachments: Attachments) {
         Request::LoadReduced { index, reduction } => {
             load::load_reduced(worker, index, reduction).await
         }
-        Request::OpenCached { key } => load::open_cached(worker, key).await,
+        Request::OpenCached { key, clicked_at_ms } => {
+            load::open_cached(worker, key, clicked_at_ms).await
+        }
         Request::Demo { variant } => load::demo(worker, variant).await,
         Request::FindSpine { if_unlabelled } => spine::find(worker, if_unlabelled).await,
         Request::ShiftLevels { by } => spine::shift(worker, by),

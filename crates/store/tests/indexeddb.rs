@@ -3,40 +3,17 @@
 //! old-schema database dropped on upgrade, meshes found by their options.
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
+use common::{assert_chunk_1_damage, pattern, record, stored_with_chunk_1_damaged};
 use insitu_store::{
-    CHUNK_BYTES, MeshRecord, Modality, SCHEMA_VERSION, Store, StoreError, SurfaceOptions,
-    Thumbnail, VolumeRecord, VolumeWrite, VoxelKind, VoxelPlace,
+    CHUNK_BYTES, MeshRecord, SCHEMA_VERSION, Store, StoreError, SurfaceOptions, VolumeWrite,
+    VoxelPlace,
 };
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-/// Bytes that differ at every position, so a shifted or truncated read fails.
-fn pattern(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 31 + i / 251) as u8).collect()
-}
-
-fn record(dims: [u32; 3]) -> VolumeRecord {
-    VolumeRecord {
-        schema: SCHEMA_VERSION,
-        dims,
-        steps_mm: [[0.5, 0.0, 0.0], [0.0, 0.5, 0.0], [0.0, 0.0, 1.25]],
-        origin_mm: [-120.0, -80.0, 33.0],
-        slice_offsets_mm: None,
-        voxel: VoxelKind::I16,
-        value_range: (-1024.0, 2000.0),
-        modality: Modality::Ct,
-        chunk_hashes: Vec::new(),
-        voxels_in: VoxelPlace::Chunks,
-        cached_at_ms: 1.0,
-        thumbnail: Thumbnail {
-            width: 2,
-            height: 1,
-            grey: vec![0, 255],
-        },
-    }
-}
 
 #[wasm_bindgen_test]
 async fn a_large_volume_round_trips_in_checked_chunks() {
@@ -118,25 +95,11 @@ async fn a_volume_written_in_steps_has_no_record_until_its_last_chunk() {
 async fn damaged_chunks_and_records_are_caught() {
     let name = "insitu-test-damage";
     let store = Store::open(name).await.expect("open");
-    let rec = record([256, 256, 200]);
-    let voxels = pattern(rec.voxel_bytes());
-    store.put_volume("k", rec, &voxels).await.expect("put");
-    let back = store.volume_record("k").await.unwrap().unwrap();
-
-    // One flipped byte in chunk 1.
-    let mut flipped = voxels[CHUNK_BYTES..].to_vec();
-    flipped[12345] ^= 0x40;
-    store.overwrite_chunk("k", 1, &flipped).await.unwrap();
-    let err = store.read_voxels::<u8>("k", &back).await.unwrap_err();
-    assert!(
-        matches!(err, StoreError::Corrupt(ref m) if m.contains("chunk 1 checksum")),
-        "{err}"
-    );
-    let err = store.read_voxels::<i16>("k", &back).await.unwrap_err();
-    assert!(
-        matches!(err, StoreError::Corrupt(ref m) if m.contains("chunk 1 checksum")),
-        "{err}"
-    );
+    // One flipped byte in chunk 1 (a page keeps chunks as Blobs).
+    let (back, voxels) = stored_with_chunk_1_damaged(&store).await;
+    assert_eq!(back.voxels_in, VoxelPlace::Chunks);
+    assert_chunk_1_damage(&store.read_voxels::<u8>("k", &back).await.unwrap_err());
+    assert_chunk_1_damage(&store.read_voxels::<i16>("k", &back).await.unwrap_err());
 
     // A truncated chunk.
     store

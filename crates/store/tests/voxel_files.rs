@@ -4,42 +4,16 @@
 //! orphans and removal.
 #![cfg(target_arch = "wasm32")]
 
-use insitu_store::{
-    CHUNK_BYTES, Modality, SCHEMA_VERSION, Store, StoreError, Thumbnail, VolumeRecord, VolumeWrite,
-    VoxelKind, VoxelPlace,
-};
+mod common;
+
+use common::{assert_chunk_1_damage, pattern, record, stored_with_chunk_1_damaged};
+use insitu_store::{Store, StoreError, VolumeWrite, VoxelPlace};
 use js_sys::{Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_dedicated_worker);
-
-/// Bytes that differ at every position, so a shifted or truncated read fails.
-fn pattern(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 29 + i / 241) as u8).collect()
-}
-
-fn record(dims: [u32; 3]) -> VolumeRecord {
-    VolumeRecord {
-        schema: SCHEMA_VERSION,
-        dims,
-        steps_mm: [[0.5, 0.0, 0.0], [0.0, 0.5, 0.0], [0.0, 0.0, 1.0]],
-        origin_mm: [-120.0, -80.0, 33.0],
-        slice_offsets_mm: None,
-        voxel: VoxelKind::I16,
-        value_range: (-1024.0, 2000.0),
-        modality: Modality::Ct,
-        chunk_hashes: Vec::new(),
-        voxels_in: VoxelPlace::Chunks,
-        cached_at_ms: 1.0,
-        thumbnail: Thumbnail {
-            width: 1,
-            height: 1,
-            grey: vec![7],
-        },
-    }
-}
 
 async fn call(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
     let f: js_sys::Function = Reflect::get(target, &method.into())?.dyn_into()?;
@@ -50,19 +24,23 @@ async fn call(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValu
     }
 }
 
-/// The names of the files in database `database`'s voxel folder, looked at
-/// independently of the store.
-async fn files_in(database: &str) -> Vec<String> {
-    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).unwrap();
-    let storage = Reflect::get(&navigator, &"storage".into()).unwrap();
-    let root = call(&storage, "getDirectory", &[]).await.unwrap();
-    let Ok(folder) = call(
+/// Database `database`'s voxel folder, looked at independently of the
+/// store.
+async fn folder(database: &str) -> Result<JsValue, JsValue> {
+    let navigator = Reflect::get(&js_sys::global(), &"navigator".into())?;
+    let storage = Reflect::get(&navigator, &"storage".into())?;
+    let root = call(&storage, "getDirectory", &[]).await?;
+    call(
         &root,
         "getDirectoryHandle",
         &[format!("{database}-voxels").into()],
     )
     .await
-    else {
+}
+
+/// The names of the files in database `database`'s voxel folder.
+async fn files_in(database: &str) -> Vec<String> {
+    let Ok(folder) = folder(database).await else {
         return Vec::new();
     };
     let names = call(&folder, "keys", &[]).await.unwrap();
@@ -83,16 +61,7 @@ async fn files_in(database: &str) -> Vec<String> {
 
 /// Volume `key`'s file, opened for sync access by the test (another reader).
 async fn hold(database: &str, key: &str) -> JsValue {
-    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).unwrap();
-    let storage = Reflect::get(&navigator, &"storage".into()).unwrap();
-    let root = call(&storage, "getDirectory", &[]).await.unwrap();
-    let folder = call(
-        &root,
-        "getDirectoryHandle",
-        &[format!("{database}-voxels").into()],
-    )
-    .await
-    .unwrap();
+    let folder = folder(database).await.unwrap();
     let file = call(&folder, "getFileHandle", &[format!("{key}.voxels").into()])
         .await
         .unwrap();
@@ -149,25 +118,12 @@ async fn a_volume_goes_into_one_file_and_back() {
 async fn damage_in_a_voxel_file_is_caught() {
     let name = "insitu-test-file-damage";
     let store = Store::open(name).await.expect("open");
-    let rec = record([256, 256, 200]);
-    let voxels = pattern(rec.voxel_bytes());
-    store.put_volume("k", rec, &voxels).await.expect("put");
-    let back = store.volume_record("k").await.unwrap().unwrap();
     // One flipped byte in chunk 1, read through the sync handle and as a Blob.
-    let mut flipped = voxels[CHUNK_BYTES..].to_vec();
-    flipped[12345] ^= 0x40;
-    store.overwrite_chunk("k", 1, &flipped).await.unwrap();
-    let err = store.read_voxels::<u8>("k", &back).await.unwrap_err();
-    assert!(
-        matches!(err, StoreError::Corrupt(ref m) if m.contains("chunk 1 checksum")),
-        "{err}"
-    );
+    let (back, voxels) = stored_with_chunk_1_damaged(&store).await;
+    assert_eq!(back.voxels_in, VoxelPlace::File);
+    assert_chunk_1_damage(&store.read_voxels::<u8>("k", &back).await.unwrap_err());
     let held = hold(name, "k").await;
-    let err = store.read_voxels::<u8>("k", &back).await.unwrap_err();
-    assert!(
-        matches!(err, StoreError::Corrupt(ref m) if m.contains("chunk 1 checksum")),
-        "{err}"
-    );
+    assert_chunk_1_damage(&store.read_voxels::<u8>("k", &back).await.unwrap_err());
     // Cut short: its size says so before anything is read.
     call(&held, "truncate", &[JsValue::from(1000)])
         .await
@@ -183,16 +139,7 @@ async fn damage_in_a_voxel_file_is_caught() {
     assert!(files_in(name).await.is_empty(), "clear removes every file");
     store.put_volume("k", back.clone(), &voxels).await.unwrap();
     let back = store.volume_record("k").await.unwrap().unwrap();
-    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).unwrap();
-    let storage = Reflect::get(&navigator, &"storage".into()).unwrap();
-    let root = call(&storage, "getDirectory", &[]).await.unwrap();
-    let folder = call(
-        &root,
-        "getDirectoryHandle",
-        &[format!("{name}-voxels").into()],
-    )
-    .await
-    .unwrap();
+    let folder = folder(name).await.unwrap();
     call(&folder, "removeEntry", &["k.voxels".into()])
         .await
         .unwrap();

@@ -124,29 +124,80 @@ impl CellIndex {
     }
 }
 
-/// How many voxels a grid of `volume` reads (in blocks where it is too
-/// fine or too large), worked out without reading any.
-pub(crate) fn voxels_read(volume: &Volume) -> Result<usize, SpineError> {
-    let (axes, blocks, _) = axes_and_blocks(volume)?;
-    Ok(blocks.dims(axes.grid_dims()).iter().product())
+/// How the analysis reads a volume: the axes it walks, the blocks it
+/// averages (for fine pixels, a very long series or noise) and the CT's
+/// noise. Choosing the blocks reads the CT for its noise, so the plan is
+/// made once ([`ReadPlan::of`]), checked for the room the analysis needs
+/// ([`ReadPlan::fits_in`]), then read by ([`crate::Analyser::planned`],
+/// [`crate::revise_labels_planned`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReadPlan {
+    /// The stored volume's voxels per axis (a plan is for that volume).
+    stored_dims: UVec3,
+    axes: Axes,
+    blocks: Blocks,
+    noise: Noise,
 }
 
-/// The grid's axes for `volume`, the blocks it reads it in, and its noise.
-fn axes_and_blocks(volume: &Volume) -> Result<(Axes, Blocks, Noise), SpineError> {
-    let axes = Axes::axial_for(volume.geometry())?;
-    let noise_at = |blocks: Blocks| crate::noise::noise_hu(volume, axes.stored_sizes(blocks));
-    let (blocks, noise) = Blocks::for_grid(
-        axes.grid_dims(),
-        axes.grid_spacing(volume.geometry()),
-        noise_at,
-    );
-    Ok((axes, blocks, noise))
+impl ReadPlan {
+    /// The plan for `volume`; refused when none of its three planes is
+    /// roughly axial.
+    pub fn of(volume: &Volume) -> Result<Self, SpineError> {
+        let axes = Axes::axial_for(volume.geometry())?;
+        let noise_at = |blocks: Blocks| crate::noise::noise_hu(volume, axes.stored_sizes(blocks));
+        let (blocks, noise) = Blocks::for_grid(
+            axes.grid_dims(),
+            axes.grid_spacing(volume.geometry()),
+            noise_at,
+        );
+        Ok(Self {
+            stored_dims: volume.geometry().dims,
+            axes,
+            blocks,
+            noise,
+        })
+    }
+
+    /// Voxels the volume stores.
+    pub(crate) fn voxels_stored(&self) -> u64 {
+        self.stored_dims
+            .to_array()
+            .iter()
+            .map(|&n| u64::from(n))
+            .product()
+    }
+
+    /// Voxels the grid reads.
+    pub(crate) fn voxels_read(&self) -> u64 {
+        self.blocks
+            .dims(self.axes.grid_dims())
+            .iter()
+            .map(|&n| n as u64)
+            .product()
+    }
 }
 
 impl<'a> Grid<'a> {
     /// Refuses a volume none of whose three planes is roughly axial.
+    #[cfg(test)]
     pub fn new(volume: &'a Volume) -> Result<Self, SpineError> {
-        let (axes, blocks, noise) = axes_and_blocks(volume)?;
+        Self::planned(volume, ReadPlan::of(volume)?)
+    }
+
+    /// `volume` read as `plan` says (planned again if the plan was made
+    /// of a volume of other dimensions).
+    pub fn planned(volume: &'a Volume, plan: ReadPlan) -> Result<Self, SpineError> {
+        let plan = if plan.stored_dims == volume.geometry().dims {
+            plan
+        } else {
+            ReadPlan::of(volume)?
+        };
+        let ReadPlan {
+            axes,
+            blocks,
+            noise,
+            ..
+        } = plan;
         let stored = volume.geometry().spacing();
         let stored_voxel_ml = stored.x * stored.y * stored.z / 1000.0;
         let volume = if axes.is_stored() && blocks.is_one() {

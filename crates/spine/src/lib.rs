@@ -37,10 +37,11 @@ use insitu_segment::{Anatomy, Labelmap, Segment, SegmentName, SegmentTable};
 use insitu_volume::Volume;
 use serde::{Deserialize, Serialize};
 
+pub use grid::ReadPlan;
 pub use measure::{BodyFrame, Flag, Heights, coronal_deg, genant_grade, sagittal_deg};
 pub use naming::{Anchor, LEVELS, LevelDecision, PELVIS_LABEL, RIBS_LABEL, label_of};
 pub use placed::SpineLabels;
-pub use revise::{Revision, RevisionError, revise, revise_labels};
+pub use revise::{Revision, RevisionError, revise, revise_labels, revise_labels_planned};
 
 /// Why no spine came out.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
@@ -93,9 +94,24 @@ pub enum SpineError {
 /// labelmap and five bytes a voxel read. Six are counted (1.15 GB), so an
 /// estimate that falls short never lets an analysis start that cannot end.
 pub fn fits_in(volume: &Volume, free_bytes: u64) -> Result<(), SpineError> {
-    let stored = volume.geometry().voxel_count() as u64;
-    let read = grid::voxels_read(volume).map_or(stored, |n| n as u64);
-    let needed = stored + 6 * read;
+    match ReadPlan::of(volume) {
+        Ok(plan) => plan.fits_in(free_bytes),
+        // Refused later for its orientation; counted as read whole here.
+        Err(_) => room_for(volume.geometry().voxel_count() as u64, None, free_bytes),
+    }
+}
+
+impl ReadPlan {
+    /// [`fits_in`] for the volume this plan was made of.
+    pub fn fits_in(&self, free_bytes: u64) -> Result<(), SpineError> {
+        room_for(self.voxels_stored(), Some(self.voxels_read()), free_bytes)
+    }
+}
+
+/// What [`fits_in`] counts: a byte a stored voxel and six a voxel read
+/// (`read`, all of them when `None`).
+fn room_for(stored: u64, read: Option<u64>, free_bytes: u64) -> Result<(), SpineError> {
+    let needed = stored + 6 * read.unwrap_or(stored);
     if needed > free_bytes {
         return Err(SpineError::TooLarge {
             needed_mb: needed / 1_000_000,
@@ -327,8 +343,14 @@ const SLICES_PER_STEP: usize = 24;
 impl<'a> Analyser<'a> {
     /// Ready to analyse `volume` (refused when it is not axial).
     pub fn new(volume: &'a Volume) -> Result<Self, SpineError> {
+        Self::planned(volume, ReadPlan::of(volume)?)
+    }
+
+    /// Ready to analyse `volume` as `plan` (made of it, and checked for
+    /// room) says.
+    pub fn planned(volume: &'a Volume, plan: ReadPlan) -> Result<Self, SpineError> {
         Ok(Self {
-            grid: grid::Grid::new(volume)?,
+            grid: grid::Grid::planned(volume, plan)?,
             next_slice: 0,
             pockets: Vec::new(),
             next_pockets: None,

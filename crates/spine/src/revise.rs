@@ -16,7 +16,7 @@ use insitu_volume::Volume;
 use serde::{Deserialize, Serialize};
 
 use crate::column::{Disc, Station, cross_section_mean, disc_plane, ranked_dip, smoothed};
-use crate::grid::{Grid, Reading};
+use crate::grid::{Grid, ReadPlan, Reading};
 use crate::naming::{Anchor, LEVELS, PELVIS_LABEL, RIBS_LABEL, label_of};
 use crate::split::Candidate;
 use crate::{
@@ -113,7 +113,19 @@ pub fn revise_labels(
     spine: &Spine,
     revision: Revision,
 ) -> Result<Labelled, RevisionError> {
-    let mut grid = Grid::new(volume)?;
+    revise_labels_planned(volume, ReadPlan::of(volume)?, labels, spine, revision)
+}
+
+/// [`revise_labels`] reading `volume` as `plan` (made of it, and checked
+/// for room) says.
+pub fn revise_labels_planned(
+    volume: &Volume,
+    plan: ReadPlan,
+    labels: &Labelmap,
+    spine: &Spine,
+    revision: Revision,
+) -> Result<Labelled, RevisionError> {
+    let mut grid = Grid::planned(volume, plan)?;
     if let Some(reading) = Reading::LADDER
         .into_iter()
         .find(|r| r.bone_hu == spine.bone_hu)

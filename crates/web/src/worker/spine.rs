@@ -6,8 +6,8 @@
 //! What is found and how it is named is decided in `insitu_spine`.
 
 use insitu_spine::{
-    Analyser, Labelled, Revision, Spine, SpineLabels, holds_vertebrae, revise_labels,
-    segment_table, segment_table_keeping, shifted,
+    Analyser, Labelled, ReadPlan, Revision, Spine, SpineLabels, holds_vertebrae,
+    revise_labels_planned, segment_table, segment_table_keeping, shifted,
 };
 
 use super::{Worker, fail, now_ms, post};
@@ -32,12 +32,13 @@ pub async fn find(worker: &Worker, if_unlabelled: bool) {
     if if_unlabelled && labelled {
         return post(&Reply::SpineSkipped, Attachments::default());
     }
-    if let Err(e) = room_for_analysis(&volume) {
-        return fail(Task::FindingTheSpine, e);
-    }
-    worker.cancel.set(false);
     let started = now_ms();
-    let mut analyser = match Analyser::new(&volume) {
+    let plan = match room_for_analysis(&volume) {
+        Ok(plan) => plan,
+        Err(e) => return fail(Task::FindingTheSpine, e),
+    };
+    worker.cancel.set(false);
+    let mut analyser = match Analyser::planned(&volume, plan) {
         Ok(a) => a,
         Err(e) => return fail(Task::FindingTheSpine, e.into()),
     };
@@ -171,19 +172,23 @@ pub fn remeasure_if_touched(worker: &Worker) {
 fn revised_now(worker: &Worker, revision: Revision) -> Option<Result<Labelled, Failure>> {
     let study = worker.study.borrow();
     let (volume, spine, segments) = (study.volume()?, study.spine()?, study.segments()?);
-    if let Err(e) = room_for_analysis(&volume) {
-        return Some(Err(e));
-    }
+    let plan = match room_for_analysis(&volume) {
+        Ok(plan) => plan,
+        Err(e) => return Some(Err(e)),
+    };
     let labels = segments.workbench().labelmap();
-    Some(revise_labels(&volume, labels, spine, revision).map_err(Failure::from))
+    Some(revise_labels_planned(&volume, plan, labels, spine, revision).map_err(Failure::from))
 }
 
-/// Whether this worker's wasm heap, which stops at 4 GiB, can grow by what
-/// an analysis of `volume` (or a revision, which reads it again) takes:
-/// said before anything is allocated, never a trap on a failed allocation.
-fn room_for_analysis(volume: &insitu_volume::Volume) -> Result<(), Failure> {
+/// How an analysis of `volume` (or a revision, which reads it again) will
+/// read it, once this worker's wasm heap, which stops at 4 GiB, is known to
+/// have room for it: said before anything is allocated, never a trap on a
+/// failed allocation.
+fn room_for_analysis(volume: &insitu_volume::Volume) -> Result<ReadPlan, Failure> {
     let free = insitu_volume::budget::WASM_HEAP_BYTES.saturating_sub(super::heap_bytes() as u64);
-    insitu_spine::fits_in(volume, free).map_err(Failure::from)
+    let plan = ReadPlan::of(volume).map_err(Failure::from)?;
+    plan.fits_in(free).map_err(Failure::from)?;
+    Ok(plan)
 }
 
 /// Puts a revised spine's labels into the segments (one step that undoes;

@@ -397,8 +397,12 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
-        if let Some(files) = &self.files {
-            for key in files.keys().await? {
+        // A folder that cannot be listed leaves its orphans for next time:
+        // the list is what the user asked for.
+        if let Some(files) = &self.files
+            && let Ok(keys) = files.keys().await
+        {
+            for key in keys {
                 if !out.iter().any(|(k, _)| *k == key) {
                     // Refused while a write holds the file: it is not lost.
                     let _ = files.remove(&key).await;
@@ -545,8 +549,12 @@ impl Store {
     /// Empties every store and removes every voxel file (one another tab
     /// holds open goes when the volumes are next listed).
     pub async fn clear(&self) -> Result<(), StoreError> {
-        if let Some(files) = &self.files {
-            for key in files.keys().await? {
+        // The database is emptied even if the folder cannot be listed: a
+        // file no record names is never read, and goes at the next listing.
+        if let Some(files) = &self.files
+            && let Ok(keys) = files.keys().await
+        {
+            for key in keys {
                 let _ = files.remove(&key).await;
             }
         }

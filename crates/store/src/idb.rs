@@ -86,6 +86,13 @@ fn blob_of(bytes: &[u8]) -> Result<Blob, StoreError> {
     })
 }
 
+/// Where [`Store::read_voxels`] takes a volume's bytes from: its chunks'
+/// reads, already started, or its file.
+enum VoxelSource<'a> {
+    Chunks(Vec<Promise>),
+    File(&'a VoxelFiles),
+}
+
 /// A volume being stored a chunk at a time ([`VolumeWrite::step`]), so
 /// its writer can stop between chunks to let other work run (a large
 /// volume's write takes seconds). Its record goes last, so a write never
@@ -115,6 +122,8 @@ impl VolumeWrite {
         }
         record.schema = SCHEMA_VERSION;
         record.chunk_hashes = Vec::with_capacity(record.chunk_count());
+        // Until the first step opens a voxel file, if it can.
+        record.voxels_in = VoxelPlace::Chunks;
         Ok(Self {
             key: key.to_owned(),
             record,
@@ -143,11 +152,9 @@ impl VolumeWrite {
             && let Some(files) = &store.files
         {
             self.file = files.writer(&self.key).await?;
-            self.record.voxels_in = if self.file.is_some() {
-                VoxelPlace::File
-            } else {
-                VoxelPlace::Chunks
-            };
+            if self.file.is_some() {
+                self.record.voxels_in = VoxelPlace::File;
+            }
         }
         match voxels.chunks(CHUNK_BYTES).nth(self.written) {
             Some(chunk) => {
@@ -292,9 +299,18 @@ impl Store {
                 size_of::<T>()
             )));
         }
-        let reads = match record.voxels_in {
-            VoxelPlace::Chunks => Some(self.start_reading_voxels(key, record).await?),
-            VoxelPlace::File => None,
+        // Where the bytes come from, settled before the buffer is allocated.
+        let source = match (record.voxels_in, &self.files) {
+            (VoxelPlace::Chunks, _) => {
+                VoxelSource::Chunks(self.start_reading_voxels(key, record).await?)
+            }
+            (VoxelPlace::File, Some(files)) => VoxelSource::File(files),
+            (VoxelPlace::File, None) => {
+                return Err(StoreError::Idb {
+                    operation: "read".into(),
+                    message: "this browser gives no access to the site's private files".into(),
+                });
+            }
         };
         let mut out = Vec::<T>::with_capacity(bytes / size_of::<T>());
         let at = out.as_mut_ptr().cast::<u8>();
@@ -302,15 +318,9 @@ impl Store {
         // once every chunk has been written (an error drops the vector with
         // length 0, never reading what was not written).
         unsafe {
-            match (reads, &self.files) {
-                (Some(reads), _) => land(reads, record, at).await?,
-                (None, Some(files)) => files.read_into(key, record, at).await?,
-                (None, None) => {
-                    return Err(StoreError::Idb {
-                        operation: "read".into(),
-                        message: "this browser gives no access to the site's private files".into(),
-                    });
-                }
+            match source {
+                VoxelSource::Chunks(reads) => land(reads, record, at).await?,
+                VoxelSource::File(files) => files.read_into(key, record, at).await?,
             }
             out.set_len(bytes / size_of::<T>());
         }

@@ -45,6 +45,16 @@ async fn a_large_volume_round_trips_in_checked_chunks() {
         "a new buffer differs"
     );
     assert_eq!(store.volumes().await.unwrap().len(), 1);
+    // A record that says "file" (read back in a worker) stored again from a
+    // page says where its chunks went, and reads back from there.
+    let mut claimed = rec.clone();
+    claimed.voxels_in = VoxelPlace::File;
+    store.put_volume("k2", claimed, &voxels).await.expect("put");
+    let again = store.volume_record("k2").await.unwrap().expect("present");
+    assert_eq!(again.voxels_in, VoxelPlace::Chunks);
+    let out: Vec<u8> = store.read_voxels("k2", &again).await.expect("read");
+    assert!(out == voxels, "voxels differ when stored from a page");
+    store.delete_volume("k2").await.unwrap();
     store.delete_volume("k1").await.unwrap();
     assert!(store.volume_record("k1").await.unwrap().is_none());
     store.close();

@@ -1,15 +1,17 @@
 // The cache of derived data in a real headless Chromium: a series whose
 // headers carry distinctive identifiers is loaded and meshed, then every
 // byte the origin persisted is searched for them (zero hits); the same
-// folder again is decoded as it is read (faster than the cache) and finds
-// its segments and surface kept; a damaged entry is caught and rebuilt; a
+// folder again is known by its files' stamp, opened from the cache and
+// then checked against its files, segments and surface kept; files
+// changed in place behind an unchanged stamp are read from the files; a
+// damaged entry is caught and rebuilt; a
 // full quota is said and leaves nothing half-written; an older tab holding
 // the database open does not stop a load; with "keep nothing on this
 // computer" IndexedDB holds nothing of the study.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,13 +111,19 @@ test('nothing that identifies the patient is persisted; the study reopens from t
     assert.ok(dump.inventory['indexeddb:insitu-cache/segments'] >= 1, 'the segments are cached');
     assert.deepEqual(dump.hits, [], 'identifiers found in storage');
 
-    // The same folder again: uncompressed, so decoded as it is read (one
-    // read of the files) and found already kept, surface included.
+    // The same folder again: known by its files' stamp (names, sizes,
+    // times, a few headers) before any file is read, opened from the
+    // cache, then every file read and checked against it; the series'
+    // title and its tags come back from the files.
     const again = await openFolder(page, probeDir);
     console.log(`reopened: ${await again.textContent()}`);
-    assert.equal(await again.getAttribute('data-cache'), 'kept');
-    assert.match(await again.textContent(), /already kept on this computer/);
+    assert.equal(await again.getAttribute('data-cache'), 'hit');
+    assert.match(await again.textContent(), /from the cache on this computer/);
+    await page.waitForSelector('[data-testid="load-status"][data-checked="same"]', { timeout: 60_000 });
     assert.match(await page.getByTestId('volume-info').textContent(), /512 × 512 × 28 voxels/);
+    assert.doesNotMatch(await page.getByTestId('volume-info').textContent(), /^Cached/);
+    assert.equal(await page.getByTestId('series-list').locator('li[aria-selected="true"]').count(), 1);
+    await page.waitForFunction(() => /ZZPRIVACY/.test(document.querySelector('[data-testid="tag-rows"]').textContent));
     assert.equal(await page.getByTestId('cache-entries').locator('li').count(), 1);
     // Its bone surface comes back too, without marching cubes.
     await page.waitForSelector('[data-testid="mesh-info"][data-state="ready"][data-engine="cache"]', { timeout: 60_000 });
@@ -144,6 +152,56 @@ test('nothing that identifies the patient is persisted; the study reopens from t
     assert.deepEqual(network.foreign, []);
   } finally {
     await browser.close();
+  }
+});
+
+test('files changed in place, names, sizes and times kept: shown from the cache, then read from the files', async () => {
+  // The stamp cannot see a change that keeps every name, size and time
+  // and the sampled headers: the check of the files after the volume is
+  // shown must, and the files win.
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'insitu-changed-'));
+  await cp(path.join(FIXTURES, 'ct-ge-head-tilt'), dir, { recursive: true });
+  const { browser, page, errors, network } = await openApp();
+  try {
+    await openFolder(page, dir);
+    await waitCached(page);
+    const first = await page.getByTestId('volume-info').textContent();
+    // A file neither first, middle nor last by name (those are sampled):
+    // 1,000 pixel bytes changed, its time put back.
+    const names = (await readdir(dir)).sort();
+    const victim = path.join(dir, names[1]);
+    const { atime, mtimeMs, size } = await stat(victim);
+    const bytes = await readFile(victim);
+    for (let i = bytes.length - 100_000; i < bytes.length - 99_000; i++) bytes[i] ^= 0x21;
+    await writeFile(victim, bytes);
+    // In seconds, to the microsecond: a Date would round it to the
+    // millisecond, which can be the next one.
+    await utimes(victim, atime, mtimeMs / 1000);
+    assert.equal(Math.floor((await stat(victim)).mtimeMs), Math.floor(mtimeMs), 'time kept');
+    assert.equal((await stat(victim)).size, size);
+
+    const status = await openFolder(page, dir);
+    console.log(`changed, at first: ${await status.textContent()}`);
+    // (Its data-cache says "changed" only until the new volume is cached.)
+    await page.waitForFunction(() => /differ from their cached copy/.test(document.querySelector('[data-testid="load-status"]').textContent), null, { timeout: 60_000 });
+    console.log(`changed, after the check: ${await status.textContent()}`);
+    assert.match(await status.getAttribute('data-cache'), /^(changed|stored)$/);
+    const changed = await page.getByTestId('volume-info').textContent();
+    assert.doesNotMatch(changed, /^Cached/);
+    assert.match(changed, / × 28 voxels/);
+    // Cached again under its new content, stamp and all: the next drop is
+    // found by it, and checked the same.
+    await waitCached(page);
+    const third = await openFolder(page, dir);
+    assert.equal(await third.getAttribute('data-cache'), 'hit');
+    await page.waitForSelector('[data-testid="load-status"][data-checked="same"]', { timeout: 60_000 });
+    assert.equal(await page.getByTestId('volume-info').textContent(), changed);
+    assert.match(first, / × 28 voxels/);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(network.foreign, []);
+  } finally {
+    await browser.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 

@@ -17,7 +17,7 @@ use web_sys::Blob;
 
 use crate::opfs::{VoxelFileWrite, VoxelFiles};
 use crate::record::{CHUNK_BYTES, MeshRecord, SCHEMA_VERSION, VolumeRecord, VoxelPlace, checksum};
-use crate::{SegmentsRecord, StoreError};
+use crate::{FilesStamp, SegmentsRecord, StoreError};
 
 const VOLUMES: &str = "volumes";
 const CHUNKS: &str = "voxel_chunks";
@@ -420,6 +420,45 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// The key of the cached volume last opened from the files of `stamp`
+    /// (the newest, should two say so); records that cannot be read are
+    /// passed over here and removed when the volumes are listed.
+    pub async fn volume_of_files(&self, stamp: FilesStamp) -> Result<Option<String>, StoreError> {
+        let mut found: Option<(String, f64)> = None;
+        for key in self.keys(VOLUMES).await? {
+            let Ok(Some(record)) = self.volume_record(&key).await else {
+                continue;
+            };
+            if record.files_stamp == Some(stamp)
+                && found
+                    .as_ref()
+                    .is_none_or(|(_, at)| record.cached_at_ms > *at)
+            {
+                found = Some((key, record.cached_at_ms));
+            }
+        }
+        Ok(found.map(|(key, _)| key))
+    }
+
+    /// Says which files a cached volume was last opened from (`None`:
+    /// none, for a stamp found to answer to other pixels).
+    pub async fn set_files_stamp(
+        &self,
+        key: &str,
+        stamp: Option<FilesStamp>,
+    ) -> Result<(), StoreError> {
+        let Some(mut record) = self.volume_record(key).await? else {
+            return Ok(());
+        };
+        if record.files_stamp == stamp {
+            return Ok(());
+        }
+        record.files_stamp = stamp;
+        let json = serde_json::to_string(&record).expect("records serialise");
+        self.put_value(VOLUMES, key, &JsValue::from_str(&json))
+            .await
     }
 
     /// Removes a volume, its chunks or voxel file, its meshes and its

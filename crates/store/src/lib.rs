@@ -11,6 +11,7 @@
 mod error;
 pub mod record;
 mod segments;
+mod stamp;
 
 #[cfg(target_arch = "wasm32")]
 mod idb;
@@ -25,3 +26,4 @@ pub use record::{
     VoxelKind, VoxelPlace, checksum, storage_description, voxel_bytes,
 };
 pub use segments::{SegmentsRecord, StoredName, StoredSegment, decode_runs, encode_runs};
+pub use stamp::{FileFacts, FilesStamp};

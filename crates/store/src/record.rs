@@ -10,6 +10,7 @@ pub use insitu_volume::Modality;
 use insitu_volume::{Geometry, Volume, Voxels};
 
 use crate::StoreError;
+use crate::stamp::FilesStamp;
 
 /// Version of the database layout; an entry of another version is dropped
 /// and rebuilt, never read.
@@ -83,6 +84,10 @@ pub struct VolumeRecord {
     /// Where the chunks are.
     #[serde(default)]
     pub voxels_in: VoxelPlace,
+    /// The stamp of the files it was last opened from, so that dropping
+    /// them again finds it before they are read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_stamp: Option<FilesStamp>,
     /// When it was cached (ms since 1970, this computer's clock).
     pub cached_at_ms: f64,
     /// Preview.
@@ -120,6 +125,7 @@ impl VolumeRecord {
             modality,
             chunk_hashes: Vec::new(),
             voxels_in: VoxelPlace::Chunks,
+            files_stamp: None,
             cached_at_ms: now_ms,
             thumbnail: Thumbnail::of(volume, modality, value_range),
         }
@@ -224,7 +230,7 @@ pub fn storage_description() -> Vec<(&'static str, &'static str, &'static str)> 
         (
             "Volumes",
             "IndexedDB, the voxels in this site's private files (this browser, this computer)",
-            "voxel numbers, dims, spacing, orientation, value range, modality code, a 64-pixel grey preview, date cached; keyed by a hash of the pixel data",
+            "voxel numbers, dims, spacing, orientation, value range, modality code, a 64-pixel grey preview, date cached; keyed by a hash of the pixel data; a hash of the files' names, sizes, times and first bytes, to know them when dropped again",
         ),
         (
             "Surfaces",
@@ -265,6 +271,7 @@ mod tests {
             modality: Modality::Ct,
             chunk_hashes: vec![],
             voxels_in: VoxelPlace::File,
+            files_stamp: None,
             cached_at_ms: 0.0,
             thumbnail: Thumbnail {
                 width: 0,
@@ -334,7 +341,16 @@ mod tests {
         // variant or a hex hash: nothing free-form.
         let mut r = record();
         r.chunk_hashes = vec![checksum(&[b"x"])];
+        // The files' stamp is made from names and header bytes, and is
+        // numbers.
+        let named = crate::FileFacts {
+            name: "DOE^JOHN/IM0001",
+            size: 526_336,
+            modified_ms: 1.7e12,
+        };
+        r.files_stamp = Some(FilesStamp::of(&[named], &[b"DOE^JOHN 1.2.840.1"]));
         let json = serde_json::to_string(&r).unwrap();
+        assert!(!json.contains("DOE") && !json.contains("1.2.840"), "{json}");
         let strings: Vec<&str> = json.split('"').skip(1).step_by(2).collect();
         for s in strings {
             let fixed = s.chars().all(|c| c.is_ascii_lowercase() || c == '_')
@@ -345,6 +361,11 @@ mod tests {
                 || (s.len() == 32 && s.chars().all(|c| c.is_ascii_hexdigit()));
             assert!(fixed, "free text in a record: {s}");
         }
+        assert_eq!(serde_json::from_str::<VolumeRecord>(&json).unwrap(), r);
+        // A record written before stamps reads as unstamped.
+        r.files_stamp = None;
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(!json.contains("files_stamp"));
         assert_eq!(serde_json::from_str::<VolumeRecord>(&json).unwrap(), r);
     }
 }

@@ -7,8 +7,8 @@ mod common;
 
 use common::{assert_chunk_1_damage, pattern, record, stored_with_chunk_1_damaged};
 use insitu_store::{
-    CHUNK_BYTES, MeshRecord, SCHEMA_VERSION, Store, StoreError, SurfaceOptions, VolumeWrite,
-    VoxelPlace,
+    CHUNK_BYTES, FileFacts, FilesStamp, MeshRecord, SCHEMA_VERSION, Store, StoreError,
+    SurfaceOptions, VolumeWrite, VoxelPlace,
 };
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -97,6 +97,68 @@ async fn a_volume_written_in_steps_has_no_record_until_its_last_chunk() {
     // A write given up: its chunks go with delete_volume.
     store.delete_volume("k2").await.unwrap();
     store.delete_volume("k").await.unwrap();
+    store.close();
+    Store::delete_database(name).await.expect("delete database");
+}
+
+/// A folder dropped again is found by its files' stamp, before its files
+/// are read: the newest volume stamped so, none once the stamp is taken
+/// back (files found to hold other pixels), and a stamp set after the
+/// write (a volume found by its content key) counts too.
+#[wasm_bindgen_test]
+async fn volumes_are_found_by_their_files_stamp() {
+    let name = "insitu-test-stamps";
+    let store = Store::open(name).await.expect("open");
+    let files = |size| FileFacts {
+        name: "series/IM0001",
+        size,
+        modified_ms: 1.7e12,
+    };
+    let (one, two) = (
+        FilesStamp::of(&[files(10)], &[b"head"]),
+        FilesStamp::of(&[files(12)], &[b"head"]),
+    );
+    let mut rec = record([64, 64, 4]);
+    let voxels = pattern(rec.voxel_bytes());
+    rec.files_stamp = Some(one);
+    rec.cached_at_ms = 1.0;
+    store
+        .put_volume("older", rec.clone(), &voxels)
+        .await
+        .expect("put");
+    rec.cached_at_ms = 2.0;
+    store
+        .put_volume("newer", rec.clone(), &voxels)
+        .await
+        .expect("put");
+    rec.files_stamp = None;
+    store
+        .put_volume("unstamped", rec, &voxels)
+        .await
+        .expect("put");
+    assert_eq!(
+        store.volume_of_files(one).await.unwrap().as_deref(),
+        Some("newer")
+    );
+    assert_eq!(store.volume_of_files(two).await.unwrap(), None);
+    store.set_files_stamp("newer", None).await.unwrap();
+    assert_eq!(
+        store.volume_of_files(one).await.unwrap().as_deref(),
+        Some("older")
+    );
+    store.set_files_stamp("unstamped", Some(two)).await.unwrap();
+    assert_eq!(
+        store.volume_of_files(two).await.unwrap().as_deref(),
+        Some("unstamped")
+    );
+    // Restamping keeps the record readable, voxels and all.
+    let back = store
+        .volume_record("unstamped")
+        .await
+        .unwrap()
+        .expect("present");
+    let out: Vec<u8> = store.read_voxels("unstamped", &back).await.expect("read");
+    assert!(out == voxels, "voxels differ after restamping");
     store.close();
     Store::delete_database(name).await.expect("delete database");
 }

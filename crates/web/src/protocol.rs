@@ -204,6 +204,19 @@ impl Request {
                 | Request::FindSpine { .. }
         )
     }
+
+    /// Whether it puts another volume in the study (what runs beside the
+    /// open one, checking its files, stops for it).
+    pub fn replaces_the_study(&self) -> bool {
+        matches!(
+            self,
+            Request::Open { .. }
+                | Request::LoadSeries { .. }
+                | Request::LoadReduced { .. }
+                | Request::OpenCached { .. }
+                | Request::Demo { .. }
+        )
+    }
 }
 
 /// A plane to draw and its window.
@@ -325,6 +338,17 @@ pub enum Reply {
     },
     /// A volume is ready.
     Loaded(VolumeSummary),
+    /// The files of a volume opened from the cache by their stamp were
+    /// read and hold it: the same volume, now with its series' title and
+    /// warnings (the cache keeps no text), and what the folder holds.
+    FilesChecked {
+        /// The volume shown, as its series.
+        volume: VolumeSummary,
+        /// Every series of the folder.
+        series: Vec<SeriesSummary>,
+        /// Files skipped, with reasons.
+        skipped: Skipped,
+    },
     /// How writing the loaded volume to the cache went; the app works on
     /// without it when it failed.
     CacheUpdate(CacheWrite),
@@ -448,6 +472,7 @@ impl Reply {
             Self::Progress { .. } => "progress",
             Self::Scanned { .. } => "scanned",
             Self::Loaded(_) => "loaded",
+            Self::FilesChecked { .. } => "files checked",
             Self::CacheUpdate(_) => "cache update",
             Self::Cancelled { .. } => "cancelled",
             Self::Rendered { .. } => "rendered",
@@ -768,6 +793,10 @@ pub enum CacheOutcome {
     Off,
     /// Nothing to cache (the demo).
     NotApplicable,
+    /// A volume opened from the cache by its files' stamp was not what
+    /// the files hold (changed in place, their times kept): decoded from
+    /// them instead.
+    FilesChanged,
     /// A damaged entry was dropped and the series decoded again.
     Rebuilt {
         /// What was damaged.
@@ -786,6 +815,7 @@ impl CacheOutcome {
             Self::AlreadyKept => "kept",
             Self::Off => "off",
             Self::NotApplicable => "none",
+            Self::FilesChanged => "changed",
             Self::Rebuilt { .. } => "rebuilt",
             Self::Unavailable(_) => "unavailable",
         }
@@ -1089,13 +1119,47 @@ mod tests {
             CacheOutcome::NotApplicable,
             CacheOutcome::Rebuilt { damage: "x".into() },
             CacheOutcome::Unavailable(StoreError::QuotaFull),
+            CacheOutcome::AlreadyKept,
+            CacheOutcome::FilesChanged,
         ]
         .iter()
         .map(CacheOutcome::word)
         .collect();
         assert_eq!(
             words,
-            ["hit", "miss", "off", "none", "rebuilt", "unavailable"]
+            [
+                "hit",
+                "miss",
+                "off",
+                "none",
+                "rebuilt",
+                "unavailable",
+                "kept",
+                "changed"
+            ]
         );
+    }
+
+    #[test]
+    fn only_loads_replace_the_study() {
+        let replacing = [
+            Request::LoadSeries { index: 0 },
+            Request::Demo {
+                variant: Default::default(),
+            },
+            Request::OpenCached {
+                key: "k".into(),
+                clicked_at_ms: None,
+            },
+        ];
+        assert!(replacing.iter().all(Request::replaces_the_study));
+        let beside = [
+            Request::SegmentSurfaces,
+            Request::FindSpine {
+                if_unlabelled: false,
+            },
+            Request::Tags { series: 0 },
+        ];
+        assert!(!beside.iter().any(Request::replaces_the_study));
     }
 }

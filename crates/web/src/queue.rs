@@ -53,6 +53,23 @@ impl<T> Queue<T> {
         }
     }
 
+    /// The next request, unless it replaces the study (left waiting): what
+    /// runs beside the open study serves the others as they come.
+    pub fn take_next_beside_the_study(&mut self) -> Option<(Request, T)> {
+        if self.waiting.front()?.0.replaces_the_study() {
+            None
+        } else {
+            self.take_next()
+        }
+    }
+
+    /// Whether the next request replaces the study.
+    pub fn study_replaced_next(&self) -> bool {
+        self.waiting
+            .front()
+            .is_some_and(|(request, _)| request.replaces_the_study())
+    }
+
     /// The next request to run: the front one, or the newest of a run of
     /// superseding requests of its kind at the front (the others dropped).
     pub fn take_next(&mut self) -> Option<(Request, T)> {
@@ -100,6 +117,33 @@ mod tests {
         assert!(matches!(
             queue.take_next_view(),
             Some((Request::Probe { .. }, 4))
+        ));
+    }
+
+    #[test]
+    fn beside_the_study_every_request_is_served_until_one_replaces_it() {
+        let mut queue = Queue::default();
+        queue.push(probe(1.0), 1);
+        queue.push(Request::SegmentSurfaces, 2);
+        queue.push(
+            Request::OpenCached {
+                key: "k".into(),
+                clicked_at_ms: None,
+            },
+            3,
+        );
+        queue.push(probe(2.0), 4);
+        assert!(!queue.study_replaced_next());
+        assert!(matches!(queue.take_next_beside_the_study(), Some((_, 1))));
+        assert!(matches!(
+            queue.take_next_beside_the_study(),
+            Some((Request::SegmentSurfaces, 2))
+        ));
+        assert!(queue.study_replaced_next());
+        assert!(queue.take_next_beside_the_study().is_none());
+        assert!(matches!(
+            queue.take_next(),
+            Some((Request::OpenCached { .. }, 3))
         ));
     }
 

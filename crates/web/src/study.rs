@@ -53,21 +53,44 @@ pub enum Origin {
 /// The scan reply for a folder: its series and skipped files.
 pub fn scanned(scan: &Scan, files: usize) -> Reply {
     Reply::Scanned {
-        series: scan
-            .series
-            .iter()
-            .map(|s| SeriesSummary {
-                index: s.info.index,
-                modality: Modality::from_code(&s.info.modality),
-                description: s.info.description.clone(),
-                dims: s.info.dims,
-                spacing_mm: s.info.spacing_mm,
-                tilt_degrees: s.info.tilt_degrees,
-                warnings: s.info.warnings.clone(),
-            })
-            .collect(),
+        series: series_of(scan),
         skipped: Skipped::of(&scan.skipped),
         files,
+    }
+}
+
+/// What a volume opened by its files' stamp is, once its files were read
+/// and found to hold it: its summary as series `index`, and the folder.
+pub fn files_checked(scan: &Scan, volume: VolumeSummary) -> Reply {
+    Reply::FilesChecked {
+        volume,
+        series: series_of(scan),
+        skipped: Skipped::of(&scan.skipped),
+    }
+}
+
+/// Every series of `scan`, as listed.
+fn series_of(scan: &Scan) -> Vec<SeriesSummary> {
+    scan.series
+        .iter()
+        .map(|s| SeriesSummary {
+            index: s.info.index,
+            modality: Modality::from_code(&s.info.modality),
+            description: s.info.description.clone(),
+            dims: s.info.dims,
+            spacing_mm: s.info.spacing_mm,
+            tilt_degrees: s.info.tilt_degrees,
+            warnings: s.info.warnings.clone(),
+        })
+        .collect()
+}
+
+/// A series' title: its description, else its modality and number.
+fn series_title(info: &insitu_volume::SeriesInfo) -> String {
+    if info.description.is_empty() {
+        format!("{} series {}", info.modality, info.index + 1)
+    } else {
+        info.description.clone()
     }
 }
 
@@ -133,11 +156,7 @@ impl Study {
         cache: CacheOutcome,
     ) -> VolumeSummary {
         let info = &scan.series[index].info;
-        let title = if info.description.is_empty() {
-            format!("{} series {}", info.modality, index + 1)
-        } else {
-            info.description.clone()
-        };
+        let title = series_title(info);
         let modality = Modality::from_code(&info.modality);
         self.scan = Some(scan);
         self.files = files;
@@ -173,6 +192,26 @@ impl Study {
             Some(value_range),
             CacheOutcome::Hit,
         )
+    }
+
+    /// Gives the volume opened from the cache by its files' stamp the
+    /// folder's scan, once its files were read and found to hold it as
+    /// series `index`: its title and warnings come from there.
+    pub fn attach_scan(
+        &mut self,
+        scan: Rc<Scan>,
+        files: usize,
+        index: usize,
+    ) -> Option<VolumeSummary> {
+        let info = &scan.series.get(index)?.info;
+        let (_, summary) = self.volume.as_mut()?;
+        summary.series = Some(index);
+        summary.title = series_title(info);
+        summary.warnings = info.warnings.clone();
+        let summary = summary.clone();
+        self.scan = Some(scan);
+        self.files = files;
+        Some(summary)
     }
 
     /// Replaces the study with the synthetic demo spine.

@@ -24,6 +24,7 @@ pub fn record(dims: [u32; 3]) -> VolumeRecord {
         modality: Modality::Ct,
         chunk_hashes: Vec::new(),
         voxels_in: VoxelPlace::Chunks,
+        files_stamp: None,
         cached_at_ms: 1.0,
         thumbnail: Thumbnail {
             width: 2,

@@ -20,7 +20,7 @@ fn grid_text(dims: [u32; 3], spacing: [f64; 3]) -> String {
 }
 
 /// The series found and the files skipped.
-pub fn show_scan(series: &[SeriesSummary], skipped: &Skipped, files: usize) {
+pub fn list_series(series: &[SeriesSummary], skipped: &Skipped) {
     clear_children("series-list");
     let list = by_test_id("series-list");
     for s in series {
@@ -58,6 +58,11 @@ pub fn show_scan(series: &[SeriesSummary], skipped: &Skipped, files: usize) {
     by_test_id("skipped-count").set_text_content(Some(&skipped.in_all.to_string()));
     list_skipped(skipped);
     set_visible("skipped-files", skipped.in_all > 0);
+}
+
+/// What a folder holds, while its series is decoded.
+pub fn show_scan(series: &[SeriesSummary], skipped: &Skipped, files: usize) {
+    list_series(series, skipped);
     super::status(
         super::LoadState::Loading,
         &format!(

@@ -30,6 +30,11 @@ pub fn handle(reply: Reply, attachments: Attachments) {
             files,
         } => scanned(&series, &skipped, files),
         Reply::Loaded(summary) => loaded(summary),
+        Reply::FilesChecked {
+            volume,
+            series,
+            skipped,
+        } => files_checked(volume, &series, &skipped),
         Reply::CacheUpdate(write) => cache_update(write),
         Reply::Cancelled { still_open } => cancelled(still_open),
         Reply::Rendered { views, drawn_on } => rendered(&views, &drawn_on, &attachments),
@@ -97,12 +102,29 @@ fn cache_note(outcome: &CacheOutcome) -> String {
         CacheOutcome::AlreadyKept => {
             " (decoded as it was read; already kept on this computer, with its segments and surfaces)".into()
         }
+        CacheOutcome::FilesChanged => {
+            " (the files differ from their cached copy, though their names, sizes and times match: read from the files)".into()
+        }
         CacheOutcome::Rebuilt { .. } => {
             " (the cached copy was damaged, so it was decoded again)".into()
         }
         CacheOutcome::Unavailable(why) => format!(" (no cache: {why})"),
         CacheOutcome::Miss | CacheOutcome::Off | CacheOutcome::NotApplicable => String::new(),
     }
+}
+
+/// The files of a volume opened by their stamp hold it: its series (listed
+/// with the folder's others) is selected, its title and warnings shown.
+fn files_checked(summary: VolumeSummary, series: &[SeriesSummary], skipped: &Skipped) {
+    panel::list_series(series, skipped);
+    panel::show_volume(&summary);
+    if let Some(series) = summary.series {
+        app().selected.set(Some(series));
+        panel::select_series(series);
+        send(Request::Tags { series });
+    }
+    *app().volume.borrow_mut() = Some(summary);
+    set_data(&by_test_id("load-status"), "checked", "same");
 }
 
 /// A volume is ready: show it, draw it, and (CT) make the bone surface.
@@ -147,6 +169,8 @@ fn loaded(summary: VolumeSummary) {
     decoded_by.push_str(&cache_note(&summary.cache));
     let load_status = by_test_id("load-status");
     set_data(&load_status, "cache", summary.cache.word());
+    // Until a volume found by its files' stamp has its files read.
+    set_data(&load_status, "checked", "");
     status(
         LoadState::Ready,
         &format!(

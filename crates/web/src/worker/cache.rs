@@ -9,8 +9,8 @@ use std::rc::Rc;
 use insitu_mesh::{Mesh, SurfaceFacts, SurfaceOptions};
 use insitu_segment::{Labelmap, SegmentTable};
 use insitu_store::{
-    MeshRecord, SegmentsRecord, Store, StoreError, VolumeRecord, VolumeWrite, VoxelKind,
-    voxel_bytes,
+    FilesStamp, MeshRecord, SegmentsRecord, Store, StoreError, VolumeRecord, VolumeWrite,
+    VoxelKind, voxel_bytes,
 };
 use insitu_volume::{Modality, Volume, Voxels};
 
@@ -123,14 +123,17 @@ impl Cache {
         }))
     }
 
-    /// Begins writing `volume` under `key` ([`Cache::write_volume_step`]).
+    /// Begins writing `volume` under `key` ([`Cache::write_volume_step`]),
+    /// found again by `files_stamp` when its files are dropped again.
     pub fn begin_volume_write(
         key: &str,
         volume: &Volume,
         modality: Modality,
         value_range: (f32, f32),
+        files_stamp: Option<FilesStamp>,
     ) -> Result<VolumeWrite, StoreError> {
-        let record = VolumeRecord::of(volume, modality, value_range, now_ms());
+        let mut record = VolumeRecord::of(volume, modality, value_range, now_ms());
+        record.files_stamp = files_stamp;
         VolumeWrite::new(key, record, voxel_bytes(volume.voxels()))
     }
 

@@ -7,6 +7,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
+use insitu_store::{FileFacts, FilesStamp};
 use insitu_volume::{DICOM_HEAD_BYTES, EarlyVolume, MemoryFile, Scan, ScannedFile, could_be_dicom};
 use js_sys::{Array, Promise, Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
@@ -137,20 +138,31 @@ impl DroppedFiles {
     /// program, a video, a NumPy array) is not read past them; a file that
     /// cannot be read is scanned as empty, and the scan says why. An
     /// uncompressed series' pixels are converted while they are here
-    /// ([`EarlyVolume`]), so it is read once. The folder's `in_all` files
-    /// past those given at the start come from `incoming` as the page
-    /// sends them, read as they come. `None` when cancelled.
+    /// ([`EarlyVolume`]) when `hooks` ask, so it is read once. The folder's
+    /// `in_all` files past those given at the start come from `incoming`
+    /// as the page sends them, read as they come; once all are in, `hooks`
+    /// may stop the scan (the folder is known).
     pub async fn scan(
         &mut self,
         in_all: usize,
         incoming: &Incoming<'_>,
         cancel: &Cell<bool>,
         laps: &RefCell<Laps>,
-        progress: impl Fn(usize, usize),
-    ) -> Option<(Scan, EarlyVolume)> {
+        hooks: &mut impl ScanHooks,
+    ) -> Scanning {
         let mut in_all = in_all.max(self.files.len());
         let mut scanned: Vec<Option<ScannedFile>> = Vec::with_capacity(in_all);
-        let mut early = EarlyVolume::new(in_all, insitu_volume::budget::WASM_VOLUME_BYTES);
+        let converting = hooks.convert_early();
+        let mut early = EarlyVolume::new(
+            in_all,
+            if converting {
+                insitu_volume::budget::WASM_VOLUME_BYTES
+            } else {
+                0
+            },
+        );
+        // Whether `hooks` were told every file is in.
+        let mut all_in_told = false;
         // One buffer for every file's bytes, reused: no allocation per file.
         let mut scratch = Vec::new();
         let mut spare = Chunk::new();
@@ -158,12 +170,19 @@ impl DroppedFiles {
         let mut batched = 0;
         let mut next = None;
         loop {
+            if self
+                .tell_all_in(incoming, &mut in_all, &mut all_in_told, hooks)
+                .await
+            {
+                return Scanning::Known;
+            }
             let (batch, mut stream) = match next.take() {
                 Some(started) => started,
                 None => {
                     while batched == self.files.len() && self.files.len() < in_all {
-                        // `None`: cancelled while waiting.
-                        let arrived = incoming.next().await?;
+                        let Some(arrived) = incoming.next().await else {
+                            return Scanning::Cancelled;
+                        };
                         self.take_in(arrived, &mut in_all);
                     }
                     if batched == self.files.len() {
@@ -174,7 +193,7 @@ impl DroppedFiles {
                 }
             };
             if cancel.get() {
-                return None;
+                return Scanning::Cancelled;
             }
             // The next batch's first read starts now, so the browser opens
             // its files while this batch is scanned. In a probe page reading
@@ -192,6 +211,13 @@ impl DroppedFiles {
                 );
             }
             for &n in &batch {
+                // As soon as the last of the folder's files is in.
+                if self
+                    .tell_all_in(incoming, &mut in_all, &mut all_in_told, hooks)
+                    .await
+                {
+                    return Scanning::Known;
+                }
                 // One file in wasm memory at a time.
                 stream.next_into(&mut scratch).await;
                 laps.borrow_mut().lap("scan: files read");
@@ -200,14 +226,18 @@ impl DroppedFiles {
                     bytes: std::mem::take(&mut scratch),
                 };
                 let scanned_file = ScannedFile::read(&file, true);
-                early.offer(n, &file.bytes, &scanned_file);
+                if converting {
+                    early.offer(n, &file.bytes, &scanned_file);
+                }
                 scanned[n] = Some(scanned_file);
                 scratch = file.bytes;
                 laps.borrow_mut().lap("scan: headers and hashes");
             }
             spare = stream.into_chunk();
             let read = batch.last().map_or(batched, |&n| n + 1);
-            progress(read, in_all);
+            if !hooks.batch_done(read, in_all).await {
+                return Scanning::Stopped;
+            }
         }
         let scan = Scan::from_files(
             scanned
@@ -215,7 +245,55 @@ impl DroppedFiles {
                 .map(|s| s.expect("every file scanned"))
                 .collect(),
         );
-        Some((scan, early))
+        Scanning::Scanned(scan, early)
+    }
+
+    /// Takes in the files that have arrived and, the first time all of the
+    /// folder's are in, tells `hooks`; whether they stop the scan.
+    async fn tell_all_in(
+        &mut self,
+        incoming: &Incoming<'_>,
+        in_all: &mut usize,
+        told: &mut bool,
+        hooks: &mut impl ScanHooks,
+    ) -> bool {
+        while let Some(arrived) = incoming.arrived() {
+            self.take_in(arrived, in_all);
+        }
+        if *told || self.files.len() < *in_all {
+            return false;
+        }
+        *told = true;
+        hooks.all_in(self).await
+    }
+
+    /// The folder's stamp ([`FilesStamp`]): every file's name, size and
+    /// time, and the first bytes of a few (read now, a few kB).
+    pub async fn stamp(&self) -> FilesStamp {
+        let facts: Vec<FileFacts> = self
+            .files
+            .iter()
+            .zip(&self.names)
+            .map(|(file, name)| FileFacts {
+                name,
+                size: file.size() as u64,
+                modified_ms: file.last_modified(),
+            })
+            .collect();
+        let sampled = FilesStamp::sampled(&facts);
+        let heads = settled(sampled.iter().map(|&n| {
+            self.files[n]
+                .slice_with_f64_and_f64(0.0, FilesStamp::HEAD_BYTES as f64)
+                .ok()
+                .map(|head| head.array_buffer())
+        }))
+        .await;
+        let heads: Vec<Vec<u8>> = heads
+            .iter()
+            .map(|head| head.as_ref().map(Uint8Array::to_vec).unwrap_or_default())
+            .collect();
+        let heads: Vec<&[u8]> = heads.iter().map(Vec::as_slice).collect();
+        FilesStamp::of(&facts, &heads)
     }
 
     /// Adds files that came after the first ones, with the folder's count
@@ -270,6 +348,35 @@ impl DroppedFiles {
         let stream = self.stream(&batch, chunk);
         (batch, stream)
     }
+}
+
+/// How a scan ended.
+pub enum Scanning {
+    /// Every file was read: the scan, and the series converted as it was
+    /// read (when asked).
+    Scanned(Scan, EarlyVolume),
+    /// The hooks knew the folder once its files were in: not read further.
+    Known,
+    /// Cancelled.
+    Cancelled,
+    /// The hooks stopped it between batches.
+    Stopped,
+}
+
+/// What a scan's caller does along the way.
+// The study worker is one thread: its futures are never sent anywhere.
+#[allow(async_fn_in_trait)]
+pub trait ScanHooks {
+    /// Whether to convert an uncompressed series while it is read.
+    fn convert_early(&self) -> bool;
+
+    /// Every one of the folder's files is in (told once, before the scan
+    /// reads on): `true` stops the scan.
+    async fn all_in(&mut self, files: &DroppedFiles) -> bool;
+
+    /// The first `read` of the folder's `in_all` files are scanned;
+    /// `false` stops the scan.
+    async fn batch_done(&mut self, read: usize, in_all: usize) -> bool;
 }
 
 /// Where an opening's later files come from: the worker's arrivals.

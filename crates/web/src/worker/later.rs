@@ -71,6 +71,8 @@ pub struct VolumeJob {
     pub modality: Modality,
     /// For its record: smallest and largest value.
     pub value_range: (f32, f32),
+    /// For its record: the files it came from.
+    pub files_stamp: Option<insitu_store::FilesStamp>,
     /// The study generation it was loaded as.
     pub generation: u64,
     /// Once begun: the write, the milliseconds its steps took so far and
@@ -185,7 +187,13 @@ async fn write_volume(worker: &Worker, mut job: VolumeJob) {
     };
     let (mut write, mut spent_ms, stops) = match job.write.take() {
         Some(begun) => begun,
-        None => match Cache::begin_volume_write(&job.key, &held, job.modality, job.value_range) {
+        None => match Cache::begin_volume_write(
+            &job.key,
+            &held,
+            job.modality,
+            job.value_range,
+            job.files_stamp,
+        ) {
             Ok(write) => (write, 0.0, 0),
             Err(e) => return post_volume_write(worker, &job, after_write(Err(e)).0),
         },

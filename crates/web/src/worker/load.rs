@@ -4,18 +4,22 @@
 //! study's and is written to the cache after the UI has it. A new folder
 //! is loaded beside the open study, which is kept on cancel or failure.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
+use insitu_store::FilesStamp;
 use insitu_volume::phantom::{PhantomSize, Variant};
 use insitu_volume::{BuildError, Loaded, MemoryFile, Reduction, Scan, budget};
 
 use super::cache::Cache;
-use super::files::{DroppedFiles, FILES_PER_BATCH, Incoming};
+use super::cache::CachedVolume;
+use super::files::{DroppedFiles, FILES_PER_BATCH, Incoming, ScanHooks, Scanning};
 use super::later::{Later, VolumeJob};
 use super::{Worker, now_ms, post};
 use crate::cache::{AfterLookup, after_lookup, recent_failure};
 use crate::decoders::{self, DecodedBy, Parallel};
 use crate::envelope::Attachments;
+use crate::laps::Laps;
 use crate::protocol::{CacheOutcome, Failure, Phase, Reply, Task};
 use crate::study;
 
@@ -47,7 +51,10 @@ fn failed(during: Task, error: Failure) {
 /// Opens dropped files: scan (hashing each file for the cache key as it
 /// goes), then load the largest series beside the open study. `files` are
 /// the first of the folder's `in_all`, the others arriving for `opening`.
-/// Timed from `chosen_at_ms` (the user's choice) when given.
+/// Once every file is in, the folder's stamp is looked up in the cache: a
+/// folder dropped again opens from there at once, and its files are read
+/// and checked afterwards. Timed from `chosen_at_ms` (the user's choice)
+/// when given.
 pub async fn open(
     worker: &Worker,
     mut files: DroppedFiles,
@@ -63,18 +70,21 @@ pub async fn open(
     worker.cancel.set(false);
     worker.too_large.borrow_mut().take();
     let incoming = Incoming::new(&worker.arrivals, &worker.arrived, &worker.cancel, opening);
-    let Some((scan, early)) = files
-        .scan(
-            in_all,
-            &incoming,
-            &worker.cancel,
-            &worker.laps,
-            |done, total| progress(Phase::Reading, done, total),
-        )
+    let mut hooks = Opening {
+        worker,
+        before: Before::default(),
+        known: None,
+    };
+    let (scan, early) = match files
+        .scan(in_all, &incoming, &worker.cancel, &worker.laps, &mut hooks)
         .await
-    else {
-        worker.cancelled();
-        return;
+    {
+        Scanning::Scanned(scan, early) => (scan, early),
+        Scanning::Cancelled | Scanning::Stopped => return worker.cancelled(),
+        Scanning::Known => {
+            let (key, cached) = hooks.known.take().expect("known by its stamp");
+            return open_known(worker, files, &incoming, key, cached, hooks.before, started).await;
+        }
     };
     let files = Rc::new(files);
     progress(Phase::Scanning, files.len(), files.len());
@@ -95,6 +105,7 @@ pub async fn open(
         index,
         started,
         from_scan,
+        hooks.before,
     )
     .await;
     if loading == Loading::TooLarge {
@@ -112,6 +123,179 @@ pub async fn open(
     }
 }
 
+/// What an opening learnt of its folder before the load: the folder's
+/// stamp (to keep with its volume), and why an entry the stamp found was
+/// not used (said instead of a plain miss).
+#[derive(Default)]
+struct Before {
+    stamp: Option<FilesStamp>,
+    not_used: Option<CacheOutcome>,
+    /// Why the cache could not be opened (not asked again: an upgrade an
+    /// older tab blocks is waited for once).
+    no_store: Option<CacheOutcome>,
+}
+
+/// A new folder's scan: its progress shown, an uncompressed series
+/// converted as it is read, and the cache asked for the folder by its
+/// stamp once every file is in.
+struct Opening<'a> {
+    worker: &'a Worker,
+    before: Before,
+    /// The volume the stamp found, with its key.
+    known: Option<(String, CachedVolume)>,
+}
+
+impl ScanHooks for Opening<'_> {
+    fn convert_early(&self) -> bool {
+        true
+    }
+
+    async fn all_in(&mut self, files: &DroppedFiles) -> bool {
+        if self.worker.cache.keeps_nothing() {
+            return false;
+        }
+        let stamp = files.stamp().await;
+        self.before.stamp = Some(stamp);
+        let store = match self.worker.cache.store().await {
+            Ok(store) => store,
+            Err(why) => {
+                self.before.no_store = Some(why);
+                return false;
+            }
+        };
+        let key = store.volume_of_files(stamp).await;
+        self.worker.laps.borrow_mut().lap("cache: the files' stamp");
+        let Ok(Some(key)) = key else {
+            return false;
+        };
+        let found = Cache::volume(&store, &key, &self.worker.laps).await;
+        match not_used(&store, &key, &found).await {
+            None => {
+                let cached = found.ok().flatten().expect("a hit");
+                self.known = Some((key, cached));
+                true
+            }
+            Some(why) => {
+                // A damaged entry is said; a refused read is tried again
+                // by the content key.
+                if matches!(why, CacheOutcome::Rebuilt { .. }) {
+                    self.before.not_used = Some(why);
+                }
+                false
+            }
+        }
+    }
+
+    async fn batch_done(&mut self, read: usize, in_all: usize) -> bool {
+        progress(Phase::Reading, read, in_all);
+        true
+    }
+}
+
+/// A volume opened from the cache by its files' stamp: shown at once, then
+/// its files are read (the views served in between) and their content key
+/// compared. The same: the study gets the folder's scan. Not the same
+/// (files changed in place, their times kept): the stamp is taken back and
+/// the files are loaded as they are.
+async fn open_known(
+    worker: &Worker,
+    mut files: DroppedFiles,
+    incoming: &Incoming<'_>,
+    key: String,
+    cached: CachedVolume,
+    before: Before,
+    started: f64,
+) {
+    let mut summary =
+        worker
+            .study
+            .borrow_mut()
+            .from_cache(cached.volume, cached.modality, cached.value_range);
+    *worker.files.borrow_mut() = None;
+    worker.cache.set_volume_key(Some(key.clone()));
+    summary.load_ms = now_ms() - started;
+    worker.laps.borrow_mut().lap("summary");
+    worker.laps.borrow().log("found by the files' stamp");
+    post(&Reply::Loaded(summary), Attachments::default());
+    super::segments::restore(worker).await;
+    let shown = worker.study.borrow().volume_generation();
+    // Its own laps: the requests served meanwhile keep theirs.
+    let laps = RefCell::new(Laps::default());
+    laps.borrow_mut().restart();
+    let in_all = files.len();
+    let scanned = files
+        .scan(
+            in_all,
+            incoming,
+            &worker.cancel,
+            &laps,
+            &mut Checking { worker },
+        )
+        .await;
+    let Scanning::Scanned(scan, _) = scanned else {
+        // Stopped for another study, or cancelled: the volume stays,
+        // without its folder.
+        return;
+    };
+    if worker.study.borrow().volume_generation() != shown {
+        return;
+    }
+    let files = Rc::new(files);
+    let index = scan.largest_series();
+    let same = index.and_then(|index| scan.content_key_from_scan(index)) == Some(key.clone());
+    laps.borrow_mut().lap("content key");
+    laps.borrow().log("files checked against the cache");
+    let scan = Rc::new(scan);
+    if let (true, Some(index)) = (same, index) {
+        let checked = worker
+            .study
+            .borrow_mut()
+            .attach_scan(scan.clone(), files.len(), index);
+        *worker.files.borrow_mut() = Some(files);
+        if let Some(volume) = checked {
+            post(&study::files_checked(&scan, volume), Attachments::default());
+        }
+        return;
+    }
+    web_sys::console::warn_1(&"insitu: the files differ from the copy their stamp found".into());
+    if let Ok(store) = worker.cache.store().await {
+        let _ = store.set_files_stamp(&key, None).await;
+    }
+    worker.cache.set_volume_key(None);
+    post(&study::scanned(&scan, files.len()), Attachments::default());
+    let Some(index) = index else {
+        return failed(Task::Opening, Failure::NoImageSeries);
+    };
+    let before = Before {
+        stamp: before.stamp,
+        not_used: Some(CacheOutcome::FilesChanged),
+        no_store: None,
+    };
+    load_scanned(worker, scan, files, index, before).await;
+}
+
+/// The files of a volume already shown, read to check it: nothing
+/// converted, no progress shown; between batches the user's requests are
+/// served (its surface, its segments, the views), and a request that
+/// replaces the study stops the check.
+struct Checking<'a> {
+    worker: &'a Worker,
+}
+
+impl ScanHooks for Checking<'_> {
+    fn convert_early(&self) -> bool {
+        false
+    }
+
+    async fn all_in(&mut self, _: &DroppedFiles) -> bool {
+        false
+    }
+
+    async fn batch_done(&mut self, _: usize, _: usize) -> bool {
+        super::serve_beside_the_study(self.worker).await
+    }
+}
+
 /// Loads another series of the open folder.
 pub async fn load_series(worker: &Worker, index: usize) {
     worker.laps.borrow_mut().restart();
@@ -124,9 +308,7 @@ pub async fn load_series(worker: &Worker, index: usize) {
     if index >= scan.series.len() {
         return failed(Task::Loading, Failure::NoSuchSeries(index));
     }
-    if load(worker, scan, files, index, now_ms(), None).await == Loading::Cancelled {
-        worker.cancelled();
-    }
+    load_scanned(worker, scan, files, index, Before::default()).await;
 }
 
 /// Loads the series that was too large, read as `reduction`.
@@ -141,7 +323,19 @@ pub async fn load_reduced(worker: &Worker, index: usize, reduction: Reduction) {
         Err(e) => return failed(Task::Loading, Failure::Build(e)),
     };
     progress(Phase::Decoding, 0, 0);
-    if load(worker, reduced, files, index, now_ms(), None).await == Loading::Cancelled {
+    load_scanned(worker, reduced, files, index, Before::default()).await;
+}
+
+/// Loads series `index` of a folder already scanned, timed from now; a
+/// cancel is said.
+async fn load_scanned(
+    worker: &Worker,
+    scan: Rc<Scan>,
+    files: Rc<DroppedFiles>,
+    index: usize,
+    before: Before,
+) {
+    if load(worker, scan, files, index, now_ms(), None, before).await == Loading::Cancelled {
         worker.cancelled();
     }
 }
@@ -150,6 +344,8 @@ pub async fn load_reduced(worker: &Worker, index: usize, reduction: Reduction) {
 /// the study's volume. `from_scan`: the series already decoded as it was
 /// scanned, so the cache is only asked whether it holds it (for the
 /// segments and surfaces kept with it): reading it back would be slower.
+/// `before`: the folder's stamp, kept with the cached volume so that the
+/// next drop finds it, and what an earlier lookup found.
 async fn load(
     worker: &Worker,
     scan: Rc<Scan>,
@@ -157,15 +353,17 @@ async fn load(
     index: usize,
     started: f64,
     from_scan: Option<Loaded>,
+    before: Before,
 ) -> Loading {
     progress(Phase::Decoding, 0, 0);
     let key = (!worker.cache.keeps_nothing())
         .then(|| scan.content_key_from_scan(index))
         .flatten();
     worker.laps.borrow_mut().lap("content key");
-    let store = match &key {
-        Some(_) => worker.cache.store().await,
-        None => Err(CacheOutcome::Off),
+    let store = match (&key, before.no_store) {
+        (Some(_), None) => worker.cache.store().await,
+        (Some(_), Some(why)) => Err(why),
+        (None, _) => Err(CacheOutcome::Off),
     };
     let mut outcome = match &store {
         Ok(_) => CacheOutcome::Miss,
@@ -207,10 +405,16 @@ async fn load(
                 worker.laps.borrow_mut().lap("summary");
                 worker.laps.borrow().log("cache hit");
                 post(&Reply::Loaded(summary), Attachments::default());
+                keep_stamp(store, key, before.stamp).await;
                 super::segments::restore(worker).await;
                 return Loading::Loaded;
             }
         }
+    }
+    if outcome == CacheOutcome::Miss
+        && let Some(why) = before.not_used
+    {
+        outcome = why;
     }
     let (built, decoded_by) = match from_scan {
         Some(loaded) => (Ok(loaded), DecodedBy::default()),
@@ -252,14 +456,25 @@ async fn load(
     summary.decoder_heap_bytes = decoded_by.heap_bytes;
     worker.laps.borrow_mut().lap("summary");
     post(&Reply::Loaded(summary.clone()), Attachments::default());
-    if kept {
+    if let (true, Some(key), Ok(store)) = (kept, &key, &store) {
+        keep_stamp(store, key, before.stamp).await;
         super::segments::restore(worker).await;
     } else if let (Some(key), Ok(store)) = (key, store) {
         // Once idle: the user sees the study while it is written.
-        cache_later(worker, store, key, &summary);
+        cache_later(worker, store, key, &summary, before.stamp);
     }
     worker.laps.borrow().log("load");
     Loading::Loaded
+}
+
+/// Keeps `stamp` (the files a volume was just opened from) with the cached
+/// volume `key`, so that dropping them again finds it before they are read.
+async fn keep_stamp(store: &insitu_store::Store, key: &str, stamp: Option<FilesStamp>) {
+    if let Some(stamp) = stamp
+        && let Err(e) = store.set_files_stamp(key, Some(stamp)).await
+    {
+        web_sys::console::warn_1(&format!("insitu: the files' stamp not kept: {e}").into());
+    }
 }
 
 /// What the load's cache lookup of `key` found, when it is not to be used:
@@ -386,12 +601,14 @@ async fn decode_in_place(
     }
 }
 
-/// Puts the study's volume in the cache once the worker is idle.
+/// Puts the study's volume in the cache once the worker is idle, with the
+/// stamp of the files it came from.
 fn cache_later(
     worker: &Worker,
     store: Rc<insitu_store::Store>,
     key: String,
     summary: &crate::protocol::VolumeSummary,
+    files_stamp: Option<FilesStamp>,
 ) {
     let (volume, generation) = {
         let study = worker.study.borrow();
@@ -404,6 +621,7 @@ fn cache_later(
             volume: Rc::downgrade(&volume),
             modality: summary.modality,
             value_range: summary.value_range,
+            files_stamp,
             generation,
             write: None,
         }));
@@ -495,6 +713,6 @@ async fn keep_demo(worker: &Worker, key: &str, summary: &crate::protocol::Volume
             worker.cache.set_volume_key(Some(key.to_owned()));
             super::segments::restore(worker).await;
         }
-        _ => cache_later(worker, store, key.to_owned(), summary),
+        _ => cache_later(worker, store, key.to_owned(), summary, None),
     }
 }

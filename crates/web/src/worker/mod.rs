@@ -102,6 +102,22 @@ async fn serve_waiting_views(worker: &Worker) {
     }
 }
 
+/// Between the steps of work beside the open study (checking its files):
+/// lets messages in, then serves every waiting request until one would
+/// replace the study; `false` then (the work should stop for it).
+async fn serve_beside_the_study(worker: &Worker) -> bool {
+    crate::dom::next_task().await;
+    loop {
+        let next = worker.queue.borrow_mut().take_next_beside_the_study();
+        let Some((request, attachments)) = next else {
+            return !worker.queue.borrow().study_replaced_next();
+        };
+        let served: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>> =
+            Box::pin(handle(worker, request, attachments));
+        served.await;
+    }
+}
+
 /// Resolves after `ms` milliseconds, letting messages in meanwhile; with
 /// `wake`, also as soon as a request comes (the message handler calls it).
 async fn sleep(ms: i32, wake: Option<&RefCell<Option<js_sys::Function>>>) {

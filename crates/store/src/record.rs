@@ -348,7 +348,7 @@ mod tests {
             size: 526_336,
             modified_ms: 1.7e12,
         };
-        r.files_stamp = Some(FilesStamp::of(&[named], &[b"DOE^JOHN 1.2.840.1"]));
+        r.files_stamp = Some(FilesStamp::of(&[named], 300, &[b"DOE^JOHN 1.2.840.1"]));
         let json = serde_json::to_string(&r).unwrap();
         assert!(!json.contains("DOE") && !json.contains("1.2.840"), "{json}");
         let strings: Vec<&str> = json.split('"').skip(1).step_by(2).collect();

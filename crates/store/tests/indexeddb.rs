@@ -115,8 +115,8 @@ async fn volumes_are_found_by_their_files_stamp() {
         modified_ms: 1.7e12,
     };
     let (one, two) = (
-        FilesStamp::of(&[files(10)], &[b"head"]),
-        FilesStamp::of(&[files(12)], &[b"head"]),
+        FilesStamp::of(&[files(10)], 1, &[b"head"]),
+        FilesStamp::of(&[files(12)], 1, &[b"head"]),
     );
     let mut rec = record([64, 64, 4]);
     let voxels = pattern(rec.voxel_bytes());

@@ -140,8 +140,8 @@ impl DroppedFiles {
     /// uncompressed series' pixels are converted while they are here
     /// ([`EarlyVolume`]) when `hooks` ask, so it is read once. The folder's
     /// `in_all` files past those given at the start come from `incoming`
-    /// as the page sends them, read as they come; once all are in, `hooks`
-    /// may stop the scan (the folder is known).
+    /// as the page sends them, read as they come; `hooks` may stop the scan
+    /// before it reads anything (the folder is known) or between files.
     pub async fn scan(
         &mut self,
         in_all: usize,
@@ -161,8 +161,10 @@ impl DroppedFiles {
                 0
             },
         );
-        // Whether `hooks` were told every file is in.
-        let mut all_in_told = false;
+        // The folder may be known from its first files.
+        if hooks.first_files(self, in_all).await {
+            return Scanning::Known;
+        }
         // One buffer for every file's bytes, reused: no allocation per file.
         let mut scratch = Vec::new();
         let mut spare = Chunk::new();
@@ -170,12 +172,6 @@ impl DroppedFiles {
         let mut batched = 0;
         let mut next = None;
         loop {
-            if self
-                .tell_all_in(incoming, &mut in_all, &mut all_in_told, hooks)
-                .await
-            {
-                return Scanning::Known;
-            }
             let (batch, mut stream) = match next.take() {
                 Some(started) => started,
                 None => {
@@ -211,12 +207,8 @@ impl DroppedFiles {
                 );
             }
             for &n in &batch {
-                // As soon as the last of the folder's files is in.
-                if self
-                    .tell_all_in(incoming, &mut in_all, &mut all_in_told, hooks)
-                    .await
-                {
-                    return Scanning::Known;
+                if !hooks.file_done().await {
+                    return Scanning::Stopped;
                 }
                 // One file in wasm memory at a time.
                 stream.next_into(&mut scratch).await;
@@ -235,9 +227,7 @@ impl DroppedFiles {
             }
             spare = stream.into_chunk();
             let read = batch.last().map_or(batched, |&n| n + 1);
-            if !hooks.batch_done(read, in_all).await {
-                return Scanning::Stopped;
-            }
+            hooks.batch_done(read, in_all);
         }
         let scan = Scan::from_files(
             scanned
@@ -248,28 +238,10 @@ impl DroppedFiles {
         Scanning::Scanned(scan, early)
     }
 
-    /// Takes in the files that have arrived and, the first time all of the
-    /// folder's are in, tells `hooks`; whether they stop the scan.
-    async fn tell_all_in(
-        &mut self,
-        incoming: &Incoming<'_>,
-        in_all: &mut usize,
-        told: &mut bool,
-        hooks: &mut impl ScanHooks,
-    ) -> bool {
-        while let Some(arrived) = incoming.arrived() {
-            self.take_in(arrived, in_all);
-        }
-        if *told || self.files.len() < *in_all {
-            return false;
-        }
-        *told = true;
-        hooks.all_in(self).await
-    }
-
-    /// The folder's stamp ([`FilesStamp`]): every file's name, size and
-    /// time, and the first bytes of a few (read now, a few kB).
-    pub async fn stamp(&self) -> FilesStamp {
+    /// The stamp ([`FilesStamp`]) of a folder of `in_all` files whose
+    /// first are these: their names, sizes and times, and the first bytes
+    /// of a few (read now, a few kB).
+    pub async fn stamp(&self, in_all: usize) -> FilesStamp {
         let facts: Vec<FileFacts> = self
             .files
             .iter()
@@ -293,7 +265,7 @@ impl DroppedFiles {
             .map(|head| head.as_ref().map(Uint8Array::to_vec).unwrap_or_default())
             .collect();
         let heads: Vec<&[u8]> = heads.iter().map(Vec::as_slice).collect();
-        FilesStamp::of(&facts, &heads)
+        FilesStamp::of(&facts, in_all as u64, &heads)
     }
 
     /// Adds files that came after the first ones, with the folder's count
@@ -355,11 +327,11 @@ pub enum Scanning {
     /// Every file was read: the scan, and the series converted as it was
     /// read (when asked).
     Scanned(Scan, EarlyVolume),
-    /// The hooks knew the folder once its files were in: not read further.
+    /// The hooks knew the folder by its first files: not read.
     Known,
     /// Cancelled.
     Cancelled,
-    /// The hooks stopped it between batches.
+    /// The hooks stopped it between files.
     Stopped,
 }
 
@@ -370,13 +342,15 @@ pub trait ScanHooks {
     /// Whether to convert an uncompressed series while it is read.
     fn convert_early(&self) -> bool;
 
-    /// Every one of the folder's files is in (told once, before the scan
-    /// reads on): `true` stops the scan.
-    async fn all_in(&mut self, files: &DroppedFiles) -> bool;
+    /// The folder's first files are in (those sent with the request to
+    /// open it), of `in_all`: `true` stops the scan before it reads any.
+    async fn first_files(&mut self, files: &DroppedFiles, in_all: usize) -> bool;
 
-    /// The first `read` of the folder's `in_all` files are scanned;
-    /// `false` stops the scan.
-    async fn batch_done(&mut self, read: usize, in_all: usize) -> bool;
+    /// Before each file is read: `false` stops the scan.
+    async fn file_done(&mut self) -> bool;
+
+    /// The first `read` of the folder's `in_all` files are scanned.
+    fn batch_done(&mut self, read: usize, in_all: usize);
 }
 
 /// Where an opening's later files come from: the worker's arrivals.

@@ -51,9 +51,9 @@ fn failed(during: Task, error: Failure) {
 /// Opens dropped files: scan (hashing each file for the cache key as it
 /// goes), then load the largest series beside the open study. `files` are
 /// the first of the folder's `in_all`, the others arriving for `opening`.
-/// Once every file is in, the folder's stamp is looked up in the cache: a
-/// folder dropped again opens from there at once, and its files are read
-/// and checked afterwards. Timed from `chosen_at_ms` (the user's choice)
+/// Its first files give the folder's stamp, looked up in the cache before
+/// any file is read: a folder dropped again opens from there at once, and
+/// all its files are read and checked afterwards. Timed from `chosen_at_ms` (the user's choice)
 /// when given.
 pub async fn open(
     worker: &Worker,
@@ -81,9 +81,12 @@ pub async fn open(
     {
         Scanning::Scanned(scan, early) => (scan, early),
         Scanning::Cancelled | Scanning::Stopped => return worker.cancelled(),
+        // A cancel that came while the cache was asked keeps the open study.
+        Scanning::Known if worker.cancel.get() => return worker.cancelled(),
         Scanning::Known => {
             let (key, cached) = hooks.known.take().expect("known by its stamp");
-            return open_known(worker, files, &incoming, key, cached, hooks.before, started).await;
+            let folder = (files, in_all, &incoming);
+            return open_known(worker, folder, key, cached, hooks.before, started).await;
         }
     };
     let files = Rc::new(files);
@@ -135,9 +138,9 @@ struct Before {
     no_store: Option<CacheOutcome>,
 }
 
-/// A new folder's scan: its progress shown, an uncompressed series
-/// converted as it is read, and the cache asked for the folder by its
-/// stamp once every file is in.
+/// A new folder's scan: the cache asked for the folder by its stamp
+/// first, its progress shown, an uncompressed series converted as it is
+/// read.
 struct Opening<'a> {
     worker: &'a Worker,
     before: Before,
@@ -150,11 +153,11 @@ impl ScanHooks for Opening<'_> {
         true
     }
 
-    async fn all_in(&mut self, files: &DroppedFiles) -> bool {
+    async fn first_files(&mut self, files: &DroppedFiles, in_all: usize) -> bool {
         if self.worker.cache.keeps_nothing() {
             return false;
         }
-        let stamp = files.stamp().await;
+        let stamp = files.stamp(in_all).await;
         self.before.stamp = Some(stamp);
         let store = match self.worker.cache.store().await {
             Ok(store) => store,
@@ -186,21 +189,28 @@ impl ScanHooks for Opening<'_> {
         }
     }
 
-    async fn batch_done(&mut self, read: usize, in_all: usize) -> bool {
-        progress(Phase::Reading, read, in_all);
+    async fn file_done(&mut self) -> bool {
         true
+    }
+
+    fn batch_done(&mut self, read: usize, in_all: usize) {
+        progress(Phase::Reading, read, in_all);
     }
 }
 
+/// How long (ms) a volume found by its files' stamp waits for the page's
+/// first request for views before its files are checked.
+const FIRST_VIEWS_WAIT_MS: i32 = 100;
+
 /// A volume opened from the cache by its files' stamp: shown at once, then
-/// its files are read (the views served in between) and their content key
-/// compared. The same: the study gets the folder's scan. Not the same
-/// (files changed in place, their times kept): the stamp is taken back and
-/// the files are loaded as they are.
+/// all the folder's `in_all` files are read (those past the first arriving
+/// through `incoming`; the user's requests served in between) and their
+/// content key compared. The same: the study gets the folder's scan. Not
+/// the same (files changed in place, their times kept): the stamp is taken
+/// back and the files are loaded as they are.
 async fn open_known(
     worker: &Worker,
-    mut files: DroppedFiles,
-    incoming: &Incoming<'_>,
+    (mut files, in_all, incoming): (DroppedFiles, usize, &Incoming<'_>),
     key: String,
     cached: CachedVolume,
     before: Before,
@@ -219,10 +229,16 @@ async fn open_known(
     post(&Reply::Loaded(summary), Attachments::default());
     super::segments::restore(worker).await;
     let shown = worker.study.borrow().volume_generation();
+    // The page asks for the first views as soon as it has the volume:
+    // they go before the check, which would otherwise share the cores
+    // with them (a request ends the wait).
+    super::sleep(FIRST_VIEWS_WAIT_MS, Some(&worker.wake)).await;
+    if !super::serve_beside_the_study(worker).await {
+        return;
+    }
     // Its own laps: the requests served meanwhile keep theirs.
     let laps = RefCell::new(Laps::default());
     laps.borrow_mut().restart();
-    let in_all = files.len();
     let scanned = files
         .scan(
             in_all,
@@ -287,13 +303,20 @@ impl ScanHooks for Checking<'_> {
         false
     }
 
-    async fn all_in(&mut self, _: &DroppedFiles) -> bool {
+    async fn first_files(&mut self, _: &DroppedFiles, _: usize) -> bool {
         false
     }
 
-    async fn batch_done(&mut self, _: usize, _: usize) -> bool {
+    async fn file_done(&mut self) -> bool {
+        // Requests come in while files are read; served as soon as one is
+        // in (a redraw waits one file's read, not a batch's).
+        if self.worker.queue.borrow().is_empty() {
+            return true;
+        }
         super::serve_beside_the_study(self.worker).await
     }
+
+    fn batch_done(&mut self, _: usize, _: usize) {}
 }
 
 /// Loads another series of the open folder.

@@ -126,7 +126,7 @@ impl VoxelFiles {
         out: *mut u8,
     ) -> Result<(), StoreError> {
         let file = self.file(key, false).await.map_err(|e| {
-            if dom_name(&e).as_deref() == Some("NotFoundError") {
+            if is_not_found(&e) {
                 StoreError::Corrupt("the volume's voxel file is missing".into())
             } else {
                 StoreError::refused("open a voxel file", &e)
@@ -176,7 +176,7 @@ impl VoxelFiles {
     pub async fn remove(&self, key: &str) -> Result<(), StoreError> {
         match settle(self.folder.remove_entry(&file_name(key))).await {
             Ok(_) => Ok(()),
-            Err(e) if dom_name(&e).as_deref() == Some("NotFoundError") => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
             Err(e) => Err(StoreError::refused("remove a voxel file", &e)),
         }
     }
@@ -245,7 +245,7 @@ pub(crate) async fn remove_folder(database: &str) -> Result<(), StoreError> {
     options.set_recursive(true);
     match settle(root.remove_entry_with_options(&folder_name(database), &options)).await {
         Ok(_) => Ok(()),
-        Err(e) if dom_name(&e).as_deref() == Some("NotFoundError") => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
         Err(e) => Err(StoreError::refused("remove the voxel files", &e)),
     }
 }
@@ -258,6 +258,11 @@ fn wrong_size(got: usize, expected: usize) -> StoreError {
 
 fn dom_name(e: &JsValue) -> Option<String> {
     e.dyn_ref::<web_sys::DomException>().map(|d| d.name())
+}
+
+/// Whether the browser refused because the file or folder is not there.
+fn is_not_found(e: &JsValue) -> bool {
+    dom_name(e).as_deref() == Some("NotFoundError")
 }
 
 /// Reads each chunk straight into its place in `out` and checks it.

@@ -48,6 +48,20 @@ rows: {
     return page;
   }
 
+  /** Runs `body` on a fresh page of a browser profile kept on disk (as a
+   * user's is; an incognito-like one keeps storage in memory), then
+   * closes the browser and removes the profile. */
+  async function onDiskProfile(body) {
+    const profile = await mkdtemp(path.join(os.tmpdir(), 'insitu-profile-'));
+    const fresh = await freshPage('', await launchProfile(profile, { webgpu: true, viewport: { width: 1280, height: 800 } }));
+    try {
+      return await body(fresh);
+    } finally {
+      await fresh.context().close();
+      await rm(profile, { recursive: true, force: true });
+    }
+  }
+
   /** Milliseconds from the folder chosen (its change event) to `ready`. */
   async function timeOpenFolder(page, dir) {
     return (await timeOpenFolderToViews(page, dir)).ready;
@@ -171,9 +185,7 @@ rows: {
   // back to it: the first study's memory is gone, the cache is not). On a
   // profile on disk, as a user's, not an incognito-like one in memory.
   async function coldThenCached(dir) {
-    const profile = await mkdtemp(path.join(os.tmpdir(), 'insitu-profile-'));
-    const fresh = await freshPage('', await launchProfile(profile, { webgpu: true, viewport: { width: 1280, height: 800 } }));
-    try {
+    return onDiskProfile(async (fresh) => {
       const once = async () => {
         const { ready, drawn } = await timeOpenFolderToViews(fresh, dir);
         return {
@@ -241,19 +253,14 @@ rows: {
         timings: [...fresh.timings],
       };
       return { cold, cached, recent };
-    } finally {
-      await fresh.context().close();
-      await rm(profile, { recursive: true, force: true });
-    }
+    });
   }
   // The whole browser's memory while a folder opens, is meshed and is
   // cached, on a fresh page of its own (the sampling takes CPU, so not
   // during a timed load), on a profile on disk: an incognito-like one
   // keeps the cache in the browser process's memory.
   async function browserMemoryRow(name, dir) {
-    const profile = await mkdtemp(path.join(os.tmpdir(), 'insitu-profile-'));
-    const fresh = await freshPage('', await launchProfile(profile, { webgpu: true, viewport: { width: 1280, height: 800 } }));
-    try {
+    return onDiskProfile(async (fresh) => {
       await fresh.waitForTimeout(1000);
       const watch = watchBrowserMemory(50);
       await timeOpenFolderToViews(fresh, dir);
@@ -267,10 +274,7 @@ rows: {
       const types = Object.keys(peakOf).sort()
         .map((t) => `${t} +${mb(peakOf[t] - (before[t] ?? 0))}`).join(', ');
       console.log(`memory, ${name} opened, meshed and cached: all of the browser's processes (PSS) ${mb(total(before))} MB before, +${mb(rise)} MB at the peak = ${(rise / volume).toFixed(2)}x the volume (each type's own peak: ${types}), +${mb(total(after) - total(before))} MB 2 s after (the study worker's wasm heap alone: the heap rows; aim for the load's peak <= 1.2x)`);
-    } finally {
-      await fresh.context().close();
-      await rm(profile, { recursive: true, force: true });
-    }
+    });
   }
   if (ONLY === '' || ONLY === 'spine') {
     // Spine separation in wasm on the demo generator's spine at 512²×300

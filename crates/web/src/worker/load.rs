@@ -53,8 +53,8 @@ fn failed(during: Task, error: Failure) {
 /// the first of the folder's `in_all`, the others arriving for `opening`.
 /// Its first files give the folder's stamp, looked up in the cache before
 /// any file is read: a folder dropped again opens from there at once, and
-/// all its files are read and checked afterwards. Timed from `chosen_at_ms` (the user's choice)
-/// when given.
+/// all its files are read and checked afterwards. Timed from
+/// `chosen_at_ms` (the user's choice) when given.
 pub async fn open(
     worker: &Worker,
     mut files: DroppedFiles,
@@ -216,18 +216,14 @@ async fn open_known(
     before: Before,
     started: f64,
 ) {
-    let mut summary =
-        worker
-            .study
-            .borrow_mut()
-            .from_cache(cached.volume, cached.modality, cached.value_range);
-    *worker.files.borrow_mut() = None;
-    worker.cache.set_volume_key(Some(key.clone()));
-    summary.load_ms = now_ms() - started;
-    worker.laps.borrow_mut().lap("summary");
-    worker.laps.borrow().log("found by the files' stamp");
-    post(&Reply::Loaded(summary), Attachments::default());
-    super::segments::restore(worker).await;
+    show_cached(
+        worker,
+        key.clone(),
+        cached,
+        started,
+        "found by the files' stamp",
+    )
+    .await;
     let shown = worker.study.borrow().volume_generation();
     // The page asks for the first views as soon as it has the volume:
     // they go before the check, which would otherwise share the cores
@@ -291,7 +287,7 @@ async fn open_known(
 }
 
 /// The files of a volume already shown, read to check it: nothing
-/// converted, no progress shown; between batches the user's requests are
+/// converted, no progress shown; between files the user's requests are
 /// served (its surface, its segments, the views), and a request that
 /// replaces the study stops the check.
 struct Checking<'a> {
@@ -676,6 +672,13 @@ pub async fn open_cached(worker: &Worker, key: String, clicked_at_ms: Option<f64
         return failed(Task::OpeningFromTheCache, failure);
     }
     let cached = found.ok().flatten().expect("checked above");
+    show_cached(worker, key, cached, started, "open from the cache").await;
+}
+
+/// Makes `cached` (volume `key` of the cache) the study's, with no folder
+/// yet, timed from `started` (its laps logged as `what`), and brings back
+/// the segments kept with it.
+async fn show_cached(worker: &Worker, key: String, cached: CachedVolume, started: f64, what: &str) {
     let mut summary =
         worker
             .study
@@ -685,7 +688,7 @@ pub async fn open_cached(worker: &Worker, key: String, clicked_at_ms: Option<f64
     worker.cache.set_volume_key(Some(key));
     summary.load_ms = now_ms() - started;
     worker.laps.borrow_mut().lap("summary");
-    worker.laps.borrow().log("open from the cache");
+    worker.laps.borrow().log(what);
     post(&Reply::Loaded(summary), Attachments::default());
     super::segments::restore(worker).await;
 }

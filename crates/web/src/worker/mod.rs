@@ -86,32 +86,33 @@ impl Worker {
 /// messages in, then serves the redraws and readouts waiting at the front
 /// of the queue, so the 2D views follow the user meanwhile.
 async fn serve_waiting_views(worker: &Worker) {
-    // A message to ourselves, not `setTimeout(0)`: browsers hold a timer
-    // set from a timer's callback at least 4 ms, and a long task yields
-    // here between each of its steps (63 times in a spine analysis: 245 ms).
-    crate::dom::next_task().await;
-    loop {
-        let next = worker.queue.borrow_mut().take_next_view();
-        let Some((request, attachments)) = next else {
-            return;
-        };
-        // Boxed: `handle` may be what is running this long task.
-        let served: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>> =
-            Box::pin(handle(worker, request, attachments));
-        served.await;
-    }
+    serve_waiting(worker, Queue::take_next_view).await;
 }
 
 /// Between the steps of work beside the open study (checking its files):
 /// lets messages in, then serves every waiting request until one would
 /// replace the study; `false` then (the work should stop for it).
 async fn serve_beside_the_study(worker: &Worker) -> bool {
+    serve_waiting(worker, Queue::take_next_beside_the_study).await;
+    !worker.queue.borrow().study_replaced_next()
+}
+
+/// Lets messages in, then serves the waiting requests `take` gives, in
+/// order, until it gives none.
+async fn serve_waiting(
+    worker: &Worker,
+    take: fn(&mut Queue<Attachments>) -> Option<(Request, Attachments)>,
+) {
+    // A message to ourselves, not `setTimeout(0)`: browsers hold a timer
+    // set from a timer's callback at least 4 ms, and a long task yields
+    // here between each of its steps (63 times in a spine analysis: 245 ms).
     crate::dom::next_task().await;
     loop {
-        let next = worker.queue.borrow_mut().take_next_beside_the_study();
+        let next = take(&mut worker.queue.borrow_mut());
         let Some((request, attachments)) = next else {
-            return !worker.queue.borrow().study_replaced_next();
+            return;
         };
+        // Boxed: `handle` may be what is running this long task.
         let served: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>> =
             Box::pin(handle(worker, request, attachments));
         served.await;

@@ -357,15 +357,18 @@ fn contrast_filled_vessels_stay_out_of_the_lumbar_bodies() {
 /// them (110–190 voxels each, T12 0.86, L2 0.90) until the wall beside
 /// its lumen was seeded (`vessels::beside_lumens`: 0.89, 0.94); the iliac
 /// vessels on L4 (0.82) until each tube's middle was (0.92). The iliac
-/// veins still go partly to L5: they lie on its front as crescents 6–8 mm
-/// thick with no middle of their own (0.76 → 0.78), held to 0.78, under
-/// the maintainers' 0.85.
+/// veins lie on L5's front as crescents 6–8 mm thick with no middle of
+/// their own and went to L5 (0.76 → 0.785) until what lies past the low
+/// under the body's cortex was seeded (`vessels::beyond_the_cortex`: L4
+/// 0.918 → 0.927, L5 0.819). Where a vein's contact with L5's front is
+/// wide and the low under the cortex shallow, near the L4–L5 disc, it
+/// still goes to L5: held to 0.81, under the maintainers' 0.85.
 #[test]
 fn contrast_filled_vessels_resampled_to_1_mm_leave_every_level_named() {
     let (volume, reference) = low_density_ct();
     let contrast = with_contrast(&volume, &reference);
     resampled_named_with_dice(&contrast, &reference, [3, 3, 3], |name, least| match name {
-        "L5" => Some(0.78),
+        "L5" => Some(0.81),
         _ => Some(least),
     });
 }
@@ -389,7 +392,8 @@ fn resampled_named_with_dice(
 /// 180 HU, so the vessels (160–300 HU) are bright enough to touch it.
 /// Before vessels were seeded in their middles and beside their lumens
 /// (`vessels`), at 3 mm: L3 0.937, L4 0.915, L5 0.836; at 1.5 mm L4 0.910,
-/// L5 0.828; now 0.950, 0.926, 0.855 and 0.940, 0.850. At 1 mm the bones
+/// L5 0.828; now 0.950, 0.926, 0.855 and 0.940, 0.878 (0.850 before the
+/// veins past L5's cortex were seeded). At 1 mm the bones
 /// read as at 3 mm less their thinnest cortex at the bar's edge: T12
 /// 0.866, L1 0.910, L3 0.905 (0.860, 0.899, 0.899 before), L5 0.887 (0.826
 /// while the cortex of L5's lower front, leaning out of its outline, was
@@ -410,7 +414,7 @@ fn contrast_on_denser_bone_reads_the_same_at_3_1_5_and_1_mm() {
     for factors in [[2, 2, 2], [3, 3, 3]] {
         resampled_named_with_dice(&both, &reference, factors, |name, least| {
             match (factors[0], name) {
-                (2, "L5") => Some(0.84),
+                (2, "L5") => Some(0.87),
                 (3, "T12") => Some(0.86),
                 (3, "L1" | "L3") => Some(0.90),
                 _ => Some(least),
@@ -1009,7 +1013,9 @@ fn reordered(
 /// noise (`grid::Blocks::for_noise`), every level is named; L5 0.85–0.86.
 /// The osteoporotic CT itself with 25 HU of noise, which read voxel by
 /// voxel named only L4 and L5 right (Dice 0.01–0.61 elsewhere), reads
-/// right too, to lower bars (L5 0.81, the sacrum 0.74). In two of four
+/// right too, to lower bars (L5 0.835, the sacrum 0.74; L5 0.81 while it
+/// held the tip of L4's process, touching L3's, and through it L4's
+/// inferior articular processes: `spinous`). In two of four
 /// other draws of that noise T12, cut by the scan's top, and L1 came out
 /// as one piece of 118 ml (L1 0.60, T12 unnamed) until a piece of 1.6
 /// times its neighbours counted as merged and a top piece was searched
@@ -1028,8 +1034,8 @@ fn noisy_thin_slice_ct_is_read_in_blocks_and_named() {
     let osteoporotic = finer(&volume, [3, 3, 3]);
     for (fine, noise, draw, l5) in [
         (&denser, 40.0, FIRST_DRAW, 0.84),
-        (&osteoporotic, 25.0, FIRST_DRAW, 0.80),
-        (&osteoporotic, 25.0, MERGING_DRAW, 0.80),
+        (&osteoporotic, 25.0, FIRST_DRAW, 0.83),
+        (&osteoporotic, 25.0, MERGING_DRAW, 0.84),
     ] {
         let noisy = with_noise(fine, noise, draw);
         let analysis = analysed_from_the_sacrum(&noisy);

@@ -42,6 +42,17 @@ pub enum Anchor {
     User,
 }
 
+impl Anchor {
+    /// Whether the names rest on something seen (the sacrum, a rib), not
+    /// on an assumption.
+    pub fn is_anatomical(self) -> bool {
+        !matches!(
+            self,
+            Anchor::AssumedLowestThoracic | Anchor::AssumedLowestLumbar
+        )
+    }
+}
+
 /// How the levels were decided and how sure that is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LevelDecision {

@@ -477,7 +477,14 @@ pub(crate) fn discs(grid: &Grid, stations: &[Station]) -> Vec<Disc> {
     let typical = median(&mut sorted);
     let low = sorted[sorted.len() / 20];
     let clear = (0.15 * (typical - low)).max(20.0);
-    let steps = |mm: f64| (mm / 0.5).round().max(1.0) as usize;
+    // Distances between stations are read straight, not along the path:
+    // the path follows the canal's pockets, which jitter by a millimetre
+    // or two from slice to slice on a noisy CT (on TotalSegmentator's
+    // osteoporotic CT with contrast and 25 HU of noise at 1 mm, read in 2
+    // mm blocks, the path ran 1.4–2.0 times as long as the column, discs
+    // kept 0.7 of a level apart along it stood 0.4 of one apart, and a
+    // false disc cut L4 in two: every name above it one level off).
+    let apart_mm = |i: usize, j: usize| stations[i].position.distance(stations[j].position);
     let mut candidates: Vec<(usize, f64)> = Vec::new();
     for i in 1..n - 1 {
         // In a lenient reading a broad dip ranks lower (osteoporotic marrow
@@ -493,8 +500,8 @@ pub(crate) fn discs(grid: &Grid, stations: &[Station]) -> Vec<Disc> {
     // body's dark middle dips like one: kept discs stand further apart.
     let spacing = if grid.reading.lenient { 0.7 } else { 0.6 };
     for &(i, depth) in &by_depth {
-        let apart = steps(spacing * stations[i].expected_mm);
-        if depth >= clear && kept.iter().all(|&(j, _)| i.abs_diff(j) >= apart) {
+        let apart = spacing * stations[i].expected_mm;
+        if depth >= clear && kept.iter().all(|&(j, _)| apart_mm(i, j) >= apart) {
             kept.push((i, depth));
         }
     }
@@ -505,16 +512,21 @@ pub(crate) fn discs(grid: &Grid, stations: &[Station]) -> Vec<Disc> {
         for pair in kept.clone().windows(2) {
             let (a, b) = (pair[0].0, pair[1].0);
             let level = stations[(a + b) / 2].expected_mm;
-            if b - a <= steps(1.6 * level) {
+            if apart_mm(a, b) <= 1.6 * level {
                 continue;
             }
-            let apart = steps(0.6 * level);
+            let apart = 0.6 * level;
             // Not a dip ranked below nothing: in a lenient reading that is
             // a body's broad dim middle (on TotalSegmentator's CT resampled
             // to 1 mm, one cut L1 in two).
             let best = candidates
                 .iter()
-                .filter(|&&(i, rank)| i >= a + apart && i + apart <= b && rank > 0.0)
+                .filter(|&&(i, rank)| {
+                    (a..=b).contains(&i)
+                        && apart_mm(a, i) >= apart
+                        && apart_mm(i, b) >= apart
+                        && rank > 0.0
+                })
                 .max_by(|x, y| x.1.total_cmp(&y.1));
             if let Some(&c) = best {
                 kept.push(c);
@@ -526,7 +538,7 @@ pub(crate) fn discs(grid: &Grid, stations: &[Station]) -> Vec<Disc> {
         }
         kept.sort_by_key(|&(i, _)| i);
     }
-    drop_splits_of_one_level(&mut kept);
+    drop_splits_of_one_level(&mut kept, apart_mm);
     kept.into_iter()
         .map(|(i, depth)| {
             let (centre, normal, half_gap_mm) = disc_plane(grid, &stations[i]);
@@ -548,12 +560,9 @@ pub(crate) fn discs(grid: &Grid, stations: &[Station]) -> Vec<Disc> {
 /// of 18.9 and 15.1 mm against L2's 34.9.) A crushed vertebra beside a
 /// whole one does not add up to one level, nor do two crushed ones to
 /// within 15%; a run of short cervical levels has short levels beside it.
-fn drop_splits_of_one_level(kept: &mut Vec<(usize, f64)>) {
+fn drop_splits_of_one_level(kept: &mut Vec<(usize, f64)>, apart_mm: impl Fn(usize, usize) -> f64) {
     loop {
-        let gaps: Vec<f64> = kept
-            .windows(2)
-            .map(|w| (w[1].0 - w[0].0) as f64 * 0.5)
-            .collect();
+        let gaps: Vec<f64> = kept.windows(2).map(|w| apart_mm(w[0].0, w[1].0)).collect();
         let split = (1..kept.len().saturating_sub(1)).find(|&i| {
             let (a, b) = (gaps[i - 1], gaps[i]);
             let beside: Vec<f64> = [i.checked_sub(2).map(|g| gaps[g]), gaps.get(i + 1).copied()]

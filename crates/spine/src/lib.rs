@@ -727,7 +727,12 @@ fn merged_piece(vertebrae: &[Vertebra]) -> Option<&Vertebra> {
             .filter(whole)
             .map(|n| n.volume_ml)
             .fold(f64::NAN, f64::max);
-        let over_neighbours = beside.is_finite() && v.volume_ml > MERGED_OVER_NEIGHBOUR * beside;
+        let bound = if v.flags.contains(&Flag::Partial) {
+            CUT_OVER_NEIGHBOUR
+        } else {
+            MERGED_OVER_NEIGHBOUR
+        };
+        let over_neighbours = beside.is_finite() && v.volume_ml > bound * beside;
         (v.volume_ml > MOST_VERTEBRA_ML || over_neighbours).then_some(v)
     })
 }
@@ -736,6 +741,12 @@ fn merged_piece(vertebrae: &[Vertebra]) -> Option<&Vertebra> {
 /// before it is taken for two vertebrae: one level differs from the next
 /// by 5–15% down a spine; two are twice one.
 const MERGED_OVER_NEIGHBOUR: f64 = 1.6;
+
+/// The same for a piece the scan's edge cuts: a cut vertebra holds less
+/// than a whole one. On TotalSegmentator's osteoporotic CT with contrast
+/// and 25 HU of noise at 1 mm, T12, cut by the scan's top, and L1 came out
+/// as one piece of 75 ml beside L2's 54 (1.4 times).
+const CUT_OVER_NEIGHBOUR: f64 = 1.25;
 
 /// The largest vertebra (ml) with its posterior elements: a big adult L5
 /// is 80–100 ml.

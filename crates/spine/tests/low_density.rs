@@ -406,24 +406,38 @@ fn contrast_filled_vessels_resampled_to_1_mm_leave_every_level_named() {
 fn contrast_on_denser_bone_with_noise_at_1_mm_is_named() {
     let (volume, reference) = low_density_ct();
     let both = with_contrast(&denser(&volume, &reference), &reference);
-    let noisy = with_noise(&finer(&both, [3, 3, 3]), 40.0, FIRST_DRAW);
-    let analysis = analysed_from_the_sacrum(&noisy);
-    assert!(
-        analysis.spine.averaged_for_noise,
-        "read in blocks for its noise"
-    );
-    let at_reference = at_coarse_centres(analysis.labelmap.labels(), &both, &noisy, [3, 3, 3]);
-    assert_named_with_dice(
-        &analysis.spine,
-        &at_reference,
+    let fine = finer(&both, [3, 3, 3]);
+    noisy_named_with_dice(
+        &both,
+        &fine,
         &reference,
-        &EXPECTED,
+        (40.0, FIRST_DRAW),
         |name, least| match name {
             "L4" => Some(0.87),
             "L5" => Some(0.78),
             _ => Some(least),
         },
     );
+}
+
+/// `fine` (`coarse` made 3 times finer) with `noise` (HU, draw) added,
+/// analysed, read in blocks for its noise, and its labels at the
+/// reference's voxels named and matching as `bar` says.
+fn noisy_named_with_dice(
+    coarse: &insitu_volume::Volume,
+    fine: &insitu_volume::Volume,
+    reference: &[u8],
+    (sd, draw): (f32, u64),
+    bar: impl Fn(&str, f64) -> Option<f64>,
+) {
+    let noisy = with_noise(fine, sd, draw);
+    let analysis = analysed_from_the_sacrum(&noisy);
+    assert!(
+        analysis.spine.averaged_for_noise,
+        "read in blocks for its noise"
+    );
+    let at_reference = at_coarse_centres(analysis.labelmap.labels(), coarse, &noisy, [3, 3, 3]);
+    assert_named_with_dice(&analysis.spine, &at_reference, reference, &EXPECTED, bar);
 }
 
 /// `volume` resampled `factors` times finer, analysed, and its labels at
@@ -1152,15 +1166,11 @@ fn contrast_on_osteoporotic_bone_with_noise_is_named_from_the_sacrum() {
     let contrast = with_contrast(&volume, &reference);
     let fine = finer(&contrast, [3, 3, 3]);
     for draw in [FIRST_DRAW, CUT_MERGING_DRAW, HALVING_DRAW] {
-        let noisy = with_noise(&fine, 25.0, draw);
-        let analysis = analysed_from_the_sacrum(&noisy);
-        let at_reference =
-            at_coarse_centres(analysis.labelmap.labels(), &contrast, &noisy, [3, 3, 3]);
-        assert_named_with_dice(
-            &analysis.spine,
-            &at_reference,
+        noisy_named_with_dice(
+            &contrast,
+            &fine,
             &reference,
-            &EXPECTED,
+            (25.0, draw),
             |name, least| match name {
                 "L5" => Some(0.72),
                 _ => Some(least),

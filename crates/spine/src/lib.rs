@@ -536,20 +536,17 @@ impl<'a> Analyser<'a> {
                 // tried too and the best kept. Nor when one piece is bigger
                 // than any vertebra: two merged (L5 with the sacrum where
                 // the L5–S1 disc was lost).
-                // A reading whose names rest on no anatomy is not taken
-                // at once after one whose names rest on the sacrum or a
-                // rib: on TotalSegmentator's osteoporotic CT with contrast
-                // and 25 HU of noise at 1 mm, the 125 HU reading named
-                // T12–L5 from the sacrum and the next, plausible too,
-                // took L5 with the sacrum and the ilia for a 110 ml "T12"
-                // under T6–T11.
+                // Nor when its names rest on no anatomy: a more lenient
+                // reading may find the sacrum or a rib (on
+                // TotalSegmentator's osteoporotic CT with 25 HU of noise at
+                // 1 mm, with or without contrast, a 150 or 125 HU reading
+                // missed the sacrum's alae, called it a 79–110 ml "T12"
+                // and named the rest T6–T11, while the next reading named
+                // T12–L5 from the sacrum).
                 let anchored = analysis.spine.levels.anchor.is_anatomical();
-                let best_anchored = self
-                    .best
-                    .as_ref()
-                    .is_some_and(|(_, b)| b.spine.levels.anchor.is_anatomical());
-                let taken_at_once = plausible(good, whole) && !stops_short && !merged && !mended;
-                if taken_at_once && (anchored || !best_anchored) {
+                let taken_at_once =
+                    plausible(good, whole) && !stops_short && !merged && !mended && anchored;
+                if taken_at_once {
                     return Ok(Some(analysis));
                 }
                 // Right ones count for, wrong ones half as much against;

@@ -257,12 +257,8 @@ pub(crate) fn split(
     // Contrast-filled vessels compete for what lies nearer to them, but
     // not from inside a body's footprint along its own axis.
     let footprints = Footprint::of_seeds(grid, win, k0, &candidates, &own);
-    let world = |w: usize| {
-        let (x, y, kk) = (w % win.wi, (w / win.wi) % win.wj, w / plane);
-        grid.world((win.ox + x) as f64, (win.oy + y) as f64, (k0 + kk) as f64)
-    };
     for &w in &prepared.vessel_seeds {
-        if own[w] == 0 && !footprints.iter().any(|f| f.holds(world(w))) {
+        if own[w] == 0 && !footprints.iter().any(|f| f.holds(win.world(grid, k0, w))) {
             own[w] = VESSEL;
         }
     }
@@ -403,14 +399,11 @@ impl Footprint {
                 })
             })
             .collect();
-        let plane = win.wi * win.wj;
         for (w, &o) in own.iter().enumerate() {
             let Some(Some(f)) = (o as usize).checked_sub(1).and_then(|c| prints.get_mut(c)) else {
                 continue;
             };
-            let (x, y, kk) = (w % win.wi, (w / win.wi) % win.wj, w / plane);
-            let p = grid.world((win.ox + x) as f64, (win.oy + y) as f64, (k0 + kk) as f64);
-            let (sector, r) = f.polar(p);
+            let (sector, r) = f.polar(win.world(grid, k0, w));
             f.reach[sector] = f.reach[sector].max(r);
         }
         prints.into_iter().flatten().collect()
@@ -427,8 +420,10 @@ impl Footprint {
 
     /// Whether `p` lies between the discs and within the seeds' reach.
     fn holds(&self, p: DVec3) -> bool {
-        let (sector, r) = self.polar(p);
-        self.candidate.contains(p) && r + FOOTPRINT_MARGIN_MM <= self.reach[sector]
+        self.candidate.contains(p) && {
+            let (sector, r) = self.polar(p);
+            r + FOOTPRINT_MARGIN_MM <= self.reach[sector]
+        }
     }
 }
 
@@ -848,6 +843,13 @@ pub(crate) struct Window {
 }
 
 impl Window {
+    /// Patient position of window voxel `w` (x fastest, slices from `k0`).
+    fn world(&self, grid: &Grid, k0: usize, w: usize) -> DVec3 {
+        let plane = self.wi * self.wj;
+        let (x, y, kk) = (w % self.wi, (w % plane) / self.wi, w / plane);
+        grid.world((self.ox + x) as f64, (self.oy + y) as f64, (k0 + kk) as f64)
+    }
+
     fn around(grid: &Grid, column: &Column) -> Self {
         let (mut lo, mut hi) = (DVec2::splat(f64::MAX), DVec2::splat(f64::MIN));
         for s in &column.slices {

@@ -211,9 +211,6 @@ const RESOLVED_PIXEL_MM: f64 = 2.1;
 const RAYS: usize = 120;
 /// See `RAYS`: the arches behind do not start from the body's cortex.
 const RAYS_REACH_RAD: f64 = 0.6 * std::f64::consts::PI;
-/// How far out (in units of the body's estimated outline) a vessel past
-/// the cortex begins at least.
-const OUTLINE_AT_LEAST: f64 = 0.0;
 /// How far (mm) a ray runs through the vessel at least: a lumen lying on
 /// the body is 6–8 mm thick; a wall between the body and a lumen left out
 /// of the region (the aorta's, on L1) is a sliver.
@@ -273,12 +270,11 @@ fn beyond_the_cortex(grid: &Grid, column: &Column, window: &Window) -> Vec<usize
             let Some(from) = past_the_cortex(&ray, cortex) else {
                 continue;
             };
-            // Past the body's rough outline: a dim front cortex leaves a
-            // bright trabecula inside as the outermost peak.
+            // In front of the body's middle: beside and behind it lie the
+            // pedicles and processes, bone past the body's cortex.
             let (c, _) = ray[from];
             let p = grid.plane_mm((ox + c % wi) as f64, (oy + c / wi) as f64);
-            let (a, l) = s.body_units(grid, p);
-            if a < 0.0 || (a * a + l * l).sqrt() < OUTLINE_AT_LEAST {
+            if s.body_units(grid, p).0 < 0.0 {
                 continue;
             }
             let run = ray[from..].iter().take_while(|&&(c, _)| region[c]).count();

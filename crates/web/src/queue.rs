@@ -56,7 +56,7 @@ impl<T> Queue<T> {
     /// The next request, unless it replaces the study (left waiting): what
     /// runs beside the open study serves the others as they come.
     pub fn take_next_beside_the_study(&mut self) -> Option<(Request, T)> {
-        if self.waiting.front()?.0.replaces_the_study() {
+        if self.study_replaced_next() {
             None
         } else {
             self.take_next()

@@ -1085,12 +1085,19 @@ fn outside_bone(
         .iter()
         .position(|c| c.alae)
         .unwrap_or(candidates.len());
+    // With a sacrum in view, the vertebrae right above it are lumbar.
+    let lumbar = if below_sacrum < candidates.len() {
+        below_sacrum.saturating_sub(LUMBAR_ABOVE_SACRUM)..below_sacrum
+    } else {
+        0..0
+    };
     let flood = OutsideFlood {
         grid,
         column,
         envelope,
         thick,
         below_sacrum,
+        lumbar,
     };
     let k0 = column.first;
     // Every vertebra's voxel lies in the envelope's window. `reached` is
@@ -1116,7 +1123,11 @@ fn outside_bone(
         let ml = c.outside_voxels as f64 * voxel_mm3 / 1000.0;
         if c.outside_voxels > 0 && ml < 4.0 && c.outside_reach_mm < RIB_REACH_MM {
             back[(OUTSIDE + n as u8) as usize] = n as u8 + 1;
-        } else if n < below_sacrum && ml >= 1.0 && c.outside_reach_mm >= RIB_REACH_MM {
+        } else if n < below_sacrum
+            && !flood.lumbar.contains(&n)
+            && ml >= 1.0
+            && c.outside_reach_mm >= RIB_REACH_MM
+        {
             c.ribs = true;
             ribbed[n] = true;
         }
@@ -1133,6 +1144,19 @@ fn outside_bone(
     reached
 }
 
+/// How many vertebrae directly above the sacrum are lumbar in every spine
+/// (four lumbar vertebrae at the fewest): none of them bears a rib.
+const LUMBAR_ABOVE_SACRUM: usize = 3;
+/// How far (mm) to the side of the canal a lumbar vertebra's bone outside
+/// the envelope reaches at most: its transverse processes' tips (L5's at
+/// 45–48 mm on TotalSegmentator's lumbar CT; L3's, the longest, lost tip
+/// voxels at 52). Beyond lies the iliac crest, which
+/// L5's transverse process touches on CT of 3 mm or of dense bone: L5's
+/// flood took 179 voxels of the right ilium there (54–81 mm out), reached
+/// far enough to be called rib-bearing, and its transverse processes were
+/// labelled rib (117 voxels).
+const LUMBAR_REACH_MM: f64 = 56.0;
+
 /// Voxels of the outside flood visited per call (see [`outside_bone`]).
 const FLOOD_BATCH: usize = 1 << 16;
 
@@ -1144,6 +1168,9 @@ struct OutsideFlood<'g, 'v> {
     thick: &'g Thick,
     /// Candidates from here on are the sacrum's and below.
     below_sacrum: usize,
+    /// Candidates known to be lumbar: they bear no rib, and their floods
+    /// (transverse processes) stop at [`LUMBAR_REACH_MM`] from the canal.
+    lumbar: std::ops::Range<usize>,
 }
 
 impl OutsideFlood<'_, '_> {
@@ -1176,8 +1203,18 @@ impl OutsideFlood<'_, '_> {
         if self.envelope.contains(i, j, k) {
             return false;
         }
-        let rib_flood = ((from - OUTSIDE) as usize) < self.below_sacrum;
+        let from = (from - OUTSIDE) as usize;
+        if self.lumbar.contains(&from) && self.lateral_of_canal(i, j, k) > LUMBAR_REACH_MM {
+            return false;
+        }
+        let rib_flood = from < self.below_sacrum;
         !(rib_flood && (self.sternum(i, j, k) || self.thick.contains(i, j, k)))
+    }
+
+    /// How far (mm) voxel (i, j, k) lies to the side of its slice's canal.
+    fn lateral_of_canal(&self, i: usize, j: usize, k: usize) -> f64 {
+        let p = self.grid.plane_mm(i as f64, j as f64);
+        (p - self.slice_of(k).canal).dot(self.grid.lateral).abs()
     }
 
     /// Far in front of the body and near the midline.
@@ -1258,14 +1295,11 @@ impl OutsideFlood<'_, '_> {
     /// how far from the canal sideways each flood reaches.
     #[inline(never)]
     fn add_reach(&self, part: &[usize], labels: &[u8], candidates: &mut [Candidate]) {
-        let grid = self.grid;
         for &w in part {
             let c = &mut candidates[(labels[w] - OUTSIDE) as usize];
             c.outside_voxels += 1;
             let (i, j, k) = self.ijk(w);
-            let canal = self.slice_of(k).canal;
-            let p = grid.plane_mm(i as f64, j as f64);
-            c.outside_reach_mm = c.outside_reach_mm.max((p - canal).dot(grid.lateral).abs());
+            c.outside_reach_mm = c.outside_reach_mm.max(self.lateral_of_canal(i, j, k));
         }
     }
 

@@ -410,6 +410,9 @@ impl<'a> Analyser<'a> {
             if let Err(e) = self.find() {
                 return self.judge(Err(e), false, false);
             }
+            if self.strict_sees_shells() {
+                return self.next_reading();
+            }
             return Ok(None);
         };
         let Some(split) = self.split.take() else {
@@ -564,6 +567,24 @@ impl<'a> Analyser<'a> {
                 self.first_error.get_or_insert(e);
             }
         }
+        self.next_reading()
+    }
+
+    /// Whether the first, strict reading has just measured marrow below the
+    /// bone threshold of every reading but the most lenient ones: it sees
+    /// each body as a cortical shell, so its split is not made. On
+    /// TotalSegmentator's osteoporotic CT (marrow 19–131 HU) that split
+    /// found one right vertebra of four and was never taken; its
+    /// 523×433×336 resample spent 0.9 s of 5–6 s on it natively (the whole
+    /// analysis takes about 10% less since, in alternating runs).
+    fn strict_sees_shells(&self) -> bool {
+        self.rung == 0 && next_rung(0, self.first_marrow_hu).is_some_and(|next| next > 1)
+    }
+
+    /// Starts over with the next, more lenient reading of bone; at the
+    /// ladder's end returns the best analysis kept (or the first reading's
+    /// error).
+    fn next_reading(&mut self) -> Result<Option<Labelled>, SpineError> {
         if let Some(rung) = next_rung(self.rung, self.first_marrow_hu) {
             let skipped = rung > self.rung + 1;
             self.rung = rung;

@@ -254,8 +254,14 @@ pub(crate) fn split(
     let (wi, wj, wk) = (win.wi, win.wj, k1 - k0 + 1);
     let dim_below_hu = edge_hu(grid);
     unseed_steep_disc_spaces(grid, column, win, discs, dim_below_hu, &mut own);
-    // Contrast-filled vessels compete for what lies nearer to them, but
-    // not from inside a body's footprint along its own axis.
+    // A body's estimated core can reach over a vessel lying on it: where a
+    // vessel's seed lies the body's goes, so the footprint below is the
+    // body's own. Then contrast-filled vessels compete for what lies
+    // nearer to them, but not from inside a body's footprint along its
+    // own axis.
+    for &w in &prepared.vessel_seeds {
+        own[w] = 0;
+    }
     let footprints = Footprint::of_seeds(grid, win, k0, &candidates, &own);
     for &w in &prepared.vessel_seeds {
         if own[w] == 0 && !footprints.iter().any(|f| f.holds(win.world(grid, k0, w))) {

@@ -10,8 +10,8 @@
 //! the body's; the wall beside a lumen the thick-tissue pass left out; and,
 //! where the CT shows contrast, the middle of a tube that runs on along
 //! the column though it touches a body on every slice, and, on pixels fine
-//! enough, what rises again past the low under a body's cortex along rays
-//! from its centre.
+//! enough, what rises again past the low under a body's cortex, or lies
+//! right on it dimmer than cortex, along rays from its centre.
 
 use crate::column::Column;
 use crate::grid::Grid;
@@ -228,7 +228,10 @@ const RAY_MM: f64 = 80.0;
 /// with no middle of their own (`middles_in_long_tubes` finds none) and
 /// went to L5 (Dice 0.785). The body's own bone never rises again past
 /// its cortex; an osteophyte carries a cortex of its own, the outermost
-/// peak then.
+/// peak then. Where a vein lies right on the cortex, with no low between,
+/// it begins where the ray comes off the cortex into tissue bone-bright
+/// but dimmer than cortex (L5 0.832 → 0.838 there at 1 mm, 0.849 → 0.854
+/// at 1.5 mm; on denser bone with contrast at 1.5 mm 0.877 → 0.888).
 fn beyond_the_cortex(grid: &Grid, column: &Column, window: &Window) -> Vec<usize> {
     if grid.spacing.x.max(grid.spacing.y) > RESOLVED_PIXEL_MM {
         return Vec::new();
@@ -267,7 +270,7 @@ fn beyond_the_cortex(grid: &Grid, column: &Column, window: &Window) -> Vec<usize
                 }
                 ray.push((c, hu));
             }
-            let Some(from) = past_the_cortex(&ray, cortex) else {
+            let Some(from) = past_the_cortex(&ray, cortex, grid.bone_hu()) else {
                 continue;
             };
             // In front of the body's middle: beside and behind it lie the
@@ -291,17 +294,32 @@ fn beyond_the_cortex(grid: &Grid, column: &Column, window: &Window) -> Vec<usize
     out
 }
 
-/// Where, along a ray's HU samples out from a body's centre, tissue rises
-/// again past a low under the outermost cortex peak (at least `cortex`).
-fn past_the_cortex(ray: &[(usize, f32)], cortex: f32) -> Option<usize> {
+/// Where, along a ray's HU samples out from a body's centre, a vessel
+/// begins past the outermost cortex peak (at least `cortex`): where tissue
+/// rises again past a low under it, or, where the vessel lies right on
+/// the cortex with no low between, where the ray has come down off the
+/// peak and stays bone-bright (at least `bone`) but under `cortex` for a
+/// lumen's pixels. (Without that upper bound a dense body's rim past its
+/// peak passed for a vein: L5 0.887 → 0.827 on the denser CT with
+/// contrast at 1 mm.)
+fn past_the_cortex(ray: &[(usize, f32)], cortex: f32, bone: f32) -> Option<usize> {
     let hu = |i: usize| ray[i].1;
     let peak = (1..ray.len().saturating_sub(1))
         .rev()
         .find(|&i| hu(i) >= cortex && hu(i) >= hu(i - 1) && hu(i) >= hu(i + 1))?;
-    let mut low = hu(peak);
-    for i in peak + 1..ray.len() {
+    let off_the_peak = hu(peak) - UNDER_CORTEX_HU;
+    let foot = (peak + 1..ray.len()).find(|&i| hu(i) <= off_the_peak)?;
+    let bright = ray[foot..]
+        .iter()
+        .take_while(|&&(_, h)| h >= bone && h < cortex)
+        .count();
+    if bright >= LUMEN_PIXELS_AT_LEAST {
+        return Some(foot);
+    }
+    let mut low = hu(foot);
+    for i in foot..ray.len() {
         low = low.min(hu(i));
-        if low <= hu(peak) - UNDER_CORTEX_HU && hu(i) >= low + RISE_TO_LUMEN_HU {
+        if hu(i) >= low + RISE_TO_LUMEN_HU {
             return Some(i);
         }
     }
@@ -627,9 +645,11 @@ mod tests {
     }
 
     /// Rays out from a body's centre (HU per pixel): a vein lying on the
-    /// cortex begins where the tissue rises again past the low under it;
-    /// a body's surface falling to fat, and an osteophyte with a cortex of
-    /// its own, hold none.
+    /// cortex begins where the tissue rises again past the low under it,
+    /// or, with no low between, where the ray comes off the cortex into
+    /// tissue bone-bright but dimmer than cortex; a body's surface falling
+    /// to fat, a dense body's rim still as bright as cortex, and an
+    /// osteophyte with a cortex of its own, hold none.
     #[test]
     fn a_vessel_begins_past_the_low_under_the_outermost_cortex() {
         let ray = |hu: &[f32]| {
@@ -642,11 +662,15 @@ mod tests {
         let vein = ray(&[
             110., 120., 115., 250., 160., 95., 150., 165., 170., 160., 40.,
         ]);
-        assert_eq!(past_the_cortex(&vein, cortex), Some(6));
+        assert_eq!(past_the_cortex(&vein, cortex, 125.0), Some(6));
+        let lying_on_it = ray(&[110., 120., 115., 250., 160., 150., 165., 170., 160., 40.]);
+        assert_eq!(past_the_cortex(&lying_on_it, cortex, 125.0), Some(4));
         let surface = ray(&[110., 120., 115., 250., 160., 95., 30.]);
-        assert_eq!(past_the_cortex(&surface, cortex), None);
+        assert_eq!(past_the_cortex(&surface, cortex, 125.0), None);
+        let dense_rim = ray(&[200., 300., 450., 600., 520., 480., 300., 60.]);
+        assert_eq!(past_the_cortex(&dense_rim, cortex, 125.0), None);
         let osteophyte = ray(&[110., 115., 250., 140., 95., 150., 260., 150., 60.]);
-        assert_eq!(past_the_cortex(&osteophyte, cortex), None);
+        assert_eq!(past_the_cortex(&osteophyte, cortex, 125.0), None);
     }
 
     /// A bump as wide, on the body's front for 8 slices only (a rim or an

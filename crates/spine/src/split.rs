@@ -264,7 +264,7 @@ pub(crate) fn split(
     }
     let footprints = Footprint::of_seeds(grid, win, k0, &candidates, &own);
     for &w in &prepared.vessel_seeds {
-        if own[w] == 0 && !footprints.iter().any(|f| f.holds(win.world(grid, k0, w))) {
+        if !footprints.iter().any(|f| f.holds(win.world(grid, k0, w))) {
             own[w] = VESSEL;
         }
     }

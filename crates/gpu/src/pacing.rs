@@ -8,8 +8,11 @@
 //! and shown when complete; drag frames cast fewer pixels until each takes
 //! [`MOVING_FRAME_MS`]. A surface's time goes on its triangles, not its
 //! pixels: when a frame of the whole surface takes longer than that, drag
-//! frames draw a lighter copy of it. On a real GPU frames take a few
+//! frames draw a lighter copy of it, and a lighter one still where those
+//! take longer too. On a real GPU frames take a few
 //! milliseconds and nothing changes: one pass, all pixels, all triangles.
+
+use insitu_mesh::preview::{DRAG_COPY_TIER_RATIO, DRAG_COPY_TIERS};
 
 /// A drag frame should take at most this long (ms): under the 50 ms a
 /// browser counts as a long task, with room for the page's own work.
@@ -21,6 +24,9 @@ pub const FINE_FRAME_MS: f64 = 60.0;
 /// Each band of a fine frame should take about this long (ms): short
 /// enough that a drag starting meanwhile waits little for it.
 pub const BAND_MS: f64 = 25.0;
+
+/// The lightest tier of the surfaces' drag copies.
+const LIGHTEST_DRAG_COPY_TIER: usize = DRAG_COPY_TIERS.len() - 1;
 
 /// Coarsest drag frame: the width and height divided by this.
 pub const MAX_DIVISOR: u32 = 8;
@@ -60,6 +66,8 @@ pub struct FramePacing {
     /// The last frame of the whole surface took longer than a drag frame
     /// may.
     heavy_surface: bool,
+    /// Which tier of drag copies drag frames draw (0 the heaviest).
+    drag_copy_tier: usize,
     /// GPU time per triangle of the segments (ms), from the last step of
     /// them measured; `None` until one is.
     ms_per_triangle: Option<f64>,
@@ -75,6 +83,7 @@ impl Default for FramePacing {
             row_ms: Vec::new(),
             row_ms_size: (0, 0),
             heavy_surface: false,
+            drag_copy_tier: 0,
             ms_per_triangle: None,
             parts_step: None,
         }
@@ -227,6 +236,26 @@ impl FramePacing {
         self.heavy_surface
     }
 
+    /// A drag frame of the surface's copies of tier `tier` took `ms`:
+    /// over the budget, the next drag frame draws the next (lighter) tier;
+    /// well under it even at [`DRAG_COPY_TIER_RATIO`] times the triangles,
+    /// the last (heavier) one.
+    pub fn surface_drag_took(&mut self, ms: f64, tier: usize) {
+        if !ms.is_finite() || tier != self.drag_copy_tier {
+            return;
+        }
+        if ms > MOVING_FRAME_MS {
+            self.drag_copy_tier = (tier + 1).min(LIGHTEST_DRAG_COPY_TIER);
+        } else if ms * DRAG_COPY_TIER_RATIO < MOVING_FRAME_MS / 2.0 {
+            self.drag_copy_tier = tier.saturating_sub(1);
+        }
+    }
+
+    /// The tier of drag copies the next drag frame of the surface draws.
+    pub fn drag_copy_tier(&self) -> usize {
+        self.drag_copy_tier
+    }
+
     fn learn(&mut self, ms: f64, pixels: u64, samples_per_pixel: f64) {
         let samples = pixels as f64 * samples_per_pixel;
         if samples > 0.0 && ms.is_finite() && ms >= 0.0 {
@@ -328,6 +357,30 @@ mod tests {
         assert!(pacing.fine_in_bands(VIEW));
         pacing.frame_took(20.0, PIXELS, 2.0, None);
         assert!(!pacing.fine_in_bands(VIEW));
+    }
+
+    #[test]
+    fn drag_frames_too_slow_for_a_copy_draw_a_lighter_one() {
+        let mut pacing = FramePacing::default();
+        assert_eq!(pacing.drag_copy_tier(), 0);
+        // Within the budget: as it is.
+        pacing.surface_drag_took(25.0, 0);
+        assert_eq!(pacing.drag_copy_tier(), 0);
+        // A CPU busy elsewhere: 60 ms for the heavier copy, a lighter one.
+        pacing.surface_drag_took(60.0, 0);
+        assert_eq!(pacing.drag_copy_tier(), 1);
+        // A frame drawn before the change says nothing of the new tier.
+        pacing.surface_drag_took(90.0, 0);
+        assert_eq!(pacing.drag_copy_tier(), 1);
+        // The lightest, however slow, stays the lightest.
+        pacing.surface_drag_took(90.0, 1);
+        assert_eq!(pacing.drag_copy_tier(), LIGHTEST_DRAG_COPY_TIER);
+        // 15 ms for the lighter: the heavier would take about 60, too long.
+        pacing.surface_drag_took(15.0, 1);
+        assert_eq!(pacing.drag_copy_tier(), 1);
+        // The CPU freed: 4 ms for the lighter, the heavier again.
+        pacing.surface_drag_took(4.0, 1);
+        assert_eq!(pacing.drag_copy_tier(), 0);
     }
 
     #[test]

@@ -262,12 +262,14 @@ pub struct SurfaceRenderer {
     /// The world clip plane (see [`SurfaceRenderer::set_clip`]).
     clip: [f32; 4],
     mesh: Option<MeshBuffers>,
-    /// A lighter copy of the bone mesh for drag frames on a GPU too slow
-    /// to draw it whole at a frame's pace ([`SurfaceRenderer::draw_light`]).
-    drag_copy: Option<MeshBuffers>,
+    /// Lighter copies of the bone mesh, tier by tier (heaviest first;
+    /// `None` where the mesh itself is light enough for that tier), for
+    /// drag frames on a GPU too slow to draw it whole at a frame's pace
+    /// ([`SurfaceRenderer::draw_light`]).
+    drag_copies: DragCopies,
     /// The same for coloured parts, by key (kept apart from the parts: a
     /// copy may come before its part's upload has begun).
-    part_drag_copies: Vec<(u32, MeshBuffers)>,
+    part_drag_copies: Vec<(u32, DragCopies)>,
     /// Draw the bone mesh (the app hides it while segments are shown).
     mesh_visible: bool,
     parts: Vec<ColoredMesh>,
@@ -392,7 +394,7 @@ impl SurfaceRenderer {
             bind_group,
             depth: None,
             mesh: None,
-            drag_copy: None,
+            drag_copies: Vec::new(),
             part_drag_copies: Vec::new(),
             mesh_visible: true,
             parts: Vec::new(),
@@ -520,33 +522,46 @@ impl SurfaceRenderer {
     /// Drops the mesh and its lighter copy.
     pub fn clear_mesh(&mut self) {
         self.mesh = None;
-        self.drag_copy = None;
+        self.drag_copies.clear();
     }
 
-    /// Holds a lighter copy of the bone mesh (flat xyz positions and
-    /// normals, three indices per triangle) for [`SurfaceRenderer::draw_light`];
-    /// empty arrays drop it (the mesh is light enough to drag whole).
-    pub fn set_drag_copy(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, copy: MeshArrays) {
-        self.drag_copy = copy.buffers(device, queue);
+    /// Holds lighter copies of the bone mesh (flat xyz positions and
+    /// normals, three indices per triangle), one per tier, heaviest first,
+    /// for [`SurfaceRenderer::draw_light`]; a tier of empty arrays is the
+    /// mesh itself (light enough to drag whole at that tier).
+    pub fn set_drag_copies<'a>(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        tiers: impl IntoIterator<Item = MeshArrays<'a>>,
+    ) {
+        self.drag_copies = tiers
+            .into_iter()
+            .map(|c| c.buffers(device, queue))
+            .collect();
     }
 
-    /// [`SurfaceRenderer::set_drag_copy`] for coloured part `key`.
-    pub fn set_part_drag_copy(
+    /// [`SurfaceRenderer::set_drag_copies`] for coloured part `key`.
+    pub fn set_part_drag_copies<'a>(
         &mut self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
         key: u32,
-        copy: MeshArrays,
+        tiers: impl IntoIterator<Item = MeshArrays<'a>>,
     ) {
         self.part_drag_copies.retain(|(k, _)| *k != key);
-        if let Some(buffers) = copy.buffers(device, queue) {
-            self.part_drag_copies.push((key, buffers));
+        let copies: DragCopies = tiers
+            .into_iter()
+            .map(|c| c.buffers(device, queue))
+            .collect();
+        if copies.iter().any(Option::is_some) {
+            self.part_drag_copies.push((key, copies));
         }
     }
 
     /// Whether a lighter copy of the bone mesh or of any part is held.
     pub fn has_drag_copy(&self) -> bool {
-        self.drag_copy.is_some() || !self.part_drag_copies.is_empty()
+        self.drag_copies.iter().any(Option::is_some) || !self.part_drag_copies.is_empty()
     }
 
     /// Uploads one array of the next mesh (replacing that array). The mesh
@@ -591,7 +606,7 @@ impl SurfaceRenderer {
             encoder,
             background,
             self.shown_layers(),
-            false,
+            None,
             EVERY_TRIANGLE,
         );
     }
@@ -605,22 +620,24 @@ impl SurfaceRenderer {
         }
     }
 
-    /// [`SurfaceRenderer::draw`] with each mesh's lighter copy in its place
-    /// where one is held: a drag frame on a GPU whose time goes on the
-    /// triangles (a software GPU draws a 400 k-triangle bone surface in
-    /// about 250 ms at any canvas size).
+    /// [`SurfaceRenderer::draw`] with each mesh's copy of drag copy tier
+    /// `tier` in its place (the lightest held where `tier` is beyond it):
+    /// a drag frame on a GPU whose time goes on the triangles (a software
+    /// GPU draws a 400 k-triangle bone surface in about 250 ms at any
+    /// canvas size).
     pub fn draw_light(
         &mut self,
         to: DrawTarget,
         encoder: &mut wgpu::CommandEncoder,
         background: wgpu::Color,
+        tier: usize,
     ) {
         self.draw_span(
             to,
             encoder,
             background,
             self.shown_layers(),
-            true,
+            Some(tier),
             EVERY_TRIANGLE,
         );
     }
@@ -639,7 +656,7 @@ impl SurfaceRenderer {
             encoder,
             background,
             Layers::PartsWithDepth,
-            false,
+            None,
             EVERY_TRIANGLE,
         );
     }
@@ -657,7 +674,7 @@ impl SurfaceRenderer {
         background: wgpu::Color,
         span: Range<u64>,
     ) {
-        self.draw_span(to, encoder, background, Layers::PartsWithDepth, false, span);
+        self.draw_span(to, encoder, background, Layers::PartsWithDepth, None, span);
     }
 
     /// The parts' triangles, all parts together.
@@ -693,7 +710,7 @@ impl SurfaceRenderer {
         encoder: &mut wgpu::CommandEncoder,
         background: wgpu::Color,
         layers: Layers,
-        light: bool,
+        drag_tier: Option<usize>,
         span: Range<u64>,
     ) {
         let DrawTarget {
@@ -802,8 +819,9 @@ impl SurfaceRenderer {
             &self.pipeline
         });
         let bone = match layers {
-            Layers::BoneAndParts if light => self.drag_copy.as_ref().or(self.mesh.as_ref()),
-            Layers::BoneAndParts => self.mesh.as_ref(),
+            Layers::BoneAndParts => drag_tier
+                .and_then(|tier| tier_copy(&self.drag_copies, tier))
+                .or(self.mesh.as_ref()),
             Layers::Parts | Layers::PartsWithDepth => None,
         };
         if let Some(mesh) = bone.filter(|_| first) {
@@ -813,11 +831,10 @@ impl SurfaceRenderer {
         // Where each part's triangles begin, the parts taken in turn.
         let mut begins = 0;
         for p in &self.parts {
-            let copy = self
-                .part_drag_copies
-                .iter()
-                .find(|(k, _)| light && *k == p.key)
-                .map(|(_, c)| c);
+            let copy = drag_tier.and_then(|tier| {
+                let (_, copies) = self.part_drag_copies.iter().find(|(k, _)| *k == p.key)?;
+                tier_copy(copies, tier)
+            });
             let buffers = copy.unwrap_or(&p.buffers);
             let own = span.start.saturating_sub(begins)..span.end.saturating_sub(begins);
             begins += buffers.triangles();
@@ -827,6 +844,17 @@ impl SurfaceRenderer {
             }
         }
     }
+}
+
+/// A mesh's copies for drag frames, one per tier of
+/// [`insitu_mesh::preview::DRAG_COPY_TIERS`], heaviest first; `None` where
+/// the mesh itself is drawn at that tier.
+type DragCopies = Vec<Option<MeshBuffers>>;
+
+/// The copy drawn at drag copy tier `tier` (the lightest held where `tier`
+/// is beyond it); `None`: the mesh itself.
+fn tier_copy(copies: &DragCopies, tier: usize) -> Option<&MeshBuffers> {
+    copies.get(tier).or(copies.last())?.as_ref()
 }
 
 /// A colour attachment cleared to `clear`, or kept as it is (`None`).

@@ -17,7 +17,7 @@ fn a_sphere_renders_lit_in_the_middle_and_background_at_the_corners() {
     let (w, h) = (64u32, 64u32);
     let mut renderer = SurfaceRenderer::new(&ctx.device, wgpu::TextureFormat::Rgba8Unorm);
     renderer.set_mesh(&ctx.device, &ctx.queue, &positions, &normals, &indices);
-    let pixels = frame(&ctx, &mut renderer, false);
+    let pixels = frame(&ctx, &mut renderer, None);
     let at = |x: u32, y: u32| &pixels[((y * w + x) * 4) as usize..((y * w + x) * 4 + 3) as usize];
     // Facing the camera at the centre: bright bone colour, red above blue.
     let centre_px = at(w / 2, h / 2);
@@ -181,25 +181,26 @@ fn arrays(mesh: &insitu_mesh::Mesh) -> (Vec<f32>, Vec<f32>, Vec<u32>) {
     (flat(&mesh.positions), flat(&mesh.normals), indices)
 }
 
-/// A 64² RGBA frame of `renderer` from a fixed camera: a drag frame
-/// ([`SurfaceRenderer::draw_light`]) or one at rest.
-fn frame(ctx: &GpuContext, renderer: &mut SurfaceRenderer, light: bool) -> Vec<u8> {
+/// A 64² RGBA frame of `renderer` from a fixed camera: a drag frame of
+/// drag copy tier `drag_tier` ([`SurfaceRenderer::draw_light`]) or, with
+/// `None`, one at rest.
+fn frame(ctx: &GpuContext, renderer: &mut SurfaceRenderer, drag_tier: Option<usize>) -> Vec<u8> {
     let size = (64, 64);
     let target = Snapshot::new(&ctx.device, size, wgpu::TextureFormat::Rgba8Unorm);
     let orbit = Orbit::framing(Vec3::splat(3.0), Vec3::splat(28.0));
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
     let view = target.view();
     let to = DrawTarget::of(ctx, &view, size, &orbit);
-    if light {
-        renderer.draw_light(to, &mut encoder, wgpu::Color::BLACK);
-    } else {
-        renderer.draw(to, &mut encoder, wgpu::Color::BLACK);
+    match drag_tier {
+        Some(tier) => renderer.draw_light(to, &mut encoder, wgpu::Color::BLACK, tier),
+        None => renderer.draw(to, &mut encoder, wgpu::Color::BLACK),
     }
     pollster::block_on(target.finish(&ctx.device, &ctx.queue, encoder).rgba()).expect("read back")
 }
 
-/// A drag frame on a slow GPU draws the surface's lighter copy: the same
-/// shape from fewer triangles; without a copy it draws the surface itself.
+/// A drag frame on a slow GPU draws the surface's lighter copy of the
+/// tier asked for: the same shape from fewer triangles; without a copy it
+/// draws the surface itself.
 #[test]
 fn a_drag_frame_draws_the_lighter_copy_of_the_same_shape() {
     let ctx = pollster::block_on(GpuContext::headless()).expect("Vulkan adapter (lavapipe)");
@@ -208,27 +209,27 @@ fn a_drag_frame_draws_the_lighter_copy_of_the_same_shape() {
     let mesh = sphere_mesh();
     let (positions, normals, indices) = arrays(&mesh);
     renderer.set_mesh(&ctx.device, &ctx.queue, &positions, &normals, &indices);
-    let whole = frame(&ctx, &mut renderer, false);
+    let whole = frame(&ctx, &mut renderer, None);
     assert!(!renderer.has_drag_copy());
     assert_eq!(
-        frame(&ctx, &mut renderer, true),
+        frame(&ctx, &mut renderer, Some(0)),
         whole,
         "no copy: the surface itself"
     );
-    let copy = insitu_mesh::preview::preview(&mesh, mesh.triangle_count() / 8).expect("a copy");
+    let lighter = |most| insitu_mesh::preview::preview(&mesh, most).expect("a copy");
+    let copies = [
+        lighter(mesh.triangle_count() / 8),
+        lighter(mesh.triangle_count() / 32),
+    ];
     println!(
-        "drag copy: {} of {} triangles",
-        copy.triangle_count(),
+        "drag copies: {} and {} of {} triangles",
+        copies[0].triangle_count(),
+        copies[1].triangle_count(),
         mesh.triangle_count()
     );
-    let (positions, normals, indices) = arrays(&copy);
-    let copy_arrays = MeshArrays {
-        positions: &positions,
-        normals: &normals,
-        indices: &indices,
-    };
-    renderer.set_drag_copy(&ctx.device, &ctx.queue, copy_arrays);
-    let light = frame(&ctx, &mut renderer, true);
+    let copy_arrays: Vec<_> = copies.iter().map(arrays).collect();
+    renderer.set_drag_copies(&ctx.device, &ctx.queue, copy_arrays.iter().map(as_arrays));
+    let light = frame(&ctx, &mut renderer, Some(0));
     let overlap = overlap_of(&whole, &light);
     println!("lit overlap of the copy with the surface: {overlap:.3}");
     assert!(overlap > 0.9, "the same shape: overlap {overlap:.3}");
@@ -236,13 +237,29 @@ fn a_drag_frame_draws_the_lighter_copy_of_the_same_shape() {
         light, whole,
         "the copy's coarser facets, not the surface, were drawn"
     );
+    let lightest = frame(&ctx, &mut renderer, Some(1));
+    let overlap = overlap_of(&whole, &lightest);
+    println!("lit overlap of the lightest copy with the surface: {overlap:.3}");
+    assert!(overlap > 0.85, "the same shape: overlap {overlap:.3}");
+    assert_ne!(lightest, light, "the lighter tier was drawn");
+    // A tier beyond those held draws the lightest.
+    assert_eq!(frame(&ctx, &mut renderer, Some(5)), lightest);
     // The frame at rest still draws the whole surface.
-    assert_eq!(frame(&ctx, &mut renderer, false), whole);
-    // A new surface drops the old copy with it.
+    assert_eq!(frame(&ctx, &mut renderer, None), whole);
+    // A tier of empty arrays is the surface itself at that tier.
+    let empty = MeshArrays {
+        positions: &[],
+        normals: &[],
+        indices: &[],
+    };
+    renderer.set_drag_copies(&ctx.device, &ctx.queue, [empty, as_arrays(&copy_arrays[1])]);
+    assert_eq!(frame(&ctx, &mut renderer, Some(0)), whole);
+    assert_eq!(frame(&ctx, &mut renderer, Some(1)), lightest);
+    // A new surface drops the old copies with it.
     renderer.clear_mesh();
     assert!(!renderer.has_drag_copy());
-    // A coloured part (a segment) is dragged as its own copy alike, and an
-    // empty copy means "drag it whole".
+    // A coloured part (a segment) is dragged as its own copy alike, and
+    // empty copies mean "drag it whole".
     let red = [0.9, 0.1, 0.1, 1.0];
     let (positions, normals, indices) = arrays(&mesh);
     for (part, bytes) in [
@@ -255,20 +272,34 @@ fn a_drag_frame_draws_the_lighter_copy_of_the_same_shape() {
     ] {
         renderer.upload_part(&ctx.device, &ctx.queue, 1, red, part, bytes);
     }
-    let part_whole = frame(&ctx, &mut renderer, false);
-    renderer.set_part_drag_copy(&ctx.device, &ctx.queue, 1, copy_arrays);
-    let part_light = frame(&ctx, &mut renderer, true);
+    let part_whole = frame(&ctx, &mut renderer, None);
+    renderer.set_part_drag_copies(
+        &ctx.device,
+        &ctx.queue,
+        1,
+        copy_arrays.iter().map(as_arrays),
+    );
+    let part_light = frame(&ctx, &mut renderer, Some(0));
     let overlap = overlap_of(&part_whole, &part_light);
     assert!(overlap > 0.9, "the part's copy: overlap {overlap:.3}");
     assert_ne!(part_light, part_whole, "the part's copy was drawn");
-    let empty = MeshArrays {
-        positions: &[],
-        normals: &[],
-        indices: &[],
-    };
-    renderer.set_part_drag_copy(&ctx.device, &ctx.queue, 1, empty);
+    assert_ne!(
+        frame(&ctx, &mut renderer, Some(1)),
+        part_light,
+        "the part's lighter tier"
+    );
+    renderer.set_part_drag_copies(&ctx.device, &ctx.queue, 1, [empty, empty]);
     assert!(!renderer.has_drag_copy());
-    assert_eq!(frame(&ctx, &mut renderer, true), part_whole);
+    assert_eq!(frame(&ctx, &mut renderer, Some(1)), part_whole);
+}
+
+/// What [`arrays`] gives, as the renderer takes it.
+fn as_arrays((positions, normals, indices): &(Vec<f32>, Vec<f32>, Vec<u32>)) -> MeshArrays<'_> {
+    MeshArrays {
+        positions,
+        normals,
+        indices,
+    }
 }
 
 /// Lit pixels in both of two frames over lit pixels in either.

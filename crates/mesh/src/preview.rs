@@ -18,12 +18,19 @@ pub const DRAWN_WHOLE_UP_TO: usize = 6_000_000;
 
 /// Drag frames on a GPU too slow for the whole surface (a software GPU
 /// takes about 250 ms for 400 k triangles at any canvas size) draw a copy
-/// of at most this many triangles: about 25 ms there.
-pub const DRAG_COPY_UP_TO: usize = 40_000;
+/// of at most the first of these many triangles (about 25 ms there), or,
+/// where its frames still take too long (a slower CPU, or one busy with the
+/// spine's analysis), of the next: each a quarter of the last, so that one
+/// step down brings a frame twice over the budget well within it.
+pub const DRAG_COPY_TIERS: [usize; 2] = [40_000, 10_000];
 
-/// A segment's drag copy (a vertebra, the sacrum): a spine's twenty or so
-/// drag at about the cost of the bone's copy.
-pub const PART_DRAG_COPY_UP_TO: usize = 2_000;
+/// A segment's drag copies (a vertebra, the sacrum), tier by tier as
+/// [`DRAG_COPY_TIERS`]: a spine's twenty or so drag at about the cost of
+/// the bone's copy.
+pub const PART_DRAG_COPY_TIERS: [usize; 2] = [2_000, 500];
+
+/// How many times fewer triangles each drag copy tier has than the last.
+pub const DRAG_COPY_TIER_RATIO: f64 = 4.0;
 
 /// A preview of `mesh` with at most `most` triangles, or `None` when the
 /// mesh has no more than that (draw it whole).
@@ -121,5 +128,14 @@ mod tests {
                 .iter()
                 .all(|t| t.iter().all(|&v| (v as usize) < light.positions.len()))
         );
+    }
+
+    #[test]
+    fn each_drag_copy_tier_is_the_ratio_lighter_than_the_last() {
+        for tiers in [DRAG_COPY_TIERS, PART_DRAG_COPY_TIERS] {
+            for pair in tiers.windows(2) {
+                assert_eq!(pair[0] as f64 / pair[1] as f64, DRAG_COPY_TIER_RATIO);
+            }
+        }
     }
 }

@@ -311,27 +311,29 @@ fn surface(summary: SurfaceSummary, buffers: Array) {
     wasm_bindgen_futures::spawn_local(show_surface(buffers, summary, reframe));
 }
 
-/// The lighter copy of the surface (or of segment `label`'s) that drag
-/// frames draw on a slow GPU; no arrays: drawn whole.
+/// The lighter copies of the surface (or of segment `label`'s) that drag
+/// frames draw on a slow GPU, three arrays per tier, heaviest first (empty
+/// ones: that tier draws it whole); no arrays: always drawn whole.
 fn drag_copy(label: Option<u8>, buffers: &Array) {
-    let has_arrays = buffers.length() >= 3;
     let array = |i: u32| buffers.get(i);
-    let (positions, normals, indices) = if has_arrays {
-        (
-            js_sys::Float32Array::from(array(0)).to_vec(),
-            js_sys::Float32Array::from(array(1)).to_vec(),
-            js_sys::Uint32Array::from(array(2)).to_vec(),
-        )
-    } else {
-        Default::default()
-    };
-    let copy = insitu_gpu::MeshArrays {
-        positions: &positions,
-        normals: &normals,
-        indices: &indices,
-    };
+    let tiers: Vec<_> = (0..buffers.length() / 3)
+        .map(|tier| {
+            (
+                js_sys::Float32Array::from(array(3 * tier)).to_vec(),
+                js_sys::Float32Array::from(array(3 * tier + 1)).to_vec(),
+                js_sys::Uint32Array::from(array(3 * tier + 2)).to_vec(),
+            )
+        })
+        .collect();
+    let copies = tiers
+        .iter()
+        .map(|(positions, normals, indices)| insitu_gpu::MeshArrays {
+            positions,
+            normals,
+            indices,
+        });
     if let Some(scene) = app().scene.borrow_mut().as_mut() {
-        scene.set_drag_copy(label.map(u32::from), copy);
+        scene.set_drag_copies(label.map(u32::from), copies);
     }
 }
 

@@ -127,15 +127,20 @@ impl Scene {
         }
     }
 
-    /// Holds the lighter copy of the surface (`None`) or of a segment's
-    /// (its key) that drag frames draw where frames of the whole are slow.
-    pub fn set_drag_copy(&mut self, key: Option<u32>, copy: insitu_gpu::MeshArrays) {
+    /// Holds the lighter copies of the surface (`None`) or of a segment's
+    /// (its key), tier by tier, that drag frames draw where frames of the
+    /// whole are slow.
+    pub fn set_drag_copies<'a>(
+        &mut self,
+        key: Option<u32>,
+        tiers: impl IntoIterator<Item = insitu_gpu::MeshArrays<'a>>,
+    ) {
         let ctx = &self.target.context;
         match key {
-            None => self.surface.set_drag_copy(&ctx.device, &ctx.queue, copy),
+            None => self.surface.set_drag_copies(&ctx.device, &ctx.queue, tiers),
             Some(key) => self
                 .surface
-                .set_part_drag_copy(&ctx.device, &ctx.queue, key, copy),
+                .set_part_drag_copies(&ctx.device, &ctx.queue, key, tiers),
         }
     }
 
@@ -394,7 +399,12 @@ impl Scene {
                     self.count_fine_frame();
                     "fine"
                 }
-                Quality::Moving(_) => "moving",
+                Quality::Moving(_) => {
+                    // Which copies a surface's drag frame drew (tests log it).
+                    let tier = self.pacing.drag_copy_tier().to_string();
+                    crate::dom::set_data(&canvas, "drag-tier", &tier);
+                    "moving"
+                }
             }
         };
         crate::dom::set_data(&canvas, "quality", shown);
@@ -419,6 +429,11 @@ impl Scene {
         // them.
         let with_parts =
             quality == Quality::Fine || self.pacing.parts_in_drags(self.surface.parts_triangles());
+        let choice = FrameChoice {
+            quality,
+            with_parts,
+            drag_tier: self.pacing.drag_copy_tier(),
+        };
         let (surface, volume, mode) = (&mut self.surface, &self.volume, self.mode);
         let drawn = self.target.render(|device, queue, encoder, view| {
             let to = DrawTarget {
@@ -428,12 +443,12 @@ impl Scene {
                 size,
                 orbit,
             };
-            encode(surface, volume, mode, to, quality, with_parts, encoder);
+            encode(surface, volume, mode, to, choice, encoder);
         });
         if let Err(e) = drawn {
             web_sys::console::warn_1(&format!("3D view: {e}").into());
         }
-        self.time_frame(size, quality);
+        self.time_frame(size, choice);
     }
 
     /// One more frame at rest on the canvas: `data-fine` counts them, so a
@@ -545,8 +560,11 @@ impl Scene {
             &self.volume,
             self.mode,
             to,
-            Quality::Fine,
-            true,
+            FrameChoice {
+                quality: Quality::Fine,
+                with_parts: true,
+                drag_tier: 0,
+            },
             &mut encoder,
         );
         Some((image.finish(&ctx.device, &ctx.queue, encoder), orbit))
@@ -587,6 +605,17 @@ impl Scene {
     }
 }
 
+/// What one frame of the 3D view draws, beside its mode.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct FrameChoice {
+    /// At rest or mid-drag (and how coarse).
+    quality: Quality,
+    /// Volume rendering draws the segments' surfaces too.
+    with_parts: bool,
+    /// A surface's drag frame draws its copies of this tier.
+    drag_tier: usize,
+}
+
 /// Encodes the 3D view in `mode`: the surface; or the volume, over the
 /// segments' surfaces when there are any and `with_parts` (rays stop at
 /// them by depth, so a segment shows through translucent tissue and hides
@@ -596,13 +625,17 @@ fn encode(
     volume: &VolumeRenderer,
     mode: Mode,
     to: DrawTarget,
-    quality: Quality,
-    with_parts: bool,
+    choice: FrameChoice,
     encoder: &mut wgpu::CommandEncoder,
 ) {
+    let FrameChoice {
+        quality,
+        with_parts,
+        drag_tier,
+    } = choice;
     match mode {
         Mode::Surface if quality == Quality::Fine => surface.draw(to, encoder, BACKGROUND),
-        Mode::Surface => surface.draw_light(to, encoder, BACKGROUND),
+        Mode::Surface => surface.draw_light(to, encoder, BACKGROUND, drag_tier),
         Mode::Volume(_) if surface.has_parts() && with_parts => {
             volume.draw_with_parts(surface, to, encoder, quality, BACKGROUND)
         }

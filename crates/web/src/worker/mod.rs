@@ -162,12 +162,26 @@ fn mesh_attachments(mesh: &insitu_mesh::Mesh) -> Attachments {
     ])
 }
 
-/// The arrays of `mesh`'s lighter copy of at most `most` triangles (what
-/// drag frames draw on a slow GPU), or none when it is no larger than that
-/// (dragged whole).
-fn drag_copy_attachments(mesh: &insitu_mesh::Mesh, most: usize) -> Attachments {
-    insitu_mesh::preview::preview(mesh, most)
-        .map_or_else(Attachments::default, |copy| mesh_attachments(&copy))
+/// The arrays of `mesh`'s lighter copies (what drag frames draw on a slow
+/// GPU), three per tier of at most `tiers` triangles each, heaviest first;
+/// empty arrays for a tier the mesh is no larger than (dragged whole), and
+/// none at all when that holds for every tier. Each tier is made from the
+/// last: a quarter of the vertices to cluster.
+fn drag_copy_attachments(mesh: &insitu_mesh::Mesh, tiers: &[usize]) -> Attachments {
+    let mut buffers = Vec::with_capacity(3 * tiers.len());
+    let mut lightest: Option<insitu_mesh::Mesh> = None;
+    for &most in tiers {
+        let copy = insitu_mesh::preview::preview(lightest.as_ref().unwrap_or(mesh), most);
+        let arrays = mesh_attachments(copy.as_ref().unwrap_or(&insitu_mesh::Mesh::default()));
+        buffers.extend(arrays.buffers.iter());
+        if copy.is_some() {
+            lightest = copy;
+        }
+    }
+    if lightest.is_none() {
+        return Attachments::default();
+    }
+    Attachments::buffers(buffers)
 }
 
 /// A file written piece by piece out of wasm memory into Blobs, here on

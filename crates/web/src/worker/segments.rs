@@ -4,7 +4,7 @@
 //! What each does is decided in [`crate::segments`] and the segment crate.
 
 use glam::DVec3;
-use insitu_mesh::preview::PART_DRAG_COPY_UP_TO;
+use insitu_mesh::preview::PART_DRAG_COPY_TIERS;
 use insitu_segment::{Edit, pick, voxel_at};
 use insitu_store::SegmentsRecord;
 
@@ -93,7 +93,7 @@ pub async fn surfaces(worker: &Worker) {
             .mesh
             .as_deref()
             .map_or_else(Attachments::default, |mesh| {
-                drag_copy_attachments(mesh, PART_DRAG_COPY_UP_TO)
+                drag_copy_attachments(mesh, &PART_DRAG_COPY_TIERS)
             });
         post(&Reply::SegmentDragCopy { label }, copy);
         super::serve_waiting_views(worker).await;

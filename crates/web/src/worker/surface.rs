@@ -7,7 +7,7 @@
 use insitu_gpu::engine::marching_engine;
 use insitu_gpu::{CpuReason, EngineChoice, GpuError};
 use insitu_mesh::marching::{MarchingOptions, SteppedExtraction};
-use insitu_mesh::preview::{DRAG_COPY_UP_TO, DRAWN_WHOLE_UP_TO, preview};
+use insitu_mesh::preview::{DRAG_COPY_TIERS, DRAWN_WHOLE_UP_TO, preview};
 use insitu_mesh::{Engine, Mesh, SurfaceOptions};
 use insitu_volume::Volume;
 
@@ -53,7 +53,7 @@ async fn extract_in_steps(
 
 /// Posts `summary` with the arrays the 3D view draws: the surface itself,
 /// or its preview when it is too large to draw whole (said in the summary);
-/// then a lighter copy for drag frames.
+/// then its lighter copies for drag frames.
 fn post_surface(worker: &Worker, mut summary: SurfaceSummary) {
     let Some(mesh) = worker.study.borrow().mesh() else {
         return post(&Reply::Surface(summary), Attachments::default());
@@ -70,7 +70,7 @@ fn post_surface(worker: &Worker, mut summary: SurfaceSummary) {
     // The UI draws it only where frames of the whole surface are slow.
     post(
         &Reply::SurfaceDragCopy,
-        drag_copy_attachments(drawn, DRAG_COPY_UP_TO),
+        drag_copy_attachments(drawn, &DRAG_COPY_TIERS),
     );
 }
 

@@ -7,7 +7,7 @@
 
 use insitu_gpu::{DrawTarget, Orbit, Quality, wgpu};
 
-use super::{BACKGROUND, Mode, Scene};
+use super::{BACKGROUND, FrameChoice, Mode, Scene};
 
 /// A fine frame being cast band by band: the camera and size it is drawn
 /// for, the segments' next triangle to draw (`None` once all are, or where
@@ -73,14 +73,15 @@ pub(super) async fn refine(draws: u32) {
 }
 
 impl Scene {
-    /// Counts the canvas frame just submitted (`size` at `quality`) in
-    /// flight until the GPU is done with it, and measures how long that
-    /// takes for [`insitu_gpu::FramePacing`]: a volume frame, or a frame
-    /// of the whole surface.
-    pub(super) fn time_frame(&mut self, (w, h): (u32, u32), quality: Quality) {
+    /// Counts the canvas frame just submitted (`size`, drawn as `choice`
+    /// says) in flight until the GPU is done with it, and measures how long
+    /// that takes for [`insitu_gpu::FramePacing`]: a volume frame, a frame
+    /// of the whole surface, or a drag frame of its copies.
+    pub(super) fn time_frame(&mut self, (w, h): (u32, u32), choice: FrameChoice) {
         self.frames_in_flight += 1;
         let casting = self.casts_rays();
-        let whole_surface = self.mode == Mode::Surface && quality == Quality::Fine;
+        let quality = choice.quality;
+        let surface = self.mode == Mode::Surface;
         let (divisor, samples) = match quality {
             Quality::Fine => (None, 2.0),
             Quality::Moving(d) => (Some(d), 1.0),
@@ -96,8 +97,10 @@ impl Scene {
                 scene.frames_in_flight = scene.frames_in_flight.saturating_sub(1);
                 if casting {
                     scene.pacing.frame_took(ms, pixels, samples, divisor);
-                } else if whole_surface {
+                } else if surface && divisor.is_none() {
                     scene.pacing.surface_frame_took(ms);
+                } else if surface {
+                    scene.pacing.surface_drag_took(ms, choice.drag_tier);
                 }
             }
         });

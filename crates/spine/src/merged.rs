@@ -31,26 +31,30 @@ pub(crate) fn missed_disc(
     candidates: &[Candidate],
     piece: DVec3,
 ) -> Option<Disc> {
-    let merged = candidates
+    // Searched from `start` away from its normal; the other disc bounds
+    // it. A candidate with neither disc has nowhere to search from. Every
+    // disc's normal points to the head, as the column's do.
+    let (_, start, bound, head) = candidates
         .iter()
-        .filter(|c| !c.alae && (c.upper.is_some() || c.lower.is_some()))
-        .min_by(|a, b| {
+        .filter(|c| !c.alae)
+        .filter_map(|c| match (c.upper, c.lower) {
+            (Some(upper), lower) => Some((c, upper, lower, upper.normal)),
+            (None, Some(lower)) => Some((
+                c,
+                Disc {
+                    normal: -lower.normal,
+                    ..lower
+                },
+                None,
+                lower.normal,
+            )),
+            (None, None) => None,
+        })
+        .min_by(|(a, ..), (b, ..)| {
             a.centroid
                 .distance_squared(piece)
                 .total_cmp(&b.centroid.distance_squared(piece))
         })?;
-    // Searched from `start` away from its normal; the other disc bounds it.
-    let (start, bound) = match (merged.upper, merged.lower) {
-        (Some(upper), lower) => (upper, lower),
-        (None, Some(lower)) => (
-            Disc {
-                normal: -lower.normal,
-                ..lower
-            },
-            None,
-        ),
-        (None, None) => return None,
-    };
     // One level's height: the level beyond the start, or the body's depth.
     let beyond = discs
         .iter()
@@ -66,8 +70,6 @@ pub(crate) fn missed_disc(
         .map_or(1.9 * body.half_depth, |d| d.centre.distance(start.centre))
         .clamp(15.0, 45.0);
     let mut found = bent_gap(grid, &start, level_mm, half_size, bound.map(|d| d.centre))?;
-    // Every disc's normal points to the head, as the column's do.
-    let head = merged.upper.or(merged.lower)?.normal;
     if found.normal.dot(head) < 0.0 {
         found.normal = -found.normal;
     }

@@ -330,10 +330,21 @@ fn reads_alike_reversed(reversed: [bool; 3]) {
 /// 0.801 → 0.812 → 0.856, the last steps from seeding the middle of each
 /// long tube that touches a body (`vessels::middles_in_long_tubes`). L4 is
 /// held to 0.91, so the competition is checked; the rest to the
-/// maintainers' bars.
+/// maintainers' bars. Heights to their 3 mm, but for L4's and L5's front
+/// (24.1 mm for 30.4 and 31.5 on the reference's labels, held to 7.5 mm):
+/// in the slices just above the L4–L5 and L5–S1 discs the body's front
+/// lower rim lies on the iliac vessels, and at 3 mm it goes with them
+/// (of L4's 207 voxels missed, 40 were left out as a lumen with the
+/// vessel's by `thick`, 36 seeded as a vessel's blob, 109 taken by the
+/// vessels' paths; without contrast the rim is L4's). Not solved.
 #[test]
 fn contrast_filled_vessels_stay_out_of_the_lumbar_bodies() {
     let (volume, reference) = low_density_ct();
+    let measured = measured_on_reference(
+        &volume,
+        &reference,
+        &analyse(&volume, &mut |_, _| true).expect("a spine"),
+    );
     let contrast = with_contrast(&volume, &reference);
     let analysis = analysed_from_the_sacrum(&contrast);
     let labels = analysis.labelmap.labels();
@@ -347,6 +358,12 @@ fn contrast_filled_vessels_stay_out_of_the_lumbar_bodies() {
             _ => Some(least),
         },
     );
+    assert_heights(&analysis.spine, &measured.spine, |name, side| {
+        match (name, side) {
+            ("L4" | "L5", "anterior") => Some(7.5),
+            _ => Some(3.0),
+        }
+    });
 }
 
 /// The same contrast on the CT resampled to 1 mm. The aorta, joined to the

@@ -535,10 +535,7 @@ impl SurfaceRenderer {
         queue: &wgpu::Queue,
         tiers: impl IntoIterator<Item = MeshArrays<'a>>,
     ) {
-        self.drag_copies = tiers
-            .into_iter()
-            .map(|c| c.buffers(device, queue))
-            .collect();
+        self.drag_copies = drag_copies(device, queue, tiers);
     }
 
     /// [`SurfaceRenderer::set_drag_copies`] for coloured part `key`.
@@ -550,10 +547,7 @@ impl SurfaceRenderer {
         tiers: impl IntoIterator<Item = MeshArrays<'a>>,
     ) {
         self.part_drag_copies.retain(|(k, _)| *k != key);
-        let copies: DragCopies = tiers
-            .into_iter()
-            .map(|c| c.buffers(device, queue))
-            .collect();
+        let copies = drag_copies(device, queue, tiers);
         if copies.iter().any(Option::is_some) {
             self.part_drag_copies.push((key, copies));
         }
@@ -850,6 +844,18 @@ impl SurfaceRenderer {
 /// [`insitu_mesh::preview::DRAG_COPY_TIERS`], heaviest first; `None` where
 /// the mesh itself is drawn at that tier.
 type DragCopies = Vec<Option<MeshBuffers>>;
+
+/// Each tier's arrays on the GPU (`None` for empty ones: the mesh itself).
+fn drag_copies<'a>(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    tiers: impl IntoIterator<Item = MeshArrays<'a>>,
+) -> DragCopies {
+    tiers
+        .into_iter()
+        .map(|c| c.buffers(device, queue))
+        .collect()
+}
 
 /// The copy drawn at drag copy tier `tier` (the lightest held where `tier`
 /// is beyond it); `None`: the mesh itself.

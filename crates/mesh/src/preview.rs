@@ -30,7 +30,7 @@ pub const DRAG_COPY_TIERS: [usize; 2] = [40_000, 10_000];
 pub const PART_DRAG_COPY_TIERS: [usize; 2] = [2_000, 500];
 
 /// How many times fewer triangles each drag copy tier has than the last.
-pub const DRAG_COPY_TIER_RATIO: f64 = 4.0;
+pub const DRAG_COPY_TIER_RATIO: f64 = DRAG_COPY_TIERS[0] as f64 / DRAG_COPY_TIERS[1] as f64;
 
 /// A preview of `mesh` with at most `most` triangles, or `None` when the
 /// mesh has no more than that (draw it whole).

@@ -340,11 +340,7 @@ fn reads_alike_reversed(reversed: [bool; 3]) {
 #[test]
 fn contrast_filled_vessels_stay_out_of_the_lumbar_bodies() {
     let (volume, reference) = low_density_ct();
-    let measured = measured_on_reference(
-        &volume,
-        &reference,
-        &analyse(&volume, &mut |_, _| true).expect("a spine"),
-    );
+    let measured = measured_on_reference_as_scanned(&volume, &reference);
     let contrast = with_contrast(&volume, &reference);
     let analysis = analysed_from_the_sacrum(&contrast);
     let labels = analysis.labelmap.labels();
@@ -388,11 +384,7 @@ fn contrast_filled_vessels_stay_out_of_the_lumbar_bodies() {
 #[test]
 fn contrast_filled_vessels_resampled_to_1_mm_leave_every_level_named() {
     let (volume, reference) = low_density_ct();
-    let measured = measured_on_reference(
-        &volume,
-        &reference,
-        &analyse(&volume, &mut |_, _| true).expect("a spine"),
-    );
+    let measured = measured_on_reference_as_scanned(&volume, &reference);
     let contrast = with_contrast(&volume, &reference);
     let analysis =
         resampled_named_with_dice(&contrast, &reference, [3, 3, 3], |name, least| match name {
@@ -975,6 +967,16 @@ fn added_inside(
         .expect("a volume")
 }
 
+/// [`measured_on_reference`] with the names and axes of this CT's own
+/// analysis, as scanned: the heights every stand-in of it is graded by.
+fn measured_on_reference_as_scanned(
+    volume: &insitu_volume::Volume,
+    reference: &[u8],
+) -> insitu_spine::Analysis {
+    let analysis = analyse(volume, &mut |_, _| true).expect("a spine");
+    measured_on_reference(volume, reference, &analysis)
+}
+
 /// The reference's labels, renamed to ours, measured by our code.
 fn measured_on_reference(
     volume: &insitu_volume::Volume,
@@ -1183,11 +1185,7 @@ fn reordered(
 #[test]
 fn noisy_thin_slice_ct_is_read_in_blocks_and_named() {
     let (volume, reference) = low_density_ct();
-    let measured = measured_on_reference(
-        &volume,
-        &reference,
-        &analyse(&volume, &mut |_, _| true).expect("a spine"),
-    );
+    let measured = measured_on_reference_as_scanned(&volume, &reference);
     let denser = finer(&denser(&volume, &reference), [3, 3, 3]);
     let osteoporotic = finer(&volume, [3, 3, 3]);
     for (fine, noise, draw, l5) in [

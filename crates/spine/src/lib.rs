@@ -64,6 +64,17 @@ pub enum SpineError {
     /// More disc-like dips than a spine has.
     #[error("{0} disc-like dips along the column: not a spine")]
     TooManyDiscs(usize),
+    /// Bone rings a canal-like space, but no piece between its disc-like
+    /// gaps is shaped like a whole vertebra and nothing marks a level:
+    /// names given to such pieces would be made up (a head CT's skull read
+    /// as "T11, T12 with ribs").
+    #[error(
+        "no vertebra found: bone rings a canal-like space, but none of its {pieces} pieces is shaped like a whole vertebra and nothing (a sacrum, the lowest rib) marks a level (not a spine CT, or too little of one)"
+    )]
+    NoVertebra {
+        /// The pieces the best reading cut.
+        pieces: usize,
+    },
     /// Not a CT: the analysis reads Hounsfield units.
     #[error("the spine analysis needs a CT (this series is {0:?})")]
     NotCt(insitu_volume::Modality),
@@ -617,6 +628,11 @@ impl<'a> Analyser<'a> {
             return Ok(None);
         }
         match (self.best.take(), self.first_error.take()) {
+            (Some((_, analysis)), _) if is_made_up(&analysis.spine) => {
+                Err(SpineError::NoVertebra {
+                    pieces: analysis.spine.vertebrae.len(),
+                })
+            }
             (Some((_, analysis)), _) => Ok(Some(analysis)),
             (None, Some(e)) => Err(e),
             (None, None) => Err(SpineError::NoCanal),
@@ -654,6 +670,14 @@ fn next_rung(rung: usize, first_marrow_hu: Option<f64>) -> Option<usize> {
             first_marrow_hu.is_some_and(|marrow| marrow < f64::from(ladder[next].bone_hu));
         !(reads_lower_later && sees_shells)
     })
+}
+
+/// Whether `spine` has nothing a name could rest on: no whole vertebra
+/// that looks right (see [`quality`]) and no sacrum or rib seen. The real
+/// head CT of `../shared/fixtures/ct-ge-head-tilt` came out as a 142 ml
+/// "T11" and a 42 ml "T12", both with ribs, both cut by the scan's edges.
+fn is_made_up(spine: &Spine) -> bool {
+    quality(spine).0 == 0 && !spine.levels.anchor.is_anatomical()
 }
 
 /// Vertebrae that look right (whole, 8–120 ml, a body as high in its

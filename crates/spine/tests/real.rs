@@ -3,7 +3,8 @@
 //! segment of a plausible size, ribs are cut off at the costovertebral
 //! joints, and the level names say they are unsure (no sacrum, no whole
 //! rib-free vertebra in view); a merge and a split at the disc undo each
-//! other on real bone.
+//! other on real bone. A real head CT (`ct-ge-head-tilt`) is told to hold
+//! no vertebra rather than named.
 
 mod common;
 
@@ -223,5 +224,33 @@ fn lidc_thoracic_vertebrae_are_separated_from_their_ribs_and_named_with_doubt() 
                 v.voxels
             );
         }
+    }
+}
+
+/// A real head CT (`ct-ge-head-tilt`: 28 slices of 1.1–7 mm, gantry tilted
+/// 18.5°) has no spine to name: bone rings the skull's spaces, and the
+/// analysis once cut it into a 142 ml "T11" and a 42 ml "T12" with ribs.
+/// It now says that no vertebra was found, and why.
+#[test]
+fn a_head_ct_is_told_to_hold_no_vertebra_not_named_as_one() {
+    let dir = fixtures().join("ct-ge-head-tilt");
+    let files = insitu_volume::files_under(&dir).expect("the fixture");
+    let scan = insitu_volume::scan(&files);
+    let volume = scan
+        .build(scan.largest_series().expect("a series"), &files)
+        .expect("loads")
+        .volume;
+    match analyse(&volume, &mut |_, _| true) {
+        Err(e @ insitu_spine::SpineError::NoVertebra { .. }) => eprintln!("{e}"),
+        Err(e) => panic!("refused for another reason: {e}"),
+        Ok(analysis) => panic!(
+            "named {:?}",
+            analysis
+                .spine
+                .vertebrae
+                .iter()
+                .map(|v| (v.name.to_string(), v.volume_ml))
+                .collect::<Vec<_>>()
+        ),
     }
 }

@@ -18,11 +18,14 @@ use insitu_segment::Labelmap;
 use insitu_volume::{Geometry, Volume, Voxels};
 
 use crate::SpineError;
+use crate::stack::EvenStack;
 
 /// Read-only view of a volume as axial slices.
 pub(crate) struct Grid<'a> {
     volume: Source<'a>,
-    /// The grid's axes as the stored volume's.
+    /// An unevenly spaced series' even stack, which the axes are of.
+    stack: Option<EvenStack>,
+    /// The grid's axes as the stored volume's (or its even stack's).
     axes: Axes,
     /// Stored voxels averaged into each of the grid's.
     blocks: Blocks,
@@ -143,13 +146,14 @@ impl ReadPlan {
     /// The plan for `volume`; refused when none of its three planes is
     /// roughly axial.
     pub fn of(volume: &Volume) -> Result<Self, SpineError> {
-        let axes = Axes::axial_for(volume.geometry())?;
+        let geometry = match EvenStack::of(volume) {
+            Some(stack) => stack.geometry(volume.geometry()),
+            None => *volume.geometry(),
+        };
+        let axes = Axes::axial_for(&geometry)?;
         let noise_at = |blocks: Blocks| crate::noise::noise_hu(volume, axes.stored_sizes(blocks));
-        let (blocks, noise) = Blocks::for_grid(
-            axes.grid_dims(),
-            axes.grid_spacing(volume.geometry()),
-            noise_at,
-        );
+        let (blocks, noise) =
+            Blocks::for_grid(axes.grid_dims(), axes.grid_spacing(&geometry), noise_at);
         Ok(Self {
             stored_dims: volume.geometry().dims,
             axes,
@@ -200,10 +204,18 @@ impl<'a> Grid<'a> {
         } = plan;
         let stored = volume.geometry().spacing();
         let stored_voxel_ml = stored.x * stored.y * stored.z / 1000.0;
-        let volume = if axes.is_stored() && blocks.is_one() {
-            Source::Stored(volume)
-        } else {
-            Source::Reordered(Box::new(axes.read_as_grid(volume, blocks)))
+        let stack = EvenStack::of(volume);
+        let volume = match &stack {
+            None if axes.is_stored() && blocks.is_one() => Source::Stored(volume),
+            None => Source::Reordered(Box::new(axes.read_as_grid(volume, blocks))),
+            Some(stack) => {
+                let even = stack.read(volume);
+                if axes.is_stored() && blocks.is_one() {
+                    Source::Reordered(Box::new(even))
+                } else {
+                    Source::Reordered(Box::new(axes.read_as_grid(&even, blocks)))
+                }
+            }
         };
         let g = volume.get().geometry();
         let dirs = g.directions();
@@ -214,6 +226,7 @@ impl<'a> Grid<'a> {
         let to_index = to_world.inverse();
         Ok(Self {
             volume,
+            stack,
             axes,
             blocks,
             stored_voxel_ml,
@@ -348,25 +361,39 @@ impl Grid<'_> {
     /// `labels` in the grid's order, placed on the stored volume's grid as
     /// they are handed over (see [`crate::SpineLabels`]).
     pub fn placed(&self, labels: Vec<u8>) -> crate::SpineLabels {
-        crate::SpineLabels::new(labels, self.axes.offsets(self.blocks, self.dims))
+        let mut at = self.axes.offsets(self.blocks, self.dims);
+        if let Some(stack) = &self.stack {
+            at[2] = stack.for_stored(&at[2]);
+        }
+        crate::SpineLabels::new(labels, at)
     }
 
-    /// Whether the grid reads the volume in blocks: its voxel counts are
-    /// then not the labelmap's.
+    /// Whether the grid reads the volume in blocks or as an even stack:
+    /// its voxel counts are then not the labelmap's.
     pub fn is_reduced(&self) -> bool {
-        !self.blocks.is_one()
+        !self.blocks.is_one() || self.stack.is_some()
     }
 
     /// A labelmap on the stored volume's grid in the grid's order; none
     /// when it is on another grid.
     pub fn labels_of<'l>(&self, labelmap: &'l Labelmap) -> Option<Cow<'l, Labelmap>> {
-        if labelmap.dims().map(|n| n as usize) != self.axes.stored {
+        let [si, sj, sk] = self.axes.stored;
+        let stored_slices = self.stack.as_ref().map_or(sk, EvenStack::stored_slices);
+        if labelmap.dims().map(|n| n as usize) != [si, sj, stored_slices] {
             return None;
         }
-        if self.axes.is_stored() && self.blocks.is_one() {
-            return Some(Cow::Borrowed(labelmap));
-        }
-        let labels = self.axes.in_grid_order(labelmap.labels());
+        let even = match &self.stack {
+            None if self.axes.is_stored() && self.blocks.is_one() => {
+                return Some(Cow::Borrowed(labelmap));
+            }
+            None => Cow::Borrowed(labelmap.labels()),
+            Some(stack) => Cow::Owned(stack.on_even(labelmap.labels(), si * sj)),
+        };
+        let labels = match even {
+            Cow::Borrowed(stored) => self.axes.in_grid_order(stored),
+            Cow::Owned(even) if self.axes.is_stored() => Cow::Owned(even),
+            Cow::Owned(even) => Cow::Owned(self.axes.in_grid_order(&even).into_owned()),
+        };
         let labels = self.blocks.sample(labels, self.axes.grid_dims(), self.dims);
         let dims = self.dims.map(|n| n as u32);
         Some(Cow::Owned(

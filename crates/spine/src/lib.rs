@@ -28,6 +28,7 @@ mod revise;
 mod sacrum;
 mod spinous;
 mod split;
+mod stack;
 mod steps;
 mod thick;
 mod vessels;

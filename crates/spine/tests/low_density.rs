@@ -564,6 +564,99 @@ fn denser_bone_reads_the_same_resampled_to_1_5_mm() {
     reads_the_same(&denser, &coarse, &reference, [2, 2, 2], 0.0);
 }
 
+/// A series with slices missing (two single 3 mm slices of 112, in the
+/// lumbar spine: a 6 mm gap in each of two vertebrae), whose true positions
+/// the loader keeps: read as an even stack, every vertebra is named as on
+/// the whole series, its body heights are within 3 mm of the whole series'
+/// (1.7 mm at most) and its labels on the slices kept are the whole
+/// series' (Dice 0.994 or more). Read at the mean step, as before, L5's
+/// Dice was 0.924 and L3's and L5's heights moved by 2.6–2.8 mm.
+#[test]
+fn low_density_lumbar_ct_with_slices_missing_reads_as_the_whole_series() {
+    let (volume, _) = low_density_ct();
+    let slices = volume.geometry().dims.z as usize;
+    let kept: Vec<usize> = (0..slices).filter(|k| ![45, 70].contains(k)).collect();
+    let gapped = with_slices(&volume, &kept);
+    assert!(gapped.slice_offsets_mm().is_some(), "unevenly spaced");
+    let whole = analysed_from_the_sacrum(&volume);
+    let read = analysed_from_the_sacrum(&gapped);
+    let plane = (volume.geometry().dims.x * volume.geometry().dims.y) as usize;
+    let whole_kept: Vec<u8> = kept
+        .iter()
+        .flat_map(|&k| {
+            whole.labelmap.labels()[k * plane..(k + 1) * plane]
+                .iter()
+                .copied()
+        })
+        .collect();
+    let names = |a: &insitu_spine::Analysis| -> Vec<String> {
+        a.spine
+            .vertebrae
+            .iter()
+            .map(|v| v.name.to_string())
+            .collect()
+    };
+    assert_eq!(names(&read), names(&whole));
+    for (v, w) in read.spine.vertebrae.iter().zip(&whole.spine.vertebrae) {
+        let dice = Overlap::of(read.labelmap.labels(), v.label, &whole_kept, w.label).dice();
+        eprintln!(
+            "{}: Dice {dice:.3} against the whole series; heights {:?} for {:?}",
+            v.name, v.heights_mm, w.heights_mm
+        );
+        assert!(dice >= 0.99, "{}: Dice {dice:.3}", v.name);
+        if let (Some(h), Some(g)) = (v.heights_mm, w.heights_mm) {
+            for (a, b) in [
+                (h.anterior, g.anterior),
+                (h.middle, g.middle),
+                (h.posterior, g.posterior),
+            ] {
+                assert!((a - b).abs() <= 3.0, "{}: heights {h:?} for {g:?}", v.name);
+            }
+        }
+    }
+    // A correction reads the labels back onto the even stack: measured
+    // again, nothing moves.
+    let again = insitu_spine::revise(
+        &gapped,
+        &read.labelmap,
+        &read.spine,
+        insitu_spine::Revision::Remeasure,
+    )
+    .expect("remeasured");
+    assert_eq!(again.labelmap.labels(), read.labelmap.labels());
+    for (v, w) in again.spine.vertebrae.iter().zip(&read.spine.vertebrae) {
+        assert_eq!((&v.name, v.voxels), (&w.name, w.voxels));
+    }
+}
+
+/// `volume` with only the stored slices `kept` (rising), their true
+/// offsets kept as the loader keeps them for an unevenly spaced series
+/// (the geometry's k step the mean distance).
+fn with_slices(volume: &insitu_volume::Volume, kept: &[usize]) -> insitu_volume::Volume {
+    let g = volume.geometry();
+    let plane = (g.dims.x * g.dims.y) as usize;
+    let insitu_volume::Voxels::I16(v) = volume.voxels() else {
+        panic!("integer HU");
+    };
+    let voxels = kept
+        .iter()
+        .flat_map(|&k| v[k * plane..(k + 1) * plane].iter().copied())
+        .collect();
+    let (first, last) = (kept[0] as f64, kept[kept.len() - 1] as f64);
+    let mean = g.steps[2] * ((last - first) / (kept.len() - 1) as f64);
+    let dims = glam::UVec3::new(g.dims.x, g.dims.y, kept.len() as u32);
+    let geometry = insitu_volume::Geometry::new(
+        dims,
+        [g.steps[0], g.steps[1], mean],
+        g.origin + g.steps[2] * first,
+    )
+    .expect("a grid");
+    let step = g.steps[2].length();
+    insitu_volume::Volume::new(geometry, insitu_volume::Voxels::I16(voxels))
+        .expect("a volume")
+        .with_slice_offsets(kept.iter().map(|&k| (k as f64 - first) * step).collect())
+}
+
 fn low_density_ct() -> (insitu_volume::Volume, Vec<u8>) {
     let dir = PathBuf::from(std::env::var_os("INSITU_LOW_DENSITY_CT").expect(
         "INSITU_LOW_DENSITY_CT unset: run `cargo xtask test` (it fetches and converts the CT)",

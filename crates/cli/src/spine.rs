@@ -67,6 +67,7 @@ pub fn report_json(spine: &Spine) -> Value {
         "noise_hu": spine.noise_hu,
         "read_mm": spine.read_mm,
         "averaged_for_noise": spine.averaged_for_noise,
+        "turned_deg": spine.turned_deg(),
         "level_anchor": spine.levels.anchor,
         "level_anchors_seen": spine.levels.seen,
         "ribs_voxels": spine.ribs_voxels,
@@ -157,7 +158,10 @@ pub fn spine(args: &SpineArgs<'_>) -> Result<(), CliError> {
             loaded.as_secs_f64(),
             analysed.as_secs_f64()
         )?;
-        if let Some(note) = spine.noise_note() {
+        for note in [spine.noise_note(), spine.turn_note()]
+            .into_iter()
+            .flatten()
+        {
             writeln!(out, "  {note}")?;
         }
         for v in &spine.vertebrae {

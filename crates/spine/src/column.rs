@@ -443,7 +443,7 @@ pub(crate) fn stations(grid: &Grid, column: &Column) -> Vec<Station> {
 /// perpendicular to `axis`. Only the front: the basivertebral veins enter a
 /// body from behind at mid-height and darken its back half like a disc.
 pub(crate) fn cross_section_mean(grid: &Grid, p: DVec3, axis: DVec3, rw: f64, rd: f64) -> f64 {
-    let (anterior, lateral) = crate::measure::across(axis);
+    let (anterior, lateral) = crate::measure::across(axis, grid.front);
     let mut sum = 0.0;
     let mut n = 0.0;
     for r in [0.35, 0.65, 0.9] {
@@ -684,7 +684,7 @@ pub(crate) fn disc_plane(grid: &Grid, station: &Station) -> (DVec3, DVec3, f64) 
 /// cost per degree and mm keeps a flat dip (a thick lumbar disc) centred.
 fn darkest_plane(grid: &Grid, station: &Station) -> (DVec3, DVec3) {
     let axis = station.axis;
-    let (anterior, lateral) = crate::measure::across(axis);
+    let (anterior, lateral) = crate::measure::across(axis, grid.front);
     if anterior == DVec3::ZERO {
         return (station.position, axis);
     }

@@ -70,7 +70,7 @@ pub(crate) fn fit(grid: &Grid, centre: DVec3, normal: DVec3, half_size: DVec2) -
         }
         let middles: Vec<DVec3> = runs.iter().map(|r| r.0).collect();
         halves = runs.iter().map(|r| r.1).collect();
-        let (mc, mn) = plane_through(&middles, c, n)?;
+        let (mc, mn) = plane_through(&middles, c, n, grid.front)?;
         c = mc;
         n = mn;
     }
@@ -96,8 +96,8 @@ pub(crate) fn fit(grid: &Grid, centre: DVec3, normal: DVec3, half_size: DVec2) -
 }
 
 /// The anterior and lateral directions in a plane of normal `n`.
-fn plane_axes(n: DVec3) -> Option<(DVec3, DVec3)> {
-    let (anterior, lateral) = crate::measure::across(n);
+fn plane_axes(n: DVec3, front: DVec3) -> Option<(DVec3, DVec3)> {
+    let (anterior, lateral) = crate::measure::across(n, front);
     (anterior != DVec3::ZERO).then_some((anterior, lateral))
 }
 
@@ -105,7 +105,7 @@ fn plane_axes(n: DVec3) -> Option<(DVec3, DVec3)> {
 /// middle of its dark run (patient mm) and half the run's length (mm),
 /// where it has one between two endplates.
 fn dark_runs(grid: &Grid, c: DVec3, n: DVec3, half_size: DVec2) -> Vec<(DVec3, f64)> {
-    let Some((anterior, lateral)) = plane_axes(n) else {
+    let Some((anterior, lateral)) = plane_axes(n, grid.front) else {
         return Vec::new();
     };
     let steps = |mm: f64| (mm / STEP_MM).round() as usize;
@@ -167,8 +167,8 @@ fn dark_runs(grid: &Grid, c: DVec3, n: DVec3, half_size: DVec2) -> Vec<(DVec3, f
 /// `(c, n)`, fitted twice: the second time without the points farther from
 /// the first fit than most (a line through a foramen or an osteophyte).
 /// The centre moves from `c` along the new normal only.
-fn plane_through(points: &[DVec3], c: DVec3, n: DVec3) -> Option<(DVec3, DVec3)> {
-    let (anterior, lateral) = plane_axes(n)?;
+fn plane_through(points: &[DVec3], c: DVec3, n: DVec3, front: DVec3) -> Option<(DVec3, DVec3)> {
+    let (anterior, lateral) = plane_axes(n, front)?;
     let local: Vec<DVec3> = points
         .iter()
         .map(|&p| {
@@ -220,7 +220,7 @@ mod tests {
             }
         }
         points.push(DVec3::new(0.0, 0.0, 40.0));
-        let (c, n) = plane_through(&points, DVec3::ZERO, DVec3::Z).expect("a fit");
+        let (c, n) = plane_through(&points, DVec3::ZERO, DVec3::Z, DVec3::NEG_Y).expect("a fit");
         let expected = DVec3::new(-0.3, -0.1, 1.0).normalize();
         assert!(n.dot(expected) > 0.9999, "normal {n} against {expected}");
         assert!(

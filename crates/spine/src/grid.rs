@@ -9,7 +9,8 @@
 //! finer than the analysis is tested on, and a series of more
 //! than [`MOST_ANALYSED_VOXELS`] (a whole-spine CT of 2,500 thin slices),
 //! are read in blocks averaged into one voxel, and the labels go back to
-//! every voxel of each block.
+//! every voxel of each block. A patient lying turned on the table is read
+//! with each slice turned back (`crate::turn`).
 
 use std::borrow::Cow;
 
@@ -19,12 +20,19 @@ use insitu_volume::{Geometry, Volume, Voxels};
 
 use crate::SpineError;
 use crate::stack::EvenStack;
+use crate::turn::{Kept, Turn};
 
 /// Read-only view of a volume as axial slices.
 pub(crate) struct Grid<'a> {
     volume: Source<'a>,
     /// An unevenly spaced series' even stack, which the axes are of.
     stack: Option<EvenStack>,
+    /// The patient's turn on the table, which the slices are read back by.
+    turn: Option<Turn>,
+    /// A labelmap read onto the turned slices ([`Grid::labels_of`]), kept
+    /// as read and as it was before turning, so that the voxels a revision
+    /// leaves alone go back as they were (see [`Turn::back_keeping`]).
+    kept: Option<Kept>,
     /// The grid's axes as the stored volume's (or its even stack's).
     axes: Axes,
     /// Stored voxels averaged into each of the grid's.
@@ -38,6 +46,10 @@ pub(crate) struct Grid<'a> {
     /// (i mm, j mm) plane.
     pub anterior: DVec2,
     pub lateral: DVec2,
+    /// The patient's anterior in patient space: −y, or turned with a
+    /// patient lying turned (see [`crate::turn`]), so that a body's frame
+    /// ([`crate::measure::across`]) is the body's own.
+    pub front: DVec3,
     /// How bone is read (see [`Reading`]).
     pub reading: Reading,
     /// The CT's noise, and whether the blocks are for it.
@@ -217,16 +229,36 @@ impl<'a> Grid<'a> {
                 }
             }
         };
-        let g = volume.get().geometry();
-        let dirs = g.directions();
+        let dirs = volume.get().geometry().directions();
         let along = |v: DVec3| DVec2::new(dirs[0].dot(v), dirs[1].dot(v)).normalize_or_zero();
-        let (d, spacing) = (g.dims, g.spacing());
         let (anterior, lateral) = (along(DVec3::NEG_Y), along(DVec3::X));
+        // Turned back, a turned patient's anterior and lateral lie where
+        // they would unturned.
+        let turn = Turn::of(volume.get(), lateral);
+        let volume = match &turn {
+            Some(turn) => {
+                let turned = turn.read(volume.get());
+                drop(volume);
+                Source::Reordered(Box::new(turned))
+            }
+            None => volume,
+        };
+        let g = volume.get().geometry();
+        let (d, spacing) = (g.dims, g.spacing());
+        let front = match turn {
+            Some(_) => {
+                let dirs = g.directions();
+                (dirs[0] * anterior.x + dirs[1] * anterior.y).normalize()
+            }
+            None => DVec3::NEG_Y,
+        };
         let to_world = g.voxel_to_world();
         let to_index = to_world.inverse();
         Ok(Self {
             volume,
             stack,
+            turn,
+            kept: None,
             axes,
             blocks,
             stored_voxel_ml,
@@ -234,6 +266,7 @@ impl<'a> Grid<'a> {
             spacing,
             anterior,
             lateral,
+            front,
             reading: Reading::LADDER[0],
             noise,
             to_world,
@@ -361,29 +394,38 @@ impl Grid<'_> {
     /// `labels` in the grid's order, placed on the stored volume's grid as
     /// they are handed over (see [`crate::SpineLabels`]).
     pub fn placed(&self, labels: Vec<u8>) -> crate::SpineLabels {
-        let mut at = self.axes.offsets(self.blocks, self.dims);
+        let (labels, dims) = match &self.turn {
+            Some(turn) => (
+                turn.back_keeping(&labels, self.kept.as_ref()),
+                turn.unturned_dims(),
+            ),
+            None => (labels, self.dims),
+        };
+        let mut at = self.axes.offsets(self.blocks, dims);
         if let Some(stack) = &self.stack {
             at[2] = stack.for_stored(&at[2]);
         }
         crate::SpineLabels::new(labels, at)
     }
 
-    /// Whether the grid reads the volume in blocks or as an even stack:
+    /// Whether the grid reads the volume in blocks, as an even stack or
+    /// turned:
     /// its voxel counts are then not the labelmap's.
     pub fn is_reduced(&self) -> bool {
-        !self.blocks.is_one() || self.stack.is_some()
+        !self.blocks.is_one() || self.stack.is_some() || self.turn.is_some()
     }
 
     /// A labelmap on the stored volume's grid in the grid's order; none
-    /// when it is on another grid.
-    pub fn labels_of<'l>(&self, labelmap: &'l Labelmap) -> Option<Cow<'l, Labelmap>> {
+    /// when it is on another grid. On turned slices it is kept, for the
+    /// labels a revision leaves alone to go back as they were.
+    pub fn labels_of<'l>(&mut self, labelmap: &'l Labelmap) -> Option<Cow<'l, Labelmap>> {
         let [si, sj, sk] = self.axes.stored;
         let stored_slices = self.stack.as_ref().map_or(sk, EvenStack::stored_slices);
         if labelmap.dims().map(|n| n as usize) != [si, sj, stored_slices] {
             return None;
         }
         let even = match &self.stack {
-            None if self.axes.is_stored() && self.blocks.is_one() => {
+            None if self.axes.is_stored() && self.blocks.is_one() && self.turn.is_none() => {
                 return Some(Cow::Borrowed(labelmap));
             }
             None => Cow::Borrowed(labelmap.labels()),
@@ -394,7 +436,19 @@ impl Grid<'_> {
             Cow::Owned(even) if self.axes.is_stored() => Cow::Owned(even),
             Cow::Owned(even) => Cow::Owned(self.axes.in_grid_order(&even).into_owned()),
         };
-        let labels = self.blocks.sample(labels, self.axes.grid_dims(), self.dims);
+        let read_dims = self.turn.map_or(self.dims, |turn| turn.unturned_dims());
+        let labels = self.blocks.sample(labels, self.axes.grid_dims(), read_dims);
+        let labels = match &self.turn {
+            Some(turn) => {
+                let turned = turn.labels(&labels, true);
+                self.kept = Some(Kept {
+                    turned: turned.clone(),
+                    unturned: labels,
+                });
+                turned
+            }
+            None => labels,
+        };
         let dims = self.dims.map(|n| n as u32);
         Some(Cow::Owned(
             Labelmap::from_labels(dims, labels).expect("sizes match"),

@@ -31,6 +31,7 @@ mod split;
 mod stack;
 mod steps;
 mod thick;
+mod turn;
 mod vessels;
 
 use glam::{DVec2, DVec3};
@@ -40,6 +41,7 @@ use serde::{Deserialize, Serialize};
 
 pub use grid::ReadPlan;
 pub use measure::{BodyFrame, Flag, Heights, coronal_deg, genant_grade, sagittal_deg};
+use measure::{coronal_deg_facing, sagittal_deg_facing};
 pub use naming::{Anchor, LEVELS, LevelDecision, PELVIS_LABEL, RIBS_LABEL, label_of};
 pub use placed::SpineLabels;
 pub use revise::{Revision, RevisionError, revise, revise_labels, revise_labels_planned};
@@ -244,6 +246,18 @@ pub struct Spine {
     /// outlines are as coarse as `read_mm`.
     #[serde(default)]
     pub averaged_for_noise: bool,
+    /// The patient's anterior (a unit vector in patient space) that the
+    /// angles and each body's mid-sagittal plane are measured against: −y,
+    /// or turned with a patient lying turned on the table, whose slices
+    /// the analysis read turned back (see `turn`). Measured against −y, a
+    /// lordotic lumbar spine turned 20° showed its endplates 15° apart in
+    /// the coronal plane: a scoliosis that was not there.
+    #[serde(default = "default_anterior")]
+    pub anterior: [f64; 3],
+}
+
+fn default_anterior() -> [f64; 3] {
+    DVec3::NEG_Y.to_array()
 }
 
 fn default_bone_hu() -> f32 {
@@ -251,6 +265,28 @@ fn default_bone_hu() -> f32 {
 }
 
 impl Spine {
+    /// How far (degrees) the patient lay turned about the long axis, as
+    /// read turned back (positive when the front turns towards the
+    /// patient's left); 0 when read as stored.
+    pub fn turned_deg(&self) -> f64 {
+        let a = DVec3::from_array(self.anterior);
+        DVec3::NEG_Y
+            .cross(a)
+            .z
+            .atan2(DVec3::NEG_Y.dot(a))
+            .to_degrees()
+    }
+
+    /// What the user is told when the patient lay turned and the slices
+    /// were read turned back: the angles are in the patient's own planes,
+    /// not the scanner's.
+    pub fn turn_note(&self) -> Option<String> {
+        let degrees = self.turned_deg();
+        (degrees.abs() >= 0.5).then(|| {
+            format!("patient turned {:.0}° on the table: read turned back, angles in the patient's planes", degrees.abs())
+        })
+    }
+
     /// What the user is told when the CT was read in blocks for its noise
     /// (the outlines are only as fine as the blocks), in one wording for
     /// the app and the CLI; `None` when it was not.
@@ -997,7 +1033,7 @@ fn finish(
     if !grid.reading.lenient {
         neighbour_flags(&mut vertebrae);
     }
-    let angles = angles(&vertebrae);
+    let angles = angles(&vertebrae, grid.front);
     let mut spine = Spine {
         vertebrae,
         angles,
@@ -1012,6 +1048,7 @@ fn finish(
         noise_hu: grid.noise.hu,
         read_mm: grid.spacing.to_array(),
         averaged_for_noise: grid.noise.averaged,
+        anterior: grid.front.to_array(),
     };
     let labels = on_stored_grid(grid, labels, &mut spine);
     Labelled { spine, labels }
@@ -1360,8 +1397,11 @@ fn normal(v: &[f64; 3]) -> DVec3 {
     DVec3::from_array(*v)
 }
 
-/// The spine's angles from the named vertebrae's endplates.
-pub fn angles(vertebrae: &[Vertebra]) -> Angles {
+/// The spine's angles from the named vertebrae's endplates, in the planes
+/// of a patient whose anterior is `anterior` (see [`Spine::anterior`]).
+pub fn angles(vertebrae: &[Vertebra], anterior: DVec3) -> Angles {
+    let sagittal_deg = |n: DVec3| sagittal_deg_facing(n, anterior);
+    let coronal_deg = |n: DVec3| coronal_deg_facing(n, anterior);
     // An irregular vertebra's endplates are not trusted for any angle.
     let find = |name: &str| {
         vertebrae
@@ -1507,7 +1547,7 @@ pub fn shifted(spine: &Spine, by: i32) -> Option<(Spine, [u8; 256])> {
         v.label = label;
         v.name = LEVELS[level as usize].to_owned();
     }
-    out.angles = angles(&out.vertebrae);
+    out.angles = angles(&out.vertebrae, DVec3::from_array(spine.anterior));
     out.levels = LevelDecision {
         anchor: Anchor::User,
         confidence: 1.0,

@@ -210,7 +210,7 @@ impl BodyProbe<'_> {
         if self.is_body(centre) {
             return Some(centre);
         }
-        let (anterior, lateral) = across(up);
+        let (anterior, lateral) = across(up, self.grid.front);
         let step = 0.5 * self.grid.spacing.min_element();
         let n = (NEAREST_BODY_MM / step).ceil() as i32;
         let mut best: Option<(f64, DVec3)> = None;
@@ -235,7 +235,7 @@ impl BodyProbe<'_> {
     /// The body's frame: axis `up`, anterior from the patient's −y, and the
     /// true middle of its depth along that line.
     pub fn frame(&self, centre: DVec3, up: DVec3) -> Option<BodyFrame> {
-        let (anterior, lateral) = across(up);
+        let (anterior, lateral) = across(up, self.grid.front);
         let (back, front) = self.run(centre, anterior, 80.0)?;
         let centre = centre + anterior * ((front - back) / 2.0);
         let (left, right) = self.run(centre, lateral, 80.0)?;
@@ -385,7 +385,7 @@ impl BodyProbe<'_> {
     /// the disc moves with the disc (on TotalSegmentator's CT the same
     /// reference labels measured 42.8° or 50.3° as the disc found moved).
     pub fn top_below(&self, centre: DVec3, up: DVec3) -> Option<DVec3> {
-        let (anterior, lateral) = across(up);
+        let (anterior, lateral) = across(up, self.grid.front);
         let step = 0.25;
         let first_below = |q: DVec3, from: f64| {
             let mut t = from;
@@ -420,10 +420,11 @@ impl BodyProbe<'_> {
     }
 }
 
-/// The body's anterior (from the patient's −y) and lateral directions
-/// across an axis `up` (zero where `up` runs front to back).
-pub(crate) fn across(up: DVec3) -> (DVec3, DVec3) {
-    let anterior = (DVec3::NEG_Y - up * up.dot(DVec3::NEG_Y)).normalize_or_zero();
+/// The body's anterior (from the patient's, `front`: see [`Grid::front`])
+/// and lateral directions across an axis `up` (zero where `up` runs front
+/// to back).
+pub(crate) fn across(up: DVec3, front: DVec3) -> (DVec3, DVec3) {
+    let anterior = (front - up * up.dot(front)).normalize_or_zero();
     (anterior, up.cross(anterior).normalize_or_zero())
 }
 
@@ -497,6 +498,17 @@ pub fn sagittal_deg(n: DVec3) -> f64 {
 /// Coronal angle (degrees): positive when the plane faces the patient's left.
 pub fn coronal_deg(n: DVec3) -> f64 {
     n.x.atan2(n.z).to_degrees()
+}
+
+/// [`sagittal_deg`] for a patient whose anterior is `anterior` (−y lying
+/// straight; see [`crate::Spine::anterior`]).
+pub(crate) fn sagittal_deg_facing(n: DVec3, anterior: DVec3) -> f64 {
+    n.dot(anterior).atan2(n.z).to_degrees()
+}
+
+/// [`coronal_deg`] for a patient whose anterior is `anterior`.
+pub(crate) fn coronal_deg_facing(n: DVec3, anterior: DVec3) -> f64 {
+    n.dot(DVec3::Z.cross(anterior)).atan2(n.z).to_degrees()
 }
 
 #[cfg(test)]

@@ -102,7 +102,7 @@ fn bent_gap(
     lower_bound: Option<DVec3>,
 ) -> Option<Disc> {
     let up = upper.normal;
-    let (anterior, _) = crate::measure::across(up);
+    let (anterior, _) = crate::measure::across(up, grid.front);
     if anterior == DVec3::ZERO {
         return None;
     }

@@ -610,7 +610,7 @@ fn rebuild(
     }
     let count = |label: u8| gathered[label as usize].voxels;
     let mut revised = Spine {
-        angles: angles(&vertebrae),
+        angles: angles(&vertebrae, grid.front),
         vertebrae,
         levels: spine.levels.clone(),
         ribs_voxels: count(RIBS_LABEL),
@@ -623,6 +623,7 @@ fn rebuild(
         noise_hu: spine.noise_hu,
         read_mm: spine.read_mm,
         averaged_for_noise: spine.averaged_for_noise,
+        anterior: grid.front.to_array(),
     };
     let labels = crate::on_stored_grid(grid, map, &mut revised);
     Ok(Labelled {

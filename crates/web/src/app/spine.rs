@@ -312,8 +312,12 @@ pub fn show(spine: &Spine, ms: f64) {
     let noisy = spine
         .noise_note()
         .map_or(String::new(), |note| format!(" · {note}"));
+    // Said when the patient lay turned on the table.
+    let turned = spine
+        .turn_note()
+        .map_or(String::new(), |note| format!(" · {note}"));
     levels.set_text_content(Some(&format!(
-        "{sure}: {} (confidence {:.0}%){dim}{noisy}",
+        "{sure}: {} (confidence {:.0}%){dim}{noisy}{turned}",
         anchor_text(spine.levels.anchor),
         spine.levels.confidence * 100.0
     )));

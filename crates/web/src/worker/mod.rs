@@ -271,6 +271,12 @@ pub fn start() {
     wasm_bindgen_futures::spawn_local(async move {
         let _ = warming.gpu.device().await;
     });
+    // So is the cache's database opened: a folder dropped again is looked
+    // up in it as its first files come.
+    let opening = worker.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = opening.cache.store().await;
+    });
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let (request, attachments) = match envelope::open::<Request>(&event.data()) {
             Ok(opened) => opened,

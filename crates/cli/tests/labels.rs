@@ -277,6 +277,10 @@ fn spine_report_labelmap_and_meshes_on_a_real_ct() {
         let length = n.iter().map(|x| x * x).sum::<f64>().sqrt();
         assert!((length - 1.0).abs() < 1e-6, "normal {n:?}");
     }
+    // The patient's turn on the table, read back (3.6° on this CT: its
+    // slices are read turned back, the angles in the patient's planes).
+    let turned = report["turned_deg"].as_f64().expect("the turn read");
+    assert!(turned.abs() < 10.0, "lying about straight: {turned}°");
     let confidence = report["level_confidence"].as_f64().expect("a confidence");
     assert!(
         confidence < 0.5,

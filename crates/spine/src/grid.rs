@@ -20,7 +20,7 @@ use insitu_volume::{Geometry, Volume, Voxels};
 
 use crate::SpineError;
 use crate::stack::EvenStack;
-use crate::turn::{Kept, Turn};
+use crate::turn::Turn;
 
 /// Read-only view of a volume as axial slices.
 pub(crate) struct Grid<'a> {
@@ -30,9 +30,9 @@ pub(crate) struct Grid<'a> {
     /// The patient's turn on the table, which the slices are read back by.
     turn: Option<Turn>,
     /// A labelmap read onto the turned slices ([`Grid::labels_of`]), kept
-    /// as read and as it was before turning, so that the voxels a revision
-    /// leaves alone go back as they were (see [`Turn::back_keeping`]).
-    kept: Option<Kept>,
+    /// as it was before turning, so that the voxels a revision leaves
+    /// alone go back as they were (see [`Turn::back_keeping`]).
+    kept: Option<Vec<u8>>,
     /// The grid's axes as the stored volume's (or its even stack's).
     axes: Axes,
     /// Stored voxels averaged into each of the grid's.
@@ -396,7 +396,7 @@ impl Grid<'_> {
     pub fn placed(&self, labels: Vec<u8>) -> crate::SpineLabels {
         let (labels, dims) = match &self.turn {
             Some(turn) => (
-                turn.back_keeping(&labels, self.kept.as_ref()),
+                turn.back_keeping(&labels, self.kept.as_deref()),
                 turn.unturned_dims(),
             ),
             None => (labels, self.dims),
@@ -441,10 +441,7 @@ impl Grid<'_> {
         let labels = match &self.turn {
             Some(turn) => {
                 let turned = turn.labels(&labels, true);
-                self.kept = Some(Kept {
-                    turned: turned.clone(),
-                    unturned: labels,
-                });
+                self.kept = Some(labels);
                 turned
             }
             None => labels,

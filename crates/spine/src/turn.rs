@@ -224,43 +224,53 @@ impl Turn {
     }
 
     /// `labels` of the turned slices on the stored ones, as
-    /// [`Turn::labels`]; but where they revise `kept` (a labelmap read
-    /// onto the turned slices), each stored pixel whose turned pixel the
+    /// [`Turn::labels`]; but where they revise `unturned` (a labelmap
+    /// read onto the turned slices, as it was before), each stored pixel whose turned pixel the
     /// revision left alone keeps its label: nearest pixels turned there and
     /// back are not always the pixel they started from, and a remeasure
     /// or a merge would move a vertebra's surface by a voxel here and
     /// there. Such a pixel takes the label its own became where the
     /// revision renamed all of it (a merge) or none, else (a split) its
     /// turned pixel's.
-    pub fn back_keeping(&self, labels: &[u8], kept: Option<&Kept>) -> Vec<u8> {
-        let Some(kept) = kept.filter(|k| k.turned.len() == labels.len()) else {
+    pub fn back_keeping(&self, labels: &[u8], unturned: Option<&[u8]>) -> Vec<u8> {
+        let (stored_len, turned_len) = (self.stored.len(), self.turned.len());
+        let Some(unturned) = unturned.filter(|u| {
+            u.len() == stored_len * self.slices && labels.len() == turned_len * self.slices
+        }) else {
             return self.labels(labels, false);
         };
+        // The labels as read onto the turned slices, made again pixel by
+        // pixel rather than kept: a byte a voxel read less to hold.
+        let onto = self.sources(true);
+        let before =
+            |k: usize, pixel: usize| onto[pixel].map_or(0, |s| unturned[k * stored_len + s]);
         // What each label became, where all of it became one label.
         let mut renamed: [Option<Option<u8>>; 256] = [None; 256];
-        for (&before, &after) in kept.turned.iter().zip(labels) {
-            let r = &mut renamed[before as usize];
-            *r = match *r {
-                None => Some(Some(after)),
-                Some(Some(to)) if to == after => Some(Some(to)),
-                _ => Some(None),
-            };
+        for (k, slice) in labels.chunks_exact(turned_len).enumerate() {
+            for (pixel, &after) in slice.iter().enumerate() {
+                let r = &mut renamed[before(k, pixel) as usize];
+                *r = match *r {
+                    None => Some(Some(after)),
+                    Some(Some(to)) if to == after => Some(Some(to)),
+                    _ => Some(None),
+                };
+            }
         }
         let sources = self.sources(false);
-        let mut out = Vec::with_capacity(kept.unturned.len());
-        for (k, unturned) in kept.unturned.chunks_exact(self.stored.len()).enumerate() {
-            let turned = k * self.turned.len();
-            out.extend(sources.iter().zip(unturned).map(|(s, &own)| {
+        let mut out = Vec::with_capacity(unturned.len());
+        for (k, own_slice) in unturned.chunks_exact(stored_len).enumerate() {
+            let slice = &labels[k * turned_len..(k + 1) * turned_len];
+            out.extend(sources.iter().zip(own_slice).map(|(s, &own)| {
                 let renamed_own = renamed[own as usize];
-                let Some(at) = s.map(|at| turned + at) else {
+                let Some(pixel) = *s else {
                     return renamed_own.flatten().unwrap_or(own);
                 };
-                if own == kept.turned[at] {
-                    return labels[at];
+                if own == before(k, pixel) {
+                    return slice[pixel];
                 }
                 match renamed_own {
                     Some(Some(to)) => to,
-                    Some(None) => labels[at],
+                    Some(None) => slice[pixel],
                     None => own,
                 }
             }));
@@ -297,13 +307,6 @@ impl Turn {
         }
         out
     }
-}
-
-/// A labelmap read onto turned slices: as read, and before turning.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Kept {
-    pub turned: Vec<u8>,
-    pub unturned: Vec<u8>,
 }
 
 /// The turn (radians, from `lateral` towards the slice's second axis, and
@@ -661,19 +664,15 @@ mod tests {
         let fine = turned_by(&stack(40, 1.0, |_, _| 0.0), 13.0);
         let there = fine.labels(&labels, true);
         assert!(differing(&fine, &fine.labels(&there, false), &labels) > 100);
-        let kept = Kept {
-            turned: there.clone(),
-            unturned: labels.clone(),
-        };
         assert!(
-            fine.back_keeping(&there, Some(&kept)) == labels,
+            fine.back_keeping(&there, Some(&labels)) == labels,
             "a remeasure"
         );
         // A merge of 2 into 1: every 2 becomes 1, all else as it was.
         let merged: Vec<u8> = there.iter().map(|&l| if l == 2 { 1 } else { l }).collect();
         let expected: Vec<u8> = labels.iter().map(|&l| if l == 2 { 1 } else { l }).collect();
         assert!(
-            fine.back_keeping(&merged, Some(&kept)) == expected,
+            fine.back_keeping(&merged, Some(&labels)) == expected,
             "a merge"
         );
     }

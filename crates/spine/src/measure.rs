@@ -492,12 +492,12 @@ fn fit_plane(points: &[(f64, f64, f64)]) -> Option<(f64, f64)> {
 /// Sagittal angle (degrees) of a plane with unit normal `n`: positive when
 /// it faces anteriorly.
 pub fn sagittal_deg(n: DVec3) -> f64 {
-    (-n.y).atan2(n.z).to_degrees()
+    sagittal_deg_facing(n, DVec3::NEG_Y)
 }
 
 /// Coronal angle (degrees): positive when the plane faces the patient's left.
 pub fn coronal_deg(n: DVec3) -> f64 {
-    n.x.atan2(n.z).to_degrees()
+    coronal_deg_facing(n, DVec3::NEG_Y)
 }
 
 /// [`sagittal_deg`] for a patient whose anterior is `anterior` (−y lying

@@ -114,9 +114,10 @@ impl Turn {
             count: [dims[0], dims[1]],
             size: DVec2::new(spacing.x, spacing.y),
         };
-        let mut turns: Vec<(f64, f64)> = (0..dims[2])
-            .filter_map(|k| slice_turn(volume, stored, k, lateral))
-            .collect();
+        let mut turns: Vec<(f64, f64)> = match volume.voxels() {
+            Voxels::I16(v) => slice_turns(v, stored, lateral),
+            Voxels::F32(v) => slice_turns(v, stored, lateral),
+        };
         if turns.len() < LEAST_SLICES {
             return None;
         }
@@ -309,17 +310,24 @@ impl Turn {
     }
 }
 
+/// Each slice's turn where its bone has a direction (see [`slice_turn`]).
+fn slice_turns<T: Hu>(stored: &[T], pixels: Pixels, lateral: DVec2) -> Vec<(f64, f64)> {
+    stored
+        .chunks_exact(pixels.len())
+        .filter_map(|slice| slice_turn(slice, pixels, lateral))
+        .collect()
+}
+
 /// The turn (radians, from `lateral` towards the slice's second axis, and
-/// the weight: its bone's area) of slice `k`'s bone, when it has a
+/// the weight: its bone's area) of a slice's bone, when it has a
 /// direction.
-fn slice_turn(volume: &Volume, pixels: Pixels, k: usize, lateral: DVec2) -> Option<(f64, f64)> {
-    let [ni, nj] = pixels.count;
+fn slice_turn<T: Hu>(slice: &[T], pixels: Pixels, lateral: DVec2) -> Option<(f64, f64)> {
     let pixel = pixels.size;
     let (mut n, mut sx, mut sy, mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
-    let mut row = |j: usize, hu: &mut dyn Iterator<Item = f32>| {
+    for (j, row) in slice.chunks_exact(pixels.count[0]).enumerate() {
         let y = j as f64 * pixel.y;
-        for (i, h) in hu.enumerate() {
-            if h >= BONE_HU {
+        for (i, h) in row.iter().enumerate() {
+            if h.hu() >= BONE_HU {
                 let x = i as f64 * pixel.x;
                 n += 1.0;
                 sx += x;
@@ -328,14 +336,6 @@ fn slice_turn(volume: &Volume, pixels: Pixels, k: usize, lateral: DVec2) -> Opti
                 sxy += x * y;
                 syy += y * y;
             }
-        }
-    };
-    let slice = k * ni * nj;
-    for j in 0..nj {
-        let at = slice + j * ni;
-        match volume.voxels() {
-            Voxels::I16(v) => row(j, &mut v[at..at + ni].iter().map(|&h| f32::from(h))),
-            Voxels::F32(v) => row(j, &mut v[at..at + ni].iter().copied()),
         }
     }
     let area = n * pixel.x * pixel.y;

@@ -11,6 +11,7 @@ const SHELL = [
   './style.css',
   './icon.svg',
   './manifest.webmanifest',
+  './boot.js',
   './insitu-web.js',
   './insitu-web_bg.wasm',
   './insitu-worker_loader.js',

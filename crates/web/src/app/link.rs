@@ -11,7 +11,8 @@ use super::{app, replies, storage};
 use crate::envelope::{self, Attachments, Target};
 use crate::protocol::{Reply, Request};
 
-/// Starts the study worker (built by Trunk from `insitu-worker`). Two
+/// Starts the study worker (built by Trunk from `insitu-worker`), or takes
+/// over the one `www/boot.js` started as the page began loading. Two
 /// settings in the page address reach it, so tests and the benchmark can
 /// compare both ways in one run: `?decoders=N` (how many decoder workers a
 /// compressed series gets; 0: decode in the study worker), `?job-kb=N`
@@ -46,16 +47,53 @@ pub fn spawn_worker() -> Worker {
     if storage::keep_nothing() {
         name.push_str(";cache=off");
     }
-    let options = web_sys::WorkerOptions::new();
-    options.set_name(&name);
-    let worker = Worker::new_with_options("./insitu-worker_loader.js", &options)
-        .expect("the worker script is served beside the page");
+    let (worker, replies) = take_early_worker(&name).unwrap_or_else(|| {
+        let options = web_sys::WorkerOptions::new();
+        options.set_name(&name);
+        let worker = Worker::new_with_options("./insitu-worker_loader.js", &options)
+            .expect("the worker script is served beside the page");
+        (worker, js_sys::Array::new())
+    });
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
         on_reply(&event.data());
     });
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
+    // Replies that came before the page listened, once the app is set up
+    // (this runs while it is being made).
+    if replies.length() > 0 {
+        wasm_bindgen_futures::spawn_local(async move {
+            for reply in replies.iter() {
+                on_reply(&reply);
+            }
+        });
+    }
     worker
+}
+
+/// The worker `boot.js` started as the page began loading, with the
+/// replies it kept, when it was named `name`; one named otherwise ends.
+/// Taken once: a later study gets a worker of its own.
+fn take_early_worker(name: &str) -> Option<(Worker, js_sys::Array)> {
+    use js_sys::Reflect;
+    let global = js_sys::global();
+    let key = JsValue::from_str("insituEarlyWorker");
+    let early = Reflect::get(&global, &key).ok().filter(|e| e.is_object())?;
+    let _ = Reflect::set(&global, &key, &JsValue::UNDEFINED);
+    let worker: Worker = Reflect::get(&early, &"worker".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let replies: js_sys::Array = Reflect::get(&early, &"replies".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let early_name = Reflect::get(&early, &"name".into()).ok()?.as_string();
+    if early_name.as_deref() != Some(name) {
+        worker.terminate();
+        return None;
+    }
+    Some((worker, replies))
 }
 
 /// Sends a request with what goes beside it (files).

@@ -52,6 +52,10 @@ pub enum Flag {
     /// body), so its heights are not graded nor compared with its
     /// neighbours'.
     ImplausibleHeights,
+    /// Metal in or on it (an implant: pedicle screws, a rod, a cage): its
+    /// outline takes the hardware inside and touching it, so its volume
+    /// is more than the bone's and a print of it carries the hardware.
+    Metal,
 }
 
 /// How far a body's middle height may exceed the higher of its ends before

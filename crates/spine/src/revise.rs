@@ -490,6 +490,8 @@ struct Gathered {
     core: Option<(f64, f64)>,
     /// It touches the first or last slice.
     edge: bool,
+    /// Its voxels reading as metal.
+    metal: usize,
 }
 
 /// The report and labelmap from the labels as they are: each vertebra
@@ -592,6 +594,7 @@ fn rebuild(
                 cand: &cand,
                 label,
                 voxels: g.voxels,
+                metal_voxels: g.metal,
                 ribs,
                 canal_ap_mm: before.and_then(|v| v.canal_ap_mm),
             },
@@ -648,6 +651,9 @@ fn gather(grid: &Grid, map: &[u8], line: &Centreline) -> Vec<Gathered> {
                 g.voxels += 1;
                 g.sum += DVec3::new(i as f64, j as f64, k as f64);
                 g.edge |= k == 0 || k + 1 == nk;
+                if grid.hu_at(i, j, k) >= crate::METAL_HU {
+                    g.metal += 1;
+                }
                 if (1..=24).contains(&l) || l == SACRUM || l > RIBS_LABEL {
                     let q = grid.world(i as f64, j as f64, k as f64);
                     if line.in_core(q) {

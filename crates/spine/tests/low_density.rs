@@ -1677,3 +1677,161 @@ fn blurred_like_the_scan(mut values: Vec<f32>, dims: [usize; 3]) -> Vec<f32> {
     }
     values
 }
+
+/// A lumbar fusion on the CT resampled to 1.5 mm: two pedicle screws in
+/// each of L4 and L5, a rod each side joining their heads behind the
+/// L4–L5 disc, and a dark band between each level's screws (beam
+/// hardening). Metal reads far brighter than any bone and the rods bridge
+/// two vertebrae; still every vertebra is found, named and within its bar,
+/// the heights within 0.4 mm of those without the metal, and L4 and L5
+/// are flagged as holding metal (the sacrum too: the rods' ends touch
+/// it), no vertebra above. Not solved: the screws' heads and the rods lie
+/// in the back muscles, where the reference has no bone, and go with the
+/// vertebrae they touch or the pelvis (L4 0.900, L5 0.857 against 0.931
+/// and 0.887 without the metal, each of them taking 100–160 voxels of
+/// muscle at the reference's 3 mm; 9 ml of the metal went to the pelvis
+/// at 1.5 mm). A dark band of 150 or 300 HU instead of 200 changed no
+/// Dice by more than 0.003.
+#[test]
+fn pedicle_screws_and_rods_across_l4_l5_leave_each_vertebra_apart() {
+    let (volume, reference) = low_density_ct();
+    let fine = finer(&volume, [2, 2, 2]);
+    let fine_reference = finer_labels(&reference, &volume, [2, 2, 2]);
+    let fused = with_fixation(&fine, &fine_reference, &[28, 27], STREAK_HU);
+    let analysis = analysed_from_the_sacrum(&fused);
+    let at_reference = at_coarse_centres(analysis.labelmap.labels(), &volume, &fused, [2, 2, 2]);
+    assert_named_with_dice(
+        &analysis.spine,
+        &at_reference,
+        &reference,
+        &EXPECTED,
+        |_, least| Some(least),
+    );
+    let plain = analysed_from_the_sacrum(&fine);
+    for v in &analysis.spine.vertebrae {
+        let metal = v.flags.contains(&Flag::Metal);
+        match v.name.as_str() {
+            "L4" | "L5" => assert!(metal, "{}: {:?}", v.name, v.flags),
+            // The rods' ends reach down to the sacrum's top.
+            "sacrum" => {}
+            _ => assert!(!metal, "{}: {:?}", v.name, v.flags),
+        }
+    }
+    assert_heights(&analysis.spine, &plain.spine, |_, _| Some(FUSED_HEIGHTS_MM));
+}
+
+/// How far the fused CT's heights may be from the same CT's without the
+/// metal (0.41 mm at most, seen: at L1, far from the metal).
+const FUSED_HEIGHTS_MM: f64 = 0.5;
+
+/// How much darker (HU) the band between a level's two screws reads.
+const STREAK_HU: f32 = 200.0;
+
+/// HU of the screws and rods (titanium reads 2,000–3,000 HU).
+const METAL_HU: f32 = 3000.0;
+
+/// `volume` with two pedicle screws in each of the reference's `classes`
+/// (6.5 mm, from behind each pedicle into the body, 18° towards the
+/// middle, with 12 mm heads standing out behind) and a 5.5 mm rod each
+/// side through the heads, as a posterior fusion is built.
+fn with_fixation(
+    volume: &insitu_volume::Volume,
+    reference: &[u8],
+    classes: &[u8],
+    streak_hu: f32,
+) -> insitu_volume::Volume {
+    let g = *volume.geometry();
+    let [ni, nj, nk] = g.dims.to_array().map(|n| n as usize);
+    // Each level's body middle (world, LPS): the part of its label in
+    // front of its middle.
+    let middle = |class: u8, in_front_of: Option<f64>| {
+        let (mut sum, mut n) = (glam::DVec3::ZERO, 0.0);
+        for k in 0..nk {
+            for j in 0..nj {
+                for i in 0..ni {
+                    if reference[(k * nj + j) * ni + i] == class {
+                        let w = g.world_of(glam::DVec3::new(i as f64, j as f64, k as f64));
+                        if in_front_of.is_none_or(|y| w.y < y) {
+                            (sum, n) = (sum + w, n + 1.0);
+                        }
+                    }
+                }
+            }
+        }
+        sum / n
+    };
+    // (from, to, radius) in world mm.
+    let mut pieces: Vec<(glam::DVec3, glam::DVec3, f64)> = Vec::new();
+    let mut heads = [Vec::new(), Vec::new()];
+    let mut streaks: Vec<(glam::DVec3, glam::DVec3)> = Vec::new();
+    for &class in classes {
+        let whole = middle(class, None);
+        let body = middle(class, Some(whole.y));
+        for (side, sign) in [-1.0, 1.0].into_iter().enumerate() {
+            let tip = body + glam::DVec3::new(sign * 8.0, -8.0, 0.0);
+            let entry = body + glam::DVec3::new(sign * 22.0, 35.0, 0.0);
+            let axis = (entry - tip).normalize();
+            let head = entry + axis * 8.0;
+            pieces.push((tip, entry, 3.25));
+            pieces.push((entry, head + axis * 4.0, 6.0));
+            heads[side].push(head);
+        }
+        streaks.push((
+            body + glam::DVec3::new(-22.0, 12.0, 0.0),
+            body + glam::DVec3::new(22.0, 12.0, 0.0),
+        ));
+    }
+    for side in heads {
+        for pair in side.windows(2) {
+            let along = (pair[1] - pair[0]).normalize();
+            pieces.push((pair[0] - along * 6.0, pair[1] + along * 6.0, 2.75));
+        }
+    }
+    let insitu_volume::Voxels::I16(hu) = volume.voxels() else {
+        panic!("integer HU");
+    };
+    let step = g.steps[0].length().min(g.steps[2].length());
+    let mut metal = hu.clone();
+    for k in 0..nk {
+        for j in 0..nj {
+            for i in 0..ni {
+                let w = g.world_of(glam::DVec3::new(i as f64, j as f64, k as f64));
+                // Share of the voxel inside the nearest piece, ramped over a voxel.
+                let inside = pieces
+                    .iter()
+                    .map(|&(a, b, r)| {
+                        let t = ((w - a).dot(b - a) / (b - a).length_squared()).clamp(0.0, 1.0);
+                        let d = (w - (a + (b - a) * t)).length();
+                        ((r - d) / step + 0.5).clamp(0.0, 1.0)
+                    })
+                    .fold(0.0, f64::max) as f32;
+                // A dark band between the screws of a level, along their
+                // line, over the slices the screws cross (beam hardening).
+                let dark = streaks
+                    .iter()
+                    .map(|&(a, b)| {
+                        let dz = (w.z - a.z).abs();
+                        let u = (b - a).normalize();
+                        let off = w - a;
+                        let across = (off - u * off.dot(u)).truncate().length();
+                        if dz > 4.0 {
+                            0.0
+                        } else {
+                            (1.0 - across / 3.0).max(0.0) * (1.0 - dz / 4.0)
+                        }
+                    })
+                    .fold(0.0, f64::max) as f32;
+                if dark > 0.0 {
+                    let at = (k * nj + j) * ni + i;
+                    metal[at] = (f32::from(metal[at]) - dark * streak_hu).round() as i16;
+                }
+                if inside > 0.0 {
+                    let at = (k * nj + j) * ni + i;
+                    let v = f32::from(hu[at]);
+                    metal[at] = (v + inside * (METAL_HU - v)).round() as i16;
+                }
+            }
+        }
+    }
+    insitu_volume::Volume::new(g, insitu_volume::Voxels::I16(metal)).expect("a volume")
+}

@@ -189,6 +189,7 @@ fn flag_text(f: &Flag) -> String {
         Flag::NarrowCanal => "canal < 12 mm".into(),
         Flag::Partial => "cut by the scan".into(),
         Flag::FaintDisc => "faint disc".into(),
+        Flag::Metal => "metal (an implant) in it".into(),
         Flag::OneSided => "one-sided: an ilium joined?".into(),
         Flag::ImplausibleHeights => "middle above both ends: heights off, check".into(),
         Flag::Irregular { degrees } => format!("endplates {degrees:.0}° apart: check"),

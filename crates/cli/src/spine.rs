@@ -89,7 +89,7 @@ fn flag_text(f: &Flag) -> String {
         Flag::NarrowCanal => "canal under 12 mm".into(),
         Flag::Partial => "cut by the scan's edge".into(),
         Flag::FaintDisc => "faint disc next to it".into(),
-        Flag::Metal => "metal in or on it (an implant): its outline takes the hardware".into(),
+        Flag::Metal => "metal in it (an implant): what is inside the bone is in its outline".into(),
         Flag::OneSided => "much more of it on one side: an ilium may be joined to it".into(),
         Flag::ImplausibleHeights => {
             "middle height above both ends: an endplate was missed, heights not graded".into()

@@ -18,6 +18,7 @@ mod grid;
 mod holes;
 mod measure;
 mod merged;
+mod metal;
 mod naming;
 mod necks;
 mod noise;
@@ -995,8 +996,9 @@ fn finish(
     }
     holes::close_across_bodies(grid, &mut labels, chain, discs);
     holes::close_along_slices(grid, &mut labels);
+    metal::leave_out_metal_outside_bone(grid, &mut labels);
     let counts = label_counts(&labels);
-    let metal = metal_counts(grid, &labels);
+    let metal = metal::metal_counts(grid, &labels);
     let (ribs_voxels, pelvis_voxels) = (counts[RIBS_LABEL as usize], counts[PELVIS_LABEL as usize]);
     let mut vertebrae = Vec::new();
     let mut order: Vec<(usize, Option<usize>)> = mobile
@@ -1080,44 +1082,16 @@ pub(crate) struct Piece<'c> {
     pub cand: &'c split::Candidate,
     pub label: u8,
     pub voxels: usize,
-    /// Of them, how many read as metal ([`METAL_HU`]).
+    /// Of them, how many read as metal ([`metal::METAL_HU`]).
     pub metal_voxels: usize,
     pub ribs: bool,
     pub canal_ap_mm: Option<f64>,
 }
 
-/// HU from which a voxel is metal, not bone: the densest cortical bone
-/// reads under about 2,000 HU, titanium and steel implants 2,500 to the
-/// scale's end (3,071 on a 12-bit one).
-pub(crate) const METAL_HU: f32 = 2500.0;
-
 /// Metal in a vertebra (ml) from which it is flagged [`Flag::Metal`]: a
 /// pedicle screw is 1–2 ml; a stray bright voxel or a small surgical clip
 /// is less.
 const METAL_ML: f64 = 0.05;
-
-/// Voxels reading as metal ([`METAL_HU`]) per label, a slice at a time (a
-/// function per slice: wasm has no on-stack replacement).
-pub(crate) fn metal_counts(grid: &grid::Grid, labels: &[u8]) -> [usize; 256] {
-    let mut counts = [0usize; 256];
-    for k in 0..grid.dims[2] {
-        count_metal_in_slice(grid, labels, k, &mut counts);
-    }
-    counts
-}
-
-#[inline(never)]
-fn count_metal_in_slice(grid: &grid::Grid, labels: &[u8], k: usize, counts: &mut [usize; 256]) {
-    let ni = grid.dims[0];
-    grid.each_row(k, |j, row| {
-        let at = grid.index(0, j, k);
-        for (&hu, &label) in row.iter().zip(&labels[at..at + ni]) {
-            if hu >= METAL_HU {
-                counts[label as usize] += 1;
-            }
-        }
-    });
-}
 
 /// Each label replaced through `map` (which keeps 0). Most of a CT is
 /// unlabelled: eight voxels at a time are skipped while all are 0, which in

@@ -52,9 +52,10 @@ pub enum Flag {
     /// body), so its heights are not graded nor compared with its
     /// neighbours'.
     ImplausibleHeights,
-    /// Metal in or on it (an implant: pedicle screws, a rod, a cage): its
-    /// outline takes the hardware inside and touching it, so its volume
-    /// is more than the bone's and a print of it carries the hardware.
+    /// Metal in it (an implant: pedicle screws, a cage): the hardware
+    /// inside its bone stays in its outline (and in a print of it), what
+    /// stands out of the bone (screw heads, rods) is left out; the bone
+    /// beside the metal reads less sharply (blooming, dark streaks).
     Metal,
 }
 

@@ -651,7 +651,7 @@ fn gather(grid: &Grid, map: &[u8], line: &Centreline) -> Vec<Gathered> {
                 g.voxels += 1;
                 g.sum += DVec3::new(i as f64, j as f64, k as f64);
                 g.edge |= k == 0 || k + 1 == nk;
-                if grid.hu_at(i, j, k) >= crate::METAL_HU {
+                if grid.hu_at(i, j, k) >= crate::metal::METAL_HU {
                     g.metal += 1;
                 }
                 if (1..=24).contains(&l) || l == SACRUM || l > RIBS_LABEL {

@@ -1903,19 +1903,33 @@ const BENT_COBB_DEG: f64 = 5.0;
 
 /// Mean patient z (mm) of the reference's `class`.
 fn centroid_z(volume: &insitu_volume::Volume, reference: &[u8], class: u8) -> f64 {
+    middle_of(volume, reference, &[class]).z
+}
+
+/// Mean patient position (mm) of the reference's voxels of `classes`.
+fn middle_of(volume: &insitu_volume::Volume, reference: &[u8], classes: &[u8]) -> glam::DVec3 {
     let g = volume.geometry();
     let [ni, nj, _] = g.dims.to_array().map(|n| n as usize);
-    let (mut sum, mut n) = (0.0, 0.0);
-    for (at, _) in reference.iter().enumerate().filter(|&(_, &c)| c == class) {
+    let (mut sum, mut n) = (glam::DVec3::ZERO, 0.0);
+    for (at, _) in reference
+        .iter()
+        .enumerate()
+        .filter(|&(_, c)| classes.contains(c))
+    {
         let ijk = glam::DVec3::new(
             (at % ni) as f64,
             ((at / ni) % nj) as f64,
             (at / ni / nj) as f64,
         );
-        sum += g.world_of(ijk).z;
+        sum += g.world_of(ijk);
         n += 1.0;
     }
     sum / n
+}
+
+/// The reference's classes of the graded vertebrae, T12 to L5.
+fn lumbar_classes() -> Vec<u8> {
+    EXPECTED.iter().map(|e| e.2).collect()
 }
 
 /// A bend of a CT in the coronal plane: above `pivot_z` (L5's middle) the
@@ -1969,25 +1983,11 @@ fn bent_sideways(
     let insitu_volume::Voxels::I16(hu) = volume.voxels() else {
         panic!("integer HU");
     };
-    let lumbar: Vec<u8> = EXPECTED.iter().map(|e| e.2).collect();
-    let (mut sum_x, mut n) = (0.0, 0.0);
-    for (at, _) in reference
-        .iter()
-        .enumerate()
-        .filter(|&(_, c)| lumbar.contains(c))
-    {
-        let ijk = glam::DVec3::new(
-            (at % ni) as f64,
-            ((at / ni) % nj) as f64,
-            (at / ni / nj) as f64,
-        );
-        sum_x += g.world_of(ijk).x;
-        n += 1.0;
-    }
+    let middle_x = middle_of(volume, reference, &lumbar_classes()).x;
     let pivot_z = centroid_z(volume, reference, 27);
     let span = centroid_z(volume, reference, 32) - pivot_z;
     let bend = Bend {
-        middle_x: sum_x / n,
+        middle_x,
         pivot_z,
         radius_mm: span / degrees.abs().to_radians(),
         side: degrees.signum(),
@@ -2064,25 +2064,8 @@ struct Roll {
 impl Roll {
     /// About the middle of the reference's lumbar vertebrae.
     fn about_lumbar_middle(volume: &insitu_volume::Volume, reference: &[u8], degrees: f64) -> Self {
-        let g = volume.geometry();
-        let [ni, nj, _] = g.dims.to_array().map(|n| n as usize);
-        let lumbar: Vec<u8> = EXPECTED.iter().map(|e| e.2).collect();
-        let (mut sum, mut n) = (glam::DVec3::ZERO, 0.0);
-        for (at, _) in reference
-            .iter()
-            .enumerate()
-            .filter(|&(_, c)| lumbar.contains(c))
-        {
-            let ijk = glam::DVec3::new(
-                (at % ni) as f64,
-                ((at / ni) % nj) as f64,
-                (at / ni / nj) as f64,
-            );
-            sum += g.world_of(ijk);
-            n += 1.0;
-        }
         Self {
-            centre: sum / n,
+            centre: middle_of(volume, reference, &lumbar_classes()),
             radians: degrees.to_radians(),
         }
     }

@@ -32,9 +32,26 @@ for (const variant of VARIANTS) {
       const errors = watchConsole(page);
       await network.ready();
       const served = server.requests.length;
+      // Which script started each worker of the page.
+      await page.addInitScript(() => {
+        const Original = window.Worker;
+        window.__workersStarted = [];
+        window.Worker = function (url, options) {
+          window.__workersStarted.push(document.currentScript?.src ?? 'no script');
+          return new Original(url, options);
+        };
+        window.Worker.prototype = Original.prototype;
+      });
 
       await page.goto(server.url);
       await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
+
+      // One study worker, started by `boot.js` before the page's wasm and
+      // taken over by the page, not a second one beside it.
+      const started = await page.evaluate(() => window.__workersStarted);
+      const scripts = started.map((src) => (src.startsWith('http') ? new URL(src).pathname : src));
+      assert.deepEqual(scripts, ['/boot.js'], `workers started by: ${started}`);
+      assert.equal(await page.evaluate(() => window.insituEarlyWorker), undefined, 'the early worker was taken over');
 
       const info = page.getByTestId('gpu-info');
       const text = await info.textContent();

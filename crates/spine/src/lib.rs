@@ -996,9 +996,8 @@ fn finish(
     }
     holes::close_across_bodies(grid, &mut labels, chain, discs);
     holes::close_along_slices(grid, &mut labels);
-    metal::leave_out_metal_outside_bone(grid, &mut labels);
+    let metal = metal::leave_out_metal_outside_bone(grid, &mut labels);
     let counts = label_counts(&labels);
-    let metal = metal::metal_counts(grid, &labels);
     let (ribs_voxels, pelvis_voxels) = (counts[RIBS_LABEL as usize], counts[PELVIS_LABEL as usize]);
     let mut vertebrae = Vec::new();
     let mut order: Vec<(usize, Option<usize>)> = mobile

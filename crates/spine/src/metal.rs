@@ -27,36 +27,16 @@ const ALONG_MM: f64 = 60.0;
 /// rod in muscle has bone on one or two sides.
 const BONE_SIDES: usize = 6;
 
-/// Voxels reading as metal per label, a slice at a time (a function per
-/// slice: wasm has no on-stack replacement).
-pub(crate) fn metal_counts(grid: &Grid, labels: &[u8]) -> [usize; 256] {
-    let mut counts = [0usize; 256];
-    for k in 0..grid.dims[2] {
-        count_in_slice(grid, labels, k, &mut counts);
-    }
-    counts
-}
-
-#[inline(never)]
-fn count_in_slice(grid: &Grid, labels: &[u8], k: usize, counts: &mut [usize; 256]) {
-    let ni = grid.dims[0];
-    grid.each_row(k, |j, row| {
-        let at = grid.index(0, j, k);
-        for (&hu, &label) in row.iter().zip(&labels[at..at + ni]) {
-            if hu >= METAL_HU {
-                counts[label as usize] += 1;
-            }
-        }
-    });
-}
-
 /// Takes out of `labels` the metal that lies outside the bone, with the
 /// bright rim around it: what, slice by slice, has labelled bone on fewer
-/// than [`BONE_SIDES`] of eight sides past [`CLEAR_MM`].
-pub(crate) fn leave_out_metal_outside_bone(grid: &Grid, labels: &mut [u8]) {
+/// than [`BONE_SIDES`] of eight sides past [`CLEAR_MM`]. Gives the metal
+/// voxels each label keeps (found in the same pass).
+pub(crate) fn leave_out_metal_outside_bone(grid: &Grid, labels: &mut [u8]) -> [usize; 256] {
+    let mut kept = [0usize; 256];
     for k in 0..grid.dims[2] {
-        leave_out_in_slice(grid, labels, k);
+        leave_out_in_slice(grid, labels, k, &mut kept);
     }
+    kept
 }
 
 /// Directions in a slice: the four axes and the four diagonals.
@@ -71,8 +51,10 @@ const DIRECTIONS: [(isize, isize); 8] = [
     (-1, -1),
 ];
 
+/// One slice of [`leave_out_metal_outside_bone`] (a function per slice:
+/// wasm has no on-stack replacement), counting the metal kept into `kept`.
 #[inline(never)]
-fn leave_out_in_slice(grid: &Grid, labels: &mut [u8], k: usize) {
+fn leave_out_in_slice(grid: &Grid, labels: &mut [u8], k: usize, kept: &mut [usize; 256]) {
     let [ni, nj, _] = grid.dims;
     let is_metal = |i: usize, j: usize| grid.hu_at(i, j, k) >= METAL_HU;
     let mut metal = Vec::new();
@@ -111,10 +93,12 @@ fn leave_out_in_slice(grid: &Grid, labels: &mut [u8], k: usize) {
             })
             .count()
     };
-    let outside: Vec<(usize, usize)> = metal
+    let (outside, inside): (Vec<_>, Vec<_>) = metal
         .into_iter()
-        .filter(|&(i, j)| bone_sides(labels, i, j) < BONE_SIDES)
-        .collect();
+        .partition(|&(i, j)| bone_sides(labels, i, j) < BONE_SIDES);
+    for (i, j) in inside {
+        kept[labels[grid.index(i, j, k)] as usize] += 1;
+    }
     // The rim: labelled pixels within CLEAR_MM of metal left out that lie
     // outside the bone by the same test.
     let reach = [

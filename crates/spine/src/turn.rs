@@ -491,13 +491,26 @@ impl Linear {
     }
 }
 
-/// Every stored slice (of `ni` × `nj` pixels) read at `sources`.
-fn turn_all_linear<T: Hu>(stored: &[T], [ni, nj]: [usize; 2], sources: &[Linear]) -> Vec<T> {
-    let mut out = Vec::with_capacity(sources.len() * (stored.len() / (ni * nj)));
+/// Every stored slice (of `count` pixels) read onto `turned` pixels each
+/// by `read_slice` (a function per slice: wasm has no on-stack replacement).
+fn turn_all<T: Hu>(
+    stored: &[T],
+    [ni, nj]: [usize; 2],
+    turned: usize,
+    mut read_slice: impl FnMut(&[T], &mut Vec<T>),
+) -> Vec<T> {
+    let mut out = Vec::with_capacity(turned * (stored.len() / (ni * nj)));
     for slice in stored.chunks_exact(ni * nj) {
-        turn_slice_linear(slice, ni, sources, &mut out);
+        read_slice(slice, &mut out);
     }
     out
+}
+
+/// Every stored slice (of `count` pixels) read bilinear at `sources`.
+fn turn_all_linear<T: Hu>(stored: &[T], count: [usize; 2], sources: &[Linear]) -> Vec<T> {
+    turn_all(stored, count, sources.len(), |slice, out| {
+        turn_slice_linear(slice, count[0], sources, out)
+    })
 }
 
 /// One stored slice (rows of `ni` pixels) read at `sources` onto the end
@@ -519,13 +532,11 @@ fn turn_slice_linear<T: Hu>(slice: &[T], ni: usize, sources: &[Linear], out: &mu
     }));
 }
 
-/// Every stored slice (of `count` pixels) read at `sources`.
+/// Every stored slice (of `count` pixels) read cubic at `sources`.
 fn turn_all_cubic<T: Hu>(stored: &[T], count: [usize; 2], sources: &[Option<Cubic>]) -> Vec<T> {
-    let mut out = Vec::with_capacity(sources.len() * (stored.len() / (count[0] * count[1])));
-    for slice in stored.chunks_exact(count[0] * count[1]) {
-        turn_slice_cubic(slice, sources, count, &mut out);
-    }
-    out
+    turn_all(stored, count, sources.len(), |slice, out| {
+        turn_slice_cubic(slice, sources, count, out)
+    })
 }
 
 /// One stored slice read at `sources` onto the end of `out`. A function

@@ -36,7 +36,7 @@ pub(crate) fn missed_disc(
     // disc's normal points to the head, as the column's do.
     let (_, start, bound, head) = candidates
         .iter()
-        .filter(|c| !c.alae)
+        .filter(|c| c.alae.is_none())
         .filter_map(|c| match (c.upper, c.lower) {
             (Some(upper), lower) => Some((c, upper, lower, upper.normal)),
             (None, Some(lower)) => Some((

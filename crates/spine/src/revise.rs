@@ -583,7 +583,8 @@ fn rebuild(
             centroid,
             outside_voxels: 0,
             outside_reach_mm: 0.0,
-            alae: label == SACRUM,
+            // Named by the analysis, not seen again: taken as it was named.
+            alae: (label == SACRUM).then_some(crate::split::Alae::AtBodyDepths),
             ribs,
             partial: upper.is_none() || lower.is_none() || g.edge,
         };

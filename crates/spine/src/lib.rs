@@ -979,7 +979,8 @@ fn finish(
         Some(s) => real[..s].to_vec(),
         None => real.clone(),
     };
-    let ribs: Vec<bool> = mobile.iter().map(|&c| candidates[c].ribs).collect();
+    let reaching: Vec<bool> = mobile.iter().map(|&c| candidates[c].ribs).collect();
+    let ribs = naming::ribs_of_the_thorax(&reaching);
     let partial: Vec<bool> = mobile.iter().map(|&c| candidates[c].partial).collect();
     let (mut top, mut levels) = naming::decide(&ribs, &partial, sacrum_at.is_some());
     // Anchors read from dim bone (a lenient reading) are themselves
@@ -994,7 +995,13 @@ fn finish(
     for (m, &c) in mobile.iter().enumerate() {
         let level = (top + m as i32).min(23) as usize;
         map[c + 1] = label_of(level);
-        map[split::OUTSIDE as usize + c] = if ribs[m] { RIBS_LABEL } else { label_of(level) };
+        map[split::OUTSIDE as usize + c] = if ribs[m] {
+            RIBS_LABEL
+        } else if reaching[m] {
+            PELVIS_LABEL
+        } else {
+            label_of(level)
+        };
     }
     if let Some(s) = sacrum_at {
         for &c in &real[s..] {

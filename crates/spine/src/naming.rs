@@ -68,6 +68,35 @@ pub struct LevelDecision {
     pub seen: Vec<(Anchor, i32)>,
 }
 
+/// Rib-free vertebrae in a row, below rib-bearing ones, that end the
+/// thorax (a rib missed on one vertebra leaves a gap of one).
+const LUMBAR_GAP: usize = 2;
+
+/// `ribs` (top down) with every flag dropped that lies [`LUMBAR_GAP`] or
+/// more rib-free vertebrae below a rib-bearing one: ribs are borne by
+/// consecutive vertebrae, and what reaches far out beside a vertebra under
+/// the lumbar spine is an iliac wing, joined to it through a sacrum that
+/// was not seen. (TotalSegmentator's CT cut 4 mm under the L5–S1 disc's
+/// middle: L5 and the sacrum's top came out one piece "with ribs", so
+/// T12's ribs anchored nothing and the spine was named T7–T12.)
+pub(crate) fn ribs_of_the_thorax(ribs: &[bool]) -> Vec<bool> {
+    let (mut thorax_seen, mut free_below, mut ended) = (false, 0, false);
+    ribs.iter()
+        .map(|&r| {
+            if ended {
+                return false;
+            }
+            if r {
+                (thorax_seen, free_below) = (true, 0);
+            } else if thorax_seen {
+                free_below += 1;
+                ended = free_below >= LUMBAR_GAP;
+            }
+            r
+        })
+        .collect()
+}
+
 /// Level index (into [`LEVELS`]) of the top vertebra. `ribs[n]` says
 /// whether vertebra n (top down, sacrum excluded) bears ribs, `partial[n]`
 /// whether the scan's edge cuts it (its ribs may lie outside the scan, so
@@ -186,5 +215,20 @@ mod tests {
         assert_eq!(d.anchor, Anchor::AssumedLowestThoracic);
         assert_eq!(LEVELS[top as usize + 4], "T12");
         assert_eq!(d.confidence, 0.25);
+    }
+
+    #[test]
+    fn far_reaching_bone_under_the_lumbar_spine_is_no_rib() {
+        // T12 with ribs, L1–L4 without, L5 joined to the pelvis.
+        let ribs = [true, false, false, false, false, true];
+        let kept = ribs_of_the_thorax(&ribs);
+        assert_eq!(kept, [true, false, false, false, false, false]);
+        let (top, d) = decide(&kept, &[true, false, false, false, false, true], false);
+        assert_eq!(LEVELS[top as usize], "T12");
+        assert_eq!(d.anchor, Anchor::LowestRib);
+        // A rib missed on one vertebra, and cervical vertebrae above the
+        // ribs, keep every rib.
+        let gap = [false, false, true, true, false, true, true];
+        assert_eq!(ribs_of_the_thorax(&gap), gap);
     }
 }

@@ -2164,3 +2164,57 @@ fn low_density_lumbar_ct_over_an_oblique_pelvis_is_named_from_the_sacrum() {
         });
     }
 }
+
+/// The CT with its lower slices cut off, as a lumbar CT may end: 21, 9
+/// and 0 mm under the sacrum's highest voxel in the reference (its
+/// superior articular processes; the L5–S1 disc's middle lies 20 mm under
+/// it, so the scan ends in or above that disc). No sacrum is seen below
+/// L5, so T12's ribs name the levels. L5 and what the scan holds of the
+/// sacrum's top come out one piece, flagged irregular, and the iliac
+/// wings its flood reaches are pelvis, not ribs (before
+/// `naming::ribs_of_the_thorax`, that piece "bore ribs" and the spine was
+/// named T7–T12 from an assumption). T12–L4 are held to their bars; L5,
+/// with the sacrum's top in it, is reported (seen: 0.67–0.86).
+#[test]
+fn lumbar_ct_ending_at_the_l5_s1_disc_is_named_from_t12s_ribs() {
+    let (volume, reference) = low_density_ct();
+    let g = *volume.geometry();
+    let [ni, nj, nk] = g.dims.to_array().map(|n| n as usize);
+    let plane = ni * nj;
+    let sacrum_top = (0..nk)
+        .rev()
+        .find(|&k| {
+            reference[k * plane..][..plane]
+                .iter()
+                .any(|&r| r == 25 || r == 26)
+        })
+        .expect("a sacrum in the reference");
+    let insitu_volume::Voxels::I16(hu) = volume.voxels() else {
+        panic!("integer HU");
+    };
+    for below_mm in [21.0, 9.0, 0.0] {
+        let k0 = sacrum_top - (below_mm / g.steps[2].length()).round() as usize;
+        let dims = glam::UVec3::new(ni as u32, nj as u32, (nk - k0) as u32);
+        let origin = g.world_of(glam::DVec3::new(0.0, 0.0, k0 as f64));
+        let geometry = insitu_volume::Geometry::new(dims, g.steps, origin).expect("a grid");
+        let cut = insitu_volume::Volume::new(
+            geometry,
+            insitu_volume::Voxels::I16(hu[k0 * plane..].to_vec()),
+        )
+        .expect("a volume");
+        eprintln!("the scan ends {below_mm} mm under the sacrum's top");
+        let analysis = analyse(&cut, &mut |_, _| true).expect("a spine");
+        for v in &analysis.spine.vertebrae {
+            eprintln!("{} {:.1} ml {:?}", v.name, v.volume_ml, v.flags);
+        }
+        let levels = &analysis.spine.levels;
+        assert_eq!(levels.anchor, Anchor::LowestRib, "{levels:?}");
+        assert_named_with_dice(
+            &analysis.spine,
+            analysis.labelmap.labels(),
+            &reference[k0 * plane..],
+            &EXPECTED,
+            |name, least| (name != "L5").then_some(least),
+        );
+    }
+}

@@ -828,17 +828,20 @@ fn plausible(good: usize, whole: usize) -> bool {
 
 /// The first piece that holds two vertebrae (the sacrum apart): bigger
 /// than any one vertebra, or than [`MERGED_OVER_NEIGHBOUR`] times the
-/// larger of the whole vertebrae beside it. Next to its neighbours a
-/// merged pair shows even where both are small (TotalSegmentator's
-/// osteoporotic CT at 1 mm with 25 HU of noise: T12, cut by the scan's
-/// top, and L1 in one piece of 118 ml beside L2's 61).
+/// largest of the whole vertebrae within two levels of it. Next to its
+/// neighbours a merged pair shows even where both are small
+/// (TotalSegmentator's osteoporotic CT at 1 mm with 25 HU of noise: T12,
+/// cut by the scan's top, and L1 in one piece of 118 ml beside L2's 61).
+/// Two levels, not one: beside a crushed body a whole vertebra is 1.5
+/// times its only whole neighbour (L5 beside L4 crushed to 70%), and
+/// was split in two at a false disc.
 fn merged_piece(vertebrae: &[Vertebra]) -> Option<&Vertebra> {
     let whole = |v: &&Vertebra| v.name != "sacrum" && !v.flags.contains(&Flag::Partial);
     vertebrae.iter().enumerate().find_map(|(i, v)| {
         if v.name == "sacrum" {
             return None;
         }
-        let beside = [i.checked_sub(1), Some(i + 1)]
+        let beside = [i.checked_sub(2), i.checked_sub(1), Some(i + 1), Some(i + 2)]
             .into_iter()
             .flatten()
             .filter_map(|n| vertebrae.get(n))
@@ -857,8 +860,11 @@ fn merged_piece(vertebrae: &[Vertebra]) -> Option<&Vertebra> {
 
 /// How many times the larger of its whole neighbours a piece may hold
 /// before it is taken for two vertebrae: one level differs from the next
-/// by 5–15% down a spine; two are twice one.
-const MERGED_OVER_NEIGHBOUR: f64 = 1.6;
+/// by 5–15% down a spine; two are twice one, and a vertebra with a body
+/// crushed to half its height and the one above it 1.5 times (on
+/// TotalSegmentator's osteoporotic CT: L1 and L2 crushed to 50–60%, one
+/// piece beside L3, every name above a level off at the 1.6 used before).
+const MERGED_OVER_NEIGHBOUR: f64 = 1.4;
 
 /// The same for a piece the scan's edge cuts: a cut vertebra holds less
 /// than a whole one. On TotalSegmentator's osteoporotic CT with contrast
@@ -1065,9 +1071,7 @@ fn finish(
             sacrum.flags.push(Flag::OneSided);
         }
     }
-    if !grid.reading.lenient {
-        neighbour_flags(&mut vertebrae);
-    }
+    neighbour_flags(&mut vertebrae);
     let angles = angles(&vertebrae, grid.front);
     let mut spine = Spine {
         vertebrae,
@@ -1410,7 +1414,10 @@ fn canal_at(grid: &grid::Grid, chain: &[canal::Pocket], c: &split::Candidate) ->
     (!sizes.is_empty()).then(|| column::median(&mut sizes))
 }
 
-/// Posterior height ≥ 20% below the mean of its neighbours'.
+/// Posterior height ≥ 20% below the mean of its neighbours'. Made on
+/// every reading, dim bone's too: a body's back wall reads as well as its
+/// neighbours', where its own front, middle and back compared are not
+/// graded on a lenient reading (see `measure_vertebra`).
 fn neighbour_flags(vertebrae: &mut [Vertebra]) {
     let posterior: Vec<Option<f64>> = vertebrae
         .iter()

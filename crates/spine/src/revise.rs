@@ -609,9 +609,7 @@ fn rebuild(
         }
         vertebrae.push(vertebra);
     }
-    if !grid.reading.lenient {
-        neighbour_flags(&mut vertebrae);
-    }
+    neighbour_flags(&mut vertebrae);
     let count = |label: u8| gathered[label as usize].voxels;
     let mut revised = Spine {
         angles: angles(&vertebrae, grid.front),

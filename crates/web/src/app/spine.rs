@@ -299,10 +299,11 @@ pub fn show(spine: &Spine, ms: f64) {
         "Levels uncertain"
     };
     // Said when bone had to be read below 180 HU: the split and the
-    // heights are rougher there, and fractures are not graded.
+    // heights are rougher there, and a body is graded only against its
+    // neighbours (its own front, middle and back are not compared).
     let dim = if spine.bone_hu < 180.0 {
         format!(
-            " · low-density bone: read from {:.0} HU, fractures not graded",
+            " · low-density bone: read from {:.0} HU, bodies graded against their neighbours only",
             spine.bone_hu
         )
     } else {

@@ -273,7 +273,16 @@ test('spine: a noisy 1 mm CT is read in 2 mm blocks and named', async () => {
     await page.getByTestId('open-folder').setInputFiles(noisy);
     await page.waitForSelector('[data-testid="load-status"][data-state="ready"]', { timeout: 180_000 });
     await page.getByTestId('spine-run').click();
-    await page.waitForSelector('[data-testid="spine-list"] li', { timeout: 180_000 });
+    // Once (CI of 3119a76) no list came within the wait while the same
+    // build passed here eleven times in a row: on a timeout, say what the
+    // panel and the page said, not only that the list never came.
+    await page.waitForSelector('[data-testid="spine-list"] li', { timeout: 180_000 }).catch(async (e) => {
+      const said = async (id) => (await page.getByTestId(id).textContent().catch(() => '?'))?.trim();
+      throw new Error(
+        `no vertebra listed: spine-info "${await said('spine-info')}", ` +
+          `load-status "${await said('load-status')}", page errors ${JSON.stringify(errors)}: ${e.message}`,
+      );
+    });
     const levels = page.getByTestId('spine-levels');
     const text = await levels.textContent();
     console.log(`noisy CT: ${await page.getByTestId('spine-info').textContent()}; ${text}`);

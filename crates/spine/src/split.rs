@@ -1375,7 +1375,7 @@ const ALA_DEPTHS: std::ops::RangeInclusive<f64> = -0.45..=0.2;
 /// slice (in front of the body's middle 15–30 mm below its top, 30–60%
 /// behind it at the top). Lines at the middle and 40% behind it alone
 /// found the alae of that CT rolled 4–5° in its coronal plane in 4 of 14
-/// slices a side; lines at every depth between, in 7 of 14.
+/// slices a side; lines at every depth between, in 6 and 7 of 14.
 fn alae_beside(grid: &Grid, column: &Column, c: &Candidate) -> Option<Alae> {
     let top = c.upper?;
     // Osteoporotic alae are marrow (75–125 HU) inside thin cortex; the

@@ -1417,27 +1417,39 @@ fn canal_at(grid: &grid::Grid, chain: &[canal::Pocket], c: &split::Candidate) ->
 /// Posterior height ≥ 20% below the mean of its neighbours'. Made on
 /// every reading, dim bone's too: a body's back wall reads as well as its
 /// neighbours', where its own front, middle and back compared are not
-/// graded on a lenient reading (see `measure_vertebra`).
+/// graded on a lenient reading (see `measure_vertebra`). A body whose
+/// heights are implausible (a missed endplate reads its middle too high)
+/// is compared by the largest of its heights, an over-estimate: low even
+/// so, it is low (on TotalSegmentator's CT at 3 mm, L2 crushed to half its
+/// height read 9 / 15 / 9 mm against neighbours' 30 and went unflagged).
 fn neighbour_flags(vertebrae: &mut [Vertebra]) {
-    let posterior: Vec<Option<f64>> = vertebrae
+    // The height each body is compared by, and whether it reads right (a
+    // neighbour is compared by such heights only).
+    let compared: Vec<Option<(f64, bool)>> = vertebrae
         .iter()
         .map(|v| {
-            let trusted = !v.flags.iter().any(|f| {
-                matches!(
-                    f,
-                    Flag::Partial | Flag::Irregular { .. } | Flag::ImplausibleHeights
-                )
-            });
-            v.heights_mm.filter(|_| trusted).map(|h| h.posterior)
+            let cut_or_irregular = v
+                .flags
+                .iter()
+                .any(|f| matches!(f, Flag::Partial | Flag::Irregular { .. }));
+            let implausible = v.flags.contains(&Flag::ImplausibleHeights);
+            v.heights_mm.filter(|_| !cut_or_irregular).map(|h| {
+                if implausible {
+                    (h.anterior.max(h.middle).max(h.posterior), false)
+                } else {
+                    (h.posterior, true)
+                }
+            })
         })
         .collect();
     for n in 0..vertebrae.len() {
         let around: Vec<f64> = [n.checked_sub(1), Some(n + 1)]
             .into_iter()
             .flatten()
-            .filter_map(|m| posterior.get(m).copied().flatten())
+            .filter_map(|m| compared.get(m).copied().flatten())
+            .filter_map(|(height, reads_right)| reads_right.then_some(height))
             .collect();
-        if let (Some(own), false) = (posterior[n], around.is_empty()) {
+        if let (Some((own, _)), false) = (compared[n], around.is_empty()) {
             let mean = around.iter().sum::<f64>() / around.len() as f64;
             if own < 0.8 * mean {
                 vertebrae[n].flags.push(Flag::LowerThanNeighbours);

@@ -49,8 +49,8 @@ pub enum Flag {
     /// Its middle height exceeds both its front and back heights by 20% or
     /// more. A body's endplates are flat or cupped, never domed that much:
     /// an endplate was missed (the label runs into a disc or the next
-    /// body), so its heights are not graded nor compared with its
-    /// neighbours'.
+    /// body), so its heights are not graded, and it is compared with its
+    /// neighbours only by the largest of them (low even so, it is low).
     ImplausibleHeights,
     /// Metal in it (an implant: pedicle screws, a cage): the hardware
     /// inside its bone stays in its outline (and in a print of it), what

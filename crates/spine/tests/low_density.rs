@@ -253,7 +253,7 @@ fn fine_pixel_heights(name: &str, _side: &str) -> Option<f64> {
 fn low_density_lumbar_ct_cut_through_l2_is_named_from_the_sacrum() {
     let (volume, reference) = low_density_ct();
     let keep = volume.geometry().dims.z as usize - 25;
-    let (volume, reference) = lower_slices(&volume, &reference, keep);
+    let (volume, reference) = slices_of(&volume, &reference, 0..keep);
     let analysis = analysed_from_the_sacrum(&volume);
     // L2 is cut by the scan's edge: named, not held to the bar.
     assert_named_with_dice(
@@ -265,23 +265,26 @@ fn low_density_lumbar_ct_cut_through_l2_is_named_from_the_sacrum() {
     );
 }
 
-/// The lowest `keep` slices of `volume` and of its reference labels.
-fn lower_slices(
+/// Slices `ks` of `volume` and of its reference labels, placed where they
+/// lay.
+fn slices_of(
     volume: &insitu_volume::Volume,
     reference: &[u8],
-    keep: usize,
+    ks: std::ops::Range<usize>,
 ) -> (insitu_volume::Volume, Vec<u8>) {
     let g = volume.geometry();
     let slice = g.dims.x as usize * g.dims.y as usize;
     let insitu_volume::Voxels::I16(hu) = volume.voxels() else {
         panic!("integer HU");
     };
-    let dims = glam::UVec3::new(g.dims.x, g.dims.y, keep as u32);
-    let geometry = insitu_volume::Geometry::new(dims, g.steps, g.origin).expect("a grid");
-    let voxels = insitu_volume::Voxels::I16(hu[..keep * slice].to_vec());
+    let dims = glam::UVec3::new(g.dims.x, g.dims.y, ks.len() as u32);
+    let origin = g.origin + g.steps[2] * ks.start as f64;
+    let geometry = insitu_volume::Geometry::new(dims, g.steps, origin).expect("a grid");
+    let (from, to) = (ks.start * slice, ks.end * slice);
+    let voxels = insitu_volume::Voxels::I16(hu[from..to].to_vec());
     (
         insitu_volume::Volume::new(geometry, voxels).expect("a volume"),
-        reference[..keep * slice].to_vec(),
+        reference[from..to].to_vec(),
     )
 }
 
@@ -2189,19 +2192,9 @@ fn lumbar_ct_ending_at_the_l5_s1_disc_is_named_from_t12s_ribs() {
                 .any(|&r| r == 25 || r == 26)
         })
         .expect("a sacrum in the reference");
-    let insitu_volume::Voxels::I16(hu) = volume.voxels() else {
-        panic!("integer HU");
-    };
     for below_mm in [21.0, 9.0, 0.0] {
         let k0 = sacrum_top - (below_mm / g.steps[2].length()).round() as usize;
-        let dims = glam::UVec3::new(ni as u32, nj as u32, (nk - k0) as u32);
-        let origin = g.world_of(glam::DVec3::new(0.0, 0.0, k0 as f64));
-        let geometry = insitu_volume::Geometry::new(dims, g.steps, origin).expect("a grid");
-        let cut = insitu_volume::Volume::new(
-            geometry,
-            insitu_volume::Voxels::I16(hu[k0 * plane..].to_vec()),
-        )
-        .expect("a volume");
+        let (cut, cut_reference) = slices_of(&volume, &reference, k0..nk);
         eprintln!("the scan ends {below_mm} mm under the sacrum's top");
         let analysis = analyse(&cut, &mut |_, _| true).expect("a spine");
         for v in &analysis.spine.vertebrae {
@@ -2212,7 +2205,7 @@ fn lumbar_ct_ending_at_the_l5_s1_disc_is_named_from_t12s_ribs() {
         assert_named_with_dice(
             &analysis.spine,
             analysis.labelmap.labels(),
-            &reference[k0 * plane..],
+            &cut_reference,
             &EXPECTED,
             |name, least| (name != "L5").then_some(least),
         );

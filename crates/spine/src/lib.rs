@@ -986,8 +986,13 @@ fn finish(
         None => real.clone(),
     };
     let reaching: Vec<bool> = mobile.iter().map(|&c| candidates[c].ribs).collect();
-    let ribs = naming::ribs_of_the_thorax(&reaching);
     let partial: Vec<bool> = mobile.iter().map(|&c| candidates[c].partial).collect();
+    let voxel_ml = grid.spacing.x * grid.spacing.y * grid.spacing.z / 1000.0;
+    let whole_ml: Vec<Option<f64>> = mobile
+        .iter()
+        .map(|&c| (!candidates[c].partial).then(|| candidates[c].voxels as f64 * voxel_ml))
+        .collect();
+    let ribs = naming::ribs_of_the_thorax(&reaching, &whole_ml);
     let (mut top, mut levels) = naming::decide(&ribs, &partial, sacrum_at.is_some());
     // Anchors read from dim bone (a lenient reading) are themselves
     // unsure: an L5 transverse process near the ilium passes for an ala.

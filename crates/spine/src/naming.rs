@@ -72,6 +72,11 @@ pub struct LevelDecision {
 /// thorax (a rib missed on one vertebra leaves a gap of one).
 const LUMBAR_GAP: usize = 2;
 
+/// A whole vertebra this big (ml) is lumbar or low thoracic, never
+/// cervical: whole cervical vertebrae are 10–25 ml, lumbar ones 50–80
+/// (TotalSegmentator's CT: L1–L5 59–73 ml).
+const LUMBAR_SIZED_ML: f64 = 40.0;
+
 /// `ribs` (top down) with every flag dropped that lies [`LUMBAR_GAP`] or
 /// more rib-free vertebrae below a rib-bearing one: ribs are borne by
 /// consecutive vertebrae, and what reaches far out beside a vertebra under
@@ -79,7 +84,25 @@ const LUMBAR_GAP: usize = 2;
 /// was not seen. (TotalSegmentator's CT cut 4 mm under the L5–S1 disc's
 /// middle: L5 and the sacrum's top came out one piece "with ribs", so
 /// T12's ribs anchored nothing and the spine was named T7–T12.)
-pub(crate) fn ribs_of_the_thorax(ribs: &[bool]) -> Vec<bool> {
+///
+/// And where the rib-free vertebrae above the first rib-bearing one are
+/// lumbar-sized (`whole_ml`: each vertebra's volume, `None` where the
+/// scan's edge cuts it), what reaches far out below them is the pelvis
+/// too: the vertebrae above a first rib are cervical, a third or less of a
+/// lumbar vertebra's size. (TotalSegmentator's CT on a grid tilted 20° about the
+/// left–right axis: L5 and the sacrum came out as pieces "with ribs"
+/// under four rib-free vertebrae of 24–80 ml, and the spine was named
+/// C4–T2 from the "first rib".)
+pub(crate) fn ribs_of_the_thorax(ribs: &[bool], whole_ml: &[Option<f64>]) -> Vec<bool> {
+    if let Some(first) = ribs.iter().position(|&r| r) {
+        let lumbar_sized = whole_ml[..first]
+            .iter()
+            .filter(|ml| ml.is_some_and(|ml| ml >= LUMBAR_SIZED_ML))
+            .count();
+        if lumbar_sized >= LUMBAR_GAP {
+            return vec![false; ribs.len()];
+        }
+    }
     let (mut thorax_seen, mut free_below, mut ended) = (false, 0, false);
     ribs.iter()
         .map(|&r| {
@@ -221,7 +244,7 @@ mod tests {
     fn far_reaching_bone_under_the_lumbar_spine_is_no_rib() {
         // T12 with ribs, L1–L4 without, L5 joined to the pelvis.
         let ribs = [true, false, false, false, false, true];
-        let kept = ribs_of_the_thorax(&ribs);
+        let kept = ribs_of_the_thorax(&ribs, &[Some(60.0); 6]);
         assert_eq!(kept, [true, false, false, false, false, false]);
         let (top, d) = decide(&kept, &[true, false, false, false, false, true], false);
         assert_eq!(LEVELS[top as usize], "T12");
@@ -229,6 +252,22 @@ mod tests {
         // A rib missed on one vertebra, and cervical vertebrae above the
         // ribs, keep every rib.
         let gap = [false, false, true, true, false, true, true];
-        assert_eq!(ribs_of_the_thorax(&gap), gap);
+        assert_eq!(ribs_of_the_thorax(&gap, &[Some(15.0); 7]), gap);
+    }
+
+    #[test]
+    fn far_reaching_bone_under_lumbar_sized_vertebrae_is_no_rib() {
+        // L1 cut by the scan's top, L2–L4, then L5 and the sacrum's top
+        // joined to the pelvis: no first rib under cervical vertebrae.
+        let ribs = [false, false, false, false, true, true];
+        let sizes = [None, Some(62.0), Some(66.0), Some(70.0), Some(90.0), None];
+        assert_eq!(ribs_of_the_thorax(&ribs, &sizes), [false; 6]);
+        // Under cervical-sized vertebrae the first rib stays, and T1 with it.
+        let sizes = [None, Some(14.0), Some(17.0), Some(20.0), Some(28.0), None];
+        let kept = ribs_of_the_thorax(&ribs, &sizes);
+        assert_eq!(kept, ribs);
+        let (top, d) = decide(&kept, &[true, false, false, false, false, false], false);
+        assert_eq!(LEVELS[top as usize + 4], "T1");
+        assert_eq!(d.anchor, Anchor::HighestRib);
     }
 }

@@ -2453,11 +2453,14 @@ const SPINE_REACH_MM: f64 = 60.0;
 /// maintainers' 0.85 but L5 at −10° (0.832) and L1 at −15° (0.824: the
 /// tilted top cuts T12 to a remnant that goes with L1); T12 itself,
 /// cut by the scan's top and more by the tilt, is not graded. Seen: L1–L5
-/// 0.860–0.943 otherwise. At 20° either way it fails: at −20° the sacrum
-/// is lost and every level misnamed, at +20° L1 is cut at a false disc
-/// (the same CT pitched 20° about the left–right axis, unsheared, loses
-/// its sacrum at −20° too; pitched ±10° and ±15° it reads L1–L5
-/// 0.832–0.939). Not solved.
+/// 0.860–0.943 otherwise. At 20° either way it fails: at +20° L1 is cut
+/// at a false disc (0.674); at −20° L5 and the sacrum came out as pieces
+/// "with ribs" under lumbar-sized vertebrae, read as T1 under C7, and
+/// the spine was named C4–T2 (now the pelvis, see
+/// `naming::ribs_of_the_thorax`, and named from the sacrum, but L2 is cut
+/// at a false disc and the names above it are a level off). The same CT
+/// pitched 20° about the left–right axis, unsheared, lost its sacrum at
+/// −20° too; pitched ±10° and ±15° it reads L1–L5 0.832–0.939. Not solved.
 #[test]
 fn low_density_lumbar_ct_scanned_with_the_gantry_tilted_is_named_from_the_sacrum() {
     let (volume, reference) = low_density_ct();

@@ -364,6 +364,8 @@ pub struct Analyser<'a> {
     split: Option<split::Split>,
     /// `found`'s discs hold one the search for a missed disc added.
     mended: bool,
+    /// `found`'s discs lack one that cut a vertebra in two ([`false_disc`]).
+    joined: bool,
     /// Which reading of [`grid::Reading::LADDER`] runs now.
     rung: usize,
     /// The best analysis so far and its rank (see `judge`).
@@ -406,6 +408,7 @@ impl<'a> Analyser<'a> {
             found: None,
             split: None,
             mended: false,
+            joined: false,
             rung: 0,
             best: None,
             first_error: None,
@@ -485,7 +488,7 @@ impl<'a> Analyser<'a> {
                     Ok(None)
                 }
                 Err(e) => {
-                    let mended = std::mem::take(&mut self.mended);
+                    let mended = self.take_mends();
                     self.judge(Err(e), found.stops_short, mended, true)
                 }
             };
@@ -498,6 +501,7 @@ impl<'a> Analyser<'a> {
         let alae = sacrum_candidate(&self.grid, &candidates).and_then(|c| candidates[c].alae);
         let analysis = finish(&self.grid, &found.chain, split, &found.discs);
         if !self.mended
+            && !self.joined
             && let Some(disc) = self.missed_disc(&found, &candidates, &analysis)
         {
             // Split again, with the disc found, in the next step.
@@ -509,9 +513,24 @@ impl<'a> Analyser<'a> {
             self.found = Some(found);
             return Ok(None);
         }
-        let mended = std::mem::take(&mut self.mended);
+        if !self.joined
+            && let Some(n) = false_disc(&analysis.spine.vertebrae, &found.discs)
+        {
+            // Split again without it, in the next steps.
+            found.discs.remove(n);
+            self.joined = true;
+            self.found = Some(found);
+            return Ok(None);
+        }
+        let mended = self.take_mends();
         let firm_sacrum = alae != Some(split::Alae::AtOtherDepths);
         self.judge(Ok(analysis), found.stops_short, mended, firm_sacrum)
+    }
+
+    /// Whether this reading's split was mended (a disc added or taken
+    /// away), cleared for the next reading.
+    fn take_mends(&mut self) -> bool {
+        std::mem::take(&mut self.mended) | std::mem::take(&mut self.joined)
     }
 
     /// A piece too big for one vertebra, in a reading that splitting it
@@ -857,6 +876,69 @@ fn merged_piece(vertebrae: &[Vertebra]) -> Option<&Vertebra> {
         (v.volume_ml > MOST_VERTEBRA_ML || over_neighbours).then_some(v)
     })
 }
+
+/// The index in `discs` (top down) of a disc that cut one vertebra in
+/// two: the faint disc between two whole pieces, each under
+/// `HALF_UNDER_NEIGHBOUR` of the larger of their whole neighbours and
+/// together about its size (`ONE_OVER_NEIGHBOUR`). A crushed vertebra is
+/// small beside whole ones; two of them in a row keep a clear disc
+/// between them. (TotalSegmentator's CT on a grid tilted −20°, a gantry
+/// tilt: L2 came out as pieces of 38 and 25 ml between L1's 64 and L3's
+/// 76, each flagged for a faint disc, and every name above was a level
+/// off.)
+fn false_disc(vertebrae: &[Vertebra], discs: &[column::Disc]) -> Option<usize> {
+    let whole = |v: &Vertebra| v.name != "sacrum" && !v.flags.contains(&Flag::Partial);
+    let faint = |v: &Vertebra| v.flags.contains(&Flag::FaintDisc);
+    (1..vertebrae.len()).find_map(|i| {
+        let (upper, lower) = (&vertebrae[i - 1], &vertebrae[i]);
+        if !(whole(upper) && whole(lower) && faint(upper) && faint(lower)) {
+            return None;
+        }
+        let beside = [i.checked_sub(2), Some(i + 1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|n| vertebrae.get(n))
+            .filter(|v| whole(v))
+            .map(|v| v.volume_ml)
+            .fold(f64::NAN, f64::max);
+        let small = |v: &Vertebra| v.volume_ml < HALF_UNDER_NEIGHBOUR * beside;
+        let together = (upper.volume_ml + lower.volume_ml) / beside;
+        if !(beside.is_finite()
+            && small(upper)
+            && small(lower)
+            && ONE_OVER_NEIGHBOUR.contains(&together))
+        {
+            return None;
+        }
+        // The disc nearest the middle of the two bodies, between them.
+        let body = |v: &Vertebra| {
+            v.frame
+                .map_or(DVec3::from_array(v.centroid_mm), |f| f.centre)
+        };
+        let (a, b) = (body(upper), body(lower));
+        let middle = (a + b) / 2.0;
+        discs
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.centre.z < a.z && d.centre.z > b.z)
+            .min_by(|(_, d), (_, e)| {
+                d.centre
+                    .distance_squared(middle)
+                    .total_cmp(&e.centre.distance_squared(middle))
+            })
+            .map(|(n, _)| n)
+    })
+}
+
+/// See [`false_disc`]: a piece of a vertebra cut in two is at most this
+/// fraction of its whole neighbour (of L2's pieces on the tilted CT, 0.50
+/// and 0.33 of L3).
+const HALF_UNDER_NEIGHBOUR: f64 = 0.65;
+
+/// See [`false_disc`]: how big (times the larger whole neighbour) the two
+/// pieces of one vertebra are together; one level differs from the next
+/// by 5–15% down a spine (the tilted CT's L2: 0.83 of L3).
+const ONE_OVER_NEIGHBOUR: std::ops::RangeInclusive<f64> = 0.7..=1.2;
 
 /// How many times the larger of its whole neighbours a piece may hold
 /// before it is taken for two vertebrae: one level differs from the next
@@ -1735,5 +1817,71 @@ mod ladder_tests {
         assert_eq!(next_rung(1, Some(40.0)), Some(2));
         assert_eq!(next_rung(2, Some(40.0)), Some(3));
         assert_eq!(next_rung(3, Some(40.0)), None);
+    }
+}
+
+#[cfg(test)]
+mod false_disc_tests {
+    use super::*;
+
+    /// A vertebra of `ml` whose body's middle is at height `z` (mm).
+    fn vertebra(name: &str, ml: f64, z: f64, flags: &[Flag]) -> Vertebra {
+        Vertebra {
+            name: name.into(),
+            label: 0,
+            voxels: 0,
+            volume_ml: ml,
+            centroid_mm: [0.0, 0.0, z],
+            heights_mm: None,
+            frame: None,
+            superior_normal: None,
+            inferior_normal: None,
+            canal_ap_mm: None,
+            flags: flags.to_vec(),
+            ribs: false,
+        }
+    }
+
+    /// Discs every 30 mm from 15 to 135 mm, faint or not as `depth` says.
+    fn discs(depth: f64) -> Vec<column::Disc> {
+        (0..5)
+            .rev()
+            .map(|n| column::Disc {
+                centre: DVec3::new(0.0, 0.0, 15.0 + 30.0 * f64::from(n)),
+                normal: DVec3::Z,
+                depth,
+                half_gap_mm: 0.0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_vertebra_cut_in_two_at_a_faint_disc_is_joined_and_two_crushed_are_not() {
+        let faint = [Flag::FaintDisc];
+        // L1 64 ml; L2 in pieces of 38 and 25 ml either side of the disc at
+        // 75 mm; L3 76 ml: that disc (index 2, top down) goes.
+        let cut = [
+            vertebra("L1", 64.0, 120.0, &[]),
+            vertebra("L2", 38.0, 90.0, &faint),
+            vertebra("L3", 25.0, 60.0, &faint),
+            vertebra("L4", 76.0, 30.0, &[]),
+        ];
+        assert_eq!(false_disc(&cut, &discs(40.0)), Some(2));
+        // Two crushed vertebrae in a row keep the clear disc between them.
+        let crushed = [
+            vertebra("L1", 64.0, 120.0, &[]),
+            vertebra("L2", 35.0, 90.0, &[]),
+            vertebra("L3", 33.0, 60.0, &[]),
+            vertebra("L4", 76.0, 30.0, &[]),
+        ];
+        assert_eq!(false_disc(&crushed, &discs(150.0)), None);
+        // Pieces that together make far less or more than a vertebra, or
+        // one cut by the scan's edge, are left.
+        let mut small = cut.clone();
+        small[2].volume_ml = 10.0;
+        assert_eq!(false_disc(&small, &discs(40.0)), None);
+        let mut partial = cut.clone();
+        partial[1].flags.push(Flag::Partial);
+        assert_eq!(false_disc(&partial, &discs(40.0)), None);
     }
 }

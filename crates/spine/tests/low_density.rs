@@ -2083,64 +2083,14 @@ impl Roll {
     /// `volume` rolled, trilinear, its edge voxels past its edges.
     fn apply(&self, volume: &insitu_volume::Volume) -> insitu_volume::Volume {
         let g = *volume.geometry();
-        let [ni, nj, nk] = g.dims.to_array().map(|n| n as usize);
-        let insitu_volume::Voxels::I16(hu) = volume.voxels() else {
-            panic!("integer HU");
-        };
-        let value = |i: usize, j: usize, k: usize| f64::from(hu[(k * nj + j) * ni + i]);
-        let lerp = |a: f64, b: f64, t: f64| a + (b - a) * t;
-        let mut out = Vec::with_capacity(hu.len());
-        for k in 0..nk {
-            for j in 0..nj {
-                for i in 0..ni {
-                    let w = g.world_of(glam::DVec3::new(i as f64, j as f64, k as f64));
-                    let s = g.index_of(self.turned(w, -1.0));
-                    let s = glam::DVec3::from_array(
-                        [0, 1, 2].map(|a| s[a].clamp(0.0, (g.dims[a] - 1) as f64)),
-                    );
-                    let base = s.floor();
-                    let f = s - base;
-                    let [i0, j0, k0] = [base.x, base.y, base.z].map(|b| b as usize);
-                    let [i1, j1, k1] = [
-                        (i0 + 1).min(ni - 1),
-                        (j0 + 1).min(nj - 1),
-                        (k0 + 1).min(nk - 1),
-                    ];
-                    let plane = |k: usize| {
-                        lerp(
-                            lerp(value(i0, j0, k), value(i1, j0, k), f.x),
-                            lerp(value(i0, j1, k), value(i1, j1, k), f.x),
-                            f.y,
-                        )
-                    };
-                    out.push(lerp(plane(k0), plane(k1), f.z).round() as i16);
-                }
-            }
-        }
-        insitu_volume::Volume::new(g, insitu_volume::Voxels::I16(out)).expect("a volume")
+        resampled(volume, g, |w| Some(g.index_of(self.turned(w, -1.0))))
     }
 
     /// `labels` of the rolled CT taken back to `volume`'s straight grid,
     /// each voxel the label nearest where it went (0 past the edges).
     fn labels_back(&self, labels: &[u8], volume: &insitu_volume::Volume) -> Vec<u8> {
         let g = volume.geometry();
-        let [ni, nj, nk] = g.dims.to_array().map(|n| n as usize);
-        let mut out = Vec::with_capacity(labels.len());
-        for k in 0..nk {
-            for j in 0..nj {
-                for i in 0..ni {
-                    let w = g.world_of(glam::DVec3::new(i as f64, j as f64, k as f64));
-                    let s = g.index_of(self.turned(w, 1.0)).round();
-                    let inside = (0..3).all(|a| s[a] >= 0.0 && s[a] <= (g.dims[a] - 1) as f64);
-                    out.push(if inside {
-                        labels[(s.z as usize * nj + s.y as usize) * ni + s.x as usize]
-                    } else {
-                        0
-                    });
-                }
-            }
-        }
-        out
+        labels_onto(labels, g, g, |w| self.turned(w, 1.0))
     }
 }
 
@@ -2375,71 +2325,94 @@ impl Gantry {
     /// its edges.
     fn apply(&self, volume: &insitu_volume::Volume) -> insitu_volume::Volume {
         let g = *volume.geometry();
-        let [ni, nj, nk] = g.dims.to_array().map(|n| n as usize);
-        let insitu_volume::Voxels::I16(hu) = volume.voxels() else {
-            panic!("integer HU");
-        };
-        let value = |i: usize, j: usize, k: usize| f64::from(hu[(k * nj + j) * ni + i]);
-        let lerp = |a: f64, b: f64, t: f64| a + (b - a) * t;
-        let [ti, tj, tk] = self.tilted.dims.to_array().map(|n| n as usize);
-        let mut out = Vec::with_capacity(ti * tj * tk);
-        for k in 0..tk {
-            for j in 0..tj {
-                for i in 0..ti {
-                    let w = self
-                        .tilted
-                        .world_of(glam::DVec3::new(i as f64, j as f64, k as f64));
-                    let s = g.index_of(w);
-                    if (0..3).any(|a| s[a] < 0.0 || s[a] > (g.dims[a] - 1) as f64) {
-                        out.push(-1000);
-                        continue;
-                    }
-                    let base = s.floor();
-                    let f = s - base;
-                    let [i0, j0, k0] = [base.x, base.y, base.z].map(|b| b as usize);
-                    let [i1, j1, k1] = [
-                        (i0 + 1).min(ni - 1),
-                        (j0 + 1).min(nj - 1),
-                        (k0 + 1).min(nk - 1),
-                    ];
-                    let plane = |k: usize| {
-                        lerp(
-                            lerp(value(i0, j0, k), value(i1, j0, k), f.x),
-                            lerp(value(i0, j1, k), value(i1, j1, k), f.x),
-                            f.y,
-                        )
-                    };
-                    out.push(lerp(plane(k0), plane(k1), f.z).round() as i16);
-                }
-            }
-        }
-        insitu_volume::Volume::new(self.tilted, insitu_volume::Voxels::I16(out)).expect("a volume")
+        let inside =
+            |s: glam::DVec3| (0..3).all(|a| s[a] >= 0.0 && s[a] <= f64::from(g.dims[a] - 1));
+        resampled(volume, self.tilted, |w| {
+            Some(g.index_of(w)).filter(|&s| inside(s))
+        })
     }
 
     /// `labels` of the tilted series taken back to `volume`'s grid, each
     /// voxel the label nearest it (0 past the tilted grid's edges).
     fn labels_back(&self, labels: &[u8], volume: &insitu_volume::Volume) -> Vec<u8> {
-        let g = volume.geometry();
-        let [ni, nj, nk] = g.dims.to_array().map(|n| n as usize);
-        let t = &self.tilted;
-        let [ti, tj, _] = t.dims.to_array().map(|n| n as usize);
-        let mut out = Vec::with_capacity(labels.len());
-        for k in 0..nk {
-            for j in 0..nj {
-                for i in 0..ni {
-                    let w = g.world_of(glam::DVec3::new(i as f64, j as f64, k as f64));
-                    let s = t.index_of(w).round();
-                    let inside = (0..3).all(|a| s[a] >= 0.0 && s[a] <= f64::from(t.dims[a] - 1));
-                    out.push(if inside {
-                        labels[(s.z as usize * tj + s.y as usize) * ti + s.x as usize]
-                    } else {
-                        0
-                    });
-                }
-            }
-        }
-        out
+        labels_onto(labels, &self.tilted, volume.geometry(), |w| w)
     }
+}
+
+/// `volume` resampled onto `onto`, trilinear: each voxel takes the HU at
+/// the fractional index `source(its patient position)` of `volume`, its
+/// edge voxels past its edges; air (−1000 HU) where `source` gives none.
+fn resampled(
+    volume: &insitu_volume::Volume,
+    onto: insitu_volume::Geometry,
+    source: impl Fn(glam::DVec3) -> Option<glam::DVec3>,
+) -> insitu_volume::Volume {
+    let g = *volume.geometry();
+    let [ni, nj, nk] = g.dims.to_array().map(|n| n as usize);
+    let insitu_volume::Voxels::I16(hu) = volume.voxels() else {
+        panic!("integer HU");
+    };
+    let value = |i: usize, j: usize, k: usize| f64::from(hu[(k * nj + j) * ni + i]);
+    let lerp = |a: f64, b: f64, t: f64| a + (b - a) * t;
+    let out = positions(&onto)
+        .map(|w| {
+            let Some(s) = source(w) else {
+                return -1000;
+            };
+            let s =
+                glam::DVec3::from_array([0, 1, 2].map(|a| s[a].clamp(0.0, (g.dims[a] - 1) as f64)));
+            let base = s.floor();
+            let f = s - base;
+            let [i0, j0, k0] = [base.x, base.y, base.z].map(|b| b as usize);
+            let [i1, j1, k1] = [
+                (i0 + 1).min(ni - 1),
+                (j0 + 1).min(nj - 1),
+                (k0 + 1).min(nk - 1),
+            ];
+            let plane = |k: usize| {
+                lerp(
+                    lerp(value(i0, j0, k), value(i1, j0, k), f.x),
+                    lerp(value(i0, j1, k), value(i1, j1, k), f.x),
+                    f.y,
+                )
+            };
+            lerp(plane(k0), plane(k1), f.z).round() as i16
+        })
+        .collect();
+    insitu_volume::Volume::new(onto, insitu_volume::Voxels::I16(out)).expect("a volume")
+}
+
+/// `labels` on grid `from` taken onto grid `onto`: each voxel of `onto`
+/// the label of `from`'s voxel nearest `at(its patient position)`, 0 past
+/// `from`'s edges.
+fn labels_onto(
+    labels: &[u8],
+    from: &insitu_volume::Geometry,
+    onto: &insitu_volume::Geometry,
+    at: impl Fn(glam::DVec3) -> glam::DVec3,
+) -> Vec<u8> {
+    let [fi, fj, _] = from.dims.to_array().map(|n| n as usize);
+    positions(onto)
+        .map(|w| {
+            let s = from.index_of(at(w)).round();
+            let inside = (0..3).all(|a| s[a] >= 0.0 && s[a] <= f64::from(from.dims[a] - 1));
+            if inside {
+                labels[(s.z as usize * fj + s.y as usize) * fi + s.x as usize]
+            } else {
+                0
+            }
+        })
+        .collect()
+}
+
+/// The patient position of each voxel of `g`, in storage order.
+fn positions(g: &insitu_volume::Geometry) -> impl Iterator<Item = glam::DVec3> + '_ {
+    let [ni, nj, nk] = g.dims.to_array().map(|n| n as usize);
+    (0..nk).flat_map(move |k| {
+        (0..nj).flat_map(move |j| {
+            (0..ni).map(move |i| g.world_of(glam::DVec3::new(i as f64, j as f64, k as f64)))
+        })
+    })
 }
 
 /// How far (mm) in front of and behind the lumbar middle the spine reaches.

@@ -275,6 +275,12 @@ impl<'a> Grid<'a> {
     }
 
     /// HU of bone in this reading.
+    /// One of the grid's voxels (ml): a block of stored ones where it
+    /// reads in blocks.
+    pub fn voxel_ml(&self) -> f64 {
+        self.spacing.x * self.spacing.y * self.spacing.z / 1000.0
+    }
+
     pub fn bone_hu(&self) -> f32 {
         self.reading.bone_hu
     }

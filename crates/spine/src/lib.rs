@@ -800,7 +800,7 @@ fn reaches_beyond_sides(grid: &grid::Grid, labels: &[u8], midline: DVec3) -> [f6
     let [ni, nj, _] = grid.dims;
     let centre = grid.index_of(midline);
     let centre = grid.plane_mm(centre.x, centre.y);
-    let voxel_ml = grid.spacing.x * grid.spacing.y * grid.spacing.z / 1000.0;
+    let voxel_ml = grid.voxel_ml();
     let mut sides = [0usize; 2];
     for slice in labels.chunks_exact(ni * nj) {
         count_beyond_sides(grid, slice, centre, &mut sides);
@@ -855,18 +855,14 @@ fn plausible(good: usize, whole: usize) -> bool {
 /// times its only whole neighbour (L5 beside L4 crushed to 70%), and
 /// was split in two at a false disc.
 fn merged_piece(vertebrae: &[Vertebra]) -> Option<&Vertebra> {
-    let whole = |v: &&Vertebra| v.name != "sacrum" && !v.flags.contains(&Flag::Partial);
     vertebrae.iter().enumerate().find_map(|(i, v)| {
         if v.name == "sacrum" {
             return None;
         }
-        let beside = [i.checked_sub(2), i.checked_sub(1), Some(i + 1), Some(i + 2)]
-            .into_iter()
-            .flatten()
-            .filter_map(|n| vertebrae.get(n))
-            .filter(whole)
-            .map(|n| n.volume_ml)
-            .fold(f64::NAN, f64::max);
+        let beside = largest_whole_ml(
+            vertebrae,
+            [i.checked_sub(2), i.checked_sub(1), Some(i + 1), Some(i + 2)],
+        );
         let bound = if v.flags.contains(&Flag::Partial) {
             CUT_OVER_NEIGHBOUR
         } else {
@@ -887,20 +883,13 @@ fn merged_piece(vertebrae: &[Vertebra]) -> Option<&Vertebra> {
 /// 76, each flagged for a faint disc, and every name above was a level
 /// off.)
 fn false_disc(vertebrae: &[Vertebra], discs: &[column::Disc]) -> Option<usize> {
-    let whole = |v: &Vertebra| v.name != "sacrum" && !v.flags.contains(&Flag::Partial);
     let faint = |v: &Vertebra| v.flags.contains(&Flag::FaintDisc);
     (1..vertebrae.len()).find_map(|i| {
         let (upper, lower) = (&vertebrae[i - 1], &vertebrae[i]);
-        if !(whole(upper) && whole(lower) && faint(upper) && faint(lower)) {
+        if !(is_whole(upper) && is_whole(lower) && faint(upper) && faint(lower)) {
             return None;
         }
-        let beside = [i.checked_sub(2), Some(i + 1)]
-            .into_iter()
-            .flatten()
-            .filter_map(|n| vertebrae.get(n))
-            .filter(|v| whole(v))
-            .map(|v| v.volume_ml)
-            .fold(f64::NAN, f64::max);
+        let beside = largest_whole_ml(vertebrae, [i.checked_sub(2), Some(i + 1)]);
         let small = |v: &Vertebra| v.volume_ml < HALF_UNDER_NEIGHBOUR * beside;
         let together = (upper.volume_ml + lower.volume_ml) / beside;
         if !(beside.is_finite()
@@ -928,6 +917,22 @@ fn false_disc(vertebrae: &[Vertebra], discs: &[column::Disc]) -> Option<usize> {
             })
             .map(|(n, _)| n)
     })
+}
+
+/// A mobile vertebra the scan's edge does not cut.
+fn is_whole(v: &Vertebra) -> bool {
+    v.name != "sacrum" && !v.flags.contains(&Flag::Partial)
+}
+
+/// The volume (ml) of the largest whole vertebra at the indices `at`
+/// (`None` and those past the end skipped); NaN where there is none.
+fn largest_whole_ml(vertebrae: &[Vertebra], at: impl IntoIterator<Item = Option<usize>>) -> f64 {
+    at.into_iter()
+        .flatten()
+        .filter_map(|n| vertebrae.get(n))
+        .filter(|v| is_whole(v))
+        .map(|v| v.volume_ml)
+        .fold(f64::NAN, f64::max)
 }
 
 /// See [`false_disc`]: a piece of a vertebra cut in two is at most this
@@ -1036,8 +1041,7 @@ const MIN_VERTEBRA_ML: f64 = 4.0;
 
 /// Whether a candidate holds enough bone to be a vertebra.
 fn big_enough(grid: &grid::Grid, c: &split::Candidate) -> bool {
-    let voxel_ml = grid.spacing.x * grid.spacing.y * grid.spacing.z / 1000.0;
-    c.voxels as f64 * voxel_ml >= MIN_VERTEBRA_ML
+    c.voxels as f64 * grid.voxel_ml() >= MIN_VERTEBRA_ML
 }
 
 /// The sacrum: the highest candidate big enough for a vertebra with alae
@@ -1069,10 +1073,9 @@ fn finish(
     };
     let reaching: Vec<bool> = mobile.iter().map(|&c| candidates[c].ribs).collect();
     let partial: Vec<bool> = mobile.iter().map(|&c| candidates[c].partial).collect();
-    let voxel_ml = grid.spacing.x * grid.spacing.y * grid.spacing.z / 1000.0;
     let whole_ml: Vec<Option<f64>> = mobile
         .iter()
-        .map(|&c| (!candidates[c].partial).then(|| candidates[c].voxels as f64 * voxel_ml))
+        .map(|&c| (!candidates[c].partial).then(|| candidates[c].voxels as f64 * grid.voxel_ml()))
         .collect();
     let ribs = naming::ribs_of_the_thorax(&reaching, &whole_ml);
     let (mut top, mut levels) = naming::decide(&ribs, &partial, sacrum_at.is_some());
@@ -1348,7 +1351,7 @@ pub(crate) fn measure_vertebra(grid: &grid::Grid, labels: &[u8], piece: &Piece) 
         canal_ap_mm,
     } = *piece;
     let sacrum = label == label_of(24);
-    let voxel_ml = grid.spacing.x * grid.spacing.y * grid.spacing.z / 1000.0;
+    let voxel_ml = grid.voxel_ml();
     let probe = measure::BodyProbe {
         grid,
         labels,

@@ -316,7 +316,7 @@ fn split_at(
     }
     // Bone on both sides: two bodies, not a body's end.
     let side = |from: f64, to: f64| core.iter().filter(|(_, t)| (from..to).contains(t)).count();
-    let voxel_ml = grid.spacing.x * grid.spacing.y * grid.spacing.z / 1000.0;
+    let voxel_ml = grid.voxel_ml();
     if (side(2.0, 20.0).min(side(-20.0, -2.0)) as f64) * voxel_ml < 1.0 {
         return Err(no_gap());
     }

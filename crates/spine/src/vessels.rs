@@ -146,7 +146,7 @@ const CONTRAST_LUMENS_ML: f64 = 15.0;
 /// the bodies as bright as bone is a vessel (on TotalSegmentator's CT with
 /// denser bone, a chain along the sacrum's front cost it 0.02 of Dice).
 fn with_contrast(grid: &Grid, lumen: &[bool]) -> bool {
-    let voxel_ml = grid.spacing.x * grid.spacing.y * grid.spacing.z / 1000.0;
+    let voxel_ml = grid.voxel_ml();
     lumen.iter().filter(|&&l| l).count() as f64 * voxel_ml >= CONTRAST_LUMENS_ML
 }
 

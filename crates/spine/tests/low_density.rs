@@ -2035,12 +2035,9 @@ fn low_density_lumbar_ct_rolled_askew_reads_alike() {
     for degrees in [3.0, 4.0, 5.0, -5.0, 7.0, -7.0, 10.0, -10.0, 15.0, -15.0] {
         eprintln!("rolled {degrees}°");
         let roll = Roll::about_lumbar_middle(&volume, &reference, degrees);
-        let analysis = analysed_from_the_sacrum(&roll.apply(&fine));
-        let back = roll.labels_back(analysis.labelmap.labels(), &fine);
-        let back = at_coarse_centres(&back, &volume, &fine, [2, 2, 2]);
-        assert_named_with_dice(
-            &analysis.spine,
-            &back,
+        named_when_moved(
+            &roll,
+            (&volume, &fine),
             &reference,
             &EXPECTED,
             |name, least| {
@@ -2079,7 +2076,9 @@ impl Roll {
         let d = w - self.centre;
         self.centre + glam::DVec3::new(d.x * c - d.z * s, d.y, d.x * s + d.z * c)
     }
+}
 
+impl Moved for Roll {
     /// `volume` rolled, trilinear, its edge voxels past its edges.
     fn apply(&self, volume: &insitu_volume::Volume) -> insitu_volume::Volume {
         let g = *volume.geometry();
@@ -2109,10 +2108,7 @@ fn low_density_lumbar_ct_over_an_oblique_pelvis_is_named_from_the_sacrum() {
         let (bent, labels, _) = bent_sideways(&volume, &reference, -degrees);
         let fine = finer(&bent, [2, 2, 2]);
         let roll = Roll::about_lumbar_middle(&bent, &labels, degrees);
-        let analysis = analysed_from_the_sacrum(&roll.apply(&fine));
-        let back = roll.labels_back(analysis.labelmap.labels(), &fine);
-        let back = at_coarse_centres(&back, &bent, &fine, [2, 2, 2]);
-        assert_named_with_dice(&analysis.spine, &back, &labels, &EXPECTED, |_, least| {
+        named_when_moved(&roll, (&bent, &fine), &labels, &EXPECTED, |_, least| {
             Some(least)
         });
     }
@@ -2339,9 +2335,10 @@ impl Gantry {
         );
         Self { tilted }
     }
+}
 
-    /// `volume`'s HU on the tilted grid, trilinear, its edge voxels past
-    /// its edges.
+impl Moved for Gantry {
+    /// `volume`'s HU on the tilted grid, air past its edges.
     fn apply(&self, volume: &insitu_volume::Volume) -> insitu_volume::Volume {
         let g = *volume.geometry();
         let inside =
@@ -2424,6 +2421,29 @@ fn labels_onto(
         .collect()
 }
 
+/// A CT moved onto another grid (its anatomy turned, or its grid tilted),
+/// and labels made on that grid taken back to the CT's own.
+trait Moved {
+    fn apply(&self, volume: &insitu_volume::Volume) -> insitu_volume::Volume;
+    fn labels_back(&self, labels: &[u8], volume: &insitu_volume::Volume) -> Vec<u8>;
+}
+
+/// `fine` (`coarse` made twice as fine) moved, analysed and named from the
+/// sacrum, and our labels, taken back to `coarse`'s voxels, each of
+/// `expected` matching `reference` as `bar` says.
+fn named_when_moved(
+    moved: &impl Moved,
+    (coarse, fine): (&insitu_volume::Volume, &insitu_volume::Volume),
+    reference: &[u8],
+    expected: &[(&str, usize, u8, f64)],
+    bar: impl Fn(&str, f64) -> Option<f64>,
+) {
+    let analysis = analysed_from_the_sacrum(&moved.apply(fine));
+    let back = moved.labels_back(analysis.labelmap.labels(), fine);
+    let back = at_coarse_centres(&back, coarse, fine, [2, 2, 2]);
+    assert_named_with_dice(&analysis.spine, &back, reference, expected, bar);
+}
+
 /// The patient position of each voxel of `g`, in storage order.
 fn positions(g: &insitu_volume::Geometry) -> impl Iterator<Item = glam::DVec3> + '_ {
     let [ni, nj, nk] = g.dims.to_array().map(|n| n as usize);
@@ -2500,12 +2520,9 @@ fn named_on_tilted_grids(
     for &degrees in angles {
         eprintln!("tilted {degrees}°");
         let tilt = grid(&fine, &fine_reference, degrees);
-        let analysis = analysed_from_the_sacrum(&tilt.apply(&fine));
-        let back = tilt.labels_back(analysis.labelmap.labels(), &fine);
-        let back = at_coarse_centres(&back, &volume, &fine, [2, 2, 2]);
-        assert_named_with_dice(
-            &analysis.spine,
-            &back,
+        named_when_moved(
+            &tilt,
+            (&volume, &fine),
             &reference,
             &EXPECTED[1..],
             |name, least| Some(bar(name, degrees, least)),

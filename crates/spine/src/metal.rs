@@ -57,15 +57,26 @@ const DIRECTIONS: [(isize, isize); 8] = [
 fn leave_out_in_slice(grid: &Grid, labels: &mut [u8], k: usize, kept: &mut [usize; 256]) {
     let [ni, nj, _] = grid.dims;
     let is_metal = |i: usize, j: usize| grid.hu_at(i, j, k) >= METAL_HU;
+    // Most slices hold no metal, and labelled voxels are a few percent of
+    // one that does: reading every voxel's HU here was a tenth of the
+    // analysis of a 523×433×336 CT.
+    if !grid.slice_reaches(k, METAL_HU) {
+        return;
+    }
+    let plane = ni * nj;
+    let first = grid.index(0, 0, k);
     let mut metal = Vec::new();
-    grid.each_row(k, |j, row| {
-        let at = grid.index(0, j, k);
-        for (i, (&hu, &label)) in row.iter().zip(&labels[at..at + ni]).enumerate() {
-            if hu >= METAL_HU && label != 0 {
-                metal.push((i, j));
+    for block in (0..plane).step_by(crate::BLOCK) {
+        let end = (block + crate::BLOCK).min(plane);
+        if crate::all_zero(&labels[first + block..first + end]) {
+            continue;
+        }
+        for w in block..end {
+            if labels[first + w] != 0 && grid.hu(first + w) >= METAL_HU {
+                metal.push((w % ni, w / ni));
             }
         }
-    });
+    }
     if metal.is_empty() {
         return;
     }

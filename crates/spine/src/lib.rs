@@ -1066,19 +1066,31 @@ fn finish(
         .filter(|&c| big_enough(grid, &candidates[c]))
         .collect();
     let sacrum = sacrum_candidate(grid, &candidates);
-    let sacrum_at = real.iter().position(|&c| Some(c) == sacrum);
-    let mobile: Vec<usize> = match sacrum_at {
+    let mut sacrum_at = real.iter().position(|&c| Some(c) == sacrum);
+    let mut mobile: Vec<usize> = match sacrum_at {
         Some(s) => real[..s].to_vec(),
         None => real.clone(),
     };
-    let reaching: Vec<bool> = mobile.iter().map(|&c| candidates[c].ribs).collect();
+    let mut reaching: Vec<bool> = mobile.iter().map(|&c| candidates[c].ribs).collect();
     let partial: Vec<bool> = mobile.iter().map(|&c| candidates[c].partial).collect();
-    let whole_ml: Vec<Option<f64>> = mobile
+    let ml: Vec<f64> = mobile
         .iter()
-        .map(|&c| (!candidates[c].partial).then(|| candidates[c].voxels as f64 * grid.voxel_ml()))
+        .map(|&c| candidates[c].voxels as f64 * grid.voxel_ml())
         .collect();
-    let ribs = naming::ribs_of_the_thorax(&reaching, &whole_ml);
+    let whole_ml: Vec<Option<f64>> = ml
+        .iter()
+        .zip(&partial)
+        .map(|(&ml, &cut)| (!cut).then_some(ml))
+        .collect();
+    let mut ribs = naming::ribs_of_the_thorax(&reaching, &whole_ml);
     let (mut top, mut levels) = naming::decide(&ribs, &partial, sacrum_at.is_some());
+    if sacrum_at.is_none() && naming::sacrum_cut_below_l5(top, &partial, &ml) {
+        // The last piece is the sacrum's top: from here on it is the sacrum.
+        mobile.pop();
+        reaching.pop();
+        ribs.pop();
+        sacrum_at = Some(mobile.len());
+    }
     // Anchors read from dim bone (a lenient reading) are themselves
     // unsure: an L5 transverse process near the ilium passes for an ala.
     if grid.reading.lenient {

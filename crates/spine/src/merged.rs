@@ -116,6 +116,18 @@ fn bent_gap(
         let normal = (up * t.cos() + anterior * t.sin()).normalize();
         let axis = (up + normal).normalize();
         let at = |n: usize| upper.centre - axis * (from + n as f64 * step);
+        // The profile ends where the path leaves the scan: past its edge
+        // every sample reads as air and drags the profile's median down
+        // until a faint disc near the edge no longer dips under it (the
+        // T12–L1 disc of TotalSegmentator's CT pitched 20°, near the
+        // scan's top: 94 HU between endplates of 134–190 against a median
+        // of about 100 with the air, 116 without; T12's remnant joined L1).
+        let count = (0..count)
+            .take_while(|&n| grid.voxel_of(at(n)).is_some())
+            .count();
+        if count < 3 {
+            continue;
+        }
         let raw: Vec<f64> = (0..count)
             .map(|n| {
                 cross_section_mean(grid, at(n), normal, 0.55 * half_size.x, 0.55 * half_size.y)

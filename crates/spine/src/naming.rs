@@ -120,6 +120,29 @@ pub(crate) fn ribs_of_the_thorax(ribs: &[bool], whole_ml: &[Option<f64>]) -> Vec
         .collect()
 }
 
+/// Whether the last of the vertebrae (top down, the first at level
+/// `top`; `ml` their volumes), cut by the scan's edge (`partial`) and
+/// smaller than every whole one, lies one level past L5: counted down from
+/// a rib, that piece is the sacrum's top, its alae out of view, not a sixth
+/// lumbar vertebra to move every name up for. (A scan ending at the L5–S1
+/// disc of TotalSegmentator's CT: once that disc was found near the scan's
+/// bottom, the sacrum's top came out a piece of 45 ml, and T12–L5 were
+/// named T11–L4. A piece as big as a whole vertebra or bigger is not such
+/// a remnant: on that CT turned on the table, a reading that cut L4 in two
+/// left L5 and the sacrum one 264 ml piece.)
+pub(crate) fn sacrum_cut_below_l5(top: i32, partial: &[bool], ml: &[f64]) -> bool {
+    let smallest_whole = partial
+        .iter()
+        .zip(ml)
+        .filter(|&(&cut, _)| !cut)
+        .map(|(_, &ml)| ml)
+        .fold(f64::INFINITY, f64::min);
+    top >= 0
+        && top + partial.len() as i32 - 1 == 24
+        && partial.last() == Some(&true)
+        && ml.last().is_some_and(|&last| last < smallest_whole)
+}
+
 /// Level index (into [`LEVELS`]) of the top vertebra. `ribs[n]` says
 /// whether vertebra n (top down, sacrum excluded) bears ribs, `partial[n]`
 /// whether the scan's edge cuts it (its ribs may lie outside the scan, so
@@ -222,6 +245,28 @@ mod tests {
         assert_eq!(LEVELS[top as usize], "T11", "the sacrum wins");
         assert_eq!(d.confidence, 0.5);
         assert_eq!(d.seen.len(), 2);
+    }
+
+    #[test]
+    fn a_piece_cut_by_the_scans_bottom_one_past_l5_is_the_sacrums_top() {
+        // T12 bears the ribs; below it L1–L5 and a piece the scan's bottom cuts.
+        let ribs = [true, false, false, false, false, false, false];
+        let mut partial = [false; 7];
+        partial[6] = true;
+        let mut ml = [52.0, 60.0, 60.0, 68.0, 67.0, 66.0, 45.0];
+        let (top, _) = decide(&ribs, &partial, false);
+        assert_eq!(LEVELS[top as usize], "T12");
+        assert!(sacrum_cut_below_l5(top, &partial, &ml));
+        // Whole, it is a sixth lumbar vertebra, not a remnant; ending at
+        // L5, or counted from T11, there is none past L5.
+        let mut whole = partial;
+        whole[6] = false;
+        assert!(!sacrum_cut_below_l5(top, &whole, &ml));
+        assert!(!sacrum_cut_below_l5(top, &partial[..6], &ml[..6]));
+        assert!(!sacrum_cut_below_l5(top - 1, &partial, &ml));
+        // As big as a whole vertebra, it holds more than the sacrum's top.
+        ml[6] = 264.0;
+        assert!(!sacrum_cut_below_l5(top, &partial, &ml));
     }
 
     #[test]

@@ -454,23 +454,32 @@ fn gap_plane(grid: &Grid, centre: DVec3, up: DVec3, half_size: DVec2) -> Option<
     let margin = 25.0;
     let steps = ((SEARCH_MM + margin) / 0.5) as i64;
     let at = |n: i64| centre + up * (n as f64 * 0.5);
-    let raw: Vec<f64> = (-steps..=steps)
+    // Within the scan only: samples past its edge read as air and would
+    // drag the median the dip is ranked against (see `merged::bent_gap`),
+    // so a faint disc clicked near the scan's top or bottom is found too.
+    let inside = |n: &i64| grid.voxel_of(at(*n)).is_some();
+    let first = (-steps..=0).rev().take_while(inside).last()?;
+    let last = (0..=steps).take_while(inside).last()?;
+    let raw: Vec<f64> = (first..=last)
         .map(|n| cross_section_mean(grid, at(n), up, 0.55 * half_size.x, 0.55 * half_size.y))
         .collect();
+    if raw.len() < 3 {
+        return None;
+    }
     let smooth = smoothed(&raw);
     let typical = crate::column::median(&mut smooth.clone());
     let reach = (SEARCH_MM / 0.5) as usize;
-    let middle = steps as usize;
+    let middle = (-first) as usize;
     // Ranked as the first analysis ranks discs, a broad dip always ranked
     // down (a body's dim marrow between its two endplates is a dip 12 mm
     // wide or more; a disc seen along the column is a few mm, a thick one
     // 10).
-    let (best, _) = (middle - reach..=middle + reach)
+    let (best, _) = (middle.saturating_sub(reach).max(1)..=(middle + reach).min(smooth.len() - 2))
         .filter_map(|i| ranked_dip(&smooth, i, typical, true).map(|dip| (i, dip)))
         .filter(|&(_, (depth, _))| depth >= MIN_GAP_HU)
         .max_by(|a, b| a.1.1.total_cmp(&b.1.1))?;
     let station = Station {
-        position: at(best as i64 - steps),
+        position: at(best as i64 + first),
         axis: up,
         hu: smooth[best],
         expected_mm: 1.9 * half_size.y,

@@ -1252,12 +1252,7 @@ fn measured_on_reference(
 }
 
 fn heights(spine: &insitu_spine::Spine, name: &str) -> Option<insitu_spine::Heights> {
-    spine
-        .vertebrae
-        .iter()
-        .find(|v| v.name == name)
-        .unwrap_or_else(|| panic!("{name} not found"))
-        .heights_mm
+    vertebra(spine, name).heights_mm
 }
 
 /// The user's tools on real anatomy: L2 and L3 merged by hand, then split
@@ -1267,47 +1262,80 @@ fn heights(spine: &insitu_spine::Spine, name: &str) -> Option<insitu_spine::Heig
 /// its reference vertebra.
 #[test]
 fn a_merge_and_a_split_at_the_hidden_disc_give_back_the_first_analysis() {
-    use insitu_spine::{Revision, revise};
     let (volume, reference) = low_density_ct();
     let first = analyse(&volume, &mut |_, _| true).expect("a spine");
-    let by_name = |spine: &insitu_spine::Spine, name: &str| {
-        spine
-            .vertebrae
-            .iter()
-            .find(|v| v.name == name)
-            .cloned()
-            .unwrap_or_else(|| panic!("{name}"))
-    };
-    let (l2, l3) = (by_name(&first.spine, "L2"), by_name(&first.spine, "L3"));
-    let merged = revise(
-        &volume,
-        &first.labelmap,
-        &first.spine,
-        Revision::MergeWithBelow { label: l2.label },
-    )
-    .expect("merged");
-    let split = common::split_at_hidden_disc(&volume, &first.spine, &merged, &l2, &l3);
+    let split = merged_and_split_again(&volume, &first, ["L2", "L3"], 0.97);
     for name in ["L2", "L3"] {
-        let (a, b) = (by_name(&split.spine, name), by_name(&first.spine, name));
-        let d = Overlap::of(
-            split.labelmap.labels(),
-            a.label,
-            first.labelmap.labels(),
-            b.label,
-        )
-        .dice();
+        let ours = vertebra(&split.spine, name).label;
         let theirs = EXPECTED.iter().find(|e| e.0 == name).expect("expected").2;
         let against_reference =
-            Overlap::of(split.labelmap.labels(), a.label, &reference, theirs).dice();
-        eprintln!(
-            "{name}: Dice {d:.4} against the first analysis, {against_reference:.3} against the reference"
-        );
-        assert!(d >= 0.97, "{name}: Dice {d:.4} against the first analysis");
+            Overlap::of(split.labelmap.labels(), ours, &reference, theirs).dice();
+        eprintln!("{name}: Dice {against_reference:.3} against the reference");
         assert!(
             against_reference >= 0.85,
             "{name}: Dice {against_reference:.3}"
         );
     }
+}
+
+/// The same near the scan's edge: on the CT pitched 20° (see
+/// `low_density_lumbar_ct_of_a_patient_lying_pitched_is_named_from_the_sacrum`)
+/// T12, cut by the scan's top, merged with L1 and split again at the
+/// T12–L1 disc, a few mm under the top, gives back both (T12 0.997, L1
+/// 0.998 against the first analysis). The split's profile ran on past the
+/// scan's top into samples of air, whose low median the faint disc did not
+/// dip under: the split was refused as finding no disc.
+#[test]
+fn a_merge_and_a_split_at_a_disc_near_the_scans_top_give_back_the_first_analysis() {
+    let (volume, reference) = low_density_ct();
+    let fine = finer(&volume, [2, 2, 2]);
+    let fine_reference = finer_labels(&reference, &volume, [2, 2, 2]);
+    let pitched = Gantry::pitched(&fine, &fine_reference, 20.0).apply(&fine);
+    let first = analyse(&pitched, &mut |_, _| true).expect("a spine");
+    merged_and_split_again(&pitched, &first, ["T12", "L1"], 0.97);
+}
+
+fn vertebra(spine: &insitu_spine::Spine, name: &str) -> insitu_spine::Vertebra {
+    spine
+        .vertebrae
+        .iter()
+        .find(|v| v.name == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("{name} not found"))
+}
+
+/// `upper` merged by hand with the vertebra below it, `lower`, in `first`,
+/// then split again at the disc the merge hid: each of the two is named
+/// again and matches its first self to a Dice of `least`.
+fn merged_and_split_again(
+    volume: &insitu_volume::Volume,
+    first: &insitu_spine::Analysis,
+    [upper, lower]: [&str; 2],
+    least: f64,
+) -> insitu_spine::Analysis {
+    use insitu_spine::{Revision, revise};
+    let (a, b) = (vertebra(&first.spine, upper), vertebra(&first.spine, lower));
+    let merged = revise(
+        volume,
+        &first.labelmap,
+        &first.spine,
+        Revision::MergeWithBelow { label: a.label },
+    )
+    .expect("merged");
+    let split = common::split_at_hidden_disc(volume, &first.spine, &merged, &a, &b);
+    for name in [upper, lower] {
+        let (now, before) = (vertebra(&split.spine, name), vertebra(&first.spine, name));
+        let d = Overlap::of(
+            split.labelmap.labels(),
+            now.label,
+            first.labelmap.labels(),
+            before.label,
+        )
+        .dice();
+        eprintln!("{name}: Dice {d:.4} against the first analysis");
+        assert!(d >= least, "{name}: Dice {d:.4} against the first analysis");
+    }
+    split
 }
 
 /// The same CT stored as sagittal slices (rows front to back, columns up
@@ -2118,12 +2146,15 @@ fn low_density_lumbar_ct_over_an_oblique_pelvis_is_named_from_the_sacrum() {
 /// and 0 mm under the sacrum's highest voxel in the reference (its
 /// superior articular processes; the L5–S1 disc's middle lies 20 mm under
 /// it, so the scan ends in or above that disc). No sacrum is seen below
-/// L5, so T12's ribs name the levels. L5 and what the scan holds of the
-/// sacrum's top come out one piece, flagged irregular, and the iliac
-/// wings its flood reaches are pelvis, not ribs (before
-/// `naming::ribs_of_the_thorax`, that piece "bore ribs" and the spine was
-/// named T7–T12 from an assumption). T12–L4 are held to their bars; L5,
-/// with the sacrum's top in it, is reported (seen: 0.67–0.86).
+/// L5, so T12's ribs name the levels. Ending 9 and 0 mm under it, L5 and
+/// what the scan holds of the sacrum's top come out one piece, flagged
+/// irregular, and the iliac wings its flood reaches are pelvis, not ribs
+/// (before `naming::ribs_of_the_thorax`, that piece "bore ribs" and the
+/// spine was named T7–T12 from an assumption). Ending 21 mm under it, the
+/// search for a missed disc finds the L5–S1 disc near the scan's bottom
+/// and the sacrum's top, a piece of its own past L5, is named sacrum
+/// (`naming::sacrum_cut_below_l5`; L5 0.853, 0.674 while one piece). T12–L4
+/// are held to their bars; L5 is reported (seen: 0.79–0.86).
 #[test]
 fn lumbar_ct_ending_at_the_l5_s1_disc_is_named_from_t12s_ribs() {
     let (volume, reference) = low_density_ct();
@@ -2488,20 +2519,27 @@ fn low_density_lumbar_ct_scanned_with_the_gantry_tilted_is_named_from_the_sacrum
     );
 }
 
-/// The same CT with the patient lying pitched 10° and 15° either way about
-/// the left–right axis (`Gantry::pitched`: the grid not sheared, the
-/// anatomy turned against it, as hips flexed on a cushion or an arched
-/// back turn the lumbar spine and pelvis), at 1.5 mm: named from the
-/// sacrum, L1–L5 each within the maintainers' 0.85 but L5, held to 0.83
-/// (seen 0.832–0.882; L1–L4 0.905–0.939). At +20° L1 takes T12's remnant
-/// (0.706) and at −20° no reading sees the sacrum's alae: L5 and the
-/// sacrum's top are one piece and every name is a level off. Not solved.
+/// The same CT with the patient lying pitched 10° and 15° either way, and
+/// 20° one way, about the left–right axis (`Gantry::pitched`: the grid not
+/// sheared, the anatomy turned against it, as hips flexed on a cushion or
+/// an arched back turn the lumbar spine and pelvis), at 1.5 mm: named from
+/// the sacrum, L1–L5 each within the maintainers' 0.85 but L5, held to 0.83
+/// (seen 0.832–0.882; L1–L4 0.905–0.939), and at +20° to 0.81 (0.817).
+/// There T12's remnant under the scan's top joined L1 (0.706) until the
+/// search for a missed disc stopped at the scan's edge (0.934 since; see
+/// `merged::bent_gap`). At −20° no reading sees the sacrum's alae: L5 and
+/// the sacrum's top are one piece and every name is a level off. Not
+/// solved.
 #[test]
 fn low_density_lumbar_ct_of_a_patient_lying_pitched_is_named_from_the_sacrum() {
     named_on_tilted_grids(
         Gantry::pitched,
-        &[10.0, -10.0, 15.0, -15.0],
-        |name, _, least| if name == "L5" { 0.83 } else { least },
+        &[10.0, -10.0, 15.0, -15.0, 20.0],
+        |name, degrees, least| match (name, degrees) {
+            ("L5", 20.0) => 0.81,
+            ("L5", _) => 0.83,
+            _ => least,
+        },
     );
 }
 

@@ -16,6 +16,7 @@ use glam::{DVec2, DVec3};
 
 use crate::column::{
     Column, Disc, Station, cross_section_mean, disc_plane, median, ranked_dip, smoothed,
+    within_scan,
 };
 use crate::grid::Grid;
 use crate::split::Candidate;
@@ -116,18 +117,11 @@ fn bent_gap(
         let normal = (up * t.cos() + anterior * t.sin()).normalize();
         let axis = (up + normal).normalize();
         let at = |n: usize| upper.centre - axis * (from + n as f64 * step);
-        // The profile ends where the path leaves the scan: past its edge
-        // every sample reads as air and drags the profile's median down
-        // until a faint disc near the edge no longer dips under it (the
-        // T12–L1 disc of TotalSegmentator's CT pitched 20°, near the
-        // scan's top: 94 HU between endplates of 134–190 against a median
-        // of about 100 with the air, 116 without; T12's remnant joined L1).
-        let count = (0..count)
-            .take_while(|&n| grid.voxel_of(at(n)).is_some())
-            .count();
-        if count < 3 {
+        // The profile ends where the path leaves the scan.
+        let Some(run) = within_scan(grid, 0..=count as i64 - 1, 0, |n| at(n as usize)) else {
             continue;
-        }
+        };
+        let count = *run.end() as usize + 1;
         let raw: Vec<f64> = (0..count)
             .map(|n| {
                 cross_section_mean(grid, at(n), normal, 0.55 * half_size.x, 0.55 * half_size.y)

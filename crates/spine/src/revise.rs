@@ -15,7 +15,9 @@ use insitu_segment::Labelmap;
 use insitu_volume::Volume;
 use serde::{Deserialize, Serialize};
 
-use crate::column::{Disc, Station, cross_section_mean, disc_plane, ranked_dip, smoothed};
+use crate::column::{
+    Disc, Station, cross_section_mean, disc_plane, ranked_dip, smoothed, within_scan,
+};
 use crate::grid::{Grid, ReadPlan, Reading};
 use crate::naming::{Anchor, LEVELS, PELVIS_LABEL, RIBS_LABEL, label_of};
 use crate::split::Candidate;
@@ -454,18 +456,12 @@ fn gap_plane(grid: &Grid, centre: DVec3, up: DVec3, half_size: DVec2) -> Option<
     let margin = 25.0;
     let steps = ((SEARCH_MM + margin) / 0.5) as i64;
     let at = |n: i64| centre + up * (n as f64 * 0.5);
-    // Within the scan only: samples past its edge read as air and would
-    // drag the median the dip is ranked against (see `merged::bent_gap`),
-    // so a faint disc clicked near the scan's top or bottom is found too.
-    let inside = |n: &i64| grid.voxel_of(at(*n)).is_some();
-    let first = (-steps..=0).rev().take_while(inside).last()?;
-    let last = (0..=steps).take_while(inside).last()?;
+    // Within the scan only, so a faint disc clicked near its top or
+    // bottom is found too.
+    let (first, last) = within_scan(grid, -steps..=steps, 0, at)?.into_inner();
     let raw: Vec<f64> = (first..=last)
         .map(|n| cross_section_mean(grid, at(n), up, 0.55 * half_size.x, 0.55 * half_size.y))
         .collect();
-    if raw.len() < 3 {
-        return None;
-    }
     let smooth = smoothed(&raw);
     let typical = crate::column::median(&mut smooth.clone());
     let reach = (SEARCH_MM / 0.5) as usize;

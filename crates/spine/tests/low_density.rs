@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::Overlap;
+use common::{Overlap, by_name};
 use std::path::PathBuf;
 
 use insitu_spine::{Anchor, Flag, analyse, label_of};
@@ -1252,7 +1252,7 @@ fn measured_on_reference(
 }
 
 fn heights(spine: &insitu_spine::Spine, name: &str) -> Option<insitu_spine::Heights> {
-    vertebra(spine, name).heights_mm
+    by_name(spine, name).heights_mm
 }
 
 /// The user's tools on real anatomy: L2 and L3 merged by hand, then split
@@ -1266,7 +1266,7 @@ fn a_merge_and_a_split_at_the_hidden_disc_give_back_the_first_analysis() {
     let first = analyse(&volume, &mut |_, _| true).expect("a spine");
     let split = merged_and_split_again(&volume, &first, ["L2", "L3"], 0.97);
     for name in ["L2", "L3"] {
-        let ours = vertebra(&split.spine, name).label;
+        let ours = by_name(&split.spine, name).label;
         let theirs = EXPECTED.iter().find(|e| e.0 == name).expect("expected").2;
         let against_reference =
             Overlap::of(split.labelmap.labels(), ours, &reference, theirs).dice();
@@ -1295,15 +1295,6 @@ fn a_merge_and_a_split_at_a_disc_near_the_scans_top_give_back_the_first_analysis
     merged_and_split_again(&pitched, &first, ["T12", "L1"], 0.97);
 }
 
-fn vertebra(spine: &insitu_spine::Spine, name: &str) -> insitu_spine::Vertebra {
-    spine
-        .vertebrae
-        .iter()
-        .find(|v| v.name == name)
-        .cloned()
-        .unwrap_or_else(|| panic!("{name} not found"))
-}
-
 /// `upper` merged by hand with the vertebra below it, `lower`, in `first`,
 /// then split again at the disc the merge hid: each of the two is named
 /// again and matches its first self to a Dice of `least`.
@@ -1314,7 +1305,7 @@ fn merged_and_split_again(
     least: f64,
 ) -> insitu_spine::Analysis {
     use insitu_spine::{Revision, revise};
-    let (a, b) = (vertebra(&first.spine, upper), vertebra(&first.spine, lower));
+    let (a, b) = (by_name(&first.spine, upper), by_name(&first.spine, lower));
     let merged = revise(
         volume,
         &first.labelmap,
@@ -1322,9 +1313,9 @@ fn merged_and_split_again(
         Revision::MergeWithBelow { label: a.label },
     )
     .expect("merged");
-    let split = common::split_at_hidden_disc(volume, &first.spine, &merged, &a, &b);
+    let split = common::split_at_hidden_disc(volume, &first.spine, &merged, a, b);
     for name in [upper, lower] {
-        let (now, before) = (vertebra(&split.spine, name), vertebra(&first.spine, name));
+        let (now, before) = (by_name(&split.spine, name), by_name(&first.spine, name));
         let d = Overlap::of(
             split.labelmap.labels(),
             now.label,

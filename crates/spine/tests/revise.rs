@@ -7,22 +7,10 @@
 
 mod common;
 
-use common::Overlap;
+use common::{Overlap, by_name, names};
 use insitu_spine::{Analysis, Revision, RevisionError, Spine, analyse, revise};
 use insitu_volume::Volume;
 use insitu_volume::phantom::{PhantomSize, Variant, demo_spine_with_truth};
-
-fn names(spine: &Spine) -> Vec<&str> {
-    spine.vertebrae.iter().map(|v| v.name.as_str()).collect()
-}
-
-fn by_name<'a>(spine: &'a Spine, name: &str) -> &'a insitu_spine::Vertebra {
-    spine
-        .vertebrae
-        .iter()
-        .find(|v| v.name == name)
-        .unwrap_or_else(|| panic!("{name} in {:?}", names(spine)))
-}
 
 /// Dice of label `a` in `x` against label `b` in `y`.
 fn dice(x: &Analysis, a: u8, y: &Analysis, b: u8) -> f64 {

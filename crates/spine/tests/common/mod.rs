@@ -29,6 +29,20 @@ impl Overlap {
     }
 }
 
+/// The vertebrae's names, top down.
+pub fn names(spine: &insitu_spine::Spine) -> Vec<&str> {
+    spine.vertebrae.iter().map(|v| v.name.as_str()).collect()
+}
+
+/// The vertebra named `name` (a panic listing the names there are if none).
+pub fn by_name<'a>(spine: &'a insitu_spine::Spine, name: &str) -> &'a insitu_spine::Vertebra {
+    spine
+        .vertebrae
+        .iter()
+        .find(|v| v.name == name)
+        .unwrap_or_else(|| panic!("{name} in {:?}", names(spine)))
+}
+
 /// `merged` (the first analysis with `upper` and `lower` merged) split
 /// again by a click on the disc the first analysis found between them.
 pub fn split_at_hidden_disc(

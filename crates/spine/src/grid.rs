@@ -325,25 +325,6 @@ impl<'a> Grid<'a> {
         }
     }
 
-    /// Whether a voxel of slice `k` reads `hu` or more: a test of 64
-    /// voxels at a time with no branch between them, which the compiler
-    /// vectorises, so looking for metal in a CT with none costs little.
-    pub fn slice_reaches(&self, k: usize, hu: f32) -> bool {
-        fn any_at_least<T: Copy + PartialOrd>(values: &[T], least: T) -> bool {
-            values
-                .chunks(64)
-                .any(|c| c.iter().fold(false, |any, &v| any | (v >= least)))
-        }
-        let [ni, nj, _] = self.dims;
-        let range = k * ni * nj..(k + 1) * ni * nj;
-        match self.volume.get().voxels() {
-            Voxels::I16(v) => {
-                hu <= f32::from(i16::MAX) && any_at_least(&v[range], hu.ceil().max(-32768.0) as i16)
-            }
-            Voxels::F32(v) => any_at_least(&v[range], hu),
-        }
-    }
-
     pub fn hu_at(&self, i: usize, j: usize, k: usize) -> f32 {
         self.hu(self.index(i, j, k))
     }
@@ -871,22 +852,6 @@ pub(crate) fn blank_volume(dims: [usize; 3]) -> Volume {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_slice_reaches_a_value_only_where_one_of_its_voxels_does() {
-        let dims = [70, 3, 2];
-        let mut hu = vec![0i16; dims.iter().product()];
-        // The last voxel of slice 1, past the first block of 64.
-        hu[2 * 70 * 3 - 1] = 2600;
-        let stored = blank_volume(dims);
-        let volume = Volume::new(*stored.geometry(), Voxels::I16(hu)).expect("a volume");
-        let grid = Grid::new(&volume).expect("axial");
-        assert!(!grid.slice_reaches(0, 2500.0));
-        assert!(grid.slice_reaches(1, 2500.0));
-        assert!(grid.slice_reaches(1, 2599.5));
-        assert!(!grid.slice_reaches(1, 2600.5));
-        assert!(!grid.slice_reaches(1, 40000.0), "beyond what i16 holds");
-    }
 
     #[test]
     fn series_finer_or_larger_than_the_analysis_reads_are_read_in_blocks() {

@@ -57,12 +57,10 @@ const DIRECTIONS: [(isize, isize); 8] = [
 fn leave_out_in_slice(grid: &Grid, labels: &mut [u8], k: usize, kept: &mut [usize; 256]) {
     let [ni, nj, _] = grid.dims;
     let is_metal = |i: usize, j: usize| grid.hu_at(i, j, k) >= METAL_HU;
-    // Most slices hold no metal, and labelled voxels are a few percent of
-    // one that does: reading every voxel's HU here was a tenth of the
-    // analysis of a 523×433×336 CT.
-    if !grid.slice_reaches(k, METAL_HU) {
-        return;
-    }
+    // Labelled voxels are a few percent of a slice: only their HU is read
+    // (reading every voxel's was a tenth of the analysis of a 523×433×336
+    // CT; first testing each slice's HU for any metal cost more than it
+    // saved, 1.01 G instructions against 0.81 G there).
     let plane = ni * nj;
     let first = grid.index(0, 0, k);
     let mut metal = Vec::new();

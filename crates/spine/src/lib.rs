@@ -11,11 +11,13 @@
 //! copy in the usual axial order) and says where it is unsure:
 //! per-vertebra flags and a level confidence with the anchors it saw.
 
+mod alae;
 mod analyser;
 mod angles;
 mod budget;
 mod canal;
 mod column;
+mod discspace;
 mod endplates;
 mod finish;
 mod grid;
@@ -28,6 +30,7 @@ mod metal;
 mod naming;
 mod necks;
 mod noise;
+mod outside;
 mod paths;
 mod placed;
 mod plane;

@@ -71,7 +71,7 @@ fn is_one_sided([a, b]: [f64; 2]) -> bool {
 const LENIENT_CONFIDENCE: f64 = 0.5;
 
 /// Smallest piece worth calling a vertebra (ml).
-const MIN_VERTEBRA_ML: f64 = 4.0;
+pub(crate) const MIN_VERTEBRA_ML: f64 = 4.0;
 
 /// Whether a candidate holds enough bone to be a vertebra.
 fn big_enough(grid: &grid::Grid, c: &split::Candidate) -> bool {

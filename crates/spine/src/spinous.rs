@@ -98,8 +98,9 @@ pub(crate) fn join_processes(
         stack: Vec::new(),
         piece: Vec::new(),
     };
+    let edge = sliver_edge(grid, window, own);
     for kk in 0..wk {
-        pieces.join_from_slice(kk, grid.spacing.z, &tallest, own);
+        pieces.join_from_slice(kk, grid.spacing.z, &tallest, edge, own);
     }
     // The band's allocation, all taken, holds what the paths run through
     // again: the arches behind the canal, unowned, and the owned bone
@@ -127,6 +128,60 @@ pub(crate) fn join_processes(
     };
     let step = grid.step_costs();
     crate::paths::nearest_seed_with_late(&again, window.dims, step, weight, own, &late);
+}
+
+/// The window slice at the scan's edge beside the first vertebra, when the
+/// scan cut that vertebra to a sliver of body too small to be one (its
+/// label's bone under [`crate::finish::MIN_VERTEBRA_ML`]). Its arch hangs
+/// down behind the next body and reaches its own body only beyond the
+/// scan, so the paths gave it to the next vertebra, whose own spinous
+/// process lies below its body and cannot reach the edge: a midline piece
+/// of the next vertebra's that reaches the edge slice is the sliver's
+/// (TotalSegmentator's CT cut 4 mm above the L1–L2 disc: L1's process and
+/// laminae went to L2).
+fn sliver_edge(grid: &Grid, window: &Window, own: &[u8]) -> Option<usize> {
+    let plane = window.dims[0] * window.dims[1];
+    let wk = window.dims[2];
+    // Voxels and summed slices of the first two labels.
+    let (mut first, mut second) = ((0, 0), (0, 0));
+    for (kk, slice) in own.chunks_exact(plane).enumerate() {
+        let [a, b] = first_two_in_slice(slice);
+        first = (first.0 + a, first.1 + a * kk);
+        second = (second.0 + b, second.1 + b * kk);
+    }
+    if first.0 == 0
+        || second.0 == 0
+        || first.0 as f64 * grid.voxel_ml() >= crate::finish::MIN_VERTEBRA_ML
+    {
+        return None;
+    }
+    let mean = |(n, sum): (usize, usize)| sum as f64 / n as f64;
+    let edge = if mean(first) > mean(second) {
+        wk - 1
+    } else {
+        0
+    };
+    // Only where the scan itself ends there.
+    let k = window.origin[2] + edge;
+    (k == 0 || k == grid.dims[2] - 1).then_some(edge)
+}
+
+/// How many voxels of one window slice are labelled 1 and 2, skipping
+/// unlabelled blocks (a call per slice: wasm optimises between calls).
+#[inline(never)]
+fn first_two_in_slice(slice: &[u8]) -> [usize; 2] {
+    let mut counts = [0; 2];
+    for block in slice.chunks(crate::BLOCK) {
+        if crate::all_zero(block) {
+            continue;
+        }
+        for &l in block {
+            if l == 1 || l == 2 {
+                counts[usize::from(l) - 1] += 1;
+            }
+        }
+    }
+    counts
 }
 
 /// Unowns, in one slice, the owned bone of the arches: behind the canal
@@ -235,13 +290,15 @@ impl Pieces {
     /// Joins every piece whose first voxel lies in slice `kk` (slices
     /// `slice_mm` apart) when two neighbouring vertebrae share it and it is
     /// no taller than `tallest(upper)` mm; a piece that is not, part by
-    /// part ([`Self::join_parts`]).
+    /// part ([`Self::join_parts`]). A piece wholly the second vertebra's
+    /// that reaches slice `sliver_edge` goes to the first ([`sliver_edge`]).
     #[inline(never)]
     fn join_from_slice(
         &mut self,
         kk: usize,
         slice_mm: f64,
         tallest: &impl Fn(u8) -> f64,
+        sliver_edge: Option<usize>,
         own: &mut [u8],
     ) {
         let plane = self.dims[0] * self.dims[1];
@@ -252,7 +309,11 @@ impl Pieces {
             self.take_piece(start);
             let mut span = Span::default();
             self.piece.iter().for_each(|&w| span.add(own[w], w / plane));
-            if let Some(upper) = span.one_process(slice_mm, tallest) {
+            let at_edge = sliver_edge.is_some_and(|e| span.bottom <= e && e <= span.top);
+            if at_edge && span.upper == 2 && span.lower == 2 {
+                // The process of the vertebra the scan cut to a sliver.
+                self.piece.iter().for_each(|&w| own[w] = 1);
+            } else if let Some(upper) = span.one_process(slice_mm, tallest) {
                 self.piece.iter().for_each(|&w| own[w] = upper);
             } else if span.lower > span.upper {
                 self.join_parts(slice_mm, tallest, own);
@@ -434,6 +495,16 @@ mod tests {
 
     /// Labels of a column of `dims` (one voxel wide and deep) read top down.
     fn joined(own: &[u8], band: &[bool], tallest_mm: f64) -> Vec<u8> {
+        joined_beside(own, band, tallest_mm, None)
+    }
+
+    /// [`joined`] with the first vertebra a sliver beside `sliver_edge`.
+    fn joined_beside(
+        own: &[u8],
+        band: &[bool],
+        tallest_mm: f64,
+        sliver_edge: Option<usize>,
+    ) -> Vec<u8> {
         let dims = [1, 1, own.len()];
         let mut pieces = Pieces {
             dims,
@@ -444,7 +515,7 @@ mod tests {
         };
         let mut own = own.to_vec();
         for kk in 0..own.len() {
-            pieces.join_from_slice(kk, 1.0, &|_| tallest_mm, &mut own);
+            pieces.join_from_slice(kk, 1.0, &|_| tallest_mm, sliver_edge, &mut own);
         }
         own
     }
@@ -456,6 +527,21 @@ mod tests {
         let own = [1, 1, 2, 2, 0, 2, 3, 3];
         let band = own.map(|l| l != 0);
         assert_eq!(joined(&own, &band, 4.0), [1, 1, 1, 1, 0, 2, 2, 2]);
+    }
+
+    #[test]
+    fn the_process_reaching_the_edge_beside_a_sliver_is_the_slivers() {
+        // Slice 0 is the scan's edge: a sliver of vertebra 1 there, and the
+        // piece the paths gave to 2 reaching it is 1's process; 2's own
+        // process, parted from it by a gap, stays 2's.
+        let own = [2, 2, 2, 0, 2, 2, 0, 3];
+        let band = own.map(|l| l != 0);
+        assert_eq!(
+            joined_beside(&own, &band, 4.0, Some(0)),
+            [1, 1, 1, 0, 2, 2, 0, 3]
+        );
+        // Not beside a sliver: left as the paths gave it.
+        assert_eq!(joined_beside(&own, &band, 4.0, None), own);
     }
 
     #[test]
@@ -485,7 +571,7 @@ mod tests {
         };
         let before = own.clone();
         for kk in 0..12 {
-            pieces.join_from_slice(kk, 1.0, &|_| 8.0, &mut own);
+            pieces.join_from_slice(kk, 1.0, &|_| 8.0, None, &mut own);
         }
         let slice = |k: usize| &own[k * 3..k * 3 + 3];
         assert_eq!(
@@ -504,7 +590,7 @@ mod tests {
         pieces.band = before.iter().map(|&l| l != 0).collect();
         pieces.erosion = None;
         for kk in 0..12 {
-            pieces.join_from_slice(kk, 1.0, &|_| 8.0, &mut left);
+            pieces.join_from_slice(kk, 1.0, &|_| 8.0, None, &mut left);
         }
         assert_eq!(left, before);
     }

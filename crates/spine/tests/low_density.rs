@@ -2558,3 +2558,46 @@ fn named_on_tilted_grids(
         );
     }
 }
+
+/// A lumbar CT with neither T12 nor the sacrum: TotalSegmentator's CT cut
+/// from the sacrum's top up to L1's middle slice, 4 mm above the L1–L2
+/// disc. What the scan holds of L1 is a sliver of body (3.9 ml, under the
+/// 4 ml a vertebra needs) and the arch hanging down behind L2's body,
+/// which reaches its own body only beyond the scan: the paths through
+/// bone gave that arch to L2 (0.841) and the sliver was dropped. The
+/// midline piece at the scan's edge is now the sliver's, and L1 is kept
+/// with its arch (0.921 of what the scan holds of it; L2 0.892). Named
+/// from an assumed lowest lumbar vertebra (no anchor in view).
+#[test]
+fn lumbar_ct_cut_just_above_a_disc_keeps_the_cut_vertebras_arch() {
+    let (volume, reference) = low_density_ct();
+    let [ni, nj, nk] = volume.geometry().dims.to_array().map(|n| n as usize);
+    let plane = ni * nj;
+    let labelled = &reference;
+    let slices_of_class =
+        |c: u8| (0..nk).filter(move |&k| labelled[k * plane..][..plane].contains(&c));
+    let sacrum_top = slices_of_class(25)
+        .chain(slices_of_class(26))
+        .max()
+        .expect("a sacrum");
+    let l1 = slices_of_class(31);
+    let l1_middle = (l1.clone().min().expect("L1") + l1.max().expect("L1")) / 2;
+    let (cut, cut_reference) = slices_of(&volume, &reference, sacrum_top..l1_middle);
+    let analysis = analyse(&cut, &mut |_, _| true).expect("a spine");
+    for v in &analysis.spine.vertebrae {
+        eprintln!("{} {:.1} ml {:?}", v.name, v.volume_ml, v.flags);
+    }
+    assert_eq!(
+        analysis.spine.levels.anchor,
+        Anchor::AssumedLowestLumbar,
+        "{:?}",
+        analysis.spine.levels
+    );
+    assert_named_with_dice(
+        &analysis.spine,
+        analysis.labelmap.labels(),
+        &cut_reference,
+        &EXPECTED[1..],
+        |name, least| (name != "L5").then_some(least),
+    );
+}

@@ -71,11 +71,18 @@ fn is_one_sided([a, b]: [f64; 2]) -> bool {
 const LENIENT_CONFIDENCE: f64 = 0.5;
 
 /// Smallest piece worth calling a vertebra (ml).
-pub(crate) const MIN_VERTEBRA_ML: f64 = 4.0;
+const MIN_VERTEBRA_ML: f64 = 4.0;
 
 /// Whether a candidate holds enough bone to be a vertebra.
 fn big_enough(grid: &grid::Grid, c: &split::Candidate) -> bool {
-    c.voxels as f64 * grid.voxel_ml() >= MIN_VERTEBRA_ML
+    vertebra_sized(grid, c.voxels)
+}
+
+/// Whether `voxels` of the grid read are enough bone for a vertebra
+/// (`MIN_VERTEBRA_ML`): one bound for the pieces named and for the sliver
+/// a scan's edge leaves (`spinous`).
+pub(crate) fn vertebra_sized(grid: &grid::Grid, voxels: usize) -> bool {
+    voxels as f64 * grid.voxel_ml() >= MIN_VERTEBRA_ML
 }
 
 /// The sacrum: the highest candidate big enough for a vertebra with alae

@@ -132,7 +132,7 @@ pub(crate) fn join_processes(
 
 /// The window slice at the scan's edge beside the first vertebra, when the
 /// scan cut that vertebra to a sliver of body too small to be one (its
-/// label's bone under [`crate::finish::MIN_VERTEBRA_ML`]). Its arch hangs
+/// label's bone not [`crate::finish::vertebra_sized`]). Its arch hangs
 /// down behind the next body and reaches its own body only beyond the
 /// scan, so the paths gave it to the next vertebra, whose own spinous
 /// process lies below its body and cannot reach the edge: a midline piece
@@ -145,14 +145,12 @@ fn sliver_edge(grid: &Grid, window: &Window, own: &[u8]) -> Option<usize> {
     // Voxels and summed slices of the first two labels.
     let (mut first, mut second) = ((0, 0), (0, 0));
     for (kk, slice) in own.chunks_exact(plane).enumerate() {
-        let [a, b] = first_two_in_slice(slice);
+        let counts = crate::labels::label_counts(slice);
+        let (a, b) = (counts[1], counts[2]);
         first = (first.0 + a, first.1 + a * kk);
         second = (second.0 + b, second.1 + b * kk);
     }
-    if first.0 == 0
-        || second.0 == 0
-        || first.0 as f64 * grid.voxel_ml() >= crate::finish::MIN_VERTEBRA_ML
-    {
+    if first.0 == 0 || second.0 == 0 || crate::finish::vertebra_sized(grid, first.0) {
         return None;
     }
     let mean = |(n, sum): (usize, usize)| sum as f64 / n as f64;
@@ -164,24 +162,6 @@ fn sliver_edge(grid: &Grid, window: &Window, own: &[u8]) -> Option<usize> {
     // Only where the scan itself ends there.
     let k = window.origin[2] + edge;
     (k == 0 || k == grid.dims[2] - 1).then_some(edge)
-}
-
-/// How many voxels of one window slice are labelled 1 and 2, skipping
-/// unlabelled blocks (a call per slice: wasm optimises between calls).
-#[inline(never)]
-fn first_two_in_slice(slice: &[u8]) -> [usize; 2] {
-    let mut counts = [0; 2];
-    for block in slice.chunks(crate::BLOCK) {
-        if crate::all_zero(block) {
-            continue;
-        }
-        for &l in block {
-            if l == 1 || l == 2 {
-                counts[usize::from(l) - 1] += 1;
-            }
-        }
-    }
-    counts
 }
 
 /// Unowns, in one slice, the owned bone of the arches: behind the canal

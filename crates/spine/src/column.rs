@@ -462,8 +462,9 @@ pub(crate) fn cross_section_mean(grid: &Grid, p: DVec3, axis: DVec3, rw: f64, rd
 }
 
 /// The run of a profile's sample indices in `range` around `from` (one of
-/// them) whose points `at(n)` lie in the scan, if it holds three or more.
-/// Past the scan's edge every sample reads as air and drags the profile's
+/// them) whose points `at(n)` the scan [holds](Grid::holds), if it holds
+/// three or more. Past the scan's edge (from half a voxel inside the
+/// outermost voxels) every sample reads as air and drags the profile's
 /// median, which a disc must dip under, down: on TotalSegmentator's CT
 /// pitched 20°, the T12–L1 disc near the scan's top read 94 HU between
 /// endplates of 134–190 against a median of about 100 with the air, 116
@@ -474,7 +475,7 @@ pub(crate) fn within_scan(
     from: i64,
     at: impl Fn(i64) -> DVec3,
 ) -> Option<RangeInclusive<i64>> {
-    let inside = |n: &i64| grid.voxel_of(at(*n)).is_some();
+    let inside = |n: &i64| grid.holds(at(*n));
     let first = (*range.start()..=from).rev().take_while(inside).last()?;
     let last = (from..=*range.end()).take_while(inside).last()?;
     (last - first >= 2).then_some(first..=last)

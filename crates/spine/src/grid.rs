@@ -339,13 +339,22 @@ impl<'a> Grid<'a> {
         self.to_index.transform_point3(p)
     }
 
-    /// Trilinear HU at a patient point (−1000 outside the grid).
-    pub fn sample(&self, p: DVec3) -> f32 {
+    /// Whether [`Self::sample`] reads the CT at a patient point: it lies
+    /// between the outermost voxel centres. (Half a voxel further out the
+    /// point still has a nearest voxel, [`Self::voxel_of`], but reads air.)
+    pub fn holds(&self, p: DVec3) -> bool {
         let f = self.index_of(p);
         let [ni, nj, nk] = self.dims.map(|n| n as f64 - 1.0);
-        if !(f.x >= 0.0 && f.y >= 0.0 && f.z >= 0.0 && f.x <= ni && f.y <= nj && f.z <= nk) {
+        f.x >= 0.0 && f.y >= 0.0 && f.z >= 0.0 && f.x <= ni && f.y <= nj && f.z <= nk
+    }
+
+    /// Trilinear HU at a patient point (−1000 where the grid does not
+    /// [hold](Self::holds) it).
+    pub fn sample(&self, p: DVec3) -> f32 {
+        if !self.holds(p) {
             return -1000.0;
         }
+        let f = self.index_of(p);
         let (i0, j0, k0) = (f.x.floor(), f.y.floor(), f.z.floor());
         let (fx, fy, fz) = ((f.x - i0) as f32, (f.y - j0) as f32, (f.z - k0) as f32);
         let (i0, j0, k0) = (i0 as usize, j0 as usize, k0 as usize);
@@ -961,5 +970,27 @@ mod tests {
         for (label, stored) in labels.iter().zip(axes.stored_indices()) {
             assert_eq!(map.labels()[stored], *label);
         }
+    }
+
+    #[test]
+    fn a_point_past_the_outermost_voxel_centres_is_not_held() {
+        // Three slices 3 mm apart: the last centre at z = 6 mm.
+        let steps = [DVec3::X, DVec3::Y, DVec3::Z * 3.0];
+        let geometry = Geometry::new(UVec3::new(4, 4, 3), steps, DVec3::ZERO).expect("a grid");
+        let volume = Volume::new(geometry, Voxels::I16(vec![100; 48])).expect("a volume");
+        let grid = Grid::new(&volume).expect("a grid");
+        let inside = grid.world(1.5, 1.5, 2.0);
+        let past = inside + (grid.world(1.5, 1.5, 2.0) - grid.world(1.5, 1.5, 1.0)) * 0.4;
+        assert!(grid.holds(inside) && grid.sample(inside) == 100.0);
+        // Nearest the last slice, yet read as air.
+        assert!(grid.voxel_of(past).is_some());
+        assert!(!grid.holds(past) && grid.sample(past) == -1000.0);
+        // A profile from the middle slice out past the edge stops at it.
+        let up = (past - inside).normalize() * 0.5;
+        let mid = grid.world(1.5, 1.5, 1.0);
+        let run = crate::column::within_scan(&grid, -20..=20, 0, |n| mid + up * n as f64);
+        let run = run.expect("a run");
+        assert!(grid.holds(mid + up * *run.end() as f64));
+        assert!(!grid.holds(mid + up * (*run.end() + 1) as f64));
     }
 }

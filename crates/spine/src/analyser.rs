@@ -7,7 +7,7 @@ use insitu_volume::Volume;
 
 use crate::finish::{finish, sacrum_candidate};
 use crate::grid::{self, ReadPlan};
-use crate::judge::{false_disc, is_made_up, merged_piece, plausible, quality};
+use crate::judge::{false_disc, is_made_up, merged_pieces, plausible, quality};
 use crate::measure::Flag;
 use crate::report::{Analysis, Labelled, Stage};
 use crate::{SpineError, canal, column, merged, split};
@@ -43,8 +43,8 @@ pub struct Analyser<'a> {
     /// The split of `found`, measured in the next step (a step of its own,
     /// so a cancel waits for one of the two, not both).
     split: Option<split::Split>,
-    /// `found`'s discs hold one the search for a missed disc added.
-    mended: bool,
+    /// How many discs the search for a missed disc added to `found`'s.
+    mends: usize,
     /// `found`'s discs lack one that cut a vertebra in two ([`false_disc`]).
     joined: bool,
     /// Which reading of [`grid::Reading::LADDER`] runs now.
@@ -72,6 +72,18 @@ struct Found {
 /// Slices read for the canal per step.
 const SLICES_PER_STEP: usize = 24;
 
+/// Discs the search for a missed one may add to one reading's, each
+/// costing a split. A crushed body can lose both discs around it: on
+/// TotalSegmentator's osteoporotic CT at 3 mm with L4 crushed to half,
+/// T12 and L1 came out as one piece and L3 and L4 as another; found one
+/// at a time, the second was never sought and every name above L5 was a
+/// level off.
+const MOST_MENDS: usize = 3;
+
+/// A disc found within this distance (mm) of one already there is that
+/// one: the piece it lies in was not parted by it.
+const SAME_DISC_MM: f64 = 5.0;
+
 impl<'a> Analyser<'a> {
     /// Ready to analyse `volume` (refused when it is not axial).
     pub fn new(volume: &'a Volume) -> Result<Self, SpineError> {
@@ -88,7 +100,7 @@ impl<'a> Analyser<'a> {
             next_pockets: None,
             found: None,
             split: None,
-            mended: false,
+            mends: 0,
             joined: false,
             rung: 0,
             best: None,
@@ -174,14 +186,14 @@ impl<'a> Analyser<'a> {
                 }
             };
         };
-        if self.mended {
-            // No third split of this column: its working arrays go now.
+        if self.mends == MOST_MENDS {
+            // No further split of this column: its working arrays go now.
             found.prepared = None;
         }
         let candidates = split.candidates.clone();
         let alae = sacrum_candidate(&self.grid, &candidates).and_then(|c| candidates[c].alae);
         let analysis = finish(&self.grid, &found.chain, split, &found.discs);
-        if !self.mended
+        if self.mends < MOST_MENDS
             && !self.joined
             && let Some(disc) = self.missed_disc(&found, &candidates, &analysis)
         {
@@ -190,7 +202,7 @@ impl<'a> Analyser<'a> {
             found
                 .discs
                 .sort_by(|a, b| b.centre.z.total_cmp(&a.centre.z));
-            self.mended = true;
+            self.mends += 1;
             self.found = Some(found);
             return Ok(None);
         }
@@ -211,37 +223,59 @@ impl<'a> Analyser<'a> {
     /// Whether this reading's split was mended (a disc added or taken
     /// away), cleared for the next reading.
     fn take_mends(&mut self) -> bool {
-        std::mem::take(&mut self.mended) | std::mem::take(&mut self.joined)
+        (std::mem::take(&mut self.mends) > 0) | std::mem::take(&mut self.joined)
     }
 
-    /// A piece too big for one vertebra, in a reading that splitting it
-    /// could make plausible, is searched once for a disc the column's
-    /// profile missed (see [`merged`]).
+    /// The first piece too big for one vertebra, in a reading that
+    /// splitting it could make plausible, is searched for a disc the
+    /// column's profile missed (see [`merged`]); after a split at it this
+    /// runs again, up to [`MOST_MENDS`] in all. A piece whose search finds
+    /// a disc already there was split there already, and one cut by the
+    /// scan's edge in which none is found may be one big vertebra (a T12
+    /// cut by the scan's top is taken for two at a lower bound, beside a
+    /// small L1): the next piece down is searched. A whole piece in which
+    /// no disc is found ends the search, as it always did (on
+    /// TotalSegmentator's CT pitched −15°, searching past such a piece
+    /// mended a poor first reading into one that beat the right one).
     fn missed_disc(
         &self,
         found: &Found,
         candidates: &[split::Candidate],
         analysis: &Labelled,
     ) -> Option<column::Disc> {
-        let piece = merged_piece(&analysis.spine.vertebrae)?;
-        // Split, the piece adds a whole vertebra (and the sacrum, not
-        // counted) or, between two discs, two right for one wrong now.
         let (good, whole) = quality(&analysis.spine);
-        let (good, whole) = if piece.flags.contains(&Flag::Partial) {
-            (good + 1, whole + 1)
-        } else {
-            (good + 2, whole + 1)
-        };
-        if !plausible(good, whole) {
-            return None;
+        for piece in merged_pieces(&analysis.spine.vertebrae) {
+            // Split, the piece adds a whole vertebra (and the sacrum, not
+            // counted) or, between two discs, two right for one wrong now.
+            let (good, whole) = if piece.flags.contains(&Flag::Partial) {
+                (good + 1, whole + 1)
+            } else {
+                (good + 2, whole + 1)
+            };
+            if !plausible(good, whole) {
+                return None;
+            }
+            let Some(disc) = merged::missed_disc(
+                &self.grid,
+                &found.column,
+                &found.discs,
+                candidates,
+                DVec3::from_array(piece.centroid_mm),
+            ) else {
+                if piece.flags.contains(&Flag::Partial) {
+                    continue;
+                }
+                return None;
+            };
+            let known = found
+                .discs
+                .iter()
+                .any(|d| d.centre.distance(disc.centre) <= SAME_DISC_MM);
+            if !known {
+                return Some(disc);
+            }
         }
-        merged::missed_disc(
-            &self.grid,
-            &found.column,
-            &found.discs,
-            candidates,
-            DVec3::from_array(piece.centroid_mm),
-        )
+        None
     }
 
     /// The canal chain, the column and its discs from the pockets read.
@@ -288,7 +322,7 @@ impl<'a> Analyser<'a> {
         match result {
             Ok(analysis) => {
                 let (good, whole) = quality(&analysis.spine);
-                let merged = merged_piece(&analysis.spine.vertebrae).is_some();
+                let merged = merged_pieces(&analysis.spine.vertebrae).next().is_some();
                 // Taken at once when plausible and no body is left above
                 // the column's top; otherwise the more lenient readings are
                 // tried too and the best kept. Nor when one piece is bigger

@@ -57,7 +57,7 @@ pub(crate) fn plausible(good: usize, whole: usize) -> bool {
     good >= 1 && good * 10 >= whole * 8 && (good >= 3 || good == whole)
 }
 
-/// The first piece that holds two vertebrae (the sacrum apart): bigger
+/// The pieces, top down, that hold two vertebrae (the sacrum apart): bigger
 /// than any one vertebra, or than [`MERGED_OVER_NEIGHBOUR`] times the
 /// largest of the whole vertebrae within two levels of it. Next to its
 /// neighbours a merged pair shows even where both are small
@@ -66,8 +66,8 @@ pub(crate) fn plausible(good: usize, whole: usize) -> bool {
 /// Two levels, not one: beside a crushed body a whole vertebra is 1.5
 /// times its only whole neighbour (L5 beside L4 crushed to 70%), and
 /// was split in two at a false disc.
-pub(crate) fn merged_piece(vertebrae: &[Vertebra]) -> Option<&Vertebra> {
-    vertebrae.iter().enumerate().find_map(|(i, v)| {
+pub(crate) fn merged_pieces(vertebrae: &[Vertebra]) -> impl Iterator<Item = &Vertebra> {
+    vertebrae.iter().enumerate().filter_map(|(i, v)| {
         if v.name == "sacrum" {
             return None;
         }

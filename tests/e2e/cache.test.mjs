@@ -44,10 +44,18 @@ const openApp = (options = {}) => openAppOn(server, { webgpu: false, ...options 
 
 async function openFolder(page, dir) {
   await page.getByTestId('open-folder').setInputFiles(dir);
-  await page.waitForSelector('[data-testid="load-status"][data-state="ready"], [data-testid="load-status"][data-state="error"]', { timeout: 120_000 });
-  const status = page.getByTestId('load-status');
-  assert.equal(await status.getAttribute('data-state'), 'ready', await status.textContent());
-  return status;
+  // The state as it was when it settled, read in the same task: a study
+  // shown from the cache whose files then prove changed goes back to
+  // loading at once (on a small series, before a second look from here
+  // would see `ready`).
+  const settled = await page.waitForFunction(() => {
+    const status = document.querySelector('[data-testid="load-status"]');
+    const state = status?.getAttribute('data-state');
+    return (state === 'ready' || state === 'error') && { state, text: status.textContent };
+  }, null, { timeout: 120_000 });
+  const { state, text } = await settled.jsonValue();
+  assert.equal(state, 'ready', text);
+  return page.getByTestId('load-status');
 }
 
 /** The axial view's plane height (mm): where a click on it lands. */

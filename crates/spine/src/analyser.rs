@@ -245,9 +245,10 @@ impl<'a> Analyser<'a> {
     ) -> Option<column::Disc> {
         let (good, whole) = quality(&analysis.spine);
         for piece in merged_pieces(&analysis.spine.vertebrae) {
+            let partial = piece.flags.contains(&Flag::Partial);
             // Split, the piece adds a whole vertebra (and the sacrum, not
             // counted) or, between two discs, two right for one wrong now.
-            let (good, whole) = if piece.flags.contains(&Flag::Partial) {
+            let (good, whole) = if partial {
                 (good + 1, whole + 1)
             } else {
                 (good + 2, whole + 1)
@@ -262,7 +263,7 @@ impl<'a> Analyser<'a> {
                 candidates,
                 DVec3::from_array(piece.centroid_mm),
             ) else {
-                if piece.flags.contains(&Flag::Partial) {
+                if partial {
                     continue;
                 }
                 return None;

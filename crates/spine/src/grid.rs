@@ -343,18 +343,23 @@ impl<'a> Grid<'a> {
     /// between the outermost voxel centres. (Half a voxel further out the
     /// point still has a nearest voxel, [`Self::voxel_of`], but reads air.)
     pub fn holds(&self, p: DVec3) -> bool {
+        self.held_index(p).is_some()
+    }
+
+    /// The fractional voxel index of a patient point the grid
+    /// [holds](Self::holds): one transform for the test and the read.
+    fn held_index(&self, p: DVec3) -> Option<DVec3> {
         let f = self.index_of(p);
         let [ni, nj, nk] = self.dims.map(|n| n as f64 - 1.0);
-        f.x >= 0.0 && f.y >= 0.0 && f.z >= 0.0 && f.x <= ni && f.y <= nj && f.z <= nk
+        (f.x >= 0.0 && f.y >= 0.0 && f.z >= 0.0 && f.x <= ni && f.y <= nj && f.z <= nk).then_some(f)
     }
 
     /// Trilinear HU at a patient point (−1000 where the grid does not
     /// [hold](Self::holds) it).
     pub fn sample(&self, p: DVec3) -> f32 {
-        if !self.holds(p) {
+        let Some(f) = self.held_index(p) else {
             return -1000.0;
-        }
-        let f = self.index_of(p);
+        };
         let (i0, j0, k0) = (f.x.floor(), f.y.floor(), f.z.floor());
         let (fx, fy, fz) = ((f.x - i0) as f32, (f.y - j0) as f32, (f.z - k0) as f32);
         let (i0, j0, k0) = (i0 as usize, j0 as usize, k0 as usize);

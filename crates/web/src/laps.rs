@@ -58,4 +58,10 @@ impl Laps {
             .into(),
         );
     }
+
+    /// Logs the phases of `what` on the page's thread (whose heap is not
+    /// the study's: not said).
+    pub fn log_on_page(&self, what: &str) {
+        web_sys::console::info_1(&format!("insitu timings: {what}: {}", self.summary()).into());
+    }
 }

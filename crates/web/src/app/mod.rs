@@ -9,6 +9,7 @@
 mod canvas_size;
 mod controls;
 mod files;
+mod first_views;
 mod input;
 mod link;
 mod look;
@@ -261,6 +262,7 @@ pub fn redraw() {
     };
     app.redraw_in_flight.set(true);
     app.redraw_again.set(false);
+    first_views::asked();
     link::send(Request::Render {
         views: requests,
         overlay: segments::overlay_style(),

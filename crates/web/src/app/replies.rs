@@ -129,6 +129,7 @@ fn files_checked(summary: VolumeSummary, series: &[SeriesSummary], skipped: &Ski
 
 /// A volume is ready: show it, draw it, and (CT) make the bone surface.
 fn loaded(summary: VolumeSummary) {
+    super::first_views::begin(summary.load_ms);
     let app = app();
     let (window, level) = initial_window(summary.modality, summary.value_range);
     *app.views.borrow_mut() = Some(Views::new(&summary, window, level));
@@ -249,6 +250,7 @@ fn cancelled(still_open: bool) {
 /// Draws the views straight from the transferred pixels: they never pass
 /// through this thread's wasm memory.
 fn rendered(views: &[ViewRequest], drawn_on: &DrawnOn, attachments: &Attachments) {
+    super::first_views::pixels_back();
     let app = app();
     let label = by_test_id("slice-engine");
     let (text, detail, kind) = match drawn_on {
@@ -278,6 +280,7 @@ fn rendered(views: &[ViewRequest], drawn_on: &DrawnOn, attachments: &Attachments
     }
     // Tests and the benchmark see each drawing (an attribute write).
     set_data(&label, "drawn", &views.len().to_string());
+    super::first_views::drawn();
     app.redraw_in_flight.set(false);
     if app.redraw_again.get() {
         redraw();

@@ -114,6 +114,7 @@ pub async fn refresh() {
         let open_key = key.clone();
         on(&open, "click", move |_: web_sys::Event| {
             let clicked_at_ms = js_sys::Date::now();
+            super::first_views::chosen(clicked_at_ms);
             super::begin_loading("Opening from the cache…");
             super::link::send(crate::protocol::Request::OpenCached {
                 key: open_key.clone(),

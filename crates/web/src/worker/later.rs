@@ -210,7 +210,7 @@ async fn write_volume(worker: &Worker, mut job: VolumeJob) {
             crate::decoders::setting("cache-step-ms").and_then(|ms| ms.parse::<i32>().ok())
         {
             // (A request ends the wait, as it would end a step.)
-            super::sleep(ms, Some(&worker.wake)).await;
+            super::wait_for_a_request(worker, ms).await;
         }
         if !worker.queue.borrow().is_empty() {
             // A request waits: it goes first, the write after.

@@ -228,7 +228,7 @@ async fn open_known(
     // The page asks for the first views as soon as it has the volume:
     // they go before the check, which would otherwise share the cores
     // with them (a request ends the wait).
-    super::sleep(FIRST_VIEWS_WAIT_MS, Some(&worker.wake)).await;
+    super::wait_for_a_request(worker, FIRST_VIEWS_WAIT_MS).await;
     if !super::serve_beside_the_study(worker).await {
         return;
     }

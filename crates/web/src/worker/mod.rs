@@ -134,6 +134,17 @@ async fn sleep(ms: i32, wake: Option<&RefCell<Option<js_sys::Function>>>) {
     }
 }
 
+/// [`sleep`] woken by a request, unless one came already: the message
+/// handler wakes only a sleep begun before the request arrived (a request
+/// that came during an earlier await, e.g. while a cached volume's
+/// segments were read, left the first views of a re-dropped folder
+/// waiting out the whole 100 ms).
+async fn wait_for_a_request(worker: &Worker, ms: i32) {
+    if worker.queue.borrow().is_empty() {
+        sleep(ms, Some(&worker.wake)).await;
+    }
+}
+
 fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
 }

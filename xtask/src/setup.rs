@@ -17,6 +17,8 @@ pub const TRUNK_VERSION: &str = "0.21.14";
 const APT_PACKAGES: &[&str] = &[
     "chromium",
     "chromium-driver",
+    // The Firefox ESR many hospital machines run: one end-to-end test.
+    "firefox-esr",
     "mesa-vulkan-drivers",
     "libvulkan1",
     "fonts-dejavu-core",
@@ -151,8 +153,8 @@ pub fn apt_packages() -> Result {
     run(&mut install)
 }
 
-/// playwright-core for the end-to-end tests (it drives the system Chromium;
-/// it never downloads a browser).
+/// playwright-core and puppeteer-core for the end-to-end tests (they drive
+/// the system Chromium and Firefox ESR; neither downloads a browser).
 pub fn npm_packages() -> Result {
     npm_ci("tests/e2e", "end-to-end test packages")
 }

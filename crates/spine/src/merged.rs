@@ -92,9 +92,38 @@ const LEVELS_BELOW: (f64, f64) = (0.6, 1.5);
 /// beside it: as the user's split asks (see `revise`'s `MIN_GAP_HU`).
 const MIN_GAP_HU: f64 = 30.0;
 
+/// The most (mm) a disc's two endplates, the profile's nearest peaks
+/// either side of its dip, may lie apart: a thick lumbar disc is 10–15 mm
+/// between them; between peaks further apart lies a body's marrow. On
+/// TotalSegmentator's osteoporotic CT with the L4–L5 disc squeezed to 40%
+/// or 20% of its height (a degenerate disc), the two endplates read as one
+/// bright band with a shallow notch, and the deepest dip on any bent path
+/// was L5's dim marrow (the path tilted as the L5–S1 disc, between peaks
+/// 21 mm apart): L5 was cut in its middle (3 mm: L4 0.77–0.79, L5 0.64;
+/// 1.5 mm at 20%: 0.74, 0.60). Passing over such dips leaves the notch
+/// (peaks 6.5 mm apart): 3 mm at 40% L4 0.93, L5 0.85; at 20% 0.86, 0.80;
+/// 1.5 mm at 20% 0.86, 0.84. No other reading of the spine suite changed.
+const MOST_ENDPLATES_APART_MM: f64 = 18.0;
+
+/// How far apart (mm) the nearest peaks either side of the dip at `i` of
+/// a profile sampled every `step` mm lie (a peak: where the profile stops
+/// rising, walking away from the dip).
+fn peak_to_peak_mm(smooth: &[f64], i: usize, step: f64) -> f64 {
+    let mut before = i;
+    while before > 0 && smooth[before - 1] >= smooth[before] {
+        before -= 1;
+    }
+    let mut after = i;
+    while after + 1 < smooth.len() && smooth[after + 1] >= smooth[after] {
+        after += 1;
+    }
+    (after - before) as f64 * step
+}
+
 /// Profiles down bent paths from `upper`, one per tilt; the deepest
 /// ranked dip within [`LEVELS_BELOW`] (and above `lower_bound`, the
-/// piece's lower disc), refined as every disc is.
+/// piece's lower disc) between endplates no further apart than
+/// [`MOST_ENDPLATES_APART_MM`], refined as every disc is.
 fn bent_gap(
     grid: &Grid,
     upper: &Disc,
@@ -141,6 +170,9 @@ fn bent_gap(
             let Some((depth, rank)) = ranked_dip(&smooth, i, typical, true) else {
                 continue;
             };
+            if peak_to_peak_mm(&smooth, i, step) > MOST_ENDPLATES_APART_MM {
+                continue;
+            }
             if depth >= MIN_GAP_HU && best.is_none_or(|b| rank > b.0) {
                 best = Some((rank, depth, p, normal));
             }
@@ -165,4 +197,25 @@ fn bent_gap(
         depth,
         half_gap_mm,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notch_lies_between_close_endplates_and_marrow_between_far_ones() {
+        // Every 0.5 mm: a body's endplate, 10 mm of dim marrow, then its
+        // other endplate fused with the next body's across a 1 mm notch.
+        let mut profile = vec![150.0, 220.0, 150.0];
+        profile.extend([120.0; 20]);
+        profile.extend([150.0, 230.0, 240.0, 200.0, 240.0, 230.0, 150.0]);
+        profile.extend([120.0; 20]);
+        let (marrow, notch) = (13, 3 + 20 + 3);
+        // From the marrow the profile rises to the endplate above and to
+        // the fused band's first peak below: 12 mm apart (a body's
+        // 20–30 mm in life); the notch's peaks are its two endplates.
+        assert_eq!(peak_to_peak_mm(&profile, marrow, 0.5), 12.0);
+        assert_eq!(peak_to_peak_mm(&profile, notch, 0.5), 1.0);
+    }
 }

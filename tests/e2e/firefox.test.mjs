@@ -26,13 +26,38 @@ before(async () => {
 });
 after(() => server?.close());
 
-/** Opens `dir`'s files through the file input; the load status once ready. */
-async function openFiles(page, dir) {
+/**
+ * Opens `dir`'s files through the file input; the load status once ready.
+ * In two of about twenty runs here the first load was never ready, and
+ * nothing told why (the cause is not known). Now: where no load began
+ * (the status still idle), the files are set again, and that is said; a
+ * load that began and never ends fails with the status and all the app
+ * logged.
+ */
+async function openFiles(page, dir, logged) {
   const files = readdirSync(dir).map((name) => path.join(dir, name));
-  const input = await page.$('[data-testid="open-files"]');
-  await input.uploadFile(...files);
-  await page.waitForSelector('[data-testid="load-status"][data-state="ready"]', { timeout: 120_000 });
-  return page.$eval('[data-testid="load-status"]', (s) => ({ ...s.dataset, text: s.textContent }));
+  const status = () => page.$eval('[data-testid="load-status"]', (s) => ({ ...s.dataset, text: s.textContent }));
+  const before = await status();
+  for (let attempt = 1; ; attempt++) {
+    await (await page.$('[data-testid="open-files"]')).uploadFile(...files);
+    const began = await page
+      .waitForFunction((old) => {
+        const s = document.querySelector('[data-testid="load-status"]');
+        return s.dataset.state !== 'idle' && s.textContent !== old;
+      }, { timeout: 15_000 }, before.text)
+      .then(() => true, () => false);
+    if (began) break;
+    const now = await status();
+    assert.ok(attempt < 2, `no load began after the files were set twice: ${JSON.stringify(now)}`);
+    console.log(`the files were set but no load began (${JSON.stringify(now)}): set again`);
+  }
+  try {
+    await page.waitForSelector('[data-testid="load-status"][data-state="ready"]', { timeout: 120_000 });
+  } catch (e) {
+    console.log(`never ready: ${JSON.stringify(await status())}\n${logged.join('\n')}`);
+    throw e;
+  }
+  return status();
 }
 
 /** Distinct grey levels in the middle row of a 2D view's canvas. */
@@ -57,11 +82,17 @@ test('Firefox ESR: a real CT opens, is drawn, cached, found again after a reload
     userDataDir: profile,
   });
   try {
-    const page = await browser.newPage();
+    // The tab Firefox opened with, in front: no second tab beside it.
+    const [page] = await browser.pages();
+    await page.bringToFront();
     await page.setViewport({ width: 1280, height: 800 });
     const errors = [];
     const foreign = [];
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    const logged = [];
+    page.on('console', (m) => {
+      logged.push(`${m.type()}: ${m.text().slice(0, 300)}`);
+      if (m.type() === 'error') errors.push(m.text());
+    });
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('request', (r) => {
       const url = r.url();
@@ -71,7 +102,7 @@ test('Firefox ESR: a real CT opens, is drawn, cached, found again after a reload
     await page.goto(server.url);
     await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
 
-    const cold = await openFiles(page, CHEST_CT);
+    const cold = await openFiles(page, CHEST_CT, logged);
     console.log(`cold: ${cold.text}`);
     assert.equal(cold.cache, 'miss', cold.text);
     await page.waitForSelector('[data-testid="slice-engine"][data-drawn]', { timeout: 60_000 });
@@ -93,7 +124,7 @@ test('Firefox ESR: a real CT opens, is drawn, cached, found again after a reload
     // (IndexedDB and the origin's private files), then checked.
     await page.reload();
     await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
-    const again = await openFiles(page, CHEST_CT);
+    const again = await openFiles(page, CHEST_CT, logged);
     console.log(`again: ${again.text}`);
     assert.equal(again.cache, 'hit', again.text);
     await page.waitForSelector('[data-testid="load-status"][data-checked="same"]', { timeout: 120_000 });

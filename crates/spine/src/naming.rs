@@ -68,6 +68,28 @@ pub struct LevelDecision {
     pub seen: Vec<(Anchor, i32)>,
 }
 
+impl LevelDecision {
+    /// The anchors seen that name the top vertebra otherwise than the
+    /// names do, each with the name it would give it: a transitional
+    /// vertebra (six lumbar, eleven rib-bearing thoracic) or a miscount,
+    /// for the user to judge and shift the names by.
+    pub fn disagreeing(&self) -> Vec<(Anchor, &'static str)> {
+        let named = self
+            .seen
+            .iter()
+            .find(|(anchor, _)| *anchor == self.anchor)
+            .map(|&(_, top)| top);
+        self.seen
+            .iter()
+            .filter(|&&(anchor, top)| anchor != self.anchor && Some(top) != named)
+            .filter_map(|&(anchor, top)| {
+                let name = usize::try_from(top).ok().and_then(|i| LEVELS.get(i))?;
+                Some((anchor, *name))
+            })
+            .collect()
+    }
+}
+
 /// Rib-free vertebrae in a row, below rib-bearing ones, that end the
 /// thorax (a rib missed on one vertebra leaves a gap of one).
 const LUMBAR_GAP: usize = 2;
@@ -245,6 +267,20 @@ mod tests {
         assert_eq!(LEVELS[top as usize], "T11", "the sacrum wins");
         assert_eq!(d.confidence, 0.5);
         assert_eq!(d.seen.len(), 2);
+        // The lowest rib would call the top vertebra T12: said beside the names.
+        assert_eq!(d.disagreeing(), vec![(Anchor::LowestRib, "T12")]);
+        let moved = LevelDecision {
+            anchor: Anchor::User,
+            ..d.clone()
+        };
+        assert_eq!(moved.disagreeing().len(), 2, "{moved:?}");
+    }
+
+    #[test]
+    fn agreeing_anchors_leave_nothing_to_say() {
+        let ribs = [true, true, false, false, false, false, false];
+        let (_, d) = decide(&ribs, &[false; 7], true);
+        assert!(d.disagreeing().is_empty(), "{d:?}");
     }
 
     #[test]

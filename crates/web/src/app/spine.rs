@@ -207,6 +207,17 @@ fn anchor_text(anchor: Anchor) -> &'static str {
     }
 }
 
+/// An anchor as the subject of a sentence.
+fn anchor_noun(anchor: Anchor) -> &'static str {
+    match anchor {
+        Anchor::Sacrum => "the sacrum",
+        Anchor::LowestRib => "the lowest rib",
+        Anchor::HighestRib => "the highest rib",
+        Anchor::AssumedLowestThoracic | Anchor::AssumedLowestLumbar => "an assumption",
+        Anchor::User => "your shift",
+    }
+}
+
 /// Shows a spine found (or renamed): the list, the angles, the levels, the
 /// names on the views; the first time, the views go to the spine.
 pub fn show(spine: &Spine, ms: f64) {
@@ -318,8 +329,20 @@ pub fn show(spine: &Spine, ms: f64) {
     let turned = spine
         .turn_note()
         .map_or(String::new(), |note| format!(" · {note}"));
+    // Where the anchors disagree, what each other one would call the top.
+    let others: String = spine
+        .levels
+        .disagreeing()
+        .iter()
+        .map(|(anchor, name)| {
+            format!(
+                " · {} would name the top vertebra {name}",
+                anchor_noun(*anchor)
+            )
+        })
+        .collect();
     levels.set_text_content(Some(&format!(
-        "{sure}: {} (confidence {:.0}%){dim}{noisy}{turned}",
+        "{sure}: {} (confidence {:.0}%){others}{dim}{noisy}{turned}",
         anchor_text(spine.levels.anchor),
         spine.levels.confidence * 100.0
     )));

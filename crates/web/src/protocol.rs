@@ -853,6 +853,9 @@ pub struct VolumeSummary {
     pub value_range: (f32, f32),
     /// Milliseconds from request to ready.
     pub load_ms: f64,
+    /// When the worker made it ready (`Date.now()`, one clock for the
+    /// page and its workers), so the page times the reply's way to it.
+    pub ready_at_ms: f64,
     /// Decoder workers that decoded it in parallel (0: decoded in the
     /// study worker itself, or not decoded at all).
     pub decoders: usize,

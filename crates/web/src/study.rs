@@ -263,6 +263,7 @@ impl Study {
             warnings,
             value_range: known_range.unwrap_or_else(|| volume.value_range()),
             load_ms: 0.0,
+            ready_at_ms: 0.0,
             decoders: 0,
             decoder_heap_bytes: 0.0,
             cache,

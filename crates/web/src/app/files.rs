@@ -242,7 +242,6 @@ impl Sending {
     /// An opening of `in_all` files, chosen at `chosen_at_ms`.
     fn new(in_all: usize, chosen_at_ms: f64) -> Self {
         super::begin_loading(&format!("Reading {in_all} files…"));
-        super::first_views::chosen(chosen_at_ms);
         let opening = OPENINGS.with(|count| {
             count.set(count.get() + 1);
             count.get()

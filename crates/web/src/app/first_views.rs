@@ -3,37 +3,22 @@
 //! worker's `ready` and the views the user sees is accounted for beside
 //! the worker's own laps (`insitu timings: first 2D views …`).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 
 use crate::laps::Laps;
 
 thread_local! {
     /// The laps of the volume whose first views are still on their way.
     static FIRST: RefCell<Option<Laps>> = const { RefCell::new(None) };
-    /// When (`Date.now()`) the files being opened were chosen.
-    static CHOSEN_AT: Cell<Option<f64>> = const { Cell::new(None) };
 }
 
-/// Files were chosen (or dropped, or a Recent entry clicked) at `at_ms`:
-/// the worker's load is timed from then, so the page can tell when the
-/// worker said `ready`.
-pub fn chosen(at_ms: f64) {
-    CHOSEN_AT.with(|c| c.set(Some(at_ms)));
-}
-
-/// A volume arrived that the worker made ready `load_ms` after the files
-/// were chosen: its first views are timed from then (the first lap is
-/// the reply's way to the page), or from now when nothing was chosen
-/// (the demo).
-pub fn begin(load_ms: f64) {
+/// A volume arrived that the worker made ready at `ready_at_ms`
+/// (`Date.now()`): its first views are timed from then, the first lap
+/// being the reply's way to the page.
+pub fn begin(ready_at_ms: f64) {
     let mut laps = Laps::default();
-    match CHOSEN_AT.with(Cell::take) {
-        Some(chosen) => {
-            laps.restart_at(chosen + load_ms);
-            laps.lap("ready to the page");
-        }
-        None => laps.restart(),
-    }
+    laps.restart_at(ready_at_ms);
+    laps.lap("ready to the page");
     FIRST.with(|f| *f.borrow_mut() = Some(laps));
 }
 

@@ -129,7 +129,7 @@ fn files_checked(summary: VolumeSummary, series: &[SeriesSummary], skipped: &Ski
 
 /// A volume is ready: show it, draw it, and (CT) make the bone surface.
 fn loaded(summary: VolumeSummary) {
-    super::first_views::begin(summary.load_ms);
+    super::first_views::begin(summary.ready_at_ms);
     let app = app();
     let (window, level) = initial_window(summary.modality, summary.value_range);
     *app.views.borrow_mut() = Some(Views::new(&summary, window, level));

@@ -114,7 +114,6 @@ pub async fn refresh() {
         let open_key = key.clone();
         on(&open, "click", move |_: web_sys::Event| {
             let clicked_at_ms = js_sys::Date::now();
-            super::first_views::chosen(clicked_at_ms);
             super::begin_loading("Opening from the cache…");
             super::link::send(crate::protocol::Request::OpenCached {
                 key: open_key.clone(),

@@ -420,7 +420,7 @@ async fn load(
                 );
                 *worker.files.borrow_mut() = Some(files);
                 worker.cache.set_volume_key(Some(key.clone()));
-                summary.load_ms = now_ms() - started;
+                ready(&mut summary, started);
                 worker.laps.borrow_mut().lap("summary");
                 worker.laps.borrow().log("cache hit");
                 post(&Reply::Loaded(summary), Attachments::default());
@@ -470,7 +470,7 @@ async fn load(
     *worker.files.borrow_mut() = Some(files);
     let kept = summary.cache == CacheOutcome::AlreadyKept;
     worker.cache.set_volume_key(key.clone().filter(|_| kept));
-    summary.load_ms = now_ms() - started;
+    ready(&mut summary, started);
     summary.decoders = decoded_by.decoders;
     summary.decoder_heap_bytes = decoded_by.heap_bytes;
     worker.laps.borrow_mut().lap("summary");
@@ -686,7 +686,7 @@ async fn show_cached(worker: &Worker, key: String, cached: CachedVolume, started
             .from_cache(cached.volume, cached.modality, cached.value_range);
     *worker.files.borrow_mut() = None;
     worker.cache.set_volume_key(Some(key));
-    summary.load_ms = now_ms() - started;
+    ready(&mut summary, started);
     worker.laps.borrow_mut().lap("summary");
     worker.laps.borrow().log(what);
     post(&Reply::Loaded(summary), Attachments::default());
@@ -721,7 +721,7 @@ pub async fn demo(worker: &Worker, variant: Variant) {
     let mut summary = worker.study.borrow_mut().demo(size, variant);
     *worker.files.borrow_mut() = None;
     worker.cache.set_volume_key(None);
-    summary.load_ms = now_ms() - started;
+    ready(&mut summary, started);
     post(&Reply::Loaded(summary.clone()), Attachments::default());
     if !large {
         keep_demo(worker, &key, &summary).await;
@@ -741,4 +741,10 @@ async fn keep_demo(worker: &Worker, key: &str, summary: &crate::protocol::Volume
         }
         _ => cache_later(worker, store, key.to_owned(), summary, None),
     }
+}
+
+/// Stamps `summary` ready now, its load timed from `started`.
+fn ready(summary: &mut crate::protocol::VolumeSummary, started: f64) {
+    summary.ready_at_ms = now_ms();
+    summary.load_ms = summary.ready_at_ms - started;
 }

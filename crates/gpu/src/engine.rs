@@ -86,6 +86,17 @@ impl CpuReason {
             format!("CPU fallback ({self})")
         }
     }
+
+    /// [`CpuReason::label`] without the driver's error chain, which can
+    /// run to ten lines ("noop not requested, vulkan support not compiled
+    /// in, …") and is for a tooltip, not the panel a clinician reads.
+    pub fn brief_label(&self) -> String {
+        match self {
+            Self::NoAdapter(_) => "CPU fallback (no GPU in this browser)".to_owned(),
+            Self::GpuFailed(_) => "CPU fallback (the GPU failed)".to_owned(),
+            _ => self.label(),
+        }
+    }
 }
 
 /// Where marching cubes runs: `Auto` takes the GPU only when it is a
@@ -258,6 +269,18 @@ mod tests {
             slice_engine(false, Ok(&software), false),
             EngineChoice::Cpu(CpuReason::SoftwareAdapter { .. })
         ));
+    }
+
+    #[test]
+    fn brief_labels_leave_the_error_chain_to_the_full_one() {
+        let none = CpuReason::NoAdapter(GpuError::NoAdapter(
+            "noop not requested, vulkan support not compiled in".into(),
+        ));
+        assert_eq!(none.brief_label(), "CPU fallback (no GPU in this browser)");
+        assert!(none.label().contains("vulkan support not compiled in"));
+        let failed = CpuReason::GpuFailed(GpuError::Readback("lost".into()));
+        assert_eq!(failed.brief_label(), "CPU fallback (the GPU failed)");
+        assert_eq!(CpuReason::Chosen.brief_label(), CpuReason::Chosen.label());
     }
 
     #[test]

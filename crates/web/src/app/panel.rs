@@ -163,13 +163,19 @@ pub fn show_surface(s: &SurfaceSummary) {
         MadeOn::Cpu(reason) => (
             format!(
                 "on {} in {:.0} ms (+{:.0} ms clean-up)",
-                reason.label(),
+                reason.brief_label(),
                 s.extract_ms,
                 s.cleanup_ms
             ),
             "cpu",
         ),
     };
+    // The whole reason (a driver's error chain) on hover.
+    let why = match &s.made_on {
+        MadeOn::Cpu(reason) => reason.label(),
+        _ => String::new(),
+    };
+    let _ = info.set_attribute("title", &why);
     // Too large to draw whole: the 3D view shows a lighter copy, and says so.
     let drawn = s.drawn_triangles.map_or_else(String::new, |n| {
         format!(" · 3D view: a preview of {n} triangles (exports and checks use all)")

@@ -50,18 +50,17 @@ impl Laps {
     /// size after them (it never shrinks: the high-water mark so far).
     pub fn log(&self, what: &str) {
         let heap_mb = crate::worker::heap_bytes() / 1e6;
-        web_sys::console::info_1(
-            &format!(
-                "insitu timings: {what}: {} · heap {heap_mb:.1} MB",
-                self.summary()
-            )
-            .into(),
-        );
+        web_sys::console::info_1(&format!("{} · heap {heap_mb:.1} MB", self.line(what)).into());
     }
 
     /// Logs the phases of `what` on the page's thread (whose heap is not
     /// the study's: not said).
     pub fn log_on_page(&self, what: &str) {
-        web_sys::console::info_1(&format!("insitu timings: {what}: {}", self.summary()).into());
+        web_sys::console::info_1(&self.line(what).into());
+    }
+
+    /// "insitu timings: what: …", the line the benchmark reads.
+    fn line(&self, what: &str) -> String {
+        format!("insitu timings: {what}: {}", self.summary())
     }
 }

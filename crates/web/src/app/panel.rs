@@ -142,7 +142,8 @@ pub fn show_volume(v: &VolumeSummary) {
 /// made and how long it took.
 pub fn show_surface(s: &SurfaceSummary) {
     let info = by_test_id("mesh-info");
-    let (made, engine) = match &s.made_on {
+    // On the CPU, the whole reason (a driver's error chain) on hover.
+    let (made, engine, why) = match &s.made_on {
         MadeOn::Cache { cached_at_ms } => {
             let when = js_sys::Date::new(&(*cached_at_ms).into());
             let date = String::from(
@@ -151,6 +152,7 @@ pub fn show_surface(s: &SurfaceSummary) {
             (
                 format!("from the cache on this computer (made {date})"),
                 "cache",
+                String::new(),
             )
         }
         MadeOn::Gpu(adapter) => (
@@ -159,6 +161,7 @@ pub fn show_surface(s: &SurfaceSummary) {
                 s.extract_ms, s.cleanup_ms
             ),
             "gpu",
+            String::new(),
         ),
         MadeOn::Cpu(reason) => (
             format!(
@@ -168,12 +171,8 @@ pub fn show_surface(s: &SurfaceSummary) {
                 s.cleanup_ms
             ),
             "cpu",
+            reason.label(),
         ),
-    };
-    // The whole reason (a driver's error chain) on hover.
-    let why = match &s.made_on {
-        MadeOn::Cpu(reason) => reason.label(),
-        _ => String::new(),
     };
     let _ = info.set_attribute("title", &why);
     // Too large to draw whole: the 3D view shows a lighter copy, and says so.

@@ -3,7 +3,7 @@
 
 use glam::DVec2;
 
-use crate::column::Column;
+use crate::column::{Column, Disc, SliceColumn};
 use crate::grid::Grid;
 use crate::split::Candidate;
 
@@ -20,6 +20,11 @@ pub(crate) enum Alae {
     /// the 125 HU reading after it (T12 lost, or L4 0.84 against 0.87).
     AtOtherDepths,
 }
+
+/// How far (mm) below a candidate's top, along its normal, the slices an
+/// ala is sought in lie: the alae's front cortex runs unbroken 15–30 mm
+/// below S1's top (see [`alae_beside`]).
+const ALAE_BELOW_MM: std::ops::RangeInclusive<f64> = 3.0..=30.0;
 
 /// Depths of the lines an ala is sought on, as fractions of the body's
 /// half-depth (+ in front), besides the middle and 40% behind it.
@@ -40,8 +45,36 @@ const ALA_DEPTHS: std::ops::RangeInclusive<f64> = -0.45..=0.2;
 /// behind it at the top). Lines at the middle and 40% behind it alone
 /// found the alae of that CT rolled 4–5° in its coronal plane in 4 of 14
 /// slices a side; lines at every depth between, in 6 and 7 of 14.
+///
+/// The body in each slice is the column's; where that finds no alae, they
+/// are sought again with the body on the line down the top's normal in
+/// the slices the column's body misses ([`down_the_normal`]).
 pub(crate) fn alae_beside(grid: &Grid, column: &Column, c: &Candidate) -> Option<Alae> {
     let top = c.upper?;
+    let under_top = |k: usize, s: &SliceColumn| {
+        let centre = grid.world(
+            s.body.x / grid.spacing.x,
+            s.body.y / grid.spacing.y,
+            k as f64,
+        );
+        ALAE_BELOW_MM.contains(&(top.centre - centre).dot(top.normal)) && c.contains(centre)
+    };
+    let own = |k: usize| column.at(k).copied().filter(|s| under_top(k, s));
+    let ks = 0..grid.dims[2];
+    alae_in(grid, ks.clone().filter_map(|k| Some((k, own(k)?)))).or_else(|| {
+        let on_the_normal = down_the_normal(grid, column, top);
+        alae_in(
+            grid,
+            ks.filter_map(|k| {
+                let s = own(k).or_else(|| on_the_normal(k).filter(|s| under_top(k, s)))?;
+                Some((k, s))
+            }),
+        )
+    })
+}
+
+/// [`alae_beside`] on the bodies `slices` places, slice by slice.
+fn alae_in(grid: &Grid, slices: impl Iterator<Item = (usize, SliceColumn)>) -> Option<Alae> {
     // Osteoporotic alae are marrow (75–125 HU) inside thin cortex; the
     // psoas beside a lumbar body (40–60 HU) still breaks the run.
     let ala_hu = if grid.reading.lenient {
@@ -65,19 +98,9 @@ pub(crate) fn alae_beside(grid: &Grid, column: &Column, c: &Candidate) -> Option
     let step = grid.spacing.y.min(1.0);
     // Slices with a run: [at the body's depths, at any depth] × [left, right].
     let mut seen = [[0usize; 2]; 2];
-    let mut slices = 0;
-    for (o, s) in column.slices.iter().enumerate() {
-        let k = column.first + o;
-        let centre = grid.world(
-            s.body.x / grid.spacing.x,
-            s.body.y / grid.spacing.y,
-            k as f64,
-        );
-        let below = (top.centre - centre).dot(top.normal);
-        if !(3.0..=30.0).contains(&below) || !c.contains(centre) {
-            continue;
-        }
-        slices += 1;
+    let mut counted = 0;
+    for (k, s) in slices {
+        counted += 1;
         let reaches = |side: f64, depth: f64| {
             let mut gap = 0.0;
             let mut l = 0.8 * s.half_width;
@@ -107,12 +130,81 @@ pub(crate) fn alae_beside(grid: &Grid, column: &Column, c: &Candidate) -> Option
         }
     }
     let on_both_sides =
-        |[left, right]: [usize; 2]| slices > 0 && left.min(right) * 10 >= slices * 3;
+        |[left, right]: [usize; 2]| counted > 0 && left.min(right) * 10 >= counted * 3;
     if on_both_sides(seen[0]) {
         Some(Alae::AtBodyDepths)
     } else if on_both_sides(seen[1]) {
         Some(Alae::AtOtherDepths)
     } else {
         None
+    }
+}
+
+/// The body in slice `k` where the line down `top`'s normal from its
+/// centre crosses it, as wide and deep as the column's there (or at its
+/// nearest end). The column follows the bodies slice by slice; where the
+/// sacrum is steep against the slices, its slices under S1's top hold
+/// L5's body in front and then end with the sacral canal. On
+/// TotalSegmentator's CT with the patient lying pitched 20°, no slice of the column lay 12–30 mm under S1's top, where the alae
+/// show, and the sacrum was taken for L5: every name a level off.
+fn down_the_normal(
+    grid: &Grid,
+    column: &Column,
+    top: Disc,
+) -> impl Fn(usize) -> Option<SliceColumn> {
+    let from = grid.index_of(top.centre);
+    // Slices per mm down the normal.
+    let per_mm = grid.index_of(top.centre - top.normal).z - from.z;
+    move |k| {
+        if per_mm.abs() < 1e-6 {
+            return None;
+        }
+        let down = (k as f64 - from.z) / per_mm;
+        let at = grid.index_of(top.centre - top.normal * down);
+        let last = column.first + column.slices.len().checked_sub(1)?;
+        let s = column.at(k.clamp(column.first, last))?;
+        Some(SliceColumn {
+            body: grid.plane_mm(at.x, at.y),
+            ..*s
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use glam::DVec3;
+
+    #[test]
+    fn the_body_down_a_steep_tops_normal_is_where_the_line_crosses_each_slice() {
+        let volume = crate::grid::blank_volume([40, 60, 40]);
+        let grid = Grid::new(&volume).expect("a grid");
+        let body = |half_width| SliceColumn {
+            canal: DVec2::new(20.0, 40.0),
+            body: DVec2::new(20.0, 20.0),
+            half_width,
+            half_depth: 15.0,
+        };
+        // The column over slices 10..=30, wider further up.
+        let column = Column {
+            first: 10,
+            slices: (10..=30).map(|k| body(f64::from(k))).collect(),
+        };
+        // A top at slice 30 tilted 45° about the left–right axis.
+        let top = Disc {
+            centre: DVec3::new(20.0, 20.0, 30.0),
+            normal: DVec3::new(0.0, -1.0, 1.0).normalize(),
+            depth: 100.0,
+            half_gap_mm: 0.0,
+        };
+        let at = down_the_normal(&grid, &column, top);
+        // 10 slices down the line has moved 10 mm along +y.
+        let s = at(20).expect("a body");
+        assert!((s.body - DVec2::new(20.0, 30.0)).length() < 1e-9, "{s:?}");
+        assert_eq!(s.half_width, 20.0);
+        // Past the column's end its last slice's size is kept.
+        let s = at(4).expect("a body");
+        assert!((s.body - DVec2::new(20.0, 46.0)).length() < 1e-9, "{s:?}");
+        assert_eq!(s.half_width, 10.0);
     }
 }

@@ -39,6 +39,13 @@ impl SliceColumn {
             d.dot(grid.lateral) / self.half_width,
         )
     }
+
+    /// Whether in-plane point `p` (mm) lies within the body's estimated
+    /// outline.
+    pub fn outlines(&self, grid: &Grid, p: DVec2) -> bool {
+        let (ahead, side) = self.body_units(grid, p);
+        ahead.hypot(side) <= 1.0
+    }
 }
 
 impl Column {

@@ -2612,8 +2612,8 @@ fn low_density_lumbar_ct_scanned_with_the_gantry_tilted_is_named_from_the_sacrum
     );
 }
 
-/// The same CT with the patient lying pitched 10°, 15° and 20° either way
-/// about the left–right axis (`Gantry::pitched`: the grid not
+/// The same CT with the patient lying pitched 10°, 15° and 20° either way,
+/// and 25° and 30° one way, about the left–right axis (`Gantry::pitched`: the grid not
 /// sheared, the anatomy turned against it, as hips flexed on a cushion or
 /// an arched back turn the lumbar spine and pelvis), at 1.5 mm: named from
 /// the sacrum, L1–L5 each within the maintainers' 0.85 but L5, held to 0.83
@@ -2624,12 +2624,14 @@ fn low_density_lumbar_ct_scanned_with_the_gantry_tilted_is_named_from_the_sacrum
 /// S1's top, where its alae show: the sacrum was taken for L5 and
 /// every name was a level off, until the alae were sought down the top's
 /// normal too (`alae::down_the_normal`): L1 0.825 (T12's remnant under the
-/// scan's top joins it; held to 0.82), L2–L4 0.928–0.935, L5 0.853.
+/// scan's top joins it; held to 0.82), L2–L4 0.928–0.935, L5 0.853; at
+/// −25° and −30° L1–L4 0.880–0.937, L5 0.855–0.856. At +30° (not held)
+/// T12 and L1 are split across each other (L1 0.61).
 #[test]
 fn low_density_lumbar_ct_of_a_patient_lying_pitched_is_named_from_the_sacrum() {
     named_on_tilted_grids(
         Gantry::pitched,
-        &[10.0, -10.0, 15.0, -15.0, 20.0, -20.0],
+        &[10.0, -10.0, 15.0, -15.0, 20.0, -20.0, -25.0, -30.0],
         |name, degrees, least| match (name, degrees) {
             ("L5", 20.0) => 0.81,
             ("L1", -20.0) => 0.82,

@@ -65,19 +65,29 @@ pub(crate) fn alae_beside(grid: &Grid, column: &Column, c: &Candidate) -> Option
     let ks = 0..grid.dims[2];
     alae_in(grid, ks.clone().filter_map(|k| Some((k, own(k)?)))).or_else(|| {
         let on_the_normal = down_the_normal(grid, column, top);
-        alae_in(
-            grid,
-            ks.filter_map(|k| {
+        // Slices whose body the line gives (else the column's).
+        let mut moved = 0;
+        let slices: Vec<(usize, SliceColumn)> = ks
+            .filter_map(|k| {
                 let line = on_the_normal(k).filter(|s| under_top(k, s));
                 let s = match (own(k), line) {
                     // The column's body there is another than the one
                     // down the top's normal.
-                    (Some(s), Some(l)) if !s.outlines(grid, l.body) => l,
-                    (s, l) => s.or(l)?,
+                    (Some(s), Some(l)) if !s.outlines(grid, l.body) => {
+                        moved += 1;
+                        l
+                    }
+                    (Some(s), _) => s,
+                    (None, l) => {
+                        moved += usize::from(l.is_some());
+                        l?
+                    }
                 };
                 Some((k, s))
-            }),
-        )
+            })
+            .collect();
+        // Nothing moved: the first look again.
+        (moved > 0).then(|| alae_in(grid, slices.into_iter()))?
     })
 }
 

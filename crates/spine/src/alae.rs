@@ -223,7 +223,7 @@ mod tests {
         let s = at(20).expect("a body");
         assert!((s.body - DVec2::new(20.0, 30.0)).length() < 1e-9, "{s:?}");
         assert_eq!(s.half_width, 20.0);
-        // Past the column's end its last slice's size is kept.
+        // Past the column's end the size of its nearest slice is kept.
         let s = at(4).expect("a body");
         assert!((s.body - DVec2::new(20.0, 46.0)).length() < 1e-9, "{s:?}");
         assert_eq!(s.half_width, 10.0);

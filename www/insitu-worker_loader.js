@@ -1,0 +1,6 @@
+// Starts the study worker's wasm. Trunk's generated loader shim passed the
+// wasm's path as a bare string, which wasm-bindgen deprecates (a console
+// warning in every browser); this one passes the single object it asks for.
+// The name is the one `link::spawn_worker`, `boot.js` and `sw.js` use.
+importScripts('./insitu-worker.js');
+wasm_bindgen({ module_or_path: './insitu-worker_bg.wasm' });

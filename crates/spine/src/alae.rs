@@ -61,16 +61,21 @@ pub(crate) fn alae_beside(grid: &Grid, column: &Column, c: &Candidate) -> Option
         );
         ALAE_BELOW_MM.contains(&(top.centre - centre).dot(top.normal)) && c.contains(centre)
     };
-    let own = |k: usize| column.at(k).copied().filter(|s| under_top(k, s));
-    let ks = 0..grid.dims[2];
-    alae_in(grid, ks.clone().filter_map(|k| Some((k, own(k)?)))).or_else(|| {
+    // The column's body in each slice, where it lies under the top.
+    let own: Vec<Option<SliceColumn>> = (0..grid.dims[2])
+        .map(|k| column.at(k).copied().filter(|s| under_top(k, s)))
+        .collect();
+    let own_slices = || own.iter().enumerate().filter_map(|(k, s)| Some((k, (*s)?)));
+    alae_in(grid, own_slices()).or_else(|| {
         let on_the_normal = down_the_normal(grid, column, top);
         // Slices whose body the line gives (else the column's).
         let mut moved = 0;
-        let slices: Vec<(usize, SliceColumn)> = ks
-            .filter_map(|k| {
+        let slices: Vec<(usize, SliceColumn)> = own
+            .iter()
+            .enumerate()
+            .filter_map(|(k, &own)| {
                 let line = on_the_normal(k).filter(|s| under_top(k, s));
-                let s = match (own(k), line) {
+                let s = match (own, line) {
                     // The column's body there is another than the one
                     // down the top's normal.
                     (Some(s), Some(l)) if !s.outlines(grid, l.body) => {

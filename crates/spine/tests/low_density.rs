@@ -2137,7 +2137,7 @@ fn low_density_lumbar_ct_over_an_oblique_pelvis_is_named_from_the_sacrum() {
 /// and 0 mm under the sacrum's highest voxel in the reference (its
 /// superior articular processes; the L5–S1 disc's middle lies 20 mm under
 /// it, so the scan ends in or above that disc). Ending 9 or 0 mm under
-/// it, no sacrum is seen below L5, so T12's ribs name the levels. Ending 9 and 0 mm under it, L5 and
+/// it, no sacrum is seen below L5, so T12's ribs name the levels: L5 and
 /// what the scan holds of the sacrum's top come out one piece, flagged
 /// irregular, and the iliac wings its flood reaches are pelvis, not ribs
 /// (before `naming::ribs_of_the_thorax`, that piece "bore ribs" and the
@@ -2613,11 +2613,12 @@ fn low_density_lumbar_ct_scanned_with_the_gantry_tilted_is_named_from_the_sacrum
 }
 
 /// The same CT with the patient lying pitched 10°, 15° and 20° either way,
-/// and 25° and 30° one way, about the left–right axis (`Gantry::pitched`: the grid not
-/// sheared, the anatomy turned against it, as hips flexed on a cushion or
-/// an arched back turn the lumbar spine and pelvis), at 1.5 mm: named from
-/// the sacrum, L1–L5 each within the maintainers' 0.85 but L5, held to 0.83
-/// (seen 0.832–0.882; L1–L4 0.905–0.939), and at +20° to 0.81 (0.817).
+/// and 25° and 30° one way, about the left–right axis (`Gantry::pitched`:
+/// the grid not sheared, the anatomy turned against it, as hips flexed on
+/// a cushion or an arched back turn the lumbar spine and pelvis), at
+/// 1.5 mm: named from the sacrum, L1–L5 each within the maintainers' 0.85
+/// but L5, held to 0.83 (seen 0.832–0.882; L1–L4 0.905–0.939), and at +20°
+/// to 0.81 (0.817).
 /// There T12's remnant under the scan's top joined L1 (0.706) until the
 /// search for a missed disc stopped at the scan's edge (0.934 since; see
 /// `merged::bent_gap`). At −20° no slice of the column lay 12–30 mm under

@@ -129,6 +129,12 @@ impl<'a> Analyser<'a> {
 
     /// Runs the next step; the analysis when it was the last.
     pub fn step(&mut self) -> Result<Option<Labelled>, SpineError> {
+        Ok(self
+            .next_step()?
+            .map(|taken| crate::finish::with_edges_placed(&self.grid, taken)))
+    }
+
+    fn next_step(&mut self) -> Result<Option<Labelled>, SpineError> {
         let slices = self.grid.dims[2];
         if self.next_slice < slices {
             let end = (self.next_slice + SLICES_PER_STEP).min(slices);

@@ -245,15 +245,34 @@ pub(crate) fn finish(
 pub(crate) fn on_stored_grid(grid: &grid::Grid, labels: Vec<u8>, spine: &mut Spine) -> SpineLabels {
     let placed = grid.placed(labels);
     if grid.is_reduced() {
-        let counts = placed.stored_counts();
-        for v in &mut spine.vertebrae {
-            v.voxels = counts[v.label as usize];
-            v.volume_ml = v.voxels as f64 * grid.stored_voxel_ml;
-        }
-        spine.ribs_voxels = counts[RIBS_LABEL as usize];
-        spine.pelvis_voxels = counts[PELVIS_LABEL as usize];
+        counted_on_stored_grid(grid, &placed, spine);
     }
     placed
+}
+
+/// `labelled` with its labels' edges placed by the stored voxels where the
+/// grid read them in blocks ([`grid::Grid::place_edges`]), its voxel counts
+/// and volumes counted again. Done to the analysis taken (and to each
+/// revision), not to every reading weighed: the readings are weighed by
+/// their pieces' volumes as the blocks give them, and a layer peeled off
+/// every piece (more, for its size, off a small one) changed which was
+/// taken (a piece of T12 cut by the scan's top and L1 came out as one).
+pub(crate) fn with_edges_placed(grid: &grid::Grid, mut labelled: Labelled) -> Labelled {
+    if grid.place_edges(&mut labelled.labels, labelled.spine.bone_hu) {
+        counted_on_stored_grid(grid, &labelled.labels, &mut labelled.spine);
+    }
+    labelled
+}
+
+/// `spine`'s voxel counts and volumes as `placed` hands them over.
+fn counted_on_stored_grid(grid: &grid::Grid, placed: &SpineLabels, spine: &mut Spine) {
+    let counts = placed.stored_counts();
+    for v in &mut spine.vertebrae {
+        v.voxels = counts[v.label as usize];
+        v.volume_ml = v.voxels as f64 * grid.stored_voxel_ml;
+    }
+    spine.ribs_voxels = counts[RIBS_LABEL as usize];
+    spine.pelvis_voxels = counts[PELVIS_LABEL as usize];
 }
 
 #[cfg(test)]

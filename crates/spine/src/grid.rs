@@ -9,7 +9,8 @@
 //! finer than the analysis is tested on, and a series of more
 //! than [`MOST_ANALYSED_VOXELS`] (a whole-spine CT of 2,500 thin slices),
 //! are read in blocks averaged into one voxel, and the labels go back to
-//! every voxel of each block. A patient lying turned on the table is read
+//! every voxel of each block, their edges placed by the stored voxels
+//! ([`Grid::place_edges`]). A patient lying turned on the table is read
 //! with each slice turned back (`crate::turn`).
 
 use std::borrow::Cow;
@@ -25,6 +26,9 @@ use crate::turn::Turn;
 /// Read-only view of a volume as axial slices.
 pub(crate) struct Grid<'a> {
     volume: Source<'a>,
+    /// The volume as stored, whose voxels place the labels' edges where
+    /// the grid reads it in blocks ([`Grid::placed`]).
+    stored: &'a Volume,
     /// An unevenly spaced series' even stack, which the axes are of.
     stack: Option<EvenStack>,
     /// The patient's turn on the table, which the slices are read back by.
@@ -217,6 +221,7 @@ impl<'a> Grid<'a> {
         let stored = volume.geometry().spacing();
         let stored_voxel_ml = stored.x * stored.y * stored.z / 1000.0;
         let stack = EvenStack::of(volume);
+        let stored_volume = volume;
         let volume = match &stack {
             None if axes.is_stored() && blocks.is_one() => Source::Stored(volume),
             None => Source::Reordered(Box::new(axes.read_as_grid(volume, blocks))),
@@ -256,6 +261,7 @@ impl<'a> Grid<'a> {
         let to_index = to_world.inverse();
         Ok(Self {
             volume,
+            stored: stored_volume,
             stack,
             turn,
             kept: None,
@@ -426,6 +432,17 @@ impl Grid<'_> {
             at[2] = stack.for_stored(&at[2]);
         }
         crate::SpineLabels::new(labels, at)
+    }
+
+    /// Places the edges of `labels` (but the sacrum's) by the stored
+    /// voxels read at `bone_hu`, where the grid reads them in blocks (see
+    /// [`crate::SpineLabels`]); whether it did.
+    pub fn place_edges(&self, labels: &mut crate::SpineLabels, bone_hu: f32) -> bool {
+        if self.blocks.is_one() {
+            return false;
+        }
+        labels.peel_dim_edges(self.stored, bone_hu, crate::label_of(24));
+        true
     }
 
     /// Whether the grid reads the volume in blocks, as an even stack or
@@ -607,19 +624,34 @@ impl Blocks {
         [self.plane, self.plane, self.slices]
     }
 
-    /// Labels on the `full` grid read at each block's middle voxel (the
-    /// inverse of [`Axes::offsets`]).
+    /// Labels on the `full` grid read at each block's middle voxel, or
+    /// where that has none, at the first of the block's that has one (the
+    /// inverse of [`Axes::offsets`]: a block whose middle voxel was peeled
+    /// off a label's edge, see [`crate::SpineLabels`], is still the
+    /// label's, so a revision does not wear the labels away).
     fn sample(self, labels: Cow<'_, [u8]>, full: [usize; 3], reduced: [usize; 3]) -> Vec<u8> {
         if self.is_one() {
             return labels.into_owned();
         }
+        let labels: &[u8] = &labels;
         let sizes = self.sizes();
         let middle = |n: usize, axis: usize| n * sizes[axis] + (sizes[axis] - 1) / 2;
+        let block_label = |i: usize, j: usize, k: usize| {
+            let span = |n: usize, axis: usize| n * sizes[axis]..(n + 1) * sizes[axis];
+            span(k, 2)
+                .flat_map(|z| span(j, 1).map(move |y| (z * full[1] + y) * full[0]))
+                .flat_map(|row| span(i, 0).map(move |x| labels[row + x]))
+                .find(|&label| label != 0)
+                .unwrap_or(0)
+        };
         let mut out = Vec::with_capacity(reduced.iter().product());
         for k in 0..reduced[2] {
             for j in 0..reduced[1] {
                 let row = (middle(k, 2) * full[1] + middle(j, 1)) * full[0];
-                out.extend((0..reduced[0]).map(|i| labels[row + middle(i, 0)]));
+                out.extend((0..reduced[0]).map(|i| match labels[row + middle(i, 0)] {
+                    0 => block_label(i, j, k),
+                    label => label,
+                }));
             }
         }
         out
@@ -952,6 +984,15 @@ mod tests {
         assert_eq!(
             blocks.sample(Cow::Borrowed(&spread), dims, [2, 2, 2]),
             labels
+        );
+        // A block whose middle voxel was peeled off its label's edge is
+        // still read as the label's.
+        let mut peeled = spread.clone();
+        peeled[(2 * 5) * 5 + 2] = 0;
+        assert_eq!(
+            blocks.sample(Cow::Borrowed(&peeled), dims, [2, 2, 2])[7],
+            8,
+            "block (1, 1, 1) without its middle voxel"
         );
     }
 

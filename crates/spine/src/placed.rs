@@ -7,6 +7,7 @@
 //! 4 GiB).
 
 use insitu_segment::Labelmap;
+use insitu_volume::{Volume, Voxels};
 
 /// Labels on the analysis' grid and where each stored voxel reads its own.
 pub struct SpineLabels {
@@ -18,6 +19,11 @@ pub struct SpineLabels {
     /// Whether every stored voxel is the grid voxel of its own index
     /// (axes as stored, no blocks): the labels are then the labelmap's.
     same: bool,
+    /// Stored voxels (ascending indices) cleared from their block's label
+    /// at its edge ([`SpineLabels::peel_dim_edges`]), and how many of each
+    /// label.
+    peeled: Vec<usize>,
+    peeled_counts: Box<[usize; 256]>,
 }
 
 impl SpineLabels {
@@ -27,7 +33,76 @@ impl SpineLabels {
         let same = at[0].iter().enumerate().all(|(n, &o)| o == n)
             && at[1].iter().enumerate().all(|(n, &o)| o == n * at[0].len())
             && at[2].iter().enumerate().all(|(n, &o)| o == n * plane);
-        Self { labels, at, same }
+        Self {
+            labels,
+            at,
+            same,
+            peeled: Vec::new(),
+            peeled_counts: Box::new([0; 256]),
+        }
+    }
+
+    /// Clears each stored voxel on a label's outer edge (a face next to
+    /// no label) whose 3×3×3 stored neighbourhood averages below `bone_hu`.
+    /// A grid read in blocks labels every stored voxel of a block alike, so
+    /// a label's edge lies up to a block out into the soft tissue: on
+    /// TotalSegmentator's CT made denser, with contrast, at 1 mm with 40 HU
+    /// of noise (read in 2 mm blocks), a voxel of tissue round each lumbar
+    /// vertebra (L5: 533 voxels of 3 mm, 101 HU on average) cost 0.01–0.02
+    /// of Dice. The stored voxels' own HU place the edge; the blocks still
+    /// say whose it is. One layer, decided on the labels as the blocks give
+    /// them, so nothing inside a label is touched. `kept`'s edge stays: the
+    /// sacrum's label takes in its dim marrow and dorsal wall on purpose
+    /// (`crate::sacrum`), and peeled it lost 0.05 of Dice at 0.75 mm pixels.
+    pub(crate) fn peel_dim_edges(&mut self, volume: &Volume, bone_hu: f32, kept: u8) {
+        if self.same {
+            return;
+        }
+        match volume.voxels() {
+            Voxels::I16(hu) => self.peel_with(|n| f32::from(hu[n]), bone_hu, kept),
+            Voxels::F32(hu) => self.peel_with(|n| hu[n], bone_hu, kept),
+        }
+    }
+
+    fn peel_with(&mut self, hu: impl Fn(usize) -> f32, bone_hu: f32, kept: u8) {
+        let [nx, ny, nz] = self.dims().map(|n| n as usize);
+        let plane = nx * ny;
+        // The stored slices below, at and above the one peeled.
+        let mut slices = [vec![0u8; plane], vec![0u8; plane], vec![0u8; plane]];
+        self.fill_slice(self.at[2][0], &mut slices[1]);
+        if nz > 1 {
+            self.fill_slice(self.at[2][1], &mut slices[2]);
+        }
+        let mut peeled = Vec::new();
+        for z in 0..nz {
+            if z > 0 {
+                slices.rotate_left(1);
+                if z + 1 < nz {
+                    self.fill_slice(self.at[2][z + 1], &mut slices[2]);
+                }
+            }
+            let [below, at, above] = &slices;
+            let (below, above) = ((z > 0).then_some(below), (z + 1 < nz).then_some(above));
+            for y in 0..ny {
+                for x in 0..nx {
+                    let n = y * nx + x;
+                    let label = at[n];
+                    let on_edge = label != 0
+                        && label != kept
+                        && ((x > 0 && at[n - 1] == 0)
+                            || (x + 1 < nx && at[n + 1] == 0)
+                            || (y > 0 && at[n - nx] == 0)
+                            || (y + 1 < ny && at[n + nx] == 0)
+                            || below.is_some_and(|s| s[n] == 0)
+                            || above.is_some_and(|s| s[n] == 0));
+                    if on_edge && mean_around(&hu, [x, y, z], [nx, ny, nz]) < bone_hu {
+                        peeled.push(z * plane + n);
+                        self.peeled_counts[label as usize] += 1;
+                    }
+                }
+            }
+        }
+        self.peeled = peeled;
     }
 
     /// The stored volume's dims (columns, rows, slices).
@@ -47,9 +122,14 @@ impl SpineLabels {
             return;
         }
         let mut slice = vec![0u8; plane];
+        let mut peeled = self.peeled.iter().peekable();
         for (z, &base) in self.at[2].iter().enumerate() {
             self.fill_slice(base, &mut slice);
-            put(z * plane, &slice);
+            let first = z * plane;
+            while let Some(n) = peeled.next_if(|&&n| n < first + plane) {
+                slice[n - first] = 0;
+            }
+            put(first, &slice);
         }
     }
 
@@ -93,8 +173,29 @@ impl SpineLabels {
                 }
             }
         }
+        for (count, peeled) in counts.iter_mut().zip(self.peeled_counts.iter()) {
+            *count -= peeled;
+        }
+        counts[0] += self.peeled.len();
         counts
     }
+}
+
+/// The mean of `hu` over the stored voxels within one of `at` along each
+/// axis (fewer at the volume's faces).
+fn mean_around(hu: &impl Fn(usize) -> f32, at: [usize; 3], dims: [usize; 3]) -> f32 {
+    let range = |axis: usize| at[axis].saturating_sub(1)..=(at[axis] + 1).min(dims[axis] - 1);
+    let (mut sum, mut count) = (0.0f32, 0.0f32);
+    for z in range(2) {
+        for y in range(1) {
+            let row = (z * dims[1] + y) * dims[0];
+            for x in range(0) {
+                sum += hu(row + x);
+                count += 1.0;
+            }
+        }
+    }
+    sum / count
 }
 
 /// `offsets` as (offset, how many in a row): a block's stored voxels lie
@@ -134,6 +235,39 @@ mod tests {
         assert_eq!(&counts[1..7], &[4; 6]);
         let map = labels.into_labelmap();
         assert_eq!(map.labels(), [slice.clone(), slice].concat());
+    }
+
+    /// A row of six stored voxels, 0 HU then 400 HU from the fourth,
+    /// labelled in blocks of two: none, `label`, `label`.
+    fn row_half_bone(label: u8) -> (SpineLabels, Volume) {
+        let labels = SpineLabels::new(
+            vec![0, label, label],
+            [vec![0, 0, 1, 1, 2, 2], vec![0], vec![0]],
+        );
+        let steps = [glam::DVec3::X, glam::DVec3::Y, glam::DVec3::Z];
+        let dims = glam::UVec3::new(6, 1, 1);
+        let geometry =
+            insitu_volume::Geometry::new(dims, steps, glam::DVec3::ZERO).expect("a grid");
+        let hu = Voxels::I16(vec![0, 0, 0, 400, 400, 400]);
+        (labels, Volume::new(geometry, hu).expect("a volume"))
+    }
+
+    #[test]
+    fn a_blocks_voxel_on_the_edge_that_reads_below_bone_is_peeled() {
+        let (mut labels, volume) = row_half_bone(5);
+        labels.peel_dim_edges(&volume, 150.0, 25);
+        // The third voxel, on the edge, averages 133 HU with its
+        // neighbours; the fourth is not on the edge; the last is at the
+        // volume's face, which is no edge.
+        assert_eq!(labels.stored_counts()[..6], [3, 0, 0, 0, 0, 3]);
+        assert_eq!(labels.into_labelmap().labels(), [0, 0, 0, 5, 5, 5]);
+        // Below 133 HU it stays, and the kept label is never peeled.
+        let (mut labels, volume) = row_half_bone(5);
+        labels.peel_dim_edges(&volume, 130.0, 25);
+        assert_eq!(labels.into_labelmap().labels(), [0, 0, 5, 5, 5, 5]);
+        let (mut labels, volume) = row_half_bone(25);
+        labels.peel_dim_edges(&volume, 150.0, 25);
+        assert_eq!(labels.into_labelmap().labels(), [0, 0, 25, 25, 25, 25]);
     }
 
     #[test]

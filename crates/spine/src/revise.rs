@@ -633,10 +633,13 @@ fn rebuild(
         anterior: grid.front.to_array(),
     };
     let labels = crate::on_stored_grid(grid, map, &mut revised);
-    Ok(Labelled {
-        spine: revised,
-        labels,
-    })
+    Ok(crate::finish::with_edges_placed(
+        grid,
+        Labelled {
+            spine: revised,
+            labels,
+        },
+    ))
 }
 
 /// Voxels, centroid sums, core heights and edge contact of every label, in

@@ -550,14 +550,16 @@ fn contrast_filled_vessels_resampled_to_1_mm_leave_every_level_named() {
 
 /// The likeliest clinical lumbar CT of all: normal-density bone
 /// (`denser`), contrast in the vessels, thin slices (1 mm) and 40 HU of
-/// noise, read in 2 mm blocks. Every level is named; T12 to L3 reach the
-/// maintainers' 0.85 and L4 and L5 do not: the iliac vessels and the vena
+/// noise, read in 2 mm blocks. Every level is named; T12 to L4 reach the
+/// maintainers' 0.85 and L5 does not (0.827; L4 0.907): the iliac vessels and the vena
 /// cava, touching L4's and L5's fronts with no low between them that 2 mm
 /// blocks resolve, go partly to them (over four draws of the noise L4
 /// 0.85–0.90, L5 0.81–0.84 since veins lying right on the cortex are
 /// seeded; 0.79–0.82 before; before the veins past the cortex were seeded
 /// on blocks as coarse as 2 mm and vessels' seeds kept out of the bodies'
-/// footprints, L4 0.79–0.89, L5 0.76–0.79). Held to the first draw's,
+/// footprints, L4 0.79–0.89, L5 0.76–0.79; before the blocks' edges were
+/// placed by the stored voxels, a voxel of tissue round each vertebra, L4
+/// 0.893, L5 0.807 on this draw). Held to the first draw's,
 /// and L5's front height, 34–42 mm for 31.5 on the reference's labels
 /// (a vein's wall on its front), is not graded here.
 #[test]
@@ -571,8 +573,7 @@ fn contrast_on_denser_bone_with_noise_at_1_mm_is_named() {
         &reference,
         (40.0, FIRST_DRAW),
         |name, least| match name {
-            "L4" => Some(0.87),
-            "L5" => Some(0.80),
+            "L5" => Some(0.82),
             _ => Some(least),
         },
     );

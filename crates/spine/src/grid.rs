@@ -577,6 +577,11 @@ impl Blocks {
                 blocks.plane += 1;
             }
         }
+        // No block longer than its axis: a series a pixel or two across,
+        // or a slice deep, at fine pixels read past its last voxel (a
+        // panic; there is no spine in it to find, and the analysis says so).
+        blocks.plane = blocks.plane.min(dims[0].min(dims[1])).max(1);
+        blocks.slices = blocks.slices.min(dims[2]).max(1);
         (blocks, noise)
     }
 
@@ -944,6 +949,11 @@ mod tests {
         // Unknown noise (no soft tissue seen) changes nothing.
         let (blocks, noise) = Blocks::for_grid([512, 512, 400], at(0.7, 1.0), |_| None);
         assert_eq!((blocks.is_one(), noise.averaged), (true, false));
+        // A block is never longer than its axis (2 mm is 7 voxels of 0.3).
+        let (blocks, _) = Blocks::for_grid([1, 1, 50], at(0.3, 0.3), |_| Some(60.0));
+        assert_eq!((blocks.plane, blocks.slices), (1, 7));
+        let (blocks, _) = Blocks::for_grid([2, 2, 2], at(0.3, 0.3), |_| Some(60.0));
+        assert_eq!((blocks.plane, blocks.slices), (2, 2));
     }
 
     #[test]

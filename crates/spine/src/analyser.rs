@@ -5,7 +5,7 @@
 use glam::DVec3;
 use insitu_volume::Volume;
 
-use crate::finish::{finish, sacrum_candidate};
+use crate::finish::{finish, sacrum_candidate, with_edges_placed};
 use crate::grid::{self, ReadPlan};
 use crate::judge::{false_disc, is_made_up, merged_pieces, plausible, quality};
 use crate::measure::Flag;
@@ -33,7 +33,14 @@ pub fn analyse(
 /// single thread (the browser's study worker) can report progress and
 /// take a cancel between them.
 pub struct Analyser<'a> {
+    volume: &'a Volume,
+    /// How `grid` reads `volume`.
+    plan: ReadPlan,
     grid: grid::Grid<'a>,
+    /// The readings now run on the CT read voxel by voxel, those in the
+    /// blocks its noise asked for having found nothing plausible (see
+    /// [`ReadPlan::without_noise_blocks`]).
+    unaveraged: bool,
     next_slice: usize,
     pockets: Vec<canal::Pocket>,
     /// The next rung's pockets, read with this rung's when the two differ
@@ -49,8 +56,10 @@ pub struct Analyser<'a> {
     joined: bool,
     /// Which reading of [`grid::Reading::LADDER`] runs now.
     rung: usize,
-    /// The best analysis so far and its rank (see `judge`).
-    best: Option<((i64, bool, bool), Labelled)>,
+    /// The best analysis so far (its edges placed), its rank (see
+    /// `judge`) and whether its names rest on nothing ([`is_made_up`],
+    /// judged before its edges were placed, as its rank was).
+    best: Option<((i64, bool, bool), bool, Labelled)>,
     /// Why the first reading failed, if it did.
     first_error: Option<SpineError>,
     /// The vertebral bodies' marrow (HU, the median along the column) as
@@ -94,7 +103,10 @@ impl<'a> Analyser<'a> {
     /// room) says.
     pub fn planned(volume: &'a Volume, plan: ReadPlan) -> Result<Self, SpineError> {
         Ok(Self {
+            volume,
+            plan,
             grid: grid::Grid::planned(volume, plan)?,
+            unaveraged: false,
             next_slice: 0,
             pockets: Vec::new(),
             next_pockets: None,
@@ -123,18 +135,13 @@ impl<'a> Analyser<'a> {
             (Stage::Measure, 0.85)
         };
         // A later reading goes on from where the last one stopped.
-        let base = 1.0 - 0.4f32.powi(self.rung as i32);
+        let rungs_run = self.rung + usize::from(self.unaveraged) * grid::Reading::LADDER.len();
+        let base = 1.0 - 0.4f32.powi(rungs_run as i32);
         (stage, base + (1.0 - base) * fraction)
     }
 
     /// Runs the next step; the analysis when it was the last.
     pub fn step(&mut self) -> Result<Option<Labelled>, SpineError> {
-        Ok(self
-            .next_step()?
-            .map(|taken| crate::finish::with_edges_placed(&self.grid, taken)))
-    }
-
-    fn next_step(&mut self) -> Result<Option<Labelled>, SpineError> {
         let slices = self.grid.dims[2];
         if self.next_slice < slices {
             let end = (self.next_slice + SLICES_PER_STEP).min(slices);
@@ -349,9 +356,6 @@ impl<'a> Analyser<'a> {
                     && !mended
                     && anchored
                     && firm_sacrum;
-                if taken_at_once {
-                    return Ok(Some(analysis));
-                }
                 // Right ones count for, wrong ones half as much against;
                 // names resting on anatomy count as one more right. At an
                 // equal score a firm sacrum wins over a mended split (on
@@ -362,8 +366,33 @@ impl<'a> Analyser<'a> {
                     firm_sacrum,
                     !mended,
                 );
-                if self.best.as_ref().is_none_or(|(best, _)| rank > *best) {
-                    self.best = Some((rank, analysis));
+                let best_so_far = self.best.as_ref().is_none_or(|(best, _, _)| rank > *best);
+                // A noisy CT read in blocks is read voxel by voxel too
+                // before a plausible reading with a vertebra that looks
+                // wrong is taken, and one read so is taken only if it is
+                // ranked above the blocks' best (see
+                // `ReadPlan::without_noise_blocks`).
+                // Not where every whole vertebra in blocks looks right: no
+                // reading could rank above it.
+                let unaveraged_next = match self.plan.without_noise_blocks() {
+                    Some(plan) if !self.unaveraged && good < whole => Some(plan),
+                    _ => None,
+                };
+                if taken_at_once && unaveraged_next.is_none() && (!self.unaveraged || best_so_far) {
+                    return Ok(Some(with_edges_placed(&self.grid, analysis)));
+                }
+                if taken_at_once && self.unaveraged {
+                    // Plausible voxel by voxel, yet no better than in blocks:
+                    // more lenient readings would not be either.
+                    return self.the_best();
+                }
+                if best_so_far {
+                    let made_up = is_made_up(&analysis.spine);
+                    self.best = Some((rank, made_up, with_edges_placed(&self.grid, analysis)));
+                }
+                if let (true, Some(plan)) = (taken_at_once, unaveraged_next) {
+                    self.read_again(plan)?;
+                    return Ok(None);
                 }
             }
             Err(SpineError::Cancelled) => return Err(SpineError::Cancelled),
@@ -420,16 +449,45 @@ impl<'a> Analyser<'a> {
             self.found = None;
             return Ok(None);
         }
+        if !self.unaveraged
+            && let Some(plan) = self.plan.without_noise_blocks()
+        {
+            self.read_again(plan)?;
+            return Ok(None);
+        }
+        self.the_best()
+    }
+
+    /// The best analysis kept (or the first reading's error).
+    fn the_best(&mut self) -> Result<Option<Labelled>, SpineError> {
         match (self.best.take(), self.first_error.take()) {
-            (Some((_, analysis)), _) if is_made_up(&analysis.spine) => {
-                Err(SpineError::NoVertebra {
-                    pieces: analysis.spine.vertebrae.len(),
-                })
-            }
-            (Some((_, analysis)), _) => Ok(Some(analysis)),
+            (Some((_, true, analysis)), _) => Err(SpineError::NoVertebra {
+                pieces: analysis.spine.vertebrae.len(),
+            }),
+            (Some((_, _, analysis)), _) => Ok(Some(analysis)),
             (None, Some(e)) => Err(e),
             (None, None) => Err(SpineError::NoCanal),
         }
+    }
+}
+
+impl<'a> Analyser<'a> {
+    /// Starts the readings over on the CT read as `plan` says, keeping the
+    /// best analysis so far to weigh the new ones against.
+    fn read_again(&mut self, plan: ReadPlan) -> Result<(), SpineError> {
+        self.found = None;
+        self.split = None;
+        self.pockets = Vec::new();
+        self.next_pockets = None;
+        self.grid = grid::Grid::planned(self.volume, plan)?;
+        self.plan = plan;
+        self.unaveraged = true;
+        self.next_slice = 0;
+        self.mends = 0;
+        self.joined = false;
+        self.rung = 0;
+        self.first_marrow_hu = None;
+        Ok(())
     }
 }
 

@@ -156,6 +156,10 @@ pub struct ReadPlan {
     axes: Axes,
     blocks: Blocks,
     noise: Noise,
+    /// Where the blocks are for the noise, the blocks without it: the
+    /// reading tried when none in those blocks is plausible (see
+    /// [`ReadPlan::without_noise_blocks`]).
+    unaveraged: Option<Blocks>,
 }
 
 impl ReadPlan {
@@ -168,13 +172,58 @@ impl ReadPlan {
         };
         let axes = Axes::axial_for(&geometry)?;
         let noise_at = |blocks: Blocks| crate::noise::noise_hu(volume, axes.stored_sizes(blocks));
-        let (blocks, noise) =
-            Blocks::for_grid(axes.grid_dims(), axes.grid_spacing(&geometry), noise_at);
+        let (dims, spacing) = (axes.grid_dims(), axes.grid_spacing(&geometry));
+        let (blocks, noise) = Blocks::for_grid(dims, spacing, noise_at);
+        let unaveraged = noise
+            .averaged
+            .then(|| Blocks::for_grid(dims, spacing, |_| None).0);
         Ok(Self {
             stored_dims: volume.geometry().dims,
             axes,
             blocks,
             noise,
+            unaveraged,
+        })
+    }
+
+    /// This plan without the blocks its noise asked for, if it has them:
+    /// the same CT read voxel by voxel (or in the blocks its pixel size or
+    /// length ask for). The blocks were chosen on TotalSegmentator's
+    /// lumbar CT resampled to 1 mm with noise added, which voxel by voxel
+    /// ran into the pelvis and named nothing right; on the real chest CT
+    /// (LIDC, 0.78 mm pixels, 1 mm slices) with 20–40 HU of such noise
+    /// added, the 2.3 × 2.3 × 2 mm blocks merged and misnamed T2–T11 (Dice
+    /// 0–0.7 against the CT without the noise), which voxel by voxel read
+    /// 0.82–0.97, each named right.
+    pub(crate) fn without_noise_blocks(&self) -> Option<ReadPlan> {
+        let blocks = self.unaveraged?;
+        Some(ReadPlan {
+            blocks,
+            noise: Noise {
+                averaged: false,
+                ..self.noise
+            },
+            unaveraged: None,
+            ..*self
+        })
+    }
+
+    /// This plan if the analysis fits in `free_bytes`
+    /// ([`ReadPlan::fits_in`]), without its reading voxel by voxel (tried
+    /// where a noisy CT's blocks read it wrongly) where only that would
+    /// not.
+    pub fn fitted(self, free_bytes: u64) -> Result<ReadPlan, SpineError> {
+        self.fits_in(free_bytes)?;
+        let unaveraged_fits = self
+            .without_noise_blocks()
+            .is_none_or(|plan| plan.fits_in(free_bytes).is_ok());
+        Ok(if unaveraged_fits {
+            self
+        } else {
+            ReadPlan {
+                unaveraged: None,
+                ..self
+            }
         })
     }
 
@@ -954,6 +1003,40 @@ mod tests {
         assert_eq!((blocks.plane, blocks.slices), (1, 7));
         let (blocks, _) = Blocks::for_grid([2, 2, 2], at(0.3, 0.3), |_| Some(60.0));
         assert_eq!((blocks.plane, blocks.slices), (2, 2));
+    }
+
+    #[test]
+    fn a_plan_in_blocks_for_noise_is_read_voxel_by_voxel_too_where_room_allows() {
+        let volume = blank_volume([64, 64, 64]);
+        let mut plan = ReadPlan::of(&volume).expect("axial");
+        assert!(plan.without_noise_blocks().is_none(), "not noisy");
+        plan.blocks = Blocks {
+            plane: 2,
+            slices: 2,
+        };
+        plan.noise = Noise {
+            hu: Some(30.0),
+            averaged: true,
+        };
+        plan.unaveraged = Some(Blocks {
+            plane: 1,
+            slices: 1,
+        });
+        let each = plan.without_noise_blocks().expect("voxel by voxel too");
+        assert_eq!(
+            (each.blocks.is_one(), each.noise.averaged, each.noise.hu),
+            (true, false, Some(30.0))
+        );
+        assert!(each.without_noise_blocks().is_none(), "once");
+        // Room for the blocks (a byte a stored voxel, six a voxel read),
+        // not for every voxel: read in blocks only.
+        let stored = 64u64.pow(3);
+        let tight = plan
+            .fitted(stored + 6 * stored / 8)
+            .expect("fits in blocks");
+        assert!(tight.without_noise_blocks().is_none());
+        let roomy = plan.fitted(7 * stored).expect("fits");
+        assert!(roomy.without_noise_blocks().is_some());
     }
 
     #[test]

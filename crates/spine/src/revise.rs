@@ -127,6 +127,12 @@ pub fn revise_labels_planned(
     spine: &Spine,
     revision: Revision,
 ) -> Result<Labelled, RevisionError> {
+    // Read as the analysis was: voxel by voxel where its noise's blocks
+    // gave way to that (see `ReadPlan::without_noise_blocks`).
+    let plan = match plan.without_noise_blocks() {
+        Some(unaveraged) if !spine.averaged_for_noise => unaveraged,
+        _ => plan,
+    };
     let mut grid = Grid::planned(volume, plan)?;
     if let Some(reading) = Reading::LADDER
         .into_iter()

@@ -70,3 +70,62 @@ pub fn split_at_hidden_disc(
     )
     .expect("split")
 }
+
+/// `volume` plus Gaussian noise of about `sd` HU, correlated like a CT's
+/// (white noise blurred by σ 0.7 voxel and scaled back to `sd`), drawn
+/// from `seed`.
+pub fn with_noise(volume: &insitu_volume::Volume, sd: f32, seed: u64) -> insitu_volume::Volume {
+    let dims = volume.geometry().dims.to_array().map(|n| n as usize);
+    let insitu_volume::Voxels::I16(hu) = volume.voxels() else {
+        panic!("integer HU");
+    };
+    let mut state: u64 = seed;
+    let mut uniform = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let noise: Vec<f32> = (0..hu.len())
+        .map(|_| {
+            let (a, b) = (uniform(), uniform());
+            ((-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()) as f32
+        })
+        .collect();
+    let noise = blurred_like_the_scan(noise, dims);
+    let var = noise.iter().map(|x| x * x).sum::<f32>() / noise.len() as f32;
+    let scale = sd / var.sqrt();
+    let voxels = hu
+        .iter()
+        .zip(&noise)
+        .map(|(&v, &n)| (f32::from(v) + n * scale).round() as i16)
+        .collect();
+    insitu_volume::Volume::new(*volume.geometry(), insitu_volume::Voxels::I16(voxels))
+        .expect("a volume")
+}
+
+/// `values` on a grid of `dims` blurred by a Gaussian of σ 0.7 voxel: the
+/// softness of this scan's own edges, and the grain of its noise.
+pub fn blurred_like_the_scan(mut values: Vec<f32>, dims: [usize; 3]) -> Vec<f32> {
+    let kernel: Vec<f32> = (-3i32..=3)
+        .map(|x| (-(x * x) as f32 / (2.0 * 0.49)).exp())
+        .collect();
+    let total: f32 = kernel.iter().sum();
+    let strides = [1, dims[0], dims[0] * dims[1]];
+    for axis in 0..3 {
+        values = (0..values.len())
+            .map(|n| {
+                let at = n / strides[axis] % dims[axis];
+                (-3i64..=3)
+                    .zip(&kernel)
+                    .map(|(d, w)| {
+                        let m = (at as i64 + d).clamp(0, dims[axis] as i64 - 1) as usize;
+                        w * values[n + m * strides[axis] - at * strides[axis]]
+                    })
+                    .sum::<f32>()
+                    / total
+            })
+            .collect();
+    }
+    values
+}

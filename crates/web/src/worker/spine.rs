@@ -186,9 +186,9 @@ fn revised_now(worker: &Worker, revision: Revision) -> Option<Result<Labelled, F
 /// failed allocation.
 fn room_for_analysis(volume: &insitu_volume::Volume) -> Result<ReadPlan, Failure> {
     let free = insitu_volume::budget::WASM_HEAP_BYTES.saturating_sub(super::heap_bytes() as u64);
-    let plan = ReadPlan::of(volume).map_err(Failure::from)?;
-    plan.fits_in(free).map_err(Failure::from)?;
-    Ok(plan)
+    ReadPlan::of(volume)
+        .and_then(|plan| plan.fitted(free))
+        .map_err(Failure::from)
 }
 
 /// Puts a revised spine's labels into the segments (one step that undoes;

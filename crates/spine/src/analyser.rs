@@ -38,7 +38,8 @@ pub struct Analyser<'a> {
     plan: ReadPlan,
     grid: grid::Grid<'a>,
     /// The readings now run on the CT read voxel by voxel, those in the
-    /// blocks its noise asked for having found nothing plausible (see
+    /// blocks its noise asked for having found nothing better than a
+    /// plausible reading with a vertebra that looks wrong (see
     /// [`ReadPlan::without_noise_blocks`]).
     unaveraged: bool,
     next_slice: usize,
@@ -368,12 +369,11 @@ impl<'a> Analyser<'a> {
                 );
                 let best_so_far = self.best.as_ref().is_none_or(|(best, _, _)| rank > *best);
                 // A noisy CT read in blocks is read voxel by voxel too
-                // before a plausible reading with a vertebra that looks
-                // wrong is taken, and one read so is taken only if it is
-                // ranked above the blocks' best (see
+                // before a plausible reading with a whole vertebra that
+                // looks wrong is taken (where every one looks right, no
+                // reading could rank above it), and one read so is taken
+                // only if it ranks above the blocks' best (see
                 // `ReadPlan::without_noise_blocks`).
-                // Not where every whole vertebra in blocks looks right: no
-                // reading could rank above it.
                 let unaveraged_next = match self.plan.without_noise_blocks() {
                     Some(plan) if !self.unaveraged && good < whole => Some(plan),
                     _ => None,
@@ -469,9 +469,7 @@ impl<'a> Analyser<'a> {
             (None, None) => Err(SpineError::NoCanal),
         }
     }
-}
 
-impl<'a> Analyser<'a> {
     /// Starts the readings over on the CT read as `plan` says, keeping the
     /// best analysis so far to weigh the new ones against.
     fn read_again(&mut self, plan: ReadPlan) -> Result<(), SpineError> {

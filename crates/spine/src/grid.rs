@@ -156,9 +156,9 @@ pub struct ReadPlan {
     axes: Axes,
     blocks: Blocks,
     noise: Noise,
-    /// Where the blocks are for the noise, the blocks without it: the
-    /// reading tried when none in those blocks is plausible (see
-    /// [`ReadPlan::without_noise_blocks`]).
+    /// Where the blocks are for the noise, the blocks without it: read
+    /// too where the readings in those blocks find a vertebra that looks
+    /// wrong (see [`ReadPlan::without_noise_blocks`]).
     unaveraged: Option<Blocks>,
 }
 

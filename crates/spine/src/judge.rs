@@ -9,12 +9,23 @@ use crate::measure::Flag;
 use crate::report::{Spine, Vertebra};
 
 /// Whether `spine` has nothing a name could rest on: no whole vertebra
-/// that looks right (see [`quality`]) and no sacrum or rib seen. The real
-/// head CT of `../shared/fixtures/ct-ge-head-tilt` came out as a 142 ml
-/// "T11" and a 42 ml "T12", both with ribs, both cut by the scan's edges.
+/// that looks right (see [`quality`]), and no sacrum or rib seen or a
+/// piece (but the sacrum) bigger than several vertebrae run together. The
+/// real head CT of `../shared/fixtures/ct-ge-head-tilt` came out as a
+/// 142 ml "T11" and a 42 ml "T12", both with ribs, both cut by the scan's
+/// edges; 40 × 40 × 400 voxels of 3 mm of random HU as a 5–14-litre "L5"
+/// (or "L4") on a 3.6–7.4-litre "sacrum", named from it.
 pub(crate) fn is_made_up(spine: &Spine) -> bool {
-    quality(spine).0 == 0 && !spine.levels.anchor.is_anatomical()
+    let beyond_any_spine = spine
+        .vertebrae
+        .iter()
+        .any(|v| v.name != "sacrum" && v.volume_ml > FEW_VERTEBRAE_ML);
+    quality(spine).0 == 0 && (!spine.levels.anchor.is_anatomical() || beyond_any_spine)
 }
+
+/// The most a piece of several vertebrae run together holds (ml): four
+/// of the largest.
+const FEW_VERTEBRAE_ML: f64 = 4.0 * MOST_VERTEBRA_ML;
 
 /// Vertebrae that look right (whole, 8–120 ml, a body as high in its
 /// middle or back as `FRAGMENT_FRACTION` of the median, endplates near

@@ -20,10 +20,8 @@ pub struct SpineLabels {
     /// (axes as stored, no blocks): the labels are then the labelmap's.
     same: bool,
     /// Stored voxels (ascending indices) cleared from their block's label
-    /// at its edge ([`SpineLabels::peel_dim_edges`]), and how many of each
-    /// label.
+    /// at its edge ([`SpineLabels::peel_dim_edges`]).
     peeled: Vec<usize>,
-    peeled_counts: Box<[usize; 256]>,
 }
 
 impl SpineLabels {
@@ -38,7 +36,6 @@ impl SpineLabels {
             at,
             same,
             peeled: Vec::new(),
-            peeled_counts: Box::new([0; 256]),
         }
     }
 
@@ -97,7 +94,6 @@ impl SpineLabels {
                             || above.is_some_and(|s| s[n] == 0));
                     if on_edge && mean_around(&hu, [x, y, z], [nx, ny, nz]) < bone_hu {
                         peeled.push(z * plane + n);
-                        self.peeled_counts[label as usize] += 1;
                     }
                 }
             }
@@ -173,11 +169,18 @@ impl SpineLabels {
                 }
             }
         }
-        for (count, peeled) in counts.iter_mut().zip(self.peeled_counts.iter()) {
-            *count -= peeled;
+        for &n in &self.peeled {
+            counts[self.stored_label(n) as usize] -= 1;
+            counts[0] += 1;
         }
-        counts[0] += self.peeled.len();
         counts
+    }
+
+    /// The grid's label for the stored voxel at index `n` (before peeling).
+    fn stored_label(&self, n: usize) -> u8 {
+        let [nx, ny] = [self.at[0].len(), self.at[1].len()];
+        let (x, y, z) = (n % nx, n / nx % ny, n / (nx * ny));
+        self.labels[self.at[0][x] + self.at[1][y] + self.at[2][z]]
     }
 }
 

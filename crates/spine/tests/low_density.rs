@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{Overlap, by_name};
+use common::{Overlap, by_name, largest_series};
 use std::path::PathBuf;
 
 use insitu_spine::{Anchor, Flag, analyse, label_of};
@@ -800,12 +800,7 @@ fn low_density_ct() -> (insitu_volume::Volume, Vec<u8>) {
     let dir = PathBuf::from(std::env::var_os("INSITU_LOW_DENSITY_CT").expect(
         "INSITU_LOW_DENSITY_CT unset: run `cargo xtask test` (it fetches and converts the CT)",
     ));
-    let files = insitu_volume::files_under(&dir.join("ct")).expect("the series");
-    let scan = insitu_volume::scan(&files);
-    let volume = scan
-        .build(scan.largest_series().expect("a series"), &files)
-        .expect("loads")
-        .volume;
+    let volume = largest_series(&dir.join("ct"));
     let reference = std::fs::read(dir.join("reference.u8")).expect("reference labels");
     (volume, reference)
 }

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Overlap, with_noise};
+use common::{Overlap, by_name, largest_series, with_noise};
 use std::path::PathBuf;
 
 use glam::DVec3;
@@ -268,8 +268,7 @@ fn a_noisy_chest_ct_misread_in_blocks_is_read_voxel_by_voxel() {
     assert!(noisy.spine.noise_hu.is_some_and(|hu| hu > 25.0), "noisy");
     assert!(!noisy.spine.averaged_for_noise, "read voxel by voxel");
     for v in &clean.spine.vertebrae {
-        let same = noisy.spine.vertebrae.iter().find(|w| w.name == v.name);
-        let same = same.unwrap_or_else(|| panic!("{} named", v.name));
+        let same = by_name(&noisy.spine, &v.name);
         let dice = Overlap::of(
             noisy.labelmap.labels(),
             same.label,
@@ -290,9 +289,5 @@ const NOISE_DRAW: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// The largest series of fixture `name`, loaded.
 fn fixture_ct(name: &str) -> insitu_volume::Volume {
-    let files = insitu_volume::files_under(&fixtures().join(name)).expect("the fixture");
-    let scan = insitu_volume::scan(&files);
-    scan.build(scan.largest_series().expect("a series"), &files)
-        .expect("loads")
-        .volume
+    largest_series(&fixtures().join(name))
 }

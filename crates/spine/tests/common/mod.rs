@@ -43,6 +43,15 @@ pub fn by_name<'a>(spine: &'a insitu_spine::Spine, name: &str) -> &'a insitu_spi
         .unwrap_or_else(|| panic!("{name} in {:?}", names(spine)))
 }
 
+/// The largest series of the DICOM files under `dir`, loaded.
+pub fn largest_series(dir: &std::path::Path) -> insitu_volume::Volume {
+    let files = insitu_volume::files_under(dir).expect("the series' files");
+    let scan = insitu_volume::scan(&files);
+    scan.build(scan.largest_series().expect("a series"), &files)
+        .expect("loads")
+        .volume
+}
+
 /// `merged` (the first analysis with `upper` and `lower` merged) split
 /// again by a click on the disc the first analysis found between them.
 pub fn split_at_hidden_disc(

@@ -177,8 +177,15 @@ impl BodyProbe<'_> {
     }
 
     /// The edge near `t` along `dir` from `p`, at half-way between the
-    /// brightest HU inside (within 3 mm) and the darkest outside.
+    /// brightest HU inside (within 3 mm) and the darkest outside; `t` where
+    /// no such edge lies within reach.
     fn refine(&self, p: DVec3, dir: DVec3, t: f64) -> f64 {
+        self.edge_near(p, dir, t).unwrap_or(t)
+    }
+
+    /// The edge of [`BodyProbe::refine`], none where the HU within 3 mm of
+    /// `t` rises or falls by less than 100.
+    fn edge_near(&self, p: DVec3, dir: DVec3, t: f64) -> Option<f64> {
         let at = |s: f64| f64::from(self.grid.sample(p + dir * s));
         let samples: Vec<(f64, f64)> = (-12..=12)
             .map(|n| (t + n as f64 * 0.25, at(t + n as f64 * 0.25)))
@@ -190,19 +197,63 @@ impl BodyProbe<'_> {
             .fold((0, f64::MIN), |a, b| if b.1 > a.1 { b } else { a });
         let floor = samples[12..].iter().map(|s| s.1).fold(f64::MAX, f64::min);
         if peak - floor < 100.0 {
-            return t;
+            return None;
         }
-        let half = (peak + floor) / 2.0;
         // The first fall below half-way past the endplate's peak: across a
         // thin disc the neighbour's endplate can lie within reach, and its
         // far side is a second such fall.
-        samples[top..]
-            .windows(2)
-            .find(|pair| pair[0].1 >= half && pair[1].1 < half)
-            .map_or(t, |pair| {
-                let f = (pair[0].1 - half) / (pair[0].1 - pair[1].1);
-                pair[0].0 + f * 0.25
-            })
+        first_fall(&samples[top..], (peak + floor) / 2.0)
+    }
+
+    /// A body's end along `dir` from `p`, its label ending at `t`: the
+    /// endplate's edge near `t`, or, where none is there, past `t` when the
+    /// label stopped short of its endplate. With contrast, the vessels on
+    /// a lumbar body's front take a strip of its bone where the body meets
+    /// the disc (TotalSegmentator's CT at 3 mm: L4's label ended 5 mm above
+    /// its lower endplate at the front, still marrow there), and a height
+    /// read at the label's end was 24 mm for 30.
+    fn body_end(&self, p: DVec3, dir: DVec3, t: f64) -> f64 {
+        self.edge_near(p, dir, t)
+            .or_else(|| self.endplate_past_label(p, dir, t))
+            .unwrap_or(t)
+    }
+
+    /// The edge of an endplate lying up to `PAST_LABEL_MM` beyond the
+    /// label's end `t` along `dir` from `p`: walking out through unlabelled
+    /// voxels (another label ends the walk) while the HU climbs to the
+    /// endplate's peak, at least 50 above the label's end, then falls
+    /// below half-way to the disc beyond it by 100 or more. None where
+    /// the HU falls from the label's end (the label reached its edge).
+    fn endplate_past_label(&self, p: DVec3, dir: DVec3, t: f64) -> Option<f64> {
+        let step = 0.25;
+        let at = |s: f64| f64::from(self.grid.sample(p + dir * s));
+        let start = at(t);
+        let mut peak = (t, start);
+        let mut s = t;
+        while s < t + PAST_LABEL_MM {
+            s += step;
+            if !matches!(self.label_at(p + dir * s), Some(l) if l == 0 || l == self.label) {
+                return None;
+            }
+            let hu = at(s);
+            if hu > peak.1 {
+                peak = (s, hu);
+            } else if hu < peak.1 - ENDPLATE_FALL_HU {
+                break;
+            }
+        }
+        if peak.0 < t + 1.0 || peak.1 < start + 50.0 {
+            return None;
+        }
+        let beyond: Vec<(f64, f64)> = (0..=16)
+            .map(|n| peak.0 + f64::from(n) * step)
+            .map(|s| (s, at(s)))
+            .collect();
+        let floor = beyond.iter().map(|s| s.1).fold(f64::MAX, f64::min);
+        if peak.1 - floor < 100.0 {
+            return None;
+        }
+        first_fall(&beyond, (peak.1 + floor) / 2.0)
     }
 
     /// The body's point nearest `centre` within `NEAREST_BODY_MM` across
@@ -269,7 +320,7 @@ impl BodyProbe<'_> {
         if beyond(-down - STEP_MM) || beyond(above + STEP_MM) {
             return None;
         }
-        Some(self.refine(p, -up, down) + self.refine(p, up, above))
+        Some(self.body_end(p, -up, down) + self.body_end(p, up, above))
     }
 
     /// `p` when it is in the body, else the body's point nearest it along
@@ -366,6 +417,15 @@ const HEIGHT_BUNDLE: [(f64, f64); 9] = [
     (0.1, 0.2),
 ];
 
+/// How far (mm) past a body's label its endplate is sought
+/// ([`BodyProbe::endplate_past_label`]): the strip the vessels took from
+/// L4's front was 5 mm deep.
+const PAST_LABEL_MM: f64 = 8.0;
+
+/// How far (HU) below the peak a walk out to an endplate must fall to have
+/// passed it, so that a dip of noise is not taken for that fall.
+const ENDPLATE_FALL_HU: f64 = 60.0;
+
 /// The step (mm) of a walk along a line through the label.
 const STEP_MM: f64 = 0.25;
 
@@ -423,6 +483,18 @@ impl BodyProbe<'_> {
         let (gx, gy) = robust_plane(&top)?;
         Some((up - anterior * gx - lateral * gy).normalize())
     }
+}
+
+/// Where `samples` (position, HU; 0.25 mm apart, from an endplate's peak
+/// outward) first fall below `half`, between the two samples either side.
+fn first_fall(samples: &[(f64, f64)], half: f64) -> Option<f64> {
+    samples
+        .windows(2)
+        .find(|pair| pair[0].1 >= half && pair[1].1 < half)
+        .map(|pair| {
+            let f = (pair[0].1 - half) / (pair[0].1 - pair[1].1);
+            pair[0].0 + f * (pair[1].0 - pair[0].0)
+        })
 }
 
 /// The body's anterior (from the patient's, `front`: see [`Grid::front`])
@@ -526,6 +598,55 @@ mod tests {
             middle,
             posterior,
         }
+    }
+
+    /// An 8×8×60 column at 1 mm: discs (100 HU) below z = 10 and above
+    /// z = 41, endplates (400) at z = 10–11 and 40–41, marrow (150)
+    /// between: the body's edges lie at z = 9.5 and 41.5, 32 mm apart.
+    /// `label_of(z)`: each slice's label, the body's being 1.
+    fn column_height(label_of: impl Fn(usize) -> u8) -> f64 {
+        let [nx, ny, nz] = [8usize, 8, 60];
+        let hu = |z: usize| match z {
+            0..=9 | 42.. => 100,
+            10 | 11 | 40 | 41 => 400,
+            _ => 150,
+        };
+        let voxels = (0..nx * ny * nz).map(|n| hu(n / (nx * ny))).collect();
+        let geometry = insitu_volume::Geometry::new(
+            glam::UVec3::new(nx as u32, ny as u32, nz as u32),
+            [DVec3::X, DVec3::Y, DVec3::Z],
+            DVec3::ZERO,
+        )
+        .expect("a grid");
+        let volume = insitu_volume::Volume::new(geometry, insitu_volume::Voxels::I16(voxels))
+            .expect("a volume");
+        let grid = Grid::new(&volume).expect("a grid");
+        let labels: Vec<u8> = (0..nx * ny * nz).map(|n| label_of(n / (nx * ny))).collect();
+        let probe = BodyProbe {
+            grid: &grid,
+            labels: &labels,
+            label: 1,
+        };
+        probe
+            .height_at(DVec3::new(4.0, 4.0, 25.0), DVec3::Z)
+            .expect("a height")
+    }
+
+    #[test]
+    fn a_label_stopping_short_of_its_endplate_is_measured_to_the_endplate() {
+        let body = |range: std::ops::RangeInclusive<usize>| move |z| u8::from(range.contains(&z));
+        // Reaching both endplates: their edges.
+        let whole = column_height(body(10..=41));
+        assert!((whole - 32.0).abs() < 0.3, "{whole}");
+        // Stopping 6 mm above the lower endplate, in the marrow (as where
+        // contrast-filled vessels took a body's lower front): the same.
+        let short = column_height(body(16..=41));
+        assert!((short - 32.0).abs() < 0.3, "{short}");
+        // Where another label holds what lies beyond, the walk stops there:
+        // the label's own end (its last voxel's outer face, z = 15.5) is
+        // the body's.
+        let other = column_height(|z| if z < 16 { 2 } else { body(16..=41)(z) });
+        assert!((other - 26.0).abs() < 0.3, "{other}");
     }
 
     #[test]

@@ -942,10 +942,17 @@ fn average_slice<T>(
 /// the unit tests that need a [`Grid`].
 #[cfg(test)]
 pub(crate) fn blank_volume(dims: [usize; 3]) -> Volume {
+    test_volume(dims, |_| 0)
+}
+
+/// An axial volume of `dims` voxels of 1 mm at the origin whose voxel n
+/// reads `hu(n)`, for the unit tests that need a [`Grid`].
+#[cfg(test)]
+pub(crate) fn test_volume(dims: [usize; 3], hu: impl Fn(usize) -> i16) -> Volume {
     let steps = [DVec3::X, DVec3::Y, DVec3::Z];
     let size = glam::UVec3::new(dims[0] as u32, dims[1] as u32, dims[2] as u32);
     let geometry = insitu_volume::Geometry::new(size, steps, DVec3::ZERO).expect("a grid");
-    let voxels = Voxels::I16(vec![0; dims.iter().product()]);
+    let voxels = Voxels::I16((0..dims.iter().product()).map(hu).collect());
     Volume::new(geometry, voxels).expect("a volume")
 }
 

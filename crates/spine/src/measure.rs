@@ -611,15 +611,7 @@ mod tests {
             10 | 11 | 40 | 41 => 400,
             _ => 150,
         };
-        let voxels = (0..nx * ny * nz).map(|n| hu(n / (nx * ny))).collect();
-        let geometry = insitu_volume::Geometry::new(
-            glam::UVec3::new(nx as u32, ny as u32, nz as u32),
-            [DVec3::X, DVec3::Y, DVec3::Z],
-            DVec3::ZERO,
-        )
-        .expect("a grid");
-        let volume = insitu_volume::Volume::new(geometry, insitu_volume::Voxels::I16(voxels))
-            .expect("a volume");
+        let volume = crate::grid::test_volume([nx, ny, nz], |n| hu(n / (nx * ny)));
         let grid = Grid::new(&volume).expect("a grid");
         let labels: Vec<u8> = (0..nx * ny * nz).map(|n| label_of(n / (nx * ny))).collect();
         let probe = BodyProbe {

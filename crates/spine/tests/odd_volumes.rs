@@ -4,6 +4,9 @@
 //! across at 0.3 mm pixels, or one pixel wide at 0.5 mm pixels and 8 mm
 //! slices, read past its last voxel until its blocks were held to its axes.
 
+mod common;
+
+use common::xorshift;
 use glam::{DVec3, UVec3};
 use insitu_volume::{Geometry, Volume, Voxels};
 
@@ -52,12 +55,7 @@ fn random_hu_the_size_of_a_spine_is_refused() {
     for draw in 1..12u64 {
         let mut state = draw.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
         let hu: Vec<i16> = (0..40 * 40 * 400)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state % 3000) as i16 - 1000
-            })
+            .map(|_| (xorshift(&mut state) % 3000) as i16 - 1000)
             .collect();
         let speckle = volume([40, 40, 400], [3.0, 3.0, 5.0], |n| hu[n]);
         let analysed = insitu_spine::analyse(&speckle, &mut |_, _| true);

@@ -89,12 +89,7 @@ pub fn with_noise(volume: &insitu_volume::Volume, sd: f32, seed: u64) -> insitu_
         panic!("integer HU");
     };
     let mut state: u64 = seed;
-    let mut uniform = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    };
+    let mut uniform = || ((xorshift(&mut state) >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
     let noise: Vec<f32> = (0..hu.len())
         .map(|_| {
             let (a, b) = (uniform(), uniform());
@@ -111,6 +106,15 @@ pub fn with_noise(volume: &insitu_volume::Volume, sd: f32, seed: u64) -> insitu_
         .collect();
     insitu_volume::Volume::new(*volume.geometry(), insitu_volume::Voxels::I16(voxels))
         .expect("a volume")
+}
+
+/// The next of Marsaglia's xorshift64 draws from `state` (not 0): the
+/// tests' own repeatable random numbers, no crate needed.
+pub fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
 }
 
 /// `values` on a grid of `dims` blurred by a Gaussian of σ 0.7 voxel: the

@@ -67,6 +67,7 @@ pub fn report_json(spine: &Spine) -> Value {
         "noise_hu": spine.noise_hu,
         "read_mm": spine.read_mm,
         "averaged_for_noise": spine.averaged_for_noise,
+        "marrow_hu": spine.marrow_hu,
         "turned_deg": spine.turned_deg(),
         "level_anchor": spine.levels.anchor,
         "level_anchors_seen": spine.levels.seen,

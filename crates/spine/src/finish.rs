@@ -233,6 +233,7 @@ pub(crate) fn finish(
         noise_hu: grid.noise.hu,
         read_mm: grid.spacing.to_array(),
         averaged_for_noise: grid.noise.averaged,
+        marrow_hu: grid.marrow_hu,
         anterior: grid.front.to_array(),
     };
     let labels = on_stored_grid(grid, labels, &mut spine);
@@ -258,7 +259,7 @@ pub(crate) fn on_stored_grid(grid: &grid::Grid, labels: Vec<u8>, spine: &mut Spi
 /// every piece (more, for its size, off a small one) changed which was
 /// taken (a piece of T12 cut by the scan's top and L1 came out as one).
 pub(crate) fn with_edges_placed(grid: &grid::Grid, mut labelled: Labelled) -> Labelled {
-    if grid.place_edges(&mut labelled.labels, labelled.spine.bone_hu) {
+    if grid.place_edges(&mut labelled.labels) {
         counted_on_stored_grid(grid, &labelled.labels, &mut labelled.spine);
     }
     labelled

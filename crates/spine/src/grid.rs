@@ -58,6 +58,10 @@ pub(crate) struct Grid<'a> {
     pub reading: Reading,
     /// The CT's noise, and whether the blocks are for it.
     pub noise: Noise,
+    /// The vertebral bodies' marrow (HU, the median along the column) as
+    /// the first, strict reading of this grid measured it; none until it
+    /// has, or where it found no column.
+    pub marrow_hu: Option<f64>,
     /// The grid's voxel-to-patient matrix and its inverse, made once:
     /// `Geometry::index_of` inverts a 4×4 matrix per call, and the analysis
     /// samples and places points by the million.
@@ -324,6 +328,7 @@ impl<'a> Grid<'a> {
             front,
             reading: Reading::LADDER[0],
             noise,
+            marrow_hu: None,
             to_world,
             to_index,
         })
@@ -484,13 +489,14 @@ impl Grid<'_> {
     }
 
     /// Places the edges of `labels` (but the sacrum's) by the stored
-    /// voxels read at `bone_hu`, where the grid reads them in blocks (see
-    /// [`crate::SpineLabels`]); whether it did.
-    pub fn place_edges(&self, labels: &mut crate::SpineLabels, bone_hu: f32) -> bool {
+    /// voxels, at [`crate::discspace::placed_edge_hu`], where the grid
+    /// reads them in blocks (see [`crate::SpineLabels`]); whether it did.
+    pub fn place_edges(&self, labels: &mut crate::SpineLabels) -> bool {
         if self.blocks.is_one() {
             return false;
         }
-        labels.peel_dim_edges(self.stored, bone_hu, crate::label_of(24));
+        let edge_hu = crate::discspace::placed_edge_hu(self);
+        labels.peel_dim_edges(self.stored, edge_hu, crate::label_of(24));
         true
     }
 

@@ -40,7 +40,7 @@ impl SpineLabels {
     }
 
     /// Clears each stored voxel on a label's outer edge (a face next to
-    /// no label) whose 3×3×3 stored neighbourhood averages below `bone_hu`.
+    /// no label) whose 3×3×3 stored neighbourhood averages below `edge_hu`.
     /// A grid read in blocks labels every stored voxel of a block alike, so
     /// a label's edge lies up to a block out into the soft tissue: on
     /// TotalSegmentator's CT made denser, with contrast, at 1 mm with 40 HU
@@ -51,17 +51,17 @@ impl SpineLabels {
     /// them, so nothing inside a label is touched. `kept`'s edge stays: the
     /// sacrum's label takes in its dim marrow and dorsal wall on purpose
     /// (`crate::sacrum`), and peeled it lost 0.05 of Dice at 0.75 mm pixels.
-    pub(crate) fn peel_dim_edges(&mut self, volume: &Volume, bone_hu: f32, kept: u8) {
+    pub(crate) fn peel_dim_edges(&mut self, volume: &Volume, edge_hu: f32, kept: u8) {
         if self.same {
             return;
         }
         match volume.voxels() {
-            Voxels::I16(hu) => self.peel_with(|n| f32::from(hu[n]), bone_hu, kept),
-            Voxels::F32(hu) => self.peel_with(|n| hu[n], bone_hu, kept),
+            Voxels::I16(hu) => self.peel_with(|n| f32::from(hu[n]), edge_hu, kept),
+            Voxels::F32(hu) => self.peel_with(|n| hu[n], edge_hu, kept),
         }
     }
 
-    fn peel_with(&mut self, hu: impl Fn(usize) -> f32, bone_hu: f32, kept: u8) {
+    fn peel_with(&mut self, hu: impl Fn(usize) -> f32, edge_hu: f32, kept: u8) {
         let [nx, ny, nz] = self.dims().map(|n| n as usize);
         let plane = nx * ny;
         // The stored slices below, at and above the one peeled.
@@ -92,7 +92,7 @@ impl SpineLabels {
                             || (y + 1 < ny && at[n + nx] == 0)
                             || below.is_some_and(|s| s[n] == 0)
                             || above.is_some_and(|s| s[n] == 0));
-                    if on_edge && mean_around(&hu, [x, y, z], [nx, ny, nz]) < bone_hu {
+                    if on_edge && mean_around(&hu, [x, y, z], [nx, ny, nz]) < edge_hu {
                         peeled.push(z * plane + n);
                     }
                 }

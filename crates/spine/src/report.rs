@@ -111,6 +111,12 @@ pub struct Spine {
     /// outlines are as coarse as `read_mm`.
     #[serde(default)]
     pub averaged_for_noise: bool,
+    /// The vertebral bodies' marrow (HU, the median along the column) as
+    /// the first, strict reading of bone measured it: dim in osteoporosis
+    /// (TotalSegmentator's example CT: 19–131 HU), over 180 in normal bone.
+    /// Not a calibrated density. None where that reading found no column.
+    #[serde(default)]
+    pub marrow_hu: Option<f64>,
     /// The patient's anterior (a unit vector in patient space) that the
     /// angles and each body's mid-sagittal plane are measured against: −y,
     /// or turned with a patient lying turned on the table, whose slices

@@ -140,6 +140,7 @@ pub fn revise_labels_planned(
     {
         grid.reading = reading;
     }
+    grid.marrow_hu = spine.marrow_hu;
     let labels = grid.labels_of(labels).ok_or(RevisionError::WrongGrid)?;
     let mut discs: Vec<Disc> = spine
         .discs
@@ -636,6 +637,7 @@ fn rebuild(
         noise_hu: spine.noise_hu,
         read_mm: spine.read_mm,
         averaged_for_noise: spine.averaged_for_noise,
+        marrow_hu: spine.marrow_hu,
         anterior: grid.front.to_array(),
     };
     let labels = crate::on_stored_grid(grid, map, &mut revised);

@@ -215,7 +215,42 @@ impl BodyProbe<'_> {
     fn body_end(&self, p: DVec3, dir: DVec3, t: f64) -> f64 {
         self.edge_near(p, dir, t)
             .or_else(|| self.endplate_past_label(p, dir, t))
+            .or_else(|| self.endplate_within_label(p, dir, t))
             .unwrap_or(t)
+    }
+
+    /// The edge of an endplate up to `PAST_LABEL_MM` inside the label's
+    /// end `t` along `dir` from `p`, where the label runs on past it into
+    /// tissue with no edge near its end: the brightest HU there, and the
+    /// first fall below half-way from it to the darkest between it and 3
+    /// mm past `t`, if they lie 100 or more apart. On TotalSegmentator's
+    /// CT made denser, with contrast and 40 HU of noise at 1 mm, read in 2
+    /// mm blocks, L5's label ran 4–5 mm past its upper endplate's front
+    /// into the L4–L5 disc beside the iliac vein (117–155 HU), and its front
+    /// height read 35.6 mm for 33.0 on the reference's labels.
+    fn endplate_within_label(&self, p: DVec3, dir: DVec3, t: f64) -> Option<f64> {
+        let step = 0.25;
+        let at = |s: f64| f64::from(self.grid.sample(p + dir * s));
+        let inside = (PAST_LABEL_MM / step) as i32;
+        let past = (3.0 / step) as i32;
+        let samples: Vec<(f64, f64)> = (-inside..=past)
+            .map(|n| t + f64::from(n) * step)
+            .filter(|&s| s > 0.0)
+            .map(|s| (s, at(s)))
+            .collect();
+        let within = samples.iter().take_while(|s| s.0 <= t).count();
+        let (top, peak) = samples[..within]
+            .iter()
+            .enumerate()
+            .fold(
+                (0, f64::MIN),
+                |a, (n, s)| if s.1 > a.1 { (n, s.1) } else { a },
+            );
+        let floor = samples[top..].iter().map(|s| s.1).fold(f64::MAX, f64::min);
+        if peak - floor < 100.0 {
+            return None;
+        }
+        first_fall(&samples[top..], (peak + floor) / 2.0)
     }
 
     /// The edge of an endplate lying up to `PAST_LABEL_MM` beyond the
@@ -639,6 +674,18 @@ mod tests {
         // the body's.
         let other = column_height(|z| if z < 16 { 2 } else { body(16..=41)(z) });
         assert!((other - 26.0).abs() < 0.3, "{other}");
+    }
+
+    #[test]
+    fn a_label_running_past_its_endplate_into_the_disc_is_measured_to_the_endplate() {
+        let body = |range: std::ops::RangeInclusive<usize>| move |z| u8::from(range.contains(&z));
+        // 5 mm into the disc above (100 HU, no edge near the label's end),
+        // as a vein beside the disc took a body's label there.
+        let long = column_height(body(10..=46));
+        assert!((long - 32.0).abs() < 0.3, "{long}");
+        // Into the disc below too.
+        let both = column_height(body(5..=46));
+        assert!((both - 32.0).abs() < 0.3, "{both}");
     }
 
     #[test]

@@ -558,15 +558,18 @@ fn contrast_filled_vessels_resampled_to_1_mm_leave_every_level_named() {
 /// on blocks as coarse as 2 mm and vessels' seeds kept out of the bodies'
 /// footprints, L4 0.79–0.89, L5 0.76–0.79; before the blocks' edges were
 /// placed by the stored voxels, a voxel of tissue round each vertebra, L4
-/// 0.893, L5 0.807 on this draw). Held to the first draw's,
-/// and L5's front height, 34–42 mm for 31.5 on the reference's labels
-/// (a vein's wall on its front), is not graded here.
+/// 0.893, L5 0.807 on this draw). Held to the first draw's. Heights to
+/// the maintainers' 3 mm of the reference's labels as scanned, but T12's
+/// (cut by the scan's top): L5's front read 35.6 mm for 31.5 (34–42 under
+/// other draws) while its label, run 4–5 mm past its upper endplate into
+/// the L4–L5 disc beside the iliac vein, was measured to its end; 32.5
+/// since the endplate is found inside it (`endplate_within_label`).
 #[test]
 fn contrast_on_denser_bone_with_noise_at_1_mm_is_named() {
     let (volume, reference) = low_density_ct();
     let both = with_contrast(&denser(&volume, &reference), &reference);
     let fine = finer(&both, [3, 3, 3]);
-    noisy_named_with_dice(
+    let spine = noisy_named_with_dice(
         &both,
         &fine,
         &reference,
@@ -576,6 +579,8 @@ fn contrast_on_denser_bone_with_noise_at_1_mm_is_named() {
             _ => Some(least),
         },
     );
+    let measured = measured_on_reference_as_scanned(&volume, &reference);
+    assert_heights(&spine, &measured.spine, fine_pixel_heights);
 }
 
 /// Normal-density bone with noise, read in 2 mm blocks: the strict 180 HU
@@ -620,14 +625,14 @@ const SPECKLED_DRAW: u64 = 0x1715_609F_7C74_6C69;
 
 /// `fine` (`coarse` made 3 times finer) with `noise` (HU, draw) added,
 /// analysed, read in blocks for its noise, and its labels at the
-/// reference's voxels named and matching as `bar` says.
+/// reference's voxels named and matching as `bar` says; its report.
 fn noisy_named_with_dice(
     coarse: &insitu_volume::Volume,
     fine: &insitu_volume::Volume,
     reference: &[u8],
     (sd, draw): (f32, u64),
     bar: impl Fn(&str, f64) -> Option<f64>,
-) {
+) -> insitu_spine::Spine {
     let noisy = common::with_noise(fine, sd, draw);
     let analysis = analysed_from_the_sacrum(&noisy);
     assert!(
@@ -636,6 +641,7 @@ fn noisy_named_with_dice(
     );
     let at_reference = at_coarse_centres(analysis.labelmap.labels(), coarse, &noisy, [3, 3, 3]);
     assert_named_with_dice(&analysis.spine, &at_reference, reference, &EXPECTED, bar);
+    analysis.spine
 }
 
 /// `volume` resampled `factors` times finer, analysed, and its labels at
@@ -1687,8 +1693,10 @@ fn pedicle_screws_and_rods_across_l4_l5_leave_each_vertebra_apart() {
 }
 
 /// How far the fused CT's heights may be from the same CT's without the
-/// metal (0.41 mm at most, seen: at L1, far from the metal).
-const FUSED_HEIGHTS_MM: f64 = 0.5;
+/// metal (0.57 mm at most, seen: at L1's back, far from the metal, where
+/// a line's end found inside the label (`endplate_within_label`) moves
+/// with a voxel of it; 0.41 before).
+const FUSED_HEIGHTS_MM: f64 = 0.6;
 
 /// How much darker (HU) the band between a level's two screws reads.
 const STREAK_HU: f32 = 200.0;

@@ -227,7 +227,8 @@ impl BodyProbe<'_> {
     /// CT made denser, with contrast and 40 HU of noise at 1 mm, read in 2
     /// mm blocks, L5's label ran 4–5 mm past its upper endplate's front
     /// into the L4–L5 disc beside the iliac vein (117–155 HU), and its front
-    /// height read 35.6 mm for 33.0 on the reference's labels.
+    /// height read 35.6 mm for 32.9 on the reference's labels (31.5 on them
+    /// as scanned; 32.5 since).
     fn endplate_within_label(&self, p: DVec3, dir: DVec3, t: f64) -> Option<f64> {
         let step = 0.25;
         let at = |s: f64| f64::from(self.grid.sample(p + dir * s));
@@ -452,9 +453,11 @@ const HEIGHT_BUNDLE: [(f64, f64); 9] = [
     (0.1, 0.2),
 ];
 
-/// How far (mm) past a body's label its endplate is sought
-/// ([`BodyProbe::endplate_past_label`]): the strip the vessels took from
-/// L4's front was 5 mm deep.
+/// How far (mm) past a body's label's end its endplate is sought
+/// ([`BodyProbe::endplate_past_label`]), and inside it where the label
+/// runs on past the endplate ([`BodyProbe::endplate_within_label`]): the
+/// strip the vessels took from L4's front was 5 mm deep, and L5's label
+/// ran 4–5 mm into the disc beside a vein.
 const PAST_LABEL_MM: f64 = 8.0;
 
 /// How far (HU) below the peak a walk out to an endplate must fall to have

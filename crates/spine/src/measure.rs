@@ -186,23 +186,21 @@ impl BodyProbe<'_> {
     /// The edge of [`BodyProbe::refine`], none where the HU within 3 mm of
     /// `t` rises or falls by less than 100.
     fn edge_near(&self, p: DVec3, dir: DVec3, t: f64) -> Option<f64> {
-        let at = |s: f64| f64::from(self.grid.sample(p + dir * s));
         let samples: Vec<(f64, f64)> = (-12..=12)
-            .map(|n| (t + n as f64 * 0.25, at(t + n as f64 * 0.25)))
+            .map(|n| t + f64::from(n) * STEP_MM)
+            .map(|s| (s, self.hu_along(p, dir, s)))
             .collect();
-        let (top, peak) = samples[..13]
-            .iter()
-            .enumerate()
-            .map(|(n, s)| (n, s.1))
-            .fold((0, f64::MIN), |a, b| if b.1 > a.1 { b } else { a });
-        let floor = samples[12..].iter().map(|s| s.1).fold(f64::MAX, f64::min);
-        if peak - floor < 100.0 {
-            return None;
-        }
-        // The first fall below half-way past the endplate's peak: across a
-        // thin disc the neighbour's endplate can lie within reach, and its
-        // far side is a second such fall.
-        first_fall(&samples[top..], (peak + floor) / 2.0)
+        let (top, peak) = brightest(&samples[..13]);
+        let floor = darkest(&samples[12..]);
+        // The first fall past the endplate's peak: across a thin disc the
+        // neighbour's endplate can lie within reach, and its far side is a
+        // second such fall.
+        edge_past_peak(&samples[top..], peak, floor)
+    }
+
+    /// The HU at `s` mm along `dir` from `p`.
+    fn hu_along(&self, p: DVec3, dir: DVec3, s: f64) -> f64 {
+        f64::from(self.grid.sample(p + dir * s))
     }
 
     /// A body's end along `dir` from `p`, its label ending at `t`: the
@@ -230,28 +228,16 @@ impl BodyProbe<'_> {
     /// height read 35.6 mm for 32.9 on the reference's labels (31.5 on them
     /// as scanned; 32.5 since).
     fn endplate_within_label(&self, p: DVec3, dir: DVec3, t: f64) -> Option<f64> {
-        let step = 0.25;
-        let at = |s: f64| f64::from(self.grid.sample(p + dir * s));
-        let inside = (PAST_LABEL_MM / step) as i32;
-        let past = (3.0 / step) as i32;
+        let inside = (PAST_LABEL_MM / STEP_MM) as i32;
+        let past = (3.0 / STEP_MM) as i32;
         let samples: Vec<(f64, f64)> = (-inside..=past)
-            .map(|n| t + f64::from(n) * step)
+            .map(|n| t + f64::from(n) * STEP_MM)
             .filter(|&s| s > 0.0)
-            .map(|s| (s, at(s)))
+            .map(|s| (s, self.hu_along(p, dir, s)))
             .collect();
         let within = samples.iter().take_while(|s| s.0 <= t).count();
-        let (top, peak) = samples[..within]
-            .iter()
-            .enumerate()
-            .fold(
-                (0, f64::MIN),
-                |a, (n, s)| if s.1 > a.1 { (n, s.1) } else { a },
-            );
-        let floor = samples[top..].iter().map(|s| s.1).fold(f64::MAX, f64::min);
-        if peak - floor < 100.0 {
-            return None;
-        }
-        first_fall(&samples[top..], (peak + floor) / 2.0)
+        let (top, peak) = brightest(&samples[..within]);
+        edge_past_peak(&samples[top..], peak, darkest(&samples[top..]))
     }
 
     /// The edge of an endplate lying up to `PAST_LABEL_MM` beyond the
@@ -261,13 +247,12 @@ impl BodyProbe<'_> {
     /// below half-way to the disc beyond it by 100 or more. None where
     /// the HU falls from the label's end (the label reached its edge).
     fn endplate_past_label(&self, p: DVec3, dir: DVec3, t: f64) -> Option<f64> {
-        let step = 0.25;
-        let at = |s: f64| f64::from(self.grid.sample(p + dir * s));
+        let at = |s: f64| self.hu_along(p, dir, s);
         let start = at(t);
         let mut peak = (t, start);
         let mut s = t;
         while s < t + PAST_LABEL_MM {
-            s += step;
+            s += STEP_MM;
             if !matches!(self.label_at(p + dir * s), Some(l) if l == 0 || l == self.label) {
                 return None;
             }
@@ -282,14 +267,10 @@ impl BodyProbe<'_> {
             return None;
         }
         let beyond: Vec<(f64, f64)> = (0..=16)
-            .map(|n| peak.0 + f64::from(n) * step)
+            .map(|n| peak.0 + f64::from(n) * STEP_MM)
             .map(|s| (s, at(s)))
             .collect();
-        let floor = beyond.iter().map(|s| s.1).fold(f64::MAX, f64::min);
-        if peak.1 - floor < 100.0 {
-            return None;
-        }
-        first_fall(&beyond, (peak.1 + floor) / 2.0)
+        edge_past_peak(&beyond, peak.1, darkest(&beyond))
     }
 
     /// The body's point nearest `centre` within `NEAREST_BODY_MM` across
@@ -362,10 +343,9 @@ impl BodyProbe<'_> {
     /// `p` when it is in the body, else the body's point nearest it along
     /// `up` within half of `AXIAL_HOLE_MM`.
     fn body_along(&self, p: DVec3, up: DVec3) -> Option<DVec3> {
-        let step = 0.25;
-        (0..=(AXIAL_HOLE_MM / 2.0 / step) as i32)
+        (0..=(AXIAL_HOLE_MM / 2.0 / STEP_MM) as i32)
             .flat_map(|n| [n, -n])
-            .map(|n| p + up * (f64::from(n) * step))
+            .map(|n| p + up * (f64::from(n) * STEP_MM))
             .find(|&q| self.is_body(q))
     }
 
@@ -489,14 +469,13 @@ impl BodyProbe<'_> {
     /// reference labels measured 42.8° or 50.3° as the disc found moved).
     pub fn top_below(&self, centre: DVec3, up: DVec3) -> Option<DVec3> {
         let (anterior, lateral) = across(up, self.grid.front);
-        let step = 0.25;
         let first_below = |q: DVec3, from: f64| {
             let mut t = from;
             while t <= TOP_BELOW_DISC_MM {
                 if self.is_body(q - up * t) {
                     return Some(t);
                 }
-                t += step;
+                t += STEP_MM;
             }
             None
         };
@@ -521,6 +500,35 @@ impl BodyProbe<'_> {
         let (gx, gy) = robust_plane(&top)?;
         Some((up - anterior * gx - lateral * gy).normalize())
     }
+}
+
+/// How far (HU) an endplate's peak stands above the disc beyond it, at
+/// least, for its edge to be read there.
+const ENDPLATE_OVER_DISC_HU: f64 = 100.0;
+
+/// The edge past an endplate's `peak` (HU) with `floor` the darkest beyond
+/// it: where `from_peak` (samples from the peak outward) first falls below
+/// half-way between them; none where they lie under
+/// `ENDPLATE_OVER_DISC_HU` apart.
+fn edge_past_peak(from_peak: &[(f64, f64)], peak: f64, floor: f64) -> Option<f64> {
+    if peak - floor < ENDPLATE_OVER_DISC_HU {
+        return None;
+    }
+    first_fall(from_peak, (peak + floor) / 2.0)
+}
+
+/// The index and HU of the brightest of `samples` (position, HU), the
+/// first where several are; (0, −∞) where there are none.
+fn brightest(samples: &[(f64, f64)]) -> (usize, f64) {
+    samples.iter().enumerate().fold(
+        (0, f64::MIN),
+        |a, (n, s)| if s.1 > a.1 { (n, s.1) } else { a },
+    )
+}
+
+/// The darkest HU of `samples` (position, HU).
+fn darkest(samples: &[(f64, f64)]) -> f64 {
+    samples.iter().map(|s| s.1).fold(f64::MAX, f64::min)
 }
 
 /// Where `samples` (position, HU; 0.25 mm apart, from an endplate's peak
@@ -662,9 +670,13 @@ mod tests {
             .expect("a height")
     }
 
+    /// The body's label (1) on slices `range`, none elsewhere.
+    fn body(range: std::ops::RangeInclusive<usize>) -> impl Fn(usize) -> u8 {
+        move |z| u8::from(range.contains(&z))
+    }
+
     #[test]
     fn a_label_stopping_short_of_its_endplate_is_measured_to_the_endplate() {
-        let body = |range: std::ops::RangeInclusive<usize>| move |z| u8::from(range.contains(&z));
         // Reaching both endplates: their edges.
         let whole = column_height(body(10..=41));
         assert!((whole - 32.0).abs() < 0.3, "{whole}");
@@ -681,7 +693,6 @@ mod tests {
 
     #[test]
     fn a_label_running_past_its_endplate_into_the_disc_is_measured_to_the_endplate() {
-        let body = |range: std::ops::RangeInclusive<usize>| move |z| u8::from(range.contains(&z));
         // 5 mm into the disc above (100 HU, no edge near the label's end),
         // as a vein beside the disc took a body's label there.
         let long = column_height(body(10..=46));

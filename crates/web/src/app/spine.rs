@@ -310,11 +310,13 @@ pub fn show(spine: &Spine, ms: f64) {
         "Levels uncertain"
     };
     // Said when bone had to be read below 180 HU: the split and the
-    // heights are rougher there, and a body is graded only against its
-    // neighbours (its own front, middle and back are not compared).
+    // heights are rougher there, and a body's own front, middle and back
+    // are compared only for a moderate or severe wedge (Genant 2 or 3)
+    // that its endplates' lean bears out; a crushed body is told against
+    // its neighbours.
     let dim = if spine.bone_hu < 180.0 {
         format!(
-            " · low-density bone: read from {:.0} HU, bodies graded against their neighbours only",
+            " · low-density bone: read from {:.0} HU, only wedges of 25% or more graded on their own",
             spine.bone_hu
         )
     } else {

@@ -19,7 +19,12 @@ of noise grained like a CT's (white noise blurred by a Gaussian of sigma
 opens it in the browser, where the spine analysis must read it in blocks
 and name it as on the quiet CT.
 
-usage: python ts_example.py OUT_DIR [--fine | --noisy]
+With `--fine-noisy`, the `--fine` resample of the CT as scanned (its dim,
+osteoporotic bone) with the same 40 HU of grained noise, is written to
+OUT_DIR/ct-fine-noisy: the benchmark's noisy low-density spine, which the
+analysis reads in blocks and then voxel by voxel (its slowest path).
+
+usage: python ts_example.py OUT_DIR [--fine | --noisy | --fine-noisy]
 """
 
 import hashlib
@@ -43,7 +48,7 @@ NOISY_MM = (1.0, 1.0, 1.0)
 NOISE_HU = 40.0
 
 
-def main(out: Path, fine: bool, noisy: bool) -> None:
+def main(out: Path, fine: bool, noisy: bool, fine_noisy: bool) -> None:
     here = Path(__file__).resolve().parent
     make_series = here.parents[1] / ".." / "shared" / "tools" / "make_series.py"
     sys.path.insert(0, str(make_series.parent))
@@ -72,6 +77,15 @@ def main(out: Path, fine: bool, noisy: bool) -> None:
                 [sys.executable, str(make_series), "--nifti", str(tmp / "noisy.nii.gz"),
                  "--signed", "--description", "TOTALSEGMENTATOR EXAMPLE CT 1 MM NOISY",
                  "--out", str(out / "ct-noisy")],
+                check=True,
+            )
+            return
+        if fine_noisy:
+            write_resampled(tmp / "ct.nii.gz", tmp / "fine-noisy.nii.gz", FINE_MM, NOISE_HU)
+            subprocess.run(
+                [sys.executable, str(make_series), "--nifti", str(tmp / "fine-noisy.nii.gz"),
+                 "--signed", "--description", "TOTALSEGMENTATOR EXAMPLE CT 0.7 MM NOISY",
+                 "--out", str(out / "ct-fine-noisy")],
                 check=True,
             )
             return
@@ -134,4 +148,5 @@ def write_resampled(source: Path, target: Path, mm, noise_hu: float) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), "--fine" in sys.argv[2:], "--noisy" in sys.argv[2:])
+    flags = sys.argv[2:]
+    main(Path(sys.argv[1]), "--fine" in flags, "--noisy" in flags, "--fine-noisy" in flags)

@@ -2,7 +2,7 @@
 //! baseline or a peer measured in the same run. `INSITU_BENCH_ONLY=real-ct`
 //! (or `browser`, `cache`, `peers`, `render`, `segments`, `spine`) runs one part while working on it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -41,19 +41,37 @@ pub fn all() -> Result {
         None
     };
     let spine = if only.is_empty() || only == "spine" {
-        // The spine rows' real low-density CT, natively and in the browser.
-        let low_density = phantoms::dicom_only(&phantoms::low_density_ct_fine()?)?;
-        Some((spine_native(&low_density)?, low_density))
+        // The spine rows' real low-density CT, quiet and noisy, natively
+        // and in the browser.
+        let cts = LowDensityCts {
+            quiet: phantoms::dicom_only(&phantoms::low_density_ct_fine()?)?,
+            noisy: phantoms::dicom_only(&phantoms::low_density_ct_fine_noisy()?)?,
+        };
+        Some((spine_native(&cts)?, cts))
     } else {
         None
     };
     browser(
         &series,
         segments_native.as_deref(),
-        spine
-            .as_ref()
-            .map(|(native, dir)| (native.as_str(), dir.as_path())),
+        spine.as_ref().map(|(native, cts)| (native.as_str(), cts)),
     )
+}
+
+/// The spine rows' real low-density CT (DICOM folders): as resampled, and
+/// with noise, which the analysis reads in blocks and then voxel by voxel.
+struct LowDensityCts {
+    quiet: PathBuf,
+    noisy: PathBuf,
+}
+
+impl LowDensityCts {
+    /// Hands both folders to a benchmark, which times each it is given.
+    fn pass_to(&self, command: &mut Command) {
+        command
+            .env("INSITU_BENCH_LOW_DENSITY", &self.quiet)
+            .env("INSITU_BENCH_LOW_DENSITY_NOISY", &self.noisy);
+    }
 }
 
 /// Volume-rendering frame times: natively on this machine's adapter (with
@@ -97,16 +115,15 @@ fn render() -> Result {
     Ok(())
 }
 
-/// Spine separation natively (the demo spine, and the real low-density CT
-/// in `low_density`); returns the JSON line the browser benchmark divides
-/// its wasm times by.
-fn spine_native(low_density: &Path) -> Result<String> {
+/// Spine separation natively (the demo spine, and the real low-density
+/// CTs); returns the JSON line the browser benchmark divides its wasm
+/// times by.
+fn spine_native(cts: &LowDensityCts) -> Result<String> {
     step("benchmark: spine separation, native (release build)");
-    let (out, _) = timed(
-        cargo(&root())
-            .args(["bench", "-p", "insitu-spine", "--bench", "separation"])
-            .env("INSITU_BENCH_LOW_DENSITY", low_density),
-    )?;
+    let mut bench = cargo(&root());
+    bench.args(["bench", "-p", "insitu-spine", "--bench", "separation"]);
+    cts.pass_to(&mut bench);
+    let (out, _) = timed(&mut bench)?;
     print!("{out}");
     out.lines()
         .find_map(|l| l.strip_prefix("spine-native: "))
@@ -131,8 +148,12 @@ fn segments_native(series: &Path) -> Result<String> {
 }
 
 /// The browser benchmark (release wasm, headless Chromium) beside the CLI;
-/// `spine`: the native spine line and the low-density CT's folder.
-fn browser(series: &Path, segments_native: Option<&str>, spine: Option<(&str, &Path)>) -> Result {
+/// `spine`: the native spine line and the low-density CTs.
+fn browser(
+    series: &Path,
+    segments_native: Option<&str>,
+    spine: Option<(&str, &LowDensityCts)>,
+) -> Result {
     let j2k = phantoms::bench_series_j2k()?;
     step("benchmark: the same series in the browser (release wasm), beside the native CLI");
     setup::web_tools()?;
@@ -147,8 +168,8 @@ fn browser(series: &Path, segments_native: Option<&str>, spine: Option<(&str, &P
     run(cargo(&root()).args(["build", "--release", "-p", "insitu-cli"]))?;
     web::build(true)?;
     let mut node = Command::new("node");
-    if let Some((_, low_density)) = spine {
-        node.env("INSITU_BENCH_LOW_DENSITY", low_density);
+    if let Some((_, cts)) = spine {
+        cts.pass_to(&mut node);
     }
     run(node
         .arg("tests/e2e/bench/browser.mjs")

@@ -176,6 +176,18 @@ pub fn low_density_ct_fine() -> Result<PathBuf> {
     )
 }
 
+/// The same resample with 40 HU of CT-grained noise
+/// (`tests/reference/ts_example.py --fine-noisy`), made once into the
+/// cache: the benchmark's noisy low-density spine, read in blocks for its
+/// noise and then voxel by voxel (the analysis' slowest path).
+pub fn low_density_ct_fine_noisy() -> Result<PathBuf> {
+    ts_example_variant(
+        "ct-fine-noisy",
+        "--fine-noisy",
+        "TotalSegmentator's example CT at 0.7 x 0.7 x 1 mm with 40 HU of noise (cached)",
+    )
+}
+
 /// The same real CT with 100 HU added inside its reference's bone (a
 /// normal-density stand-in), resampled to 1 mm, with 40 HU of CT-grained
 /// noise (`tests/reference/ts_example.py --noisy`), made once into the

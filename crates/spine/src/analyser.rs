@@ -7,7 +7,7 @@ use insitu_volume::Volume;
 
 use crate::finish::{finish, sacrum_candidate, with_edges_placed};
 use crate::grid::{self, ReadPlan};
-use crate::judge::{false_disc, is_made_up, merged_pieces, plausible, quality};
+use crate::judge::{false_disc, is_made_up, merged_pieces, plausible, quality, top_heavy_piece};
 use crate::measure::Flag;
 use crate::report::{Analysis, Labelled, Stage};
 use crate::{SpineError, canal, column, merged, split};
@@ -74,6 +74,15 @@ struct Found {
     stops_short: bool,
     /// What every split of `column` in this reading reads.
     prepared: Option<split::Prepared>,
+}
+
+impl Found {
+    /// Whether a disc found again is one of these discs, already split at.
+    fn holds(&self, disc: &column::Disc) -> bool {
+        self.discs
+            .iter()
+            .any(|d| d.centre.distance(disc.centre) <= SAME_DISC_MM)
+    }
 }
 
 /// Slices read for the canal per step.
@@ -247,7 +256,20 @@ impl<'a> Analyser<'a> {
     /// no disc is found ends the search, as it always did (on
     /// TotalSegmentator's CT pitched −15°, searching past such a piece
     /// mended a poor first reading into one that beat the right one).
+    /// Where no such piece holds one, a top piece the scan's top cuts
+    /// that holds more than a cut vertebra would is searched too.
     fn missed_disc(
+        &self,
+        found: &Found,
+        candidates: &[split::Candidate],
+        analysis: &Labelled,
+    ) -> Option<column::Disc> {
+        self.disc_in_a_merged_piece(found, candidates, analysis)
+            .or_else(|| self.disc_under_the_scans_top(found, candidates, analysis))
+    }
+
+    /// See [`Analyser::missed_disc`]: the pieces too big for one vertebra.
+    fn disc_in_a_merged_piece(
         &self,
         found: &Found,
         candidates: &[split::Candidate],
@@ -278,15 +300,35 @@ impl<'a> Analyser<'a> {
                 }
                 return None;
             };
-            let known = found
-                .discs
-                .iter()
-                .any(|d| d.centre.distance(disc.centre) <= SAME_DISC_MM);
-            if !known {
+            if !found.holds(&disc) {
                 return Some(disc);
             }
         }
         None
+    }
+
+    /// See [`Analyser::missed_disc`]: a top piece the scan's top cuts
+    /// that holds more than a cut vertebra would ([`top_heavy_piece`]),
+    /// searched up from its lower disc.
+    fn disc_under_the_scans_top(
+        &self,
+        found: &Found,
+        candidates: &[split::Candidate],
+        analysis: &Labelled,
+    ) -> Option<column::Disc> {
+        let top = top_heavy_piece(&analysis.spine.vertebrae)?;
+        let (good, whole) = quality(&analysis.spine);
+        if !plausible(good + 1, whole + 1) {
+            return None;
+        }
+        let disc = merged::missed_disc(
+            &self.grid,
+            &found.column,
+            &found.discs,
+            candidates,
+            DVec3::from_array(top.centroid_mm),
+        )?;
+        (!found.holds(&disc)).then_some(disc)
     }
 
     /// The canal chain, the column and its discs from the pockets read.

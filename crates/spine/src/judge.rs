@@ -96,6 +96,28 @@ pub(crate) fn merged_pieces(vertebrae: &[Vertebra]) -> impl Iterator<Item = &Ver
     })
 }
 
+/// The top piece, where the scan's top cuts it and it holds at least
+/// [`TOP_OVER_BELOW`] times the bone of the larger of the two whole
+/// vertebrae under it: a vertebra the scan cuts holds less than a whole
+/// one, and down a spine each level is 5–15% bigger than the one above,
+/// so such a piece most likely holds a remnant of the vertebra above as
+/// well, their disc lost at the scan's edge. (TotalSegmentator's CT at
+/// 1.5 mm on a grid tilted −15° as a gantry tilts it, or pitched −20°:
+/// L1 with 10 ml of T12's remnant, 79 and 77 ml beside L3's 71 and 68,
+/// under the bound of [`merged_pieces`].) Two below, not one: on the grid
+/// tilted +20° a false disc cut L1 to 34 ml under a 49 ml piece of T12
+/// and L1's top, and a disc sought in that piece cut it at T12's real
+/// disc, naming the pieces above "L1" T11 and T12.
+pub(crate) fn top_heavy_piece(vertebrae: &[Vertebra]) -> Option<&Vertebra> {
+    let top = vertebrae.first()?;
+    let cut = top.name != "sacrum" && top.flags.contains(&Flag::Partial);
+    let below = largest_whole_ml(vertebrae, [Some(1), Some(2)]);
+    (cut && below.is_finite() && top.volume_ml >= TOP_OVER_BELOW * below).then_some(top)
+}
+
+/// See [`top_heavy_piece`].
+const TOP_OVER_BELOW: f64 = 1.0;
+
 /// The index in `discs` (top down) of a disc that cut one vertebra in
 /// two: the faint disc between two whole pieces, each under
 /// `HALF_UNDER_NEIGHBOUR` of the larger of their whole neighbours and
@@ -259,5 +281,32 @@ mod false_disc_tests {
         let mut partial = cut.clone();
         partial[1].flags.push(Flag::Partial);
         assert_eq!(false_disc(&partial, &discs(40.0)), None);
+    }
+
+    #[test]
+    fn a_cut_top_piece_bigger_than_the_two_below_holds_a_remnant() {
+        let cut = [Flag::Partial];
+        let name = |v: Option<&Vertebra>| v.map(|v| v.name.clone());
+        // L1 with T12's remnant, 79 ml over L2's 64 and L3's 71.
+        let spine = |top_ml: f64, flags: &[Flag]| {
+            [
+                vertebra("L1", top_ml, 150.0, flags),
+                vertebra("L2", 64.0, 120.0, &[]),
+                vertebra("L3", 71.0, 90.0, &[]),
+            ]
+        };
+        assert_eq!(name(top_heavy_piece(&spine(79.0, &cut))), Some("L1".into()));
+        // A cut vertebra holds less than those under it; one the scan's
+        // top does not cut is left to `merged_pieces`.
+        assert_eq!(name(top_heavy_piece(&spine(60.0, &cut))), None);
+        assert_eq!(name(top_heavy_piece(&spine(79.0, &[]))), None);
+        // Beside a fragment cut off at a false disc, the next one down
+        // weighs: T12 with L1's top (49 ml) over L1's rest (34) and L2 (69).
+        let beside_a_fragment = [
+            vertebra("T12", 49.0, 150.0, &cut),
+            vertebra("L1", 34.0, 120.0, &[]),
+            vertebra("L2", 69.0, 90.0, &[]),
+        ];
+        assert_eq!(name(top_heavy_piece(&beside_a_fragment)), None);
     }
 }

@@ -70,39 +70,29 @@ def main(out: Path, fine: bool, noisy: bool, fine_noisy: bool) -> None:
             for name, member in MEMBERS.items():
                 data = tar.extractfile(f"totalsegmentator-{VERSION}/{member}").read()
                 (tmp / f"{name}.nii.gz").write_bytes(data)
+
+        def series(nifti: str, description: str, folder: str) -> None:
+            """`tmp / nifti` written as a DICOM series to `out / folder`."""
+            subprocess.run(
+                [sys.executable, str(make_series), "--nifti", str(tmp / nifti), "--signed",
+                 "--description", description, "--out", str(out / folder)],
+                check=True,
+            )
+
         if noisy:
             write_denser(tmp / "ct.nii.gz", tmp / "reference.nii.gz", tmp / "denser.nii.gz")
             write_resampled(tmp / "denser.nii.gz", tmp / "noisy.nii.gz", NOISY_MM, NOISE_HU)
-            subprocess.run(
-                [sys.executable, str(make_series), "--nifti", str(tmp / "noisy.nii.gz"),
-                 "--signed", "--description", "TOTALSEGMENTATOR EXAMPLE CT 1 MM NOISY",
-                 "--out", str(out / "ct-noisy")],
-                check=True,
-            )
+            series("noisy.nii.gz", "TOTALSEGMENTATOR EXAMPLE CT 1 MM NOISY", "ct-noisy")
             return
         if fine_noisy:
             write_resampled(tmp / "ct.nii.gz", tmp / "fine-noisy.nii.gz", FINE_MM, NOISE_HU)
-            subprocess.run(
-                [sys.executable, str(make_series), "--nifti", str(tmp / "fine-noisy.nii.gz"),
-                 "--signed", "--description", "TOTALSEGMENTATOR EXAMPLE CT 0.7 MM NOISY",
-                 "--out", str(out / "ct-fine-noisy")],
-                check=True,
-            )
+            series("fine-noisy.nii.gz", "TOTALSEGMENTATOR EXAMPLE CT 0.7 MM NOISY", "ct-fine-noisy")
             return
         if fine:
             write_resampled(tmp / "ct.nii.gz", tmp / "fine.nii.gz", FINE_MM, 0.0)
-            subprocess.run(
-                [sys.executable, str(make_series), "--nifti", str(tmp / "fine.nii.gz"), "--signed",
-                 "--description", "TOTALSEGMENTATOR EXAMPLE CT 0.7 MM", "--out",
-                 str(out / "ct-fine")],
-                check=True,
-            )
+            series("fine.nii.gz", "TOTALSEGMENTATOR EXAMPLE CT 0.7 MM", "ct-fine")
             return
-        subprocess.run(
-            [sys.executable, str(make_series), "--nifti", str(tmp / "ct.nii.gz"), "--signed",
-             "--description", "TOTALSEGMENTATOR EXAMPLE CT", "--out", str(out / "ct")],
-            check=True,
-        )
+        series("ct.nii.gz", "TOTALSEGMENTATOR EXAMPLE CT", "ct")
         labels, spacing = load_nifti(str(tmp / "reference.nii.gz"), None)
         (out / "reference.u8").write_bytes(labels.astype("uint8").tobytes())
         (out / "reference.json").write_text(

@@ -9,7 +9,7 @@ use crate::finish::{finish, sacrum_candidate, with_edges_placed};
 use crate::grid::{self, ReadPlan};
 use crate::judge::{false_disc, is_made_up, merged_pieces, plausible, quality, top_heavy_piece};
 use crate::measure::Flag;
-use crate::report::{Analysis, Labelled, Stage};
+use crate::report::{Analysis, Labelled, Stage, Vertebra};
 use crate::{SpineError, canal, column, merged, split};
 
 /// Analyses `volume`. `progress(stage, fraction)` returns false to cancel.
@@ -275,27 +275,13 @@ impl<'a> Analyser<'a> {
         candidates: &[split::Candidate],
         analysis: &Labelled,
     ) -> Option<column::Disc> {
-        let (good, whole) = quality(&analysis.spine);
+        let quality = quality(&analysis.spine);
         for piece in merged_pieces(&analysis.spine.vertebrae) {
-            let partial = piece.flags.contains(&Flag::Partial);
-            // Split, the piece adds a whole vertebra (and the sacrum, not
-            // counted) or, between two discs, two right for one wrong now.
-            let (good, whole) = if partial {
-                (good + 1, whole + 1)
-            } else {
-                (good + 2, whole + 1)
-            };
-            if !plausible(good, whole) {
+            if !worth_splitting(quality, piece) {
                 return None;
             }
-            let Some(disc) = merged::missed_disc(
-                &self.grid,
-                &found.column,
-                &found.discs,
-                candidates,
-                DVec3::from_array(piece.centroid_mm),
-            ) else {
-                if partial {
+            let Some(disc) = self.disc_in(found, candidates, piece) else {
+                if piece.flags.contains(&Flag::Partial) {
                     continue;
                 }
                 return None;
@@ -317,18 +303,27 @@ impl<'a> Analyser<'a> {
         analysis: &Labelled,
     ) -> Option<column::Disc> {
         let top = top_heavy_piece(&analysis.spine.vertebrae)?;
-        let (good, whole) = quality(&analysis.spine);
-        if !plausible(good + 1, whole + 1) {
+        if !worth_splitting(quality(&analysis.spine), top) {
             return None;
         }
-        let disc = merged::missed_disc(
+        self.disc_in(found, candidates, top)
+            .filter(|disc| !found.holds(disc))
+    }
+
+    /// The disc [`merged::missed_disc`] finds in `piece`, if any.
+    fn disc_in(
+        &self,
+        found: &Found,
+        candidates: &[split::Candidate],
+        piece: &Vertebra,
+    ) -> Option<column::Disc> {
+        merged::missed_disc(
             &self.grid,
             &found.column,
             &found.discs,
             candidates,
-            DVec3::from_array(top.centroid_mm),
-        )?;
-        (!found.holds(&disc)).then_some(disc)
+            DVec3::from_array(piece.centroid_mm),
+        )
     }
 
     /// The canal chain, the column and its discs from the pockets read.
@@ -523,6 +518,18 @@ impl<'a> Analyser<'a> {
         self.joined = false;
         self.rung = 0;
         Ok(())
+    }
+}
+
+/// Whether splitting `piece` at a missed disc could make a reading of
+/// `quality` (right vertebrae, whole ones) plausible: split, a piece the
+/// scan's edge cuts adds a whole vertebra (and the sacrum, not counted),
+/// a whole one, between two discs, two right for one wrong now.
+fn worth_splitting((good, whole): (usize, usize), piece: &Vertebra) -> bool {
+    if piece.flags.contains(&Flag::Partial) {
+        plausible(good + 1, whole + 1)
+    } else {
+        plausible(good + 2, whole + 1)
     }
 }
 

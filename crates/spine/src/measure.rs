@@ -187,13 +187,13 @@ impl BodyProbe<'_> {
     /// `t` rises or falls by less than 100, or reads brighter than any
     /// endplate inside `t` ([`NO_ENDPLATE_HU`]: bone cement).
     fn edge_near(&self, p: DVec3, dir: DVec3, t: f64) -> Option<f64> {
+        if self.beyond_any_endplate_inside(p, dir, t, 3.0) {
+            return None;
+        }
         let samples: Vec<(f64, f64)> = (-12..=12)
             .map(|n| t + f64::from(n) * STEP_MM)
             .map(|s| (s, self.hu_along(p, dir, s)))
             .collect();
-        if self.beyond_any_endplate_inside(p, dir, t, 3.0) {
-            return None;
-        }
         let (top, peak) = brightest(&samples[..13]);
         let floor = darkest(&samples[12..]);
         // The first fall past the endplate's peak: across a thin disc the
@@ -246,6 +246,9 @@ impl BodyProbe<'_> {
     /// as scanned; 32.5 since). None where anything brighter than an
     /// endplate lies there ([`NO_ENDPLATE_HU`]: bone cement).
     fn endplate_within_label(&self, p: DVec3, dir: DVec3, t: f64) -> Option<f64> {
+        if self.beyond_any_endplate_inside(p, dir, t, PAST_LABEL_MM) {
+            return None;
+        }
         let inside = (PAST_LABEL_MM / STEP_MM) as i32;
         let past = (3.0 / STEP_MM) as i32;
         let samples: Vec<(f64, f64)> = (-inside..=past)
@@ -254,9 +257,6 @@ impl BodyProbe<'_> {
             .map(|s| (s, self.hu_along(p, dir, s)))
             .collect();
         let within = samples.iter().take_while(|s| s.0 <= t).count();
-        if self.beyond_any_endplate_inside(p, dir, t, PAST_LABEL_MM) {
-            return None;
-        }
         let (top, peak) = brightest(&samples[..within]);
         edge_past_peak(&samples[top..], peak, darkest(&samples[top..]))
     }

@@ -1910,15 +1910,20 @@ fn middle_of(volume: &insitu_volume::Volume, reference: &[u8], classes: &[u8]) -
         .enumerate()
         .filter(|&(_, c)| classes.contains(c))
     {
-        let ijk = glam::DVec3::new(
-            (at % ni) as f64,
-            ((at / ni) % nj) as f64,
-            (at / ni / nj) as f64,
-        );
-        sum += g.world_of(ijk);
+        sum += g.world_of(voxel_at(at, [ni, nj]));
         n += 1.0;
     }
     sum / n
+}
+
+/// The (i, j, k) index of the voxel stored at `at` in a grid `ni` × `nj`
+/// voxels a slice.
+fn voxel_at(at: usize, [ni, nj]: [usize; 2]) -> glam::DVec3 {
+    glam::DVec3::new(
+        (at % ni) as f64,
+        ((at / ni) % nj) as f64,
+        (at / ni / nj) as f64,
+    )
 }
 
 /// The reference's classes of the graded vertebrae, T12 to L5.
@@ -2961,13 +2966,7 @@ fn cemented(volume: &insitu_volume::Volume, labels: &[u8], class: u8) -> insitu_
         .iter()
         .enumerate()
         .filter(|&(_, &c)| c == class)
-        .map(|(at, _)| {
-            glam::DVec3::new(
-                (at % ni) as f64,
-                ((at / ni) % nj) as f64,
-                (at / ni / nj) as f64,
-            )
-        })
+        .map(|(at, _)| voxel_at(at, [ni, nj]))
         .filter(|ijk| ijk.y < middle.y)
         .collect();
     let least = body
@@ -2985,12 +2984,7 @@ fn cemented(volume: &insitu_volume::Volume, labels: &[u8], class: u8) -> insitu_
     let mut out = hu.clone();
     let mut n = 0usize;
     for (at, value) in out.iter_mut().enumerate() {
-        let ijk = glam::DVec3::new(
-            (at % ni) as f64,
-            ((at / ni) % nj) as f64,
-            (at / ni / nj) as f64,
-        );
-        let r = (ijk - centre) / radii.max(glam::DVec3::splat(0.5));
+        let r = (voxel_at(at, [ni, nj]) - centre) / radii.max(glam::DVec3::splat(0.5));
         if r.length_squared() <= 1.0 {
             *value = CEMENT_HU;
             n += 1;

@@ -540,7 +540,7 @@ pub(crate) fn discs(grid: &Grid, stations: &[Station]) -> Vec<Disc> {
         for pair in kept.clone().windows(2) {
             let (a, b) = (pair[0].0, pair[1].0);
             let level = stations[(a + b) / 2].expected_mm;
-            if apart_mm(a, b) <= 1.6 * level {
+            if apart_mm(a, b) <= LONG_GAP_LEVELS * level {
                 continue;
             }
             let apart = 0.6 * level;
@@ -555,8 +555,14 @@ pub(crate) fn discs(grid: &Grid, stations: &[Station]) -> Vec<Disc> {
                         && apart_mm(i, b) >= apart
                         && rank > 0.0
                 })
-                .max_by(|x, y| x.1.total_cmp(&y.1));
-            if let Some(&c) = best {
+                .max_by(|x, y| x.1.total_cmp(&y.1))
+                .copied()
+                .or_else(|| {
+                    let inside =
+                        (a..=b).filter(|&i| apart_mm(a, i) >= apart && apart_mm(i, b) >= apart);
+                    filled_disc(&smooth, inside, typical, level).map(|i| (i, 0.0))
+                });
+            if let Some(c) = best {
                 kept.push(c);
                 added = true;
             }
@@ -566,7 +572,7 @@ pub(crate) fn discs(grid: &Grid, stations: &[Station]) -> Vec<Disc> {
         }
         kept.sort_by_key(|&(i, _)| i);
     }
-    drop_splits_of_one_level(&mut kept, apart_mm);
+    drop_splits_of_one_level(&mut kept, apart_mm, |i| stations[i].expected_mm);
     kept.into_iter()
         .map(|(i, depth)| {
             let (centre, normal, half_gap_mm) = disc_plane(grid, &stations[i]);
@@ -588,14 +594,28 @@ pub(crate) fn discs(grid: &Grid, stations: &[Station]) -> Vec<Disc> {
 /// of 18.9 and 15.1 mm against L2's 34.9.) A crushed vertebra beside a
 /// whole one does not add up to one level, nor do two crushed ones to
 /// within 15%; a run of short cervical levels has short levels beside it.
-fn drop_splits_of_one_level(kept: &mut Vec<(usize, f64)>, apart_mm: impl Fn(usize, usize) -> f64) {
+fn drop_splits_of_one_level(
+    kept: &mut Vec<(usize, f64)>,
+    apart_mm: impl Fn(usize, usize) -> f64,
+    expected_mm: impl Fn(usize) -> f64,
+) {
     loop {
         let gaps: Vec<f64> = kept.windows(2).map(|w| apart_mm(w[0].0, w[1].0)).collect();
+        // A gap of two levels (a disc missed there) is no level to weigh
+        // pieces against: with the L2–L3 disc hidden (bone cement leaked
+        // into it), L4's 37 mm and L5's 31 mm made one 72 mm "level" and
+        // the L4–L5 disc was dropped.
+        let one_level = |g: usize| {
+            let (a, b) = (kept[g].0, kept[g + 1].0);
+            gaps[g] <= LONG_GAP_LEVELS * expected_mm((a + b) / 2)
+        };
         let split = (1..kept.len().saturating_sub(1)).find(|&i| {
             let (a, b) = (gaps[i - 1], gaps[i]);
-            let beside: Vec<f64> = [i.checked_sub(2).map(|g| gaps[g]), gaps.get(i + 1).copied()]
+            let beside: Vec<f64> = [i.checked_sub(2), Some(i + 1).filter(|&g| g < gaps.len())]
                 .into_iter()
                 .flatten()
+                .filter(|&g| one_level(g))
+                .map(|g| gaps[g])
                 .collect();
             if beside.is_empty() {
                 return false;
@@ -613,6 +633,49 @@ fn drop_splits_of_one_level(kept: &mut Vec<(usize, f64)>, apart_mm: impl Fn(usiz
         }
     }
 }
+
+/// Kept discs further apart than this many levels (the body's depth)
+/// have one missed between them.
+const LONG_GAP_LEVELS: f64 = 1.6;
+
+/// The disc in a long gap that no dip shows because something far
+/// brighter than bone fills its middle: bone cement leaked into it from a
+/// vertebroplasty, or a calcified nucleus. Where that covers much of a
+/// cross-section the disc is a narrow bright band where a dip should be
+/// (with a 6 mm ball of 2,200 HU between L2 and L3 of TotalSegmentator's
+/// CT, L2 and L3 came out as one piece, and a median across the section
+/// read 1,053 HU there against the column's 116: no dip for any robust
+/// mean to find). The brightest station of `inside` is taken where it
+/// reads at least [`FILLED_DISC_TIMES`] the column's median and
+/// [`FILLED_DISC_OVER_HU`] over it, and its band (over halfway from the
+/// median to it) is under [`FILLED_DISC_LEVELS`] of a level thick: a
+/// sclerotic or cemented body is bright over most of its height.
+fn filled_disc(
+    smooth: &[f64],
+    inside: impl Iterator<Item = usize>,
+    typical: f64,
+    level_mm: f64,
+) -> Option<usize> {
+    let peak = inside.max_by(|&x, &y| smooth[x].total_cmp(&smooth[y]))?;
+    let bright = smooth[peak];
+    if bright < FILLED_DISC_TIMES * typical || bright < typical + FILLED_DISC_OVER_HU {
+        return None;
+    }
+    let half = (typical + bright) / 2.0;
+    let first = (0..=peak).rev().take_while(|&i| smooth[i] > half).last()?;
+    let last = (peak..smooth.len())
+        .take_while(|&i| smooth[i] > half)
+        .last()?;
+    let band_mm = (last - first + 1) as f64 * 0.5;
+    (band_mm < FILLED_DISC_LEVELS * level_mm).then_some(peak)
+}
+
+/// See [`filled_disc`].
+const FILLED_DISC_TIMES: f64 = 2.5;
+/// See [`filled_disc`].
+const FILLED_DISC_OVER_HU: f64 = 250.0;
+/// See [`filled_disc`].
+const FILLED_DISC_LEVELS: f64 = 0.5;
 
 /// See [`drop_splits_of_one_level`].
 const SPLIT_PIECE_MOST: f64 = 0.6;
@@ -768,4 +831,55 @@ fn darkest_plane(grid: &Grid, station: &Station) -> (DVec3, DVec3) {
     search(&coarse(4.0, 5), &coarse(5.0, 2), &coarse(1.0, 4), &mut at);
     search(&coarse(1.0, 3), &coarse(1.0, 3), &coarse(0.25, 4), &mut at);
     (best.1, best.2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Kept discs at these millimetres along a straight column whose
+    /// levels are 34 mm deep, after [`drop_splits_of_one_level`].
+    fn after_dropping_splits(at_mm: &[usize]) -> Vec<usize> {
+        let mut kept: Vec<(usize, f64)> = at_mm.iter().map(|&mm| (mm, 100.0)).collect();
+        drop_splits_of_one_level(&mut kept, |i, j| i.abs_diff(j) as f64, |_| 34.0);
+        kept.into_iter().map(|(mm, _)| mm).collect()
+    }
+
+    #[test]
+    fn a_dark_band_across_one_body_is_dropped_but_not_a_disc_beside_a_missed_one() {
+        // 19 + 16 mm between levels of 35: one body cut by its marrow.
+        assert_eq!(
+            after_dropping_splits(&[0, 35, 70, 89, 105, 140]),
+            [0, 35, 70, 105, 140]
+        );
+        // 37 + 31 mm beside a 72 mm gap (a disc missed in it): two levels.
+        assert_eq!(
+            after_dropping_splits(&[0, 34, 106, 143, 174]),
+            [0, 34, 106, 143, 174]
+        );
+    }
+
+    /// A profile every 0.5 mm at 110 HU with `band_mm` reading `hu` around
+    /// its middle.
+    fn profile_with_band(band_mm: f64, hu: f64) -> Vec<f64> {
+        let n = 141;
+        (0..n)
+            .map(|i| {
+                let off_mm = (i as f64 - 70.0).abs() * 0.5;
+                if off_mm <= band_mm / 2.0 { hu } else { 110.0 }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_narrow_band_far_brighter_than_bone_is_a_filled_disc_and_nothing_else_is() {
+        let found = |band_mm: f64, hu: f64| {
+            filled_disc(&profile_with_band(band_mm, hu), 20..121, 110.0, 34.0)
+        };
+        assert!(found(6.0, 1000.0).is_some_and(|i| (64..=76).contains(&i)));
+        // A cemented or sclerotic body: bright over most of a level.
+        assert_eq!(found(25.0, 1000.0), None);
+        // Endplates: brighter than the column, not far brighter.
+        assert_eq!(found(6.0, 220.0), None);
+    }
 }

@@ -3097,3 +3097,65 @@ fn body_centre(volume: &insitu_volume::Volume, labels: &[u8], class: u8) -> glam
     }
     sum / n
 }
+
+/// Degenerative spondylolisthesis, common in older patients' lumbar CTs:
+/// TotalSegmentator's osteoporotic CT with L4 and everything above it
+/// slipped forward over L5 by [`SLIP_MM`] (grade 1, a quarter of L5's
+/// body depth), as scanned (3 mm) and at 1.5 mm: every vertebra named,
+/// each at the graded bar against the reference's labels slipped alike
+/// (at 1.5 mm, 3 mm labels upsampled: the crushed bodies' bar).
+#[test]
+fn a_lumbar_vertebra_slipped_forward_is_named_and_split() {
+    let (volume, reference) = low_density_ct();
+    let class = |name: &str| EXPECTED.iter().find(|e| e.0 == name).expect("graded").2;
+    let fine = finer(&volume, [2, 2, 2]);
+    let fine_reference = finer_labels(&reference, &volume, [2, 2, 2]);
+    for (ct, labels, upsampled) in [(&volume, &reference, false), (&fine, &fine_reference, true)] {
+        let (slipped, slipped_labels) = slipped_forward(ct, labels, [class("L5"), class("L4")]);
+        let analysis = analysed_from_the_sacrum(&slipped);
+        assert_named_with_dice(
+            &analysis.spine,
+            analysis.labelmap.labels(),
+            &slipped_labels,
+            &EXPECTED,
+            |_, least| Some(if upsampled { CRUSHED_DICE } else { least }),
+        );
+    }
+}
+
+/// How far (mm) [`slipped_forward`] moves the upper spine.
+const SLIP_MM: f64 = 9.0;
+
+/// `volume` and its `labels` with everything above the plane halfway
+/// between the bodies of reference classes `[below, above]`, square to the
+/// line between their centres, moved [`SLIP_MM`] forward (to lower j,
+/// as [`body_centre`] takes the front). What comes in behind is air.
+fn slipped_forward(
+    volume: &insitu_volume::Volume,
+    labels: &[u8],
+    [below, above]: [u8; 2],
+) -> (insitu_volume::Volume, Vec<u8>) {
+    let g = *volume.geometry();
+    let [ni, nj, _] = g.dims.to_array().map(|n| n as usize);
+    let (low, high) = (
+        body_centre(volume, labels, below),
+        body_centre(volume, labels, above),
+    );
+    let (plane, up) = ((low + high) / 2.0, (high - low).normalize());
+    let shift = (SLIP_MM / g.spacing().y).round() as usize;
+    let insitu_volume::Voxels::I16(stored) = volume.voxels() else {
+        panic!("integer HU");
+    };
+    let (mut hu, mut classes) = (stored.clone(), labels.to_vec());
+    for at in 0..stored.len() {
+        let ijk = voxel_at(at, [ni, nj]);
+        if (g.world_of(ijk) - plane).dot(up) <= 0.0 {
+            continue;
+        }
+        let from = (ijk.y as usize + shift < nj).then_some(at + shift * ni);
+        hu[at] = from.map_or(-1000, |f| stored[f]);
+        classes[at] = from.map_or(0, |f| labels[f]);
+    }
+    let slipped = insitu_volume::Volume::new(g, insitu_volume::Voxels::I16(hu)).expect("a volume");
+    (slipped, classes)
+}

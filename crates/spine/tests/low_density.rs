@@ -1284,7 +1284,7 @@ fn a_merge_and_a_split_at_the_hidden_disc_give_back_the_first_analysis() {
     let split = merged_and_split_again(&volume, &first, ["L2", "L3"], 0.97);
     for name in ["L2", "L3"] {
         let ours = by_name(&split.spine, name).label;
-        let theirs = EXPECTED.iter().find(|e| e.0 == name).expect("expected").2;
+        let theirs = reference_class(name);
         let against_reference =
             Overlap::of(split.labelmap.labels(), ours, &reference, theirs).dice();
         eprintln!("{name}: Dice {against_reference:.3} against the reference");
@@ -2199,7 +2199,7 @@ fn a_crushed_osteoporotic_vertebra_is_named_and_flagged() {
         ("L2", 0.5, true),
         ("L4", 0.5, true),
     ] {
-        let theirs = EXPECTED.iter().find(|e| e.0 == name).expect("graded").2;
+        let theirs = reference_class(name);
         let (ct, labels) = if at_3_mm {
             (&volume, &reference)
         } else {
@@ -2252,7 +2252,7 @@ const CRUSHED_DICE: f64 = 0.82;
 #[test]
 fn a_narrowed_lumbar_disc_is_found_between_its_endplates() {
     let (volume, reference) = low_density_ct();
-    let l5 = EXPECTED.iter().find(|e| e.0 == "L5").expect("graded").2;
+    let l5 = reference_class("L5");
     let fine = finer(&volume, [2, 2, 2]);
     let fine_labels = finer_labels(&reference, &volume, [2, 2, 2]);
     for (ct, labels, left, upsampled) in [
@@ -2823,7 +2823,7 @@ fn vacuum_disc(volume: &insitu_volume::Volume, labels: &[u8], below: u8) -> insi
 #[test]
 fn a_wedge_fracture_on_osteoporotic_bone_is_flagged() {
     let (volume, reference) = low_density_ct();
-    let l2 = EXPECTED.iter().find(|e| e.0 == "L2").expect("graded").2;
+    let l2 = reference_class("L2");
     let fine = finer(&volume, [2, 2, 2]);
     let fine_labels = finer_labels(&reference, &volume, [2, 2, 2]);
     for (ct, labels, upsampled) in [(&volume, &reference, false), (&fine, &fine_labels, true)] {
@@ -2903,25 +2903,13 @@ fn wedged(
 #[test]
 fn bone_cement_in_a_vertebral_body_leaves_its_heights() {
     let (volume, reference) = low_density_ct();
-    let l2 = EXPECTED.iter().find(|e| e.0 == "L2").expect("graded").2;
+    let l2 = reference_class("L2");
     let fine = finer(&volume, [2, 2, 2]);
     let fine_reference = finer_labels(&reference, &volume, [2, 2, 2]);
     for (ct, labels) in [(&volume, &reference), (&fine, &fine_reference)] {
         let plain = analysed_from_the_sacrum(ct);
         let treated = analysed_from_the_sacrum(&cemented(ct, labels, l2));
-        for v in &plain.spine.vertebrae {
-            let same = by_name(&treated.spine, &v.name);
-            let dice = Overlap::of(
-                treated.labelmap.labels(),
-                same.label,
-                plain.labelmap.labels(),
-                v.label,
-            )
-            .dice();
-            eprintln!(
-                "{}: Dice {dice:.3} against the CT without the cement, flags {:?}",
-                v.name, same.flags
-            );
+        for (v, same, dice) in alike_by_name(&treated, &plain, "the CT without the cement") {
             assert!(dice >= 0.95, "{}: Dice {dice:.3}", v.name);
             // No height or shape flag of a whole vertebra comes or goes
             // with the cement (a faint disc is weighed against the
@@ -3012,8 +3000,7 @@ fn cemented(volume: &insitu_volume::Volume, labels: &[u8], class: u8) -> insitu_
 #[test]
 fn bright_material_in_a_disc_leaves_the_levels() {
     let (volume, reference) = low_density_ct();
-    let class = |name: &str| EXPECTED.iter().find(|e| e.0 == name).expect("graded").2;
-    let (l2, l3) = (class("L2"), class("L3"));
+    let (l2, l3) = (reference_class("L2"), reference_class("L3"));
     let fine = finer(&volume, [2, 2, 2]);
     let fine_reference = finer_labels(&reference, &volume, [2, 2, 2]);
     for (ct, labels) in [(&volume, &reference), (&fine, &fine_reference)] {
@@ -3025,19 +3012,7 @@ fn bright_material_in_a_disc_leaves_the_levels() {
             );
             let treated =
                 analysed_from_the_sacrum(&with_ball_in_disc(ct, labels, [l2, l3], radius_mm, hu));
-            for v in &plain.spine.vertebrae {
-                let same = by_name(&treated.spine, &v.name);
-                let dice = Overlap::of(
-                    treated.labelmap.labels(),
-                    same.label,
-                    plain.labelmap.labels(),
-                    v.label,
-                )
-                .dice();
-                eprintln!(
-                    "{}: Dice {dice:.3} against the CT without it, flags {:?}",
-                    v.name, same.flags
-                );
+            for (v, _, dice) in alike_by_name(&treated, &plain, "the CT without it") {
                 let bar = if ["L2", "L3"].contains(&v.name.as_str()) {
                     0.9
                 } else {
@@ -3100,56 +3075,82 @@ fn body_centre(volume: &insitu_volume::Volume, labels: &[u8], class: u8) -> glam
 
 /// Degenerative spondylolisthesis, common in older patients' lumbar CTs:
 /// TotalSegmentator's osteoporotic CT with L4 and everything above it
-/// slipped forward over L5 by [`SLIP_MM`] (grade 1, a quarter of L5's
-/// body depth), as scanned (3 mm) and at 1.5 mm: every vertebra named,
-/// each at the graded bar against the reference's labels slipped alike
-/// (at 1.5 mm, 3 mm labels upsampled: the crushed bodies' bar).
+/// slipped forward over L5 by each of [`SLIPS_MM`] (grades 1 and 2: a
+/// quarter and over 40% of L5's body depth), as scanned (3 mm) and at
+/// 1.5 mm (graded at the reference's voxel centres): every vertebra named,
+/// each at the graded bar against the reference's labels slipped alike.
 #[test]
 fn a_lumbar_vertebra_slipped_forward_is_named_and_split() {
     let (volume, reference) = low_density_ct();
-    let class = |name: &str| EXPECTED.iter().find(|e| e.0 == name).expect("graded").2;
+    let plane = slip_plane(
+        &volume,
+        &reference,
+        [reference_class("L5"), reference_class("L4")],
+    );
     let fine = finer(&volume, [2, 2, 2]);
-    let fine_reference = finer_labels(&reference, &volume, [2, 2, 2]);
-    for (ct, labels, upsampled) in [(&volume, &reference, false), (&fine, &fine_reference, true)] {
-        let (slipped, slipped_labels) = slipped_forward(ct, labels, [class("L5"), class("L4")]);
-        let analysis = analysed_from_the_sacrum(&slipped);
-        assert_named_with_dice(
-            &analysis.spine,
-            analysis.labelmap.labels(),
-            &slipped_labels,
-            &EXPECTED,
-            |_, least| Some(if upsampled { CRUSHED_DICE } else { least }),
-        );
+    let fine_labels = finer_labels(&reference, &volume, [2, 2, 2]);
+    for slip_mm in SLIPS_MM {
+        let (slipped, slipped_reference) = slipped_forward(&volume, &reference, plane, slip_mm);
+        let (fine_slipped, _) = slipped_forward(&fine, &fine_labels, plane, slip_mm);
+        for ct in [&slipped, &fine_slipped] {
+            eprintln!(
+                "== slipped {slip_mm} mm, {:?} mm voxels",
+                ct.geometry().spacing()
+            );
+            let analysis = analysed_from_the_sacrum(ct);
+            let factor =
+                (volume.geometry().spacing().z / ct.geometry().spacing().z).round() as usize;
+            let at_reference =
+                at_coarse_centres(analysis.labelmap.labels(), &volume, ct, [factor; 3]);
+            assert_named_with_dice(
+                &analysis.spine,
+                &at_reference,
+                &slipped_reference,
+                &EXPECTED,
+                |_, least| Some(least),
+            );
+        }
     }
 }
 
-/// How far (mm) [`slipped_forward`] moves the upper spine.
-const SLIP_MM: f64 = 9.0;
+/// How far (mm) [`a_lumbar_vertebra_slipped_forward_is_named_and_split`]
+/// moves the upper spine: whole voxels at 3 and 1.5 mm.
+const SLIPS_MM: [f64; 2] = [9.0, 15.0];
 
-/// `volume` and its `labels` with everything above the plane halfway
-/// between the bodies of reference classes `[below, above]`, square to the
-/// line between their centres, moved [`SLIP_MM`] forward (to lower j,
-/// as [`body_centre`] takes the front). What comes in behind is air.
-fn slipped_forward(
+/// The plane (a point and its normal, up) halfway between the bodies of
+/// reference classes `[below, above]`, square to the line between their
+/// centres.
+fn slip_plane(
     volume: &insitu_volume::Volume,
     labels: &[u8],
     [below, above]: [u8; 2],
-) -> (insitu_volume::Volume, Vec<u8>) {
-    let g = *volume.geometry();
-    let [ni, nj, _] = g.dims.to_array().map(|n| n as usize);
+) -> (glam::DVec3, glam::DVec3) {
     let (low, high) = (
         body_centre(volume, labels, below),
         body_centre(volume, labels, above),
     );
-    let (plane, up) = ((low + high) / 2.0, (high - low).normalize());
-    let shift = (SLIP_MM / g.spacing().y).round() as usize;
+    ((low + high) / 2.0, (high - low).normalize())
+}
+
+/// `volume` and its `labels` with everything above `(point, up)` moved
+/// `slip_mm` forward (to lower j, as [`body_centre`] takes the front).
+/// What comes in behind is air.
+fn slipped_forward(
+    volume: &insitu_volume::Volume,
+    labels: &[u8],
+    (point, up): (glam::DVec3, glam::DVec3),
+    slip_mm: f64,
+) -> (insitu_volume::Volume, Vec<u8>) {
+    let g = *volume.geometry();
+    let [ni, nj, _] = g.dims.to_array().map(|n| n as usize);
+    let shift = (slip_mm / g.spacing().y).round() as usize;
     let insitu_volume::Voxels::I16(stored) = volume.voxels() else {
         panic!("integer HU");
     };
     let (mut hu, mut classes) = (stored.clone(), labels.to_vec());
     for at in 0..stored.len() {
         let ijk = voxel_at(at, [ni, nj]);
-        if (g.world_of(ijk) - plane).dot(up) <= 0.0 {
+        if (g.world_of(ijk) - point).dot(up) <= 0.0 {
             continue;
         }
         let from = (ijk.y as usize + shift < nj).then_some(at + shift * ni);
@@ -3158,4 +3159,38 @@ fn slipped_forward(
     }
     let slipped = insitu_volume::Volume::new(g, insitu_volume::Voxels::I16(hu)).expect("a volume");
     (slipped, classes)
+}
+
+/// The reference's class of the graded vertebra `name`.
+fn reference_class(name: &str) -> u8 {
+    EXPECTED.iter().find(|e| e.0 == name).expect("graded").2
+}
+
+/// Each vertebra of `plain`, the one named alike in `changed` and their
+/// Dice, printed against `plain_is`.
+fn alike_by_name<'a>(
+    changed: &'a insitu_spine::Analysis,
+    plain: &'a insitu_spine::Analysis,
+    plain_is: &str,
+) -> Vec<(&'a insitu_spine::Vertebra, &'a insitu_spine::Vertebra, f64)> {
+    plain
+        .spine
+        .vertebrae
+        .iter()
+        .map(|v| {
+            let same = by_name(&changed.spine, &v.name);
+            let dice = Overlap::of(
+                changed.labelmap.labels(),
+                same.label,
+                plain.labelmap.labels(),
+                v.label,
+            )
+            .dice();
+            eprintln!(
+                "{}: Dice {dice:.3} against {plain_is}, flags {:?}",
+                v.name, same.flags
+            );
+            (v, same, dice)
+        })
+        .collect()
 }

@@ -2949,14 +2949,7 @@ const CEMENT_HU: i16 = 2200;
 fn cemented(volume: &insitu_volume::Volume, labels: &[u8], class: u8) -> insitu_volume::Volume {
     let g = *volume.geometry();
     let [ni, nj, _] = g.dims.to_array().map(|n| n as usize);
-    let middle = g.index_of(middle_of(volume, labels, &[class]));
-    let body: Vec<glam::DVec3> = labels
-        .iter()
-        .enumerate()
-        .filter(|&(_, &c)| c == class)
-        .map(|(at, _)| voxel_at(at, [ni, nj]))
-        .filter(|ijk| ijk.y < middle.y)
-        .collect();
+    let body = body_voxels(volume, labels, class);
     let least = body
         .iter()
         .copied()
@@ -3064,18 +3057,27 @@ fn with_ball_in_disc(
 /// The centre (patient mm) of the body of reference class `class`: its
 /// voxels in front of the class's centroid.
 fn body_centre(volume: &insitu_volume::Volume, labels: &[u8], class: u8) -> glam::DVec3 {
+    let body = body_voxels(volume, labels, class);
+    let sum: glam::DVec3 = body
+        .iter()
+        .map(|&ijk| volume.geometry().world_of(ijk))
+        .sum();
+    sum / body.len() as f64
+}
+
+/// The (i, j, k) of the body of reference class `class`: its voxels in
+/// front of the class's centroid (its posterior elements lie behind).
+fn body_voxels(volume: &insitu_volume::Volume, labels: &[u8], class: u8) -> Vec<glam::DVec3> {
     let g = volume.geometry();
     let [ni, nj, _] = g.dims.to_array().map(|n| n as usize);
     let middle = g.index_of(middle_of(volume, labels, &[class]));
-    let (mut sum, mut n) = (glam::DVec3::ZERO, 0.0);
-    for (at, _) in labels.iter().enumerate().filter(|&(_, &c)| c == class) {
-        let ijk = voxel_at(at, [ni, nj]);
-        if ijk.y < middle.y {
-            sum += g.world_of(ijk);
-            n += 1.0;
-        }
-    }
-    sum / n
+    labels
+        .iter()
+        .enumerate()
+        .filter(|&(_, &c)| c == class)
+        .map(|(at, _)| voxel_at(at, [ni, nj]))
+        .filter(|ijk| ijk.y < middle.y)
+        .collect()
 }
 
 /// Degenerative spondylolisthesis, common in older patients' lumbar CTs:

@@ -28,15 +28,22 @@ after(() => server?.close());
 
 /**
  * Opens `dir`'s files through the file input; the load status once ready.
- * In two of about twenty runs here the first load was never ready, and
- * nothing told why (the cause is not known). Now: where no load began
- * (the status still idle), the files are set again, and that is said; a
- * load that began and never ends fails with the status and all the app
- * logged.
+ * Where no load began (the status still idle), the files are set again,
+ * and that is said; a load that began and never ends fails with every
+ * status it showed and all the app logged. (That history found why one
+ * cold load in about twenty stayed at "Decoding…": the study worker was
+ * blocked inside Firefox's `new Worker` for a decoder; the page starts
+ * them now.)
  */
 async function openFiles(page, dir, logged) {
   const files = readdirSync(dir).map((name) => path.join(dir, name));
   const status = () => page.$eval('[data-testid="load-status"]', (s) => ({ ...s.dataset, text: s.textContent }));
+  await page.evaluate(() => {
+    window.__statusLog = [];
+    const s = document.querySelector('[data-testid="load-status"]');
+    new MutationObserver(() => window.__statusLog.push(`${(performance.now() / 1000).toFixed(2)} s: ${s.textContent}`))
+      .observe(s, { childList: true, characterData: true, subtree: true });
+  });
   const before = await status();
   for (let attempt = 1; ; attempt++) {
     await (await page.$('[data-testid="open-files"]')).uploadFile(...files);
@@ -55,6 +62,7 @@ async function openFiles(page, dir, logged) {
     await page.waitForSelector('[data-testid="load-status"][data-state="ready"]', { timeout: 120_000 });
   } catch (e) {
     console.log(`never ready: ${JSON.stringify(await status())}\n${logged.join('\n')}`);
+    console.log(`statuses: ${(await page.evaluate(() => window.__statusLog)).join(' | ')}`);
     throw e;
   }
   return status();

@@ -687,6 +687,67 @@ test('decoder workers give the same voxels as decoding in the study worker', asy
   }
 });
 
+test('a decoder worker that cannot start, or stays silent, leaves the series decoded in the study worker', async () => {
+  // Decoders are the study worker's wasm started again. Here the server,
+  // once the app is running, answers that wasm with a 404 (a decoder whose
+  // wasm does not start: its error event), then never answers it (a silent
+  // decoder, given up after the 2 s the page address sets; 30 s by
+  // default). Each load must end ready, decoded in the study worker, with
+  // the views of a plain decode. Before, either one left the status at
+  // "Decoding…" for ever.
+  const phantoms = process.env.INSITU_PHANTOMS;
+  assert.ok(phantoms, 'INSITU_PHANTOMS unset: run through `cargo xtask test`');
+  const folder = path.join(phantoms, 'j2k-lossless');
+  const views = async (page) => {
+    await waitSurface(page);
+    await page.waitForTimeout(300);
+    const shots = [];
+    for (const view of ['axial', 'coronal', 'sagittal']) {
+      shots.push(await page.getByTestId(`view-${view}`).screenshot());
+    }
+    return shots;
+  };
+  let reference;
+  for (const failure of ['plain', 'missing', 'hold']) {
+    const app = await openApp({
+      webgpu: false,
+      query: failure === 'plain' ? '?decoders=0' : '?decoders=2&job-kb=64&decoder-wait-ms=2000',
+    });
+    const { browser, page } = app;
+    let restore = () => {};
+    try {
+      // The service worker has fetched its copy of the app (a 404 here
+      // would only fail its install), so what follows is the decoders'.
+      await page.evaluate(() => Promise.race([
+        navigator.serviceWorker?.ready,
+        new Promise((resolve) => setTimeout(resolve, 10_000)),
+      ]));
+      if (failure !== 'plain') {
+        restore = server.answer((url) => (url.endsWith('/insitu-worker_bg.wasm') ? failure : undefined));
+      }
+      const started = Date.now();
+      await page.getByTestId('open-folder').setInputFiles(folder);
+      await waitReady(page, 60_000);
+      const seconds = (Date.now() - started) / 1000;
+      const status = page.getByTestId('load-status');
+      console.log(`decoders' wasm ${failure}: ${await status.textContent()} (${seconds.toFixed(1)} s from the input)`);
+      assert.equal(await status.getAttribute('data-decoders'), '0', 'decoded in the study worker');
+      const shots = await views(page);
+      if (failure === 'plain') {
+        reference = shots;
+      } else {
+        for (const [i, view] of ['axial', 'coronal', 'sagittal'].entries()) {
+          assert.ok(shots[i].equals(reference[i]), `${failure}: ${view} view differs from a plain decode`);
+        }
+      }
+      await assertQuiet(app, `decoders' wasm ${failure}`, { longTasks: false });
+    } finally {
+      restore();
+      await browser.close();
+    }
+  }
+});
+
 test('cancelling a load keeps the study that was open, in the same worker', async () => {
   // A large folder (the 512x512x300 test phantom, 158 MB) opened over the
   // head CT, then cancelled while it reads or decodes.

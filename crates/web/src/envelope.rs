@@ -1,7 +1,8 @@
 //! Every message between the page's threads (UI ↔ study worker ↔ decoder
 //! workers) in one shape: `{msg, buffers, files, names}`. `msg` is the
 //! serialised request or reply; `buffers` are typed arrays or ArrayBuffers
-//! whose memory is transferred, never copied; `files` are `File` handles
+//! whose memory is transferred, never copied (or a `MessagePort`, handed
+//! over); `files` are `File` handles
 //! (cheap to pass: the bytes stay with the browser) with their display
 //! names, or the one Blob of an export.
 
@@ -14,7 +15,7 @@ use wasm_bindgen::prelude::*;
 /// What travels beside a message.
 #[derive(Debug, Default)]
 pub struct Attachments {
-    /// Typed arrays (or ArrayBuffers), transferred.
+    /// Typed arrays (or ArrayBuffers, or MessagePorts), transferred.
     pub buffers: Array,
     /// `File` handles (or an export's Blob).
     pub files: Array,
@@ -52,6 +53,8 @@ pub enum Target<'a> {
     Parent(&'a web_sys::DedicatedWorkerGlobalScope),
     /// To a worker we started.
     Worker(&'a web_sys::Worker),
+    /// Over a port (between the study worker and a decoder).
+    Port(&'a web_sys::MessagePort),
 }
 
 /// The message object and its transfer list.
@@ -60,11 +63,11 @@ fn pack(message: &impl Serialize, attachments: &Attachments) -> (Object, Array) 
     let msg = serde_wasm_bindgen::to_value(message).expect("messages serialise");
     let transfer = Array::new();
     for b in attachments.buffers.iter() {
-        let buffer = b
-            .dyn_ref::<js_sys::ArrayBuffer>()
-            .cloned()
-            .unwrap_or_else(|| b.unchecked_ref::<js_sys::Uint8Array>().buffer());
-        transfer.push(&buffer);
+        if b.is_instance_of::<js_sys::ArrayBuffer>() || b.is_instance_of::<web_sys::MessagePort>() {
+            transfer.push(&b);
+        } else {
+            transfer.push(&b.unchecked_ref::<js_sys::Uint8Array>().buffer());
+        }
     }
     let _ = Reflect::set(&envelope, &"msg".into(), &msg);
     let _ = Reflect::set(&envelope, &"buffers".into(), &attachments.buffers);
@@ -81,6 +84,7 @@ pub fn post(target: Target<'_>, message: &impl Serialize, attachments: Attachmen
     let posted = match target {
         Target::Parent(scope) => scope.post_message_with_transfer(&envelope, &transfer),
         Target::Worker(worker) => worker.post_message_with_transfer(&envelope, &transfer),
+        Target::Port(port) => port.post_message_with_transferable(&envelope, &transfer),
     };
     if let Err(e) = posted {
         web_sys::console::error_2(&"insitu: a message could not be posted".into(), &e);

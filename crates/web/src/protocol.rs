@@ -184,6 +184,25 @@ pub enum Request {
         /// Cache volumes and meshes in IndexedDB.
         keep: bool,
     },
+    /// Decoder `decoder` of pool `pool` ([`Reply::StartDecoders`]) has
+    /// started; the port to talk to it travels beside this. Jumps the
+    /// queue (the load under way waits for it).
+    DecoderStarted {
+        /// The pool it belongs to.
+        pool: u32,
+        /// Which of the pool's decoders.
+        decoder: usize,
+    },
+    /// Decoder `decoder` of pool `pool` failed (its `error` event, which
+    /// reaches the page that started it). Jumps the queue.
+    DecoderFailed {
+        /// The pool it belongs to.
+        pool: u32,
+        /// Which of the pool's decoders.
+        decoder: usize,
+        /// The browser's message.
+        why: String,
+    },
 }
 
 impl Request {
@@ -462,6 +481,23 @@ pub enum Reply {
         /// Why.
         error: Failure,
     },
+    /// Start `count` decoder workers for a load and hand each one's port
+    /// back ([`Request::DecoderStarted`]). The page starts them: a worker
+    /// that Firefox starts from inside another worker can block that
+    /// worker for good (seen: one load in about twenty on Firefox ESR 153
+    /// never got past `new Worker`), one started from a page never does.
+    StartDecoders {
+        /// This pool's number (replies about another pool are stale).
+        pool: u32,
+        /// How many.
+        count: usize,
+    },
+    /// The load is done with pool `pool`: its decoders end, giving their
+    /// heaps back.
+    StopDecoders {
+        /// Which pool.
+        pool: u32,
+    },
 }
 
 impl Reply {
@@ -493,6 +529,8 @@ impl Reply {
             Self::VolumeSlices { .. } => "volume slices",
             Self::Tags { .. } => "tags",
             Self::Failed { .. } => "failed",
+            Self::StartDecoders { .. } => "start decoders",
+            Self::StopDecoders { .. } => "stop decoders",
         }
     }
 }
@@ -914,10 +952,13 @@ pub struct SurfaceSummary {
     pub drawn_triangles: Option<usize>,
 }
 
-/// Study worker → decoder worker.
+/// Page or study worker → decoder worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DecoderRequest {
+    /// From the page that started it, answering its `Ready`: the port
+    /// (beside this) on which the study worker sends its jobs.
+    Connect,
     /// Decode a job; its files' `File` handles travel beside it.
     Decode {
         /// The job.
@@ -930,11 +971,11 @@ pub enum DecoderRequest {
     Recycle,
 }
 
-/// Decoder worker → study worker.
+/// Decoder worker → page (`Ready`) or study worker (the rest).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DecoderReply {
-    /// Started; jobs may be sent.
+    /// Started (to the page): it may connect it.
     Ready,
     /// The job's samples (transferred beside it, in job order).
     Decoded {

@@ -16,13 +16,30 @@ const TYPES = {
   '.webmanifest': 'application/manifest+json',
 };
 
+/**
+ * Serves `dist`. `server.answer(rule)` makes the server misbehave from then
+ * on, as a broken network or disk would: `rule(path)` returns 'missing'
+ * (404) or 'hold' (never answered, until the server closes) for a request,
+ * or nothing to serve it. It returns a function that removes the rule.
+ */
 export async function startServer(dist) {
   const root = path.resolve(dist);
   await stat(path.join(root, 'index.html')); // fail early if dist/ is not built
   const requests = [];
+  const rules = [];
+  const held = [];
   const server = http.createServer(async (req, res) => {
     requests.push({ method: req.method, url: req.url });
     const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    const rule = rules.map((r) => r(urlPath)).find(Boolean);
+    if (rule === 'missing') {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    if (rule === 'hold') {
+      held.push(res);
+      return;
+    }
     let file = path.join(root, urlPath);
     if (!file.startsWith(root)) {
       res.writeHead(403).end();
@@ -46,6 +63,13 @@ export async function startServer(dist) {
     url: `http://127.0.0.1:${port}/`,
     origin: `http://127.0.0.1:${port}`,
     requests,
-    close: () => new Promise((resolve) => server.close(resolve)),
+    answer(rule) {
+      rules.push(rule);
+      return () => rules.splice(rules.indexOf(rule), 1);
+    },
+    close: () => {
+      for (const res of held) res.destroy();
+      return new Promise((resolve) => server.close(resolve));
+    },
   };
 }

@@ -12,11 +12,12 @@ use crate::envelope::{self, Attachments, Target};
 use crate::protocol::{Reply, Request};
 
 /// Starts the study worker (built by Trunk from `insitu-worker`), or takes
-/// over the one `www/boot.js` started as the page began loading. Two
-/// settings in the page address reach it, so tests and the benchmark can
-/// compare both ways in one run: `?decoders=N` (how many decoder workers a
+/// over the one `www/boot.js` started as the page began loading. Settings
+/// in the page address reach it, so tests and the benchmark can compare
+/// both ways in one run: `?decoders=N` (how many decoder workers a
 /// compressed series gets; 0: decode in the study worker), `?job-kb=N`
-/// (the most KiB of samples in one decoder job) and
+/// (the most KiB of samples in one decoder job), `?decoder-wait-ms=N` (how
+/// long a silent decoder is waited for) and
 /// `?slices=gpu` (reslice the 2D views on the GPU even when it is a
 /// software rasterizer); `?demo=512` builds the demo at 512²×300 (the
 /// spine benchmark's size); `?preview=N` draws surfaces over N triangles
@@ -31,6 +32,9 @@ pub fn spawn_worker() -> Worker {
     }
     if let Some(n) = setting("job-kb").and_then(|n| n.parse::<usize>().ok()) {
         name.push_str(&format!(";job-kb={n}"));
+    }
+    if let Some(n) = setting("decoder-wait-ms").and_then(|n| n.parse::<u32>().ok()) {
+        name.push_str(&format!(";decoder-wait-ms={n}"));
     }
     if setting("slices").as_deref() == Some("gpu") {
         name.push_str(";slices=gpu");
@@ -114,6 +118,7 @@ pub fn send(request: Request) {
 /// Replaces the study worker with a fresh one.
 pub fn restart_worker() {
     let app = app();
+    super::decoders::stop_all();
     app.worker.borrow().terminate();
     app.worker_ready.set(false);
     app.outbox.borrow_mut().clear();

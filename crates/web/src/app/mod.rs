@@ -8,6 +8,7 @@
 
 mod canvas_size;
 mod controls;
+mod decoders;
 mod files;
 mod first_views;
 mod input;

@@ -62,6 +62,8 @@ pub fn handle(reply: Reply, attachments: Attachments) {
         }
         Reply::Tags { series, entries } => panel::show_tags(series, &entries),
         Reply::Failed { during, error } => failed(during, &error),
+        Reply::StartDecoders { pool, count } => super::decoders::start(pool, count),
+        Reply::StopDecoders { pool } => super::decoders::stop(pool),
     }
 }
 

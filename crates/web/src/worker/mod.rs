@@ -121,7 +121,7 @@ async fn serve_waiting(
 
 /// Resolves after `ms` milliseconds, letting messages in meanwhile; with
 /// `wake`, also as soon as a request comes (the message handler calls it).
-async fn sleep(ms: i32, wake: Option<&RefCell<Option<js_sys::Function>>>) {
+pub(crate) async fn sleep(ms: i32, wake: Option<&RefCell<Option<js_sys::Function>>>) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
         if let Some(wake) = wake {
@@ -307,6 +307,16 @@ pub fn start() {
             }
             return;
         }
+        // The load under way waits for its decoders: these jump the queue.
+        match request {
+            Request::DecoderStarted { pool, decoder } => {
+                return decoders::decoder_started(pool, decoder, attachments.buffers.get(0));
+            }
+            Request::DecoderFailed { pool, decoder, why } => {
+                return decoders::decoder_failed(pool, decoder, why);
+            }
+            _ => {}
+        }
         if request == Request::Cancel {
             worker.cancel.set(true);
             // A scan waiting for its files stops waiting.
@@ -369,7 +379,9 @@ async fn handle(worker: &Worker, request: Request, attachments: Attachments) {
             load::open(worker, first, in_all, opening, chosen_at_ms).await;
         }
         // Taken as they arrive, never queued.
-        Request::MoreFiles { .. } => {}
+        Request::MoreFiles { .. }
+        | Request::DecoderStarted { .. }
+        | Request::DecoderFailed { .. } => {}
         Request::LoadSeries { index } => load::load_series(worker, index).await,
         Request::LoadReduced { index, reduction } => {
             load::load_reduced(worker, index, reduction).await

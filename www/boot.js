@@ -17,6 +17,13 @@
   const name = 'insitu-study';
   const worker = new Worker('./insitu-worker_loader.js', { name });
   const replies = [];
+  const errors = [];
   worker.onmessage = (event) => replies.push(event.data);
-  self.insituEarlyWorker = { worker, name, replies };
+  // A worker whose wasm did not start fails before the page listens: kept
+  // for the page to say.
+  worker.onerror = (event) => {
+    event.preventDefault();
+    errors.push(event.message || event.type);
+  };
+  self.insituEarlyWorker = { worker, name, replies, errors };
 })();

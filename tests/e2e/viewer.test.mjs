@@ -748,6 +748,31 @@ test('a decoder worker that cannot start, or stays silent, leaves the series dec
   }
 });
 
+test('a study worker that cannot start is said at once, not waited for', async () => {
+  // The server answers the study worker's wasm with a 404 from the start,
+  // as a damaged or half-copied install would, on the plain address (the
+  // worker `boot.js` starts before the page's own wasm, so it fails before
+  // the page listens) and with a setting (the page starts it). Before, the
+  // page waited for the worker's Ready for ever and said nothing.
+  const restore = server.answer((url) => (url.endsWith('/insitu-worker_bg.wasm') ? 'missing' : undefined));
+  try {
+    for (const query of ['', '?decoders=0']) {
+      const { browser, page } = await openApp({ webgpu: false, query });
+      try {
+        await page.waitForSelector('[data-testid="load-status"][data-state="error"]', { timeout: 30_000 });
+        const text = await page.getByTestId('load-status').textContent();
+        console.log(`study worker's wasm missing${query ? ` (${query})` : ''}: ${text}`);
+        assert.match(text, /study worker could not start/, text);
+        assert.match(text, /Reload the page/, text);
+      } finally {
+        await browser.close();
+      }
+    }
+  } finally {
+    restore();
+  }
+});
+
 test('cancelling a load keeps the study that was open, in the same worker', async () => {
   // A large folder (the 512x512x300 test phantom, 158 MB) opened over the
   // head CT, then cancelled while it reads or decodes.

@@ -63,6 +63,22 @@ fn cancel_load() {
     });
 }
 
+/// The study worker failed with `why` (an uncaught error: a panic, or a
+/// wasm that did not start); whatever it held is lost. One that had
+/// started is replaced, so the next open works; one that never started is
+/// not (it would fail again): the page says to reload.
+pub fn worker_stopped(why: &str) {
+    let text = if app().worker_ready.get() {
+        link::restart_worker();
+        reset_study();
+        format!("The study worker stopped ({why}); the study was closed. Open the files again.")
+    } else {
+        format!("The study worker could not start ({why}). Reload the page to try again.")
+    };
+    web_sys::console::warn_1(&text.clone().into());
+    status(LoadState::Error, &text);
+}
+
 /// Forgets the study on both threads and frees the worker's memory.
 fn close_study() {
     link::restart_worker();

@@ -56,9 +56,7 @@ fn start_one(pool: u32, decoder: usize) -> Result<Started, JsValue> {
     // throws it again), or a panic: handled here, and passed on.
     let on_error = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
         event.prevent_default();
-        let why = event
-            .dyn_ref::<web_sys::ErrorEvent>()
-            .map_or_else(|| event.type_(), web_sys::ErrorEvent::message);
+        let why = link::error_text(&event);
         link::send(Request::DecoderFailed { pool, decoder, why });
     });
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));

@@ -51,34 +51,59 @@ pub fn spawn_worker() -> Worker {
     if storage::keep_nothing() {
         name.push_str(";cache=off");
     }
-    let (worker, replies) = take_early_worker(&name).unwrap_or_else(|| {
+    let (worker, replies, errors) = take_early_worker(&name).unwrap_or_else(|| {
         let options = web_sys::WorkerOptions::new();
         options.set_name(&name);
         let worker = Worker::new_with_options("./insitu-worker_loader.js", &options)
             .expect("the worker script is served beside the page");
-        (worker, js_sys::Array::new())
+        (worker, js_sys::Array::new(), js_sys::Array::new())
     });
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
         on_reply(&event.data());
     });
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
-    // Replies that came before the page listened, once the app is set up
-    // (this runs while it is being made).
-    if replies.length() > 0 {
+    // An uncaught error in the worker (a panic, or a wasm that did not
+    // start): said, not waited for. One from a worker already replaced is
+    // not this study's.
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new({
+        let this = worker.clone();
+        move |event: web_sys::Event| {
+            event.prevent_default();
+            if js_sys::Object::is(&app().worker.borrow(), &this) {
+                super::controls::worker_stopped(&error_text(&event));
+            }
+        }
+    });
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    on_error.forget();
+    // Replies (or an error) that came before the page listened, once the
+    // app is set up (this runs while it is being made).
+    if replies.length() > 0 || errors.length() > 0 {
         wasm_bindgen_futures::spawn_local(async move {
             for reply in replies.iter() {
                 on_reply(&reply);
+            }
+            if let Some(why) = errors.iter().next() {
+                super::controls::worker_stopped(&why.as_string().unwrap_or_default());
             }
         });
     }
     worker
 }
 
+/// What a worker's `error` event says: its message, or its type (a script
+/// that did not load has no message).
+pub fn error_text(event: &web_sys::Event) -> String {
+    event
+        .dyn_ref::<web_sys::ErrorEvent>()
+        .map_or_else(|| event.type_(), web_sys::ErrorEvent::message)
+}
+
 /// The worker `boot.js` started as the page began loading, with the
-/// replies it kept, when it was named `name`; one named otherwise ends.
-/// Taken once: a later study gets a worker of its own.
-fn take_early_worker(name: &str) -> Option<(Worker, js_sys::Array)> {
+/// replies and errors it kept, when it was named `name`; one named
+/// otherwise ends. Taken once: a later study gets a worker of its own.
+fn take_early_worker(name: &str) -> Option<(Worker, js_sys::Array, js_sys::Array)> {
     use js_sys::Reflect;
     let global = js_sys::global();
     let key = JsValue::from_str("insituEarlyWorker");
@@ -92,12 +117,16 @@ fn take_early_worker(name: &str) -> Option<(Worker, js_sys::Array)> {
         .ok()?
         .dyn_into()
         .ok()?;
+    let errors: js_sys::Array = Reflect::get(&early, &"errors".into())
+        .ok()
+        .and_then(|e| e.dyn_into().ok())
+        .unwrap_or_default();
     let early_name = Reflect::get(&early, &"name".into()).ok()?.as_string();
     if early_name.as_deref() != Some(name) {
         worker.terminate();
         return None;
     }
-    Some((worker, replies))
+    Some((worker, replies, errors))
 }
 
 /// Sends a request with what goes beside it (files).

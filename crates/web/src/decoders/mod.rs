@@ -98,8 +98,9 @@ pub enum Parallel {
     Done(Result<Loaded, BuildError>, DecodedBy),
     /// `cancel` was set; the decoders are stopped.
     Cancelled,
-    /// It cannot finish here (no workers, a value beyond i16): the caller
-    /// decodes in place, which handles both.
+    /// It cannot finish here (no workers, a decoder that failed or fell
+    /// silent, a value beyond i16): the caller decodes in place, which
+    /// handles them all.
     Unavailable,
 }
 

@@ -820,6 +820,57 @@ test('cancelling a load keeps the study that was open, in the same worker', asyn
   }
 });
 
+test('a cancel while decoder workers do not answer ends the load at once, keeping the study', async () => {
+  // The head CT open, then a compressed series (JPEG 2000 phantom, on two
+  // decoders) whose decoders never start: the server holds their wasm.
+  // The load waits for them (30 s by default); a cancel must end it within
+  // the page's 3 s (after which the page ends the worker, and the study
+  // with it). Before, a wait on a decoder saw no cancel.
+  const phantoms = process.env.INSITU_PHANTOMS;
+  assert.ok(phantoms, 'INSITU_PHANTOMS unset: run through `cargo xtask test`');
+  const app = await openApp({ webgpu: false, query: '?decoders=2&job-kb=64' });
+  const { browser, page } = app;
+  let restore = () => {};
+  try {
+    await page.getByTestId('open-folder').setInputFiles(path.join(FIXTURES, 'ct-ge-head-tilt'));
+    await waitReady(page);
+    await page.evaluate(() => Promise.race([
+      navigator.serviceWorker?.ready,
+      new Promise((resolve) => setTimeout(resolve, 10_000)),
+    ]));
+    const worker = page.workers().find((w) => w.url().includes('insitu-worker'));
+    let ended = false;
+    worker.once('close', () => { ended = true; });
+    restore = server.answer((url) => (url.endsWith('/insitu-worker_bg.wasm') ? 'hold' : undefined));
+    await page.getByTestId('open-folder').setInputFiles(path.join(phantoms, 'j2k-lossless'));
+    await page.waitForFunction(() => document.querySelector('[data-testid="load-status"]').textContent === 'Decoding…');
+    await page.waitForTimeout(500);
+    // Clicked in the page, timed to the status leaving "loading".
+    const ms = await page.evaluate(() => new Promise((resolve) => {
+      const s = document.querySelector('[data-testid="load-status"]');
+      const clicked = performance.now();
+      new MutationObserver((_, observer) => {
+        if (s.dataset.state !== 'loading') {
+          observer.disconnect();
+          resolve(performance.now() - clicked);
+        }
+      }).observe(s, { attributes: true });
+      document.querySelector('[data-testid="load-cancel"]').click();
+    }));
+    const status = await page.getByTestId('load-status').textContent();
+    console.log(`cancelled while decoders were silent: ${status} (${ms.toFixed(0)} ms after the click)`);
+    // Not "Cancelled (the load was stopped with its worker)": the page's
+    // fallback after 3 s.
+    assert.match(status, /Cancelled; still showing/);
+    assert.equal(ended, false, 'the study worker was not restarted');
+    assert.match(await page.getByTestId('volume-info').textContent(), /512 × 512 × 28 voxels/);
+    await assertQuiet(app, 'cancel while decoders are silent', { longTasks: false });
+  } finally {
+    restore();
+    await browser.close();
+  }
+});
+
 test('a 512x512x300 series open costs the study worker little more than its volume', async () => {
   // The dropped files stay with the browser (File handles) and are copied
   // into the worker's wasm heap one at a time, and marching cubes allocates

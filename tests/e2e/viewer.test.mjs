@@ -34,6 +34,27 @@ async function waitReady(page, timeout = 180_000) {
   assert.equal(await status.getAttribute('data-state'), 'ready', await status.textContent());
 }
 
+/**
+ * From now on the server answers the worker binary's wasm (the study
+ * worker's and every decoder's) as `failure` says ('missing' or 'hold');
+ * returns the function that ends it.
+ */
+function failWorkerWasm(failure) {
+  return server.answer((url) => (url.endsWith('/insitu-worker_bg.wasm') ? failure : undefined));
+}
+
+/**
+ * Waits (10 s at most) until the app's service worker has fetched its copy
+ * of the app, so that a request failed after it is the page's or a
+ * worker's, not the install's.
+ */
+async function serviceWorkerInstalled(page) {
+  await page.evaluate(() => Promise.race([
+    navigator.serviceWorker?.ready,
+    new Promise((resolve) => setTimeout(resolve, 10_000)),
+  ]));
+}
+
 async function waitSurface(page, timeout = 240_000) {
   await page.waitForSelector('[data-testid="mesh-info"][data-state="ready"]', { timeout });
   return Number(await page.getByTestId('mesh-info').getAttribute('data-triangles'));
@@ -716,15 +737,9 @@ test('a decoder worker that cannot start, or stays silent, leaves the series dec
     const { browser, page } = app;
     let restore = () => {};
     try {
-      // The service worker has fetched its copy of the app (a 404 here
-      // would only fail its install), so what follows is the decoders'.
-      await page.evaluate(() => Promise.race([
-        navigator.serviceWorker?.ready,
-        new Promise((resolve) => setTimeout(resolve, 10_000)),
-      ]));
-      if (failure !== 'plain') {
-        restore = server.answer((url) => (url.endsWith('/insitu-worker_bg.wasm') ? failure : undefined));
-      }
+      // The study worker is up: the wasm failed from here is the decoders'.
+      await serviceWorkerInstalled(page);
+      if (failure !== 'plain') restore = failWorkerWasm(failure);
       const started = Date.now();
       await page.getByTestId('open-folder').setInputFiles(folder);
       await waitReady(page, 60_000);
@@ -754,7 +769,7 @@ test('a study worker that cannot start is said at once, not waited for', async (
   // worker `boot.js` starts before the page's own wasm, so it fails before
   // the page listens) and with a setting (the page starts it). Before, the
   // page waited for the worker's Ready for ever and said nothing.
-  const restore = server.answer((url) => (url.endsWith('/insitu-worker_bg.wasm') ? 'missing' : undefined));
+  const restore = failWorkerWasm('missing');
   try {
     for (const query of ['', '?decoders=0']) {
       const { browser, page } = await openApp({ webgpu: false, query });
@@ -834,14 +849,11 @@ test('a cancel while decoder workers do not answer ends the load at once, keepin
   try {
     await page.getByTestId('open-folder').setInputFiles(path.join(FIXTURES, 'ct-ge-head-tilt'));
     await waitReady(page);
-    await page.evaluate(() => Promise.race([
-      navigator.serviceWorker?.ready,
-      new Promise((resolve) => setTimeout(resolve, 10_000)),
-    ]));
+    await serviceWorkerInstalled(page);
     const worker = page.workers().find((w) => w.url().includes('insitu-worker'));
     let ended = false;
     worker.once('close', () => { ended = true; });
-    restore = server.answer((url) => (url.endsWith('/insitu-worker_bg.wasm') ? 'hold' : undefined));
+    restore = failWorkerWasm('hold');
     await page.getByTestId('open-folder').setInputFiles(path.join(phantoms, 'j2k-lossless'));
     await page.waitForFunction(() => document.querySelector('[data-testid="load-status"]').textContent === 'Decoding…');
     await page.waitForTimeout(500);

@@ -155,7 +155,7 @@ async fn decode_jobs(
             }
         }
     }
-    let give = |job: &DecodeJob, pool: &Pool, n: usize| {
+    let give = |job: &DecodeJob, n: usize| {
         let (handles, names) = files.handles(&job.files);
         pool.send(
             n,
@@ -166,7 +166,7 @@ async fn decode_jobs(
     // Job n goes to decoder n % count: the first round now, each later job
     // when that decoder's job before it is back.
     for (n, job) in jobs.iter().take(count).enumerate() {
-        give(job, &pool, n);
+        give(job, n);
     }
     let total: usize = jobs.iter().map(DecodeJob::slice_count).sum();
     let mut done = 0;
@@ -200,7 +200,7 @@ async fn decode_jobs(
         }
         // The decoder's next job before this one's samples are copied.
         if let Some(next) = jobs.get(n + count) {
-            give(next, &pool, decoder);
+            give(next, decoder);
         }
         // Straight from the transferred buffer into each slice's place.
         let frame = job.frame_len as u32;

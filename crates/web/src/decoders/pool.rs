@@ -12,11 +12,12 @@ use std::rc::Rc;
 use serde::Serialize;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, MessagePort};
+use web_sys::{MessageEvent, MessagePort};
 
 use super::setting;
 use crate::envelope::{self, Attachments, Target};
 use crate::protocol::{DecoderReply, Reply};
+use crate::worker::post;
 
 /// How long the study worker waits for a decoder's next message (that it
 /// started, or one job of at most [`super::JOB_BYTES`], which takes well
@@ -157,6 +158,9 @@ pub fn decoder_failed(pool: u32, decoder: usize, why: String) {
 pub struct Pool {
     id: u32,
     decoders: Vec<Rc<Inbox>>,
+    /// How long a decoder may stay silent (read once, from the worker's
+    /// name).
+    silence_ms: f64,
 }
 
 impl Pool {
@@ -166,8 +170,15 @@ impl Pool {
         LAST_POOL.set(id);
         let decoders: Vec<Rc<Inbox>> = (0..count).map(|_| Rc::default()).collect();
         CURRENT.set(Some((id, decoders.clone())));
-        to_page(&Reply::StartDecoders { pool: id, count });
-        Self { id, decoders }
+        post(
+            &Reply::StartDecoders { pool: id, count },
+            Attachments::default(),
+        );
+        Self {
+            id,
+            decoders,
+            silence_ms: decoder_silence_ms(),
+        }
     }
 
     /// Sends decoder `n` a request (once it has started).
@@ -186,7 +197,7 @@ impl Pool {
         cancel: &Cell<bool>,
     ) -> Result<(DecoderReply, JsValue), Unanswered> {
         let inbox = &self.decoders[n];
-        let (since, silence_ms) = (js_sys::Date::now(), decoder_silence_ms());
+        let since = js_sys::Date::now();
         loop {
             let next = inbox.arrivals.borrow_mut().pop_front();
             match next {
@@ -198,8 +209,8 @@ impl Pool {
                 }
                 Some(Arrival::Failed(why)) => return Err(Unanswered::Failed(why)),
                 None if cancel.get() => return Err(Unanswered::Cancelled),
-                None if js_sys::Date::now() - since > silence_ms => {
-                    return Err(Unanswered::Silent(silence_ms));
+                None if js_sys::Date::now() - since > self.silence_ms => {
+                    return Err(Unanswered::Silent(self.silence_ms));
                 }
                 None => crate::worker::sleep(CANCEL_LOOK_MS, Some(&inbox.wake)).await,
             }
@@ -219,11 +230,9 @@ impl Drop for Pool {
                 port.close();
             }
         }
-        to_page(&Reply::StopDecoders { pool: self.id });
+        post(
+            &Reply::StopDecoders { pool: self.id },
+            Attachments::default(),
+        );
     }
-}
-
-fn to_page(reply: &Reply) {
-    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    envelope::post(Target::Parent(&scope), reply, Attachments::default());
 }

@@ -154,7 +154,7 @@ fn now_ms() -> f64 {
 }
 
 /// Posts `reply` to the UI thread, its buffers transferred.
-fn post(reply: &Reply, attachments: Attachments) {
+pub(crate) fn post(reply: &Reply, attachments: Attachments) {
     envelope::post(Target::Parent(&scope()), reply, attachments);
 }
 

@@ -135,6 +135,7 @@ pub(crate) fn measure_vertebra(grid: &grid::Grid, labels: &[u8], piece: &Piece) 
         grid,
         labels,
         label,
+        discs: [cand.upper, cand.lower].map(|d| d.map(|d| (d.centre, d.normal))),
     };
     let up = body_axis(cand);
     // The sacrum's body is its top: measure about 12 mm under S1's endplate.

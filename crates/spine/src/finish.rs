@@ -1,6 +1,7 @@
 //! A split made into the report: pieces named from the anchors seen,
 //! labelled (ribs, pelvis, the sacrum continued down and its marrow
-//! filled, holes closed, metal outside bone left out), measured, and
+//! filled, holes closed, fill in the disc spaces and metal outside bone
+//! left out), measured, and
 //! placed on the stored volume's grid.
 
 use glam::{DVec2, DVec3};
@@ -12,7 +13,7 @@ use crate::naming::{self, PELVIS_LABEL, RIBS_LABEL, label_of};
 use crate::placed::SpineLabels;
 use crate::report::{Labelled, Spine};
 use crate::vertebra::{Piece, canal_at, measure_vertebra, neighbour_flags};
-use crate::{canal, column, grid, holes, metal, sacrum, split};
+use crate::{canal, column, disc_fill, grid, holes, metal, sacrum, split};
 
 /// How far (mm) to either side of the sacrum's midline its bone is
 /// weighed: the alae reach 45–60 mm, an ilium joined to them much further.
@@ -180,6 +181,9 @@ pub(crate) fn finish(
     }
     holes::close_across_bodies(grid, &mut labels, chain, discs);
     holes::close_along_slices(grid, &mut labels);
+    // After the holes are closed (the fill would be one between the two
+    // bodies), before the metal is counted (a cage is no vertebra's).
+    disc_fill::leave_out_of_discs(grid, &mut labels, discs);
     let metal = metal::leave_out_metal_outside_bone(grid, &mut labels);
     let counts = label_counts(&labels);
     let (ribs_voxels, pelvis_voxels) = (counts[RIBS_LABEL as usize], counts[PELVIS_LABEL as usize]);

@@ -17,6 +17,7 @@ mod angles;
 mod budget;
 mod canal;
 mod column;
+mod disc_fill;
 mod discspace;
 mod endplates;
 mod finish;

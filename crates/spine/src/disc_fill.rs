@@ -41,25 +41,24 @@ const FILL_NOISE_HU: f32 = 100.0;
 /// its endplates were not seen) and half a voxel,
 /// within [`WITHIN_MM`] of its centre across the column. Cement filling a
 /// body's middle lies beyond its endplates, outside every disc space,
-/// and stays. Gives the voxels taken out.
+/// and stays.
 ///
 /// Only where the CT's noise is known and at most [`FILL_NOISE_HU`]: HU
 /// tells fill from bone only where noise cannot lift bone to it (in a
 /// volume of random HU, whose noise is not known, taking out its bright
 /// voxels in the "discs", up to 516 with their rims, made pieces of it
 /// look like vertebrae).
-pub(crate) fn leave_out_of_discs(grid: &Grid, labels: &mut [u8], discs: &[Disc]) -> usize {
+pub(crate) fn leave_out_of_discs(grid: &Grid, labels: &mut [u8], discs: &[Disc]) {
     if !grid.noise.hu.is_some_and(|hu| hu <= FILL_NOISE_HU) {
-        return 0;
+        return;
     }
-    discs
-        .iter()
-        .map(|disc| leave_out_of_disc(grid, labels, disc))
-        .sum()
+    for disc in discs {
+        leave_out_of_disc(grid, labels, disc);
+    }
 }
 
 /// One disc of [`leave_out_of_discs`].
-fn leave_out_of_disc(grid: &Grid, labels: &mut [u8], disc: &Disc) -> usize {
+fn leave_out_of_disc(grid: &Grid, labels: &mut [u8], disc: &Disc) {
     // Half a voxel more: a voxel whose centre lies that far past the
     // disc's edge still straddles it (TotalSegmentator's CT at 3 mm: a
     // 4 mm ball of cement reached 3.8 mm from a plane whose endplate
@@ -79,14 +78,13 @@ fn leave_out_of_disc(grid: &Grid, labels: &mut [u8], disc: &Disc) -> usize {
         (lo <= hi).then(|| lo.ceil() as usize..=hi.floor() as usize)
     };
     let (Some(is), Some(js), Some(ks)) = (range(0), range(1), range(2)) else {
-        return 0;
+        return;
     };
     let in_space = |[i, j, k]: [usize; 3]| {
         let p = grid.world(i as f64, j as f64, k as f64);
         let d = (p - disc.centre).dot(disc.normal);
         d.abs() <= half && (p - disc.centre - disc.normal * d).length() <= WITHIN_MM
     };
-    let mut taken = 0;
     for k in ks {
         for j in js.clone() {
             for i in is.clone() {
@@ -99,12 +97,10 @@ fn leave_out_of_disc(grid: &Grid, labels: &mut [u8], disc: &Disc) -> usize {
                 let fill = hu >= FILL_HU || (hu >= RIM_HU && beside_fill(grid, [i, j, k]));
                 if fill && in_space([i, j, k]) {
                     labels[at] = 0;
-                    taken += 1;
                 }
             }
         }
     }
-    taken
 }
 
 /// Whether a voxel next to `ijk` (of the 26) reads as fill.

@@ -398,14 +398,13 @@ impl BodyProbe<'_> {
                 (0..=steps).map(move |m| self.hu_along(q, up, t + from + f64::from(m) * STEP_MM))
             };
             let half = BRIDGE_SPAN_MM / 2.0;
-            let least = hu(-half, half).fold(f64::MAX, f64::min);
+            let (least, most) =
+                hu(-half, half).fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
             let below = hu(-half - ENDPLATE_REACH_MM, -half).fold(f64::MIN, f64::max);
             let above = hu(half, half + ENDPLATE_REACH_MM).fold(f64::MIN, f64::max);
             // Cement or metal in the disc is no bridge of bone (nor a body's
             // height; `body_end` reads them apart).
-            let brightest = below
-                .max(above)
-                .max(hu(-half, half).fold(f64::MIN, f64::max));
+            let brightest = below.max(above).max(most);
             least >= BRIDGE_HU
                 && least >= BRIDGE_DIP * below.min(above)
                 && brightest < NO_ENDPLATE_HU

@@ -90,6 +90,10 @@ fn flag_text(f: &Flag) -> String {
         Flag::NarrowCanal => "canal under 12 mm".into(),
         Flag::Partial => "cut by the scan's edge".into(),
         Flag::FaintDisc => "faint disc next to it".into(),
+        Flag::FocalEndplateDefect => {
+            "a pit in an endplate (a Schmorl's node, most likely): its middle height is not graded"
+                .into()
+        }
         Flag::Metal => "metal in it (an implant): what is inside the bone is in its outline".into(),
         Flag::OneSided => "much more of it on one side: an ilium may be joined to it".into(),
         Flag::ImplausibleHeights => {

@@ -52,6 +52,12 @@ pub enum Flag {
     /// body), so its heights are not graded, and it is compared with its
     /// neighbours only by the largest of them (low even so, it is low).
     ImplausibleHeights,
+    /// Its middle height is low only where a pit in an endplate lies: a
+    /// focal defect (a Schmorl's node, most likely: disc pressed into the
+    /// body, common in the thoracolumbar spine and no fracture in Genant's
+    /// method), not the broad sag of a biconcave fracture. The heights are
+    /// given as measured; the middle's loss is not graded.
+    FocalEndplateDefect,
     /// Metal in it (an implant: pedicle screws, a cage): the hardware
     /// inside its bone stays in its outline (and in a print of it), what
     /// stands out of the bone (screw heads, rods) is left out; the bone
@@ -456,12 +462,19 @@ impl BodyProbe<'_> {
 
     /// [`BodyProbe::bundle_height`] at `ahead` only.
     fn bundle_height_at(&self, f: &BodyFrame, ahead: f64) -> Option<f64> {
+        self.bundle_height_about(f, ahead, 0.0)
+    }
+
+    /// The median height of the lines of `HEIGHT_BUNDLE` about the point
+    /// `ahead` half-depths in front of the centre and `aside` half-widths
+    /// to its left (see [`BodyProbe::bundle_height`]).
+    fn bundle_height_about(&self, f: &BodyFrame, ahead: f64, aside: f64) -> Option<f64> {
         let mut heights: Vec<f64> = HEIGHT_BUNDLE
             .iter()
             .filter_map(|&(a, l)| {
                 let start = f.centre
                     + f.anterior * ((ahead + a) * f.half_depth_mm)
-                    + f.lateral * (l * f.half_width_mm);
+                    + f.lateral * ((aside + l) * f.half_width_mm);
                 let bridged = ahead > 0.0 && self.bridges_a_disc(start, f.up);
                 (!bridged).then(|| self.height_at(start, f.up)).flatten()
             })
@@ -471,6 +484,31 @@ impl BodyProbe<'_> {
         }
         heights.sort_by(f64::total_cmp);
         Some(heights[heights.len() / 2])
+    }
+
+    /// Whether a middle height `middle_loss` (a share) below `tallest`, the
+    /// largest of the body's heights, is a broad loss: the bundles half-way
+    /// out from the centre, in front, behind and to either side, lose (their
+    /// median) at least `BROAD_LOSS_SHARE` of it. A biconcave fracture sags
+    /// the endplate's middle as a dish, still three quarters as deep half
+    /// way out; a Schmorl's node is a pit with steep walls, the endplate
+    /// around it level. Where fewer than three of those bundles meet the
+    /// body, the loss is taken as broad (graded as measured).
+    pub(crate) fn middle_loss_is_broad(
+        &self,
+        f: &BodyFrame,
+        tallest: f64,
+        middle_loss: f64,
+    ) -> bool {
+        let mut losses: Vec<f64> = HALF_WAY_OUT
+            .iter()
+            .filter_map(|&(ahead, aside)| self.bundle_height_about(f, ahead, aside))
+            .map(|h| 1.0 - h / tallest)
+            .collect();
+        if losses.len() < 3 {
+            return true;
+        }
+        crate::column::median(&mut losses) >= BROAD_LOSS_SHARE * middle_loss
     }
 
     /// Superior and inferior endplate normals (pointing up), fitted to the
@@ -504,6 +542,20 @@ impl BodyProbe<'_> {
 /// How far (in half-depths) in front of and behind the body's centre its
 /// anterior and posterior heights are read.
 const END_HEIGHTS_AHEAD: f64 = 0.8;
+
+/// Where [`BodyProbe::middle_loss_is_broad`] reads the endplates around
+/// the middle: half-way out from the centre in front, behind and to either
+/// side (half-depths ahead, half-widths aside).
+const HALF_WAY_OUT: [(f64, f64); 4] = [(0.5, 0.0), (-0.5, 0.0), (0.0, 0.5), (0.0, -0.5)];
+
+/// How much of the middle's loss the endplates half-way out must lose for
+/// it to be a broad (biconcave) loss. A dish is three quarters as deep half
+/// way out (a cone half as deep); a pit narrower than half the body, not
+/// at all. On the chest CT, T8 (25.6 × 28 mm across) with a pit 10 mm
+/// across and 5 mm deep carved into its upper endplate read its middle 23%
+/// low ("biconcave, grade 1" without this test); with its endplates sagging
+/// as dishes 3.5 mm deep it read 26% low and is graded so.
+const BROAD_LOSS_SHARE: f64 = 0.4;
 
 /// How much of the lean its front and back heights give a body its
 /// endplates must show for it to be read as a wedge (see

@@ -196,9 +196,20 @@ pub(crate) fn measure_vertebra(grid: &grid::Grid, labels: &[u8], piece: &Piece) 
     if let Some(h) = heights.filter(|_| !irregular && !mismeasured) {
         let max = h.anterior.max(h.middle).max(h.posterior);
         let loss = |v: f64| 1.0 - v / max;
+        // A middle low only in a pit of an endplate is no fracture (Genant):
+        // said so, and the front and back graded alone.
+        let pitted = genant_grade(loss(h.middle)) > 0
+            && !grid.reading.lenient
+            && !cand.partial
+            && frame
+                .as_ref()
+                .is_some_and(|f| !probe.middle_loss_is_broad(f, max, loss(h.middle)));
+        if pitted {
+            flags.push(Flag::FocalEndplateDefect);
+        }
         let worst = [
             (loss(h.anterior), 0),
-            (loss(h.middle), 1),
+            (if pitted { 0.0 } else { loss(h.middle) }, 1),
             (loss(h.posterior), 2),
         ]
         .into_iter()

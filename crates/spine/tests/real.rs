@@ -291,3 +291,139 @@ const NOISE_DRAW: u64 = 0x9E37_79B9_7F4A_7C15;
 fn fixture_ct(name: &str) -> insitu_volume::Volume {
     largest_series(&fixtures().join(name))
 }
+
+/// A Schmorl's node is no fracture; a biconcave sag is. On the chest CT,
+/// T8 (ungraded as scanned) with a pit 10 mm across and 5 mm deep carved
+/// into its upper endplate (disc in it, a 1 mm sclerotic rim round it)
+/// reads its middle about a quarter low: said to be a focal endplate
+/// defect and not graded ("biconcave, grade 1" before). With both its
+/// endplates sagging as dishes 3.5 mm deep it is graded biconcave.
+#[test]
+fn a_schmorls_node_is_told_from_a_biconcave_fracture() {
+    let volume = fixture_ct("lidc-chest-ct");
+    let analysis = analyse(&volume, &mut |_, _| true).expect("a spine");
+    let t8 = by_name(&analysis.spine, "T8");
+    assert!(t8.flags.is_empty(), "T8 as scanned: {:?}", t8.flags);
+    let labels = analysis.labelmap.labels();
+    let graded = |f: &Flag| {
+        matches!(
+            f,
+            Flag::Wedge { .. } | Flag::Biconcave { .. } | Flag::Crush { .. }
+        )
+    };
+    let pitted = carved(&volume, labels, t8, Carving::Pit { radius_mm: 5.0 });
+    let after = analyse(&pitted, &mut |_, _| true).expect("a spine");
+    let v = by_name(&after.spine, "T8");
+    eprintln!("pitted T8: {:?} {:?}", v.heights_mm, v.flags);
+    let h = v.heights_mm.expect("heights");
+    assert!(
+        h.middle < 0.8 * h.posterior,
+        "the pit lowers the middle: {h:?}"
+    );
+    assert!(
+        v.flags.contains(&Flag::FocalEndplateDefect),
+        "{:?}",
+        v.flags
+    );
+    assert!(!v.flags.iter().any(graded), "{:?}", v.flags);
+    let sagging = carved(&volume, labels, t8, Carving::Dishes);
+    let after = analyse(&sagging, &mut |_, _| true).expect("a spine");
+    let v = by_name(&after.spine, "T8");
+    eprintln!("sagging T8: {:?} {:?}", v.heights_mm, v.flags);
+    assert!(
+        v.flags.iter().any(|f| matches!(f, Flag::Biconcave { .. })),
+        "{:?}",
+        v.flags
+    );
+    assert!(
+        !v.flags.contains(&Flag::FocalEndplateDefect),
+        "{:?}",
+        v.flags
+    );
+}
+
+/// What [`carved`] carves into a vertebral body.
+enum Carving {
+    /// A pit 5 mm deep and `radius_mm` across under the upper endplate's
+    /// middle, round-bottomed.
+    Pit { radius_mm: f64 },
+    /// Both endplates sagging into the body as dishes 3.5 mm deep in the
+    /// middle, level at the body's rim.
+    Dishes,
+}
+
+/// `volume` with `vertebra`'s body (its label in `labels`) carved as
+/// `carving` says: disc (90 HU) fills the carving from its endplate's
+/// place, and a 1 mm rim of sclerotic bone (600 HU) lines it.
+fn carved(
+    volume: &insitu_volume::Volume,
+    labels: &[u8],
+    vertebra: &insitu_spine::Vertebra,
+    carving: Carving,
+) -> insitu_volume::Volume {
+    let f = vertebra.frame.expect("a frame");
+    let g = *volume.geometry();
+    let dims = g.dims.to_array().map(|n| n as usize);
+    let label_at = |p: DVec3| {
+        let q = g.index_of(p).round();
+        let inside = (0..3).all(|a| q[a] >= 0.0 && q[a] < dims[a] as f64);
+        inside.then(|| labels[(q.z as usize * dims[1] + q.y as usize) * dims[0] + q.x as usize])
+    };
+    // How far the body's label runs from its mid-plane at (ahead, aside)
+    // mm, up (sign 1) or down (-1).
+    let end = |ahead: f64, aside: f64, sign: f64| {
+        let base = f.centre + f.anterior * ahead + f.lateral * aside;
+        (label_at(base) == Some(vertebra.label)).then(|| {
+            let mut t = 0.0;
+            while t < 40.0 && label_at(base + f.up * (sign * (t + 0.25))) == Some(vertebra.label) {
+                t += 0.25;
+            }
+            t
+        })
+    };
+    // The carving's depth at (ahead, aside) below the endplate `sign`.
+    let depth = |ahead: f64, aside: f64, sign: f64| match carving {
+        Carving::Pit { radius_mm } => {
+            let r2 = (ahead * ahead + aside * aside) / (radius_mm * radius_mm);
+            (sign > 0.0 && r2 < 1.0).then(|| 5.0 * (1.0 - r2).sqrt())
+        }
+        Carving::Dishes => {
+            let r2 = (ahead / f.half_depth_mm).powi(2) + (aside / f.half_width_mm).powi(2);
+            (r2 < 1.0).then_some(3.5 * (1.0 - r2))
+        }
+    };
+    let insitu_volume::Voxels::I16(hu) = volume.voxels() else {
+        panic!("integer HU");
+    };
+    let mut hu = hu.clone();
+    let centre = g.index_of(f.centre);
+    let reach = g.spacing().recip() * 40.0;
+    let range = |a: usize| {
+        let lo = (centre[a] - reach[a]).max(0.0) as usize;
+        lo..((centre[a] + reach[a]) as usize).min(dims[a])
+    };
+    for k in range(2) {
+        for j in range(1) {
+            for i in range(0) {
+                let p = g.world_of(DVec3::new(i as f64, j as f64, k as f64)) - f.centre;
+                let (ahead, aside, up) = (p.dot(f.anterior), p.dot(f.lateral), p.dot(f.up));
+                for sign in [1.0, -1.0] {
+                    let Some(d) = depth(ahead, aside, sign) else {
+                        continue;
+                    };
+                    let Some(top) = end(ahead, aside, sign) else {
+                        continue;
+                    };
+                    let s = up * sign;
+                    let n = (k * dims[1] + j) * dims[0] + i;
+                    if s > top - d && s <= top + 1.0 {
+                        hu[n] = 90;
+                    } else if s > top - d - 1.0 && s <= top - d {
+                        hu[n] = 600;
+                    }
+                }
+            }
+        }
+    }
+    insitu_volume::Volume::new(g, insitu_volume::Voxels::I16(hu)).expect("a volume")
+}

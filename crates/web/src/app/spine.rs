@@ -189,6 +189,9 @@ fn flag_text(f: &Flag) -> String {
         Flag::NarrowCanal => "canal < 12 mm".into(),
         Flag::Partial => "cut by the scan".into(),
         Flag::FaintDisc => "faint disc".into(),
+        Flag::FocalEndplateDefect => {
+            "focal endplate pit (Schmorl's node?): middle not graded".into()
+        }
         Flag::Metal => "metal (an implant) in it".into(),
         Flag::OneSided => "one-sided: an ilium joined?".into(),
         Flag::ImplausibleHeights => "middle above both ends: heights off, check".into(),

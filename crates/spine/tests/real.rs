@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Overlap, by_name, largest_series, with_noise};
+use common::{Overlap, by_name, largest_series, names, with_noise};
 use std::path::PathBuf;
 
 use glam::DVec3;
@@ -326,7 +326,7 @@ fn a_schmorls_node_is_told_from_a_biconcave_fracture() {
         v.flags
     );
     assert!(!v.flags.iter().any(graded), "{:?}", v.flags);
-    let sagging = carved(&volume, labels, t8, Carving::Dishes);
+    let sagging = carved(&volume, labels, t8, Carving::Dishes { depth_mm: 3.5 });
     let after = analyse(&sagging, &mut |_, _| true).expect("a spine");
     let v = by_name(&after.spine, "T8");
     eprintln!("sagging T8: {:?} {:?}", v.heights_mm, v.flags);
@@ -342,14 +342,54 @@ fn a_schmorls_node_is_told_from_a_biconcave_fracture() {
     );
 }
 
+/// A severe biconcave fracture keeps its discs and the names: the chest CT
+/// with both of T8's endplates sagging 5 mm into its middle is read with
+/// every disc of the CT as scanned, each vertebra named as there, and T8
+/// one piece, graded biconcave. (Its discs then stood 17 mm apart, under
+/// 0.6 of the 29 mm level its depth predicts: one was dropped, and so was
+/// another two levels up; T8 came out joined to T9 and T6 to T7, pieces of
+/// 62 and 53 ml, and the names ran T2–L1 for T1–L1.)
+#[test]
+fn a_severe_biconcave_fracture_keeps_its_discs_and_the_names() {
+    let volume = fixture_ct("lidc-chest-ct");
+    let analysis = analyse(&volume, &mut |_, _| true).expect("a spine");
+    let t8 = by_name(&analysis.spine, "T8");
+    let sagging = carved(
+        &volume,
+        analysis.labelmap.labels(),
+        t8,
+        Carving::Dishes { depth_mm: 5.0 },
+    );
+    let after = analyse(&sagging, &mut |_, _| true).expect("a spine");
+    for v in &after.spine.vertebrae {
+        eprintln!(
+            "{} {:.1} ml {:?} {:?}",
+            v.name, v.volume_ml, v.heights_mm, v.flags
+        );
+    }
+    assert_eq!(after.spine.discs.len(), analysis.spine.discs.len(), "discs");
+    assert_eq!(names(&after.spine), names(&analysis.spine), "names");
+    for v in &analysis.spine.vertebrae {
+        let moved =
+            DVec3::from(v.centroid_mm).distance(by_name(&after.spine, &v.name).centroid_mm.into());
+        assert!(moved < 5.0, "{} moved {moved:.1} mm", v.name);
+    }
+    let v = by_name(&after.spine, "T8");
+    assert!(
+        v.flags.iter().any(|f| matches!(f, Flag::Biconcave { .. })),
+        "{:?}",
+        v.flags
+    );
+}
+
 /// What [`carved`] carves into a vertebral body.
 enum Carving {
     /// A pit 5 mm deep and `radius_mm` across under the upper endplate's
     /// middle, round-bottomed.
     Pit { radius_mm: f64 },
-    /// Both endplates sagging into the body as dishes 3.5 mm deep in the
-    /// middle, level at the body's rim.
-    Dishes,
+    /// Both endplates sagging into the body as dishes `depth_mm` deep in
+    /// the middle, level at the body's rim.
+    Dishes { depth_mm: f64 },
 }
 
 /// `volume` with `vertebra`'s body (its label in `labels`) carved as
@@ -387,9 +427,9 @@ fn carved(
             let r2 = (ahead * ahead + aside * aside) / (radius_mm * radius_mm);
             (sign > 0.0 && r2 < 1.0).then(|| 5.0 * (1.0 - r2).sqrt())
         }
-        Carving::Dishes => {
+        Carving::Dishes { depth_mm } => {
             let r2 = (ahead / f.half_depth_mm).powi(2) + (aside / f.half_width_mm).powi(2);
-            (r2 < 1.0).then_some(3.5 * (1.0 - r2))
+            (r2 < 1.0).then_some(depth_mm * (1.0 - r2))
         }
     };
     let insitu_volume::Voxels::I16(hu) = volume.voxels() else {

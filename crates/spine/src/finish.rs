@@ -221,7 +221,7 @@ pub(crate) fn finish(
             sacrum.flags.push(Flag::OneSided);
         }
     }
-    neighbour_flags(&mut vertebrae);
+    neighbour_flags(&mut vertebrae, grid.reading.lenient);
     let angles = angles(&vertebrae, grid.front);
     let mut spine = Spine {
         vertebrae,

@@ -621,7 +621,7 @@ fn rebuild(
         }
         vertebrae.push(vertebra);
     }
-    neighbour_flags(&mut vertebrae);
+    neighbour_flags(&mut vertebrae, grid.reading.lenient);
     let count = |label: u8| gathered[label as usize].voxels;
     let mut revised = Spine {
         angles: angles(&vertebrae, grid.front),

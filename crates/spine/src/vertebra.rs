@@ -19,8 +19,12 @@ use crate::{canal, column, grid, split};
 /// and noise, turned, pitched, a gantry tilted) bodies with no fracture
 /// read 25–75% low in front, in the middle or at the back. Yet osteoporotic
 /// bone is where wedge fractures are: that CT with L2's front collapsed to
-/// 60% reads it 34–38% lower than its back. A crush or a biconcave body
-/// there is told by the comparison with its neighbours.
+/// 60% reads it 34–38% lower than its back. A crush there is told by the
+/// comparison with its neighbours, a biconcave body by its middle where
+/// the endplates sag broadly (`measure::BodyProbe::middle_loss_is_broad`)
+/// and it is low against its neighbours' middles too
+/// ([`keep_sags_below_neighbours`]): that CT's L3 with both endplates
+/// sagging 5 mm read 41% low in the middle, unflagged until then.
 const LEAST_GRADE_ON_DIM_BONE: u8 = 2;
 
 /// Endplates of one vertebra this far apart (degrees) mark it irregular.
@@ -198,8 +202,12 @@ pub(crate) fn measure_vertebra(grid: &grid::Grid, labels: &[u8], piece: &Piece) 
         let loss = |v: f64| 1.0 - v / max;
         // A middle low only in a pit of an endplate is no fracture (Genant):
         // said so, and the front and back graded alone.
-        let pitted = genant_grade(loss(h.middle)) > 0
-            && !grid.reading.lenient
+        let least = if grid.reading.lenient {
+            LEAST_GRADE_ON_DIM_BONE
+        } else {
+            1
+        };
+        let pitted = genant_grade(loss(h.middle)) >= least
             && !cand.partial
             && frame
                 .as_ref()
@@ -218,12 +226,13 @@ pub(crate) fn measure_vertebra(grid: &grid::Grid, labels: &[u8], piece: &Piece) 
         let grade = genant_grade(worst.0);
         let told = if grid.reading.lenient {
             // On dim bone: a moderate or severe wedge whose endplates lean
-            // together as its heights say.
+            // together as its heights say, or such a broad sag in the middle.
             let leaning = match (plates, frame.as_ref()) {
                 (Some((sup, inf)), Some(f)) => measure::endplates_lean_as_heights(f, sup, inf, &h),
                 _ => false,
             };
-            worst.1 == 0 && grade >= LEAST_GRADE_ON_DIM_BONE && leaning
+            let sagging = worst.1 == 1;
+            grade >= LEAST_GRADE_ON_DIM_BONE && ((worst.1 == 0 && leaning) || sagging)
         } else {
             grade > 0
         };
@@ -309,6 +318,53 @@ pub(crate) fn canal_at(
     (!sizes.is_empty()).then(|| column::median(&mut sizes))
 }
 
+/// On dim bone a broad sag of a body's middle (graded biconcave by its own
+/// heights) stays graded only where its middle is also
+/// [`SAG_UNDER_NEIGHBOURS`] of its neighbours' middles or less (those
+/// that read right; with none, it is not graded). Over the spine tests'
+/// stand-ins of TotalSegmentator's osteoporotic CT, two bodies with no
+/// fracture read so by their own heights: L1 of the CT pitched, and L4
+/// where a bony bar runs over its discs' fronts (its front read long).
+fn keep_sags_below_neighbours(vertebrae: &mut [Vertebra]) {
+    let is_sag = |f: &Flag| matches!(f, Flag::Biconcave { .. });
+    let middles: Vec<Option<f64>> = vertebrae
+        .iter()
+        .map(|v| {
+            let off = v.flags.iter().any(|f| {
+                is_sag(f)
+                    || matches!(
+                        f,
+                        Flag::Partial | Flag::Irregular { .. } | Flag::ImplausibleHeights
+                    )
+            });
+            v.heights_mm.filter(|_| !off).map(|h| h.middle)
+        })
+        .collect();
+    for (n, vertebra) in vertebrae.iter_mut().enumerate() {
+        if !vertebra.flags.iter().any(is_sag) {
+            continue;
+        }
+        let around: Vec<f64> = [n.checked_sub(1), Some(n + 1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|m| middles.get(m).copied().flatten())
+            .collect();
+        let own = vertebra.heights_mm.map(|h| h.middle);
+        let below = match (own, around.is_empty()) {
+            (Some(own), false) => {
+                own <= SAG_UNDER_NEIGHBOURS * around.iter().sum::<f64>() / around.len() as f64
+            }
+            _ => false,
+        };
+        if !below {
+            vertebra.flags.retain(|f| !is_sag(f));
+        }
+    }
+}
+
+/// See [`keep_sags_below_neighbours`]: Genant's 20%.
+const SAG_UNDER_NEIGHBOURS: f64 = 0.8;
+
 /// Posterior height ≥ 20% below the mean of its neighbours'. Made on
 /// every reading, dim bone's too: a body's back wall reads as well as its
 /// neighbours', where its own front, middle and back compared are not
@@ -317,7 +373,10 @@ pub(crate) fn canal_at(
 /// is compared by the largest of its heights, an over-estimate: low even
 /// so, it is low (on TotalSegmentator's CT at 3 mm, L2 crushed to half its
 /// height read 9 / 15 / 9 mm against neighbours' 30 and went unflagged).
-pub(crate) fn neighbour_flags(vertebrae: &mut [Vertebra]) {
+pub(crate) fn neighbour_flags(vertebrae: &mut [Vertebra], dim_bone: bool) {
+    if dim_bone {
+        keep_sags_below_neighbours(vertebrae);
+    }
     // The height each body is compared by, and whether it reads right (a
     // neighbour is compared by such heights only).
     let compared: Vec<Option<(f64, bool)>> = vertebrae

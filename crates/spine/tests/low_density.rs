@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{Overlap, by_name, largest_series};
+use common::{Carving, Overlap, by_name, carved, largest_series};
 use std::path::PathBuf;
 
 use insitu_spine::{Anchor, Flag, analyse, label_of};
@@ -3343,5 +3343,45 @@ fn bridge(volume: &insitu_volume::Volume, labels: &[u8], pair: [u8; 2], out: &mu
                 out[at] = out[at].max(BRIDGE_HU);
             }
         }
+    }
+}
+
+/// On dim bone too a biconcave fracture is graded and a Schmorl's node is
+/// not: the osteoporotic CT resampled to 1 mm (read leniently, where only
+/// wedges were graded) with L3's endplates sagging as dishes 5 mm deep
+/// reads its middle over a third low, graded biconcave; with a pit 14 mm
+/// across and 5 mm deep in its upper endplate, a quarter low, said to be a
+/// focal defect and not graded.
+#[test]
+fn on_dim_bone_a_sagging_body_is_graded_biconcave_and_a_pit_is_not() {
+    let (volume, _) = low_density_ct();
+    let fine = finer(&volume, [3, 3, 3]);
+    let analysis = analysed_from_the_sacrum(&fine);
+    assert!(analysis.spine.bone_hu < 180.0, "read leniently");
+    let l3 = by_name(&analysis.spine, "L3");
+    eprintln!("L3 as scanned: {:?} {:?}", l3.heights_mm, l3.flags);
+    let graded = |f: &Flag| {
+        matches!(
+            f,
+            Flag::Wedge { .. } | Flag::Biconcave { .. } | Flag::Crush { .. }
+        )
+    };
+    assert!(!l3.flags.iter().any(graded), "{:?}", l3.flags);
+    let labels = analysis.labelmap.labels();
+    for (carving, what) in [
+        (Carving::Dishes { depth_mm: 5.0 }, "sagging"),
+        (Carving::Pit { radius_mm: 7.0 }, "pitted"),
+    ] {
+        let after = analysed_from_the_sacrum(&carved(&fine, labels, l3, carving));
+        let v = by_name(&after.spine, "L3");
+        eprintln!("{what} L3: {:?} {:?}", v.heights_mm, v.flags);
+        let biconcave = v.flags.iter().any(|f| matches!(f, Flag::Biconcave { .. }));
+        let pit = v.flags.contains(&Flag::FocalEndplateDefect);
+        assert_eq!(
+            (biconcave, pit),
+            (what == "sagging", what == "pitted"),
+            "{what}: {:?}",
+            v.flags
+        );
     }
 }

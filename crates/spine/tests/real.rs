@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Overlap, by_name, largest_series, names, with_noise};
+use common::{Carving, Overlap, by_name, carved, largest_series, names, with_noise};
 use std::path::PathBuf;
 
 use glam::DVec3;
@@ -380,90 +380,4 @@ fn a_severe_biconcave_fracture_keeps_its_discs_and_the_names() {
         "{:?}",
         v.flags
     );
-}
-
-/// What [`carved`] carves into a vertebral body.
-enum Carving {
-    /// A pit 5 mm deep and `radius_mm` across under the upper endplate's
-    /// middle, round-bottomed.
-    Pit { radius_mm: f64 },
-    /// Both endplates sagging into the body as dishes `depth_mm` deep in
-    /// the middle, level at the body's rim.
-    Dishes { depth_mm: f64 },
-}
-
-/// `volume` with `vertebra`'s body (its label in `labels`) carved as
-/// `carving` says: disc (90 HU) fills the carving from its endplate's
-/// place, and a 1 mm rim of sclerotic bone (600 HU) lines it.
-fn carved(
-    volume: &insitu_volume::Volume,
-    labels: &[u8],
-    vertebra: &insitu_spine::Vertebra,
-    carving: Carving,
-) -> insitu_volume::Volume {
-    let f = vertebra.frame.expect("a frame");
-    let g = *volume.geometry();
-    let dims = g.dims.to_array().map(|n| n as usize);
-    let label_at = |p: DVec3| {
-        let q = g.index_of(p).round();
-        let inside = (0..3).all(|a| q[a] >= 0.0 && q[a] < dims[a] as f64);
-        inside.then(|| labels[(q.z as usize * dims[1] + q.y as usize) * dims[0] + q.x as usize])
-    };
-    // How far the body's label runs from its mid-plane at (ahead, aside)
-    // mm, up (sign 1) or down (-1).
-    let end = |ahead: f64, aside: f64, sign: f64| {
-        let base = f.centre + f.anterior * ahead + f.lateral * aside;
-        (label_at(base) == Some(vertebra.label)).then(|| {
-            let mut t = 0.0;
-            while t < 40.0 && label_at(base + f.up * (sign * (t + 0.25))) == Some(vertebra.label) {
-                t += 0.25;
-            }
-            t
-        })
-    };
-    // The carving's depth at (ahead, aside) below the endplate `sign`.
-    let depth = |ahead: f64, aside: f64, sign: f64| match carving {
-        Carving::Pit { radius_mm } => {
-            let r2 = (ahead * ahead + aside * aside) / (radius_mm * radius_mm);
-            (sign > 0.0 && r2 < 1.0).then(|| 5.0 * (1.0 - r2).sqrt())
-        }
-        Carving::Dishes { depth_mm } => {
-            let r2 = (ahead / f.half_depth_mm).powi(2) + (aside / f.half_width_mm).powi(2);
-            (r2 < 1.0).then_some(depth_mm * (1.0 - r2))
-        }
-    };
-    let insitu_volume::Voxels::I16(hu) = volume.voxels() else {
-        panic!("integer HU");
-    };
-    let mut hu = hu.clone();
-    let centre = g.index_of(f.centre);
-    let reach = g.spacing().recip() * 40.0;
-    let range = |a: usize| {
-        let lo = (centre[a] - reach[a]).max(0.0) as usize;
-        lo..((centre[a] + reach[a]) as usize).min(dims[a])
-    };
-    for k in range(2) {
-        for j in range(1) {
-            for i in range(0) {
-                let p = g.world_of(DVec3::new(i as f64, j as f64, k as f64)) - f.centre;
-                let (ahead, aside, up) = (p.dot(f.anterior), p.dot(f.lateral), p.dot(f.up));
-                for sign in [1.0, -1.0] {
-                    let Some(d) = depth(ahead, aside, sign) else {
-                        continue;
-                    };
-                    let Some(top) = end(ahead, aside, sign) else {
-                        continue;
-                    };
-                    let s = up * sign;
-                    let n = (k * dims[1] + j) * dims[0] + i;
-                    if s > top - d && s <= top + 1.0 {
-                        hu[n] = 90;
-                    } else if s > top - d - 1.0 && s <= top - d {
-                        hu[n] = 600;
-                    }
-                }
-            }
-        }
-    }
-    insitu_volume::Volume::new(g, insitu_volume::Voxels::I16(hu)).expect("a volume")
 }

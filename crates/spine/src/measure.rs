@@ -552,7 +552,7 @@ const HALF_WAY_OUT: [(f64, f64); 4] = [(0.5, 0.0), (-0.5, 0.0), (0.0, 0.5), (0.0
 /// it to be a broad (biconcave) loss. A dish is three quarters as deep half
 /// way out; a pit narrower than half the body, not at all, but a lumbar
 /// body's endplates are cupped, its half-way points 11–14% below its rim
-/// as scanned. Carved into real bodies (`tests/real.rs`), the half-way
+/// as scanned. Carved into real bodies (`Carving` in the tests), the half-way
 /// losses over the middle's: on the chest CT's T8 (25.6 × 28 mm across) a
 /// pit 10 mm across and 5 mm deep 9% of 23 (0.39; "biconcave, grade 1"
 /// without this test), both endplates sagging as dishes 3.5 and 5 mm deep

@@ -367,8 +367,11 @@ const SAG_UNDER_NEIGHBOURS: f64 = 0.8;
 
 /// Posterior height ≥ 20% below the mean of its neighbours'. Made on
 /// every reading, dim bone's too: a body's back wall reads as well as its
-/// neighbours', where its own front, middle and back compared are not
-/// graded on a lenient reading (see `measure_vertebra`). A body whose
+/// neighbours', where its own front, middle and back compared are graded
+/// on a lenient reading only for a clear wedge or sag (see
+/// `measure_vertebra`); on such a reading (`dim_bone`) a sag stays graded
+/// only where it is low against its neighbours too
+/// ([`keep_sags_below_neighbours`]). A body whose
 /// heights are implausible (a missed endplate reads its middle too high)
 /// is compared by the largest of its heights, an over-estimate: low even
 /// so, it is low (on TotalSegmentator's CT at 3 mm, L2 crushed to half its

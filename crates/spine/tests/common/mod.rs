@@ -155,7 +155,8 @@ pub enum Carving {
 
 /// `volume` with `vertebra`'s body (its label in `labels`) carved as
 /// `carving` says: disc (90 HU) fills the carving from its endplate's
-/// place, and a 1 mm rim of sclerotic bone (600 HU) lines it.
+/// place, and a rim of sclerotic bone (600 HU), 1 mm or a voxel thick,
+/// lines it.
 pub fn carved(
     volume: &insitu_volume::Volume,
     labels: &[u8],
@@ -197,6 +198,9 @@ pub fn carved(
         panic!("integer HU");
     };
     let mut hu = hu.clone();
+    // On thick slices a 1 mm rim falls between voxel centres, and the
+    // carving would have no floor: a voxel thick at least.
+    let rim_mm = g.spacing().max_element().max(1.0);
     let centre = g.index_of(f.centre);
     let reach = g.spacing().recip() * 40.0;
     let range = |a: usize| {
@@ -219,7 +223,7 @@ pub fn carved(
                     let n = (k * dims[1] + j) * dims[0] + i;
                     if s > top - d && s <= top + 1.0 {
                         hu[n] = 90;
-                    } else if s > top - d - 1.0 && s <= top - d {
+                    } else if s > top - d - rim_mm && s <= top - d {
                         hu[n] = 600;
                     }
                 }

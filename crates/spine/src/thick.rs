@@ -215,6 +215,86 @@ fn nearest_core(d: &[f32], w: usize, h: usize, x: usize, y: usize, reach: usize)
     })
 }
 
+/// Exact Euclidean distance (mm) to the nearest zero cell, in place, for
+/// pixels `sx` × `sy` mm (Felzenszwalb and Huttenlocher's lower envelope
+/// of parabolas, along the rows, then the columns). Where a closing must
+/// bridge a gap of twice its radius in any direction: [`chamfer`] reads
+/// oblique distances up to 8% long.
+pub(crate) fn euclidean(d: &mut [f32], w: usize, h: usize, [sx, sy]: [f64; 2]) {
+    let far = f64::from(f32::MAX) / 4.0;
+    let mut squared: Vec<f64> = d
+        .iter()
+        .map(|&v| if v == 0.0 { 0.0 } else { far })
+        .collect();
+    let mut line = Vec::new();
+    let mut out = Vec::new();
+    for row in squared.chunks_exact_mut(w) {
+        line.clear();
+        line.extend_from_slice(row);
+        lower_envelope(&line, sx * sx, &mut out);
+        row.copy_from_slice(&out);
+    }
+    for x in 0..w {
+        line.clear();
+        line.extend((0..h).map(|y| squared[y * w + x]));
+        lower_envelope(&line, sy * sy, &mut out);
+        for (y, &v) in out.iter().enumerate() {
+            squared[y * w + x] = v;
+        }
+    }
+    for (v, s) in d.iter_mut().zip(squared) {
+        *v = if s >= far {
+            f32::MAX / 4.0
+        } else {
+            s.sqrt() as f32
+        };
+    }
+}
+
+/// The squared distance transform of one line `f` (squared distances so
+/// far, `far` where none) with steps of squared length `step2`, into
+/// `out`.
+fn lower_envelope(f: &[f64], step2: f64, out: &mut Vec<f64>) {
+    let n = f.len();
+    out.clear();
+    out.resize(n, 0.0);
+    // The parabolas' vertices kept, and where each starts to be lowest.
+    let mut vertex = vec![0usize; n];
+    let mut from = vec![0f64; n + 1];
+    let mut k = 0;
+    from[0] = f64::NEG_INFINITY;
+    from[1] = f64::INFINITY;
+    let at = |q: usize| f[q] + step2 * (q * q) as f64;
+    for q in 1..n {
+        loop {
+            let v = vertex[k];
+            let s = (at(q) - at(v)) / (2.0 * step2 * (q - v) as f64);
+            if s <= from[k] && k > 0 {
+                k -= 1;
+            } else if s <= from[k] {
+                vertex[0] = q;
+                from[1] = f64::INFINITY;
+                break;
+            } else {
+                k += 1;
+                vertex[k] = q;
+                from[k] = s;
+                from[k + 1] = f64::INFINITY;
+                break;
+            }
+        }
+    }
+    let mut k = 0;
+    for (q, o) in out.iter_mut().enumerate() {
+        while from[k + 1] < q as f64 {
+            k += 1;
+        }
+        let v = vertex[k];
+        let dq = q as f64 - v as f64;
+        *o = step2 * dq * dq + f[v];
+    }
+}
+
 /// Distance (mm) to the nearest zero cell, in place: two passes of a
 /// 3×3 chamfer (edge `pixel`, diagonal `pixel`·√2). Row against row, one
 /// neighbour at a time, so no loop branches on a row's ends (it runs on
@@ -263,6 +343,22 @@ fn forward_from_row(row: &mut [f32], other: &[f32], pixel: f32, diagonal: f32) {
 
 #[cfg(test)]
 mod tests {
+    use super::euclidean;
+
+    #[test]
+    fn euclidean_distances_are_exact_at_every_angle() {
+        let (w, h) = (40, 30);
+        let mut d = vec![1.0f32; w * h];
+        d[5 * w + 3] = 0.0;
+        euclidean(&mut d, w, h, [0.7, 1.2]);
+        for y in 0..h {
+            for x in 0..w {
+                let want = ((x as f64 - 3.0) * 0.7).hypot((y as f64 - 5.0) * 1.2);
+                assert!((f64::from(d[y * w + x]) - want).abs() < 1e-3, "({x}, {y})");
+            }
+        }
+    }
+
     use super::*;
 
     /// The distances the 3×3 chamfer defines, by repeated relaxation.

@@ -457,12 +457,7 @@ impl BodyProbe<'_> {
     fn bundle_height(&self, f: &BodyFrame, ahead: f64) -> Option<f64> {
         [1.0, 0.875, 0.75, 0.625]
             .into_iter()
-            .find_map(|share| self.bundle_height_at(f, share * ahead))
-    }
-
-    /// [`BodyProbe::bundle_height`] at `ahead` only.
-    fn bundle_height_at(&self, f: &BodyFrame, ahead: f64) -> Option<f64> {
-        self.bundle_height_about(f, ahead, 0.0)
+            .find_map(|share| self.bundle_height_about(f, share * ahead, 0.0))
     }
 
     /// The median height of the lines of `HEIGHT_BUNDLE` about the point

@@ -252,8 +252,8 @@ fn fill_marrow_in_slice(
     let sacrum = label_of(24);
     let [ni, nj, _] = grid.dims;
     let SliceBox { i0, j0, i1, j1 } = *within;
-    // A square pixel's chamfer: the smaller side keeps the closing within
-    // its radius. The box reaches past the slice's edges where the
+    // The box reaches the closing's radius in pixels of the smaller side
+    // (and `pixel` pads the canal's reach). It reaches past the slice's edges where the
     // sacrum comes near them: beyond an edge is outside the bone, not
     // inside the closing.
     let pixel = grid.spacing.x.min(grid.spacing.y) as f32;

@@ -228,16 +228,17 @@ pub(crate) fn euclidean(d: &mut [f32], w: usize, h: usize, [sx, sy]: [f64; 2]) {
         .collect();
     let mut line = Vec::new();
     let mut out = Vec::new();
+    let mut envelope = Envelope::default();
     for row in squared.chunks_exact_mut(w) {
         line.clear();
         line.extend_from_slice(row);
-        lower_envelope(&line, sx * sx, &mut out);
+        envelope.lower(&line, sx * sx, &mut out);
         row.copy_from_slice(&out);
     }
     for x in 0..w {
         line.clear();
         line.extend((0..h).map(|y| squared[y * w + x]));
-        lower_envelope(&line, sy * sy, &mut out);
+        envelope.lower(&line, sy * sy, &mut out);
         for (y, &v) in out.iter().enumerate() {
             squared[y * w + x] = v;
         }
@@ -251,47 +252,55 @@ pub(crate) fn euclidean(d: &mut [f32], w: usize, h: usize, [sx, sy]: [f64; 2]) {
     }
 }
 
-/// The squared distance transform of one line `f` (squared distances so
-/// far, `far` where none) with steps of squared length `step2`, into
-/// `out`.
-fn lower_envelope(f: &[f64], step2: f64, out: &mut Vec<f64>) {
-    let n = f.len();
-    out.clear();
-    out.resize(n, 0.0);
-    // The parabolas' vertices kept, and where each starts to be lowest.
-    let mut vertex = vec![0usize; n];
-    let mut from = vec![0f64; n + 1];
-    let mut k = 0;
-    from[0] = f64::NEG_INFINITY;
-    from[1] = f64::INFINITY;
-    let at = |q: usize| f[q] + step2 * (q * q) as f64;
-    for q in 1..n {
-        loop {
-            let v = vertex[k];
-            let s = (at(q) - at(v)) / (2.0 * step2 * (q - v) as f64);
-            if s <= from[k] && k > 0 {
+/// The parabolas' lower envelope along one line, its buffers kept from
+/// line to line: the vertices kept, and where each starts to be lowest.
+#[derive(Default)]
+struct Envelope {
+    vertex: Vec<usize>,
+    from: Vec<f64>,
+}
+
+impl Envelope {
+    /// The squared distance transform of one line `f` (squared distances
+    /// so far, `far` where none) with steps of squared length `step2`,
+    /// into `out`.
+    fn lower(&mut self, f: &[f64], step2: f64, out: &mut Vec<f64>) {
+        let n = f.len();
+        out.clear();
+        out.resize(n, 0.0);
+        let (vertex, from) = (&mut self.vertex, &mut self.from);
+        vertex.clear();
+        vertex.resize(n, 0);
+        from.clear();
+        from.resize(n + 1, f64::INFINITY);
+        from[0] = f64::NEG_INFINITY;
+        let mut k = 0;
+        let at = |q: usize| f[q] + step2 * (q * q) as f64;
+        for q in 1..n {
+            // Drop the parabolas the new one lies under from where they
+            // start (never the first: it starts at minus infinity).
+            let s = loop {
+                let v = vertex[k];
+                let s = (at(q) - at(v)) / (2.0 * step2 * (q - v) as f64);
+                if s > from[k] {
+                    break s;
+                }
                 k -= 1;
-            } else if s <= from[k] {
-                vertex[0] = q;
-                from[1] = f64::INFINITY;
-                break;
-            } else {
-                k += 1;
-                vertex[k] = q;
-                from[k] = s;
-                from[k + 1] = f64::INFINITY;
-                break;
-            }
-        }
-    }
-    let mut k = 0;
-    for (q, o) in out.iter_mut().enumerate() {
-        while from[k + 1] < q as f64 {
+            };
             k += 1;
+            vertex[k] = q;
+            from[k] = s;
+            from[k + 1] = f64::INFINITY;
         }
-        let v = vertex[k];
-        let dq = q as f64 - v as f64;
-        *o = step2 * dq * dq + f[v];
+        let mut k = 0;
+        for (q, o) in out.iter_mut().enumerate() {
+            while from[k + 1] < q as f64 {
+                k += 1;
+            }
+            let v = vertex[k];
+            let dq = q as f64 - v as f64;
+            *o = step2 * dq * dq + f[v];
+        }
     }
 }
 
@@ -343,8 +352,6 @@ fn forward_from_row(row: &mut [f32], other: &[f32], pixel: f32, diagonal: f32) {
 
 #[cfg(test)]
 mod tests {
-    use super::euclidean;
-
     #[test]
     fn euclidean_distances_are_exact_at_every_angle() {
         let (w, h) = (40, 30);

@@ -344,16 +344,9 @@ fn keep_sags_below_neighbours(vertebrae: &mut [Vertebra]) {
         if !vertebra.flags.iter().any(is_sag) {
             continue;
         }
-        let around: Vec<f64> = [n.checked_sub(1), Some(n + 1)]
-            .into_iter()
-            .flatten()
-            .filter_map(|m| middles.get(m).copied().flatten())
-            .collect();
         let own = vertebra.heights_mm.map(|h| h.middle);
-        let below = match (own, around.is_empty()) {
-            (Some(own), false) => {
-                own <= SAG_UNDER_NEIGHBOURS * around.iter().sum::<f64>() / around.len() as f64
-            }
+        let below = match (own, mean_beside(&middles, n)) {
+            (Some(own), Some(mean)) => own <= SAG_UNDER_NEIGHBOURS * mean,
             _ => false,
         };
         if !below {
@@ -364,6 +357,16 @@ fn keep_sags_below_neighbours(vertebrae: &mut [Vertebra]) {
 
 /// See [`keep_sags_below_neighbours`]: Genant's 20%.
 const SAG_UNDER_NEIGHBOURS: f64 = 0.8;
+
+/// The mean of the heights beside entry `n` of `heights` (those known).
+fn mean_beside(heights: &[Option<f64>], n: usize) -> Option<f64> {
+    let around: Vec<f64> = [n.checked_sub(1), Some(n + 1)]
+        .into_iter()
+        .flatten()
+        .filter_map(|m| heights.get(m).copied().flatten())
+        .collect();
+    (!around.is_empty()).then(|| around.iter().sum::<f64>() / around.len() as f64)
+}
 
 /// Posterior height ≥ 20% below the mean of its neighbours'. Made on
 /// every reading, dim bone's too: a body's back wall reads as well as its
@@ -399,18 +402,16 @@ pub(crate) fn neighbour_flags(vertebrae: &mut [Vertebra], dim_bone: bool) {
             })
         })
         .collect();
-    for n in 0..vertebrae.len() {
-        let around: Vec<f64> = [n.checked_sub(1), Some(n + 1)]
-            .into_iter()
-            .flatten()
-            .filter_map(|m| compared.get(m).copied().flatten())
-            .filter_map(|(height, reads_right)| reads_right.then_some(height))
-            .collect();
-        if let (Some((own, _)), false) = (compared[n], around.is_empty()) {
-            let mean = around.iter().sum::<f64>() / around.len() as f64;
-            if own < 0.8 * mean {
-                vertebrae[n].flags.push(Flag::LowerThanNeighbours);
-            }
+    // The heights a neighbour is compared by: those that read right.
+    let reading_right: Vec<Option<f64>> = compared
+        .iter()
+        .map(|c| c.and_then(|(height, reads_right)| reads_right.then_some(height)))
+        .collect();
+    for (n, vertebra) in vertebrae.iter_mut().enumerate() {
+        if let (Some((own, _)), Some(mean)) = (compared[n], mean_beside(&reading_right, n))
+            && own < 0.8 * mean
+        {
+            vertebra.flags.push(Flag::LowerThanNeighbours);
         }
     }
 }

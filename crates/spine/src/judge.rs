@@ -225,18 +225,9 @@ mod false_disc_tests {
     /// A vertebra of `ml` whose body's middle is at height `z` (mm).
     fn vertebra(name: &str, ml: f64, z: f64, flags: &[Flag]) -> Vertebra {
         Vertebra {
-            name: name.into(),
-            label: 0,
-            voxels: 0,
             volume_ml: ml,
             centroid_mm: [0.0, 0.0, z],
-            heights_mm: None,
-            frame: None,
-            superior_normal: None,
-            inferior_normal: None,
-            canal_ap_mm: None,
-            flags: flags.to_vec(),
-            ribs: false,
+            ..Vertebra::bare(name, flags)
         }
     }
 

@@ -23,12 +23,17 @@ pub enum Flag {
         /// 1 mild, 2 moderate, 3 severe.
         grade: u8,
     },
-    /// Posterior height ≥ 20% below: crush.
+    /// Posterior height ≥ 20% below its front and middle, or ≥ 20% below
+    /// its neighbours' (then with [`Flag::LowerThanNeighbours`]) where the
+    /// body's own heights tell no other kind (on dim bone, whatever they
+    /// tell): a crush, the whole body lower.
     Crush {
         /// 1 mild, 2 moderate, 3 severe.
         grade: u8,
     },
-    /// Posterior height ≥ 20% below its neighbours' mean.
+    /// Posterior height and tallest height each ≥ 20% below its
+    /// neighbours' mean (the whole body lower): the evidence for the
+    /// [`Flag::Crush`] beside it.
     LowerThanNeighbours,
     /// Lumbar canal under 12 mm front to back.
     NarrowCanal,

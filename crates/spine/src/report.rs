@@ -53,6 +53,28 @@ pub struct Vertebra {
     pub ribs: bool,
 }
 
+impl Vertebra {
+    /// A vertebra named `name` with `flags` and nothing measured: what the
+    /// crate's unit tests build theirs from.
+    #[cfg(test)]
+    pub(crate) fn bare(name: &str, flags: &[Flag]) -> Self {
+        Self {
+            name: name.into(),
+            label: 0,
+            voxels: 0,
+            volume_ml: 0.0,
+            centroid_mm: [0.0; 3],
+            heights_mm: None,
+            frame: None,
+            superior_normal: None,
+            inferior_normal: None,
+            canal_ap_mm: None,
+            flags: flags.to_vec(),
+            ribs: false,
+        }
+    }
+}
+
 /// A named angle between two endplates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EndplateAngle {

@@ -5,7 +5,7 @@
 
 use glam::DVec3;
 
-use crate::measure::{self, Flag, genant_grade};
+use crate::measure::{self, Flag, Heights, genant_grade};
 use crate::naming::{LEVELS, label_of};
 use crate::report::Vertebra;
 use crate::{canal, column, grid, split};
@@ -368,7 +368,13 @@ fn mean_beside(heights: &[Option<f64>], n: usize) -> Option<f64> {
     (!around.is_empty()).then(|| around.iter().sum::<f64>() / around.len() as f64)
 }
 
-/// Posterior height ≥ 20% below the mean of its neighbours'. Made on
+/// Posterior height ≥ 20% below the mean of its neighbours', and its
+/// tallest height so below theirs too: the whole body lower, not one
+/// height misread (on TotalSegmentator's osteoporotic CT cut through L1,
+/// a hole of dim marrow 12 mm tall under L4's upper endplate at its back
+/// ended the measured run there, its back read 12.0 mm for 27.1 against
+/// a front of 30.2, and it was flagged lower than its neighbours, a crush
+/// of grade 3). Made on
 /// every reading, dim bone's too: a body's back wall reads as well as its
 /// neighbours', where its own front, middle and back compared are graded
 /// on a lenient reading only for a clear wedge or sag (see
@@ -383,9 +389,11 @@ pub(crate) fn neighbour_flags(vertebrae: &mut [Vertebra], dim_bone: bool) {
     if dim_bone {
         keep_sags_below_neighbours(vertebrae);
     }
-    // The height each body is compared by, and whether it reads right (a
-    // neighbour is compared by such heights only).
-    let compared: Vec<Option<(f64, bool)>> = vertebrae
+    let tallest = |h: &Heights| h.anterior.max(h.middle).max(h.posterior);
+    // The heights each body is compared by (its back's, or where they are
+    // implausible its tallest; and its tallest), and whether they read
+    // right (a neighbour is compared by such heights only).
+    let compared: Vec<Option<([f64; 2], bool)>> = vertebrae
         .iter()
         .map(|v| {
             let cut_or_irregular = v
@@ -395,23 +403,128 @@ pub(crate) fn neighbour_flags(vertebrae: &mut [Vertebra], dim_bone: bool) {
             let implausible = v.flags.contains(&Flag::ImplausibleHeights);
             v.heights_mm.filter(|_| !cut_or_irregular).map(|h| {
                 if implausible {
-                    (h.anterior.max(h.middle).max(h.posterior), false)
+                    ([tallest(&h); 2], false)
                 } else {
-                    (h.posterior, true)
+                    ([h.posterior, tallest(&h)], true)
                 }
             })
         })
         .collect();
     // The heights a neighbour is compared by: those that read right.
-    let reading_right: Vec<Option<f64>> = compared
-        .iter()
-        .map(|c| c.and_then(|(height, reads_right)| reads_right.then_some(height)))
-        .collect();
+    let reading_right = |which: usize| -> Vec<Option<f64>> {
+        compared
+            .iter()
+            .map(|c| c.and_then(|(heights, reads_right)| reads_right.then_some(heights[which])))
+            .collect()
+    };
+    let (backs, tallests) = (reading_right(0), reading_right(1));
     for (n, vertebra) in vertebrae.iter_mut().enumerate() {
-        if let (Some((own, _)), Some(mean)) = (compared[n], mean_beside(&reading_right, n))
-            && own < 0.8 * mean
+        let Some(([back, top], _)) = compared[n] else {
+            continue;
+        };
+        if let (Some(backs_beside), Some(tallest_beside)) =
+            (mean_beside(&backs, n), mean_beside(&tallests, n))
+            && back < 0.8 * backs_beside
+            && top < 0.8 * tallest_beside
         {
             vertebra.flags.push(Flag::LowerThanNeighbours);
+            graded_as_crush(
+                &mut vertebra.flags,
+                genant_grade(1.0 - back / backs_beside),
+                dim_bone,
+            );
         }
+    }
+}
+
+/// A body whose back is low against its neighbours' is collapsed as a
+/// whole: Genant's crush (the posterior height reduced too), graded by
+/// that loss, unless its own heights tell another kind on a reading that
+/// measures them well: the chest CT's T8 with both endplates sagging 5 mm
+/// reads 14.9 / 10.1 / 14.9 mm, its back 27% below its neighbours', a
+/// severe biconcave fracture. On dim bone (`dim_bone`) a thin body's own
+/// heights are too rough for its kind, and the kind they gave yields to a
+/// crush, graded by the larger loss: TotalSegmentator's osteoporotic CT
+/// (3 mm) with L4 crushed to half its height reads 12.0 / 9.0 / 15.1 mm,
+/// "biconcave 3" before.
+fn graded_as_crush(flags: &mut Vec<Flag>, by_neighbours: u8, dim_bone: bool) {
+    let own_kind = |f: &Flag| {
+        matches!(
+            f,
+            Flag::Wedge { .. } | Flag::Biconcave { .. } | Flag::Crush { .. }
+        )
+    };
+    if !dim_bone && flags.iter().any(own_kind) {
+        return;
+    }
+    let mut grade = by_neighbours;
+    flags.retain(|f| match *f {
+        Flag::Wedge { grade: own }
+        | Flag::Biconcave { grade: own }
+        | Flag::Crush { grade: own } => {
+            grade = grade.max(own);
+            false
+        }
+        _ => true,
+    });
+    flags.push(Flag::Crush { grade });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three vertebrae, the middle one with heights `middle` (front,
+    /// middle, back) and `flags`, its neighbours 30 mm tall throughout.
+    fn column_with(middle: [f64; 3], flags: &[Flag]) -> Vec<Vertebra> {
+        let vertebra =
+            |name: &str, [anterior, middle, posterior]: [f64; 3], flags: &[Flag]| Vertebra {
+                heights_mm: Some(Heights {
+                    anterior,
+                    middle,
+                    posterior,
+                }),
+                ..Vertebra::bare(name, flags)
+            };
+        vec![
+            vertebra("L1", [30.0; 3], &[]),
+            vertebra("L2", middle, flags),
+            vertebra("L3", [30.0; 3], &[]),
+        ]
+    }
+
+    fn flags_of(middle: [f64; 3], flags: &[Flag], dim_bone: bool) -> Vec<Flag> {
+        let mut column = column_with(middle, flags);
+        neighbour_flags(&mut column, dim_bone);
+        assert!(column[0].flags.is_empty() && column[2].flags.is_empty());
+        column[1].flags.clone()
+    }
+
+    #[test]
+    fn a_body_low_against_its_neighbours_is_a_crush_unless_its_shape_says_otherwise() {
+        // Uniformly 30% lower: a crush of grade 2, on any reading.
+        for dim_bone in [false, true] {
+            assert_eq!(
+                flags_of([21.0; 3], &[], dim_bone),
+                [Flag::LowerThanNeighbours, Flag::Crush { grade: 2 }]
+            );
+        }
+        // A sag measured well keeps its kind; on dim bone it yields to a
+        // crush graded by the larger loss.
+        let sag = [20.0, 14.0, 20.0];
+        let biconcave = Flag::Biconcave { grade: 3 };
+        assert_eq!(
+            flags_of(sag, &[biconcave], false),
+            [biconcave, Flag::LowerThanNeighbours]
+        );
+        assert_eq!(
+            flags_of(sag, &[biconcave], true),
+            [Flag::LowerThanNeighbours, Flag::Crush { grade: 3 }]
+        );
+        // Back within 20% of the neighbours': nothing added.
+        assert!(flags_of([25.0; 3], &[], false).is_empty());
+        // The back alone low, the front as tall as the neighbours' (a hole
+        // in the label at the back, misread): not the whole body lower.
+        assert!(flags_of([30.0, 24.0, 12.0], &[], true).is_empty());
     }
 }

@@ -2167,7 +2167,9 @@ fn lumbar_ct_ending_at_the_l5_s1_disc_is_named_from_t12s_ribs() {
 /// body crushed along the spine's axis to 70%, 60% or 50% of its height
 /// (everything above it moved down; the reference's labels alike), L2
 /// and L4 in turn. Every level is named from the sacrum, the crushed body
-/// alone is flagged lower than its neighbours (on this dim bone no body
+/// alone is flagged lower than its neighbours and graded a crush, Genant 2
+/// or 3 (L4 crushed to half at 3 mm, 12.0 / 9.0 / 15.1 mm, read
+/// "biconcave 3" by its own heights before; on this dim bone no body
 /// was flagged at all before: the neighbours were compared on strict
 /// readings only), and the others match the reference's labels as on the
 /// CT uncrushed at this resampling. Crushed to 60% or less, L2 and L1
@@ -2229,6 +2231,28 @@ fn a_crushed_osteoporotic_vertebra_is_named_and_flagged() {
         {
             let flagged = v.flags.contains(&Flag::LowerThanNeighbours);
             assert_eq!(flagged, v.name == name, "{} {:?}", v.name, v.flags);
+            // Crushed is its kind, not a wedge or a sag its thin body's
+            // own heights may read.
+            let kinds: Vec<&Flag> = v
+                .flags
+                .iter()
+                .filter(|f| {
+                    matches!(
+                        f,
+                        Flag::Wedge { .. } | Flag::Biconcave { .. } | Flag::Crush { .. }
+                    )
+                })
+                .collect();
+            if v.name == name {
+                eprintln!("{name}: {:?} {:?}", v.heights_mm, v.flags);
+                assert!(
+                    matches!(kinds[..], [Flag::Crush { grade }] if *grade >= 2),
+                    "{:?}",
+                    v.flags
+                );
+            } else {
+                assert!(kinds.is_empty(), "{} {:?}", v.name, v.flags);
+            }
         }
     }
 }
@@ -2667,7 +2691,12 @@ fn named_on_tilted_grids(
 /// bone gave that arch to L2 (0.841) and the sliver was dropped. The
 /// midline piece at the scan's edge is now the sliver's, and L1 is kept
 /// with its arch (0.921 of what the scan holds of it; L2 0.892). Named
-/// from an assumed lowest lumbar vertebra (no anchor in view).
+/// from an assumed lowest lumbar vertebra (no anchor in view). No body is
+/// graded: L4's back reads 12.0 mm (a hole of dim marrow 12 mm tall under
+/// its upper endplate ends the measured run; 27.1 where it is passed
+/// over) against a front of 30.2, and it was flagged lower than its
+/// neighbours, a crush of grade 3, until a body's tallest height had to
+/// be low against its neighbours' too.
 #[test]
 fn lumbar_ct_cut_just_above_a_disc_keeps_the_cut_vertebras_arch() {
     let (volume, reference) = low_density_ct();
@@ -2700,6 +2729,21 @@ fn lumbar_ct_cut_just_above_a_disc_keeps_the_cut_vertebras_arch() {
         &EXPECTED[1..],
         |name, least| (name != "L5").then_some(least),
     );
+    for v in &analysis.spine.vertebrae {
+        assert!(
+            !v.flags.iter().any(|f| matches!(
+                f,
+                Flag::LowerThanNeighbours
+                    | Flag::Wedge { .. }
+                    | Flag::Biconcave { .. }
+                    | Flag::Crush { .. }
+            )),
+            "{}: {:?} {:?}",
+            v.name,
+            v.heights_mm,
+            v.flags
+        );
+    }
 }
 
 /// Vacuum discs: gas in a degenerate disc's nucleus, common at L4–L5 and

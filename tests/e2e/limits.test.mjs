@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './lib/server.mjs';
-import { openApp } from './lib/browser.mjs';
+import { openApp, studyWorker } from './lib/browser.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PYTHON = process.env.INSITU_PYTHON ?? 'python3';
@@ -35,7 +35,7 @@ test('a series too large for a browser tab is said before decoding, the open stu
     await page.getByTestId('open-demo').click();
     await page.waitForSelector('[data-testid="load-status"][data-state="ready"]', { timeout: 180_000 });
     const demo = await page.getByTestId('volume-info').textContent();
-    const worker = page.workers().find((w) => w.url().includes('insitu-worker'));
+    const worker = studyWorker(page);
     // The demo opens labelled: its spine analysis and then its vertebrae's
     // surfaces (one at a time) follow the views. The heap is measured once
     // they are done and it has stopped growing.

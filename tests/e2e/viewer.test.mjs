@@ -9,7 +9,7 @@ import { cp, mkdir, mkdtemp, readFile, readdir, rm, truncate, writeFile } from '
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './lib/server.mjs';
-import { ARTIFACTS, dropOnWorkspace, openApp as openAppOn } from './lib/browser.mjs';
+import { ARTIFACTS, dropOnWorkspace, openApp as openAppOn, studyWorker } from './lib/browser.mjs';
 import { screenshotStats } from './lib/pixels.mjs';
 import { decodePng } from './lib/png.mjs';
 
@@ -517,7 +517,7 @@ test('good files beside malformed ones: the good series loads, every bad file is
     // Closing forgets the study and gives its memory back: the worker that
     // held it ends, and the fresh one's heap is a fraction of the old one.
     // The app still works afterwards.
-    const before = page.workers().find((w) => w.url().includes('insitu-worker'));
+    const before = studyWorker(page);
     const heapBefore = await before.evaluate(() => wasm_bindgen.heapBytes());
     const ended = new Promise((resolve) => before.once('close', resolve));
     const fresh = page.waitForEvent('worker');
@@ -799,7 +799,7 @@ test('cancelling a load keeps the study that was open, in the same worker', asyn
     await page.getByTestId('open-folder').setInputFiles(path.join(FIXTURES, 'ct-ge-head-tilt'));
     await waitReady(page);
     await waitSurface(page);
-    const worker = page.workers().find((w) => w.url().includes('insitu-worker'));
+    const worker = studyWorker(page);
     let ended = false;
     worker.once('close', () => { ended = true; });
     // Cancelled from the page right after the files are chosen (a click
@@ -850,7 +850,7 @@ test('a cancel while decoder workers do not answer ends the load at once, keepin
     await page.getByTestId('open-folder').setInputFiles(path.join(FIXTURES, 'ct-ge-head-tilt'));
     await waitReady(page);
     await serviceWorkerInstalled(page);
-    const worker = page.workers().find((w) => w.url().includes('insitu-worker'));
+    const worker = studyWorker(page);
     let ended = false;
     worker.once('close', () => { ended = true; });
     restore = failWorkerWasm('hold');
@@ -897,7 +897,7 @@ test('a 512x512x300 series open costs the study worker little more than its volu
     await waitReady(page);
     assert.match(await page.getByTestId('volume-info').textContent(), /512 × 512 × 300 voxels/);
     const triangles = await waitSurface(page);
-    const worker = page.workers().find((w) => w.url().includes('insitu-worker'));
+    const worker = studyWorker(page);
     const heap = await worker.evaluate(() => wasm_bindgen.heapBytes());
     const volume = 512 * 512 * 300 * 2;
     console.log(`512x512x300 open with a ${triangles}-triangle surface: heap ${(heap / 1e6).toFixed(1)} MB, volume ${(volume / 1e6).toFixed(1)} MB (${(heap / volume).toFixed(2)}x)`);

@@ -10,9 +10,10 @@ mod common;
 
 use common::{Carving, Overlap, by_name, carved, largest_series, names, with_noise};
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use glam::DVec3;
-use insitu_spine::{Anchor, Flag, RIBS_LABEL, Revision, analyse, revise};
+use insitu_spine::{Analysis, Anchor, Flag, RIBS_LABEL, Revision, analyse, revise};
 
 fn fixtures() -> PathBuf {
     std::env::var_os("INSITU_FIXTURES")
@@ -24,8 +25,7 @@ fn fixtures() -> PathBuf {
 
 #[test]
 fn lidc_thoracic_vertebrae_are_separated_from_their_ribs_and_named_with_doubt() {
-    let volume = fixture_ct("lidc-chest-ct");
-    let analysis = analyse(&volume, &mut |_, _| true).expect("a spine");
+    let (volume, analysis) = chest_ct();
     let spine = &analysis.spine;
     let g = volume.geometry();
     let dims = [g.dims.x as usize, g.dims.y as usize, g.dims.z as usize];
@@ -150,8 +150,7 @@ fn lidc_thoracic_vertebrae_are_separated_from_their_ribs_and_named_with_doubt() 
     // The user's corrections on real bone: measured again, nothing
     // changes; two middle vertebrae merged, then split at the disc between
     // them (clicked midway between the bodies), come back as they were.
-    let again =
-        revise(&volume, &analysis.labelmap, spine, Revision::Remeasure).expect("remeasured");
+    let again = revise(volume, &analysis.labelmap, spine, Revision::Remeasure).expect("remeasured");
     for (a, b) in again.spine.vertebrae.iter().zip(&spine.vertebrae) {
         assert_eq!((&a.name, a.voxels), (&b.name, b.voxels));
         if let (Some(x), Some(y)) = (a.heights_mm, b.heights_mm) {
@@ -164,7 +163,7 @@ fn lidc_thoracic_vertebrae_are_separated_from_their_ribs_and_named_with_doubt() 
     }
     let (upper, lower) = (whole[whole.len() / 2 - 1], whole[whole.len() / 2]);
     let merged = revise(
-        &volume,
+        volume,
         &analysis.labelmap,
         spine,
         Revision::MergeWithBelow { label: upper.label },
@@ -174,7 +173,7 @@ fn lidc_thoracic_vertebrae_are_separated_from_their_ribs_and_named_with_doubt() 
     let centre = |v: &insitu_spine::Vertebra| v.frame.expect("a body").centre;
     let between = (centre(upper) + centre(lower)) / 2.0;
     let split = revise(
-        &volume,
+        volume,
         &merged.labelmap,
         &merged.spine,
         Revision::SplitAt {
@@ -196,7 +195,7 @@ fn lidc_thoracic_vertebrae_are_separated_from_their_ribs_and_named_with_doubt() 
     for offset in [-6.0, 6.0] {
         let point = between + up * offset;
         let split = revise(
-            &volume,
+            volume,
             &merged.labelmap,
             &merged.spine,
             Revision::SplitAt {
@@ -258,9 +257,8 @@ fn a_head_ct_is_told_to_hold_no_vertebra_not_named_as_one() {
 /// 0.85).
 #[test]
 fn a_noisy_chest_ct_misread_in_blocks_is_read_voxel_by_voxel() {
-    let volume = fixture_ct("lidc-chest-ct");
-    let clean = analyse(&volume, &mut |_, _| true).expect("a spine");
-    let noisy = analyse(&with_noise(&volume, 40.0, NOISE_DRAW), &mut |_, _| true).expect("a spine");
+    let (volume, clean) = chest_ct();
+    let noisy = analyse(&with_noise(volume, 40.0, NOISE_DRAW), &mut |_, _| true).expect("a spine");
     eprintln!(
         "noise {:?} HU in blocks, read in {:?} mm",
         noisy.spine.noise_hu, noisy.spine.read_mm
@@ -287,6 +285,17 @@ fn a_noisy_chest_ct_misread_in_blocks_is_read_voxel_by_voxel() {
 /// The noise drawn for the noisy chest CT.
 const NOISE_DRAW: u64 = 0x9E37_79B9_7F4A_7C15;
 
+/// The chest CT and its analysis as scanned, made once for the tests that
+/// read it (each analysis of it takes seconds).
+fn chest_ct() -> &'static (insitu_volume::Volume, Analysis) {
+    static CHEST: OnceLock<(insitu_volume::Volume, Analysis)> = OnceLock::new();
+    CHEST.get_or_init(|| {
+        let volume = fixture_ct("lidc-chest-ct");
+        let analysis = analyse(&volume, &mut |_, _| true).expect("a spine");
+        (volume, analysis)
+    })
+}
+
 /// The largest series of fixture `name`, loaded.
 fn fixture_ct(name: &str) -> insitu_volume::Volume {
     largest_series(&fixtures().join(name))
@@ -300,8 +309,7 @@ fn fixture_ct(name: &str) -> insitu_volume::Volume {
 /// endplates sagging as dishes 3.5 mm deep it is graded biconcave.
 #[test]
 fn a_schmorls_node_is_told_from_a_biconcave_fracture() {
-    let volume = fixture_ct("lidc-chest-ct");
-    let analysis = analyse(&volume, &mut |_, _| true).expect("a spine");
+    let (volume, analysis) = chest_ct();
     let t8 = by_name(&analysis.spine, "T8");
     assert!(t8.flags.is_empty(), "T8 as scanned: {:?}", t8.flags);
     let labels = analysis.labelmap.labels();
@@ -311,7 +319,7 @@ fn a_schmorls_node_is_told_from_a_biconcave_fracture() {
             Flag::Wedge { .. } | Flag::Biconcave { .. } | Flag::Crush { .. }
         )
     };
-    let pitted = carved(&volume, labels, t8, Carving::Pit { radius_mm: 5.0 });
+    let pitted = carved(volume, labels, t8, Carving::Pit { radius_mm: 5.0 });
     let after = analyse(&pitted, &mut |_, _| true).expect("a spine");
     let v = by_name(&after.spine, "T8");
     eprintln!("pitted T8: {:?} {:?}", v.heights_mm, v.flags);
@@ -326,7 +334,7 @@ fn a_schmorls_node_is_told_from_a_biconcave_fracture() {
         v.flags
     );
     assert!(!v.flags.iter().any(graded), "{:?}", v.flags);
-    let sagging = carved(&volume, labels, t8, Carving::Dishes { depth_mm: 3.5 });
+    let sagging = carved(volume, labels, t8, Carving::Dishes { depth_mm: 3.5 });
     let after = analyse(&sagging, &mut |_, _| true).expect("a spine");
     let v = by_name(&after.spine, "T8");
     eprintln!("sagging T8: {:?} {:?}", v.heights_mm, v.flags);
@@ -351,11 +359,10 @@ fn a_schmorls_node_is_told_from_a_biconcave_fracture() {
 /// 62 and 53 ml, and the names ran T2–L1 for T1–L1.)
 #[test]
 fn a_severe_biconcave_fracture_keeps_its_discs_and_the_names() {
-    let volume = fixture_ct("lidc-chest-ct");
-    let analysis = analyse(&volume, &mut |_, _| true).expect("a spine");
+    let (volume, analysis) = chest_ct();
     let t8 = by_name(&analysis.spine, "T8");
     let sagging = carved(
-        &volume,
+        volume,
         analysis.labelmap.labels(),
         t8,
         Carving::Dishes { depth_mm: 5.0 },

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer } from '../lib/server.mjs';
-import { clickViewAt, dropOnWorkspace, launch, launchProfile } from '../lib/browser.mjs';
+import { clickViewAt, dropOnWorkspace, launch, launchProfile, studyWorker } from '../lib/browser.mjs';
 import { total, watchBrowserMemory } from '../lib/processes.mjs';
 import { timeSpineAnswer } from '../lib/spine.mjs';
 
@@ -201,7 +201,7 @@ rows: {
       await fresh.waitForSelector('[data-testid="mesh-info"][data-state="ready"]', { timeout: 600_000 });
       // The study worker's wasm heap with the study open (volume, its
       // surface, the views drawn), against the volume's own bytes.
-      const worker = fresh.workers().find((w) => w.url().includes('insitu-worker'));
+      const worker = studyWorker(fresh);
       cold.heapBytes = await worker.evaluate(() => wasm_bindgen.heapBytes());
       cold.volumeBytes = await volumeBytes(fresh);
       await fresh.waitForTimeout(1000); // the surface is written to the cache after it is shown

@@ -13,7 +13,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer } from '../lib/server.mjs';
-import { clickViewAt, launch, launchProfile } from '../lib/browser.mjs';
+import { clickViewAt, launch, launchProfile, studyWorker } from '../lib/browser.mjs';
 import { timeSpineAnswer } from '../lib/spine.mjs';
 
 const series = process.env.INSITU_LARGE_SERIES;
@@ -27,7 +27,7 @@ const tmp = await mkdtemp(path.join(os.tmpdir(), 'insitu-large-'));
 const server = await startServer(process.env.INSITU_DIST ?? 'dist');
 const browser = await launch({ webgpu: true });
 const heapOf = async (page) => {
-  const worker = page.workers().find((w) => w.url().includes('insitu-worker'));
+  const worker = studyWorker(page);
   return worker.evaluate(async () => {
     for (;;) {
       try {

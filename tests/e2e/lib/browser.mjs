@@ -81,6 +81,12 @@ export async function guardNetwork(context, origin) {
   return { seen, foreign, failed, answeredByServiceWorker, ready };
 }
 
+/** The page's study worker (the one running `insitu-worker`), or
+ * `undefined` before it has started. */
+export function studyWorker(page) {
+  return page.workers().find((w) => w.url().includes('insitu-worker'));
+}
+
 /** Console errors and uncaught page errors, as readable strings. */
 export function watchConsole(page) {
   const errors = [];

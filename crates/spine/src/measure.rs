@@ -70,6 +70,19 @@ pub enum Flag {
     Metal,
 }
 
+impl Flag {
+    /// The Genant grade of a fracture flag (wedge, biconcave, crush);
+    /// none for the others.
+    pub fn fracture_grade(&self) -> Option<u8> {
+        match *self {
+            Flag::Wedge { grade } | Flag::Biconcave { grade } | Flag::Crush { grade } => {
+                Some(grade)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// How far a body's middle height may exceed the higher of its ends before
 /// the heights are taken as mismeasured ([`Flag::ImplausibleHeights`]).
 pub(crate) const MIDDLE_OVER_ENDS: f64 = 1.2;

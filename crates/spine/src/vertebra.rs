@@ -448,25 +448,12 @@ pub(crate) fn neighbour_flags(vertebrae: &mut [Vertebra], dim_bone: bool) {
 /// (3 mm) with L4 crushed to half its height reads 12.0 / 9.0 / 15.1 mm,
 /// "biconcave 3" before.
 fn graded_as_crush(flags: &mut Vec<Flag>, by_neighbours: u8, dim_bone: bool) {
-    let own_kind = |f: &Flag| {
-        matches!(
-            f,
-            Flag::Wedge { .. } | Flag::Biconcave { .. } | Flag::Crush { .. }
-        )
-    };
-    if !dim_bone && flags.iter().any(own_kind) {
+    let own_grades = || flags.iter().filter_map(Flag::fracture_grade);
+    if !dim_bone && own_grades().next().is_some() {
         return;
     }
-    let mut grade = by_neighbours;
-    flags.retain(|f| match *f {
-        Flag::Wedge { grade: own }
-        | Flag::Biconcave { grade: own }
-        | Flag::Crush { grade: own } => {
-            grade = grade.max(own);
-            false
-        }
-        _ => true,
-    });
+    let grade = own_grades().fold(by_neighbours, u8::max);
+    flags.retain(|f| f.fracture_grade().is_none());
     flags.push(Flag::Crush { grade });
 }
 

@@ -262,12 +262,7 @@ pub fn show(spine: &Spine, ms: f64) {
             let c = f.centre;
             set_data(&li, "centre", &format!("{},{},{}", c.x, c.y, c.z));
         }
-        if v.flags.iter().any(|f| {
-            matches!(
-                f,
-                Flag::Wedge { .. } | Flag::Biconcave { .. } | Flag::Crush { .. }
-            )
-        }) {
+        if v.flags.iter().any(|f| f.fracture_grade().is_some()) {
             let _ = li.class_list().add_1("flagged");
         }
         if v.name != "sacrum" && Some(v.label) != lowest_mobile {

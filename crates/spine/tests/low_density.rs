@@ -49,10 +49,7 @@ fn low_density_lumbar_ct_is_read_leniently_split_and_named() {
         spine
             .vertebrae
             .iter()
-            .all(|v| !v.flags.iter().any(|f| matches!(
-                f,
-                Flag::Wedge { .. } | Flag::Biconcave { .. } | Flag::Crush { .. }
-            )))
+            .all(|v| !v.flags.iter().any(|f| f.fracture_grade().is_some()))
     );
     let labels = analysis.labelmap.labels();
     assert_named_and_matching(spine, labels, &reference, 0.0);
@@ -2236,12 +2233,7 @@ fn a_crushed_osteoporotic_vertebra_is_named_and_flagged() {
             let kinds: Vec<&Flag> = v
                 .flags
                 .iter()
-                .filter(|f| {
-                    matches!(
-                        f,
-                        Flag::Wedge { .. } | Flag::Biconcave { .. } | Flag::Crush { .. }
-                    )
-                })
+                .filter(|f| f.fracture_grade().is_some())
                 .collect();
             if v.name == name {
                 eprintln!("{name}: {:?} {:?}", v.heights_mm, v.flags);
@@ -2731,13 +2723,9 @@ fn lumbar_ct_cut_just_above_a_disc_keeps_the_cut_vertebras_arch() {
     );
     for v in &analysis.spine.vertebrae {
         assert!(
-            !v.flags.iter().any(|f| matches!(
-                f,
-                Flag::LowerThanNeighbours
-                    | Flag::Wedge { .. }
-                    | Flag::Biconcave { .. }
-                    | Flag::Crush { .. }
-            )),
+            !v.flags
+                .iter()
+                .any(|f| *f == Flag::LowerThanNeighbours || f.fracture_grade().is_some()),
             "{}: {:?} {:?}",
             v.name,
             v.heights_mm,
@@ -2888,12 +2876,7 @@ fn a_wedge_fracture_on_osteoporotic_bone_is_flagged() {
             .filter(|v| v.name != "sacrum")
         {
             eprintln!("{} {:?} {:?}", v.name, v.heights_mm, v.flags);
-            let graded = v.flags.iter().find(|f| {
-                matches!(
-                    f,
-                    Flag::Wedge { .. } | Flag::Biconcave { .. } | Flag::Crush { .. }
-                )
-            });
+            let graded = v.flags.iter().find(|f| f.fracture_grade().is_some());
             if v.name == "L2" {
                 assert!(
                     matches!(graded, Some(Flag::Wedge { grade }) if *grade >= 2),
@@ -3413,12 +3396,7 @@ fn sags_and_pits_in_l3(fine: &insitu_volume::Volume) {
     assert!(analysis.spine.bone_hu < 180.0, "read leniently");
     let l3 = by_name(&analysis.spine, "L3");
     eprintln!("L3 as scanned: {:?} {:?}", l3.heights_mm, l3.flags);
-    let graded = |f: &Flag| {
-        matches!(
-            f,
-            Flag::Wedge { .. } | Flag::Biconcave { .. } | Flag::Crush { .. }
-        )
-    };
+    let graded = |f: &Flag| f.fracture_grade().is_some();
     assert!(!l3.flags.iter().any(graded), "{:?}", l3.flags);
     let labels = analysis.labelmap.labels();
     for (carving, what) in [

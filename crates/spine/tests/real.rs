@@ -313,12 +313,7 @@ fn a_schmorls_node_is_told_from_a_biconcave_fracture() {
     let t8 = by_name(&analysis.spine, "T8");
     assert!(t8.flags.is_empty(), "T8 as scanned: {:?}", t8.flags);
     let labels = analysis.labelmap.labels();
-    let graded = |f: &Flag| {
-        matches!(
-            f,
-            Flag::Wedge { .. } | Flag::Biconcave { .. } | Flag::Crush { .. }
-        )
-    };
+    let graded = |f: &Flag| f.fracture_grade().is_some();
     let pitted = carved(volume, labels, t8, Carving::Pit { radius_mm: 5.0 });
     let after = analyse(&pitted, &mut |_, _| true).expect("a spine");
     let v = by_name(&after.spine, "T8");

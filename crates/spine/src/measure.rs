@@ -114,6 +114,13 @@ pub struct Heights {
     pub posterior: f64,
 }
 
+impl Heights {
+    /// The largest of the three: what a loss is measured from.
+    pub fn tallest(&self) -> f64 {
+        self.anterior.max(self.middle).max(self.posterior)
+    }
+}
+
 /// A body's local frame and the endplates found on it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BodyFrame {

@@ -352,6 +352,8 @@ fn forward_from_row(row: &mut [f32], other: &[f32], pixel: f32, diagonal: f32) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn euclidean_distances_are_exact_at_every_angle() {
         let (w, h) = (40, 30);
@@ -365,8 +367,6 @@ mod tests {
             }
         }
     }
-
-    use super::*;
 
     /// The distances the 3×3 chamfer defines, by repeated relaxation.
     fn relaxed(d: &[f32], w: usize, h: usize, pixel: f32) -> Vec<f32> {

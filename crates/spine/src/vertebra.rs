@@ -5,7 +5,7 @@
 
 use glam::DVec3;
 
-use crate::measure::{self, Flag, Heights, genant_grade};
+use crate::measure::{self, Flag, genant_grade};
 use crate::naming::{LEVELS, label_of};
 use crate::report::Vertebra;
 use crate::{canal, column, grid, split};
@@ -198,7 +198,7 @@ pub(crate) fn measure_vertebra(grid: &grid::Grid, labels: &[u8], piece: &Piece) 
         flags.push(Flag::ImplausibleHeights);
     }
     if let Some(h) = heights.filter(|_| !irregular && !mismeasured) {
-        let max = h.anterior.max(h.middle).max(h.posterior);
+        let max = h.tallest();
         let loss = |v: f64| 1.0 - v / max;
         // A middle low only in a pit of an endplate is no fracture (Genant):
         // said so, and the front and back graded alone.
@@ -389,7 +389,6 @@ pub(crate) fn neighbour_flags(vertebrae: &mut [Vertebra], dim_bone: bool) {
     if dim_bone {
         keep_sags_below_neighbours(vertebrae);
     }
-    let tallest = |h: &Heights| h.anterior.max(h.middle).max(h.posterior);
     // The heights each body is compared by (its back's, or where they are
     // implausible its tallest; and its tallest), and whether they read
     // right (a neighbour is compared by such heights only).
@@ -403,9 +402,9 @@ pub(crate) fn neighbour_flags(vertebrae: &mut [Vertebra], dim_bone: bool) {
             let implausible = v.flags.contains(&Flag::ImplausibleHeights);
             v.heights_mm.filter(|_| !cut_or_irregular).map(|h| {
                 if implausible {
-                    ([tallest(&h); 2], false)
+                    ([h.tallest(); 2], false)
                 } else {
-                    ([h.posterior, tallest(&h)], true)
+                    ([h.posterior, h.tallest()], true)
                 }
             })
         })
@@ -460,6 +459,7 @@ fn graded_as_crush(flags: &mut Vec<Flag>, by_neighbours: u8, dim_bone: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::measure::Heights;
 
     /// Three vertebrae, the middle one with heights `middle` (front,
     /// middle, back) and `flags`, its neighbours 30 mm tall throughout.

@@ -39,8 +39,11 @@ pub(crate) fn quality(spine: &Spine) -> (usize, usize) {
     // A crushed, wedged or biconcave body keeps its back or its middle; a
     // high front alone is the rim of the next body's endplate that a false
     // disc cut off with a fragment (27 mm in front, 7 in the middle and 9
-    // at the back on TotalSegmentator's CT resampled to 1 mm).
-    let highest = |v: &Vertebra| v.heights_mm.map(|h| h.middle.max(h.posterior));
+    // at the back on TotalSegmentator's CT resampled to 1 mm). The label's
+    // own run, not the body's height: a reading that left a body's marrow
+    // out is the worse one (read through such holes, a strict reading of
+    // the CT over an oblique pelvis passed, and T12 came out 0.599).
+    let highest = |v: &Vertebra| v.label_height_mm;
     let mut heights: Vec<f64> = whole.iter().filter_map(|v| highest(v)).collect();
     heights.sort_by(f64::total_cmp);
     let median = heights.get(heights.len() / 2).copied().unwrap_or(0.0);

@@ -138,6 +138,18 @@ pub struct BodyFrame {
     pub half_width_mm: f64,
 }
 
+/// What a height's run up or down a body passes over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Through {
+    /// The body: a hole in its label up to [`BODY_HOLE_MM`] short of the
+    /// disc's mid-plane (dim marrow, the basivertebral veins' entry at its
+    /// back), up to `AXIAL_HOLE_MM` past it. The heights reported.
+    Body,
+    /// The label: holes up to `AXIAL_HOLE_MM` only. How much of a body a
+    /// reading labelled, which the judge weighs readings by.
+    Label,
+}
+
 /// The labelled body as a measuring tool sees it.
 pub(crate) struct BodyProbe<'a> {
     pub grid: &'a Grid<'a>,
@@ -174,8 +186,39 @@ impl BodyProbe<'_> {
     /// before any other: dim marrow, or the basivertebral veins' entry at
     /// the back of the body, are holes in the label, not its end (on 3 mm
     /// osteoporotic CT they cut L5's posterior height from 27 to 16 mm).
-    fn run_along_axis(&self, p: DVec3, up: DVec3) -> Option<(f64, f64)> {
-        self.run_within(p, up, 60.0, AXIAL_HOLE_MM)
+    /// Through the body, a gap up to [`BODY_HOLE_MM`] short of the disc's
+    /// mid-plane; past it, or through the label, up to `AXIAL_HOLE_MM`.
+    fn run_along_axis(&self, p: DVec3, up: DVec3, through: Through) -> Option<(f64, f64)> {
+        if !self.is_body(p) {
+            return None;
+        }
+        let walk = |dir: DVec3| {
+            let open_until = match through {
+                Through::Body => self.to_disc_plane(p, dir).unwrap_or(0.0),
+                Through::Label => 0.0,
+            };
+            self.walk(p, dir, 60.0, |t| {
+                if t < open_until {
+                    BODY_HOLE_MM
+                } else {
+                    AXIAL_HOLE_MM
+                }
+            })
+        };
+        Some((walk(-up), walk(up)))
+    }
+
+    /// How far along `dir` from `p` the nearer disc mid-plane ahead lies.
+    fn to_disc_plane(&self, p: DVec3, dir: DVec3) -> Option<f64> {
+        self.discs
+            .iter()
+            .flatten()
+            .filter_map(|&(c, n)| {
+                let along = dir.dot(n);
+                (along.abs() >= 0.5).then(|| (c - p).dot(n) / along)
+            })
+            .filter(|&t| t > 0.0)
+            .min_by(f64::total_cmp)
     }
 
     /// Extent of the label along `dir` through `p`, passing over gaps up to
@@ -184,30 +227,34 @@ impl BodyProbe<'_> {
         if !self.is_body(p) {
             return None;
         }
-        let step = STEP_MM;
-        let walk = |sign: f64| {
-            let mut t = 0.0;
-            let mut gap = 0.0;
-            let mut last = 0.0;
-            while t < limit {
-                t += step;
-                match self.label_at(p + dir * (sign * t)) {
-                    Some(l) if l == self.label => {
-                        last = t;
-                        gap = 0.0;
-                    }
-                    Some(0) => {
-                        gap += step;
-                        if gap > tolerance {
-                            break;
-                        }
-                    }
-                    _ => break,
+        let walk = |dir: DVec3| self.walk(p, dir, limit, |_| tolerance);
+        Some((walk(-dir), walk(dir)))
+    }
+
+    /// How far the label runs along `dir` from `p` (at most `limit` mm),
+    /// passing over a gap of unlabelled voxels while it is no longer than
+    /// `tolerance(t)` at `t` mm out; another label ends it.
+    fn walk(&self, p: DVec3, dir: DVec3, limit: f64, tolerance: impl Fn(f64) -> f64) -> f64 {
+        let mut t = 0.0;
+        let mut gap = 0.0;
+        let mut last = 0.0;
+        while t < limit {
+            t += STEP_MM;
+            match self.label_at(p + dir * t) {
+                Some(l) if l == self.label => {
+                    last = t;
+                    gap = 0.0;
                 }
+                Some(0) => {
+                    gap += STEP_MM;
+                    if gap > tolerance(t) {
+                        break;
+                    }
+                }
+                _ => break,
             }
-            last
-        };
-        Some((walk(-1.0), walk(1.0)))
+        }
+        last
     }
 
     /// The edge near `t` along `dir` from `p`, at half-way between the
@@ -398,9 +445,9 @@ impl BodyProbe<'_> {
     /// the line: a body cut by the scan's first or last slice has no
     /// height to read (TotalSegmentator's T12, cut by its top, read 9 mm
     /// at the back for 26 at 0.75 mm pixels).
-    fn height_at(&self, start: DVec3, up: DVec3) -> Option<f64> {
+    fn height_at(&self, start: DVec3, up: DVec3, through: Through) -> Option<f64> {
         let p = self.body_along(start, up)?;
-        let (down, above) = self.run_along_axis(p, up)?;
+        let (down, above) = self.run_along_axis(p, up, through)?;
         let beyond = |t: f64| self.grid.voxel_of(p + up * t).is_none();
         if beyond(-down - STEP_MM) || beyond(above + STEP_MM) {
             return None;
@@ -453,15 +500,16 @@ impl BodyProbe<'_> {
 
     /// Anterior, middle and posterior heights at +80%, 0 and −80% of the
     /// half-depth, each the median of a bundle of lines (see
-    /// `HEIGHT_BUNDLE`). (A bundle at the back once read L5's posterior
-    /// height 13.7 mm for 27.6 on TotalSegmentator's CT at 1.5 mm pixels:
-    /// the basivertebral veins' entry was a hole in the label, which
-    /// `holes::close_across_bodies` now closes.)
-    pub fn heights(&self, f: &BodyFrame) -> Option<Heights> {
+    /// `HEIGHT_BUNDLE`), passing over what `through` says. (A bundle at
+    /// the back once read L5's posterior height 13.7 mm for 27.6 on
+    /// TotalSegmentator's CT at 1.5 mm pixels: the basivertebral veins'
+    /// entry was a hole in the label, which `holes::close_across_bodies`
+    /// now closes.)
+    pub fn heights(&self, f: &BodyFrame, through: Through) -> Option<Heights> {
         Some(Heights {
-            anterior: self.bundle_height(f, END_HEIGHTS_AHEAD)?,
-            middle: self.bundle_height(f, 0.0)?,
-            posterior: self.bundle_height(f, -END_HEIGHTS_AHEAD)?,
+            anterior: self.bundle_height(f, END_HEIGHTS_AHEAD, through)?,
+            middle: self.bundle_height(f, 0.0, through)?,
+            posterior: self.bundle_height(f, -END_HEIGHTS_AHEAD, through)?,
         })
     }
 
@@ -479,16 +527,22 @@ impl BodyProbe<'_> {
     /// 19.4 mm for 23.0, 0.90 of its back). Not in the middle: a calcified
     /// nucleus (TotalSegmentator's CT with 400 HU in the L2–L3 disc) is no
     /// bridge, and reading it as one lost L2's and L3's heights.
-    fn bundle_height(&self, f: &BodyFrame, ahead: f64) -> Option<f64> {
+    fn bundle_height(&self, f: &BodyFrame, ahead: f64, through: Through) -> Option<f64> {
         [1.0, 0.875, 0.75, 0.625]
             .into_iter()
-            .find_map(|share| self.bundle_height_about(f, share * ahead, 0.0))
+            .find_map(|share| self.bundle_height_about(f, share * ahead, 0.0, through))
     }
 
     /// The median height of the lines of `HEIGHT_BUNDLE` about the point
     /// `ahead` half-depths in front of the centre and `aside` half-widths
     /// to its left (see [`BodyProbe::bundle_height`]).
-    fn bundle_height_about(&self, f: &BodyFrame, ahead: f64, aside: f64) -> Option<f64> {
+    fn bundle_height_about(
+        &self,
+        f: &BodyFrame,
+        ahead: f64,
+        aside: f64,
+        through: Through,
+    ) -> Option<f64> {
         let mut heights: Vec<f64> = HEIGHT_BUNDLE
             .iter()
             .filter_map(|&(a, l)| {
@@ -496,7 +550,9 @@ impl BodyProbe<'_> {
                     + f.anterior * ((ahead + a) * f.half_depth_mm)
                     + f.lateral * ((aside + l) * f.half_width_mm);
                 let bridged = ahead > 0.0 && self.bridges_a_disc(start, f.up);
-                (!bridged).then(|| self.height_at(start, f.up)).flatten()
+                (!bridged)
+                    .then(|| self.height_at(start, f.up, through))
+                    .flatten()
             })
             .collect();
         if heights.len() * 2 <= HEIGHT_BUNDLE.len() {
@@ -522,7 +578,7 @@ impl BodyProbe<'_> {
     ) -> bool {
         let mut losses: Vec<f64> = HALF_WAY_OUT
             .iter()
-            .filter_map(|&(ahead, aside)| self.bundle_height_about(f, ahead, aside))
+            .filter_map(|&(ahead, aside)| self.bundle_height_about(f, ahead, aside, Through::Body))
             .map(|h| 1.0 - h / tallest)
             .collect();
         if losses.len() < 3 {
@@ -798,6 +854,16 @@ pub(crate) fn across(up: DVec3, front: DVec3) -> (DVec3, DVec3) {
 /// a hole along a tilted body's axis but not along the slices').
 const AXIAL_HOLE_MM: f64 = crate::holes::HOLE_MM;
 
+/// Longest gap (mm) of unlabelled voxels passed over up or down a body
+/// short of its disc's mid-plane when its height is read
+/// ([`Through::Body`]): on TotalSegmentator's CT cut through L1, a hole of
+/// dim marrow 12 mm tall and 21 mm wide under L4's upper endplate (one
+/// voxel wider than `holes` closes side to side) read its back 12.0 mm for
+/// 27.1. No further: on that CT with L4 slipped 15 mm forward over L5, a
+/// line through L4's middle passed a longer gap short of the tilted disc's
+/// plane and read 50.7 mm for 24.3.
+const BODY_HOLE_MM: f64 = 2.0 * AXIAL_HOLE_MM;
+
 /// How far (mm) from the midpoint of its discs a body is looked for.
 const NEAREST_BODY_MM: f64 = 12.0;
 
@@ -901,6 +967,18 @@ mod tests {
         instead: impl Fn(usize) -> Option<i16>,
         label_of: impl Fn(usize) -> u8,
     ) -> f64 {
+        column_height_from(25.0, instead, label_of, [None, None], Through::Label).expect("a height")
+    }
+
+    /// The height of the column of [`column_height_with`] along the line
+    /// from (4, 4, `z`), with `discs` and passing over what `through` says.
+    fn column_height_from(
+        z: f64,
+        instead: impl Fn(usize) -> Option<i16>,
+        label_of: impl Fn(usize) -> u8,
+        discs: [Option<(DVec3, DVec3)>; 2],
+        through: Through,
+    ) -> Option<f64> {
         let [nx, ny, nz] = [8usize, 8, 60];
         let hu = |z: usize| {
             instead(z).unwrap_or(match z {
@@ -916,11 +994,9 @@ mod tests {
             grid: &grid,
             labels: &labels,
             label: 1,
-            discs: [None, None],
+            discs,
         };
-        probe
-            .height_at(DVec3::new(4.0, 4.0, 25.0), DVec3::Z)
-            .expect("a height")
+        probe.height_at(DVec3::new(4.0, 4.0, z), DVec3::Z, through)
     }
 
     /// The body's label (1) on slices `range`, none elsewhere.
@@ -942,6 +1018,26 @@ mod tests {
         // the body's.
         let other = column_height(|z| if z < 16 { 2 } else { body(16..=41)(z) });
         assert!((other - 26.0).abs() < 0.3, "{other}");
+    }
+
+    #[test]
+    fn a_tall_hole_in_the_label_is_the_bodys_up_to_its_discs_not_the_labels() {
+        // Marrow unlabelled 15 mm up (z = 20–34; dim, or the veins' entry
+        // at the back), over the 10 mm a run passes on its own.
+        let holed = |z: usize| u8::from((10..=41).contains(&z) && !(20..=34).contains(&z));
+        let discs = [45.0, 5.0].map(|z| Some((DVec3::new(4.0, 4.0, z), DVec3::Z)));
+        let height = |discs, through| {
+            column_height_from(15.0, |_| None, holed, discs, through).expect("a height")
+        };
+        // The body's height runs on to the label beyond, short of the disc.
+        let body = height(discs, Through::Body);
+        assert!((body - 32.0).abs() < 0.3, "{body}");
+        // The label's ends at the hole (its last voxel's face, z = 19.5).
+        let label = height(discs, Through::Label);
+        assert!((label - 10.0).abs() < 0.3, "{label}");
+        // With no disc known, nothing says where the body ends: the same.
+        let unbounded = height([None, None], Through::Body);
+        assert!((unbounded - 10.0).abs() < 0.3, "{unbounded}");
     }
 
     #[test]
@@ -1058,7 +1154,7 @@ mod tests {
         let frame = probe
             .frame(DVec3::new(20.0, 30.0, 25.5), DVec3::Z)
             .expect("a frame");
-        probe.heights(&frame).expect("heights")
+        probe.heights(&frame, Through::Body).expect("heights")
     }
 
     #[test]

@@ -39,6 +39,12 @@ pub struct Vertebra {
     pub centroid_mm: [f64; 3],
     /// Body heights (not for the sacrum).
     pub heights_mm: Option<Heights>,
+    /// The taller of the body's middle and back as far as its label runs
+    /// unbroken (holes over `holes::HOLE_MM` end it): how much of the body
+    /// the reading labelled, which the judge weighs readings by. Not
+    /// reported: the heights pass over such holes.
+    #[serde(skip)]
+    pub(crate) label_height_mm: Option<f64>,
     /// The body's frame the heights were measured in.
     pub frame: Option<BodyFrame>,
     /// Unit normals (pointing up) of the superior and inferior endplates.
@@ -65,6 +71,7 @@ impl Vertebra {
             volume_ml: 0.0,
             centroid_mm: [0.0; 3],
             heights_mm: None,
+            label_height_mm: None,
             frame: None,
             superior_normal: None,
             inferior_normal: None,

@@ -5,7 +5,7 @@
 
 use glam::DVec3;
 
-use crate::measure::{self, Flag, genant_grade};
+use crate::measure::{self, Flag, Through, genant_grade};
 use crate::naming::{LEVELS, label_of};
 use crate::report::Vertebra;
 use crate::{canal, column, grid, split};
@@ -161,10 +161,11 @@ pub(crate) fn measure_vertebra(grid: &grid::Grid, labels: &[u8], piece: &Piece) 
         (Some(axis), Some(f)) => probe.frame(f.centre, axis).or(first),
         _ => first,
     };
-    let heights = frame
-        .as_ref()
-        .filter(|_| !sacrum)
-        .and_then(|f| probe.heights(f));
+    let body = frame.as_ref().filter(|_| !sacrum);
+    let heights = body.and_then(|f| probe.heights(f, Through::Body));
+    let label_height = body
+        .and_then(|f| probe.heights(f, Through::Label))
+        .map(|h| h.middle.max(h.posterior));
     let plates = frame
         .as_ref()
         .and_then(|f| probe.endplates(f))
@@ -258,6 +259,7 @@ pub(crate) fn measure_vertebra(grid: &grid::Grid, labels: &[u8], piece: &Piece) 
         volume_ml: voxels as f64 * voxel_ml,
         centroid_mm: cand.centroid.to_array(),
         heights_mm: heights,
+        label_height_mm: label_height,
         frame,
         superior_normal: plates.map(|p| p.0.to_array()),
         inferior_normal: plates.map(|p| p.1.to_array()),

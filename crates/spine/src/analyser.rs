@@ -275,7 +275,7 @@ impl<'a> Analyser<'a> {
         candidates: &[split::Candidate],
         analysis: &Labelled,
     ) -> Option<column::Disc> {
-        let quality = quality(&analysis.spine);
+        let quality = quality(&analysis.spine.vertebrae);
         for piece in merged_pieces(&analysis.spine.vertebrae) {
             if !worth_splitting(quality, piece) {
                 return None;
@@ -303,7 +303,7 @@ impl<'a> Analyser<'a> {
         analysis: &Labelled,
     ) -> Option<column::Disc> {
         let top = top_heavy_piece(&analysis.spine.vertebrae)?;
-        if !worth_splitting(quality(&analysis.spine), top) {
+        if !worth_splitting(quality(&analysis.spine.vertebrae), top) {
             return None;
         }
         self.disc_in(found, candidates, top)
@@ -369,7 +369,7 @@ impl<'a> Analyser<'a> {
     ) -> Result<Option<Labelled>, SpineError> {
         match result {
             Ok(analysis) => {
-                let (good, whole) = quality(&analysis.spine);
+                let (good, whole) = quality(&analysis.spine.vertebrae);
                 let merged = merged_pieces(&analysis.spine.vertebrae).next().is_some();
                 // Taken at once when plausible and no body is left above
                 // the column's top; otherwise the more lenient readings are

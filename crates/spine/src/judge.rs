@@ -20,7 +20,7 @@ pub(crate) fn is_made_up(spine: &Spine) -> bool {
         .vertebrae
         .iter()
         .any(|v| v.name != "sacrum" && v.volume_ml > FEW_VERTEBRAE_ML);
-    quality(spine).0 == 0 && (!spine.levels.anchor.is_anatomical() || beyond_any_spine)
+    quality(&spine.vertebrae).0 == 0 && (!spine.levels.anchor.is_anatomical() || beyond_any_spine)
 }
 
 /// The most a piece of several vertebrae run together holds (ml): four
@@ -30,9 +30,8 @@ const FEW_VERTEBRAE_ML: f64 = 4.0 * MOST_VERTEBRA_ML;
 /// Vertebrae that look right (whole, 8–120 ml, a body as high in its
 /// middle or back as `FRAGMENT_FRACTION` of the median, endplates near
 /// parallel) and whole vertebrae in all.
-pub(crate) fn quality(spine: &Spine) -> (usize, usize) {
-    let whole: Vec<&Vertebra> = spine
-        .vertebrae
+pub(crate) fn quality(vertebrae: &[Vertebra]) -> (usize, usize) {
+    let whole: Vec<&Vertebra> = vertebrae
         .iter()
         .filter(|v| v.name != "sacrum" && !v.flags.contains(&Flag::Partial))
         .collect();
@@ -56,8 +55,7 @@ pub(crate) fn quality(spine: &Spine) -> (usize, usize) {
         })
         .count();
     // A one-sided sacrum (an ilium taken with it) counts as one wrong piece.
-    let one_sided = spine
-        .vertebrae
+    let one_sided = vertebrae
         .iter()
         .any(|v| v.name == "sacrum" && v.flags.contains(&Flag::OneSided));
     (good, whole.len() + usize::from(one_sided))
@@ -302,5 +300,41 @@ mod false_disc_tests {
             vertebra("L2", 69.0, 90.0, &[]),
         ];
         assert_eq!(name(top_heavy_piece(&beside_a_fragment)), None);
+    }
+}
+
+#[cfg(test)]
+mod quality_tests {
+    use super::*;
+    use crate::measure::Heights;
+
+    /// A whole vertebra of 60 ml whose label runs `label_mm` up its body,
+    /// its heights read through the label's holes 30 mm throughout.
+    fn vertebra(name: &str, label_mm: f64) -> Vertebra {
+        Vertebra {
+            volume_ml: 60.0,
+            heights_mm: Some(Heights {
+                anterior: 30.0,
+                middle: 30.0,
+                posterior: 30.0,
+            }),
+            label_height_mm: Some(label_mm),
+            ..Vertebra::bare(name, &[])
+        }
+    }
+
+    #[test]
+    fn a_body_whose_label_runs_short_is_not_a_good_vertebra_whatever_its_height() {
+        let column = |l2_label_mm: f64| {
+            [30.0, l2_label_mm, 30.0]
+                .into_iter()
+                .zip(["L1", "L2", "L3"])
+                .map(|(label_mm, name)| vertebra(name, label_mm))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(quality(&column(30.0)), (3, 3));
+        // Its marrow left out: the label a third of the body, though the
+        // heights passed over the hole.
+        assert_eq!(quality(&column(10.0)), (2, 3));
     }
 }

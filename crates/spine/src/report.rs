@@ -42,7 +42,8 @@ pub struct Vertebra {
     /// The taller of the body's middle and back as far as its label runs
     /// unbroken (holes over `holes::HOLE_MM` end it): how much of the body
     /// the reading labelled, which the judge weighs readings by. Not
-    /// reported: the heights pass over such holes.
+    /// reported (the heights pass over such holes), so none in a report
+    /// read back: only a fresh analysis is judged.
     #[serde(skip)]
     pub(crate) label_height_mm: Option<f64>,
     /// The body's frame the heights were measured in.

@@ -27,9 +27,9 @@ pub(crate) fn is_made_up(spine: &Spine) -> bool {
 /// of the largest.
 const FEW_VERTEBRAE_ML: f64 = 4.0 * MOST_VERTEBRA_ML;
 
-/// Vertebrae that look right (whole, 8–120 ml, a body as high in its
-/// middle or back as `FRAGMENT_FRACTION` of the median, endplates near
-/// parallel) and whole vertebrae in all.
+/// Of `vertebrae`, those that look right (whole, 8–120 ml, a label
+/// running up its body's middle or back as far as `FRAGMENT_FRACTION` of
+/// the median does, endplates near parallel) and whole vertebrae in all.
 pub(crate) fn quality(vertebrae: &[Vertebra]) -> (usize, usize) {
     let whole: Vec<&Vertebra> = vertebrae
         .iter()

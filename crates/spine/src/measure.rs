@@ -213,10 +213,7 @@ impl BodyProbe<'_> {
         self.discs
             .iter()
             .flatten()
-            .filter_map(|&(c, n)| {
-                let along = dir.dot(n);
-                (along.abs() >= 0.5).then(|| (c - p).dot(n) / along)
-            })
+            .filter_map(|&disc| along_to_plane(p, dir, disc))
             .filter(|&t| t > 0.0)
             .min_by(f64::total_cmp)
     }
@@ -465,12 +462,10 @@ impl BodyProbe<'_> {
     /// from 750–1,150 HU to 430–800). Cement or metal there
     /// ([`NO_ENDPLATE_HU`]) is no bridge.
     fn bridges_a_disc(&self, q: DVec3, up: DVec3) -> bool {
-        self.discs.iter().flatten().any(|&(c, n)| {
-            let along = up.dot(n);
-            if along.abs() < 0.5 {
+        self.discs.iter().flatten().any(|&disc| {
+            let Some(t) = along_to_plane(q, up, disc) else {
                 return false;
-            }
-            let t = (c - q).dot(n) / along;
+            };
             let hu = |from: f64, to: f64| {
                 let steps = ((to - from) / STEP_MM).round() as i32;
                 (0..=steps).map(move |m| self.hu_along(q, up, t + from + f64::from(m) * STEP_MM))
@@ -853,6 +848,14 @@ pub(crate) fn across(up: DVec3, front: DVec3) -> (DVec3, DVec3) {
 /// the holes `holes` closes, and those it leaves (a label made elsewhere,
 /// a hole along a tilted body's axis but not along the slices').
 const AXIAL_HOLE_MM: f64 = crate::holes::HOLE_MM;
+
+/// How far along `dir` (a unit vector) from `q` the plane through `centre`
+/// with unit `normal` lies (negative behind); none where `dir` runs within
+/// 30° of the plane, as no line up a body crosses a disc.
+fn along_to_plane(q: DVec3, dir: DVec3, (centre, normal): (DVec3, DVec3)) -> Option<f64> {
+    let along = dir.dot(normal);
+    (along.abs() >= 0.5).then(|| (centre - q).dot(normal) / along)
+}
 
 /// Longest gap (mm) of unlabelled voxels passed over up or down a body
 /// short of its disc's mid-plane when its height is read

@@ -16,6 +16,13 @@ pub enum StoreError {
         "another insitu tab holds an older version of the cache open; close it to use the cache"
     )]
     BlockedByOlderTab,
+    /// The browser did not answer `operation` within the bound it is given
+    /// (`OPEN_WAIT_MS`): the load goes on without the cache.
+    #[error("IndexedDB did not answer the {operation} in time; the study loads without the cache")]
+    NoAnswer {
+        /// What was being done.
+        operation: String,
+    },
     /// IndexedDB refused for another reason.
     #[error("IndexedDB {operation} failed: {message}")]
     Idb {

@@ -5,9 +5,6 @@
 //! version drops the stores it no longer has; an entry of an older schema is
 //! never read, and listing the volumes removes it.
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
-
 use js_sys::{Float32Array, Object, Promise, Reflect, Uint8Array, Uint32Array};
 use rexie::{ObjectStore, Rexie, TransactionMode};
 use wasm_bindgen::prelude::Closure;
@@ -17,6 +14,7 @@ use web_sys::Blob;
 
 use crate::opfs::{VoxelFileWrite, VoxelFiles};
 use crate::record::{CHUNK_BYTES, MeshRecord, SCHEMA_VERSION, VolumeRecord, VoxelPlace, checksum};
+use crate::wait::answered_within;
 use crate::{FilesStamp, SegmentsRecord, StoreError};
 
 const VOLUMES: &str = "volumes";
@@ -45,20 +43,9 @@ impl StoreError {
     }
 }
 
-/// How long [`Store::open`] waits for an upgrade another tab blocks.
+/// How long [`Store::open`] waits for each of the browser's answers: an
+/// upgrade another tab blocks, the second connection, the voxel files' folder.
 pub const OPEN_WAIT_MS: u32 = 3000;
-
-/// Resolves after `ms` milliseconds (in a window or a worker).
-fn after_ms(ms: u32) -> Promise {
-    Promise::new(&mut |resolve, _| {
-        let global = js_sys::global();
-        if let Ok(set_timeout) = Reflect::get(&global, &"setTimeout".into())
-            .and_then(|f| f.dyn_into::<js_sys::Function>())
-        {
-            let _ = set_timeout.call2(&global, &resolve, &ms.into());
-        }
-    })
-}
 
 /// An open cache database.
 pub struct Store {
@@ -201,7 +188,10 @@ impl Store {
     /// older version (an insitu tab from before an update); after
     /// [`OPEN_WAIT_MS`] this gives up and says so, rather than keep the
     /// caller (a load) waiting. The open goes on in the background and is
-    /// closed when it completes.
+    /// closed when it completes. The second connection (for writes) is
+    /// given as long and then said to have no answer
+    /// ([`StoreError::NoAnswer`]); the voxel files' folder too, and then
+    /// voxels go to IndexedDB.
     pub async fn open(name: &str) -> Result<Self, StoreError> {
         let build = Rexie::builder(name)
             .version(SCHEMA_VERSION)
@@ -210,36 +200,48 @@ impl Store {
             .add_object_store(ObjectStore::new(MESHES))
             .add_object_store(ObjectStore::new(SEGMENTS))
             .build();
-        let mut build = Some(build);
-        let outcome: Rc<RefCell<Option<rexie::Result<Rexie>>>> = Rc::default();
-        let gave_up = Rc::new(Cell::new(false));
-        let finished = Promise::new(&mut |resolve, _| {
-            let (outcome, gave_up) = (outcome.clone(), gave_up.clone());
-            let build = build.take().expect("the executor runs once");
-            wasm_bindgen_futures::spawn_local(async move {
-                let opened = build.await;
-                if gave_up.get() {
-                    if let Ok(db) = opened {
-                        db.close();
-                    }
-                    return;
-                }
-                *outcome.borrow_mut() = Some(opened);
-                let _ = resolve.call0(&JsValue::NULL);
-            });
-        });
-        let _ = JsFuture::from(Promise::race(&js_sys::Array::of2(
-            &finished,
-            &after_ms(OPEN_WAIT_MS),
-        )))
+        let opened = answered_within(OPEN_WAIT_MS, build, |late| {
+            if let Ok(db) = late {
+                db.close();
+            }
+        })
         .await;
-        let Some(opened) = outcome.borrow_mut().take() else {
-            gave_up.set(true);
-            return Err(StoreError::BlockedByOlderTab);
+        let db = opened
+            .ok_or(StoreError::BlockedByOlderTab)?
+            .map_err(StoreError::during("open"))?;
+        let owned = name.to_owned();
+        let writer = answered_within(
+            OPEN_WAIT_MS,
+            async move { open_writer(&owned).await },
+            |late| {
+                if let Ok(writer) = late {
+                    writer.close();
+                }
+            },
+        )
+        .await;
+        let writer = match writer {
+            Some(Ok(writer)) => writer,
+            Some(Err(e)) => {
+                db.close();
+                return Err(e);
+            }
+            None => {
+                db.close();
+                return Err(StoreError::NoAnswer {
+                    operation: "open".into(),
+                });
+            }
         };
-        let db = opened.map_err(StoreError::during("open"))?;
-        let writer = open_writer(name).await?;
-        let files = VoxelFiles::open(name).await;
+        let owned = name.to_owned();
+        // No answer from the private file system: voxels go to IndexedDB.
+        let files = answered_within(
+            OPEN_WAIT_MS,
+            async move { VoxelFiles::open(&owned).await },
+            |_| (),
+        )
+        .await
+        .flatten();
         Ok(Self { db, writer, files })
     }
 

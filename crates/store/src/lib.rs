@@ -17,6 +17,8 @@ mod stamp;
 mod idb;
 #[cfg(target_arch = "wasm32")]
 mod opfs;
+#[cfg(target_arch = "wasm32")]
+mod wait;
 
 pub use error::StoreError;
 #[cfg(target_arch = "wasm32")]

@@ -552,6 +552,49 @@ impl Store {
         Ok(Some((record, positions, normals, indices)))
     }
 
+    /// Stores the first 2D views drawn of volume `volume_key` (opaque
+    /// bytes in the app's own layout, left in the browser's memory),
+    /// kept beside its surfaces and removed with it: a folder dropped
+    /// again shows them while its voxels are read back.
+    pub async fn put_opening_views(
+        &self,
+        volume_key: &str,
+        views: &Uint8Array,
+    ) -> Result<(), StoreError> {
+        let value = Object::new();
+        let set = |k: &str, v: &JsValue| Reflect::set(&value, &k.into(), v).map(|_| ());
+        let stored = set("hash", &JsValue::from_str(&checksum_in_pieces(views)))
+            .and_then(|()| set("views", views));
+        if stored.is_err() {
+            return Err(StoreError::Corrupt(
+                "opening views value could not be built".into(),
+            ));
+        }
+        self.put_value(MESHES, &opening_views_key(volume_key), &value.into())
+            .await
+    }
+
+    /// The first 2D views kept of volume `volume_key`
+    /// ([`Store::put_opening_views`]), checksum verified.
+    pub async fn opening_views(&self, volume_key: &str) -> Result<Option<Uint8Array>, StoreError> {
+        let Some(value) = self
+            .get_value(MESHES, &opening_views_key(volume_key))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let field = |name: &str| Reflect::get(&value, &name.into()).unwrap_or(JsValue::UNDEFINED);
+        let views = field("views")
+            .dyn_into::<Uint8Array>()
+            .map_err(|_| StoreError::Corrupt("opening views missing".into()))?;
+        if field("hash").as_string() != Some(checksum_in_pieces(&views)) {
+            return Err(StoreError::Corrupt(
+                "opening views checksum mismatch".into(),
+            ));
+        }
+        Ok(Some(views))
+    }
+
     /// Stores the segments of volume `volume_key` (replacing any).
     pub async fn put_segments(
         &self,
@@ -732,6 +775,30 @@ impl Store {
 
 /// The checksum of a mesh's arrays, as little-endian bytes (wasm32 is
 /// little-endian: the arrays are hashed in place).
+/// Where a volume's opening views are kept: among its surfaces (`key|…`),
+/// so they go wherever its surfaces go; no surface's options read so.
+fn opening_views_key(volume_key: &str) -> String {
+    format!("{volume_key}|opening-views")
+}
+
+/// [`checksum`] of bytes in the browser's memory, copied through a small
+/// buffer a piece at a time: never all of them in the wasm heap.
+fn checksum_in_pieces(bytes: &Uint8Array) -> String {
+    const PIECE: u32 = 1 << 16;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut piece = vec![0u8; PIECE as usize];
+    let length = bytes.length();
+    let mut at = 0;
+    while at < length {
+        let end = at.saturating_add(PIECE).min(length);
+        let part = &mut piece[..(end - at) as usize];
+        bytes.subarray(at, end).copy_to(part);
+        hasher.update(part);
+        at = end;
+    }
+    format!("{:032x}", hasher.digest128())
+}
+
 fn mesh_hash(positions: &[f32], normals: &[f32], indices: &[u32]) -> String {
     checksum(&[
         bytemuck::cast_slice(positions),
@@ -833,4 +900,24 @@ async fn open_writer(name: &str) -> Result<web_sys::IdbDatabase, StoreError> {
         .map_err(failed)?
         .dyn_into()
         .map_err(failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen_test]
+    fn bytes_checked_in_pieces_sum_as_they_would_whole() {
+        // Past two pieces, ending inside the third.
+        let bytes: Vec<u8> = (0..150_001u32).map(|n| (n * 7 % 251) as u8).collect();
+        let in_browser = Uint8Array::from(bytes.as_slice());
+        assert_eq!(checksum_in_pieces(&in_browser), checksum(&[&bytes]));
+        assert_eq!(
+            checksum_in_pieces(&Uint8Array::new_with_length(0)),
+            checksum(&[])
+        );
+    }
 }

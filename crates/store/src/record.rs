@@ -230,7 +230,7 @@ pub fn storage_description() -> Vec<(&'static str, &'static str, &'static str)> 
         (
             "Volumes",
             "IndexedDB, the voxels in this site's private files (this browser, this computer)",
-            "voxel numbers, dims, spacing, orientation, value range, modality code, a 64-pixel grey preview, date cached; keyed by a hash of the pixel data; a hash of the files' names, sizes, times and first bytes, to know them when dropped again",
+            "voxel numbers, dims, spacing, orientation, value range, modality code, a 64-pixel grey preview, the first three 2D views as drawn (windowed pixels and their planes, shown when it is opened again), date cached; keyed by a hash of the pixel data; a hash of the files' names, sizes, times and first bytes, to know them when dropped again",
         ),
         (
             "Surfaces",

@@ -1,6 +1,7 @@
 //! The cache in a real headless Chromium (wasm-bindgen-test): a large
 //! volume round trip in chunks, damage of every kind caught on read, an
-//! old-schema database dropped on upgrade, meshes found by their options.
+//! old-schema database dropped on upgrade, meshes found by their options,
+//! a volume's opening views kept beside them.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
@@ -339,6 +340,35 @@ async fn meshes_round_trip_by_their_options() {
         ..options
     };
     assert!(store.mesh("vol", &on_the_gpu).await.unwrap().is_some());
+    store.close();
+    Store::delete_database(name).await.expect("delete database");
+}
+
+#[wasm_bindgen_test]
+async fn opening_views_round_trip_beside_the_surfaces_and_go_with_their_volume() {
+    let name = "insitu-test-opening-views";
+    let store = Store::open(name).await.expect("open");
+    let bytes: Vec<u8> = (0..300_000u32).map(|n| (n % 253) as u8).collect();
+    assert!(store.opening_views("vol").await.unwrap().is_none());
+    store
+        .put_opening_views("vol", &js_sys::Uint8Array::from(bytes.as_slice()))
+        .await
+        .unwrap();
+    let back = store.opening_views("vol").await.unwrap().expect("kept");
+    assert_eq!(back.to_vec(), bytes);
+    // Not another volume's, and no surface's options read as them.
+    assert!(store.opening_views("vol2").await.unwrap().is_none());
+    let options = SurfaceOptions {
+        iso: 300.0,
+        largest: false,
+        min_island: None,
+        smooth: 0,
+        decimate: None,
+        engine: insitu_mesh::Engine::Auto,
+    };
+    assert!(store.mesh("vol", &options).await.unwrap().is_none());
+    store.delete_volume("vol").await.unwrap();
+    assert!(store.opening_views("vol").await.unwrap().is_none());
     store.close();
     Store::delete_database(name).await.expect("delete database");
 }

@@ -4,8 +4,9 @@
 //! policy, `store`'s records) or in this crate's pure modules, tested
 //! natively: the messages ([`protocol`]), the study a worker holds
 //! ([`study`]) and its segments ([`segments`]), the worker's queue
-//! ([`queue`]), the files arriving for a scan ([`arrivals`]) and its use
-//! of the cache ([`cache`]). The browser glue is wasm only: the UI thread ([`app`]) draws
+//! ([`queue`]), the files arriving for a scan ([`arrivals`]), its use
+//! of the cache ([`cache`]) and the first views it keeps there
+//! ([`opening_views`]). The browser glue is wasm only: the UI thread ([`app`]) draws
 //! and handles input; the study worker ([`worker`]) reads files, decodes,
 //! reslices and meshes, with decoder workers ([`decoders`]) for large
 //! compressed series; every message between them goes through
@@ -13,6 +14,7 @@
 
 pub mod arrivals;
 pub mod cache;
+pub mod opening_views;
 pub mod protocol;
 pub mod queue;
 pub mod segments;

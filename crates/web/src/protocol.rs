@@ -383,6 +383,13 @@ pub enum Reply {
         /// Who resliced them.
         drawn_on: DrawnOn,
     },
+    /// The first views drawn of a cached volume, as the cache kept them
+    /// (one transferred RGBA buffer per view, in order): shown while its
+    /// voxels are read back, before [`Reply::Loaded`].
+    OpeningViews {
+        /// The views, matching the buffers.
+        views: Vec<ViewRequest>,
+    },
     /// HU under the cursor.
     Probed {
         /// View asked about.
@@ -512,6 +519,7 @@ impl Reply {
             Self::CacheUpdate(_) => "cache update",
             Self::Cancelled { .. } => "cancelled",
             Self::Rendered { .. } => "rendered",
+            Self::OpeningViews { .. } => "opening views",
             Self::Probed { .. } => "probed",
             Self::Surface(_) => "surface",
             Self::SurfaceDragCopy => "surface drag copy",

@@ -245,6 +245,11 @@ fn reset_study() {
     segments::reset(None);
     spine::reset(false);
     by_test_id("measure-list").set_inner_html("");
+    clear_2d_views();
+}
+
+/// Empties the three 2D views' canvases.
+pub fn clear_2d_views() {
     for axis in ViewAxis::ALL {
         let c = views::canvas(axis);
         c.set_width(c.width()); // clears a 2D canvas

@@ -38,6 +38,7 @@ pub fn handle(reply: Reply, attachments: Attachments) {
         Reply::CacheUpdate(write) => cache_update(write),
         Reply::Cancelled { still_open } => cancelled(still_open),
         Reply::Rendered { views, drawn_on } => rendered(&views, &drawn_on, &attachments),
+        Reply::OpeningViews { views } => opening_views(&views, &attachments),
         Reply::Probed { axis, world, value } => probed(axis, world, value),
         Reply::Surface(summary) => surface(summary, attachments.buffers),
         Reply::SurfaceDragCopy => drag_copy(None, &attachments.buffers),
@@ -240,12 +241,24 @@ fn cancelled(still_open: bool) {
         return spine::stopped(None);
     }
     app.load_ticket.set(app.load_ticket.get() + 1);
-    match (still_open, app.volume.borrow().as_ref()) {
-        (true, Some(volume)) => status(
-            LoadState::Ready,
-            &format!("Cancelled; still showing {}", volume.title),
-        ),
-        _ => status(LoadState::Idle, "Cancelled"),
+    let still_showing = match (still_open, app.volume.borrow().as_ref()) {
+        (true, Some(volume)) => {
+            status(
+                LoadState::Ready,
+                &format!("Cancelled; still showing {}", volume.title),
+            );
+            true
+        }
+        _ => {
+            status(LoadState::Idle, "Cancelled");
+            false
+        }
+    };
+    // The cancelled folder's opening views may be on the canvases.
+    if still_showing {
+        redraw();
+    } else {
+        super::clear_2d_views();
     }
 }
 
@@ -287,6 +300,22 @@ fn rendered(views: &[ViewRequest], drawn_on: &DrawnOn, attachments: &Attachments
     if app.redraw_again.get() {
         redraw();
     }
+}
+
+/// A cached volume's first views, drawn while its voxels are read back:
+/// the volume's own views replace them once it is loaded.
+fn opening_views(views: &[ViewRequest], attachments: &Attachments) {
+    for (i, request) in views.iter().enumerate() {
+        let bytes: js_sys::Uint8Array = attachments.buffer(i as u32);
+        let pixels = Uint8ClampedArray::new(&bytes.buffer());
+        super::views::put_pixels(request, &pixels);
+    }
+    // Tests and the benchmark see them shown (an attribute write).
+    set_data(
+        &by_test_id("slice-engine"),
+        "opening",
+        &views.len().to_string(),
+    );
 }
 
 fn probed(axis: ViewAxis, world: [f64; 3], value: Option<f32>) {
@@ -430,6 +459,17 @@ fn failed(during: Task, error: &Failure) {
             status(LoadState::Error, &text);
             if let Failure::Build(insitu_volume::BuildError::TooLarge { offers, .. }) = error {
                 panel::show_reduced_offers(offers);
+            }
+            // A failed opening's views may be on the canvases: the open
+            // study's views go back, or none.
+            let opening = matches!(
+                during,
+                Task::Opening | Task::Loading | Task::OpeningFromTheCache
+            );
+            if opening && app.volume.borrow().is_some() {
+                redraw();
+            } else if opening {
+                super::clear_2d_views();
             }
         }
     }

@@ -114,6 +114,23 @@ pub fn slot(axis: ViewAxis) -> usize {
     }
 }
 
+/// Puts a view's pixels (RGBA) on its canvas, sized to the view's plane:
+/// the canvas, its context and the plane, for what is drawn over them.
+pub fn put_pixels(
+    request: &ViewRequest,
+    rgba: &js_sys::Uint8ClampedArray,
+) -> Option<(HtmlCanvasElement, CanvasRenderingContext2d, Plane)> {
+    let canvas = canvas(request.axis);
+    let plane: Plane = request.plane.into();
+    let ctx = crate::dom::context_2d(&canvas, (plane.width, plane.height))?;
+    if let Ok(image) =
+        ImageData::new_with_js_u8_clamped_array_and_sh(rgba, plane.width, plane.height)
+    {
+        let _ = ctx.put_image_data(&image, 0.0, 0.0);
+    }
+    Some((canvas, ctx, plane))
+}
+
 /// The canvas of a view.
 pub fn canvas(axis: ViewAxis) -> HtmlCanvasElement {
     typed(&format!("view-{}", axis.name()))
@@ -211,16 +228,9 @@ impl Views {
     /// Draws a view's pixels (RGBA in the browser's memory, as the worker
     /// transferred them) and overlays.
     pub fn draw(&self, request: &ViewRequest, rgba: &js_sys::Uint8ClampedArray) {
-        let canvas = canvas(request.axis);
-        let plane: Plane = request.plane.into();
-        let Some(ctx) = crate::dom::context_2d(&canvas, (plane.width, plane.height)) else {
+        let Some((canvas, ctx, plane)) = put_pixels(request, rgba) else {
             return;
         };
-        if let Ok(image) =
-            ImageData::new_with_js_u8_clamped_array_and_sh(rgba, plane.width, plane.height)
-        {
-            let _ = ctx.put_image_data(&image, 0.0, 0.0);
-        }
         // Where the pixels lie in patient space, for tests that click a
         // known anatomical point.
         let v = |d: DVec3| format!("[{},{},{}]", d.x, d.y, d.z);

@@ -175,6 +175,22 @@ fn post_volume_write(worker: &Worker, job: &VolumeJob, outcome: CacheWrite) {
     }
 }
 
+/// Keeps the first views drawn of `job`'s volume beside it, once it is
+/// stored. Without them a re-drop waits for the voxels to show anything;
+/// a write the browser refuses loses only that.
+async fn keep_opening_views(worker: &Worker, job: &VolumeJob) {
+    let bytes = worker
+        .opening
+        .borrow()
+        .as_ref()
+        .and_then(|opening| opening.bytes_of(job.generation));
+    if let Some(bytes) = bytes
+        && let Err(e) = job.store.put_opening_views(&job.key, &bytes).await
+    {
+        web_sys::console::warn_1(&format!("insitu: opening views not kept: {e}").into());
+    }
+}
+
 /// Writes `job`'s volume a step at a time; when a request waits, puts the
 /// job back at the front of the idle jobs, with its progress, and returns.
 async fn write_volume(worker: &Worker, mut job: VolumeJob) {
@@ -204,6 +220,9 @@ async fn write_volume(worker: &Worker, mut job: VolumeJob) {
         spent_ms += now_ms() - started;
         if let Some(outcome) = step {
             log_stepped("volume cached: cache write", spent_ms, stops);
+            if outcome == CacheWrite::Stored {
+                keep_opening_views(worker, &job).await;
+            }
             return post_volume_write(worker, &job, outcome);
         }
         if let Some(ms) =

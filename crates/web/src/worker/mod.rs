@@ -52,6 +52,8 @@ struct Worker {
     slices_on_gpu: bool,
     /// The volume generation the 2D views were last drawn from.
     drawn_generation: Cell<u64>,
+    /// The first views drawn of a volume, kept with it when it is cached.
+    opening: RefCell<Option<views::Opening>>,
     /// Cache writes waiting for the worker to be idle.
     later: RefCell<later::Deferred>,
     /// Ends the quiet wait before a deferred write when a request comes.
@@ -271,6 +273,7 @@ pub fn start() {
         laps: RefCell::default(),
         slices_on_gpu: decoders::setting("slices").as_deref() == Some("gpu"),
         drawn_generation: Cell::new(0),
+        opening: RefCell::default(),
         later: RefCell::default(),
         wake: RefCell::default(),
         arrivals: RefCell::default(),

@@ -15,7 +15,7 @@ use crate::protocol::{DrawnOn, Failure, Reply, Task, ViewRequest};
 use crate::study::{ROWS_PER_BLOCK, render_rows_on_cpu};
 use insitu_segment::{OverlayStyle, Workbench, overlay_rows};
 use insitu_volume::Volume;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// Draws `views` of the loaded volume and posts their pixels.
 pub async fn render(worker: &Worker, views: Vec<ViewRequest>, overlay: OverlayStyle) {
@@ -111,11 +111,84 @@ pub async fn render(worker: &Worker, views: Vec<ViewRequest>, overlay: OverlaySt
     laps.lap("draw");
     if first {
         laps.log("first 2D views");
+        // Copies (the page takes the buffers), kept for the cache.
+        let pixels = buffers
+            .iter()
+            .map(|b| {
+                let array: &Uint8Array = b.unchecked_ref();
+                array.slice(0, array.length())
+            })
+            .collect();
+        *worker.opening.borrow_mut() = Some(Opening {
+            generation,
+            views: views.clone(),
+            pixels,
+        });
     }
     post(
         &Reply::Rendered { views, drawn_on },
         Attachments::buffers(buffers),
     );
+}
+
+/// The first views drawn of volume `generation` and copies of their
+/// pixels: kept with the volume when it is cached, and shown while it is
+/// read back when its folder is dropped again.
+pub struct Opening {
+    generation: u64,
+    views: Vec<ViewRequest>,
+    pixels: Vec<Uint8Array>,
+}
+
+impl Opening {
+    /// The cache's bytes of these views ([`crate::opening_views`]), if
+    /// they are of volume `generation`: put together in the browser's
+    /// memory, only the header made in the wasm heap.
+    pub fn bytes_of(&self, generation: u64) -> Option<Uint8Array> {
+        if self.generation != generation {
+            return None;
+        }
+        let lengths: Vec<usize> = self.pixels.iter().map(|p| p.length() as usize).collect();
+        let header = crate::opening_views::header(&self.views, &lengths)?;
+        let total = header.len() + lengths.iter().sum::<usize>();
+        let out = Uint8Array::new_with_length(u32::try_from(total).ok()?);
+        out.set(&Uint8Array::from(header.as_slice()), 0);
+        let mut at = header.len() as u32;
+        for p in &self.pixels {
+            out.set(p, at);
+            at += p.length();
+        }
+        Some(out)
+    }
+}
+
+/// Shows the opening views the cache kept (`bytes`, as
+/// [`crate::opening_views`] lays them out): their pixels go to the page as
+/// they were drawn, from the browser's memory. Whether there were views
+/// to show.
+pub fn show_opening(bytes: &Uint8Array) -> bool {
+    use crate::opening_views::{PREFIX, header_len, layout};
+    let prefix = bytes.subarray(0, PREFIX as u32).to_vec();
+    let Ok(end) = header_len(&prefix) else {
+        return false;
+    };
+    let header = bytes
+        .subarray(0, end.min(bytes.length() as usize) as u32)
+        .to_vec();
+    let Ok(views) = layout(&header, bytes.length() as usize) else {
+        return false;
+    };
+    // Each its own buffer, transferred to the page.
+    let buffers: Vec<JsValue> = views
+        .iter()
+        .map(|(_, at)| bytes.slice(at.start as u32, at.end as u32).into())
+        .collect();
+    let views = views.into_iter().map(|(view, _)| view).collect();
+    post(
+        &Reply::OpeningViews { views },
+        Attachments::buffers(buffers),
+    );
+    true
 }
 
 /// A view resliced on the CPU a block of rows at a time, each block copied

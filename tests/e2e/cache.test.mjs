@@ -386,6 +386,50 @@ test('a damaged cache entry is caught, dropped and rebuilt', async () => {
   }
 });
 
+test('a damaged entry opened from the Recent list: its opening views shown, then taken back with the failure said', async () => {
+  // The Recent list shows a volume's opening views before its voxels are
+  // read and checked; voxels that fail the check leave no picture of a
+  // study that did not open.
+  const { browser, page } = await openApp();
+  try {
+    await openFolder(page, RLE_SERIES);
+    await waitCached(page);
+    await page.evaluate(async () => {
+      const folder = await (await navigator.storage.getDirectory()).getDirectoryHandle('insitu-cache-voxels');
+      const [[, handle]] = await Array.fromAsync(folder.entries());
+      const bytes = new Uint8Array(await (await handle.getFile()).arrayBuffer());
+      bytes[1000] ^= 0xff;
+      const writable = await handle.createWritable();
+      await writable.write(bytes);
+      await writable.close();
+    });
+    await page.reload();
+    await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
+    await page.evaluate(() => {
+      const seen = (window.__opening = {});
+      new MutationObserver((records) => {
+        if (records.some((r) => r.attributeName === 'data-opening')) seen.shown = true;
+      }).observe(document.body, { attributes: true, subtree: true });
+    });
+    await page.getByTestId('cache-entries').locator('[data-testid="cache-open"]').first().click();
+    await page.waitForSelector('[data-testid="load-status"][data-state="error"]', { timeout: 60_000 });
+    const text = await page.getByTestId('load-status').textContent();
+    console.log(`damaged, from the Recent list: ${text}`);
+    assert.match(text, /damaged and has been removed/);
+    assert.equal(await page.evaluate(() => window.__opening.shown), true, 'the opening views were shown first');
+    const lit = await page.evaluate(() => ['axial', 'coronal', 'sagittal'].map((axis) => {
+      const c = document.querySelector(`[data-testid="view-${axis}"]`);
+      const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let p = 3; p < data.length; p += 4) if (data[p] !== 0) n++;
+      return n;
+    }));
+    assert.deepEqual(lit, [0, 0, 0], 'no picture of the study that did not open');
+  } finally {
+    await browser.close();
+  }
+});
+
 test('a full storage quota: a clear message, nothing half-written, the app works on', async () => {
   // The origin's quota cut to 4 MB before the app opens its database
   // (DevTools; writes then fail with QuotaExceededError, although

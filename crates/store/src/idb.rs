@@ -13,7 +13,9 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
 use crate::opfs::{VoxelFileWrite, VoxelFiles};
-use crate::record::{CHUNK_BYTES, MeshRecord, SCHEMA_VERSION, VolumeRecord, VoxelPlace, checksum};
+use crate::record::{
+    CHUNK_BYTES, MeshRecord, SCHEMA_VERSION, VolumeRecord, VoxelPlace, checksum, checksum_text,
+};
 use crate::wait::answered_within;
 use crate::{FilesStamp, SegmentsRecord, StoreError};
 
@@ -63,11 +65,14 @@ pub(crate) const CHUNKS_PER_READ: usize = 4;
 
 /// A Blob holding a copy of `bytes`.
 fn blob_of(bytes: &[u8]) -> Result<Blob, StoreError> {
-    let parts = js_sys::Array::new();
     // SAFETY: the Blob copies the view before anything else runs on this
     // thread, so wasm memory cannot grow (and move) under the view.
-    parts.push(&unsafe { Uint8Array::view(bytes) }.into());
-    Blob::new_with_u8_array_sequence(&parts).map_err(|e| StoreError::Idb {
+    blob_of_array(&unsafe { Uint8Array::view(bytes) })
+}
+
+/// A Blob holding a copy of `bytes` (in the browser's memory).
+fn blob_of_array(bytes: &Uint8Array) -> Result<Blob, StoreError> {
+    Blob::new_with_u8_array_sequence(&js_sys::Array::of1(bytes)).map_err(|e| StoreError::Idb {
         operation: "write".into(),
         message: format!("{e:?}"),
     })
@@ -563,11 +568,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let value = Object::new();
         let set = |k: &str, v: &JsValue| Reflect::set(&value, &k.into(), v).map(|_| ());
-        let parts = js_sys::Array::of1(views);
-        let blob = Blob::new_with_u8_array_sequence(&parts).map_err(|e| StoreError::Idb {
-            operation: "write".into(),
-            message: format!("{e:?}"),
-        })?;
+        let blob = blob_of_array(views)?;
         // A Blob, as the voxel chunks: IndexedDB reads it back faster than
         // a typed array it must clone.
         let stored = set("hash", &JsValue::from_str(&checksum_in_pieces(views)))
@@ -784,8 +785,6 @@ impl Store {
     }
 }
 
-/// The checksum of a mesh's arrays, as little-endian bytes (wasm32 is
-/// little-endian: the arrays are hashed in place).
 /// Where a volume's opening views are kept: among its surfaces (`key|…`),
 /// so they go wherever its surfaces go; no surface's options read so.
 fn opening_views_key(volume_key: &str) -> String {
@@ -807,9 +806,11 @@ fn checksum_in_pieces(bytes: &Uint8Array) -> String {
         hasher.update(part);
         at = end;
     }
-    format!("{:032x}", hasher.digest128())
+    checksum_text(&hasher)
 }
 
+/// The checksum of a mesh's arrays, as little-endian bytes (wasm32 is
+/// little-endian: the arrays are hashed in place).
 fn mesh_hash(positions: &[f32], normals: &[f32], indices: &[u32]) -> String {
     checksum(&[
         bytemuck::cast_slice(positions),

@@ -216,6 +216,12 @@ pub fn checksum(parts: &[&[u8]]) -> String {
     for part in parts {
         hasher.update(part);
     }
+    checksum_text(&hasher)
+}
+
+/// [`checksum`]'s text of what `hasher` has taken in: for bytes hashed a
+/// piece at a time, the same as if they had been hashed whole.
+pub(crate) fn checksum_text(hasher: &xxhash_rust::xxh3::Xxh3) -> String {
     format!("{:032x}", hasher.digest128())
 }
 

@@ -111,7 +111,10 @@ pub async fn render(worker: &Worker, views: Vec<ViewRequest>, overlay: OverlaySt
     laps.lap("draw");
     if first {
         laps.log("first 2D views");
-        // Copies (the page takes the buffers), kept for the cache.
+    }
+    // Copies (the page takes the buffers), kept for the cache's write of
+    // this volume: none where it is already cached or nothing is kept.
+    if first && !worker.cache.keeps_nothing() && worker.cache.volume_key().is_none() {
         let pixels = buffers
             .iter()
             .map(|b| {

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './lib/server.mjs';
-import { ARTIFACTS, clickViewAt, openApp as openAppOn } from './lib/browser.mjs';
+import { ARTIFACTS, clickViewAt, openApp as openAppOn, watchOpening } from './lib/browser.mjs';
 import { screenshotStats } from './lib/pixels.mjs';
 import { searchStorage } from './lib/storage_dump.mjs';
 
@@ -247,13 +247,19 @@ test('segment workbench: crop, grow, fill, threshold, two colours, 3MF/GLB, undo
     assert.ok(dump.inventory['indexeddb:insitu-cache/segments'] >= 1, 'segments are kept');
     assert.deepEqual(dump.hits, [], 'the typed name reached storage');
 
-    // Reload, reopen from "On this computer": both segments are back.
+    // Reload, reopen from "On this computer": both segments are back,
+    // listed after the volume's first 2D views are drawn (the labelmap,
+    // the volume's size, is read back once they are).
     await page.reload();
     await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
+    await watchOpening(page);
     await page.getByTestId('cache-entries').locator('[data-testid="cache-open"]').first().click();
     await waitReady(page);
     const back = await waitRows(page, (r) => r.length === 2, 'reopened');
     console.log(`reopened: ${JSON.stringify(back)}`);
+    const order = await page.evaluate(() => window.__opening);
+    console.log(`reopened, ms after ready: views drawn ${order.drawn - order.ready}, segments listed ${order.listed - order.ready}`);
+    assert.ok(order.drawn <= order.listed, `the views (${order.drawn}) before the segments (${order.listed})`);
     assert.deepEqual(back.map((r) => r.voxels), both.map((r) => r.voxels));
     assert.equal(back[0].name, 'L3');
     assert.equal(back[1].name, 'Segment 2', 'a typed name comes back as the number');

@@ -95,6 +95,65 @@ impl Labelmap {
         self.bounds_in(label, &CropBox::whole(self.dims))
     }
 
+    /// Each label's voxel count and smallest box, in one pass: rows of 0
+    /// (most of a labelmap) are skimmed, blocks of one label taken whole,
+    /// and only the others walked voxel by voxel. A pass per label
+    /// ([`Labelmap::bounds`]) took seconds on a whole-spine labelmap of 30
+    /// vertebrae.
+    pub fn census(&self) -> (Box<[usize; 256]>, Box<[Option<CropBox>; 256]>) {
+        // Labels a row is skimmed by: a wasm SIMD register's worth.
+        const BLOCK: usize = 16;
+        let [nx, ny, _] = self.dims.map(|d| d as usize);
+        let mut counts = Box::new([0usize; 256]);
+        let mut min = [[u32::MAX; 3]; 256];
+        let mut max = [[0u32; 3]; 256];
+        if nx == 0 {
+            return (counts, Box::new([None; 256]));
+        }
+        for (r, row) in self.labels.chunks_exact(nx).enumerate() {
+            // An OR over the row, with no early exit, so it vectorises.
+            if row.iter().fold(0u8, |any, &l| any | l) == 0 {
+                counts[0] += nx;
+                continue;
+            }
+            let (j, k) = ((r % ny) as u32, (r / ny) as u32);
+            // Label `l`'s box grown to hold columns `i0..i1` of this row.
+            let mut grow = |l: u8, i0: u32, i1: u32| {
+                let (lo, hi) = (&mut min[l as usize], &mut max[l as usize]);
+                *lo = [lo[0].min(i0), lo[1].min(j), lo[2].min(k)];
+                *hi = [hi[0].max(i1), hi[1].max(j + 1), hi[2].max(k + 1)];
+            };
+            for (b, block) in row.chunks(BLOCK).enumerate() {
+                let first = block[0];
+                // One label across the block (outside a segment, or inside
+                // one): counted and boxed once.
+                if block.iter().fold(true, |same, &l| same & (l == first)) {
+                    counts[first as usize] += block.len();
+                    if first != 0 {
+                        let i = (b * BLOCK) as u32;
+                        grow(first, i, i + block.len() as u32);
+                    }
+                    continue;
+                }
+                for (n, &l) in block.iter().enumerate() {
+                    counts[l as usize] += 1;
+                    let i = (b * BLOCK + n) as u32;
+                    grow(l, i, i + 1);
+                }
+            }
+        }
+        let mut extents = Box::new([None; 256]);
+        for label in 1..256 {
+            if counts[label] > 0 {
+                extents[label] = Some(CropBox {
+                    min: min[label],
+                    max: max[label],
+                });
+            }
+        }
+        (counts, extents)
+    }
+
     /// The smallest box holding every voxel of `label` inside `within`.
     /// Row by row: `contains` on bytes is a memchr, so rows without the
     /// label are skimmed, not walked voxel by voxel.
@@ -154,5 +213,32 @@ mod tests {
             1
         );
         assert_eq!(map.bounds(9), None);
+    }
+
+    #[test]
+    fn one_census_agrees_with_each_labels_own_count_and_box() {
+        // Rows empty, rows of runs (blocks of one label and blocks across
+        // two), rows scattered by a fixed hash.
+        let mut map = Labelmap::new([41, 7, 5]);
+        for (n, l) in map.labels_mut().iter_mut().enumerate() {
+            let (i, row) = (n % 41, n / 41);
+            let h = (n as u32).wrapping_mul(2_654_435_761) >> 24;
+            *l = match row % 3 {
+                0 => 0,
+                1 => 7 + ((i / 20 + row) % 4) as u8,
+                _ if h < 160 => 0,
+                _ => (h % 6) as u8 + 1,
+            };
+        }
+        let (counts, extents) = map.census();
+        assert_eq!(counts.iter().sum::<usize>(), 41 * 7 * 5);
+        for label in 0..=255u8 {
+            assert_eq!(counts[label as usize], map.count(label), "label {label}");
+            if label > 0 {
+                assert_eq!(extents[label as usize], map.bounds(label), "label {label}");
+            }
+        }
+        assert!(counts[1..=10].iter().all(|&c| c > 0), "{:?}", &counts[..11]);
+        assert_eq!(Labelmap::new([0, 4, 4]).census().0[0], 0);
     }
 }

@@ -19,19 +19,9 @@ pub(crate) struct LabelStats {
 impl LabelStats {
     /// Counted from the labelmap (one pass).
     pub(crate) fn of(map: &Labelmap) -> Self {
-        let dims = map.dims();
-        let mut counts = Box::new([0usize; 256]);
-        for &l in map.labels() {
-            counts[l as usize] += 1;
-        }
-        let mut extents = Box::new([None; 256]);
-        for label in 1..=255u8 {
-            if counts[label as usize] > 0 {
-                extents[label as usize] = map.bounds(label);
-            }
-        }
+        let (counts, extents) = map.census();
         Self {
-            dims,
+            dims: map.dims(),
             counts,
             extents,
         }

@@ -159,3 +159,26 @@ export async function dropOnWorkspace(page, paths) {
     await cdp.send('Input.dispatchDragEvent', { type, ...at, data });
   }
 }
+
+/**
+ * Watches the next opening on the page's clock (`performance.now()`):
+ * `window.__opening` gets `clicked` (the next click anywhere), `ready`,
+ * `drawn` (the 2D views' first change after `ready`: the volume's own
+ * views; opening views from the cache come before it) and `listed` (the
+ * segment list's first row).
+ */
+export async function watchOpening(page) {
+  await page.evaluate(() => {
+    const b = (window.__opening = {});
+    document.addEventListener('click', () => { b.clicked ??= performance.now(); }, { capture: true, once: true });
+    new MutationObserver((records) => {
+      const now = performance.now();
+      for (const r of records) {
+        const el = r.target;
+        if (el.dataset?.testid === 'load-status' && el.dataset.state === 'ready') b.ready ??= now;
+        if (el.dataset?.testid === 'slice-engine' && b.ready) b.drawn ??= now;
+      }
+      if (document.querySelectorAll('[data-testid="segment-list"] li').length > 0) b.listed ??= now;
+    }).observe(document.body, { attributes: true, childList: true, subtree: true });
+  });
+}

@@ -71,6 +71,13 @@ fn is_one_sided([a, b]: [f64; 2]) -> bool {
 /// The most a level decision is trusted when bone was read leniently.
 const LENIENT_CONFIDENCE: f64 = 0.5;
 
+/// C1–L5.
+const MOBILE_LEVELS: i32 = 24;
+
+/// How sure names are when more pieces than [`MOBILE_LEVELS`] were found
+/// (a 512²×2500 phantom gave 30): no surer than an assumption.
+const TOO_MANY_PIECES_CONFIDENCE: f64 = 0.25;
+
 /// Smallest piece worth calling a vertebra (ml).
 const MIN_VERTEBRA_ML: f64 = 4.0;
 
@@ -142,7 +149,13 @@ pub(crate) fn finish(
         levels.confidence = levels.confidence.min(LENIENT_CONFIDENCE);
     }
     let n = mobile.len() as i32;
-    top = top.clamp(0, (24 - n).max(0));
+    if n > MOBILE_LEVELS {
+        // More pieces than mobile levels: one is no vertebra, or a
+        // vertebra came out in two. The names run from C1 and the pieces
+        // past the 24th join L5: none of them is sure.
+        levels.confidence = levels.confidence.min(TOO_MANY_PIECES_CONFIDENCE);
+    }
+    top = top.clamp(0, (MOBILE_LEVELS - n).max(0));
     // Final labels: candidate id → level label, ribs, pelvis.
     let mut map = [0u8; 256];
     for (m, &c) in mobile.iter().enumerate() {
@@ -196,12 +209,17 @@ pub(crate) fn finish(
     if let Some(s) = sacrum_at {
         order.push((real[s], None));
     }
+    // Pieces past the 24th share L5's label: measured once, as one.
+    let mut measured = [false; 256];
     for (c, m) in order {
         let cand = &candidates[c];
         let label = match m {
             Some(m) => label_of((top + m as i32).min(23) as usize),
             None => label_of(24),
         };
+        if std::mem::replace(&mut measured[label as usize], true) {
+            continue;
+        }
         vertebrae.push(measure_vertebra(
             grid,
             &labels,

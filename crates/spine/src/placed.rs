@@ -81,6 +81,11 @@ impl SpineLabels {
             let [below, at, above] = &slices;
             let (below, above) = ((z > 0).then_some(below), (z + 1 < nz).then_some(above));
             for y in 0..ny {
+                // Rows without a label (most of a whole-spine CT's) hold no
+                // edge: an OR over the row, which vectorises, skips them.
+                if at[y * nx..(y + 1) * nx].iter().fold(0u8, |any, &l| any | l) == 0 {
+                    continue;
+                }
                 for x in 0..nx {
                     let n = y * nx + x;
                     let label = at[n];

@@ -60,8 +60,8 @@ pub struct LevelDecision {
     pub anchor: Anchor,
     /// 0..1: two agreeing anchors 0.95, one 0.8, anchors in disagreement
     /// 0.5, an anchor resting on a vertebra cut by the scan's edge 0.4 (0.3
-    /// when two such disagree), an
-    /// assumption 0.25.
+    /// when two such disagree), an assumption 0.25; never more than 0.25
+    /// when more pieces were found than the 24 mobile levels.
     pub confidence: f64,
     /// Every anchor seen and where it put the top vertebra's level index,
     /// for the user to judge a transitional vertebra.

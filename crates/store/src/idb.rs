@@ -78,6 +78,25 @@ fn blob_of_array(bytes: &Uint8Array) -> Result<Blob, StoreError> {
     })
 }
 
+/// An entry's value: an object of `fields`, named `what` in the error
+/// when one cannot be set.
+fn value_of(what: &str, fields: &[(&str, &JsValue)]) -> Result<JsValue, StoreError> {
+    let value = Object::new();
+    for (name, field) in fields {
+        if Reflect::set(&value, &(*name).into(), field).is_err() {
+            return Err(StoreError::Corrupt(format!(
+                "{what} value could not be built"
+            )));
+        }
+    }
+    Ok(value.into())
+}
+
+/// Field `name` of an entry's value (undefined where it has none).
+fn field_of(value: &JsValue, name: &str) -> JsValue {
+    Reflect::get(value, &name.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
 /// Where [`Store::read_voxels`] takes a volume's bytes from: its chunks'
 /// reads, already started, or its file.
 enum VoxelSource<'a> {
@@ -502,18 +521,18 @@ impl Store {
     ) -> Result<(), StoreError> {
         record.schema = SCHEMA_VERSION;
         record.hash = mesh_hash(positions, normals, indices);
-        let value = Object::new();
         let json = serde_json::to_string(&record).expect("records serialise");
-        let set = |k: &str, v: &JsValue| Reflect::set(&value, &k.into(), v).map(|_| ());
-        let stored = set("record", &JsValue::from_str(&json))
-            .and_then(|()| set("positions", &Float32Array::from(positions).into()))
-            .and_then(|()| set("normals", &Float32Array::from(normals).into()))
-            .and_then(|()| set("indices", &Uint32Array::from(indices).into()));
-        if stored.is_err() {
-            return Err(StoreError::Corrupt("mesh value could not be built".into()));
-        }
+        let value = value_of(
+            "mesh",
+            &[
+                ("record", &JsValue::from_str(&json)),
+                ("positions", &Float32Array::from(positions).into()),
+                ("normals", &Float32Array::from(normals).into()),
+                ("indices", &Uint32Array::from(indices).into()),
+            ],
+        )?;
         let key = format!("{volume_key}|{}", record.options.identity());
-        self.put_value(MESHES, &key, &value.into()).await
+        self.put_value(MESHES, &key, &value).await
     }
 
     /// A cached surface of volume `volume_key` made with `options`:
@@ -528,7 +547,7 @@ impl Store {
         let Some(value) = self.get_value(MESHES, &key).await? else {
             return Ok(None);
         };
-        let field = |name: &str| Reflect::get(&value, &name.into()).unwrap_or(JsValue::UNDEFINED);
+        let field = |name: &str| field_of(&value, name);
         let record: MeshRecord = field("record")
             .as_string()
             .and_then(|json| serde_json::from_str(&json).ok())
@@ -566,19 +585,16 @@ impl Store {
         volume_key: &str,
         views: &Uint8Array,
     ) -> Result<(), StoreError> {
-        let value = Object::new();
-        let set = |k: &str, v: &JsValue| Reflect::set(&value, &k.into(), v).map(|_| ());
-        let blob = blob_of_array(views)?;
         // A Blob, as the voxel chunks: IndexedDB reads it back faster than
         // a typed array it must clone.
-        let stored = set("hash", &JsValue::from_str(&checksum_in_pieces(views)))
-            .and_then(|()| set("views", &blob));
-        if stored.is_err() {
-            return Err(StoreError::Corrupt(
-                "opening views value could not be built".into(),
-            ));
-        }
-        self.put_value(MESHES, &opening_views_key(volume_key), &value.into())
+        let value = value_of(
+            "opening views",
+            &[
+                ("hash", &JsValue::from_str(&checksum_in_pieces(views))),
+                ("views", &blob_of_array(views)?.into()),
+            ],
+        )?;
+        self.put_value(MESHES, &opening_views_key(volume_key), &value)
             .await
     }
 
@@ -591,7 +607,7 @@ impl Store {
         else {
             return Ok(None);
         };
-        let field = |name: &str| Reflect::get(&value, &name.into()).unwrap_or(JsValue::UNDEFINED);
+        let field = |name: &str| field_of(&value, name);
         let blob = field("views")
             .dyn_into::<Blob>()
             .map_err(|_| StoreError::Corrupt("opening views missing".into()))?;
@@ -614,16 +630,15 @@ impl Store {
         record: &SegmentsRecord,
         coded: &[u8],
     ) -> Result<(), StoreError> {
-        let value = Object::new();
         let json = serde_json::to_string(record).expect("records serialise");
-        let stored = Reflect::set(&value, &"record".into(), &JsValue::from_str(&json))
-            .and_then(|_| Reflect::set(&value, &"labels".into(), &Uint8Array::from(coded).into()));
-        if stored.is_err() {
-            return Err(StoreError::Corrupt(
-                "segments value could not be built".into(),
-            ));
-        }
-        self.put_value(SEGMENTS, volume_key, &value.into()).await
+        let value = value_of(
+            "segments",
+            &[
+                ("record", &JsValue::from_str(&json)),
+                ("labels", &Uint8Array::from(coded).into()),
+            ],
+        )?;
+        self.put_value(SEGMENTS, volume_key, &value).await
     }
 
     /// The segments of volume `volume_key`, if kept: the record and the
@@ -635,7 +650,7 @@ impl Store {
         let Some(value) = self.get_value(SEGMENTS, volume_key).await? else {
             return Ok(None);
         };
-        let field = |name: &str| Reflect::get(&value, &name.into()).unwrap_or(JsValue::UNDEFINED);
+        let field = |name: &str| field_of(&value, name);
         let record: SegmentsRecord = field("record")
             .as_string()
             .and_then(|json| serde_json::from_str(&json).ok())

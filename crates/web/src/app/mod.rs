@@ -248,6 +248,17 @@ fn reset_study() {
     clear_2d_views();
 }
 
+/// After an opening that did not end in a study (cancelled, failed): the
+/// open study's views drawn again over any opening views the cache put on
+/// the canvases, or the canvases emptied when `study_open` is false.
+pub fn views_back_to_open_study(study_open: bool) {
+    if study_open {
+        redraw();
+    } else {
+        clear_2d_views();
+    }
+}
+
 /// Empties the three 2D views' canvases.
 pub fn clear_2d_views() {
     for axis in ViewAxis::ALL {

@@ -255,11 +255,7 @@ fn cancelled(still_open: bool) {
         }
     };
     // The cancelled folder's opening views may be on the canvases.
-    if still_showing {
-        redraw();
-    } else {
-        super::clear_2d_views();
-    }
+    super::views_back_to_open_study(still_showing);
 }
 
 /// Draws the views straight from the transferred pixels: they never pass
@@ -460,16 +456,13 @@ fn failed(during: Task, error: &Failure) {
             if let Failure::Build(insitu_volume::BuildError::TooLarge { offers, .. }) = error {
                 panel::show_reduced_offers(offers);
             }
-            // A failed opening's views may be on the canvases: the open
-            // study's views go back, or none.
-            let opening = matches!(
+            // A failed opening's views may be on the canvases.
+            if matches!(
                 during,
                 Task::Opening | Task::Loading | Task::OpeningFromTheCache
-            );
-            if opening && app.volume.borrow().is_some() {
-                redraw();
-            } else if opening {
-                super::clear_2d_views();
+            ) {
+                let study_open = app.volume.borrow().is_some();
+                super::views_back_to_open_study(study_open);
             }
         }
     }

@@ -1,7 +1,8 @@
 //! The cache in a real headless Chromium (wasm-bindgen-test): a large
 //! volume round trip in chunks, damage of every kind caught on read, an
 //! old-schema database dropped on upgrade, meshes found by their options,
-//! a volume's opening views kept beside them.
+//! a volume's opening views kept beside them, a volume deleted by key
+//! range beside one whose key begins alike.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
@@ -410,5 +411,107 @@ async fn segments_round_trip_checked_and_go_with_their_volume() {
     store.delete_volume("vol").await.unwrap();
     assert!(store.segments("vol").await.unwrap().is_none());
     store.close();
+    Store::delete_database(name).await.expect("delete database");
+}
+
+/// Deleting a volume takes its chunks, surfaces and opening views by key
+/// range, and nothing of a volume whose key begins with its key; the
+/// stamp's lookup among many kept volumes reads their records in one
+/// transaction and still finds the newest so stamped.
+#[wasm_bindgen_test]
+async fn a_volume_deleted_leaves_one_whose_key_begins_alike() {
+    let name = "insitu-test-prefix";
+    let store = Store::open(name).await.expect("open");
+    // Two chunks each (the second partial).
+    let rec = record([512, 512, 40]);
+    let voxels = pattern(rec.voxel_bytes());
+    assert_eq!(rec.chunk_count(), 2);
+    let options = SurfaceOptions {
+        iso: 300.0,
+        largest: false,
+        min_island: None,
+        smooth: 0,
+        decimate: None,
+        engine: insitu_mesh::Engine::Auto,
+    };
+    let mesh = MeshRecord {
+        schema: SCHEMA_VERSION,
+        options,
+        triangles: 1,
+        vertices: 3,
+        watertight: false,
+        hash: String::new(),
+        cached_at_ms: 1.0,
+    };
+    let views = js_sys::Uint8Array::from(&[7u8; 1000][..]);
+    for key in ["v", "v2"] {
+        store.put_volume(key, rec.clone(), &voxels).await.unwrap();
+        store
+            .put_mesh(key, mesh.clone(), &[0.0; 9], &[0.0; 9], &[0, 1, 2])
+            .await
+            .unwrap();
+        store.put_opening_views(key, &views).await.unwrap();
+    }
+    store.delete_volume("v").await.unwrap();
+    assert!(store.volume_record("v").await.unwrap().is_none());
+    assert!(store.mesh("v", &options).await.unwrap().is_none());
+    assert!(store.opening_views("v").await.unwrap().is_none());
+    let kept = store.volume_record("v2").await.unwrap().expect("v2 kept");
+    let out: Vec<u8> = store.read_voxels("v2", &kept).await.expect("v2 reads");
+    assert!(out == voxels, "v2's voxels differ after v was deleted");
+    assert!(store.mesh("v2", &options).await.unwrap().is_some());
+    assert!(store.opening_views("v2").await.unwrap().is_some());
+
+    // Forty small volumes, one stamped twice: the newer is found.
+    let stamp = FilesStamp::of(
+        &[FileFacts {
+            name: "series/IM0001",
+            size: 1000,
+            modified_ms: 1.7e12,
+        }],
+        40,
+        &[b"head"],
+    );
+    let small = record([8, 8, 2]);
+    let small_voxels = pattern(small.voxel_bytes());
+    for n in 0..40 {
+        let mut r = small.clone();
+        r.cached_at_ms = f64::from(n);
+        r.files_stamp = (n == 7 || n == 31).then_some(stamp);
+        store
+            .put_volume(&format!("s{n:02}"), r, &small_voxels)
+            .await
+            .unwrap();
+    }
+    let started = js_sys::Date::now();
+    let found = store.volume_of_files(stamp).await.unwrap();
+    let took = js_sys::Date::now() - started;
+    assert_eq!(found.as_deref(), Some("s31"));
+    assert_eq!(store.volumes().await.unwrap().len(), 41);
+    wasm_bindgen_test::console_log!("the stamp looked up among 41 volumes in {took} ms");
+    store.close();
+
+    // Only v2's chunks and surfaces are left of the two.
+    let reopened = rexie::Rexie::builder(name).build().await.unwrap();
+    for (store_name, left) in [("voxel_chunks", "v2#"), ("meshes", "v2|")] {
+        let tx = reopened
+            .transaction(&[store_name], rexie::TransactionMode::ReadOnly)
+            .unwrap();
+        let keys: Vec<String> = tx
+            .store(store_name)
+            .unwrap()
+            .get_all_keys(None, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|k| k.as_string())
+            .filter(|k| k.starts_with('v'))
+            .collect();
+        assert!(
+            !keys.is_empty() && keys.iter().all(|k| k.starts_with(left)),
+            "{store_name}: {keys:?}"
+        );
+    }
+    reopened.close();
     Store::delete_database(name).await.expect("delete database");
 }

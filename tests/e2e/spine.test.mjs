@@ -221,6 +221,17 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     const cobb = Number(await page.getByTestId('spine-angles').getAttribute('data-cobb'));
     console.log(`scoliosis: ${await page.getByTestId('spine-angles').textContent()}`);
     assert.ok(Math.abs(cobb - 25) <= 3, `Cobb ${cobb}`);
+    // The coronal view, where a scoliosis is read, names every vertebra
+    // its plane passes through (the names stand in front of the bodies,
+    // so the plane through the bodies lies behind them), top to bottom.
+    await page.waitForFunction(() => (document.querySelector('[data-testid="view-coronal"]').dataset.names ?? '').includes('L3'));
+    const coronal = (await page.getByTestId('view-coronal').getAttribute('data-names')).split(';').map((n) => {
+      const [name, xy] = n.split(':');
+      return { name, y: Number(xy.split(',')[1]) };
+    });
+    console.log(`coronal names: ${JSON.stringify(coronal)}`);
+    const coronalYs = NAMES.slice(0, 8).map((n) => coronal.find((m) => m.name === n)?.y);
+    assert.ok(coronalYs.every((y, i) => y !== undefined && (i === 0 || y > coronalYs[i - 1])), `coronal names top to bottom: ${coronalYs}`);
     await page.getByTestId('view-coronal').screenshot({ path: path.join(dir, 'coronal-scoliosis.png') });
 
     // The L1 wedge fracture: flagged, Genant grade 2.

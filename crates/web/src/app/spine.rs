@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 
 use super::link::send;
+use super::views::VertebraName;
 use super::{app, redraw};
 use crate::dom::{by_test_id, element, on, set_data, set_enabled, typed};
 use crate::protocol::{Failure, Request};
@@ -381,14 +382,20 @@ pub fn show(spine: &Spine, ms: f64) {
             .collect();
     });
     explode();
-    let names: Vec<(String, DVec3, u8)> = spine
+    let names: Vec<VertebraName> = spine
         .vertebrae
         .iter()
         .map(|v| {
-            let at = v.frame.map_or(DVec3::from(v.centroid_mm), |f| {
-                f.centre + f.anterior * (f.half_depth_mm + 10.0)
-            });
-            (v.name.clone(), at, v.label)
+            let body = v.frame.map_or(DVec3::from(v.centroid_mm), |f| f.centre);
+            let at = v
+                .frame
+                .map_or(body, |f| f.centre + f.anterior * (f.half_depth_mm + 10.0));
+            VertebraName {
+                name: v.name.clone(),
+                at,
+                body,
+                label: v.label,
+            }
         })
         .collect();
     let app = app();
@@ -397,7 +404,7 @@ pub fn show(spine: &Spine, ms: f64) {
             .vertebrae
             .iter()
             .zip(&names)
-            .map(|(v, (name, at, _))| (name.clone(), u32::from(v.label), at.as_vec3()))
+            .map(|(v, n)| (n.name.clone(), u32::from(v.label), n.at.as_vec3()))
             .collect();
         scene.show_names = names_shown();
         scene.draw();

@@ -24,8 +24,8 @@ pub struct Views {
     spacing: DVec3,
     /// Planes of the last draw, to map the mouse to patient space.
     planes: [Option<Plane>; 3],
-    /// Vertebra names, where to write them (patient mm) and their label.
-    pub names: Vec<(String, DVec3, u8)>,
+    /// Vertebra names, where to write them and their label.
+    pub names: Vec<VertebraName>,
     /// The labels shown now (a name whose segment is gone or hidden is
     /// not written).
     pub present: Vec<u8>,
@@ -38,6 +38,24 @@ pub struct Views {
     /// The measurement picked in the list.
     pub selected_measurement: Option<u32>,
 }
+
+/// A vertebra's name on the 2D views.
+#[derive(Debug, Clone)]
+pub struct VertebraName {
+    pub name: String,
+    /// Where it is written (patient mm): in front of the body.
+    pub at: DVec3,
+    /// The body's centre (patient mm): the views whose plane passes near
+    /// it write the name.
+    pub body: DVec3,
+    /// Its label in the segments (a hidden segment's name is not written).
+    pub label: u8,
+}
+
+/// How far (mm) a view's plane may pass from a body's centre for its
+/// name to be written there: about half a lumbar body's width or depth,
+/// less than the distance between two bodies' centres.
+const NAME_REACH_MM: f64 = 20.0;
 
 /// Vertebra names written over a view, the 2D views and the 3D view
 /// alike: white and bold, outlined in black so they read on bone and on
@@ -251,7 +269,9 @@ impl Views {
     }
 
     /// Vertebra names in front of their bodies, on the views whose plane
-    /// passes within 20 mm of them.
+    /// passes within [`NAME_REACH_MM`] of the body's centre (of the body,
+    /// not of the name's place, which lies in front of it: a coronal
+    /// plane through the bodies is that far behind the names).
     fn draw_names(
         &self,
         ctx: &CanvasRenderingContext2d,
@@ -261,8 +281,16 @@ impl Views {
     ) {
         let (_, _, normal) = axis.basis();
         let mut names = NameWriter::new(ctx, 13.0, scale);
-        for (name, at, label) in &self.names {
-            if !self.present.contains(label) || (at - plane.centre).dot(normal).abs() > 20.0 {
+        for VertebraName {
+            name,
+            at,
+            body,
+            label,
+        } in &self.names
+        {
+            if !self.present.contains(label)
+                || (body - plane.centre).dot(normal).abs() > NAME_REACH_MM
+            {
                 continue;
             }
             let (x, y) = plane.pixel_of_world(*at);

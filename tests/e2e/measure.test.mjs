@@ -94,6 +94,17 @@ test('measurements: Cobb, angle, distance and HU region on the demo, CSV, kept w
 
     // Drawn on the sagittal view (its plane holds them all).
     await page.waitForFunction(() => document.querySelector('[data-testid="view-sagittal"]').dataset.measurements === '1,2,3,4');
+    // Their values whole inside the view and none over another (the Cobb
+    // angle's, the distance's and the region's would meet beside L3).
+    const plane = JSON.parse(await page.getByTestId(sagittal).getAttribute('data-plane'));
+    const boxes = (await page.getByTestId(sagittal).getAttribute('data-value-boxes')).split(';').map((b) => b.split(',').map(Number));
+    console.log(`values at ${JSON.stringify(boxes)} in ${plane.width} x ${plane.height}`);
+    assert.equal(boxes.length, 4);
+    for (const [x, y, w, h] of boxes) {
+      assert.ok(x >= 0 && y >= 0 && x + w <= plane.width && y + h <= plane.height, `value box ${[x, y, w, h]} outside the view`);
+    }
+    const meet = (a, b) => a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3];
+    boxes.forEach((a, i) => boxes.slice(i + 1).forEach((b) => assert.ok(!meet(a, b), `values over each other: ${a} and ${b}`)));
     await page.getByTestId(sagittal).screenshot({ path: path.join(dir, 'sagittal-measurements.png') });
 
     // The CSV says what the panel says.

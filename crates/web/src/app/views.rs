@@ -123,6 +123,77 @@ impl<'a> NameWriter<'a> {
     }
 }
 
+/// Measurement values written beside their shapes: whole inside the view
+/// and clear of the orientation letters and of the values written before
+/// them (moved a line down or up at a time), outlined in black so they
+/// read on bone and on air. Boxes are canvas pixels: x, y of the top
+/// left, width, height.
+struct ValueWriter<'a> {
+    ctx: &'a CanvasRenderingContext2d,
+    size: (f64, f64),
+    text_px: f64,
+    /// The orientation letters' places ([`Views::overlay`] writes them).
+    letters: [[f64; 4]; 4],
+    taken: Vec<[f64; 4]>,
+}
+
+impl<'a> ValueWriter<'a> {
+    fn new(ctx: &'a CanvasRenderingContext2d, plane: &Plane, text_px: f64, scale: f64) -> Self {
+        ctx.set_line_width(3.0 * scale);
+        ctx.set_stroke_style_str("rgba(0, 0, 0, 0.8)");
+        let (w, h) = (f64::from(plane.width), f64::from(plane.height));
+        // A letter's box and its margin, as the overlay places them.
+        let (pad, side) = (8.0 * scale, 16.0 * scale);
+        let letters = [
+            [0.0, h / 2.0 - side / 2.0, pad + side, side],
+            [w - pad - side, h / 2.0 - side / 2.0, pad + side, side],
+            [w / 2.0 - side / 2.0, 0.0, side, pad + 1.5 * side],
+            [w / 2.0 - side / 2.0, h - pad - side, side, pad + side],
+        ];
+        Self {
+            ctx,
+            size: (w, h),
+            text_px: text_px.round(),
+            letters,
+            taken: Vec::new(),
+        }
+    }
+
+    /// Writes `text` with its bottom left near (x, y).
+    fn write(&mut self, text: &str, x: f64, y: f64, colour: &str) {
+        let width = self.ctx.measure_text(text).map_or(0.0, |m| m.width());
+        let height = self.text_px + 2.0;
+        let (w, h) = self.size;
+        let pad = 2.0;
+        let x = x.clamp(pad, (w - width - pad).max(pad));
+        let inside = |y: f64| y.clamp(height + pad, (h - pad).max(height + pad));
+        let free = |y: f64| {
+            let b = [x, y - height, width, height];
+            !self.taken.iter().chain(&self.letters).any(|t| {
+                b[0] < t[0] + t[2] && t[0] < b[0] + b[2] && b[1] < t[1] + t[3] && t[1] < b[1] + b[3]
+            })
+        };
+        let y = [0.0, 1.0, -1.0, 2.0, -2.0, 3.0, -3.0]
+            .iter()
+            .map(|lines| inside(y + lines * height))
+            .find(|&y| free(y))
+            .unwrap_or(inside(y));
+        self.ctx.set_fill_style_str(colour);
+        let _ = self.ctx.stroke_text(text, x, y);
+        let _ = self.ctx.fill_text(text, x, y);
+        self.taken.push([x, y - height, width, height]);
+    }
+
+    /// The boxes written, for tests (`data-value-boxes`).
+    fn boxes_text(&self) -> String {
+        self.taken
+            .iter()
+            .map(|b| format!("{:.0},{:.0},{:.0},{:.0}", b[0], b[1], b[2], b[3]))
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+}
+
 /// Index of a view in per-view arrays.
 pub fn slot(axis: ViewAxis) -> usize {
     match axis {
@@ -328,6 +399,8 @@ impl Views {
         ctx.set_text_align("left");
         ctx.set_text_baseline("bottom");
         let mut drawn = Vec::new();
+        // Written after every shape, so no line crosses a value.
+        let mut values = Vec::new();
         for m in &self.measurements {
             if !m.shape.lies_in(plane.centre, normal, 1.0) {
                 continue;
@@ -375,10 +448,19 @@ impl Views {
                     (cx + u.length() / plane.mm_per_pixel, cy)
                 }
             };
-            let text = super::measure::value_text(m);
-            let _ = ctx.fill_text(&text, label_at.0 + 6.0 * scale, label_at.1 - 4.0 * scale);
+            values.push((
+                super::measure::value_text(m),
+                label_at.0 + 6.0 * scale,
+                label_at.1 - 4.0 * scale,
+                colour,
+            ));
             drawn.push(m.id.to_string());
         }
+        let mut writer = ValueWriter::new(ctx, plane, 12.0 * scale, scale);
+        for (text, x, y, colour) in &values {
+            writer.write(text, *x, *y, colour);
+        }
+        crate::dom::set_data(&canvas(axis), "value-boxes", &writer.boxes_text());
         ctx.set_fill_style_str("#9dff57");
         for p in &self.pending {
             if (*p - plane.centre).dot(normal).abs() <= 1.0 {

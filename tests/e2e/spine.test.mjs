@@ -120,6 +120,12 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
       return Math.max(...n) - Math.min(...n);
     };
     const apart = await spread();
+    // The camera moved back as far as keeps every vertebra in view: the
+    // names, top to bottom, none pushed against another at the edge.
+    const explodedNames = (await page.getByTestId('view-3d-names').getAttribute('data-names')).split(';').map((e) => ({ name: e.split(':')[0], y: Number(e.split(':')[1].split(',')[1]) }));
+    console.log(`exploded 3D names: ${JSON.stringify(explodedNames)}`);
+    const explodedYs = NAMES.map((n) => explodedNames.find((m) => m.name === n)?.y);
+    assert.ok(explodedYs.every((y, i) => y !== undefined && (i === 0 || y > explodedYs[i - 1] + 12)), `exploded names apart, top to bottom: ${explodedYs}`);
     await setExplode(0);
     await page.waitForSelector('[data-testid="explode"][data-amount="0.00"]');
     const together = await spread();

@@ -85,6 +85,9 @@ pub struct Scene {
     mode_name: String,
     /// Camera; `None` until a surface or volume frames it.
     pub orbit: Option<Orbit>,
+    /// The camera's distance before the explode view moved it back (see
+    /// [`Scene::fit_exploded`]).
+    distance_before_explode: Option<f32>,
     /// Vertebra names to write over the 3D view: name, the part they
     /// belong to (so they follow the explode view) and where (mm).
     pub names: Vec<(String, u32, Vec3)>,
@@ -121,6 +124,7 @@ impl Scene {
             mode: Mode::Surface,
             mode_name: "surface".into(),
             orbit: None,
+            distance_before_explode: None,
             names: Vec::new(),
             show_names: true,
             present: Vec::new(),
@@ -162,7 +166,7 @@ impl Scene {
     /// Draws the uploaded surface, framing it when asked (a new volume).
     pub fn show(&mut self, bounds: ([f32; 3], [f32; 3]), reframe: bool) {
         if reframe || self.orbit.is_none() {
-            self.orbit = Some(framing(bounds));
+            self.frame(Some(bounds));
         }
         self.draw();
     }
@@ -192,6 +196,51 @@ impl Scene {
         self.draw();
     }
 
+    /// Frames `bounds` afresh (no camera for none); an explode view's
+    /// distance to come back to is another camera's.
+    fn frame(&mut self, bounds: Option<([f32; 3], [f32; 3])>) {
+        self.orbit = bounds.map(framing);
+        self.distance_before_explode = None;
+    }
+
+    /// Keeps the vertebrae of the explode view in sight: from the distance
+    /// the camera had before they moved apart, back just as far as puts
+    /// every body (`centres`, [`BODY_RADIUS_MM`] around each) inside the
+    /// view; at that distance again once they are together (`centres`
+    /// empty). A zoom meanwhile becomes the distance to start from.
+    pub fn fit_exploded(&mut self, centres: &[Vec3]) {
+        let (w, h) = self.target.size();
+        let aspect = w as f32 / h.max(1) as f32;
+        let Some(o) = &mut self.orbit else {
+            return;
+        };
+        if centres.is_empty() {
+            if let Some(distance) = self.distance_before_explode.take() {
+                o.distance = distance;
+            }
+            return;
+        }
+        o.distance = *self.distance_before_explode.get_or_insert(o.distance);
+        // Moving back shrinks the picture about in proportion: a few
+        // rounds settle it.
+        for _ in 0..4 {
+            let forward = (o.target - o.eye()).normalize();
+            let right = forward.cross(Vec3::Z).normalize_or_zero();
+            let up = right.cross(forward);
+            let view_proj = o.view_proj(aspect);
+            let reach = centres
+                .iter()
+                .flat_map(|&c| [right, -right, up, -up].map(|d| c + d * BODY_RADIUS_MM))
+                .map(|p| view_proj.project_point3(p))
+                .map(|ndc| ndc.x.abs().max(ndc.y.abs()))
+                .fold(0.0f32, f32::max);
+            if reach <= IN_VIEW {
+                break;
+            }
+            o.distance *= reach / IN_VIEW;
+        }
+    }
+
     /// Removes a segment's surface.
     pub fn remove_part(&mut self, key: u32) {
         self.surface.remove_part(key);
@@ -206,7 +255,7 @@ impl Scene {
         let segments = keys.iter().filter(|&&k| k != 0).count();
         self.surface.set_mesh_visible(segments == 0);
         if self.orbit.is_none() && !keys.is_empty() {
-            self.orbit = Some(framing(bounds));
+            self.frame(Some(bounds));
         }
         let canvas: web_sys::HtmlCanvasElement = crate::dom::typed("view-3d");
         crate::dom::set_data(&canvas, "parts", &segments.to_string());
@@ -326,7 +375,7 @@ impl Scene {
         self.volume.clear();
         self.histogram = None;
         self.volume_bounds = None;
-        self.orbit = None;
+        self.frame(None);
         self.draw();
     }
 
@@ -373,7 +422,7 @@ impl Scene {
         if let Mode::Volume(_) = self.mode
             && self.orbit.is_none()
         {
-            self.orbit = self.volume_bounds.map(framing);
+            self.frame(self.volume_bounds);
         }
         let orbit = self
             .orbit
@@ -588,6 +637,8 @@ impl Scene {
     pub fn zoom(&mut self, notches: f64) {
         if let Some(o) = &mut self.orbit {
             o.distance *= 1.1f32.powf(notches as f32);
+            // The explode view fits from here on.
+            self.distance_before_explode = None;
             self.draw_moving();
         }
     }
@@ -604,6 +655,13 @@ impl Scene {
         }
     }
 }
+
+/// About a vertebra's reach from its body's centre (mm), its processes
+/// included, for [`Scene::fit_exploded`].
+const BODY_RADIUS_MM: f32 = 35.0;
+/// How far out from the view's centre (of the way to its edge) the
+/// explode view lets a vertebra reach.
+const IN_VIEW: f32 = 0.9;
 
 /// What one frame of the 3D view draws, beside its mode.
 #[derive(Debug, Clone, Copy)]

@@ -542,6 +542,7 @@ pub fn explode() {
         .unwrap_or(0.0)
         .clamp(0.0, 100.0)
         / 100.0;
+    let mut moved_to = Vec::new();
     let offsets: Vec<(u32, [f32; 3])> = BODIES.with(|b| {
         let bodies = b.borrow();
         if bodies.is_empty() {
@@ -551,10 +552,11 @@ pub fn explode() {
         let mut offsets: Vec<(u32, [f32; 3])> = bodies
             .iter()
             .map(|&(label, c)| {
-                (
-                    u32::from(label),
-                    ((c - middle) * (0.8 * amount)).as_vec3().to_array(),
-                )
+                let offset = (c - middle) * (0.8 * amount);
+                if amount > 0.0 {
+                    moved_to.push((c + offset).as_vec3());
+                }
+                (u32::from(label), offset.as_vec3().to_array())
             })
             .collect();
         // The pelvis moves with the sacrum it is joined to (the ribs span
@@ -567,6 +569,7 @@ pub fn explode() {
     });
     set_data(&by_test_id("explode"), "amount", &format!("{amount:.2}"));
     if let Some(scene) = app().scene.borrow_mut().as_mut() {
+        scene.fit_exploded(&moved_to);
         scene.set_part_offsets(&offsets);
     }
 }

@@ -81,6 +81,9 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     // The quiz: a click on the asked vertebra's body (sagittal view) scores
     // right, a click on another one wrong.
     await page.getByTestId('quiz-start').click();
+    // No name written on any view while the quiz asks for one.
+    await page.waitForFunction(() => ['view-axial', 'view-coronal', 'view-sagittal', 'view-3d-names']
+      .every((id) => document.querySelector(`[data-testid="${id}"]`).dataset.names === ''));
     const bodyOf = async (name) => (await vertebrae(page)).find((v) => v.name === name).centre;
     let target = await page.getByTestId('quiz-question').getAttribute('data-target');
     console.log(`quiz asks ${target}; centres ${JSON.stringify((await vertebrae(page)).map((v) => [v.name, v.centre]))}`);
@@ -94,6 +97,9 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     await page.waitForSelector('[data-testid="quiz-score"][data-right="1"][data-wrong="1"]', { timeout: 30_000 });
     console.log(`quiz: ${await page.getByTestId('quiz-answer').textContent()} ${await page.getByTestId('quiz-score').textContent()}`);
     await page.getByTestId('quiz-start').click();
+    // The names come back when it stops.
+    await page.waitForFunction(() => (document.querySelector('[data-testid="view-sagittal"]').dataset.names ?? '').includes('L3')
+      && (document.querySelector('[data-testid="view-3d-names"]').dataset.names ?? '').includes('L3'));
 
     // Explode: the vertebrae move apart in 3D (pixels change), and back.
     const view3d = page.getByTestId('view-3d');

@@ -56,16 +56,7 @@ pub fn wire() {
     on(
         &by_test_id("labels-toggle"),
         "change",
-        |_: web_sys::Event| {
-            if let Some(views) = app().views.borrow_mut().as_mut() {
-                views.show_names = names_shown();
-            }
-            if let Some(scene) = app().scene.borrow_mut().as_mut() {
-                scene.show_names = names_shown();
-                scene.draw();
-            }
-            redraw();
-        },
+        |_: web_sys::Event| apply_names_shown(),
     );
     let variants: HtmlSelectElement = typed("demo-variant");
     for (variant, text) in [
@@ -107,8 +98,23 @@ pub fn demo_variant() -> Variant {
     Variant::from_key(&typed::<HtmlSelectElement>("demo-variant").value()).unwrap_or_default()
 }
 
+/// Whether the views write the vertebrae's names: as the toggle says,
+/// and never while the quiz asks for one.
 fn names_shown() -> bool {
-    typed::<HtmlInputElement>("labels-toggle").checked()
+    typed::<HtmlInputElement>("labels-toggle").checked() && !quiz_active()
+}
+
+/// Writes the names on the 2D and 3D views, or takes them off, as
+/// [`names_shown`] says now.
+fn apply_names_shown() {
+    if let Some(views) = app().views.borrow_mut().as_mut() {
+        views.show_names = names_shown();
+    }
+    if let Some(scene) = app().scene.borrow_mut().as_mut() {
+        scene.show_names = names_shown();
+        scene.draw();
+    }
+    redraw();
 }
 
 /// Asks for the analysis of the open volume.
@@ -516,16 +522,19 @@ pub fn quiz_answer(selected: Option<u8>) {
     next_question();
 }
 
-/// Starts (or stops) the quiz.
+/// Starts (or stops) the quiz. The names leave the views while it runs
+/// (a question answered by the name written on the vertebra asks
+/// nothing) and come back when it stops.
 fn toggle_quiz() {
     if quiz_active() {
         QUIZ.with(|q| q.borrow_mut().target = None);
         by_test_id("quiz-question").set_text_content(Some("Quiz stopped."));
-        return;
+    } else {
+        QUIZ.with(|q| *q.borrow_mut() = Quiz::default());
+        show_score();
+        next_question();
     }
-    QUIZ.with(|q| *q.borrow_mut() = Quiz::default());
-    show_score();
-    next_question();
+    apply_names_shown();
 }
 
 thread_local! {

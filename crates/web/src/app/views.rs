@@ -339,7 +339,8 @@ impl Views {
         self.overlay(&ctx, request.axis, &plane);
     }
 
-    /// Vertebra names in front of their bodies, on the views whose plane
+    /// Vertebra names in front of their bodies (none when they are not
+    /// shown, which `data-names` says too), on the views whose plane
     /// passes within [`NAME_REACH_MM`] of the body's centre (of the body,
     /// not of the name's place, which lies in front of it: a coronal
     /// plane through the bodies is that far behind the names).
@@ -352,12 +353,17 @@ impl Views {
     ) {
         let (_, _, normal) = axis.basis();
         let mut names = NameWriter::new(ctx, 13.0, scale);
+        let shown = if self.show_names {
+            &self.names[..]
+        } else {
+            &[]
+        };
         for VertebraName {
             name,
             at,
             body,
             label,
-        } in &self.names
+        } in shown
         {
             if !self.present.contains(label)
                 || (body - plane.centre).dot(normal).abs() > NAME_REACH_MM
@@ -493,9 +499,7 @@ impl Views {
             ctx.line_to(x1 + 0.5, y1 + 0.5);
             ctx.stroke();
         }
-        if self.show_names {
-            self.draw_names(ctx, axis, plane, scale);
-        }
+        self.draw_names(ctx, axis, plane, scale);
         self.draw_measurements(ctx, axis, plane, scale);
         // Orientation letters.
         ctx.set_fill_style_str("#ffd166");

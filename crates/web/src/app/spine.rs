@@ -156,7 +156,9 @@ pub fn reset(open: bool) {
     ] {
         set_enabled(id, false);
     }
+    // A quiz on the last volume's vertebrae ends with it.
     QUIZ.with(|q| *q.borrow_mut() = Quiz::default());
+    by_test_id("quiz-question").set_text_content(None);
 }
 
 /// Progress of the analysis (thousandths).

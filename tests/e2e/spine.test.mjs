@@ -245,6 +245,10 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     const coronalYs = NAMES.slice(0, 8).map((n) => coronal.find((m) => m.name === n)?.y);
     assert.ok(coronalYs.every((y, i) => y !== undefined && (i === 0 || y > coronalYs[i - 1])), `coronal names top to bottom: ${coronalYs}`);
     await page.getByTestId('view-coronal').screenshot({ path: path.join(dir, 'coronal-scoliosis.png') });
+    // A coronal plane in front of the bodies cuts none: no name on it.
+    const l3 = (await vertebrae(page)).find((v) => v.name === 'L3').centre;
+    await clickViewAt(page, 'view-axial', [l3[0], l3[1] - 30, l3[2]]);
+    await page.waitForFunction(() => document.querySelector('[data-testid="view-coronal"]').dataset.names === '');
 
     // The L1 wedge fracture: flagged, Genant grade 2.
     await openDemo(page, 'l1-wedge');

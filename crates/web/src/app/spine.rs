@@ -98,6 +98,10 @@ pub fn demo_variant() -> Variant {
     Variant::from_key(&typed::<HtmlSelectElement>("demo-variant").value()).unwrap_or_default()
 }
 
+/// Half a body's height (mm) where it was not measured (cut by the scan,
+/// the sacrum): a thoracic body's.
+const HALF_HEIGHT_UNMEASURED_MM: f64 = 10.0;
+
 /// Whether the views write the vertebrae's names: as the toggle says,
 /// and never while the quiz asks for one.
 fn names_shown() -> bool {
@@ -398,10 +402,22 @@ pub fn show(spine: &Spine, ms: f64) {
             let at = v
                 .frame
                 .map_or(body, |f| f.centre + f.anterior * (f.half_depth_mm + 10.0));
+            // Half the body's height: its tallest (a concave endplate's
+            // middle is the lowest).
+            let half_height = v.heights_mm.map_or(HALF_HEIGHT_UNMEASURED_MM, |h| {
+                h.anterior.max(h.posterior).max(h.middle) / 2.0
+            });
             VertebraName {
                 name: v.name.clone(),
                 at,
                 body,
+                extent: v.frame.map(|f| {
+                    [
+                        (f.up, half_height),
+                        (f.anterior, f.half_depth_mm),
+                        (f.lateral, f.half_width_mm),
+                    ]
+                }),
                 label: v.label,
             }
         })

@@ -45,16 +45,32 @@ pub struct VertebraName {
     pub name: String,
     /// Where it is written (patient mm): in front of the body.
     pub at: DVec3,
-    /// The body's centre (patient mm): the views whose plane passes near
-    /// it write the name.
+    /// The body's centre (patient mm).
     pub body: DVec3,
+    /// The body's axes (unit vectors) with its half-extent along each
+    /// (mm); none where the body was not measured.
+    pub extent: Option<[(DVec3, f64); 3]>,
     /// Its label in the segments (a hidden segment's name is not written).
     pub label: u8,
 }
 
-/// How far (mm) a view's plane may pass from a body's centre for its
-/// name to be written there: about half a lumbar body's width or depth,
-/// less than the distance between two bodies' centres.
+impl VertebraName {
+    /// Whether a plane through `point` across `normal` cuts the body (a
+    /// box on its axes): the views such a plane draws write the name. A
+    /// body not measured counts as reaching [`NAME_REACH_MM`].
+    fn cut_by(&self, point: DVec3, normal: DVec3) -> bool {
+        let reach = self.extent.map_or(NAME_REACH_MM, |axes| {
+            axes.iter()
+                .map(|(axis, half)| axis.dot(normal).abs() * half)
+                .sum()
+        });
+        (self.body - point).dot(normal).abs() <= reach
+    }
+}
+
+/// How far (mm) a view's plane may pass from the centre of a body not
+/// measured for its name to be written there: about half a lumbar body's
+/// width or depth, less than the distance between two bodies' centres.
 const NAME_REACH_MM: f64 = 20.0;
 
 /// Vertebra names written over a view, the 2D views and the 3D view
@@ -340,10 +356,9 @@ impl Views {
     }
 
     /// Vertebra names in front of their bodies (none when they are not
-    /// shown, which `data-names` says too), on the views whose plane
-    /// passes within [`NAME_REACH_MM`] of the body's centre (of the body,
-    /// not of the name's place, which lies in front of it: a coronal
-    /// plane through the bodies is that far behind the names).
+    /// shown, which `data-names` says too), on the views whose plane cuts
+    /// the body (not the name's place, which lies in front of it: a
+    /// coronal plane through the bodies is 25–30 mm behind the names).
     fn draw_names(
         &self,
         ctx: &CanvasRenderingContext2d,
@@ -358,23 +373,15 @@ impl Views {
         } else {
             &[]
         };
-        for VertebraName {
-            name,
-            at,
-            body,
-            label,
-        } in shown
-        {
-            if !self.present.contains(label)
-                || (body - plane.centre).dot(normal).abs() > NAME_REACH_MM
-            {
+        for vertebra in shown {
+            if !self.present.contains(&vertebra.label) || !vertebra.cut_by(plane.centre, normal) {
                 continue;
             }
-            let (x, y) = plane.pixel_of_world(*at);
+            let (x, y) = plane.pixel_of_world(vertebra.at);
             if x < 0.0 || y < 0.0 || x > f64::from(plane.width) || y > f64::from(plane.height) {
                 continue;
             }
-            names.write(name, x, y);
+            names.write(&vertebra.name, x, y);
         }
         names.finish(&canvas(axis));
     }

@@ -441,7 +441,19 @@ impl Views {
                     line(a0, a1);
                     line(b0, b1);
                     draw_arc(ctx, (a0, a1), (b0, b1), 28.0 * scale);
-                    ((a1.0 + b1.0) / 2.0, (a1.1 + b1.1) / 2.0)
+                    // The pair joined midpoint to midpoint, dashed: two
+                    // endplates' lines meet far outside the view at the
+                    // angles a Cobb measures, and their arc with them.
+                    let middle =
+                        |p: (f64, f64), q: (f64, f64)| ((p.0 + q.0) / 2.0, (p.1 + q.1) / 2.0);
+                    let (ma, mb) = (middle(a0, a1), middle(b0, b1));
+                    let _ = ctx.set_line_dash(&js_sys::Array::of2(
+                        &(6.0 * scale).into(),
+                        &(4.0 * scale).into(),
+                    ));
+                    line(ma, mb);
+                    let _ = ctx.set_line_dash(&js_sys::Array::new());
+                    middle(ma, mb)
                 }
                 Shape::Region { centre, u, v } => {
                     let (cx, cy) = px(centre);

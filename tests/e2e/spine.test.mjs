@@ -40,6 +40,22 @@ async function vertebrae(page) {
   })));
 }
 
+// The names a view wrote (`data-names`: name:x,y;…), with their heights.
+async function namesOn(page, testId) {
+  const text = await page.getByTestId(testId).getAttribute('data-names');
+  return text ? text.split(';').map((n) => {
+    const [name, xy] = n.split(':');
+    return { name, y: Number(xy.split(',')[1]) };
+  }) : [];
+}
+
+// Asserts `names` holds each of `wanted`, top to bottom, each more than
+// `gap` px below the one above.
+function assertTopToBottom(names, wanted, what, gap = 0) {
+  const ys = wanted.map((n) => names.find((m) => m.name === n)?.y);
+  assert.ok(ys.every((y, i) => y !== undefined && (i === 0 || y > ys[i - 1] + gap)), `${what} top to bottom: ${ys}`);
+}
+
 test('spine: the demo opens labelled and measured; variants; names move', async () => {
   const { browser, page, errors, network } = await openApp(server, { webgpu: false });
   const dir = path.join(ARTIFACTS, 'spine');
@@ -60,22 +76,13 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     assert.ok(Math.abs(lordosis - 44) <= 3, `lordosis ${lordosis}`);
     // Names on the sagittal view, top to bottom in order.
     await page.waitForFunction(() => (document.querySelector('[data-testid="view-sagittal"]').dataset.names ?? '').includes('L3'));
-    const names = (await page.getByTestId('view-sagittal').getAttribute('data-names')).split(';').map((n) => {
-      const [name, xy] = n.split(':');
-      return { name, y: Number(xy.split(',')[1]) };
-    });
+    const names = await namesOn(page, 'view-sagittal');
     console.log(`sagittal names: ${JSON.stringify(names)}`);
-    const ys = NAMES.slice(1, 8).map((n) => names.find((m) => m.name === n)?.y);
-    assert.ok(ys.every((y, i) => y !== undefined && (i === 0 || y > ys[i - 1])), `names top to bottom: ${ys}`);
+    assertTopToBottom(names, NAMES.slice(1, 8), 'sagittal names');
     await page.getByTestId('view-sagittal').screenshot({ path: path.join(dir, 'sagittal-names.png') });
     // The names in 3D too, each over its own vertebra, top to bottom.
     await page.waitForFunction(() => (document.querySelector('[data-testid="view-3d-names"]').dataset.names ?? '').includes('L5'));
-    const names3d = (await page.getByTestId('view-3d-names').getAttribute('data-names')).split(';').map((n) => {
-      const [name, xy] = n.split(':');
-      return { name, y: Number(xy.split(',')[1]) };
-    });
-    const ys3d = NAMES.slice(1, 8).map((n) => names3d.find((m) => m.name === n)?.y);
-    assert.ok(ys3d.every((y, i) => y !== undefined && (i === 0 || y > ys3d[i - 1])), `3D names top to bottom: ${ys3d}`);
+    assertTopToBottom(await namesOn(page, 'view-3d-names'), NAMES.slice(1, 8), '3D names');
     await page.getByTestId('view-3d').screenshot({ path: path.join(dir, '3d-vertebrae.png') });
 
     // The quiz: a click on the asked vertebra's body (sagittal view) scores
@@ -122,16 +129,15 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     assert.ok(changed > before.data.length / 4 / 50, `explode changed ${changed} pixels`);
     // The names moved with their vertebrae: farther apart than before.
     const spread = async () => {
-      const n = (await page.getByTestId('view-3d-names').getAttribute('data-names')).split(';').map((e) => Number(e.split(':')[1].split(',')[1]));
-      return Math.max(...n) - Math.min(...n);
+      const ys = (await namesOn(page, 'view-3d-names')).map((n) => n.y);
+      return Math.max(...ys) - Math.min(...ys);
     };
     const apart = await spread();
     // The camera moved back as far as keeps every vertebra in view: the
     // names, top to bottom, none pushed against another at the edge.
-    const explodedNames = (await page.getByTestId('view-3d-names').getAttribute('data-names')).split(';').map((e) => ({ name: e.split(':')[0], y: Number(e.split(':')[1].split(',')[1]) }));
+    const explodedNames = await namesOn(page, 'view-3d-names');
     console.log(`exploded 3D names: ${JSON.stringify(explodedNames)}`);
-    const explodedYs = NAMES.map((n) => explodedNames.find((m) => m.name === n)?.y);
-    assert.ok(explodedYs.every((y, i) => y !== undefined && (i === 0 || y > explodedYs[i - 1] + 12)), `exploded names apart, top to bottom: ${explodedYs}`);
+    assertTopToBottom(explodedNames, NAMES, 'exploded 3D names, apart,', 12);
     await setExplode(0);
     await page.waitForSelector('[data-testid="explode"][data-amount="0.00"]');
     const together = await spread();
@@ -237,13 +243,9 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     // its plane passes through (the names stand in front of the bodies,
     // so the plane through the bodies lies behind them), top to bottom.
     await page.waitForFunction(() => (document.querySelector('[data-testid="view-coronal"]').dataset.names ?? '').includes('L3'));
-    const coronal = (await page.getByTestId('view-coronal').getAttribute('data-names')).split(';').map((n) => {
-      const [name, xy] = n.split(':');
-      return { name, y: Number(xy.split(',')[1]) };
-    });
+    const coronal = await namesOn(page, 'view-coronal');
     console.log(`coronal names: ${JSON.stringify(coronal)}`);
-    const coronalYs = NAMES.slice(0, 8).map((n) => coronal.find((m) => m.name === n)?.y);
-    assert.ok(coronalYs.every((y, i) => y !== undefined && (i === 0 || y > coronalYs[i - 1])), `coronal names top to bottom: ${coronalYs}`);
+    assertTopToBottom(coronal, NAMES.slice(0, 8), 'coronal names');
     await page.getByTestId('view-coronal').screenshot({ path: path.join(dir, 'coronal-scoliosis.png') });
     // A coronal plane in front of the bodies cuts none: no name on it.
     const l3 = (await vertebrae(page)).find((v) => v.name === 'L3').centre;

@@ -499,11 +499,14 @@ impl Store {
         Ok(out)
     }
 
-    /// The key of the cached volume last opened from the files of `stamp`
-    /// (the newest, should two say so); records that cannot be read are
-    /// passed over here and removed when the volumes are listed.
-    pub async fn volume_of_files(&self, stamp: FilesStamp) -> Result<Option<String>, StoreError> {
-        let found = self
+    /// The key and record of the cached volume last opened from the files
+    /// of `stamp` (the newest, should two say so); records that cannot be
+    /// read are passed over here and removed when the volumes are listed.
+    pub async fn volume_of_files(
+        &self,
+        stamp: FilesStamp,
+    ) -> Result<Option<(String, VolumeRecord)>, StoreError> {
+        Ok(self
             .records()
             .await?
             .into_iter()
@@ -515,8 +518,7 @@ impl Store {
                 } else {
                     newest
                 }
-            });
-        Ok(found.map(|(key, _)| key))
+            }))
     }
 
     /// Says which files a cached volume was last opened from (`None`:

@@ -111,16 +111,27 @@ impl Cache {
             return Ok(None);
         };
         laps.borrow_mut().lap("cache record");
+        Self::volume_of(store, key, record, laps).await.map(Some)
+    }
+
+    /// The cached volume of `key` whose record is in hand (the stamp's
+    /// lookup read it): its voxels read as [`Cache::volume`] reads them.
+    pub async fn volume_of(
+        store: &Store,
+        key: &str,
+        record: VolumeRecord,
+        laps: &RefCell<Laps>,
+    ) -> Result<CachedVolume, StoreError> {
         let voxels = match record.voxel {
             VoxelKind::I16 => store.read_voxels(key, &record).await.map(Voxels::I16),
             VoxelKind::F32 => store.read_voxels(key, &record).await.map(Voxels::F32),
         }?;
         laps.borrow_mut().lap("cache voxels");
-        Ok(Some(CachedVolume {
+        Ok(CachedVolume {
             volume: record.volume(voxels)?,
             value_range: record.value_range,
             modality: record.modality,
-        }))
+        })
     }
 
     /// Begins writing `volume` under `key` ([`Cache::write_volume_step`]),

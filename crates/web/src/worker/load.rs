@@ -166,13 +166,16 @@ impl ScanHooks for Opening<'_> {
                 return false;
             }
         };
-        let key = store.volume_of_files(stamp).await;
+        let known = store.volume_of_files(stamp).await;
         self.worker.laps.borrow_mut().lap("cache: the files' stamp");
-        let Ok(Some(key)) = key else {
+        let Ok(Some((key, record))) = known else {
             return false;
         };
         show_opening_views(self.worker, &store, &key).await;
-        let found = Cache::volume(&store, &key, &self.worker.laps).await;
+        // The record the lookup read: only the voxels are read now.
+        let found = Cache::volume_of(&store, &key, record, &self.worker.laps)
+            .await
+            .map(Some);
         match not_used(&store, &key, &found).await {
             None => {
                 let cached = found.ok().flatten().expect("a hit");

@@ -71,7 +71,7 @@ fn is_one_sided([a, b]: [f64; 2]) -> bool {
 /// The most a level decision is trusted when bone was read leniently.
 const LENIENT_CONFIDENCE: f64 = 0.5;
 
-/// C1–L5.
+/// C1–L5 (level indices 0–23; the sacrum is 24).
 const MOBILE_LEVELS: i32 = 24;
 
 /// How sure names are when more pieces than [`MOBILE_LEVELS`] were found
@@ -159,7 +159,7 @@ pub(crate) fn finish(
     // Final labels: candidate id → level label, ribs, pelvis.
     let mut map = [0u8; 256];
     for (m, &c) in mobile.iter().enumerate() {
-        let level = (top + m as i32).min(23) as usize;
+        let level = (top + m as i32).min(MOBILE_LEVELS - 1) as usize;
         map[c + 1] = label_of(level);
         map[split::OUTSIDE as usize + c] = if ribs[m] {
             RIBS_LABEL
@@ -214,7 +214,7 @@ pub(crate) fn finish(
     for (c, m) in order {
         let cand = &candidates[c];
         let label = match m {
-            Some(m) => label_of((top + m as i32).min(23) as usize),
+            Some(m) => label_of((top + m as i32).min(MOBILE_LEVELS - 1) as usize),
             None => label_of(24),
         };
         if std::mem::replace(&mut measured[label as usize], true) {

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { startServer } from './lib/server.mjs';
 import { ARTIFACTS, clickViewAt, openApp } from './lib/browser.mjs';
 import { decodePng } from './lib/png.mjs';
+import { screenshotStats } from './lib/pixels.mjs';
 
 let server;
 before(async () => {
@@ -143,6 +144,36 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     const together = await spread();
     console.log(`3D names span ${together.toFixed(0)} px, exploded ${apart.toFixed(0)} px`);
     assert.ok(apart > together * 1.2, 'names stay on their vertebrae as they move apart');
+
+    // One vertebra shown alone, then framed: it fills the 3D view (it was
+    // a small thing in a view framed on the whole scan); the whole spine
+    // shown again and the view double-clicked frames all of it.
+    const rows = page.getByTestId('segment-list').locator('li');
+    const labels = await rows.evaluateAll((items) => items.map((li) => li.dataset.label));
+    const alone3 = (await vertebrae(page)).find((v) => v.name === 'L3');
+    for (const label of labels.filter((l) => Number(l) !== alone3.label)) {
+      await page.getByTestId('segment-list').locator(`li[data-label="${label}"] [data-testid="segment-visible"]`).uncheck();
+    }
+    await page.waitForSelector('[data-testid="view-3d"][data-parts="1"]', { timeout: 60_000 });
+    await page.waitForTimeout(500);
+    const alone = await screenshotStats(view3d);
+    await page.getByTestId('frame-3d').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="view-3d"]').dataset.framed);
+    await page.waitForTimeout(500);
+    const framed = await screenshotStats(view3d, path.join(dir, '3d-l3-framed.png'));
+    const framedOn = await view3d.getAttribute('data-framed');
+    const camera = framedOn.split(' ').map(Number);
+    console.log(`L3 alone: ${(100 * alone.foregroundFraction).toFixed(1)}% of the 3D view, framed ${(100 * framed.foregroundFraction).toFixed(1)}% (camera on ${camera.slice(0, 3)}, ${camera[3]} mm; L3 body at ${alone3.centre})`);
+    assert.ok(framed.foregroundFraction > 3 * alone.foregroundFraction, 'framed, L3 fills the view');
+    assert.ok(Math.hypot(...camera.slice(0, 3).map((c, i) => c - alone3.centre[i])) < 40, 'the camera looks at L3');
+    for (const label of labels) {
+      await page.getByTestId('segment-list').locator(`li[data-label="${label}"] [data-testid="segment-visible"]`).check();
+    }
+    await page.waitForSelector(`[data-testid="view-3d"][data-parts="${labels.length}"]`, { timeout: 60_000 });
+    await view3d.dblclick({ position: { x: 5, y: 5 } });
+    await page.waitForFunction((t) => document.querySelector('[data-testid="view-3d"]').dataset.framed !== t, framedOn);
+    await page.waitForFunction(() => (document.querySelector('[data-testid="view-3d-names"]').dataset.names ?? '').includes('T10'));
+    assertTopToBottom(await namesOn(page, 'view-3d-names'), NAMES.slice(1, 8), '3D names, the spine framed again');
 
     // Names move up a level and back; not below L5 (the sacrum is there).
     await page.getByTestId('spine-shift-up').click();

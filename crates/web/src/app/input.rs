@@ -472,4 +472,21 @@ fn wire_3d() {
             scene.zoom(e.delta_y().signum());
         }
     });
+    // As a 2D view's double-click brings it back, the 3D view's frames
+    // what it shows; the caption's button says so.
+    on(&canvas, "dblclick", |_: MouseEvent| frame_3d());
+    on(
+        &crate::dom::by_test_id("frame-3d"),
+        "click",
+        |_: web_sys::Event| frame_3d(),
+    );
+}
+
+/// Frames what the 3D view shows ([`super::scene::Scene::frame_shown`]).
+fn frame_3d() {
+    if let Some(scene) = app().scene.borrow_mut().as_mut()
+        && scene.frame_shown()
+    {
+        scene.draw();
+    }
 }

@@ -513,7 +513,7 @@ pub async fn show_part(summary: SegmentSurfaceSummary, buffers: Array) {
     next_task().await;
     let app = app();
     if let Some(scene) = app.scene.borrow_mut().as_mut() {
-        scene.show_parts(summary.facts.bounds);
+        scene.show_parts(key, summary.facts.bounds);
     }
     if summary.label == crate::segments::FRAME {
         if let Some(scene) = app.scene.borrow_mut().as_mut() {

@@ -34,6 +34,9 @@ const SETTLE_MS: i32 = 180;
 /// Bins of the histogram under the editor's curve.
 const HISTOGRAM_BINS: usize = 256;
 
+/// A box in patient mm: its lowest and highest corners.
+type Bounds = ([f32; 3], [f32; 3]);
+
 /// What the 3D view shows.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Mode {
@@ -55,7 +58,12 @@ pub struct Scene {
     target: CanvasTarget,
     surface: SurfaceRenderer,
     volume: VolumeRenderer,
-    volume_bounds: Option<([f32; 3], [f32; 3])>,
+    volume_bounds: Option<Bounds>,
+    /// The bone surface's box, while it is uploaded.
+    surface_bounds: Option<Bounds>,
+    /// Each segment surface's box (key: its label; 0 the crop box's frame),
+    /// where it lies before the explode view moves it.
+    part_bounds: Vec<(u32, Bounds)>,
     /// The loaded volume's value range: the domain of the look's table.
     domain: (f32, f32),
     /// How volume rendering looks now.
@@ -109,6 +117,8 @@ impl Scene {
             surface,
             volume,
             volume_bounds: None,
+            surface_bounds: None,
+            part_bounds: Vec::new(),
             domain: (-1024.0, 3071.0),
             look: None,
             histogram: None,
@@ -152,6 +162,7 @@ impl Scene {
     /// uploaded with [`Scene::upload`], part by part, then [`Scene::show`]n.
     pub fn begin_mesh(&mut self) {
         self.surface.clear_mesh();
+        self.surface_bounds = None;
     }
 
     /// Uploads a piece (`offset` of `total` bytes) of one array of the new
@@ -164,7 +175,8 @@ impl Scene {
     }
 
     /// Draws the uploaded surface, framing it when asked (a new volume).
-    pub fn show(&mut self, bounds: ([f32; 3], [f32; 3]), reframe: bool) {
+    pub fn show(&mut self, bounds: Bounds, reframe: bool) {
+        self.surface_bounds = Some(bounds);
         if reframe || self.orbit.is_none() {
             self.frame(Some(bounds));
         }
@@ -198,7 +210,7 @@ impl Scene {
 
     /// Frames `bounds` afresh (no camera for none); an explode view's
     /// distance to come back to is another camera's.
-    fn frame(&mut self, bounds: Option<([f32; 3], [f32; 3])>) {
+    fn frame(&mut self, bounds: Option<Bounds>) {
         self.orbit = bounds.map(framing);
         self.distance_before_explode = None;
     }
@@ -241,17 +253,70 @@ impl Scene {
         }
     }
 
+    /// Frames what is drawn now, looked at from the same side: the
+    /// segments shown (where the explode view has moved them), else the
+    /// bone surface; in a volume mode the volume's box. A vertebra shown
+    /// alone is otherwise a small thing in the middle of a view framed on
+    /// the whole scan. `false` when nothing is drawn.
+    pub fn frame_shown(&mut self) -> bool {
+        let Some((low, high)) = self.shown_bounds() else {
+            return false;
+        };
+        let framed = framing((low.to_array(), high.to_array()));
+        match &mut self.orbit {
+            Some(o) => {
+                o.target = framed.target;
+                o.distance = framed.distance;
+            }
+            None => self.orbit = Some(framed),
+        }
+        self.distance_before_explode = None;
+        let canvas: web_sys::HtmlCanvasElement = crate::dom::typed("view-3d");
+        let [x, y, z] = framed.target.to_array();
+        crate::dom::set_data(
+            &canvas,
+            "framed",
+            &format!("{x:.1} {y:.1} {z:.1} {:.1}", framed.distance),
+        );
+        true
+    }
+
+    /// The box around what is drawn now ([`Scene::frame_shown`]).
+    fn shown_bounds(&self) -> Option<(Vec3, Vec3)> {
+        let corners = |(low, high): Bounds| (Vec3::from(low), Vec3::from(high));
+        if let Mode::Volume(_) = self.mode {
+            return self.volume_bounds.map(corners);
+        }
+        let segments = self
+            .part_bounds
+            .iter()
+            .filter(|(key, _)| *key != u32::from(crate::segments::FRAME))
+            .map(|&(key, bounds)| {
+                let moved = Vec3::from(self.surface.part_offset(key));
+                let (low, high) = corners(bounds);
+                (low + moved, high + moved)
+            })
+            .reduce(|(a, b), (c, d)| (a.min(c), b.max(d)));
+        segments.or_else(|| self.surface_bounds.map(corners))
+    }
+
     /// Removes a segment's surface.
     pub fn remove_part(&mut self, key: u32) {
         self.surface.remove_part(key);
+        self.part_bounds.retain(|(k, _)| *k != key);
     }
 
-    /// Makes the parts the scene: while any segment is shown the bone
+    /// Makes the parts the scene, part `key` now with its surface inside
+    /// `bounds` (when it has one): while any segment is shown the bone
     /// surface is hidden (segments lie inside it); frames the view on the
     /// first part when nothing framed it yet. The caller draws (after the
     /// explode view has placed the parts).
-    pub fn show_parts(&mut self, bounds: ([f32; 3], [f32; 3])) {
+    pub fn show_parts(&mut self, key: u32, bounds: Bounds) {
         let keys = self.surface.part_keys();
+        self.part_bounds.retain(|(k, _)| *k != key);
+        if keys.contains(&key) {
+            self.part_bounds.push((key, bounds));
+        }
         let segments = keys.iter().filter(|&&k| k != 0).count();
         self.surface.set_mesh_visible(segments == 0);
         if self.orbit.is_none() && !keys.is_empty() {
@@ -369,6 +434,8 @@ impl Scene {
     pub fn clear(&mut self) {
         self.surface.clear_mesh();
         self.surface.clear_parts();
+        self.part_bounds.clear();
+        self.surface_bounds = None;
         self.surface.set_mesh_visible(true);
         let canvas: web_sys::HtmlCanvasElement = crate::dom::typed("view-3d");
         crate::dom::set_data(&canvas, "parts", "0");
@@ -717,6 +784,6 @@ pub fn name_scale(w: u32, h: u32) -> f64 {
     (f64::from(w.min(h)) / 400.0).clamp(0.75, 5.0)
 }
 
-fn framing(bounds: ([f32; 3], [f32; 3])) -> Orbit {
+fn framing(bounds: Bounds) -> Orbit {
     Orbit::framing(Vec3::from(bounds.0), Vec3::from(bounds.1))
 }

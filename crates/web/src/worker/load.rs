@@ -215,7 +215,7 @@ async fn show_opening_views(worker: &Worker, store: &Store, key: &str) {
 
 /// How long (ms) a volume found by its files' stamp waits for the page's
 /// first request for views before its files are checked.
-const FIRST_VIEWS_WAIT_MS: i32 = 100;
+const CHECK_WAITS_FOR_VIEWS_MS: i32 = 100;
 
 /// A volume opened from the cache by its files' stamp: shown at once, then
 /// all the folder's `in_all` files are read (those past the first arriving
@@ -243,7 +243,7 @@ async fn open_known(
     // The page asks for the first views as soon as it has the volume:
     // they go before the check, which would otherwise share the cores
     // with them (a request ends the wait).
-    super::wait_for_a_request(worker, FIRST_VIEWS_WAIT_MS).await;
+    super::wait_for_a_request(worker, CHECK_WAITS_FOR_VIEWS_MS).await;
     if !super::serve_beside_the_study(worker).await {
         return;
     }

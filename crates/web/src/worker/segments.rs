@@ -153,7 +153,7 @@ pub fn export(worker: &Worker, what: SegmentExport) {
 /// the page asks within 10–20 ms of `Loaded` here. On a reopened
 /// 2,500-slice spine the labelmap's read and count (0.5 s) otherwise stood
 /// between `ready` and the views.
-const FIRST_VIEWS_WAIT_MS: i32 = 250;
+const RESTORE_WAITS_FOR_VIEWS_MS: i32 = 250;
 
 /// Puts back the segments the cache kept for the loaded volume, if any,
 /// and sends the list; their surfaces wait for the UI's request, which
@@ -162,7 +162,7 @@ const FIRST_VIEWS_WAIT_MS: i32 = 250;
 /// volume's size) is read back and counted, and drawn again with it.
 /// Timed apart from the load (logged as "segments restored").
 pub async fn restore(worker: &Worker) {
-    super::wait_for_a_request(worker, FIRST_VIEWS_WAIT_MS).await;
+    super::wait_for_a_request(worker, RESTORE_WAITS_FOR_VIEWS_MS).await;
     super::serve_waiting_views(worker).await;
     let mut laps = Laps::default();
     laps.restart();

@@ -287,10 +287,27 @@ fn sample_voxels<T: Copy + Into<f32>>(
     let dy = map.ijt_along(plane.down * plane.mm_per_pixel);
     let width = plane.width as usize;
     let first = rows.start;
+    // Where the view's columns fall along i and j, when a row does not
+    // move them: the three usual views of an untilted series.
+    let columns = (dx.z == 0.0)
+        .then(|| ColumnTaps::of(dims, start + dy * first as f64, dx, dy, width))
+        .flatten();
     for y in rows {
         let row = start + dy * y as f64;
         let out_row = &mut out[(y - first) * width..(y - first + 1) * width];
-        if dx.z == 0.0 {
+        if let Some(columns) = &columns {
+            match slice_pair(map, dims, row.z) {
+                Some((k0, k1, fz)) => {
+                    let slice = nx * ny;
+                    let (lower, upper) = (
+                        &data[k0 * slice..(k0 + 1) * slice],
+                        &data[k1 * slice..(k1 + 1) * slice],
+                    );
+                    columns.sample_row(lower, upper, fz, nx, row, out_row);
+                }
+                None => out_row.fill(f32::NAN),
+            }
+        } else if dx.z == 0.0 {
             // Along the row of a view whose rows lie in a slice's plane (the
             // three usual views of an untilted series), the slice and its
             // weight do not change: found once per row, not per pixel.
@@ -307,6 +324,119 @@ fn sample_voxels<T: Copy + Into<f32>>(
             }
         } else {
             sample_row(data, map, dims, row, dx, out_row);
+        }
+    }
+}
+
+/// Where a voxel coordinate falls: the voxels either side, the upper's
+/// weight, and whether it lies within half a voxel of the grid (the border
+/// voxels are whole).
+#[derive(Debug, Clone, Copy, Default)]
+struct Tap {
+    lower: usize,
+    upper: usize,
+    weight: f32,
+    inside: bool,
+}
+
+impl Tap {
+    /// Coordinate `v` on an axis of `n` voxels (as [`sample_row_in_slices`]
+    /// reads it, bit for bit).
+    fn of(v: f64, n: usize) -> Self {
+        let top = (n - 1) as f64;
+        if v < -0.5 || v > top + 0.5 {
+            return Self::default();
+        }
+        let v = v.clamp(0.0, top);
+        let lower = v as usize;
+        Self {
+            lower,
+            upper: (lower + 1).min(n - 1),
+            weight: (v - lower as f64) as f32,
+            inside: true,
+        }
+    }
+}
+
+/// A view's columns along i and j, found once per block of rows instead of
+/// per pixel, where each of i and j moves with the column alone or with
+/// the row alone: the usual views of an untilted series (an axial row runs
+/// along i at one j; a sagittal row along j at one i). The same values as
+/// [`sample_row_in_slices`], bit for bit, about three times as fast.
+struct ColumnTaps {
+    /// Along i: one per column, or `None` when the row sets it.
+    i: Option<Vec<Tap>>,
+    /// Along j: the same.
+    j: Option<Vec<Tap>>,
+    dims: glam::UVec3,
+}
+
+impl ColumnTaps {
+    /// For rows starting at `row` and stepping `dx` a column, `dy` a row;
+    /// `None` for a view turned in the slice's plane (i and j both move
+    /// with the column and the row).
+    fn of(dims: glam::UVec3, row: DVec3, dx: DVec3, dy: DVec3, width: usize) -> Option<Self> {
+        let columns = |origin: f64, step: f64, n: u32| -> Vec<Tap> {
+            (0..width)
+                .map(|x| Tap::of(origin + step * x as f64, n as usize))
+                .collect()
+        };
+        // With no step along a row, a row's value is the first row's (plus
+        // an exact zero).
+        let i = match (dy.x == 0.0, dx.x == 0.0) {
+            (true, _) => Some(Some(columns(row.x, dx.x, dims.x))),
+            (false, true) => Some(None),
+            (false, false) => None,
+        }?;
+        let j = match (dy.y == 0.0, dx.y == 0.0) {
+            (true, _) => Some(Some(columns(row.y, dx.y, dims.y))),
+            (false, true) => Some(None),
+            (false, false) => None,
+        }?;
+        Some(Self { i, j, dims })
+    }
+
+    /// One row at `row` (i, j, t of its first pixel) from the slices either
+    /// side, `upper` weighed by `fz` (not read where it is 0).
+    fn sample_row<T: Copy + Into<f32>>(
+        &self,
+        lower: &[T],
+        upper: &[T],
+        fz: f32,
+        nx: usize,
+        row: DVec3,
+        out: &mut [f32],
+    ) {
+        let this_row = |taps: &Option<Vec<Tap>>, v: f64, n: u32| match taps {
+            Some(_) => Tap::default(),
+            None => Tap::of(v, n as usize),
+        };
+        let (row_i, row_j) = (
+            [this_row(&self.i, row.x, self.dims.x)],
+            [this_row(&self.j, row.y, self.dims.y)],
+        );
+        // A column table is read at the column, a row's tap at 0.
+        let (i_taps, i_step) = self.i.as_deref().map_or((&row_i[..], 0), |t| (t, 1));
+        let (j_taps, j_step) = self.j.as_deref().map_or((&row_j[..], 0), |t| (t, 1));
+        let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
+        for (x, slot) in out.iter_mut().enumerate() {
+            let (ti, tj) = (i_taps[x * i_step], j_taps[x * j_step]);
+            if !(ti.inside && tj.inside) {
+                *slot = f32::NAN;
+                continue;
+            }
+            let (a, b) = (tj.lower * nx, tj.upper * nx);
+            let bilinear = |s: &[T]| {
+                let near = lerp(s[a + ti.lower].into(), s[a + ti.upper].into(), ti.weight);
+                let far = lerp(s[b + ti.lower].into(), s[b + ti.upper].into(), ti.weight);
+                lerp(near, far, tj.weight)
+            };
+            let low = bilinear(lower);
+            *slot = if fz == 0.0 {
+                low
+            } else {
+                lerp(low, bilinear(upper), fz)
+            };
         }
     }
 }

@@ -295,19 +295,7 @@ fn sample_voxels<T: Copy + Into<f32>>(
     for y in rows {
         let row = start + dy * y as f64;
         let out_row = &mut out[(y - first) * width..(y - first + 1) * width];
-        if let Some(columns) = &columns {
-            match slice_pair(map, dims, row.z) {
-                Some((k0, k1, fz)) => {
-                    let slice = nx * ny;
-                    let (lower, upper) = (
-                        &data[k0 * slice..(k0 + 1) * slice],
-                        &data[k1 * slice..(k1 + 1) * slice],
-                    );
-                    columns.sample_row(lower, upper, fz, nx, row, out_row);
-                }
-                None => out_row.fill(f32::NAN),
-            }
-        } else if dx.z == 0.0 {
+        if dx.z == 0.0 {
             // Along the row of a view whose rows lie in a slice's plane (the
             // three usual views of an untilted series), the slice and its
             // weight do not change: found once per row, not per pixel.
@@ -318,7 +306,10 @@ fn sample_voxels<T: Copy + Into<f32>>(
                         &data[k0 * slice..(k0 + 1) * slice],
                         &data[k1 * slice..(k1 + 1) * slice],
                     );
-                    sample_row_in_slices(lower, upper, fz, dims, row, dx, out_row);
+                    match &columns {
+                        Some(columns) => columns.sample_row(lower, upper, fz, nx, row, out_row),
+                        None => sample_row_in_slices(lower, upper, fz, dims, row, dx, out_row),
+                    }
                 }
                 None => out_row.fill(f32::NAN),
             }

@@ -353,7 +353,9 @@ impl Tap {
 /// per pixel, where each of i and j moves with the column alone or with
 /// the row alone: the usual views of an untilted series (an axial row runs
 /// along i at one j; a sagittal row along j at one i). The same values as
-/// [`sample_row_in_slices`], bit for bit, about three times as fast.
+/// [`sample_row_in_slices`], bit for bit, without its per-pixel f64 work:
+/// a 512²×300 series' three 489×366 views natively in 8.6–12.0 ms against
+/// 13.7–15.9 (the sagittal one, a column of every slice, is most of it).
 struct ColumnTaps {
     /// Along i: one per column, or `None` when the row sets it.
     i: Option<Vec<Tap>>,

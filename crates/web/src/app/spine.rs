@@ -404,9 +404,9 @@ pub fn show(spine: &Spine, ms: f64) {
                 .map_or(body, |f| f.centre + f.anterior * (f.half_depth_mm + 10.0));
             // Half the body's height: its tallest (a concave endplate's
             // middle is the lowest).
-            let half_height = v.heights_mm.map_or(HALF_HEIGHT_UNMEASURED_MM, |h| {
-                h.anterior.max(h.posterior).max(h.middle) / 2.0
-            });
+            let half_height = v
+                .heights_mm
+                .map_or(HALF_HEIGHT_UNMEASURED_MM, |h| h.tallest() / 2.0);
             VertebraName {
                 name: v.name.clone(),
                 at,

@@ -103,6 +103,15 @@ async fn a_volume_written_in_steps_has_no_record_until_its_last_chunk() {
     Store::delete_database(name).await.expect("delete database");
 }
 
+/// The key of the volume the files of `stamp` were last opened from.
+async fn key_of_files(store: &Store, stamp: FilesStamp) -> Option<String> {
+    store
+        .volume_of_files(stamp)
+        .await
+        .unwrap()
+        .map(|(key, _)| key)
+}
+
 /// A folder dropped again is found by its files' stamp, before its files
 /// are read: the newest volume stamped so, none once the stamp is taken
 /// back (files found to hold other pixels), and a stamp set after the
@@ -138,34 +147,13 @@ async fn volumes_are_found_by_their_files_stamp() {
         .put_volume("unstamped", rec, &voxels)
         .await
         .expect("put");
-    assert_eq!(
-        store
-            .volume_of_files(one)
-            .await
-            .unwrap()
-            .map(|(key, _)| key)
-            .as_deref(),
-        Some("newer")
-    );
+    assert_eq!(key_of_files(&store, one).await.as_deref(), Some("newer"));
     assert!(store.volume_of_files(two).await.unwrap().is_none());
     store.set_files_stamp("newer", None).await.unwrap();
-    assert_eq!(
-        store
-            .volume_of_files(one)
-            .await
-            .unwrap()
-            .map(|(key, _)| key)
-            .as_deref(),
-        Some("older")
-    );
+    assert_eq!(key_of_files(&store, one).await.as_deref(), Some("older"));
     store.set_files_stamp("unstamped", Some(two)).await.unwrap();
     assert_eq!(
-        store
-            .volume_of_files(two)
-            .await
-            .unwrap()
-            .map(|(key, _)| key)
-            .as_deref(),
+        key_of_files(&store, two).await.as_deref(),
         Some("unstamped")
     );
     // Restamping keeps the record readable, voxels and all.
@@ -499,11 +487,7 @@ async fn a_volume_deleted_leaves_one_whose_key_begins_alike() {
             .unwrap();
     }
     let started = js_sys::Date::now();
-    let found = store
-        .volume_of_files(stamp)
-        .await
-        .unwrap()
-        .map(|(key, _)| key);
+    let found = key_of_files(&store, stamp).await;
     let took = js_sys::Date::now() - started;
     assert_eq!(found.as_deref(), Some("s31"));
     assert_eq!(store.volumes().await.unwrap().len(), 41);

@@ -50,6 +50,50 @@ async function namesOn(page, testId) {
   }) : [];
 }
 
+// The body heights' lines a view drew (`data-heights`:
+// name:x0,y0,x1,y1 front, middle, back;…), by name.
+async function heightsOn(page, testId) {
+  const text = await page.getByTestId(testId).getAttribute('data-heights');
+  return Object.fromEntries((text ? text.split(';') : []).map((entry) => {
+    const [name, ends] = entry.split(':');
+    const n = ends.split(',').map(Number);
+    return [name, [n.slice(0, 4), n.slice(4, 8), n.slice(8, 12)]];
+  }));
+}
+
+// The pixel (RGBA) of a view's canvas within a pixel of the middle of a
+// line x0,y0,x1,y1 that is most `colour` ('blue' or 'orange') against grey.
+async function lineColourAt(page, testId, [x0, y0, x1, y1], colour) {
+  return page.getByTestId(testId).evaluate((canvas, [x, y, colour]) => {
+    const data = canvas.getContext('2d').getImageData(Math.round(x) - 1, Math.round(y) - 1, 3, 3).data;
+    const pixels = [...Array(9).keys()].map((n) => Array.from(data.slice(4 * n, 4 * n + 4)));
+    const tint = (p) => (colour === 'blue' ? p[2] - p[0] : p[0] - p[2]);
+    return pixels.reduce((best, p) => (tint(p) > tint(best) ? p : best));
+  }, [(x0 + x1) / 2, (y0 + y1) / 2, colour]);
+}
+
+// Asserts every vertebra in `listed` with heights has its three lines on
+// the sagittal view as long as its listed heights (the bodies' up axes lie
+// in the sagittal plane here), its front line nearer its name (written in
+// front of the body) than its back line.
+async function assertHeightsDrawn(page, listed) {
+  const drawn = await heightsOn(page, 'view-sagittal');
+  const plane = JSON.parse(await page.getByTestId('view-sagittal').getAttribute('data-plane'));
+  const names = Object.fromEntries((await page.getByTestId('view-sagittal').getAttribute('data-names'))
+    .split(';').map((n) => [n.split(':')[0], Number(n.split(':')[1].split(',')[0])]));
+  const measured = listed.filter((v) => v.heights);
+  assert.ok(measured.length >= 6, `${measured.length} bodies measured`);
+  for (const v of measured) {
+    const lines = drawn[v.name];
+    assert.ok(lines, `${v.name}: its heights drawn (${Object.keys(drawn)})`);
+    const mm = lines.map(([x0, y0, x1, y1]) => Math.hypot(x1 - x0, y1 - y0) * plane.mm_per_pixel);
+    assert.ok(mm.every((m, i) => Math.abs(m - v.heights[i]) <= 0.3), `${v.name}: lines ${mm} mm, heights ${v.heights}`);
+    const x = (line) => (line[0] + line[2]) / 2;
+    assert.ok(Math.abs(x(lines[0]) - names[v.name]) < Math.abs(x(lines[2]) - names[v.name]), `${v.name}: front line in front`);
+  }
+  return drawn;
+}
+
 // Asserts `names` holds each of `wanted`, top to bottom, each more than
 // `gap` px below the one above.
 function assertTopToBottom(names, wanted, what, gap = 0) {
@@ -80,7 +124,20 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     const names = await namesOn(page, 'view-sagittal');
     console.log(`sagittal names: ${JSON.stringify(names)}`);
     assertTopToBottom(names, NAMES.slice(1, 8), 'sagittal names');
+    // Where each body's heights were read, on the sagittal view through
+    // the spine's middle: drawn in blue, taken off with the toggle.
+    const heightLines = await assertHeightsDrawn(page, found);
+    const l3Middle = heightLines.L3[1];
+    const blue = await lineColourAt(page, 'view-sagittal', l3Middle, 'blue');
+    console.log(`heights drawn on the sagittal view: ${Object.keys(heightLines).join(' ')}; L3's middle line at ${l3Middle.map(Math.round)}, pixel ${blue}`);
+    assert.ok(blue[2] - blue[0] >= 80, `L3's middle line blue: ${blue}`);
     await page.getByTestId('view-sagittal').screenshot({ path: path.join(dir, 'sagittal-names.png') });
+    await page.getByTestId('heights-toggle').uncheck();
+    await page.waitForFunction(() => document.querySelector('[data-testid="view-sagittal"]').dataset.heights === '');
+    const bare = await lineColourAt(page, 'view-sagittal', l3Middle, 'blue');
+    assert.ok(bare[2] - bare[0] < 30, `no line once taken off: ${bare}`);
+    await page.getByTestId('heights-toggle').check();
+    await page.waitForFunction(() => (document.querySelector('[data-testid="view-sagittal"]').dataset.heights ?? '').includes('L3'));
     // The names in 3D too, each over its own vertebra, top to bottom.
     await page.waitForFunction(() => (document.querySelector('[data-testid="view-3d-names"]').dataset.names ?? '').includes('L5'));
     assertTopToBottom(await namesOn(page, 'view-3d-names'), NAMES.slice(1, 8), '3D names');
@@ -164,7 +221,9 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     const framedOn = await view3d.getAttribute('data-framed');
     const camera = framedOn.split(' ').map(Number);
     console.log(`L3 alone: ${(100 * alone.foregroundFraction).toFixed(1)}% of the 3D view, framed ${(100 * framed.foregroundFraction).toFixed(1)}% (camera on ${camera.slice(0, 3)}, ${camera[3]} mm; L3 body at ${alone3.centre})`);
-    assert.ok(framed.foregroundFraction > 3 * alone.foregroundFraction, 'framed, L3 fills the view');
+    // (10.6% of the view while Frame fitted the sphere round its box, 20%
+    // with the box's corners fitted to the view.)
+    assert.ok(framed.foregroundFraction > 6 * alone.foregroundFraction, 'framed, L3 fills the view');
     assert.ok(Math.hypot(...camera.slice(0, 3).map((c, i) => c - alone3.centre[i])) < 40, 'the camera looks at L3');
     for (const label of labels) {
       await page.getByTestId('segment-list').locator(`li[data-label="${label}"] [data-testid="segment-visible"]`).check();
@@ -288,6 +347,15 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     const wedge = (await vertebrae(page)).find((v) => v.name === 'L1');
     console.log(`wedge: ${wedge.text}`);
     assert.match(wedge.text, /wedge, Genant 2/);
+    // Its heights drawn in orange, where they were read: its front line
+    // the shortest.
+    await page.waitForFunction(() => (document.querySelector('[data-testid="view-sagittal"]').dataset.heights ?? '').includes('L1'));
+    const wedgeLines = (await assertHeightsDrawn(page, await vertebrae(page))).L1;
+    const orange = await lineColourAt(page, 'view-sagittal', wedgeLines[1], 'orange');
+    console.log(`L1 wedge: heights ${wedge.heights}, middle line's pixel ${orange}`);
+    assert.ok(orange[0] - orange[2] >= 80, `L1's middle line orange: ${orange}`);
+    assert.ok(wedge.heights[0] < wedge.heights[2] * 0.8, `L1's front ${wedge.heights}`);
+    await page.getByTestId('view-sagittal').screenshot({ path: path.join(dir, 'sagittal-wedge-heights.png') });
 
     // A cancel is taken between the analysis's steps: asked again, and
     // cancelled as soon as the first progress shows, the analysis stops and

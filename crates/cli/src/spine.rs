@@ -44,6 +44,7 @@ pub fn report_json(spine: &Spine) -> Value {
                 "centroid_mm": v.centroid_mm,
                 "body_centre_mm": v.frame.map(|f| f.centre.to_array()),
                 "heights_mm": v.heights_mm,
+                "height_lines_mm": v.height_lines_mm,
                 "superior_endplate_normal": v.superior_normal,
                 "inferior_endplate_normal": v.inferior_normal,
                 "canal_ap_mm": v.canal_ap_mm,

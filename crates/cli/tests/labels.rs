@@ -248,6 +248,7 @@ fn spine_report_labelmap_and_meshes_on_a_real_ct() {
     let report: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
     let vertebrae = report["vertebrae"].as_array().expect("vertebrae");
     assert!(vertebrae.len() >= 10, "{} vertebrae", vertebrae.len());
+    let mut measured = 0;
     for v in vertebrae {
         for key in [
             "name",
@@ -256,11 +257,36 @@ fn spine_report_labelmap_and_meshes_on_a_real_ct() {
             "volume_ml",
             "centroid_mm",
             "heights_mm",
+            "height_lines_mm",
             "flags",
         ] {
             assert!(v.get(key).is_some(), "{key} missing in {v}");
         }
+        // Each height's line (where it was read) is as long as the height.
+        if v["heights_mm"].is_object() {
+            measured += 1;
+            for side in ["anterior", "middle", "posterior"] {
+                let end = |e: &str| -> Vec<f64> {
+                    (0..3)
+                        .map(|a| v["height_lines_mm"][side][e][a].as_f64().expect("a point"))
+                        .collect()
+                };
+                let (from, to) = (end("from"), end("to"));
+                let length = from
+                    .iter()
+                    .zip(&to)
+                    .map(|(a, b)| (b - a).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                let height = v["heights_mm"][side].as_f64().expect("a height");
+                assert!(
+                    (length - height).abs() < 1e-6,
+                    "{side}: {length} for {height} in {v}"
+                );
+            }
+        }
     }
+    assert!(measured >= 5, "{measured} bodies measured");
     for key in ["lumbar_lordosis_deg", "thoracic_kyphosis_deg", "cobb_deg"] {
         assert!(report["angles"].get(key).is_some(), "angles.{key}");
     }

@@ -54,7 +54,9 @@ pub use analyser::{Analyser, analyse};
 pub use angles::angles;
 pub use budget::fits_in;
 pub use grid::ReadPlan;
-pub use measure::{BodyFrame, Flag, Heights, coronal_deg, genant_grade, sagittal_deg};
+pub use measure::{
+    BodyFrame, Flag, HeightLine, HeightLines, Heights, coronal_deg, genant_grade, sagittal_deg,
+};
 pub use naming::{Anchor, LEVELS, LevelDecision, PELVIS_LABEL, RIBS_LABEL, label_of};
 pub use placed::SpineLabels;
 pub use report::{Analysis, Angles, EndplateAngle, Labelled, Spine, Stage, Vertebra};

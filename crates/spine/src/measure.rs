@@ -114,6 +114,29 @@ pub struct Heights {
     pub posterior: f64,
 }
 
+/// Where a body's three heights were read: the line each height is the
+/// length of (its bundle's median), from the lower endplate's edge to the
+/// upper's, so a reader can see what was measured (the sagittal view draws
+/// them, as a vertebral morphometry's six points are drawn).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HeightLines {
+    /// See [`Heights::anterior`].
+    pub anterior: HeightLine,
+    /// See [`Heights::middle`].
+    pub middle: HeightLine,
+    /// See [`Heights::posterior`].
+    pub posterior: HeightLine,
+}
+
+/// One height's line (patient mm).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HeightLine {
+    /// Its end on the inferior endplate.
+    pub from: DVec3,
+    /// Its end on the superior endplate.
+    pub to: DVec3,
+}
+
 impl Heights {
     /// The largest of the three: what a loss is measured from.
     pub fn tallest(&self) -> f64 {
@@ -435,21 +458,26 @@ impl BodyProbe<'_> {
         })
     }
 
-    /// Body height along `up` through `start`. A line whose start falls in
+    /// Body height along `up` through `start`, with its line. A line whose start falls in
     /// a hole of the label (dim marrow, the basivertebral veins' entry at
     /// the back) starts at the body nearest along it instead: the height is
     /// the same line's. None where the label runs out of the scan along
     /// the line: a body cut by the scan's first or last slice has no
     /// height to read (TotalSegmentator's T12, cut by its top, read 9 mm
     /// at the back for 26 at 0.75 mm pixels).
-    fn height_at(&self, start: DVec3, up: DVec3, through: Through) -> Option<f64> {
+    fn height_at(&self, start: DVec3, up: DVec3, through: Through) -> Option<(f64, HeightLine)> {
         let p = self.body_along(start, up)?;
         let (down, above) = self.run_along_axis(p, up, through)?;
         let beyond = |t: f64| self.grid.voxel_of(p + up * t).is_none();
         if beyond(-down - STEP_MM) || beyond(above + STEP_MM) {
             return None;
         }
-        Some(self.body_end(p, -up, down) + self.body_end(p, up, above))
+        let (below, over) = (self.body_end(p, -up, down), self.body_end(p, up, above));
+        let line = HeightLine {
+            from: p - up * below,
+            to: p + up * over,
+        };
+        Some((below + over, line))
     }
 
     /// Whether the line along `up` through `q` runs through bone across a
@@ -501,11 +529,31 @@ impl BodyProbe<'_> {
     /// entry was a hole in the label, which `holes::close_across_bodies`
     /// now closes.)
     pub fn heights(&self, f: &BodyFrame, through: Through) -> Option<Heights> {
-        Some(Heights {
-            anterior: self.bundle_height(f, END_HEIGHTS_AHEAD, through)?,
-            middle: self.bundle_height(f, 0.0, through)?,
-            posterior: self.bundle_height(f, -END_HEIGHTS_AHEAD, through)?,
-        })
+        self.heights_with_lines(f, through)
+            .map(|(heights, _)| heights)
+    }
+
+    /// [`BodyProbe::heights`] and the line each was read on.
+    pub fn heights_with_lines(
+        &self,
+        f: &BodyFrame,
+        through: Through,
+    ) -> Option<(Heights, HeightLines)> {
+        let (anterior, front) = self.bundle_height(f, END_HEIGHTS_AHEAD, through)?;
+        let (middle, centre) = self.bundle_height(f, 0.0, through)?;
+        let (posterior, back) = self.bundle_height(f, -END_HEIGHTS_AHEAD, through)?;
+        Some((
+            Heights {
+                anterior,
+                middle,
+                posterior,
+            },
+            HeightLines {
+                anterior: front,
+                middle: centre,
+                posterior: back,
+            },
+        ))
     }
 
     /// The median height of the lines of `HEIGHT_BUNDLE` about the point
@@ -522,7 +570,12 @@ impl BodyProbe<'_> {
     /// 19.4 mm for 23.0, 0.90 of its back). Not in the middle: a calcified
     /// nucleus (TotalSegmentator's CT with 400 HU in the L2–L3 disc) is no
     /// bridge, and reading it as one lost L2's and L3's heights.
-    fn bundle_height(&self, f: &BodyFrame, ahead: f64, through: Through) -> Option<f64> {
+    fn bundle_height(
+        &self,
+        f: &BodyFrame,
+        ahead: f64,
+        through: Through,
+    ) -> Option<(f64, HeightLine)> {
         [1.0, 0.875, 0.75, 0.625]
             .into_iter()
             .find_map(|share| self.bundle_height_about(f, share * ahead, 0.0, through))
@@ -530,15 +583,15 @@ impl BodyProbe<'_> {
 
     /// The median height of the lines of `HEIGHT_BUNDLE` about the point
     /// `ahead` half-depths in front of the centre and `aside` half-widths
-    /// to its left (see [`BodyProbe::bundle_height`]).
+    /// to its left (see [`BodyProbe::bundle_height`]), with its line.
     fn bundle_height_about(
         &self,
         f: &BodyFrame,
         ahead: f64,
         aside: f64,
         through: Through,
-    ) -> Option<f64> {
-        let mut heights: Vec<f64> = HEIGHT_BUNDLE
+    ) -> Option<(f64, HeightLine)> {
+        let mut heights: Vec<(f64, HeightLine)> = HEIGHT_BUNDLE
             .iter()
             .filter_map(|&(a, l)| {
                 let start = f.centre
@@ -553,7 +606,7 @@ impl BodyProbe<'_> {
         if heights.len() * 2 <= HEIGHT_BUNDLE.len() {
             return None;
         }
-        heights.sort_by(f64::total_cmp);
+        heights.sort_by(|a, b| a.0.total_cmp(&b.0));
         Some(heights[heights.len() / 2])
     }
 
@@ -574,7 +627,7 @@ impl BodyProbe<'_> {
         let mut losses: Vec<f64> = HALF_WAY_OUT
             .iter()
             .filter_map(|&(ahead, aside)| self.bundle_height_about(f, ahead, aside, Through::Body))
-            .map(|h| 1.0 - h / tallest)
+            .map(|(h, _)| 1.0 - h / tallest)
             .collect();
         if losses.len() < 3 {
             return true;
@@ -999,7 +1052,9 @@ mod tests {
             label: 1,
             discs,
         };
-        probe.height_at(DVec3::new(4.0, 4.0, z), DVec3::Z, through)
+        probe
+            .height_at(DVec3::new(4.0, 4.0, z), DVec3::Z, through)
+            .map(|(mm, _)| mm)
     }
 
     /// The body's label (1) on slices `range`, none elsewhere.

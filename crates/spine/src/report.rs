@@ -6,7 +6,7 @@ use insitu_segment::Labelmap;
 use serde::{Deserialize, Serialize};
 
 use crate::grid;
-use crate::measure::{BodyFrame, Flag, Heights};
+use crate::measure::{BodyFrame, Flag, HeightLines, Heights};
 use crate::naming::LevelDecision;
 use crate::placed::SpineLabels;
 
@@ -39,6 +39,10 @@ pub struct Vertebra {
     pub centroid_mm: [f64; 3],
     /// Body heights (not for the sacrum).
     pub heights_mm: Option<Heights>,
+    /// Where each of `heights_mm` was read (none with it, or in a report
+    /// written before the lines were kept).
+    #[serde(default)]
+    pub height_lines_mm: Option<HeightLines>,
     /// The taller of the body's middle and back as far as its label runs
     /// unbroken (holes over `holes::HOLE_MM` end it): how much of the body
     /// the reading labelled, which the judge weighs readings by. Not
@@ -72,6 +76,7 @@ impl Vertebra {
             volume_ml: 0.0,
             centroid_mm: [0.0; 3],
             heights_mm: None,
+            height_lines_mm: None,
             label_height_mm: None,
             frame: None,
             superior_normal: None,

@@ -162,7 +162,8 @@ pub(crate) fn measure_vertebra(grid: &grid::Grid, labels: &[u8], piece: &Piece) 
         _ => first,
     };
     let body = frame.as_ref().filter(|_| !sacrum);
-    let heights = body.and_then(|f| probe.heights(f, Through::Body));
+    let measured = body.and_then(|f| probe.heights_with_lines(f, Through::Body));
+    let heights = measured.map(|(heights, _)| heights);
     let label_height = body
         .and_then(|f| probe.heights(f, Through::Label))
         .map(|h| h.middle.max(h.posterior));
@@ -259,6 +260,7 @@ pub(crate) fn measure_vertebra(grid: &grid::Grid, labels: &[u8], piece: &Piece) 
         volume_ml: voxels as f64 * voxel_ml,
         centroid_mm: cand.centroid.to_array(),
         heights_mm: heights,
+        height_lines_mm: measured.map(|(_, lines)| lines),
         label_height_mm: label_height,
         frame,
         superior_normal: plates.map(|p| p.0.to_array()),

@@ -80,8 +80,85 @@ fn check(variant: Variant, size: PhantomSize) -> (insitu_spine::Spine, Truth) {
                 t.heights_mm
             );
         }
+        assert_height_lines(v, &volume, &truth, t);
     }
     (spine, truth)
+}
+
+/// Each of `v`'s heights was read on a line as long as it, up the body's
+/// axis, in front of, through and behind its centre as the heights say,
+/// from one endplate to the other: a millimetre and a half inside each end
+/// the generator's voxel is the vertebra's, two and a half past it not;
+/// the middle line runs through the generator's body centre, within the
+/// bundle's spread (its ends, not the centre, place it up the axis: a
+/// wedged body's centre is its frame's origin, the unwedged body's middle).
+fn assert_height_lines(
+    v: &insitu_spine::Vertebra,
+    volume: &insitu_volume::Volume,
+    truth: &Truth,
+    t: &insitu_volume::phantom::TruthVertebra,
+) {
+    let (h, lines, frame) = (
+        v.heights_mm.expect("heights"),
+        v.height_lines_mm.expect("height lines"),
+        v.frame.expect("a frame"),
+    );
+    let own = 1 + truth
+        .structures
+        .iter()
+        .position(|&s| s == t.name)
+        .expect("a structure") as u8;
+    let g = volume.geometry();
+    let label_at = |p: glam::DVec3| {
+        let ijk = g.index_of(p).round();
+        let dims = g.dims.as_dvec3();
+        if ijk.cmplt(glam::DVec3::ZERO).any() || ijk.cmpge(dims).any() {
+            return 0;
+        }
+        let [i, j, k] = ijk.to_array().map(|c| c as usize);
+        let [nx, ny, _] = g.dims.to_array().map(|n| n as usize);
+        truth.labels[(k * ny + j) * nx + i]
+    };
+    for (side, mm, line, ahead) in [
+        ("anterior", h.anterior, lines.anterior, 0.8),
+        ("middle", h.middle, lines.middle, 0.0),
+        ("posterior", h.posterior, lines.posterior, -0.8),
+    ] {
+        let along = line.to - line.from;
+        let what = format!("{}: {side} line {line:?}, {mm:.2} mm", t.name);
+        assert!((along.length() - mm).abs() < 1e-6, "{what}");
+        assert!(along.normalize().dot(frame.up) > 0.9999, "{what}");
+        let middle = (line.from + line.to) / 2.0;
+        let forward = (middle - frame.centre).dot(frame.anterior) / frame.half_depth_mm;
+        assert!(
+            (forward - ahead).abs() <= 0.15,
+            "{what}: {forward:.2} ahead"
+        );
+        let up = frame.up;
+        for (inside, past) in [
+            (line.from + up * 1.5, line.from - up * 2.5),
+            (line.to - up * 1.5, line.to + up * 2.5),
+        ] {
+            assert_eq!(label_at(inside), own, "{what}: inside its end");
+            assert_ne!(label_at(past), own, "{what}: past its end");
+        }
+    }
+    let off = (lines.middle.from + lines.middle.to) / 2.0 - t.centre_mm;
+    eprintln!(
+        "{}: middle line's middle {:.1} mm up, {:.1} ahead, {:.1} aside of the generator's centre",
+        t.name,
+        off.dot(frame.up),
+        off.dot(frame.anterior),
+        off.dot(frame.lateral)
+    );
+    // A bundle's lines lie up to 0.1 half-depths ahead or behind and 0.2
+    // half-widths aside of its middle.
+    assert!(
+        off.dot(frame.anterior).abs() <= 2.5
+            && off.dot(frame.lateral).abs() <= 0.25 * frame.half_width_mm,
+        "{}: middle line {off:?} mm off",
+        t.name
+    );
 }
 
 #[test]

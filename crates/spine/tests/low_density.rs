@@ -61,6 +61,7 @@ fn low_density_lumbar_ct_is_read_leniently_split_and_named() {
     // body axis leans 33° here and that line met the anterior-superior
     // corner, a step of the label's staircase.)
     assert_heights(spine, &measured.spine, |_, _| Some(3.0));
+    assert_height_lines_near(spine, &measured.spine, HEIGHT_LINE_END_MM);
     for (a, b) in spine.vertebrae.iter().zip(&measured.spine.vertebrae) {
         let tilt = |n: Option<[f64; 3]>| n.map(|n| n[1].atan2(n[2]).to_degrees());
         eprintln!(
@@ -1066,6 +1067,50 @@ fn assert_lordosis(spine: &insitu_spine::Spine, measured: &insitu_spine::Spine) 
 /// through the reference S1's upward-facing voxels leans 45.3° against
 /// our 49.6°, so the reference's lordosis is 58–63° by method.)
 const LORDOSIS_DEG: f64 = 4.0;
+
+/// How far (mm) an end of a height's line may lie from the same end read
+/// on the reference's labels, in the body's mid-sagittal plane (where the
+/// sagittal view draws it; across it a bundle's median line may lie a
+/// fifth of the body's half-width to either side).
+const HEIGHT_LINE_END_MM: f64 = 4.0;
+
+/// Each expected vertebra's height lines end where those read on the
+/// reference's labels do, within `bound` mm in its mid-sagittal plane:
+/// the lines drawn show the endplates the reference's segmentation has.
+fn assert_height_lines_near(
+    spine: &insitu_spine::Spine,
+    measured: &insitu_spine::Spine,
+    bound: f64,
+) {
+    for (name, ..) in EXPECTED {
+        let (ours, theirs) = (by_name(spine, name), by_name(measured, name));
+        let (Some(lines), Some(reference), Some(frame)) =
+            (ours.height_lines_mm, theirs.height_lines_mm, ours.frame)
+        else {
+            assert_eq!(
+                ours.heights_mm.is_some(),
+                theirs.heights_mm.is_some(),
+                "{name}"
+            );
+            continue;
+        };
+        for (side, a, b) in [
+            ("anterior", lines.anterior, reference.anterior),
+            ("middle", lines.middle, reference.middle),
+            ("posterior", lines.posterior, reference.posterior),
+        ] {
+            for (end, p, q) in [("lower", a.from, b.from), ("upper", a.to, b.to)] {
+                let d = p - q;
+                let in_plane = (d - frame.lateral * d.dot(frame.lateral)).length();
+                eprintln!("{name}: {side} line's {end} end {in_plane:.1} mm from the reference's");
+                assert!(
+                    in_plane <= bound,
+                    "{name}: {side} line's {end} end {in_plane:.1} mm off"
+                );
+            }
+        }
+    }
+}
 
 /// Each expected vertebra's heights (front, middle, back) within
 /// `bound(name, side)` mm of those measured on the reference's labels,

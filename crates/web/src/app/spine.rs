@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 
 use super::link::send;
-use super::views::VertebraName;
+use super::views::{BodyHeights, VertebraName};
 use super::{app, redraw};
 use crate::dom::{by_test_id, element, on, set_data, set_enabled, typed};
 use crate::protocol::{Failure, Request};
@@ -57,6 +57,16 @@ pub fn wire() {
         &by_test_id("labels-toggle"),
         "change",
         |_: web_sys::Event| apply_names_shown(),
+    );
+    on(
+        &by_test_id("heights-toggle"),
+        "change",
+        |_: web_sys::Event| {
+            if let Some(views) = app().views.borrow_mut().as_mut() {
+                views.show_heights = heights_shown();
+            }
+            redraw();
+        },
     );
     let variants: HtmlSelectElement = typed("demo-variant");
     for (variant, text) in [
@@ -106,6 +116,31 @@ const HALF_HEIGHT_UNMEASURED_MM: f64 = 10.0;
 /// and never while the quiz asks for one.
 fn names_shown() -> bool {
     typed::<HtmlInputElement>("labels-toggle").checked() && !quiz_active()
+}
+
+/// Whether the sagittal view draws the body heights' lines.
+fn heights_shown() -> bool {
+    typed::<HtmlInputElement>("heights-toggle").checked()
+}
+
+/// Where `spine`'s body heights were read, for the 2D views.
+fn body_heights(spine: &Spine) -> Vec<BodyHeights> {
+    spine
+        .vertebrae
+        .iter()
+        .filter_map(|v| {
+            let (lines, frame) = (v.height_lines_mm?, v.frame?);
+            Some(BodyHeights {
+                name: v.name.clone(),
+                label: v.label,
+                lines: [lines.anterior, lines.middle, lines.posterior].map(|l| (l.from, l.to)),
+                centre: frame.centre,
+                lateral: frame.lateral,
+                half_width_mm: frame.half_width_mm,
+                fractured: v.flags.iter().any(|f| f.fracture_grade().is_some()),
+            })
+        })
+        .collect()
 }
 
 /// Writes the names on the 2D and 3D views, or takes them off, as
@@ -437,6 +472,8 @@ pub fn show(spine: &Spine, ms: f64) {
         let first = views.names.is_empty();
         views.names = names;
         views.show_names = names_shown();
+        views.heights = body_heights(spine);
+        views.show_heights = heights_shown();
         if first && ms > 0.0 {
             // The views go to the middle of the spine, once.
             let centres: Vec<DVec3> = spine

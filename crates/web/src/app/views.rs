@@ -31,6 +31,10 @@ pub struct Views {
     pub present: Vec<u8>,
     /// Write them.
     pub show_names: bool,
+    /// Where each body's heights were read, drawn on a view across it.
+    pub heights: Vec<BodyHeights>,
+    /// Draw them.
+    pub show_heights: bool,
     /// The measurements, drawn on the views whose plane holds them.
     pub measurements: Vec<insitu_measure::Measurement>,
     /// Clicks of the measurement being drawn.
@@ -67,6 +71,38 @@ impl VertebraName {
         (self.body - point).dot(normal).abs() <= reach
     }
 }
+
+/// A body's three height lines (patient mm) on the 2D views: what its
+/// listed heights measured, as a vertebral morphometry's six points show.
+#[derive(Debug, Clone)]
+pub struct BodyHeights {
+    pub name: String,
+    /// Its label in the segments (hidden with it).
+    pub label: u8,
+    /// Front, middle and back, each from the lower endplate to the upper.
+    pub lines: [(DVec3, DVec3); 3],
+    /// The body's centre, its left–right axis and half-width: a view
+    /// across that axis draws the lines (see [`BodyHeights::shown_by`]).
+    pub centre: DVec3,
+    pub lateral: DVec3,
+    pub half_width_mm: f64,
+    /// Graded a fracture: drawn in the warning colour.
+    pub fractured: bool,
+}
+
+impl BodyHeights {
+    /// Whether a plane through `point` across `normal` is a sagittal cut
+    /// through the middle half of the body's width, where the lines lie
+    /// (a bundle's median line is at most a fifth of the half-width aside).
+    fn shown_by(&self, point: DVec3, normal: DVec3) -> bool {
+        normal.dot(self.lateral).abs() >= 0.9
+            && (self.centre - point).dot(normal).abs() <= 0.5 * self.half_width_mm
+    }
+}
+
+/// The height lines' colour, and a fractured body's.
+const HEIGHT_COLOUR: &str = "#4fd1ff";
+const FRACTURE_COLOUR: &str = "#ff9f43";
 
 /// How far (mm) a view's plane may pass from the centre of a body not
 /// measured for its name to be written there: about half a lumbar body's
@@ -257,6 +293,8 @@ impl Views {
             names: Vec::new(),
             present: Vec::new(),
             show_names: true,
+            heights: Vec::new(),
+            show_heights: true,
             measurements: Vec::new(),
             pending: Vec::new(),
             selected_measurement: None,
@@ -384,6 +422,55 @@ impl Views {
             names.write(&vertebra.name, x, y);
         }
         names.finish(&canvas(axis));
+    }
+
+    /// The body heights' lines on a view that cuts the bodies'
+    /// mid-sagittal planes, a dot at each end (none when they are not
+    /// shown); where each went is kept on the canvas (`data-heights`:
+    /// name:x0,y0,x1,y1 for front, middle and back) for tests.
+    fn draw_heights(
+        &self,
+        ctx: &CanvasRenderingContext2d,
+        axis: ViewAxis,
+        plane: &Plane,
+        scale: f64,
+    ) {
+        let (_, _, normal) = axis.basis();
+        let shown = if self.show_heights {
+            &self.heights[..]
+        } else {
+            &[]
+        };
+        ctx.set_line_width(1.5 * scale);
+        let mut drawn = Vec::new();
+        for body in shown {
+            if !self.present.contains(&body.label) || !body.shown_by(plane.centre, normal) {
+                continue;
+            }
+            let colour = if body.fractured {
+                FRACTURE_COLOUR
+            } else {
+                HEIGHT_COLOUR
+            };
+            ctx.set_stroke_style_str(colour);
+            ctx.set_fill_style_str(colour);
+            let mut ends = Vec::new();
+            for (from, to) in body.lines {
+                let (a, b) = (plane.pixel_of_world(from), plane.pixel_of_world(to));
+                ctx.begin_path();
+                ctx.move_to(a.0, a.1);
+                ctx.line_to(b.0, b.1);
+                ctx.stroke();
+                for (x, y) in [a, b] {
+                    ctx.begin_path();
+                    let _ = ctx.arc(x, y, 2.5 * scale, 0.0, std::f64::consts::TAU);
+                    ctx.fill();
+                }
+                ends.push(format!("{:.2},{:.2},{:.2},{:.2}", a.0, a.1, b.0, b.1));
+            }
+            drawn.push(format!("{}:{}", body.name, ends.join(",")));
+        }
+        crate::dom::set_data(&canvas(axis), "heights", &drawn.join(";"));
     }
 
     /// Measurements in this view's plane (within 1 mm), their values
@@ -518,6 +605,7 @@ impl Views {
             ctx.line_to(x1 + 0.5, y1 + 0.5);
             ctx.stroke();
         }
+        self.draw_heights(ctx, axis, plane, scale);
         self.draw_names(ctx, axis, plane, scale);
         self.draw_measurements(ctx, axis, plane, scale);
         // Orientation letters.

@@ -138,6 +138,22 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     assert.ok(bare[2] - bare[0] < 30, `no line once taken off: ${bare}`);
     await page.getByTestId('heights-toggle').check();
     await page.waitForFunction(() => (document.querySelector('[data-testid="view-sagittal"]').dataset.heights ?? '').includes('L3'));
+    // A vertebra's row in the list takes the views to its body: with the
+    // sagittal plane moved 25 mm to the side (no body's middle cut, no
+    // heights drawn), a click on L4's row brings every view to its body,
+    // and its heights are drawn again.
+    const l4 = found.find((v) => v.name === 'L4');
+    await clickViewAt(page, 'view-axial', [l4.centre[0] + 25, l4.centre[1], l4.centre[2]]);
+    await page.waitForFunction(() => document.querySelector('[data-testid="view-sagittal"]').dataset.heights === '');
+    await page.getByTestId('spine-list').locator('li[data-name="L4"]').click({ position: { x: 4, y: 6 } });
+    await page.waitForFunction((c) => ['view-axial', 'view-coronal', 'view-sagittal'].every((id, a) => {
+      const centre = JSON.parse(document.querySelector(`[data-testid="${id}"]`).dataset.plane).centre;
+      return Math.abs(centre[[2, 1, 0][a]] - c[[2, 1, 0][a]]) < 0.01;
+    }), l4.centre);
+    const drawnAtL4 = Object.keys(await heightsOn(page, 'view-sagittal'));
+    console.log(`L4's row clicked: the views on its body ${l4.centre.map((c) => c.toFixed(1))}, heights drawn for ${drawnAtL4}`);
+    assert.ok(drawnAtL4.includes('L4'), `L4's heights drawn: ${drawnAtL4}`);
+    assert.equal(await page.getByTestId('spine-list').locator('li[data-name="L4"]').getAttribute('data-selected'), 'true');
     // The names in 3D too, each over its own vertebra, top to bottom.
     await page.waitForFunction(() => (document.querySelector('[data-testid="view-3d-names"]').dataset.names ?? '').includes('L5'));
     assertTopToBottom(await namesOn(page, 'view-3d-names'), NAMES.slice(1, 8), '3D names');

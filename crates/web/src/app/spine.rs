@@ -38,19 +38,26 @@ pub fn wire() {
     on(&by_test_id("spine-split"), "click", |_: web_sys::Event| {
         super::segments::set_tool(super::segments::Tool::SplitVertebra)
     });
-    // One listener for the list's merge buttons (the list is rebuilt with
-    // every report).
+    // One listener for the list (it is rebuilt with every report): a merge
+    // button merges; a click elsewhere on a vertebra's row goes to it.
     on(&by_test_id("spine-list"), "click", |e: web_sys::Event| {
-        let label = e
+        let Some(target) = e
             .target()
             .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .filter(|t| t.get_attribute("data-testid").as_deref() == Some("spine-merge"))
-            .and_then(|t| t.get_attribute("data-label"))
-            .and_then(|l| l.parse().ok());
-        if let Some(label) = label {
-            info("Merging…", "running");
-            send(Request::ReviseSpine(Revision::MergeWithBelow { label }));
-            send(Request::SegmentSurfaces);
+        else {
+            return;
+        };
+        if target.get_attribute("data-testid").as_deref() == Some("spine-merge") {
+            if let Some(label) = target
+                .get_attribute("data-label")
+                .and_then(|l| l.parse().ok())
+            {
+                info("Merging…", "running");
+                send(Request::ReviseSpine(Revision::MergeWithBelow { label }));
+                send(Request::SegmentSurfaces);
+            }
+        } else if let Ok(Some(row)) = target.closest("li") {
+            go_to(&row);
         }
     });
     on(
@@ -101,6 +108,28 @@ pub fn split_along(origin: DVec3, direction: DVec3) {
         direction: direction.to_array(),
     });
     send(Request::SegmentSurfaces);
+}
+
+/// Moves the 2D views to the body of the vertebra on list row `row` (its
+/// measured centre, else its voxels' centre): the sagittal view then cuts
+/// its middle, where its heights are drawn. The row is marked selected.
+fn go_to(row: &web_sys::Element) {
+    let Some(at) = row.get_attribute("data-at").and_then(|a| {
+        let v: Vec<f64> = a.split(',').filter_map(|c| c.parse().ok()).collect();
+        (v.len() == 3).then(|| DVec3::new(v[0], v[1], v[2]))
+    }) else {
+        return;
+    };
+    if let Some(views) = app().views.borrow_mut().as_mut() {
+        views.crosshair = at;
+    }
+    let rows = by_test_id("spine-list").children();
+    for n in 0..rows.length() {
+        if let Some(other) = rows.item(n) {
+            set_data(&other, "selected", &(other == *row).to_string());
+        }
+    }
+    redraw();
 }
 
 /// The demo variant chosen in the toolbar.
@@ -310,6 +339,10 @@ pub fn show(spine: &Spine, ms: f64) {
             let c = f.centre;
             set_data(&li, "centre", &format!("{},{},{}", c.x, c.y, c.z));
         }
+        // Where a click on the row takes the views.
+        let at = v.frame.map_or(DVec3::from(v.centroid_mm), |f| f.centre);
+        set_data(&li, "at", &format!("{},{},{}", at.x, at.y, at.z));
+        let _ = li.set_attribute("title", &format!("Go to {}", v.name));
         if v.flags.iter().any(|f| f.fracture_grade().is_some()) {
             let _ = li.class_list().add_1("flagged");
         }

@@ -9,6 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { startServer } from './lib/server.mjs';
 import { ARTIFACTS, clickViewAt, openApp } from './lib/browser.mjs';
 import { decodePng } from './lib/png.mjs';
@@ -21,6 +22,20 @@ before(async () => {
 after(() => server?.close());
 
 const NAMES = ['T10', 'T11', 'T12', 'L1', 'L2', 'L3', 'L4', 'L5', 'sacrum'];
+const PYTHON = process.env.INSITU_PYTHON ?? 'python3';
+
+// The spine report saved as `format` ('csv' or 'json') through its button,
+// read back: CSV rows by Python's csv module (an independent reader), JSON
+// by JSON.parse.
+async function savedReport(page, format, dir) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId(`spine-export-${format}`).click()]);
+  const file = path.join(dir, download.suggestedFilename());
+  await download.saveAs(file);
+  assert.equal(download.suggestedFilename(), `insitu-spine.${format}`);
+  if (format === 'json') return JSON.parse(readFileSync(file, 'utf8'));
+  const rows = execFileSync(PYTHON, ['-c', 'import csv, json, sys; print(json.dumps(list(csv.DictReader(open(sys.argv[1], newline="")))))', file], { encoding: 'utf8' });
+  return JSON.parse(rows);
+}
 
 async function openDemo(page, variant) {
   await page.getByTestId('demo-variant').selectOption(variant);
@@ -138,6 +153,26 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     assert.ok(bare[2] - bare[0] < 30, `no line once taken off: ${bare}`);
     await page.getByTestId('heights-toggle').check();
     await page.waitForFunction(() => (document.querySelector('[data-testid="view-sagittal"]').dataset.heights ?? '').includes('L3'));
+    // The report saved: a CSV row per vertebra with the listed heights, and
+    // the whole report as JSON with each height's line as long as it.
+    const csvRows = await savedReport(page, 'csv', dir);
+    assert.deepEqual(csvRows.map((r) => r.name), NAMES);
+    for (const v of found.filter((f) => f.heights)) {
+      const row = csvRows.find((r) => r.name === v.name);
+      const saved = ['anterior_height_mm', 'middle_height_mm', 'posterior_height_mm'].map((k) => Number(row[k]));
+      assert.ok(saved.every((h, i) => Math.abs(h - v.heights[i]) < 0.006), `${v.name}: saved ${saved}, listed ${v.heights}`);
+      assert.equal(Number(row.label), v.label);
+    }
+    const report = await savedReport(page, 'json', dir);
+    assert.deepEqual(report.vertebrae.map((v) => v.name), NAMES);
+    assert.ok(Math.abs(report.angles.lumbar_lordosis_deg - lordosis) < 0.06, `saved lordosis ${report.angles.lumbar_lordosis_deg}`);
+    for (const v of report.vertebrae.filter((r) => r.heights_mm)) {
+      for (const side of ['anterior', 'middle', 'posterior']) {
+        const { from, to } = v.height_lines_mm[side];
+        assert.ok(Math.abs(Math.hypot(...to.map((c, a) => c - from[a])) - v.heights_mm[side]) < 1e-6, `${v.name} ${side} line`);
+      }
+    }
+    console.log(`report saved: ${csvRows.length} CSV rows (${Object.keys(csvRows[0]).join(',')}); JSON with ${report.vertebrae.length} vertebrae, lordosis ${report.angles.lumbar_lordosis_deg.toFixed(1)}°`);
     // A vertebra's row in the list takes the views to its body: with the
     // sagittal plane moved 25 mm to the side (no body's middle cut, no
     // heights drawn), a click on L4's row brings every view to its body,
@@ -372,6 +407,12 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     assert.ok(orange[0] - orange[2] >= 80, `L1's middle line orange: ${orange}`);
     assert.ok(wedge.heights[0] < wedge.heights[2] * 0.8, `L1's front ${wedge.heights}`);
     await page.getByTestId('view-sagittal').screenshot({ path: path.join(dir, 'sagittal-wedge-heights.png') });
+    // Its row in the saved CSV: graded 2, its flag's words (a comma in
+    // them, quoted) read back whole.
+    const wedgeRow = (await savedReport(page, 'csv', dir)).find((r) => r.name === 'L1');
+    console.log(`wedge in the saved CSV: ${JSON.stringify(wedgeRow)}`);
+    assert.equal(wedgeRow.genant_grade, '2');
+    assert.match(wedgeRow.flags, /^wedge, Genant 2/);
 
     // A cancel is taken between the analysis's steps: asked again, and
     // cancelled as soon as the first progress shows, the analysis stops and

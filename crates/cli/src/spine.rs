@@ -9,8 +9,7 @@ use std::time::Instant;
 
 use insitu_mesh::{ModelFormat, SurfaceOptions};
 use insitu_segment::{CropBox, LabelmapFormat};
-use insitu_spine::{Flag, Revision, Spine, analyse, revise, segment_table};
-use serde_json::{Value, json};
+use insitu_spine::{Flag, Revision, analyse, report_json, revise, segment_table};
 
 use crate::mesh::{as_parts, load_series, segment_parts};
 use crate::{CliError, write_file};
@@ -28,82 +27,6 @@ pub struct SpineArgs<'a> {
     pub merge: &'a [String],
     /// Points (mm) where a vertebra holding two is split, after the merges.
     pub split_at: &'a [[f64; 3]],
-}
-
-/// The report as one JSON object (the shape the issue and the README give).
-pub fn report_json(spine: &Spine) -> Value {
-    let vertebrae: Vec<Value> = spine
-        .vertebrae
-        .iter()
-        .map(|v| {
-            json!({
-                "name": v.name,
-                "label": v.label,
-                "voxels": v.voxels,
-                "volume_ml": v.volume_ml,
-                "centroid_mm": v.centroid_mm,
-                "body_centre_mm": v.frame.map(|f| f.centre.to_array()),
-                "heights_mm": v.heights_mm,
-                "height_lines_mm": v.height_lines_mm,
-                "superior_endplate_normal": v.superior_normal,
-                "inferior_endplate_normal": v.inferior_normal,
-                "canal_ap_mm": v.canal_ap_mm,
-                "ribs": v.ribs,
-                "flags": v.flags,
-            })
-        })
-        .collect();
-    let a = &spine.angles;
-    json!({
-        "vertebrae": vertebrae,
-        "angles": {
-            "lumbar_lordosis_deg": a.lumbar_lordosis_deg,
-            "thoracic_kyphosis_deg": a.thoracic_kyphosis_deg,
-            "cobb_deg": a.cobb.as_ref().map(|c| c.degrees),
-            "cobb_end_vertebrae": a.cobb.as_ref().map(|c| [&c.from, &c.to]),
-            "segmental": a.segmental,
-        },
-        "level_confidence": spine.levels.confidence,
-        "bone_hu": spine.bone_hu,
-        "noise_hu": spine.noise_hu,
-        "read_mm": spine.read_mm,
-        "averaged_for_noise": spine.averaged_for_noise,
-        "marrow_hu": spine.marrow_hu,
-        "turned_deg": spine.turned_deg(),
-        "level_anchor": spine.levels.anchor,
-        "level_anchors_seen": spine.levels.seen,
-        "ribs_voxels": spine.ribs_voxels,
-        "pelvis_voxels": spine.pelvis_voxels,
-        "discs": spine
-            .discs
-            .iter()
-            .map(|(centre, normal)| json!({"centre_mm": centre, "normal": normal}))
-            .collect::<Vec<_>>(),
-    })
-}
-
-fn flag_text(f: &Flag) -> String {
-    match f {
-        Flag::Wedge { grade } => format!("wedge (Genant {grade})"),
-        Flag::Biconcave { grade } => format!("biconcave (Genant {grade})"),
-        Flag::Crush { grade } => format!("crush (Genant {grade})"),
-        Flag::LowerThanNeighbours => "lower than its neighbours".into(),
-        Flag::NarrowCanal => "canal under 12 mm".into(),
-        Flag::Partial => "cut by the scan's edge".into(),
-        Flag::FaintDisc => "faint disc next to it".into(),
-        Flag::FocalEndplateDefect => {
-            "a pit in an endplate (a Schmorl's node, most likely): its middle height is not graded"
-                .into()
-        }
-        Flag::Metal => "metal in it (an implant): what is inside the bone is in its outline".into(),
-        Flag::OneSided => "much more of it on one side: an ilium may be joined to it".into(),
-        Flag::ImplausibleHeights => {
-            "middle height above both ends: an endplate was missed, heights not graded".into()
-        }
-        Flag::Irregular { degrees } => {
-            format!("endplates {degrees:.0}° apart: check the split (or a severe fracture)")
-        }
-    }
 }
 
 /// A correction asked for on the command line.
@@ -178,7 +101,7 @@ pub fn spine(args: &SpineArgs<'_>) -> Result<(), CliError> {
                     h.anterior, h.middle, h.posterior
                 )
             });
-            let flags: Vec<String> = v.flags.iter().map(flag_text).collect();
+            let flags: Vec<String> = v.flags.iter().map(Flag::explained).collect();
             writeln!(
                 out,
                 "  {:<6} label {:>2}  {:6.1} ml{heights}{}{}",

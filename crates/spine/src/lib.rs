@@ -20,6 +20,7 @@ mod column;
 mod disc_fill;
 mod discspace;
 mod endplates;
+mod export;
 mod finish;
 mod grid;
 mod holes;
@@ -53,6 +54,7 @@ use serde::{Deserialize, Serialize};
 pub use analyser::{Analyser, analyse};
 pub use angles::angles;
 pub use budget::fits_in;
+pub use export::{ReportFormat, report_csv, report_json, report_text};
 pub use grid::ReadPlan;
 pub use measure::{
     BodyFrame, Flag, HeightLine, HeightLines, Heights, coronal_deg, genant_grade, sagittal_deg,

@@ -80,6 +80,8 @@ pub enum Request {
     },
     /// The measurements as a file.
     ExportMeasurements(MeasurementsFormat),
+    /// The last spine report as a file.
+    ExportSpine(insitu_spine::ReportFormat),
     /// Move every vertebra's name by `by` levels (±1).
     ShiftLevels {
         /// Levels, + towards the sacrum.
@@ -677,6 +679,9 @@ pub enum Failure {
     /// The click was outside the volume (or hit no shown segment).
     #[error("nothing there: click inside the volume, on a shown segment")]
     NothingThere,
+    /// A spine report was asked for before any analysis.
+    #[error("no spine report yet: find the vertebrae first")]
+    NoSpine,
 }
 
 /// What a click does (in 2D at a point, in 3D along a ray).
@@ -723,6 +728,8 @@ pub enum ExportFile {
     Segments(SegmentExport),
     /// The measurements.
     Measurements(MeasurementsFormat),
+    /// The spine report.
+    Spine(insitu_spine::ReportFormat),
 }
 
 impl ExportFile {
@@ -737,6 +744,7 @@ impl ExportFile {
             }
             Self::Measurements(MeasurementsFormat::Csv) => "insitu-measurements.csv".into(),
             Self::Measurements(MeasurementsFormat::Json) => "insitu-measurements.json".into(),
+            Self::Spine(f) => format!("insitu-spine.{}", f.extension()),
         }
     }
 
@@ -749,6 +757,7 @@ impl ExportFile {
             Self::Segments(SegmentExport::Labelmap(f)) => f.mime(),
             Self::Measurements(MeasurementsFormat::Csv) => "text/csv",
             Self::Measurements(MeasurementsFormat::Json) => "application/json",
+            Self::Spine(f) => f.mime(),
         }
     }
 }
@@ -1095,6 +1104,7 @@ mod tests {
                 direction: [0.0, 1.0, 0.0],
             },
             Request::ExportMeasurements(MeasurementsFormat::Csv),
+            Request::ExportSpine(insitu_spine::ReportFormat::Csv),
         ] {
             let json = serde_json::to_string(&request).unwrap();
             assert_eq!(

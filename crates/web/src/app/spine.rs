@@ -4,7 +4,7 @@
 //! found and measured is decided in `insitu_spine`; this shows it.
 
 use glam::DVec3;
-use insitu_spine::{Anchor, Flag, Revision, Spine};
+use insitu_spine::{Anchor, Flag, ReportFormat, Revision, Spine};
 use insitu_volume::phantom::Variant;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
@@ -65,6 +65,14 @@ pub fn wire() {
         "change",
         |_: web_sys::Event| apply_names_shown(),
     );
+    for (id, format) in [
+        ("spine-export-csv", ReportFormat::Csv),
+        ("spine-export-json", ReportFormat::Json),
+    ] {
+        on(&by_test_id(id), "click", move |_: web_sys::Event| {
+            send(Request::ExportSpine(format))
+        });
+    }
     on(
         &by_test_id("heights-toggle"),
         "change",
@@ -221,6 +229,8 @@ pub fn reset(open: bool) {
         "spine-shift-down",
         "spine-split",
         "quiz-start",
+        "spine-export-csv",
+        "spine-export-json",
     ] {
         set_enabled(id, false);
     }
@@ -255,25 +265,6 @@ pub fn skipped() {
         "Kept the segments made on this demo; Find vertebrae labels it again.",
         "idle",
     );
-}
-
-fn flag_text(f: &Flag) -> String {
-    match f {
-        Flag::Wedge { grade } => format!("wedge, Genant {grade}"),
-        Flag::Biconcave { grade } => format!("biconcave, Genant {grade}"),
-        Flag::Crush { grade } => format!("crush, Genant {grade}"),
-        Flag::LowerThanNeighbours => "lower than neighbours".into(),
-        Flag::NarrowCanal => "canal < 12 mm".into(),
-        Flag::Partial => "cut by the scan".into(),
-        Flag::FaintDisc => "faint disc".into(),
-        Flag::FocalEndplateDefect => {
-            "focal endplate pit (Schmorl's node?): middle not graded".into()
-        }
-        Flag::Metal => "metal (an implant) in it".into(),
-        Flag::OneSided => "one-sided: an ilium joined?".into(),
-        Flag::ImplausibleHeights => "middle above both ends: heights off, check".into(),
-        Flag::Irregular { degrees } => format!("endplates {degrees:.0}° apart: check"),
-    }
 }
 
 fn anchor_text(anchor: Anchor) -> &'static str {
@@ -320,7 +311,7 @@ pub fn show(spine: &Spine, ms: f64) {
         if v.ribs {
             text.push_str(" · ribs");
         }
-        let flags: Vec<String> = v.flags.iter().map(flag_text).collect();
+        let flags: Vec<String> = v.flags.iter().map(Flag::summary).collect();
         if !flags.is_empty() {
             text.push_str(&format!(" · {}", flags.join(", ")));
         }
@@ -451,6 +442,8 @@ pub fn show(spine: &Spine, ms: f64) {
         "spine-shift-down",
         "spine-split",
         "quiz-start",
+        "spine-export-csv",
+        "spine-export-json",
     ] {
         set_enabled(id, true);
     }

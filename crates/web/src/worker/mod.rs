@@ -402,6 +402,7 @@ async fn handle(worker: &Worker, request: Request, attachments: Attachments) {
         Request::Measure { shape } => measure::add(worker, shape),
         Request::Unmeasure { id } => measure::remove(worker, id),
         Request::ExportMeasurements(format) => measure::export(worker, format),
+        Request::ExportSpine(format) => spine::export(worker, format),
         Request::Cancel => {}
         Request::SetCache { keep } => worker.cache.set_keep(keep),
         Request::Render { views, overlay } => views::render(worker, views, overlay).await,

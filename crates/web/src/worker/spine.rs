@@ -232,3 +232,19 @@ fn report(worker: &Worker, spine: Spine) {
     worker.study.borrow_mut().set_spine(spine.clone());
     post(&Reply::Spine { spine, ms: 0.0 }, Attachments::default());
 }
+
+/// The last spine report of the open study as a file (`NoSpine` before
+/// any analysis).
+pub fn export(worker: &Worker, format: insitu_spine::ReportFormat) {
+    let text = worker
+        .study
+        .borrow()
+        .spine()
+        .map(|spine| insitu_spine::report_text(spine, format));
+    match text {
+        Some(text) => {
+            super::post_export_bytes(crate::protocol::ExportFile::Spine(format), text.as_bytes())
+        }
+        None => fail(Task::Exporting, Failure::NoSpine),
+    }
+}

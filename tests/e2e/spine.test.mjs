@@ -188,6 +188,11 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     const drawnAtL4 = Object.keys(await heightsOn(page, 'view-sagittal'));
     console.log(`L4's row clicked: the views on its body ${l4.centre.map((c) => c.toFixed(1))}, heights drawn for ${drawnAtL4}`);
     assert.ok(drawnAtL4.includes('L4'), `L4's heights drawn: ${drawnAtL4}`);
+    // Its heights' values written beside its lines, as the list gives them.
+    const values = await page.getByTestId('view-sagittal').getAttribute('data-height-values');
+    const [a, m, p] = l4.heights.map((h) => h.toFixed(1));
+    assert.equal(values, `L4: A ${a} · M ${m} · P ${p} mm`);
+    await page.getByTestId('view-sagittal').screenshot({ path: path.join(dir, 'sagittal-l4-picked.png') });
     assert.equal(await page.getByTestId('spine-list').locator('li[data-name="L4"]').getAttribute('data-selected'), 'true');
     // The names in 3D too, each over its own vertebra, top to bottom.
     await page.waitForFunction(() => (document.querySelector('[data-testid="view-3d-names"]').dataset.names ?? '').includes('L5'));

@@ -120,7 +120,8 @@ pub fn split_along(origin: DVec3, direction: DVec3) {
 
 /// Moves the 2D views to the body of the vertebra on list row `row` (its
 /// measured centre, else its voxels' centre): the sagittal view then cuts
-/// its middle, where its heights are drawn. The row is marked selected.
+/// its middle, where its heights are drawn, their values written beside
+/// them. The row is marked selected.
 fn go_to(row: &web_sys::Element) {
     let Some(at) = row.get_attribute("data-at").and_then(|a| {
         let v: Vec<f64> = a.split(',').filter_map(|c| c.parse().ok()).collect();
@@ -130,6 +131,7 @@ fn go_to(row: &web_sys::Element) {
     };
     if let Some(views) = app().views.borrow_mut().as_mut() {
         views.crosshair = at;
+        views.picked_vertebra = row.get_attribute("data-label").and_then(|l| l.parse().ok());
     }
     let rows = by_test_id("spine-list").children();
     for n in 0..rows.length() {

@@ -35,6 +35,9 @@ pub struct Views {
     pub heights: Vec<BodyHeights>,
     /// Draw them.
     pub show_heights: bool,
+    /// The vertebra picked in the spine list (its label): its heights'
+    /// values are written beside its lines.
+    pub picked_vertebra: Option<u8>,
     /// The measurements, drawn on the views whose plane holds them.
     pub measurements: Vec<insitu_measure::Measurement>,
     /// Clicks of the measurement being drawn.
@@ -295,6 +298,7 @@ impl Views {
             show_names: true,
             heights: Vec::new(),
             show_heights: true,
+            picked_vertebra: None,
             measurements: Vec::new(),
             pending: Vec::new(),
             selected_measurement: None,
@@ -441,12 +445,14 @@ impl Views {
         } else {
             &[]
         };
-        ctx.set_line_width(1.5 * scale);
         let mut drawn = Vec::new();
+        let mut values = None;
         for body in shown {
             if !self.present.contains(&body.label) || !body.shown_by(plane.centre, normal) {
                 continue;
             }
+            // (Writing a value sets a wider line for its outline.)
+            ctx.set_line_width(1.5 * scale);
             let colour = if body.fractured {
                 FRACTURE_COLOUR
             } else {
@@ -469,8 +475,48 @@ impl Views {
                 ends.push(format!("{:.2},{:.2},{:.2},{:.2}", a.0, a.1, b.0, b.1));
             }
             drawn.push(format!("{}:{}", body.name, ends.join(",")));
+            if self.picked_vertebra == Some(body.label) {
+                values = Some(self.write_heights(ctx, plane, scale, body, colour));
+            }
         }
         crate::dom::set_data(&canvas(axis), "heights", &drawn.join(";"));
+        crate::dom::set_data(
+            &canvas(axis),
+            "height-values",
+            values.as_deref().unwrap_or(""),
+        );
+    }
+
+    /// Writes `body`'s three heights ("A 25.3 · M 24.2 · P 25.5 mm") beside
+    /// its back line, away from its front: what the list says, where the
+    /// lines show it. Returns the text, name first.
+    fn write_heights(
+        &self,
+        ctx: &CanvasRenderingContext2d,
+        plane: &Plane,
+        scale: f64,
+        body: &BodyHeights,
+        colour: &str,
+    ) -> String {
+        let [front, middle, back] = body.lines.map(|(from, to)| (to - from).length());
+        let text = format!("A {front:.1} · M {middle:.1} · P {back:.1} mm");
+        let centre_of = |(from, to): (DVec3, DVec3)| plane.pixel_of_world((from + to) / 2.0);
+        let (f, b) = (centre_of(body.lines[0]), centre_of(body.lines[2]));
+        ctx.set_font(&format!(
+            "bold {}px system-ui, sans-serif",
+            (12.0 * scale).round()
+        ));
+        ctx.set_text_align("left");
+        ctx.set_text_baseline("bottom");
+        let width = ctx.measure_text(&text).map_or(0.0, |m| m.width());
+        let gap = 8.0 * scale;
+        let x = if b.0 >= f.0 {
+            b.0 + gap
+        } else {
+            b.0 - gap - width
+        };
+        ValueWriter::new(ctx, plane, 12.0 * scale, scale).write(&text, x, b.1, colour);
+        format!("{}: {text}", body.name)
     }
 
     /// Measurements in this view's plane (within 1 mm), their values

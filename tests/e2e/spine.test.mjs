@@ -479,8 +479,24 @@ test('spine: a noisy 1 mm CT is read in 2 mm blocks and named', async () => {
     assert.equal(await levels.getAttribute('data-averaged-for-noise'), 'true', text);
     assert.match(text, /noisy CT \(\d+ HU\): read in 2\.0 × 2\.0 × 2\.0 mm blocks/);
     assert.equal(await levels.getAttribute('data-anchor'), 'Sacrum', text);
-    const names = (await vertebrae(page)).map((v) => v.name);
+    const listed = await vertebrae(page);
+    const names = listed.map((v) => v.name);
     assert.deepEqual(names, ['T12', 'L1', 'L2', 'L3', 'L4', 'L5', 'sacrum']);
+    // On real anatomy too, L3's row takes the views to its body, and the
+    // sagittal view through it draws its three height lines (as long as
+    // the listed heights, less what a body's slight lean to the side takes
+    // off their projection) and writes their values.
+    const l3 = listed.find((v) => v.name === 'L3');
+    await page.getByTestId('spine-list').locator('li[data-name="L3"]').click({ position: { x: 4, y: 6 } });
+    await page.waitForFunction(() => (document.querySelector('[data-testid="view-sagittal"]').dataset.heightValues ?? '').startsWith('L3:'));
+    const plane = JSON.parse(await page.getByTestId('view-sagittal').getAttribute('data-plane'));
+    const lines = (await heightsOn(page, 'view-sagittal')).L3;
+    const drawnMm = lines.map(([x0, y0, x1, y1]) => Math.hypot(x1 - x0, y1 - y0) * plane.mm_per_pixel);
+    const values = await page.getByTestId('view-sagittal').getAttribute('data-height-values');
+    console.log(`noisy CT, L3: heights ${l3.heights.map((h) => h.toFixed(1))} mm, lines drawn ${drawnMm.map((h) => h.toFixed(1))} mm; "${values}"`);
+    assert.ok(drawnMm.every((d, i) => d <= l3.heights[i] + 0.01 && d >= 0.97 * l3.heights[i]), 'L3 lines as long as its heights');
+    assert.match(values, /^L3: A \d+\.\d · M \d+\.\d · P \d+\.\d mm$/);
+    await page.getByTestId('view-sagittal').screenshot({ path: path.join(ARTIFACTS, 'spine', 'sagittal-noisy-ct-l3.png') });
     assert.deepEqual(network.foreign, [], 'no request outside the origin');
     assert.deepEqual(errors, []);
   } finally {

@@ -450,6 +450,41 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
   }
 });
 
+// The spine's report comes back with its segments: the demo analysed, a
+// reload, the demo opened again (its kept segments restored, no analysis
+// run) lists the same vertebrae with the same heights, lordosis and
+// names, and draws the heights, measured again from the reading the cache
+// kept beside the segments (numbers only; the privacy probe reads every
+// byte kept).
+test('spine: a reopened study lists its vertebrae, heights and angles again', async () => {
+  const { browser, page, errors, network } = await openApp(server, { webgpu: false });
+  try {
+    await openDemo(page, 'normal');
+    const first = await vertebrae(page);
+    const lordosis = await page.getByTestId('spine-angles').getAttribute('data-lordosis');
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="segment-list"]').dataset.kept ?? 0) >= 1, null, { timeout: 60_000 });
+    await page.waitForTimeout(1500);
+    await page.reload();
+    await page.waitForSelector('html[data-app="running"]', { timeout: 90_000 });
+    await page.getByTestId('open-demo').click();
+    await page.waitForSelector('[data-testid="load-status"][data-state="ready"]', { timeout: 180_000 });
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="spine-list"] li').length === n, first.length, { timeout: 60_000 });
+    const again = await vertebrae(page);
+    console.log(`reopened: ${await page.getByTestId('spine-info').textContent()}; ${again.map((v) => v.text).join(' | ')}`);
+    assert.deepEqual(again.map((v) => [v.name, v.label, v.voxels]), first.map((v) => [v.name, v.label, v.voxels]));
+    for (const [a, b] of again.map((v, i) => [v, first[i]])) {
+      assert.deepEqual(a.heights?.map((h) => h.toFixed(3)), b.heights?.map((h) => h.toFixed(3)), `${a.name} heights`);
+    }
+    assert.equal(await page.getByTestId('spine-angles').getAttribute('data-lordosis'), lordosis);
+    await page.waitForFunction(() => (document.querySelector('[data-testid="view-sagittal"]').dataset.heights ?? '').includes('L3'));
+    assertTopToBottom(await namesOn(page, 'view-sagittal'), NAMES.slice(1, 8), 'sagittal names after the reopen');
+    assert.deepEqual(network.foreign, [], 'no request outside the origin');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
 // A noisy thin-slice CT: TotalSegmentator's example CT at 1 mm with 40 HU
 // of CT-grained noise (`tests/reference/ts_example.py --noisy`). Read
 // voxel by voxel such noise misnamed every level; the analysis reads it in

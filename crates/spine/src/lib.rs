@@ -36,6 +36,7 @@ mod outside;
 mod paths;
 mod placed;
 mod plane;
+mod reading;
 mod report;
 mod revise;
 mod sacrum;
@@ -61,6 +62,7 @@ pub use measure::{
 };
 pub use naming::{Anchor, LEVELS, LevelDecision, PELVIS_LABEL, RIBS_LABEL, label_of};
 pub use placed::SpineLabels;
+pub use reading::{SpineReading, VertebraReading};
 pub use report::{Analysis, Angles, EndplateAngle, Labelled, Spine, Stage, Vertebra};
 pub use revise::{Revision, RevisionError, revise, revise_labels, revise_labels_planned};
 pub use table::{holds_vertebrae, is_spine_label, segment_table, segment_table_keeping, shifted};

@@ -65,13 +65,12 @@ pub struct Vertebra {
 }
 
 impl Vertebra {
-    /// A vertebra named `name` with `flags` and nothing measured: what the
-    /// crate's unit tests build theirs from.
-    #[cfg(test)]
-    pub(crate) fn bare(name: &str, flags: &[Flag]) -> Self {
+    /// Vertebra `name` with label `label`, nothing measured: what a
+    /// report's reading ([`crate::SpineReading::skeleton`]) starts from.
+    pub(crate) fn unmeasured(name: &str, label: u8) -> Self {
         Self {
             name: name.into(),
-            label: 0,
+            label,
             voxels: 0,
             volume_ml: 0.0,
             centroid_mm: [0.0; 3],
@@ -82,8 +81,18 @@ impl Vertebra {
             superior_normal: None,
             inferior_normal: None,
             canal_ap_mm: None,
-            flags: flags.to_vec(),
+            flags: Vec::new(),
             ribs: false,
+        }
+    }
+
+    /// A vertebra named `name` with `flags` and nothing measured: what the
+    /// crate's unit tests build theirs from.
+    #[cfg(test)]
+    pub(crate) fn bare(name: &str, flags: &[Flag]) -> Self {
+        Self {
+            flags: flags.to_vec(),
+            ..Self::unmeasured(name, 0)
         }
     }
 }

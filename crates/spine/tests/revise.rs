@@ -95,6 +95,62 @@ fn corrections_rename_remeasure_and_undo_each_other() {
     assert!((lordosis(&split.spine) - lordosis(spine)).abs() < 1.0);
 }
 
+/// A reopened study measures its report again from the reading the cache
+/// kept (numbers and kinds only, written as JSON): the same report, field
+/// for field, as measuring the whole report's labels again gives, with the
+/// first analysis's names, flags and heights.
+#[test]
+fn a_report_measured_again_from_its_reading_is_the_report() {
+    let (volume, first) = demo();
+    let spine = &first.spine;
+    let kept = serde_json::to_string(&spine.reading()).expect("written");
+    assert!(!kept.contains("\"name\""), "no name in the reading: {kept}");
+    let reading: insitu_spine::SpineReading = serde_json::from_str(&kept).expect("read back");
+    let skeleton = reading.skeleton().expect("every label a level");
+    assert!(skeleton.vertebrae.iter().all(|v| v.heights_mm.is_none()));
+    let from_reading =
+        revise(&volume, &first.labelmap, &skeleton, Revision::Remeasure).expect("remeasured");
+    let again = revise(&volume, &first.labelmap, spine, Revision::Remeasure).expect("remeasured");
+    // (JSON reads a float back to within its last bit or so.)
+    let (ours, theirs) = (&from_reading.spine, &again.spine);
+    assert_eq!(names(ours), names(spine));
+    assert_eq!(ours.levels, theirs.levels);
+    assert_eq!(
+        (ours.ribs_voxels, ours.pelvis_voxels),
+        (theirs.ribs_voxels, theirs.pelvis_voxels)
+    );
+    let near = |a: f64, b: f64| (a - b).abs() < 1e-6;
+    for (a, b) in ours.vertebrae.iter().zip(&theirs.vertebrae) {
+        assert_eq!(
+            (a.label, a.voxels, a.ribs),
+            (b.label, b.voxels, b.ribs),
+            "{}",
+            a.name
+        );
+        assert_eq!(a.flags, b.flags, "{}", a.name);
+        assert_eq!(a.flags, by_name(spine, &a.name).flags, "{}", a.name);
+        match (a.heights_mm, b.heights_mm) {
+            (Some(x), Some(y)) => assert!(
+                near(x.anterior, y.anterior)
+                    && near(x.middle, y.middle)
+                    && near(x.posterior, y.posterior),
+                "{}: {x:?} vs {y:?}",
+                a.name
+            ),
+            (x, y) => assert_eq!(x.is_some(), y.is_some(), "{}", a.name),
+        }
+        assert_eq!(
+            a.height_lines_mm.is_some(),
+            a.heights_mm.is_some(),
+            "{}",
+            a.name
+        );
+    }
+    let lordosis = |s: &Spine| s.angles.lumbar_lordosis_deg.expect("L1 and S1");
+    assert!(near(lordosis(ours), lordosis(theirs)));
+    eprintln!("reading kept: {} bytes of JSON", kept.len());
+}
+
 #[test]
 fn corrections_that_make_no_sense_are_refused_with_the_reason() {
     let (volume, first) = demo();

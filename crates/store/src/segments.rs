@@ -52,6 +52,12 @@ pub struct SegmentsRecord {
     /// only (none holds text).
     #[serde(default)]
     pub measurements: Vec<insitu_measure::Shape>,
+    /// How the spine report of these segments was read, where they are a
+    /// spine analysis's vertebrae: numbers and fixed kinds only (no name:
+    /// each follows from its label), from which a reopened study measures
+    /// the report again.
+    #[serde(default)]
+    pub spine: Option<insitu_spine::SpineReading>,
 }
 
 impl SegmentsRecord {
@@ -81,6 +87,7 @@ impl SegmentsRecord {
             hash: checksum(&[&coded]),
             cached_at_ms: now_ms,
             measurements: Vec::new(),
+            spine: None,
         };
         (record, coded)
     }
@@ -171,6 +178,45 @@ pub fn decode_runs(coded: &[u8], count: usize) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A spine reading rides with the segments and comes back; a record
+    /// written before readings were kept reads with none.
+    #[test]
+    fn a_spine_reading_comes_back_and_older_records_read_without_one() {
+        let map = Labelmap::from_labels([4; 3], vec![20; 64]).unwrap();
+        let mut table = SegmentTable::default();
+        table.add(Some(Anatomy::L1)).unwrap();
+        let (mut record, _) = SegmentsRecord::of(&map, &table, 1.0);
+        let older = serde_json::to_value(&record).unwrap();
+        let reading = insitu_spine::SpineReading {
+            levels: insitu_spine::LevelDecision {
+                anchor: insitu_spine::Anchor::Sacrum,
+                confidence: 0.8,
+                seen: vec![(insitu_spine::Anchor::Sacrum, 19)],
+            },
+            discs: vec![([0.0, 1.0, 2.0], [0.0, 0.0, 1.0])],
+            bone_hu: 125.0,
+            noise_hu: Some(12.5),
+            read_mm: [1.5, 1.5, 1.0],
+            averaged_for_noise: false,
+            marrow_hu: Some(80.0),
+            anterior: [0.0, -1.0, 0.0],
+            vertebrae: vec![insitu_spine::VertebraReading {
+                label: 20,
+                ribs: false,
+                canal_ap_mm: Some(17.5),
+                carried: vec![insitu_spine::Flag::FaintDisc],
+            }],
+        };
+        record.spine = Some(reading.clone());
+        let json = serde_json::to_string(&record).unwrap();
+        let back: SegmentsRecord = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.spine, Some(reading));
+        let mut older = older;
+        older.as_object_mut().unwrap().remove("spine");
+        let back: SegmentsRecord = serde_json::from_value(older).unwrap();
+        assert_eq!(back.spine, None);
+    }
 
     #[test]
     fn labels_and_names_come_back_but_typed_text_is_never_stored() {

@@ -233,9 +233,10 @@ impl Cache {
         written.is_ok()
     }
 
-    /// The segments and measurements kept for the loaded volume, checked;
-    /// a damaged entry is dropped (and said in the console), never used.
-    pub async fn segments(&self) -> Option<(Labelmap, SegmentTable, Vec<insitu_measure::Shape>)> {
+    /// The segments, measurements and spine reading kept for the loaded
+    /// volume, checked; a damaged entry is dropped (and said in the
+    /// console), never used.
+    pub async fn segments(&self) -> Option<KeptSegments> {
         let key = self.volume_key()?;
         let store = self.store().await.ok()?;
         let (record, coded) = match store.segments(&key).await {
@@ -246,7 +247,12 @@ impl Cache {
             }
         };
         match record.restore(&coded) {
-            Ok((map, table)) => Some((map, table, record.measurements)),
+            Ok((map, table)) => Some(KeptSegments {
+                map,
+                table,
+                shapes: record.measurements,
+                spine: record.spine,
+            }),
             Err(e) => {
                 web_sys::console::warn_1(&format!("insitu: segments dropped: {e}").into());
                 let _ = store.delete_segments(&key).await;
@@ -254,4 +260,13 @@ impl Cache {
             }
         }
     }
+}
+
+/// What the cache kept beside a volume: its segments, its measurements
+/// and, where the segments are a spine analysis's, how it was read.
+pub struct KeptSegments {
+    pub map: Labelmap,
+    pub table: SegmentTable,
+    pub shapes: Vec<insitu_measure::Shape>,
+    pub spine: Option<insitu_spine::SpineReading>,
 }

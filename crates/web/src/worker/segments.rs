@@ -125,8 +125,19 @@ pub async fn keep(worker: &Worker) {
                     SegmentsRecord::of(&empty, &insitu_segment::SegmentTable::default(), now_ms())
                 })
         });
+        // The spine report's reading, while the segments are its vertebrae
+        // (an undone analysis leaves the user's own).
+        let spine = study
+            .spine()
+            .filter(|_| {
+                study
+                    .segments()
+                    .is_some_and(|s| insitu_spine::holds_vertebrae(s.workbench().table()))
+            })
+            .map(insitu_spine::Spine::reading);
         made.map(|(mut record, coded)| {
             record.measurements = shapes;
+            record.spine = spine;
             (record, coded)
         })
     };
@@ -166,9 +177,10 @@ pub async fn restore(worker: &Worker) {
     super::serve_waiting_views(worker).await;
     let mut laps = Laps::default();
     laps.restart();
-    let Some((map, table, shapes)) = worker.cache.segments().await else {
+    let Some(kept) = worker.cache.segments().await else {
         return;
     };
+    let (map, table, shapes) = (kept.map, kept.table, kept.shapes);
     laps.lap("segments read and decoded");
     if !shapes.is_empty() {
         worker.study.borrow_mut().restore_measurements(&shapes);
@@ -183,8 +195,12 @@ pub async fn restore(worker: &Worker) {
         .restore_segments(map, table)
         .map(|s| s.summary());
     laps.lap("counted and boxed");
-    laps.log("segments restored");
     if let Some(summary) = summary {
         post(&Reply::Segments(summary), Attachments::default());
     }
+    if let Some(reading) = kept.spine {
+        super::spine::measure_kept(worker, &reading);
+        laps.lap("spine report measured again");
+    }
+    laps.log("segments restored");
 }

@@ -167,6 +167,28 @@ pub fn remeasure_if_touched(worker: &Worker) {
     }
 }
 
+/// The spine report of segments reopened from the cache, measured again
+/// on their labels from the reading kept with them, and sent as an
+/// analysis's is: the list, the names and heights on the views, the
+/// angles, as they were. Nothing where the segments no longer hold
+/// vertebrae or a label names no level (the user finds them again).
+pub fn measure_kept(worker: &Worker, reading: &insitu_spine::SpineReading) {
+    let holds = worker
+        .study
+        .borrow()
+        .segments()
+        .is_some_and(|s| holds_vertebrae(s.workbench().table()));
+    let Some(skeleton) = reading.skeleton().filter(|_| holds) else {
+        return;
+    };
+    worker.study.borrow_mut().set_spine(skeleton);
+    match revised_now(worker, Revision::Remeasure) {
+        Some(Ok(analysis)) => report(worker, analysis.spine),
+        Some(Err(e)) => fail(Task::FindingTheSpine, e),
+        None => {}
+    }
+}
+
 /// The open study's spine revised on its labels as they are now; `None`
 /// without a volume, a spine or segments.
 fn revised_now(worker: &Worker, revision: Revision) -> Option<Result<Labelled, Failure>> {

@@ -410,12 +410,7 @@ impl Views {
     ) {
         let (_, _, normal) = axis.basis();
         let mut names = NameWriter::new(ctx, 13.0, scale);
-        let shown = if self.show_names {
-            &self.names[..]
-        } else {
-            &[]
-        };
-        for vertebra in shown {
+        for vertebra in shown_if(self.show_names, &self.names) {
             if !self.present.contains(&vertebra.label) || !vertebra.cut_by(plane.centre, normal) {
                 continue;
             }
@@ -440,14 +435,9 @@ impl Views {
         scale: f64,
     ) {
         let (_, _, normal) = axis.basis();
-        let shown = if self.show_heights {
-            &self.heights[..]
-        } else {
-            &[]
-        };
         let mut drawn = Vec::new();
         let mut values = None;
-        for body in shown {
+        for body in shown_if(self.show_heights, &self.heights) {
             if !self.present.contains(&body.label) || !body.shown_by(plane.centre, normal) {
                 continue;
             }
@@ -715,6 +705,11 @@ impl Views {
             h - pad - 4.0 * scale,
         );
     }
+}
+
+/// `items` where their toggle says they are shown, else none.
+fn shown_if<T>(shown: bool, items: &[T]) -> &[T] {
+    if shown { items } else { &[] }
 }
 
 /// The arc of a Cobb angle where its two lines (screen pixels) meet, over

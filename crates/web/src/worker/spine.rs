@@ -181,8 +181,9 @@ pub fn measure_kept(worker: &Worker, reading: &insitu_spine::SpineReading) {
     let Some(skeleton) = reading.skeleton().filter(|_| holds) else {
         return;
     };
-    worker.study.borrow_mut().set_spine(skeleton);
-    match revised_now(worker, Revision::Remeasure) {
+    // The study keeps no spine until the report is measured: a skeleton
+    // (nothing measured) is never listed or saved.
+    match revised_from(worker, &skeleton, Revision::Remeasure) {
         Some(Ok(analysis)) => report(worker, analysis.spine),
         Some(Err(e)) => fail(Task::FindingTheSpine, e),
         None => {}
@@ -192,8 +193,19 @@ pub fn measure_kept(worker: &Worker, reading: &insitu_spine::SpineReading) {
 /// The open study's spine revised on its labels as they are now; `None`
 /// without a volume, a spine or segments.
 fn revised_now(worker: &Worker, revision: Revision) -> Option<Result<Labelled, Failure>> {
+    let spine = worker.study.borrow().spine()?.clone();
+    revised_from(worker, &spine, revision)
+}
+
+/// `spine` revised on the open study's labels as they are now; `None`
+/// without a volume or segments.
+fn revised_from(
+    worker: &Worker,
+    spine: &Spine,
+    revision: Revision,
+) -> Option<Result<Labelled, Failure>> {
     let study = worker.study.borrow();
-    let (volume, spine, segments) = (study.volume()?, study.spine()?, study.segments()?);
+    let (volume, segments) = (study.volume()?, study.segments()?);
     let plan = match room_for_analysis(&volume) {
         Ok(plan) => plan,
         Err(e) => return Some(Err(e)),

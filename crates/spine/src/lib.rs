@@ -62,7 +62,7 @@ pub use measure::{
 };
 pub use naming::{Anchor, LEVELS, LevelDecision, PELVIS_LABEL, RIBS_LABEL, label_of};
 pub use placed::SpineLabels;
-pub use reading::{SpineReading, VertebraReading};
+pub use reading::{SpineReading, VertebraReading, measured_again_on_reopen};
 pub use report::{Analysis, Angles, EndplateAngle, Labelled, Spine, Stage, Vertebra};
 pub use revise::{Revision, RevisionError, revise, revise_labels, revise_labels_planned};
 pub use table::{holds_vertebrae, is_spine_label, segment_table, segment_table_keeping, shifted};

@@ -103,6 +103,7 @@ fn corrections_rename_remeasure_and_undo_each_other() {
 fn a_report_measured_again_from_its_reading_is_the_report() {
     let (volume, first) = demo();
     let spine = &first.spine;
+    assert!(insitu_spine::measured_again_on_reopen(&volume));
     let kept = serde_json::to_string(&spine.reading()).expect("written");
     assert!(!kept.contains("\"name\""), "no name in the reading: {kept}");
     let reading: insitu_spine::SpineReading = serde_json::from_str(&kept).expect("read back");

@@ -171,13 +171,19 @@ pub fn remeasure_if_touched(worker: &Worker) {
 /// on their labels from the reading kept with them, and sent as an
 /// analysis's is: the list, the names and heights on the views, the
 /// angles, as they were. Nothing where the segments no longer hold
-/// vertebrae or a label names no level (the user finds them again).
+/// vertebrae, a label names no level, or the volume is too long to
+/// measure again at once (`measured_again_on_reopen`): the user finds them
+/// again.
 pub fn measure_kept(worker: &Worker, reading: &insitu_spine::SpineReading) {
-    let holds = worker
-        .study
-        .borrow()
-        .segments()
-        .is_some_and(|s| holds_vertebrae(s.workbench().table()));
+    let holds = {
+        let study = worker.study.borrow();
+        study
+            .segments()
+            .is_some_and(|s| holds_vertebrae(s.workbench().table()))
+            && study
+                .volume()
+                .is_some_and(|v| insitu_spine::measured_again_on_reopen(&v))
+    };
     let Some(skeleton) = reading.skeleton().filter(|_| holds) else {
         return;
     };

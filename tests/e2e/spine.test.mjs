@@ -294,6 +294,7 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
     await page.getByTestId('spine-shift-up').click();
     await page.waitForFunction(() => document.querySelector('[data-testid="spine-list"] li')?.dataset.name === 'T9');
     assert.equal(await page.getByTestId('spine-levels').getAttribute('data-anchor'), 'User');
+    assert.equal(await page.getByTestId('spine-info').getAttribute('data-cause'), 'renamed');
     await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="segment-list"] li input[type=text]')].some((i) => i.value === 'T9'));
     await page.getByTestId('spine-shift-down').click();
     await page.waitForFunction(() => document.querySelector('[data-testid="spine-list"] li')?.dataset.name === 'T10');
@@ -450,7 +451,8 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
   }
 });
 
-// The spine's report comes back with its segments: the demo analysed, a
+// The spine's report comes back with its segments: the demo analysed
+// (L3's front height placed by hand, by a drag on the sagittal view), a
 // reload, the demo opened again (its kept segments restored, no analysis
 // run) lists the same vertebrae with the same heights, lordosis and
 // names, and draws the heights, measured again from the reading the cache
@@ -460,6 +462,34 @@ test('spine: a reopened study lists its vertebrae, heights and angles again', as
   const { browser, page, errors, network } = await openApp(server, { webgpu: false });
   try {
     await openDemo(page, 'normal');
+    // A reader drags the upper end of L3's front line to 55% of its length
+    // on the sagittal view: L3 is graded on the line as placed (a wedge),
+    // said to be measured by hand, its other heights as they were; all of
+    // it comes back with the study below.
+    await page.waitForFunction(() => (document.querySelector('[data-testid="view-sagittal"]').dataset.heights ?? '').includes('L3'));
+    const measured = (await vertebrae(page)).find((v) => v.name === 'L3');
+    const [x0, y0, x1, y1] = (await heightsOn(page, 'view-sagittal')).L3[0];
+    const client = (x, y) => page.getByTestId('view-sagittal').evaluate((c, [x, y]) => {
+      const r = c.getBoundingClientRect();
+      return [r.left + (x * r.width) / c.width, r.top + (y * r.height) / c.height];
+    }, [x, y]);
+    await page.mouse.move(...(await client(x1, y1)));
+    await page.mouse.down();
+    for (const f of [0.1, 0.2, 0.3, 0.4, 0.45]) await page.mouse.move(...(await client(x1 + f * (x0 - x1), y1 + f * (y0 - y1))));
+    await page.mouse.up();
+    await page.waitForSelector('[data-testid="spine-info"][data-cause="height-placed"]', { timeout: 60_000 });
+    const placed = (await vertebrae(page)).find((v) => v.name === 'L3');
+    console.log(`L3 measured ${measured.heights}, its front placed by hand: ${placed.heights}; ${placed.text}`);
+    // The mouse lands on whole CSS pixels: within one and a half of them.
+    const plane = JSON.parse(await page.getByTestId('view-sagittal').getAttribute('data-plane'));
+    const cssPixel = await page.getByTestId('view-sagittal').evaluate((c) => c.width / c.getBoundingClientRect().width);
+    const reach = 1.5 * cssPixel * plane.mm_per_pixel;
+    assert.ok(Math.abs(placed.heights[0] - 0.55 * measured.heights[0]) < reach, `front ${placed.heights[0]} for 55% of ${measured.heights[0]} (within ${reach} mm)`);
+    // (A height is its bundle's median, its line that bundle's median line:
+    // lengths within 0.3 mm, as the lines drawn are checked above.)
+    assert.ok([1, 2].every((i) => Math.abs(placed.heights[i] - measured.heights[i]) <= 0.3), `${placed.heights} against ${measured.heights}`);
+    assert.match(placed.text, /wedge, Genant [23]/);
+    assert.match(placed.text, /heights set by hand/);
     const first = await vertebrae(page);
     const lordosis = await page.getByTestId('spine-angles').getAttribute('data-lordosis');
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="segment-list"]').dataset.kept ?? 0) >= 1, null, { timeout: 60_000 });
@@ -471,6 +501,10 @@ test('spine: a reopened study lists its vertebrae, heights and angles again', as
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid="spine-list"] li').length === n, first.length, { timeout: 60_000 });
     const again = await vertebrae(page);
     console.log(`reopened: ${await page.getByTestId('spine-info').textContent()}; ${again.map((v) => v.text).join(' | ')}`);
+    // Said to be the study's own, kept with it: not "revised", as if edited.
+    assert.equal(await page.getByTestId('spine-info').getAttribute('data-cause'), 'reopened');
+    assert.match(await page.getByTestId('spine-info').textContent(), /as kept with this study/);
+    assert.match(again.find((v) => v.name === 'L3').text, /heights set by hand/);
     assert.deepEqual(again.map((v) => [v.name, v.label, v.voxels]), first.map((v) => [v.name, v.label, v.voxels]));
     for (const [a, b] of again.map((v, i) => [v, first[i]])) {
       assert.deepEqual(a.heights?.map((h) => h.toFixed(3)), b.heights?.map((h) => h.toFixed(3)), `${a.name} heights`);

@@ -168,6 +168,7 @@ impl Flag {
             Flag::OneSided => "one-sided: an ilium joined?".into(),
             Flag::ImplausibleHeights => "middle above both ends: heights off, check".into(),
             Flag::Irregular { degrees } => format!("endplates {degrees:.0}° apart: check"),
+            Flag::HeightsSetByHand => "heights set by hand".into(),
         }
     }
 
@@ -194,6 +195,9 @@ impl Flag {
             }
             Flag::Irregular { degrees } => {
                 format!("endplates {degrees:.0}° apart: check the split (or a severe fracture)")
+            }
+            Flag::HeightsSetByHand => {
+                "heights read on lines a reader placed, and graded on them".into()
             }
         }
     }

@@ -58,18 +58,21 @@ pub use budget::fits_in;
 pub use export::{ReportFormat, report_csv, report_json, report_text};
 pub use grid::ReadPlan;
 pub use measure::{
-    BodyFrame, Flag, HeightLine, HeightLines, Heights, coronal_deg, genant_grade, sagittal_deg,
+    BodyFrame, Flag, HeightAt, HeightLine, HeightLines, Heights, coronal_deg, genant_grade,
+    sagittal_deg,
 };
 pub use naming::{Anchor, LEVELS, LevelDecision, PELVIS_LABEL, RIBS_LABEL, label_of};
 pub use placed::SpineLabels;
 pub use reading::{SpineReading, VertebraReading, measured_again_on_reopen};
 pub use report::{Analysis, Angles, EndplateAngle, Labelled, Spine, Stage, Vertebra};
-pub use revise::{Revision, RevisionError, revise, revise_labels, revise_labels_planned};
+pub use revise::{
+    Revision, RevisionError, SHORTEST_HEIGHT_MM, revise, revise_labels, revise_labels_planned,
+};
 pub use table::{holds_vertebrae, is_spine_label, segment_table, segment_table_keeping, shifted};
 
 pub(crate) use finish::on_stored_grid;
 pub(crate) use labels::{BLOCK, all_zero};
-pub(crate) use vertebra::{Piece, measure_vertebra, neighbour_flags};
+pub(crate) use vertebra::{Piece, measure_vertebra, measured_by_hand, neighbour_flags};
 
 /// Why no spine came out.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]

@@ -57,6 +57,10 @@ pub enum Flag {
     /// body), so its heights are not graded, and it is compared with its
     /// neighbours only by the largest of them (low even so, it is low).
     ImplausibleHeights,
+    /// Its three heights were read on lines the user placed (an end of one
+    /// dragged on the sagittal view): graded by Genant's rule on them as
+    /// they stand, kept through later measuring and a reopen.
+    HeightsSetByHand,
     /// Its middle height is low only where a pit in an endplate lies: a
     /// focal defect (a Schmorl's node, most likely: disc pressed into the
     /// body, common in the thoracolumbar spine and no fracture in Genant's
@@ -135,6 +139,46 @@ pub struct HeightLine {
     pub from: DVec3,
     /// Its end on the superior endplate.
     pub to: DVec3,
+}
+
+/// Which of a body's three heights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeightAt {
+    /// See [`Heights::anterior`].
+    Anterior,
+    /// See [`Heights::middle`].
+    Middle,
+    /// See [`Heights::posterior`].
+    Posterior,
+}
+
+impl HeightLine {
+    /// The height it measures (mm).
+    pub fn length(&self) -> f64 {
+        self.from.distance(self.to)
+    }
+}
+
+impl HeightLines {
+    /// These lines with the one at `at` replaced by `line`.
+    pub fn with(mut self, at: HeightAt, line: HeightLine) -> Self {
+        *match at {
+            HeightAt::Anterior => &mut self.anterior,
+            HeightAt::Middle => &mut self.middle,
+            HeightAt::Posterior => &mut self.posterior,
+        } = line;
+        self
+    }
+
+    /// The heights they measure: their lengths.
+    pub fn heights(&self) -> Heights {
+        Heights {
+            anterior: self.anterior.length(),
+            middle: self.middle.length(),
+            posterior: self.posterior.length(),
+        }
+    }
 }
 
 impl Heights {

@@ -2,15 +2,16 @@
 //! analysis read the CT (bone threshold, noise blocks, marrow, the
 //! patient's front), the discs it found, how the levels were named, and
 //! what each vertebra's measuring does not see again (ribs, canal, a
-//! faint disc). Numbers and fixed kinds only, never text: the cache keeps
-//! it beside a volume's segments, and a reopened study measures its
+//! faint disc, height lines a reader placed). Numbers and fixed kinds
+//! only, never text: the cache keeps it beside a volume's segments, and a
+//! reopened study measures its
 //! report again from it ([`SpineReading::skeleton`], then
 //! `revise(…, Revision::Remeasure)`).
 
 use serde::{Deserialize, Serialize};
 
 use crate::grid::MOST_ANALYSED_VOXELS;
-use crate::measure::Flag;
+use crate::measure::{Flag, HeightLines};
 use crate::naming::{LEVELS, LevelDecision};
 use crate::report::{Angles, Spine, Vertebra};
 
@@ -49,6 +50,10 @@ pub struct VertebraReading {
     /// The flags a revision carries over (a faint disc beside it, much more
     /// of it on one side).
     pub carried: Vec<Flag>,
+    /// Its height lines, where a reader placed them
+    /// ([`Flag::HeightsSetByHand`]): it is measured on them again.
+    #[serde(default)]
+    pub lines_by_hand: Option<HeightLines>,
 }
 
 /// The flags `revise` carries over rather than finds again.
@@ -79,6 +84,9 @@ impl Spine {
                         .copied()
                         .filter(|f| CARRIED.contains(f))
                         .collect(),
+                    lines_by_hand: v
+                        .height_lines_mm
+                        .filter(|_| v.flags.contains(&Flag::HeightsSetByHand)),
                 })
                 .collect(),
         }
@@ -104,10 +112,15 @@ impl SpineReading {
             .iter()
             .map(|v| {
                 let name = LEVELS.get(usize::from(v.label).checked_sub(1)?)?;
+                let mut flags = v.carried.clone();
+                if v.lines_by_hand.is_some() {
+                    flags.push(Flag::HeightsSetByHand);
+                }
                 Some(Vertebra {
                     ribs: v.ribs,
                     canal_ap_mm: v.canal_ap_mm,
-                    flags: v.carried.clone(),
+                    flags,
+                    height_lines_mm: v.lines_by_hand,
                     ..Vertebra::unmeasured(name, v.label)
                 })
             })

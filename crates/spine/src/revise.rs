@@ -8,7 +8,10 @@
 //! undone merge finds it again), and every piece is measured by the same
 //! code as the first analysis. After a merge or split the pieces are named
 //! again from the end the names were anchored on (the sacrum keeps L5 where
-//! it was), so the names, the labelmap and the angles agree.
+//! it was), so the names, the labelmap and the angles agree. A body's
+//! height line moved by hand is kept: that body is graded on the lines
+//! the user placed from then on, through every later measuring (not past
+//! a merge or split, which makes the bodies anew).
 
 use glam::{DVec2, DVec3};
 use insitu_segment::Labelmap;
@@ -19,10 +22,12 @@ use crate::column::{
     Disc, Station, cross_section_mean, disc_plane, ranked_dip, smoothed, within_scan,
 };
 use crate::grid::{Grid, ReadPlan, Reading};
+use crate::measure::{HeightAt, HeightLine, HeightLines};
 use crate::naming::{Anchor, LEVELS, PELVIS_LABEL, RIBS_LABEL, label_of};
 use crate::split::Candidate;
 use crate::{
-    Analysis, Flag, Labelled, Piece, Spine, SpineError, angles, measure_vertebra, neighbour_flags,
+    Analysis, Flag, Labelled, Piece, Spine, SpineError, angles, measure_vertebra, measured_by_hand,
+    neighbour_flags,
 };
 
 /// A correction to the vertebrae.
@@ -45,7 +50,22 @@ pub enum Revision {
     /// The labels were edited by hand: measure every vertebra again,
     /// names kept.
     Remeasure,
+    /// The reader placed a body's height line (one end dragged to where
+    /// the endplate's edge is): that body's heights are read on its lines
+    /// from now on, and every vertebra is graded again.
+    SetHeight {
+        /// The vertebra's label.
+        label: u8,
+        /// Which of its three heights.
+        at: HeightAt,
+        /// The line, from the lower endplate to the upper (patient mm).
+        line: HeightLine,
+    },
 }
+
+/// The shortest height line (mm) a reader may place: shorter is a slip of
+/// the mouse, not a body.
+pub const SHORTEST_HEIGHT_MM: f64 = 2.0;
 
 /// Why a correction was not made.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
@@ -74,6 +94,21 @@ pub enum RevisionError {
     /// The labels are not on the volume's grid.
     #[error("the labels are on another grid")]
     WrongGrid,
+    /// A height was placed on a vertebra whose heights were not measured
+    /// (the sacrum, or a body not found).
+    #[error("{name} has no body heights to move")]
+    NoHeights {
+        /// The vertebra's name.
+        name: String,
+    },
+    /// A height line placed shorter than [`SHORTEST_HEIGHT_MM`].
+    #[error("a height of {mm:.1} mm in {name} is too short for a body")]
+    TooShort {
+        /// The vertebra's name.
+        name: String,
+        /// The line's length.
+        mm: f64,
+    },
     /// The volume cannot be analysed (not axial).
     #[error(transparent)]
     Spine(#[from] SpineError),
@@ -159,8 +194,28 @@ pub fn revise_labels_planned(
     }
     let line = Centreline::new(&discs);
     let mut inherit = None;
+    let mut placed = None;
     let rename = match revision {
         Revision::Remeasure => false,
+        Revision::SetHeight { label, at, line } => {
+            let vertebra = spine
+                .vertebrae
+                .iter()
+                .find(|v| v.label == label && present[label as usize])
+                .ok_or(RevisionError::NotAVertebra)?;
+            let name = vertebra.name.clone();
+            if vertebra.height_lines_mm.is_none() {
+                return Err(RevisionError::NoHeights { name });
+            }
+            if line.length() < SHORTEST_HEIGHT_MM {
+                return Err(RevisionError::TooShort {
+                    name,
+                    mm: line.length(),
+                });
+            }
+            placed = Some((label, at, line));
+            false
+        }
         Revision::MergeWithBelow { label } => {
             if !(1..=24).contains(&label) || !present[label as usize] {
                 return Err(RevisionError::NotAVertebra);
@@ -198,7 +253,26 @@ pub fn revise_labels_planned(
         }
     };
     discs.sort_by(|a, b| b.centre.z.total_cmp(&a.centre.z));
-    rebuild(&grid, map, &discs, spine, rename, inherit)
+    rebuild(&grid, map, &discs, spine, rename, inherit, placed)
+}
+
+/// The height lines a vertebra is measured on by hand: the lines it was
+/// shown with (`before`'s), with `placed`'s where the reader just placed
+/// one of its lines; else those a reader placed before, if any.
+fn lines_by_hand(
+    before: Option<&crate::Vertebra>,
+    label: u8,
+    placed: Option<(u8, HeightAt, HeightLine)>,
+) -> Option<HeightLines> {
+    let before = before?;
+    let shown = before.height_lines_mm?;
+    match placed.filter(|(l, ..)| *l == label) {
+        Some((_, at, line)) => Some(shown.with(at, line)),
+        None => before
+            .flags
+            .contains(&Flag::HeightsSetByHand)
+            .then_some(shown),
+    }
 }
 
 /// The body column's centreline as the discs draw it (their centres lie
@@ -509,7 +583,8 @@ struct Gathered {
 /// The report and labelmap from the labels as they are: each vertebra
 /// label present is a piece (`inherit`: a new label and the one it was
 /// split from, whose canal and flags it shares); `rename` names the pieces
-/// again from the anchored end.
+/// again from the anchored end, else heights set by hand are kept
+/// (`placed`: a line the reader just placed: label, which, where).
 fn rebuild(
     grid: &Grid,
     mut map: Vec<u8>,
@@ -517,6 +592,7 @@ fn rebuild(
     spine: &Spine,
     rename: bool,
     inherit: Option<(u8, u8)>,
+    placed: Option<(u8, HeightAt, HeightLine)>,
 ) -> Result<Labelled, RevisionError> {
     let line = Centreline::new(discs);
     let gathered = gather(grid, &map, &line);
@@ -618,6 +694,9 @@ fn rebuild(
             {
                 vertebra.flags.push(carried);
             }
+        }
+        if let Some(lines) = lines_by_hand(before, label, placed).filter(|_| !rename) {
+            measured_by_hand(&mut vertebra, lines);
         }
         vertebrae.push(vertebra);
     }

@@ -5,7 +5,7 @@
 
 use glam::DVec3;
 
-use crate::measure::{self, Flag, Through, genant_grade};
+use crate::measure::{self, Flag, HeightAt, HeightLines, Heights, Through, genant_grade};
 use crate::naming::{LEVELS, label_of};
 use crate::report::Vertebra;
 use crate::{canal, column, grid, split};
@@ -217,14 +217,7 @@ pub(crate) fn measure_vertebra(grid: &grid::Grid, labels: &[u8], piece: &Piece) 
         if pitted {
             flags.push(Flag::FocalEndplateDefect);
         }
-        let worst = [
-            (loss(h.anterior), 0),
-            (if pitted { 0.0 } else { loss(h.middle) }, 1),
-            (loss(h.posterior), 2),
-        ]
-        .into_iter()
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .expect("three");
+        let worst = worst_loss(&h, pitted);
         let grade = genant_grade(worst.0);
         let told = if grid.reading.lenient {
             // On dim bone: a moderate or severe wedge whose endplates lean
@@ -233,17 +226,14 @@ pub(crate) fn measure_vertebra(grid: &grid::Grid, labels: &[u8], piece: &Piece) 
                 (Some((sup, inf)), Some(f)) => measure::endplates_lean_as_heights(f, sup, inf, &h),
                 _ => false,
             };
-            let sagging = worst.1 == 1;
-            grade >= LEAST_GRADE_ON_DIM_BONE && ((worst.1 == 0 && leaning) || sagging)
+            let sagging = worst.1 == HeightAt::Middle;
+            grade >= LEAST_GRADE_ON_DIM_BONE
+                && ((worst.1 == HeightAt::Anterior && leaning) || sagging)
         } else {
             grade > 0
         };
         if told && !cand.partial {
-            flags.push(match worst.1 {
-                0 => Flag::Wedge { grade },
-                1 => Flag::Biconcave { grade },
-                _ => Flag::Crush { grade },
-            });
+            flags.push(fracture(worst.1, grade));
         }
     }
     let name = LEVELS[label as usize - 1].to_owned();
@@ -268,6 +258,63 @@ pub(crate) fn measure_vertebra(grid: &grid::Grid, labels: &[u8], piece: &Piece) 
         canal_ap_mm,
         flags,
         ribs,
+    }
+}
+
+/// A body's largest height loss against its tallest height, and where it
+/// is (a middle low only in an endplate's pit, `pitted`, not counted; of
+/// equal losses the later of front, middle, back).
+fn worst_loss(h: &Heights, pitted: bool) -> (f64, HeightAt) {
+    let loss = |v: f64| 1.0 - v / h.tallest();
+    [
+        (loss(h.anterior), HeightAt::Anterior),
+        (if pitted { 0.0 } else { loss(h.middle) }, HeightAt::Middle),
+        (loss(h.posterior), HeightAt::Posterior),
+    ]
+    .into_iter()
+    .max_by(|a, b| a.0.total_cmp(&b.0))
+    .expect("three")
+}
+
+/// Genant's kind of a fracture whose largest loss is at `at`.
+fn fracture(at: HeightAt, grade: u8) -> Flag {
+    match at {
+        HeightAt::Anterior => Flag::Wedge { grade },
+        HeightAt::Middle => Flag::Biconcave { grade },
+        HeightAt::Posterior => Flag::Crush { grade },
+    }
+}
+
+/// The flags a body's heights give it on their own (made again when the
+/// heights are set by hand).
+fn graded_by_own_heights(flag: &Flag) -> bool {
+    flag.fracture_grade().is_some()
+        || matches!(
+            flag,
+            Flag::ImplausibleHeights | Flag::FocalEndplateDefect | Flag::HeightsSetByHand
+        )
+}
+
+/// `vertebra` measured on `lines` the user placed: its heights their
+/// lengths, graded again by Genant's rule as read (a reader's points are
+/// taken as they stand: no leniency for dim bone, no pit looked for), the
+/// grades its measured heights gave dropped. A body cut by the scan's
+/// edge is still not graded. Its neighbours are compared with it after
+/// ([`neighbour_flags`]).
+pub(crate) fn measured_by_hand(vertebra: &mut Vertebra, lines: HeightLines) {
+    let h = lines.heights();
+    vertebra.flags.retain(|f| !graded_by_own_heights(f));
+    vertebra.flags.push(Flag::HeightsSetByHand);
+    vertebra.heights_mm = Some(h);
+    vertebra.height_lines_mm = Some(lines);
+    if !measure::plausible_heights(&h) {
+        vertebra.flags.push(Flag::ImplausibleHeights);
+        return;
+    }
+    let (loss, at) = worst_loss(&h, false);
+    let grade = genant_grade(loss);
+    if grade > 0 && !vertebra.flags.contains(&Flag::Partial) {
+        vertebra.flags.push(fracture(at, grade));
     }
 }
 
@@ -345,7 +392,8 @@ fn keep_sags_below_neighbours(vertebrae: &mut [Vertebra]) {
         })
         .collect();
     for (n, vertebra) in vertebrae.iter_mut().enumerate() {
-        if !vertebra.flags.iter().any(is_sag) {
+        // Heights set by hand are graded as the reader placed them.
+        if !vertebra.flags.iter().any(is_sag) || vertebra.flags.contains(&Flag::HeightsSetByHand) {
             continue;
         }
         let own = vertebra.heights_mm.map(|h| h.middle);
@@ -451,8 +499,10 @@ pub(crate) fn neighbour_flags(vertebrae: &mut [Vertebra], dim_bone: bool) {
 /// (3 mm) with L4 crushed to half its height reads 12.0 / 9.0 / 15.1 mm,
 /// "biconcave 3" before.
 fn graded_as_crush(flags: &mut Vec<Flag>, by_neighbours: u8, dim_bone: bool) {
+    // Heights set by hand tell their kind on any bone.
+    let rough = dim_bone && !flags.contains(&Flag::HeightsSetByHand);
     let own_grades = || flags.iter().filter_map(Flag::fracture_grade);
-    if !dim_bone && own_grades().next().is_some() {
+    if !rough && own_grades().next().is_some() {
         return;
     }
     let grade = own_grades().fold(by_neighbours, u8::max);

@@ -2,13 +2,17 @@
 //! to be right (see `demo.rs`): measuring the labels again changes nothing;
 //! merging L1 into L2 renames every vertebra above from the sacrum up; a
 //! split at the disc that merge hid gives back the first analysis, names,
-//! voxels and heights; and corrections that make no sense are refused
-//! with the reason.
+//! voxels and heights; a height line placed by hand grades its body on it
+//! and is kept; and corrections that make no sense are refused with the
+//! reason.
 
 mod common;
 
 use common::{Overlap, by_name, names};
-use insitu_spine::{Analysis, Revision, RevisionError, Spine, analyse, revise};
+use insitu_spine::{
+    Analysis, Flag, HeightAt, HeightLine, Revision, RevisionError, Spine, SpineReading, analyse,
+    revise,
+};
 use insitu_volume::Volume;
 use insitu_volume::phantom::{PhantomSize, Variant, demo_spine_with_truth};
 
@@ -178,4 +182,176 @@ fn corrections_that_make_no_sense_are_refused_with_the_reason() {
         }),
         Some(RevisionError::NotAVertebra)
     );
+}
+
+/// A reader's correction of a body's height: L3's front line shortened to
+/// 55% of its tallest height grades it a severe wedge (a 45% loss) on the
+/// lines as placed, says they were set by hand, and leaves the others'
+/// flags as they were (its back and tallest height, what they are
+/// compared by, are unchanged). Measuring the labels again and a reopen
+/// from the report's reading keep the line and the grade; a merge, which
+/// makes the bodies anew, drops it. A line on the sacrum or under 2 mm is
+/// refused with the reason.
+#[test]
+fn a_height_line_placed_by_hand_grades_its_body_and_is_kept() {
+    let (volume, first) = demo();
+    let spine = &first.spine;
+    let l3 = by_name(spine, "L3");
+    let (lines, heights) = (
+        l3.height_lines_mm.expect("lines"),
+        l3.heights_mm.expect("heights"),
+    );
+    assert!(
+        !l3.flags.iter().any(|f| f.fracture_grade().is_some()),
+        "{:?}",
+        l3.flags
+    );
+    let front = lines.anterior;
+    let placed = HeightLine {
+        from: front.from,
+        to: front.from + (front.to - front.from).normalize() * 0.55 * heights.tallest(),
+    };
+    let set = |spine: &Spine, label: u8, at: HeightAt, line: HeightLine| {
+        revise(
+            &volume,
+            &first.labelmap,
+            spine,
+            Revision::SetHeight { label, at, line },
+        )
+    };
+    let revised = set(spine, l3.label, HeightAt::Anterior, placed).expect("placed");
+    let now = by_name(&revised.spine, "L3");
+    eprintln!("L3 placed: {:?} {:?}", now.heights_mm, now.flags);
+    assert!(now.flags.contains(&Flag::HeightsSetByHand));
+    assert!(
+        now.flags.contains(&Flag::Wedge { grade: 3 }),
+        "{:?}",
+        now.flags
+    );
+    let now_lines = now.height_lines_mm.expect("lines");
+    assert_eq!(
+        (now_lines.anterior, now_lines.middle, now_lines.posterior),
+        (placed, lines.middle, lines.posterior)
+    );
+    assert!((now.heights_mm.expect("heights").anterior - 0.55 * heights.tallest()).abs() < 1e-9);
+    for v in revised.spine.vertebrae.iter().filter(|v| v.name != "L3") {
+        assert_eq!(v.flags, by_name(spine, &v.name).flags, "{}", v.name);
+    }
+
+    // Labels edited by hand are measured again: the line stays.
+    let again = revise(
+        &volume,
+        &first.labelmap,
+        &revised.spine,
+        Revision::Remeasure,
+    )
+    .expect("remeasured");
+    let kept = by_name(&again.spine, "L3");
+    assert_eq!(
+        (kept.height_lines_mm, &kept.flags),
+        (now.height_lines_mm, &now.flags)
+    );
+
+    // Reopened: the reading kept with the segments measures it so again.
+    let json = serde_json::to_string(&revised.spine.reading()).expect("written");
+    let reading: SpineReading = serde_json::from_str(&json).expect("read back");
+    let skeleton = reading.skeleton().expect("every label a level");
+    let reopened =
+        revise(&volume, &first.labelmap, &skeleton, Revision::Remeasure).expect("remeasured");
+    let back = by_name(&reopened.spine, "L3");
+    assert_eq!(back.flags, now.flags);
+    let near = |a: f64, b: f64| (a - b).abs() < 1e-6;
+    let (b, n) = (
+        back.heights_mm.expect("heights"),
+        now.heights_mm.expect("heights"),
+    );
+    assert!(
+        near(b.anterior, n.anterior) && near(b.middle, n.middle) && near(b.posterior, n.posterior)
+    );
+
+    // Its back placed low as well, its middle left: a middle over both
+    // ends is no body's shape, not graded. The middle placed low too: the
+    // whole body lower, a crush against its neighbours.
+    let lowered = |line: HeightLine| HeightLine {
+        from: line.from,
+        to: line.from + (line.to - line.from).normalize() * 0.5 * heights.tallest(),
+    };
+    let low_back = set(
+        &revised.spine,
+        l3.label,
+        HeightAt::Posterior,
+        lowered(lines.posterior),
+    )
+    .expect("placed");
+    let low_back_l3 = by_name(&low_back.spine, "L3");
+    eprintln!(
+        "L3 front and back placed: {:?} {:?}",
+        low_back_l3.heights_mm, low_back_l3.flags
+    );
+    assert_eq!(
+        low_back_l3.height_lines_mm.expect("lines").anterior,
+        placed,
+        "the first line kept"
+    );
+    assert!(
+        low_back_l3.flags.contains(&Flag::ImplausibleHeights),
+        "{:?}",
+        low_back_l3.flags
+    );
+    let crushed = set(
+        &low_back.spine,
+        l3.label,
+        HeightAt::Middle,
+        lowered(lines.middle),
+    )
+    .expect("placed");
+    let crushed_l3 = by_name(&crushed.spine, "L3");
+    eprintln!(
+        "L3 all three placed: {:?} {:?}",
+        crushed_l3.heights_mm, crushed_l3.flags
+    );
+    assert!(
+        crushed_l3.flags.contains(&Flag::LowerThanNeighbours),
+        "{:?}",
+        crushed_l3.flags
+    );
+    assert!(
+        crushed_l3.flags.contains(&Flag::Crush { grade: 3 }),
+        "{:?}",
+        crushed_l3.flags
+    );
+
+    // A merge makes the bodies anew: no line placed by hand is kept.
+    let merged = revise(
+        &volume,
+        &first.labelmap,
+        &revised.spine,
+        Revision::MergeWithBelow {
+            label: by_name(spine, "L2").label,
+        },
+    )
+    .expect("merged");
+    assert!(
+        merged
+            .spine
+            .vertebrae
+            .iter()
+            .all(|v| !v.flags.contains(&Flag::HeightsSetByHand))
+    );
+
+    let sacrum = by_name(spine, "sacrum");
+    assert_eq!(
+        set(spine, sacrum.label, HeightAt::Middle, placed).err(),
+        Some(RevisionError::NoHeights {
+            name: "sacrum".into()
+        })
+    );
+    let slip = HeightLine {
+        from: front.from,
+        to: front.from + glam::DVec3::new(0.0, 0.0, 1.0),
+    };
+    assert!(matches!(
+        set(spine, l3.label, HeightAt::Anterior, slip).err(),
+        Some(RevisionError::TooShort { .. })
+    ));
 }

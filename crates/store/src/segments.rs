@@ -206,6 +206,7 @@ mod tests {
                 ribs: false,
                 canal_ap_mm: Some(17.5),
                 carried: vec![insitu_spine::Flag::FaintDisc],
+                lines_by_hand: None,
             }],
         };
         record.spine = Some(reading.clone());

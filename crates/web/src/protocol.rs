@@ -441,12 +441,13 @@ pub enum Reply {
         /// Written.
         kept: bool,
     },
-    /// The spine found (or renamed): vertebrae, measurements, levels.
+    /// The spine found (or renamed, revised, reopened): vertebrae,
+    /// measurements, levels.
     Spine {
         /// The analysis's report.
         spine: insitu_spine::Spine,
-        /// Milliseconds the analysis took in the worker (0 for a rename).
-        ms: f64,
+        /// What made this report, which the panel says.
+        cause: SpineCause,
     },
     /// The demo's analysis was not run: it has segments the user made.
     SpineSkipped,
@@ -1003,6 +1004,39 @@ pub enum DecoderReply {
     },
 }
 
+/// What made a spine report: the panel says it, so that a list restored
+/// from the cache is not mistaken for one the user edited.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "cause", rename_all = "snake_case")]
+pub enum SpineCause {
+    /// The analysis ran, taking `ms` in the worker.
+    Analysed {
+        /// Milliseconds in the worker.
+        ms: f64,
+    },
+    /// The names were moved by a level.
+    Renamed,
+    /// Vertebrae were merged or split, or their labels edited by hand.
+    Revised,
+    /// A body's height line was placed by hand.
+    HeightPlaced,
+    /// Reopened with its segments from this computer, measured again.
+    Reopened,
+}
+
+impl SpineCause {
+    /// Its name in the page's `data-cause`, for tests and scripts.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Analysed { .. } => "analysed",
+            Self::Renamed => "renamed",
+            Self::Revised => "revised",
+            Self::HeightPlaced => "height-placed",
+            Self::Reopened => "reopened",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1105,6 +1139,14 @@ mod tests {
             },
             Request::ExportMeasurements(MeasurementsFormat::Csv),
             Request::ExportSpine(insitu_spine::ReportFormat::Csv),
+            Request::ReviseSpine(insitu_spine::Revision::SetHeight {
+                label: 20,
+                at: insitu_spine::HeightAt::Anterior,
+                line: insitu_spine::HeightLine {
+                    from: glam::DVec3::new(1.0, -30.0, 10.0),
+                    to: glam::DVec3::new(1.0, -31.0, 36.5),
+                },
+            }),
         ] {
             let json = serde_json::to_string(&request).unwrap();
             assert_eq!(

@@ -2,7 +2,9 @@
 //! click moves the crosshair, drag sets window/level, right- or
 //! shift-drag pans, double-click resets, and the cursor's HU is read out;
 //! with a segment tool, a click grows or keeps a piece, a drag paints or
-//! erases, or moves the crop box's nearest edge. In 3D, drag orbits,
+//! erases, or moves the crop box's nearest edge; without one, a drag
+//! that starts on the end of a body's height line moves that end (see
+//! `height_grips`). In 3D, drag orbits,
 //! shift-drag pans, wheel zooms, and a click selects the segment under it
 //! (or keeps the piece clicked).
 
@@ -14,8 +16,10 @@ use web_sys::{HtmlCanvasElement, MouseEvent, WheelEvent};
 
 use glam::{DMat4, DVec3};
 use insitu_segment::{BrushShape, CropBox, Edit};
+use insitu_spine::{HeightLine, Revision};
 
 use super::controls::set_window;
+use super::height_grips::Grip;
 use super::link::send;
 use super::segments::{self, Tool};
 use super::{app, redraw, views};
@@ -65,6 +69,26 @@ enum Action {
     /// Moving one face of the crop box: voxel axis, and whether it is the
     /// box's high end.
     CropFace { axis: usize, high: bool },
+    /// Moving one end of a body's height line; the line as last moved.
+    HeightEnd {
+        grip: Grip,
+        line: Option<HeightLine>,
+    },
+}
+
+/// Sends a height line moved by hand, if it was moved.
+fn place_height(action: Action) {
+    if let Action::HeightEnd {
+        grip,
+        line: Some(line),
+    } = action
+    {
+        send(Request::ReviseSpine(Revision::SetHeight {
+            label: grip.label,
+            at: grip.at,
+            line,
+        }));
+    }
 }
 
 /// A dab of the brush at `world` in the view of `axis`.
@@ -180,6 +204,12 @@ pub fn wire() {
                     .plane(axis)
                     .and_then(|p| nearest_face(axis, world, p.mm_per_pixel))
                     .unwrap_or(Action::Window),
+                (Tool::Navigate, Some(_)) if plain && !super::spine::quiz_active() => v
+                    .height_grip_at(axis, px, py)
+                    .map_or(Action::Window, |grip| Action::HeightEnd {
+                        grip,
+                        line: None,
+                    }),
                 _ => Action::Window,
             };
             d.set(Some(Drag {
@@ -228,6 +258,17 @@ pub fn wire() {
                     }
                     return;
                 }
+                (Action::HeightEnd { grip, .. }, Some(world)) => {
+                    let line = app
+                        .views
+                        .borrow_mut()
+                        .as_mut()
+                        .and_then(|v| v.move_height_end(grip, world));
+                    drag.moved = true;
+                    drag.action = Action::HeightEnd { grip, line };
+                    d.set(Some(drag));
+                    return redraw();
+                }
                 _ => {}
             }
             let (dx, dy) = (
@@ -265,6 +306,9 @@ pub fn wire() {
             if matches!(drag.action, Action::Stroke { .. } | Action::CropFace { .. }) {
                 // The stroke or the box is done: now its surfaces.
                 return send(Request::SegmentSurfaces);
+            }
+            if drag.moved && matches!(drag.action, Action::HeightEnd { .. }) {
+                return place_height(drag.action);
             }
             if drag.moved || drag.button != 0 {
                 return;
@@ -323,11 +367,11 @@ pub fn wire() {
         });
         let d = drag.clone();
         on(&canvas, "mouseleave", move |_: MouseEvent| {
-            if d.take().is_some_and(|drag| {
-                matches!(drag.action, Action::Stroke { .. } | Action::CropFace { .. })
-            }) {
+            let Some(drag) = d.take() else { return };
+            if matches!(drag.action, Action::Stroke { .. } | Action::CropFace { .. }) {
                 send(Request::SegmentSurfaces);
             }
+            place_height(drag.action);
         });
         on(&canvas, "contextmenu", |e: MouseEvent| e.prevent_default());
         on(&canvas, "dblclick", move |_: MouseEvent| {

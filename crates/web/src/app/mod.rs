@@ -11,6 +11,7 @@ mod controls;
 mod decoders;
 mod files;
 mod first_views;
+mod height_grips;
 mod input;
 mod link;
 mod look;

@@ -50,7 +50,7 @@ pub fn handle(reply: Reply, attachments: Attachments) {
         Reply::Segments(summary) => segments::show(summary),
         Reply::SegmentSurface(summary) => segments::show_surface(summary, attachments.buffers),
         Reply::SegmentsKept { kept } => segments::kept(kept),
-        Reply::Spine { spine, ms } => spine::show(&spine, ms),
+        Reply::Spine { spine, cause } => spine::show(&spine, cause),
         Reply::SpineSkipped => spine::skipped(),
         Reply::Measurements { items } => super::measure::show(items),
         Reply::VolumeTexture {

@@ -13,7 +13,7 @@ use super::link::send;
 use super::views::{BodyHeights, VertebraName};
 use super::{app, redraw};
 use crate::dom::{by_test_id, element, on, set_data, set_enabled, typed};
-use crate::protocol::{Failure, Request};
+use crate::protocol::{Failure, Request, SpineCause};
 
 /// Hooks up the panel.
 pub fn wire() {
@@ -293,7 +293,7 @@ fn anchor_noun(anchor: Anchor) -> &'static str {
 
 /// Shows a spine found (or renamed): the list, the angles, the levels, the
 /// names on the views; the first time, the views go to the spine.
-pub fn show(spine: &Spine, ms: f64) {
+pub fn show(spine: &Spine, cause: SpineCause) {
     set_enabled("spine-cancel", false);
     let list = by_test_id("spine-list");
     list.set_inner_html("");
@@ -428,17 +428,22 @@ pub fn show(spine: &Spine, ms: f64) {
     );
     set_data(&levels, "confidence", &spine.levels.confidence.to_string());
     set_data(&levels, "anchor", &format!("{:?}", spine.levels.anchor));
-    let done = if ms > 0.0 {
-        format!(
-            "{} vertebrae in {:.1} s",
-            spine.vertebrae.len(),
-            ms / 1000.0
-        )
-    } else {
-        format!("{} vertebrae, revised", spine.vertebrae.len())
+    let count = spine.vertebrae.len();
+    let done = match cause {
+        SpineCause::Analysed { ms } => format!("{count} vertebrae in {:.1} s", ms / 1000.0),
+        SpineCause::Renamed => format!("{count} vertebrae, renamed"),
+        SpineCause::Revised => format!("{count} vertebrae, revised"),
+        SpineCause::HeightPlaced => format!("{count} vertebrae, a height set by hand"),
+        SpineCause::Reopened => format!("{count} vertebrae, as kept with this study"),
     };
     info(&done, "ready");
-    set_data(&by_test_id("spine-info"), "ms", &format!("{ms:.0}"));
+    let info_element = by_test_id("spine-info");
+    let ms = match cause {
+        SpineCause::Analysed { ms } => format!("{ms:.0}"),
+        _ => "0".to_owned(),
+    };
+    set_data(&info_element, "ms", &ms);
+    set_data(&info_element, "cause", cause.name());
     for id in [
         "spine-shift-up",
         "spine-shift-down",
@@ -502,7 +507,7 @@ pub fn show(spine: &Spine, ms: f64) {
         views.show_names = names_shown();
         views.heights = body_heights(spine);
         views.show_heights = heights_shown();
-        if first && ms > 0.0 {
+        if first && matches!(cause, SpineCause::Analysed { .. }) {
             // The views go to the middle of the spine, once.
             let centres: Vec<DVec3> = spine
                 .vertebrae

@@ -437,10 +437,7 @@ impl Views {
         let (_, _, normal) = axis.basis();
         let mut drawn = Vec::new();
         let mut values = None;
-        for body in shown_if(self.show_heights, &self.heights) {
-            if !self.present.contains(&body.label) || !body.shown_by(plane.centre, normal) {
-                continue;
-            }
+        for body in self.heights_on(plane.centre, normal) {
             // (Writing a value sets a wider line for its outline.)
             ctx.set_line_width(1.5 * scale);
             let colour = if body.fractured {
@@ -475,6 +472,19 @@ impl Views {
             "height-values",
             values.as_deref().unwrap_or(""),
         );
+    }
+
+    /// The bodies whose height lines a view's plane through `point` across
+    /// `normal` draws: shown, their segment shown, the plane through the
+    /// middle of their width.
+    pub(super) fn heights_on(
+        &self,
+        point: DVec3,
+        normal: DVec3,
+    ) -> impl Iterator<Item = &BodyHeights> {
+        shown_if(self.show_heights, &self.heights)
+            .iter()
+            .filter(move |b| self.present.contains(&b.label) && b.shown_by(point, normal))
     }
 
     /// Writes `body`'s three heights ("A 25.3 · M 24.2 · P 25.5 mm") beside
@@ -624,7 +634,7 @@ impl Views {
 
     fn overlay(&self, ctx: &CanvasRenderingContext2d, axis: ViewAxis, plane: &Plane) {
         let (w, h) = (f64::from(plane.width), f64::from(plane.height));
-        let scale = (w.min(h) / 400.0).clamp(0.75, 2.5);
+        let scale = overlay_scale(plane);
         // Crosshair: the other two views' planes.
         let (cx, cy) = plane.pixel_of_world(self.crosshair);
         ctx.set_stroke_style_str("rgba(74, 163, 255, 0.75)");
@@ -705,6 +715,12 @@ impl Views {
             h - pad - 4.0 * scale,
         );
     }
+}
+
+/// How much larger than on a 400-pixel view lines, dots and text are
+/// drawn on a view of `plane`'s size.
+pub fn overlay_scale(plane: &Plane) -> f64 {
+    (f64::from(plane.width).min(f64::from(plane.height)) / 400.0).clamp(0.75, 2.5)
 }
 
 /// `items` where their toggle says they are shown, else none.

@@ -1,8 +1,8 @@
 //! Spine requests: the analysis of the open volume in steps (progress
 //! between them, a cancel taken at each), its vertebrae put into the
 //! segments as one step that undoes, moving the names by a level, the
-//! user's merges and splits of vertebrae, and the report measured again
-//! after the labels were edited by hand.
+//! user's merges and splits of vertebrae, height lines placed by hand, and
+//! the report measured again after the labels were edited by hand.
 //! What is found and how it is named is decided in `insitu_spine`.
 
 use insitu_spine::{
@@ -12,7 +12,7 @@ use insitu_spine::{
 
 use super::{Worker, fail, now_ms, post};
 use crate::envelope::Attachments;
-use crate::protocol::{Failure, Phase, Reply, Task};
+use crate::protocol::{Failure, Phase, Reply, SpineCause, Task};
 
 /// Finds, splits, names and measures the vertebrae; their segments replace
 /// the volume's segments (`if_unlabelled`: only when it has none).
@@ -30,7 +30,17 @@ pub async fn find(worker: &Worker, if_unlabelled: bool) {
         .segments()
         .is_some_and(|s| !s.workbench().is_empty());
     if if_unlabelled && labelled {
-        return post(&Reply::SpineSkipped, Attachments::default());
+        // Segments reopened with their spine report keep it: it answers
+        // the ask again, as kept.
+        let kept = worker.study.borrow().spine().cloned();
+        let reply = match kept {
+            Some(spine) => Reply::Spine {
+                spine,
+                cause: SpineCause::Reopened,
+            },
+            None => Reply::SpineSkipped,
+        };
+        return post(&reply, Attachments::default());
     }
     let started = now_ms();
     let plan = match room_for_analysis(&volume) {
@@ -79,7 +89,7 @@ pub async fn find(worker: &Worker, if_unlabelled: bool) {
             post(
                 &Reply::Spine {
                     spine: analysis.spine,
-                    ms,
+                    cause: SpineCause::Analysed { ms },
                 },
                 Attachments::default(),
             );
@@ -103,15 +113,22 @@ pub fn shift(worker: &Worker, by: i32) {
         return fail(Task::FindingTheSpine, Failure::CannotShift);
     }
     // In place: no second labelmap.
-    adopt_with(worker, spine, |segments, table| {
+    adopt_with(worker, spine, SpineCause::Renamed, |segments, table| {
         segments.relabel(&map, table, now_ms)
     });
 }
 
 /// Merges or splits vertebrae as the user asked: the labels and names
-/// change as one step that undoes, and the report is measured again.
+/// change as one step that undoes, and the report is measured again. A
+/// height line placed by hand changes no label: the report measured on it
+/// is sent and kept with the segments.
 pub fn revise(worker: &Worker, revision: Revision) {
+    let placing = matches!(revision, Revision::SetHeight { .. });
     match revised_now(worker, revision) {
+        Some(Ok(analysis)) if placing => {
+            report(worker, analysis.spine, SpineCause::HeightPlaced);
+            worker.keep_segments_later();
+        }
         Some(Ok(analysis)) => adopt(worker, &analysis.labels, analysis.spine),
         Some(Err(e)) => fail(Task::FindingTheSpine, e),
         None => fail(Task::FindingTheSpine, Failure::CannotShift),
@@ -161,7 +178,7 @@ pub fn remeasure_if_touched(worker: &Worker) {
         return;
     }
     match revised_now(worker, Revision::Remeasure) {
-        Some(Ok(analysis)) => report(worker, analysis.spine),
+        Some(Ok(analysis)) => report(worker, analysis.spine, SpineCause::Revised),
         Some(Err(e)) => fail(Task::FindingTheSpine, e),
         None => {}
     }
@@ -190,7 +207,7 @@ pub fn measure_kept(worker: &Worker, reading: &insitu_spine::SpineReading) {
     // The study keeps no spine until the report is measured: a skeleton
     // (nothing measured) is never listed or saved.
     match revised_from(worker, &skeleton, Revision::Remeasure) {
-        Some(Ok(analysis)) => report(worker, analysis.spine),
+        Some(Ok(analysis)) => report(worker, analysis.spine, SpineCause::Reopened),
         Some(Err(e)) => fail(Task::FindingTheSpine, e),
         None => {}
     }
@@ -234,17 +251,18 @@ fn room_for_analysis(volume: &insitu_volume::Volume) -> Result<ReadPlan, Failure
 /// Puts a revised spine's labels into the segments (one step that undoes;
 /// segments the user made beside the spine kept) and reports.
 fn adopt(worker: &Worker, labels: &SpineLabels, spine: Spine) {
-    adopt_with(worker, spine, |segments, table| {
+    adopt_with(worker, spine, SpineCause::Revised, |segments, table| {
         segments.replace(labels, table, now_ms)
     });
 }
 
 /// Gives the segments `spine`'s labels through `step` (with the table to
 /// take: the spine's segments and those the user made beside them) and
-/// reports.
+/// reports it as made by `cause`.
 fn adopt_with(
     worker: &Worker,
     spine: Spine,
+    cause: SpineCause,
     step: impl FnOnce(
         &mut crate::segments::Segments,
         insitu_segment::SegmentTable,
@@ -260,17 +278,17 @@ fn adopt_with(
         });
     match result {
         Ok(summary) => {
-            report(worker, spine);
+            report(worker, spine, cause);
             post(&Reply::Segments(summary), Attachments::default());
         }
         Err(e) => fail(Task::FindingTheSpine, e),
     }
 }
 
-/// Keeps `spine` as the study's and sends it to the page.
-fn report(worker: &Worker, spine: Spine) {
+/// Keeps `spine` as the study's and sends it to the page, made by `cause`.
+fn report(worker: &Worker, spine: Spine, cause: SpineCause) {
     worker.study.borrow_mut().set_spine(spine.clone());
-    post(&Reply::Spine { spine, ms: 0.0 }, Attachments::default());
+    post(&Reply::Spine { spine, cause }, Attachments::default());
 }
 
 /// The last spine report of the open study as a file (`NoSpine` before

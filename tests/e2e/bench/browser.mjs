@@ -123,7 +123,7 @@ rows: {
    * peers' site, best of `runs`; insitu's files chosen -> 2D views drawn on
    * fresh pages, best of `runs`, in between.
    */
-  async function peerRows(dir, runs) {
+  async function peerRows(dir, runs, names = ['dicom-parser', 'itk-wasm', 'dcm2niix']) {
     const site = await startServer(process.env.INSITU_PEERS_SITE);
     try {
       const peer = async (name) => {
@@ -144,7 +144,7 @@ rows: {
         }
       };
       const best = (list) => list.reduce((a, b) => (b.ms < a.ms ? b : a));
-      const rows = { ours: [], 'dicom-parser': [], 'itk-wasm': [], dcm2niix: [] };
+      const rows = Object.fromEntries(['ours', ...names].map((n) => [n, []]));
       for (let r = 0; r < runs; r++) {
         const page = await freshPage();
         try {
@@ -153,7 +153,7 @@ rows: {
         } finally {
           await page.context().close();
         }
-        for (const name of ['dicom-parser', 'itk-wasm', 'dcm2niix']) rows[name].push(await peer(name));
+        for (const name of names) rows[name].push(await peer(name));
       }
       return Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, { best: best(v), all: v.map((x) => x.ms) }]));
     } finally {
@@ -335,6 +335,18 @@ rows: {
     line('dicom-parser', v['dicom-parser'], 'parse + rescaled pixel copy into one Int16Array (what Cornerstone\'s loader does)', '>= 1.00x');
     line('itk-wasm', v['@itk-wasm/dicom'], 'readImageDicomFileSeries (VolView\'s family)', '>= 3x');
     line('dcm2niix', v['@niivue/dcm2niix'], 'dcm2niix wasm to NIfTI (NiiVue)', '>= 3x');
+    // The same on a compressed series: dicom-parser alone decodes nothing,
+    // so the peers are those that read JPEG 2000 themselves (dcm2niix's
+    // build with OpenJPEG and CharLS, the package's default export).
+    if (j2kSeries) {
+      const j2k = await peerRows(j2kSeries, 2, ['itk-wasm', 'dcm2niix-jpeg']);
+      const mine = j2k.ours.best;
+      console.log(`peers on the 512x512x100 JPEG 2000 series (same Chromium, best of 2): insitu ${ms(mine.ms)} ms to the 2D views (ready ${ms(mine.ready)} ms; runs ${j2k.ours.all.map(ms).join(', ')})`);
+      for (const [name, what] of [['itk-wasm', 'readImageDicomFileSeries'], ['dcm2niix-jpeg', 'dcm2niix wasm with JPEG 2000 (index.jpeg.js) to NIfTI']]) {
+        const p = j2k[name].best;
+        console.log(`  ${name}, ${what}: ${ms(p.ms)} ms (runs ${j2k[name].all.map(ms).join(', ')}; ${p.detail}); peer/insitu ${(p.ms / mine.ms).toFixed(2)}x`);
+      }
+    }
     // Dropping is how most users open a folder; the peers' page takes the
     // chosen File objects, so this row has no peer beside it.
     const dropped = [];

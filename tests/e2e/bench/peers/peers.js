@@ -60,9 +60,12 @@ async function itkWasm(files) {
   return `${outputImage.size.join('x')} ${outputImage.imageType.componentType}`;
 }
 
-let dcm2niix = null;
-async function dcm2niixRun(fileList) {
-  const nifti = await dcm2niix.input(fileList).run();
+// Two builds: `index.js` reads uncompressed and baseline JPEG only;
+// `index.jpeg.js` (the package's default export) adds JPEG-LS and JPEG 2000.
+const dcm2niixBuilds = { dcm2niix: './dcm2niix/index.js', 'dcm2niix-jpeg': './dcm2niix/index.jpeg.js' };
+const dcm2niix = {};
+async function dcm2niixRun(name, fileList) {
+  const nifti = await dcm2niix[name].input(fileList).run();
   const sizes = nifti.filter((f) => f.name.endsWith('.nii')).map((f) => f.size);
   return `${nifti.length} files, NIfTI ${sizes.join(', ')} bytes`;
 }
@@ -78,8 +81,8 @@ input.addEventListener('change', async () => {
       detail = state.volume.dims.join('x');
     } else if (name === 'itk-wasm') {
       detail = await itkWasm(files);
-    } else if (name === 'dcm2niix') {
-      detail = await dcm2niixRun(input.files);
+    } else if (name in dcm2niixBuilds) {
+      detail = await dcm2niixRun(name, input.files);
     } else {
       throw new Error(`no peer armed (${name})`);
     }
@@ -94,11 +97,11 @@ window.peers = {
   async arm(name) {
     state.result = null;
     state.armed = name;
-    if (name === 'dcm2niix' && !dcm2niix) {
+    if (name in dcm2niixBuilds && !dcm2niix[name]) {
       // Loaded at run time (it starts its own module worker by URL).
-      const { Dcm2niix } = await import(new URL('./dcm2niix/index.js', import.meta.url).href);
-      dcm2niix = new Dcm2niix();
-      await dcm2niix.init();
+      const { Dcm2niix } = await import(new URL(dcm2niixBuilds[name], import.meta.url).href);
+      dcm2niix[name] = new Dcm2niix();
+      await dcm2niix[name].init();
     }
   },
   get result() {

@@ -457,7 +457,8 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
 // run) lists the same vertebrae with the same heights, lordosis and
 // names, and draws the heights, measured again from the reading the cache
 // kept beside the segments (numbers only; the privacy probe reads every
-// byte kept).
+// byte kept); then L3's "measured" button gives back its heights as
+// measured.
 test('spine: a reopened study lists its vertebrae, heights and angles again', async () => {
   const { browser, page, errors, network } = await openApp(server, { webgpu: false });
   try {
@@ -512,6 +513,16 @@ test('spine: a reopened study lists its vertebrae, heights and angles again', as
     assert.equal(await page.getByTestId('spine-angles').getAttribute('data-lordosis'), lordosis);
     await page.waitForFunction(() => (document.querySelector('[data-testid="view-sagittal"]').dataset.heights ?? '').includes('L3'));
     assertTopToBottom(await namesOn(page, 'view-sagittal'), NAMES.slice(1, 8), 'sagittal names after the reopen');
+
+    // "measured ↺" on L3's row drops the line placed by hand: L3 as the
+    // analysis measured it, no wedge, no words of a hand.
+    await page.getByTestId('spine-list').locator('li[data-name="L3"] [data-testid="spine-heights-measured"]').click();
+    await page.waitForSelector('[data-testid="spine-info"][data-cause="heights-measured"]', { timeout: 60_000 });
+    const restored = (await vertebrae(page)).find((v) => v.name === 'L3');
+    console.log(`L3 measured again: ${restored.text}`);
+    assert.ok(restored.heights.every((h, i) => Math.abs(h - measured.heights[i]) < 1e-6), `${restored.heights} against ${measured.heights}`);
+    assert.doesNotMatch(restored.text, /set by hand|wedge/);
+    assert.equal(await page.getByTestId('spine-list').locator('[data-testid="spine-heights-measured"]').count(), 0);
     assert.deepEqual(network.foreign, [], 'no request outside the origin');
     assert.deepEqual(errors, []);
   } finally {

@@ -61,6 +61,25 @@ pub enum Revision {
         /// The line, from the lower endplate to the upper (patient mm).
         line: HeightLine,
     },
+    /// The lines a reader placed on a body dropped: its heights measured
+    /// by the analysis again.
+    MeasureHeights {
+        /// The vertebra's label.
+        label: u8,
+    },
+}
+
+/// A reader's edit of one body's height lines.
+#[derive(Debug, Clone, Copy)]
+enum HandEdit {
+    /// One line placed (see [`Revision::SetHeight`]).
+    Place {
+        label: u8,
+        at: HeightAt,
+        line: HeightLine,
+    },
+    /// The body's lines measured again (see [`Revision::MeasureHeights`]).
+    Clear { label: u8 },
 }
 
 /// The shortest height line (mm) a reader may place: shorter is a slip of
@@ -194,9 +213,20 @@ pub fn revise_labels_planned(
     }
     let line = Centreline::new(&discs);
     let mut inherit = None;
-    let mut placed = None;
+    let mut hand = None;
     let rename = match revision {
         Revision::Remeasure => false,
+        Revision::MeasureHeights { label } => {
+            if !spine
+                .vertebrae
+                .iter()
+                .any(|v| v.label == label && present[label as usize])
+            {
+                return Err(RevisionError::NotAVertebra);
+            }
+            hand = Some(HandEdit::Clear { label });
+            false
+        }
         Revision::SetHeight { label, at, line } => {
             let vertebra = spine
                 .vertebrae
@@ -213,7 +243,7 @@ pub fn revise_labels_planned(
                     mm: line.length(),
                 });
             }
-            placed = Some((label, at, line));
+            hand = Some(HandEdit::Place { label, at, line });
             false
         }
         Revision::MergeWithBelow { label } => {
@@ -253,22 +283,24 @@ pub fn revise_labels_planned(
         }
     };
     discs.sort_by(|a, b| b.centre.z.total_cmp(&a.centre.z));
-    rebuild(&grid, map, &discs, spine, rename, inherit, placed)
+    rebuild(&grid, map, &discs, spine, rename, inherit, hand)
 }
 
 /// The height lines a vertebra is measured on by hand: the lines it was
-/// shown with (`before`'s), with `placed`'s where the reader just placed
-/// one of its lines; else those a reader placed before, if any.
+/// shown with (`before`'s), with the line `edit` places where it is this
+/// one's; none where `edit` clears this one's; else those a reader placed
+/// before, if any.
 fn lines_by_hand(
     before: Option<&crate::Vertebra>,
     label: u8,
-    placed: Option<(u8, HeightAt, HeightLine)>,
+    edit: Option<HandEdit>,
 ) -> Option<HeightLines> {
     let before = before?;
     let shown = before.height_lines_mm?;
-    match placed.filter(|(l, ..)| *l == label) {
-        Some((_, at, line)) => Some(shown.with(at, line)),
-        None => before
+    match edit {
+        Some(HandEdit::Place { label: l, at, line }) if l == label => Some(shown.with(at, line)),
+        Some(HandEdit::Clear { label: l }) if l == label => None,
+        _ => before
             .flags
             .contains(&Flag::HeightsSetByHand)
             .then_some(shown),
@@ -583,8 +615,8 @@ struct Gathered {
 /// The report and labelmap from the labels as they are: each vertebra
 /// label present is a piece (`inherit`: a new label and the one it was
 /// split from, whose canal and flags it shares); `rename` names the pieces
-/// again from the anchored end, else heights set by hand are kept
-/// (`placed`: a line the reader just placed: label, which, where).
+/// again from the anchored end, else heights set by hand are kept (`hand`:
+/// the reader's edit of them now).
 fn rebuild(
     grid: &Grid,
     mut map: Vec<u8>,
@@ -592,7 +624,7 @@ fn rebuild(
     spine: &Spine,
     rename: bool,
     inherit: Option<(u8, u8)>,
-    placed: Option<(u8, HeightAt, HeightLine)>,
+    hand: Option<HandEdit>,
 ) -> Result<Labelled, RevisionError> {
     let line = Centreline::new(discs);
     let gathered = gather(grid, &map, &line);
@@ -695,7 +727,7 @@ fn rebuild(
                 vertebra.flags.push(carried);
             }
         }
-        if let Some(lines) = lines_by_hand(before, label, placed).filter(|_| !rename) {
+        if let Some(lines) = lines_by_hand(before, label, hand).filter(|_| !rename) {
             measured_by_hand(&mut vertebra, lines);
         }
         vertebrae.push(vertebra);

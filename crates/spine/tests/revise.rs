@@ -190,7 +190,8 @@ fn corrections_that_make_no_sense_are_refused_with_the_reason() {
 /// flags as they were (its back and tallest height, what they are
 /// compared by, are unchanged). Measuring the labels again and a reopen
 /// from the report's reading keep the line and the grade; a merge, which
-/// makes the bodies anew, drops it. A line on the sacrum or under 2 mm is
+/// makes the bodies anew, drops it, and so does asking for the body's
+/// heights measured again. A line on the sacrum or under 2 mm is
 /// refused with the reason.
 #[test]
 fn a_height_line_placed_by_hand_grades_its_body_and_is_kept() {
@@ -338,6 +339,18 @@ fn a_height_line_placed_by_hand_grades_its_body_and_is_kept() {
             .iter()
             .all(|v| !v.flags.contains(&Flag::HeightsSetByHand))
     );
+
+    // Measured by the analysis again: as first measured.
+    let restored = revise(
+        &volume,
+        &first.labelmap,
+        &revised.spine,
+        Revision::MeasureHeights { label: l3.label },
+    )
+    .expect("measured again");
+    let again_l3 = by_name(&restored.spine, "L3");
+    assert_eq!(again_l3.flags, l3.flags);
+    assert_eq!(again_l3.height_lines_mm, l3.height_lines_mm);
 
     let sacrum = by_name(spine, "sacrum");
     assert_eq!(

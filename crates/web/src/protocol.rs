@@ -1020,6 +1020,9 @@ pub enum SpineCause {
     Revised,
     /// A body's height line was placed by hand.
     HeightPlaced,
+    /// A body's lines placed by hand were dropped, its heights measured
+    /// again.
+    HeightsMeasured,
     /// Reopened with its segments from this computer, measured again.
     Reopened,
 }
@@ -1032,6 +1035,7 @@ impl SpineCause {
             Self::Renamed => "renamed",
             Self::Revised => "revised",
             Self::HeightPlaced => "height-placed",
+            Self::HeightsMeasured => "heights-measured",
             Self::Reopened => "reopened",
         }
     }

@@ -39,7 +39,8 @@ pub fn wire() {
         super::segments::set_tool(super::segments::Tool::SplitVertebra)
     });
     // One listener for the list (it is rebuilt with every report): a merge
-    // button merges; a click elsewhere on a vertebra's row goes to it.
+    // button merges, a "measured" button drops the height lines placed by
+    // hand; a click elsewhere on a vertebra's row goes to it.
     on(&by_test_id("spine-list"), "click", |e: web_sys::Event| {
         let Some(target) = e
             .target()
@@ -47,17 +48,23 @@ pub fn wire() {
         else {
             return;
         };
-        if target.get_attribute("data-testid").as_deref() == Some("spine-merge") {
-            if let Some(label) = target
-                .get_attribute("data-label")
-                .and_then(|l| l.parse().ok())
-            {
+        let label = target
+            .get_attribute("data-label")
+            .and_then(|l| l.parse::<u8>().ok());
+        match (target.get_attribute("data-testid").as_deref(), label) {
+            (Some("spine-merge"), Some(label)) => {
                 info("Merging…", "running");
                 send(Request::ReviseSpine(Revision::MergeWithBelow { label }));
                 send(Request::SegmentSurfaces);
             }
-        } else if let Ok(Some(row)) = target.closest("li") {
-            go_to(&row);
+            (Some("spine-heights-measured"), Some(label)) => {
+                send(Request::ReviseSpine(Revision::MeasureHeights { label }));
+            }
+            _ => {
+                if let Ok(Some(row)) = target.closest("li") {
+                    go_to(&row);
+                }
+            }
         }
     });
     on(
@@ -260,6 +267,22 @@ pub fn stopped(failure: Option<&Failure>) {
     }
 }
 
+/// A small button on a vertebra's row in the list, for the list's one
+/// click listener (`test_id`, the vertebra's `label`).
+fn row_button(text: &str, test_id: &str, label: u8, title: &str) -> web_sys::Element {
+    let button = element("button", text);
+    for (name, value) in [
+        ("type", "button"),
+        ("class", "mini"),
+        ("data-testid", test_id),
+        ("data-label", &label.to_string()),
+        ("title", title),
+    ] {
+        let _ = button.set_attribute(name, value);
+    }
+    button
+}
+
 /// The demo kept the segments made on it: no analysis.
 pub fn skipped() {
     set_enabled("spine-cancel", false);
@@ -340,19 +363,19 @@ pub fn show(spine: &Spine, cause: SpineCause) {
             let _ = li.class_list().add_1("flagged");
         }
         if v.name != "sacrum" && Some(v.label) != lowest_mobile {
-            let merge = element("button", "join ↓");
-            let _ = merge.set_attribute("type", "button");
-            let _ = merge.set_attribute("class", "mini");
-            let _ = merge.set_attribute("data-testid", "spine-merge");
-            let _ = merge.set_attribute("data-label", &v.label.to_string());
-            let _ = merge.set_attribute(
-                "title",
-                &format!(
-                    "{} and the vertebra below are one: merge them and name all again",
-                    v.name
-                ),
+            let title = format!(
+                "{} and the vertebra below are one: merge them and name all again",
+                v.name
             );
-            let _ = li.append_child(&merge);
+            let _ = li.append_child(&row_button("join ↓", "spine-merge", v.label, &title));
+        }
+        if v.flags.contains(&Flag::HeightsSetByHand) {
+            let title = format!(
+                "Drop the height lines placed on {} by hand: its heights as measured",
+                v.name
+            );
+            let button = row_button("measured ↺", "spine-heights-measured", v.label, &title);
+            let _ = li.append_child(&button);
         }
         let _ = list.append_child(&li);
     }
@@ -434,6 +457,7 @@ pub fn show(spine: &Spine, cause: SpineCause) {
         SpineCause::Renamed => format!("{count} vertebrae, renamed"),
         SpineCause::Revised => format!("{count} vertebrae, revised"),
         SpineCause::HeightPlaced => format!("{count} vertebrae, a height set by hand"),
+        SpineCause::HeightsMeasured => format!("{count} vertebrae, heights measured again"),
         SpineCause::Reopened => format!("{count} vertebrae, as kept with this study"),
     };
     info(&done, "ready");

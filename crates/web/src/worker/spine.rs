@@ -120,18 +120,22 @@ pub fn shift(worker: &Worker, by: i32) {
 
 /// Merges or splits vertebrae as the user asked: the labels and names
 /// change as one step that undoes, and the report is measured again. A
-/// height line placed by hand changes no label: the report measured on it
-/// is sent and kept with the segments.
+/// height line placed by hand (or dropped) changes no label: the report
+/// measured so is sent and kept with the segments.
 pub fn revise(worker: &Worker, revision: Revision) {
-    let placing = matches!(revision, Revision::SetHeight { .. });
-    match revised_now(worker, revision) {
-        Some(Ok(analysis)) if placing => {
-            report(worker, analysis.spine, SpineCause::HeightPlaced);
+    let by_hand = match revision {
+        Revision::SetHeight { .. } => Some(SpineCause::HeightPlaced),
+        Revision::MeasureHeights { .. } => Some(SpineCause::HeightsMeasured),
+        _ => None,
+    };
+    match (revised_now(worker, revision), by_hand) {
+        (Some(Ok(analysis)), Some(cause)) => {
+            report(worker, analysis.spine, cause);
             worker.keep_segments_later();
         }
-        Some(Ok(analysis)) => adopt(worker, &analysis.labels, analysis.spine),
-        Some(Err(e)) => fail(Task::FindingTheSpine, e),
-        None => fail(Task::FindingTheSpine, Failure::CannotShift),
+        (Some(Ok(analysis)), None) => adopt(worker, &analysis.labels, analysis.spine),
+        (Some(Err(e)), _) => fail(Task::FindingTheSpine, e),
+        (None, _) => fail(Task::FindingTheSpine, Failure::CannotShift),
     }
 }
 

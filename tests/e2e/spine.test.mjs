@@ -458,7 +458,7 @@ test('spine: the demo opens labelled and measured; variants; names move', async 
 // names, and draws the heights, measured again from the reading the cache
 // kept beside the segments (numbers only; the privacy probe reads every
 // byte kept); then L3's "measured" button gives back its heights as
-// measured.
+// measured, and a line dragged to nothing is refused and drawn back.
 test('spine: a reopened study lists its vertebrae, heights and angles again', async () => {
   const { browser, page, errors, network } = await openApp(server, { webgpu: false });
   try {
@@ -523,6 +523,20 @@ test('spine: a reopened study lists its vertebrae, heights and angles again', as
     assert.ok(restored.heights.every((h, i) => Math.abs(h - measured.heights[i]) < 1e-6), `${restored.heights} against ${measured.heights}`);
     assert.doesNotMatch(restored.text, /set by hand|wedge/);
     assert.equal(await page.getByTestId('spine-list').locator('[data-testid="spine-heights-measured"]').count(), 0);
+
+    // A line dragged down onto its own lower end is refused, said so, and
+    // drawn where it was.
+    const [a0, b0, a1, b1] = (await heightsOn(page, 'view-sagittal')).L3[0];
+    await page.mouse.move(...(await client(a1, b1)));
+    await page.mouse.down();
+    for (const f of [0.3, 0.6, 0.9, 1]) await page.mouse.move(...(await client(a1 + f * (a0 - a1), b1 + f * (b0 - b1))));
+    await page.mouse.up();
+    await page.waitForSelector('[data-testid="spine-info"][data-state="error"]', { timeout: 60_000 });
+    console.log(`L3's front dragged onto its lower end: ${await page.getByTestId('spine-info').textContent()}`);
+    assert.match(await page.getByTestId('spine-info').textContent(), /too short for a body/);
+    await page.waitForFunction(([x, y]) => (document.querySelector('[data-testid="view-sagittal"]').dataset.heights ?? '')
+      .split(';').find((e) => e.startsWith('L3:'))?.split(':')[1].split(',').slice(2, 4).map(Number)
+      .every((v, i) => Math.abs(v - [x, y][i]) < 0.01), [a1, b1], { timeout: 10_000 });
     assert.deepEqual(network.foreign, [], 'no request outside the origin');
     assert.deepEqual(errors, []);
   } finally {

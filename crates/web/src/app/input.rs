@@ -83,11 +83,11 @@ fn place_height(action: Action) {
         line: Some(line),
     } = action
     {
-        send(Request::ReviseSpine(Revision::SetHeight {
+        super::spine::revise_heights(Revision::SetHeight {
             label: grip.label,
             at: grip.at,
             line,
-        }));
+        });
     }
 }
 

@@ -58,7 +58,7 @@ pub fn wire() {
                 send(Request::SegmentSurfaces);
             }
             (Some("spine-heights-measured"), Some(label)) => {
-                send(Request::ReviseSpine(Revision::MeasureHeights { label }));
+                revise_heights(Revision::MeasureHeights { label });
             }
             _ => {
                 if let Ok(Some(row)) = target.closest("li") {
@@ -260,11 +260,24 @@ pub fn stopped(failure: Option<&Failure>) {
     match failure {
         Some(f @ Failure::CannotShift) => info(&format!("{f}: a name would leave C1–L5."), "error"),
         Some(f @ (Failure::Revision(_) | Failure::NothingThere)) => {
-            info(&format!("Not changed: {f}."), "error")
+            info(&format!("Not changed: {f}."), "error");
+            // A line dragged and refused goes back to where it was.
+            if let Some(views) = app().views.borrow_mut().as_mut() {
+                views.heights = SHOWN_HEIGHTS.with(|h| h.borrow().clone());
+            }
+            redraw();
         }
         Some(f) => info(&format!("No spine: {f}"), "error"),
         None => info("Cancelled.", "idle"),
     }
+}
+
+/// Sends a change of a body's heights (placed by hand, or measured again);
+/// the panel says the report is being measured again meanwhile (every
+/// body is graded again: seconds on a real CT).
+pub fn revise_heights(revision: Revision) {
+    info("Measuring the heights again…", "running");
+    send(Request::ReviseSpine(revision));
 }
 
 /// A small button on a vertebra's row in the list, for the list's one
@@ -530,6 +543,7 @@ pub fn show(spine: &Spine, cause: SpineCause) {
         views.names = names;
         views.show_names = names_shown();
         views.heights = body_heights(spine);
+        SHOWN_HEIGHTS.with(|h| *h.borrow_mut() = views.heights.clone());
         views.show_heights = heights_shown();
         if first && matches!(cause, SpineCause::Analysed { .. }) {
             // The views go to the middle of the spine, once.
@@ -652,6 +666,9 @@ fn toggle_quiz() {
 thread_local! {
     /// Each vertebra's label and body centre, for the explode view.
     static BODIES: std::cell::RefCell<Vec<(u8, DVec3)>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The height lines of the report shown last: what the views go back
+    /// to when a line dragged by hand is refused.
+    static SHOWN_HEIGHTS: std::cell::RefCell<Vec<BodyHeights>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// The explode view: every vertebra moved away from the spine's middle
